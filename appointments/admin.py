@@ -1,0 +1,210 @@
+"""The front desk's working screens: appointments, services, practitioners, hours."""
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from clinic.admin import LocationScopedAdmin, client_inlines
+from clinic.selectors import phone_search_term, staff_location_ids
+
+from . import services
+from .models import (
+    Appointment,
+    AppointmentSource,
+    AppointmentStatus,
+    LocationClosure,
+    Practitioner,
+    Service,
+    TimeOff,
+    WorkingHours,
+)
+
+
+class AppointmentAdminForm(forms.ModelForm):
+    """The same rules as online booking: no overlaps, ever; outside hours only on purpose."""
+
+    override_working_hours = forms.BooleanField(
+        required=False,
+        label="Book outside working hours",
+        help_text="Tick to book when the practitioner is not scheduled, has time off, or the location is closed. "
+        "Overlapping another appointment is never allowed.",
+    )
+
+    class Meta:
+        model = Appointment
+        fields = ["client", "location", "service", "practitioner", "start", "status", "source", "notes"]
+        help_texts = {"start": "The location's local time."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # Show the wall-clock time at the location, which is what staff book in.
+            self.initial["start"] = self.instance.local_start.replace(tzinfo=None)
+        else:
+            self.initial.setdefault("source", AppointmentSource.FRONT_DESK)
+
+    def clean(self):
+        data = super().clean()
+        location, service = data.get("location"), data.get("service")
+        practitioner, start = data.get("practitioner"), data.get("start")
+        if not (location and service and practitioner and start):
+            return data
+        # The widget read the time in the site's zone; the clinic meant its own.
+        start = timezone.make_aware(timezone.make_naive(start), location.tzinfo)
+        data["start"] = start
+        self.instance.end = start + service.duration
+        if not service.locations.filter(pk=location.pk).exists():
+            self.add_error("service", f"{service} is not offered at {location}.")
+        if not practitioner.locations.filter(pk=location.pk).exists():
+            self.add_error("practitioner", f"{practitioner} does not work at {location}.")
+        elif not practitioner.services.filter(pk=service.pk).exists():
+            self.add_error("practitioner", f"{practitioner} does not provide {service}.")
+        if self.errors or data.get("status") == AppointmentStatus.CANCELLED:
+            return data
+        # The admin saves inside the transaction that holds this lock.
+        services.lock_practitioner(practitioner.pk)
+        overlaps, outside_hours = services.staff_slot_problems(
+            location=location,
+            service=service,
+            practitioner=practitioner,
+            start=start,
+            exclude_appointment_id=self.instance.pk,
+        )
+        if overlaps:
+            raise forms.ValidationError(overlaps)
+        if outside_hours and not data.get("override_working_hours"):
+            raise forms.ValidationError(
+                outside_hours + ["Tick “Book outside working hours” to book it anyway."]
+            )
+        return data
+
+
+class TodayFilter(admin.SimpleListFilter):
+    title = "day"
+    parameter_name = "day"
+
+    def lookups(self, request, model_admin):
+        return [("today", "Today"), ("tomorrow", "Tomorrow"), ("week", "Next 7 days"), ("past", "Past")]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        start_of = lambda day: timezone.make_aware(timezone.datetime.combine(day, timezone.datetime.min.time()))  # noqa: E731
+        if self.value() == "today":
+            return queryset.filter(start__gte=start_of(today), start__lt=start_of(today + timedelta(days=1)))
+        if self.value() == "tomorrow":
+            day = today + timedelta(days=1)
+            return queryset.filter(start__gte=start_of(day), start__lt=start_of(day + timedelta(days=1)))
+        if self.value() == "week":
+            return queryset.filter(start__gte=timezone.now(), start__lt=start_of(today + timedelta(days=8)))
+        if self.value() == "past":
+            return queryset.filter(start__lt=timezone.now())
+        return queryset
+
+
+def _status_action(status):
+    def action(modeladmin, request, queryset):
+        changed, skipped = services.change_status(appointment_ids=list(queryset.values_list("pk", flat=True)), status=status)
+        modeladmin.message_user(request, f"{changed} appointment(s) marked {status.label.lower()}.", messages.SUCCESS)
+        if skipped:
+            modeladmin.message_user(
+                request,
+                f"{skipped} appointment(s) left as they were: they cannot become {status.label.lower()} from their status.",
+                messages.WARNING,
+            )
+
+    action.__name__ = f"mark_{status.value}"
+    action.short_description = f"Mark selected as {status.label.lower()}"
+    action.allowed_permissions = ("change",)
+    return action
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(LocationScopedAdmin):
+    form = AppointmentAdminForm
+    list_display = ["local_time", "client", "service", "practitioner", "location", "status", "source"]
+    list_filter = [TodayFilter, "location", "practitioner", "status", "source"]
+    date_hierarchy = "start"
+    search_fields = ["client__first_name", "client__last_name", "client__email", "client__mobile_phone"]
+    autocomplete_fields = ["client"]
+    list_select_related = ["client", "service", "practitioner", "location"]
+    readonly_fields = ["end", "created_at", "updated_at"]
+    actions = [_status_action(s) for s in services.STATUS_CHANGES_FROM]
+
+    @admin.display(description="Start (local)", ordering="start")
+    def local_time(self, obj):
+        return obj.local_start.strftime("%a %d %b %Y %H:%M %Z")
+
+    def get_search_results(self, request, queryset, search_term):
+        phone = phone_search_term(search_term)
+        if phone:
+            return queryset.filter(client__mobile_phone=phone), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def get_fields(self, request, obj=None):
+        return ["client", "location", "service", "practitioner", "start", "override_working_hours", "status", "source", "notes"] + (
+            ["end", "created_at", "updated_at"] if obj else []
+        )
+
+
+class AppointmentInline(admin.TabularInline):
+    model = Appointment
+    fields = ["start", "location", "service", "practitioner", "status"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ["-start"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("location", "service", "practitioner")
+        ids = staff_location_ids(request.user)
+        return queryset if ids is None else queryset.filter(location__in=ids)
+
+
+client_inlines.append(AppointmentInline)
+
+
+class WorkingHoursInline(admin.TabularInline):
+    model = WorkingHours
+    extra = 0
+
+
+class TimeOffInline(admin.TabularInline):
+    model = TimeOff
+    extra = 0
+
+
+@admin.register(Practitioner)
+class PractitionerAdmin(admin.ModelAdmin):
+    list_display = ["name", "title", "is_active"]
+    list_filter = ["is_active", "locations"]
+    filter_horizontal = ["locations", "services"]
+    search_fields = ["name"]
+    inlines = [WorkingHoursInline, TimeOffInline]
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "duration_minutes", "buffer_after_minutes", "price_text", "is_active"]
+    list_filter = ["is_active", "locations"]
+    filter_horizontal = ["locations"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name"]
+
+
+@admin.register(LocationClosure)
+class LocationClosureAdmin(admin.ModelAdmin):
+    list_display = ["date", "location", "reason"]
+    list_filter = ["location"]
+    date_hierarchy = "date"
+
+
+@admin.register(TimeOff)
+class TimeOffAdmin(admin.ModelAdmin):
+    list_display = ["practitioner", "start", "end", "reason"]
+    list_filter = ["practitioner"]

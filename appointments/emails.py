@@ -1,0 +1,44 @@
+"""The booking confirmation email with its calendar invitation."""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from icalendar import Calendar, Event, vText
+
+from .links import manage_url
+
+
+def appointment_ics(appointment):
+    """An RFC 5545 calendar file for the appointment (times in UTC)."""
+    cal = Calendar()
+    cal.add("prodid", f"-//{settings.CLINIC_NAME}//Booking//EN")
+    cal.add("version", "2.0")
+    cal.add("method", "PUBLISH")
+    event = Event()
+    event.add("uid", f"appointment-{appointment.pk}-{appointment.manage_key[:8]}@clinic")
+    event.add("dtstamp", appointment.created_at)
+    event.add("dtstart", appointment.start)
+    event.add("dtend", appointment.end)
+    event.add("summary", f"{appointment.service.name} at {settings.CLINIC_NAME} {appointment.location.name}")
+    event["location"] = vText(appointment.location.address.replace("\n", ", "))
+    event.add("description", f"Manage or cancel: {manage_url(appointment)}")
+    event.add("url", manage_url(appointment))
+    cal.add_component(event)
+    return cal.to_ical()
+
+
+def booking_confirmation_message(appointment):
+    context = {
+        "appointment": appointment,
+        "manage_url": manage_url(appointment),
+        "clinic_name": settings.CLINIC_NAME,
+        "cutoff_hours": settings.BOOKING_CHANGE_CUTOFF_HOURS,
+    }
+    message = EmailMultiAlternatives(
+        subject=f"Your {appointment.service.name} appointment at {settings.CLINIC_NAME} {appointment.location.name}",
+        body=render_to_string("appointments/email/confirmation.txt", context),
+        to=[appointment.client.email],
+    )
+    message.attach_alternative(render_to_string("appointments/email/confirmation.html", context), "text/html")
+    message.attach("appointment.ics", appointment_ics(appointment), "text/calendar; method=PUBLISH")
+    return message

@@ -1,0 +1,114 @@
+"""Forms for the public booking pages."""
+
+from datetime import UTC, datetime, timedelta
+
+import phonenumbers
+from django import forms
+from django.utils import timezone
+from phonenumber_field.formfields import PhoneNumberField
+
+from privacy.models import ConsentPurpose
+from privacy.notices import booking_notices
+
+# Numbers that cannot take a text message.
+NOT_TEXTABLE = {
+    phonenumbers.PhoneNumberType.FIXED_LINE,
+    phonenumbers.PhoneNumberType.TOLL_FREE,
+    phonenumbers.PhoneNumberType.PREMIUM_RATE,
+    phonenumbers.PhoneNumberType.SHARED_COST,
+    phonenumbers.PhoneNumberType.PAGER,
+    phonenumbers.PhoneNumberType.UAN,
+    phonenumbers.PhoneNumberType.VOICEMAIL,
+}
+
+
+class MobilePhoneField(PhoneNumberField):
+    default_error_messages = {
+        "invalid": "Enter a valid mobile number, for example (408) 555-0123 or +44 7700 900123.",
+        "not_mobile": "That looks like a landline or service number. Please give a mobile number that can receive texts.",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("region", "US")
+        kwargs.setdefault("widget", forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}))
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        number = super().clean(value)
+        if number and phonenumbers.number_type(number) in NOT_TEXTABLE:
+            raise forms.ValidationError(self.error_messages["not_mobile"], code="not_mobile")
+        return number
+
+
+class SlotSearchForm(forms.Form):
+    """Which day and practitioner to show times for (a GET form)."""
+
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), required=False)
+    practitioner = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, practitioners, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["practitioner"].choices = [("any", "Any practitioner")] + [
+            (str(p.pk), p.name) for p in practitioners
+        ]
+        self.fields["practitioner"].label = "Practitioner"
+
+    def practitioner_id(self):
+        value = self.cleaned_data.get("practitioner") or "any"
+        return None if value == "any" else int(value)
+
+
+def parse_slot_start(value):
+    """A slot's start from the URL (ISO 8601 with offset), or None if malformed."""
+    try:
+        start = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    if timezone.is_naive(start):
+        return None
+    return start.astimezone(UTC)
+
+
+class BookingDetailsForm(forms.Form):
+    first_name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
+    last_name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    mobile_phone = MobilePhoneField(label="Mobile phone")
+    is_adult = forms.BooleanField(
+        label="I am 18 or older",
+        error_messages={"required": "Our services are only for adults: please confirm you are 18 or older."},
+    )
+    accept_privacy_policy = forms.BooleanField(
+        error_messages={"required": "Please accept the privacy policy to book online."},
+    )
+    sms_reminders = forms.BooleanField(required=False)
+    sms_marketing = forms.BooleanField(required=False)
+    email_marketing = forms.BooleanField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        notices = booking_notices()
+        self.fields["accept_privacy_policy"].label = notices[ConsentPurpose.PRIVACY_POLICY]
+        self.fields["sms_reminders"].label = notices[ConsentPurpose.SMS_REMINDERS]
+        self.fields["sms_marketing"].label = notices[ConsentPurpose.SMS_MARKETING]
+        self.fields["email_marketing"].label = notices[ConsentPurpose.EMAIL_MARKETING]
+
+    def clean_first_name(self):
+        return self.cleaned_data["first_name"].strip()
+
+    def clean_last_name(self):
+        return self.cleaned_data["last_name"].strip()
+
+
+class RescheduleForm(forms.Form):
+    start = forms.CharField(widget=forms.HiddenInput)
+
+    def clean_start(self):
+        start = parse_slot_start(self.cleaned_data["start"])
+        if start is None:
+            raise forms.ValidationError("Please choose one of the times shown.")
+        return start
+
+
+def day_choices(first_day, count=7):
+    return [first_day + timedelta(days=i) for i in range(count)]

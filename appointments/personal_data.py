@@ -1,0 +1,23 @@
+"""The appointments app's personal data: a client's appointments."""
+
+from .models import Appointment
+
+
+def export_appointments(client_ids):
+    rows = Appointment.objects.filter(client_id__in=client_ids).select_related("location", "service", "practitioner")
+    return {
+        "appointments": [
+            {
+                "location": a.location.name,
+                "service": a.service.name,
+                "practitioner": a.practitioner.name,
+                "start": a.start.isoformat(),
+                "end": a.end.isoformat(),
+                "status": a.status,
+                "source": a.source,
+                "notes": a.notes,
+                "created_at": a.created_at.isoformat(),
+            }
+            for a in rows.order_by("start")
+        ]
+    }

@@ -1,0 +1,369 @@
+"""Booking, rescheduling and cancelling: every write to an appointment goes through here.
+
+No double booking, on any database: each write locks the practitioners it may
+use (row locks on PostgreSQL; SQLite runs IMMEDIATE transactions, which
+serialise writers), re-checks the slot under that lock, and on PostgreSQL an
+exclusion constraint rejects any overlap that slips past both.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from clinic.models import Client
+from privacy.models import ConsentPurpose, ConsentSource
+from privacy.notices import booking_notices
+from privacy.services import record_consent
+
+from .emails import booking_confirmation_message
+from .availability import find_free_slots, nearest_free_slots, wall_to_instant
+from .models import (
+    Appointment,
+    AppointmentSource,
+    AppointmentStatus,
+    LocationClosure,
+    Practitioner,
+    TimeOff,
+    WorkingHours,
+)
+
+ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
+
+
+class SlotUnavailable(Exception):
+    """The requested time cannot be booked; `alternatives` are the nearest free slots."""
+
+    def __init__(self, message, alternatives=()):
+        super().__init__(message)
+        self.alternatives = list(alternatives)
+
+
+class ChangeNotAllowed(Exception):
+    """The appointment can no longer be changed online (cut-off, or not active)."""
+
+
+@dataclass
+class ClientDetails:
+    first_name: str
+    last_name: str
+    email: str
+    mobile_phone: object  # PhoneNumber
+    date_of_birth: object = None
+
+
+@dataclass
+class RequestMeta:
+    ip_address: str | None = None
+    user_agent: str = ""
+
+
+@dataclass
+class BookingConsents:
+    privacy_policy: bool
+    sms_reminders: bool = False
+    sms_marketing: bool = False
+    email_marketing: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def _lock_practitioners(ids):
+    # A fixed lock order (by id) means two "any practitioner" bookings never deadlock.
+    return list(Practitioner.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+
+
+def _candidate_practitioner_ids(*, location, service, practitioner_id):
+    if practitioner_id is not None:
+        return [practitioner_id]
+    return list(
+        Practitioner.objects.filter(
+            is_active=True, locations=location, services=service, services__locations=location
+        ).values_list("pk", flat=True).distinct()
+    )
+
+
+def _choose_free_practitioner(*, location, service, start, practitioner_id, exclude_appointment_id=None, prefer=None):
+    """Lock the candidates, then return a practitioner id free at `start`, or raise SlotUnavailable."""
+    candidates = _candidate_practitioner_ids(location=location, service=service, practitioner_id=practitioner_id)
+    _lock_practitioners(candidates)
+    day = start.astimezone(location.tzinfo).date()
+    slots = find_free_slots(
+        location=location,
+        service=service,
+        start_date=day,
+        end_date=day,
+        practitioner_id=practitioner_id,
+        exclude_appointment_id=exclude_appointment_id,
+    )
+    for slot in slots:
+        if slot.start == start:
+            if prefer in slot.practitioner_ids:
+                return prefer
+            return slot.practitioner_ids[0]
+    raise SlotUnavailable("Sorry, that time is no longer available.")
+
+
+def _alternatives(*, location, service, start, practitioner_id):
+    return nearest_free_slots(location=location, service=service, around=start, practitioner_id=practitioner_id)
+
+
+def match_or_create_client(*, details: ClientDetails, location):
+    """The existing client with this email (or else this phone), or a new one.
+
+    An online form is unauthenticated, so it only fills blanks on an existing
+    record and never overwrites contact details on file: otherwise anyone who
+    knows a client's email could redirect that client's texts.
+    """
+    email = details.email.strip().lower()
+    client = Client.objects.filter(email=email).first() if email else None
+    if client is None and details.mobile_phone:
+        client = Client.objects.filter(mobile_phone=details.mobile_phone).order_by("pk").first()
+    if client is None:
+        try:
+            with transaction.atomic():
+                return Client.objects.create(
+                    first_name=details.first_name.strip(),
+                    last_name=details.last_name.strip(),
+                    email=email,
+                    mobile_phone=details.mobile_phone,
+                    date_of_birth=details.date_of_birth,
+                    preferred_location=location,
+                )
+        except IntegrityError:
+            # The same new client booked twice at once: the other request created them.
+            return Client.objects.get(email=email)
+    changed = []
+    if not client.email and email:
+        client.email, changed = email, changed + ["email"]
+    if not client.mobile_phone and details.mobile_phone:
+        client.mobile_phone, changed = details.mobile_phone, changed + ["mobile_phone"]
+    if not client.date_of_birth and details.date_of_birth:
+        client.date_of_birth, changed = details.date_of_birth, changed + ["date_of_birth"]
+    if client.preferred_location_id is None:
+        client.preferred_location, changed = location, changed + ["preferred_location"]
+    if changed:
+        client.save(update_fields=changed + ["updated_at"])
+    return client
+
+
+def _note_for_differing_details(client, details):
+    differences = []
+    if details.mobile_phone and client.mobile_phone and client.mobile_phone != details.mobile_phone:
+        differences.append(f"mobile phone {details.mobile_phone}")
+    if details.email and client.email and client.email != details.email.strip().lower():
+        differences.append(f"email {details.email.strip().lower()}")
+    if not differences:
+        return ""
+    return "Online booking gave " + " and ".join(differences) + ", which differs from the record; please confirm with the client."
+
+
+def _record_booking_consents(*, client, consents: BookingConsents, meta: RequestMeta):
+    notices = booking_notices()
+    choices = {
+        ConsentPurpose.PRIVACY_POLICY: consents.privacy_policy,
+        ConsentPurpose.SMS_REMINDERS: consents.sms_reminders,
+        ConsentPurpose.SMS_MARKETING: consents.sms_marketing,
+        ConsentPurpose.EMAIL_MARKETING: consents.email_marketing,
+    }
+    for purpose, granted in choices.items():
+        record_consent(
+            client=client,
+            purpose=purpose,
+            granted=granted,
+            notice_text=notices[purpose],
+            source=ConsentSource.BOOKING_FORM,
+            ip_address=meta.ip_address,
+            user_agent=meta.user_agent,
+        )
+
+
+def _create_appointment(**fields):
+    try:
+        with transaction.atomic():
+            return Appointment.objects.create(**fields)
+    except IntegrityError as exc:
+        # The PostgreSQL exclusion constraint: someone else holds this time.
+        raise SlotUnavailable("Sorry, that time is no longer available.") from exc
+
+
+def book_appointment(
+    *,
+    location,
+    service,
+    start,
+    practitioner_id=None,
+    details: ClientDetails,
+    consents: BookingConsents,
+    meta: RequestMeta | None = None,
+):
+    """Book an online appointment, or raise SlotUnavailable with the nearest free times."""
+    if not consents.privacy_policy:
+        raise ValueError("An online booking needs the privacy policy accepted.")
+    meta = meta or RequestMeta()
+    try:
+        with transaction.atomic():
+            chosen = _choose_free_practitioner(
+                location=location, service=service, start=start, practitioner_id=practitioner_id
+            )
+            client = match_or_create_client(details=details, location=location)
+            client.adult_attested_at = timezone.now()
+            client.save(update_fields=["adult_attested_at", "updated_at"])
+            appointment = _create_appointment(
+                client=client,
+                location=location,
+                service=service,
+                practitioner_id=chosen,
+                start=start,
+                end=start + service.duration,
+                source=AppointmentSource.ONLINE,
+                notes=_note_for_differing_details(client, details),
+            )
+            _record_booking_consents(client=client, consents=consents, meta=meta)
+            transaction.on_commit(lambda: _send_confirmation(appointment.pk))
+            return appointment
+    except SlotUnavailable as exc:
+        exc.alternatives = _alternatives(
+            location=location, service=service, start=start, practitioner_id=practitioner_id
+        )
+        raise
+
+
+def _send_confirmation(appointment_id):
+    from .tasks import send_booking_confirmation_email
+
+    send_booking_confirmation_email.delay(appointment_id)
+
+
+def send_confirmation_email(*, appointment_id):
+    """Email the confirmation once; a retried or repeated task sends nothing more."""
+    with transaction.atomic():
+        appointment = (
+            Appointment.objects.select_for_update()
+            .select_related("client", "location", "service", "practitioner")
+            .filter(pk=appointment_id)
+            .first()
+        )
+        if appointment is None or appointment.confirmation_emailed_at or not appointment.client.email:
+            return False
+        booking_confirmation_message(appointment).send()
+        appointment.confirmation_emailed_at = timezone.now()
+        appointment.save(update_fields=["confirmation_emailed_at"])
+        return True
+
+
+def change_deadline(appointment):
+    return appointment.start - timedelta(hours=settings.BOOKING_CHANGE_CUTOFF_HOURS)
+
+
+def can_change_online(appointment, *, now=None):
+    now = now or timezone.now()
+    return appointment.status in ACTIVE_STATUSES and now < change_deadline(appointment)
+
+
+def _locked_for_client_change(appointment_id):
+    appointment = Appointment.objects.select_for_update().select_related("location", "service").get(pk=appointment_id)
+    if not can_change_online(appointment):
+        raise ChangeNotAllowed(
+            "This appointment can no longer be changed online. Please call the clinic."
+        )
+    return appointment
+
+
+def cancel_appointment_by_client(*, appointment_id):
+    with transaction.atomic():
+        appointment = _locked_for_client_change(appointment_id)
+        appointment.status = AppointmentStatus.CANCELLED
+        appointment.save(update_fields=["status", "updated_at"])
+        return appointment
+
+
+def reschedule_appointment_by_client(*, appointment_id, new_start):
+    """Move an appointment to `new_start`, keeping its practitioner when they are free."""
+    try:
+        with transaction.atomic():
+            appointment = _locked_for_client_change(appointment_id)
+            chosen = _choose_free_practitioner(
+                location=appointment.location,
+                service=appointment.service,
+                start=new_start,
+                practitioner_id=None,
+                exclude_appointment_id=appointment.pk,
+                prefer=appointment.practitioner_id,
+            )
+            appointment.practitioner_id = chosen
+            appointment.start = new_start
+            appointment.end = new_start + appointment.service.duration
+            try:
+                with transaction.atomic():
+                    appointment.save()
+            except IntegrityError as exc:
+                raise SlotUnavailable("Sorry, that time is no longer available.") from exc
+            return appointment
+    except SlotUnavailable as exc:
+        exc.alternatives = _alternatives(
+            location=appointment.location, service=appointment.service, start=new_start, practitioner_id=None
+        )
+        raise
+
+
+# Which statuses each front-desk status change may start from. Nothing leaves
+# "cancelled": reinstating could overlap a booking made since; book anew instead.
+STATUS_CHANGES_FROM = {
+    AppointmentStatus.CONFIRMED: (AppointmentStatus.BOOKED,),
+    AppointmentStatus.CHECKED_IN: (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED),
+    AppointmentStatus.COMPLETED: (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN),
+    AppointmentStatus.NO_SHOW: (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED),
+    AppointmentStatus.CANCELLED: (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN),
+}
+
+
+def change_status(*, appointment_ids, status):
+    """Front-desk status change; returns (changed, skipped) counts."""
+    with transaction.atomic():
+        eligible = Appointment.objects.filter(
+            pk__in=appointment_ids, status__in=STATUS_CHANGES_FROM[status]
+        )
+        changed = eligible.update(status=status, updated_at=timezone.now())
+    return changed, len(set(appointment_ids)) - changed
+
+
+def staff_slot_problems(*, location, service, practitioner, start, exclude_appointment_id=None):
+    """Why a front-desk booking at `start` is a problem: (overlaps, outside-hours reasons).
+
+    Overlaps can never be overridden; the outside-hours reasons (not working,
+    location closed, time off) can, with an explicit override. The caller holds
+    the practitioner lock (see lock_practitioner).
+    """
+    end = start + service.duration
+    occupied_until = end + service.buffer_after
+    overlaps = Appointment.objects.filter(
+        practitioner=practitioner, start__lt=occupied_until, occupied_until__gt=start
+    ).exclude(status=AppointmentStatus.CANCELLED)
+    if exclude_appointment_id:
+        overlaps = overlaps.exclude(pk=exclude_appointment_id)
+    overlap_messages = [
+        f"{practitioner} already has {a.service} from {a.local_start:%H:%M} to {a.local_end:%H:%M}."
+        for a in overlaps.select_related("service", "location")
+    ]
+
+    tz = location.tzinfo
+    day = start.astimezone(tz).date()
+    reasons = []
+    if LocationClosure.objects.filter(location=location, date=day).exists():
+        reasons.append(f"{location} is closed on {day:%A %-d %B}.")
+    spans = WorkingHours.objects.filter(practitioner=practitioner, location=location, weekday=day.weekday())
+    if not any(
+        wall_to_instant(day, span.start_time, tz) <= start and end <= wall_to_instant(day, span.end_time, tz)
+        for span in spans
+    ):
+        reasons.append(f"{practitioner} is not scheduled to work at {location} at that time.")
+    if TimeOff.objects.filter(practitioner=practitioner, start__lt=end, end__gt=start).exists():
+        reasons.append(f"{practitioner} has time off then.")
+    return overlap_messages, reasons
+
+
+def lock_practitioner(practitioner_id):
+    _lock_practitioners([practitioner_id])
+

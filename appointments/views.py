@@ -1,0 +1,263 @@
+"""Public booking pages. Thin: parse the request, call a selector or a service, render."""
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from clinic.models import Location
+
+from . import services
+from .availability import find_free_slots, nearest_free_slots
+from .forms import BookingDetailsForm, RescheduleForm, SlotSearchForm, parse_slot_start
+from .links import LinkExpired, LinkInvalid, appointment_from_token, manage_path, manage_token
+from .models import Practitioner, Service
+
+
+def _client_meta(request):
+    return services.RequestMeta(
+        ip_address=request.META.get("REMOTE_ADDR"),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
+
+
+def home(request):
+    locations = Location.objects.filter(is_active=True)
+    return render(request, "appointments/home.html", {"locations": locations})
+
+
+def choose_service(request, location_slug):
+    location = get_object_or_404(Location, slug=location_slug, is_active=True)
+    offered = location.services.filter(is_active=True)
+    return render(request, "appointments/choose_service.html", {"location": location, "services": offered})
+
+
+def _location_and_service(location_slug, service_slug):
+    location = get_object_or_404(Location, slug=location_slug, is_active=True)
+    service = get_object_or_404(Service, slug=service_slug, is_active=True, locations=location)
+    return location, service
+
+
+def _practitioners(location, service):
+    return Practitioner.objects.filter(is_active=True, locations=location, services=service).distinct()
+
+
+def _week_of_slots(*, location, service, practitioner_id, first_day, exclude_appointment_id=None):
+    """Slots for seven days from first_day, grouped per local day."""
+    slots = find_free_slots(
+        location=location,
+        service=service,
+        start_date=first_day,
+        end_date=first_day + timedelta(days=6),
+        practitioner_id=practitioner_id,
+        exclude_appointment_id=exclude_appointment_id,
+    )
+    tz = location.tzinfo
+    days = {first_day + timedelta(days=i): [] for i in range(7)}
+    for slot in slots:
+        days.setdefault(slot.start.astimezone(tz).date(), []).append(slot)
+    return days
+
+
+def _is_free(location, service, start, practitioner_id):
+    day = start.astimezone(location.tzinfo).date()
+    slots = find_free_slots(
+        location=location, service=service, start_date=day, end_date=day, practitioner_id=practitioner_id
+    )
+    return any(slot.start == start for slot in slots)
+
+
+def _slot_query(slot_start, practitioner_id):
+    return urlencode({"start": slot_start.isoformat(), "practitioner": practitioner_id or "any"})
+
+
+def choose_time(request, location_slug, service_slug):
+    location, service = _location_and_service(location_slug, service_slug)
+    practitioners = _practitioners(location, service)
+    form = SlotSearchForm(request.GET or None, practitioners=practitioners)
+    today = timezone.now().astimezone(location.tzinfo).date()
+    chosen_day, practitioner_id = today, None
+    if form.is_bound and form.is_valid():
+        chosen_day = max(form.cleaned_data.get("date") or today, today)
+        practitioner_id = form.practitioner_id()
+    days = _week_of_slots(location=location, service=service, practitioner_id=practitioner_id, first_day=chosen_day)
+    details_url = reverse("appointments:details", args=[location.slug, service.slug])
+    week = [
+        {
+            "date": day,
+            "slots": [{"slot": s, "url": f"{details_url}?{_slot_query(s.start, practitioner_id)}"} for s in day_slots],
+        }
+        for day, day_slots in sorted(days.items())
+    ]
+    next_week = urlencode({"date": (chosen_day + timedelta(days=7)).isoformat(), "practitioner": practitioner_id or "any"})
+    return render(
+        request,
+        "appointments/choose_time.html",
+        {
+            "location": location,
+            "service": service,
+            "form": form,
+            "week": week,
+            "next_week_query": next_week,
+            "has_any_slot": any(d["slots"] for d in week),
+        },
+    )
+
+
+def _alternative_links(location, service, alternatives, practitioner_id):
+    details_url = reverse("appointments:details", args=[location.slug, service.slug])
+    return [{"slot": s, "url": f"{details_url}?{_slot_query(s.start, practitioner_id)}"} for s in alternatives]
+
+
+@require_http_methods(["GET", "POST"])
+def booking_details(request, location_slug, service_slug):
+    location, service = _location_and_service(location_slug, service_slug)
+    params = request.POST if request.method == "POST" else request.GET
+    start = parse_slot_start(params.get("start"))
+    practitioner_param = params.get("practitioner", "any")
+    practitioner_id = None
+    if practitioner_param != "any":
+        try:
+            practitioner_id = int(practitioner_param)
+        except ValueError:
+            start = None
+    if start is None:
+        return redirect("appointments:choose_time", location.slug, service.slug)
+
+    practitioner = Practitioner.objects.filter(pk=practitioner_id).first() if practitioner_id else None
+    form = BookingDetailsForm(request.POST or None)
+    context = {
+        "location": location,
+        "service": service,
+        "start": start,
+        "practitioner": practitioner,
+        "practitioner_param": practitioner_param,
+        "form": form,
+    }
+    if request.method == "GET" and not _is_free(location, service, start, practitioner_id):
+        alternatives = nearest_free_slots(location=location, service=service, around=start, practitioner_id=practitioner_id)
+        context["alternatives"] = _alternative_links(location, service, alternatives, practitioner_id)
+        return render(request, "appointments/slot_taken.html", context, status=409)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            appointment = services.book_appointment(
+                location=location,
+                service=service,
+                start=start,
+                practitioner_id=practitioner_id,
+                details=services.ClientDetails(
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                    email=data["email"],
+                    mobile_phone=data["mobile_phone"],
+                ),
+                consents=services.BookingConsents(
+                    privacy_policy=data["accept_privacy_policy"],
+                    sms_reminders=data["sms_reminders"],
+                    sms_marketing=data["sms_marketing"],
+                    email_marketing=data["email_marketing"],
+                ),
+                meta=_client_meta(request),
+            )
+        except services.SlotUnavailable as exc:
+            context["alternatives"] = _alternative_links(location, service, exc.alternatives, practitioner_id)
+            return render(request, "appointments/slot_taken.html", context, status=409)
+        return redirect(reverse("appointments:manage", args=[manage_token(appointment)]) + "?booked=1")
+    return render(request, "appointments/details.html", context)
+
+
+def _appointment_or_error(request, token):
+    try:
+        return appointment_from_token(token), None
+    except LinkInvalid:
+        raise Http404("This link is not valid.")
+    except LinkExpired:
+        return None, render(request, "appointments/link_expired.html", status=410)
+
+
+def manage(request, token):
+    appointment, error = _appointment_or_error(request, token)
+    if error:
+        return error
+    return render(
+        request,
+        "appointments/manage.html",
+        {
+            "appointment": appointment,
+            "token": token,
+            "just_booked": request.GET.get("booked") == "1",
+            "can_change": services.can_change_online(appointment),
+        },
+    )
+
+
+@require_POST
+def cancel(request, token):
+    appointment, error = _appointment_or_error(request, token)
+    if error:
+        return error
+    try:
+        services.cancel_appointment_by_client(appointment_id=appointment.pk)
+    except services.ChangeNotAllowed:
+        return render(request, "appointments/too_late.html", {"appointment": appointment}, status=409)
+    return redirect(manage_path(appointment) + "?cancelled=1")
+
+
+@require_http_methods(["GET", "POST"])
+def reschedule(request, token):
+    appointment, error = _appointment_or_error(request, token)
+    if error:
+        return error
+    if not services.can_change_online(appointment):
+        return render(request, "appointments/too_late.html", {"appointment": appointment}, status=409)
+    location, service = appointment.location, appointment.service
+    if request.method == "POST":
+        form = RescheduleForm(request.POST)
+        if form.is_valid():
+            try:
+                services.reschedule_appointment_by_client(
+                    appointment_id=appointment.pk, new_start=form.cleaned_data["start"]
+                )
+            except services.ChangeNotAllowed:
+                return render(request, "appointments/too_late.html", {"appointment": appointment}, status=409)
+            except services.SlotUnavailable as exc:
+                return render(
+                    request,
+                    "appointments/reschedule.html",
+                    {
+                        "appointment": appointment,
+                        "token": token,
+                        "taken": True,
+                        "week": [{"date": None, "slots": [{"slot": s} for s in exc.alternatives]}],
+                    },
+                    status=409,
+                )
+            return redirect(manage_path(appointment) + "?rescheduled=1")
+    today = timezone.now().astimezone(location.tzinfo).date()
+    search = SlotSearchForm(request.GET or None, practitioners=[])
+    first_day = today
+    if search.is_bound and search.is_valid() and search.cleaned_data.get("date"):
+        first_day = max(search.cleaned_data["date"], today)
+    days = _week_of_slots(
+        location=location,
+        service=service,
+        practitioner_id=None,
+        first_day=first_day,
+        exclude_appointment_id=appointment.pk,
+    )
+    week = [{"date": day, "slots": [{"slot": s} for s in day_slots]} for day, day_slots in sorted(days.items())]
+    return render(
+        request,
+        "appointments/reschedule.html",
+        {
+            "appointment": appointment,
+            "token": token,
+            "week": week,
+            "next_week": (first_day + timedelta(days=7)).isoformat(),
+        },
+    )

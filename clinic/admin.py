@@ -1,0 +1,78 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
+from django.db.models import Q
+
+from .models import Client, Location, StaffProfile
+from .selectors import phone_search_term, staff_location_ids
+
+# Other apps add their inlines here (appointments, consent history) so this
+# app need not import them: dependencies point one way.
+client_inlines = []
+
+
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):
+    list_display = ["name", "phone", "timezone", "is_active"]
+    list_filter = ["is_active"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name"]
+
+
+class LocationScopedAdmin(admin.ModelAdmin):
+    """Staff tied to locations see and edit only those locations' records."""
+
+    location_filter = "location__in"
+
+    def scope(self, request, queryset):
+        ids = staff_location_ids(request.user)
+        if ids is None:
+            return queryset
+        return queryset.filter(**{self.location_filter: ids})
+
+    def get_queryset(self, request):
+        return self.scope(request, super().get_queryset(request))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        ids = staff_location_ids(request.user)
+        if ids is not None and db_field.related_model is Location:
+            kwargs["queryset"] = Location.objects.filter(pk__in=ids)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Client)
+class ClientAdmin(LocationScopedAdmin):
+    list_display = ["last_name", "first_name", "email", "mobile_phone", "preferred_location", "created_at"]
+    list_filter = ["preferred_location"]
+    search_fields = ["first_name", "last_name", "email", "mobile_phone"]
+    readonly_fields = ["adult_attested_at", "created_at", "updated_at"]
+
+    def scope(self, request, queryset):
+        ids = staff_location_ids(request.user)
+        if ids is None:
+            return queryset
+        return queryset.filter(Q(preferred_location__in=ids) | Q(appointments__location__in=ids)).distinct()
+
+    def get_search_results(self, request, queryset, search_term):
+        phone = phone_search_term(search_term)
+        if phone:
+            return queryset.filter(mobile_phone=phone), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def get_inlines(self, request, obj):
+        return client_inlines if obj else []
+
+
+class StaffProfileInline(admin.StackedInline):
+    model = StaffProfile
+    can_delete = False
+    filter_horizontal = ["locations"]
+    verbose_name_plural = "Locations this person works at (none = all)"
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class StaffUserAdmin(UserAdmin):
+    inlines = [StaffProfileInline]

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class ClinicConfig(AppConfig):
+    name = "clinic"
+    verbose_name = "Clinic"
+
+    def ready(self):
+        from privacy import registry
+
+        from . import personal_data
+
+        registry.register("clinic", exporter=personal_data.export_client_records)

@@ -1,0 +1,5 @@
+from django.conf import settings
+
+
+def clinic(request):
+    return {"clinic_name": settings.CLINIC_NAME, "cutoff_hours": settings.BOOKING_CHANGE_CUTOFF_HOURS}

@@ -1,0 +1,76 @@
+"""The clinic's shared core: its locations, its clients and which staff work where."""
+
+import zoneinfo
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from phonenumber_field.modelfields import PhoneNumberField
+
+TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class Location(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(unique=True)
+    address = models.TextField()
+    phone = PhoneNumberField()
+    email = models.EmailField(blank=True)
+    timezone = models.CharField(max_length=64, choices=TIMEZONE_CHOICES, default="America/Los_Angeles")
+    is_active = models.BooleanField("active", default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def tzinfo(self):
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class Client(models.Model):
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    # Stored lower-cased so a returning client is found whatever they typed.
+    email = models.EmailField(blank=True)
+    mobile_phone = PhoneNumberField(blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    preferred_location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="clients"
+    )
+    # When the client last attested being 18 or older (services are adults-only).
+    adult_attested_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"), condition=~models.Q(email=""), name="client_email_unique_ci"
+            ),
+        ]
+        indexes = [models.Index(fields=["mobile_phone"])]
+
+    def __str__(self):
+        return self.full_name
+
+    @property
+    def full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def save(self, *args, **kwargs):
+        self.email = (self.email or "").strip().lower()
+        super().save(*args, **kwargs)
+
+
+class StaffProfile(models.Model):
+    """Ties a staff user to locations; with any set, the admin shows only those."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile")
+    locations = models.ManyToManyField(Location, blank=True, related_name="staff")
+
+    def __str__(self):
+        return f"Staff profile of {self.user}"

@@ -1,0 +1,85 @@
+"""The staff roles, as (group name, {app_label: {model: actions}}).
+
+A data migration creates the groups from this table; tests read it too.
+"""
+
+VIEW = ("view",)
+EDIT = ("view", "add", "change")
+ALL = ("view", "add", "change", "delete")
+
+FRONT_DESK = "Front desk"
+CLINIC_MANAGER = "Clinic manager"
+PRIVACY_OFFICER = "Privacy officer"
+
+_front_desk = {
+    "clinic": {"client": EDIT, "location": VIEW},
+    "appointments": {
+        "appointment": EDIT,
+        "service": VIEW,
+        "practitioner": VIEW,
+        "workinghours": VIEW,
+        "timeoff": VIEW,
+        "locationclosure": VIEW,
+    },
+    "privacy": {"consentrecord": VIEW},
+}
+
+_clinic_manager = {
+    "clinic": {"client": EDIT, "location": EDIT, "staffprofile": EDIT},
+    "appointments": {
+        "appointment": EDIT,
+        "service": ALL,
+        "practitioner": ALL,
+        "workinghours": ALL,
+        "timeoff": ALL,
+        "locationclosure": ALL,
+    },
+    "privacy": {"consentrecord": VIEW},
+}
+
+_privacy_officer = {
+    "clinic": {"client": ("view", "change"), "location": VIEW},
+    "appointments": {"appointment": VIEW},
+    "privacy": {"consentrecord": VIEW},
+}
+
+ROLES = {FRONT_DESK: _front_desk, CLINIC_MANAGER: _clinic_manager, PRIVACY_OFFICER: _privacy_officer}
+
+
+def permission_codenames(role):
+    """Every (app_label, codename) the role grants."""
+    return sorted(
+        (app_label, f"{action}_{model}")
+        for app_label, models in ROLES[role].items()
+        for model, actions in models.items()
+        for action in actions
+    )
+
+
+def sync_role_groups(apps):
+    """Make each role's group hold exactly its permissions (for data migrations).
+
+    Permissions of models not migrated yet are skipped; the migration that adds
+    a model to the table above calls this again, so a fresh database and an old
+    one end up the same.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    # Permissions are normally made after migrate; make them now so the groups can hold them.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role in ROLES:
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = set(permission_codenames(role))
+        perms = [
+            p
+            for p in Permission.objects.filter(content_type__app_label__in={a for a, _ in wanted})
+            .select_related("content_type")
+            if (p.content_type.app_label, p.codename) in wanted
+        ]
+        group.permissions.set(perms)

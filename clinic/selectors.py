@@ -1,0 +1,29 @@
+"""Reads shared by the apps: which locations a staff member may see, phone look-ups."""
+
+import phonenumbers
+from django.conf import settings
+
+
+def staff_location_ids(user):
+    """The location ids a staff user is limited to, or None for all locations."""
+    if user.is_superuser:
+        return None
+    profile = getattr(user, "staff_profile", None)
+    if profile is None:
+        return None
+    ids = set(profile.locations.values_list("pk", flat=True))
+    return ids or None
+
+
+def phone_search_term(term):
+    """The E.164 form of a search term that is a phone number, else None."""
+    digits = sum(ch.isdigit() for ch in term)
+    if digits < 7 or any(ch.isalpha() for ch in term):
+        return None
+    try:
+        number = phonenumbers.parse(term, settings.PHONENUMBER_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

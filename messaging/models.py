@@ -1,0 +1,1 @@
+"""SMS and email messaging; the models arrive with reminders (issue 3)."""

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class PrivacyConfig(AppConfig):
+    name = "privacy"
+    verbose_name = "Privacy"
+
+    def ready(self):
+        from . import personal_data, registry
+
+        registry.register("privacy", exporter=personal_data.export_consent_history)

@@ -1,0 +1,215 @@
+"""Online booking through the public pages, as a client does it."""
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core import mail
+from django.urls import reverse
+from icalendar import Calendar
+
+from appointments.models import Appointment, AppointmentSource
+from clinic.models import Client
+from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
+from privacy.notices import booking_notices
+from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
+
+pytestmark = pytest.mark.django_db
+
+LA = ZoneInfo("America/Los_Angeles")
+NOW = datetime(2026, 12, 6, 18, 0, tzinfo=LA)  # a Sunday evening
+MONDAY_10 = datetime(2026, 12, 7, 10, 0, tzinfo=LA)
+
+
+@pytest.fixture(autouse=True)
+def frozen_time():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def book(client, django_capture_on_commit_callbacks):
+    """POST the details form, running what the booking queues on commit (the email)."""
+
+    def post(url, data, **extra):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(url, data, **extra)
+
+    return post
+
+
+@pytest.fixture
+def clinic():
+    location, service, people = bookable_clinic(hours=((time(9), time(17)),))
+    return location, service, people[0]
+
+
+def details_url(location, service):
+    return reverse("appointments:details", args=[location.slug, service.slug])
+
+
+def form_data(start=MONDAY_10, practitioner="any", **overrides):
+    data = {
+        "start": start.isoformat() if hasattr(start, "isoformat") else start,
+        "practitioner": practitioner,
+        "first_name": "Dana",
+        "last_name": "Reyes",
+        "email": "Dana.Reyes@Example.com",
+        "mobile_phone": "(408) 555-0143",
+        "is_adult": "on",
+        "accept_privacy_policy": "on",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_home_lists_active_locations(client, clinic):
+    location, _, _ = clinic
+    response = client.get("/")
+    assert location.name in response.content.decode()
+
+
+def test_time_page_links_free_slots_to_the_details_form(client, clinic):
+    location, service, _ = clinic
+    response = client.get(reverse("appointments:choose_time", args=[location.slug, service.slug]), {"date": "2026-12-07"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "10:00 AM" in html and details_url(location, service) in html
+
+
+def test_time_page_for_unknown_service_is_404(client, clinic):
+    location, _, _ = clinic
+    assert client.get(reverse("appointments:choose_time", args=[location.slug, "nope"])).status_code == 404
+
+
+def test_booking_creates_appointment_client_consents_and_confirmation(client, book, clinic):
+    location, service, person = clinic
+    response = book(details_url(location, service), form_data(sms_reminders="on"), REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="TestPhone/1.0")
+    appointment = Appointment.objects.get()
+    assert response.status_code == 302 and "booked=1" in response["Location"]
+    assert appointment.start == MONDAY_10 and appointment.end == MONDAY_10 + timedelta(hours=1)
+    assert appointment.practitioner == person and appointment.source == AppointmentSource.ONLINE
+    client_record = appointment.client
+    assert client_record.email == "dana.reyes@example.com"
+    assert str(client_record.mobile_phone) == "+14085550143"
+    assert client_record.adult_attested_at is not None
+
+    page = client.get(response["Location"])
+    assert "You&#x27;re booked" in page.content.decode() or "You're booked" in page.content.decode()
+
+    (email,) = mail.outbox
+    assert email.to == ["dana.reyes@example.com"]
+    assert "10:00 AM PST" in email.body and "/appointment/" in email.body
+    (name, content, mimetype) = email.attachments[0]
+    assert name == "appointment.ics" and mimetype.startswith("text/calendar")
+    event = Calendar.from_ical(content).walk("VEVENT")[0]
+    assert event.decoded("dtstart") == MONDAY_10
+
+
+def test_each_consent_choice_is_recorded_with_its_exact_text_and_request_details(client, clinic):
+    location, service, _ = clinic
+    client.post(
+        details_url(location, service),
+        form_data(sms_reminders="on", email_marketing="on"),
+        REMOTE_ADDR="203.0.113.9",
+        HTTP_USER_AGENT="TestPhone/1.0",
+    )
+    records = {r.purpose: r for r in ConsentRecord.objects.all()}
+    assert set(records) == {p.value for p in ConsentPurpose}
+    assert records[ConsentPurpose.PRIVACY_POLICY].granted
+    assert records[ConsentPurpose.SMS_REMINDERS].granted
+    assert records[ConsentPurpose.EMAIL_MARKETING].granted
+    assert not records[ConsentPurpose.SMS_MARKETING].granted
+    for purpose, record in records.items():
+        assert record.notice_text == booking_notices()[purpose]
+        assert record.source == ConsentSource.BOOKING_FORM
+        assert record.ip_address == "203.0.113.9" and record.user_agent == "TestPhone/1.0"
+        assert len(record.notice_sha256) == 64
+
+
+def test_sms_opt_in_texts_carry_the_a2p_disclosures(client, clinic):
+    location, service, _ = clinic
+    html = client.get(details_url(location, service), {"start": MONDAY_10.isoformat(), "practitioner": "any"}).content.decode()
+    for phrase in ["Msg &amp; data rates may apply", "Reply STOP to opt out", "HELP for help", "messages per appointment"]:
+        assert phrase in html
+    # Opt-ins are never pre-ticked.
+    assert "checked" not in html
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("mobile_phone", "123", "valid mobile number"),
+        ("mobile_phone", "+1 800 555 0199", "landline or service number"),
+        ("email", "not-an-email", "valid email"),
+        ("first_name", "   ", "This field is required"),
+        ("is_adult", None, "18 or older"),
+        ("accept_privacy_policy", None, "accept the privacy policy"),
+    ],
+)
+def test_bad_input_rerenders_with_a_clear_error_and_keeps_what_was_typed(client, clinic, field, value, message):
+    location, service, _ = clinic
+    response = client.post(details_url(location, service), form_data(**{field: value}))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert message in html
+    assert 'value="Reyes"' in html  # what was typed is kept
+    assert not Appointment.objects.exists() and not Client.objects.exists() and not ConsentRecord.objects.exists()
+
+
+def test_tampered_slot_start_goes_back_to_choosing_a_time(client, clinic):
+    location, service, _ = clinic
+    response = client.post(details_url(location, service), form_data(start="yesterday-ish"))
+    assert response.status_code == 302 and not Appointment.objects.exists()
+
+
+def test_time_not_on_offer_gets_friendly_page_with_nearest_times(client, clinic):
+    location, service, person = clinic
+    AppointmentFactory(location=location, service=service, practitioner=person, start=MONDAY_10)
+    response = client.post(details_url(location, service), form_data())
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "that time was just taken" in html
+    assert "11:00 AM" in html  # the next free time after the taken hour
+    assert Appointment.objects.count() == 1 and not Client.objects.filter(email="dana.reyes@example.com").exists()
+
+
+def test_slot_outside_working_hours_cannot_be_booked_by_editing_the_url(client, clinic):
+    location, service, _ = clinic
+    response = client.post(details_url(location, service), form_data(start=MONDAY_10.replace(hour=20)))
+    assert response.status_code == 409 and not Appointment.objects.exists()
+
+
+def test_returning_client_is_matched_by_email_not_duplicated(client, clinic):
+    location, service, _ = clinic
+    existing = ClientFactory(email="dana.reyes@example.com", mobile_phone="+14085550143")
+    client.post(details_url(location, service), form_data())
+    assert Client.objects.count() == 1
+    assert Appointment.objects.get().client == existing
+
+
+def test_returning_client_is_matched_by_phone(client, clinic):
+    location, service, _ = clinic
+    existing = ClientFactory(email="", mobile_phone="+14085550143")
+    client.post(details_url(location, service), form_data())
+    existing.refresh_from_db()
+    assert Client.objects.count() == 1 and existing.email == "dana.reyes@example.com"
+
+
+def test_online_form_never_overwrites_contact_details_on_file(client, clinic):
+    location, service, _ = clinic
+    existing = ClientFactory(email="dana.reyes@example.com", mobile_phone="+14085550100")
+    client.post(details_url(location, service), form_data())
+    existing.refresh_from_db()
+    assert str(existing.mobile_phone) == "+14085550100"
+    assert "+14085550143" in Appointment.objects.get().notes  # flagged for the front desk
+
+
+def test_confirmation_email_is_sent_once_even_if_the_task_runs_again(book, clinic):
+    from appointments.tasks import send_booking_confirmation_email
+
+    location, service, _ = clinic
+    book(details_url(location, service), form_data())
+    send_booking_confirmation_email.delay(Appointment.objects.get().pk)
+    assert len(mail.outbox) == 1
