@@ -89,7 +89,7 @@ class StaffFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"staff{n}")
     is_staff = True
-    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+    password = factory.django.Password("correct-horse-battery")
 
 
 def bookable_clinic(*, weekdays=range(7), hours=((time(9), time(17)),), practitioners=1, duration=60, buffer=0):

@@ -1,0 +1,187 @@
+"""The front desk in the Django admin: the same booking rules, status actions, location scoping."""
+
+import re
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from appointments.models import Appointment, AppointmentSource, AppointmentStatus, LocationClosure
+from clinic.models import StaffProfile
+from clinic.roles import FRONT_DESK
+from tests.factories import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
+
+pytestmark = pytest.mark.django_db
+
+LA = ZoneInfo("America/Los_Angeles")
+MONDAY = datetime(2026, 12, 7, tzinfo=LA)
+
+
+@pytest.fixture(autouse=True)
+def frozen_time():
+    with time_machine.travel(datetime(2026, 12, 7, 8, 0, tzinfo=LA), tick=False):
+        yield
+
+
+@pytest.fixture
+def clinic():
+    location, service, (person,) = bookable_clinic(hours=((time(9), time(17)),))
+    return location, service, person
+
+
+def front_desk_user(*locations):
+    user = StaffFactory()
+    user.groups.add(Group.objects.get(name=FRONT_DESK))
+    if locations:
+        StaffProfile.objects.create(user=user).locations.set(locations)
+    return user
+
+
+def add_form(location, service, person, client_record, hh, mm=0, **extra):
+    data = {
+        "client": client_record.pk,
+        "location": location.pk,
+        "service": service.pk,
+        "practitioner": person.pk,
+        "start_0": "2026-12-07",
+        "start_1": f"{hh:02d}:{mm:02d}",
+        "status": AppointmentStatus.BOOKED,
+        "source": AppointmentSource.FRONT_DESK,
+        "notes": "",
+    }
+    data.update(extra)
+    return data
+
+
+ADD_URL = reverse("admin:appointments_appointment_add")
+
+
+def test_front_desk_books_in_the_locations_local_time(client, clinic):
+    location, service, person = clinic
+    client.force_login(front_desk_user())
+    response = client.post(ADD_URL, add_form(location, service, person, ClientFactory(), 10))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    appointment = Appointment.objects.get()
+    assert appointment.start == MONDAY.replace(hour=10) and appointment.end == MONDAY.replace(hour=11)
+    assert appointment.source == AppointmentSource.FRONT_DESK
+
+
+def test_admin_refuses_an_overlapping_appointment_even_with_override(client, clinic):
+    location, service, person = clinic
+    AppointmentFactory(location=location, service=service, practitioner=person, start=MONDAY.replace(hour=10))
+    client.force_login(front_desk_user())
+    response = client.post(
+        ADD_URL, add_form(location, service, person, ClientFactory(), 10, 30, override_working_hours="on")
+    )
+    assert response.status_code == 200
+    assert "already has" in response.content.decode()
+    assert Appointment.objects.count() == 1
+
+
+def test_outside_working_hours_needs_the_explicit_override(client, clinic):
+    location, service, person = clinic
+    client.force_login(front_desk_user())
+    data = add_form(location, service, person, ClientFactory(), 18)
+    response = client.post(ADD_URL, data)
+    assert response.status_code == 200 and "not scheduled to work" in response.content.decode()
+    assert not Appointment.objects.exists()
+    response = client.post(ADD_URL, {**data, "override_working_hours": "on"})
+    assert response.status_code == 302 and Appointment.objects.count() == 1
+
+
+def test_closure_day_needs_the_override_too(client, clinic):
+    location, service, person = clinic
+    LocationClosure.objects.create(location=location, date=MONDAY.date(), reason="Staff training")
+    client.force_login(front_desk_user())
+    response = client.post(ADD_URL, add_form(location, service, person, ClientFactory(), 10))
+    assert "is closed on" in response.content.decode() and not Appointment.objects.exists()
+
+
+def test_practitioner_who_does_not_offer_the_service_is_refused(client, clinic):
+    location, service, person = clinic
+    person.services.clear()
+    client.force_login(front_desk_user())
+    response = client.post(ADD_URL, add_form(location, service, person, ClientFactory(), 10))
+    assert "does not provide" in response.content.decode() and not Appointment.objects.exists()
+
+
+def test_edit_form_shows_local_time_and_saving_unchanged_keeps_the_time(client, clinic):
+    location, service, person = clinic
+    appointment = AppointmentFactory(location=location, service=service, practitioner=person, start=MONDAY.replace(hour=10))
+    client.force_login(front_desk_user())
+    url = reverse("admin:appointments_appointment_change", args=[appointment.pk])
+    assert 'value="10:00:00"' in client.get(url).content.decode()
+    response = client.post(url, add_form(location, service, person, appointment.client, 10, status=AppointmentStatus.CONFIRMED))
+    appointment.refresh_from_db()
+    assert response.status_code == 302
+    assert appointment.start == MONDAY.replace(hour=10) and appointment.status == AppointmentStatus.CONFIRMED
+
+
+def test_status_actions_follow_allowed_transitions(client, clinic):
+    location, service, person = clinic
+    booked = AppointmentFactory(location=location, service=service, practitioner=person, start=MONDAY.replace(hour=9))
+    cancelled = AppointmentFactory(
+        location=location, service=service, practitioner=person, start=MONDAY.replace(hour=10), status=AppointmentStatus.CANCELLED
+    )
+    client.force_login(front_desk_user())
+    response = client.post(
+        reverse("admin:appointments_appointment_changelist"),
+        {"action": "mark_checked_in", "_selected_action": [booked.pk, cancelled.pk]},
+        follow=True,
+    )
+    booked.refresh_from_db()
+    cancelled.refresh_from_db()
+    assert booked.status == AppointmentStatus.CHECKED_IN
+    assert cancelled.status == AppointmentStatus.CANCELLED  # never reinstated by an action
+    assert "1 appointment(s) left as they were" in response.content.decode()
+
+
+def test_today_filter_and_search_by_phone(client, clinic):
+    location, service, person = clinic
+    today = AppointmentFactory(
+        location=location, service=service, practitioner=person, start=MONDAY.replace(hour=9),
+        client=ClientFactory(last_name="Todayson", mobile_phone="+14085550177"),
+    )
+    AppointmentFactory(
+        location=location, service=service, practitioner=person, start=MONDAY.replace(hour=9) + timedelta(days=2),
+        client=ClientFactory(last_name="Laterson"),
+    )
+    client.force_login(front_desk_user())
+    changelist = reverse("admin:appointments_appointment_changelist")
+    html = client.get(changelist, {"day": "today"}).content.decode()
+    assert "Todayson" in html and "Laterson" not in html
+    html = client.get(changelist, {"q": "(408) 555-0177"}).content.decode()
+    assert "Todayson" in html and "Laterson" not in html
+    assert today.client.last_name in client.get(changelist, {"q": "todayson"}).content.decode()
+
+
+def test_front_desk_cannot_delete_appointments(client, clinic):
+    location, service, person = clinic
+    appointment = AppointmentFactory(location=location, service=service, practitioner=person, start=MONDAY.replace(hour=9))
+    client.force_login(front_desk_user())
+    response = client.post(reverse("admin:appointments_appointment_delete", args=[appointment.pk]), {"post": "yes"})
+    assert response.status_code == 403 and Appointment.objects.filter(pk=appointment.pk).exists()
+
+
+def test_staff_tied_to_a_location_see_and_edit_only_its_appointments_and_clients(client, clinic):
+    location, service, person = clinic
+    other_location, other_service, (other_person,) = bookable_clinic()
+    mine = AppointmentFactory(location=location, service=service, practitioner=person, start=MONDAY.replace(hour=9),
+                              client=ClientFactory(last_name="Minewood"))
+    theirs = AppointmentFactory(location=other_location, service=other_service, practitioner=other_person,
+                                start=MONDAY.replace(hour=9), client=ClientFactory(last_name="Otherwood"))
+    client.force_login(front_desk_user(location))
+    html = client.get(reverse("admin:appointments_appointment_changelist")).content.decode()
+    assert "Minewood" in html and "Otherwood" not in html
+    clients_html = client.get(reverse("admin:clinic_client_changelist")).content.decode()
+    assert "Minewood" in clients_html and "Otherwood" not in clients_html
+    assert client.get(reverse("admin:appointments_appointment_change", args=[theirs.pk])).status_code == 302
+    assert client.get(reverse("admin:clinic_client_change", args=[theirs.client.pk])).status_code == 302
+    assert client.get(reverse("admin:appointments_appointment_change", args=[mine.pk])).status_code == 200
+    # The location choice offers only their own location.
+    add_page = client.get(ADD_URL).content.decode()
+    location_select = re.search(r'<select name="location".*?</select>', add_page, re.S).group(0)
+    assert f'value="{other_location.pk}"' not in location_select and f'value="{location.pk}"' in location_select
