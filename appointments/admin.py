@@ -10,6 +10,7 @@ from clinic.admin import LocationScopedAdmin, client_inlines
 from clinic.selectors import phone_search_term, staff_location_ids
 
 from . import services
+from .availability import local_day_bounds
 from .models import (
     Appointment,
     AppointmentSource,
@@ -20,6 +21,10 @@ from .models import (
     TimeOff,
     WorkingHours,
 )
+
+
+# Other apps add inlines for an appointment here (its text messages).
+appointment_inlines = []
 
 
 class AppointmentAdminForm(forms.ModelForm):
@@ -90,14 +95,16 @@ class TodayFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         today = timezone.localdate()
-        start_of = lambda day: timezone.make_aware(timezone.datetime.combine(day, timezone.datetime.min.time()))  # noqa: E731
-        if self.value() == "today":
-            return queryset.filter(start__gte=start_of(today), start__lt=start_of(today + timedelta(days=1)))
-        if self.value() == "tomorrow":
-            day = today + timedelta(days=1)
-            return queryset.filter(start__gte=start_of(day), start__lt=start_of(day + timedelta(days=1)))
-        if self.value() == "week":
-            return queryset.filter(start__gte=timezone.now(), start__lt=start_of(today + timedelta(days=8)))
+        tz = timezone.get_current_timezone()
+        midnight = lambda offset: local_day_bounds(today + timedelta(days=offset), tz)[0]  # noqa: E731
+        ranges = {
+            "today": (midnight(0), midnight(1)),
+            "tomorrow": (midnight(1), midnight(2)),
+            "week": (timezone.now(), midnight(8)),
+        }
+        if self.value() in ranges:
+            start, end = ranges[self.value()]
+            return queryset.filter(start__gte=start, start__lt=end)
         if self.value() == "past":
             return queryset.filter(start__lt=timezone.now())
         return queryset
@@ -141,6 +148,9 @@ class AppointmentAdmin(LocationScopedAdmin):
         if phone:
             return queryset.filter(client__mobile_phone=phone), False
         return super().get_search_results(request, queryset, search_term)
+
+    def get_inlines(self, request, obj):
+        return appointment_inlines if obj else []
 
     def get_fields(self, request, obj=None):
         return ["client", "location", "service", "practitioner", "start", "override_working_hours", "status", "source", "notes"] + (

@@ -19,6 +19,7 @@ from privacy.notices import booking_notices
 from privacy.services import record_consent
 
 from .emails import booking_confirmation_message
+from .signals import appointment_booked, appointment_rescheduled
 from .availability import find_free_slots, nearest_free_slots, wall_to_instant
 from .models import (
     Appointment,
@@ -234,6 +235,7 @@ def _send_confirmation(appointment_id):
     from .tasks import send_booking_confirmation_email
 
     send_booking_confirmation_email.delay(appointment_id)
+    appointment_booked.send(sender=Appointment, appointment_id=appointment_id)
 
 
 def send_confirmation_email(*, appointment_id):
@@ -300,6 +302,9 @@ def reschedule_appointment_by_client(*, appointment_id, new_start):
                     appointment.save()
             except IntegrityError as exc:
                 raise SlotUnavailable("Sorry, that time is no longer available.") from exc
+            transaction.on_commit(
+                lambda: appointment_rescheduled.send(sender=Appointment, appointment_id=appointment.pk)
+            )
             return appointment
     except SlotUnavailable as exc:
         exc.alternatives = _alternatives(

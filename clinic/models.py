@@ -18,6 +18,11 @@ class Location(models.Model):
     email = models.EmailField(blank=True)
     timezone = models.CharField(max_length=64, choices=TIMEZONE_CHOICES, default="America/Los_Angeles")
     is_active = models.BooleanField("active", default=True)
+    sms_from_number = PhoneNumberField(
+        "SMS sender number",
+        blank=True,
+        help_text="This location's texting number; empty to use the Twilio Messaging Service.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -42,6 +47,11 @@ class Client(models.Model):
     )
     # When the client last attested being 18 or older (services are adults-only).
     adult_attested_at = models.DateTimeField(null=True, blank=True)
+    # Restriction of processing (a privacy right): stored, but no reminders,
+    # no marketing, nothing but storage until lifted.
+    processing_restricted = models.BooleanField(default=False)
+    # Set when the SMS provider says the number cannot take texts.
+    mobile_phone_problem = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

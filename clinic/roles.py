@@ -22,6 +22,7 @@ _front_desk = {
         "locationclosure": VIEW,
     },
     "privacy": {"consentrecord": VIEW},
+    "messaging": {"smsmessage": VIEW, "smsoptout": VIEW, "reminderrule": VIEW},
 }
 
 _clinic_manager = {
@@ -35,12 +36,14 @@ _clinic_manager = {
         "locationclosure": ALL,
     },
     "privacy": {"consentrecord": VIEW},
+    "messaging": {"smsmessage": VIEW, "smsoptout": VIEW, "reminderrule": ALL},
 }
 
 _privacy_officer = {
     "clinic": {"client": ("view", "change"), "location": VIEW},
     "appointments": {"appointment": VIEW},
     "privacy": {"consentrecord": VIEW},
+    "messaging": {"smsmessage": VIEW, "smsoptout": VIEW},
 }
 
 ROLES = {FRONT_DESK: _front_desk, CLINIC_MANAGER: _clinic_manager, PRIVACY_OFFICER: _privacy_officer}

@@ -135,6 +135,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 PHONENUMBER_DEFAULT_REGION = env("PHONENUMBER_DEFAULT_REGION", default="US")
 PHONENUMBER_DB_FORMAT = "E164"
 
+# Key for the one-way hashes on suppression lists. Set it explicitly (and keep
+# it) in production: it must survive SECRET_KEY rotation, or opt-outs are lost.
+CONTACT_HASH_KEY = env("CONTACT_HASH_KEY", default="")
+
 # Clinic identity used in notices, emails and SMS.
 CLINIC_NAME = env("CLINIC_NAME", default="California Aesthetics")
 
@@ -157,6 +161,31 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Text messages (see messaging/backends).
+SMS_BACKEND = env(
+    "SMS_BACKEND", default="messaging.backends.console.SmsBackend" if DEBUG else "messaging.backends.twilio.SmsBackend"
+)
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
+TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="https://api.twilio.com")
+TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10)
+# Reminder offsets for locations without their own rules: 24 h and 2 h before.
+SMS_REMINDER_OFFSETS_MINUTES = env.list("SMS_REMINDER_OFFSETS_MINUTES", cast=int, default=[1440, 120])
+# A reminder is only sent this long after its due time; later it is skipped as stale.
+SMS_REMINDER_GRACE_MINUTES = env.int("SMS_REMINDER_GRACE_MINUTES", default=60)
+# TCPA quiet hours: texts only between these local hours [start, end).
+SMS_SEND_WINDOW_START_HOUR = env.int("SMS_SEND_WINDOW_START_HOUR", default=8)
+SMS_SEND_WINDOW_END_HOUR = env.int("SMS_SEND_WINDOW_END_HOUR", default=21)
+# Messages per second per sender number, across all workers.
+SMS_SEND_RATE_PER_SECOND = env.int("SMS_SEND_RATE_PER_SECOND", default=10)
+SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=6)
+# A message stuck "handed to provider" this long is given up on, never resent.
+SMS_SENDING_TIMEOUT_MINUTES = env.int("SMS_SENDING_TIMEOUT_MINUTES", default=15)
+# Queued messages whose task was lost are re-enqueued after this long.
+SMS_REQUEUE_AFTER_MINUTES = env.int("SMS_REQUEUE_AFTER_MINUTES", default=5)
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {

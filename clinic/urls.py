@@ -8,5 +8,6 @@ admin.site.index_title = "Front desk"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("privacy/", include("privacy.urls")),
+    path("messaging/", include("messaging.urls")),
     path("", include("appointments.urls")),
 ]

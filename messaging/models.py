@@ -1,1 +1,114 @@
-"""SMS and email messaging; the models arrive with reminders (issue 3)."""
+"""Text messages: the log of every SMS in and out, reminder rules and the opt-out list."""
+
+from django.db import models
+from phonenumber_field.modelfields import PhoneNumberField
+
+
+class Direction(models.TextChoices):
+    OUTBOUND = "out", "Outbound"
+    INBOUND = "in", "Inbound"
+
+
+class MessageKind(models.TextChoices):
+    CONFIRMATION = "confirmation", "Booking confirmation"
+    REMINDER = "reminder", "Reminder"
+    MARKETING = "marketing", "Marketing"
+    KEYWORD_REPLY = "keyword_reply", "Keyword reply"
+    OTHER = "other", "Other"
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Handed to provider"  # committed before the provider call
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    UNDELIVERED = "undelivered", "Undelivered"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Not sent"
+    RECEIVED = "received", "Received"
+
+
+# How far along a message is; a status callback never moves it backwards.
+STATUS_RANK = {
+    MessageStatus.QUEUED: 0,
+    MessageStatus.SENDING: 1,
+    MessageStatus.SENT: 2,
+    MessageStatus.DELIVERED: 3,
+    MessageStatus.UNDELIVERED: 3,
+    MessageStatus.FAILED: 3,
+    MessageStatus.SKIPPED: 3,
+    MessageStatus.RECEIVED: 3,
+}
+
+
+class SmsMessage(models.Model):
+    direction = models.CharField(max_length=3, choices=Direction.choices, default=Direction.OUTBOUND)
+    from_number = models.CharField(max_length=40, blank=True)
+    to_number = models.CharField(max_length=40)
+    body = models.TextField()
+    location = models.ForeignKey("clinic.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="sms_messages")
+    client = models.ForeignKey("clinic.Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="sms_messages")
+    appointment = models.ForeignKey(
+        "appointments.Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="sms_messages"
+    )
+    kind = models.CharField(max_length=20, choices=MessageKind.choices, default=MessageKind.OTHER)
+    status = models.CharField(max_length=20, choices=MessageStatus.choices, default=MessageStatus.QUEUED, db_index=True)
+    # One message per purpose, enforced by the database: "reminder:<appointment>:<minutes>:<start>".
+    dedupe_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
+    # Which dispatch pass created the row, so it enqueues only its own rows.
+    batch = models.UUIDField(null=True, blank=True, db_index=True)
+    send_after = models.DateTimeField(null=True, blank=True)
+    # For reminders: the appointment start the text was written for; a moved
+    # appointment makes the old text stale.
+    appointment_start = models.DateTimeField(null=True, blank=True)
+    twilio_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    error_code = models.CharField(max_length=20, blank=True)
+    status_reason = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    status_updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "text message"
+        indexes = [models.Index(fields=["status", "send_after"])]
+
+    def __str__(self):
+        arrow = "to" if self.direction == Direction.OUTBOUND else "from"
+        number = self.to_number if self.direction == Direction.OUTBOUND else self.from_number
+        return f"{self.get_kind_display()} {arrow} {number} ({self.get_status_display()})"
+
+
+class ReminderRule(models.Model):
+    """When a location reminds: one row per offset. No rows: the SMS_REMINDER_OFFSETS default."""
+
+    location = models.ForeignKey("clinic.Location", on_delete=models.CASCADE, related_name="reminder_rules")
+    minutes_before = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["location", "-minutes_before"]
+        constraints = [models.UniqueConstraint(fields=["location", "minutes_before"], name="one_rule_per_offset")]
+
+    def __str__(self):
+        return f"{self.location}: {self.minutes_before} minutes before"
+
+
+class SmsOptOut(models.Model):
+    """A number that must not be texted (STOP, carrier unsubscribe). Covers every program.
+
+    Looked up by a keyed hash, so an erased client's opt-out still holds after
+    the number itself is wiped.
+    """
+
+    phone_hash = models.CharField(max_length=64, unique=True)
+    phone = PhoneNumberField(blank=True)
+    reason = models.CharField(max_length=200)
+    evidence = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "SMS opt-out"
+
+    def __str__(self):
+        return f"{self.phone or self.phone_hash[:12]} opted out"

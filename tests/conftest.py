@@ -12,7 +12,12 @@ requires_postgres = pytest.mark.skipif(
 def _test_settings(settings):
     from clinic.celery import app
 
+    from messaging.backends import locmem
+
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SMS_BACKEND = "messaging.backends.locmem.SmsBackend"
+    settings.TWILIO_AUTH_TOKEN = "test-auth-token"
+    locmem.outbox.clear()
     settings.SITE_URL = "http://testserver"
     settings.STORAGES = {
         **settings.STORAGES,
@@ -23,3 +28,10 @@ def _test_settings(settings):
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = eager
+
+
+@pytest.fixture
+def sms_outbox():
+    from messaging.backends import locmem
+
+    return locmem.outbox

@@ -114,7 +114,10 @@ def test_edit_form_shows_local_time_and_saving_unchanged_keeps_the_time(client, 
     client.force_login(front_desk_user())
     url = reverse("admin:appointments_appointment_change", args=[appointment.pk])
     assert 'value="10:00:00"' in client.get(url).content.decode()
-    response = client.post(url, add_form(location, service, person, appointment.client, 10, status=AppointmentStatus.CONFIRMED))
+    inline_management = {"sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0"}
+    response = client.post(
+        url, add_form(location, service, person, appointment.client, 10, status=AppointmentStatus.CONFIRMED, **inline_management)
+    )
     appointment.refresh_from_db()
     assert response.status_code == 302
     assert appointment.start == MONDAY.replace(hour=10) and appointment.status == AppointmentStatus.CONFIRMED

@@ -1,0 +1,54 @@
+"""Sends through Twilio's Messages API with the official `twilio` library."""
+
+import requests
+from django.conf import settings
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from .base import BaseSmsBackend, PermanentSendError, SendResult, TransientSendError
+
+# Twilio error codes that no retry can fix for this recipient.
+UNSUBSCRIBED = "21610"
+INVALID_NUMBER = "21211"
+NOT_MOBILE = "21614"
+
+
+class SmsBackend(BaseSmsBackend):
+    def __init__(self, *, account_sid=None, auth_token=None, base_url=None, messaging_service_sid=None):
+        self.messaging_service_sid = (
+            settings.TWILIO_MESSAGING_SERVICE_SID if messaging_service_sid is None else messaging_service_sid
+        )
+        self.client = Client(
+            account_sid or settings.TWILIO_ACCOUNT_SID,
+            auth_token or settings.TWILIO_AUTH_TOKEN,
+            http_client=TwilioHttpClient(timeout=settings.TWILIO_TIMEOUT_SECONDS),
+        )
+        # TWILIO_API_BASE_URL points the real library at a Twilio-compatible server (tests).
+        self.client.api.base_url = (base_url or settings.TWILIO_API_BASE_URL).rstrip("/")
+
+    def send(self, message):
+        params = {"to": message.to, "body": message.body}
+        if message.from_number:
+            params["from_"] = message.from_number
+        elif self.messaging_service_sid:
+            params["messaging_service_sid"] = self.messaging_service_sid
+        elif settings.TWILIO_FROM_NUMBER:
+            params["from_"] = settings.TWILIO_FROM_NUMBER
+        else:
+            raise PermanentSendError("No sender: set TWILIO_MESSAGING_SERVICE_SID or a location's SMS sender number.")
+        if message.status_callback:
+            params["status_callback"] = message.status_callback
+        if message.validity_seconds:
+            params["validity_period"] = message.validity_seconds
+        try:
+            created = self.client.messages.create(**params)
+        except TwilioRestException as exc:
+            if exc.status == 429 or exc.status >= 500:
+                raise TransientSendError(f"Twilio answered {exc.status}: {exc.msg}", code=exc.code or exc.status) from exc
+            raise PermanentSendError(f"Twilio refused the message: {exc.msg}", code=exc.code or exc.status) from exc
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise TransientSendError(f"Could not reach Twilio: {exc.__class__.__name__}") from exc
+        except TwilioException as exc:
+            raise TransientSendError(f"Twilio client error: {exc}") from exc
+        return SendResult(sid=created.sid, status=created.status or "queued")

@@ -1,0 +1,13 @@
+"""Listens to appointments: a (re)booking queues its confirmation text."""
+
+from django.dispatch import receiver
+
+from appointments.signals import appointment_booked, appointment_rescheduled
+
+
+@receiver(appointment_booked)
+@receiver(appointment_rescheduled)
+def queue_confirmation_text(sender, appointment_id, **kwargs):
+    from .tasks import queue_booking_confirmation
+
+    queue_booking_confirmation.delay(appointment_id)

@@ -1,0 +1,403 @@
+"""Sending texts: confirmations, reminders, delivery, opt-outs and status callbacks.
+
+Exactly once: every program text has a dedupe key under a unique constraint,
+so two dispatchers, a retried task or a re-run pass cannot make a second row;
+and a row is marked "handed to provider" (committed) before the provider is
+called, so a retry after a crash never sends it again.
+"""
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from appointments.models import Appointment, AppointmentStatus
+from clinic.hashing import contact_hash
+from clinic.models import Client
+from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
+from privacy.selectors import current_consents
+from privacy.services import record_consent
+
+from . import quiet_hours, texts
+from .backends import get_backend
+from .backends.base import OutboundSms, PermanentSendError, TransientSendError
+from .backends.twilio import INVALID_NUMBER, NOT_MOBILE, UNSUBSCRIBED
+from .models import STATUS_RANK, MessageKind, MessageStatus, ReminderRule, SmsMessage, SmsOptOut
+from .throttle import wait_for_send_slot
+
+logger = logging.getLogger(__name__)
+
+ACTIVE = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
+# Which consent each kind of program text needs.
+PURPOSE_OF_KIND = {
+    MessageKind.CONFIRMATION: ConsentPurpose.SMS_REMINDERS,
+    MessageKind.REMINDER: ConsentPurpose.SMS_REMINDERS,
+    MessageKind.MARKETING: ConsentPurpose.SMS_MARKETING,
+}
+MAX_VALIDITY_SECONDS = 4 * 3600
+
+
+def status_callback_url():
+    return settings.SITE_URL + "/messaging/twilio/status/"
+
+
+def is_opted_out(phone):
+    return bool(phone) and SmsOptOut.objects.filter(phone_hash=contact_hash(phone)).exists()
+
+
+def _enqueue(message_ids, *, eta=None):
+    from .tasks import send_sms, send_sms_batch
+
+    ids = list(message_ids)
+    if eta is not None:
+        for message_id in ids:
+            send_sms.apply_async(args=[message_id], eta=eta)
+        return
+    for i in range(0, len(ids), 50):
+        send_sms_batch.delay(ids[i : i + 50])
+
+
+# --- Queuing program texts -------------------------------------------------
+
+
+def queue_booking_confirmation(*, appointment_id, now=None):
+    """Queue the confirmation text for a (re)booked appointment, if the client opted in."""
+    now = now or timezone.now()
+    appointment = (
+        Appointment.objects.select_related("client", "location", "service").filter(pk=appointment_id).first()
+    )
+    if appointment is None or appointment.status not in ACTIVE:
+        return None
+    client = appointment.client
+    if not _may_text(client, MessageKind.CONFIRMATION):
+        return None
+    tz = appointment.location.tzinfo
+    send_after = quiet_hours.next_allowed_at_or_after(now, tz)
+    reason = "" if send_after < appointment.start else "No allowed texting time before the appointment."
+    try:
+        with transaction.atomic():
+            message = SmsMessage.objects.create(
+                to_number=str(client.mobile_phone),
+                from_number=str(appointment.location.sms_from_number or ""),
+                body=texts.booking_confirmation(appointment),
+                location=appointment.location,
+                client=client,
+                appointment=appointment,
+                kind=MessageKind.CONFIRMATION,
+                status=MessageStatus.SKIPPED if reason else MessageStatus.QUEUED,
+                status_reason=reason,
+                dedupe_key=f"confirmation:{appointment.pk}:{int(appointment.start.timestamp())}",
+                send_after=send_after,
+                appointment_start=appointment.start,
+            )
+    except IntegrityError:
+        return None  # already queued for this booking
+    if not reason:
+        transaction.on_commit(lambda: _enqueue([message.pk], eta=send_after if send_after > now else None))
+    return message
+
+
+def _may_text(client, kind):
+    """Consent, opt-out list, restriction and a usable number: the rules for a program text."""
+    if not client.mobile_phone or client.mobile_phone_problem or client.processing_restricted:
+        return False
+    if is_opted_out(client.mobile_phone):
+        return False
+    return current_consents(client_ids=[client.pk], purpose=PURPOSE_OF_KIND[kind]).get(client.pk, False)
+
+
+def reminder_offsets():
+    """{location_id: [minutes, ...]} from the rules, and the default for the rest."""
+    offsets = {}
+    for location_id, minutes in ReminderRule.objects.values_list("location_id", "minutes_before"):
+        offsets.setdefault(location_id, []).append(minutes)
+    return offsets, list(settings.SMS_REMINDER_OFFSETS_MINUTES)
+
+
+@dataclass
+class DispatchReport:
+    queued: int = 0
+    skipped: int = 0
+    requeued: int = 0
+    given_up: int = 0
+    skipped_reasons: dict = field(default_factory=dict)
+
+
+def dispatch_due_reminders(*, now=None):
+    """One pass: queue every reminder that is due now, exactly once. Safe to run concurrently.
+
+    Reads a fixed number of queries whatever the number of appointments.
+    """
+    now = now or timezone.now()
+    report = DispatchReport()
+    offsets, default_offsets = reminder_offsets()
+    longest = max([m for ms in offsets.values() for m in ms] + default_offsets + [0])
+    # Quiet hours can move a reminder up to a night earlier; look a day further.
+    horizon = now + timedelta(minutes=longest) + timedelta(days=1)
+    appointments = list(
+        Appointment.objects.filter(
+            status__in=ACTIVE,
+            start__gt=now,
+            start__lte=horizon,
+            location__is_active=True,
+            client__processing_restricted=False,
+            client__mobile_phone_problem="",
+        )
+        .exclude(client__mobile_phone="")
+        .select_related("client", "location", "service")
+    )
+    consenting = current_consents(
+        client_ids={a.client_id for a in appointments}, purpose=ConsentPurpose.SMS_REMINDERS
+    )
+    hashes = {a.pk: contact_hash(a.client.mobile_phone) for a in appointments}
+    opted_out = set(SmsOptOut.objects.filter(phone_hash__in=set(hashes.values())).values_list("phone_hash", flat=True))
+    grace = timedelta(minutes=settings.SMS_REMINDER_GRACE_MINUTES)
+    batch = uuid.uuid4()
+    rows = []
+    for appointment in appointments:
+        if not consenting.get(appointment.client_id) or hashes[appointment.pk] in opted_out:
+            continue
+        tz = appointment.location.tzinfo
+        for minutes in offsets.get(appointment.location_id, default_offsets):
+            send_at = quiet_hours.latest_allowed_at_or_before(appointment.start - timedelta(minutes=minutes), tz)
+            if send_at > now:
+                continue  # not due yet
+            reason = ""
+            if send_at < appointment.created_at:
+                reason = "Booked after this reminder was due."
+            elif now - send_at > grace:
+                reason = "Missed its time by more than the grace period; not sent late."
+            elif not quiet_hours.is_allowed(now, tz):
+                reason = "Due during quiet hours with no allowed time before the appointment."
+            rows.append(
+                SmsMessage(
+                    to_number=str(appointment.client.mobile_phone),
+                    from_number=str(appointment.location.sms_from_number or ""),
+                    body=texts.reminder(appointment),
+                    location=appointment.location,
+                    client=appointment.client,
+                    appointment=appointment,
+                    kind=MessageKind.REMINDER,
+                    status=MessageStatus.SKIPPED if reason else MessageStatus.QUEUED,
+                    status_reason=reason,
+                    dedupe_key=f"reminder:{appointment.pk}:{minutes}:{int(appointment.start.timestamp())}",
+                    batch=batch,
+                    send_after=send_at,
+                    appointment_start=appointment.start,
+                )
+            )
+    with transaction.atomic():
+        SmsMessage.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+        created = list(SmsMessage.objects.filter(batch=batch).values_list("pk", "status", "status_reason"))
+    new_ids = [pk for pk, status, _ in created if status == MessageStatus.QUEUED]
+    for _, status, reason in created:
+        if status == MessageStatus.SKIPPED:
+            report.skipped += 1
+            report.skipped_reasons[reason] = report.skipped_reasons.get(reason, 0) + 1
+            logger.info("Reminder skipped: %s", reason)
+    report.queued = len(new_ids)
+    report.requeued, report.given_up = _recover_stuck_messages(now=now, exclude_batch=batch)
+    transaction.on_commit(lambda: _enqueue(new_ids))
+    return report
+
+
+def _recover_stuck_messages(*, now, exclude_batch):
+    """Re-enqueue queued texts whose task was lost; give up on ones lost mid-send (never resend)."""
+    stale = now - timedelta(minutes=settings.SMS_REQUEUE_AFTER_MINUTES)
+    lost = list(
+        SmsMessage.objects.filter(status=MessageStatus.QUEUED, created_at__lt=stale, send_after__lte=stale)
+        .exclude(batch=exclude_batch)
+        .values_list("pk", flat=True)[:5000]
+    )
+    if lost:
+        transaction.on_commit(lambda: _enqueue(lost))
+    given_up = SmsMessage.objects.filter(
+        status=MessageStatus.SENDING,
+        status_updated_at__lt=now - timedelta(minutes=settings.SMS_SENDING_TIMEOUT_MINUTES),
+    ).update(
+        status=MessageStatus.FAILED,
+        status_reason="Worker lost while handing to the provider; not resent, to avoid a duplicate.",
+        status_updated_at=now,
+    )
+    return len(lost), given_up
+
+
+# --- Delivering ------------------------------------------------------------
+
+
+@dataclass
+class Delivery:
+    outcome: str  # sent, skipped, failed, retry, noop
+    retry_in: float | None = None
+
+
+def _stop_reason(message, now):
+    """Why a queued text must not go out now (re-checked at send time), or ''."""
+    client, appointment = message.client, message.appointment
+    if message.kind in PURPOSE_OF_KIND:
+        if client is None or not _may_text(client, message.kind):
+            return "No consent, opted out, restricted or no usable number at send time."
+    elif is_opted_out(message.to_number):
+        return "The number has opted out."
+    if message.kind in (MessageKind.CONFIRMATION, MessageKind.REMINDER):
+        if appointment is None or appointment.status not in ACTIVE:
+            return "The appointment is no longer active."
+        if appointment.start != message.appointment_start:
+            return "The appointment has moved; this text was for the old time."
+        if appointment.start <= now:
+            return "The appointment has already started."
+    return ""
+
+
+def _backoff(attempts):
+    # Exponential with full jitter: 5 s, 10 s, 20 s ... capped at 10 minutes.
+    return random.uniform(0.5, 1.0) * min(600, 5 * 2 ** max(0, attempts - 1))
+
+
+def deliver_sms(*, message_id, now=None):
+    """Send one queued text if it still may go; safe to call any number of times."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        message = (
+            SmsMessage.objects.select_for_update(of=("self",))
+            .select_related("client", "appointment", "location")
+            .filter(pk=message_id)
+            .first()
+        )
+        if message is None or message.status != MessageStatus.QUEUED:
+            return Delivery("noop")
+        if message.send_after and message.send_after > now:
+            return Delivery("retry", retry_in=(message.send_after - now).total_seconds())
+        tz = message.location.tzinfo if message.location else timezone.get_current_timezone()
+        reason = _stop_reason(message, now)
+        if not reason and not quiet_hours.is_allowed(now, tz):
+            later = quiet_hours.next_allowed_at_or_after(now, tz)
+            if message.appointment_start is None or later < message.appointment_start:
+                message.send_after = later
+                message.save(update_fields=["send_after"])
+                return Delivery("retry", retry_in=(later - now).total_seconds())
+            reason = "Quiet hours until after the appointment."
+        if reason:
+            _finish(message, MessageStatus.SKIPPED, reason=reason, now=now)
+            return Delivery("skipped")
+        message.status = MessageStatus.SENDING
+        message.attempts += 1
+        message.status_updated_at = now
+        message.save(update_fields=["status", "attempts", "status_updated_at"])
+
+    validity = min(MAX_VALIDITY_SECONDS, quiet_hours.seconds_until_window_closes(now, tz))
+    if message.appointment_start:
+        validity = min(validity, int((message.appointment_start - now).total_seconds()))
+    outbound = OutboundSms(
+        to=message.to_number,
+        body=message.body,
+        from_number=message.from_number,
+        validity_seconds=max(60, validity),
+        status_callback=status_callback_url(),
+    )
+    try:
+        wait_for_send_slot(message.from_number or "default")
+        result = get_backend().send(outbound)
+    except TransientSendError as exc:
+        return _after_transient_error(message.pk, exc)
+    except PermanentSendError as exc:
+        _after_permanent_error(message.pk, exc)
+        return Delivery("failed")
+    SmsMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+        status=MessageStatus.SENT, twilio_sid=result.sid, sent_at=timezone.now(), status_updated_at=timezone.now()
+    )
+    return Delivery("sent")
+
+
+def _finish(message, status, *, reason="", code="", now=None):
+    message.status = status
+    message.status_reason = reason[:300]
+    message.error_code = str(code)[:20]
+    message.status_updated_at = now or timezone.now()
+    message.save(update_fields=["status", "status_reason", "error_code", "status_updated_at"])
+
+
+def _after_transient_error(message_id, exc):
+    with transaction.atomic():
+        message = SmsMessage.objects.select_for_update().get(pk=message_id)
+        if message.attempts >= settings.SMS_MAX_ATTEMPTS:
+            _finish(message, MessageStatus.FAILED, reason=f"Gave up after {message.attempts} attempts: {exc}", code=exc.code)
+            logger.warning("SMS %s failed after %s attempts: %s", message_id, message.attempts, exc)
+            return Delivery("failed")
+        _finish(message, MessageStatus.QUEUED, reason=f"Retrying: {exc}", code=exc.code)
+        return Delivery("retry", retry_in=_backoff(message.attempts))
+
+
+def _after_permanent_error(message_id, exc):
+    with transaction.atomic():
+        message = SmsMessage.objects.select_for_update().select_related("client").get(pk=message_id)
+        _finish(message, MessageStatus.FAILED, reason=str(exc), code=exc.code)
+        handle_provider_error_code(message, exc.code)
+
+
+def handle_provider_error_code(message, code):
+    """Act on what a provider error says about the recipient."""
+    code = str(code or "")
+    if code == UNSUBSCRIBED:
+        record_opt_out(phone=message.to_number, reason=f"Carrier reports unsubscribed (Twilio {code})", evidence=message.twilio_sid or "")
+    elif code in (INVALID_NUMBER, NOT_MOBILE) and message.client_id:
+        problem = "Not a valid phone number" if code == INVALID_NUMBER else "Not a mobile number"
+        Client.objects.filter(pk=message.client_id).update(
+            mobile_phone_problem=f"{problem} (Twilio {code}); please check with the client."
+        )
+
+
+def record_opt_out(*, phone, reason, evidence="", source=ConsentSource.SMS_KEYWORD):
+    """Put a number on the opt-out list and withdraw SMS consents of the clients who have it."""
+    with transaction.atomic():
+        opt_out, created = SmsOptOut.objects.get_or_create(
+            phone_hash=contact_hash(phone), defaults={"phone": phone, "reason": reason, "evidence": evidence}
+        )
+        for client in Client.objects.filter(mobile_phone=phone):
+            for purpose in (ConsentPurpose.SMS_REMINDERS, ConsentPurpose.SMS_MARKETING):
+                record_consent(
+                    client=client,
+                    purpose=purpose,
+                    granted=False,
+                    notice_text=reason,
+                    source=source,
+                    actor=ConsentActor.SYSTEM,
+                    evidence=evidence,
+                )
+    return opt_out
+
+
+# --- Status callbacks ------------------------------------------------------
+
+TWILIO_STATUS = {
+    "sent": MessageStatus.SENT,
+    "delivered": MessageStatus.DELIVERED,
+    "read": MessageStatus.DELIVERED,
+    "undelivered": MessageStatus.UNDELIVERED,
+    "failed": MessageStatus.FAILED,
+    "canceled": MessageStatus.FAILED,
+}
+
+
+def apply_delivery_status(*, sid, provider_status, error_code=""):
+    """Record a delivery report. Idempotent; never moves a status backwards. Returns True if known."""
+    new_status = TWILIO_STATUS.get((provider_status or "").lower())
+    with transaction.atomic():
+        message = SmsMessage.objects.select_for_update().filter(twilio_sid=sid).first()
+        if message is None:
+            return False
+        if new_status is None or STATUS_RANK[new_status] <= STATUS_RANK[MessageStatus(message.status)]:
+            return True
+        message.status = new_status
+        message.status_updated_at = timezone.now()
+        if error_code:
+            message.error_code = str(error_code)[:20]
+        message.save(update_fields=["status", "status_updated_at", "error_code"])
+        if error_code:
+            handle_provider_error_code(message, error_code)
+    return True

@@ -1,0 +1,37 @@
+"""Celery tasks for texts: thin, pass ids, safe to run twice."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def send_sms(self, message_id):
+    delivery = services.deliver_sms(message_id=message_id)
+    if delivery.retry_in is not None:
+        raise self.retry(countdown=delivery.retry_in)
+    return delivery.outcome
+
+
+@shared_task(acks_late=True)
+def send_sms_batch(message_ids):
+    """First attempt for a batch; anything to retry goes on as its own send_sms task."""
+    outcomes = {}
+    for message_id in message_ids:
+        delivery = services.deliver_sms(message_id=message_id)
+        if delivery.retry_in is not None:
+            send_sms.apply_async(args=[message_id], countdown=delivery.retry_in)
+        outcomes[delivery.outcome] = outcomes.get(delivery.outcome, 0) + 1
+    return outcomes
+
+
+@shared_task
+def dispatch_due_reminders():
+    report = services.dispatch_due_reminders()
+    return {"queued": report.queued, "skipped": report.skipped, "requeued": report.requeued, "given_up": report.given_up}
+
+
+@shared_task(acks_late=True)
+def queue_booking_confirmation(appointment_id):
+    message = services.queue_booking_confirmation(appointment_id=appointment_id)
+    return message.pk if message else None
