@@ -58,6 +58,9 @@ class SmsMessage(models.Model):
     # Which dispatch pass created the row, so it enqueues only its own rows.
     batch = models.UUIDField(null=True, blank=True, db_index=True)
     send_after = models.DateTimeField(null=True, blank=True)
+    # When a send task was last queued for it; the dispatch pass re-queues a
+    # due message whose task never ran (lost broker, worker crash).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     # For reminders: the appointment start the text was written for; a moved
     # appointment makes the old text stale.
     appointment_start = models.DateTimeField(null=True, blank=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus
@@ -50,16 +50,29 @@ def is_opted_out(phone):
     return bool(phone) and SmsOptOut.objects.filter(phone_hash=contact_hash(phone)).exists()
 
 
-def _enqueue(message_ids, *, eta=None):
-    from .tasks import send_sms, send_sms_batch
+def _enqueue(message_ids):
+    from .tasks import send_sms_batch
 
     ids = list(message_ids)
-    if eta is not None:
-        for message_id in ids:
-            send_sms.apply_async(args=[message_id], eta=eta)
-        return
     for i in range(0, len(ids), 50):
         send_sms_batch.delay(ids[i : i + 50])
+
+
+def enqueue_due_messages(*, now=None, limit=20000):
+    """Queue send tasks for due messages that have none in flight. Returns how many."""
+    now = now or timezone.now()
+    retry_after = now - timedelta(minutes=settings.SMS_REQUEUE_AFTER_MINUTES)
+    with transaction.atomic():
+        due = (
+            SmsMessage.objects.select_for_update(skip_locked=True)
+            .filter(status=MessageStatus.QUEUED, send_after__lte=now)
+            .filter(models.Q(enqueued_at__isnull=True) | models.Q(enqueued_at__lt=retry_after))
+            .values_list("pk", flat=True)[:limit]
+        )
+        ids = list(due)
+        SmsMessage.objects.filter(pk__in=ids).update(enqueued_at=now)
+    transaction.on_commit(lambda: _enqueue(ids))
+    return len(ids)
 
 
 # --- Queuing program texts -------------------------------------------------
@@ -97,8 +110,10 @@ def queue_booking_confirmation(*, appointment_id, now=None):
             )
     except IntegrityError:
         return None  # already queued for this booking
-    if not reason:
-        transaction.on_commit(lambda: _enqueue([message.pk], eta=send_after if send_after > now else None))
+    if not reason and send_after <= now:
+        SmsMessage.objects.filter(pk=message.pk).update(enqueued_at=now)
+        transaction.on_commit(lambda: _enqueue([message.pk]))
+    # A confirmation held for quiet hours is queued by the dispatch pass once due.
     return message
 
 
@@ -193,30 +208,22 @@ def dispatch_due_reminders(*, now=None):
             )
     with transaction.atomic():
         SmsMessage.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
-        created = list(SmsMessage.objects.filter(batch=batch).values_list("pk", "status", "status_reason"))
-    new_ids = [pk for pk, status, _ in created if status == MessageStatus.QUEUED]
-    for _, status, reason in created:
+        created = list(SmsMessage.objects.filter(batch=batch).values_list("status", "status_reason"))
+    for status, reason in created:
         if status == MessageStatus.SKIPPED:
             report.skipped += 1
             report.skipped_reasons[reason] = report.skipped_reasons.get(reason, 0) + 1
             logger.info("Reminder skipped: %s", reason)
-    report.queued = len(new_ids)
-    report.requeued, report.given_up = _recover_stuck_messages(now=now, exclude_batch=batch)
-    transaction.on_commit(lambda: _enqueue(new_ids))
+    report.queued = len(created) - report.skipped
+    # New rows, held confirmations now due, and any whose task was lost.
+    report.requeued = enqueue_due_messages(now=now) - report.queued
+    report.given_up = _give_up_lost_sends(now=now)
     return report
 
 
-def _recover_stuck_messages(*, now, exclude_batch):
-    """Re-enqueue queued texts whose task was lost; give up on ones lost mid-send (never resend)."""
-    stale = now - timedelta(minutes=settings.SMS_REQUEUE_AFTER_MINUTES)
-    lost = list(
-        SmsMessage.objects.filter(status=MessageStatus.QUEUED, created_at__lt=stale, send_after__lte=stale)
-        .exclude(batch=exclude_batch)
-        .values_list("pk", flat=True)[:5000]
-    )
-    if lost:
-        transaction.on_commit(lambda: _enqueue(lost))
-    given_up = SmsMessage.objects.filter(
+def _give_up_lost_sends(*, now):
+    """A text left "handed to provider" by a dead worker may have gone out: fail it, never resend."""
+    return SmsMessage.objects.filter(
         status=MessageStatus.SENDING,
         status_updated_at__lt=now - timedelta(minutes=settings.SMS_SENDING_TIMEOUT_MINUTES),
     ).update(
@@ -224,7 +231,6 @@ def _recover_stuck_messages(*, now, exclude_batch):
         status_reason="Worker lost while handing to the provider; not resent, to avoid a duplicate.",
         status_updated_at=now,
     )
-    return len(lost), given_up
 
 
 # --- Delivering ------------------------------------------------------------
@@ -232,7 +238,7 @@ def _recover_stuck_messages(*, now, exclude_batch):
 
 @dataclass
 class Delivery:
-    outcome: str  # sent, skipped, failed, retry, noop
+    outcome: str  # sent, skipped, failed, retry, deferred, noop
     retry_in: float | None = None
 
 
@@ -272,15 +278,15 @@ def deliver_sms(*, message_id, now=None):
         if message is None or message.status != MessageStatus.QUEUED:
             return Delivery("noop")
         if message.send_after and message.send_after > now:
-            return Delivery("retry", retry_in=(message.send_after - now).total_seconds())
+            _defer(message, message.send_after)
+            return Delivery("deferred")
         tz = message.location.tzinfo if message.location else timezone.get_current_timezone()
         reason = _stop_reason(message, now)
         if not reason and not quiet_hours.is_allowed(now, tz):
             later = quiet_hours.next_allowed_at_or_after(now, tz)
             if message.appointment_start is None or later < message.appointment_start:
-                message.send_after = later
-                message.save(update_fields=["send_after"])
-                return Delivery("retry", retry_in=(later - now).total_seconds())
+                _defer(message, later)
+                return Delivery("deferred")
             reason = "Quiet hours until after the appointment."
         if reason:
             _finish(message, MessageStatus.SKIPPED, reason=reason, now=now)
@@ -312,6 +318,13 @@ def deliver_sms(*, message_id, now=None):
         status=MessageStatus.SENT, twilio_sid=result.sid, sent_at=timezone.now(), status_updated_at=timezone.now()
     )
     return Delivery("sent")
+
+
+def _defer(message, until):
+    # Leave it to the dispatch pass, which queues it once due (no long Celery ETAs).
+    message.send_after = until
+    message.enqueued_at = None
+    message.save(update_fields=["send_after", "enqueued_at"])
 
 
 def _finish(message, status, *, reason="", code="", now=None):
