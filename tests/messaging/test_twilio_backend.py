@@ -1,0 +1,120 @@
+"""The Twilio backend with the real `twilio` library against a local fake API: sends, faults, error codes."""
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from clinic.hashing import contact_hash
+from messaging.backends.base import OutboundSms, PermanentSendError, TransientSendError
+from messaging.backends.twilio import SmsBackend
+from messaging.models import MessageStatus, SmsMessage, SmsOptOut
+from messaging.services import deliver_sms, dispatch_due_reminders
+from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
+from privacy.selectors import has_consent
+from privacy.services import record_consent
+from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
+
+LA = ZoneInfo("America/Los_Angeles")
+NOW = datetime(2026, 12, 7, 14, 0, tzinfo=LA)
+
+
+def test_backend_sends_with_messaging_service_callback_and_validity(fake_twilio):
+    result = SmsBackend().send(
+        OutboundSms(to="+14085550143", body="Hello", validity_seconds=600, status_callback="https://clinic.example/messaging/twilio/status/")
+    )
+    (sent,) = fake_twilio.messages
+    assert result.sid == sent["sid"] and result.status == "queued"
+    assert sent["To"] == "+14085550143" and sent["Body"] == "Hello"
+    assert sent["MessagingServiceSid"].startswith("MG") and "From" not in sent
+    assert sent["ValidityPeriod"] == "600"
+    assert sent["StatusCallback"] == "https://clinic.example/messaging/twilio/status/"
+
+
+def test_location_sender_number_is_used_when_set(fake_twilio):
+    SmsBackend().send(OutboundSms(to="+14085550143", body="Hi", from_number="+14088211633"))
+    assert fake_twilio.messages[0]["From"] == "+14088211633"
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_rate_limit_and_server_errors_are_transient(fake_twilio, status):
+    fake_twilio.fail_next(1, status=status, code=20429 if status == 429 else None)
+    with pytest.raises(TransientSendError):
+        SmsBackend().send(OutboundSms(to="+14085550143", body="Hi"))
+
+
+def test_unreachable_twilio_is_transient(fake_twilio, settings):
+    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"  # nothing listens there
+    with pytest.raises(TransientSendError):
+        SmsBackend().send(OutboundSms(to="+14085550143", body="Hi"))
+
+
+def test_client_errors_are_permanent_with_the_twilio_code(fake_twilio):
+    fake_twilio.fail_next(1, status=400, code=21211)
+    with pytest.raises(PermanentSendError) as error:
+        SmsBackend().send(OutboundSms(to="+14085550143", body="Hi"))
+    assert error.value.code == "21211"
+
+
+# --- Through the delivery service -------------------------------------------
+
+
+@pytest.fixture
+def queued_reminder(db):
+    location, service, (person,) = bookable_clinic(hours=((time(8), time(20)),))
+    client = ClientFactory(mobile_phone="+14085550143")
+    record_consent(client=client, purpose=ConsentPurpose.SMS_REMINDERS, granted=True, notice_text="Texts", source=ConsentSource.BOOKING_FORM)
+    with time_machine.travel(NOW - timedelta(days=3), tick=False):
+        AppointmentFactory(location=location, service=service, practitioner=person, client=client, start=NOW + timedelta(hours=24))
+    with time_machine.travel(NOW, tick=False):
+        dispatch_due_reminders(now=NOW)
+    return SmsMessage.objects.get()
+
+
+def deliver(message, now=NOW):
+    with time_machine.travel(now, tick=False):
+        return deliver_sms(message_id=message.pk)
+
+
+@pytest.mark.django_db
+def test_transient_faults_retry_then_send_once(fake_twilio, queued_reminder):
+    fake_twilio.fail_next(2, status=503)
+    first, second, third = deliver(queued_reminder), deliver(queued_reminder), deliver(queued_reminder)
+    assert [first.outcome, second.outcome, third.outcome] == ["retry", "retry", "sent"]
+    assert 0 < first.retry_in <= second.retry_in * 2 + 5  # backing off
+    queued_reminder.refresh_from_db()
+    assert len(fake_twilio.messages) == 1 and queued_reminder.twilio_sid == fake_twilio.messages[0]["sid"]
+    assert queued_reminder.status == MessageStatus.SENT and queued_reminder.attempts == 3
+
+
+@pytest.mark.django_db
+def test_gives_up_after_the_attempt_limit_with_the_reason(fake_twilio, queued_reminder, settings):
+    settings.SMS_MAX_ATTEMPTS = 3
+    fake_twilio.fail_next(10, status=500)
+    outcomes = [deliver(queued_reminder).outcome for _ in range(4)]
+    queued_reminder.refresh_from_db()
+    assert outcomes == ["retry", "retry", "failed", "noop"]
+    assert queued_reminder.status == MessageStatus.FAILED and "Gave up after 3 attempts" in queued_reminder.status_reason
+
+
+@pytest.mark.django_db
+def test_21610_unsubscribed_records_an_opt_out_and_withdraws_consent(fake_twilio, queued_reminder):
+    fake_twilio.fail_next(1, status=400, code=21610)
+    assert deliver(queued_reminder).outcome == "failed"
+    queued_reminder.refresh_from_db()
+    assert queued_reminder.error_code == "21610"
+    assert SmsOptOut.objects.filter(phone_hash=contact_hash("+14085550143")).exists()
+    assert not has_consent(client=queued_reminder.client, purpose=ConsentPurpose.SMS_REMINDERS)
+    assert ConsentRecord.objects.filter(client=queued_reminder.client, granted=False, source="sms_keyword").count() == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("code", [21211, 21614])
+def test_invalid_or_landline_number_flags_the_client_for_the_front_desk(fake_twilio, queued_reminder, code):
+    fake_twilio.fail_next(1, status=400, code=code)
+    assert deliver(queued_reminder).outcome == "failed"
+    queued_reminder.client.refresh_from_db()
+    assert str(code) in queued_reminder.client.mobile_phone_problem
+    # A flagged number gets no further program texts.
+    assert not SmsOptOut.objects.exists()
