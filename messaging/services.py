@@ -348,7 +348,7 @@ def _after_transient_error(message_id, exc):
 
 def _after_permanent_error(message_id, exc):
     with transaction.atomic():
-        message = SmsMessage.objects.select_for_update().select_related("client").get(pk=message_id)
+        message = SmsMessage.objects.select_for_update(of=("self",)).select_related("client").get(pk=message_id)
         _finish(message, MessageStatus.FAILED, reason=str(exc), code=exc.code)
         handle_provider_error_code(message, exc.code)
 
