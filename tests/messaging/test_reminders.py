@@ -282,3 +282,30 @@ def test_online_booking_with_reminders_opt_in_texts_a_confirmation(client, sms_o
             },
         )
     assert [m.to for m in sms_outbox] == ["+14085550188"]
+
+
+@pytest.mark.parametrize(
+    "appointment_start, reminder_at, zone_name",
+    [
+        (at(2026, 3, 8, 9, 30), at(2026, 3, 7, 20, 59), "PDT"),  # spring forward: 07:30 PDT is quiet
+        (at(2026, 11, 1, 9, 0), at(2026, 10, 31, 20, 59), "PST"),  # fall back: 07:00 PST is quiet
+    ],
+    ids=["spring-forward", "fall-back"],
+)
+def test_quiet_hours_shift_is_right_on_dst_days(clinic, sms_outbox, run_on_commit, appointment_start, reminder_at, zone_name):
+    ReminderRule.objects.create(location=clinic[0], minutes_before=120)
+    make_appointment(clinic, appointment_start)
+    dispatch(run_on_commit, reminder_at - timedelta(minutes=1))
+    assert sms_outbox == []
+    dispatch(run_on_commit, reminder_at)
+    (sms,) = sms_outbox
+    assert f"{appointment_start:%-I:%M %p} {zone_name}" in sms.body
+
+
+def test_24h_reminder_before_a_dst_day_is_24_real_hours_ahead(clinic, sms_outbox, run_on_commit):
+    # 10:00 PDT on 8 March is 09:00 PST on 7 March, 24 real hours earlier.
+    make_appointment(clinic, at(2026, 3, 8, 10))
+    dispatch(run_on_commit, at(2026, 3, 7, 8, 59))
+    assert sms_outbox == []
+    dispatch(run_on_commit, at(2026, 3, 7, 9, 0))
+    assert len(sms_outbox) == 1
