@@ -171,6 +171,9 @@ TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="https://api.twilio.com")
+# True when Twilio Advanced Opt-Out already answers STOP/START/HELP: we then
+# record the change but send no second reply.
+TWILIO_ADVANCED_OPT_OUT = env.bool("TWILIO_ADVANCED_OPT_OUT", default=False)
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10)
 # Reminder offsets for locations without their own rules: 24 h and 2 h before.
 SMS_REMINDER_OFFSETS_MINUTES = env.list("SMS_REMINDER_OFFSETS_MINUTES", cast=int, default=[1440, 120])

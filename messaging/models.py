@@ -1,5 +1,6 @@
 """Text messages: the log of every SMS in and out, reminder rules and the opt-out list."""
 
+from django.conf import settings
 from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -65,6 +66,12 @@ class SmsMessage(models.Model):
     # appointment makes the old text stale.
     appointment_start = models.DateTimeField(null=True, blank=True)
     twilio_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # Inbound only: what the reply meant, and when the front desk read it.
+    keyword = models.CharField(max_length=20, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # Staff replies: the message answered and who wrote it.
+    in_reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     error_code = models.CharField(max_length=20, blank=True)
     status_reason = models.CharField(max_length=300, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -81,6 +88,15 @@ class SmsMessage(models.Model):
         arrow = "to" if self.direction == Direction.OUTBOUND else "from"
         number = self.to_number if self.direction == Direction.OUTBOUND else self.from_number
         return f"{self.get_kind_display()} {arrow} {number} ({self.get_status_display()})"
+
+
+class InboundMessage(SmsMessage):
+    """The front desk's inbox: texts clients sent that no keyword handled."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "inbox message"
+        verbose_name_plural = "inbox"
 
 
 class ReminderRule(models.Model):

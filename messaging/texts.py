@@ -26,5 +26,46 @@ def reminder(appointment):
     return (
         f"{settings.CLINIC_NAME} reminder: {appointment.service.name} at {appointment.location.name}, "
         f"{appointment.location.address.splitlines()[0]}, {_when(appointment)}. "
-        f"Manage: {manage_url(appointment)} {OPT_OUT_LINE}"
+        f"Reply C to confirm. Manage: {manage_url(appointment)} {OPT_OUT_LINE}"
     )
+
+
+def _phone(location):
+    return location.phone.as_national if location and location.phone else "the clinic"
+
+
+def opt_out_confirmation(said_cancel, location):
+    text = (
+        f"You are unsubscribed from {settings.CLINIC_NAME} texts. No more messages will be sent. "
+        "Reply START to resubscribe."
+    )
+    if said_cancel:
+        # CANCEL is a carrier opt-out word; the client may have meant their appointment.
+        text += f" To cancel an appointment, call {_phone(location)} or use the manage link in your confirmation email."
+    return text
+
+
+def opt_in_confirmation():
+    return (
+        f"You are resubscribed to {settings.CLINIC_NAME} appointment texts. Msg frequency varies. "
+        "Msg & data rates may apply. Reply HELP for help, STOP to opt out."
+    )
+
+
+def help_reply(location):
+    contact = _phone(location)
+    if location and location.email:
+        contact += f", {location.email}"
+    name = f"{settings.CLINIC_NAME} {location.name}" if location else settings.CLINIC_NAME
+    return f"{name}: appointment texts. Help: {contact}. Msg frequency varies. Msg & data rates may apply. Reply STOP to opt out."
+
+
+def confirmed(appointment):
+    return (
+        f"Thanks, your {appointment.service.name} at {settings.CLINIC_NAME} {appointment.location.name} on "
+        f"{_when(appointment)} is confirmed. Reply STOP to opt out."
+    )
+
+
+def nothing_to_confirm(location):
+    return f"We couldn't find an upcoming appointment to confirm. Please call {_phone(location)}. Reply STOP to opt out."

@@ -6,7 +6,10 @@ from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbid
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from twilio.twiml.messaging_response import MessagingResponse
+
 from . import services
+from .inbound import handle_inbound_sms
 from .twilio_signature import is_from_twilio
 
 logger = logging.getLogger(__name__)
@@ -24,3 +27,19 @@ def twilio_status(request):
     if not known:
         logger.info("Status callback for an unknown message SID")
     return HttpResponse(status=204)
+
+
+@csrf_exempt  # Twilio cannot send a CSRF token; the request signature replaces it.
+@require_POST
+def twilio_inbound(request):
+    if not is_from_twilio(request):
+        return HttpResponseForbidden("Invalid signature.")
+    form = request.POST
+    sid, sender, body = form.get("MessageSid", ""), form.get("From", ""), form.get("Body", "")
+    if not sid or len(sid) > 64 or not sender or len(sender) > 40 or len(body) > 2000:
+        return HttpResponseBadRequest("MessageSid, From and Body are required.")
+    result = handle_inbound_sms(message_sid=sid, from_number=sender, to_number=form.get("To", "")[:40], body=body)
+    response = MessagingResponse()
+    if result.reply:
+        response.message(result.reply)
+    return HttpResponse(str(response), content_type="application/xml")

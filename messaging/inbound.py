@@ -1,0 +1,143 @@
+"""Texts from clients: STOP, START, HELP, C to confirm, and everything else for the front desk."""
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from appointments.models import Appointment, AppointmentStatus
+from clinic.hashing import contact_hash
+from clinic.models import Client, Location
+from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
+from privacy.services import record_consent
+
+from . import texts
+from .keywords import Keyword, classify, normalise
+from .models import Direction, MessageKind, MessageStatus, SmsMessage, SmsOptOut
+from .services import is_opted_out, record_opt_out
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class InboundResult:
+    keyword: Keyword
+    reply: str = ""  # empty: no reply is due
+    duplicate: bool = False
+
+
+def _sender_clients(phone):
+    return list(Client.objects.filter(mobile_phone=phone).order_by("-updated_at", "-pk"))
+
+
+def _next_appointment(clients, now):
+    return (
+        Appointment.objects.filter(
+            client__in=clients, start__gt=now, status__in=(AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
+        )
+        .select_related("location", "service", "client")
+        .order_by("start")
+        .first()
+    )
+
+
+def _location_for(to_number, clients, upcoming):
+    return (
+        Location.objects.filter(sms_from_number=to_number).first()
+        or (upcoming.location if upcoming else None)
+        or next((c.preferred_location for c in clients if c.preferred_location_id), None)
+        or Location.objects.filter(is_active=True).first()
+    )
+
+
+def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None):
+    """Store an inbound text once and act on it. Returns the reply to send back, if any."""
+    now = now or timezone.now()
+    keyword = classify(body)
+    with transaction.atomic():
+        if SmsMessage.objects.filter(twilio_sid=message_sid).exists():
+            return InboundResult(keyword, duplicate=True)  # Twilio retried: handled already
+        clients = _sender_clients(from_number)
+        upcoming = _next_appointment(clients, now)
+        location = _location_for(to_number, clients, upcoming)
+        try:
+            with transaction.atomic():
+                inbound = SmsMessage.objects.create(
+                    direction=Direction.INBOUND,
+                    from_number=from_number,
+                    to_number=to_number,
+                    body=body,
+                    location=location,
+                    client=clients[0] if clients else None,
+                    appointment=upcoming,
+                    kind=MessageKind.OTHER,
+                    status=MessageStatus.RECEIVED,
+                    twilio_sid=message_sid,
+                    keyword=keyword.value,
+                    # Keyword texts are handled here; only the rest waits in the inbox.
+                    read_at=None if keyword == Keyword.NONE else now,
+                    status_updated_at=now,
+                )
+        except IntegrityError:
+            return InboundResult(keyword, duplicate=True)
+
+        suppressed_before = is_opted_out(from_number)
+        reply = ""
+        if keyword == Keyword.OPT_OUT:
+            record_opt_out(phone=from_number, reason=f"Replied {normalise(body)[:40]!r} by SMS", evidence=message_sid)
+            # The single message a suppressed number may receive.
+            reply = "" if suppressed_before else texts.opt_out_confirmation(normalise(body) == "CANCEL", location)
+        elif keyword == Keyword.OPT_IN:
+            _opt_in(phone=from_number, clients=clients, evidence=message_sid)
+            reply = texts.opt_in_confirmation()
+        elif suppressed_before:
+            reply = ""  # nothing else ever goes to an opted-out number
+        elif keyword == Keyword.HELP:
+            reply = texts.help_reply(location)
+        elif keyword == Keyword.CONFIRM:
+            reply = _confirm_next(upcoming, location)
+        if keyword in (Keyword.OPT_OUT, Keyword.OPT_IN, Keyword.HELP) and settings.TWILIO_ADVANCED_OPT_OUT:
+            reply = ""  # Twilio has already answered these
+        if reply:
+            SmsMessage.objects.create(
+                direction=Direction.OUTBOUND,
+                from_number=to_number,
+                to_number=from_number,
+                body=reply,
+                location=location,
+                client=inbound.client,
+                appointment=upcoming,
+                kind=MessageKind.KEYWORD_REPLY,
+                status=MessageStatus.SENT,
+                status_reason="Sent as the TwiML reply to the inbound text.",
+                in_reply_to=inbound,
+                sent_at=now,
+                status_updated_at=now,
+            )
+    return InboundResult(keyword, reply=reply)
+
+
+def _opt_in(*, phone, clients, evidence):
+    SmsOptOut.objects.filter(phone_hash=contact_hash(phone)).delete()
+    for client in clients:
+        record_consent(
+            client=client,
+            purpose=ConsentPurpose.SMS_REMINDERS,
+            granted=True,
+            notice_text=texts.opt_in_confirmation(),
+            source=ConsentSource.SMS_KEYWORD,
+            actor=ConsentActor.CLIENT,
+            evidence=evidence,
+        )
+
+
+def _confirm_next(upcoming, location):
+    if upcoming is None:
+        return texts.nothing_to_confirm(location)
+    if upcoming.status == AppointmentStatus.BOOKED:
+        Appointment.objects.filter(pk=upcoming.pk, status=AppointmentStatus.BOOKED).update(
+            status=AppointmentStatus.CONFIRMED, updated_at=timezone.now()
+        )
+    return texts.confirmed(upcoming)

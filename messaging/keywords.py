@@ -1,0 +1,63 @@
+"""What a client's reply means: opt-out, opt-in, help, confirm, or a message for the front desk.
+
+Matching is on the trimmed body, case-insensitive, punctuation ignored. Besides
+the carrier keywords, a short reply that plainly revokes consent in other
+words ("please stop texting me") is an opt-out, as US rules require; replies
+that merely contain "stop" or "cancel" in another sense ("can I stop by at
+3?", "I need to cancel my appointment") are not.
+"""
+
+import re
+from enum import Enum
+
+
+class Keyword(Enum):
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+    CONFIRM = "confirm"
+    NONE = "none"
+
+
+OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT"}
+OPT_IN_WORDS = {"START", "UNSTOP"}
+HELP_WORDS = {"HELP", "INFO"}
+# Not YES: carriers treat YES as an opt-in word.
+CONFIRM_WORDS = {"C", "CONFIRM"}
+
+_MEDIA = r"(TEXTS?|TXTS?|TEXTING|MESSAGES?|MESSAGING|SMS|SENDING|CONTACTING|CALLING|CONTACT)"
+_REVOCATIONS = [
+    re.compile(r"^(PLEASE )?(STOP|UNSUBSCRIBE|OPT ?OUT|REVOKE)( (IT|NOW|PLEASE|ALL|THIS|THESE|THEM|THANKS|THANK YOU|ME))*$"),
+    re.compile(rf"\bSTOP {_MEDIA}\b"),
+    re.compile(rf"\bSTOP (SENDING|TEXTING) ME\b"),
+    re.compile(rf"\b(DONT|DO NOT|NEVER) {_MEDIA}\b"),
+    re.compile(rf"\b(DONT|DO NOT) (TEXT|MESSAGE|CONTACT|SMS) ME\b"),
+    re.compile(rf"\bNO MORE {_MEDIA}\b"),
+    re.compile(r"\b(REMOVE|TAKE) ME (OFF|FROM)\b"),
+    re.compile(r"\b(UNSUBSCRIBE|OPT) ME( OUT)?\b"),
+    re.compile(r"\bLEAVE ME ALONE\b"),
+    re.compile(r"\bI WANT TO (UNSUBSCRIBE|OPT OUT)\b"),
+]
+# A revocation in other words is a short reply, not a paragraph about something else.
+_MAX_REVOCATION_WORDS = 12
+
+
+def normalise(body):
+    text = (body or "").upper().replace("’", "").replace("'", "")
+    text = re.sub(r"[^A-Z0-9 ]+", " ", text)
+    return " ".join(text.split())
+
+
+def classify(body):
+    text = normalise(body)
+    if text in OPT_OUT_WORDS:
+        return Keyword.OPT_OUT
+    if text in OPT_IN_WORDS:
+        return Keyword.OPT_IN
+    if text in HELP_WORDS:
+        return Keyword.HELP
+    if text in CONFIRM_WORDS:
+        return Keyword.CONFIRM
+    if text and len(text.split()) <= _MAX_REVOCATION_WORDS and any(p.search(text) for p in _REVOCATIONS):
+        return Keyword.OPT_OUT
+    return Keyword.NONE
