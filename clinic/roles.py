@@ -22,7 +22,7 @@ _front_desk = {
         "locationclosure": VIEW,
     },
     "privacy": {"consentrecord": VIEW},
-    "messaging": {"smsmessage": VIEW, "smsoptout": VIEW, "reminderrule": VIEW},
+    "messaging": {"smsmessage": VIEW, "smsoptout": VIEW, "reminderrule": VIEW, "inboundmessage": ("view", "reply")},
 }
 
 _clinic_manager = {
@@ -36,7 +36,7 @@ _clinic_manager = {
         "locationclosure": ALL,
     },
     "privacy": {"consentrecord": VIEW},
-    "messaging": {"smsmessage": VIEW, "smsoptout": VIEW, "reminderrule": ALL},
+    "messaging": {"smsmessage": VIEW, "smsoptout": VIEW, "reminderrule": ALL, "inboundmessage": ("view", "reply")},
 }
 
 _privacy_officer = {

@@ -1,9 +1,17 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, Q
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from appointments.admin import appointment_inlines
-from clinic.admin import client_inlines
+from clinic.admin import LocationScopedAdmin, client_inlines
 
-from .models import ReminderRule, SmsMessage, SmsOptOut
+from . import inbound
+from .models import Direction, InboundMessage, ReminderRule, SmsMessage, SmsOptOut
 
 LOG_FIELDS = [
     "created_at",
@@ -75,3 +83,81 @@ class SmsOptOutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     fields = ["created_at", "phone", "phone_hash", "reason", "evidence"]
     readonly_fields = fields
     search_fields = ["phone", "evidence"]
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        label="Reply",
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": 640}),
+        max_length=640,
+        help_text="Sent from the location's number, under the same rules as every text (quiet hours, opt-outs).",
+    )
+
+
+@admin.register(InboundMessage)
+class InboxAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
+    """Texts from clients that no keyword handled, per location, unread first."""
+
+    list_display = ["unread", "created_at", "from_number", "client", "location", "body", "reply_link"]
+    list_display_links = ["created_at"]
+    list_filter = ["location", ("read_at", admin.EmptyFieldListFilter)]
+    search_fields = ["from_number", "body", "client__last_name"]
+    fields = ["created_at", "from_number", "to_number", "client", "location", "appointment", "body", "read_at"]
+    readonly_fields = fields
+    list_select_related = ["client", "location"]
+    actions = ["mark_as_read"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(direction=Direction.INBOUND, keyword="none")
+            .order_by(F("read_at").asc(nulls_first=True), "-created_at")
+        )
+
+    @admin.display(boolean=True, description="Unread")
+    def unread(self, obj):
+        return obj.read_at is None
+
+    @admin.display(description="Reply")
+    def reply_link(self, obj):
+        return format_html('<a href="{}">Reply</a>', reverse("admin:messaging_inboundmessage_reply", args=[obj.pk]))
+
+    @admin.action(description="Mark selected as read", permissions=["view"])
+    def mark_as_read(self, request, queryset):
+        count = inbound.mark_read(message_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} message(s) marked read.", messages.SUCCESS)
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/reply/", self.admin_site.admin_view(self.reply_view), name="messaging_inboundmessage_reply"),
+        ] + super().get_urls()
+
+    def reply_view(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        message = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not request.user.has_perm("messaging.reply_inboundmessage"):
+            return TemplateResponse(request, "admin/messaging/no_reply_permission.html", status=403)
+        form = ReplyForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                inbound.send_staff_reply(inbound_id=message.pk, body=form.cleaned_data["body"], staff_user=request.user)
+            except inbound.ReplyRefused as refusal:
+                form.add_error("body", str(refusal))
+            else:
+                self.message_user(request, "Reply queued.", messages.SUCCESS)
+                return redirect("admin:messaging_inboundmessage_changelist")
+        inbound.mark_read(message_ids=[message.pk])
+        number = message.from_number
+        conversation = SmsMessage.objects.filter(Q(from_number=number) | Q(to_number=number)).order_by("-created_at")[:20]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Reply to {message.client or message.from_number}",
+            "message": message,
+            "conversation": conversation,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/messaging/reply.html", context)
+

@@ -141,3 +141,40 @@ def _confirm_next(upcoming, location):
             status=AppointmentStatus.CONFIRMED, updated_at=timezone.now()
         )
     return texts.confirmed(upcoming)
+
+
+class ReplyRefused(Exception):
+    pass
+
+
+def mark_read(*, message_ids, now=None):
+    return SmsMessage.objects.filter(pk__in=message_ids, direction=Direction.INBOUND, read_at__isnull=True).update(
+        read_at=now or timezone.now()
+    )
+
+
+def send_staff_reply(*, inbound_id, body, staff_user, now=None):
+    """Queue the front desk's answer to an inbound text, under the same rules as every text."""
+    from .services import queue_message
+
+    now = now or timezone.now()
+    body = (body or "").strip()
+    if not body:
+        raise ReplyRefused("Write a reply first.")
+    with transaction.atomic():
+        inbound = SmsMessage.objects.select_for_update().get(pk=inbound_id, direction=Direction.INBOUND)
+        if is_opted_out(inbound.from_number):
+            raise ReplyRefused("This number has opted out (STOP); no text can be sent to it.")
+        if inbound.read_at is None:
+            inbound.read_at = now
+            inbound.save(update_fields=["read_at"])
+        return queue_message(
+            to_number=inbound.from_number,
+            body=body,
+            location=inbound.location,
+            client=inbound.client,
+            kind=MessageKind.OTHER,
+            in_reply_to=inbound,
+            sent_by=staff_user,
+            now=now,
+        )

@@ -97,6 +97,7 @@ class InboundMessage(SmsMessage):
         proxy = True
         verbose_name = "inbox message"
         verbose_name_plural = "inbox"
+        permissions = [("reply_inboundmessage", "Can reply to client texts")]
 
 
 class ReminderRule(models.Model):

@@ -78,6 +78,40 @@ def enqueue_due_messages(*, now=None, limit=20000):
 # --- Queuing program texts -------------------------------------------------
 
 
+def queue_message(
+    *, to_number, body, location, client=None, appointment=None, kind, dedupe_key=None, now=None, **extra
+):
+    """Queue one text for the next allowed time and, if that is now, hand it to a worker.
+
+    A text for an appointment that quiet hours would hold past its start is
+    stored as skipped, with the reason.
+    """
+    now = now or timezone.now()
+    tz = location.tzinfo if location else timezone.get_current_timezone()
+    send_after = quiet_hours.next_allowed_at_or_after(now, tz)
+    if appointment is not None and send_after >= appointment.start:
+        extra.update(status=MessageStatus.SKIPPED, status_reason="No allowed texting time before the appointment.")
+    queued = extra.get("status", MessageStatus.QUEUED) == MessageStatus.QUEUED
+    message = SmsMessage.objects.create(
+        to_number=str(to_number),
+        from_number=str(location.sms_from_number or "") if location else "",
+        body=body,
+        location=location,
+        client=client,
+        appointment=appointment,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        send_after=send_after,
+        enqueued_at=now if queued and send_after <= now else None,
+        appointment_start=appointment.start if appointment else None,
+        **extra,
+    )
+    if queued and send_after <= now:
+        transaction.on_commit(lambda: _enqueue([message.pk]))
+    # Held for quiet hours: the dispatch pass queues it once due.
+    return message
+
+
 def queue_booking_confirmation(*, appointment_id, now=None):
     """Queue the confirmation text for a (re)booked appointment, if the client opted in."""
     now = now or timezone.now()
@@ -89,32 +123,20 @@ def queue_booking_confirmation(*, appointment_id, now=None):
     client = appointment.client
     if not _may_text(client, MessageKind.CONFIRMATION):
         return None
-    tz = appointment.location.tzinfo
-    send_after = quiet_hours.next_allowed_at_or_after(now, tz)
-    reason = "" if send_after < appointment.start else "No allowed texting time before the appointment."
     try:
         with transaction.atomic():
-            message = SmsMessage.objects.create(
-                to_number=str(client.mobile_phone),
-                from_number=str(appointment.location.sms_from_number or ""),
+            return queue_message(
+                to_number=client.mobile_phone,
                 body=texts.booking_confirmation(appointment),
                 location=appointment.location,
                 client=client,
                 appointment=appointment,
                 kind=MessageKind.CONFIRMATION,
-                status=MessageStatus.SKIPPED if reason else MessageStatus.QUEUED,
-                status_reason=reason,
                 dedupe_key=f"confirmation:{appointment.pk}:{int(appointment.start.timestamp())}",
-                send_after=send_after,
-                appointment_start=appointment.start,
+                now=now,
             )
     except IntegrityError:
         return None  # already queued for this booking
-    if not reason and send_after <= now:
-        SmsMessage.objects.filter(pk=message.pk).update(enqueued_at=now)
-        transaction.on_commit(lambda: _enqueue([message.pk]))
-    # A confirmation held for quiet hours is queued by the dispatch pass once due.
-    return message
 
 
 def _may_text(client, kind):
