@@ -36,14 +36,22 @@ _clinic_manager = {
         "locationclosure": ALL,
     },
     "privacy": {"consentrecord": VIEW},
-    "messaging": {"smsmessage": VIEW, "smsoptout": VIEW, "reminderrule": ALL, "inboundmessage": ("view", "reply")},
+    "messaging": {
+        "smsmessage": VIEW,
+        "smsoptout": VIEW,
+        "reminderrule": ALL,
+        "inboundmessage": ("view", "reply"),
+        "campaign": EDIT,
+        "campaignemail": VIEW,
+        "emailoptout": VIEW,
+    },
 }
 
 _privacy_officer = {
     "clinic": {"client": ("view", "change"), "location": VIEW},
     "appointments": {"appointment": VIEW},
     "privacy": {"consentrecord": VIEW},
-    "messaging": {"smsmessage": VIEW, "smsoptout": VIEW},
+    "messaging": {"smsmessage": VIEW, "smsoptout": VIEW, "campaign": VIEW, "campaignemail": VIEW, "emailoptout": VIEW},
 }
 
 ROLES = {FRONT_DESK: _front_desk, CLINIC_MANAGER: _clinic_manager, PRIVACY_OFFICER: _privacy_officer}

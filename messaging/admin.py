@@ -1,7 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Q
+
+from django.db.models import Count, F, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -11,7 +12,19 @@ from appointments.admin import appointment_inlines
 from clinic.admin import LocationScopedAdmin, client_inlines
 
 from . import inbound
-from .models import Direction, InboundMessage, ReminderRule, SmsMessage, SmsOptOut
+from . import marketing
+from .models import (
+    Campaign,
+    CampaignEmail,
+    CampaignStatus,
+    Direction,
+    EmailOptOut,
+    InboundMessage,
+    MessageStatus,
+    ReminderRule,
+    SmsMessage,
+    SmsOptOut,
+)
 
 LOG_FIELDS = [
     "created_at",
@@ -161,3 +174,62 @@ class InboxAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
         }
         return TemplateResponse(request, "admin/messaging/reply.html", context)
 
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["name", "channel", "location", "send_at", "status", "audience_size"]
+    list_filter = ["channel", "status", "location"]
+    readonly_fields = ["status", "audience_now", "audience_size", "progress", "started_at", "created_by"]
+    fields = ["name", "channel", "location", "subject", "body", "send_at", "status", "audience_now", "audience_size", "progress", "started_at", "created_by"]
+    actions = ["schedule", "cancel"]
+
+    @admin.display(description="Audience if sent now")
+    def audience_now(self, obj):
+        if not obj.pk:
+            return "Save the draft to see how many clients it would reach."
+        count = len(marketing.campaign_audience(channel=obj.channel, location=obj.location))
+        return f"{count} client(s) with current {obj.get_channel_display()} marketing consent, not opted out or restricted"
+
+    @admin.display(description="Delivery")
+    def progress(self, obj):
+        rows = obj.sms_messages if obj.channel == "sms" else obj.emails
+        counts = {s: n for s, n in rows.values_list("status").annotate(n=Count("pk"))}
+        return ", ".join(f"{MessageStatus(s).label}: {n}" for s, n in sorted(counts.items())) or "Not started"
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def has_change_permission(self, request, obj=None):
+        # A campaign that has started is history, not a draft.
+        if obj is not None and obj.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+            return False
+        return super().has_change_permission(request, obj)
+
+    @admin.action(description="Schedule selected drafts (they start at their send time)", permissions=["change"])
+    def schedule(self, request, queryset):
+        count = sum(marketing.schedule_campaign(campaign_id=pk) for pk in queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{count} campaign(s) scheduled.", messages.SUCCESS)
+
+    @admin.action(description="Cancel selected (before they start)", permissions=["change"])
+    def cancel(self, request, queryset):
+        count = sum(marketing.cancel_campaign(campaign_id=pk) for pk in queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{count} campaign(s) cancelled.", messages.SUCCESS)
+
+
+@admin.register(EmailOptOut)
+class EmailOptOutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "email", "reason"]
+    fields = ["created_at", "email", "email_hash", "reason"]
+    readonly_fields = fields
+    search_fields = ["email"]
+
+
+@admin.register(CampaignEmail)
+class CampaignEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "campaign", "to_email", "status", "sent_at"]
+    list_filter = ["status", "campaign"]
+    fields = ["created_at", "campaign", "client", "to_email", "status", "status_reason", "sent_at"]
+    readonly_fields = fields

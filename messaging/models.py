@@ -66,6 +66,7 @@ class SmsMessage(models.Model):
     # appointment makes the old text stale.
     appointment_start = models.DateTimeField(null=True, blank=True)
     twilio_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    campaign = models.ForeignKey("Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="sms_messages")
     # Inbound only: what the reply meant, and when the front desk read it.
     keyword = models.CharField(max_length=20, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -132,3 +133,75 @@ class SmsOptOut(models.Model):
 
     def __str__(self):
         return f"{self.phone or self.phone_hash[:12]} opted out"
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", "SMS"
+    EMAIL = "email", "Email"
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Campaign(models.Model):
+    """A marketing message to every client who currently consents to that channel."""
+
+    name = models.CharField(max_length=120)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    location = models.ForeignKey(
+        "clinic.Location", null=True, blank=True, on_delete=models.PROTECT, help_text="Empty: clients of every location."
+    )
+    subject = models.CharField(max_length=150, blank=True, help_text="Email only.")
+    body = models.TextField(
+        help_text='For SMS, "Reply STOP to opt out" is added. For email, an unsubscribe link is added.'
+    )
+    send_at = models.DateTimeField(help_text="When sending starts. Texts still wait for 08:00-21:00 local time.")
+    status = models.CharField(max_length=12, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
+    audience_size = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-send_at"]
+
+    def __str__(self):
+        return self.name
+
+
+class CampaignEmail(models.Model):
+    """One marketing email to one client; unique, so a campaign never reaches anyone twice."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="emails")
+    client = models.ForeignKey("clinic.Client", null=True, on_delete=models.SET_NULL, related_name="campaign_emails")
+    to_email = models.EmailField()
+    status = models.CharField(max_length=20, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
+    status_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "client"], name="one_email_per_client_per_campaign")]
+
+    def __str__(self):
+        return f"{self.campaign} to {self.to_email}"
+
+
+class EmailOptOut(models.Model):
+    """An address that unsubscribed from marketing email; looked up by keyed hash, like SmsOptOut."""
+
+    email_hash = models.CharField(max_length=64, unique=True)
+    email = models.EmailField(blank=True)
+    reason = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "email opt-out"
+
+    def __str__(self):
+        return f"{self.email or self.email_hash[:12]} unsubscribed"

@@ -1,8 +1,10 @@
 """Celery tasks for texts: thin, pass ids, safe to run twice."""
 
+import smtplib
+
 from celery import shared_task
 
-from . import services
+from . import marketing, services
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
@@ -39,3 +41,17 @@ def dispatch_due_reminders():
 def queue_booking_confirmation(appointment_id):
     message = services.queue_booking_confirmation(appointment_id=appointment_id)
     return message.pk if message else None
+
+
+@shared_task
+def start_due_campaigns():
+    return marketing.start_due_campaigns()
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError, smtplib.SMTPException), retry_backoff=True, retry_jitter=True, max_retries=5)
+def send_campaign_emails(email_ids):
+    outcomes = {}
+    for email_id in email_ids:
+        outcome = marketing.deliver_campaign_email(email_id=email_id)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes

@@ -7,4 +7,5 @@ app_name = "messaging"
 urlpatterns = [
     path("twilio/status/", views.twilio_status, name="twilio_status"),
     path("twilio/inbound/", views.twilio_inbound, name="twilio_inbound"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

@@ -4,11 +4,12 @@ import logging
 
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods, require_POST
 
 from twilio.twiml.messaging_response import MessagingResponse
 
-from . import services
+from . import marketing, services
 from .inbound import handle_inbound_sms
 from .twilio_signature import is_from_twilio
 
@@ -43,3 +44,19 @@ def twilio_inbound(request):
     if result.reply:
         response.message(result.reply)
     return HttpResponse(str(response), content_type="application/xml")
+
+
+@csrf_exempt  # RFC 8058: mail clients POST here with no session; the signed token is the proof.
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    client, _ = marketing.client_from_unsubscribe_token(token)
+    if client is None:
+        return render(request, "messaging/unsubscribe.html", {"invalid": True}, status=404)
+    if request.method == "POST":
+        marketing.unsubscribe_email(
+            token=token,
+            ip_address=request.META.get("REMOTE_ADDR"),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+        return render(request, "messaging/unsubscribe.html", {"done": True})
+    return render(request, "messaging/unsubscribe.html")

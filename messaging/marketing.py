@@ -1,0 +1,261 @@
+"""Marketing campaigns by SMS and email, and one-click email unsubscribe.
+
+The audience is every client with current marketing consent for the channel,
+not opted out, not restricted (an objection to direct marketing withdraws the
+consent in the ledger, so objectors drop out too). Each recipient gets a row
+under a unique constraint, so a campaign never reaches anyone twice, even when
+a start is retried or a worker dies half-way.
+"""
+
+import logging
+import smtplib
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from clinic.hashing import contact_hash
+from clinic.models import Client
+from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
+from privacy.selectors import current_consents
+from privacy.services import record_consent
+
+from . import quiet_hours
+from .models import (
+    Campaign,
+    CampaignEmail,
+    CampaignStatus,
+    Channel,
+    EmailOptOut,
+    MessageKind,
+    MessageStatus,
+    SmsMessage,
+    SmsOptOut,
+)
+from .texts import OPT_OUT_LINE
+
+logger = logging.getLogger(__name__)
+
+PURPOSE = {Channel.SMS: ConsentPurpose.SMS_MARKETING, Channel.EMAIL: ConsentPurpose.EMAIL_MARKETING}
+UNSUBSCRIBE_SALT = "messaging.email-unsubscribe"
+
+
+# --- Audience ---------------------------------------------------------------
+
+
+def campaign_audience(*, channel, location=None, client_ids=None):
+    """The clients a campaign on `channel` reaches now, in a fixed number of queries."""
+    clients = Client.objects.filter(processing_restricted=False)
+    if client_ids is not None:
+        clients = clients.filter(pk__in=client_ids)
+    if channel == Channel.SMS:
+        clients = clients.exclude(mobile_phone="").filter(mobile_phone_problem="")
+    else:
+        clients = clients.exclude(email="")
+    if location is not None:
+        clients = clients.filter(Q(preferred_location=location) | Q(appointments__location=location)).distinct()
+    candidates = list(clients.only("pk", "email", "mobile_phone", "first_name", "preferred_location_id"))
+    consenting = current_consents(client_ids=[c.pk for c in candidates], purpose=PURPOSE[channel])
+    candidates = [c for c in candidates if consenting.get(c.pk)]
+    if channel == Channel.SMS:
+        hashes = {c.pk: contact_hash(c.mobile_phone) for c in candidates}
+        opted_out = set(SmsOptOut.objects.filter(phone_hash__in=hashes.values()).values_list("phone_hash", flat=True))
+    else:
+        hashes = {c.pk: contact_hash(c.email) for c in candidates}
+        opted_out = set(EmailOptOut.objects.filter(email_hash__in=hashes.values()).values_list("email_hash", flat=True))
+    return [c for c in candidates if hashes[c.pk] not in opted_out]
+
+
+def sms_marketing_body(campaign):
+    body = campaign.body.strip()
+    return body if body.endswith(OPT_OUT_LINE) else f"{body} {OPT_OUT_LINE}"
+
+
+# --- Starting campaigns ------------------------------------------------------
+
+
+def schedule_campaign(*, campaign_id):
+    return Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.DRAFT).update(status=CampaignStatus.SCHEDULED)
+
+
+def cancel_campaign(*, campaign_id):
+    return Campaign.objects.filter(
+        pk=campaign_id, status__in=(CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
+    ).update(status=CampaignStatus.CANCELLED)
+
+
+def start_due_campaigns(*, now=None):
+    """Start every scheduled campaign whose time has come. Safe to run twice or concurrently."""
+    now = now or timezone.now()
+    started = []
+    for campaign_id in Campaign.objects.filter(status=CampaignStatus.SCHEDULED, send_at__lte=now).values_list(
+        "pk", flat=True
+    ):
+        if start_campaign(campaign_id=campaign_id, now=now):
+            started.append(campaign_id)
+    return started
+
+
+def start_campaign(*, campaign_id, now=None):
+    """Write one row per recipient (at most one ever) and hand the due ones to workers."""
+    from .services import enqueue_due_messages
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        campaign = (
+            Campaign.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("location")
+            .filter(pk=campaign_id, status__in=(CampaignStatus.SCHEDULED, CampaignStatus.SENDING))
+            .first()
+        )
+        if campaign is None:
+            return False
+        audience = campaign_audience(channel=campaign.channel, location=campaign.location)
+        if campaign.channel == Channel.SMS:
+            _write_sms_rows(campaign, audience, now)
+        else:
+            CampaignEmail.objects.bulk_create(
+                [CampaignEmail(campaign=campaign, client=c, to_email=c.email) for c in audience],
+                batch_size=500,
+                ignore_conflicts=True,
+            )
+        campaign.status = CampaignStatus.SENT
+        campaign.audience_size = len(audience)
+        campaign.started_at = campaign.started_at or now
+        campaign.save(update_fields=["status", "audience_size", "started_at"])
+    if campaign.channel == Channel.SMS:
+        enqueue_due_messages(now=now)
+    else:
+        _enqueue_emails(campaign.pk)
+    return True
+
+
+def _write_sms_rows(campaign, audience, now):
+    from clinic.models import Location
+
+    default_location = campaign.location
+    locations = {loc.pk: loc for loc in Location.objects.all()} if default_location is None else {}
+    body = sms_marketing_body(campaign)
+    rows = []
+    for client in audience:
+        location = default_location or locations.get(client.preferred_location_id) or next(iter(locations.values()), None)
+        tz = location.tzinfo if location else timezone.get_current_timezone()
+        rows.append(
+            SmsMessage(
+                to_number=str(client.mobile_phone),
+                from_number=str(location.sms_from_number or "") if location else "",
+                body=body,
+                location=location,
+                client=client,
+                kind=MessageKind.MARKETING,
+                campaign=campaign,
+                dedupe_key=f"campaign:{campaign.pk}:{client.pk}",
+                send_after=quiet_hours.next_allowed_at_or_after(now, tz),
+            )
+        )
+    SmsMessage.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+
+
+def _enqueue_emails(campaign_id):
+    from .tasks import send_campaign_emails
+
+    ids = list(CampaignEmail.objects.filter(campaign_id=campaign_id, status=MessageStatus.QUEUED).values_list("pk", flat=True))
+    for i in range(0, len(ids), 50):
+        transaction.on_commit(lambda chunk=ids[i : i + 50]: send_campaign_emails.delay(chunk))
+
+
+# --- Sending marketing email -------------------------------------------------
+
+
+def unsubscribe_token(client):
+    return signing.dumps({"c": client.pk, "e": contact_hash(client.email)}, salt=UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_url(client):
+    return settings.SITE_URL + reverse("messaging:unsubscribe", args=[unsubscribe_token(client)])
+
+
+def deliver_campaign_email(*, email_id):
+    """Send one marketing email if the client still consents; never twice."""
+    with transaction.atomic():
+        row = (
+            CampaignEmail.objects.select_for_update(of=("self",))
+            .select_related("campaign", "client")
+            .filter(pk=email_id)
+            .first()
+        )
+        if row is None or row.status != MessageStatus.QUEUED:
+            return "noop"
+        client = row.client
+        still_in = client is not None and bool(campaign_audience(channel=Channel.EMAIL, client_ids=[client.pk]))
+        if not still_in or row.campaign.status == CampaignStatus.CANCELLED:
+            row.status, row.status_reason = MessageStatus.SKIPPED, "No longer consents, unsubscribed or restricted."
+            row.save(update_fields=["status", "status_reason"])
+            return "skipped"
+        # Committed before sending: a crash after this never sends it again.
+        row.status = MessageStatus.SENDING
+        row.save(update_fields=["status"])
+    try:
+        _marketing_email(row).send()
+    except (OSError, smtplib.SMTPException) as exc:
+        # The mail server did not take it: safe to try again.
+        CampaignEmail.objects.filter(pk=row.pk).update(status=MessageStatus.QUEUED, status_reason=f"Retrying: {exc}"[:300])
+        raise
+    CampaignEmail.objects.filter(pk=row.pk).update(status=MessageStatus.SENT, sent_at=timezone.now())
+    return "sent"
+
+
+def _marketing_email(row):
+    url = unsubscribe_url(row.client)
+    context = {"campaign": row.campaign, "client": row.client, "unsubscribe_url": url, "clinic_name": settings.CLINIC_NAME}
+    message = EmailMultiAlternatives(
+        subject=row.campaign.subject or row.campaign.name,
+        body=render_to_string("messaging/email/marketing.txt", context),
+        to=[row.to_email],
+        headers={
+            # RFC 8058 one-click unsubscribe: mail clients POST to this URL.
+            "List-Unsubscribe": f"<{url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+    message.attach_alternative(render_to_string("messaging/email/marketing.html", context), "text/html")
+    return message
+
+
+def client_from_unsubscribe_token(token):
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        return Client.objects.get(pk=int(data["c"])), data["e"]
+    except (signing.BadSignature, KeyError, TypeError, ValueError, Client.DoesNotExist):
+        return None, None
+
+
+def unsubscribe_email(*, token, ip_address=None, user_agent=""):
+    """Withdraw email-marketing consent for the token's address at once. Returns the client or None."""
+    client, email_hash = client_from_unsubscribe_token(token)
+    if client is None:
+        return None
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                EmailOptOut.objects.create(email_hash=email_hash, email=client.email, reason="Unsubscribe link")
+        except IntegrityError:
+            pass  # already unsubscribed
+        record_consent(
+            client=client,
+            purpose=ConsentPurpose.EMAIL_MARKETING,
+            granted=False,
+            notice_text="Unsubscribe from marketing email (link in the email).",
+            source=ConsentSource.PREFERENCE_CENTER,
+            actor=ConsentActor.CLIENT,
+            ip_address=ip_address,
+            user_agent=user_agent,
+            evidence="email unsubscribe link",
+        )
+    logger.info("Email marketing unsubscribe for client %s", client.pk)
+    return client
