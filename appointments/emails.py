@@ -5,6 +5,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from icalendar import Calendar, Event, vText
 
+from privacy.links import preferences_url
+
 from .links import manage_url
 
 
@@ -31,6 +33,7 @@ def booking_confirmation_message(appointment):
     context = {
         "appointment": appointment,
         "manage_url": manage_url(appointment),
+        "preferences_url": preferences_url(appointment.client),
         "clinic_name": settings.CLINIC_NAME,
         "cutoff_hours": settings.BOOKING_CHANGE_CUTOFF_HOURS,
     }

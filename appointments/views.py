@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.models import Location
+from privacy.links import preferences_url
 
 from . import services
 from .availability import find_free_slots, nearest_free_slots
@@ -192,6 +193,7 @@ def manage(request, token):
             "token": token,
             "just_booked": request.GET.get("booked") == "1",
             "can_change": services.can_change_online(appointment),
+            "preferences_url": preferences_url(appointment.client),
         },
     )
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from clinic.hashing import contact_hash
 from clinic.models import Client
+from privacy.links import preferences_url
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.selectors import current_consents
 from privacy.services import record_consent
@@ -212,7 +213,13 @@ def deliver_campaign_email(*, email_id):
 
 def _marketing_email(row):
     url = unsubscribe_url(row.client)
-    context = {"campaign": row.campaign, "client": row.client, "unsubscribe_url": url, "clinic_name": settings.CLINIC_NAME}
+    context = {
+        "campaign": row.campaign,
+        "client": row.client,
+        "unsubscribe_url": url,
+        "preferences_url": preferences_url(row.client),
+        "clinic_name": settings.CLINIC_NAME,
+    }
     message = EmailMultiAlternatives(
         subject=row.campaign.subject or row.campaign.name,
         body=render_to_string("messaging/email/marketing.txt", context),

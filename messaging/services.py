@@ -387,13 +387,13 @@ def handle_provider_error_code(message, code):
         )
 
 
-def record_opt_out(*, phone, reason, evidence="", source=ConsentSource.SMS_KEYWORD):
+def record_opt_out(*, phone, reason, evidence="", source=ConsentSource.SMS_KEYWORD, withdraw_consents=True):
     """Put a number on the opt-out list and withdraw SMS consents of the clients who have it."""
     with transaction.atomic():
         opt_out, created = SmsOptOut.objects.get_or_create(
             phone_hash=contact_hash(phone), defaults={"phone": phone, "reason": reason, "evidence": evidence}
         )
-        for client in Client.objects.filter(mobile_phone=phone):
+        for client in Client.objects.filter(mobile_phone=phone) if withdraw_consents else ():
             for purpose in (ConsentPurpose.SMS_REMINDERS, ConsentPurpose.SMS_MARKETING):
                 record_consent(
                     client=client,

@@ -4,7 +4,7 @@ import smtplib
 
 from celery import shared_task
 
-from . import marketing, services
+from . import marketing, preferences, services
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
@@ -55,3 +55,9 @@ def send_campaign_emails(email_ids):
         outcome = marketing.deliver_campaign_email(email_id=email_id)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
+
+
+@shared_task(autoretry_for=(OSError, smtplib.SMTPException), retry_backoff=True, retry_jitter=True, max_retries=5)
+def email_preferences_link(email):
+    # A task, so the page answers as fast for an unknown address as for a known one.
+    return preferences.email_preferences_link(email=email)

@@ -9,8 +9,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from twilio.twiml.messaging_response import MessagingResponse
 
-from . import marketing, services
+from . import marketing, preferences, services
+from .forms import PreferencesForm, PreferencesLinkForm
 from .inbound import handle_inbound_sms
+from .tasks import email_preferences_link
 from .twilio_signature import is_from_twilio
 
 logger = logging.getLogger(__name__)
@@ -60,3 +62,37 @@ def unsubscribe(request, token):
         )
         return render(request, "messaging/unsubscribe.html", {"done": True})
     return render(request, "messaging/unsubscribe.html")
+
+
+@require_http_methods(["GET", "POST"])
+def preferences_view(request, token):
+    try:
+        client = preferences.client_from_preferences_token(token)
+    except preferences.LinkExpired:
+        return render(request, "messaging/preferences_link_problem.html", {"expired": True}, status=410)
+    except preferences.LinkInvalid:
+        return render(request, "messaging/preferences_link_problem.html", {}, status=404)
+    saved = False
+    if request.method == "POST":
+        form = PreferencesForm(request.POST)
+        if form.is_valid():
+            preferences.update_preferences(
+                client=client,
+                choices=form.choices(),
+                ip_address=request.META.get("REMOTE_ADDR"),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )
+            saved = True
+    current = preferences.current_preferences(client)
+    form = PreferencesForm(initial={purpose.value: value for purpose, value in current.items()})
+    return render(request, "messaging/preferences.html", {"form": form, "saved": saved, "client": client})
+
+
+@require_http_methods(["GET", "POST"])
+def preferences_request_link(request):
+    form = PreferencesLinkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email_preferences_link.delay(form.cleaned_data["email"])
+        # The same answer whether or not we know the address.
+        return render(request, "messaging/preferences_request.html", {"sent": True})
+    return render(request, "messaging/preferences_request.html", {"form": form})
