@@ -16,6 +16,7 @@ from django.utils import timezone
 from clinic.models import Client
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.notices import booking_notices
+from privacy.policy import current_policy
 from privacy.services import record_consent
 
 from .emails import booking_confirmation_message
@@ -168,6 +169,7 @@ def _record_booking_consents(*, client, consents: BookingConsents, meta: Request
         ConsentPurpose.SMS_MARKETING: consents.sms_marketing,
         ConsentPurpose.EMAIL_MARKETING: consents.email_marketing,
     }
+    policy = current_policy()
     for purpose, granted in choices.items():
         record_consent(
             client=client,
@@ -177,6 +179,7 @@ def _record_booking_consents(*, client, consents: BookingConsents, meta: Request
             source=ConsentSource.BOOKING_FORM,
             ip_address=meta.ip_address,
             user_agent=meta.user_agent,
+            policy_version=policy if purpose == ConsentPurpose.PRIVACY_POLICY else None,
         )
 
 

@@ -1,8 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from clinic.admin import client_inlines
 
-from .models import ConsentRecord
+from .models import ConsentRecord, PolicyVersion, Subprocessor
+from .policy import publish_policy
 
 LEDGER_FIELDS = [
     "recorded_at",
@@ -18,6 +19,7 @@ LEDGER_FIELDS = [
     "ip_address",
     "user_agent",
     "evidence",
+    "policy_version",
 ]
 
 
@@ -54,3 +56,33 @@ class ConsentHistoryInline(ReadOnlyLedgerMixin, admin.TabularInline):
 
 
 client_inlines.append(ConsentHistoryInline)
+
+
+@admin.register(PolicyVersion)
+class PolicyVersionAdmin(admin.ModelAdmin):
+    list_display = ["version", "effective_date", "is_published", "published_at"]
+    readonly_fields = ["is_published", "published_at"]
+    actions = ["publish_and_notify"]
+
+    def has_change_permission(self, request, obj=None):
+        # A published version is a record of what clients were told: never edited.
+        if obj is not None and obj.is_published:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_published:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    @admin.action(description="Publish selected and email every client", permissions=["change"])
+    def publish_and_notify(self, request, queryset):
+        for policy_id in queryset.filter(is_published=False).values_list("pk", flat=True):
+            publish_policy(policy_id=policy_id)
+        self.message_user(request, "Published; clients with an email address are being notified.", messages.SUCCESS)
+
+
+@admin.register(Subprocessor)
+class SubprocessorAdmin(admin.ModelAdmin):
+    list_display = ["name", "purpose", "country", "only_with_consent", "is_active", "position"]
+    list_editable = ["position"]

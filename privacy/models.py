@@ -11,6 +11,11 @@ class ConsentPurpose(models.TextChoices):
     SMS_REMINDERS = "sms_reminders", "SMS appointment reminders"
     SMS_MARKETING = "sms_marketing", "SMS marketing"
     EMAIL_MARKETING = "email_marketing", "Email marketing"
+    COOKIES_PREFERENCES = "cookies_preferences", "Preference cookies"
+    COOKIES_ANALYTICS = "cookies_analytics", "Analytics cookies"
+    COOKIES_MARKETING = "cookies_marketing", "Marketing cookies"
+    # Granted = may sell/share (CCPA); withdrawn = "Do Not Sell or Share".
+    SALE_SHARING = "sale_sharing", "Sale or sharing of personal information"
 
 
 class ConsentSource(models.TextChoices):
@@ -31,6 +36,52 @@ class ConsentActor(models.TextChoices):
 
 class ImmutableRecordError(Exception):
     """Raised when code tries to change or delete a ledger row."""
+
+
+class PolicyVersion(models.Model):
+    """One version of the privacy policy. Published versions stay readable for good."""
+
+    version = models.CharField(max_length=30, unique=True, help_text='A label such as "2026-12".')
+    effective_date = models.DateField()
+    body = models.TextField(help_text='Plain text. A line starting with "## " is a heading; blank lines separate paragraphs; "- " starts a bullet.')
+    summary_of_changes = models.TextField(blank=True, help_text="What changed, for the email to clients.")
+    is_published = models.BooleanField("published", default=False)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-effective_date", "-id"]
+
+    def __str__(self):
+        return f"Privacy policy {self.version} (effective {self.effective_date})"
+
+
+class PolicyChangeNotice(models.Model):
+    """That a client was (or is to be) emailed about a new policy version: at most once each."""
+
+    policy = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="notices")
+    client = models.ForeignKey("clinic.Client", null=True, on_delete=models.SET_NULL, related_name="policy_notices")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["policy", "client"], name="one_policy_notice_per_client")]
+
+
+class Subprocessor(models.Model):
+    """A company that processes clients' data for the clinic; listed on the policy page."""
+
+    name = models.CharField(max_length=120)
+    purpose = models.CharField(max_length=200)
+    data_shared = models.CharField(max_length=300)
+    country = models.CharField(max_length=80)
+    only_with_consent = models.BooleanField(default=False, help_text="Used only after the visitor accepts the matching cookies.")
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField("active", default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self):
+        return self.name
 
 
 class ConsentRecordQuerySet(models.QuerySet):
@@ -58,6 +109,10 @@ class ConsentRecord(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.TextField(blank=True)
     evidence = models.CharField(max_length=200, blank=True, help_text="For example an inbound message SID.")
+    policy_version = models.ForeignKey(
+        PolicyVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="acceptances",
+        help_text="For privacy-policy acceptances: the version accepted.",
+    )
 
     objects = ConsentRecordQuerySet.as_manager()
 

@@ -19,6 +19,7 @@ def record_consent(
     ip_address=None,
     user_agent="",
     evidence="",
+    policy_version=None,
 ):
     return ConsentRecord.objects.create(
         client=client,
@@ -32,4 +33,5 @@ def record_consent(
         ip_address=ip_address or None,
         user_agent=(user_agent or "")[:1000],
         evidence=evidence,
+        policy_version=policy_version,
     )

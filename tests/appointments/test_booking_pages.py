@@ -116,7 +116,7 @@ def test_each_consent_choice_is_recorded_with_its_exact_text_and_request_details
         HTTP_USER_AGENT="TestPhone/1.0",
     )
     records = {r.purpose: r for r in ConsentRecord.objects.all()}
-    assert set(records) == {p.value for p in ConsentPurpose}
+    assert set(records) == {"privacy_policy", "sms_reminders", "sms_marketing", "email_marketing"}
     assert records[ConsentPurpose.PRIVACY_POLICY].granted
     assert records[ConsentPurpose.SMS_REMINDERS].granted
     assert records[ConsentPurpose.EMAIL_MARKETING].granted

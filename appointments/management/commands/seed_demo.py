@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from appointments.demo import ensure_demo_logins, seed_demo_data
+from privacy.demo import seed_privacy_demo_data
 
 
 class Command(BaseCommand):
@@ -9,7 +10,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         locations, services = seed_demo_data()
-        self.stdout.write(f"Demo clinic ready: {len(locations)} locations, {len(services)} services.")
+        policy = seed_privacy_demo_data()
+        self.stdout.write(
+            f"Demo clinic ready: {len(locations)} locations, {len(services)} services, privacy policy {policy.version}."
+        )
         if settings.DEBUG:
             for username, password in ensure_demo_logins():
                 self.stdout.write(f"Local admin login: {settings.SITE_URL}/admin/  user {username}  password {password}")

@@ -1,0 +1,82 @@
+"""Privacy policy versions: which one is current, publishing, and telling clients."""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from clinic.models import Client
+
+from .models import PolicyChangeNotice, PolicyVersion
+
+logger = logging.getLogger(__name__)
+NOTICE_BATCH = 200
+
+
+def current_policy(*, today=None):
+    today = today or timezone.localdate()
+    return PolicyVersion.objects.filter(is_published=True, effective_date__lte=today).first()
+
+
+def published_versions():
+    return PolicyVersion.objects.filter(is_published=True)
+
+
+def publish_policy(*, policy_id, notify=True):
+    """Publish a version; with `notify`, email every client with an address (once each, in batches)."""
+    with transaction.atomic():
+        policy = PolicyVersion.objects.select_for_update().get(pk=policy_id)
+        if not policy.is_published:
+            policy.is_published = True
+            policy.published_at = timezone.now()
+            policy.save(update_fields=["is_published", "published_at"])
+    if notify:
+        from .tasks import notify_policy_change
+
+        transaction.on_commit(lambda: notify_policy_change.delay(policy_id))
+    return policy
+
+
+def queue_policy_notices(*, policy_id):
+    """One notice row per client with an email (never twice), then hand them out in batches."""
+    from .tasks import send_policy_notices
+
+    client_ids = Client.objects.exclude(email="").values_list("pk", flat=True)
+    PolicyChangeNotice.objects.bulk_create(
+        [PolicyChangeNotice(policy_id=policy_id, client_id=pk) for pk in client_ids.iterator()],
+        batch_size=1000,
+        ignore_conflicts=True,
+    )
+    pending = list(
+        PolicyChangeNotice.objects.filter(policy_id=policy_id, sent_at__isnull=True).values_list("pk", flat=True)
+    )
+    for i in range(0, len(pending), NOTICE_BATCH):
+        chunk = pending[i : i + NOTICE_BATCH]
+        transaction.on_commit(lambda chunk=chunk: send_policy_notices.delay(chunk))
+    return len(pending)
+
+
+def send_policy_notice(*, notice_id):
+    with transaction.atomic():
+        notice = (
+            PolicyChangeNotice.objects.select_for_update(of=("self",))
+            .select_related("policy", "client")
+            .filter(pk=notice_id, sent_at__isnull=True)
+            .first()
+        )
+        if notice is None or notice.client is None or not notice.client.email:
+            return False
+        context = {"policy": notice.policy, "client": notice.client, "clinic_name": settings.CLINIC_NAME,
+                   "url": settings.SITE_URL + "/privacy/"}
+        send_mail(
+            subject=f"We have updated our privacy policy (effective {notice.policy.effective_date:%B %-d, %Y})",
+            message=render_to_string("privacy/email/policy_changed.txt", context),
+            from_email=None,
+            recipient_list=[notice.client.email],
+        )
+        notice.sent_at = timezone.now()
+        notice.save(update_fields=["sent_at"])
+        return True
