@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "phonenumber_field",
     "django_celery_beat",
+    "cookie_consent",
     "clinic",
     "privacy",
     "appointments",
@@ -48,6 +49,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Deletes cookies of groups the visitor declined or never accepted.
+    "cookie_consent.middleware.CleanCookiesMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -64,6 +67,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "clinic.context_processors.clinic",
+                "privacy.context_processors.tracking",
             ],
         },
     },
@@ -122,6 +126,16 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# django-cookie-consent caches its cookie groups; per process is enough (they change rarely).
+CACHES["cookie_consent"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cookie-consent"}
+COOKIE_CONSENT_CACHE_BACKEND = "cookie_consent"
+COOKIE_CONSENT_LOG_ENABLED = False  # choices go to our own consent ledger instead
+COOKIE_CONSENT_SECURE = not DEBUG
+COOKIE_CONSENT_SAMESITE = "Lax"
+# Tag ids; with none set, no analytics or advertising tag is ever rendered.
+GA_MEASUREMENT_ID = env("GA_MEASUREMENT_ID", default="")
+GTM_CONTAINER_ID = env("GTM_CONTAINER_ID", default="")
+META_PIXEL_ID = env("META_PIXEL_ID", default="")
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = None

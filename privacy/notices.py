@@ -31,3 +31,20 @@ def booking_notices():
             "Unsubscribe at any time with the link in every email."
         ),
     }
+
+
+COOKIE_BANNER_VERSION = "2026-11"
+COOKIE_GROUP_TEXT = {
+    "preferences": "Preference cookies remember your choices on this site.",
+    "analytics": "Analytics cookies (Google Analytics, Google Tag Manager) tell us how the site is used.",
+    "marketing": "Marketing cookies (Meta Pixel for Facebook and Instagram) let us show you our ads elsewhere.",
+    "do_not_sell": "Do Not Sell or Share My Personal Information: no sharing for targeted advertising from this browser.",
+}
+
+
+def cookie_banner_text(group):
+    """The banner's wording for one choice, with its version: what the ledger stores."""
+    return (
+        f"[cookie banner {COOKIE_BANNER_VERSION}] We use necessary cookies to run this site. With your permission "
+        f"we also use optional cookies. {COOKIE_GROUP_TEXT[group]}"
+    )
