@@ -1,0 +1,59 @@
+"""The cookie banner in a real browser: no tracking before a choice; reject as easy as accept; GPC honored."""
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def tag_ids(settings):
+    settings.GA_MEASUREMENT_ID, settings.GTM_CONTAINER_ID, settings.META_PIXEL_ID = "G-BROWSER1", "GTM-BROWSER", "123456789"
+
+
+def loaded_tags(page):
+    return {tag for tag in ("ga", "gtm", "meta") if page.locator(f'script[data-tag="{tag}"]').count()}
+
+
+def cookie_names(page):
+    return {c["name"] for c in page.context.cookies()}
+
+
+def test_nothing_loads_before_a_choice_and_accepting_analytics_loads_only_ga_gtm(phone_page, live_server):
+    page = phone_page
+    page.goto(live_server.url + "/")
+    assert loaded_tags(page) == set()
+    assert cookie_names(page) <= {"csrftoken"}
+    banner = page.get_by_role("region", name="Cookies")
+    for name in ("Accept all", "Reject all", "Manage"):
+        assert banner.get_by_role("button", name=name).or_(banner.get_by_role("link", name=name)).is_visible()
+    banner.get_by_role("link", name="Manage").click()
+    page.get_by_label("Analytics").check()
+    page.get_by_role("button", name="Save my choices").click()
+    page.wait_for_load_state()
+    assert loaded_tags(page) == {"ga", "gtm"}
+    assert "_fbp" not in cookie_names(page)
+
+
+def test_reject_all_loads_nothing_and_hides_the_banner(phone_page, live_server):
+    page = phone_page
+    page.goto(live_server.url + "/")
+    page.get_by_role("button", name="Reject all").click()
+    page.wait_for_load_state()
+    assert loaded_tags(page) == set()
+    assert page.get_by_role("region", name="Cookies").count() == 0
+    # The footer link reopens the choices.
+    page.get_by_role("link", name="Cookie settings").click()
+    assert not page.get_by_label("Marketing").is_checked()
+
+
+def test_with_gpc_the_marketing_tag_never_appears(chromium, live_server, settings):
+    settings.SITE_URL = live_server.url
+    context = chromium.new_context(extra_http_headers={"Sec-GPC": "1"})
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(live_server.url) else route.abort())
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    page.get_by_role("button", name="Accept all").click()
+    page.wait_for_load_state()
+    assert loaded_tags(page) == {"ga", "gtm"}
+    assert page.get_by_text("Global Privacy Control signal honored").first.is_visible()
+    context.close()
