@@ -10,4 +10,6 @@ class AppointmentsConfig(AppConfig):
 
         from . import personal_data
 
-        registry.register("appointments", exporter=personal_data.export_appointments)
+        registry.register(
+            "appointments", exporter=personal_data.export_appointments, eraser=personal_data.erase_appointments, erase_order=30
+        )

@@ -52,6 +52,8 @@ class Client(models.Model):
     processing_restricted = models.BooleanField(default=False)
     # Set when the SMS provider says the number cannot take texts.
     mobile_phone_problem = models.CharField(max_length=200, blank=True)
+    # Set when the person was erased (anonymised) on request or by retention.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,5 +1,10 @@
 """The clinic app's personal data: the client record itself."""
 
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
+from django.utils import timezone
+
 from .models import Client
 
 
@@ -20,3 +25,28 @@ def export_client_records(client_ids):
             for c in rows
         ]
     }
+
+
+def erase_client_records(client_ids):
+    """Anonymise the client record itself (last: other apps match by its email and phone first)."""
+    clients = list(Client.objects.filter(pk__in=client_ids))
+    traces = [t for c in clients for t in (c.full_name, c.email, str(c.mobile_phone or "")) if t and len(t) > 3]
+    # The admin's change history names objects by their str(): scrub the ones that mention the person.
+    history = LogEntry.objects.filter(
+        Q(content_type=ContentType.objects.get_for_model(Client), object_id__in=[str(pk) for pk in client_ids])
+        | Q(object_repr__in=traces)
+    )
+    for trace in traces:
+        history = history | LogEntry.objects.filter(Q(object_repr__icontains=trace) | Q(change_message__icontains=trace))
+    changed = history.update(object_repr="[erased]", change_message="")
+    changed += Client.objects.filter(pk__in=client_ids).update(
+        first_name="Erased",
+        last_name="client",
+        email="",
+        mobile_phone="",
+        date_of_birth=None,
+        mobile_phone_problem="",
+        processing_restricted=True,
+        erased_at=timezone.now(),
+    )
+    return changed

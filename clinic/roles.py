@@ -50,7 +50,14 @@ _clinic_manager = {
 _privacy_officer = {
     "clinic": {"client": ("view", "change"), "location": VIEW},
     "appointments": {"appointment": VIEW},
-    "privacy": {"consentrecord": VIEW, "policyversion": EDIT, "subprocessor": ALL, "policychangenotice": VIEW},
+    "privacy": {
+        "consentrecord": VIEW,
+        "policyversion": EDIT,
+        "subprocessor": ALL,
+        "policychangenotice": VIEW,
+        "datasubjectrequest": ("view", "add", "change", "export"),
+        "privacyauditevent": VIEW,
+    },
     "messaging": {"smsmessage": VIEW, "smsoptout": VIEW, "campaign": VIEW, "campaignemail": VIEW, "emailoptout": VIEW},
 }
 

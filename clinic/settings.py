@@ -169,6 +169,20 @@ BOOKING_MANAGE_LINK_DAYS_AFTER = env.int("BOOKING_MANAGE_LINK_DAYS_AFTER", defau
 # How long a preference-center link works.
 PREFERENCE_LINK_MAX_AGE_DAYS = env.int("PREFERENCE_LINK_MAX_AGE_DAYS", default=30)
 
+# Privacy requests: "strictest" (default: one month, the GDPR clock), "gdpr" or "ccpa" (45 days).
+PRIVACY_REGIME = env("PRIVACY_REGIME", default="strictest")
+PRIVACY_VERIFICATION_HOURS = env.int("PRIVACY_VERIFICATION_HOURS", default=72)
+PRIVACY_ERASURE_DAYS = env.int("PRIVACY_ERASURE_DAYS", default=14)
+PRIVACY_SMS_CODE_MINUTES = env.int("PRIVACY_SMS_CODE_MINUTES", default=15)
+PRIVACY_EXPORT_LINK_DAYS = env.int("PRIVACY_EXPORT_LINK_DAYS", default=7)
+PRIVACY_DUE_SOON_DAYS = env.int("PRIVACY_DUE_SOON_DAYS", default=7)
+# Digest recipients when no Privacy officer user has an email address.
+PRIVACY_DIGEST_EMAILS = env.list("PRIVACY_DIGEST_EMAILS", default=[])
+# Retention (see privacy/retention.py and the README).
+RETENTION_SMS_BODY_DAYS = env.int("RETENTION_SMS_BODY_DAYS", default=365)
+RETENTION_UNVERIFIED_REQUEST_DAYS = env.int("RETENTION_UNVERIFIED_REQUEST_DAYS", default=30)
+RETENTION_INACTIVE_CLIENT_YEARS = env.int("RETENTION_INACTIVE_CLIENT_YEARS", default=7)
+
 # Production hardening; `manage.py check --deploy` is clean with DEBUG=false.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

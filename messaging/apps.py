@@ -8,6 +8,9 @@ class MessagingConfig(AppConfig):
     def ready(self):
         from privacy import registry
 
-        from . import personal_data, receivers  # noqa: F401  (connects the signal receivers)
+        from . import personal_data, receivers, services  # noqa: F401  (receivers connect on import)
 
-        registry.register("messaging", exporter=personal_data.export_messages)
+        registry.register(
+            "messaging", exporter=personal_data.export_messages, eraser=personal_data.erase_messages, erase_order=10
+        )
+        registry.register_sms_sender(services.send_verification_code)

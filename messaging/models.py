@@ -15,6 +15,7 @@ class MessageKind(models.TextChoices):
     REMINDER = "reminder", "Reminder"
     MARKETING = "marketing", "Marketing"
     KEYWORD_REPLY = "keyword_reply", "Keyword reply"
+    VERIFICATION = "verification", "Verification code"
     OTHER = "other", "Other"
 
 

@@ -40,6 +40,7 @@ PURPOSE_OF_KIND = {
     MessageKind.MARKETING: ConsentPurpose.SMS_MARKETING,
 }
 MAX_VALIDITY_SECONDS = 4 * 3600
+USER_INITIATED = (MessageKind.VERIFICATION, MessageKind.KEYWORD_REPLY)
 
 
 def status_callback_url():
@@ -304,7 +305,8 @@ def deliver_sms(*, message_id, now=None):
             return Delivery("deferred")
         tz = message.location.tzinfo if message.location else timezone.get_current_timezone()
         reason = _stop_reason(message, now)
-        if not reason and not quiet_hours.is_allowed(now, tz):
+        # A code the person just asked for is not a solicitation: it goes at once.
+        if not reason and message.kind not in USER_INITIATED and not quiet_hours.is_allowed(now, tz):
             later = quiet_hours.next_allowed_at_or_after(now, tz)
             if message.appointment_start is None or later < message.appointment_start:
                 _defer(message, later)
@@ -318,7 +320,9 @@ def deliver_sms(*, message_id, now=None):
         message.status_updated_at = now
         message.save(update_fields=["status", "attempts", "status_updated_at"])
 
-    validity = min(MAX_VALIDITY_SECONDS, quiet_hours.seconds_until_window_closes(now, tz))
+    validity = MAX_VALIDITY_SECONDS
+    if message.kind not in USER_INITIATED:
+        validity = min(validity, quiet_hours.seconds_until_window_closes(now, tz))
     if message.appointment_start:
         validity = min(validity, int((message.appointment_start - now).total_seconds()))
     outbound = OutboundSms(
@@ -436,3 +440,21 @@ def apply_delivery_status(*, sid, provider_status, error_code=""):
         if error_code:
             handle_provider_error_code(message, error_code)
     return True
+
+
+def send_verification_code(*, phone, body, client=None):
+    """A one-time code the person asked for (privacy requests): sent now, never to an opted-out number."""
+    if is_opted_out(phone):
+        return None
+    now = timezone.now()
+    message = SmsMessage.objects.create(
+        to_number=str(phone),
+        body=body,
+        client=client,
+        location=client.preferred_location if client else None,
+        kind=MessageKind.VERIFICATION,
+        send_after=now,
+        enqueued_at=now,
+    )
+    transaction.on_commit(lambda: _enqueue([message.pk]))
+    return message

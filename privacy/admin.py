@@ -1,9 +1,26 @@
+import csv
+from datetime import timedelta
+
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
-from clinic.admin import client_inlines
+from clinic.admin import ClientAdmin, client_inlines
+from clinic.models import Client
 
+from . import requests
+from .erasure import ErasureRefused, fulfil_erasure_request
+from .export import build_bundle
 from .models import ConsentRecord, PolicyVersion, Subprocessor
 from .policy import publish_policy
+from .requests_models import AuditAction, DataSubjectRequest, PrivacyAuditEvent, RequestStatus, RequestType
 
 LEDGER_FIELDS = [
     "recorded_at",
@@ -86,3 +103,192 @@ class PolicyVersionAdmin(admin.ModelAdmin):
 class SubprocessorAdmin(admin.ModelAdmin):
     list_display = ["name", "purpose", "country", "only_with_consent", "is_active", "position"]
     list_editable = ["position"]
+
+
+class RequestAdminForm(forms.ModelForm):
+    class Meta:
+        model = DataSubjectRequest
+        fields = ["request_type", "email", "phone", "details", "channel", "legal_hold", "legal_hold_reason"]
+
+
+@admin.register(DataSubjectRequest)
+class DataSubjectRequestAdmin(admin.ModelAdmin):
+    """The privacy officers' register: due dates first, overdue and due-soon flagged."""
+
+    form = RequestAdminForm
+    list_display = ["reference", "request_type", "status", "received_at", "deadline_flag", "regime", "channel"]
+    list_filter = ["request_type", "status", "regime", "channel"]
+    search_fields = ["reference", "email"]
+    readonly_fields = [
+        "reference", "status", "regime", "received_at", "acknowledged_at", "verified_at", "due_at", "extended_due_at",
+        "extension_reason", "extension_notified_at", "completed_at", "refusal_basis", "outcome", "matched_clients", "history",
+    ]
+    actions = ["mark_verified_by_staff", "send_export", "erase_now", "lift_restriction", "export_register_csv"]
+
+    @admin.display(description="Deadline", ordering="due_at")
+    def deadline_flag(self, obj):
+        now = timezone.now()
+        label = f"{obj.deadline:%Y-%m-%d}"
+        if obj.is_open and obj.deadline < now:
+            return format_html('<strong style="color:#b00020">OVERDUE {}</strong>', label)
+        if obj.is_open and obj.deadline < now + timedelta(days=settings.PRIVACY_DUE_SOON_DAYS):
+            return format_html('<strong style="color:#8a5a00">due soon {}</strong>', label)
+        return label
+
+    @admin.display(description="Matched clients")
+    def matched_clients(self, obj):
+        links = [
+            format_html('<a href="{}">{}</a>', reverse("admin:clinic_client_change", args=[c.pk]), c)
+            for c in obj.clients.all()
+        ]
+        return format_html_join(", ", "{}", ((link,) for link in links)) or "None (not verified, or no match)"
+
+    @admin.display(description="History")
+    def history(self, obj):
+        return format_html_join(
+            "", "<div>{} {} {} {}</div>",
+            ((f"{e.at:%Y-%m-%d %H:%M}", e.get_action_display(), e.actor or e.actor_label, e.detail) for e in obj.events.all()),
+        )
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            requests.audit(AuditAction.REQUEST_UPDATED, request=obj, actor=request.user, detail=", ".join(form.changed_data))
+            return
+        # Logged by staff (phone, letter): the same intake as the web form.
+        created = requests.submit_request(
+            request_type=obj.request_type, email=obj.email, phone=obj.phone, details=obj.details,
+            channel=obj.channel, staff_user=request.user,
+        )
+        obj.pk = created.pk
+        obj.refresh_from_db()
+
+    @admin.action(description="Mark verified (identity checked by staff, e.g. in person)", permissions=["change"])
+    def mark_verified_by_staff(self, request, queryset):
+        for dsr in queryset.filter(status=RequestStatus.RECEIVED):
+            dsr.clients.set(Client.objects.filter(email=dsr.email))
+            requests.audit(AuditAction.REQUEST_VERIFIED, request=dsr, actor=request.user, detail="Identity checked by staff")
+            requests._verified(dsr, timezone.now())
+        self.message_user(request, "Verified.", messages.SUCCESS)
+
+    @admin.action(description="Email the verified requester a link to their data export", permissions=["change"])
+    def send_export(self, request, queryset):
+        for dsr in queryset.filter(request_type__in=(RequestType.ACCESS, RequestType.PORTABILITY), verified_at__isnull=False):
+            requests.send_export_link(request_id=dsr.pk, staff_user=request.user)
+        self.message_user(request, "Export links sent to verified requesters.", messages.SUCCESS)
+
+    @admin.action(description="Erase now (verified deletion requests; legal holds are refused)", permissions=["change"])
+    def erase_now(self, request, queryset):
+        for dsr in queryset.filter(request_type=RequestType.ERASURE):
+            try:
+                fulfil_erasure_request(request_id=dsr.pk, staff_user=request.user)
+            except ErasureRefused as refusal:
+                self.message_user(request, f"{dsr.reference}: {refusal}", messages.WARNING)
+        self.message_user(request, "Done.", messages.SUCCESS)
+
+    @admin.action(description="Lift restriction of processing", permissions=["change"])
+    def lift_restriction(self, request, queryset):
+        for dsr in queryset.filter(request_type=RequestType.RESTRICTION):
+            requests.set_restriction(clients=list(dsr.clients.all()), restricted=False, request=dsr, staff_user=request.user)
+        self.message_user(request, "Restriction lifted.", messages.SUCCESS)
+
+    @admin.action(description="Export the register of selected requests (CSV)", permissions=["view"])
+    def export_register_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="privacy-request-register.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["reference", "type", "status", "channel", "regime", "received", "verified", "due", "extended_to", "extension_reason", "completed", "refusal_basis", "outcome"])
+        for r in queryset:
+            writer.writerow([r.reference, r.request_type, r.status, r.channel, r.regime, r.received_at, r.verified_at, r.due_at, r.extended_due_at, r.extension_reason, r.completed_at, r.refusal_basis, r.outcome])
+        requests.audit(AuditAction.DATA_EXPORTED, actor=request.user, detail=f"Request register CSV ({queryset.count()} rows)")
+        return response
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/export.zip", self.admin_site.admin_view(self.download_export), name="privacy_request_export"),
+            path("<int:pk>/extend/", self.admin_site.admin_view(self.extend_view), name="privacy_request_extend"),
+            path("<int:pk>/refuse/", self.admin_site.admin_view(self.refuse_view), name="privacy_request_refuse"),
+        ] + super().get_urls()
+
+    def download_export(self, request, pk):
+        if not request.user.has_perm("privacy.export_datasubjectrequest"):
+            raise PermissionDenied
+        dsr = get_object_or_404(DataSubjectRequest, pk=pk, verified_at__isnull=False)
+        bundle = build_bundle(client_ids=list(dsr.clients.values_list("pk", flat=True)), reference=dsr.reference)
+        requests.audit(AuditAction.DATA_EXPORTED, request=dsr, actor=request.user, detail="Downloaded from the admin")
+        response = HttpResponse(bundle, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{dsr.reference}-data.zip"'
+        return response
+
+    def _reason_view(self, request, pk, *, title, label, action):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        dsr = get_object_or_404(DataSubjectRequest, pk=pk)
+        form = ReasonForm(request.POST or None, label=label)
+        if request.method == "POST" and form.is_valid():
+            try:
+                action(dsr, form.cleaned_data["reason"], request.user)
+            except ValueError as problem:
+                form.add_error("reason", str(problem))
+            else:
+                self.message_user(request, f"{dsr.reference}: done.", messages.SUCCESS)
+                return redirect("admin:privacy_datasubjectrequest_change", dsr.pk)
+        context = {**self.admin_site.each_context(request), "title": f"{title}: {dsr.reference}", "form": form, "opts": self.model._meta}
+        return TemplateResponse(request, "admin/privacy/reason_form.html", context)
+
+    def extend_view(self, request, pk):
+        return self._reason_view(
+            request, pk, title="Extend the deadline", label="Reason (sent to the person)",
+            action=lambda dsr, reason, user: requests.extend_deadline(request_id=dsr.pk, reason=reason, staff_user=user),
+        )
+
+    def refuse_view(self, request, pk):
+        return self._reason_view(
+            request, pk, title="Refuse the request", label="Legal basis (sent to the person)",
+            action=lambda dsr, reason, user: requests.refuse_request(request_id=dsr.pk, basis=reason, staff_user=user),
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        extra_context["privacy_links"] = [
+            (reverse("admin:privacy_request_export", args=[object_id]), "Download export (ZIP)"),
+            (reverse("admin:privacy_request_extend", args=[object_id]), "Extend the deadline"),
+            (reverse("admin:privacy_request_refuse", args=[object_id]), "Refuse with legal basis"),
+        ]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+
+    def __init__(self, *args, label, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].label = label
+
+
+@admin.register(PrivacyAuditEvent)
+class PrivacyAuditEventAdmin(ReadOnlyLedgerMixin, admin.ModelAdmin):
+    list_display = ["at", "action", "actor", "actor_label", "request", "client"]
+    list_filter = ["action"]
+    fields = ["at", "action", "actor", "actor_label", "request", "client", "detail"]
+    readonly_fields = fields
+
+
+class AuditedClientAdmin(ClientAdmin):
+    """Every staff view of a client's record goes into the privacy audit trail."""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            requests.audit(AuditAction.DATA_VIEWED, client_id=int(object_id), actor=request.user)
+        return response
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and form.changed_data:
+            # Names of the fields only: the values are personal data.
+            requests.audit(AuditAction.DATA_CORRECTED, client=obj, actor=request.user, detail=", ".join(form.changed_data))
+
+
+admin.site.unregister(Client)
+admin.site.register(Client, AuditedClientAdmin)

@@ -8,4 +8,6 @@ class PrivacyConfig(AppConfig):
     def ready(self):
         from . import personal_data, registry
 
-        registry.register("privacy", exporter=personal_data.export_consent_history)
+        registry.register(
+            "privacy", exporter=personal_data.export_subject, eraser=personal_data.erase_privacy_records, erase_order=20
+        )

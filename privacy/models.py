@@ -91,6 +91,10 @@ class ConsentRecordQuerySet(models.QuerySet):
     def delete(self):
         raise ImmutableRecordError("Consent records are append-only.")
 
+    def anonymise(self):
+        """Erasure's one way in: strip what identifies the person; the choice and wording stay."""
+        return super().update(ip_address=None, user_agent="", evidence="", visitor_id="")
+
 
 class ConsentRecord(models.Model):
     client = models.ForeignKey(
@@ -132,3 +136,15 @@ class ConsentRecord(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableRecordError("Consent records are append-only.")
+
+
+# Privacy requests and their audit trail live in their own module.
+from .requests_models import (  # noqa: E402, F401
+    AuditAction,
+    DataSubjectRequest,
+    PrivacyAuditEvent,
+    Regime,
+    RequestChannel,
+    RequestStatus,
+    RequestType,
+)

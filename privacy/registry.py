@@ -17,17 +17,39 @@ class PersonalDataSource:
     app_label: str
     exporter: Callable
     eraser: Callable | None
+    # Erasers run in ascending order: apps that need the contact details to
+    # find their rows (messaging matches by phone) go before the client
+    # record itself is wiped.
+    erase_order: int = 50
 
 
 _sources: dict[str, PersonalDataSource] = {}
+_sms_sender = None
 
 
-def register(app_label, *, exporter, eraser=None):
-    _sources[app_label] = PersonalDataSource(app_label, exporter, eraser)
+def register(app_label, *, exporter, eraser=None, erase_order=50):
+    _sources[app_label] = PersonalDataSource(app_label, exporter, eraser, erase_order)
 
 
 def sources():
-    return list(_sources.values())
+    return sorted(_sources.values(), key=lambda s: (s.erase_order, s.app_label))
+
+
+def register_sms_sender(func):
+    """messaging provides how to text a verification code; privacy does not import it."""
+    global _sms_sender
+    _sms_sender = func
+
+
+def send_verification_sms(*, phone, body, client=None):
+    if _sms_sender is None:
+        raise RuntimeError("No SMS sender registered (is the messaging app installed?)")
+    return _sms_sender(phone=phone, body=body, client=client)
+
+
+def erase_subject(client_ids):
+    """Run every app's eraser; returns {app_label: rows changed}."""
+    return {s.app_label: s.eraser(client_ids) for s in sources() if s.eraser is not None}
 
 
 def export_subject(client_ids):

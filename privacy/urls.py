@@ -10,4 +10,8 @@ urlpatterns = [
     path("cookies/", views.cookie_choice, name="cookie_choice"),
     path("cookies/settings/", views.cookie_settings, name="cookie_settings"),
     path("choices/", views.privacy_choices, name="choices"),
+    path("requests/", views.request_form, name="request_form"),
+    path("requests/verify/<str:token>/", views.request_verify, name="request_verify"),
+    path("requests/code/", views.request_code, name="request_code"),
+    path("requests/download/<str:token>/", views.request_download, name="request_download"),
 ]

@@ -17,6 +17,8 @@ def _test_settings(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.SMS_BACKEND = "messaging.backends.locmem.SmsBackend"
     settings.TWILIO_AUTH_TOKEN = "test-auth-token"
+    # Frozen clocks would never let a send window pass; test_send_rate sets its own cap.
+    settings.SMS_SEND_RATE_PER_SECOND = 1_000_000
     locmem.outbox.clear()
     settings.SITE_URL = "http://testserver"
     settings.STORAGES = {

@@ -6,9 +6,6 @@ import shutil
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-# Playwright's sync API keeps an event loop in this thread; the test's own ORM
-# calls are still plain synchronous code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +16,9 @@ def chromium():
         pytest.skip(f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does it)")
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API keeps an event loop in this thread; the test's own
+    # ORM calls are still plain synchronous code. Only while browsers run.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -35,6 +35,7 @@ def chromium():
         )
         yield browser
         browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture

@@ -1,0 +1,132 @@
+"""Data-subject requests and the audit trail of everything done with a person's data."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+
+class RequestType(models.TextChoices):
+    ACCESS = "access", "Access: a copy of my data"
+    PORTABILITY = "portability", "Portability: my data in a machine-readable file"
+    RECTIFICATION = "rectification", "Correction of my data"
+    ERASURE = "erasure", "Deletion of my data"
+    RESTRICTION = "restriction", "Restriction of processing"
+    OBJECTION = "objection", "Objection to direct marketing"
+    WITHDRAW_CONSENT = "withdraw_consent", "Withdraw all my consents"
+    OPT_OUT_SALE = "opt_out_sale", "Do not sell or share my personal information"
+
+
+class RequestStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    VERIFIED = "verified", "Verified"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    REFUSED = "refused", "Refused"
+    EXPIRED = "expired", "Expired (never verified)"
+
+
+class Regime(models.TextChoices):
+    GDPR = "gdpr", "GDPR / UK GDPR"
+    CCPA = "ccpa", "CCPA / CPRA"
+
+
+class RequestChannel(models.TextChoices):
+    WEB = "web", "Web form"
+    PHONE = "phone", "Phone"
+    LETTER = "letter", "Letter"
+    EMAIL = "email", "Email"
+    IN_PERSON = "in_person", "In person"
+
+
+def new_reference():
+    return "PR-" + secrets.token_hex(4).upper()
+
+
+class DataSubjectRequest(models.Model):
+    reference = models.CharField(max_length=20, unique=True, default=new_reference, editable=False)
+    request_type = models.CharField(max_length=20, choices=RequestType.choices)
+    email = models.EmailField()
+    phone = models.CharField(max_length=40, blank=True)
+    details = models.TextField(blank=True)
+    channel = models.CharField(max_length=12, choices=RequestChannel.choices, default=RequestChannel.WEB)
+    regime = models.CharField(max_length=8, choices=Regime.choices)
+    status = models.CharField(max_length=12, choices=RequestStatus.choices, default=RequestStatus.RECEIVED, db_index=True)
+    clients = models.ManyToManyField("clinic.Client", blank=True, related_name="privacy_requests")
+    received_at = models.DateTimeField(db_index=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(db_index=True)
+    extended_due_at = models.DateTimeField(null=True, blank=True)
+    extension_reason = models.TextField(blank=True)
+    extension_notified_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    refusal_basis = models.TextField(blank=True, help_text="The legal basis for refusing, told to the requester.")
+    legal_hold = models.BooleanField(default=False, help_text="Data must be kept (litigation, court order): erasure is refused.")
+    legal_hold_reason = models.TextField(blank=True)
+    # Single-use email verification: the link carries this nonce, cleared on use.
+    verification_nonce = models.CharField(max_length=64, blank=True, editable=False)
+    # The one-time SMS code to the phone on file (stored hashed), for deletion and specific data.
+    sms_code_hash = models.CharField(max_length=64, blank=True, editable=False)
+    sms_code_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sms_code_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    email_confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    outcome = models.TextField(blank=True, help_text="What was done, for the record.")
+
+    class Meta:
+        ordering = ["due_at"]
+        verbose_name = "privacy request"
+        permissions = [("export_datasubjectrequest", "Can download a person's data export")]
+
+    def __str__(self):
+        return f"{self.reference} ({self.get_request_type_display()})"
+
+    @property
+    def deadline(self):
+        return self.extended_due_at or self.due_at
+
+    @property
+    def is_open(self):
+        return self.status in (RequestStatus.RECEIVED, RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS)
+
+
+class AuditAction(models.TextChoices):
+    REQUEST_RECEIVED = "request_received", "Request received"
+    REQUEST_VERIFIED = "request_verified", "Request verified"
+    REQUEST_EXTENDED = "request_extended", "Deadline extended"
+    REQUEST_COMPLETED = "request_completed", "Request completed"
+    REQUEST_REFUSED = "request_refused", "Request refused"
+    REQUEST_EXPIRED = "request_expired", "Request expired"
+    REQUEST_UPDATED = "request_updated", "Request updated"
+    DATA_VIEWED = "data_viewed", "Personal data viewed"
+    DATA_EXPORTED = "data_exported", "Personal data exported"
+    DATA_CORRECTED = "data_corrected", "Personal data corrected"
+    DATA_ERASED = "data_erased", "Personal data erased"
+    PROCESSING_RESTRICTED = "processing_restricted", "Processing restricted"
+    RESTRICTION_LIFTED = "restriction_lifted", "Restriction lifted"
+    CONSENT_WITHDRAWN = "consent_withdrawn", "Consents withdrawn"
+    RETENTION_APPLIED = "retention_applied", "Retention rules applied"
+
+
+class PrivacyAuditEvent(models.Model):
+    """Who did what, when, with a person's data or a privacy request. Append-only."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=30, choices=AuditAction.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_label = models.CharField(max_length=150, blank=True, help_text="Who, when no staff user: the requester, the system.")
+    request = models.ForeignKey(DataSubjectRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    client = models.ForeignKey("clinic.Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_action_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)

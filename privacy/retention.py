@@ -1,0 +1,63 @@
+"""Retention: personal data is kept only as long as the README's table says.
+
+- text message contents: RETENTION_SMS_BODY_DAYS (365);
+- privacy requests never verified: purged after RETENTION_UNVERIFIED_REQUEST_DAYS (30);
+- the register of verified requests is kept (at least 24 months, as CCPA requires);
+- clients with no appointment for RETENTION_INACTIVE_CLIENT_YEARS (7) are anonymised.
+"""
+
+import logging
+from datetime import timedelta
+
+from dateutil.relativedelta import relativedelta
+from django.apps import apps
+from django.conf import settings
+from django.db.models import Max, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from clinic.models import Client
+
+from .requests import audit
+from .requests_models import AuditAction, DataSubjectRequest, RequestStatus
+
+logger = logging.getLogger(__name__)
+SMS_RETENTION_MARK = "[removed after the retention period]"
+
+
+def apply_retention(*, dry_run=False, now=None):
+    """One pass; returns {category: count}. With dry_run, counts only."""
+    from .erasure import erase_clients
+
+    now = now or timezone.now()
+    counts = {}
+
+    SmsMessage = apps.get_model("messaging", "SmsMessage")
+    old_sms = SmsMessage.objects.filter(created_at__lt=now - timedelta(days=settings.RETENTION_SMS_BODY_DAYS)).exclude(
+        body__in=[SMS_RETENTION_MARK, "[erased]"]
+    )
+    counts["sms_bodies"] = old_sms.count() if dry_run else old_sms.update(body=SMS_RETENTION_MARK)
+
+    unverified = DataSubjectRequest.objects.filter(
+        status__in=(RequestStatus.RECEIVED, RequestStatus.EXPIRED),
+        verified_at__isnull=True,
+        received_at__lt=now - timedelta(days=settings.RETENTION_UNVERIFIED_REQUEST_DAYS),
+    )
+    counts["unverified_requests"] = unverified.count() if dry_run else unverified.delete()[0]
+
+    cutoff = now - relativedelta(years=settings.RETENTION_INACTIVE_CLIENT_YEARS)
+    inactive = (
+        Client.objects.filter(erased_at__isnull=True)
+        .annotate(last_seen=Coalesce(Max("appointments__start"), "created_at"))
+        .filter(last_seen__lt=cutoff)
+        .exclude(Q(privacy_requests__legal_hold=True))
+    )
+    inactive_ids = list(inactive.values_list("pk", flat=True))
+    counts["inactive_clients"] = len(inactive_ids)
+    if inactive_ids and not dry_run:
+        erase_clients(client_ids=inactive_ids, reason=f"Retention: no appointment for {settings.RETENTION_INACTIVE_CLIENT_YEARS} years.")
+
+    logger.info("Retention %s: %s", "dry run" if dry_run else "applied", counts)
+    if not dry_run:
+        audit(AuditAction.RETENTION_APPLIED, actor_label="system", detail=", ".join(f"{k}: {v}" for k, v in counts.items()))
+    return counts
