@@ -35,8 +35,9 @@ worker: install
 beat: install
 	$(BIN)/celery -A clinic beat --loglevel=INFO
 
-bench: migrate
+bench: install
 	$(BIN)/python bench/availability.py
+	$(BIN)/python bench/export.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 var staticfiles
