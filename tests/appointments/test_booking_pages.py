@@ -83,6 +83,7 @@ def test_time_page_for_unknown_service_is_404(client, clinic):
     assert client.get(reverse("appointments:choose_time", args=[location.slug, "nope"])).status_code == 404
 
 
+@pytest.mark.policy("collect-identifiers", "use-communication")
 def test_booking_creates_appointment_client_consents_and_confirmation(client, book, clinic):
     location, service, person = clinic
     response = book(details_url(location, service), form_data(sms_reminders="on"), REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="TestPhone/1.0")
@@ -107,6 +108,7 @@ def test_booking_creates_appointment_client_consents_and_confirmation(client, bo
     assert event.decoded("dtstart") == MONDAY_10
 
 
+@pytest.mark.policy("collect-consent-evidence")
 def test_each_consent_choice_is_recorded_with_its_exact_text_and_request_details(client, clinic):
     location, service, _ = clinic
     client.post(
@@ -128,6 +130,7 @@ def test_each_consent_choice_is_recorded_with_its_exact_text_and_request_details
         assert len(record.notice_sha256) == 64
 
 
+@pytest.mark.policy("sms-program")
 def test_sms_opt_in_texts_carry_the_a2p_disclosures(client, clinic):
     location, service, _ = clinic
     html = client.get(details_url(location, service), {"start": MONDAY_10.isoformat(), "practitioner": "any"}).content.decode()
@@ -137,6 +140,7 @@ def test_sms_opt_in_texts_carry_the_a2p_disclosures(client, clinic):
     assert "checked" not in html
 
 
+@pytest.mark.policy("children")
 @pytest.mark.parametrize(
     "field, value, message",
     [

@@ -169,6 +169,7 @@ def test_front_desk_cannot_delete_appointments(client, clinic):
     assert response.status_code == 403 and Appointment.objects.filter(pk=appointment.pk).exists()
 
 
+@pytest.mark.policy("security")
 def test_staff_tied_to_a_location_see_and_edit_only_its_appointments_and_clients(client, clinic):
     location, service, person = clinic
     other_location, other_service, (other_person,) = bookable_clinic()

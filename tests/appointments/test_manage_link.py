@@ -57,6 +57,7 @@ def test_cancel_needs_post(client, appointment):
     assert client.get(url("cancel", appointment)).status_code == 405
 
 
+@pytest.mark.policy("use-appointments")
 @time_machine.travel(THREE_DAYS_BEFORE, tick=False)
 def test_reschedule_moves_the_appointment_to_a_free_time(client, appointment):
     page = client.get(url("reschedule", appointment), {"date": "2026-12-08"}).content.decode()

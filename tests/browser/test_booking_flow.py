@@ -37,6 +37,7 @@ def fill_details(page, phone):
     page.get_by_label("I have read and accept").check()
 
 
+@pytest.mark.policy("use-appointments")
 def test_new_client_books_on_a_phone(phone_page, live_server, demo_clinic, django_capture_on_commit_callbacks):
     page = phone_page
     open_first_free_time(page, live_server)

@@ -18,6 +18,7 @@ def cookie_names(page):
     return {c["name"] for c in page.context.cookies()}
 
 
+@pytest.mark.policy("cookies-groups")
 def test_nothing_loads_before_a_choice_and_accepting_analytics_loads_only_ga_gtm(phone_page, live_server):
     page = phone_page
     page.goto(live_server.url + "/")
@@ -34,6 +35,7 @@ def test_nothing_loads_before_a_choice_and_accepting_analytics_loads_only_ga_gtm
     assert "_fbp" not in cookie_names(page)
 
 
+@pytest.mark.policy("cookies-choice")
 def test_reject_all_loads_nothing_and_hides_the_banner(phone_page, live_server):
     page = phone_page
     page.goto(live_server.url + "/")
@@ -46,6 +48,7 @@ def test_reject_all_loads_nothing_and_hides_the_banner(phone_page, live_server):
     assert not page.get_by_label("Marketing").is_checked()
 
 
+@pytest.mark.policy("cookies-gpc")
 def test_with_gpc_the_marketing_tag_never_appears(chromium, live_server, settings):
     settings.SITE_URL = live_server.url
     context = chromium.new_context(extra_http_headers={"Sec-GPC": "1"})

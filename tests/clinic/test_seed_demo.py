@@ -14,6 +14,7 @@ def counts():
     return (Location.objects.count(), Service.objects.count(), Practitioner.objects.count(), WorkingHours.objects.count())
 
 
+@pytest.mark.policy("contact")
 def test_seed_creates_both_policy_locations_and_is_idempotent(settings, capsys):
     settings.DEBUG = False
     call_command("seed_demo")

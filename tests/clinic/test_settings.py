@@ -22,6 +22,7 @@ def manage(*args, env):
     )
 
 
+@pytest.mark.policy("security")
 def test_check_deploy_is_clean_with_production_settings():
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -50,10 +50,12 @@ def names(clients):
     return sorted(c.last_name for c in clients)
 
 
+@pytest.mark.policy("use-marketing-consent")
 def test_sms_audience_is_exactly_the_consenting_unsuppressed_clients(people):
     assert names(campaign_audience(channel=Channel.SMS)) == ["both_yes", "sms_yes"]
 
 
+@pytest.mark.policy("use-marketing-consent")
 def test_email_audience_is_exactly_the_consenting_clients(people):
     assert names(campaign_audience(channel=Channel.EMAIL)) == ["both_yes", "email_yes"]
 
@@ -80,6 +82,7 @@ def sms_campaign(**kwargs):
     return Campaign.objects.create(**fields)
 
 
+@pytest.mark.policy("sms-stop")
 def test_sms_campaign_sends_once_per_client_with_the_stop_line(people, sms_outbox, django_capture_on_commit_callbacks):
     location = LocationFactory()
     for name in ["sms_yes", "both_yes"]:
@@ -126,6 +129,7 @@ def email_campaign(**kwargs):
     )
 
 
+@pytest.mark.policy("email-unsubscribe")
 def test_email_campaign_carries_unsubscribe_link_and_one_click_headers(people, django_capture_on_commit_callbacks):
     campaign = email_campaign()
     with django_capture_on_commit_callbacks(execute=True):
@@ -139,6 +143,7 @@ def test_email_campaign_carries_unsubscribe_link_and_one_click_headers(people, d
     assert CampaignEmail.objects.filter(campaign=campaign, status=MessageStatus.SENT).count() == 2
 
 
+@pytest.mark.policy("email-unsubscribe")
 def test_one_click_unsubscribe_over_http_needs_no_login_and_takes_effect_at_once(client, people):
     person = people["email_yes"]
     url = reverse("messaging:unsubscribe", args=[unsubscribe_token(person)])

@@ -27,6 +27,7 @@ NOW = datetime(2026, 12, 7, 10, 0, tzinfo=LA)
 # --- Keyword matching (pure) ------------------------------------------------
 
 
+@pytest.mark.policy("sms-stop")
 @pytest.mark.parametrize(
     "body",
     ["STOP", "stop", " Stop. ", "STOP!!!", "StopAll", "unsubscribe", "CANCEL", "end", "Quit", "revoke", "optout",
@@ -96,6 +97,7 @@ def twiml_message(response):
     return html.split("<Message>")[1].split("</Message>")[0]
 
 
+@pytest.mark.policy("sms-stop")
 @pytest.mark.django_db
 def test_stop_suppresses_the_number_withdraws_consent_and_confirms_once(client, texting_client):
     person, _ = texting_client
@@ -117,6 +119,7 @@ def test_cancel_opts_out_and_says_how_to_cancel_the_appointment(client, texting_
     assert SmsOptOut.objects.exists()
 
 
+@pytest.mark.policy("sms-stop")
 @pytest.mark.django_db
 def test_after_stop_nothing_else_is_sent_of_any_kind(client, texting_client, sms_outbox):
     inbound(client, "STOP")
@@ -138,6 +141,7 @@ def test_stop_after_a_reminder_was_queued_stops_it(client, texting_client, sms_o
     assert sms_outbox == []
 
 
+@pytest.mark.policy("sms-stop")
 @pytest.mark.django_db
 def test_start_lifts_the_suppression_and_reminders_resume(client, texting_client, sms_outbox):
     person, _ = texting_client
@@ -155,6 +159,7 @@ def test_start_lifts_the_suppression_and_reminders_resume(client, texting_client
     assert len(sms_outbox) == 1
 
 
+@pytest.mark.policy("sms-help")
 @pytest.mark.django_db
 def test_help_answers_with_the_clinic_contact_and_program_terms(client, texting_client):
     reply = twiml_message(inbound(client, "help"))
@@ -162,6 +167,7 @@ def test_help_answers_with_the_clinic_contact_and_program_terms(client, texting_
         assert phrase in reply
 
 
+@pytest.mark.policy("sms-help")
 @pytest.mark.django_db
 def test_c_confirms_the_next_appointment_and_replies_with_its_details(client, texting_client):
     _, appointment = texting_client
@@ -186,6 +192,7 @@ def test_other_text_is_stored_unread_for_the_front_desk_with_no_reply(client, te
     assert message.client == person and message.read_at is None and message.keyword == "none"
 
 
+@pytest.mark.policy("collect-appointments-messages")
 @pytest.mark.django_db
 def test_every_inbound_and_reply_is_logged(client, texting_client):
     inbound(client, "HELP")

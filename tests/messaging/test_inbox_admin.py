@@ -58,6 +58,7 @@ def test_staff_tied_to_a_location_see_only_its_inbox(client):
     assert "For us" in html and "For them" not in html
 
 
+@pytest.mark.policy("use-communication")
 @time_machine.travel(datetime(2026, 12, 7, 10, tzinfo=LA), tick=False)
 def test_reply_is_sent_through_the_backend_and_marks_the_message_read(client, sms_outbox, django_capture_on_commit_callbacks):
     location = LocationFactory(sms_from_number="+14088211633")

@@ -39,6 +39,7 @@ def test_page_shows_current_choices(client, person):
     assert 'name="sms_marketing" id="id_sms_marketing">' in html or 'name="sms_marketing" id="id_sms_marketing" >' in html
 
 
+@pytest.mark.policy("rights-withdraw")
 def test_changes_take_effect_at_once_and_are_recorded(client, person):
     client.post(page(client, person), {"sms_reminders": "on", "email_marketing": "on"}, REMOTE_ADDR="198.51.100.7")
     assert has_consent(client=person, purpose=ConsentPurpose.EMAIL_MARKETING)

@@ -66,6 +66,7 @@ def dispatch(capture, now):
         return dispatch_due_reminders(now=now)
 
 
+@pytest.mark.policy("use-appointments")
 def test_reminders_go_24h_and_2h_before_exactly_once(clinic, sms_outbox, run_on_commit):
     appointment = make_appointment(clinic, at(2026, 12, 8, 14))
     dispatch(run_on_commit, at(2026, 12, 7, 13, 59))
@@ -82,12 +83,14 @@ def test_reminders_go_24h_and_2h_before_exactly_once(clinic, sms_outbox, run_on_
     assert SmsMessage.objects.filter(appointment=appointment, kind=MessageKind.REMINDER, status=MessageStatus.SENT).count() == 2
 
 
+@pytest.mark.policy("sms-program")
 def test_no_reminders_without_sms_consent(clinic, sms_outbox, run_on_commit):
     make_appointment(clinic, at(2026, 12, 8, 14), opted_in=False)
     dispatch(run_on_commit, at(2026, 12, 7, 14, 0))
     assert sms_outbox == [] and not SmsMessage.objects.exists()
 
 
+@pytest.mark.policy("rights-withdraw")
 def test_withdrawn_consent_stops_reminders(clinic, sms_outbox, run_on_commit):
     appointment = make_appointment(clinic, at(2026, 12, 8, 14))
     consent(appointment.client, granted=False)
@@ -127,6 +130,7 @@ def test_message_lost_mid_send_is_never_resent(clinic, sms_outbox):
     assert "not resent" in message.status_reason and sms_outbox == []
 
 
+@pytest.mark.policy("sms-quiet-hours")
 def test_reminder_due_in_quiet_hours_goes_at_the_latest_allowed_time_before(clinic, sms_outbox, run_on_commit):
     # 2 h before an 09:00 appointment is 07:00, before the 08:00 window: it goes at 20:59 the evening before.
     make_appointment(clinic, at(2026, 12, 8, 9))
@@ -149,6 +153,7 @@ def test_reminder_with_no_allowed_time_is_skipped_with_its_reason(clinic, sms_ou
     assert message.status == MessageStatus.SKIPPED and "Booked after" in message.status_reason
 
 
+@pytest.mark.policy("sms-quiet-hours")
 def test_nothing_is_sent_at_night_even_when_the_queue_is_late(clinic, sms_outbox):
     make_appointment(clinic, at(2026, 12, 8, 14))
     run_pass(at(2026, 12, 7, 14, 0))
@@ -161,6 +166,7 @@ def test_nothing_is_sent_at_night_even_when_the_queue_is_late(clinic, sms_outbox
         assert deliver_sms(message_id=message.pk).outcome == "sent"
 
 
+@pytest.mark.policy("sms-quiet-hours")
 def test_validity_period_ends_before_quiet_hours(clinic, sms_outbox):
     make_appointment(clinic, at(2026, 12, 8, 14))
     run_pass(at(2026, 12, 7, 14, 0))
@@ -169,6 +175,7 @@ def test_validity_period_ends_before_quiet_hours(clinic, sms_outbox):
     assert sms_outbox[0].validity_seconds == 3600  # 20:00 -> the 21:00 close
 
 
+@pytest.mark.policy("rights-restriction")
 @pytest.mark.parametrize(
     "change",
     [
@@ -243,6 +250,7 @@ def test_dispatch_query_count_does_not_grow_with_appointments(clinic):
 # --- Confirmation text ------------------------------------------------------
 
 
+@pytest.mark.policy("sms-program")
 def test_confirmation_text_introduces_the_program(clinic, sms_outbox, run_on_commit):
     appointment = make_appointment(clinic, at(2026, 12, 8, 14))
     with time_machine.travel(at(2026, 12, 7, 10, 0), tick=False), run_on_commit(execute=True):

@@ -28,6 +28,7 @@ def callback(status, sid="SM" + "a" * 32, **extra):
     return {"MessageSid": sid, "MessageStatus": status, "AccountSid": "AC" + "0" * 32, **extra}
 
 
+@pytest.mark.policy("collect-appointments-messages")
 def test_signed_delivery_report_updates_the_status(client, sent_message):
     response = signed_post(client, callback("delivered"))
     sent_message.refresh_from_db()

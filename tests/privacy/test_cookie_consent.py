@@ -30,6 +30,7 @@ def choose(browser, choice, **groups):
     return browser.post("/privacy/cookies/", data)
 
 
+@pytest.mark.policy("collect-technical")
 def test_first_visit_shows_the_banner_with_three_equal_choices_and_no_tags(client):
     response = client.get("/")
     html = response.content.decode()
@@ -42,6 +43,7 @@ def test_first_visit_shows_the_banner_with_three_equal_choices_and_no_tags(clien
     assert set(response.cookies) <= {"csrftoken", "sessionid"}
 
 
+@pytest.mark.policy("use-analytics-advertising")
 def test_accept_all_renders_analytics_and_marketing_tags(client):
     choose(client, "accept_all")
     html = client.get("/").content.decode()
@@ -49,6 +51,7 @@ def test_accept_all_renders_analytics_and_marketing_tags(client):
     assert 'class="cookie-banner"' not in html
 
 
+@pytest.mark.policy("cookies-choice")
 def test_reject_all_renders_no_tag_and_no_banner(client):
     choose(client, "reject_all")
     html = client.get("/").content.decode()
@@ -56,11 +59,13 @@ def test_reject_all_renders_no_tag_and_no_banner(client):
     assert 'class="cookie-banner"' not in html
 
 
+@pytest.mark.policy("use-analytics-advertising")
 def test_analytics_only_renders_ga_and_gtm_not_meta(client):
     choose(client, "save", analytics=True)
     assert tags(client.get("/").content.decode()) == {"ga": True, "gtm": True, "meta": False}
 
 
+@pytest.mark.policy("cookies-choice")
 def test_withdrawing_removes_tags_from_the_next_page_and_deletes_their_cookies(client):
     choose(client, "accept_all")
     client.cookies["_ga"] = "GA1.1.123"
@@ -70,6 +75,7 @@ def test_withdrawing_removes_tags_from_the_next_page_and_deletes_their_cookies(c
     assert tags(client.get("/").content.decode()) == {"ga": False, "gtm": False, "meta": False}
 
 
+@pytest.mark.policy("cookies-gpc")
 def test_gpc_keeps_the_marketing_tag_off_whatever_the_banner_says(settings):
     browser = HttpClient(headers={"Sec-GPC": "1"})
     choose(browser, "accept_all")
@@ -87,6 +93,7 @@ def test_gpc_overrides_an_earlier_acceptance():
     assert tags(browser.get("/").content.decode())["meta"] is False
 
 
+@pytest.mark.policy("cookies-gpc")
 def test_your_privacy_choices_link_opts_out_of_sharing_without_gpc(client):
     choose(client, "accept_all")
     assert "Your Privacy Choices" in client.get("/").content.decode()
@@ -98,6 +105,7 @@ def test_your_privacy_choices_link_opts_out_of_sharing_without_gpc(client):
     assert record.granted is False
 
 
+@pytest.mark.policy("cookies-choice")
 def test_choices_change_only_by_post_with_csrf():
     browser = HttpClient(enforce_csrf_checks=True)
     browser.get("/")
@@ -109,6 +117,7 @@ def test_choices_change_only_by_post_with_csrf():
     assert tags(browser.get("/").content.decode())["ga"] is True
 
 
+@pytest.mark.policy("cookies-groups")
 def test_every_choice_goes_into_the_ledger_with_the_banner_version(client):
     choose(client, "save", analytics=True)
     records = {r.purpose: r for r in ConsentRecord.objects.all()}

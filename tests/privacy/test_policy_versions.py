@@ -18,6 +18,7 @@ def version(label, effective, published=True, body="## 1. What we collect\nYour 
     return PolicyVersion.objects.create(version=label, effective_date=effective, body=body, is_published=published)
 
 
+@pytest.mark.policy("policy-updates")
 def test_policy_page_shows_current_version_with_effective_date(client):
     version("2025-01", date(2025, 1, 1), body="## Old\nOld words.")
     version("2026-06", date(2026, 6, 1))
@@ -29,6 +30,7 @@ def test_policy_page_shows_current_version_with_effective_date(client):
     assert "/privacy/versions/2025-01/" in html
 
 
+@pytest.mark.policy("policy-updates")
 def test_earlier_versions_stay_readable_and_drafts_do_not_leak(client):
     version("2025-01", date(2025, 1, 1), body="## Old\nOld words.")
     version("2026-06", date(2026, 6, 1))
@@ -43,12 +45,14 @@ def test_policy_body_is_escaped(client):
     assert "<script>alert" not in client.get("/privacy/").content.decode()
 
 
+@pytest.mark.policy("share-service-providers")
 def test_subprocessors_are_listed_on_the_policy_page(client):
     Subprocessor.objects.create(name="Twilio", purpose="Text messages", data_shared="Phone number", country="United States")
     html = client.get("/privacy/").content.decode()
     assert "Twilio" in html and "Phone number" in html
 
 
+@pytest.mark.policy("policy-updates")
 def test_publishing_emails_every_client_with_an_address_once(django_capture_on_commit_callbacks):
     ClientFactory(email="a@example.com")
     ClientFactory(email="b@example.com")
@@ -74,6 +78,7 @@ def test_published_version_cannot_be_edited_in_the_admin(admin_client):
     assert policy.version == "2026-06" and response.status_code == 403
 
 
+@pytest.mark.policy("collect-consent-evidence")
 def test_booking_records_which_policy_version_was_accepted(client):
     from tests.appointments.test_booking_pages import MONDAY_10, NOW, form_data
     import time_machine
@@ -89,6 +94,7 @@ def test_booking_records_which_policy_version_was_accepted(client):
     assert record.policy_version == policy
 
 
+@pytest.mark.policy("contact", "share-service-providers")
 def test_demo_policy_is_published_with_its_subprocessors(client, settings):
     settings.DEBUG = False
     call_command("seed_demo")

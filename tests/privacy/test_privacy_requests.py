@@ -68,6 +68,7 @@ def sent_code(sms_outbox):
 # --- Intake --------------------------------------------------------------------
 
 
+@pytest.mark.policy("rights-how")
 def test_intake_answers_the_same_for_known_and_unknown_emails(client, dana, run_tasks):
     known = submit(client, run_tasks, RequestType.ACCESS).content.decode()
     unknown = submit(client, run_tasks, RequestType.ACCESS, email="nobody@example.com").content.decode()
@@ -76,6 +77,7 @@ def test_intake_answers_the_same_for_known_and_unknown_emails(client, dana, run_
     assert "Reyesworth" not in known and "555" not in known
 
 
+@pytest.mark.policy("rights-how")
 def test_acknowledgement_email_has_reference_and_a_verification_link(client, dana, run_tasks):
     submit(client, run_tasks, RequestType.ACCESS)
     dsr = DataSubjectRequest.objects.get()
@@ -93,6 +95,7 @@ def test_bad_input_rerenders_with_errors(client, run_tasks):
 # --- Verification ----------------------------------------------------------------
 
 
+@pytest.mark.policy("rights-objection")
 def test_objection_takes_effect_at_verification(client, dana, run_tasks):
     submit(client, run_tasks, RequestType.OBJECTION)
     link = verify_link(mail.outbox[0])
@@ -106,6 +109,7 @@ def test_objection_takes_effect_at_verification(client, dana, run_tasks):
     assert campaign_audience(channel=Channel.SMS) == [] and campaign_audience(channel=Channel.EMAIL) == []
 
 
+@pytest.mark.policy("rights-how")
 def test_verification_link_works_once(client, dana, run_tasks):
     submit(client, run_tasks, RequestType.WITHDRAW_CONSENT)
     link = verify_link(mail.outbox[0])
@@ -124,6 +128,7 @@ def test_expired_or_tampered_links_get_a_clear_page_not_a_500(client, dana, run_
     assert DataSubjectRequest.objects.get().status == RequestStatus.RECEIVED
 
 
+@pytest.mark.policy("erasure-14-days")
 def test_deletion_also_needs_the_code_texted_to_the_phone_on_file(client, dana, run_tasks, sms_outbox):
     submit(client, run_tasks, RequestType.ERASURE)
     with run_tasks():
@@ -144,12 +149,14 @@ def test_code_page_without_the_email_step_reveals_nothing(client):
     assert response.status_code == 400
 
 
+@pytest.mark.policy("share-no-sale")
 def test_opt_out_of_sale_needs_no_verification(client, dana, run_tasks):
     record_consent(client=dana, purpose=ConsentPurpose.SALE_SHARING, granted=True, notice_text="x", source=ConsentSource.COOKIE_BANNER)
     submit(client, run_tasks, RequestType.OPT_OUT_SALE)
     assert not has_consent(client=dana, purpose=ConsentPurpose.SALE_SHARING)
 
 
+@pytest.mark.policy("rights-restriction")
 def test_restriction_flags_the_client_and_stops_reminders(client, dana, run_tasks):
     submit(client, run_tasks, RequestType.RESTRICTION)
     client.post(verify_link(mail.outbox[0]))
@@ -161,6 +168,7 @@ def test_restriction_flags_the_client_and_stops_reminders(client, dana, run_task
 # --- Deadlines ---------------------------------------------------------------------
 
 
+@pytest.mark.policy("rights-deadlines")
 def test_deadlines_as_the_laws_count_them(settings):
     received = datetime(2026, 1, 31, 12, tzinfo=LA)
     assert due_date(received, Regime.GDPR) == datetime(2026, 2, 28, 12, tzinfo=LA)  # one calendar month
@@ -168,6 +176,7 @@ def test_deadlines_as_the_laws_count_them(settings):
     assert due_date(received, "strictest") == datetime(2026, 2, 28, 12, tzinfo=LA)
 
 
+@pytest.mark.policy("rights-deadlines")
 def test_extension_needs_a_reason_is_told_to_the_person_and_happens_once(dana):
     from privacy.requests import submit_request
 
@@ -201,6 +210,7 @@ def verified_access_request(client, run_tasks, sms_outbox):
     return DataSubjectRequest.objects.get()
 
 
+@pytest.mark.policy("rights-access-portability")
 def test_verified_requester_downloads_a_complete_bundle(client, dana, run_tasks, sms_outbox):
     dsr = verified_access_request(client, run_tasks, sms_outbox)
     mail.outbox.clear()
@@ -221,6 +231,7 @@ def test_verified_requester_downloads_a_complete_bundle(client, dana, run_tasks,
     assert PrivacyAuditEvent.objects.filter(action=AuditAction.DATA_EXPORTED, request=dsr).exists()
 
 
+@pytest.mark.policy("rights-access-portability")
 def test_unverified_requester_gets_nothing(client, dana, run_tasks):
     from privacy.requests import download_token
 
@@ -253,6 +264,7 @@ def text_columns_containing(*needles):
     return hits
 
 
+@pytest.mark.policy("rights-correction", "rights-erasure")
 def test_erasure_leaves_no_trace_but_the_hashed_suppression_entry(client, dana, run_tasks, sms_outbox, admin_client):
     # Staff touched the record, so the admin's history names the client too.
     admin_client.post(reverse("admin:clinic_client_change", args=[dana.pk]), {
@@ -282,6 +294,7 @@ def test_erasure_leaves_no_trace_but_the_hashed_suppression_entry(client, dana, 
     assert campaign_audience(channel=Channel.SMS) == []
 
 
+@pytest.mark.policy("erasure-legal-hold")
 def test_erasure_is_idempotent_and_refused_under_legal_hold(dana):
     from privacy.erasure import ErasureRefused, erase_clients, fulfil_erasure_request
     from privacy.requests import submit_request
@@ -302,6 +315,7 @@ def test_erasure_is_idempotent_and_refused_under_legal_hold(dana):
     assert dana.first_name == "Erased" and ConsentRecord.objects.filter(client=dana).count() == 3
 
 
+@pytest.mark.policy("children", "rights-erasure")
 def test_erase_command_needs_a_verified_request_or_force_with_reason(dana):
     with pytest.raises(CommandError):
         call_command("erase_subject", "--email", EMAIL)
@@ -321,6 +335,7 @@ def test_export_command_writes_the_bundle(dana, tmp_path):
 # --- Admin and audit -------------------------------------------------------------------------
 
 
+@pytest.mark.policy("security")
 def test_staff_views_and_exports_are_recorded(admin_client, dana, admin_user):
     admin_client.get(reverse("admin:clinic_client_change", args=[dana.pk]))
     assert PrivacyAuditEvent.objects.filter(action=AuditAction.DATA_VIEWED, client=dana, actor=admin_user).exists()
@@ -339,6 +354,7 @@ def test_register_lists_overdue_first_and_exports_csv(admin_client, dana):
     assert response["Content-Type"] == "text/csv" and old.reference in response.content.decode()
 
 
+@pytest.mark.policy("rights-deadlines")
 def test_daily_digest_reaches_privacy_officers(dana, django_user_model):
     from django.contrib.auth.models import Group
 
@@ -357,6 +373,7 @@ def test_daily_digest_reaches_privacy_officers(dana, django_user_model):
 # --- Retention -----------------------------------------------------------------------------------
 
 
+@pytest.mark.policy("retention")
 def test_retention_wipes_old_texts_purges_unverified_requests_and_anonymises_long_inactive_clients(dana, settings):
     from privacy.requests import submit_request
 
