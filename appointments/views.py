@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.models import Location
+from clinic.ratelimits import limit
 from privacy.links import preferences_url
 
 from . import services
@@ -115,6 +116,7 @@ def _alternative_links(location, service, alternatives, practitioner_id):
 
 
 @require_http_methods(["GET", "POST"])
+@limit("booking")
 def booking_details(request, location_slug, service_slug):
     location, service = _location_and_service(location_slug, service_slug)
     params = request.POST if request.method == "POST" else request.GET

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "django_celery_beat",
     "cookie_consent",
+    "axes",
     "clinic",
     "privacy",
     "appointments",
@@ -51,7 +52,31 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Deletes cookies of groups the visitor declined or never accepted.
     "cookie_consent.middleware.CleanCookiesMiddleware",
+    # Turns a rate-limited request into the friendly 429 page.
+    "django_ratelimit.middleware.RatelimitMiddleware",
+    # Locks out repeated failed staff logins; last, as django-axes asks.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "lockout.html"
+
+# Rate limits (django-ratelimit, on the shared cache: Redis in production).
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_VIEW = "clinic.views.rate_limited"
+RATELIMIT_IP_META_KEY = "REMOTE_ADDR" if not env.bool("BEHIND_TLS_PROXY", default=False) else "HTTP_X_FORWARDED_FOR"
+RATE_LIMITS = {
+    "booking": env("RATE_LIMIT_BOOKING", default="20/m"),
+    "privacy_request": env("RATE_LIMIT_PRIVACY_REQUEST", default="10/h"),
+    "verification": env("RATE_LIMIT_VERIFICATION", default="30/h"),
+    "webhook": env("RATE_LIMIT_WEBHOOK", default="600/m"),
+    "sms_sender": env("RATE_LIMIT_SMS_SENDER", default="30/m"),
+    "admin_login": env("RATE_LIMIT_ADMIN_LOGIN", default="30/m"),
+}
 
 ROOT_URLCONF = "clinic.urls"
 WSGI_APPLICATION = "clinic.wsgi.application"
@@ -228,6 +253,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"mask_personal_data": {"()": "clinic.logmask.MaskPersonalData"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_personal_data"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

@@ -1,11 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from .health import healthz
+from .ratelimits import limit
+
 admin.site.site_header = "Clinic front desk"
 admin.site.site_title = "Clinic admin"
 admin.site.index_title = "Front desk"
+# Sign-in attempts are rate limited per IP; django-axes locks out repeated failures.
+admin.site.login = limit("admin_login")(admin.site.login)
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("privacy/", include("privacy.urls")),
     path("messaging/", include("messaging.urls")),

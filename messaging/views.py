@@ -9,6 +9,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from twilio.twiml.messaging_response import MessagingResponse
 
+from clinic.ratelimits import limit, sms_sender_key
+
 from . import marketing, preferences, services
 from .forms import PreferencesForm, PreferencesLinkForm
 from .inbound import handle_inbound_sms
@@ -20,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 @csrf_exempt  # Twilio cannot send a CSRF token; the request signature replaces it.
 @require_POST
+@limit("webhook")
 def twilio_status(request):
     if not is_from_twilio(request):
         return HttpResponseForbidden("Invalid signature.")
@@ -34,6 +37,8 @@ def twilio_status(request):
 
 @csrf_exempt  # Twilio cannot send a CSRF token; the request signature replaces it.
 @require_POST
+@limit("webhook")
+@limit("sms_sender", key=sms_sender_key)
 def twilio_inbound(request):
     if not is_from_twilio(request):
         return HttpResponseForbidden("Invalid signature.")
@@ -50,6 +55,7 @@ def twilio_inbound(request):
 
 @csrf_exempt  # RFC 8058: mail clients POST here with no session; the signed token is the proof.
 @require_http_methods(["GET", "POST"])
+@limit("verification")
 def unsubscribe(request, token):
     client, _ = marketing.client_from_unsubscribe_token(token)
     if client is None:
@@ -89,6 +95,7 @@ def preferences_view(request, token):
 
 
 @require_http_methods(["GET", "POST"])
+@limit("privacy_request")
 def preferences_request_link(request):
     form = PreferencesLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -6,6 +6,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.models import Location
+from clinic.ratelimits import limit
 
 from . import requests
 from .cookies import OPTIONAL_GROUPS, apply_cookie_choice, opt_out_of_sale_and_sharing
@@ -83,6 +84,7 @@ def privacy_choices(request):
 
 
 @require_http_methods(["GET", "POST"])
+@limit("privacy_request")
 def request_form(request):
     form = PrivacyRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -93,6 +95,7 @@ def request_form(request):
 
 
 @require_http_methods(["GET", "POST"])
+@limit("verification")
 def request_verify(request, token):
     if request.method == "GET":
         # A button, not the link itself, does it: mail scanners follow links.
@@ -108,6 +111,7 @@ def request_verify(request, token):
 
 
 @require_http_methods(["GET", "POST"])
+@limit("verification")
 def request_code(request):
     request_id = request.session.get("privacy_request_pending")
     if not request_id:
@@ -124,6 +128,7 @@ def request_code(request):
     return render(request, "privacy/request_code.html", {"form": form})
 
 
+@limit("verification", method="GET")
 def request_download(request, token):
     try:
         dsr = requests.request_from_download_token(token)
