@@ -146,3 +146,33 @@ def test_footer_link_reopens_the_choices_at_any_time(client):
 def test_open_redirect_via_next_is_refused(client):
     response = client.post("/privacy/cookies/", {"choice": "reject_all", "next": "https://evil.example/"})
     assert response["Location"] == "/"
+
+
+def csp(response):
+    return response["Content-Security-Policy"]
+
+
+@pytest.mark.policy("cookies-choice")
+def test_content_security_policy_allows_only_consented_tag_hosts(client):
+    before = csp(client.get("/"))
+    assert "googletagmanager" not in before and "facebook" not in before and "script-src 'self'" in before
+    choose(client, "save", analytics=True)
+    analytics_only = csp(client.get("/"))
+    assert "https://www.googletagmanager.com" in analytics_only and "facebook" not in analytics_only
+    choose(client, "accept_all")
+    assert "https://connect.facebook.net" in csp(client.get("/"))
+
+
+def test_inline_tag_scripts_carry_the_responses_nonce(client):
+    choose(client, "accept_all")
+    response = client.get("/")
+    nonce = re.search(r"'nonce-([^']+)'", csp(response)).group(1)
+    scripts = re.findall(r"<script([^>]*)>", response.content.decode())
+    assert scripts and all(f'nonce="{nonce}"' in attrs for attrs in scripts)
+
+
+@pytest.mark.policy("cookies-gpc")
+def test_gpc_keeps_meta_out_of_the_policy_too():
+    browser = HttpClient(headers={"Sec-GPC": "1"})
+    choose(browser, "accept_all")
+    assert "facebook" not in csp(browser.get("/"))
