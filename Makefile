@@ -38,6 +38,7 @@ beat: install
 bench: install
 	$(BIN)/python bench/availability.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/reminders.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 var staticfiles
