@@ -11,6 +11,19 @@ from .selectors import phone_search_term, staff_location_ids
 client_inlines = []
 
 
+class ReadOnlyAdminMixin:
+    """For records that are evidence (logs, ledgers): nobody adds, edits or deletes them in the admin."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Location)
 class LocationAdmin(admin.ModelAdmin):
     list_display = ["name", "phone", "timezone", "is_active"]

@@ -101,3 +101,17 @@ def sync_role_groups(apps):
             if (p.content_type.app_label, p.codename) in wanted
         ]
         group.permissions.set(perms)
+
+
+def ensure_periodic_task(apps, *, name, task, every_minutes=None, crontab=None):
+    """Create a django-celery-beat schedule in a data migration (editable later in the admin)."""
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    if crontab is not None:
+        schedule, _ = apps.get_model("django_celery_beat", "CrontabSchedule").objects.get_or_create(**crontab)
+        defaults = {"task": task, "crontab": schedule}
+    else:
+        schedule, _ = apps.get_model("django_celery_beat", "IntervalSchedule").objects.get_or_create(
+            every=every_minutes, period="minutes"
+        )
+        defaults = {"task": task, "interval": schedule}
+    PeriodicTask.objects.get_or_create(name=name, defaults=defaults)

@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from appointments.admin import appointment_inlines
-from clinic.admin import LocationScopedAdmin, client_inlines
+from clinic.admin import LocationScopedAdmin, ReadOnlyAdminMixin, client_inlines
 
 from . import inbound
 from . import marketing
@@ -45,17 +45,6 @@ LOG_FIELDS = [
     "sent_at",
     "status_updated_at",
 ]
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SmsMessage)

@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from clinic.admin import ClientAdmin, client_inlines
+from clinic.admin import ClientAdmin, ReadOnlyAdminMixin, client_inlines
 from clinic.models import Client
 
 from . import requests
@@ -40,21 +40,8 @@ LEDGER_FIELDS = [
 ]
 
 
-class ReadOnlyLedgerMixin:
-    """The ledger is append-only: nobody adds, edits or deletes rows in the admin."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(ReadOnlyLedgerMixin, admin.ModelAdmin):
+class ConsentRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["recorded_at", "client", "purpose", "granted", "source", "actor"]
     list_filter = ["purpose", "granted", "source"]
     search_fields = ["client__email", "client__last_name", "visitor_id", "evidence"]
@@ -63,7 +50,7 @@ class ConsentRecordAdmin(ReadOnlyLedgerMixin, admin.ModelAdmin):
     list_select_related = ["client"]
 
 
-class ConsentHistoryInline(ReadOnlyLedgerMixin, admin.TabularInline):
+class ConsentHistoryInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ConsentRecord
     verbose_name_plural = "Consent history (newest first)"
     fields = ["recorded_at", "purpose", "granted", "source", "actor", "notice_text"]
@@ -267,7 +254,7 @@ class ReasonForm(forms.Form):
 
 
 @admin.register(PrivacyAuditEvent)
-class PrivacyAuditEventAdmin(ReadOnlyLedgerMixin, admin.ModelAdmin):
+class PrivacyAuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["at", "action", "actor", "actor_label", "request", "client"]
     list_filter = ["action"]
     fields = ["at", "action", "actor", "actor_label", "request", "client", "detail"]

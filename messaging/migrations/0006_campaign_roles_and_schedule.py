@@ -6,15 +6,10 @@ TASK_NAME = "Start due marketing campaigns"
 
 
 def forwards(apps, schema_editor):
-    from clinic.roles import sync_role_groups
+    from clinic.roles import ensure_periodic_task, sync_role_groups
 
     sync_role_groups(apps)
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    every_minute, _ = IntervalSchedule.objects.get_or_create(every=1, period="minutes")
-    PeriodicTask.objects.get_or_create(
-        name=TASK_NAME, defaults={"task": "messaging.tasks.start_due_campaigns", "interval": every_minute}
-    )
+    ensure_periodic_task(apps, name=TASK_NAME, task="messaging.tasks.start_due_campaigns", every_minutes=1)
 
 
 def backwards(apps, schema_editor):

@@ -6,17 +6,12 @@ TASK_NAME = "Daily privacy housekeeping (expiry, erasures, digest, retention)"
 
 
 def forwards(apps, schema_editor):
-    from clinic.roles import sync_role_groups
+    from clinic.roles import ensure_periodic_task, sync_role_groups
 
     sync_role_groups(apps)
-    CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    seven_am, _ = CrontabSchedule.objects.get_or_create(
-        minute="0", hour="7", day_of_week="*", day_of_month="*", month_of_year="*", timezone="America/Los_Angeles"
-    )
-    PeriodicTask.objects.get_or_create(
-        name=TASK_NAME, defaults={"task": "privacy.tasks.daily_privacy_housekeeping", "crontab": seven_am}
-    )
+    seven_am = {"minute": "0", "hour": "7", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*",
+                "timezone": "America/Los_Angeles"}
+    ensure_periodic_task(apps, name=TASK_NAME, task="privacy.tasks.daily_privacy_housekeeping", crontab=seven_am)
 
 
 def backwards(apps, schema_editor):

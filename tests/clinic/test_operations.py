@@ -37,3 +37,15 @@ def test_logs_mask_phone_numbers_and_email_addresses():
         assert secret not in output
     assert "***43" in output and "d***@example.com" in output
     assert "mask_personal_data" in settings.LOGGING["handlers"]["console"]["filters"]
+
+
+def test_beat_schedules_live_in_the_database_and_name_real_tasks():
+    from celery import current_app
+    from django_celery_beat.models import PeriodicTask
+
+    import messaging.tasks  # noqa: F401  (registers the tasks)
+    import privacy.tasks  # noqa: F401
+
+    schedules = dict(PeriodicTask.objects.values_list("task", "enabled"))
+    for task in ["messaging.tasks.dispatch_due_reminders", "messaging.tasks.start_due_campaigns", "privacy.tasks.daily_privacy_housekeeping"]:
+        assert schedules.get(task) is True and task in current_app.tasks
