@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinic.models import Client
+from clinic.queueing import enqueue
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.notices import booking_notices
 from privacy.policy import current_policy
@@ -237,7 +238,7 @@ def book_appointment(
 def _send_confirmation(appointment_id):
     from .tasks import send_booking_confirmation_email
 
-    send_booking_confirmation_email.delay(appointment_id)
+    enqueue(send_booking_confirmation_email, appointment_id)
     appointment_booked.send(sender=Appointment, appointment_id=appointment_id)
 
 
@@ -256,6 +257,18 @@ def send_confirmation_email(*, appointment_id):
         appointment.confirmation_emailed_at = timezone.now()
         appointment.save(update_fields=["confirmation_emailed_at"])
         return True
+
+
+def send_pending_confirmation_emails(*, now=None):
+    """Sweeper: confirmations whose task never ran (broker down) are sent now. Returns how many."""
+    now = now or timezone.now()
+    pending = Appointment.objects.filter(
+        confirmation_emailed_at__isnull=True,
+        created_at__lt=now - timedelta(minutes=5),
+        created_at__gt=now - timedelta(days=2),
+        start__gt=now,
+    ).exclude(client__email="")
+    return sum(send_confirmation_email(appointment_id=pk) for pk in pending.values_list("pk", flat=True))
 
 
 def change_deadline(appointment):

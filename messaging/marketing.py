@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from clinic.hashing import contact_hash
 from clinic.models import Client
+from clinic.queueing import enqueue
 from privacy.links import preferences_url
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.selectors import current_consents
@@ -167,7 +168,7 @@ def _enqueue_emails(campaign_id):
 
     ids = list(CampaignEmail.objects.filter(campaign_id=campaign_id, status=MessageStatus.QUEUED).values_list("pk", flat=True))
     for i in range(0, len(ids), 50):
-        transaction.on_commit(lambda chunk=ids[i : i + 50]: send_campaign_emails.delay(chunk))
+        transaction.on_commit(lambda chunk=ids[i : i + 50]: enqueue(send_campaign_emails, chunk))
 
 
 # --- Sending marketing email -------------------------------------------------

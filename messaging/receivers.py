@@ -8,6 +8,7 @@ from appointments.signals import appointment_booked, appointment_rescheduled
 @receiver(appointment_booked)
 @receiver(appointment_rescheduled)
 def queue_confirmation_text(sender, appointment_id, **kwargs):
-    from .tasks import queue_booking_confirmation
+    # In-process: a few writes; sending itself goes to a worker (or its sweeper).
+    from .services import queue_booking_confirmation
 
-    queue_booking_confirmation.delay(appointment_id)
+    queue_booking_confirmation(appointment_id=appointment_id)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from appointments.models import Appointment, AppointmentStatus
 from clinic.hashing import contact_hash
 from clinic.models import Client
+from clinic.queueing import enqueue
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.selectors import current_consents
 from privacy.services import record_consent
@@ -56,7 +57,7 @@ def _enqueue(message_ids):
 
     ids = list(message_ids)
     for i in range(0, len(ids), 50):
-        send_sms_batch.delay(ids[i : i + 50])
+        enqueue(send_sms_batch, ids[i : i + 50])
 
 
 def enqueue_due_messages(*, now=None, limit=20000):

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from twilio.twiml.messaging_response import MessagingResponse
 
+from clinic.queueing import enqueue
 from clinic.ratelimits import limit, sms_sender_key
 
 from . import marketing, preferences, services
@@ -99,7 +100,7 @@ def preferences_view(request, token):
 def preferences_request_link(request):
     form = PreferencesLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        email_preferences_link.delay(form.cleaned_data["email"])
+        enqueue(email_preferences_link, form.cleaned_data["email"])
         # The same answer whether or not we know the address.
         return render(request, "messaging/preferences_request.html", {"sent": True})
     return render(request, "messaging/preferences_request.html", {"form": form})

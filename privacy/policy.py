@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from clinic.models import Client
+from clinic.queueing import enqueue
 
 from .models import PolicyChangeNotice, PolicyVersion
 
@@ -36,7 +37,7 @@ def publish_policy(*, policy_id, notify=True):
     if notify:
         from .tasks import notify_policy_change
 
-        transaction.on_commit(lambda: notify_policy_change.delay(policy_id))
+        transaction.on_commit(lambda: enqueue(notify_policy_change, policy_id))
     return policy
 
 
@@ -55,7 +56,7 @@ def queue_policy_notices(*, policy_id):
     )
     for i in range(0, len(pending), NOTICE_BATCH):
         chunk = pending[i : i + NOTICE_BATCH]
-        transaction.on_commit(lambda chunk=chunk: send_policy_notices.delay(chunk))
+        transaction.on_commit(lambda chunk=chunk: enqueue(send_policy_notices, chunk))
     return len(pending)
 
 
@@ -80,3 +81,11 @@ def send_policy_notice(*, notice_id):
         notice.sent_at = timezone.now()
         notice.save(update_fields=["sent_at"])
         return True
+
+
+def resend_pending_notices():
+    """Sweeper: notices of published versions that were never sent go out now."""
+    return sum(
+        send_policy_notice(notice_id=pk)
+        for pk in PolicyChangeNotice.objects.filter(sent_at__isnull=True, policy__is_published=True).values_list("pk", flat=True)
+    )

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.models import Client
+from clinic.queueing import enqueue
 
 from . import registry
 from .models import ConsentActor, ConsentPurpose, ConsentSource
@@ -138,7 +139,13 @@ def submit_request(*, request_type, email, phone="", details="", channel="web", 
 def _send_acknowledgement(request_id):
     from .tasks import send_request_acknowledgement
 
-    send_request_acknowledgement.delay(request_id)
+    enqueue(send_request_acknowledgement, request_id)
+
+
+def send_pending_acknowledgements():
+    """Sweeper: acknowledgements whose task never ran are sent now."""
+    pending = DataSubjectRequest.objects.filter(acknowledged_at__isnull=True, status=RequestStatus.RECEIVED).exclude(email="")
+    return sum(send_acknowledgement(request_id=pk) for pk in pending.values_list("pk", flat=True))
 
 
 def send_acknowledgement(*, request_id):

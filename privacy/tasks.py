@@ -28,9 +28,13 @@ def daily_privacy_housekeeping():
     from .digest import send_digest
     from .erasure import process_due_erasures
     from .requests import expire_unverified_requests
+    from .policy import resend_pending_notices
+    from .requests import send_pending_acknowledgements
     from .retention import apply_retention
 
     return {
+        "acknowledged": send_pending_acknowledgements(),
+        "policy_notices": resend_pending_notices(),
         "expired": expire_unverified_requests(),
         "erased": process_due_erasures(),
         "digest": send_digest(),

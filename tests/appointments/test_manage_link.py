@@ -33,6 +33,9 @@ def test_manage_page_shows_the_appointment_in_local_time_with_change_options(cli
     html = client.get(manage_path(appointment)).content.decode()
     assert "Monday 7 December 2026, 10:00 AM PST" in html
     assert "Reschedule" in html and "Cancel appointment" in html
+    title = html.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "<" not in title  # a plain page title; the preferences link sits in the body
+    assert html.count("Choose which reminders and offers we send you") == 1
 
 
 @time_machine.travel(THREE_DAYS_BEFORE, tick=False)
