@@ -2,4 +2,8 @@ from django.conf import settings
 
 
 def clinic(request):
-    return {"clinic_name": settings.CLINIC_NAME, "cutoff_hours": settings.BOOKING_CHANGE_CUTOFF_HOURS}
+    return {
+        "clinic_name": settings.CLINIC_NAME,
+        "cutoff_hours": settings.BOOKING_CHANGE_CUTOFF_HOURS,
+        "staff_two_factor": settings.STAFF_TWO_FACTOR,
+    }

@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "cookie_consent",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "clinic",
     "privacy",
     "appointments",
@@ -51,6 +53,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(); then staff two-step sign-in when enabled.
+    "django_otp.middleware.OTPMiddleware",
+    "clinic.twofactor.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Deletes cookies of groups the visitor declined or never accepted.
@@ -84,6 +89,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "lockout.html"
 
+# Two-step sign-in (TOTP, django-otp) for staff: when on, staff who enrolled an
+# authenticator must enter its code, and privacy officers and superusers must enrol.
+STAFF_TWO_FACTOR = env.bool("STAFF_TWO_FACTOR", default=False)
+
 # Rate limits (django-ratelimit, on the shared cache: Redis in production).
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_VIEW = "clinic.views.rate_limited"
@@ -95,6 +104,7 @@ RATE_LIMITS = {
     "webhook": env("RATE_LIMIT_WEBHOOK", default="600/m"),
     "sms_sender": env("RATE_LIMIT_SMS_SENDER", default="30/m"),
     "admin_login": env("RATE_LIMIT_ADMIN_LOGIN", default="30/m"),
+    "two_factor": env("RATE_LIMIT_TWO_FACTOR", default="10/m"),
 }
 
 ROOT_URLCONF = "clinic.urls"
@@ -208,6 +218,7 @@ CONTACT_HASH_KEY = env("CONTACT_HASH_KEY", default="")
 
 # Clinic identity used in notices, emails and SMS.
 CLINIC_NAME = env("CLINIC_NAME", default="California Aesthetics")
+OTP_TOTP_ISSUER = CLINIC_NAME  # the name staff see in their authenticator app
 
 # Booking rules (defaults per the foundation issue).
 BOOKING_MIN_NOTICE_MINUTES = env.int("BOOKING_MIN_NOTICE_MINUTES", default=120)

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from .health import healthz
 from .ratelimits import limit
+from .views import staff_two_factor
 
 admin.site.site_header = "Clinic front desk"
 admin.site.site_title = "Clinic admin"
@@ -12,6 +13,7 @@ admin.site.login = limit("admin_login")(admin.site.login)
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("staff/two-step/", staff_two_factor, name="staff_two_factor"),
     path("admin/", admin.site.urls),
     path("privacy/", include("privacy.urls")),
     path("messaging/", include("messaging.urls")),

@@ -1,5 +1,47 @@
+from base64 import b32encode
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_http_methods
+
+from . import twofactor
+from .ratelimits import limit
 
 
 def rate_limited(request, exception=None):
     return render(request, "429.html", status=429)
+
+
+@require_http_methods(["GET", "POST"])
+@limit("two_factor")
+def staff_two_factor(request):
+    """The second sign-in step for staff: enrol an authenticator app, or enter its code."""
+    if not settings.STAFF_TWO_FACTOR:
+        raise Http404
+    if not (request.user.is_authenticated and request.user.is_staff):
+        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+    next_url = twofactor.safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    error = None
+    if request.method == "POST":
+        token = request.POST.get("token", "").strip().replace(" ", "")
+        error = twofactor.verify_second_step(request=request, token=token)
+        if error is None:
+            return HttpResponseRedirect(next_url)
+    device = twofactor.device_to_verify(user=request.user)
+    context = {
+        **admin.site.each_context(request),
+        "title": "Two-step sign-in",
+        "device": device,
+        "enrolling": not device.confirmed,
+        "must_enrol": twofactor.must_enrol(request.user),
+        "qr_svg": mark_safe(twofactor.qr_code_svg(device)) if not device.confirmed else "",
+        "key": b32encode(device.bin_key).decode() if not device.confirmed else "",
+        "next": next_url,
+        "error": error,
+    }
+    return render(request, "admin/two_factor.html", context, status=400 if error else 200)
