@@ -197,11 +197,16 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# Workers log through LOGGING (below) (masked, plain or JSON), not Celery's own handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A web request that queues work must not hang while Redis is down: give up
 # after ~1 s and leave the work to its sweeper (clinic/queueing.py).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5,
     "socket_connect_timeout": 2, "socket_timeout": 5,
+    # A task taken by a worker that died before acknowledging it goes back to the
+    # queue after this many seconds; keep it above the longest task and retry countdown.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
 }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -280,19 +285,33 @@ SMS_SEND_WINDOW_END_HOUR = env.int("SMS_SEND_WINDOW_END_HOUR", default=21)
 # Messages per second per sender number, across all workers.
 SMS_SEND_RATE_PER_SECOND = env.int("SMS_SEND_RATE_PER_SECOND", default=10)
 SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=6)
+# First retry delay after a transient send error (429, 5xx, network); doubles per attempt, capped at 10 minutes.
+SMS_RETRY_BACKOFF_SECONDS = env.float("SMS_RETRY_BACKOFF_SECONDS", default=5)
 # A message stuck "handed to provider" this long is given up on, never resent.
 SMS_SENDING_TIMEOUT_MINUTES = env.int("SMS_SENDING_TIMEOUT_MINUTES", default=15)
 # Queued messages whose task was lost are re-enqueued after this long.
 SMS_REQUEUE_AFTER_MINUTES = env.int("SMS_REQUEUE_AFTER_MINUTES", default=5)
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env("LOG_FORMAT", default="plain")  # "json": one object per line, for log shippers
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"()": "clinic.logmask.MaskedFormatter", "format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "clinic.logmask.MaskedJsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
     "filters": {"mask_personal_data": {"()": "clinic.logmask.MaskPersonalData"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_personal_data"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["mask_personal_data"],
+        }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
