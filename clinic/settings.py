@@ -20,6 +20,8 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env.bool("DEBUG", default=True)
 # The development key is only ever accepted when DEBUG is on.
 SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key" if DEBUG else environ.Env.NOTSET)
+# Rotating: the new key in SECRET_KEY, the old one here until links signed with it expire.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
@@ -96,7 +98,11 @@ STAFF_TWO_FACTOR = env.bool("STAFF_TWO_FACTOR", default=False)
 # Rate limits (django-ratelimit, on the shared cache: Redis in production).
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_VIEW = "clinic.views.rate_limited"
-RATELIMIT_IP_META_KEY = "REMOTE_ADDR" if not env.bool("BEHIND_TLS_PROXY", default=False) else "HTTP_X_FORWARDED_FOR"
+# Behind a proxy, the client's address is the entry our own proxies appended to
+# X-Forwarded-For (counted from the right), never one the client could have sent.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if env.bool("BEHIND_TLS_PROXY", default=False) else 0)
+RATELIMIT_IP_META_KEY = "clinic.ratelimits.client_ip"
+AXES_CLIENT_IP_CALLABLE = "clinic.ratelimits.client_ip"
 RATE_LIMITS = {
     "booking": env("RATE_LIMIT_BOOKING", default="20/m"),
     "privacy_request": env("RATE_LIMIT_PRIVACY_REQUEST", default="10/h"),
@@ -268,6 +274,8 @@ SMS_BACKEND = env(
 )
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+# Rotating: webhooks signed with one of these are accepted too, so none is lost while Twilio switches.
+TWILIO_AUTH_TOKEN_FALLBACKS = env.list("TWILIO_AUTH_TOKEN_FALLBACKS", default=[])
 TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="https://api.twilio.com")

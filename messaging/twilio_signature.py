@@ -12,7 +12,8 @@ def public_url(request):
 
 def is_from_twilio(request):
     signature = request.headers.get("X-Twilio-Signature", "")
-    if not signature or not settings.TWILIO_AUTH_TOKEN:
+    tokens = [t for t in (settings.TWILIO_AUTH_TOKEN, *settings.TWILIO_AUTH_TOKEN_FALLBACKS) if t]
+    if not signature or not tokens:
         return False
-    validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
-    return validator.validate(public_url(request), request.POST.dict(), signature)
+    url, params = public_url(request), request.POST.dict()
+    return any(RequestValidator(token).validate(url, params, signature) for token in tokens)

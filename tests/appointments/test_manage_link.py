@@ -116,3 +116,12 @@ def test_link_expires_some_days_after_the_visit(client, appointment, settings):
     with time_machine.travel(MONDAY_10 + timedelta(days=31), tick=False):
         response = client.get(manage_path(appointment))
         assert response.status_code == 410 and "expired" in response.content.decode()
+
+
+@time_machine.travel(THREE_DAYS_BEFORE, tick=False)
+def test_manage_links_survive_a_secret_key_rotation_while_the_old_key_is_a_fallback(client, appointment, settings):
+    link = manage_path(appointment)  # signed with the current key
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a-brand-new-secret-key-" + "x" * 40, [settings.SECRET_KEY]
+    assert client.get(link).status_code == 200
+    settings.SECRET_KEY_FALLBACKS = []
+    assert client.get(link).status_code == 404

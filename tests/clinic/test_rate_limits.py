@@ -54,3 +54,29 @@ def test_staff_are_locked_out_after_repeated_failed_logins(client, django_user_m
     response = client.post(login, {"username": "desk", "password": "right-password-123"})
     assert response.status_code == 429 and "locked" in response.content.decode().lower()
     assert "_auth_user_id" not in client.session
+
+
+def test_behind_a_proxy_limits_count_the_address_the_proxy_saw_not_one_the_client_claims(client, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    url = reverse("privacy:request_form")
+
+    def post(i, forwarded_for):
+        data = {"request_type": "access", "email": f"x{i}@example.com"}
+        return client.post(url, data, HTTP_X_FORWARDED_FOR=forwarded_for, REMOTE_ADDR="10.0.0.2").status_code
+
+    # The same visitor (203.0.113.7, as appended by our proxy) forging a new first entry each time.
+    codes = [post(i, f"198.51.100.{i}, 203.0.113.7") for i in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert post(9, "203.0.113.8") == 200  # another visitor behind the same proxy
+
+
+def test_behind_a_proxy_the_staff_lockout_counts_the_visitor_not_the_proxy(client, settings, django_user_model):
+    settings.TRUSTED_PROXY_COUNT = 1
+    django_user_model.objects.create_user("desk", password="right-password-123", is_staff=True)
+    login = reverse("admin:login")
+    for _ in range(5):
+        client.post(login, {"username": "desk", "password": "wrong"}, HTTP_X_FORWARDED_FOR="203.0.113.7", REMOTE_ADDR="10.0.0.2")
+    locked = client.post(login, {"username": "desk", "password": "right-password-123"}, HTTP_X_FORWARDED_FOR="203.0.113.7", REMOTE_ADDR="10.0.0.2")
+    assert locked.status_code == 429
+    elsewhere = client.post(login, {"username": "desk", "password": "right-password-123"}, HTTP_X_FORWARDED_FOR="203.0.113.99", REMOTE_ADDR="10.0.0.2")
+    assert elsewhere.status_code == 302  # the desk's own machine is not locked out by someone else's guesses

@@ -35,3 +35,13 @@ def test_production_refuses_to_start_without_a_secret_key():
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SECRET_KEY"}
     result = manage("check", env=env)
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+def test_every_environment_variable_the_settings_read_is_documented_in_the_readme():
+    import re
+
+    settings_source = (ROOT / "clinic" / "settings.py").read_text()
+    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]+)"', settings_source))
+    readme = (ROOT / "README.md").read_text()
+    assert len(read) > 40  # the pattern still finds them
+    assert sorted(name for name in read if f"`{name}`" not in readme) == []

@@ -47,6 +47,14 @@ def test_signature_made_with_another_token_is_refused(client, sent_message):
     assert signed_post(client, callback("delivered"), token="someone-elses-token").status_code == 403
 
 
+def test_while_rotating_the_auth_token_webhooks_signed_with_the_old_one_still_count(client, sent_message, settings):
+    settings.TWILIO_AUTH_TOKEN, settings.TWILIO_AUTH_TOKEN_FALLBACKS = "new-token", ["test-auth-token"]
+    assert signed_post(client, callback("sent"), token="test-auth-token").status_code == 204
+    assert signed_post(client, callback("delivered"), token="new-token").status_code == 204
+    settings.TWILIO_AUTH_TOKEN_FALLBACKS = []  # rotation finished
+    assert signed_post(client, callback("delivered"), token="test-auth-token").status_code == 403
+
+
 def test_signature_is_checked_against_site_url_not_the_proxied_host(client, sent_message, settings):
     settings.SITE_URL = "https://clinic.example"
     # Behind a proxy the request arrives as http://testserver, but Twilio signed the public URL.
