@@ -3,6 +3,9 @@
 from django.db import transaction
 from django.utils import timezone
 
+from clinic.hashing import contact_hash
+from clinic.models import Client
+
 from . import registry
 from .requests import audit, complete_request, refuse_request
 from .requests_models import AuditAction, DataSubjectRequest, RequestStatus, RequestType
@@ -27,6 +30,24 @@ def erase_clients(*, client_ids, request=None, staff_user=None, reason=""):
                 detail=(reason + " " if reason else "") + ", ".join(f"{app}: {n}" for app, n in counts.items()),
             )
     return counts
+
+
+def reapply_erasures(*, contact_hashes):
+    """After a restore: erase again the clients whose number or address was erased since.
+
+    The hashes come from the newest database's suppression list (see README, Backups and restore).
+    Returns the ids erased.
+    """
+    contact_hashes = set(contact_hashes)
+    client_ids = [
+        client.pk
+        for client in Client.objects.filter(erased_at__isnull=True).only("pk", "email", "mobile_phone")
+        if (client.email and contact_hash(client.email) in contact_hashes)
+        or (client.mobile_phone and contact_hash(str(client.mobile_phone)) in contact_hashes)
+    ]
+    if client_ids:
+        erase_clients(client_ids=client_ids, reason="Re-applied after a database restore.")
+    return client_ids
 
 
 def fulfil_erasure_request(*, request_id, staff_user=None):

@@ -326,6 +326,33 @@ def test_erase_command_needs_a_verified_request_or_force_with_reason(dana):
     assert PrivacyAuditEvent.objects.filter(action=AuditAction.DATA_ERASED, detail__contains="Court order").exists()
 
 
+@pytest.mark.policy("rights-erasure")
+def test_after_restoring_an_older_backup_erasures_are_applied_again(dana, tmp_path):
+    from privacy.erasure import erase_clients
+
+    SmsOptOut.objects.create(phone_hash=contact_hash(PHONE), phone=PHONE, reason="Replied STOP")  # opted out earlier
+    erase_clients(client_ids=[dana.pk])
+    hashes = tmp_path / "erased.txt"
+    out = io.StringIO()
+    call_command("erased_contact_hashes", stdout=out)  # on the newest database
+    hashes.write_text(out.getvalue())
+    assert set(out.getvalue().split()) == {contact_hash(PHONE), contact_hash(EMAIL)}
+
+    # The restored backup predates the erasure: Dana is back, and so is someone else.
+    restored = ClientFactory(first_name="Dana", last_name="Reyesworth", email=EMAIL.upper(), mobile_phone=PHONE)
+    other = ClientFactory(email="other@example.com", mobile_phone="+14085550177")
+    out = io.StringIO()
+    call_command("reapply_erasures", str(hashes), stdout=out)
+    restored.refresh_from_db()
+    other.refresh_from_db()
+    assert restored.erased_at is not None and restored.email != EMAIL.upper() and "Reyesworth" not in restored.last_name
+    assert other.erased_at is None
+    assert "Erased again: 1 client(s)" in out.getvalue()
+    assert PrivacyAuditEvent.objects.filter(action=AuditAction.DATA_ERASED, detail__contains="restore").count() == 1
+    with pytest.raises(CommandError):
+        call_command("reapply_erasures", str(tmp_path / "missing.txt"))
+
+
 def test_export_command_writes_the_bundle(dana, tmp_path):
     out = tmp_path / "dana.zip"
     call_command("export_subject_data", "--email", EMAIL, "--out", str(out))
