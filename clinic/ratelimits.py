@@ -1,7 +1,17 @@
 """Rate limits by name (settings.RATE_LIMITS), applied to the public entry points."""
 
+import logging
+from functools import wraps
+
 from django.conf import settings
-from django_ratelimit.decorators import ratelimit
+from django_ratelimit.core import is_ratelimited
+from django_ratelimit.exceptions import Ratelimited
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+# The counters live in the shared cache (Redis); while it is unreachable, requests go through.
+CACHE_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
 
 
 def _rate(name):
@@ -12,7 +22,26 @@ def _rate(name):
 
 
 def limit(name, *, key="ip", method="POST"):
-    return ratelimit(key=key, rate=_rate(name), method=method, block=True, group=f"clinic.{name}")
+    """django-ratelimit's check, failing open: a Redis restart must not turn bookings into 500s."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            try:
+                limited = is_ratelimited(
+                    request=request, group=f"clinic.{name}", fn=view, key=key, rate=_rate(name), method=method, increment=True
+                )
+            except CACHE_UNAVAILABLE as exc:
+                logger.warning("Rate limit %s not checked, cache unavailable: %s", name, exc.__class__.__name__)
+                limited = False
+            request.limited = limited or getattr(request, "limited", False)
+            if limited:
+                raise Ratelimited()
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
 
 
 def sms_sender_key(group, request):

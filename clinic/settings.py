@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "clinic.twofactor.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "clinic.middleware.DatabaseUnavailableMiddleware",  # database unreachable: the 503 "try again" page, not a 500
     # Deletes cookies of groups the visitor declined or never accepted.
     "cookie_consent.middleware.CleanCookiesMiddleware",
     # Turns a rate-limited request into the friendly 429 page.
@@ -183,7 +184,14 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Redis backs Celery and, when set, the cache (rate limits share it across hosts).
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis that stops answering must not hang web requests (rate limits fail open).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # django-cookie-consent caches its cookie groups; per process is enough (they change rarely).

@@ -19,3 +19,5 @@ urlpatterns = [
     path("messaging/", include("messaging.urls")),
     path("", include("appointments.urls")),
 ]
+
+handler500 = "clinic.views.server_error"

@@ -1,3 +1,4 @@
+import sys
 from base64 import b32encode
 
 from django.conf import settings
@@ -7,14 +8,24 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
+from django.views import defaults
 from django.views.decorators.http import require_http_methods
 
 from . import twofactor
+from .middleware import database_unavailable, is_database_unavailable
 from .ratelimits import limit
 
 
 def rate_limited(request, exception=None):
     return render(request, "429.html", status=429)
+
+
+def server_error(request):
+    """handler500: a database outage met outside a view (in a middleware) still gets the 503 page."""
+    exception = sys.exc_info()[1]
+    if is_database_unavailable(exception):
+        return database_unavailable(request, exception)
+    return defaults.server_error(request)
 
 
 @require_http_methods(["GET", "POST"])

@@ -285,8 +285,8 @@ def _stop_reason(message, now):
 
 
 def _backoff(attempts):
-    # Exponential with full jitter: 5 s, 10 s, 20 s ... capped at 10 minutes.
-    return random.uniform(0.5, 1.0) * min(600, 5 * 2 ** max(0, attempts - 1))
+    # Exponential with jitter: 5 s, 10 s, 20 s ... (SMS_RETRY_BACKOFF_SECONDS) capped at 10 minutes.
+    return random.uniform(0.5, 1.0) * min(600, settings.SMS_RETRY_BACKOFF_SECONDS * 2 ** max(0, attempts - 1))
 
 
 def deliver_sms(*, message_id, now=None):

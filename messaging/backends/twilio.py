@@ -47,6 +47,11 @@ class SmsBackend(BaseSmsBackend):
             if exc.status == 429 or exc.status >= 500:
                 raise TransientSendError(f"Twilio answered {exc.status}: {exc.msg}", code=exc.code or exc.status) from exc
             raise PermanentSendError(f"Twilio refused the message: {exc.msg}", code=exc.code or exc.status) from exc
+        except requests.exceptions.ReadTimeout as exc:
+            # The request reached Twilio, which may have accepted it: a retry could text the person twice.
+            raise PermanentSendError(
+                "Twilio did not answer in time; the text may have gone out, so it is not resent (no duplicates)."
+            ) from exc
         except (requests.exceptions.RequestException, OSError) as exc:
             raise TransientSendError(f"Could not reach Twilio: {exc.__class__.__name__}") from exc
         except TwilioException as exc:

@@ -1,0 +1,54 @@
+"""A database that is briefly unreachable gives a clear "try again" page, not a 500.
+
+When PostgreSQL restarts, fails over or drops a connection mid-request, the
+view's transaction is not committed (PostgreSQL rolls back whatever a lost
+connection had written): the visitor gets a 503 with Retry-After asking them
+to try again in a minute or call the clinic. Other database errors (a bug, a
+violated constraint) stay ordinary 500s. Exceptions raised by a view come here
+(process_exception); one raised inside another middleware (a session or
+cookie-group lookup) reaches clinic.views.server_error, which answers the same.
+"""
+
+import logging
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 60
+# If even the page cannot be rendered (a template or context needing the database), this.
+FALLBACK_HTML = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Please try again shortly</title></head>'
+    "<body><main><h1>We can't take bookings right now</h1><p>Our booking system is briefly unavailable. "
+    "Please try again in a minute, or call the clinic.</p></main></body></html>"
+)
+
+
+class DatabaseUnavailableMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not is_database_unavailable(exception):
+            return None
+        return database_unavailable(request, exception)
+
+
+def is_database_unavailable(exception):
+    return isinstance(exception, (OperationalError, InterfaceError))
+
+
+def database_unavailable(request, exception):
+    logger.warning("Database unavailable for %s %s: %s", request.method, request.path, exception.__class__.__name__)
+    try:
+        content = render_to_string("503.html", request=request)
+    except Exception:  # noqa: BLE001 - any failure here must still give the 503
+        content = FALLBACK_HTML
+    response = HttpResponse(content, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

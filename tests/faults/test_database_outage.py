@@ -1,0 +1,127 @@
+"""The database briefly unavailable: a clear 503 page, never a 500, never a half-written booking.
+
+The first test runs on SQLite and PostgreSQL (the database cannot be reached at
+all); the second needs PostgreSQL: the connection is cut by the server in the
+middle of the booking's transaction, after the client and appointment rows
+were inserted.
+"""
+
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from appointments.models import Appointment
+from clinic.models import Client
+from privacy.models import ConsentRecord
+from tests.conftest import requires_postgres
+from tests.faults.conftest import booking_form_url, post_booking
+from tests.workers import free_port
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the tests close and cut the connection
+
+
+def _written():
+    return Client.objects.count(), Appointment.objects.count(), ConsentRecord.objects.count()
+
+
+def _ids_handed_out(model):
+    """How many ids PostgreSQL has handed out for the model's table: sequences ignore rollbacks."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [model._meta.db_table])
+        cursor.execute(f"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {cursor.fetchone()[0]}")
+        return cursor.fetchone()[0]
+
+
+def _assert_clear_503(response):
+    assert response.status_code == 503
+    assert response["Retry-After"] == "60"
+    page = response.content.decode()
+    assert "can't take bookings right now" in page
+    assert "try again in a minute" in page and "call the clinic" in page
+
+
+@contextmanager
+def database_unreachable():
+    """Point the connection at a database that is not there: a closed port, or a missing SQLite file."""
+    settings_dict = connection.settings_dict
+    saved = dict(settings_dict)
+    connection.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        if connection.vendor == "sqlite":
+            settings_dict["NAME"] = str(Path(tmp) / "missing" / "db.sqlite3")
+        else:
+            settings_dict.update(HOST="127.0.0.1", PORT=str(free_port()))
+        try:
+            yield
+        finally:
+            connection.close()
+            settings_dict.clear()
+            settings_dict.update(saved)
+
+
+def test_an_unreachable_database_gives_a_clear_503_and_the_next_booking_succeeds(client, open_clinic):
+    location, service, start = open_clinic
+    assert client.get(booking_form_url(location, service, start)).status_code == 200  # a visitor on the form
+
+    with database_unreachable():
+        response = post_booking(client, location, service, start)
+    _assert_clear_503(response)
+    assert _written() == (0, 0, 0)
+
+    response = post_booking(client, location, service, start)  # the database is back
+    assert response.status_code == 302
+    assert _written() == (1, 1, 4)
+
+
+@pytest.fixture
+def connection_cut_at_first_consent_record():
+    """A trigger that makes the server terminate the booking's own connection when the first
+    consent record is inserted: the client and appointment rows are already written by then."""
+    table = ConsentRecord._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE OR REPLACE FUNCTION fault_cut_connection() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5); RETURN NEW; END $$"
+        )
+        cursor.execute(
+            f"CREATE TRIGGER fault_cut_connection BEFORE INSERT ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION fault_cut_connection()"
+        )
+    yield
+    connection.close()
+    with connection.cursor() as cursor:  # a fresh connection
+        cursor.execute(f"DROP TRIGGER IF EXISTS fault_cut_connection ON {table}")
+        cursor.execute("DROP FUNCTION IF EXISTS fault_cut_connection()")
+
+
+@requires_postgres
+def test_a_connection_lost_mid_booking_gives_a_clear_503_and_writes_nothing(client, open_clinic, connection_cut_at_first_consent_record):
+    location, service, start = open_clinic
+    ids_before = [_ids_handed_out(model) for model in (Client, Appointment)]
+
+    response = post_booking(client, location, service, start)
+    _assert_clear_503(response)
+    # The client and the appointment were inserted before the cut, and rolled back with the connection.
+    assert [_ids_handed_out(model) for model in (Client, Appointment)] == [n + 1 for n in ids_before]
+    assert _written() == (0, 0, 0)
+
+    with connection.cursor() as cursor:  # the database is back to normal
+        cursor.execute(f"DROP TRIGGER fault_cut_connection ON {ConsentRecord._meta.db_table}")
+    response = post_booking(client, location, service, start)
+    assert response.status_code == 302
+    assert _written() == (1, 1, 4)
+
+
+def test_a_database_outage_met_inside_a_middleware_also_gives_the_503_page(settings, django_user_model):
+    from django.test import Client as BrowserClient
+
+    settings.STAFF_TWO_FACTOR = True  # its middleware reads the signed-in user: a session lookup
+    browser = BrowserClient(raise_request_exception=False)
+    browser.force_login(django_user_model.objects.create_user("desk", is_staff=True))
+    with database_unreachable():
+        response = browser.get("/admin/")
+    _assert_clear_503(response)
+    assert browser.get("/admin/").status_code == 200  # the database is back
