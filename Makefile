@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/python bench/availability.py
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/reminders.py
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 var staticfiles

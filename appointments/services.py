@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from clinic.models import Client
 from clinic.queueing import enqueue
+
+from . import slot_cache
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.notices import booking_notices
 from privacy.policy import current_policy
@@ -347,6 +349,7 @@ def change_status(*, appointment_ids, status):
             pk__in=appointment_ids, status__in=STATUS_CHANGES_FROM[status]
         )
         changed = eligible.update(status=status, updated_at=timezone.now())
+        slot_cache.availability_changed()  # update() sends no post_save
     return changed, len(set(appointment_ids)) - changed
 
 

@@ -5,15 +5,17 @@ from urllib.parse import urlencode
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.models import Location
 from clinic.ratelimits import limit
 from privacy.links import preferences_url
 
-from . import services
+from . import services, slot_cache
 from .availability import find_free_slots, nearest_free_slots
 from .forms import BookingDetailsForm, RescheduleForm, SlotSearchForm, parse_slot_start
 from .links import LinkExpired, LinkInvalid, appointment_from_token, manage_path, manage_token
@@ -78,36 +80,56 @@ def _slot_query(slot_start, practitioner_id):
 
 
 def choose_time(request, location_slug, service_slug):
+    """The week of free times. Its body is cached (slot_cache): a hit costs no query."""
+    query = {name: request.GET.get(name, "") for name in ("date", "practitioner")}
+    page = slot_cache.cached_page(
+        parts=(location_slug, service_slug, query["date"], query["practitioner"], bool(request.GET)),
+        build=lambda: _build_choose_time(request.GET, location_slug, service_slug),
+    )
+    return render(request, "appointments/choose_time.html", page)
+
+
+def _build_choose_time(params, location_slug, service_slug):
+    """(context, cacheable): the rendered body; a form with errors is not cached."""
     location, service = _location_and_service(location_slug, service_slug)
-    practitioners = _practitioners(location, service)
-    form = SlotSearchForm(request.GET or None, practitioners=practitioners)
+    form = SlotSearchForm(params or None, practitioners=_practitioners(location, service))
     today = timezone.now().astimezone(location.tzinfo).date()
     chosen_day, practitioner_id = today, None
     if form.is_bound and form.is_valid():
         chosen_day = max(form.cleaned_data.get("date") or today, today)
         practitioner_id = form.practitioner_id()
-    days = _week_of_slots(location=location, service=service, practitioner_id=practitioner_id, first_day=chosen_day)
+    week, has_any_slot = _week_links(location=location, service=service, practitioner_id=practitioner_id, first_day=chosen_day)
+    next_week = urlencode({"date": (chosen_day + timedelta(days=7)).isoformat(), "practitioner": practitioner_id or "any"})
+    body = render_to_string(
+        "appointments/_choose_time_body.html",
+        {"location": location, "service": service, "form": form, "week": week, "next_week_query": next_week,
+         "has_any_slot": has_any_slot},
+    )
+    context = {"title": f"Choose a time - {service.name} at {location.name}", "body": mark_safe(body)}
+    return context, not form.errors
+
+
+def _week_links(*, location, service, practitioner_id, first_day):
+    """The week of free times as (day, [(link, ISO time, label)]), and whether it has any; built once, here."""
+    days = _week_of_slots(location=location, service=service, practitioner_id=practitioner_id, first_day=first_day)
     details_url = reverse("appointments:details", args=[location.slug, service.slug])
+    tz = location.tzinfo
     week = [
         {
             "date": day,
-            "slots": [{"slot": s, "url": f"{details_url}?{_slot_query(s.start, practitioner_id)}"} for s in day_slots],
+            "slots": [
+                (f"{details_url}?{_slot_query(s.start, practitioner_id)}", local.isoformat(), _clock(local))
+                for s, local in ((s, s.start.astimezone(tz)) for s in day_slots)
+            ],
         }
         for day, day_slots in sorted(days.items())
     ]
-    next_week = urlencode({"date": (chosen_day + timedelta(days=7)).isoformat(), "practitioner": practitioner_id or "any"})
-    return render(
-        request,
-        "appointments/choose_time.html",
-        {
-            "location": location,
-            "service": service,
-            "form": form,
-            "week": week,
-            "next_week_query": next_week,
-            "has_any_slot": any(d["slots"] for d in week),
-        },
-    )
+    return week, any(d["slots"] for d in week)
+
+
+def _clock(moment):
+    """9:15 AM, as the |date:"g:i A" filter wrote it."""
+    return f"{moment.hour % 12 or 12}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
 
 
 def _alternative_links(location, service, alternatives, practitioner_id):

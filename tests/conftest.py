@@ -10,6 +10,8 @@ requires_postgres = pytest.mark.skipif(
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
+    from django.core.cache import cache
+
     from clinic.celery import app
 
     from messaging.backends import locmem
@@ -22,6 +24,7 @@ def _test_settings(settings):
     # Tests post many forms from one address; test_rate_limits turns this back on.
     settings.RATELIMIT_ENABLE = False
     locmem.outbox.clear()
+    cache.clear()  # cached weeks of free times and counters never leak from one test to the next
     settings.SITE_URL = "http://testserver"
     settings.STORAGES = {
         **settings.STORAGES,

@@ -78,6 +78,54 @@ def test_time_page_links_free_slots_to_the_details_form(client, clinic):
     assert "10:00 AM" in html and details_url(location, service) in html
 
 
+def test_a_booked_time_leaves_the_cached_week_at_once_and_a_cancelled_one_comes_back(
+    client, book, clinic, admin_client, django_capture_on_commit_callbacks
+):
+    location, service, _ = clinic
+    week_url = reverse("appointments:choose_time", args=[location.slug, service.slug])
+    ten = f'datetime="{MONDAY_10.isoformat()}"'
+    assert ten in client.get(week_url, {"date": "2026-12-07"}).content.decode()  # now cached
+    book(details_url(location, service), form_data())
+    assert ten not in client.get(week_url, {"date": "2026-12-07"}).content.decode()
+    appointment = Appointment.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):  # a status action uses update(): no post_save
+        admin_client.post(reverse("admin:appointments_appointment_changelist"), {
+            "action": "mark_cancelled", "_selected_action": [appointment.pk],
+        })
+    appointment.refresh_from_db()
+    assert appointment.status == "cancelled"
+    assert ten in client.get(week_url, {"date": "2026-12-07"}).content.decode()
+
+
+def test_a_second_visitor_of_the_same_week_costs_no_database_query(client, clinic, django_assert_num_queries):
+    location, service, _ = clinic
+    week_url = reverse("appointments:choose_time", args=[location.slug, service.slug])
+    first = client.get(week_url, {"date": "2026-12-07", "practitioner": "any"}).content.decode()
+    with django_assert_num_queries(0):
+        second = client.get(week_url, {"date": "2026-12-07", "practitioner": "any"}).content.decode()
+    assert second.split("<main", 1)[1] == first.split("<main", 1)[1]
+
+
+def test_a_search_with_errors_is_answered_but_not_cached(client, clinic, django_assert_max_num_queries):
+    location, service, _ = clinic
+    week_url = reverse("appointments:choose_time", args=[location.slug, service.slug])
+    assert "Enter a valid date" in client.get(week_url, {"date": "not-a-date"}).content.decode()
+    with django_assert_max_num_queries(10) as queries:
+        client.get(week_url, {"date": "not-a-date"})
+    assert len(queries) > 0  # computed again, not served from the cache
+
+
+def test_cached_times_inside_the_minimum_notice_drop_out_within_a_minute(client, clinic, settings):
+    location, service, _ = clinic
+    week_url = reverse("appointments:choose_time", args=[location.slug, service.slug])
+    with time_machine.travel(datetime(2026, 12, 7, 7, 59, 30, tzinfo=LA), tick=False):
+        assert 'datetime="2026-12-07T10:00:00-08:00"' in client.get(week_url).content.decode()
+    with time_machine.travel(datetime(2026, 12, 7, 8, 0, 30, tzinfo=LA), tick=False):
+        html = client.get(week_url).content.decode()
+    assert 'datetime="2026-12-07T10:00:00-08:00"' not in html  # within the 120-minute notice now
+    assert 'datetime="2026-12-07T10:15:00-08:00"' in html
+
+
 def test_time_page_for_unknown_service_is_404(client, clinic):
     location, _, _ = clinic
     assert client.get(reverse("appointments:choose_time", args=[location.slug, "nope"])).status_code == 404

@@ -1,0 +1,70 @@
+"""A short-lived cache of the rendered "choose a time" page body (a week of free times).
+
+Rendering a week of ~150 time links costs more than finding them, and every
+visitor of a location and service sees the same week; a hit costs no query.
+Only pages without form errors are kept, so the keys are bounded by the real
+locations, services, days and practitioners. Entries are keyed by an
+availability version that any change to appointments, hours, time off,
+closures, services or practitioners bumps (on commit), so a booked time
+disappears at once; and by the current minute, so times that fall inside the
+minimum notice drop out within a minute. Booking itself never trusts the
+cache: the service re-checks the slot under a lock.
+
+The cache is Django's default one (Redis in production, shared by all web
+hosts). If it is unreachable, the page is computed as if nothing was cached.
+"""
+
+import hashlib
+import logging
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+VERSION_KEY = "appointments:availability-version"
+TTL_SECONDS = 120
+
+
+def _version():
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        cache.add(VERSION_KEY, 1, timeout=None)
+        version = cache.get(VERSION_KEY, 1)
+    return version
+
+
+def _bump():
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:  # no version yet (or evicted): any new value invalidates
+        cache.set(VERSION_KEY, int(timezone.now().timestamp()), timeout=None)
+    except Exception as exc:  # noqa: BLE001 - a cache outage must not fail a booking
+        logger.warning("Availability cache not invalidated: %s", exc.__class__.__name__)
+
+
+def availability_changed(**kwargs):
+    """Signal receiver and plain function: forget cached weeks once the change commits."""
+    transaction.on_commit(_bump)
+
+
+def cached_page(*, parts, build):
+    """The cached context for these key parts, else build() -> (context, cacheable), kept if cacheable."""
+    try:
+        raw = "\x1f".join(str(part) for part in parts)
+        digest = hashlib.sha256(raw.encode()).hexdigest()[:32]  # visitor-supplied parts: fixed-size keys
+        key = f"appointments:week:{_version()}:{int(timezone.now().timestamp() // 60)}:{digest}"
+        hit = cache.get(key)
+    except Exception as exc:  # noqa: BLE001 - unreachable cache: compute the page
+        logger.warning("Availability cache unavailable: %s", exc.__class__.__name__)
+        return build()[0]
+    if hit is not None:
+        return hit
+    context, cacheable = build()
+    if cacheable:
+        try:
+            cache.set(key, context, TTL_SECONDS)
+        except Exception as exc:  # noqa: BLE001
+            logger.warning("Availability cache not written: %s", exc.__class__.__name__)
+    return context

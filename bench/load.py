@@ -1,0 +1,451 @@
+"""Benchmark: the public site under load, gunicorn on PostgreSQL, driven by locust.
+
+A throwaway PostgreSQL database (dropped at the end) gets the demo clinic
+(seed_demo: two locations, seven services, six practitioners with weekly hours,
+so every day of the booking horizon has free times). gunicorn serves it with
+production settings (DEBUG=false, a random SECRET_KEY, ALLOWED_HOSTS=127.0.0.1),
+except what a plain-HTTP bench on one machine needs: no SSL redirect, rate
+limits off, texts to the in-memory SMS backend, email to the dummy backend,
+Celery tasks published to an in-memory broker (the web tier's share of the
+work; no worker runs them).
+
+Scenarios, each at increasing concurrency (users without think time):
+- floor: a trivial Django view ("ok", full middleware stack, no database;
+  bench/load_urls.py), the most this stack can serve on this machine;
+- availability: the public "choose a time" page for any location, service and
+  week in the horizon;
+- booking: availability, the details page, the booking POST with its CSRF
+  token, the confirmation page. Users crowd the first times shown, so they
+  race: "that time is taken" (409) is counted as a conflict, not an error.
+  Afterwards the database is checked for overlapping appointments.
+
+Errors are 5xx, connection failures and any other unexpected status.
+Targets (at 20 users): availability >= half the floor's req/s, availability
+p95 < 100 ms, 0 errors, 0 double bookings. A missed target is reported, not an
+exit status; only a crash exits non-zero.
+
+Run: .venv/bin/python bench/load.py   (DATABASE_URL=postgres://user@host:5432/db picks the server;
+default postgres://postgres@127.0.0.1:5432/postgres). --help lists the knobs.
+"""
+
+import argparse
+import io
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+import psutil  # comes with locust (requirements-dev.txt)
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", default="1,5,10,20", help="concurrency steps (default 1,5,10,20)")
+    parser.add_argument("--seconds", type=float, default=15, help="measured seconds per step (default 15)")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (default 3, for 2 cores)")
+    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (default sync)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread; default 1)")
+    parser.add_argument("--conn-max-age", type=int, default=60, help="CONN_MAX_AGE seconds (default 60)")
+    parser.add_argument("--scenarios", default="floor,availability,booking")
+    return parser.parse_args()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def postgres_problem():
+    """Why there is no PostgreSQL server to run on, or None."""
+    import psycopg
+
+    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    if not url.startswith(("postgres://", "postgresql://")):
+        return f"DATABASE_URL is not PostgreSQL ({url.split(':')[0]})"
+    try:
+        psycopg.connect(url.rpartition("/")[0] + "/postgres", connect_timeout=5).close()
+    except psycopg.Error as exc:
+        return f"PostgreSQL at DATABASE_URL is not reachable ({exc.__class__.__name__})"
+    return None
+
+
+def cache_redis_url():
+    """Redis database 11 of the REDIS_URL server (default the local one), flushed; "" if unreachable."""
+    import redis
+
+    base = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    url = base.rsplit("/", 1)[0] + "/11"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
+    except redis.RedisError as exc:
+        print(f"note: no Redis at {url} ({exc.__class__.__name__}); the cache stays per gunicorn worker")
+        return ""
+    return url
+
+
+def configure_environment(args, port, static_root):
+    """The environment both this process (migrate, seed) and gunicorn read settings from."""
+    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    # As in production, the cache (the cached availability pages) is Redis, shared by the
+    # gunicorn workers: a database of its own on the REDIS_URL server, flushed first.
+    redis_url = cache_redis_url()
+    config = {
+        "REDIS_URL": redis_url,
+        "DJANGO_SETTINGS_MODULE": "bench.load_settings",
+        "BENCH_STATIC_ROOT": str(static_root),
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SITE_URL": f"http://127.0.0.1:{port}",
+        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on the loopback; production sits behind TLS
+        "RATELIMIT_ENABLE": "false",  # every virtual user shares one IP
+        "SMS_BACKEND": "messaging.backends.locmem.SmsBackend",
+        "EMAIL_URL": "dummymail://",
+        "CELERY_BROKER_URL": "memory://",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "CONN_MAX_AGE": str(args.conn_max_age),
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(config)
+    return config
+
+
+def prepare_database():
+    """A fresh database (bench/harness.py), migrated, with the demo clinic; returns the load plan."""
+    sys.path.insert(0, str(HERE))
+    from harness import setup_django
+
+    started = time.perf_counter()
+    setup_django("load")
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from appointments.models import Practitioner, Service
+    from clinic.models import Location
+
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+    pairs = []
+    for location in Location.objects.filter(is_active=True).order_by("slug"):
+        for service in Service.objects.filter(is_active=True, locations=location).order_by("slug"):
+            if Practitioner.objects.filter(is_active=True, locations=location, services=service).exists():
+                pairs.append({"location": location.slug, "service": service.slug})
+    location = Location.objects.filter(is_active=True).order_by("slug").first()
+    today = timezone.now().astimezone(location.tzinfo).date()
+    # Any week that starts inside the booking horizon.
+    week_starts = [(today + timedelta(days=i)).isoformat() for i in range(settings.BOOKING_HORIZON_DAYS - 6)]
+    # Bookings crowd three popular services, on the first three times of the page.
+    booking_pairs = [p for p in pairs if p["service"] in ("consultation", "neurotoxin", "hydrafacial")] or pairs
+    plan = {"pairs": pairs, "browse_dates": week_starts, "booking_pairs": booking_pairs,
+            "booking_dates": week_starts, "crowd": 3}
+    print(
+        f"database: {connection.settings_dict['NAME']} on PostgreSQL {connection.pg_version // 10000}, "
+        f"migrated and seeded in {time.perf_counter() - started:.1f} s; {len(pairs)} location/service pages; "
+        f"users book on {len(booking_pairs)} of them, which offer {free_start_times(plan)} start times "
+        f"in the {settings.BOOKING_HORIZON_DAYS}-day horizon"
+    )
+    return plan
+
+
+def free_start_times(plan):
+    """Free start times (any practitioner) over the booking horizon, summed over the pages users book on."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from appointments.availability import find_free_slots
+    from appointments.models import Service
+    from clinic.models import Location
+
+    total = 0
+    for pair in plan["booking_pairs"]:
+        location, service = Location.objects.get(slug=pair["location"]), Service.objects.get(slug=pair["service"])
+        today = timezone.now().astimezone(location.tzinfo).date()
+        total += len(find_free_slots(location=location, service=service, start_date=today,
+                                     end_date=today + timedelta(days=settings.BOOKING_HORIZON_DAYS)))
+    return total
+
+
+def profile_availability_page(plan):
+    """The availability page in-process (same settings, no HTTP): where its time goes."""
+    import statistics
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from appointments.availability import find_free_slots
+    from appointments.models import Service
+    from clinic.models import Location
+
+    pair = plan["booking_pairs"][0]
+    location, service = Location.objects.get(slug=pair["location"]), Service.objects.get(slug=pair["service"])
+    today = timezone.now().astimezone(location.tzinfo).date()
+    url = f"/book/{location.slug}/{service.slug}/?date={today.isoformat()}&practitioner=any"
+    client = Client(HTTP_HOST="127.0.0.1")
+
+    def median_ms(func, runs=30):
+        func()
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            func()
+            times.append(time.perf_counter() - started)
+        return statistics.median(times) * 1000
+
+    page_ms = median_ms(lambda: client.get(url))
+    floor_ms = median_ms(lambda: client.get("/bench/floor/"))
+    slots_ms = median_ms(lambda: find_free_slots(
+        location=location, service=service, start_date=today, end_date=today + timedelta(days=6)))
+    db_seconds = []
+
+    def timed_query(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            db_seconds.append(time.perf_counter() - started)
+
+    with connection.execute_wrapper(timed_query):
+        response = client.get(url)
+    queries, db_ms = len(db_seconds), sum(db_seconds) * 1000
+    with CaptureQueriesContext(connection) as slot_queries:
+        slots = find_free_slots(location=location, service=service, start_date=today, end_date=today + timedelta(days=6))
+    print(
+        f"availability page in-process ({pair['location']}/{pair['service']}, a week, {len(slots)} times, "
+        f"{len(response.content) // 1024} KB): median {page_ms:.1f} ms; {queries} queries ({db_ms:.1f} ms), "
+        f"find_free_slots {slots_ms:.1f} ms ({len(slot_queries)} of the queries), the middleware stack "
+        f"(floor view) {floor_ms:.1f} ms, the other {page_ms - slots_ms - floor_ms:.1f} ms the rest of the view: "
+        f"mostly rendering the {len(slots)} time links"
+    )
+
+
+def start_gunicorn(args, port, log_path):
+    command = [
+        sys.executable, "-m", "gunicorn", "clinic.wsgi:application",
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(args.workers),
+        "--worker-class", args.worker_class,
+        "--threads", str(args.threads),
+        "--chdir", str(ROOT),
+        "--backlog", "2048",
+        "--timeout", "60",
+        "--log-level", "warning",
+    ]
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{Path(log_path).read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/floor/", timeout=2) as response:
+                if response.status == 200:
+                    return process
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    stop_gunicorn(process)
+    raise RuntimeError(f"gunicorn did not answer within 60 s:\n{Path(log_path).read_text()[-3000:]}")
+
+
+def stop_gunicorn(process):
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run_scenario(scenario, args, port, plan_path, log_dir):
+    """Run the locust child for one scenario; returns its per-step figures (and the final line)."""
+    command = [
+        sys.executable, str(HERE / "load_users.py"), scenario,
+        "--host", f"http://127.0.0.1:{port}",
+        "--users", args.users,
+        "--seconds", str(args.seconds),
+        "--plan", str(plan_path),
+    ]
+    stderr_path = Path(log_dir) / f"locust-{scenario}.log"
+    steps, final = [], {}
+    with open(stderr_path, "w") as stderr:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True)
+        for line in process.stdout:
+            data = json.loads(line)
+            if data.get("final"):
+                final = data
+                continue
+            steps.append(data)
+            total = data["total"]
+            print(
+                f"  {scenario:<12} {data['users']:>3} users: {data['rps']:7.1f} req/s  p50 {total['p50']} ms  "
+                f"p95 {total['p95']} ms  p99 {total['p99']} ms  errors {total['failures']}",
+                flush=True,
+            )
+        if process.wait() != 0:
+            raise RuntimeError(f"locust ({scenario}) exited with {process.returncode}:\n{stderr_path.read_text()[-3000:]}")
+    return steps, final
+
+
+def double_bookings():
+    """(overlapping pairs of non-cancelled appointments of one practitioner, online appointments)."""
+    from django.db import connection
+
+    from appointments.models import Appointment, AppointmentStatus
+
+    table = connection.ops.quote_name(Appointment._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT count(*) FROM {table} a JOIN {table} b
+              ON a.practitioner_id = b.practitioner_id AND a.id < b.id
+             AND a.start < b.occupied_until AND b.start < a.occupied_until
+             WHERE a.status <> %s AND b.status <> %s
+            """,
+            [AppointmentStatus.CANCELLED, AppointmentStatus.CANCELLED],
+        )
+        overlaps = cursor.fetchone()[0]
+    return overlaps, Appointment.objects.exclude(status=AppointmentStatus.CANCELLED).count()
+
+
+def print_table(results):
+    header = (
+        f"{'scenario':<14}{'users':>6}{'req/s':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
+        f"{'errors':>8}{'booked':>8}{'conflicts':>10}{'loadgen CPU':>13}"
+    )
+    print(header)
+    print("-" * len(header))
+    for scenario, steps in results.items():
+        for step in steps:
+            total, counters = step["total"], step["counters"]
+            booked = conflicts = ""
+            if scenario == "booking":
+                booked = counters["booked"]
+                conflicts = counters["conflict_on_details"] + counters["conflict_on_post"]
+            print(
+                f"{scenario:<14}{step['users']:>6}{step['rps']:>9.1f}{total['p50']:>8}{total['p95']:>8}"
+                f"{total['p99']:>8}{total['failures']:>8}{booked:>8}{conflicts:>10}"
+                f"{step['loadgen_cpu_percent']:>12.0f}%"
+            )
+
+
+def print_breakdown(step):
+    print(f"booking scenario at {step['users']} users, per request:")
+    for name, entry in sorted(step["entries"].items()):
+        print(
+            f"  {name:<26}{entry['requests'] / step['seconds']:>8.1f} req/s  p50 {entry['p50']:>5} ms  "
+            f"p95 {entry['p95']:>5} ms  p99 {entry['p99']:>5} ms  errors {entry['failures']}"
+        )
+    counters = step["counters"]
+    print(
+        f"  conflicts: {counters['conflict_on_details']} on the details page (taken since the list was shown), "
+        f"{counters['conflict_on_post']} on the POST (lost the race); "
+        f"pages with no time to pick: {counters['no_slot_shown']}"
+    )
+
+
+def main():
+    args = parse_args()
+    problem = postgres_problem()
+    if problem:
+        print(f"bench/load.py: SKIPPED, it needs a PostgreSQL server: {problem}")
+        return 0
+    scenarios = [s for s in args.scenarios.split(",") if s]
+    port = free_port()
+    work = Path(tempfile.mkdtemp(prefix="clinic-bench-load-"))
+    configure_environment(args, port, work / "static")
+    print(
+        f"load benchmark: gunicorn {args.workers} {args.worker_class} workers"
+        + (f" x {args.threads} threads" if args.threads > 1 else "")
+        + f" on {os.cpu_count()} CPU cores, CONN_MAX_AGE={args.conn_max_age}, DEBUG=false; "
+        f"locust (1 process, FastHttpUser, no think time) on the same machine; "
+        f"steps of {args.users} users, {args.seconds:g} s each; "
+        f"cache: {os.environ['REDIS_URL'] or 'per-worker memory'}"
+    )
+    busy = psutil.cpu_percent(interval=1.0)
+    if busy > 15:
+        print(f"warning: the machine is already {busy:.0f}% busy before the benchmark starts; figures will be low and noisy")
+    plan = prepare_database()
+    profile_availability_page(plan)
+    plan_path = work / "plan.json"
+    plan_path.write_text(json.dumps(plan))
+
+    gunicorn_log = work / "gunicorn.log"
+    server = start_gunicorn(args, port, gunicorn_log)
+    results, final, booking_check = {}, {}, None
+    try:
+        for scenario in scenarios:
+            results[scenario], final[scenario] = run_scenario(scenario, args, port, plan_path, work)
+            if scenario == "booking":
+                booking_check = double_bookings() + (free_start_times(plan),)
+    finally:
+        stop_gunicorn(server)
+    server_log = gunicorn_log.read_text()
+    shutil.rmtree(work, ignore_errors=True)
+
+    print()
+    print_table(results)
+    if results.get("booking"):
+        print()
+        print_breakdown(results["booking"][-1])
+    all_errors = [e for steps in results.values() for step in steps for e in step["errors"]]
+    if all_errors:
+        print("\nerrors:")
+        for error in all_errors[:10]:
+            print(f"  {error['occurrences']} x {error['name']}: {error['error']}")
+    if "Traceback" in server_log:
+        print(f"\nserver log has tracebacks ({server_log.count('Traceback')}); the last:\n{server_log[-2000:]}")
+
+    print("\ntargets:")
+    top = max(int(n) for n in args.users.split(","))
+
+    def at_top(scenario):
+        return next((s for s in results.get(scenario, []) if s["users"] == top), None)
+
+    floor, availability = at_top("floor"), at_top("availability")
+    if floor and availability:
+        ratio = availability["rps"] / floor["rps"] if floor["rps"] else 0.0
+        print(
+            f"  availability req/s >= 0.5 x floor at {top} users: {availability['rps']:.1f} vs {floor['rps']:.1f} "
+            f"= {ratio:.2f} x -> {'MET' if ratio >= 0.5 else 'NOT MET'}"
+        )
+    if availability:
+        p95 = availability["total"]["p95"]
+        print(f"  availability p95 < 100 ms at {top} users: {p95} ms -> {'MET' if p95 < 100 else 'NOT MET'}")
+    errors = sum(step["total"]["failures"] for steps in results.values() for step in steps)
+    print(f"  0 errors: {errors} -> {'MET' if errors == 0 else 'NOT MET'}")
+    if booking_check is not None:
+        overlaps, appointments, left = booking_check
+        booked = final.get("booking", {}).get("booked_in_run", "?")
+        print(
+            f"  0 double bookings: {overlaps} overlapping pairs among {appointments} appointments "
+            f"({booked} bookings answered 302 by the site) -> {'MET' if overlaps == 0 else 'NOT MET'}"
+        )
+        print(f"  (start times still free on the booking pages afterwards: {left})")
+    if top != 20:
+        print(f"  (targets are set for 20 users; this run's top step is {top})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
