@@ -1,12 +1,35 @@
 """Pluggable SMS backends, shaped like Django's email backends.
 
 SMS_BACKEND names a class: console (development), locmem (tests), twilio
-(production). get_backend() builds the configured one.
+(production). get_backend() returns the configured one.
 """
+
+from functools import lru_cache
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 
 
 def get_backend(path=None, **kwargs):
+    """The configured backend, one per process and configuration.
+
+    Reusing it keeps the Twilio client's HTTP connection open between texts,
+    instead of a new TCP and TLS handshake for each one. With a path or
+    arguments, a fresh instance.
+    """
+    if path is None and not kwargs:
+        return _configured_backend(
+            settings.SMS_BACKEND,
+            settings.TWILIO_ACCOUNT_SID,
+            settings.TWILIO_AUTH_TOKEN,
+            settings.TWILIO_API_BASE_URL,
+            settings.TWILIO_TIMEOUT_SECONDS,
+            settings.TWILIO_MESSAGING_SERVICE_SID,
+        )
     return import_string(path or settings.SMS_BACKEND)(**kwargs)
+
+
+@lru_cache(maxsize=8)
+def _configured_backend(path, *configuration):
+    # The configuration is part of the cache key, so changed settings build a new backend.
+    return import_string(path)()

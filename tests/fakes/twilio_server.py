@@ -22,6 +22,7 @@ class FakeTwilio:
         self.messages = []  # dicts of the form fields of the messages accepted
         self.received = []  # every request to the Messages API: its form fields and the status answered
         self.requests = 0
+        self.connections = 0
         self.delay = 0.0  # seconds to hold each answer; the message counts as received at once
         self._failures = []  # (status, code, retry_after) for upcoming requests
         self._failing_until = 0.0  # monotonic time; fail every request before it with _failing_as
@@ -31,6 +32,11 @@ class FakeTwilio:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                super().setup()
+                with fake._lock:
+                    fake.connections += 1  # one handler per TCP connection (keep-alive reuses it)
 
             def log_message(self, *args):
                 pass

@@ -89,6 +89,22 @@ def test_transient_faults_retry_then_send_once(fake_twilio, queued_reminder):
 
 
 @pytest.mark.django_db
+def test_texts_in_a_row_reuse_one_connection_to_twilio(fake_twilio, queued_reminder, settings):
+    others = [
+        SmsMessage.objects.create(to_number=f"+1408555017{n}", body=f"Text {n}", client=queued_reminder.client,
+                                  location=queued_reminder.location)
+        for n in range(3)
+    ]
+    for message in [queued_reminder, *others]:
+        assert deliver(message).outcome == "sent"
+    assert len(fake_twilio.messages) == 4 and fake_twilio.connections == 1  # no new handshake per text
+
+    settings.TWILIO_AUTH_TOKEN = "rotated-token"  # changed settings: a new client, with the new token
+    extra = SmsMessage.objects.create(to_number="+14085550180", body="After rotation", client=queued_reminder.client)
+    assert deliver(extra).outcome == "sent" and fake_twilio.connections == 2
+
+
+@pytest.mark.django_db
 def test_gives_up_after_the_attempt_limit_with_the_reason(fake_twilio, queued_reminder, settings):
     settings.SMS_MAX_ATTEMPTS = 3
     fake_twilio.fail_next(10, status=500)
