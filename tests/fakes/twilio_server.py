@@ -32,6 +32,9 @@ class FakeTwilio:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes: without this, on a kept-alive
+            # connection Nagle's algorithm and delayed ACKs stall each answer ~40 ms.
+            disable_nagle_algorithm = True
 
             def setup(self):
                 super().setup()
