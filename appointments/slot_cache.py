@@ -44,6 +44,28 @@ def _bump():
         logger.warning("Availability cache not invalidated: %s", exc.__class__.__name__)
 
 
+_last_seen_version = None
+
+
+def _lookup(key_for):
+    """(key, cached value or None) under the current version, in one round trip while it is unchanged.
+
+    The version is read on every call (so invalidation is immediate), together with
+    the entry for the version this process saw last; only after a change is a
+    second read needed.
+    """
+    global _last_seen_version
+    guess = _last_seen_version
+    found = cache.get_many([VERSION_KEY, key_for(guess)]) if guess is not None else {}
+    version = found.get(VERSION_KEY)
+    if version is None:
+        version = _version()
+    _last_seen_version = version
+    if version == guess:
+        return key_for(version), found.get(key_for(version))
+    return key_for(version), cache.get(key_for(version))
+
+
 def availability_changed(**kwargs):
     """Signal receiver and plain function: forget cached weeks once the change commits."""
     transaction.on_commit(_bump)
@@ -54,8 +76,8 @@ def cached_page(*, parts, build):
     try:
         raw = "\x1f".join(str(part) for part in parts)
         digest = hashlib.sha256(raw.encode()).hexdigest()[:32]  # visitor-supplied parts: fixed-size keys
-        key = f"appointments:week:{_version()}:{int(timezone.now().timestamp() // 60)}:{digest}"
-        hit = cache.get(key)
+        minute = int(timezone.now().timestamp() // 60)
+        key, hit = _lookup(lambda version: f"appointments:week:{version}:{minute}:{digest}")
     except Exception as exc:  # noqa: BLE001 - unreachable cache: compute the page
         logger.warning("Availability cache unavailable: %s", exc.__class__.__name__)
         return build()[0]

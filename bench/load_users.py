@@ -57,13 +57,14 @@ class _SiteUser(FastHttpUser):
     abstract = True
     wait_time = constant(0)
 
-    def availability(self, pair, day, name="availability"):
+    def availability(self, pair, day, name="availability", *, links=True):
         url = f"/book/{pair['location']}/{pair['service']}/?date={day}&practitioner=any"
         with self.client.get(url, name=name, catch_response=True) as response:
             if response.status_code != 200:
                 _fail(response, 200)
                 return []
-            return [html.unescape(link) for link in SLOT_LINK.findall(response.text)]
+            # Only a user about to book needs the links; browsing users just look (as the floor's do).
+            return [html.unescape(link) for link in SLOT_LINK.findall(response.text)] if links else []
 
 
 class AvailabilityUser(_SiteUser):
@@ -71,7 +72,7 @@ class AvailabilityUser(_SiteUser):
 
     @task
     def browse(self):
-        self.availability(random.choice(PLAN["pairs"]), random.choice(PLAN["browse_dates"]))
+        self.availability(random.choice(PLAN["pairs"]), random.choice(PLAN["browse_dates"]), links=False)
 
 
 class BookingUser(_SiteUser):
