@@ -1,5 +1,7 @@
 """Erasure: anonymise a person everywhere through each app's eraser, unless a legal hold applies."""
 
+from datetime import datetime
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -8,7 +10,7 @@ from clinic.models import Client
 
 from . import registry
 from .requests import audit, complete_request, refuse_request
-from .requests_models import AuditAction, DataSubjectRequest, RequestStatus, RequestType
+from .requests_models import AuditAction, DataSubjectRequest, ErasureTombstone, RequestStatus, RequestType
 
 
 class ErasureRefused(Exception):
@@ -19,6 +21,7 @@ def erase_clients(*, client_ids, request=None, staff_user=None, reason=""):
     """Anonymise these clients in every app. Idempotent. Returns {app: rows changed}."""
     client_ids = list(client_ids)
     with transaction.atomic():
+        _leave_tombstones(client_ids, erased_at=timezone.now())
         counts = registry.erase_subject(client_ids)
         for client_id in client_ids:
             audit(
@@ -32,22 +35,62 @@ def erase_clients(*, client_ids, request=None, staff_user=None, reason=""):
     return counts
 
 
-def reapply_erasures(*, contact_hashes):
-    """After a restore: erase again the clients whose number or address was erased since.
+def _leave_tombstones(client_ids, *, erased_at):
+    tombstones = []
+    for client in Client.objects.filter(pk__in=client_ids, erased_at__isnull=True).only("email", "mobile_phone"):
+        if client.email:
+            tombstones.append(ErasureTombstone(contact_hash=contact_hash(client.email), kind="email", erased_at=erased_at))
+        if client.mobile_phone:
+            tombstones.append(
+                ErasureTombstone(contact_hash=contact_hash(str(client.mobile_phone)), kind="phone", erased_at=erased_at)
+            )
+    ErasureTombstone.objects.bulk_create(tombstones, ignore_conflicts=True)
 
-    The hashes come from the newest database's suppression list (see README, Backups and restore).
-    Returns the ids erased.
+
+def export_tombstones():
+    """Lines "kind hash erased_at" of every erasure (the input of reapply_erasures)."""
+    rows = ErasureTombstone.objects.order_by("erased_at", "id").values_list("kind", "contact_hash", "erased_at")
+    return [f"{kind} {value} {erased_at.isoformat()}" for kind, value, erased_at in rows]
+
+
+def reapply_erasures(*, lines):
+    """After a restore: erase again whoever was erased after the backup was taken.
+
+    `lines` come from export_tombstones() on the newest database. A restored
+    client is erased again when their email matches a tombstone (or, with no
+    email, their phone: numbers can be shared in a family), and only if the
+    record was created before that erasure: someone who came back later is left
+    alone. The tombstones are kept in the restored database too. Returns the ids erased.
     """
-    contact_hashes = set(contact_hashes)
-    client_ids = [
-        client.pk
-        for client in Client.objects.filter(erased_at__isnull=True).only("pk", "email", "mobile_phone")
-        if (client.email and contact_hash(client.email) in contact_hashes)
-        or (client.mobile_phone and contact_hash(str(client.mobile_phone)) in contact_hashes)
-    ]
+    tombstones = [_parse_tombstone(line) for line in lines if line.strip()]
+    ErasureTombstone.objects.bulk_create(tombstones, ignore_conflicts=True)
+    erased_at = {}
+    for tombstone in tombstones:
+        key = (tombstone.kind, tombstone.contact_hash)
+        erased_at[key] = max(erased_at.get(key, tombstone.erased_at), tombstone.erased_at)
+    client_ids = []
+    for client in Client.objects.filter(erased_at__isnull=True).only("pk", "email", "mobile_phone", "created_at"):
+        key = ("email", contact_hash(client.email)) if client.email else ("phone", contact_hash(str(client.mobile_phone)))
+        if (client.email or client.mobile_phone) and key in erased_at and client.created_at <= erased_at[key]:
+            client_ids.append(client.pk)
     if client_ids:
         erase_clients(client_ids=client_ids, reason="Re-applied after a database restore.")
     return client_ids
+
+
+class BadTombstone(ValueError):
+    pass
+
+
+def _parse_tombstone(line):
+    try:
+        kind, value, when = line.split()
+        erased_at = datetime.fromisoformat(when)
+    except ValueError as exc:
+        raise BadTombstone(f"Not a tombstone line: {line.strip()[:80]!r}") from exc
+    if kind not in ErasureTombstone.Kind.values or len(value) != 64 or timezone.is_naive(erased_at):
+        raise BadTombstone(f"Not a tombstone line: {line.strip()[:80]!r}")
+    return ErasureTombstone(kind=kind, contact_hash=value, erased_at=erased_at)
 
 
 def fulfil_erasure_request(*, request_id, staff_user=None):

@@ -142,6 +142,7 @@ class ConsentRecord(models.Model):
 from .requests_models import (  # noqa: E402, F401
     AuditAction,
     DataSubjectRequest,
+    ErasureTombstone,
     PrivacyAuditEvent,
     Regime,
     RequestChannel,

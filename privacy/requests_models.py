@@ -130,3 +130,27 @@ class PrivacyAuditEvent(models.Model):
         if self.pk is not None:
             raise ValueError("Audit events are append-only.")
         super().save(*args, **kwargs)
+
+
+class ErasureTombstone(models.Model):
+    """A keyed hash of an erased email address or phone number, and when it was erased.
+
+    Nothing else about the person is kept. After a database restore,
+    `reapply_erasures` erases again the clients of a restored backup who match
+    one and were created before that erasure (never someone who came back later).
+    """
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Email address"
+        PHONE = "phone", "Phone number"
+
+    contact_hash = models.CharField(max_length=64)
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    erased_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["contact_hash", "erased_at"], name="one_tombstone_per_erasure")]
+        indexes = [models.Index(fields=["contact_hash"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} erased {self.erased_at:%Y-%m-%d}"

@@ -13,6 +13,7 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from appointments.models import Appointment
 from clinic.hashing import contact_hash
@@ -330,27 +331,38 @@ def test_erase_command_needs_a_verified_request_or_force_with_reason(dana):
 def test_after_restoring_an_older_backup_erasures_are_applied_again(dana, tmp_path):
     from privacy.erasure import erase_clients
 
-    SmsOptOut.objects.create(phone_hash=contact_hash(PHONE), phone=PHONE, reason="Replied STOP")  # opted out earlier
-    erase_clients(client_ids=[dana.pk])
-    hashes = tmp_path / "erased.txt"
+    family = ClientFactory(first_name="Sam", email="", mobile_phone="+14085550199")
+    with time_machine.travel(timezone.now() + timedelta(days=1)):
+        erase_clients(client_ids=[dana.pk, family.pk])
     out = io.StringIO()
     call_command("erased_contact_hashes", stdout=out)  # on the newest database
-    hashes.write_text(out.getvalue())
-    assert set(out.getvalue().split()) == {contact_hash(PHONE), contact_hash(EMAIL)}
+    tombstones = tmp_path / "erased.txt"
+    tombstones.write_text(out.getvalue())
+    assert {line.split()[0] for line in out.getvalue().splitlines()} == {"email", "phone"}
+    assert EMAIL not in out.getvalue() and "4085550143" not in out.getvalue()
 
-    # The restored backup predates the erasure: Dana is back, and so is someone else.
+    # The restored backup predates the erasures: Dana and Sam are back. Also there: Dana's
+    # sister on the same number (her own email), and someone who signs up with Sam's number
+    # after the erasure.
     restored = ClientFactory(first_name="Dana", last_name="Reyesworth", email=EMAIL.upper(), mobile_phone=PHONE)
-    other = ClientFactory(email="other@example.com", mobile_phone="+14085550177")
+    sam_again = ClientFactory(first_name="Sam", email="", mobile_phone="+14085550199")
+    sister = ClientFactory(first_name="Ana", email="ana.reyes@example.com", mobile_phone=PHONE)
+    with time_machine.travel(timezone.now() + timedelta(days=2)):
+        newcomer = ClientFactory(first_name="Lee", email="", mobile_phone="+14085550199")
     out = io.StringIO()
-    call_command("reapply_erasures", str(hashes), stdout=out)
-    restored.refresh_from_db()
-    other.refresh_from_db()
-    assert restored.erased_at is not None and restored.email != EMAIL.upper() and "Reyesworth" not in restored.last_name
-    assert other.erased_at is None
-    assert "Erased again: 1 client(s)" in out.getvalue()
-    assert PrivacyAuditEvent.objects.filter(action=AuditAction.DATA_ERASED, detail__contains="restore").count() == 1
+    call_command("reapply_erasures", str(tombstones), stdout=out)
+    for person in (restored, sam_again, sister, newcomer):
+        person.refresh_from_db()
+    assert restored.erased_at is not None and "Reyesworth" not in restored.last_name
+    assert sam_again.erased_at is not None
+    assert sister.erased_at is None and newcomer.erased_at is None
+    assert "Erased again: 2 client(s)" in out.getvalue()
+    assert PrivacyAuditEvent.objects.filter(action=AuditAction.DATA_ERASED, detail__contains="restore").count() == 2
     with pytest.raises(CommandError):
         call_command("reapply_erasures", str(tmp_path / "missing.txt"))
+    (tmp_path / "junk.txt").write_text("not a tombstone\n")
+    with pytest.raises(CommandError):
+        call_command("reapply_erasures", str(tmp_path / "junk.txt"))
 
 
 def test_export_command_writes_the_bundle(dana, tmp_path):

@@ -1,14 +1,14 @@
 from django.core.management.base import BaseCommand
 
-from messaging.personal_data import erased_contact_hashes
+from privacy.erasure import export_tombstones
 
 
 class Command(BaseCommand):
     help = (
-        "Print the keyed hashes of every erased phone number and email address, one per line. "
+        "Print every erasure's tombstone (kind, keyed hash of the email or phone, time), one per line. "
         "Run it on the newest database before restoring an older backup; feed the file to reapply_erasures."
     )
 
     def handle(self, *args, **options):
-        for value in erased_contact_hashes():
-            self.stdout.write(value)
+        for line in export_tombstones():
+            self.stdout.write(line)
