@@ -95,6 +95,7 @@ AXES_LOCKOUT_TEMPLATE = "lockout.html"
 # Two-step sign-in (TOTP, django-otp) for staff: when on, staff who enrolled an
 # authenticator must enter its code, and privacy officers and superusers must enrol.
 STAFF_TWO_FACTOR = env.bool("STAFF_TWO_FACTOR", default=False)
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # not even a superuser sees someone's authenticator key
 
 # Rate limits (django-ratelimit, on the shared cache: Redis in production).
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)

@@ -10,6 +10,7 @@ Codes are checked by django-otp, which also slows down repeated wrong codes.
 """
 
 from io import BytesIO
+from urllib.parse import urlencode
 
 import qrcode
 import qrcode.image.svg
@@ -26,9 +27,17 @@ from .roles import PRIVACY_OFFICER
 DEVICE_NAME = "Authenticator app"
 
 
+# Whoever can handle privacy requests (export or erase anyone's data), by group or by permission.
+PRIVACY_PERMISSIONS = ("privacy.export_datasubjectrequest", "privacy.change_datasubjectrequest")
+
+
 def must_enrol(user):
     """Privacy officers and superusers may not use the admin without a second factor."""
-    return user.is_superuser or user.groups.filter(name=PRIVACY_OFFICER).exists()
+    return (
+        user.is_superuser
+        or user.groups.filter(name=PRIVACY_OFFICER).exists()
+        or any(user.has_perm(permission) for permission in PRIVACY_PERMISSIONS)
+    )
 
 
 def needs_second_step(user):
@@ -39,12 +48,27 @@ def needs_second_step(user):
     return user_has_device(user) or must_enrol(user)
 
 
-def device_to_verify(*, user):
-    """The confirmed device, else the one being enrolled (created on first visit)."""
+ENROLLING = "staff_two_factor_enrolling"  # session key: the device this session may confirm
+
+
+def device_to_verify(*, request, new_key=False):
+    """The confirmed device; else the one this session is enrolling.
+
+    Each showing of the enrolment page (new_key) makes a fresh key, kept only in
+    this session: a key seen in another session (someone holding the password
+    only) can never be the one that gets confirmed.
+    """
+    user = request.user
     confirmed = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     if confirmed:
         return confirmed
-    device, _ = TOTPDevice.objects.get_or_create(user=user, confirmed=False, defaults={"name": DEVICE_NAME})
+    device = None
+    if not new_key:
+        device = TOTPDevice.objects.filter(user=user, confirmed=False, pk=request.session.get(ENROLLING)).first()
+    if device is None:
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        device = TOTPDevice.objects.create(user=user, confirmed=False, name=DEVICE_NAME)
+        request.session[ENROLLING] = device.pk
     return device
 
 
@@ -57,7 +81,7 @@ def verify_second_step(*, request, token):
 
     Returns None on success, else the message to show.
     """
-    device = device_to_verify(user=request.user)
+    device = device_to_verify(request=request)
     allowed, _ = device.verify_is_allowed()  # django-otp backs off after wrong codes
     if not allowed:
         return SLOW_DOWN
@@ -67,6 +91,7 @@ def verify_second_step(*, request, token):
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         TOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
+        request.session.pop(ENROLLING, None)
     otp_login(request, device)
     return None
 
@@ -93,7 +118,7 @@ class StaffTwoFactorMiddleware:
 
     def __call__(self, request):
         if settings.STAFF_TWO_FACTOR and self._guards(request.path) and needs_second_step(request.user):
-            return redirect(f"{reverse('staff_two_factor')}?next={request.get_full_path()}")
+            return redirect(f"{reverse('staff_two_factor')}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
 
     @staticmethod

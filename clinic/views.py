@@ -43,7 +43,8 @@ def staff_two_factor(request):
         error = twofactor.verify_second_step(request=request, token=token)
         if error is None:
             return HttpResponseRedirect(next_url)
-    device = twofactor.device_to_verify(user=request.user)
+    # A wrong code keeps the key being enrolled; any other showing of the page makes a new one.
+    device = twofactor.device_to_verify(request=request, new_key=request.method == "GET")
     context = {
         **admin.site.each_context(request),
         "title": "Two-step sign-in",

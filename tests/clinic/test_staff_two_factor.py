@@ -50,7 +50,7 @@ def test_privacy_officer_must_enrol_before_any_admin_page(client, two_factor_on)
     client.force_login(officer)
     response = client.get("/admin/privacy/datasubjectrequest/")
     assert response.status_code == 302
-    assert response["Location"] == f"{TWO_STEP}?next=/admin/privacy/datasubjectrequest/"
+    assert response["Location"] == f"{TWO_STEP}?next=%2Fadmin%2Fprivacy%2Fdatasubjectrequest%2F"
 
     page = client.get(response["Location"])
     html = page.content.decode()
@@ -114,3 +114,49 @@ def test_the_next_address_cannot_send_staff_to_another_site(client, two_factor_o
 def test_signed_out_visitors_are_sent_to_the_admin_sign_in(client, two_factor_on):
     response = client.get(TWO_STEP)
     assert response.status_code == 302 and response["Location"].startswith(reverse("admin:login"))
+
+
+def test_an_enrolment_key_belongs_to_the_session_that_was_shown_it(client, two_factor_on):
+    from django.test import Client as Browser
+
+    officer = staff(PRIVACY_OFFICER)
+    intruder = Browser()  # someone who knows only the password
+    intruder.force_login(officer)
+    intruder.get(TWO_STEP)
+    intruders_device = TOTPDevice.objects.get(user=officer, confirmed=False)
+
+    client.force_login(officer)
+    client.get(TWO_STEP)  # the officer's own page: a fresh key
+    own_device = TOTPDevice.objects.get(user=officer, confirmed=False)
+    assert own_device.key != intruders_device.key
+    assert client.post(TWO_STEP, {"token": code_for(own_device)}).status_code == 302
+    assert list(TOTPDevice.objects.filter(user=officer).values_list("key", flat=True)) == [own_device.key]
+    assert intruder.post(TWO_STEP, {"token": code_for(intruders_device)}).status_code == 400
+
+
+def test_staff_holding_privacy_permissions_without_the_group_must_enrol_too(client, two_factor_on):
+    from django.contrib.auth.models import Permission
+
+    user = StaffFactory()
+    user.user_permissions.add(Permission.objects.get(codename="export_datasubjectrequest"))
+    client.force_login(user)
+    assert client.get(ADMIN).status_code == 302
+
+
+def test_the_whole_address_asked_for_is_kept_through_the_second_step(client, two_factor_on):
+    officer = staff(PRIVACY_OFFICER)
+    device = TOTPDevice.objects.create(user=officer, name="Phone", confirmed=True)
+    client.force_login(officer)
+    asked = "/admin/privacy/datasubjectrequest/?status=received&request_type=erasure"
+    step = client.get(asked)["Location"]
+    response = client.post(step, {"token": code_for(device), "next": client.get(step).context["next"]})
+    assert response["Location"] == asked
+
+
+def test_authenticator_keys_are_hidden_in_the_admin_even_from_superusers(admin_client, admin_user, two_factor_on):
+    officer = staff(PRIVACY_OFFICER)
+    device = TOTPDevice.objects.create(user=officer, name="Phone", confirmed=True)
+    own = TOTPDevice.objects.create(user=admin_user, name="Admin phone", confirmed=True)
+    assert admin_client.post(TWO_STEP, {"token": code_for(own)}).status_code == 302
+    page = admin_client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/")
+    assert page.status_code == 200 and device.key not in page.content.decode()
