@@ -24,7 +24,7 @@ from django.utils import timezone
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "appointments:availability-version"
-TTL_SECONDS = 120
+TTL_SECONDS = 60  # keys carry the minute anyway
 
 
 def _version():
@@ -37,9 +37,10 @@ def _version():
 
 def _bump():
     try:
-        cache.incr(VERSION_KEY)
-    except ValueError:  # no version yet (or evicted): any new value invalidates
-        cache.set(VERSION_KEY, int(timezone.now().timestamp()), timeout=None)
+        try:
+            cache.incr(VERSION_KEY)
+        except ValueError:  # no version yet (or evicted): any new value invalidates
+            cache.set(VERSION_KEY, int(timezone.now().timestamp()), timeout=None)
     except Exception as exc:  # noqa: BLE001 - a cache outage must not fail a booking
         logger.warning("Availability cache not invalidated: %s", exc.__class__.__name__)
 

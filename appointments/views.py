@@ -1,8 +1,10 @@
 """Public booking pages. Thin: parse the request, call a selector or a service, render."""
 
-from datetime import timedelta
+from datetime import date, timedelta
+from functools import partial
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -81,12 +83,32 @@ def _slot_query(slot_start, practitioner_id):
 
 def choose_time(request, location_slug, service_slug):
     """The week of free times. Its body is cached (slot_cache): a hit costs no query."""
-    query = {name: request.GET.get(name, "") for name in ("date", "practitioner")}
-    page = slot_cache.cached_page(
-        parts=(location_slug, service_slug, query["date"], query["practitioner"], bool(request.GET)),
-        build=lambda: _build_choose_time(request.GET, location_slug, service_slug),
-    )
+    build = partial(_build_choose_time, request.GET, location_slug, service_slug)
+    parts = _cacheable_search(request.GET)
+    page = build()[0] if parts is None else slot_cache.cached_page(parts=(location_slug, service_slug, *parts), build=build)
     return render(request, "appointments/choose_time.html", page)
+
+
+def _cacheable_search(params):
+    """The search as cache-key parts, or None when it is not a plain one worth caching.
+
+    Only an empty or ISO date inside the booking horizon and "any" or a number
+    for the practitioner: visitors cannot fill the cache with variants.
+    """
+    day, practitioner = params.get("date", ""), params.get("practitioner", "")
+    if day:
+        try:
+            parsed = date.fromisoformat(day) if len(day) == 10 else None
+        except ValueError:
+            parsed = None
+        today = timezone.now().date()
+        if parsed is None or not today - timedelta(days=1) <= parsed <= today + timedelta(days=settings.BOOKING_HORIZON_DAYS):
+            return None
+    if practitioner not in ("", "any") and not (practitioner.isdigit() and len(practitioner) <= 9):
+        return None
+    if set(params) - {"date", "practitioner"}:
+        return None
+    return day, practitioner, bool(params)
 
 
 def _build_choose_time(params, location_slug, service_slug):
@@ -96,7 +118,9 @@ def _build_choose_time(params, location_slug, service_slug):
     today = timezone.now().astimezone(location.tzinfo).date()
     chosen_day, practitioner_id = today, None
     if form.is_bound and form.is_valid():
-        chosen_day = max(form.cleaned_data.get("date") or today, today)
+        # Past days show from today; days beyond the horizon show its last week.
+        last = today + timedelta(days=settings.BOOKING_HORIZON_DAYS)
+        chosen_day = min(max(form.cleaned_data.get("date") or today, today), last)
         practitioner_id = form.practitioner_id()
     week, has_any_slot = _week_links(location=location, service=service, practitioner_id=practitioner_id, first_day=chosen_day)
     next_week = urlencode({"date": (chosen_day + timedelta(days=7)).isoformat(), "practitioner": practitioner_id or "any"})

@@ -115,6 +115,29 @@ def test_a_search_with_errors_is_answered_but_not_cached(client, clinic, django_
     assert len(queries) > 0  # computed again, not served from the cache
 
 
+@pytest.mark.parametrize("search", [
+    {"date": " 2026-12-07"}, {"date": "12/07/26"}, {"date": "2031-01-01"}, {"practitioner": "x" * 20},
+    {"date": "2026-12-07", "utm_source": "ad"},
+])
+def test_odd_searches_are_answered_but_never_cached(client, clinic, search):
+    from django.core.cache import cache
+
+    location, service, _ = clinic
+    before = set(cache._cache)  # locmem: the keys it holds
+    response = client.get(reverse("appointments:choose_time", args=[location.slug, service.slug]), search)
+    assert response.status_code == 200
+    assert not [key for key in set(cache._cache) - before if "appointments:week" in key]
+    client.get(reverse("appointments:choose_time", args=[location.slug, service.slug]), {"date": "2026-12-07"})
+    assert [key for key in set(cache._cache) - before if "appointments:week" in key]  # a plain one is
+
+
+def test_a_date_at_the_end_of_the_calendar_is_shown_the_last_bookable_week(client, clinic):
+    location, service, _ = clinic
+    response = client.get(reverse("appointments:choose_time", args=[location.slug, service.slug]), {"date": "9999-12-30"})
+    assert response.status_code == 200
+    assert "Next week" in response.content.decode()
+
+
 def test_cached_times_inside_the_minimum_notice_drop_out_within_a_minute(client, clinic, settings):
     location, service, _ = clinic
     week_url = reverse("appointments:choose_time", args=[location.slug, service.slug])
