@@ -11,7 +11,7 @@ import re
 from pythonjsonlogger.json import JsonFormatter
 
 # Seven or more digits in a phone-like run; not dates such as 2026-11-25 13:09.
-PHONE = re.compile(r"(?<![\w/.:-])(?!\d{4}-\d\d-\d\d)\+?\d[\d\s().-]{6,}\d(?![\w/])")
+PHONE = re.compile(r"(?<![\w/])(?<!\d[-.:])(?!\d{4}-\d\d-\d\d)\+?\d[\d\s().-]{6,}\d(?![\w/])")
 EMAIL = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
 
 

@@ -4,7 +4,7 @@ When PostgreSQL restarts, fails over or drops a connection mid-request, the
 view's transaction is not committed (PostgreSQL rolls back whatever a lost
 connection had written): the visitor gets a 503 with Retry-After asking them
 to try again in a minute or call the clinic. Other database errors (a bug, a
-violated constraint) stay ordinary 500s. Exceptions raised by a view come here
+violated constraint, a deadlock or a lock timeout) stay ordinary 500s. Exceptions raised by a view come here
 (process_exception); one raised inside another middleware (a session or
 cookie-group lookup) reaches clinic.views.server_error, which answers the same.
 """
@@ -39,12 +39,25 @@ class DatabaseUnavailableMiddleware:
         return database_unavailable(request, exception)
 
 
+# PostgreSQL SQLSTATEs of a lost or refused connection: class 08, and the server shutting down.
+CONNECTION_LOST = ("08", "57P01", "57P02", "57P03")
+
+
 def is_database_unavailable(exception):
-    return isinstance(exception, (OperationalError, InterfaceError))
+    """A database that cannot be reached or dropped the connection, not a deadlock, timeout or bug."""
+    if isinstance(exception, InterfaceError):
+        return True
+    if not isinstance(exception, OperationalError):
+        return False
+    cause = exception.__cause__
+    if getattr(cause, "sqlite_errorname", None) is not None:
+        return cause.sqlite_errorname == "SQLITE_CANTOPEN"
+    sqlstate = getattr(cause, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith(CONNECTION_LOST)
 
 
 def database_unavailable(request, exception):
-    logger.warning("Database unavailable for %s %s: %s", request.method, request.path, exception.__class__.__name__)
+    logger.warning("Database unavailable for %s %s", request.method, request.path, exc_info=exception)
     try:
         content = render_to_string("503.html", request=request)
     except Exception:  # noqa: BLE001 - any failure here must still give the 503

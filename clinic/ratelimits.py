@@ -1,5 +1,6 @@
 """Rate limits by name (settings.RATE_LIMITS), applied to the public entry points."""
 
+import ipaddress
 import logging
 from functools import wraps
 
@@ -56,4 +57,8 @@ def client_ip(request):
     if not count:
         return remote
     forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-    return forwarded[-count] if len(forwarded) >= count else remote
+    candidate = forwarded[-count] if len(forwarded) >= count else remote
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:  # junk, or an address with a port: never let it reach the limiter
+        return remote

@@ -4,6 +4,7 @@ SMS_BACKEND names a class: console (development), locmem (tests), twilio
 (production). get_backend() returns the configured one.
 """
 
+import os
 from functools import lru_cache
 
 from django.conf import settings
@@ -33,3 +34,7 @@ def get_backend(path=None, **kwargs):
 def _configured_backend(path, *configuration):
     # The configuration is part of the cache key, so changed settings build a new backend.
     return import_string(path)()
+
+
+# A forked worker process must not share its parent's open connection.
+os.register_at_fork(after_in_child=_configured_backend.cache_clear)

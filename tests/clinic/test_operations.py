@@ -33,10 +33,12 @@ def test_logs_mask_phone_numbers_and_email_addresses():
         logger.warning("SMS to %s failed: The 'To' number +1 (408) 555-0143 is not valid", "+14085550143")
         logger.warning("Unsubscribe for %s", "dana.reyes@example.com")
         logger.warning("Cleaned up attempts older than 2026-11-25 20:09:30+00:00")
+        logger.warning("Lookup tel:4085550177 phone:408-555-0166 id-4085550155")
     finally:
         handler.setStream(old)
     output = stream.getvalue()
-    for secret in ("+14085550143", "555-0143", "4085550143", "dana.reyes@example.com", "dana.reyes"):
+    for secret in ("+14085550143", "555-0143", "4085550143", "dana.reyes@example.com", "dana.reyes",
+                   "4085550177", "555-0166", "4085550155"):
         assert secret not in output
     assert "***43" in output and "d***@example.com" in output
     assert "older than 2026-11-25 20:09:30+00:00" in output  # dates are not phone numbers

@@ -68,6 +68,7 @@ def test_behind_a_proxy_limits_count_the_address_the_proxy_saw_not_one_the_clien
     codes = [post(i, f"198.51.100.{i}, 203.0.113.7") for i in range(4)]
     assert codes == [200, 200, 200, 429]
     assert post(9, "203.0.113.8") == 200  # another visitor behind the same proxy
+    assert post(10, "203.0.113.9:5678") == 200  # a malformed entry falls back to the proxy's address
 
 
 def test_behind_a_proxy_the_staff_lockout_counts_the_visitor_not_the_proxy(client, settings, django_user_model):

@@ -125,3 +125,32 @@ def test_a_database_outage_met_inside_a_middleware_also_gives_the_503_page(setti
         response = browser.get("/admin/")
     _assert_clear_503(response)
     assert browser.get("/admin/").status_code == 200  # the database is back
+
+
+def test_only_a_lost_database_is_an_outage_not_a_deadlock_or_a_locked_file():
+    import sqlite3
+
+    from django.db import OperationalError
+
+    from clinic.middleware import is_database_unavailable
+
+    def django_error(cause):
+        error = OperationalError(str(cause))
+        error.__cause__ = cause
+        return error
+
+    class PgError(Exception):
+        def __init__(self, sqlstate):
+            self.sqlstate = sqlstate
+
+    locked = sqlite3.OperationalError("database is locked")
+    locked.sqlite_errorname = "SQLITE_BUSY"
+    cannot_open = sqlite3.OperationalError("unable to open database file")
+    cannot_open.sqlite_errorname = "SQLITE_CANTOPEN"
+    assert is_database_unavailable(django_error(cannot_open))
+    assert not is_database_unavailable(django_error(locked))
+    assert is_database_unavailable(django_error(PgError(None)))  # connection refused or closed
+    assert is_database_unavailable(django_error(PgError("08006")))
+    assert is_database_unavailable(django_error(PgError("57P01")))  # server shutting down
+    assert not is_database_unavailable(django_error(PgError("40P01")))  # deadlock: a bug to see as a 500
+    assert not is_database_unavailable(django_error(PgError("57014")))  # statement timeout
