@@ -6,8 +6,9 @@ Only pages without form errors are kept, so the keys are bounded by the real
 locations, services, days and practitioners. Entries are keyed by an
 availability version that any change to appointments, hours, time off,
 closures, services or practitioners bumps (on commit), so a booked time
-disappears at once; and by the current minute, so times that fall inside the
-minimum notice drop out within a minute. Booking itself never trusts the
+disappears at once; and by a minute (each page's own, so they do not all
+expire together), so times that fall inside the minimum notice drop out
+within a minute. Booking itself never trusts the
 cache: the service re-checks the slot under a lock.
 
 The cache is Django's default one (Redis in production, shared by all web
@@ -77,7 +78,8 @@ def cached_page(*, parts, build):
     try:
         raw = "\x1f".join(str(part) for part in parts)
         digest = hashlib.sha256(raw.encode()).hexdigest()[:32]  # visitor-supplied parts: fixed-size keys
-        minute = int(timezone.now().timestamp() // 60)
+        # Each page turns over at its own second of the minute, so they are not all rebuilt at once.
+        minute = int((timezone.now().timestamp() + int(digest[:8], 16) % 60) // 60)
         key, hit = _lookup(lambda version: f"appointments:week:{version}:{minute}:{digest}")
     except Exception as exc:  # noqa: BLE001 - unreachable cache: compute the page
         logger.warning("Availability cache unavailable: %s", exc.__class__.__name__)
