@@ -15,13 +15,12 @@ from django.utils import timezone
 
 from clinic.models import Client
 from clinic.queueing import enqueue
-
-from . import slot_cache
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.notices import booking_notices
 from privacy.policy import current_policy
 from privacy.services import record_consent
 
+from . import slot_cache
 from .emails import booking_confirmation_message
 from .signals import appointment_booked, appointment_rescheduled
 from .availability import find_free_slots, nearest_free_slots, wall_to_instant

@@ -22,22 +22,17 @@ from django_otp import login as otp_login
 from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .roles import PRIVACY_OFFICER
-
 DEVICE_NAME = "Authenticator app"
 
 
-# Whoever can handle privacy requests (export or erase anyone's data), by group or by permission.
+# Whoever can handle privacy requests (export or erase anyone's data): the Privacy
+# officer role grants these, superusers hold every permission.
 PRIVACY_PERMISSIONS = ("privacy.export_datasubjectrequest", "privacy.change_datasubjectrequest")
 
 
 def must_enrol(user):
     """Privacy officers and superusers may not use the admin without a second factor."""
-    return (
-        user.is_superuser
-        or user.groups.filter(name=PRIVACY_OFFICER).exists()
-        or any(user.has_perm(permission) for permission in PRIVACY_PERMISSIONS)
-    )
+    return any(user.has_perm(permission) for permission in PRIVACY_PERMISSIONS)
 
 
 def needs_second_step(user):

@@ -149,8 +149,8 @@ class ErasureTombstone(models.Model):
     erased_at = models.DateTimeField()
 
     class Meta:
+        # Its index (contact_hash first) also serves lookups by hash.
         constraints = [models.UniqueConstraint(fields=["contact_hash", "erased_at"], name="one_tombstone_per_erasure")]
-        indexes = [models.Index(fields=["contact_hash"])]
 
     def __str__(self):
         return f"{self.get_kind_display()} erased {self.erased_at:%Y-%m-%d}"

@@ -27,9 +27,8 @@ def daily_privacy_housekeeping():
     """Beat, daily: expire unverified requests, complete due erasures, email the digest, apply retention."""
     from .digest import send_digest
     from .erasure import process_due_erasures
-    from .requests import expire_unverified_requests
     from .policy import resend_pending_notices
-    from .requests import send_pending_acknowledgements
+    from .requests import expire_unverified_requests, send_pending_acknowledgements
     from .retention import apply_retention
 
     return {

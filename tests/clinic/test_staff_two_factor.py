@@ -24,6 +24,17 @@ def staff(role):
     return user
 
 
+def enrolled(user):
+    return TOTPDevice.objects.create(user=user, name="Phone", confirmed=True)
+
+
+def signed_in_enrolled_officer(client):
+    officer = staff(PRIVACY_OFFICER)
+    device = enrolled(officer)
+    client.force_login(officer)
+    return officer, device
+
+
 def code_for(device):
     totp = TOTP(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
     return f"{totp.token():06d}"
@@ -73,9 +84,7 @@ def test_privacy_officer_must_enrol_before_any_admin_page(client, two_factor_on)
 
 
 def test_enrolled_staff_enter_a_fresh_code_at_each_sign_in_and_a_used_code_is_refused(client, two_factor_on):
-    officer = staff(PRIVACY_OFFICER)
-    device = TOTPDevice.objects.create(user=officer, name="Phone", confirmed=True)
-    client.force_login(officer)
+    officer, device = signed_in_enrolled_officer(client)
     page = client.get(TWO_STEP)
     assert "Key:" not in page.content.decode()  # no new enrolment for a confirmed device
     used = code_for(device)
@@ -97,16 +106,14 @@ def test_front_desk_may_skip_enrolment_but_once_enrolled_must_use_it(client, two
     assert client.get(ADMIN).status_code == 200
     assert "Two-step sign-in" in client.get(ADMIN).content.decode()
 
-    TOTPDevice.objects.create(user=desk, name="Phone", confirmed=True)
+    enrolled(desk)
     client.logout()
     client.force_login(desk)
     assert client.get(ADMIN).status_code == 302
 
 
 def test_the_next_address_cannot_send_staff_to_another_site(client, two_factor_on):
-    officer = staff(PRIVACY_OFFICER)
-    device = TOTPDevice.objects.create(user=officer, name="Phone", confirmed=True)
-    client.force_login(officer)
+    _, device = signed_in_enrolled_officer(client)
     response = client.post(TWO_STEP, {"token": code_for(device), "next": "https://evil.example/"})
     assert response.status_code == 302 and response["Location"] == reverse("admin:index")
 
@@ -144,9 +151,7 @@ def test_staff_holding_privacy_permissions_without_the_group_must_enrol_too(clie
 
 
 def test_the_whole_address_asked_for_is_kept_through_the_second_step(client, two_factor_on):
-    officer = staff(PRIVACY_OFFICER)
-    device = TOTPDevice.objects.create(user=officer, name="Phone", confirmed=True)
-    client.force_login(officer)
+    _, device = signed_in_enrolled_officer(client)
     asked = "/admin/privacy/datasubjectrequest/?status=received&request_type=erasure"
     step = client.get(asked)["Location"]
     response = client.post(step, {"token": code_for(device), "next": client.get(step).context["next"]})
@@ -154,9 +159,8 @@ def test_the_whole_address_asked_for_is_kept_through_the_second_step(client, two
 
 
 def test_authenticator_keys_are_hidden_in_the_admin_even_from_superusers(admin_client, admin_user, two_factor_on):
-    officer = staff(PRIVACY_OFFICER)
-    device = TOTPDevice.objects.create(user=officer, name="Phone", confirmed=True)
-    own = TOTPDevice.objects.create(user=admin_user, name="Admin phone", confirmed=True)
+    device = enrolled(staff(PRIVACY_OFFICER))
+    own = enrolled(admin_user)
     assert admin_client.post(TWO_STEP, {"token": code_for(own)}).status_code == 302
     page = admin_client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/")
     assert page.status_code == 200 and device.key not in page.content.decode()
