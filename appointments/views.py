@@ -18,7 +18,7 @@ from clinic.ratelimits import limit
 from privacy.links import preferences_url
 
 from . import services, slot_cache
-from .availability import find_free_slots, nearest_free_slots
+from .availability import find_free_slots, local_day_bounds, nearest_free_slots
 from .forms import BookingDetailsForm, RescheduleForm, SlotSearchForm, parse_slot_start
 from .links import LinkExpired, LinkInvalid, appointment_from_token, manage_path, manage_token
 from .models import Practitioner, Service
@@ -112,7 +112,7 @@ def _cacheable_search(params):
 
 
 def _build_choose_time(params, location_slug, service_slug):
-    """(context, cacheable): the rendered body; a form with errors is not cached."""
+    """(context, valid_until): the rendered body and until when it holds; None (not kept) for a form with errors."""
     location, service = _location_and_service(location_slug, service_slug)
     form = SlotSearchForm(params or None, practitioners=_practitioners(location, service))
     today = timezone.now().astimezone(location.tzinfo).date()
@@ -122,19 +122,25 @@ def _build_choose_time(params, location_slug, service_slug):
         last = today + timedelta(days=settings.BOOKING_HORIZON_DAYS)
         chosen_day = min(max(form.cleaned_data.get("date") or today, today), last)
         practitioner_id = form.practitioner_id()
-    week, has_any_slot = _week_links(location=location, service=service, practitioner_id=practitioner_id, first_day=chosen_day)
+    week, first_start = _week_links(location=location, service=service, practitioner_id=practitioner_id, first_day=chosen_day)
     next_week = urlencode({"date": (chosen_day + timedelta(days=7)).isoformat(), "practitioner": practitioner_id or "any"})
     body = render_to_string(
         "appointments/_choose_time_body.html",
         {"location": location, "service": service, "form": form, "week": week, "next_week_query": next_week,
-         "has_any_slot": has_any_slot},
+         "has_any_slot": first_start is not None},
     )
     context = {"title": f"Choose a time - {service.name} at {location.name}", "body": mark_safe(body)}
-    return context, not form.errors
+    if form.errors:
+        return context, None
+    # Time alone changes the week when its first time falls inside the notice, or when the day (and horizon) moves on.
+    valid_until = local_day_bounds(today, location.tzinfo)[1]
+    if first_start is not None:
+        valid_until = min(valid_until, first_start - timedelta(minutes=settings.BOOKING_MIN_NOTICE_MINUTES))
+    return context, valid_until
 
 
 def _week_links(*, location, service, practitioner_id, first_day):
-    """The week of free times as (day, [(link, ISO time, label)]), and whether it has any; built once, here."""
+    """The week of free times as (day, [(link, ISO time, label)]), and its first start (None if none); built once, here."""
     days = _week_of_slots(location=location, service=service, practitioner_id=practitioner_id, first_day=first_day)
     details_url = reverse("appointments:details", args=[location.slug, service.slug])
     tz = location.tzinfo
@@ -148,7 +154,7 @@ def _week_links(*, location, service, practitioner_id, first_day):
         }
         for day, day_slots in sorted(days.items())
     ]
-    return week, any(d["slots"] for d in week)
+    return week, min((s.start for day_slots in days.values() for s in day_slots), default=None)
 
 
 def _clock(moment):

@@ -57,9 +57,20 @@ class _SiteUser(FastHttpUser):
     abstract = True
     wait_time = constant(0)
 
+    def secure_cookie_header(self):
+        """The CSRF cookie as a browser sends it back over HTTPS.
+
+        With DEBUG=false the cookie is Secure: the cookie jar keeps it but, rightly,
+        never sends it over this bench's plain HTTP. Production is HTTPS up to the
+        proxy, where the browser returns it (and Django reuses its secret rather
+        than making and setting a new one per page).
+        """
+        token = next((c.value for c in self.client.cookiejar if c.name == "csrftoken"), None)
+        return {"Cookie": f"csrftoken={token}"} if token else {}
+
     def availability(self, pair, day, name="availability", *, links=True):
         url = f"/book/{pair['location']}/{pair['service']}/?date={day}&practitioner=any"
-        with self.client.get(url, name=name, catch_response=True) as response:
+        with self.client.get(url, name=name, headers=self.secure_cookie_header(), catch_response=True) as response:
             if response.status_code != 200:
                 _fail(response, 200)
                 return []
@@ -92,7 +103,7 @@ class BookingUser(_SiteUser):
             COUNTERS["no_slot_shown"] += 1
             return
         details_url = random.choice(links[: PLAN["crowd"]])
-        with self.client.get(details_url, name="book: details page", catch_response=True) as response:
+        with self.client.get(details_url, name="book: details page", headers=self.secure_cookie_header(), catch_response=True) as response:
             if response.status_code == 409:
                 response.success()
                 COUNTERS["conflict_on_details"] += 1
@@ -117,12 +128,7 @@ class BookingUser(_SiteUser):
         if random.random() < 0.5:
             form["sms_reminders"] = "on"
         # The form has no action: a browser posts it to the page's own URL, from the same origin.
-        # The CSRF cookie is Secure (DEBUG=false): the cookie jar keeps it but, rightly, never sends
-        # it over plain HTTP. Production is HTTPS up to the proxy, so send it as the browser would there.
-        headers = {"Origin": self.host, "Referer": self.host + details_url}
-        csrf_cookie = next((c.value for c in self.client.cookiejar if c.name == "csrftoken"), None)
-        if csrf_cookie:
-            headers["Cookie"] = f"csrftoken={csrf_cookie}"
+        headers = {"Origin": self.host, "Referer": self.host + details_url, **self.secure_cookie_header()}
         with self.client.post(
             details_url, data=form, headers=headers, name="book: POST booking",
             allow_redirects=False, catch_response=True,
@@ -137,7 +143,7 @@ class BookingUser(_SiteUser):
                 return
             COUNTERS["booked"] += 1
             BOOKED_IN_RUN[0] += 1
-        with self.client.get(location, name="book: confirmation page", catch_response=True) as response:
+        with self.client.get(location, name="book: confirmation page", headers=self.secure_cookie_header(), catch_response=True) as response:
             if response.status_code != 200:
                 _fail(response, 200)
 

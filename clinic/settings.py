@@ -187,7 +187,7 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "clinic.cache.ReusingRedisCache",
             "LOCATION": REDIS_URL,
             # A Redis that stops answering must not hang web requests (rate limits fail open).
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},

@@ -12,6 +12,7 @@ requires_postgres = pytest.mark.skipif(
 def _test_settings(settings):
     from django.core.cache import cache
 
+    from appointments import slot_cache
     from clinic.celery import app
 
     from messaging.backends import locmem
@@ -25,6 +26,7 @@ def _test_settings(settings):
     settings.RATELIMIT_ENABLE = False
     locmem.outbox.clear()
     cache.clear()  # cached weeks of free times and counters never leak from one test to the next
+    slot_cache.forget_process_copies()
     settings.SITE_URL = "http://testserver"
     settings.STORAGES = {
         **settings.STORAGES,

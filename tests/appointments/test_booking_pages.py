@@ -1,14 +1,19 @@
 """Online booking through the public pages, as a client does it."""
 
+import time as clock
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.core import mail
+from django.core.cache import cache
+from django.db.models.signals import post_save
+from factory.django import mute_signals
 from django.urls import reverse
 from icalendar import Calendar
 
+from appointments import slot_cache
 from appointments.models import Appointment, AppointmentSource
 from clinic.models import Client
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
@@ -106,6 +111,29 @@ def test_a_second_visitor_of_the_same_week_costs_no_database_query(client, clini
     assert second.split("<main", 1)[1] == first.split("<main", 1)[1]
 
 
+def test_a_time_booked_through_another_web_process_leaves_this_ones_pages_within_a_second(client, clinic, monkeypatch):
+    location, service, person = clinic
+    monkeypatch.setattr(slot_cache, "VERSION_RECHECK_SECONDS", 0.2)
+    week_url = reverse("appointments:choose_time", args=[location.slug, service.slug])
+    ten = f'datetime="{MONDAY_10.isoformat()}"'
+    assert ten in client.get(week_url, {"date": "2026-12-07"}).content.decode()  # cached, here and shared
+    with mute_signals(post_save):  # booked elsewhere: this process hears nothing ...
+        AppointmentFactory(location=location, service=service, practitioner=person, start=MONDAY_10)
+    cache.incr(slot_cache.VERSION_KEY)  # ... but that process moves the shared version
+    assert ten in client.get(week_url, {"date": "2026-12-07"}).content.decode()  # this process's copy, for now
+    clock.sleep(0.25)
+    assert ten not in client.get(week_url, {"date": "2026-12-07"}).content.decode()
+
+
+def test_each_process_keeps_a_bounded_number_of_pages(client, clinic, monkeypatch):
+    location, service, _ = clinic
+    monkeypatch.setattr(slot_cache, "LOCAL_PAGES", 3)
+    week_url = reverse("appointments:choose_time", args=[location.slug, service.slug])
+    for day in range(7, 14):
+        assert client.get(week_url, {"date": f"2026-12-{day:02d}"}).status_code == 200
+    assert len(slot_cache._copies.pages) == 3
+
+
 def test_a_search_with_errors_is_answered_but_not_cached(client, clinic, django_assert_max_num_queries):
     location, service, _ = clinic
     week_url = reverse("appointments:choose_time", args=[location.slug, service.slug])
@@ -138,15 +166,41 @@ def test_a_date_at_the_end_of_the_calendar_is_shown_the_last_bookable_week(clien
     assert "Next week" in response.content.decode()
 
 
-def test_cached_times_inside_the_minimum_notice_drop_out_within_a_minute(client, clinic, settings):
+def test_a_cached_time_drops_out_the_moment_it_falls_inside_the_minimum_notice(client, clinic):
     location, service, _ = clinic
     week_url = reverse("appointments:choose_time", args=[location.slug, service.slug])
-    with time_machine.travel(datetime(2026, 12, 7, 7, 59, 30, tzinfo=LA), tick=False):
+    with time_machine.travel(datetime(2026, 12, 7, 7, 59, 59, tzinfo=LA), tick=False):
         assert 'datetime="2026-12-07T10:00:00-08:00"' in client.get(week_url).content.decode()
-    with time_machine.travel(datetime(2026, 12, 7, 8, 0, 30, tzinfo=LA), tick=False):
+    with time_machine.travel(datetime(2026, 12, 7, 8, 0, 1, tzinfo=LA), tick=False):
         html = client.get(week_url).content.decode()
     assert 'datetime="2026-12-07T10:00:00-08:00"' not in html  # within the 120-minute notice now
     assert 'datetime="2026-12-07T10:15:00-08:00"' in html
+
+
+def test_a_week_ahead_stays_cached_for_minutes_and_is_rebuilt_when_the_day_moves_on(
+    client, clinic, django_assert_num_queries, django_assert_max_num_queries
+):
+    location, service, _ = clinic
+    week_url = reverse("appointments:choose_time", args=[location.slug, service.slug])
+    search = {"date": "2026-12-14", "practitioner": "any"}
+    with time_machine.travel(datetime(2026, 12, 6, 23, 57, tzinfo=LA), tick=False):
+        client.get(week_url, search)
+    with time_machine.travel(datetime(2026, 12, 6, 23, 59, 59, tzinfo=LA), tick=False), django_assert_num_queries(0):
+        client.get(week_url, search)  # time alone has not changed that week
+    with time_machine.travel(datetime(2026, 12, 7, 0, 0, 1, tzinfo=LA), tick=False), django_assert_max_num_queries(20) as queries:
+        client.get(week_url, search)
+    assert len(queries) > 0  # a new day (and horizon): built again
+
+
+def test_a_cached_week_is_rebuilt_within_ten_minutes_even_without_a_signalled_change(client, clinic, django_assert_max_num_queries):
+    location, service, _ = clinic
+    week_url = reverse("appointments:choose_time", args=[location.slug, service.slug])
+    search = {"date": "2026-12-14", "practitioner": "any"}
+    with time_machine.travel(datetime(2026, 12, 7, 9, 0, tzinfo=LA), tick=False):
+        client.get(week_url, search)
+    with time_machine.travel(datetime(2026, 12, 7, 9, 10, 1, tzinfo=LA), tick=False), django_assert_max_num_queries(20) as queries:
+        client.get(week_url, search)
+    assert len(queries) > 0  # e.g. a bulk update() sends no signal: this bounds how long it can go unseen
 
 
 def test_time_page_for_unknown_service_is_404(client, clinic):

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 import redis
+from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment
@@ -42,11 +43,18 @@ def private_redis():
 def web_on(private_redis, settings):
     """This process as the web app in production: cache, rate limits and broker all on that Redis."""
     settings.CACHES = {**settings.CACHES, "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": private_redis.url,
+        "BACKEND": "clinic.cache.ReusingRedisCache", "LOCATION": private_redis.url,
     }}
     settings.RATELIMIT_ENABLE = True
     with publishing_to(private_redis.url):
         yield
+
+
+def _week_page(client, location, service, start):
+    url = reverse("appointments:choose_time", args=[location.slug, service.slug])
+    response = client.get(url, {"date": start.date().isoformat(), "practitioner": "any"})
+    assert response.status_code == 200
+    return response.content.decode()
 
 
 def _confirmation_text():
@@ -60,16 +68,22 @@ def test_while_redis_restarts_bookings_succeed_and_the_queued_work_resumes_once(
         worker = start_worker(env)
         assert workers_answering(1)
 
+        shown = f'datetime="{start.isoformat()}"'
+        assert shown in _week_page(client, location, service, start)  # now cached, in Redis and here
+
         private_redis.stop()
         began = time.monotonic()
         response = post_booking(client, location, service, start, email=EMAIL, phone=PHONE)
         assert response.status_code == 302 and time.monotonic() - began < 5  # no hanging on the dead broker
+        assert shown not in _week_page(client, location, service, start)  # computed without the cache
         appointment = Appointment.objects.get()
         assert appointment.confirmation_emailed_at is None
         assert _confirmation_text().status == MessageStatus.QUEUED  # written, its task could not be queued
 
         private_redis.start()  # same port, empty: whatever Redis held is gone
         assert redis.Redis.from_url(private_redis.url).dbsize() == 0
+        assert shown not in _week_page(client, location, service, start)
+        assert redis.Redis.from_url(private_redis.url).keys("*appointments:week:*")  # cached again
         assert workers_answering(1, timeout=20)  # the same worker reconnected
         assert worker.process.poll() is None
         # Six minutes on, as far as the sweepers can tell: beat's next ticks send their tasks.
