@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus
 from clinic.hashing import contact_hash
-from clinic.models import Client
+from clinic.models import Client, Location
 from clinic.queueing import enqueue
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
-from privacy.selectors import current_consents
+from privacy.selectors import current_consents, latest_choice
 from privacy.services import record_consent
 
 from . import quiet_hours, texts
@@ -145,9 +145,17 @@ def _may_text(client, kind):
     """Consent, opt-out list, restriction and a usable number: the rules for a program text."""
     if not client.mobile_phone or client.mobile_phone_problem or client.processing_restricted:
         return False
-    if is_opted_out(client.mobile_phone):
-        return False
-    return current_consents(client_ids=[client.pk], purpose=PURPOSE_OF_KIND[kind]).get(client.pk, False)
+    # The latest consent and the opt-out list in one query: this runs for every text at send time.
+    found = (
+        Client.objects.filter(pk=client.pk)
+        .annotate(
+            granted=latest_choice(PURPOSE_OF_KIND[kind]),
+            opted_out=models.Exists(SmsOptOut.objects.filter(phone_hash=contact_hash(client.mobile_phone))),
+        )
+        .values_list("granted", "opted_out")
+        .first()
+    )
+    return found is not None and bool(found[0]) and not found[1]
 
 
 def reminder_offsets():
@@ -289,6 +297,18 @@ def _backoff(attempts):
     return random.uniform(0.5, 1.0) * min(600, settings.SMS_RETRY_BACKOFF_SECONDS * 2 ** max(0, attempts - 1))
 
 
+_UNREAD_RELATED_FIELDS = [
+    f"{relation}__{field.name}"
+    for relation, model, read in (
+        ("client", Client, {"id", "mobile_phone", "mobile_phone_problem", "processing_restricted"}),
+        ("appointment", Appointment, {"id", "status", "start"}),
+        ("location", Location, {"id", "timezone"}),
+    )
+    for field in model._meta.concrete_fields
+    if field.name not in read
+]
+
+
 def deliver_sms(*, message_id, now=None):
     """Send one queued text if it still may go; safe to call any number of times."""
     now = now or timezone.now()
@@ -296,6 +316,8 @@ def deliver_sms(*, message_id, now=None):
         message = (
             SmsMessage.objects.select_for_update(of=("self",))
             .select_related("client", "appointment", "location")
+            # Of the related rows, only what the send-time checks read: this runs for every text.
+            .defer(*_UNREAD_RELATED_FIELDS)
             .filter(pk=message_id)
             .first()
         )

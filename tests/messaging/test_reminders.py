@@ -116,6 +116,18 @@ def test_delivering_twice_sends_once(clinic, sms_outbox):
     assert len(sms_outbox) == 1
 
 
+def test_sending_a_text_rechecks_consent_and_opt_out_in_one_query(clinic, sms_outbox):
+    make_appointment(clinic, at(2026, 12, 8, 14))
+    run_pass(at(2026, 12, 7, 14, 0))
+    message = SmsMessage.objects.get()
+    with time_machine.travel(at(2026, 12, 7, 14, 0), tick=False), CaptureQueriesContext(connection) as queries:
+        assert deliver_sms(message_id=message.pk).outcome == "sent"
+    statements = [q["sql"] for q in queries if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE"))]
+    # Lock the row, read consent + opt-out, mark it sending, mark it sent: a worker sends hundreds a second.
+    assert len(statements) == 4, statements
+    assert "consent" in statements[1].lower() and "optout" in statements[1].lower()
+
+
 def test_message_lost_mid_send_is_never_resent(clinic, sms_outbox):
     make_appointment(clinic, at(2026, 12, 8, 14))
     run_pass(at(2026, 12, 7, 14, 0))
