@@ -355,6 +355,7 @@ def worker_env(bench_redis, fake, rate):
         "DEBUG": "false",
         "SECRET_KEY": settings.SECRET_KEY,
         "CONTACT_HASH_KEY": settings.CONTACT_HASH_KEY or settings.SECRET_KEY,
+        "CONN_MAX_AGE": "60",  # as the README's scaling advice and bench/load.py's web workers: no reconnect per task
         "LOG_LEVEL": "WARNING",
         "SMS_BACKEND": "messaging.backends.twilio.SmsBackend",
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
