@@ -29,6 +29,7 @@ this process's pages within a second (through this process: at once).
 import hashlib
 import logging
 import math
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -67,9 +68,13 @@ def forget_process_copies():
         _copies.clear()
 
 
+def _clock():
+    return time.monotonic()
+
+
 def _new_version():
-    # Never a value used before: copies made under an evicted or flushed version must not match it.
-    return time.time_ns()
+    # Not a value used before: copies made under an evicted or flushed version must not match it.
+    return secrets.randbits(62)
 
 
 def _version():
@@ -80,10 +85,14 @@ def _version():
     return version
 
 
-def _bump():
+def _forget_version():
     with _copies.lock:
-        _copies.version = None  # this process sees its own change at once
+        _copies.version = None
         _copies.bumps += 1
+
+
+def _bump():
+    _forget_version()  # this process sees its own change at once ...
     try:
         try:
             cache.incr(VERSION_KEY)
@@ -91,6 +100,10 @@ def _bump():
             cache.set(VERSION_KEY, _new_version(), timeout=None)
     except Exception as exc:  # noqa: BLE001 - a cache outage must not fail a booking
         logger.warning("Availability cache not invalidated: %s", exc.__class__.__name__)
+        with _copies.lock:  # the shared version could not move: at least this process drops its copies
+            _copies.pages.clear()
+    finally:
+        _forget_version()  # ... including a version another thread read before the incr landed
 
 
 def availability_changed(**kwargs):
@@ -110,13 +123,14 @@ def cached_page(*, parts, build):
     now = timezone.now().timestamp()
     with _copies.lock:
         version = _copies.version
-        if version is not None and time.monotonic() - _copies.version_read_at >= VERSION_RECHECK_SECONDS:
+        if version is not None and _clock() - _copies.version_read_at >= VERSION_RECHECK_SECONDS:
             version = None
         entry = _copies.pages.get(key)
         if version is not None and _holds(entry, version, now):
             _copies.pages.move_to_end(key)
             return entry[2]
         bumps = _copies.bumps
+    read_at = _clock()
     try:
         found = cache.get_many([VERSION_KEY, key])  # one round trip
         version = found.get(VERSION_KEY)
@@ -125,9 +139,12 @@ def cached_page(*, parts, build):
     except Exception as exc:  # noqa: BLE001 - unreachable cache: compute the page
         logger.warning("Availability cache unavailable: %s", exc.__class__.__name__)
         return build()[0]
+    if version is None:  # evicted again at once: nothing to key a copy by
+        return build()[0]
     with _copies.lock:
-        if _copies.bumps == bumps:  # else a change committed meanwhile here: read the version again next time
-            _copies.version, _copies.version_read_at = version, time.monotonic()
+        # Not if a change committed here meanwhile, nor over a newer read by another thread.
+        if _copies.bumps == bumps and read_at >= _copies.version_read_at:
+            _copies.version, _copies.version_read_at = version, read_at
     entry = found.get(key)
     if not _holds(entry, version, now):
         context, valid_until = build()
