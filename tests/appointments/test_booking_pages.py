@@ -1,6 +1,8 @@
 """Online booking through the public pages, as a client does it."""
 
-from datetime import datetime, time, timedelta
+import html
+import re
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -80,6 +82,20 @@ def test_time_page_links_free_slots_to_the_details_form(client, clinic):
     html = response.content.decode()
     assert response.status_code == 200
     assert "10:00 AM" in html and details_url(location, service) in html
+
+
+@pytest.mark.parametrize("chosen", ["any", "person"])
+def test_a_time_link_opens_the_details_form_for_that_time_and_practitioner(client, clinic, chosen):
+    location, service, person = clinic
+    practitioner = "any" if chosen == "any" else str(person.pk)
+    week = client.get(reverse("appointments:choose_time", args=[location.slug, service.slug]),
+                      {"date": "2026-12-07", "practitioner": practitioner}).content.decode()
+    link = re.search(r'<a class="slot" href="([^"]+)"><time datetime="2026-12-07T10:00:00-08:00">', week).group(1)
+    details = client.get(html.unescape(link))
+    assert details.status_code == 200
+    page = details.content.decode()
+    assert f'name="start" value="{MONDAY_10.astimezone(UTC).isoformat()}"' in page
+    assert f'name="practitioner" value="{practitioner}"' in page
 
 
 def test_a_booked_time_leaves_the_cached_week_at_once_and_a_cancelled_one_comes_back(
