@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.models import Location
-from clinic.ratelimits import limit
+from clinic.ratelimits import client_ip, limit
 from privacy.links import preferences_url
 
 from . import services, slot_cache
@@ -26,7 +26,7 @@ from .models import Practitioner, Service
 
 def _client_meta(request):
     return services.RequestMeta(
-        ip_address=request.META.get("REMOTE_ADDR"),
+        ip_address=client_ip(request) or None,
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )
 

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from twilio.twiml.messaging_response import MessagingResponse
 
 from clinic.queueing import enqueue
-from clinic.ratelimits import limit, sms_sender_key
+from clinic.ratelimits import client_ip, limit, sms_sender_key
 
 from . import marketing, preferences, services
 from .forms import PreferencesForm, PreferencesLinkForm
@@ -64,7 +64,7 @@ def unsubscribe(request, token):
     if request.method == "POST":
         marketing.unsubscribe_email(
             token=token,
-            ip_address=request.META.get("REMOTE_ADDR"),
+            ip_address=client_ip(request) or None,
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
         return render(request, "messaging/unsubscribe.html", {"done": True})
@@ -86,7 +86,7 @@ def preferences_view(request, token):
             preferences.update_preferences(
                 client=client,
                 choices=form.choices(),
-                ip_address=request.META.get("REMOTE_ADDR"),
+                ip_address=client_ip(request) or None,
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
             )
             saved = True

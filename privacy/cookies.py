@@ -17,6 +17,8 @@ from cookie_consent.util import (
 )
 from django.conf import settings
 
+from clinic.ratelimits import client_ip
+
 from .models import ConsentActor, ConsentPurpose, ConsentSource
 from .notices import cookie_banner_text
 from .services import record_consent
@@ -95,7 +97,7 @@ def apply_cookie_choice(*, request, response, accepted, source=ConsentSource.COO
             notice_text=cookie_banner_text(group),
             source=ConsentSource.GPC_SIGNAL if group == MARKETING and gpc_signal(request) else source,
             actor=ConsentActor.CLIENT,
-            ip_address=request.META.get("REMOTE_ADDR"),
+            ip_address=client_ip(request) or None,
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
     return accepted
@@ -112,6 +114,6 @@ def opt_out_of_sale_and_sharing(*, request, response):
         notice_text=cookie_banner_text("do_not_sell"),
         source=ConsentSource.GPC_SIGNAL if gpc_signal(request) else ConsentSource.COOKIE_BANNER,
         actor=ConsentActor.CLIENT,
-        ip_address=request.META.get("REMOTE_ADDR"),
+        ip_address=client_ip(request) or None,
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )

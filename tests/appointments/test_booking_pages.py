@@ -359,3 +359,10 @@ def test_confirmation_email_is_sent_once_even_if_the_task_runs_again(book, clini
     book(details_url(location, service), form_data())
     send_booking_confirmation_email.delay(Appointment.objects.get().pk)
     assert len(mail.outbox) == 1
+
+
+def test_behind_a_trusted_proxy_consent_evidence_records_the_visitors_address(client, book, clinic, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    location, service, _ = clinic
+    book(details_url(location, service), form_data(sms_reminders="on"), REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert set(ConsentRecord.objects.values_list("ip_address", flat=True)) == {"203.0.113.9"}

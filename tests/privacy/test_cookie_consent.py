@@ -176,3 +176,10 @@ def test_gpc_keeps_meta_out_of_the_policy_too():
     browser = HttpClient(headers={"Sec-GPC": "1"})
     choose(browser, "accept_all")
     assert "facebook" not in csp(browser.get("/"))
+
+
+def test_behind_a_trusted_proxy_a_cookie_choice_records_the_visitors_address(client, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    client.post("/privacy/cookies/", {"choice": "reject_all", "next": "/"}, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.4")
+    addresses = set(ConsentRecord.objects.values_list("ip_address", flat=True))
+    assert addresses == {"198.51.100.4"}
