@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
+from clinic.layout import render_in_layout
 from clinic.models import Location
 from clinic.ratelimits import client_ip, limit
 from privacy.links import preferences_url
@@ -88,7 +89,7 @@ def choose_time(request, location_slug, service_slug):
     build = partial(_build_choose_time, request.GET, location_slug, service_slug)
     parts = _cacheable_search(request.GET)
     page = build()[0] if parts is None else slot_cache.cached_page(parts=(location_slug, service_slug, *parts), build=build)
-    return render(request, "appointments/choose_time.html", page)
+    return render_in_layout(request, "appointments/choose_time.html", page)
 
 
 def _cacheable_search(params):

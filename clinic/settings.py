@@ -195,8 +195,13 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# django-cookie-consent caches its cookie groups; per process is enough (they change rarely).
-CACHES["cookie_consent"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cookie-consent"}
+# django-cookie-consent reads its cookie groups from a cache on every request: per process, as
+# objects (no unpickling), and for at most a minute, so a change in the admin reaches every process.
+CACHES["cookie_consent"] = {
+    "BACKEND": "clinic.cache.ObjectMemoryCache",
+    "LOCATION": "cookie-consent",
+    "OPTIONS": {"MAX_TIMEOUT": 60},
+}
 COOKIE_CONSENT_CACHE_BACKEND = "cookie_consent"
 COOKIE_CONSENT_LOG_ENABLED = False  # choices go to our own consent ledger instead
 COOKIE_CONSENT_SECURE = not DEBUG

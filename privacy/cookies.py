@@ -44,7 +44,14 @@ def opted_out_of_sale(request):
 
 
 def tracking_state(request):
-    """What this response may load. Unknown or declined means no."""
+    """What this response may load. Unknown or declined means no. Worked out once per request."""
+    state = getattr(request, "_tracking_state", None)
+    if state is None:
+        state = request._tracking_state = _tracking_state(request)
+    return state
+
+
+def _tracking_state(request):
     chosen = {group: get_cookie_value_from_request(request, group) for group in OPTIONAL_GROUPS}
     marketing_blocked = gpc_signal(request) or opted_out_of_sale(request)
     return {

@@ -1,0 +1,86 @@
+"""A page whose body is rendered (and cached) elsewhere, put in the site layout without rendering the layout.
+
+The "choose a time" page is the busiest on the site. Its body comes from a
+cache (appointments/slot_cache.py), and rendering base.html around it (the
+header, cookie banner, footer and the context processors) then costs more than
+the rest of the request. Around a given page the layout varies only by the
+visitor's cookie-banner state and the script prefix, and holds three values of
+its own request: the CSRF token and the page's address, twice, as the cookie
+banner's "next". So each process renders the layout once per state with
+markers where those values and the page's own context go, splits it at the
+markers, and each request joins the pieces with its values, escaped as the
+template would have escaped them.
+
+A visitor with messages waiting, or whose accepted tags need a CSP nonce, gets
+the ordinary render, as does everything under DEBUG (templates reload there).
+The page template may print its context values only as they are ({{ title }}),
+with no filters; the tests compare both ways of rendering in every state.
+"""
+
+import re
+import secrets
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.template import engines
+from django.template.defaultfilters import urlencode
+from django.template.loader import render_to_string
+from django.urls import get_script_prefix
+from django.utils.html import conditional_escape
+
+# Per process and random, so no page text or visitor input can contain it.
+_MARK = f"L{secrets.token_hex(8)}"
+# page_path's marker holds a "<": HTML escaping and urlencode turn it into different text, telling the two apart.
+_PIECE = re.compile(rf"{_MARK}(\w+)(&lt;|%3C)?{_MARK}")
+_TAG_IDS = ("ga_measurement_id", "gtm_container_id", "meta_pixel_id")  # privacy.context_processors.tracking
+_shells = {}
+
+
+def render_in_layout(request, template_name, context):
+    """render(request, template_name, context), the layout rendered once per process and visitor state."""
+    if settings.DEBUG:
+        return render(request, template_name, context)
+    layout = {}
+    for processor in engines["django"].engine.template_context_processors:
+        layout.update(processor(request))
+    if layout.get("messages") or any(layout.get(name) for name in _TAG_IDS):
+        return render(request, template_name, context)
+    tracking = layout.get("tracking") or {}
+    state = (template_name, get_script_prefix(), bool(tracking.get("show_banner")), bool(tracking.get("gpc")), tuple(sorted(context)))
+    pieces = _shells.get(state)
+    if pieces is None:
+        pieces = _shells[state] = _render_shell(request, template_name, context)
+    values = {name: conditional_escape(value) for name, value in context.items()}
+    out = []
+    for index, piece in enumerate(pieces):
+        if index % 3 == 0:
+            out.append(piece)  # layout text
+        elif index % 3 == 1:
+            out.append(_request_value(request, piece, pieces[index + 1], values))
+    return HttpResponse("".join(out))
+
+
+def _render_shell(request, template_name, context):
+    """The page rendered with markers for its values: [text, name, escaping, text, name, escaping, ..., text]."""
+    markers = {name: f"{_MARK}{name}{_MARK}" for name in context}
+    markers.update(csrf_token=f"{_MARK}csrf_token{_MARK}", page_path=f"{_MARK}page_path<{_MARK}", messages=())
+    return _PIECE.split(render_to_string(template_name, markers, request=request))
+
+
+def _request_value(request, name, escaping, values):
+    if name == "csrf_token":
+        return conditional_escape(get_token(request))
+    if name == "page_path":
+        path = request.get_full_path()
+        return conditional_escape(urlencode(path) if escaping == "%3C" else path)
+    return values[name]
+
+
+@receiver(setting_changed)
+def forget_shells(**kwargs):
+    """Drop this process's rendered layouts when a setting changes (tests; the layout reads settings)."""
+    _shells.clear()

@@ -1,0 +1,124 @@
+"""The layout rendered once per visitor state (clinic.layout): the same page as rendering it, every time."""
+
+import re
+
+import pytest
+from django.contrib import messages
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.contrib.sessions.backends.db import SessionStore
+from django.shortcuts import render
+from django.test import Client
+from django.urls import reverse, set_script_prefix
+from django.utils.safestring import mark_safe
+
+from clinic.layout import render_in_layout
+from tests.factories import bookable_clinic
+
+pytestmark = pytest.mark.django_db
+
+PAGE = "appointments/choose_time.html"
+# Values that need escaping, and a path that needs both the banner's escapings.
+CONTEXT = {"title": 'Choose a time - Peel & "Glow" <Plus>', "body": mark_safe("<p>A week &amp; its times</p>")}
+PATH = "/book/a/b/?date=2026-12-07&practitioner=any&note=%22%3C'&x=1 2"
+CSRF_INPUT = re.compile(r'(name="csrfmiddlewaretoken" value=")([A-Za-z0-9]{64})(")')
+
+
+def consent_cookie(choice):
+    browser = Client()
+    browser.post("/privacy/cookies/", {"choice": choice, "next": "/"})
+    return "; ".join(f"{name}={morsel.value}" for name, morsel in browser.cookies.items())
+
+
+def both_ways(rf, *, cookie="", headers=None, add_message=None):
+    """(rendered once per state and filled in, rendered in full), for one request."""
+    request = rf.get(PATH, HTTP_COOKIE=cookie, headers=headers or {})
+    request.session = SessionStore()
+    request._messages = FallbackStorage(request)
+    if add_message:
+        messages.info(request, add_message)
+    filled = render_in_layout(request, PAGE, CONTEXT).content.decode()
+    rendered = render(request, PAGE, CONTEXT).content.decode()
+    return filled, rendered
+
+
+def same_page(filled, rendered):
+    # CSRF tokens are masked afresh for every render; the unmasked secret is the same.
+    return CSRF_INPUT.sub(r"\1TOKEN\3", filled) == CSRF_INPUT.sub(r"\1TOKEN\3", rendered)
+
+
+def test_the_layout_filled_in_is_the_page_rendering_gives_in_every_visitor_state(rf):
+    states = {  # (cookie, headers, banner shown)
+        "first visit": ("", {}, True),
+        "GPC": ("", {"Sec-GPC": "1"}, True),
+        "rejected": (consent_cookie("reject_all"), {}, False),
+        "accepted, no tag ids": (consent_cookie("accept_all"), {}, False),
+        "accepted, GPC": (consent_cookie("accept_all"), {"Sec-GPC": "1"}, False),
+    }
+    for _ in range(2):  # each state's layout is rendered first, then reused beside the others
+        for state, (cookie, headers, banner) in states.items():
+            filled, rendered = both_ways(rf, cookie=cookie, headers=headers)
+            assert same_page(filled, rendered), state
+            assert ("cookie-banner" in filled) is banner, state
+            assert "Peel &amp; &quot;Glow&quot; &lt;Plus&gt;" in filled and "<p>A week &amp; its times</p>" in filled
+
+
+def test_the_banners_next_is_this_requests_address_escaped_for_each_place(rf):
+    both_ways(rf)
+    filled, rendered = both_ways(rf)
+    assert same_page(filled, rendered)
+    assert 'name="next" value="/book/a/b/?date=2026-12-07&amp;practitioner=any&amp;note=%22%3C&#x27;&amp;x=1%202"' in filled
+    assert "?next=/book/a/b/%3Fdate%3D2026-12-07%26practitioner%3Dany%26note%3D%2522%253C%27%26x%3D1%25202" in filled
+
+
+def test_under_a_script_prefix_the_layout_links_carry_it(rf):
+    both_ways(rf)  # static files' address is fixed on first use (Django's), so use it before the prefix
+    set_script_prefix("/clinic/")
+    try:
+        filled, rendered = both_ways(rf)
+    finally:
+        set_script_prefix("/")
+    assert same_page(filled, rendered)
+    assert 'href="/clinic/privacy/' in re.search(r"<footer.*</footer>", filled, re.S).group(0)
+    assert same_page(*both_ways(rf))  # and without it again, not the prefixed layout
+    assert "/clinic/" not in both_ways(rf)[0]
+
+
+def test_waiting_messages_are_shown(rf):
+    both_ways(rf)
+    filled, _ = both_ways(rf, add_message="Your appointment has been moved.")
+    assert '<ul class="messages" role="status"><li>Your appointment has been moved.</li></ul>' in filled
+
+
+def test_accepted_tags_are_rendered(rf, settings):
+    settings.GA_MEASUREMENT_ID = "G-TEST123"
+    filled, rendered = both_ways(rf, cookie=consent_cookie("accept_all"))
+    assert same_page(filled, rendered)
+    assert 'data-tag="ga"' in filled
+
+
+def test_on_the_availability_page_accepted_tags_carry_this_responses_nonce(client, settings):
+    settings.GA_MEASUREMENT_ID = "G-TEST123"
+    location, service, _ = bookable_clinic()
+    client.post("/privacy/cookies/", {"choice": "accept_all", "next": "/"})
+    url = reverse("appointments:choose_time", args=[location.slug, service.slug])
+    nonces = []
+    for _ in range(2):
+        response = client.get(url, {"date": "2026-12-07", "practitioner": "any"})
+        nonce = re.search(r'<script nonce="([^"]+)" data-tag="ga"', response.content.decode()).group(1)
+        assert f"'nonce-{nonce}'" in response["Content-Security-Policy"]
+        nonces.append(nonce)
+    assert nonces[0] != nonces[1]
+
+
+def test_the_cached_availability_pages_banner_posts_with_its_token():
+    location, service, _ = bookable_clinic()
+    browser = Client(enforce_csrf_checks=True)
+    url = reverse("appointments:choose_time", args=[location.slug, service.slug])
+    for _ in range(2):  # a cached page and its layout, the second time
+        html = browser.get(url, {"date": "2026-12-07", "practitioner": "any"}).content.decode()
+    token = CSRF_INPUT.search(html).group(2)
+    next_path = re.search(r'name="next" value="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert next_path == f"{url}?date=2026-12-07&practitioner=any"
+    response = browser.post("/privacy/cookies/", {"choice": "reject_all", "next": next_path, "csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and response["Location"] == next_path
+    assert "cookie-banner" not in browser.get(url, {"date": "2026-12-07", "practitioner": "any"}).content.decode()
