@@ -438,8 +438,11 @@ def main():
             results[scenario], final[scenario] = run_scenario(scenario, args, port, plan_path, work)
             if scenario == "booking":
                 booking_check = double_bookings() + (free_start_times(plan),)
-        if "floor" in scenarios and "availability" in scenarios and args.rounds:
-            rounds = ratio_rounds(args, port, plan_path, work)
+            # Once both are measured, and before bookings change every page.
+            if args.rounds and not rounds and {"floor", "availability"} <= results.keys():
+                if "booking" in results:
+                    warm_pages(port, plan)
+                rounds = ratio_rounds(args, port, plan_path, work)
     finally:
         stop_gunicorn(server)
     server_log = gunicorn_log.read_text()

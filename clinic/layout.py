@@ -17,6 +17,7 @@ The page template may print its context values only as they are ({{ title }}),
 with no filters; the tests compare both ways of rendering in every state.
 """
 
+import logging
 import re
 import secrets
 
@@ -32,11 +33,14 @@ from django.template.loader import render_to_string
 from django.urls import get_script_prefix
 from django.utils.html import conditional_escape
 
+logger = logging.getLogger(__name__)
+
 # Per process and random, so no page text or visitor input can contain it.
 _MARK = f"L{secrets.token_hex(8)}"
 # page_path's marker holds a "<": HTML escaping and urlencode turn it into different text, telling the two apart.
-_PIECE = re.compile(rf"{_MARK}(\w+)(&lt;|%3C)?{_MARK}")
+_PIECE = re.compile(rf"{_MARK}(\w+?)(&lt;|%3C)?{_MARK}")
 _TAG_IDS = ("ga_measurement_id", "gtm_container_id", "meta_pixel_id")  # privacy.context_processors.tracking
+_MOST_SHELLS = 32  # states are few (banner, GPC, script prefix); a proxy passing SCRIPT_NAME through must not grow this
 _shells = {}
 
 
@@ -53,7 +57,11 @@ def render_in_layout(request, template_name, context):
     state = (template_name, get_script_prefix(), bool(tracking.get("show_banner")), bool(tracking.get("gpc")), tuple(sorted(context)))
     pieces = _shells.get(state)
     if pieces is None:
+        if len(_shells) >= _MOST_SHELLS:
+            return render(request, template_name, context)
         pieces = _shells[state] = _render_shell(request, template_name, context)
+    if not pieces:  # this page cannot be filled in (logged once)
+        return render(request, template_name, context)
     values = {name: conditional_escape(value) for name, value in context.items()}
     out = []
     for index, piece in enumerate(pieces):
@@ -68,7 +76,12 @@ def _render_shell(request, template_name, context):
     """The page rendered with markers for its values: [text, name, escaping, text, name, escaping, ..., text]."""
     markers = {name: f"{_MARK}{name}{_MARK}" for name in context}
     markers.update(csrf_token=f"{_MARK}csrf_token{_MARK}", page_path=f"{_MARK}page_path<{_MARK}", messages=())
-    return _PIECE.split(render_to_string(template_name, markers, request=request))
+    pieces = _PIECE.split(render_to_string(template_name, markers, request=request))
+    if any(_MARK in piece for piece in pieces[::3]) or not set(context) <= set(pieces[1::3]):
+        # A value printed through a filter cannot be filled in afterwards.
+        logger.error("%s prints a page value other than as it is; it is rendered in full each time", template_name)
+        return []
+    return pieces
 
 
 def _request_value(request, name, escaping, values):

@@ -122,3 +122,21 @@ def test_the_cached_availability_pages_banner_posts_with_its_token():
     response = browser.post("/privacy/cookies/", {"choice": "reject_all", "next": next_path, "csrfmiddlewaretoken": token})
     assert response.status_code == 302 and response["Location"] == next_path
     assert "cookie-banner" not in browser.get(url, {"date": "2026-12-07", "practitioner": "any"}).content.decode()
+
+
+def test_values_printed_side_by_side_are_filled_in_each(rf, settings, tmp_path, caplog):
+    (tmp_path / "side_by_side.html").write_text("{% extends 'base.html' %}{% block content %}{{ title }}{{ body }}{% endblock %}")
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
+    request = rf.get(PATH)
+    html = render_in_layout(request, "side_by_side.html", CONTEXT).content.decode()
+    assert "Choose a time - Peel &amp; &quot;Glow&quot; &lt;Plus&gt;<p>A week &amp; its times</p>" in html
+    assert "prints a page value" not in caplog.text  # filled in, not rendered in full
+
+
+def test_a_page_value_printed_through_a_filter_is_rendered_in_full_not_left_as_a_marker(rf, settings, tmp_path, caplog):
+    (tmp_path / "filtered.html").write_text("{% extends 'base.html' %}{% block content %}{{ title|upper }}{{ body }}{% endblock %}")
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
+    for _ in range(2):
+        html = render_in_layout(rf.get(PATH), "filtered.html", CONTEXT).content.decode()
+        assert "CHOOSE A TIME - PEEL &amp; &quot;GLOW&quot; &lt;PLUS&gt;" in html
+    assert caplog.text.count("prints a page value other than as it is") == 1
