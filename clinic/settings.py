@@ -269,6 +269,8 @@ PRIVACY_DIGEST_EMAILS = env.list("PRIVACY_DIGEST_EMAILS", default=[])
 RETENTION_SMS_BODY_DAYS = env.int("RETENTION_SMS_BODY_DAYS", default=365)
 RETENTION_UNVERIFIED_REQUEST_DAYS = env.int("RETENTION_UNVERIFIED_REQUEST_DAYS", default=30)
 RETENTION_INACTIVE_CLIENT_YEARS = env.int("RETENTION_INACTIVE_CLIENT_YEARS", default=7)
+# How long database backups are kept: erasure tombstones are needed only while an older backup could be restored.
+BACKUP_RETENTION_DAYS = env.int("BACKUP_RETENTION_DAYS", default=35)
 
 # Production hardening; `manage.py check --deploy` is clean with DEBUG=false.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None

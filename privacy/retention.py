@@ -3,7 +3,9 @@
 - text message contents: RETENTION_SMS_BODY_DAYS (365);
 - privacy requests never verified: purged after RETENTION_UNVERIFIED_REQUEST_DAYS (30);
 - the register of verified requests is kept (at least 24 months, as CCPA requires);
-- clients with no appointment for RETENTION_INACTIVE_CLIENT_YEARS (7) are anonymised.
+- clients with no appointment for RETENTION_INACTIVE_CLIENT_YEARS (7) are anonymised;
+- erasure tombstones go a day after BACKUP_RETENTION_DAYS (35): by then every backup
+  that could be restored already holds the erasure itself.
 """
 
 import logging
@@ -19,7 +21,7 @@ from django.utils import timezone
 from clinic.models import Client
 
 from .requests import audit
-from .requests_models import AuditAction, DataSubjectRequest, RequestStatus
+from .requests_models import AuditAction, DataSubjectRequest, ErasureTombstone, RequestStatus
 
 logger = logging.getLogger(__name__)
 SMS_RETENTION_MARK = "[removed after the retention period]"
@@ -44,6 +46,10 @@ def apply_retention(*, dry_run=False, now=None):
         received_at__lt=now - timedelta(days=settings.RETENTION_UNVERIFIED_REQUEST_DAYS),
     )
     counts["unverified_requests"] = unverified.count() if dry_run else unverified.delete()[0]
+
+    # A day's margin: an erasure stamped just before a backup may commit just after it.
+    tombstones = ErasureTombstone.objects.filter(erased_at__lt=now - timedelta(days=settings.BACKUP_RETENTION_DAYS + 1))
+    counts["erasure_tombstones"] = tombstones.count() if dry_run else tombstones.delete()[0]
 
     cutoff = now - relativedelta(years=settings.RETENTION_INACTIVE_CLIENT_YEARS)
     inactive = (

@@ -22,7 +22,15 @@ from messaging.marketing import campaign_audience
 from messaging.models import Channel, EmailOptOut, SmsMessage, SmsOptOut
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.requests import due_date, extend_deadline, send_export_link
-from privacy.requests_models import AuditAction, DataSubjectRequest, PrivacyAuditEvent, Regime, RequestStatus, RequestType
+from privacy.requests_models import (
+    AuditAction,
+    DataSubjectRequest,
+    ErasureTombstone,
+    PrivacyAuditEvent,
+    Regime,
+    RequestStatus,
+    RequestType,
+)
 from privacy.retention import apply_retention
 from privacy.selectors import has_consent
 from privacy.services import record_consent
@@ -413,6 +421,23 @@ def test_daily_digest_reaches_privacy_officers(dana, django_user_model):
 
 
 @pytest.mark.policy("retention")
+def test_erasure_tombstones_go_once_no_backup_that_could_be_restored_predates_them(dana, settings):
+    from privacy.erasure import erase_clients
+
+    settings.BACKUP_RETENTION_DAYS = 35
+    erase_clients(client_ids=[dana.pk])
+    erased_at = ErasureTombstone.objects.get(kind="email").erased_at
+    assert ErasureTombstone.objects.count() == 2  # email and phone
+
+    assert apply_retention(now=erased_at + timedelta(days=35, hours=23))["erasure_tombstones"] == 0
+    assert ErasureTombstone.objects.count() == 2  # a 35-day-old backup may still be restored
+    assert apply_retention(dry_run=True, now=erased_at + timedelta(days=36, seconds=1))["erasure_tombstones"] == 2
+    assert ErasureTombstone.objects.count() == 2
+    apply_retention(now=erased_at + timedelta(days=36, seconds=1))
+    assert not ErasureTombstone.objects.exists()
+
+
+@pytest.mark.policy("retention")
 def test_retention_wipes_old_texts_purges_unverified_requests_and_anonymises_long_inactive_clients(dana, settings):
     from privacy.requests import submit_request
 
@@ -424,7 +449,8 @@ def test_retention_wipes_old_texts_purges_unverified_requests_and_anonymises_lon
     sleeper = ClientFactory(last_name="Sleeperton")
     Client.objects.filter(pk=sleeper.pk).update(created_at=now - timedelta(days=365 * 8))
 
-    assert apply_retention(dry_run=True, now=now) == {"sms_bodies": 2, "unverified_requests": 1, "inactive_clients": 1}
+    expected = {"sms_bodies": 2, "unverified_requests": 1, "erasure_tombstones": 0, "inactive_clients": 1}
+    assert apply_retention(dry_run=True, now=now) == expected
     assert SmsMessage.objects.filter(body__contains="Dana").count() == 2  # dry run changed nothing
     apply_retention(now=now)
     assert not SmsMessage.objects.filter(body__contains="Dana").exists()
