@@ -407,7 +407,12 @@ def _after_transient_error(message_id, exc):
             logger.warning("SMS %s failed after %s attempts: %s", message_id, message.attempts, exc)
             return Delivery("failed")
         _finish(message, MessageStatus.QUEUED, reason=f"Retrying: {exc}", code=exc.code)
-        return Delivery("retry", retry_in=_backoff(message.attempts))
+        backoff = _backoff(message.attempts)
+        if exc.retry_after and exc.retry_after > backoff:
+            # The provider asked for a longer wait (Retry-After): not sooner, so through the dispatch pass.
+            _defer(message, timezone.now() + timedelta(seconds=exc.retry_after))
+            return Delivery("deferred")
+        return Delivery("retry", retry_in=backoff)
 
 
 def _after_permanent_error(message_id, exc):

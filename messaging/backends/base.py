@@ -23,7 +23,11 @@ class SendError(Exception):
 
 
 class TransientSendError(SendError):
-    """Worth trying again later: network trouble, 429, 5xx."""
+    """Worth trying again later: network trouble, 429, 5xx. retry_after: the provider's asked wait, in seconds."""
+
+    def __init__(self, message, *, code="", retry_after=None):
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
 
 
 class PermanentSendError(SendError):

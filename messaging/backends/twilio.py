@@ -1,5 +1,9 @@
 """Sends through Twilio's Messages API with the official `twilio` library."""
 
+import threading
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
 import requests
 from django.conf import settings
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -12,6 +16,44 @@ from .base import BaseSmsBackend, PermanentSendError, SendResult, TransientSendE
 UNSUBSCRIBED = "21610"
 INVALID_NUMBER = "21211"
 NOT_MOBILE = "21614"
+LONGEST_RETRY_AFTER_SECONDS = 3600  # a reminder a day ahead still goes out in time
+
+
+def retry_after_seconds(value, *, now=None):
+    """An HTTP Retry-After (seconds, or a date) as seconds from now; None if absent or unreadable."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:  # HTTP dates are GMT
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return min(max(seconds, 0.0), LONGEST_RETRY_AFTER_SECONDS)
+
+
+class _HttpClient(TwilioHttpClient):
+    """Twilio's HTTP client, keeping the Retry-After of a 429 or 503 answer: TwilioRestException drops headers."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._answer = threading.local()  # a worker may run sends in threads
+
+    @property
+    def retry_after(self):
+        return getattr(self._answer, "retry_after", None)
+
+    def request(self, *args, **kwargs):
+        self._answer.retry_after = None
+        response = super().request(*args, **kwargs)
+        if response.status_code in (429, 503):
+            self._answer.retry_after = retry_after_seconds((response.headers or {}).get("Retry-After"))
+        return response
 
 
 class SmsBackend(BaseSmsBackend):
@@ -22,7 +64,7 @@ class SmsBackend(BaseSmsBackend):
         self.client = Client(
             account_sid or settings.TWILIO_ACCOUNT_SID,
             auth_token or settings.TWILIO_AUTH_TOKEN,
-            http_client=TwilioHttpClient(timeout=settings.TWILIO_TIMEOUT_SECONDS),
+            http_client=_HttpClient(timeout=settings.TWILIO_TIMEOUT_SECONDS),
         )
         # TWILIO_API_BASE_URL points the real library at a Twilio-compatible server (tests).
         self.client.api.base_url = (base_url or settings.TWILIO_API_BASE_URL).rstrip("/")
@@ -45,7 +87,11 @@ class SmsBackend(BaseSmsBackend):
             created = self.client.messages.create(**params)
         except TwilioRestException as exc:
             if exc.status == 429 or exc.status >= 500:
-                raise TransientSendError(f"Twilio answered {exc.status}: {exc.msg}", code=exc.code or exc.status) from exc
+                raise TransientSendError(
+                    f"Twilio answered {exc.status}: {exc.msg}",
+                    code=exc.code or exc.status,
+                    retry_after=self.client.http_client.retry_after,
+                ) from exc
             raise PermanentSendError(f"Twilio refused the message: {exc.msg}", code=exc.code or exc.status) from exc
         except requests.exceptions.ReadTimeout as exc:
             # The request reached Twilio, which may have accepted it: a retry could text the person twice.

@@ -10,7 +10,7 @@ from clinic.hashing import contact_hash
 from messaging.backends.base import OutboundSms, PermanentSendError, TransientSendError
 from messaging.backends.twilio import SmsBackend
 from messaging.models import MessageStatus, SmsMessage, SmsOptOut
-from messaging.services import deliver_sms, dispatch_due_reminders
+from messaging.services import deliver_sms, dispatch_due_reminders, enqueue_due_messages
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.selectors import has_consent
 from privacy.services import record_consent
@@ -42,6 +42,19 @@ def test_rate_limit_and_server_errors_are_transient(fake_twilio, status):
     fake_twilio.fail_next(1, status=status, code=20429 if status == 429 else None)
     with pytest.raises(TransientSendError):
         SmsBackend().send(OutboundSms(to="+14085550143", body="Hi"))
+
+
+@pytest.mark.parametrize(
+    ("status", "header", "seconds"),
+    [(429, "120", 120), (503, "Thu, 26 Nov 2026 03:02:00 GMT", 120), (429, "86400", 3600), (429, "soon", None),
+     (429, None, None), (500, "120", None)],
+)
+def test_twilios_retry_after_is_kept_with_the_transient_error(fake_twilio, status, header, seconds):
+    fake_twilio.fail_next(1, status=status, code=20429 if status == 429 else None, retry_after=header)
+    with time_machine.travel(datetime(2026, 11, 26, 3, 0, tzinfo=ZoneInfo("UTC")), tick=False):
+        with pytest.raises(TransientSendError) as error:
+            SmsBackend().send(OutboundSms(to="+14085550143", body="Hi"))
+    assert error.value.retry_after == seconds
 
 
 def test_unreachable_twilio_is_transient(fake_twilio, settings):
@@ -86,6 +99,21 @@ def test_transient_faults_retry_then_send_once(fake_twilio, queued_reminder):
     queued_reminder.refresh_from_db()
     assert len(fake_twilio.messages) == 1 and queued_reminder.twilio_sid == fake_twilio.messages[0]["sid"]
     assert queued_reminder.status == MessageStatus.SENT and queued_reminder.attempts == 3
+
+
+@pytest.mark.django_db
+def test_a_throttled_text_waits_at_least_as_long_as_twilio_asks(fake_twilio, queued_reminder):
+    fake_twilio.fail_next(1, status=429, code=20429, retry_after=300)
+    fake_twilio.fail_next(1, status=429, code=20429)  # no Retry-After: our own backoff, seconds
+    throttled = deliver(queued_reminder)
+    assert throttled.outcome == "deferred" and len(fake_twilio.received) == 1
+    for seconds, queued in ((299, 0), (301, 1)):  # the dispatch pass hands it on once the wait is over
+        with time_machine.travel(NOW + timedelta(seconds=seconds), tick=False):
+            assert enqueue_due_messages(now=NOW + timedelta(seconds=seconds)) == queued
+    again = deliver(queued_reminder, now=NOW + timedelta(seconds=301))
+    assert again.outcome == "retry" and again.retry_in <= 10
+    sent = deliver(queued_reminder, now=NOW + timedelta(seconds=311))
+    assert sent.outcome == "sent" and len(fake_twilio.messages) == 1
 
 
 @pytest.mark.django_db
