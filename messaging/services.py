@@ -307,9 +307,14 @@ def _stop_reason(message, now):
     return ""
 
 
+LONGEST_RETRY_COUNTDOWN_SECONDS = 600
+
+
 def _backoff(attempts):
     # Exponential with jitter: 5 s, 10 s, 20 s ... (SMS_RETRY_BACKOFF_SECONDS) capped at 10 minutes.
-    return random.uniform(0.5, 1.0) * min(600, settings.SMS_RETRY_BACKOFF_SECONDS * 2 ** max(0, attempts - 1))
+    return random.uniform(0.5, 1.0) * min(
+        LONGEST_RETRY_COUNTDOWN_SECONDS, settings.SMS_RETRY_BACKOFF_SECONDS * 2 ** max(0, attempts - 1)
+    )
 
 
 _UNREAD_RELATED_FIELDS = [
@@ -407,12 +412,15 @@ def _after_transient_error(message_id, exc):
             logger.warning("SMS %s failed after %s attempts: %s", message_id, message.attempts, exc)
             return Delivery("failed")
         _finish(message, MessageStatus.QUEUED, reason=f"Retrying: {exc}", code=exc.code)
-        backoff = _backoff(message.attempts)
-        if exc.retry_after and exc.retry_after > backoff:
-            # The provider asked for a longer wait (Retry-After): not sooner, so through the dispatch pass.
-            _defer(message, timezone.now() + timedelta(seconds=exc.retry_after))
-            return Delivery("deferred")
-        return Delivery("retry", retry_in=backoff)
+        wait = max(_backoff(message.attempts), exc.retry_after or 0)
+        if exc.retry_after:
+            # The provider asked for this wait (Retry-After): no pass or redelivered task may send sooner.
+            message.send_after = timezone.now() + timedelta(seconds=wait)
+            if wait > LONGEST_RETRY_COUNTDOWN_SECONDS:
+                _defer(message, message.send_after)  # the dispatch pass queues it then: no long Celery ETA
+                return Delivery("deferred")
+            message.save(update_fields=["send_after"])
+        return Delivery("retry", retry_in=wait)
 
 
 def _after_permanent_error(message_id, exc):

@@ -106,14 +106,24 @@ def test_a_throttled_text_waits_at_least_as_long_as_twilio_asks(fake_twilio, que
     fake_twilio.fail_next(1, status=429, code=20429, retry_after=300)
     fake_twilio.fail_next(1, status=429, code=20429)  # no Retry-After: our own backoff, seconds
     throttled = deliver(queued_reminder)
-    assert throttled.outcome == "deferred" and len(fake_twilio.received) == 1
-    for seconds, queued in ((299, 0), (301, 1)):  # the dispatch pass hands it on once the wait is over
-        with time_machine.travel(NOW + timedelta(seconds=seconds), tick=False):
-            assert enqueue_due_messages(now=NOW + timedelta(seconds=seconds)) == queued
+    assert throttled.outcome == "retry" and throttled.retry_in >= 300
+    # A task redelivered early (or a dispatch pass) does not send it sooner.
+    assert deliver(queued_reminder, now=NOW + timedelta(seconds=120)).outcome == "deferred"
+    assert len(fake_twilio.received) == 1
     again = deliver(queued_reminder, now=NOW + timedelta(seconds=301))
     assert again.outcome == "retry" and again.retry_in <= 10
     sent = deliver(queued_reminder, now=NOW + timedelta(seconds=311))
     assert sent.outcome == "sent" and len(fake_twilio.messages) == 1
+
+
+@pytest.mark.django_db
+def test_a_wait_longer_than_ten_minutes_goes_back_to_the_dispatch_pass(fake_twilio, queued_reminder):
+    fake_twilio.fail_next(1, status=503, retry_after=1800)
+    assert deliver(queued_reminder).outcome == "deferred"  # no half-hour Celery ETA
+    for seconds, queued in ((1799, 0), (1801, 1)):
+        with time_machine.travel(NOW + timedelta(seconds=seconds), tick=False):
+            assert enqueue_due_messages(now=NOW + timedelta(seconds=seconds)) == queued
+    assert deliver(queued_reminder, now=NOW + timedelta(seconds=1801)).outcome == "sent"
 
 
 @pytest.mark.django_db
