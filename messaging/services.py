@@ -44,8 +44,11 @@ MAX_VALIDITY_SECONDS = 4 * 3600
 USER_INITIATED = (MessageKind.VERIFICATION, MessageKind.KEYWORD_REPLY)
 
 
-def status_callback_url():
-    return settings.SITE_URL + "/messaging/twilio/status/"
+def status_callback_url(message_id=None):
+    url = settings.SITE_URL + "/messaging/twilio/status/"
+    # The text's id lets Twilio's report find a text whose SID never reached us (a worker lost
+    # mid-send, an answer that came after our timeout). Twilio signs the whole URL.
+    return url if message_id is None else f"{url}?text={message_id}"
 
 
 def is_opted_out(phone):
@@ -373,7 +376,7 @@ def deliver_sms(*, message_id, now=None):
         body=message.body,
         from_number=message.from_number,
         validity_seconds=max(60, validity),
-        status_callback=status_callback_url(),
+        status_callback=status_callback_url(message.pk),
     )
     try:
         wait_for_send_slot(message.from_number or "default")
@@ -474,11 +477,16 @@ TWILIO_STATUS = {
 }
 
 
-def apply_delivery_status(*, sid, provider_status, error_code=""):
-    """Record a delivery report. Idempotent; never moves a status backwards. Returns True if known."""
+def apply_delivery_status(*, sid, provider_status, error_code="", message_id=None):
+    """Record a delivery report. Idempotent; never moves a status backwards. Returns True if known.
+
+    message_id (from the callback URL) finds a text whose SID we never saved.
+    """
     new_status = TWILIO_STATUS.get((provider_status or "").lower())
     with transaction.atomic():
         message = SmsMessage.objects.select_for_update().filter(twilio_sid=sid).first()
+        if message is None and message_id is not None:
+            message = _confirm_lost_send(message_id=message_id, sid=sid)
         if message is None:
             return False
         if new_status is None or STATUS_RANK[new_status] <= STATUS_RANK[MessageStatus(message.status)]:
@@ -491,6 +499,24 @@ def apply_delivery_status(*, sid, provider_status, error_code=""):
         if error_code:
             handle_provider_error_code(message, error_code)
     return True
+
+
+def _confirm_lost_send(*, message_id, sid):
+    """Twilio reports on a text we never heard back about: it went out after all, so it is sent, with its SID."""
+    message = (
+        SmsMessage.objects.select_for_update()
+        .filter(pk=message_id, twilio_sid__isnull=True, status__in=(MessageStatus.SENDING, MessageStatus.FAILED))
+        .first()
+    )
+    if message is None:
+        return None
+    now = timezone.now()
+    message.status, message.twilio_sid, message.error_code = MessageStatus.SENT, sid, ""
+    message.sent_at, message.status_updated_at = message.sent_at or now, now
+    message.status_reason = "Confirmed by Twilio's status report: the answer to the send was lost."
+    message.save(update_fields=["status", "twilio_sid", "error_code", "sent_at", "status_updated_at", "status_reason"])
+    logger.info("SMS %s confirmed sent by a status report", message.pk)
+    return message
 
 
 def send_verification_code(*, phone, body, client=None):

@@ -30,7 +30,13 @@ def twilio_status(request):
     sid, status = request.POST.get("MessageSid", ""), request.POST.get("MessageStatus", "")
     if not sid or not status or len(sid) > 64:
         return HttpResponseBadRequest("MessageSid and MessageStatus are required.")
-    known = services.apply_delivery_status(sid=sid, provider_status=status, error_code=request.POST.get("ErrorCode", ""))
+    text = request.GET.get("text", "")
+    known = services.apply_delivery_status(
+        sid=sid,
+        provider_status=status,
+        error_code=request.POST.get("ErrorCode", ""),
+        message_id=int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None,
+    )
     if not known:
         logger.info("Status callback for an unknown message SID")
     return HttpResponse(status=204)

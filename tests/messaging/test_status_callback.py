@@ -94,3 +94,51 @@ def test_undelivered_with_unsubscribed_code_records_an_opt_out(client, sent_mess
     sent_message.refresh_from_db()
     assert sent_message.status == MessageStatus.UNDELIVERED and sent_message.error_code == "21610"
     assert SmsOptOut.objects.count() == 1
+
+
+@pytest.fixture
+def lost_send():
+    """A text handed to Twilio whose answer never reached us; the give-up sweep has marked it failed."""
+    return SmsMessage.objects.create(
+        to_number="+14085550143", body="Reminder", status=MessageStatus.FAILED, attempts=1,
+        status_reason="Worker lost while handing to the provider; not resent, to avoid a duplicate.",
+        client=ClientFactory(mobile_phone="+14085550143"),
+    )
+
+
+def test_a_report_for_a_text_whose_answer_was_lost_records_it_as_sent_with_its_sid(client, lost_send):
+    sid = "SM" + "b" * 32
+    url = f"{URL}?text={lost_send.pk}"
+    assert signed_post(client, callback("sent", sid=sid), url=url).status_code == 204
+    lost_send.refresh_from_db()
+    assert lost_send.status == MessageStatus.SENT and lost_send.twilio_sid == sid
+    assert lost_send.sent_at is not None and "Confirmed by Twilio" in lost_send.status_reason
+    assert signed_post(client, callback("delivered", sid=sid), url=url).status_code == 204
+    lost_send.refresh_from_db()
+    assert lost_send.status == MessageStatus.DELIVERED
+
+
+def test_a_report_cannot_take_over_a_text_that_has_its_own_sid_or_was_never_sent(client, sent_message, lost_send):
+    other_sid = "SM" + "c" * 32
+    signed_post(client, callback("delivered", sid=other_sid), url=f"{URL}?text={sent_message.pk}")
+    sent_message.refresh_from_db()
+    assert sent_message.twilio_sid == "SM" + "a" * 32 and sent_message.status == MessageStatus.SENT
+    queued = SmsMessage.objects.create(to_number="+14085550143", body="Later", status=MessageStatus.QUEUED)
+    signed_post(client, callback("delivered", sid=other_sid), url=f"{URL}?text={queued.pk}")
+    queued.refresh_from_db()
+    assert queued.status == MessageStatus.QUEUED and queued.twilio_sid is None
+
+
+@pytest.mark.parametrize("text", ["abc", "%C2%B2", "9" * 40, ""])  # %C2%B2: a superscript 2, a digit to isdigit()
+def test_a_malformed_text_id_is_ignored(client, lost_send, text):
+    response = signed_post(client, callback("delivered", sid="SM" + "d" * 32), url=f"{URL}?text={text}")
+    lost_send.refresh_from_db()
+    assert response.status_code == 204 and lost_send.status == MessageStatus.FAILED
+
+
+def test_the_report_url_of_a_text_cannot_be_pointed_at_another_text(client, lost_send):
+    data = callback("sent", sid="SM" + "e" * 32)
+    signature = RequestValidator("test-auth-token").compute_signature(f"http://testserver{URL}?text=999999", data)
+    response = client.post(f"{URL}?text={lost_send.pk}", data, HTTP_X_TWILIO_SIGNATURE=signature)
+    lost_send.refresh_from_db()
+    assert response.status_code == 403 and lost_send.status == MessageStatus.FAILED
