@@ -384,8 +384,7 @@ def deliver_sms(*, message_id, now=None):
     except TransientSendError as exc:
         return _after_transient_error(message.pk, exc)
     except PermanentSendError as exc:
-        _after_permanent_error(message.pk, exc)
-        return Delivery("failed")
+        return _after_permanent_error(message.pk, exc)
     SmsMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
         status=MessageStatus.SENT, twilio_sid=result.sid, sent_at=timezone.now(), status_updated_at=timezone.now()
     )
@@ -407,15 +406,23 @@ def _finish(message, status, *, reason="", code="", now=None):
     message.save(update_fields=["status", "status_reason", "error_code", "status_updated_at"])
 
 
+def _confirmed_meanwhile(message):
+    """Twilio's status report confirmed the text while we waited for its answer: it went out (no retry, no failure)."""
+    return None if message.status == MessageStatus.SENDING else Delivery("sent" if message.twilio_sid else "noop")
+
+
 def _after_transient_error(message_id, exc):
     with transaction.atomic():
         message = SmsMessage.objects.select_for_update().get(pk=message_id)
+        if confirmed := _confirmed_meanwhile(message):
+            return confirmed
         if message.attempts >= settings.SMS_MAX_ATTEMPTS:
             _finish(message, MessageStatus.FAILED, reason=f"Gave up after {message.attempts} attempts: {exc}", code=exc.code)
             logger.warning("SMS %s failed after %s attempts: %s", message_id, message.attempts, exc)
             return Delivery("failed")
         _finish(message, MessageStatus.QUEUED, reason=f"Retrying: {exc}", code=exc.code)
-        wait = max(_backoff(message.attempts), exc.retry_after or 0)
+        # Never sooner than the provider asked; a little later at random, so a throttled batch does not return at once.
+        wait = max(_backoff(message.attempts), (exc.retry_after or 0) * random.uniform(1.0, 1.1))
         if exc.retry_after:
             # The provider asked for this wait (Retry-After): no pass or redelivered task may send sooner.
             message.send_after = timezone.now() + timedelta(seconds=wait)
@@ -429,8 +436,11 @@ def _after_transient_error(message_id, exc):
 def _after_permanent_error(message_id, exc):
     with transaction.atomic():
         message = SmsMessage.objects.select_for_update(of=("self",)).select_related("client").get(pk=message_id)
+        if confirmed := _confirmed_meanwhile(message):
+            return confirmed
         _finish(message, MessageStatus.FAILED, reason=str(exc), code=exc.code)
         handle_provider_error_code(message, exc.code)
+    return Delivery("failed")
 
 
 def handle_provider_error_code(message, code):
@@ -477,16 +487,18 @@ TWILIO_STATUS = {
 }
 
 
-def apply_delivery_status(*, sid, provider_status, error_code="", message_id=None):
+def apply_delivery_status(*, sid, provider_status, error_code="", message_id=None, to=""):
     """Record a delivery report. Idempotent; never moves a status backwards. Returns True if known.
 
-    message_id (from the callback URL) finds a text whose SID we never saved.
+    message_id (from the callback URL) and to (the report's recipient) find a text whose SID we never saved.
     """
     new_status = TWILIO_STATUS.get((provider_status or "").lower())
     with transaction.atomic():
         message = SmsMessage.objects.select_for_update().filter(twilio_sid=sid).first()
         if message is None and message_id is not None:
-            message = _confirm_lost_send(message_id=message_id, sid=sid)
+            message = _confirm_lost_send(message_id=message_id, sid=sid, to=to)
+            if message is None:  # the worker's own save (or another report) may have committed the SID meanwhile
+                message = SmsMessage.objects.select_for_update().filter(twilio_sid=sid).first()
         if message is None:
             return False
         if new_status is None or STATUS_RANK[new_status] <= STATUS_RANK[MessageStatus(message.status)]:
@@ -501,14 +513,15 @@ def apply_delivery_status(*, sid, provider_status, error_code="", message_id=Non
     return True
 
 
-def _confirm_lost_send(*, message_id, sid):
+def _confirm_lost_send(*, message_id, sid, to):
     """Twilio reports on a text we never heard back about: it went out after all, so it is sent, with its SID."""
     message = (
         SmsMessage.objects.select_for_update()
         .filter(pk=message_id, twilio_sid__isnull=True, status__in=(MessageStatus.SENDING, MessageStatus.FAILED))
         .first()
     )
-    if message is None:
+    # The recipient must match too: after a database restore, ids are handed out again.
+    if message is None or not to or message.to_number != to:
         return None
     now = timezone.now()
     message.status, message.twilio_sid, message.error_code = MessageStatus.SENT, sid, ""

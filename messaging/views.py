@@ -36,6 +36,7 @@ def twilio_status(request):
         provider_status=status,
         error_code=request.POST.get("ErrorCode", ""),
         message_id=int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None,
+        to=request.POST.get("To", ""),
     )
     if not known:
         logger.info("Status callback for an unknown message SID")

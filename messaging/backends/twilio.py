@@ -24,16 +24,16 @@ def retry_after_seconds(value, *, now=None):
     value = (value or "").strip()
     if not value:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         seconds = float(value)
     else:
         try:
             when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+            if when.tzinfo is None:  # HTTP dates are GMT
+                when = when.replace(tzinfo=UTC)
+            seconds = (when - (now or datetime.now(UTC))).total_seconds()
+        except (TypeError, ValueError, OverflowError):
             return None
-        if when.tzinfo is None:  # HTTP dates are GMT
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
     return min(max(seconds, 0.0), LONGEST_RETRY_AFTER_SECONDS)
 
 
@@ -52,7 +52,10 @@ class _HttpClient(TwilioHttpClient):
         self._answer.retry_after = None
         response = super().request(*args, **kwargs)
         if response.status_code in (429, 503):
-            self._answer.retry_after = retry_after_seconds((response.headers or {}).get("Retry-After"))
+            try:
+                self._answer.retry_after = retry_after_seconds((response.headers or {}).get("Retry-After"))
+            except Exception:  # noqa: BLE001 - a header we cannot read must not lose the answer; our backoff applies
+                self._answer.retry_after = None
         return response
 
 

@@ -42,7 +42,7 @@ def test_when_twilio_reports_on_that_text_it_is_recorded_as_sent_after_all(fake_
         dispatch_due_reminders()
     (accepted,) = fake_twilio.messages  # what Twilio took, with the report address we gave it
     callback_url = accepted["StatusCallback"]
-    data = {"MessageSid": accepted["sid"], "MessageStatus": "delivered", "AccountSid": "AC" + "0" * 32}
+    data = {"MessageSid": accepted["sid"], "MessageStatus": "delivered", "To": accepted["To"], "AccountSid": "AC" + "0" * 32}
     signature = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(callback_url, data)
     path = callback_url.removeprefix(settings.SITE_URL)
     assert client.post(path, data, HTTP_X_TWILIO_SIGNATURE=signature).status_code == 204

@@ -1,9 +1,15 @@
 """Twilio status callbacks: signed, idempotent, never moving a status backwards."""
 
+import threading
+import time
+
 import pytest
+from django.db import connection, transaction
 from twilio.request_validator import RequestValidator
 
 from messaging.models import MessageStatus, SmsMessage, SmsOptOut
+from messaging.services import apply_delivery_status
+from tests.conftest import requires_postgres
 from tests.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +31,7 @@ def sent_message():
 
 
 def callback(status, sid="SM" + "a" * 32, **extra):
-    return {"MessageSid": sid, "MessageStatus": status, "AccountSid": "AC" + "0" * 32, **extra}
+    return {"MessageSid": sid, "MessageStatus": status, "To": "+14085550143", "AccountSid": "AC" + "0" * 32, **extra}
 
 
 @pytest.mark.policy("collect-appointments-messages")
@@ -129,6 +135,14 @@ def test_a_report_cannot_take_over_a_text_that_has_its_own_sid_or_was_never_sent
     assert queued.status == MessageStatus.QUEUED and queued.twilio_sid is None
 
 
+def test_a_report_for_another_recipient_does_not_confirm_a_text_with_that_id(client, lost_send):
+    # After a database restore ids are handed out again: a late report for the old text N names another number.
+    url = f"{URL}?text={lost_send.pk}"
+    signed_post(client, callback("sent", sid="SM" + "b" * 32, To="+14085550999"), url=url)
+    lost_send.refresh_from_db()
+    assert lost_send.status == MessageStatus.FAILED and lost_send.twilio_sid is None
+
+
 @pytest.mark.parametrize("text", ["abc", "%C2%B2", "9" * 40, ""])  # %C2%B2: a superscript 2, a digit to isdigit()
 def test_a_malformed_text_id_is_ignored(client, lost_send, text):
     response = signed_post(client, callback("delivered", sid="SM" + "d" * 32), url=f"{URL}?text={text}")
@@ -142,3 +156,26 @@ def test_the_report_url_of_a_text_cannot_be_pointed_at_another_text(client, lost
     response = client.post(f"{URL}?text={lost_send.pk}", data, HTTP_X_TWILIO_SIGNATURE=signature)
     lost_send.refresh_from_db()
     assert response.status_code == 403 and lost_send.status == MessageStatus.FAILED
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_report_racing_the_senders_own_save_is_applied_not_dropped():
+    sid = "SM" + "9" * 32
+    message = SmsMessage.objects.create(to_number="+14085550143", body="Reminder", status=MessageStatus.SENDING)
+    saved = threading.Event()
+
+    def sender_saves_its_answer():  # deliver_sms's save after Twilio answered, committing a moment later
+        with transaction.atomic():
+            SmsMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(status=MessageStatus.SENT, twilio_sid=sid)
+            saved.set()
+            time.sleep(0.5)
+        connection.close()
+
+    sender = threading.Thread(target=sender_saves_its_answer)
+    sender.start()
+    saved.wait()
+    known = apply_delivery_status(sid=sid, provider_status="delivered", message_id=message.pk, to="+14085550143")
+    sender.join()
+    message.refresh_from_db()
+    assert known and message.status == MessageStatus.DELIVERED

@@ -10,7 +10,7 @@ from clinic.hashing import contact_hash
 from messaging.backends.base import OutboundSms, PermanentSendError, TransientSendError
 from messaging.backends.twilio import SmsBackend
 from messaging.models import MessageStatus, SmsMessage, SmsOptOut
-from messaging.services import deliver_sms, dispatch_due_reminders, enqueue_due_messages
+from messaging.services import apply_delivery_status, deliver_sms, dispatch_due_reminders, enqueue_due_messages
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.selectors import has_consent
 from privacy.services import record_consent
@@ -110,9 +110,9 @@ def test_a_throttled_text_waits_at_least_as_long_as_twilio_asks(fake_twilio, que
     # A task redelivered early (or a dispatch pass) does not send it sooner.
     assert deliver(queued_reminder, now=NOW + timedelta(seconds=120)).outcome == "deferred"
     assert len(fake_twilio.received) == 1
-    again = deliver(queued_reminder, now=NOW + timedelta(seconds=301))
+    again = deliver(queued_reminder, now=NOW + timedelta(seconds=331))  # 300 s, plus up to a tenth at random
     assert again.outcome == "retry" and again.retry_in <= 10
-    sent = deliver(queued_reminder, now=NOW + timedelta(seconds=311))
+    sent = deliver(queued_reminder, now=NOW + timedelta(seconds=341))
     assert sent.outcome == "sent" and len(fake_twilio.messages) == 1
 
 
@@ -120,10 +120,10 @@ def test_a_throttled_text_waits_at_least_as_long_as_twilio_asks(fake_twilio, que
 def test_a_wait_longer_than_ten_minutes_goes_back_to_the_dispatch_pass(fake_twilio, queued_reminder):
     fake_twilio.fail_next(1, status=503, retry_after=1800)
     assert deliver(queued_reminder).outcome == "deferred"  # no half-hour Celery ETA
-    for seconds, queued in ((1799, 0), (1801, 1)):
+    for seconds, queued in ((1799, 0), (1981, 1)):  # 30 minutes, plus up to a tenth at random
         with time_machine.travel(NOW + timedelta(seconds=seconds), tick=False):
             assert enqueue_due_messages(now=NOW + timedelta(seconds=seconds)) == queued
-    assert deliver(queued_reminder, now=NOW + timedelta(seconds=1801)).outcome == "sent"
+    assert deliver(queued_reminder, now=NOW + timedelta(seconds=1981)).outcome == "sent"
 
 
 @pytest.mark.django_db
@@ -172,3 +172,35 @@ def test_invalid_or_landline_number_flags_the_client_for_the_front_desk(fake_twi
     assert str(code) in queued_reminder.client.mobile_phone_problem
     # A flagged number gets no further program texts.
     assert not SmsOptOut.objects.exists()
+
+
+class ReportedBeforeAnswering(SmsBackend):
+    """Twilio takes the text and its status report reaches us before its answer does; then the answer fails."""
+
+    error = None
+
+    def send(self, message):
+        accepted = super().send(message)  # Twilio has it ...
+        text_id = int(message.status_callback.rpartition("=")[2])
+        apply_delivery_status(sid=accepted.sid, provider_status="sent", message_id=text_id, to=message.to)
+        raise self.error  # ... and then our read times out, or the connection drops
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("error", [PermanentSendError("Twilio did not answer in time"), TransientSendError("Connection reset")])
+def test_a_report_that_arrives_before_twilios_answer_is_not_undone_by_the_answer_failing(fake_twilio, queued_reminder, settings, error):
+    ReportedBeforeAnswering.error = error
+    settings.SMS_BACKEND = f"{__name__}.ReportedBeforeAnswering"
+    assert deliver(queued_reminder).outcome == "sent"
+    (accepted,) = fake_twilio.messages
+    apply_delivery_status(sid=accepted["sid"], provider_status="delivered")
+    queued_reminder.refresh_from_db()
+    assert queued_reminder.status == MessageStatus.DELIVERED and queued_reminder.twilio_sid == accepted["sid"]
+    assert deliver(queued_reminder).outcome == "noop" and len(fake_twilio.received) == 1  # never sent again
+
+
+def test_an_unreadable_retry_after_leaves_our_own_backoff(fake_twilio):
+    fake_twilio.fail_next(1, status=429, code=20429, retry_after="\u00b2")  # byte 0xB2 on the wire
+    with pytest.raises(TransientSendError) as error:
+        SmsBackend().send(OutboundSms(to="+14085550143", body="Hi"))
+    assert error.value.retry_after is None
