@@ -423,6 +423,11 @@ def _after_transient_error(message_id, exc):
         _finish(message, MessageStatus.QUEUED, reason=f"Retrying: {exc}", code=exc.code)
         # Never sooner than the provider asked; a little later at random, so a throttled batch does not return at once.
         wait = max(_backoff(message.attempts), (exc.retry_after or 0) * random.uniform(1.0, 1.1))
+        if exc.retry_after and wait > LONGEST_RETRY_COUNTDOWN_SECONDS and message.kind in USER_INITIATED:
+            # Someone is waiting for this code or reply now; by then it would be no use, and they can ask again.
+            reason = f"Twilio asked to wait {round(wait / 60)} minutes; too late for a text the person is waiting for."
+            _finish(message, MessageStatus.FAILED, reason=reason, code=exc.code)
+            return Delivery("failed")
         if exc.retry_after:
             # The provider asked for this wait (Retry-After): no pass or redelivered task may send sooner.
             message.send_after = timezone.now() + timedelta(seconds=wait)

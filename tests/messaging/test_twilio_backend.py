@@ -10,7 +10,13 @@ from clinic.hashing import contact_hash
 from messaging.backends.base import OutboundSms, PermanentSendError, TransientSendError
 from messaging.backends.twilio import SmsBackend
 from messaging.models import MessageStatus, SmsMessage, SmsOptOut
-from messaging.services import apply_delivery_status, deliver_sms, dispatch_due_reminders, enqueue_due_messages
+from messaging.services import (
+    apply_delivery_status,
+    deliver_sms,
+    dispatch_due_reminders,
+    enqueue_due_messages,
+    send_verification_code,
+)
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.selectors import has_consent
 from privacy.services import record_consent
@@ -204,3 +210,15 @@ def test_an_unreadable_retry_after_leaves_our_own_backoff(fake_twilio):
     with pytest.raises(TransientSendError) as error:
         SmsBackend().send(OutboundSms(to="+14085550143", body="Hi"))
     assert error.value.retry_after is None
+
+
+@pytest.mark.django_db
+def test_a_code_someone_is_waiting_for_is_not_held_for_a_long_throttle(fake_twilio):
+    message = send_verification_code(phone="+14085550143", body="Your code is 123456.")
+    fake_twilio.fail_next(1, status=429, code=20429, retry_after=1800)
+    assert deliver_sms(message_id=message.pk).outcome == "failed"
+    message.refresh_from_db()
+    assert message.status == MessageStatus.FAILED and "too late for a text the person is waiting for" in message.status_reason
+    fake_twilio.fail_next(1, status=429, code=20429, retry_after=120)  # a short wait is still worth it
+    short = send_verification_code(phone="+14085550143", body="Your code is 654321.")
+    assert deliver_sms(message_id=short.pk).outcome == "retry"
