@@ -62,13 +62,14 @@ def render_in_layout(request, template_name, context):
         pieces = _shells[state] = _render_shell(request, template_name, context)
     if not pieces:  # this page cannot be filled in (logged once)
         return render(request, template_name, context)
-    values = {name: conditional_escape(value) for name, value in context.items()}
-    out = []
-    for index, piece in enumerate(pieces):
-        if index % 3 == 0:
-            out.append(piece)  # layout text
-        elif index % 3 == 1:
-            out.append(_request_value(request, piece, pieces[index + 1], values))
+    path = layout["page_path"]  # from the clinic context processor, worked out once
+    fills = {
+        "csrf_token": lambda escaping: get_token(request),  # only where the layout shows the form, as a render would
+        "page_path": lambda escaping: urlencode(path) if escaping == "%3C" else path,
+    }
+    out = [pieces[0]]
+    for name, escaping, text in zip(pieces[1::3], pieces[2::3], pieces[3::3]):
+        out += (conditional_escape(fills[name](escaping) if name in fills else context[name]), text)
     return HttpResponse("".join(out))
 
 
@@ -82,15 +83,6 @@ def _render_shell(request, template_name, context):
         logger.error("%s prints a page value other than as it is; it is rendered in full each time", template_name)
         return []
     return pieces
-
-
-def _request_value(request, name, escaping, values):
-    if name == "csrf_token":
-        return conditional_escape(get_token(request))
-    if name == "page_path":
-        path = request.get_full_path()
-        return conditional_escape(urlencode(path) if escaping == "%3C" else path)
-    return values[name]
 
 
 @receiver(setting_changed)

@@ -6,6 +6,7 @@ and a row is marked "handed to provider" (committed) before the provider is
 called, so a retry after a crash never sends it again.
 """
 
+import functools
 import logging
 import random
 import uuid
@@ -163,17 +164,21 @@ def _latest_consent_and_opt_out(*, client_id, purpose, phone_hash):
     PostgreSQL both run; the consent index (client, purpose, -recorded_at)
     answers the first half.
     """
+    with connection.cursor() as cursor:
+        cursor.execute(_consent_and_opt_out_sql(), [client_id, purpose, phone_hash])
+        granted, opted_out = cursor.fetchone()
+    return (None if granted is None else bool(granted)), bool(opted_out)
+
+
+@functools.cache
+def _consent_and_opt_out_sql():
     consent, opt_out = ConsentRecord._meta, SmsOptOut._meta
     column = {name: consent.get_field(name).column for name in ("client", "purpose", "granted", "recorded_at")}
-    sql = (
+    return (
         f"SELECT (SELECT {column['granted']} FROM {consent.db_table} WHERE {column['client']} = %s AND {column['purpose']} = %s"
         f" ORDER BY {column['recorded_at']} DESC, {consent.pk.column} DESC LIMIT 1),"
         f" EXISTS (SELECT 1 FROM {opt_out.db_table} WHERE {opt_out.get_field('phone_hash').column} = %s)"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [client_id, purpose, phone_hash])
-        granted, opted_out = cursor.fetchone()
-    return (None if granted is None else bool(granted)), bool(opted_out)
 
 
 def reminder_offsets():
@@ -420,14 +425,16 @@ def _after_transient_error(message_id, exc):
             _finish(message, MessageStatus.FAILED, reason=f"Gave up after {message.attempts} attempts: {exc}", code=exc.code)
             logger.warning("SMS %s failed after %s attempts: %s", message_id, message.attempts, exc)
             return Delivery("failed")
-        _finish(message, MessageStatus.QUEUED, reason=f"Retrying: {exc}", code=exc.code)
-        # Never sooner than the provider asked; a little later at random, so a throttled batch does not return at once.
-        wait = max(_backoff(message.attempts), (exc.retry_after or 0) * random.uniform(1.0, 1.1))
-        if exc.retry_after and wait > LONGEST_RETRY_COUNTDOWN_SECONDS and message.kind in USER_INITIATED:
+        wait = _backoff(message.attempts)
+        if exc.retry_after:
+            # Never sooner than the provider asked; a little later at random, so a throttled batch does not return at once.
+            wait = max(wait, exc.retry_after * random.uniform(1.0, 1.1))
+        if wait > LONGEST_RETRY_COUNTDOWN_SECONDS and message.kind in USER_INITIATED:
             # Someone is waiting for this code or reply now; by then it would be no use, and they can ask again.
             reason = f"Twilio asked to wait {round(wait / 60)} minutes; too late for a text the person is waiting for."
             _finish(message, MessageStatus.FAILED, reason=reason, code=exc.code)
             return Delivery("failed")
+        _finish(message, MessageStatus.QUEUED, reason=f"Retrying: {exc}", code=exc.code)
         if exc.retry_after:
             # The provider asked for this wait (Retry-After): no pass or redelivered task may send sooner.
             message.send_after = timezone.now() + timedelta(seconds=wait)

@@ -7,15 +7,14 @@ from clinic.models import Client
 from .models import ConsentRecord
 
 
-def latest_choice(purpose):
-    """For a Client queryset: the client's latest choice for `purpose` (True, False, or None if never asked)."""
-    latest = ConsentRecord.objects.filter(client=OuterRef("pk"), purpose=purpose).order_by("-recorded_at", "-id")
-    return Subquery(latest.values("granted")[:1])
-
-
 def current_consents(*, client_ids, purpose):
     """{client_id: granted} for the latest choice per client: one query, any count."""
-    rows = Client.objects.filter(pk__in=client_ids).annotate(granted=latest_choice(purpose)).values_list("pk", "granted")
+    latest = ConsentRecord.objects.filter(client=OuterRef("pk"), purpose=purpose).order_by("-recorded_at", "-id")
+    rows = (
+        Client.objects.filter(pk__in=client_ids)
+        .annotate(granted=Subquery(latest.values("granted")[:1]))
+        .values_list("pk", "granted")
+    )
     return {pk: bool(granted) for pk, granted in rows}
 
 

@@ -52,10 +52,7 @@ class _HttpClient(TwilioHttpClient):
         self._answer.retry_after = None
         response = super().request(*args, **kwargs)
         if response.status_code in (429, 503):
-            try:
-                self._answer.retry_after = retry_after_seconds((response.headers or {}).get("Retry-After"))
-            except Exception:  # noqa: BLE001 - a header we cannot read must not lose the answer; our backoff applies
-                self._answer.retry_after = None
+            self._answer.retry_after = retry_after_seconds((response.headers or {}).get("Retry-After"))
         return response
 
 
