@@ -7,6 +7,7 @@ SMS to the console). The README lists every variable.
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONCE, NONE, SELF
@@ -179,6 +180,10 @@ STORAGES = {
 
 # Mail: consolemail:// locally; smtp+tls://user:pass@host:587 in production.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+if env("EMAIL_URL", default="").startswith("filemail:"):
+    # django-environ drops the leading "/" of filemail:///abs/path: keep the path as written.
+    _mail_url = urlsplit(env("EMAIL_URL"))
+    EMAIL_FILE_PATH = _mail_url.netloc + _mail_url.path
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="California Aesthetics <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

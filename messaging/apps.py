@@ -8,7 +8,7 @@ class MessagingConfig(AppConfig):
     def ready(self):
         from privacy import registry
 
-        from . import personal_data, receivers, services  # noqa: F401  (receivers connect on import)
+        from . import checks, personal_data, receivers, services  # noqa: F401  (checks and receivers register on import)
 
         registry.register(
             "messaging", exporter=personal_data.export_messages, eraser=personal_data.erase_messages, erase_order=10

@@ -14,11 +14,14 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "clinic.example",
     "SITE_URL": "https://clinic.example",
     "DATABASE_URL": "sqlite:////tmp/clinic-deploy-check.sqlite3",
+    "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+    "TWILIO_AUTH_TOKEN": "production-twilio-token",
+    "TWILIO_MESSAGING_SERVICE_SID": "MG" + "0" * 32,
 }
 
 
 def manage(*args, env):
-    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "SMS_BACKEND"}}
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120
     )
@@ -45,3 +48,20 @@ def test_every_environment_variable_the_settings_read_is_documented_in_the_readm
     readme = (ROOT / "README.md").read_text()
     assert len(read) > 40  # the pattern still finds them
     assert sorted(name for name in read if f"`{name}`" not in readme) == []
+
+
+def test_filemail_url_writes_to_the_absolute_path_it_names(tmp_path):
+    """The README's form, EMAIL_URL=filemail:///abs/path, is an absolute path (django-environ alone made it relative)."""
+    outbox = tmp_path / "mail"
+    code = (
+        "import django; django.setup(); from django.core.mail import send_mail; "
+        "send_mail('Subject', 'Body', 'a@example.com', ['b@example.com'])"
+    )
+    env = {"EMAIL_URL": f"filemail://{outbox}", "DJANGO_SETTINGS_MODULE": "clinic.settings", "DEBUG": "true",
+           "DATABASE_URL": "sqlite:////tmp/clinic-filemail.sqlite3"}
+    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_URL", "REDIS_URL"}}
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={**base, **env, "PYTHONPATH": str(ROOT)},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    written = list(outbox.glob("*.log"))
+    assert len(written) == 1 and "Subject" in written[0].read_text()

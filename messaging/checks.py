@@ -1,0 +1,48 @@
+"""Start-up checks: a wrong SMS_BACKEND or missing Twilio credentials fail at
+`manage.py check` and process start, not at the first text (which might be a STOP reply)."""
+
+from django.conf import settings
+from django.core import checks
+from django.utils.module_loading import import_string
+
+from .backends.base import BaseSmsBackend
+
+TWILIO_BACKEND = "messaging.backends.twilio.SmsBackend"
+
+
+@checks.register("sms")
+def sms_backend_is_usable(app_configs=None, **kwargs):
+    path = settings.SMS_BACKEND
+    try:
+        backend = import_string(path)
+    except ImportError as exc:
+        return [
+            checks.Error(
+                f"SMS_BACKEND {path!r} cannot be imported ({exc}).",
+                hint="Use messaging.backends.console.SmsBackend, messaging.backends.locmem.SmsBackend "
+                "or messaging.backends.twilio.SmsBackend.",
+                id="messaging.E001",
+            )
+        ]
+    if not (isinstance(backend, type) and issubclass(backend, BaseSmsBackend)):
+        return [checks.Error(f"SMS_BACKEND {path!r} is not an SMS backend class.", id="messaging.E001")]
+    if path != TWILIO_BACKEND:
+        return []
+    missing = [name for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN") if not getattr(settings, name)]
+    errors = [
+        checks.Error(
+            f"SMS_BACKEND is Twilio but {name} is not set.",
+            hint="Set it from the Twilio console; the auth token also checks webhook signatures.",
+            id="messaging.E002",
+        )
+        for name in missing
+    ]
+    if not (settings.TWILIO_MESSAGING_SERVICE_SID or settings.TWILIO_FROM_NUMBER):
+        errors.append(
+            checks.Warning(
+                "Neither TWILIO_MESSAGING_SERVICE_SID nor TWILIO_FROM_NUMBER is set: only locations with "
+                "their own SMS sender number can text.",
+                id="messaging.W003",
+            )
+        )
+    return errors
