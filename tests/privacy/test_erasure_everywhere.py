@@ -57,8 +57,9 @@ def cache_holding(*needles):
             items = list(cache._cache.items())
         else:  # Redis: every key of its database
             client = cache._cache.get_client()
-            items = [(k, client.get(k)) for k in client.scan_iter()]
+            items = [(key, _redis_value(client, key)) for key in client.scan_iter()]
         for key, value in items:
+            key = key.decode() if isinstance(key, bytes) else key
             if isinstance(value, bytes):
                 try:
                     value = pickle.loads(value)
@@ -67,6 +68,22 @@ def cache_holding(*needles):
             text = f"{key} {value!r}".lower()
             hits |= {(alias, str(key), n) for n in needles if n.lower() in text}
     return sorted(hits)
+
+
+def _redis_value(client, key):
+    """Any kind of Redis value, as text or bytes: the cache's pickles, the rate limiters' counters, queues."""
+    kind = client.type(key).decode()
+    if kind == "string":
+        return client.get(key)
+    if kind == "hash":
+        return repr(client.hgetall(key))
+    if kind == "list":
+        return repr(client.lrange(key, 0, -1))
+    if kind == "set":
+        return repr(client.smembers(key))
+    if kind == "zset":
+        return repr(client.zrange(key, 0, -1))
+    return ""
 
 
 def test_the_fixture_really_puts_the_person_in_every_table_that_holds_people(person_everywhere):
