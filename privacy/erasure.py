@@ -13,8 +13,10 @@ from django.utils import timezone
 
 from clinic.hashing import contact_hash
 from clinic.models import Client
+from clinic.personal_data import traces_of
 
 from . import registry
+from .personal_data import scrub
 from .requests import audit, complete_request, refuse_request
 from .requests_models import AuditAction, DataSubjectRequest, ErasureTombstone, RequestStatus, RequestType
 
@@ -32,6 +34,8 @@ def erase_clients(*, client_ids, request=None, staff_user=None, reason=""):
     """Anonymise these clients in every app. Idempotent. Returns {app: rows changed}."""
     client_ids = list(client_ids)
     with transaction.atomic():
+        # Staff may name the person in the reason; the audit row outlives the erasure, so it must not.
+        reason = scrub(reason, traces_of(Client.objects.filter(pk__in=client_ids))) if reason else ""
         _leave_tombstones(client_ids, erased_at=timezone.now())
         counts = registry.erase_subject(client_ids)
         for client_id in client_ids:

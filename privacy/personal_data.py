@@ -107,7 +107,8 @@ def export_subject(client_ids):
     }
 
 
-def _scrub(text, traces):
+def scrub(text: str, traces: list[str]) -> str:
+    """The text with every trace of the person (case-insensitive) replaced by "[erased]"."""
     lowered = text.lower()
     for trace in traces:
         start = lowered.find(trace.lower())
@@ -128,7 +129,7 @@ def erase_privacy_records(client_ids):
     changed += requests.update(email="", phone="", details="", verification_nonce="", sms_code_hash="")
     # Staff-written text on the request (outcome, refusal or extension reasons) keeps its sense, not the person.
     for dsr in requests:
-        fields = {f: _scrub(getattr(dsr, f), traces) for f in REQUEST_TEXT_FIELDS if getattr(dsr, f)}
+        fields = {f: scrub(getattr(dsr, f), traces) for f in REQUEST_TEXT_FIELDS if getattr(dsr, f)}
         fields = {f: v for f, v in fields.items() if v != getattr(dsr, f)}
         if fields:
             changed += DataSubjectRequest.objects.filter(pk=dsr.pk).update(**fields)
@@ -138,5 +139,5 @@ def erase_privacy_records(client_ids):
     if traces:
         for event in PrivacyAuditEvent.objects.filter(mentions).only("pk", "detail"):
             # The audit trail is append-only for what was done; only the person's identifiers are removed.
-            changed += PrivacyAuditEvent.objects.filter(pk=event.pk).update(detail=_scrub(event.detail, traces))
+            changed += PrivacyAuditEvent.objects.filter(pk=event.pk).update(detail=scrub(event.detail, traces))
     return changed

@@ -171,3 +171,16 @@ def test_the_requester_is_told_when_the_erasure_is_done(person_everywhere):
     daily_privacy_housekeeping.apply()
     told = [m for m in mail.outbox if erasure.reference in m.subject]
     assert len(told) == 1 and told[0].to == [Person.email] and "deleted" in told[0].body
+
+
+@pytest.mark.policy("erasure-everywhere")
+def test_a_reason_given_for_an_erasure_does_not_keep_the_name_in_the_audit_trail():
+    from privacy.erasure import erase_clients
+    from privacy.requests_models import PrivacyAuditEvent
+    from tests.factories import ClientFactory
+
+    person = ClientFactory(first_name="Dana", last_name=Person.last_name, email=Person.email, mobile_phone=Person.phone)
+    erase_clients(client_ids=[person.pk], reason=f"{Person.first_name} {Person.last_name} asked by phone ({Person.national})")
+    event = PrivacyAuditEvent.objects.get(client_id=person.pk)
+    assert "asked by phone" in event.detail
+    assert database_holding(*Person.needles()) == []
