@@ -62,6 +62,8 @@ class ClientDetails:
 class RequestMeta:
     ip_address: str | None = None
     user_agent: str = ""
+    # The browser's cookie-consent visitor id: ties its cookie choices to this client, so erasure finds them.
+    visitor_id: str = ""
 
 
 @dataclass
@@ -181,6 +183,7 @@ def _record_booking_consents(*, client, consents: BookingConsents, meta: Request
             source=ConsentSource.BOOKING_FORM,
             ip_address=meta.ip_address,
             user_agent=meta.user_agent,
+            visitor_id=meta.visitor_id,
             policy_version=policy if purpose == ConsentPurpose.PRIVACY_POLICY else None,
         )
 

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from clinic.layout import render_in_layout
 from clinic.models import Location
 from clinic.ratelimits import client_ip, limit
+from privacy.cookies import visitor_id
 from privacy.links import preferences_url
 
 from . import services, slot_cache
@@ -29,6 +30,7 @@ def _client_meta(request):
     return services.RequestMeta(
         ip_address=client_ip(request) or None,
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        visitor_id=visitor_id(request),
     )
 
 

@@ -27,10 +27,27 @@ def export_client_records(client_ids):
     }
 
 
+def traces_of(clients) -> list[str]:
+    """What would identify these people in free text: full and last name, email, phone as E.164 and national digits.
+
+    Erasers scrub these from text others wrote about the person (the admin's
+    history, audit details). Short fragments (a 3-letter surname) are left out:
+    they would match unrelated text.
+    """
+    traces = set()
+    for client in clients:
+        phone = client.mobile_phone
+        national = str(phone.national_number) if phone else ""
+        for trace in (client.full_name, client.last_name, client.email, str(phone or ""), national):
+            if trace and len(trace) > 3 and trace.lower() not in ("client", "erased client"):
+                traces.add(trace)
+    return sorted(traces, key=len, reverse=True)  # longest first, so "Dana Reyes" goes before "Reyes"
+
+
 def erase_client_records(client_ids):
     """Anonymise the client record itself (last: other apps match by its email and phone first)."""
-    clients = list(Client.objects.filter(pk__in=client_ids))
-    traces = [t for c in clients for t in (c.full_name, c.email, str(c.mobile_phone or "")) if t and len(t) > 3]
+    clients = list(Client.objects.filter(pk__in=client_ids, erased_at__isnull=True))
+    traces = traces_of(clients)
     # The admin's change history names objects by their str(): scrub the ones that mention the person.
     history = LogEntry.objects.filter(
         Q(content_type=ContentType.objects.get_for_model(Client), object_id__in=[str(pk) for pk in client_ids])

@@ -14,3 +14,6 @@ class MessagingConfig(AppConfig):
             "messaging", exporter=personal_data.export_messages, eraser=personal_data.erase_messages, erase_order=10
         )
         registry.register_sms_sender(services.send_verification_code)
+        from privacy.rectification import client_corrected
+
+        client_corrected.connect(personal_data.propagate_correction, dispatch_uid="messaging-correction")

@@ -271,10 +271,13 @@ class AuditedClientAdmin(ClientAdmin):
         return response
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if change and form.changed_data:
-            # Names of the fields only: the values are personal data.
-            requests.audit(AuditAction.DATA_CORRECTED, client=obj, actor=request.user, detail=", ".join(form.changed_data))
+        if not change:
+            return super().save_model(request, obj, form, change)
+        # A correction: saved, audited by field name and propagated (queued texts and emails) by one service.
+        from .rectification import correct_client
+
+        correct_client(client_id=obj.pk, changes={f: getattr(obj, f) for f in form.changed_data}, staff_user=request.user)
+        obj.refresh_from_db()
 
 
 admin.site.unregister(Client)

@@ -79,6 +79,12 @@ def _store_choice(request, response, *, accepted, declined):
     set_cookie_dict_to_response(response, choice)
 
 
+def visitor_id(request) -> str:
+    """This browser's visitor id, if it has a well-formed one (read only)."""
+    visitor = request.COOKIES.get(VISITOR_COOKIE, "")
+    return visitor if visitor.isalnum() and 16 <= len(visitor) <= 64 else ""
+
+
 def _visitor_id(request, response):
     visitor = request.COOKIES.get(VISITOR_COOKIE, "")
     if not (visitor.isalnum() and 16 <= len(visitor) <= 64):

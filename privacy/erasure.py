@@ -1,16 +1,29 @@
 """Erasure: anonymise a person everywhere through each app's eraser, unless a legal hold applies."""
 
-from datetime import datetime
+import logging
+import smtplib
+from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from clinic.hashing import contact_hash
 from clinic.models import Client
+from clinic.personal_data import traces_of
 
 from . import registry
+from .personal_data import scrub
 from .requests import audit, complete_request, refuse_request
 from .requests_models import AuditAction, DataSubjectRequest, ErasureTombstone, RequestStatus, RequestType
+
+
+logger = logging.getLogger(__name__)
+# The job runs daily; a day and a half before the deadline is surely its last run in time, even if one run is late.
+IN_PROGRESS_MARGIN = timedelta(hours=36)
 
 
 class ErasureRefused(Exception):
@@ -21,6 +34,8 @@ def erase_clients(*, client_ids, request=None, staff_user=None, reason=""):
     """Anonymise these clients in every app. Idempotent. Returns {app: rows changed}."""
     client_ids = list(client_ids)
     with transaction.atomic():
+        # Staff may name the person in the reason; the audit row outlives the erasure, so it must not.
+        reason = scrub(reason, traces_of(Client.objects.filter(pk__in=client_ids))) if reason else ""
         _leave_tombstones(client_ids, erased_at=timezone.now())
         counts = registry.erase_subject(client_ids)
         for client_id in client_ids:
@@ -94,7 +109,7 @@ def _parse_tombstone(line):
 
 
 def fulfil_erasure_request(*, request_id, staff_user=None):
-    """Erase the verified requester, or refuse with the recorded legal-hold reason."""
+    """Erase the verified requester and tell them, or refuse with the recorded legal-hold reason."""
     dsr = DataSubjectRequest.objects.get(pk=request_id)
     if dsr.request_type != RequestType.ERASURE or dsr.status not in (RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS):
         raise ErasureRefused("Only a verified deletion request can be fulfilled.")
@@ -105,23 +120,64 @@ def fulfil_erasure_request(*, request_id, staff_user=None):
             staff_user=staff_user,
         )
         raise ErasureRefused(f"Legal hold: {dsr.legal_hold_reason}")
+    # Erasure wipes the request's address too: keep it in memory only, to say it is done.
+    reply_to = dsr.email
     client_ids = list(dsr.clients.values_list("pk", flat=True))
     counts = erase_clients(client_ids=client_ids, request=dsr, staff_user=staff_user)
-    complete_request(
+    dsr = complete_request(
         request_id=dsr.pk,
         outcome=f"Erased {len(client_ids)} client record(s) everywhere; hashed suppression entries kept.",
         staff_user=staff_user,
     )
+    _tell_requester(dsr, reply_to)
     return counts
 
 
-def process_due_erasures(*, now=None):
-    """Daily: erase verified deletion requests so none passes its 14-day deadline."""
+def _tell_requester(dsr, email):
+    if not email:
+        return
+    try:
+        send_mail(
+            subject=f"Your privacy request {dsr.reference}: your data has been deleted",
+            message=render_to_string("privacy/email/request_erased.txt", {"request": dsr, "clinic_name": settings.CLINIC_NAME}),
+            from_email=None,
+            recipient_list=[email],
+        )
+    except (OSError, smtplib.SMTPException) as exc:
+        # The erasure stands; the register shows it completed. The address is gone, so no retry.
+        logger.warning("Erasure %s done but its email failed: %s", dsr.reference, exc.__class__.__name__)
+
+
+def due_erasures(*, now=None):
+    """Deletion requests the daily job completes now.
+
+    Verified ones at the first run after verification. One staff marked "in
+    progress" is theirs to finish, but the job completes it on the last daily run
+    before its deadline (within IN_PROGRESS_MARGIN of it) or once past it, so the 14-day promise holds whatever happens at the desk. Under a legal
+    hold nothing is erased: staff refuse it, and until then the register and the
+    digest flag it overdue.
+    """
     now = now or timezone.now()
+    last_run = now + IN_PROGRESS_MARGIN
+    open_erasures = DataSubjectRequest.objects.filter(request_type=RequestType.ERASURE, legal_hold=False)
+    verified = open_erasures.filter(status=RequestStatus.VERIFIED)
+    in_progress = open_erasures.filter(status=RequestStatus.IN_PROGRESS).filter(
+        Q(extended_due_at__isnull=True, due_at__lte=last_run) | Q(extended_due_at__lte=last_run)
+    )
+    return list((verified | in_progress).order_by("due_at").values_list("pk", flat=True))
+
+
+def process_due_erasures(*, now=None):
+    """Daily (beat): complete due deletion requests so none passes its 14-day deadline. Returns how many."""
     done = 0
-    for dsr in DataSubjectRequest.objects.filter(
-        request_type=RequestType.ERASURE, status=RequestStatus.VERIFIED, legal_hold=False
-    ):
-        fulfil_erasure_request(request_id=dsr.pk)
+    for request_id in due_erasures(now=now):
+        try:
+            fulfil_erasure_request(request_id=request_id)
+        except ErasureRefused:
+            continue
+        except Exception:
+            # One failure must not hold up the others; it stays open and the digest flags it.
+            logger.exception("Erasure of privacy request %s failed", request_id)
+            continue
         done += 1
     return done

@@ -48,6 +48,56 @@ def units():
     return found
 
 
+# A sentence that commits us to something (or states a right): modal verbs, denials, rights, deadlines.
+PROMISE = re.compile(
+    r"\b(will|shall|must|may not|cannot|can't|never|only|do not|don't|does not|not intended|"
+    r"you can|you may|you have|you possess|you'll|right to|rights|within \d+|at once|at any time|"
+    r"obligated|obliged|bound to|reserve the right|are kept|is kept|is completed|takes effect|"
+    r"safeguarded|compliance|comply|anonymi[sz]ed|anonymous|you agree|you consent|consent to|"
+    r"we (?:keep|retain|send|text|delete|honor|answer|confirm|share|disclose|publish|collect|gather|"
+    r"utilize|use|take|engage|have implemented|also))\b",
+    re.IGNORECASE,
+)
+
+
+def _paragraphs(text):
+    """Blocks of text: a bullet is one block, other lines are joined until a blank line."""
+    block = []
+    for line in text.splitlines():
+        line = line.strip()
+        bullet = line.startswith(("\u2022", "- "))
+        heading = line.startswith("## ") or re.match(r"^\d+(?:\.\d+)?\. \S", line) or line == "Privacy Policy"
+        if (not line or bullet or heading) and block:
+            yield " ".join(block)
+            block = []
+        if bullet:
+            yield line.lstrip("\u2022-").strip()
+        elif line and not heading:
+            block.append(line)
+    if block:
+        yield " ".join(block)
+
+
+def policy_texts():
+    from privacy.demo import POLICY_BODY
+
+    texts = {name: path.read_text(encoding="utf-8") for name, path in POLICIES.items()}
+    texts["demo"] = POLICY_BODY
+    return texts
+
+
+def promise_sentences():
+    """(policy, sentence) for every sentence of the three policies that makes a promise or states a right."""
+    found = []
+    for name, text in policy_texts().items():
+        for paragraph in _paragraphs(text):
+            for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z\"\u201c])", paragraph):
+                # A sentence ending in ":" introduces bullets; each bullet is checked on its own.
+                if PROMISE.search(sentence) and len(normalise(sentence).split()) >= 4 and not sentence.endswith(":"):
+                    found.append((name, sentence.strip()))
+    return found
+
+
 def marked_tests():
     """{'tests/x.py::test_y': {row ids}} from @pytest.mark.policy(...) decorators."""
     marks = {}
@@ -102,6 +152,30 @@ def test_every_promise_of_every_policy_has_a_row():
         elif not any(p == policy and (s == key or s.startswith(key + ".")) for refs in sources for p, s in refs):
             missing.append(f"{policy} section {key}")
     assert missing == []
+
+
+def test_every_promise_made_in_a_sentence_has_a_row():
+    """Not only bullets and section numbers: every sentence that promises something is quoted in a row.
+
+    A row quotes a sentence when its Promise cell holds the sentence's first eight words (normalised);
+    a row that keeps nothing in code says so ("Not code: ...") with the reason.
+    """
+    promises = " | ".join(normalise(r["promise"]) for r in rows())
+    missing = []
+    for policy, sentence in promise_sentences():
+        start = " ".join(normalise(sentence).split()[:8])
+        if start not in promises:
+            missing.append(f"{policy}: {sentence[:90]}")
+    assert missing == []
+
+
+def test_the_sentence_reader_finds_promises_outside_bullets():
+    """The reader is not blind: it finds known promises written as plain sentences, and skips headings."""
+    found = {s for _, s in promise_sentences()}
+    assert "Once your request is submitted and verified, we will delete your information within 14 days." in found
+    assert "We do not sell your personal information." in found
+    assert "If you raise an objection, we are legally obliged to promptly cease processing your information for such purposes." in found
+    assert not any(s.startswith("Privacy Policy") for s in found)
 
 
 def test_policy_copies_match_the_shared_seeds():

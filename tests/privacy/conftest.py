@@ -1,0 +1,134 @@
+"""A client with personal data in every table, built through the public pages and the real services."""
+
+import re
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Group
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from appointments.models import Appointment
+from clinic.models import Client
+from clinic.roles import CLINIC_MANAGER
+from messaging.inbound import handle_inbound_sms, send_staff_reply
+from messaging.marketing import start_campaign, unsubscribe_token, unsubscribe_email
+from messaging.models import Campaign, CampaignStatus, Channel
+from privacy.models import PolicyVersion
+from privacy.policy import publish_policy
+from privacy.requests import extend_deadline, submit_request
+from privacy.requests_models import DataSubjectRequest, RequestType
+from tests.factories import StaffFactory, bookable_clinic
+
+LA = ZoneInfo("America/Los_Angeles")
+BOOKED_AT = datetime(2026, 12, 6, 18, 0, tzinfo=LA)  # a Sunday evening
+MONDAY_10 = datetime(2026, 12, 7, 10, 0, tzinfo=LA)
+
+
+class Person:
+    first_name, last_name = "Dana", "Quillfeather"
+    email = "dana.quillfeather@example.com"
+    phone, national = "+14085550199", "4085550199"
+    ip, user_agent = "198.51.100.23", "QuillBrowser/7.1 (Dana's phone)"
+
+    @classmethod
+    def needles(cls):
+        """What must not be found anywhere after the erasure."""
+        return [cls.last_name, cls.email, cls.phone, cls.national, cls.ip, "QuillBrowser"]
+
+
+@pytest.fixture
+def person_everywhere(client, admin_client, admin_user, django_capture_on_commit_callbacks, sms_outbox):
+    """Dana, booked online, texting, marketed to, opted out, noticed, requesting, audited, edited by staff.
+
+    Returns (client record, the verified deletion request, the browser's visitor id).
+    """
+    run = lambda: django_capture_on_commit_callbacks(execute=True)  # noqa: E731
+    location, service, (practitioner,) = bookable_clinic(hours=((time(9), time(17)),))
+    browser = {"REMOTE_ADDR": Person.ip, "HTTP_USER_AGENT": Person.user_agent}
+    with time_machine.travel(BOOKED_AT, tick=False):
+        # Cookie choices first, as a visitor: keyed by the browser's visitor id only.
+        client.post(reverse("privacy:cookie_choice"), {"choice": "accept_all"}, **browser)
+        visitor_id = client.cookies["visitor_id"].value
+        # Then the booking from the same browser, with every consent ticked.
+        with run():
+            response = client.post(
+                reverse("appointments:details", args=[location.slug, service.slug]),
+                {
+                    "start": MONDAY_10.isoformat(), "practitioner": "any",
+                    "first_name": Person.first_name, "last_name": Person.last_name,
+                    "email": Person.email, "mobile_phone": "(408) 555-0199",
+                    "is_adult": "on", "accept_privacy_policy": "on",
+                    "sms_reminders": "on", "sms_marketing": "on", "email_marketing": "on",
+                },
+                **browser,
+            )
+        assert response.status_code in (200, 302), response.content[:500]
+    dana = Client.objects.get(email=Person.email)
+    Appointment.objects.filter(client=dana).update(notes=f"{Person.first_name} {Person.last_name} prefers mornings")
+
+    # Texts in and out, with the person's name in them.
+    inbound = handle_inbound_sms(message_sid="SM" + "a" * 32, from_number=Person.phone, to_number=location.phone,
+                                 body=f"Hi, {Person.first_name} {Person.last_name} here, running 5 min late")
+    staff = StaffFactory(is_superuser=True)
+    staff.groups.add(Group.objects.get(name=CLINIC_MANAGER))
+    with run():
+        send_staff_reply(inbound_id=_inbound_id(inbound), body=f"No problem, {Person.first_name} {Person.last_name}!",
+                         staff_user=staff)
+
+    # A marketing email campaign.
+    campaign = Campaign.objects.create(name="Winter offers", channel=Channel.EMAIL, subject="Winter", body="Offers",
+                                       status=CampaignStatus.SCHEDULED, send_at=timezone.now())
+    with run():
+        start_campaign(campaign_id=campaign.pk)
+
+    # A policy change notice.
+    policy = PolicyVersion.objects.create(version="2027-01", effective_date=datetime(2027, 1, 1).date(), body="## 1. New")
+    with run():
+        publish_policy(policy_id=policy.pk)
+
+    # Privacy requests with their details, an extension whose reason names her, and their audit trail.
+    access = submit_request(request_type=RequestType.ACCESS, email=Person.email, phone=Person.phone,
+                            details=f"Copy of everything for {Person.first_name} {Person.last_name}, {Person.phone}")
+    extend_deadline(request_id=access.pk, reason=f"{Person.first_name} {Person.last_name} asked for paper copies")
+    with run():
+        client.post(reverse("privacy:request_form"), {
+            "request_type": RequestType.ERASURE, "email": Person.email,
+            "details": f"Please delete everything. {Person.first_name} {Person.last_name}, {Person.national}",
+        }, **browser)
+    erasure = DataSubjectRequest.objects.get(request_type=RequestType.ERASURE)
+    link = next(m for m in mail.outbox if erasure.reference in m.subject)
+    with run():
+        client.post(re.search(r"http://testserver(/privacy/requests/verify/\S+)", link.body).group(1), **browser)
+    code = re.search(r"code is (\d{6})", sms_outbox[-1].body).group(1)
+    client.post(reverse("privacy:request_code"), {"code": code}, **browser)
+    erasure.refresh_from_db()
+    assert erasure.status == "verified"
+
+    # Staff open and correct the record in the admin (change history, audit events).
+    admin_client.get(reverse("admin:clinic_client_change", args=[dana.pk]))
+    admin_client.post(reverse("admin:clinic_client_change", args=[dana.pk]), {
+        "first_name": Person.first_name, "last_name": Person.last_name, "email": Person.email,
+        "mobile_phone": Person.phone, "date_of_birth": "1990-04-02",
+        "consent_records-TOTAL_FORMS": "0", "consent_records-INITIAL_FORMS": "0",
+        "appointments-TOTAL_FORMS": "0", "appointments-INITIAL_FORMS": "0",
+        "sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0",
+    })
+    dana.refresh_from_db()
+    assert dana.date_of_birth is not None, "the admin correction did not save"
+
+    # Last, she unsubscribes from email and texts STOP: both opt-out lists hold her.
+    unsubscribe_email(token=unsubscribe_token(dana), ip_address=Person.ip, user_agent=Person.user_agent)
+    handle_inbound_sms(message_sid="SM" + "b" * 32, from_number=Person.phone, to_number=location.phone, body="STOP")
+    return dana, erasure, visitor_id
+
+
+def _inbound_id(result):
+    from messaging.models import SmsMessage
+
+    if isinstance(result, SmsMessage):
+        return result.pk
+    return SmsMessage.objects.filter(direction="in", from_number=Person.phone).latest("id").pk
