@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
+from clinic import identity
 from clinic.layout import render_in_layout
 from clinic.models import Location
 from clinic.ratelimits import client_ip, limit
@@ -253,6 +254,27 @@ def manage(request, token):
             "preferences_url": preferences_url(appointment.client),
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+@limit("verification")
+def claim(request, token):
+    """"This was me: keep my visits together", from the confirmation email.
+
+    The page shows nothing of either record; only the POST merges (mail
+    scanners follow GET links), so a scanner or a forwarded GET changes nothing.
+    """
+    try:
+        if request.method == "POST":
+            identity.claim_visits(token=token)
+            return render(request, "appointments/claim_done.html")
+        identity.check_claim(token)
+    except identity.ClaimInvalid as exc:
+        return render(request, "appointments/claim_invalid.html", {"reason": str(exc)}, status=404)
+    except identity.MergeRefused:
+        return render(request, "appointments/claim_invalid.html",
+                      {"reason": "We could not join these visits online. Please call the clinic."}, status=409)
+    return render(request, "appointments/claim.html", {"token": token})
 
 
 @require_POST

@@ -38,9 +38,15 @@ class Location(models.Model):
 class Client(models.Model):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
-    # Stored lower-cased so a returning client is found whatever they typed.
+    # Stored lower-cased. Not unique: an online booking is never matched to an
+    # older record by what was typed (see clinic/identity.py), so two records
+    # may share an email until the person proves control and they are merged.
     email = models.EmailField(blank=True)
     mobile_phone = PhoneNumberField(blank=True)
+    # When the person last proved control of this email / this phone (a link
+    # to the address, a code to the number). Empty: only typed, never proven.
+    email_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    phone_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
     date_of_birth = models.DateField(null=True, blank=True)
     preferred_location = models.ForeignKey(
         Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="clients"
@@ -52,6 +58,8 @@ class Client(models.Model):
     processing_restricted = models.BooleanField(default=False)
     # Set when the SMS provider says the number cannot take texts.
     mobile_phone_problem = models.CharField(max_length=200, blank=True)
+    # For the front desk, e.g. the differing contact details of a merged duplicate.
+    notes = models.TextField("front desk notes", blank=True)
     # Set when the person was erased (anonymised) on request or by retention.
     erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -59,12 +67,10 @@ class Client(models.Model):
 
     class Meta:
         ordering = ["last_name", "first_name"]
-        constraints = [
-            models.UniqueConstraint(
-                Lower("email"), condition=~models.Q(email=""), name="client_email_unique_ci"
-            ),
+        indexes = [
+            models.Index(fields=["mobile_phone"]),
+            models.Index(Lower("email"), name="client_email_lower_idx"),
         ]
-        indexes = [models.Index(fields=["mobile_phone"])]
 
     def __str__(self):
         return self.full_name

@@ -59,7 +59,10 @@ def update_preferences(*, client, choices, ip_address=None, user_agent=""):
             )
         if client.mobile_phone and any(p in changed for p in SMS_PURPOSES):
             if any(choices.get(p) for p in SMS_PURPOSES):
-                SmsOptOut.objects.filter(phone_hash=contact_hash(client.mobile_phone)).delete()
+                # A STOP is lifted only for its phone's owner: the link proves the email, not a
+                # typed number (anyone can book with a stranger's). Else START from the phone.
+                if client.phone_verified_at:
+                    SmsOptOut.objects.filter(phone_hash=contact_hash(client.mobile_phone)).delete()
             else:
                 # The withdrawals were just recorded above.
                 record_opt_out(

@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic import identity
 from clinic.models import Client
 from clinic.queueing import enqueue
 
@@ -189,7 +190,9 @@ def confirm_email(*, token, now=None):
         dsr.email_confirmed_at = now
         clients = list(Client.objects.filter(email=dsr.email))
         dsr.clients.set(clients)
-        phone_client = next((c for c in clients if c.mobile_phone), None)
+        # The link proved control of the address: every record holding it is this person's.
+        identity.mark_email_verified(client_ids=[c.pk for c in clients], email=dsr.email, now=now)
+        phone_client = identity.phone_on_file(clients)
         if dsr.request_type in NEEDS_PHONE_CODE and phone_client is not None:
             code = f"{secrets.randbelow(10**6):06d}"
             dsr.sms_code_hash = _hash_code(dsr, code)
@@ -222,6 +225,11 @@ def confirm_sms_code(*, request_id, code, now=None):
             raise VerificationError("That code is not right. Please check the text and try again.")
         dsr.sms_code_hash = ""
         dsr.save(update_fields=["sms_code_attempts", "sms_code_hash"])
+        # The right code proves control of the phone it was texted to.
+        clients = list(dsr.clients.all())
+        phone_client = identity.phone_on_file(clients)
+        if phone_client is not None:
+            identity.mark_phone_verified(client_ids=[c.pk for c in clients], phone=phone_client.mobile_phone, now=now)
         _verified(dsr, now)
     return dsr
 
