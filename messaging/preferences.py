@@ -12,8 +12,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from clinic import identity
 from clinic.hashing import contact_hash
-from clinic.models import Client
 from privacy.links import LinkExpired, LinkInvalid, client_from_preferences_token, preferences_url  # noqa: F401
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.selectors import current_consents
@@ -78,7 +78,8 @@ def update_preferences(*, client, choices, ip_address=None, user_agent=""):
 
 def email_preferences_link(*, email):
     """Email a preference link if the address is a client's; the caller answers the same either way."""
-    client = Client.objects.filter(email=(email or "").strip().lower()).first()
+    # Several records may hold one address (each online booking is its own record): the oldest is the person's own.
+    client = identity.clients_with_email(email).order_by("pk").first()
     if client is None:
         return False
     context = {"client": client, "url": preferences_url(client), "clinic_name": settings.CLINIC_NAME,
