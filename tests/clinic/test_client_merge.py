@@ -8,7 +8,6 @@ from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments.models import Appointment
 from clinic import identity
 from clinic.models import Client, StaffProfile
 from clinic.roles import FRONT_DESK
