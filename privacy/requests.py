@@ -251,6 +251,8 @@ def _verified(dsr, now):
 
 
 def _withdraw(dsr, clients, purposes, now):
+    # A request staff logged (phone, letter) is the person's choice recorded by staff on their behalf: said so.
+    by_staff = dsr.created_by_id is not None
     for client in clients:
         for purpose in purposes:
             record_consent(
@@ -259,11 +261,12 @@ def _withdraw(dsr, clients, purposes, now):
                 granted=False,
                 notice_text=f"Privacy request {dsr.reference}: {dsr.get_request_type_display()}",
                 source=ConsentSource.PRIVACY_REQUEST,
-                actor=ConsentActor.CLIENT,
+                actor=ConsentActor.STAFF if by_staff else ConsentActor.CLIENT,
+                staff_user=dsr.created_by if by_staff else None,
                 evidence=dsr.reference,
             )
-        audit(AuditAction.CONSENT_WITHDRAWN, request=dsr, client=client, actor_label="requester",
-              detail=", ".join(str(p) for p in purposes))
+        audit(AuditAction.CONSENT_WITHDRAWN, request=dsr, client=client, actor=dsr.created_by if by_staff else None,
+              actor_label="" if by_staff else "requester", detail=", ".join(str(p) for p in purposes))
 
 
 def fulfil_immediately(dsr, now):

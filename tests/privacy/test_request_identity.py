@@ -58,3 +58,17 @@ def test_a_proven_phone_wins_over_the_oldest_records(client, records, sms_outbox
     Client.objects.filter(pk=booker.pk).update(phone_verified_at="2026-01-01T00:00:00Z")
     submit_and_confirm(client, django_capture_on_commit_callbacks, RequestType.ERASURE)
     assert [m.to for m in sms_outbox] == [BOOKER_PHONE]
+
+
+def test_a_consent_change_from_a_request_staff_logged_is_recorded_as_staff_on_the_persons_behalf(records):
+    """Consent changes come from the person or from staff on their behalf, recorded as such."""
+    from privacy.models import ConsentActor, ConsentRecord
+    from privacy.requests import submit_request
+    from tests.factories import StaffFactory
+
+    staff = StaffFactory()
+    submit_request(request_type=RequestType.OPT_OUT_SALE, email=EMAIL, channel="phone", staff_user=staff)
+    submit_request(request_type=RequestType.OPT_OUT_SALE, email=EMAIL)
+    staff_rows, web_rows = ConsentRecord.objects.order_by("id")[:2], ConsentRecord.objects.order_by("id")[2:]
+    assert {(r.actor, r.staff_user_id) for r in staff_rows} == {(ConsentActor.STAFF, staff.pk)}
+    assert {(r.actor, r.staff_user_id) for r in web_rows} == {(ConsentActor.CLIENT, None)}
