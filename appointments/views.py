@@ -17,7 +17,6 @@ from clinic import identity
 from clinic.layout import render_in_layout
 from clinic.models import Location
 from clinic.ratelimits import client_ip, limit
-from privacy.links import preferences_url
 
 from . import services, slot_cache
 from .availability import find_free_slots, local_day_bounds, nearest_free_slots
@@ -251,7 +250,9 @@ def manage(request, token):
             "token": token,
             "just_booked": request.GET.get("booked") == "1",
             "can_change": services.can_change_online(appointment),
-            "preferences_url": preferences_url(appointment.client),
+            # Not the signed preference link: whoever holds a manage link proved nothing about the
+            # record (and a merge may move the appointment onto an older one). The link is emailed.
+            "preferences_request_url": reverse("messaging:preferences_request"),
         },
     )
 

@@ -123,11 +123,22 @@ def possible_duplicates(client: Client):
 # --- Proof of control, then match ---------------------------------------------
 
 
+def _phone_fits(client: Client, older: Client) -> bool:
+    """Whether the older record's phone may take this record's reminders after a merge.
+
+    The claim proves the email only. An older record's phone that differs and
+    was never proven may be anyone's (it may itself be a stranger's booking
+    with this email), so such a pair is left to the front desk.
+    """
+    return not older.mobile_phone or older.mobile_phone == client.mobile_phone or older.phone_verified_at is not None
+
+
 def older_record_for_claim(client: Client) -> Client | None:
-    """The oldest other live record whose email on file is this record's email, if any."""
+    """The oldest other live record with this record's email on file that it may join by the emailed link, if any."""
     if not client.email:
         return None
-    return clients_with_email(client.email).exclude(pk=client.pk).filter(pk__lt=client.pk).order_by("pk").first()
+    candidates = clients_with_email(client.email).exclude(pk=client.pk).filter(pk__lt=client.pk).order_by("pk")
+    return next((older for older in candidates if _phone_fits(client, older)), None)
 
 
 def claim_token(client: Client) -> str | None:
@@ -165,6 +176,8 @@ def _claimable(queryset, new_id, older_id, email_hash):
         raise ClaimInvalid("This link has already been used or no longer applies.")
     if not new.email or new.email != older.email.lower() or contact_hash(new.email) != email_hash:
         raise ClaimInvalid("This link has already been used or no longer applies.")
+    if not _phone_fits(new, older):
+        raise ClaimInvalid("This link no longer applies. Please call the clinic to keep your visits together.")
     return new, older
 
 

@@ -162,7 +162,7 @@ def claim_link(message):
 
 
 def test_a_booking_with_the_email_on_file_emails_a_keep_together_link_to_that_address_only(client, book, victim):
-    response = book(email=VICTIM_EMAIL)
+    response = book(email=VICTIM_EMAIL, mobile_phone=VICTIM_PHONE)
     (confirmation,) = mail.outbox
     assert confirmation.to == [VICTIM_EMAIL] and claim_link(confirmation)
     # The booker holding the manage link has proved nothing: the page right after booking does not offer it.
@@ -177,19 +177,20 @@ def test_a_booking_with_a_new_email_carries_no_keep_together_link(book, victim):
 
 
 def test_the_keep_together_page_shows_nothing_of_the_older_record_and_a_get_changes_nothing(client, book, victim):
-    book(email=VICTIM_EMAIL)
+    book(email=VICTIM_EMAIL, mobile_phone=VICTIM_PHONE)
     url = claim_link(mail.outbox[0])
     path = url[url.index("/visits/"):]
     page = client.get(path)
     html = page.content.decode()
     assert page.status_code == 200 and 'method="post"' in html
-    for secret in ("Vera", "Victim", VICTIM_PHONE, "555-0177", VICTIM_EMAIL):
+    for secret in ("Vera", "Victim", VICTIM_EMAIL):
         assert secret not in html
     assert Client.objects.count() == 2  # a mail scanner's GET merges nothing
 
 
 @pytest.mark.policy("security-identity")
 def test_confirming_the_keep_together_link_merges_the_booking_into_the_older_record_once(client, book, victim):
+    Client.objects.filter(pk=victim.pk).update(phone_verified_at=NOW)  # a proven phone on file is kept
     book(email=VICTIM_EMAIL, sms_marketing="on")
     booked = Appointment.objects.get().client
     url = claim_link(mail.outbox[0])
@@ -211,8 +212,40 @@ def test_confirming_the_keep_together_link_merges_the_booking_into_the_older_rec
 
 
 def test_a_tampered_keep_together_link_is_404(client, book, victim):
-    book(email=VICTIM_EMAIL)
+    book(email=VICTIM_EMAIL, mobile_phone=VICTIM_PHONE)
     url = claim_link(mail.outbox[0])
     path = url[url.index("/visits/"):]
     assert client.post(path[:-3] + "xyz/").status_code == 404
     assert Client.objects.count() == 2
+
+
+@pytest.mark.policy("security-identity")
+def test_no_keep_together_link_into_an_older_record_whose_differing_phone_was_never_proven(book, clinic):
+    """A stranger's earlier booking with this email (and their own phone) must not gain the person's visits and texts."""
+    strangers = ClientFactory(email=VICTIM_EMAIL, mobile_phone="+14085550100")
+    book(first_name="Vera", email=VICTIM_EMAIL, mobile_phone=VICTIM_PHONE)
+    (confirmation,) = mail.outbox
+    assert claim_link(confirmation) is None
+    # Once that older phone is proven the person's (a code to it), the link is offered.
+    Client.objects.filter(pk=strangers.pk).update(phone_verified_at=NOW)
+    book(start=MONDAY_10 + timedelta(hours=2), email=VICTIM_EMAIL, mobile_phone=VICTIM_PHONE)
+    assert claim_link(mail.outbox[-1])
+
+
+def test_a_keep_together_link_stops_working_if_the_older_phone_no_longer_fits(client, book, victim):
+    book(email=VICTIM_EMAIL, mobile_phone=VICTIM_PHONE)
+    url = claim_link(mail.outbox[0])
+    Client.objects.filter(pk=victim.pk).update(mobile_phone="+14085550100")
+    assert client.post(url[url.index("/visits/"):]).status_code == 404
+    assert Client.objects.count() == 2
+
+
+@pytest.mark.policy("security-identity")
+def test_the_manage_page_carries_no_signed_preference_link(client, book, victim):
+    """Whoever holds a manage link proved nothing, and a merge may move the visit onto an older record."""
+    response = book(email=VICTIM_EMAIL, mobile_phone=VICTIM_PHONE)
+    booked = Appointment.objects.get().client
+    page = client.get(response["Location"]).content.decode()
+    assert preferences_token(booked) not in page and preferences_token(victim) not in page
+    assert not re.search(r"/messaging/preferences/[^\"/]+/", page)
+    assert reverse("messaging:preferences_request") in page
