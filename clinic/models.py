@@ -79,9 +79,32 @@ class Client(models.Model):
     def full_name(self):
         return f"{self.first_name} {self.last_name}".strip()
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        client = super().from_db(db, field_names, values)
+        # As loaded, so a changed email or phone loses its proof (save, below).
+        loaded = client.__dict__  # deferred fields are absent: None, never compared
+        client._loaded_contact = (
+            loaded.get("email"), str(loaded["mobile_phone"] or "") if "mobile_phone" in loaded else None
+        )
+        return client
+
     def save(self, *args, **kwargs):
         self.email = (self.email or "").strip().lower()
+        loaded = getattr(self, "_loaded_contact", None)
+        update_fields = kwargs.get("update_fields")
+        if loaded is not None:
+            # A proof is of one address or number: a corrected one is unproven until shown again.
+            if loaded[0] is not None and self.email != (loaded[0] or "").lower() and self.email_verified_at:
+                self.email_verified_at = None
+                if update_fields is not None:
+                    kwargs["update_fields"] = update_fields = {*update_fields, "email_verified_at"}
+            if loaded[1] is not None and str(self.mobile_phone or "") != loaded[1] and self.phone_verified_at:
+                self.phone_verified_at = None
+                if update_fields is not None:
+                    kwargs["update_fields"] = {*update_fields, "phone_verified_at"}
         super().save(*args, **kwargs)
+        self._loaded_contact = (self.email, str(self.mobile_phone or ""))
 
 
 class StaffProfile(models.Model):

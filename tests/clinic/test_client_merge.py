@@ -198,3 +198,22 @@ def test_merging_needs_change_permission_on_clients(client, clinic, pair):
     assert "Merge into this client" not in page
     response = client.post(reverse("admin:clinic_client_merge", args=[older.pk, newer.pk]), {"reason": "x"})
     assert response.status_code == 403 and Client.objects.filter(pk=newer.pk).exists()
+
+
+def test_a_corrected_email_or_phone_loses_its_proof(admin_client, pair):
+    """A proof is of one address or number: staff correcting it (or any save) leaves the new one unproven."""
+    older, _ = pair
+    Client.objects.filter(pk=older.pk).update(email_verified_at=timezone.now(), phone_verified_at=timezone.now())
+    older = Client.objects.get(pk=older.pk)
+    older.first_name = "Danielle"
+    older.save()
+    older.refresh_from_db()
+    assert older.email_verified_at and older.phone_verified_at  # other fields keep the proofs
+    older.email = "new@example.com"
+    older.save(update_fields=["email"])
+    older.refresh_from_db()
+    assert older.email_verified_at is None and older.phone_verified_at is not None
+    older.mobile_phone = "+14085550111"
+    older.save()
+    older.refresh_from_db()
+    assert older.phone_verified_at is None
