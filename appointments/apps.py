@@ -23,5 +23,6 @@ class AppointmentsConfig(AppConfig):
             m2m_changed.connect(slot_cache.availability_changed, sender=through, dispatch_uid=f"slots-m2m-{through.__name__}")
 
         registry.register(
-            "appointments", exporter=personal_data.export_appointments, eraser=personal_data.erase_appointments, erase_order=30
+            "appointments", exporter=personal_data.export_appointments, eraser=personal_data.erase_appointments, erase_order=30,
+            models=["appointments.Appointment"],
         )

@@ -5,9 +5,13 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from icalendar import Calendar, Event, vText
 
+from django.urls import reverse
+
+from clinic import identity
 from privacy.links import preferences_url
 
 from .links import manage_url
+from .models import AppointmentSource
 
 
 def appointment_ics(appointment):
@@ -29,8 +33,22 @@ def appointment_ics(appointment):
     return cal.to_ical()
 
 
+def claim_url(appointment):
+    """The "This was me: keep my visits together" link, for an online booking whose email is on an older record.
+
+    Only in the email: it goes to the address typed, which is that record's
+    address on file, so following it proves control of it. Never on a page.
+    """
+    if appointment.source != AppointmentSource.ONLINE:
+        return ""
+    token = identity.claim_token(appointment.client)
+    return settings.SITE_URL + reverse("appointments:claim", args=[token]) if token else ""
+
+
 def booking_confirmation_message(appointment):
+    """To the address on the appointment's own record: for an online booking, exactly the one typed in it."""
     context = {
+        "claim_url": claim_url(appointment),
         "appointment": appointment,
         "manage_url": manage_url(appointment),
         "preferences_url": preferences_url(appointment.client),

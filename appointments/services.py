@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clinic.models import Client
+from clinic import identity
 from clinic.queueing import enqueue
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.notices import booking_notices
@@ -115,57 +115,29 @@ def _alternatives(*, location, service, start, practitioner_id):
     return nearest_free_slots(location=location, service=service, around=start, practitioner_id=practitioner_id)
 
 
-def match_or_create_client(*, details: ClientDetails, location):
-    """The existing client with this email (or else this phone), or a new one.
+def new_client_for_booking(*, details: ClientDetails, location):
+    """The booking's own new client record, holding exactly what was typed.
 
-    An online form is unauthenticated, so it only fills blanks on an existing
-    record and never overwrites contact details on file: otherwise anyone who
-    knows a client's email could redirect that client's texts.
+    An online form proves nothing about who is typing, so it is never matched
+    to an older record (that would show, change or fill in a stranger's
+    record): the person can join them later by the link emailed to the address
+    on file, or the front desk merges them (clinic.identity).
     """
-    email = details.email.strip().lower()
-    client = Client.objects.filter(email=email).first() if email else None
-    if client is None and details.mobile_phone:
-        client = Client.objects.filter(mobile_phone=details.mobile_phone).order_by("pk").first()
-    if client is None:
-        try:
-            with transaction.atomic():
-                return Client.objects.create(
-                    first_name=details.first_name.strip(),
-                    last_name=details.last_name.strip(),
-                    email=email,
-                    mobile_phone=details.mobile_phone,
-                    date_of_birth=details.date_of_birth,
-                    preferred_location=location,
-                )
-        except IntegrityError:
-            # The same new client booked twice at once: the other request created them.
-            return Client.objects.get(email=email)
-    changed = []
-    if not client.email and email:
-        client.email, changed = email, changed + ["email"]
-    if not client.mobile_phone and details.mobile_phone:
-        client.mobile_phone, changed = details.mobile_phone, changed + ["mobile_phone"]
-    if not client.date_of_birth and details.date_of_birth:
-        client.date_of_birth, changed = details.date_of_birth, changed + ["date_of_birth"]
-    if client.preferred_location_id is None:
-        client.preferred_location, changed = location, changed + ["preferred_location"]
-    if changed:
-        client.save(update_fields=changed + ["updated_at"])
+    client = identity.new_client_from_booking(
+        first_name=details.first_name,
+        last_name=details.last_name,
+        email=details.email,
+        mobile_phone=details.mobile_phone,
+        date_of_birth=details.date_of_birth,
+        location=location,
+    )
+    client.adult_attested_at = timezone.now()
+    client.save(update_fields=["adult_attested_at", "updated_at"])
     return client
 
 
-def _note_for_differing_details(client, details):
-    differences = []
-    if details.mobile_phone and client.mobile_phone and client.mobile_phone != details.mobile_phone:
-        differences.append(f"mobile phone {details.mobile_phone}")
-    if details.email and client.email and client.email != details.email.strip().lower():
-        differences.append(f"email {details.email.strip().lower()}")
-    if not differences:
-        return ""
-    return "Online booking gave " + " and ".join(differences) + ", which differs from the record; please confirm with the client."
-
-
 def _record_booking_consents(*, client, consents: BookingConsents, meta: RequestMeta):
+    # Only ever on the booking's own new record: the person typing speaks for that record alone.
     notices = booking_notices()
     choices = {
         ConsentPurpose.PRIVACY_POLICY: consents.privacy_policy,
@@ -216,9 +188,7 @@ def book_appointment(
             chosen = _choose_free_practitioner(
                 location=location, service=service, start=start, practitioner_id=practitioner_id
             )
-            client = match_or_create_client(details=details, location=location)
-            client.adult_attested_at = timezone.now()
-            client.save(update_fields=["adult_attested_at", "updated_at"])
+            client = new_client_for_booking(details=details, location=location)
             appointment = _create_appointment(
                 client=client,
                 location=location,
@@ -227,7 +197,6 @@ def book_appointment(
                 start=start,
                 end=start + service.duration,
                 source=AppointmentSource.ONLINE,
-                notes=_note_for_differing_details(client, details),
             )
             _record_booking_consents(client=client, consents=consents, meta=meta)
             transaction.on_commit(lambda: _send_confirmation(appointment.pk))

@@ -9,6 +9,7 @@ urlpatterns = [
     path("book/<slug:location_slug>/", views.choose_service, name="choose_service"),
     path("book/<slug:location_slug>/<slug:service_slug>/", views.choose_time, name="choose_time"),
     path("book/<slug:location_slug>/<slug:service_slug>/details/", views.booking_details, name="details"),
+    path("visits/keep-together/<str:token>/", views.claim, name="claim"),
     path("appointment/<str:token>/", views.manage, name="manage"),
     path("appointment/<str:token>/cancel/", views.cancel, name="cancel"),
     path("appointment/<str:token>/reschedule/", views.reschedule, name="reschedule"),

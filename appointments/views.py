@@ -13,11 +13,11 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
+from clinic import identity
 from clinic.layout import render_in_layout
 from clinic.models import Location
 from clinic.ratelimits import client_ip, limit
 from privacy.cookies import visitor_id
-from privacy.links import preferences_url
 
 from . import services, slot_cache
 from .availability import find_free_slots, local_day_bounds, nearest_free_slots
@@ -252,9 +252,32 @@ def manage(request, token):
             "token": token,
             "just_booked": request.GET.get("booked") == "1",
             "can_change": services.can_change_online(appointment),
-            "preferences_url": preferences_url(appointment.client),
+            # Not the signed preference link: whoever holds a manage link proved nothing about the
+            # record (and a merge may move the appointment onto an older one). The link is emailed.
+            "preferences_request_url": reverse("messaging:preferences_request"),
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+@limit("verification")
+def claim(request, token):
+    """"This was me: keep my visits together", from the confirmation email.
+
+    The page shows nothing of either record; only the POST merges (mail
+    scanners follow GET links), so a scanner or a forwarded GET changes nothing.
+    """
+    try:
+        if request.method == "POST":
+            identity.claim_visits(token=token)
+            return render(request, "appointments/claim_done.html")
+        identity.check_claim(token)
+    except identity.ClaimInvalid as exc:
+        return render(request, "appointments/claim_invalid.html", {"reason": str(exc)}, status=404)
+    except identity.MergeRefused:
+        return render(request, "appointments/claim_invalid.html",
+                      {"reason": "We could not join these visits online. Please call the clinic."}, status=409)
+    return render(request, "appointments/claim.html", {"token": token})
 
 
 @require_POST

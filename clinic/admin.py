@@ -1,8 +1,14 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
+from . import identity
 from .models import Client, Location, StaffProfile
 from .selectors import phone_search_term, staff_location_ids
 
@@ -58,7 +64,8 @@ class ClientAdmin(LocationScopedAdmin):
     list_display = ["last_name", "first_name", "email", "mobile_phone", "preferred_location", "created_at"]
     list_filter = ["preferred_location"]
     search_fields = ["first_name", "last_name", "email", "mobile_phone"]
-    readonly_fields = ["adult_attested_at", "created_at", "updated_at"]
+    readonly_fields = ["adult_attested_at", "email_verified_at", "phone_verified_at", "created_at", "updated_at"]
+    change_form_template = "admin/clinic/client/change_form.html"
 
     def scope(self, request, queryset):
         ids = staff_location_ids(request.user)
@@ -74,6 +81,65 @@ class ClientAdmin(LocationScopedAdmin):
 
     def get_inlines(self, request, obj):
         return client_inlines if obj else []
+
+    # --- Possible duplicates and merging (clinic.identity) ---
+
+    def possible_duplicates(self, request, client):
+        """Records that may be the same person, among those this staff user may see."""
+        return self.get_queryset(request).filter(pk__in=identity.possible_duplicates(client).values("pk")).order_by("created_at", "pk")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        client = self.get_object(request, object_id)
+        if client is not None and self.has_change_permission(request, client):
+            extra_context["possible_duplicates"] = [
+                (dup, reverse("admin:clinic_client_merge", args=[client.pk, dup.pk]))
+                for dup in self.possible_duplicates(request, client)
+            ]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/merge/<int:duplicate_pk>/", self.admin_site.admin_view(self.merge_view), name="clinic_client_merge"),
+        ] + super().get_urls()
+
+    def merge_view(self, request, pk, duplicate_pk):
+        """Confirm, with a reason, that the duplicate is this client; then merge it into this one."""
+        scoped = self.get_queryset(request)
+        keep = get_object_or_404(scoped, pk=pk)
+        duplicate = get_object_or_404(scoped, pk=duplicate_pk)
+        if not (self.has_change_permission(request, keep) and self.has_change_permission(request, duplicate)):
+            raise PermissionDenied
+        form = MergeForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                identity.merge_clients(
+                    keep_id=keep.pk, duplicate_id=duplicate.pk, staff_user=request.user, reason=form.cleaned_data["reason"]
+                )
+            except identity.MergeRefused as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, f"Merged record #{duplicate_pk} into this client.", messages.SUCCESS)
+                return redirect("admin:clinic_client_change", keep.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Merge into this client",
+            "opts": self.model._meta,
+            "keep": keep,
+            "duplicate": duplicate,
+            "keep_appointments": keep.appointments.count() if hasattr(keep, "appointments") else 0,
+            "duplicate_appointments": duplicate.appointments.count() if hasattr(duplicate, "appointments") else 0,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/clinic/client/merge.html", context)
+
+
+class MergeForm(forms.Form):
+    reason = forms.CharField(
+        label="Why are these the same person? (kept in the privacy audit trail)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=500,
+    )
 
 
 class StaffProfileInline(admin.StackedInline):

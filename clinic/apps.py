@@ -11,5 +11,6 @@ class ClinicConfig(AppConfig):
         from . import personal_data
 
         registry.register(
-            "clinic", exporter=personal_data.export_client_records, eraser=personal_data.erase_client_records, erase_order=90
+            "clinic", exporter=personal_data.export_client_records, eraser=personal_data.erase_client_records, erase_order=90,
+            models=["clinic.Client"],
         )

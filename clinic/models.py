@@ -38,9 +38,15 @@ class Location(models.Model):
 class Client(models.Model):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
-    # Stored lower-cased so a returning client is found whatever they typed.
+    # Stored lower-cased. Not unique: an online booking is never matched to an
+    # older record by what was typed (see clinic/identity.py), so two records
+    # may share an email until the person proves control and they are merged.
     email = models.EmailField(blank=True)
     mobile_phone = PhoneNumberField(blank=True)
+    # When the person last proved control of this email / this phone (a link
+    # to the address, a code to the number). Empty: only typed, never proven.
+    email_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    phone_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
     date_of_birth = models.DateField(null=True, blank=True)
     preferred_location = models.ForeignKey(
         Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="clients"
@@ -52,6 +58,8 @@ class Client(models.Model):
     processing_restricted = models.BooleanField(default=False)
     # Set when the SMS provider says the number cannot take texts.
     mobile_phone_problem = models.CharField(max_length=200, blank=True)
+    # For the front desk, e.g. the differing contact details of a merged duplicate.
+    notes = models.TextField("front desk notes", blank=True)
     # Set when the person was erased (anonymised) on request or by retention.
     erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -59,12 +67,10 @@ class Client(models.Model):
 
     class Meta:
         ordering = ["last_name", "first_name"]
-        constraints = [
-            models.UniqueConstraint(
-                Lower("email"), condition=~models.Q(email=""), name="client_email_unique_ci"
-            ),
+        indexes = [
+            models.Index(fields=["mobile_phone"]),
+            models.Index(Lower("email"), name="client_email_lower_idx"),
         ]
-        indexes = [models.Index(fields=["mobile_phone"])]
 
     def __str__(self):
         return self.full_name
@@ -73,9 +79,32 @@ class Client(models.Model):
     def full_name(self):
         return f"{self.first_name} {self.last_name}".strip()
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        client = super().from_db(db, field_names, values)
+        # As loaded, so a changed email or phone loses its proof (save, below).
+        loaded = client.__dict__  # deferred fields are absent: None, never compared
+        client._loaded_contact = (
+            loaded.get("email"), str(loaded["mobile_phone"] or "") if "mobile_phone" in loaded else None
+        )
+        return client
+
     def save(self, *args, **kwargs):
         self.email = (self.email or "").strip().lower()
+        loaded = getattr(self, "_loaded_contact", None)
+        update_fields = kwargs.get("update_fields")
+        if loaded is not None:
+            # A proof is of one address or number: a corrected one is unproven until shown again.
+            if loaded[0] is not None and self.email != (loaded[0] or "").lower() and self.email_verified_at:
+                self.email_verified_at = None
+                if update_fields is not None:
+                    kwargs["update_fields"] = update_fields = {*update_fields, "email_verified_at"}
+            if loaded[1] is not None and str(self.mobile_phone or "") != loaded[1] and self.phone_verified_at:
+                self.phone_verified_at = None
+                if update_fields is not None:
+                    kwargs["update_fields"] = {*update_fields, "phone_verified_at"}
         super().save(*args, **kwargs)
+        self._loaded_contact = (self.email, str(self.mobile_phone or ""))
 
 
 class StaffProfile(models.Model):

@@ -20,6 +20,9 @@ def export_client_records(client_ids):
                 "date_of_birth": c.date_of_birth.isoformat() if c.date_of_birth else None,
                 "preferred_location": c.preferred_location.name if c.preferred_location else None,
                 "adult_attested_at": c.adult_attested_at.isoformat() if c.adult_attested_at else None,
+                "email_verified_at": c.email_verified_at.isoformat() if c.email_verified_at else None,
+                "phone_verified_at": c.phone_verified_at.isoformat() if c.phone_verified_at else None,
+                "notes": c.notes,
                 "created_at": c.created_at.isoformat(),
             }
             for c in rows
@@ -62,6 +65,9 @@ def erase_client_records(client_ids):
         email="",
         mobile_phone="",
         date_of_birth=None,
+        notes="",
+        email_verified_at=None,
+        phone_verified_at=None,
         mobile_phone_problem="",
         processing_restricted=True,
         erased_at=timezone.now(),

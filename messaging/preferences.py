@@ -12,8 +12,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from clinic import identity
 from clinic.hashing import contact_hash
-from clinic.models import Client
 from privacy.links import LinkExpired, LinkInvalid, client_from_preferences_token, preferences_url  # noqa: F401
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.selectors import current_consents
@@ -59,7 +59,10 @@ def update_preferences(*, client, choices, ip_address=None, user_agent=""):
             )
         if client.mobile_phone and any(p in changed for p in SMS_PURPOSES):
             if any(choices.get(p) for p in SMS_PURPOSES):
-                SmsOptOut.objects.filter(phone_hash=contact_hash(client.mobile_phone)).delete()
+                # A STOP is lifted only for its phone's owner: the link proves the email, not a
+                # typed number (anyone can book with a stranger's). Else START from the phone.
+                if client.phone_verified_at:
+                    SmsOptOut.objects.filter(phone_hash=contact_hash(client.mobile_phone)).delete()
             else:
                 # The withdrawals were just recorded above.
                 record_opt_out(
@@ -75,7 +78,8 @@ def update_preferences(*, client, choices, ip_address=None, user_agent=""):
 
 def email_preferences_link(*, email):
     """Email a preference link if the address is a client's; the caller answers the same either way."""
-    client = Client.objects.filter(email=(email or "").strip().lower()).first()
+    # Several records may hold one address (each online booking is its own record): the oldest is the person's own.
+    client = identity.clients_with_email(email).order_by("pk").first()
     if client is None:
         return False
     context = {"client": client, "url": preferences_url(client), "clinic_name": settings.CLINIC_NAME,

@@ -6,8 +6,17 @@ class PrivacyConfig(AppConfig):
     verbose_name = "Privacy"
 
     def ready(self):
-        from . import personal_data, registry
+        from django.core import checks
+
+        from clinic.identity import clients_merged
+
+        from . import personal_data, receivers, registry
 
         registry.register(
-            "privacy", exporter=personal_data.export_subject, eraser=personal_data.erase_privacy_records, erase_order=20
+            "privacy", exporter=personal_data.export_subject, eraser=personal_data.erase_privacy_records, erase_order=20,
+            models=["privacy.ConsentRecord", "privacy.PolicyChangeNotice", "privacy.DataSubjectRequest",
+                    "privacy.PrivacyAuditEvent"],
         )
+        # A table that points at a client but no app registered would be missed by exports and erasure.
+        checks.register(registry.check_client_data_registered, checks.Tags.models)
+        clients_merged.connect(receivers.audit_clients_merged, dispatch_uid="privacy-audit-clients-merged")

@@ -95,6 +95,11 @@ class ConsentRecordQuerySet(models.QuerySet):
         """Erasure's one way in: strip what identifies the person; the choice and wording stay."""
         return super().update(ip_address=None, user_agent="", evidence="", visitor_id="")
 
+    def reassign_client(self, client):
+        """Merging two records of one person (clinic.identity.merge_clients) is the other way in:
+        the rows move to the kept record unchanged, every choice and its evidence intact."""
+        return super().update(client=client)
+
 
 class ConsentRecord(models.Model):
     client = models.ForeignKey(

@@ -5,6 +5,7 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Min
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -45,7 +46,8 @@ def queue_policy_notices(*, policy_id):
     """One notice row per client with an email (never twice), then hand them out in batches."""
     from .tasks import send_policy_notices
 
-    client_ids = Client.objects.exclude(email="").values_list("pk", flat=True)
+    # One per address: several records may hold one email (each online booking is its own record).
+    client_ids = Client.objects.exclude(email="").values("email").annotate(first=Min("pk")).values_list("first", flat=True)
     PolicyChangeNotice.objects.bulk_create(
         [PolicyChangeNotice(policy_id=policy_id, client_id=pk) for pk in client_ids.iterator()],
         batch_size=1000,

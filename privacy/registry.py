@@ -2,7 +2,10 @@
 
 Each app registers, in its AppConfig.ready(), an exporter and an eraser for the
 client records it owns, so that privacy requests reach every table without this
-app importing the others' models.
+app importing the others' models, and names the models that hold client data
+(`models=`). A model that points at a client and is covered by no registration
+fails `manage.py check` (`check_client_data_registered`): it would be missed by
+exports and erasure.
 
 - exporter(client_ids) -> {category: [row dict, ...]}
 - eraser(client_ids) -> number of rows anonymised (None until the app has one)
@@ -10,6 +13,9 @@ app importing the others' models.
 
 from dataclasses import dataclass
 from typing import Callable
+
+from django.apps import apps as global_apps
+from django.core import checks  # noqa: F401  (check messages)
 
 
 @dataclass(frozen=True)
@@ -21,18 +27,65 @@ class PersonalDataSource:
     # find their rows (messaging matches by phone) go before the client
     # record itself is wiped.
     erase_order: int = 50
+    # "app_label.ModelName" of every model whose rows this exporter and eraser cover.
+    models: tuple = ()
 
 
 _sources: dict[str, PersonalDataSource] = {}
 _sms_sender = None
 
 
-def register(app_label, *, exporter, eraser=None, erase_order=50):
-    _sources[app_label] = PersonalDataSource(app_label, exporter, eraser, erase_order)
+def register(app_label, *, exporter, eraser=None, erase_order=50, models=()):
+    labels = tuple(m if isinstance(m, str) else m._meta.label for m in models)
+    _sources[app_label] = PersonalDataSource(app_label, exporter, eraser, erase_order, labels)
+
+
+def unregister(app_label):
+    """Remove an app's registration (tests)."""
+    return _sources.pop(app_label, None)
 
 
 def sources():
     return sorted(_sources.values(), key=lambda s: (s.erase_order, s.app_label))
+
+
+def covered_models() -> set[str]:
+    return {label.lower() for source in _sources.values() for label in source.models}
+
+
+def points_at_client(model) -> bool:
+    """Whether a model has a ForeignKey, OneToOneField or ManyToManyField to clinic.Client."""
+    for f in model._meta.get_fields(include_parents=False):
+        if f.is_relation and f.concrete and f.related_model is not None and not isinstance(f.related_model, str):
+            if f.related_model._meta.label_lower == "clinic.client":
+                return True
+    return False
+
+
+def uncovered_client_models(models) -> list:
+    """The models among `models` that point at a client but no app registered."""
+    covered = covered_models()
+    return [
+        m for m in models
+        if not m._meta.proxy and m._meta.concrete_model is m and points_at_client(m)
+        and m._meta.label_lower not in covered
+    ]
+
+
+def check_client_data_registered(app_configs=None, **kwargs):
+    models = (
+        [m for config in app_configs for m in config.get_models()] if app_configs else global_apps.get_models()
+    )
+    return [
+        checks.Error(
+            f"{m._meta.label} points at a client but is not registered with the privacy registry.",
+            hint="Add it to models= in its app's registry.register(...) call (AppConfig.ready()), "
+            "with an exporter and an eraser that cover its rows.",
+            obj=m,
+            id="privacy.E001",
+        )
+        for m in uncovered_client_models(models)
+    ]
 
 
 def register_sms_sender(func):

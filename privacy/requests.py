@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic import identity
 from clinic.models import Client
 from clinic.queueing import enqueue
 
@@ -189,7 +190,9 @@ def confirm_email(*, token, now=None):
         dsr.email_confirmed_at = now
         clients = list(Client.objects.filter(email=dsr.email))
         dsr.clients.set(clients)
-        phone_client = next((c for c in clients if c.mobile_phone), None)
+        # The link proved control of the address: every record holding it is this person's.
+        identity.mark_email_verified(client_ids=[c.pk for c in clients], email=dsr.email, now=now)
+        phone_client = identity.phone_on_file(clients)
         if dsr.request_type in NEEDS_PHONE_CODE and phone_client is not None:
             code = f"{secrets.randbelow(10**6):06d}"
             dsr.sms_code_hash = _hash_code(dsr, code)
@@ -222,6 +225,11 @@ def confirm_sms_code(*, request_id, code, now=None):
             raise VerificationError("That code is not right. Please check the text and try again.")
         dsr.sms_code_hash = ""
         dsr.save(update_fields=["sms_code_attempts", "sms_code_hash"])
+        # The right code proves control of the phone it was texted to.
+        clients = list(dsr.clients.all())
+        phone_client = identity.phone_on_file(clients)
+        if phone_client is not None:
+            identity.mark_phone_verified(client_ids=[c.pk for c in clients], phone=phone_client.mobile_phone, now=now)
         _verified(dsr, now)
     return dsr
 
@@ -243,6 +251,8 @@ def _verified(dsr, now):
 
 
 def _withdraw(dsr, clients, purposes, now):
+    # A request staff logged (phone, letter) is the person's choice recorded by staff on their behalf: said so.
+    by_staff = dsr.created_by_id is not None
     for client in clients:
         for purpose in purposes:
             record_consent(
@@ -251,11 +261,12 @@ def _withdraw(dsr, clients, purposes, now):
                 granted=False,
                 notice_text=f"Privacy request {dsr.reference}: {dsr.get_request_type_display()}",
                 source=ConsentSource.PRIVACY_REQUEST,
-                actor=ConsentActor.CLIENT,
+                actor=ConsentActor.STAFF if by_staff else ConsentActor.CLIENT,
+                staff_user=dsr.created_by if by_staff else None,
                 evidence=dsr.reference,
             )
-        audit(AuditAction.CONSENT_WITHDRAWN, request=dsr, client=client, actor_label="requester",
-              detail=", ".join(str(p) for p in purposes))
+        audit(AuditAction.CONSENT_WITHDRAWN, request=dsr, client=client, actor=dsr.created_by if by_staff else None,
+              actor_label="" if by_staff else "requester", detail=", ".join(str(p) for p in purposes))
 
 
 def fulfil_immediately(dsr, now):

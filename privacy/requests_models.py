@@ -107,6 +107,7 @@ class AuditAction(models.TextChoices):
     RESTRICTION_LIFTED = "restriction_lifted", "Restriction lifted"
     CONSENT_WITHDRAWN = "consent_withdrawn", "Consents withdrawn"
     RETENTION_APPLIED = "retention_applied", "Retention rules applied"
+    CLIENTS_MERGED = "clients_merged", "Client records merged"
 
 
 class PrivacyAuditEvent(models.Model):

@@ -327,31 +327,6 @@ def test_slot_outside_working_hours_cannot_be_booked_by_editing_the_url(client, 
     assert response.status_code == 409 and not Appointment.objects.exists()
 
 
-def test_returning_client_is_matched_by_email_not_duplicated(client, clinic):
-    location, service, _ = clinic
-    existing = ClientFactory(email="dana.reyes@example.com", mobile_phone="+14085550143")
-    client.post(details_url(location, service), form_data())
-    assert Client.objects.count() == 1
-    assert Appointment.objects.get().client == existing
-
-
-def test_returning_client_is_matched_by_phone(client, clinic):
-    location, service, _ = clinic
-    existing = ClientFactory(email="", mobile_phone="+14085550143")
-    client.post(details_url(location, service), form_data())
-    existing.refresh_from_db()
-    assert Client.objects.count() == 1 and existing.email == "dana.reyes@example.com"
-
-
-def test_online_form_never_overwrites_contact_details_on_file(client, clinic):
-    location, service, _ = clinic
-    existing = ClientFactory(email="dana.reyes@example.com", mobile_phone="+14085550100")
-    client.post(details_url(location, service), form_data())
-    existing.refresh_from_db()
-    assert str(existing.mobile_phone) == "+14085550100"
-    assert "+14085550143" in Appointment.objects.get().notes  # flagged for the front desk
-
-
 def test_confirmation_email_is_sent_once_even_if_the_task_runs_again(book, clinic):
     from appointments.tasks import send_booking_confirmation_email
 

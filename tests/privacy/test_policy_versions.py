@@ -56,6 +56,7 @@ def test_subprocessors_are_listed_on_the_policy_page(client):
 def test_publishing_emails_every_client_with_an_address_once(django_capture_on_commit_callbacks):
     ClientFactory(email="a@example.com")
     ClientFactory(email="b@example.com")
+    ClientFactory(email="B@example.com")  # a later booking's own record with the same address: still one email
     ClientFactory(email="")
     policy = version("2027-01", date(2027, 1, 1), published=False)
     policy.summary_of_changes = "We now list our subprocessors."
