@@ -256,6 +256,7 @@ def manage(request, token):
 
 
 @require_POST
+@limit("appointment_change")
 def cancel(request, token):
     appointment, error = _appointment_or_error(request, token)
     if error:
@@ -268,6 +269,7 @@ def cancel(request, token):
 
 
 @require_http_methods(["GET", "POST"])
+@limit("appointment_change")
 def reschedule(request, token):
     appointment, error = _appointment_or_error(request, token)
     if error:
