@@ -1,5 +1,5 @@
 from cookie_consent.models import CookieGroup
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -36,6 +36,8 @@ def policy(request):
 
 
 def policy_version(request, version):
+    if "\x00" in version or len(version) > 50:  # PostgreSQL refuses a NUL in a query: not a version, not a 500
+        raise Http404("No such version.")
     chosen = get_object_or_404(published_versions(), version=version)
     current = current_policy()
     return _policy_page(request, chosen, is_current=current is not None and chosen.pk == current.pk)
