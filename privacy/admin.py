@@ -161,7 +161,8 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
 
     @admin.action(description="Email the verified requester a link to their data export", permissions=["change"])
     def send_export(self, request, queryset):
-        for dsr in queryset.filter(request_type__in=(RequestType.ACCESS, RequestType.PORTABILITY), verified_at__isnull=False):
+        for dsr in queryset.filter(request_type__in=(RequestType.ACCESS, RequestType.PORTABILITY), verified_at__isnull=False,
+                                   status__in=(RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS)):  # a closed request's link stays dead
             requests.send_export_link(request_id=dsr.pk, staff_user=request.user)
         self.message_user(request, "Export links sent to verified requesters.", messages.SUCCESS)
 

@@ -263,8 +263,8 @@ def _waiting_for_code(dsr):
 def resend_sms_code(*, request_id, now=None):
     """The requester asks for a new code (the old one expired, was mistyped too often, or never came).
 
-    Returns True if a code was queued; after MAX_CODES_SENT, or when it cannot be
-    texted, the request goes to staff for an identity check instead (False).
+    Returns the request; after MAX_CODES_SENT, or when the code cannot be texted,
+    it goes to staff for an identity check instead (identity_check_needed).
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -272,12 +272,10 @@ def resend_sms_code(*, request_id, now=None):
         if not _waiting_for_code(dsr):
             raise VerificationError("This request is not waiting for a code.")
         if dsr.sms_codes_sent >= MAX_CODES_SENT:
-            needs_identity_check(dsr, reason="Too many codes asked for: confirm the requester's identity another way.", now=now)
-            return False
+            return needs_identity_check(dsr, reason="Too many codes asked for: confirm the requester's identity another way.", now=now)
         if _text_code(dsr, _new_code(dsr, now)):
-            return True
-        needs_identity_check(dsr, reason="A new code could not be texted to the phone on file.", now=now)
-        return False
+            return dsr
+        return needs_identity_check(dsr, reason="A new code could not be texted to the phone on file.", now=now)
 
 
 def ask_for_identity_check(*, request_id, now=None):

@@ -13,7 +13,6 @@ from .cookies import OPTIONAL_GROUPS, apply_cookie_choice, opt_out_of_sale_and_s
 from .export import build_bundle
 from .forms import PrivacyRequestForm, SmsCodeForm
 from .models import Subprocessor
-from .requests_models import DataSubjectRequest
 from .policy import current_policy, published_versions
 
 
@@ -162,11 +161,11 @@ def request_code_new(request):
         return _no_pending_request(request)
     try:
         if request.POST.get("action") == "resend":
-            if requests.resend_sms_code(request_id=request_id):
+            dsr = requests.resend_sms_code(request_id=request_id)
+            if not dsr.identity_check_needed:
                 return redirect(reverse("privacy:request_code") + "?resent=1")
         else:
-            requests.ask_for_identity_check(request_id=request_id)
-        dsr = DataSubjectRequest.objects.get(pk=request_id)
+            dsr = requests.ask_for_identity_check(request_id=request_id)
     except requests.VerificationError as error:
         return render(request, "privacy/request_problem.html", {"message": str(error)}, status=410)
     del request.session["privacy_request_pending"]
