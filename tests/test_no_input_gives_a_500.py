@@ -136,6 +136,15 @@ def public_site(db):
         appointment = AppointmentFactory(client=client, location=location, service=service, practitioner=person,
                                          start=LA_NOW + timedelta(days=3))
     token = manage_token(appointment)
+    from privacy.requests import download_token, send_export_link
+    from privacy.requests_models import DataSubjectRequest
+
+    export = DataSubjectRequest.objects.create(request_type="access", email=client.email, regime="gdpr", received_at=LA_NOW,
+                                               due_at=LA_NOW, status="verified", verified_at=LA_NOW)
+    with time_machine.travel(LA_NOW, tick=False):  # the link is live at the tests' time
+        send_export_link(request_id=export.pk)
+    export.refresh_from_db()
+    download = f"/privacy/requests/download/{download_token(export)}/"
     return {
         "location": location.slug,
         "service": service.slug,
@@ -153,6 +162,7 @@ def public_site(db):
             ("/privacy/choices/", ["done"]),
             ("/privacy/requests/", []),
             ("/privacy/requests/code/", ["resent"]),
+            (download, []),
             (f"/messaging/preferences/{preferences_token(client)}/", []),
             ("/messaging/preferences/", []),
             (f"/messaging/unsubscribe/{unsubscribe_token(client)}/", []),
@@ -166,6 +176,7 @@ def public_site(db):
             ("/privacy/requests/", ["request_type", "email", "phone", "details"]),
             ("/privacy/requests/code/", ["code"]),
             ("/privacy/requests/code/new/", ["action"]),
+            (download, ["action", "code"]),
             (f"/messaging/preferences/{preferences_token(client)}/", ["sms_reminders", "sms_marketing", "email_marketing", "email"]),
             ("/messaging/preferences/", ["email", "mobile_phone"]),
             (f"/messaging/unsubscribe/{unsubscribe_token(client)}/", ["List-Unsubscribe"]),
