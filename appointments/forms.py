@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import phonenumbers
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 from phonenumber_field.formfields import PhoneNumberField
 
@@ -59,14 +60,22 @@ class SlotSearchForm(forms.Form):
 
 
 def parse_slot_start(value):
-    """A slot's start from the URL (ISO 8601 with offset), or None if malformed."""
+    """A slot's start from the URL (ISO 8601 with offset), or None if malformed or outside the booking horizon.
+
+    No slot is offered outside it, and the calendar arithmetic around a start near
+    year 1 or 9999 (nearby alternatives, the local day) would overflow.
+    """
     try:
         start = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
+        if timezone.is_naive(start):
+            return None
+        start = start.astimezone(UTC)
+    except (TypeError, ValueError, OverflowError):
         return None
-    if timezone.is_naive(start):
+    now = timezone.now()
+    if not now - timedelta(days=1) <= start <= now + timedelta(days=settings.BOOKING_HORIZON_DAYS + 1):
         return None
-    return start.astimezone(UTC)
+    return start
 
 
 class BookingDetailsForm(forms.Form):

@@ -281,6 +281,7 @@ def claim(request, token):
 
 
 @require_POST
+@limit("appointment_change")
 def cancel(request, token):
     appointment, error = _appointment_or_error(request, token)
     if error:
@@ -293,6 +294,7 @@ def cancel(request, token):
 
 
 @require_http_methods(["GET", "POST"])
+@limit("appointment_change")
 def reschedule(request, token):
     appointment, error = _appointment_or_error(request, token)
     if error:
@@ -326,7 +328,8 @@ def reschedule(request, token):
     search = SlotSearchForm(request.GET or None, practitioners=[])
     first_day = today
     if search.is_bound and search.is_valid() and search.cleaned_data.get("date"):
-        first_day = max(search.cleaned_data["date"], today)
+        # As on the booking page: past days show from today, days beyond the horizon its last week.
+        first_day = min(max(search.cleaned_data["date"], today), today + timedelta(days=settings.BOOKING_HORIZON_DAYS))
     days = _week_of_slots(
         location=location,
         service=service,

@@ -54,7 +54,11 @@ def render_in_layout(request, template_name, context):
     if layout.get("messages") or any(layout.get(name) for name in _TAG_IDS):
         return render(request, template_name, context)
     tracking = layout.get("tracking") or {}
-    state = (template_name, get_script_prefix(), bool(tracking.get("show_banner")), bool(tracking.get("gpc")), tuple(sorted(context)))
+    state = (
+        template_name, get_script_prefix(), bool(tracking.get("show_banner")), bool(tracking.get("gpc")),
+        tracking.get("page"),  # which tags and referrer policy the page allows (privacy.cookies.page_kind)
+        tuple(sorted(context)),
+    )
     pieces = _shells.get(state)
     if pieces is None:
         if len(_shells) >= _MOST_SHELLS:

@@ -108,6 +108,7 @@ RATELIMIT_IP_META_KEY = "clinic.ratelimits.client_ip"
 AXES_CLIENT_IP_CALLABLE = "clinic.ratelimits.client_ip"
 RATE_LIMITS = {
     "booking": env("RATE_LIMIT_BOOKING", default="20/m"),
+    "appointment_change": env("RATE_LIMIT_APPOINTMENT_CHANGE", default="20/m"),
     "privacy_request": env("RATE_LIMIT_PRIVACY_REQUEST", default="10/h"),
     "verification": env("RATE_LIMIT_VERIFICATION", default="30/h"),
     "webhook": env("RATE_LIMIT_WEBHOOK", default="600/m"),
@@ -266,7 +267,7 @@ PRIVACY_REGIME = env("PRIVACY_REGIME", default="strictest")
 PRIVACY_VERIFICATION_HOURS = env.int("PRIVACY_VERIFICATION_HOURS", default=72)
 PRIVACY_ERASURE_DAYS = env.int("PRIVACY_ERASURE_DAYS", default=14)
 PRIVACY_SMS_CODE_MINUTES = env.int("PRIVACY_SMS_CODE_MINUTES", default=15)
-PRIVACY_EXPORT_LINK_DAYS = env.int("PRIVACY_EXPORT_LINK_DAYS", default=7)
+PRIVACY_EXPORT_LINK_HOURS = env.int("PRIVACY_EXPORT_LINK_HOURS", default=48)
 PRIVACY_DUE_SOON_DAYS = env.int("PRIVACY_DUE_SOON_DAYS", default=7)
 # Digest recipients when no Privacy officer user has an email address.
 PRIVACY_DIGEST_EMAILS = env.list("PRIVACY_DIGEST_EMAILS", default=[])

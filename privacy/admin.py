@@ -103,12 +103,13 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
     """The privacy officers' register: due dates first, overdue and due-soon flagged."""
 
     form = RequestAdminForm
-    list_display = ["reference", "request_type", "status", "received_at", "deadline_flag", "regime", "channel"]
-    list_filter = ["request_type", "status", "regime", "channel"]
+    list_display = ["reference", "request_type", "status", "identity_check_needed", "received_at", "deadline_flag", "regime", "channel"]
+    list_filter = ["identity_check_needed", "request_type", "status", "regime", "channel"]
     search_fields = ["reference", "email"]
     readonly_fields = [
         "reference", "status", "regime", "received_at", "acknowledged_at", "verified_at", "due_at", "extended_due_at",
         "extension_reason", "extension_notified_at", "completed_at", "refusal_basis", "outcome", "matched_clients", "history",
+        "identity_check_needed", "identity_check_reason",
     ]
     actions = ["mark_verified_by_staff", "send_export", "erase_now", "lift_restriction", "export_register_csv"]
 
@@ -160,7 +161,8 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
 
     @admin.action(description="Email the verified requester a link to their data export", permissions=["change"])
     def send_export(self, request, queryset):
-        for dsr in queryset.filter(request_type__in=(RequestType.ACCESS, RequestType.PORTABILITY), verified_at__isnull=False):
+        for dsr in queryset.filter(request_type__in=(RequestType.ACCESS, RequestType.PORTABILITY), verified_at__isnull=False,
+                                   status__in=(RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS)):  # a closed request's link stays dead
             requests.send_export_link(request_id=dsr.pk, staff_user=request.user)
         self.message_user(request, "Export links sent to verified requesters.", messages.SUCCESS)
 

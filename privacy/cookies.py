@@ -16,6 +16,7 @@ from cookie_consent.util import (
     set_cookie_dict_to_response,
 )
 from django.conf import settings
+from django.urls import Resolver404, resolve
 
 from clinic.ratelimits import client_ip
 
@@ -43,6 +44,38 @@ def opted_out_of_sale(request):
     return request.COOKIES.get(DO_NOT_SELL_COOKIE) == "1"
 
 
+# Pages no analytics or ad tag ever sees, and that send no referrer, whatever the visitor accepted:
+# - private: a privacy request, or a page reached by a personal link (appointment, preferences, unsubscribe);
+# - treatment: the page names the treatment being booked (health data under California's CMIA; FTC and
+#   HHS guidance on tracking pixels). Its address and title hold the treatment, so no tag runs there at all,
+#   not even analytics with the path scrubbed: nothing to get wrong.
+PRIVATE_PAGES = frozenset({
+    "privacy:request_form", "privacy:request_verify", "privacy:request_code", "privacy:request_code_new",
+    "privacy:request_download", "appointments:manage", "appointments:cancel", "appointments:reschedule",
+    "messaging:preferences_request", "messaging:preferences", "messaging:unsubscribe",
+})
+PUBLIC, PRIVATE, TREATMENT = "public", "private", "treatment"
+
+
+def page_kind(request) -> str:
+    """PRIVATE, TREATMENT or PUBLIC, from the page's URL pattern (its name and whether it names a service)."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return PUBLIC
+    if match.view_name in PRIVATE_PAGES or "token" in match.kwargs:
+        return PRIVATE
+    if "service_slug" in match.kwargs:
+        return TREATMENT
+    return PUBLIC
+
+
+def is_sensitive_page(request) -> bool:
+    return page_kind(request) != PUBLIC
+
+
 def tracking_state(request):
     """What this response may load. Unknown or declined means no. Worked out once per request."""
     state = getattr(request, "_tracking_state", None)
@@ -54,11 +87,14 @@ def tracking_state(request):
 def _tracking_state(request):
     chosen = {group: get_cookie_value_from_request(request, group) for group in OPTIONAL_GROUPS}
     marketing_blocked = gpc_signal(request) or opted_out_of_sale(request)
+    page = page_kind(request)
     return {
         "show_banner": any(value is None for value in chosen.values()),
         "preferences": chosen[PREFERENCES] is True,
-        "analytics": chosen[ANALYTICS] is True,
-        "marketing": chosen[MARKETING] is True and not marketing_blocked,
+        "analytics": chosen[ANALYTICS] is True and page == PUBLIC,
+        "marketing": chosen[MARKETING] is True and not marketing_blocked and page == PUBLIC,
+        "page": page,
+        "no_referrer": page != PUBLIC,
         "gpc": gpc_signal(request),
         "do_not_sell": opted_out_of_sale(request),
         "chosen": chosen,

@@ -2,7 +2,9 @@
 
 django-csp builds the header; this middleware adds Google's hosts only when the
 analytics group is accepted, and Meta's only when marketing is allowed (not
-after GPC or "Do Not Sell or Share"). Inline tag snippets carry the nonce.
+after GPC or "Do Not Sell or Share"); on private and treatment pages
+(cookies.page_kind) neither, and the response sends no referrer. Inline tag
+snippets carry the nonce.
 """
 
 from csp.middleware import CSPMiddleware
@@ -24,3 +26,9 @@ class ConsentAwareCSPMiddleware(CSPMiddleware):
                 update[directive] = list(update.get(directive, [])) + hosts
             parts.update = update
         return parts
+
+    def process_response(self, request, response):
+        if tracking_state(request)["no_referrer"]:
+            # Set before SecurityMiddleware's default (it only fills in a missing header).
+            response.headers["Referrer-Policy"] = "no-referrer"
+        return super().process_response(request, response)

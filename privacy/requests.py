@@ -171,8 +171,62 @@ def _hash_code(dsr, code):
     return hashlib.sha256(f"{dsr.pk}:{dsr.reference}:{code}".encode()).hexdigest()
 
 
+MAX_CODE_TRIES = 5  # wrong entries before a code is dead and a new one is needed
+MAX_CODES_SENT = 5  # new codes per request; then staff check identity instead
+MAX_CODES_SENT_IN_ALL = 10  # with the fresh codes for opening an export in another browser
+
+
+def _code_text(code):
+    return (
+        f"{settings.CLINIC_NAME}: your privacy request code is {code}. It expires in "
+        f"{settings.PRIVACY_SMS_CODE_MINUTES} minutes. If you did not ask for it, ignore this text."
+    )
+
+
+def _phone_client(dsr):
+    # A proven phone, else the oldest record's: never a later booking's typed number.
+    return identity.phone_on_file(list(dsr.clients.all()))
+
+
+def _new_code(dsr, now):
+    """A fresh code on the request (hashed), the old one dead; returns the code."""
+    code = f"{secrets.randbelow(10**6):06d}"
+    dsr.sms_code_hash = _hash_code(dsr, code)
+    dsr.sms_code_expires_at = now + timedelta(minutes=settings.PRIVACY_SMS_CODE_MINUTES)
+    dsr.sms_code_attempts = 0
+    dsr.sms_codes_sent += 1
+    dsr.save(update_fields=["sms_code_hash", "sms_code_expires_at", "sms_code_attempts", "sms_codes_sent"])
+    return code
+
+
+def _text_code(dsr, code):
+    """Queue the code to the phone on file. False when it cannot go (no phone, refused, failed)."""
+    phone_client = _phone_client(dsr)
+    if phone_client is None:
+        return False
+    try:
+        with transaction.atomic():  # a savepoint: a failed send leaves the request's own writes usable
+            sent = registry.send_verification_sms(phone=str(phone_client.mobile_phone), body=_code_text(code), client=phone_client)
+    except Exception:  # noqa: BLE001 - whatever the sender's failure, the requester gets the other proof path
+        logger.exception("Privacy request %s: the verification code could not be queued", dsr.reference)
+        return False
+    return sent is not None
+
+
+def needs_identity_check(dsr, *, reason, now=None):
+    """We cannot prove identity by text: staff check it another way. Flagged in the register; never expired for it."""
+    if dsr.identity_check_needed:
+        return dsr
+    dsr.identity_check_needed = True
+    dsr.identity_check_reason = reason[:200]
+    dsr.sms_code_hash = ""
+    dsr.save(update_fields=["identity_check_needed", "identity_check_reason", "sms_code_hash"])
+    audit(AuditAction.IDENTITY_CHECK_NEEDED, request=dsr, actor_label="system", detail=reason)
+    return dsr
+
+
 def confirm_email(*, token, now=None):
-    """Use the emailed link once. Returns the request, and whether a texted code is still needed."""
+    """Use the emailed link once. Returns the request, and what is still needed: "code", "staff" or None."""
     now = now or timezone.now()
     try:
         data = signing.loads(token, salt=VERIFY_SALT, max_age=settings.PRIVACY_VERIFICATION_HOURS * 3600)
@@ -180,6 +234,8 @@ def confirm_email(*, token, now=None):
         raise VerificationError("This link has expired. Please send your request again.") from exc
     except signing.BadSignature as exc:
         raise VerificationError("This link is not valid.") from exc
+    if not isinstance(data, dict):
+        raise VerificationError("This link is not valid.")
     with transaction.atomic():
         dsr = DataSubjectRequest.objects.select_for_update().filter(pk=data.get("r")).first()
         if dsr is None or not dsr.verification_nonce or not secrets.compare_digest(dsr.verification_nonce, str(data.get("n"))):
@@ -188,59 +244,102 @@ def confirm_email(*, token, now=None):
             raise VerificationError("This request is no longer waiting for verification.")
         dsr.verification_nonce = ""  # single use
         dsr.email_confirmed_at = now
+        dsr.save(update_fields=["verification_nonce", "email_confirmed_at"])
         clients = list(Client.objects.filter(email=dsr.email))
         dsr.clients.set(clients)
         # The link proved control of the address: every record holding it is this person's.
         identity.mark_email_verified(client_ids=[c.pk for c in clients], email=dsr.email, now=now)
-        phone_client = identity.phone_on_file(clients)
-        if dsr.request_type in NEEDS_PHONE_CODE and phone_client is not None:
-            code = f"{secrets.randbelow(10**6):06d}"
-            dsr.sms_code_hash = _hash_code(dsr, code)
-            dsr.sms_code_expires_at = now + timedelta(minutes=settings.PRIVACY_SMS_CODE_MINUTES)
-            dsr.sms_code_attempts = 0
-            dsr.save()
-            registry.send_verification_sms(
-                phone=str(phone_client.mobile_phone),
-                body=f"{settings.CLINIC_NAME}: your privacy request code is {code}. It expires in "
-                f"{settings.PRIVACY_SMS_CODE_MINUTES} minutes. If you did not ask for it, ignore this text.",
-                client=phone_client,
-            )
-            return dsr, True
-        dsr.save()
+        if dsr.request_type in NEEDS_PHONE_CODE and clients:
+            # A second data point is needed: a code to the phone on file, or else staff check identity.
+            if _text_code(dsr, _new_code(dsr, now)):
+                return dsr, "code"
+            reason = "No mobile phone on file" if _phone_client(dsr) is None else "The code could not be texted to the phone on file"
+            needs_identity_check(dsr, reason=f"{reason}: confirm the requester's identity another way.", now=now)
+            return dsr, "staff"
         _verified(dsr, now)
-        return dsr, False
+        return dsr, None
+
+
+def _waiting_for_code(dsr):
+    return dsr.status == RequestStatus.RECEIVED and dsr.email_confirmed_at is not None and not dsr.identity_check_needed
+
+
+def resend_sms_code(*, request_id, now=None):
+    """The requester asks for a new code (the old one expired, was mistyped too often, or never came).
+
+    Returns the request; after MAX_CODES_SENT, or when the code cannot be texted,
+    it goes to staff for an identity check instead (identity_check_needed).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
+        if not _waiting_for_code(dsr):
+            raise VerificationError("This request is not waiting for a code.")
+        if dsr.sms_codes_sent >= MAX_CODES_SENT:
+            return needs_identity_check(dsr, reason="Too many codes asked for: confirm the requester's identity another way.", now=now)
+        if _text_code(dsr, _new_code(dsr, now)):
+            return dsr
+        return needs_identity_check(dsr, reason="A new code could not be texted to the phone on file.", now=now)
+
+
+def ask_for_identity_check(*, request_id, now=None):
+    """The requester cannot receive our texts: staff confirm identity another way."""
+    with transaction.atomic():
+        dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
+        if not _waiting_for_code(dsr):
+            raise VerificationError("This request is not waiting for a code.")
+        return needs_identity_check(dsr, reason="The requester could not receive the texted code.", now=now)
+
+
+def _check_code(dsr, code, now):
+    """Count the try and say whether the code is right; a code is dead after MAX_CODE_TRIES wrong ones.
+
+    The caller saves and raises only after its transaction commits, so a wrong
+    try is counted even though the request fails.
+    """
+    if not dsr.sms_code_hash or dsr.sms_code_attempts >= MAX_CODE_TRIES or (
+        dsr.sms_code_expires_at and now > dsr.sms_code_expires_at
+    ):
+        return "This code has expired or was entered wrongly too often. Ask for a new code."
+    dsr.sms_code_attempts += 1
+    if not secrets.compare_digest(dsr.sms_code_hash, _hash_code(dsr, (code or "").strip())):
+        if dsr.sms_code_attempts >= MAX_CODE_TRIES:
+            dsr.sms_code_hash = ""  # dead: only a new code will do
+            return "That code is not right, and it was entered wrongly too often. Ask for a new code."
+        return "That code is not right. Please check the text and try again."
+    dsr.sms_code_hash = ""  # single use
+    return None
 
 
 def confirm_sms_code(*, request_id, code, now=None):
     now = now or timezone.now()
     with transaction.atomic():
         dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
-        if dsr.status != RequestStatus.RECEIVED or not dsr.sms_code_hash or not dsr.email_confirmed_at:
+        if not _waiting_for_code(dsr):
             raise VerificationError("This request is not waiting for a code.")
-        if dsr.sms_code_attempts >= 5 or (dsr.sms_code_expires_at and now > dsr.sms_code_expires_at):
-            raise VerificationError("This code has expired or was entered wrongly too often. Please send your request again.")
-        dsr.sms_code_attempts += 1
-        if not secrets.compare_digest(dsr.sms_code_hash, _hash_code(dsr, (code or "").strip())):
-            dsr.save(update_fields=["sms_code_attempts"])
-            raise VerificationError("That code is not right. Please check the text and try again.")
-        dsr.sms_code_hash = ""
+        problem = _check_code(dsr, code, now)
         dsr.save(update_fields=["sms_code_attempts", "sms_code_hash"])
-        # The right code proves control of the phone it was texted to.
-        clients = list(dsr.clients.all())
-        phone_client = identity.phone_on_file(clients)
-        if phone_client is not None:
-            identity.mark_phone_verified(client_ids=[c.pk for c in clients], phone=phone_client.mobile_phone, now=now)
-        _verified(dsr, now)
+        if problem is None:
+            # The right code proves control of the phone it was texted to.
+            phone_client = _phone_client(dsr)
+            if phone_client is not None:
+                clients = list(dsr.clients.all())
+                identity.mark_phone_verified(client_ids=[c.pk for c in clients], phone=phone_client.mobile_phone, now=now)
+            _verified(dsr, now)
+    if problem is not None:  # raised outside the transaction: the counted try stays counted
+        raise VerificationError(problem)
     return dsr
 
 
 def _verified(dsr, now):
     dsr.status = RequestStatus.VERIFIED
     dsr.verified_at = now
+    dsr.identity_check_needed = False
+    dsr.sms_code_hash = ""
     if dsr.request_type == RequestType.ERASURE:
         # The policy promises deletion within 14 days of verification.
         dsr.due_at = min(dsr.due_at, now + timedelta(days=settings.PRIVACY_ERASURE_DAYS))
-    dsr.save(update_fields=["status", "verified_at", "due_at"])
+    dsr.save(update_fields=["status", "verified_at", "due_at", "identity_check_needed", "sms_code_hash"])
     audit(AuditAction.REQUEST_VERIFIED, request=dsr, actor_label="requester",
           detail=f"Matched {dsr.clients.count()} client record(s)")
     if dsr.request_type in IMMEDIATE:
@@ -303,7 +402,8 @@ def complete_request(*, request_id, outcome, staff_user=None, now=None):
         dsr.status = RequestStatus.COMPLETED
         dsr.completed_at = now
         dsr.outcome = outcome
-        dsr.save(update_fields=["status", "completed_at", "outcome"])
+        dsr.export_nonce, dsr.export_link_expires_at = "", None  # its download link dies with it
+        dsr.save(update_fields=["status", "completed_at", "outcome", "export_nonce", "export_link_expires_at"])
         audit(AuditAction.REQUEST_COMPLETED, request=dsr, actor=staff_user, actor_label="" if staff_user else "system", detail=outcome)
     return dsr
 
@@ -317,44 +417,131 @@ def refuse_request(*, request_id, basis, staff_user=None, now=None):
         dsr.status = RequestStatus.REFUSED
         dsr.refusal_basis = basis.strip()
         dsr.completed_at = now
-        dsr.save(update_fields=["status", "refusal_basis", "completed_at"])
+        dsr.export_nonce, dsr.export_link_expires_at = "", None  # its download link dies with it
+        dsr.save(update_fields=["status", "refusal_basis", "completed_at", "export_nonce", "export_link_expires_at"])
         audit(AuditAction.REQUEST_REFUSED, request=dsr, actor=staff_user, detail=basis)
         _email(dsr, "privacy/email/request_refused.txt", f"Your privacy request {dsr.reference}")
     return dsr
 
 
+# --- The export download link ------------------------------------------------------
+#
+# Single use (a nonce on the request, cleared by the download), short-lived
+# (PRIVACY_EXPORT_LINK_HOURS), opened only in the browser that verified the
+# request or after a fresh code, dead once the request is refused or completed,
+# and every download audited with when and from where.
+
+
 def download_token(dsr):
-    return signing.dumps({"r": dsr.pk, "ref": dsr.reference}, salt=DOWNLOAD_SALT)
+    return signing.dumps({"r": dsr.pk, "ref": dsr.reference, "n": dsr.export_nonce}, salt=DOWNLOAD_SALT)
 
 
-def request_from_download_token(token):
+def request_from_download_token(token, *, now=None):
+    """The request whose export this live link is for; VerificationError otherwise."""
+    now = now or timezone.now()
     try:
-        data = signing.loads(token, salt=DOWNLOAD_SALT, max_age=settings.PRIVACY_EXPORT_LINK_DAYS * 86400)
+        data = signing.loads(token, salt=DOWNLOAD_SALT, max_age=settings.PRIVACY_EXPORT_LINK_HOURS * 3600)
     except signing.SignatureExpired as exc:
-        raise VerificationError("This download link has expired.") from exc
+        raise VerificationError("This download link has expired. Please ask us for a new one.") from exc
     except signing.BadSignature as exc:
         raise VerificationError("This download link is not valid.") from exc
-    dsr = DataSubjectRequest.objects.filter(pk=data.get("r"), reference=data.get("ref")).first()
+    if not isinstance(data, dict):
+        raise VerificationError("This download link is not valid.")
+    dsr = DataSubjectRequest.objects.filter(pk=data.get("r"), reference=str(data.get("ref"))).first()
     if dsr is None or dsr.request_type not in (RequestType.ACCESS, RequestType.PORTABILITY) or dsr.verified_at is None:
         raise VerificationError("This download link is not valid.")
+    if dsr.status != RequestStatus.IN_PROGRESS or not dsr.export_nonce or not secrets.compare_digest(dsr.export_nonce, str(data.get("n"))):
+        raise VerificationError("This download link has already been used or is no longer valid.")
+    if dsr.export_link_expires_at is None or now > dsr.export_link_expires_at:
+        raise VerificationError("This download link has expired. Please ask us for a new one.")
     return dsr
 
 
-def send_export_link(*, request_id, staff_user=None):
-    """Email the verified requester a signed, expiring link to their export."""
-    dsr = DataSubjectRequest.objects.get(pk=request_id)
-    if dsr.verified_at is None:
-        raise ValueError("Only a verified request gets its data.")
-    url = settings.SITE_URL + reverse("privacy:request_download", args=[download_token(dsr)])
-    _email(dsr, "privacy/email/request_export.txt", f"Your data from {settings.CLINIC_NAME} ({dsr.reference})",
-           url=url, days=settings.PRIVACY_EXPORT_LINK_DAYS)
-    complete_request(request_id=dsr.pk, outcome="Export link emailed to the verified requester.", staff_user=staff_user)
+def send_export_link(*, request_id, staff_user=None, now=None):
+    """Email the verified requester a single-use, short-lived link to their export (a new one voids the last)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
+        if dsr.verified_at is None:
+            raise ValueError("Only a verified request gets its data.")
+        if dsr.status not in (RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS):
+            raise ValueError("This request is closed: its data is no longer sent.")
+        dsr.status = RequestStatus.IN_PROGRESS
+        dsr.export_nonce = secrets.token_urlsafe(24)
+        dsr.export_link_expires_at = now + timedelta(hours=settings.PRIVACY_EXPORT_LINK_HOURS)
+        dsr.save(update_fields=["status", "export_nonce", "export_link_expires_at"])
+        url = settings.SITE_URL + reverse("privacy:request_download", args=[download_token(dsr)])
+        audit(AuditAction.EXPORT_LINK_SENT, request=dsr, actor=staff_user, actor_label="" if staff_user else "system",
+              detail=f"Valid until {dsr.export_link_expires_at:%Y-%m-%d %H:%M} UTC, once.")
+        _email(dsr, "privacy/email/request_export.txt", f"Your data from {settings.CLINIC_NAME} ({dsr.reference})",
+               url=url, hours=settings.PRIVACY_EXPORT_LINK_HOURS)
     return url
 
 
+def send_download_code(*, request_id, now=None):
+    """A fresh code for opening the export in another browser: texted to the phone on file, else emailed.
+
+    Returns "sms" or "email"; None once MAX_CODES_SENT codes were sent.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
+        if dsr.status != RequestStatus.IN_PROGRESS or not dsr.export_nonce:
+            raise VerificationError("This download link is no longer valid.")
+        if dsr.sms_codes_sent >= MAX_CODES_SENT_IN_ALL:
+            return None
+        code = _new_code(dsr, now)
+        if _text_code(dsr, code):
+            return "sms"
+        _email(dsr, "privacy/email/download_code.txt", f"Your code for {dsr.reference}", code=code,
+               minutes=settings.PRIVACY_SMS_CODE_MINUTES)
+        return "email"
+
+
+def confirm_download_code(*, request_id, code, now=None):
+    """Check a fresh download code (tries counted as for verification codes); VerificationError if wrong."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
+        if dsr.status != RequestStatus.IN_PROGRESS or not dsr.export_nonce:
+            raise VerificationError("This download link is no longer valid.")
+        problem = _check_code(dsr, code, now)
+        dsr.save(update_fields=["sms_code_attempts", "sms_code_hash"])
+    if problem is not None:
+        raise VerificationError(problem)
+    return dsr
+
+
+def use_download_link(*, token, proof, ip_address="", user_agent="", now=None):
+    """Spend the link (once), complete the request and audit the download; returns the request.
+
+    proof says how this browser showed it is the requester's ("verified in this
+    browser" or "fresh code"); the caller checked it.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        DataSubjectRequest.objects.select_for_update().filter(pk=request_from_download_token(token, now=now).pk).first()
+        dsr = request_from_download_token(token, now=now)  # checked again under the lock: of two racing downloads, one gets it
+        DataSubjectRequest.objects.filter(pk=dsr.pk).update(export_nonce="", export_link_expires_at=None)
+        audit(AuditAction.DATA_EXPORTED, request=dsr, actor_label="requester (download link)",
+              detail=f"Downloaded at {now:%Y-%m-%d %H:%M:%S} UTC from {ip_address or 'unknown address'} "
+              f"({proof}); browser: {user_agent[:300] or 'unknown'}")
+        complete_request(request_id=dsr.pk, outcome="Export downloaded by the verified requester.", now=now)
+    return dsr
+
+
 def expire_unverified_requests(*, now=None):
+    """Requests the requester never acted on expire; none stuck because we could not reach them.
+
+    Expired: acknowledged (the link reached the mail server) and the link not
+    used within PRIVACY_VERIFICATION_HOURS. A request whose email was confirmed
+    but whose code never came back goes to staff for an identity check instead.
+    """
     now = now or timezone.now()
     cutoff = now - timedelta(hours=settings.PRIVACY_VERIFICATION_HOURS)
-    stale = DataSubjectRequest.objects.filter(status=RequestStatus.RECEIVED, received_at__lt=cutoff)
+    waiting = DataSubjectRequest.objects.filter(status=RequestStatus.RECEIVED, identity_check_needed=False)
+    stale = waiting.filter(email_confirmed_at__isnull=True, acknowledged_at__isnull=False, acknowledged_at__lt=cutoff)
     count = stale.update(status=RequestStatus.EXPIRED, verification_nonce="", sms_code_hash="")
+    for dsr in waiting.filter(email_confirmed_at__isnull=False, email_confirmed_at__lt=cutoff):
+        needs_identity_check(dsr, reason="The requester confirmed the email but no code was entered: check identity another way.", now=now)
     return count

@@ -70,7 +70,18 @@ class DataSubjectRequest(models.Model):
     sms_code_hash = models.CharField(max_length=64, blank=True, editable=False)
     sms_code_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     sms_code_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    sms_codes_sent = models.PositiveSmallIntegerField(default=0, editable=False)
     email_confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The app could not (or no longer can) prove identity by text: staff check it another way.
+    # Such a request is never expired or purged for want of a code.
+    identity_check_needed = models.BooleanField(
+        "needs identity check by staff", default=False, db_index=True,
+        help_text="We could not text a code to the phone on file: confirm identity another way, then mark verified.",
+    )
+    identity_check_reason = models.CharField(max_length=200, blank=True, editable=False)
+    # The export download link: single use (this nonce, cleared on download) and short-lived.
+    export_nonce = models.CharField(max_length=64, blank=True, editable=False)
+    export_link_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     outcome = models.TextField(blank=True, help_text="What was done, for the record.")
 
@@ -106,6 +117,8 @@ class AuditAction(models.TextChoices):
     PROCESSING_RESTRICTED = "processing_restricted", "Processing restricted"
     RESTRICTION_LIFTED = "restriction_lifted", "Restriction lifted"
     CONSENT_WITHDRAWN = "consent_withdrawn", "Consents withdrawn"
+    IDENTITY_CHECK_NEEDED = "identity_check_needed", "Identity check by staff needed"
+    EXPORT_LINK_SENT = "export_link_sent", "Export link sent"
     RETENTION_APPLIED = "retention_applied", "Retention rules applied"
     CLIENTS_MERGED = "clients_merged", "Client records merged"
 

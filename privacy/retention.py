@@ -1,7 +1,7 @@
 """Retention: personal data is kept only as long as the README's table says.
 
 - text message contents: RETENTION_SMS_BODY_DAYS (365);
-- privacy requests never verified: purged after RETENTION_UNVERIFIED_REQUEST_DAYS (30);
+- privacy requests the requester never acted on: purged after RETENTION_UNVERIFIED_REQUEST_DAYS (30);
 - the register of verified requests is kept (at least 24 months, as CCPA requires);
 - clients with no appointment for RETENTION_INACTIVE_CLIENT_YEARS (7) are anonymised;
 - erasure tombstones go a day after BACKUP_RETENTION_DAYS (35): by then every backup
@@ -40,9 +40,14 @@ def apply_retention(*, dry_run=False, now=None):
     )
     counts["sms_bodies"] = old_sms.count() if dry_run else old_sms.update(body=SMS_RETENTION_MARK)
 
+    # Only requests the requester never acted on: the link reached them (acknowledged) and
+    # was never used. One stuck because we could not reach them stays (and stays on the register).
     unverified = DataSubjectRequest.objects.filter(
         status__in=(RequestStatus.RECEIVED, RequestStatus.EXPIRED),
         verified_at__isnull=True,
+        email_confirmed_at__isnull=True,
+        identity_check_needed=False,
+        acknowledged_at__isnull=False,
         received_at__lt=now - timedelta(days=settings.RETENTION_UNVERIFIED_REQUEST_DAYS),
     )
     counts["unverified_requests"] = unverified.count() if dry_run else unverified.delete()[0]

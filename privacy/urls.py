@@ -13,5 +13,6 @@ urlpatterns = [
     path("requests/", views.request_form, name="request_form"),
     path("requests/verify/<str:token>/", views.request_verify, name="request_verify"),
     path("requests/code/", views.request_code, name="request_code"),
+    path("requests/code/new/", views.request_code_new, name="request_code_new"),
     path("requests/download/<str:token>/", views.request_download, name="request_download"),
 ]

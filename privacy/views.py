@@ -1,18 +1,17 @@
 from cookie_consent.models import CookieGroup
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.models import Location
-from clinic.ratelimits import limit
+from clinic.ratelimits import client_ip, limit
 
 from . import requests
 from .cookies import OPTIONAL_GROUPS, apply_cookie_choice, opt_out_of_sale_and_sharing
 from .export import build_bundle
 from .forms import PrivacyRequestForm, SmsCodeForm
-from .requests_models import AuditAction
 from .models import Subprocessor
 from .policy import current_policy, published_versions
 
@@ -36,6 +35,8 @@ def policy(request):
 
 
 def policy_version(request, version):
+    if "\x00" in version or len(version) > 50:  # PostgreSQL refuses a NUL in a query: not a version, not a 500
+        raise Http404("No such version.")
     chosen = get_object_or_404(published_versions(), version=version)
     current = current_policy()
     return _policy_page(request, chosen, is_current=current is not None and chosen.pk == current.pk)
@@ -94,6 +95,18 @@ def request_form(request):
     return render(request, "privacy/request_form.html", {"form": form})
 
 
+VERIFIED_IN_SESSION = "privacy_verified_requests"  # requests this browser verified: their export opens here
+
+
+def _bind_to_session(request, dsr):
+    verified = [pk for pk in request.session.get(VERIFIED_IN_SESSION, []) if pk != dsr.pk][-9:]
+    request.session[VERIFIED_IN_SESSION] = verified + [dsr.pk]
+
+
+def _verified_here(request, dsr):
+    return dsr.pk in request.session.get(VERIFIED_IN_SESSION, [])
+
+
 @require_http_methods(["GET", "POST"])
 @limit("verification")
 def request_verify(request, token):
@@ -101,21 +114,28 @@ def request_verify(request, token):
         # A button, not the link itself, does it: mail scanners follow links.
         return render(request, "privacy/request_verify.html", {"token": token})
     try:
-        dsr, needs_code = requests.confirm_email(token=token)
+        dsr, still_needed = requests.confirm_email(token=token)
     except requests.VerificationError as error:
         return render(request, "privacy/request_problem.html", {"message": str(error)}, status=410)
-    if needs_code:
+    if still_needed == "code":
         request.session["privacy_request_pending"] = dsr.pk
         return redirect("privacy:request_code")
+    if still_needed == "staff":
+        return render(request, "privacy/request_staff_check.html", {"request_obj": dsr})
+    _bind_to_session(request, dsr)
     return render(request, "privacy/request_verified.html", {"request_obj": dsr})
+
+
+def _no_pending_request(request):
+    return render(request, "privacy/request_problem.html", {"message": "Open the link in your email first."}, status=400)
 
 
 @require_http_methods(["GET", "POST"])
 @limit("verification")
 def request_code(request):
     request_id = request.session.get("privacy_request_pending")
-    if not request_id:
-        return render(request, "privacy/request_problem.html", {"message": "Open the link in your email first."}, status=400)
+    if not isinstance(request_id, int):
+        return _no_pending_request(request)
     form = SmsCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -124,18 +144,75 @@ def request_code(request):
             form.add_error("code", str(error))
         else:
             del request.session["privacy_request_pending"]
+            _bind_to_session(request, dsr)
             return render(request, "privacy/request_verified.html", {"request_obj": dsr})
-    return render(request, "privacy/request_code.html", {"form": form})
+    return render(request, "privacy/request_code.html", {"form": form, "resent": request.GET.get("resent") == "1"})
 
 
-@limit("verification", method="GET")
+@require_POST
+@limit("verification")
+def request_code_new(request):
+    """Send a new code, or (the requester cannot receive our texts) hand the request to staff.
+
+    Rate limited per address, and per request: after requests.MAX_CODES_SENT codes staff check identity instead.
+    """
+    request_id = request.session.get("privacy_request_pending")
+    if not isinstance(request_id, int):
+        return _no_pending_request(request)
+    try:
+        if request.POST.get("action") == "resend":
+            dsr = requests.resend_sms_code(request_id=request_id)
+            if not dsr.identity_check_needed:
+                return redirect(reverse("privacy:request_code") + "?resent=1")
+        else:
+            dsr = requests.ask_for_identity_check(request_id=request_id)
+    except requests.VerificationError as error:
+        return render(request, "privacy/request_problem.html", {"message": str(error)}, status=410)
+    del request.session["privacy_request_pending"]
+    return render(request, "privacy/request_staff_check.html", {"request_obj": dsr})
+
+
+@require_http_methods(["GET", "POST"])
+@limit("verification")
 def request_download(request, token):
+    """The export: a button (mail scanners follow links), in the verifying browser or after a fresh code; once."""
     try:
         dsr = requests.request_from_download_token(token)
     except requests.VerificationError as error:
         return render(request, "privacy/request_problem.html", {"message": str(error)}, status=410)
+    action = request.POST.get("action", "")
+    context = {"bound": _verified_here(request, dsr), "code_sent": request.session.get("privacy_download_code_sent", {}).get(str(dsr.pk), "")}
+    form = SmsCodeForm(request.POST if action == "code" else None)
+    context["form"] = form
+    proof = "verified in this browser"
+    if request.method == "POST" and action == "send_code" and not context["bound"]:
+        sent = requests.send_download_code(request_id=dsr.pk)
+        if sent is None:
+            context["error"] = "Too many codes were asked for. Please contact the clinic."
+        else:
+            request.session["privacy_download_code_sent"] = {str(dsr.pk): sent}
+            context["code_sent"] = sent
+        return render(request, "privacy/request_download.html", context)
+    if request.method == "POST" and action == "code" and not context["bound"]:
+        if not form.is_valid():
+            return render(request, "privacy/request_download.html", context)
+        try:
+            requests.confirm_download_code(request_id=dsr.pk, code=form.cleaned_data["code"])
+        except requests.VerificationError as error:
+            form.add_error("code", str(error))
+            return render(request, "privacy/request_download.html", context)
+        _bind_to_session(request, dsr)
+        context["bound"], proof = True, "fresh code"
+    if request.method != "POST" or not context["bound"] or action not in ("download", "code"):
+        return render(request, "privacy/request_download.html", context, status=200 if request.method == "GET" else 403)
+    try:
+        dsr = requests.use_download_link(
+            token=token, proof=proof, ip_address=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
+        )
+    except requests.VerificationError as error:
+        return render(request, "privacy/request_problem.html", {"message": str(error)}, status=410)
     bundle = build_bundle(client_ids=list(dsr.clients.values_list("pk", flat=True)), reference=dsr.reference)
-    requests.audit(AuditAction.DATA_EXPORTED, request=dsr, actor_label="requester (download link)")
     response = HttpResponse(bundle, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{dsr.reference}-data.zip"'
+    response["Cache-Control"] = "no-store"
     return response

@@ -1,0 +1,75 @@
+"""Private pages (privacy requests, personal links) and pages naming a treatment carry no analytics or ad tag
+and send no referrer, whatever the visitor accepted; the CSP allows no tag host there either."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.urls import reverse
+
+from appointments.links import manage_token
+from messaging.marketing import unsubscribe_token
+from privacy.links import preferences_token
+from privacy.requests import download_token, send_export_link
+from privacy.requests_models import DataSubjectRequest, RequestStatus, RequestType
+from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
+
+pytestmark = pytest.mark.django_db
+GA, GTM, META = "G-TEST123", "GTM-TEST45", "999888777"
+TAG_HOSTS = ("googletagmanager", "google-analytics", "facebook")
+
+
+@pytest.fixture
+def everything_accepted(client, settings):
+    settings.GA_MEASUREMENT_ID, settings.GTM_CONTAINER_ID, settings.META_PIXEL_ID = GA, GTM, META
+    client.post("/privacy/cookies/", {"choice": "accept_all", "next": "/"})
+    return client
+
+
+@pytest.fixture
+def sensitive_urls():
+    location, service, (person,) = bookable_clinic()
+    client = ClientFactory(email="pat@example.com", mobile_phone="+14085550199")
+    appointment = AppointmentFactory(client=client, location=location, service=service, practitioner=person,
+                                     start=datetime(2026, 12, 8, 10, tzinfo=ZoneInfo("America/Los_Angeles")))
+    dsr = DataSubjectRequest.objects.create(
+        request_type=RequestType.ACCESS, email="pat@example.com", regime="gdpr", received_at=appointment.start,
+        due_at=appointment.start, status=RequestStatus.VERIFIED, verified_at=appointment.start,
+    )
+    send_export_link(request_id=dsr.pk)
+    dsr.refresh_from_db()
+    token = manage_token(appointment)
+    return {
+        "privacy request form": reverse("privacy:request_form"),
+        "verification": reverse("privacy:request_verify", args=["x"]),
+        "code": reverse("privacy:request_code"),
+        "export download": reverse("privacy:request_download", args=[download_token(dsr)]),
+        "appointment manage": reverse("appointments:manage", args=[token]) + "?booked=1",
+        "reschedule": reverse("appointments:reschedule", args=[token]),
+        "preference center": reverse("messaging:preferences", args=[preferences_token(client)]),
+        "preference link request": reverse("messaging:preferences_request"),
+        "unsubscribe": reverse("messaging:unsubscribe", args=[unsubscribe_token(client)]),
+        "choose a time (names the treatment)": reverse("appointments:choose_time", args=[location.slug, service.slug]),
+        "booking details (names the treatment)": reverse("appointments:details", args=[location.slug, service.slug])
+        + "?start=2026-12-08T18:00:00Z",
+    }
+
+
+@pytest.mark.policy("use-analytics-advertising")
+def test_private_and_treatment_pages_carry_no_tag_and_send_no_referrer_after_accepting_all(everything_accepted, sensitive_urls):
+    home = everything_accepted.get("/")
+    assert GA in home.content.decode() and "googletagmanager" in home["Content-Security-Policy"]  # accepted: tags elsewhere
+    for name, url in sensitive_urls.items():
+        response = everything_accepted.get(url)
+        html = response.content.decode()
+        assert response.status_code < 500, name
+        assert not any(tag_id in html for tag_id in (GA, GTM, META)), name
+        assert not any(host in html for host in TAG_HOSTS), name
+        assert not any(host in response.get("Content-Security-Policy", "") for host in TAG_HOSTS), name
+        assert response["Referrer-Policy"] == "no-referrer", name
+        if response.status_code == 200 and response["Content-Type"].startswith("text/html"):
+            assert '<meta name="referrer" content="no-referrer">' in html, name
+
+
+def test_a_public_page_keeps_the_sites_referrer_policy(client):
+    assert client.get("/")["Referrer-Policy"] == "same-origin"
