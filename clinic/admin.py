@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
-from django.db.models import Q
 
+from .admin_scoping import LocationScopedAdmin  # noqa: F401 - the other apps' admins import it from here
 from .models import Client, Location, StaffProfile
-from .selectors import phone_search_term, staff_location_ids
+from .selectors import phone_search_term
 
 # Other apps add their inlines here (appointments, consent history) so this
 # app need not import them: dependencies point one way.
@@ -25,32 +25,11 @@ class ReadOnlyAdminMixin:
 
 
 @admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(LocationScopedAdmin):
     list_display = ["name", "phone", "timezone", "is_active"]
     list_filter = ["is_active"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
-
-
-class LocationScopedAdmin(admin.ModelAdmin):
-    """Staff tied to locations see and edit only those locations' records."""
-
-    location_filter = "location__in"
-
-    def scope(self, request, queryset):
-        ids = staff_location_ids(request.user)
-        if ids is None:
-            return queryset
-        return queryset.filter(**{self.location_filter: ids})
-
-    def get_queryset(self, request):
-        return self.scope(request, super().get_queryset(request))
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        ids = staff_location_ids(request.user)
-        if ids is not None and db_field.related_model is Location:
-            kwargs["queryset"] = Location.objects.filter(pk__in=ids)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Client)
@@ -59,12 +38,6 @@ class ClientAdmin(LocationScopedAdmin):
     list_filter = ["preferred_location"]
     search_fields = ["first_name", "last_name", "email", "mobile_phone"]
     readonly_fields = ["adult_attested_at", "created_at", "updated_at"]
-
-    def scope(self, request, queryset):
-        ids = staff_location_ids(request.user)
-        if ids is None:
-            return queryset
-        return queryset.filter(Q(preferred_location__in=ids) | Q(appointments__location__in=ids)).distinct()
 
     def get_search_results(self, request, queryset, search_term):
         phone = phone_search_term(search_term)
