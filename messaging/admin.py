@@ -58,6 +58,19 @@ class BodyForStaffMixin:
     def body_shown(self, obj):
         return body_for_staff(kind=obj.kind, body=obj.body)
 
+
+class AuditedMessageViewsMixin:
+    """Opening a text's page is a view of that client's messages: recorded in the privacy audit trail."""
+
+    audit_label = "Text message {pk} in the message log"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            message = self.get_object(request, object_id)
+            audit_message_view(request, client_id=message.client_id, detail=self.audit_label.format(pk=message.pk))
+        return response
+
 LOG_FIELDS = [
     "created_at",
     "direction",
@@ -80,7 +93,7 @@ LOG_FIELDS = [
 
 
 @admin.register(SmsMessage)
-class SmsMessageAdmin(BodyForStaffMixin, ReadOnlyAdminMixin, LocationScopedAdmin):
+class SmsMessageAdmin(AuditedMessageViewsMixin, BodyForStaffMixin, ReadOnlyAdminMixin, LocationScopedAdmin):
     """The log of every text in and out."""
 
     list_display = ["created_at", "direction", "kind", "to_number", "client", "location", "status", "error_code"]
@@ -90,13 +103,6 @@ class SmsMessageAdmin(BodyForStaffMixin, ReadOnlyAdminMixin, LocationScopedAdmin
     readonly_fields = LOG_FIELDS
     list_select_related = ["client", "location"]
     date_hierarchy = "created_at"
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
-            message = self.get_object(request, object_id)
-            audit_message_view(request, client_id=message.client_id, detail=f"Text message {message.pk} in the message log")
-        return response
 
 
 class SmsMessageInline(BodyForStaffMixin, ReadOnlyAdminMixin, LocationScopedInline, admin.TabularInline):
@@ -136,8 +142,10 @@ class ReplyForm(forms.Form):
 
 
 @admin.register(InboundMessage)
-class InboxAdmin(BodyForStaffMixin, ReadOnlyAdminMixin, LocationScopedAdmin):
+class InboxAdmin(AuditedMessageViewsMixin, BodyForStaffMixin, ReadOnlyAdminMixin, LocationScopedAdmin):
     """Texts from clients that no keyword handled, per location, unread first."""
+
+    audit_label = "Inbox message {pk}"
 
     list_display = ["unread", "created_at", "from_number", "client", "location", "body_shown", "reply_link"]
     list_display_links = ["created_at"]
@@ -155,6 +163,15 @@ class InboxAdmin(BodyForStaffMixin, ReadOnlyAdminMixin, LocationScopedAdmin):
             .filter(direction=Direction.INBOUND, keyword="none")
             .order_by(F("read_at").asc(nulls_first=True), "-created_at")
         )
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        # The list shows what clients wrote: one audit row per client on the page.
+        if request.method == "GET" and response.status_code == 200 and hasattr(response, "context_data"):
+            shown = {m.client_id for m in response.context_data["cl"].result_list if m.client_id}
+            for client_id in sorted(shown):
+                audit_message_view(request, client_id=client_id, detail="Inbox list")
+        return response
 
     @admin.display(boolean=True, description="Unread")
     def unread(self, obj):
