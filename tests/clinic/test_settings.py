@@ -45,3 +45,16 @@ def test_every_environment_variable_the_settings_read_is_documented_in_the_readm
     readme = (ROOT / "README.md").read_text()
     assert len(read) > 40  # the pattern still finds them
     assert sorted(name for name in read if f"`{name}`" not in readme) == []
+
+
+def test_production_turns_staff_two_step_sign_in_on_by_default():
+    show = "from django.conf import settings; print('two-factor', settings.STAFF_TWO_FACTOR)"
+    assert "two-factor True" in manage("shell", "-c", show, env=PRODUCTION_ENV).stdout
+    assert "two-factor False" in manage("shell", "-c", show, env={**PRODUCTION_ENV, "STAFF_TWO_FACTOR": "false"}).stdout
+
+
+@pytest.mark.policy("security")
+def test_check_deploy_warns_when_staff_two_step_sign_in_is_turned_off():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION_ENV, "STAFF_TWO_FACTOR": "false"})
+    assert result.returncode != 0
+    assert "clinic.W001" in result.stdout + result.stderr and "STAFF_TWO_FACTOR" in result.stdout + result.stderr
