@@ -47,7 +47,7 @@ from tests.factories import (
 )
 from clinic.hashing import contact_hash
 
-pytestmark = [pytest.mark.django_db, pytest.mark.policy("security")]
+pytestmark = pytest.mark.django_db
 
 LA = ZoneInfo("America/Los_Angeles")
 
@@ -196,6 +196,7 @@ def autocomplete_urls():
 
 
 @pytest.mark.parametrize("role", [FRONT_DESK, CLINIC_MANAGER, PRIVACY_OFFICER])
+@pytest.mark.policy("security")
 def test_milpitas_staff_reach_nothing_of_glendale_through_any_admin_url(client, two_clinics, role):
     """Every ModelAdmin's pages for Glendale's records answer 403/404 and no page shows Glendale's people."""
     client.force_login(staff(role, two_clinics["milpitas"]))
@@ -244,6 +245,7 @@ def test_milpitas_staff_reach_nothing_of_glendale_through_any_admin_url(client, 
 
 
 @pytest.mark.parametrize("role", [FRONT_DESK, CLINIC_MANAGER])
+@pytest.mark.policy("security")
 def test_milpitas_staff_change_nothing_of_glendale_by_posting_its_ids(client, two_clinics, role):
     """Forms validate against the user's locations: another location's client, practitioner or record is refused."""
     client.force_login(staff(role, two_clinics["milpitas"]))

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from tests.factories import StaffFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.policy("security")]
+pytestmark = pytest.mark.django_db
 
 START = datetime(2026, 12, 7, 17, 0, tzinfo=timezone.utc)
 ADMIN = reverse("admin:index")
@@ -24,6 +24,7 @@ def clock():
         yield traveller
 
 
+@pytest.mark.policy("security")
 def test_a_staff_session_idle_longer_than_the_limit_is_signed_out(client, clock):
     client.force_login(StaffFactory(is_superuser=True))
     assert client.get(ADMIN).status_code == 200
