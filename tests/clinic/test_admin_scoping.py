@@ -340,3 +340,15 @@ def test_superusers_and_staff_without_locations_still_see_everything(client, two
     assert "GlennaBrowser/1.0" in client.get(
         reverse("admin:privacy_consentrecord_change", args=[two_clinics["objects"][type(next(iter(glenna.consent_records.all())))][0].pk])
     ).content.decode()
+
+
+def test_a_conversation_shows_only_the_users_locations_side(client, two_clinics):
+    """A Glendale client who also texts Milpitas: Milpitas's reply page shows none of her Glendale texts."""
+    to_milpitas = message(
+        direction=Direction.INBOUND, from_number="+14085559876", client=two_clinics["glenna"], location=two_clinics["milpitas"],
+        body="Do you have parking?", status=MessageStatus.RECEIVED, keyword="none",
+    )
+    client.force_login(staff(FRONT_DESK, two_clinics["milpitas"]))
+    page = client.get(reverse("admin:messaging_inboundmessage_reply", args=[to_milpitas.pk])).content.decode()
+    assert "Do you have parking?" in page
+    assert "only Glendale may read" not in page
