@@ -7,7 +7,10 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from clinic.admin import LocationScopedAdmin, client_inlines
-from clinic.selectors import phone_search_term, staff_location_ids
+from clinic.admin_scoping import LocationScopedInline, register_scope
+from clinic.selectors import phone_search_term
+from privacy import requests as privacy_requests
+from privacy.requests_models import AuditAction
 
 from . import services
 from .availability import local_day_bounds
@@ -25,6 +28,23 @@ from .models import (
 
 # Other apps add inlines for an appointment here (its text messages).
 appointment_inlines = []
+
+
+def _practitioners_at(queryset, ids):
+    return queryset.filter(pk__in=Practitioner.objects.filter(locations__in=ids).values("pk"))
+
+
+def _services_at(queryset, ids):
+    return queryset.filter(pk__in=Service.objects.filter(locations__in=ids).values("pk"))
+
+
+# How each model is tied to a location, for location-limited staff (clinic.admin_scoping).
+register_scope(Appointment, lambda qs, ids: qs.filter(location__in=ids))
+register_scope(Practitioner, _practitioners_at)
+register_scope(Service, _services_at)
+register_scope(WorkingHours, lambda qs, ids: qs.filter(location__in=ids))
+register_scope(LocationClosure, lambda qs, ids: qs.filter(location__in=ids))
+register_scope(TimeOff, lambda qs, ids: qs.filter(practitioner__in=_practitioners_at(Practitioner.objects.all(), ids)))
 
 
 class AppointmentAdminForm(forms.ModelForm):
@@ -152,13 +172,24 @@ class AppointmentAdmin(LocationScopedAdmin):
     def get_inlines(self, request, obj):
         return appointment_inlines if obj else []
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            # The page lists the client's texts about this appointment (the messaging inline).
+            appointment = self.get_object(request, object_id)
+            privacy_requests.audit(
+                AuditAction.DATA_VIEWED, client_id=appointment.client_id, actor=request.user,
+                detail=f"Appointment {appointment.pk} and its text messages",
+            )
+        return response
+
     def get_fields(self, request, obj=None):
         return ["client", "location", "service", "practitioner", "start", "override_working_hours", "status", "source", "notes"] + (
             ["end", "created_at", "updated_at"] if obj else []
         )
 
 
-class AppointmentInline(admin.TabularInline):
+class AppointmentInline(LocationScopedInline, admin.TabularInline):
     model = Appointment
     fields = ["start", "location", "service", "practitioner", "status"]
     readonly_fields = fields
@@ -171,26 +202,24 @@ class AppointmentInline(admin.TabularInline):
         return False
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request).select_related("location", "service", "practitioner")
-        ids = staff_location_ids(request.user)
-        return queryset if ids is None else queryset.filter(location__in=ids)
+        return super().get_queryset(request).select_related("location", "service", "practitioner")
 
 
 client_inlines.append(AppointmentInline)
 
 
-class WorkingHoursInline(admin.TabularInline):
+class WorkingHoursInline(LocationScopedInline, admin.TabularInline):
     model = WorkingHours
     extra = 0
 
 
-class TimeOffInline(admin.TabularInline):
+class TimeOffInline(LocationScopedInline, admin.TabularInline):
     model = TimeOff
     extra = 0
 
 
 @admin.register(Practitioner)
-class PractitionerAdmin(admin.ModelAdmin):
+class PractitionerAdmin(LocationScopedAdmin):
     list_display = ["name", "title", "is_active"]
     list_filter = ["is_active", "locations"]
     filter_horizontal = ["locations", "services"]
@@ -199,7 +228,7 @@ class PractitionerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(LocationScopedAdmin):
     list_display = ["name", "duration_minutes", "buffer_after_minutes", "price_text", "is_active"]
     list_filter = ["is_active", "locations"]
     filter_horizontal = ["locations"]
@@ -208,13 +237,13 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(LocationClosure)
-class LocationClosureAdmin(admin.ModelAdmin):
+class LocationClosureAdmin(LocationScopedAdmin):
     list_display = ["date", "location", "reason"]
     list_filter = ["location"]
     date_hierarchy = "date"
 
 
 @admin.register(TimeOff)
-class TimeOffAdmin(admin.ModelAdmin):
+class TimeOffAdmin(LocationScopedAdmin):
     list_display = ["practitioner", "start", "end", "reason"]
     list_filter = ["practitioner"]

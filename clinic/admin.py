@@ -3,14 +3,14 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from . import identity
+from .admin_scoping import LocationScopedAdmin  # noqa: F401 - the other apps' admins import it from here
 from .models import Client, Location, StaffProfile
-from .selectors import phone_search_term, staff_location_ids
+from .selectors import phone_search_term
 
 # Other apps add their inlines here (appointments, consent history) so this
 # app need not import them: dependencies point one way.
@@ -31,32 +31,11 @@ class ReadOnlyAdminMixin:
 
 
 @admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(LocationScopedAdmin):
     list_display = ["name", "phone", "timezone", "is_active"]
     list_filter = ["is_active"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
-
-
-class LocationScopedAdmin(admin.ModelAdmin):
-    """Staff tied to locations see and edit only those locations' records."""
-
-    location_filter = "location__in"
-
-    def scope(self, request, queryset):
-        ids = staff_location_ids(request.user)
-        if ids is None:
-            return queryset
-        return queryset.filter(**{self.location_filter: ids})
-
-    def get_queryset(self, request):
-        return self.scope(request, super().get_queryset(request))
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        ids = staff_location_ids(request.user)
-        if ids is not None and db_field.related_model is Location:
-            kwargs["queryset"] = Location.objects.filter(pk__in=ids)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Client)
@@ -66,12 +45,6 @@ class ClientAdmin(LocationScopedAdmin):
     search_fields = ["first_name", "last_name", "email", "mobile_phone"]
     readonly_fields = ["adult_attested_at", "email_verified_at", "phone_verified_at", "created_at", "updated_at"]
     change_form_template = "admin/clinic/client/change_form.html"
-
-    def scope(self, request, queryset):
-        ids = staff_location_ids(request.user)
-        if ids is None:
-            return queryset
-        return queryset.filter(Q(preferred_location__in=ids) | Q(appointments__location__in=ids)).distinct()
 
     def get_search_results(self, request, queryset, search_term):
         phone = phone_search_term(search_term)

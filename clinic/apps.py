@@ -8,7 +8,7 @@ class ClinicConfig(AppConfig):
     def ready(self):
         from privacy import registry
 
-        from . import personal_data
+        from . import personal_data, twofactor  # noqa: F401 - twofactor registers its deploy check
 
         registry.register(
             "clinic", exporter=personal_data.export_client_records, eraser=personal_data.erase_client_records, erase_order=90,

@@ -10,7 +10,10 @@ cookie-group lookup) reaches clinic.views.server_error, which answers the same.
 """
 
 import logging
+import time
 
+from django.conf import settings
+from django.contrib.auth import logout
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.template.loader import render_to_string
@@ -65,3 +68,33 @@ def database_unavailable(request, exception):
     response = HttpResponse(content, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+class StaffIdleTimeoutMiddleware:
+    """Signs a staff member out after ADMIN_IDLE_TIMEOUT_MINUTES without a request.
+
+    A staff session left open on a front-desk computer shows clients' data to
+    whoever walks up. Only staff sessions are timed: a client's own session
+    (booking, later an account) keeps Django's session age. The next admin page
+    then asks for the password (and the second step) again.
+    """
+
+    LAST_SEEN = "staff_last_seen"  # session key: time.time() of the staff member's last request
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        minutes = settings.ADMIN_IDLE_TIMEOUT_MINUTES
+        # No session cookie: no one is signed in, and nothing needs loading.
+        if minutes > 0 and settings.SESSION_COOKIE_NAME in request.COOKIES:
+            user = request.user
+            if user.is_authenticated and user.is_staff:
+                now = time.time()
+                last_seen = request.session.get(self.LAST_SEEN)
+                if last_seen is not None and now - last_seen > minutes * 60:
+                    logger.info("Staff session of user %s ended after %s idle minutes", user.pk, minutes)
+                    logout(request)
+                else:
+                    request.session[self.LAST_SEEN] = now
+        return self.get_response(request)

@@ -56,6 +56,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Signs staff out after ADMIN_IDLE_TIMEOUT_MINUTES without a request.
+    "clinic.middleware.StaffIdleTimeoutMiddleware",
     # request.user.is_verified(); then staff two-step sign-in when enabled.
     "django_otp.middleware.OTPMiddleware",
     "clinic.twofactor.StaffTwoFactorMiddleware",
@@ -95,7 +97,10 @@ AXES_LOCKOUT_TEMPLATE = "lockout.html"
 
 # Two-step sign-in (TOTP, django-otp) for staff: when on, staff who enrolled an
 # authenticator must enter its code, and privacy officers and superusers must enrol.
-STAFF_TWO_FACTOR = env.bool("STAFF_TWO_FACTOR", default=False)
+# On by default in production; STAFF_TWO_FACTOR=false turns it off and `check --deploy` warns.
+STAFF_TWO_FACTOR = env.bool("STAFF_TWO_FACTOR", default=not DEBUG)
+# A staff session unused this long is signed out (0: never). Client sessions are not affected.
+ADMIN_IDLE_TIMEOUT_MINUTES = env.int("ADMIN_IDLE_TIMEOUT_MINUTES", default=30)
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # not even a superuser sees someone's authenticator key
 
 # Rate limits (django-ratelimit, on the shared cache: Redis in production).

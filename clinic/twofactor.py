@@ -15,6 +15,9 @@ from urllib.parse import urlencode
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
+from django.core.checks import Tags
+from django.core.checks import Warning as CheckWarning
+from django.core.checks import register
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -121,3 +124,18 @@ class StaffTwoFactorMiddleware:
         admin = reverse("admin:index")
         exempt = (reverse("admin:login"), reverse("admin:logout"))
         return path.startswith(admin) and path not in exempt
+
+
+@register(Tags.security, deploy=True)
+def check_staff_two_factor(app_configs, **kwargs):
+    """`check --deploy` warns when production runs with staff two-step sign-in turned off."""
+    if settings.STAFF_TWO_FACTOR:
+        return []
+    return [
+        CheckWarning(
+            "Staff two-step sign-in is off (STAFF_TWO_FACTOR=false).",
+            hint="Anyone holding a staff password can read clients' data. Remove STAFF_TWO_FACTOR=false "
+            "(it is on by default with DEBUG=false).",
+            id="clinic.W001",
+        )
+    ]

@@ -10,9 +10,13 @@ from django.utils.html import format_html
 
 from appointments.admin import appointment_inlines
 from clinic.admin import LocationScopedAdmin, ReadOnlyAdminMixin, client_inlines
+from clinic.admin_scoping import LocationScopedInline, clients_at, register_scope, scoped
+from privacy import requests as privacy_requests
+from privacy.requests_models import AuditAction
 
 from . import inbound
 from . import marketing
+from .redaction import body_for_staff
 from .models import (
     Campaign,
     CampaignEmail,
@@ -26,6 +30,47 @@ from .models import (
     SmsOptOut,
 )
 
+
+def _opt_outs_at(queryset, ids):
+    """An opt-out is a number: it belongs to the locations whose clients have it or that it texted."""
+    client_phones = clients_at(ids).exclude(mobile_phone="").values("mobile_phone")
+    texted_from = SmsMessage.objects.filter(location__in=ids, direction=Direction.INBOUND).values("from_number")
+    return queryset.exclude(phone="").filter(Q(phone__in=client_phones) | Q(phone__in=texted_from))
+
+
+# How each model is tied to a location, for location-limited staff (clinic.admin_scoping).
+register_scope(SmsMessage, lambda qs, ids: qs.filter(location__in=ids))
+register_scope(ReminderRule, lambda qs, ids: qs.filter(location__in=ids))
+register_scope(SmsOptOut, _opt_outs_at)
+register_scope(EmailOptOut, lambda qs, ids: qs.exclude(email="").filter(email__in=clients_at(ids).exclude(email="").values("email")))
+# A campaign for every location (no location) names clients of all of them: unlimited staff only.
+register_scope(Campaign, lambda qs, ids: qs.filter(location__in=ids))
+register_scope(CampaignEmail, lambda qs, ids: qs.filter(campaign__location__in=ids))
+
+
+def audit_message_view(request, *, client_id, detail):
+    """A staff view of someone's texts goes into the privacy audit trail."""
+    privacy_requests.audit(AuditAction.DATA_VIEWED, client_id=client_id, actor=request.user, detail=detail)
+
+
+class BodyForStaffMixin:
+    @admin.display(description="Body")
+    def body_shown(self, obj):
+        return body_for_staff(kind=obj.kind, body=obj.body)
+
+
+class AuditedMessageViewsMixin:
+    """Opening a text's page is a view of that client's messages: recorded in the privacy audit trail."""
+
+    audit_label = "Text message {pk} in the message log"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            message = self.get_object(request, object_id)
+            audit_message_view(request, client_id=message.client_id, detail=self.audit_label.format(pk=message.pk))
+        return response
+
 LOG_FIELDS = [
     "created_at",
     "direction",
@@ -34,7 +79,7 @@ LOG_FIELDS = [
     "status_reason",
     "from_number",
     "to_number",
-    "body",
+    "body_shown",
     "location",
     "client",
     "appointment",
@@ -48,7 +93,7 @@ LOG_FIELDS = [
 
 
 @admin.register(SmsMessage)
-class SmsMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SmsMessageAdmin(AuditedMessageViewsMixin, BodyForStaffMixin, ReadOnlyAdminMixin, LocationScopedAdmin):
     """The log of every text in and out."""
 
     list_display = ["created_at", "direction", "kind", "to_number", "client", "location", "status", "error_code"]
@@ -60,10 +105,10 @@ class SmsMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
 
 
-class SmsMessageInline(ReadOnlyAdminMixin, admin.TabularInline):
+class SmsMessageInline(BodyForStaffMixin, ReadOnlyAdminMixin, LocationScopedInline, admin.TabularInline):
     model = SmsMessage
     verbose_name_plural = "Text messages (newest first)"
-    fields = ["created_at", "direction", "kind", "status", "body", "status_reason"]
+    fields = ["created_at", "direction", "kind", "status", "body_shown", "status_reason"]
     readonly_fields = fields
     ordering = ["-created_at", "-id"]
     extra = 0
@@ -74,13 +119,13 @@ appointment_inlines.append(SmsMessageInline)
 
 
 @admin.register(ReminderRule)
-class ReminderRuleAdmin(admin.ModelAdmin):
+class ReminderRuleAdmin(LocationScopedAdmin):
     list_display = ["location", "minutes_before"]
     list_filter = ["location"]
 
 
 @admin.register(SmsOptOut)
-class SmsOptOutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SmsOptOutAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
     list_display = ["created_at", "phone", "reason"]
     fields = ["created_at", "phone", "phone_hash", "reason", "evidence"]
     readonly_fields = fields
@@ -97,14 +142,16 @@ class ReplyForm(forms.Form):
 
 
 @admin.register(InboundMessage)
-class InboxAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
+class InboxAdmin(AuditedMessageViewsMixin, BodyForStaffMixin, ReadOnlyAdminMixin, LocationScopedAdmin):
     """Texts from clients that no keyword handled, per location, unread first."""
 
-    list_display = ["unread", "created_at", "from_number", "client", "location", "body", "reply_link"]
+    audit_label = "Inbox message {pk}"
+
+    list_display = ["unread", "created_at", "from_number", "client", "location", "body_shown", "reply_link"]
     list_display_links = ["created_at"]
     list_filter = ["location", ("read_at", admin.EmptyFieldListFilter)]
     search_fields = ["from_number", "body", "client__last_name"]
-    fields = ["created_at", "from_number", "to_number", "client", "location", "appointment", "body", "read_at"]
+    fields = ["created_at", "from_number", "to_number", "client", "location", "appointment", "body_shown", "read_at"]
     readonly_fields = fields
     list_select_related = ["client", "location"]
     actions = ["mark_as_read"]
@@ -116,6 +163,15 @@ class InboxAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
             .filter(direction=Direction.INBOUND, keyword="none")
             .order_by(F("read_at").asc(nulls_first=True), "-created_at")
         )
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        # The list shows what clients wrote: one audit row per client on the page.
+        if request.method == "GET" and response.status_code == 200 and hasattr(response, "context_data"):
+            shown = {m.client_id for m in response.context_data["cl"].result_list if m.client_id}
+            for client_id in sorted(shown):
+                audit_message_view(request, client_id=client_id, detail="Inbox list")
+        return response
 
     @admin.display(boolean=True, description="Unread")
     def unread(self, obj):
@@ -152,7 +208,13 @@ class InboxAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
                 return redirect("admin:messaging_inboundmessage_changelist")
         inbound.mark_read(message_ids=[message.pk])
         number = message.from_number
-        conversation = SmsMessage.objects.filter(Q(from_number=number) | Q(to_number=number)).order_by("-created_at")[:20]
+        # Only this location's side of the number's texts: the same person may text another location too.
+        thread = scoped(request.user, SmsMessage.objects.filter(Q(from_number=number) | Q(to_number=number)))
+        conversation = [
+            (sms, body_for_staff(kind=sms.kind, body=sms.body)) for sms in thread.order_by("-created_at")[:20]
+        ]
+        if request.method == "GET":
+            audit_message_view(request, client_id=message.client_id, detail=f"Inbox conversation (message {message.pk})")
         context = {
             **self.admin_site.each_context(request),
             "title": f"Reply to {message.client or message.from_number}",
@@ -166,7 +228,7 @@ class InboxAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(LocationScopedAdmin):
     list_display = ["name", "channel", "location", "send_at", "status", "audience_size"]
     list_filter = ["channel", "status", "location"]
     readonly_fields = ["status", "audience_now", "audience_size", "progress", "started_at", "created_by"]
@@ -209,7 +271,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(EmailOptOut)
-class EmailOptOutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class EmailOptOutAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
     list_display = ["created_at", "email", "reason"]
     fields = ["created_at", "email", "email_hash", "reason"]
     readonly_fields = fields
@@ -217,7 +279,7 @@ class EmailOptOutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CampaignEmail)
-class CampaignEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CampaignEmailAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
     list_display = ["created_at", "campaign", "to_email", "status", "sent_at"]
     list_filter = ["status", "campaign"]
     fields = ["created_at", "campaign", "client", "to_email", "status", "status_reason", "sent_at"]

@@ -8,6 +8,7 @@ from clinic.hashing import contact_hash
 from clinic.models import Client
 
 from .models import CampaignEmail, EmailOptOut, SmsMessage, SmsOptOut
+from .redaction import body_for_staff
 
 
 def export_messages(client_ids):
@@ -18,7 +19,7 @@ def export_messages(client_ids):
                 "direction": m.direction,
                 "from": m.from_number,
                 "to": m.to_number,
-                "body": m.body,
+                "body": body_for_staff(kind=m.kind, body=m.body),  # a one-time code stays masked
                 "kind": m.kind,
                 "status": m.status,
                 "created_at": m.created_at.isoformat(),

@@ -12,8 +12,10 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from clinic.admin import ClientAdmin, ReadOnlyAdminMixin, client_inlines
+from clinic.admin import ClientAdmin, LocationScopedAdmin, ReadOnlyAdminMixin, client_inlines
+from clinic.admin_scoping import LocationScopedInline, UnlimitedStaffOnlyAdmin, clients_at, register_scope
 from clinic.models import Client
+from clinic.spreadsheet import spreadsheet_safe
 
 from . import requests
 from .erasure import ErasureRefused, fulfil_erasure_request
@@ -40,8 +42,13 @@ LEDGER_FIELDS = [
 ]
 
 
+# A location-limited user sees the ledger of the clients they can see; cookie choices of
+# anonymous visitors (an IP and a user agent, no location) only staff of every location.
+register_scope(ConsentRecord, lambda qs, ids: qs.filter(client__in=clients_at(ids).values("pk")))
+
+
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ConsentRecordAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
     list_display = ["recorded_at", "client", "purpose", "granted", "source", "actor"]
     list_filter = ["purpose", "granted", "source"]
     search_fields = ["client__email", "client__last_name", "visitor_id", "evidence"]
@@ -49,8 +56,18 @@ class ConsentRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = LEDGER_FIELDS
     list_select_related = ["client"]
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            record = self.get_object(request, object_id)
+            requests.audit(
+                AuditAction.DATA_VIEWED, client_id=record.client_id, actor=request.user,
+                detail=f"Consent record {record.pk} (IP address, user agent)",
+            )
+        return response
 
-class ConsentHistoryInline(ReadOnlyAdminMixin, admin.TabularInline):
+
+class ConsentHistoryInline(ReadOnlyAdminMixin, LocationScopedInline, admin.TabularInline):
     model = ConsentRecord
     verbose_name_plural = "Consent history (newest first)"
     fields = ["recorded_at", "purpose", "granted", "source", "actor", "notice_text"]
@@ -99,7 +116,7 @@ class RequestAdminForm(forms.ModelForm):
 
 
 @admin.register(DataSubjectRequest)
-class DataSubjectRequestAdmin(admin.ModelAdmin):
+class DataSubjectRequestAdmin(UnlimitedStaffOnlyAdmin, admin.ModelAdmin):
     """The privacy officers' register: due dates first, overdue and due-soon flagged."""
 
     form = RequestAdminForm
@@ -188,7 +205,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         writer = csv.writer(response)
         writer.writerow(["reference", "type", "status", "channel", "regime", "received", "verified", "due", "extended_to", "extension_reason", "completed", "refusal_basis", "outcome"])
         for r in queryset:
-            writer.writerow([r.reference, r.request_type, r.status, r.channel, r.regime, r.received_at, r.verified_at, r.due_at, r.extended_due_at, r.extension_reason, r.completed_at, r.refusal_basis, r.outcome])
+            writer.writerow(spreadsheet_safe([r.reference, r.request_type, r.status, r.channel, r.regime, r.received_at, r.verified_at, r.due_at, r.extended_due_at, r.extension_reason, r.completed_at, r.refusal_basis, r.outcome]))
         requests.audit(AuditAction.DATA_EXPORTED, actor=request.user, detail=f"Request register CSV ({queryset.count()} rows)")
         return response
 
@@ -200,7 +217,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         ] + super().get_urls()
 
     def download_export(self, request, pk):
-        if not request.user.has_perm("privacy.export_datasubjectrequest"):
+        if not (self.has_view_permission(request) and request.user.has_perm("privacy.export_datasubjectrequest")):
             raise PermissionDenied
         dsr = get_object_or_404(DataSubjectRequest, pk=pk, verified_at__isnull=False)
         bundle = build_bundle(client_ids=list(dsr.clients.values_list("pk", flat=True)), reference=dsr.reference)
@@ -244,7 +261,11 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             (reverse("admin:privacy_request_extend", args=[object_id]), "Extend the deadline"),
             (reverse("admin:privacy_request_refuse", args=[object_id]), "Refuse with legal basis"),
         ]
-        return super().change_view(request, object_id, form_url, extra_context)
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            # The request's page shows the requester's contact details and what they asked.
+            requests.audit(AuditAction.DATA_VIEWED, request=self.get_object(request, object_id), actor=request.user, detail="Request page viewed")
+        return response
 
 
 class ReasonForm(forms.Form):
@@ -256,7 +277,7 @@ class ReasonForm(forms.Form):
 
 
 @admin.register(PrivacyAuditEvent)
-class PrivacyAuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PrivacyAuditEventAdmin(UnlimitedStaffOnlyAdmin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["at", "action", "actor", "actor_label", "request", "client"]
     list_filter = ["action"]
     fields = ["at", "action", "actor", "actor_label", "request", "client", "detail"]

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from clinic.spreadsheet import spreadsheet_safe
+
 from . import registry
 
 SCHEMA = "clinic-subject-export/1"
@@ -55,5 +57,5 @@ def _csv(rows):
     writer = csv.DictWriter(out, fieldnames=fields or ["(no rows)"])
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        writer.writerow(spreadsheet_safe({k: "" if v is None else v for k, v in row.items()}))
     return out.getvalue()

@@ -182,8 +182,8 @@ def test_staff_tied_to_a_location_see_and_edit_only_its_appointments_and_clients
     assert "Minewood" in html and "Otherwood" not in html
     clients_html = client.get(reverse("admin:clinic_client_changelist")).content.decode()
     assert "Minewood" in clients_html and "Otherwood" not in clients_html
-    assert client.get(reverse("admin:appointments_appointment_change", args=[theirs.pk])).status_code == 302
-    assert client.get(reverse("admin:clinic_client_change", args=[theirs.client.pk])).status_code == 302
+    assert client.get(reverse("admin:appointments_appointment_change", args=[theirs.pk])).status_code == 404
+    assert client.get(reverse("admin:clinic_client_change", args=[theirs.client.pk])).status_code == 404
     assert client.get(reverse("admin:appointments_appointment_change", args=[mine.pk])).status_code == 200
     # The location choice offers only their own location.
     add_page = client.get(ADD_URL).content.decode()

@@ -65,3 +65,16 @@ def test_filemail_url_writes_to_the_absolute_path_it_names(tmp_path):
     assert result.returncode == 0, result.stderr
     written = list(outbox.glob("*.log"))
     assert len(written) == 1 and "Subject" in written[0].read_text()
+
+
+def test_production_turns_staff_two_step_sign_in_on_by_default():
+    show = "from django.conf import settings; print('two-factor', settings.STAFF_TWO_FACTOR)"
+    assert "two-factor True" in manage("shell", "-c", show, env=PRODUCTION_ENV).stdout
+    assert "two-factor False" in manage("shell", "-c", show, env={**PRODUCTION_ENV, "STAFF_TWO_FACTOR": "false"}).stdout
+
+
+@pytest.mark.policy("security")
+def test_check_deploy_warns_when_staff_two_step_sign_in_is_turned_off():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION_ENV, "STAFF_TWO_FACTOR": "false"})
+    assert result.returncode != 0
+    assert "clinic.W001" in result.stdout + result.stderr and "STAFF_TWO_FACTOR" in result.stdout + result.stderr

@@ -1,0 +1,181 @@
+"""What a location-limited staff member may reach in the admin, in one place.
+
+A staff user with locations on their StaffProfile sees, picks, filters and
+edits only records of those locations; superusers and staff with no locations
+see everything. Each app says how its models are tied to a location with
+`register_scope(Model, rule)` (in its admin module: clinic cannot import the
+other apps), and every admin that reads personal data builds on
+`LocationScopedAdmin` / `LocationScopedInline`, which apply those rules to:
+- the changelist, change, history and delete pages (another location's record is a 404);
+- the choices of every foreign-key and many-to-many field, so a form, a raw id or
+  an autocomplete cannot pick another location's client, practitioner or location
+  (the form field's queryset is also what validates the POST);
+- every related-field list filter of any admin (registered below).
+
+Which clients a location-limited user sees: those whose preferred location is
+one of theirs, or who have an appointment (any status) at one of theirs.
+"""
+
+from collections.abc import Callable
+
+from django.contrib import admin
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404
+
+from .models import Client, Location
+from .selectors import staff_location_ids
+
+Rule = Callable[[QuerySet, set], QuerySet]
+_rules: dict[type[Model], Rule] = {}
+
+
+def register_scope(model: type[Model], rule: Rule) -> None:
+    """rule(queryset, location_ids) -> the part of queryset tied to those locations."""
+    _rules[model] = rule
+
+
+def rule_for(model: type[Model]) -> Rule | None:
+    return _rules.get(model) or _rules.get(model._meta.concrete_model)
+
+
+def scoped(user, queryset: QuerySet) -> QuerySet:
+    """The rows of queryset this staff user may see (all of them when not location-limited)."""
+    ids = staff_location_ids(user)
+    rule = rule_for(queryset.model)
+    if ids is None or rule is None:
+        return queryset
+    return rule(queryset, ids)
+
+
+def is_location_limited(user) -> bool:
+    return staff_location_ids(user) is not None
+
+
+def clients_at(ids) -> QuerySet:
+    """Clients tied to these locations: preferred location, or an appointment there."""
+    return Client.objects.filter(Q(preferred_location__in=ids) | Q(pk__in=Client.objects.filter(appointments__location__in=ids).values("pk")))
+
+
+register_scope(Location, lambda qs, ids: qs.filter(pk__in=ids))
+register_scope(Client, lambda qs, ids: qs.filter(pk__in=clients_at(ids).values("pk")))
+
+
+def _related_queryset(request, db_field, kwargs):
+    """The scoped choices of a relation field, or None to leave Django's default."""
+    if not is_location_limited(request.user) or rule_for(db_field.related_model) is None:
+        return None
+    base = kwargs.get("queryset")
+    if base is None:
+        base = db_field.related_model._default_manager.all()
+    return scoped(request.user, base)
+
+
+class ScopedRelationsMixin:
+    """Limits the choices of relation fields (forms, raw ids, autocompletes) to the user's locations."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        queryset = _related_queryset(request, db_field, kwargs)
+        if queryset is not None:
+            kwargs["queryset"] = queryset
+            if db_field.related_model is Location:
+                # Empty would mean "every location" (a campaign) or "nobody's" (a client they could then not see).
+                kwargs["required"] = True
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        queryset = _related_queryset(request, db_field, kwargs)
+        if queryset is not None:
+            kwargs["queryset"] = queryset
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class LocationScopedAdmin(ScopedRelationsMixin, admin.ModelAdmin):
+    """Staff tied to locations see and edit only those locations' records (the rules above)."""
+
+    def scope(self, request, queryset):
+        return scoped(request.user, queryset)
+
+    def get_queryset(self, request):
+        return self.scope(request, super().get_queryset(request))
+
+    def get_readonly_fields(self, request, obj=None):
+        """A relation already pointing outside the user's locations is shown, not offered for change.
+
+        (A Milpitas client who prefers Glendale keeps that preference when Milpitas edits them.)
+        """
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is None or not is_location_limited(request.user):
+            return fields
+        for field in obj._meta.concrete_fields:
+            if not field.many_to_one or rule_for(field.related_model) is None or field.name in fields:
+                continue
+            value = getattr(obj, field.attname)
+            if value is not None and not scoped(request.user, field.related_model._default_manager.filter(pk=value)).exists():
+                fields.append(field.name)
+        return fields
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Django redirects to the admin index with "doesn't exist"; a plain 404 says no more.
+        raise Http404
+
+    def save_related(self, request, form, formsets, change):
+        # A many-to-many field offered only the user's locations; keep the links they could not see
+        # (a practitioner who also works at Glendale keeps Glendale when Milpitas edits them).
+        hidden = {}
+        if change and is_location_limited(request.user):
+            for field in form.instance._meta.many_to_many:
+                if field.name in form.cleaned_data and rule_for(field.related_model) is not None:
+                    current = getattr(form.instance, field.name).all()
+                    visible = scoped(request.user, field.related_model._default_manager.all())
+                    hidden[field.name] = list(current.exclude(pk__in=visible.values("pk")).values_list("pk", flat=True))
+        super().save_related(request, form, formsets, change)
+        for name, pks in hidden.items():
+            if pks:
+                getattr(form.instance, name).add(*pks)
+
+
+class LocationScopedInline(ScopedRelationsMixin):
+    """An inline that lists only rows of the user's locations (mix in before the inline class)."""
+
+    def get_queryset(self, request):
+        return scoped(request.user, super().get_queryset(request))
+
+
+class UnlimitedStaffOnlyAdmin:
+    """Pages for staff who work across every location (privacy requests, the audit trail).
+
+    A location-limited user gets 403 even if a role grants the permission:
+    these records name people of every location.
+    """
+
+    def has_module_permission(self, request):
+        return not is_location_limited(request.user) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return not is_location_limited(request.user) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, *args):
+        return not is_location_limited(request.user) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return not is_location_limited(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not is_location_limited(request.user) and super().has_delete_permission(request, obj)
+
+
+class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
+    """A related-field filter that lists only the user's locations, practitioners, campaigns..."""
+
+    def field_choices(self, field, request, model_admin):
+        if not is_location_limited(request.user) or rule_for(field.related_model) is None:
+            return super().field_choices(field, request, model_admin)
+        queryset = scoped(request.user, field.related_model._default_manager.all())
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        if ordering:
+            queryset = queryset.order_by(*ordering)
+        return [(obj.pk, str(obj)) for obj in queryset]
+
+
+# Ahead of Django's own related-field filter, for every admin's list_filter.
+admin.FieldListFilter.register(lambda f: f.remote_field, ScopedRelatedFieldListFilter, take_priority=True)
