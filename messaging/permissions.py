@@ -120,6 +120,11 @@ def _client_rules(client, purpose, contact) -> Permission:
         # Consent and codes belong to the details on file: not to a number the record no longer has.
         if not on_file or on_file.lower() != contact.lower():
             return Permission(False, NOT_ON_FILE)
+    return ALLOWED
+
+
+def _country_rule(purpose, contact) -> Permission:
+    # Last, so the reason is "country" only when everything else allowed it.
     if purpose != Purpose.EMAIL_MARKETING and not country_allowed(contact):
         return Permission(False, COUNTRY)
     return ALLOWED
@@ -151,6 +156,8 @@ def may_contact(*, client=None, purpose: Purpose, to: str | None = None, now: da
             return Permission(False, NO_CONSENT)
     elif purpose == Purpose.REPLY and opt_outs.is_sms_opted_out(contact):
         return Permission(False, OPTED_OUT)
+    if not (verdict := _country_rule(purpose, contact)):
+        return verdict
     if check_cap and purpose in MARKETING_PURPOSES:
         if marketing_counts(purpose=purpose, contacts=[contact], now=now, exclude_campaign_id=exclude_campaign_id).get(
             contact.lower(), 0
@@ -185,6 +192,8 @@ def may_contact_many(*, clients, purpose: Purpose, now: datetime | None = None, 
             verdicts[pk] = Permission(False, listed_reason)
         elif consenting is not None and not consenting.get(pk):
             verdicts[pk] = Permission(False, NO_CONSENT)
+        else:
+            verdicts[pk] = _country_rule(purpose, contacts[pk])
     if check_cap and purpose in MARKETING_PURPOSES:
         still = [pk for pk in live if verdicts[pk]]
         counts = marketing_counts(

@@ -26,7 +26,7 @@ from .backends import get_backend
 from .backends.base import OutboundSms, PermanentSendError, TransientSendError
 from .backends.twilio import INVALID_NUMBER, NOT_MOBILE, UNSUBSCRIBED
 from .models import STATUS_RANK, Direction, MessageKind, MessageStatus, OptOutSource, ReminderRule, SmsMessage
-from .permissions import PURPOSE_OF_KIND, Purpose, may_contact, may_contact_many
+from .permissions import COUNTRY, PURPOSE_OF_KIND, Purpose, may_contact, may_contact_many
 from .throttle import wait_for_send_slot
 
 logger = logging.getLogger(__name__)
@@ -114,10 +114,14 @@ def queue_booking_confirmation(*, appointment_id, now=None):
     if appointment is None or appointment.status not in ACTIVE:
         return None
     client = appointment.client
-    if not may_contact(client=client, purpose=Purpose.TRANSACTIONAL):
-        return None
+    permission = may_contact(client=client, purpose=Purpose.TRANSACTIONAL)
     extra = {}
-    if appointment.source == AppointmentSource.ONLINE and _unsolicited_today(client.mobile_phone, now):
+    if permission.reason == COUNTRY:
+        # Recorded, so the front desk sees why this booking got no text.
+        extra = {"status": MessageStatus.SKIPPED, "status_reason": COUNTRY}
+    elif not permission:
+        return None
+    elif appointment.source == AppointmentSource.ONLINE and _unsolicited_today(client.mobile_phone, appointment, now):
         extra = {"status": MessageStatus.SKIPPED, "status_reason": DAILY_CAP_REASON}
     try:
         with transaction.atomic():
@@ -140,8 +144,11 @@ def queue_booking_confirmation(*, appointment_id, now=None):
 DAILY_CAP_REASON = "A number that has never texted us gets one booking text a day; this booking gets no texts."
 
 
-def _unsolicited_today(phone, now):
-    """Has a number that never texted us already had its one booking-form text in the last 24 hours?"""
+def _unsolicited_today(phone, appointment, now):
+    """Has a number that never texted us already had its one booking-form text in the last 24 hours?
+
+    A reschedule of the same appointment does not count: the person is moving their own booking.
+    """
     phone = str(phone)
     if SmsMessage.objects.filter(direction=Direction.INBOUND, from_number=phone).exists():
         return False  # they have texted us: a real, reachable person
@@ -153,6 +160,7 @@ def _unsolicited_today(phone, now):
             appointment__source=AppointmentSource.ONLINE,
         )
         .exclude(status=MessageStatus.SKIPPED)
+        .exclude(appointment=appointment)
         .exists()
     )
 
@@ -198,7 +206,10 @@ def dispatch_due_reminders(*, now=None):
         .annotate(
             confirmation_capped=models.Exists(
                 SmsMessage.objects.filter(
-                    appointment=models.OuterRef("pk"), kind=MessageKind.CONFIRMATION, status_reason=DAILY_CAP_REASON
+                    appointment=models.OuterRef("pk"),
+                    appointment_start=models.OuterRef("start"),
+                    kind=MessageKind.CONFIRMATION,
+                    status_reason=DAILY_CAP_REASON,
                 )
             )
         )
