@@ -13,7 +13,7 @@ from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.services import record_consent
 
 from . import opt_outs, texts
-from .keywords import Keyword, classify, normalise
+from .keywords import OPT_OUT_WORDS, Keyword, classify, normalise
 from .models import Direction, MessageKind, MessageStatus, OptOutSource, SmsMessage
 from .permissions import Purpose, may_contact
 
@@ -92,7 +92,8 @@ def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None, o
         if keyword == Keyword.OPT_OUT:
             opt_outs.add_sms_opt_out(
                 phone=from_number,
-                reason=f"Replied {normalise(body)[:40]!r} by SMS",
+                # The keyword, never the person's own words (they may hold a name and outlive erasure).
+                reason=f"Replied {_opt_out_word(body)} by SMS",
                 source=OptOutSource.SMS_KEYWORD,
                 actor=ConsentActor.CLIENT,
                 evidence=message_sid,
@@ -126,6 +127,11 @@ def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None, o
                 status_updated_at=now,
             )
     return InboundResult(keyword, reply=reply)
+
+
+def _opt_out_word(body):
+    text = normalise(body)
+    return repr(text) if text in OPT_OUT_WORDS else "with a request to stop texts, in their own words"
 
 
 def _opt_in(*, phone, clients, evidence):

@@ -11,7 +11,6 @@ a start is retried or a worker dies half-way.
 
 import logging
 import smtplib
-from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core import signing
@@ -43,16 +42,16 @@ UNSUBSCRIBE_SALT = "messaging.email-unsubscribe"
 # --- Audience ---------------------------------------------------------------
 
 
-@dataclass
-class Audience:
-    clients: list = field(default_factory=list)
-    over_cap: int = 0  # would be reached but for the frequency cap
+class Audience(list):
+    """The clients a campaign reaches (a list), and how many the frequency cap leaves out."""
 
-    def __len__(self):
-        return len(self.clients)
+    def __init__(self, clients=(), *, over_cap: int = 0):
+        super().__init__(clients)
+        self.over_cap = over_cap
 
-    def __iter__(self):
-        return iter(self.clients)
+    @property
+    def clients(self):
+        return list(self)
 
 
 def campaign_audience(*, channel, location=None, client_ids=None, now=None, exclude_campaign_id=None) -> Audience:
@@ -76,7 +75,7 @@ def campaign_audience(*, channel, location=None, client_ids=None, now=None, excl
         clients=candidates, purpose=PURPOSE[channel], now=now, exclude_campaign_id=exclude_campaign_id
     )
     return Audience(
-        clients=[c for c in candidates if verdicts[c.pk]],
+        [c for c in candidates if verdicts[c.pk]],
         over_cap=sum(1 for c in candidates if verdicts[c.pk].reason == OVER_CAP),
     )
 

@@ -8,7 +8,7 @@ from clinic.models import Client
 from privacy.models import ConsentActor
 
 from . import opt_outs
-from .models import CampaignEmail, EmailOptOut, OptOutSource, SmsMessage, SmsOptOut
+from .models import CampaignEmail, EmailOptOut, OptOutEvent, OptOutSource, SmsMessage, SmsOptOut
 
 
 def export_messages(client_ids):
@@ -47,6 +47,10 @@ def erase_messages(client_ids):
         )
     hashes = [contact_hash(p) for p in phones]
     changed = SmsOptOut.objects.filter(phone_hash__in=hashes).exclude(phone="").update(phone="", evidence="")
+    # The history of their opt-outs keeps only the hash, the action, the source and when.
+    changed += OptOutEvent.objects.filter(contact_hash__in=hashes + [contact_hash(e) for e in emails]).exclude(
+        evidence=""
+    ).update(evidence="")
     changed += EmailOptOut.objects.filter(email_hash__in=[contact_hash(e) for e in emails]).exclude(email="").update(email="")
     theirs = SmsMessage.objects.filter(Q(client_id__in=client_ids) | Q(to_number__in=phones) | Q(from_number__in=phones))
     changed += theirs.update(body="[erased]")
