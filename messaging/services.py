@@ -451,7 +451,8 @@ def _after_permanent_error(message_id, exc):
 def handle_provider_error_code(message, code):
     """Act on what a provider error says about the recipient."""
     code = str(code or "")
-    if code == UNSUBSCRIBED:
+    if code == UNSUBSCRIBED and not opt_outs.is_sms_opted_out(message.to_number):
+        # (Already listed, e.g. a code the person asked for after their STOP: nothing new to record.)
         opt_outs.add_sms_opt_out(
             phone=message.to_number,
             reason=f"Carrier reports unsubscribed (Twilio {code})",

@@ -83,11 +83,12 @@ def twilio_inbound(request):
     if not SID.fullmatch(sid) or not sender or len(sender) > 40 or len(body) > 2000:
         return HttpResponseBadRequest("MessageSid, From and Body are required.")
     within = _within_limits(request, "webhook", "sms_sender")
-    # Over the limit, the text is still stored and a STOP still applied before we answer 429: a STOP is never lost.
+    # Over the limit, the text is still stored and a STOP still applied: a STOP is never lost. Its single
+    # confirmation still goes (it ends a runaway exchange); everything else is answered 429.
     result = handle_inbound_sms(
         message_sid=sid, from_number=sender, to_number=_field(form, "To")[:40], body=body, over_limit=not within
     )
-    if not within:
+    if not within and not result.reply:
         return HttpResponse("Too many requests.", status=429)
     response = MessagingResponse()
     if result.reply:

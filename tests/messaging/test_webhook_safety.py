@@ -48,13 +48,16 @@ def test_unsigned_status_callbacks_do_not_use_up_the_webhook_budget(client, tigh
 
 
 @pytest.mark.policy("sms-stop")
-def test_a_signed_stop_over_the_rate_limit_is_stored_and_applied_before_the_429(client, tight_limits):
+def test_a_signed_stop_over_the_rate_limit_is_stored_and_applied(client, tight_limits):
     for n in range(2):
         assert post(client, INBOUND, inbound("hello?", f"SM{n:032d}")).status_code == 200
     response = post(client, INBOUND, inbound("Stop", "SM" + "c" * 32))
-    assert response.status_code == 429
     assert SmsOptOut.objects.filter(phone_hash=contact_hash(PHONE)).exists()
     assert SmsMessage.objects.filter(twilio_sid="SM" + "c" * 32, direction=Direction.INBOUND, keyword="opt_out").exists()
+    # Its single confirmation still goes; a second STOP over the limit is stored and answered 429.
+    assert response.status_code == 200 and "unsubscribed" in response.content.decode()
+    assert post(client, INBOUND, inbound("STOP", "SM" + "9" * 32)).status_code == 429
+    assert SmsMessage.objects.filter(twilio_sid="SM" + "9" * 32).exists()
 
 
 def test_other_signed_texts_over_the_limit_wait_unread_in_the_inbox_with_no_reply(client, tight_limits):
