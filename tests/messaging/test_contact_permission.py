@@ -234,3 +234,36 @@ def test_a_verification_code_goes_only_to_the_phone_on_file_and_is_rate_limited(
         sent = [registry.send_verification_sms(phone=PHONE, body=f"code {n}", client=person) for n in range(7)]
     assert [m is not None for m in sent] == [True] * 5 + [False] * 2
     assert len(sms_outbox) == 5
+
+
+@pytest.mark.policy("sms-stop")
+def test_through_the_pages_a_booking_and_the_preference_link_never_text_a_stopped_number(
+    client, sms_outbox, django_capture_on_commit_callbacks
+):
+    """Dana texts STOP. A stranger books online with Dana's number, ticks reminders, and turns texts on by link."""
+    from django.urls import reverse
+
+    from appointments.models import Appointment
+
+    sunday = datetime(2026, 12, 6, 18, 0, tzinfo=LA)
+    location, service, _ = bookable_clinic(hours=((time(9), time(17)),))
+    ClientFactory(mobile_phone=PHONE, email="dana@example.com")
+    with time_machine.travel(sunday, tick=False), django_capture_on_commit_callbacks(execute=True):
+        text_in(client, "STOP", "SM" + "1" * 32)
+        client.post(
+            reverse("appointments:details", args=[location.slug, service.slug]),
+            {
+                "start": datetime(2026, 12, 7, 10, 0, tzinfo=LA).isoformat(), "practitioner": "any",
+                "first_name": "Stranger", "last_name": "Danger", "email": "stranger@example.com",
+                "mobile_phone": "(408) 555-0143", "is_adult": "on", "accept_privacy_policy": "on",
+                "sms_reminders": "on", "sms_marketing": "on",
+            },
+        )
+        appointment = Appointment.objects.get()
+        client.post(f"/messaging/preferences/{preferences_token(appointment.client)}/", {"sms_reminders": "on", "sms_marketing": "on"})
+    for now in (sunday + timedelta(hours=1), datetime(2026, 12, 7, 8, 0, tzinfo=LA)):
+        with time_machine.travel(now, tick=False), django_capture_on_commit_callbacks(execute=True):
+            dispatch_due_reminders(now=now)
+    assert appointment.client.mobile_phone == PHONE
+    assert texts_to(sms_outbox) == []  # (the STOP confirmation was the TwiML answer; nothing since)
+    assert SmsOptOut.objects.filter(phone_hash=contact_hash(PHONE)).exists()

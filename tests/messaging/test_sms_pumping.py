@@ -137,3 +137,23 @@ def test_a_reschedule_of_the_same_booking_is_not_capped(clinic, sms_outbox, djan
     appointment.save()
     run_confirmations(django_capture_on_commit_callbacks, [appointment], NOW + timedelta(hours=1))
     assert len(sms_outbox) == 2
+
+
+def test_the_booking_page_refuses_a_foreign_number_and_books_nothing(client):
+    from django.urls import reverse
+
+    from appointments.models import Appointment
+
+    location, service, _ = bookable_clinic(hours=((time(9), time(17)),))
+    with time_machine.travel(datetime(2026, 12, 6, 18, 0, tzinfo=LA), tick=False):
+        response = client.post(
+            reverse("appointments:details", args=[location.slug, service.slug]),
+            {
+                "start": datetime(2026, 12, 7, 10, 0, tzinfo=LA).isoformat(), "practitioner": "any",
+                "first_name": "Bot", "last_name": "Pump", "email": "bot@example.com", "mobile_phone": ABROAD,
+                "is_adult": "on", "accept_privacy_policy": "on", "sms_reminders": "on",
+            },
+        )
+    assert response.status_code == 200
+    assert "We can only text mobile numbers in the United States and Canada" in response.content.decode()
+    assert not Appointment.objects.exists()
