@@ -30,8 +30,10 @@ from .models import OptOutSource
 
 CHOICES = {
     ConsentPurpose.SMS_REMINDERS: "Text me appointment confirmations and reminders (about 2 per visit). Msg & data rates may apply.",
-    ConsentPurpose.SMS_MARKETING: "Text me occasional offers and news (up to 4 a month). Msg & data rates may apply.",
-    ConsentPurpose.EMAIL_MARKETING: "Email me occasional offers and news (up to 4 a month).",
+    # The frequency promised is the cap campaigns enforce (MARKETING_MAX_PER_30_DAYS).
+    ConsentPurpose.SMS_MARKETING: f"Text me occasional offers and news (up to {settings.MARKETING_MAX_PER_30_DAYS} a month). "
+    "Msg & data rates may apply.",
+    ConsentPurpose.EMAIL_MARKETING: f"Email me occasional offers and news (up to {settings.MARKETING_MAX_PER_30_DAYS} a month).",
 }
 SMS_PURPOSES = (ConsentPurpose.SMS_REMINDERS, ConsentPurpose.SMS_MARKETING)
 RESUBSCRIBE_SALT = "messaging.email-resubscribe"
