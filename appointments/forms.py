@@ -25,8 +25,9 @@ NOT_TEXTABLE = {
 
 class MobilePhoneField(PhoneNumberField):
     default_error_messages = {
-        "invalid": "Enter a valid mobile number, for example (408) 555-0123 or +44 7700 900123.",
+        "invalid": "Enter a valid mobile number, for example (408) 555-0123.",
         "not_mobile": "That looks like a landline or service number. Please give a mobile number that can receive texts.",
+        "country": "We can only text mobile numbers in {countries}. Please give one of those, or call the clinic to book.",
     }
 
     def __init__(self, **kwargs):
@@ -38,7 +39,21 @@ class MobilePhoneField(PhoneNumberField):
         number = super().clean(value)
         if number and phonenumbers.number_type(number) in NOT_TEXTABLE:
             raise forms.ValidationError(self.error_messages["not_mobile"], code="not_mobile")
+        # SMS pumping: only the countries the clinic serves (SMS_ALLOWED_COUNTRIES); the send path refuses the rest too.
+        if number and phonenumbers.region_code_for_number(number) not in settings.SMS_ALLOWED_COUNTRIES:
+            raise forms.ValidationError(
+                self.error_messages["country"].format(countries=_country_names(settings.SMS_ALLOWED_COUNTRIES)),
+                code="country",
+            )
         return number
+
+
+COUNTRY_NAMES = {"US": "the United States", "CA": "Canada", "MX": "Mexico", "GB": "the United Kingdom"}
+
+
+def _country_names(codes):
+    names = [COUNTRY_NAMES.get(code, code) for code in codes]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 class SlotSearchForm(forms.Form):

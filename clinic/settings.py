@@ -326,6 +326,24 @@ SMS_RETRY_BACKOFF_SECONDS = env.float("SMS_RETRY_BACKOFF_SECONDS", default=5)
 SMS_SENDING_TIMEOUT_MINUTES = env.int("SMS_SENDING_TIMEOUT_MINUTES", default=15)
 # Queued messages whose task was lost are re-enqueued after this long.
 SMS_REQUEUE_AFTER_MINUTES = env.int("SMS_REQUEUE_AFTER_MINUTES", default=5)
+# SMS pumping: texts go only to numbers of these countries (ISO 3166 codes the phone library knows).
+SMS_ALLOWED_COUNTRIES = [code.strip().upper() for code in env.list("SMS_ALLOWED_COUNTRIES", default=["US", "CA"])]
+
+
+def _check_sms_countries(codes):
+    import phonenumbers
+    from django.core.exceptions import ImproperlyConfigured
+
+    unknown = [code for code in codes if code not in phonenumbers.SUPPORTED_REGIONS]
+    if not codes or unknown:
+        raise ImproperlyConfigured(
+            f"SMS_ALLOWED_COUNTRIES must list two-letter country codes such as US,CA; not understood: {unknown or 'empty'}"
+        )
+
+
+_check_sms_countries(SMS_ALLOWED_COUNTRIES)
+# The marketing opt-in promises "up to 4 a month": at most this many per channel per person in any 30 days.
+MARKETING_MAX_PER_30_DAYS = env.int("MARKETING_MAX_PER_30_DAYS", default=4)
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env("LOG_FORMAT", default="plain")  # "json": one object per line, for log shippers

@@ -229,18 +229,21 @@ class InboxAdmin(AuditedMessageViewsMixin, BodyForStaffMixin, ReadOnlyAdminMixin
 
 @admin.register(Campaign)
 class CampaignAdmin(LocationScopedAdmin):
-    list_display = ["name", "channel", "location", "send_at", "status", "audience_size"]
+    list_display = ["name", "channel", "location", "send_at", "status", "audience_size", "skipped_over_cap"]
     list_filter = ["channel", "status", "location"]
-    readonly_fields = ["status", "audience_now", "audience_size", "progress", "started_at", "created_by"]
-    fields = ["name", "channel", "location", "subject", "body", "send_at", "status", "audience_now", "audience_size", "progress", "started_at", "created_by"]
+    readonly_fields = ["status", "audience_now", "audience_size", "skipped_over_cap", "progress", "started_at", "created_by"]
+    fields = ["name", "channel", "location", "subject", "body", "send_at", "status", "audience_now", "audience_size", "skipped_over_cap", "progress", "started_at", "created_by"]
     actions = ["schedule", "cancel"]
 
     @admin.display(description="Audience if sent now")
     def audience_now(self, obj):
         if not obj.pk:
             return "Save the draft to see how many clients it would reach."
-        count = len(marketing.campaign_audience(channel=obj.channel, location=obj.location))
-        return f"{count} client(s) with current {obj.get_channel_display()} marketing consent, not opted out or restricted"
+        audience = marketing.campaign_audience(channel=obj.channel, location=obj.location)
+        return (
+            f"{len(audience)} client(s) with current {obj.get_channel_display()} marketing consent, not opted out or "
+            f"restricted; {audience.over_cap} more left out by the frequency cap"
+        )
 
     @admin.display(description="Delivery")
     def progress(self, obj):

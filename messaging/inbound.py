@@ -8,15 +8,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus
-from clinic.hashing import contact_hash
 from clinic.models import Client, Location
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.services import record_consent
 
-from . import texts
-from .keywords import Keyword, classify, normalise
-from .models import Direction, MessageKind, MessageStatus, SmsMessage, SmsOptOut
-from .services import is_opted_out, record_opt_out
+from . import opt_outs, texts
+from .keywords import OPT_OUT_WORDS, Keyword, classify, normalise
+from .models import Direction, MessageKind, MessageStatus, OptOutSource, SmsMessage
+from .permissions import Purpose, may_contact
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +51,13 @@ def _location_for(to_number, clients, upcoming):
     )
 
 
-def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None):
-    """Store an inbound text once and act on it. Returns the reply to send back, if any."""
+def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None, over_limit=False):
+    """Store an inbound text once and act on it. Returns the reply to send back, if any.
+
+    over_limit: the sender is over its rate limit. The text is still stored and
+    an opt-out is still applied (a STOP is never lost), but nothing else is
+    acted on and nothing is replied; other texts wait in the inbox.
+    """
     now = now or timezone.now()
     keyword = classify(body)
     with transaction.atomic():
@@ -77,27 +81,33 @@ def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None):
                     twilio_sid=message_sid,
                     keyword=keyword.value,
                     # Keyword texts are handled here; only the rest waits in the inbox.
-                    read_at=None if keyword == Keyword.NONE else now,
+                    read_at=None if keyword == Keyword.NONE or (over_limit and keyword != Keyword.OPT_OUT) else now,
                     status_updated_at=now,
                 )
         except IntegrityError:
             return InboundResult(keyword, duplicate=True)
 
-        suppressed_before = is_opted_out(from_number)
+        suppressed_before = opt_outs.is_sms_opted_out(from_number)
         reply = ""
         if keyword == Keyword.OPT_OUT:
-            record_opt_out(phone=from_number, reason=f"Replied {normalise(body)[:40]!r} by SMS", evidence=message_sid)
+            opt_outs.add_sms_opt_out(
+                phone=from_number,
+                # The keyword, never the person's own words (they may hold a name and outlive erasure).
+                reason=f"Replied {_opt_out_word(body)} by SMS",
+                source=OptOutSource.SMS_KEYWORD,
+                actor=ConsentActor.CLIENT,
+                evidence=message_sid,
+            )
             # The single message a suppressed number may receive.
             reply = "" if suppressed_before else texts.opt_out_confirmation(normalise(body) == "CANCEL", location)
+        elif over_limit:
+            return InboundResult(keyword)  # stored for the front desk; nothing else done for a runaway sender
         elif keyword == Keyword.OPT_IN:
             _opt_in(phone=from_number, clients=clients, evidence=message_sid)
             reply = texts.opt_in_confirmation()
-        elif suppressed_before:
-            reply = ""  # nothing else ever goes to an opted-out number
-        elif keyword == Keyword.HELP:
-            reply = texts.help_reply(location)
-        elif keyword == Keyword.CONFIRM:
-            reply = _confirm_next(upcoming, location)
+        elif keyword in (Keyword.HELP, Keyword.CONFIRM) and may_contact(purpose=Purpose.REPLY, to=from_number):
+            reply = texts.help_reply(location) if keyword == Keyword.HELP else _confirm_next(upcoming, location)
+        # else: nothing else ever goes to an opted-out number (HELP and C from it are stored, unanswered)
         if keyword in (Keyword.OPT_OUT, Keyword.OPT_IN, Keyword.HELP) and settings.TWILIO_ADVANCED_OPT_OUT:
             reply = ""  # Twilio has already answered these
         if reply:
@@ -119,8 +129,17 @@ def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None):
     return InboundResult(keyword, reply=reply)
 
 
+def _opt_out_word(body):
+    text = normalise(body)
+    return repr(text) if text in OPT_OUT_WORDS else "with a request to stop texts, in their own words"
+
+
 def _opt_in(*, phone, clients, evidence):
-    SmsOptOut.objects.filter(phone_hash=contact_hash(phone)).delete()
+    # The phone's own START: the one way (besides staff on the person's behalf) a STOP is lifted.
+    opt_outs.lift_sms_opt_out(
+        phone=phone, reason="Texted START from the number", source=OptOutSource.SMS_KEYWORD,
+        actor=ConsentActor.CLIENT, evidence=evidence,
+    )
     for client in clients:
         record_consent(
             client=client,
@@ -163,8 +182,11 @@ def send_staff_reply(*, inbound_id, body, staff_user, now=None):
         raise ReplyRefused("Write a reply first.")
     with transaction.atomic():
         inbound = SmsMessage.objects.select_for_update().get(pk=inbound_id, direction=Direction.INBOUND)
-        if is_opted_out(inbound.from_number):
-            raise ReplyRefused("This number has opted out (STOP); no text can be sent to it.")
+        permission = may_contact(purpose=Purpose.REPLY, to=inbound.from_number)
+        if not permission:
+            if opt_outs.is_sms_opted_out(inbound.from_number):
+                raise ReplyRefused("This number has opted out (STOP); no text can be sent to it.")
+            raise ReplyRefused(f"No text can be sent to this number: {permission.reason}")
         if inbound.read_at is None:
             inbound.read_at = now
             inbound.save(update_fields=["read_at"])

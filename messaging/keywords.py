@@ -8,6 +8,7 @@ that merely contain "stop" or "cancel" in another sense ("can I stop by at
 """
 
 import re
+import unicodedata
 from enum import Enum
 
 
@@ -42,8 +43,16 @@ _REVOCATIONS = [
 _MAX_REVOCATION_WORDS = 12
 
 
+def clean_text(value, *, keep_newlines=True):
+    """Drop NUL and other control characters (and lone surrogates) from text that came from outside."""
+    keep = "\n\t" if keep_newlines else ""
+    return "".join(ch for ch in str(value or "") if ch in keep or unicodedata.category(ch) not in ("Cc", "Cs"))
+
+
 def normalise(body):
-    text = (body or "").upper().replace("’", "").replace("'", "")
+    # NFKC first: full-width "ＳＴＯＰ" and other compatibility forms read as STOP.
+    text = "".join(ch for ch in clean_text(body) if unicodedata.category(ch) != "Cf")  # zero-width and format marks
+    text = unicodedata.normalize("NFKC", text).upper().replace("’", "").replace("'", "")
     text = re.sub(r"[^A-Z0-9 ]+", " ", text)
     return " ".join(text.split())
 

@@ -1,8 +1,10 @@
 """Marketing campaigns by SMS and email, and one-click email unsubscribe.
 
-The audience is every client with current marketing consent for the channel,
-not opted out, not restricted (an objection to direct marketing withdraws the
-consent in the ledger, so objectors drop out too). Each recipient gets a row
+The audience is every client messaging.permissions allows for the channel's
+marketing purpose: current consent, not opted out, not restricted (an
+objection to direct marketing withdraws the consent in the ledger, so objectors
+drop out too), and under the frequency cap the opt-in wording promises
+(MARKETING_MAX_PER_30_DAYS; those over it are counted and reported). Each recipient gets a row
 under a unique constraint, so a campaign never reaches anyone twice, even when
 a start is retried or a worker dies half-way.
 """
@@ -13,7 +15,7 @@ import smtplib
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -24,53 +26,58 @@ from clinic.models import Client
 from clinic.queueing import enqueue
 from privacy.links import preferences_url
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
-from privacy.selectors import current_consents
 from privacy.services import record_consent
 
-from . import quiet_hours
-from .models import (
-    Campaign,
-    CampaignEmail,
-    CampaignStatus,
-    Channel,
-    EmailOptOut,
-    MessageKind,
-    MessageStatus,
-    SmsMessage,
-    SmsOptOut,
-)
+from . import opt_outs, quiet_hours
+from .models import Campaign, CampaignEmail, CampaignStatus, Channel, MessageKind, MessageStatus, OptOutSource, SmsMessage
+from .permissions import OVER_CAP, Purpose, may_contact, may_contact_many
 from .texts import OPT_OUT_LINE
 
 logger = logging.getLogger(__name__)
 
-PURPOSE = {Channel.SMS: ConsentPurpose.SMS_MARKETING, Channel.EMAIL: ConsentPurpose.EMAIL_MARKETING}
+PURPOSE = {Channel.SMS: Purpose.SMS_MARKETING, Channel.EMAIL: Purpose.EMAIL_MARKETING}
 UNSUBSCRIBE_SALT = "messaging.email-unsubscribe"
 
 
 # --- Audience ---------------------------------------------------------------
 
 
-def campaign_audience(*, channel, location=None, client_ids=None):
-    """The clients a campaign on `channel` reaches now, in a fixed number of queries."""
-    clients = Client.objects.filter(processing_restricted=False)
+class Audience(list):
+    """The clients a campaign reaches (a list), and how many the frequency cap leaves out."""
+
+    def __init__(self, clients=(), *, over_cap: int = 0):
+        super().__init__(clients)
+        self.over_cap = over_cap
+
+    @property
+    def clients(self):
+        return list(self)
+
+
+def campaign_audience(*, channel, location=None, client_ids=None, now=None, exclude_campaign_id=None) -> Audience:
+    """The clients a campaign on `channel` reaches now, and how many the cap leaves out: a fixed number of queries."""
+    clients = Client.objects.all()
     if client_ids is not None:
         clients = clients.filter(pk__in=client_ids)
     if channel == Channel.SMS:
-        clients = clients.exclude(mobile_phone="").filter(mobile_phone_problem="")
+        clients = clients.exclude(mobile_phone="")
     else:
         clients = clients.exclude(email="")
     if location is not None:
         clients = clients.filter(Q(preferred_location=location) | Q(appointments__location=location)).distinct()
-    candidates = list(clients.only("pk", "email", "mobile_phone", "first_name", "preferred_location_id"))
-    consenting = current_consents(client_ids=[c.pk for c in candidates], purpose=PURPOSE[channel])
-    candidates = [c for c in candidates if consenting.get(c.pk)]
-    if channel == Channel.SMS:
-        hashes = {c.pk: contact_hash(c.mobile_phone) for c in candidates}
-        opted_out = set(SmsOptOut.objects.filter(phone_hash__in=hashes.values()).values_list("phone_hash", flat=True))
-    else:
-        hashes = {c.pk: contact_hash(c.email) for c in candidates}
-        opted_out = set(EmailOptOut.objects.filter(email_hash__in=hashes.values()).values_list("email_hash", flat=True))
-    return [c for c in candidates if hashes[c.pk] not in opted_out]
+    candidates = list(
+        clients.only(
+            "pk", "email", "mobile_phone", "first_name", "preferred_location_id", "processing_restricted",
+            "mobile_phone_problem", "erased_at",
+        )
+    )
+    verdicts = may_contact_many(
+        clients=candidates, purpose=PURPOSE[channel], now=now, exclude_campaign_id=exclude_campaign_id
+    )
+    return Audience(
+        [c for c in candidates if verdicts[c.pk]],
+        over_cap=sum(1 for c in candidates if verdicts[c.pk].reason == OVER_CAP),
+    )
 
 
 def sms_marketing_body(campaign):
@@ -117,7 +124,9 @@ def start_campaign(*, campaign_id, now=None):
         )
         if campaign is None:
             return False
-        audience = campaign_audience(channel=campaign.channel, location=campaign.location)
+        audience = campaign_audience(
+            channel=campaign.channel, location=campaign.location, now=now, exclude_campaign_id=campaign.pk
+        )
         if campaign.channel == Channel.SMS:
             _write_sms_rows(campaign, audience, now)
         else:
@@ -128,8 +137,9 @@ def start_campaign(*, campaign_id, now=None):
             )
         campaign.status = CampaignStatus.SENT
         campaign.audience_size = len(audience)
+        campaign.skipped_over_cap = audience.over_cap
         campaign.started_at = campaign.started_at or now
-        campaign.save(update_fields=["status", "audience_size", "started_at"])
+        campaign.save(update_fields=["status", "audience_size", "skipped_over_cap", "started_at"])
     if campaign.channel == Channel.SMS:
         enqueue_due_messages(now=now)
     else:
@@ -194,7 +204,10 @@ def deliver_campaign_email(*, email_id):
         if row is None or row.status != MessageStatus.QUEUED:
             return "noop"
         client = row.client
-        still_in = client is not None and bool(campaign_audience(channel=Channel.EMAIL, client_ids=[client.pk]))
+        # The cap was applied when the campaign chose its audience; this row is one of its sends.
+        still_in = client is not None and may_contact(
+            client=client, purpose=Purpose.EMAIL_MARKETING, to=row.to_email, check_cap=False
+        )
         if not still_in or row.campaign.status == CampaignStatus.CANCELLED:
             row.status, row.status_reason = MessageStatus.SKIPPED, "No longer consents, unsubscribed or restricted."
             row.save(update_fields=["status", "status_reason"])
@@ -249,11 +262,10 @@ def unsubscribe_email(*, token, ip_address=None, user_agent=""):
     if client is None:
         return None
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                EmailOptOut.objects.create(email_hash=email_hash, email=client.email, reason="Unsubscribe link")
-        except IntegrityError:
-            pass  # already unsubscribed
+        opt_outs.add_email_opt_out(
+            email=client.email, email_hash=email_hash, reason="Unsubscribe link", source=OptOutSource.EMAIL_LINK,
+            actor=ConsentActor.CLIENT, evidence="email unsubscribe link",
+        )
         record_consent(
             client=client,
             purpose=ConsentPurpose.EMAIL_MARKETING,

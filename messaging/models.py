@@ -164,6 +164,10 @@ class Campaign(models.Model):
     send_at = models.DateTimeField(help_text="When sending starts. Texts still wait for 08:00-21:00 local time.")
     status = models.CharField(max_length=12, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
     audience_size = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # Left out when it started: they had reached the marketing frequency cap (SMS_MARKETING_MAX_PER_30_DAYS).
+    skipped_over_cap = models.PositiveIntegerField(
+        "left out by the frequency cap", null=True, blank=True, editable=False
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -206,3 +210,44 @@ class EmailOptOut(models.Model):
 
     def __str__(self):
         return f"{self.email or self.email_hash[:12]} unsubscribed"
+
+
+class OptOutChannel(models.TextChoices):
+    SMS = "sms", "SMS"
+    EMAIL = "email", "Email"
+
+
+class OptOutSource(models.TextChoices):
+    SMS_KEYWORD = "sms_keyword", "Keyword texted from the number (STOP / START)"
+    CARRIER = "carrier", "Carrier report (Twilio 21610)"
+    PREFERENCE_CENTER = "preference_center", "Preference center"
+    EMAIL_LINK = "email_link", "Link emailed to the address"
+    ADMIN = "admin", "Staff, on the person's behalf"
+    PRIVACY_REQUEST = "privacy_request", "Privacy request"
+    ERASURE = "erasure", "Erasure (kept as a hash)"
+
+
+class OptOutEvent(models.Model):
+    """Why an opt-out was added or lifted: written by messaging.opt_outs, and only there.
+
+    Holds the keyed hash, never the number or address, so it outlives erasure.
+    """
+
+    ADD, LIFT = "add", "lift"
+
+    channel = models.CharField(max_length=10, choices=OptOutChannel.choices)
+    contact_hash = models.CharField(max_length=64, db_index=True)
+    action = models.CharField(max_length=10, choices=[(ADD, "Added"), (LIFT, "Lifted")])
+    reason = models.CharField(max_length=200)
+    source = models.CharField(max_length=20, choices=OptOutSource.choices)
+    actor = models.CharField(max_length=20)  # privacy.ConsentActor values: client, staff, system
+    staff_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    evidence = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "opt-out change"
+
+    def __str__(self):
+        return f"{self.get_channel_display()} opt-out {self.action}: {self.reason}"

@@ -7,7 +7,10 @@ from django.db.models import Q
 from clinic.hashing import contact_hash
 from clinic.models import Client
 
-from .models import CampaignEmail, EmailOptOut, SmsMessage, SmsOptOut
+from privacy.models import ConsentActor
+
+from . import opt_outs
+from .models import CampaignEmail, EmailOptOut, OptOutEvent, OptOutSource, SmsMessage, SmsOptOut
 from .redaction import body_for_staff
 
 
@@ -75,15 +78,21 @@ def erase_messages(client_ids):
     phones = {str(c.mobile_phone) for c in clients if c.mobile_phone}
     emails = {c.email for c in clients if c.email}
     for phone in phones:
-        SmsOptOut.objects.get_or_create(
-            phone_hash=contact_hash(phone), defaults={"reason": "Erased on request: kept as a hash so texts stay stopped"}
+        opt_outs.add_sms_opt_out(
+            phone=phone, reason="Erased on request: kept as a hash so texts stay stopped", source=OptOutSource.ERASURE,
+            actor=ConsentActor.SYSTEM, withdraw_consents=False, keep_number=False,
         )
     for email in emails:
-        EmailOptOut.objects.get_or_create(
-            email_hash=contact_hash(email), defaults={"reason": "Erased on request: kept as a hash so emails stay stopped"}
+        opt_outs.add_email_opt_out(
+            email=email, reason="Erased on request: kept as a hash so emails stay stopped", source=OptOutSource.ERASURE,
+            actor=ConsentActor.SYSTEM, keep_address=False,
         )
     hashes = [contact_hash(p) for p in phones]
     changed = SmsOptOut.objects.filter(phone_hash__in=hashes).exclude(phone="").update(phone="", evidence="")
+    # The history of their opt-outs keeps only the hash, the action, the source and when.
+    changed += OptOutEvent.objects.filter(contact_hash__in=hashes + [contact_hash(e) for e in emails]).exclude(
+        evidence=""
+    ).update(evidence="")
     changed += EmailOptOut.objects.filter(email_hash__in=[contact_hash(e) for e in emails]).exclude(email="").update(email="")
     theirs = SmsMessage.objects.filter(Q(client_id__in=client_ids) | Q(to_number__in=phones) | Q(from_number__in=phones))
     # The provider's error text can quote the number; the status itself stays.

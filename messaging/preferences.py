@@ -1,52 +1,71 @@
 """The preference center: a client sees and changes what we may send them.
 
 Reached by a signed link that expires (PREFERENCE_LINK_MAX_AGE_DAYS), sent in
-every email. Changes take effect at once and go into the consent ledger. SMS
-choices here and STOP/START by text agree: turning every SMS program off puts
-the number on the opt-out list (as STOP does), and turning one on lifts it (as
-START does).
+every email. Changes take effect at once and go into the consent ledger.
+Turning every SMS program off puts the number on the opt-out list (as STOP
+does). Turning texts back on records the consent but does not lift a STOP: the
+link can reach someone who typed another person's number, so only START texted
+from that phone lifts it (the page says so). Turning marketing email back on
+for an unsubscribed address emails that address a link that lifts it.
 """
 
+from dataclasses import dataclass, field
+
 from django.conf import settings
+from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from clinic import identity
 from clinic.hashing import contact_hash
+from clinic.models import Client
 from privacy.links import LinkExpired, LinkInvalid, client_from_preferences_token, preferences_url  # noqa: F401
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.selectors import current_consents
 from privacy.services import record_consent
 
-from .models import EmailOptOut, SmsOptOut
+from . import opt_outs
+from .models import OptOutSource
 
 CHOICES = {
     ConsentPurpose.SMS_REMINDERS: "Text me appointment confirmations and reminders (about 2 per visit). Msg & data rates may apply.",
-    ConsentPurpose.SMS_MARKETING: "Text me occasional offers and news (up to 4 a month). Msg & data rates may apply.",
-    ConsentPurpose.EMAIL_MARKETING: "Email me occasional offers and news (up to 4 a month).",
+    # The frequency promised is the cap campaigns enforce (MARKETING_MAX_PER_30_DAYS).
+    ConsentPurpose.SMS_MARKETING: f"Text me occasional offers and news (up to {settings.MARKETING_MAX_PER_30_DAYS} a month). "
+    "Msg & data rates may apply.",
+    ConsentPurpose.EMAIL_MARKETING: f"Email me occasional offers and news (up to {settings.MARKETING_MAX_PER_30_DAYS} a month).",
 }
 SMS_PURPOSES = (ConsentPurpose.SMS_REMINDERS, ConsentPurpose.SMS_MARKETING)
+RESUBSCRIBE_SALT = "messaging.email-resubscribe"
+
+
+@dataclass
+class PreferenceUpdate:
+    changed: list = field(default_factory=list)
+    # Texts were turned on but the number is on the STOP list: only START from that phone lifts it.
+    sms_still_stopped: bool = False
+    # Marketing email was turned on for an unsubscribed address: a confirmation link went to it.
+    email_confirmation_sent: bool = False
 
 
 def current_preferences(client):
+    """What we may send, as the person sees it: their latest choice, and off while on an opt-out list."""
     state = {purpose: current_consents(client_ids=[client.pk], purpose=purpose).get(client.pk, False) for purpose in CHOICES}
-    if client.mobile_phone and SmsOptOut.objects.filter(phone_hash=contact_hash(client.mobile_phone)).exists():
+    if opt_outs.is_sms_opted_out(client.mobile_phone):
         for purpose in SMS_PURPOSES:
             state[purpose] = False
-    if client.email and EmailOptOut.objects.filter(email_hash=contact_hash(client.email)).exists():
+    if opt_outs.is_email_opted_out(client.email):
         state[ConsentPurpose.EMAIL_MARKETING] = False
     return state
 
 
-def update_preferences(*, client, choices, ip_address=None, user_agent=""):
-    """Apply the client's choices; returns the purposes that changed."""
-    from .services import record_opt_out
-
+def update_preferences(*, client, choices, ip_address=None, user_agent="") -> PreferenceUpdate:
+    """Apply the client's choices: consents are recorded; a STOP is never lifted from here."""
     before = current_preferences(client)
-    changed = [p for p in CHOICES if bool(choices.get(p)) != before[p]]
+    result = PreferenceUpdate(changed=[p for p in CHOICES if bool(choices.get(p)) != before[p]])
     with transaction.atomic():
-        for purpose in changed:
+        for purpose in result.changed:
             record_consent(
                 client=client,
                 purpose=purpose,
@@ -57,23 +76,60 @@ def update_preferences(*, client, choices, ip_address=None, user_agent=""):
                 ip_address=ip_address,
                 user_agent=user_agent,
             )
-        if client.mobile_phone and any(p in changed for p in SMS_PURPOSES):
+        if client.mobile_phone and any(p in result.changed for p in SMS_PURPOSES):
             if any(choices.get(p) for p in SMS_PURPOSES):
-                # A STOP is lifted only for its phone's owner: the link proves the email, not a
-                # typed number (anyone can book with a stranger's). Else START from the phone.
-                if client.phone_verified_at:
-                    SmsOptOut.objects.filter(phone_hash=contact_hash(client.mobile_phone)).delete()
+                result.sms_still_stopped = opt_outs.is_sms_opted_out(client.mobile_phone)
             else:
                 # The withdrawals were just recorded above.
-                record_opt_out(
+                opt_outs.add_sms_opt_out(
                     phone=str(client.mobile_phone),
                     reason="Turned off all texts in the preference center",
-                    source=ConsentSource.PREFERENCE_CENTER,
+                    source=OptOutSource.PREFERENCE_CENTER,
+                    actor=ConsentActor.CLIENT,
                     withdraw_consents=False,
                 )
-        if client.email and ConsentPurpose.EMAIL_MARKETING in changed and choices.get(ConsentPurpose.EMAIL_MARKETING):
-            EmailOptOut.objects.filter(email_hash=contact_hash(client.email)).delete()
-    return changed
+        wants_email = ConsentPurpose.EMAIL_MARKETING in result.changed and choices.get(ConsentPurpose.EMAIL_MARKETING)
+        if client.email and wants_email and opt_outs.is_email_opted_out(client.email):
+            email = client.email
+            transaction.on_commit(lambda: _send_resubscribe_link(client, email))
+            result.email_confirmation_sent = True
+    return result
+
+
+def resubscribe_token(client, email):
+    return signing.dumps({"c": client.pk, "e": contact_hash(email)}, salt=RESUBSCRIBE_SALT)
+
+
+def _send_resubscribe_link(client, email):
+    url = settings.SITE_URL + reverse("messaging:email_resubscribe", args=[resubscribe_token(client, email)])
+    send_mail(
+        subject=f"Confirm: marketing emails from {settings.CLINIC_NAME}",
+        message=render_to_string(
+            "messaging/email/resubscribe.txt", {"url": url, "clinic_name": settings.CLINIC_NAME, "client": client}
+        ),
+        from_email=None,
+        recipient_list=[email],
+    )
+
+
+def confirm_email_resubscribe(*, token, ip_address=None, user_agent="") -> Client | None:
+    """The link mailed to the address was followed (and its button pressed): lift that address's opt-out."""
+    try:
+        data = signing.loads(token, salt=RESUBSCRIBE_SALT, max_age=settings.PREFERENCE_LINK_MAX_AGE_DAYS * 86400)
+        client = Client.objects.get(pk=int(data["c"]))
+    except (signing.BadSignature, KeyError, TypeError, ValueError, Client.DoesNotExist):
+        return None
+    # Only for the address the link was sent to, and only while the record still has it.
+    if not client.email or contact_hash(client.email) != data["e"]:
+        return None
+    opt_outs.lift_email_opt_out(
+        email=client.email,
+        reason="Confirmed by the link emailed to the address",
+        source=OptOutSource.EMAIL_LINK,
+        actor=ConsentActor.CLIENT,
+        evidence="resubscribe link emailed to the address",
+    )
+    return client
 
 
 def email_preferences_link(*, email):

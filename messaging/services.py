@@ -6,7 +6,6 @@ and a row is marked "handed to provider" (committed) before the provider is
 called, so a retry after a crash never sends it again.
 """
 
-import functools
 import logging
 import random
 import uuid
@@ -14,33 +13,25 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from appointments.models import Appointment, AppointmentStatus
-from clinic.hashing import contact_hash
+from appointments.models import Appointment, AppointmentSource, AppointmentStatus
 from clinic.models import Client, Location
 from clinic.queueing import enqueue
-from privacy.models import ConsentActor, ConsentPurpose, ConsentRecord, ConsentSource
-from privacy.selectors import current_consents
-from privacy.services import record_consent
+from privacy.models import ConsentActor
 
-from . import quiet_hours, texts
+from . import opt_outs, quiet_hours, texts
 from .backends import get_backend
 from .backends.base import OutboundSms, PermanentSendError, TransientSendError
 from .backends.twilio import INVALID_NUMBER, NOT_MOBILE, UNSUBSCRIBED
-from .models import STATUS_RANK, MessageKind, MessageStatus, ReminderRule, SmsMessage, SmsOptOut
+from .models import STATUS_RANK, Direction, MessageKind, MessageStatus, OptOutSource, ReminderRule, SmsMessage
+from .permissions import COUNTRY, PURPOSE_OF_KIND, Purpose, may_contact, may_contact_many
 from .throttle import wait_for_send_slot
 
 logger = logging.getLogger(__name__)
 
 ACTIVE = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
-# Which consent each kind of program text needs.
-PURPOSE_OF_KIND = {
-    MessageKind.CONFIRMATION: ConsentPurpose.SMS_REMINDERS,
-    MessageKind.REMINDER: ConsentPurpose.SMS_REMINDERS,
-    MessageKind.MARKETING: ConsentPurpose.SMS_MARKETING,
-}
 MAX_VALIDITY_SECONDS = 4 * 3600
 USER_INITIATED = (MessageKind.VERIFICATION, MessageKind.KEYWORD_REPLY)
 
@@ -50,10 +41,6 @@ def status_callback_url(message_id=None):
     # The text's id lets Twilio's report find a text whose SID never reached us (a worker lost
     # mid-send, an answer that came after our timeout). Twilio signs the whole URL.
     return url if message_id is None else f"{url}?text={message_id}"
-
-
-def is_opted_out(phone):
-    return bool(phone) and SmsOptOut.objects.filter(phone_hash=contact_hash(phone)).exists()
 
 
 def _enqueue(message_ids):
@@ -127,8 +114,15 @@ def queue_booking_confirmation(*, appointment_id, now=None):
     if appointment is None or appointment.status not in ACTIVE:
         return None
     client = appointment.client
-    if not _may_text(client, MessageKind.CONFIRMATION):
+    permission = may_contact(client=client, purpose=Purpose.TRANSACTIONAL)
+    extra = {}
+    if permission.reason == COUNTRY:
+        # Recorded, so the front desk sees why this booking got no text.
+        extra = {"status": MessageStatus.SKIPPED, "status_reason": COUNTRY}
+    elif not permission:
         return None
+    elif appointment.source == AppointmentSource.ONLINE and _unsolicited_today(client.mobile_phone, appointment, now):
+        extra = {"status": MessageStatus.SKIPPED, "status_reason": DAILY_CAP_REASON}
     try:
         with transaction.atomic():
             return queue_message(
@@ -140,44 +134,34 @@ def queue_booking_confirmation(*, appointment_id, now=None):
                 kind=MessageKind.CONFIRMATION,
                 dedupe_key=f"confirmation:{appointment.pk}:{int(appointment.start.timestamp())}",
                 now=now,
+                **extra,
             )
     except IntegrityError:
         return None  # already queued for this booking
 
 
-def _may_text(client, kind):
-    """Consent, opt-out list, restriction and a usable number: the rules for a program text."""
-    if not client.mobile_phone or client.mobile_phone_problem or client.processing_restricted:
-        return False
-    granted, opted_out = _latest_consent_and_opt_out(
-        client_id=client.pk, purpose=PURPOSE_OF_KIND[kind], phone_hash=contact_hash(client.mobile_phone)
-    )
-    return bool(granted) and not opted_out
+# SMS pumping: a bot booking many times with one number must not make us text it many times a day.
+DAILY_CAP_REASON = "A number that has never texted us gets one booking text a day; this booking gets no texts."
 
 
-def _latest_consent_and_opt_out(*, client_id, purpose, phone_hash):
-    """(latest choice for the purpose or None, on the opt-out list): one statement.
+def _unsolicited_today(phone, appointment, now):
+    """Has a number that never texted us already had its one booking-form text in the last 24 hours?
 
-    It runs for every text at send time, hundreds a second per worker; built
-    through the ORM (a subquery and an EXISTS) its compilation alone cost a
-    quarter of a worker's CPU, so it is written out. Plain SQL that SQLite and
-    PostgreSQL both run; the consent index (client, purpose, -recorded_at)
-    answers the first half.
+    A reschedule of the same appointment does not count: the person is moving their own booking.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(_consent_and_opt_out_sql(), [client_id, purpose, phone_hash])
-        granted, opted_out = cursor.fetchone()
-    return (None if granted is None else bool(granted)), bool(opted_out)
-
-
-@functools.cache
-def _consent_and_opt_out_sql():
-    consent, opt_out = ConsentRecord._meta, SmsOptOut._meta
-    column = {name: consent.get_field(name).column for name in ("client", "purpose", "granted", "recorded_at")}
+    phone = str(phone)
+    if SmsMessage.objects.filter(direction=Direction.INBOUND, from_number=phone).exists():
+        return False  # they have texted us: a real, reachable person
     return (
-        f"SELECT (SELECT {column['granted']} FROM {consent.db_table} WHERE {column['client']} = %s AND {column['purpose']} = %s"
-        f" ORDER BY {column['recorded_at']} DESC, {consent.pk.column} DESC LIMIT 1),"
-        f" EXISTS (SELECT 1 FROM {opt_out.db_table} WHERE {opt_out.get_field('phone_hash').column} = %s)"
+        SmsMessage.objects.filter(
+            kind=MessageKind.CONFIRMATION,
+            to_number=phone,
+            created_at__gte=now - timedelta(days=1),
+            appointment__source=AppointmentSource.ONLINE,
+        )
+        .exclude(status=MessageStatus.SKIPPED)
+        .exclude(appointment=appointment)
+        .exists()
     )
 
 
@@ -219,18 +203,25 @@ def dispatch_due_reminders(*, now=None):
             client__mobile_phone_problem="",
         )
         .exclude(client__mobile_phone="")
+        .annotate(
+            confirmation_capped=models.Exists(
+                SmsMessage.objects.filter(
+                    appointment=models.OuterRef("pk"),
+                    appointment_start=models.OuterRef("start"),
+                    kind=MessageKind.CONFIRMATION,
+                    status_reason=DAILY_CAP_REASON,
+                )
+            )
+        )
         .select_related("client", "location", "service")
     )
-    consenting = current_consents(
-        client_ids={a.client_id for a in appointments}, purpose=ConsentPurpose.SMS_REMINDERS
-    )
-    hashes = {a.pk: contact_hash(a.client.mobile_phone) for a in appointments}
-    opted_out = set(SmsOptOut.objects.filter(phone_hash__in=set(hashes.values())).values_list("phone_hash", flat=True))
+    permitted = may_contact_many(clients={a.client_id: a.client for a in appointments}.values(), purpose=Purpose.TRANSACTIONAL)
     grace = timedelta(minutes=settings.SMS_REMINDER_GRACE_MINUTES)
     batch = uuid.uuid4()
     rows = []
     for appointment in appointments:
-        if not consenting.get(appointment.client_id) or hashes[appointment.pk] in opted_out:
+        # A booking whose confirmation the daily cap held back gets no reminders either (SMS pumping).
+        if not permitted[appointment.client_id] or appointment.confirmation_capped:
             continue
         tz = appointment.location.tzinfo
         for minutes in offsets.get(appointment.location_id, default_offsets):
@@ -300,11 +291,13 @@ class Delivery:
 def _stop_reason(message, now):
     """Why a queued text must not go out now (re-checked at send time), or ''."""
     client, appointment = message.client, message.appointment
-    if message.kind in PURPOSE_OF_KIND:
-        if client is None or not _may_text(client, message.kind):
-            return "No consent, opted out, restricted or no usable number at send time."
-    elif is_opted_out(message.to_number):
-        return "The number has opted out."
+    purpose = PURPOSE_OF_KIND.get(message.kind, Purpose.REPLY)
+    if purpose == Purpose.REPLY:
+        client = None  # a reply goes to the number that texted us, whoever's record it is
+    # The marketing cap was applied when the campaign chose its audience (this row is one of its sends).
+    permission = may_contact(client=client, purpose=purpose, to=message.to_number, check_cap=False)
+    if not permission:
+        return f"Not sent at send time: {permission.reason}"
     if message.kind in (MessageKind.CONFIRMATION, MessageKind.REMINDER):
         if appointment is None or appointment.status not in ACTIVE:
             return "The appointment is no longer active."
@@ -328,7 +321,7 @@ def _backoff(attempts):
 _UNREAD_RELATED_FIELDS = [
     f"{relation}__{field.name}"
     for relation, model, read in (
-        ("client", Client, {"id", "mobile_phone", "mobile_phone_problem", "processing_restricted"}),
+        ("client", Client, {"id", "mobile_phone", "mobile_phone_problem", "processing_restricted", "erased_at"}),
         ("appointment", Appointment, {"id", "status", "start"}),
         ("location", Location, {"id", "timezone"}),
     )
@@ -458,33 +451,20 @@ def _after_permanent_error(message_id, exc):
 def handle_provider_error_code(message, code):
     """Act on what a provider error says about the recipient."""
     code = str(code or "")
-    if code == UNSUBSCRIBED:
-        record_opt_out(phone=message.to_number, reason=f"Carrier reports unsubscribed (Twilio {code})", evidence=message.twilio_sid or "")
+    if code == UNSUBSCRIBED and not opt_outs.is_sms_opted_out(message.to_number):
+        # (Already listed, e.g. a code the person asked for after their STOP: nothing new to record.)
+        opt_outs.add_sms_opt_out(
+            phone=message.to_number,
+            reason=f"Carrier reports unsubscribed (Twilio {code})",
+            source=OptOutSource.CARRIER,
+            actor=ConsentActor.SYSTEM,
+            evidence=message.twilio_sid or "",
+        )
     elif code in (INVALID_NUMBER, NOT_MOBILE) and message.client_id:
         problem = "Not a valid phone number" if code == INVALID_NUMBER else "Not a mobile number"
         Client.objects.filter(pk=message.client_id).update(
             mobile_phone_problem=f"{problem} (Twilio {code}); please check with the client."
         )
-
-
-def record_opt_out(*, phone, reason, evidence="", source=ConsentSource.SMS_KEYWORD, withdraw_consents=True):
-    """Put a number on the opt-out list and withdraw SMS consents of the clients who have it."""
-    with transaction.atomic():
-        opt_out, created = SmsOptOut.objects.get_or_create(
-            phone_hash=contact_hash(phone), defaults={"phone": phone, "reason": reason, "evidence": evidence}
-        )
-        for client in Client.objects.filter(mobile_phone=phone) if withdraw_consents else ():
-            for purpose in (ConsentPurpose.SMS_REMINDERS, ConsentPurpose.SMS_MARKETING):
-                record_consent(
-                    client=client,
-                    purpose=purpose,
-                    granted=False,
-                    notice_text=reason,
-                    source=source,
-                    actor=ConsentActor.SYSTEM,
-                    evidence=evidence,
-                )
-    return opt_out
 
 
 # --- Status callbacks ------------------------------------------------------
@@ -544,11 +524,26 @@ def _confirm_lost_send(*, message_id, sid, to):
     return message
 
 
+# A code is asked for through the privacy-request pages (rate limited per IP); this caps it per number too.
+VERIFICATION_CODES_PER_HOUR = 5
+
+
 def send_verification_code(*, phone, body, client=None):
-    """A one-time code the person asked for (privacy requests): sent now, never to an opted-out number."""
-    if is_opted_out(phone):
-        return None
+    """A one-time code the person asked for (privacy requests): sent now, to the phone on file only.
+
+    A reply the person asked for, not marketing: it goes even to a number that
+    texted STOP, so they can still verify a privacy request. At most
+    VERIFICATION_CODES_PER_HOUR per number.
+    """
     now = timezone.now()
+    if not may_contact(client=client, purpose=Purpose.VERIFICATION_CODE, to=str(phone)):
+        return None
+    recent = SmsMessage.objects.filter(
+        kind=MessageKind.VERIFICATION, to_number=str(phone), created_at__gte=now - timedelta(hours=1)
+    ).count()
+    if recent >= VERIFICATION_CODES_PER_HOUR:
+        logger.info("Verification code refused: %s sent to this number in the last hour", recent)
+        return None
     message = SmsMessage.objects.create(
         to_number=str(phone),
         body=body,

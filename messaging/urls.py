@@ -8,6 +8,7 @@ urlpatterns = [
     path("twilio/status/", views.twilio_status, name="twilio_status"),
     path("twilio/inbound/", views.twilio_inbound, name="twilio_inbound"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("resubscribe/<str:token>/", views.email_resubscribe, name="email_resubscribe"),
     path("preferences/", views.preferences_request_link, name="preferences_request"),
     path("preferences/<str:token>/", views.preferences_view, name="preferences"),
 ]

@@ -12,6 +12,8 @@ from .models import ConsentPurpose
 def booking_notices():
     """The prompts on the booking form, keyed by purpose."""
     clinic = settings.CLINIC_NAME
+    # The frequency the marketing opt-ins promise is the cap campaigns enforce (messaging.permissions).
+    cap = settings.MARKETING_MAX_PER_30_DAYS
     return {
         ConsentPurpose.PRIVACY_POLICY: (
             f"I have read and accept the {clinic} privacy policy."
@@ -22,12 +24,12 @@ def booking_notices():
             "Reply STOP to opt out, HELP for help. Consent is not a condition of booking."
         ),
         ConsentPurpose.SMS_MARKETING: (
-            f"Text me occasional offers and news from {clinic} (up to 4 messages a month). "
+            f"Text me occasional offers and news from {clinic} (up to {cap} messages a month). "
             "Msg & data rates may apply. Reply STOP to opt out, HELP for help. "
             "Consent is not a condition of booking."
         ),
         ConsentPurpose.EMAIL_MARKETING: (
-            f"Email me occasional offers and news from {clinic} (up to 4 emails a month). "
+            f"Email me occasional offers and news from {clinic} (up to {cap} emails a month). "
             "Unsubscribe at any time with the link in every email."
         ),
     }

@@ -12,7 +12,8 @@ from django.urls import reverse
 from clinic.roles import CLINIC_MANAGER
 from messaging.marketing import campaign_audience, start_campaign, start_due_campaigns, unsubscribe_token
 from messaging.models import Campaign, CampaignEmail, CampaignStatus, Channel, MessageKind, MessageStatus, SmsMessage
-from messaging.services import deliver_sms, record_opt_out
+from messaging.opt_outs import add_sms_opt_out
+from messaging.services import deliver_sms
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.selectors import has_consent
 from privacy.services import record_consent
@@ -40,7 +41,7 @@ def people():
     consent(p["withdrew"], ConsentPurpose.SMS_MARKETING, granted=False)
     consent(p["withdrew"], ConsentPurpose.EMAIL_MARKETING, granted=False)
     consent(p["reminders_only"], ConsentPurpose.SMS_REMINDERS)
-    record_opt_out(phone=str(p["opted_out"].mobile_phone), reason="STOP")
+    add_sms_opt_out(phone=str(p["opted_out"].mobile_phone), reason="STOP", source="sms_keyword")
     type(p["restricted"]).objects.filter(pk=p["restricted"].pk).update(processing_restricted=True)
     type(p["bad_phone"]).objects.filter(pk=p["bad_phone"].pk).update(mobile_phone_problem="Not a mobile number")
     return p
@@ -61,11 +62,12 @@ def test_email_audience_is_exactly_the_consenting_clients(people):
 
 
 def test_audience_is_read_in_a_fixed_number_of_queries(people, django_assert_max_num_queries):
-    with django_assert_max_num_queries(3):
+    # Clients, consent, the opt-out list, the frequency cap's counts.
+    with django_assert_max_num_queries(4):
         campaign_audience(channel=Channel.SMS)
     for _ in range(10):
         consent(ClientFactory(), ConsentPurpose.SMS_MARKETING)
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):
         assert len(campaign_audience(channel=Channel.SMS)) == 12
 
 
@@ -116,7 +118,7 @@ def test_stop_after_a_campaign_was_queued_stops_that_text(people, sms_outbox):
     campaign = sms_campaign(location=location)
     with time_machine.travel(NOON, tick=False):
         start_campaign(campaign_id=campaign.pk, now=NOON)  # rows written; on_commit not run in this test
-        record_opt_out(phone=str(people["sms_yes"].mobile_phone), reason="STOP")
+        add_sms_opt_out(phone=str(people["sms_yes"].mobile_phone), reason="STOP", source="sms_keyword")
         message = SmsMessage.objects.get(campaign=campaign)
         assert deliver_sms(message_id=message.pk).outcome == "skipped"
     assert sms_outbox == []

@@ -11,7 +11,7 @@ from django.urls import reverse
 from clinic.models import StaffProfile
 from clinic.roles import FRONT_DESK, PRIVACY_OFFICER
 from messaging.models import Direction, MessageKind, MessageStatus, SmsMessage
-from messaging.services import record_opt_out
+from messaging.opt_outs import add_sms_opt_out
 from tests.factories import ClientFactory, LocationFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -95,7 +95,7 @@ def test_reply_to_an_opted_out_number_is_refused(client, sms_outbox):
     location = LocationFactory()
     person = ClientFactory(mobile_phone="+14085550143")
     message = text_from(person, location, "Hello?")
-    record_opt_out(phone="+14085550143", reason="STOP")
+    add_sms_opt_out(phone="+14085550143", reason="STOP", source="sms_keyword")
     client.force_login(staff())
     response = client.post(reverse("admin:messaging_inboundmessage_reply", args=[message.pk]), {"body": "Hi!"})
     assert response.status_code == 200 and "opted out" in response.content.decode()

@@ -11,8 +11,7 @@ from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
 from clinic.hashing import contact_hash
-from clinic.models import Client
-from messaging.models import EmailOptOut, SmsOptOut
+from messaging.models import EmailOptOut, OptOutEvent, SmsOptOut
 from privacy.links import preferences_token
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.selectors import has_consent
@@ -63,16 +62,16 @@ def sms(client, body, sid):
     return client.post(url, data, HTTP_X_TWILIO_SIGNATURE=signature)
 
 
-def test_stop_by_text_shows_as_off_here_and_turning_on_here_lifts_it(client, person):
-    # Lifting a STOP here needs the phone proven theirs (tests/appointments/test_booking_identity.py).
-    Client.objects.filter(pk=person.pk).update(phone_verified_at=timezone.now())
-    person.refresh_from_db()
+@pytest.mark.policy("sms-stop")
+def test_stop_by_text_shows_as_off_here_and_turning_on_here_does_not_lift_it(client, person):
+    """The preference link can reach someone who typed another person's number: it records consent, never lifts a STOP."""
     sms(client, "STOP", "SM" + "1" * 32)
     html = client.get(page(client, person)).content.decode()
     assert "checked" not in html
-    client.post(page(client, person), {"sms_reminders": "on"})
-    assert not SmsOptOut.objects.exists()
-    assert has_consent(client=person, purpose=ConsentPurpose.SMS_REMINDERS)
+    html = client.post(page(client, person), {"sms_reminders": "on"}).content.decode()
+    assert SmsOptOut.objects.filter(phone_hash=contact_hash(PHONE)).exists()
+    assert "text START to" in html
+    assert has_consent(client=person, purpose=ConsentPurpose.SMS_REMINDERS)  # recorded, for when START comes
 
 
 def test_start_by_text_shows_as_on_here(client, person):
@@ -81,12 +80,23 @@ def test_start_by_text_shows_as_on_here(client, person):
     assert 'id="id_sms_reminders" checked' in client.get(page(client, person)).content.decode()
 
 
-def test_email_unsubscribe_shows_as_off_and_opting_in_here_clears_it(client, person):
+def test_email_unsubscribe_shows_as_off_and_opting_in_here_mails_the_address_a_link_that_clears_it(
+    client, person, django_capture_on_commit_callbacks
+):
     EmailOptOut.objects.create(email_hash=contact_hash(person.email), email=person.email, reason="link")
     record_consent(client=person, purpose=ConsentPurpose.EMAIL_MARKETING, granted=True, notice_text="x", source=ConsentSource.BOOKING_FORM)
     assert 'id="id_email_marketing" checked' not in client.get(page(client, person)).content.decode()
-    client.post(page(client, person), {"sms_reminders": "on", "email_marketing": "on"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(page(client, person), {"sms_reminders": "on", "email_marketing": "on"})
+    assert EmailOptOut.objects.exists()  # not lifted by the page itself
+    (message,) = mail.outbox
+    assert message.to == [person.email]
+    link = re.search(r"http://testserver(/messaging/resubscribe/[^/\s]+/)", message.body).group(1)
+    assert client.get(link).status_code == 200 and EmailOptOut.objects.exists()  # a link scanner lifts nothing
+    assert client.post(link).status_code == 200
     assert not EmailOptOut.objects.exists()
+    event = OptOutEvent.objects.filter(channel="email", action=OptOutEvent.LIFT).get()
+    assert event.source == "email_link" and event.actor == "client"
 
 
 def test_expired_link_is_410_and_tampered_is_404(client, person, settings):

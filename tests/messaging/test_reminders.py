@@ -11,7 +11,8 @@ from django.core.management import call_command
 
 from appointments.models import AppointmentStatus
 from messaging.models import MessageKind, MessageStatus, ReminderRule, SmsMessage
-from messaging.services import deliver_sms, dispatch_due_reminders, queue_booking_confirmation, record_opt_out
+from messaging.opt_outs import add_sms_opt_out
+from messaging.services import deliver_sms, dispatch_due_reminders, queue_booking_confirmation
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.services import record_consent
 from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
@@ -191,7 +192,7 @@ def test_validity_period_ends_before_quiet_hours(clinic, sms_outbox):
 @pytest.mark.parametrize(
     "change",
     [
-        lambda a: record_opt_out(phone=str(a.client.mobile_phone), reason="STOP"),
+        lambda a: add_sms_opt_out(phone=str(a.client.mobile_phone), reason="STOP", source="sms_keyword"),
         lambda a: consent(a.client, granted=False),
         lambda a: type(a).objects.filter(pk=a.pk).update(status=AppointmentStatus.CANCELLED),
         lambda a: move(a, a.start + timedelta(hours=1)),

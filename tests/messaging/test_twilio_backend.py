@@ -214,11 +214,14 @@ def test_an_unreadable_retry_after_leaves_our_own_backoff(fake_twilio):
 
 @pytest.mark.django_db
 def test_a_code_someone_is_waiting_for_is_not_held_for_a_long_throttle(fake_twilio):
-    message = send_verification_code(phone="+14085550143", body="Your code is 123456.")
+    from tests.factories import ClientFactory
+
+    person = ClientFactory(mobile_phone="+14085550143")
+    message = send_verification_code(phone="+14085550143", body="Your code is 123456.", client=person)
     fake_twilio.fail_next(1, status=429, code=20429, retry_after=1800)
     assert deliver_sms(message_id=message.pk).outcome == "failed"
     message.refresh_from_db()
     assert message.status == MessageStatus.FAILED and "too late for a text the person is waiting for" in message.status_reason
     fake_twilio.fail_next(1, status=429, code=20429, retry_after=120)  # a short wait is still worth it
-    short = send_verification_code(phone="+14085550143", body="Your code is 654321.")
+    short = send_verification_code(phone="+14085550143", body="Your code is 654321.", client=person)
     assert deliver_sms(message_id=short.pk).outcome == "retry"

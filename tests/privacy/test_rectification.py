@@ -13,7 +13,9 @@ from clinic.hashing import contact_hash
 from messaging.marketing import deliver_campaign_email
 from messaging.models import Campaign, CampaignEmail, CampaignStatus, Channel, MessageKind, MessageStatus, SmsMessage, SmsOptOut
 from appointments.services import send_confirmation_email
-from messaging.services import deliver_sms, is_opted_out, record_opt_out
+from messaging.opt_outs import add_sms_opt_out
+from messaging.opt_outs import is_sms_opted_out as is_opted_out
+from messaging.services import deliver_sms
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.rectification import CorrectionRefused, correct_client
 from privacy.requests_models import AuditAction, PrivacyAuditEvent
@@ -99,7 +101,7 @@ def test_the_opt_out_stays_with_the_number_not_the_person(jo):
     """Jo's old number texted STOP. After the correction the old number stays stopped (whoever has it now),
     and Jo's new number is not on the list because of a STOP sent from another number."""
     person, _ = jo
-    record_opt_out(phone=OLD_PHONE, reason="STOP")
+    add_sms_opt_out(phone=OLD_PHONE, reason="STOP", source="sms_keyword")
     correct_client(client_id=person.pk, changes={"mobile_phone": NEW_PHONE})
     assert is_opted_out(OLD_PHONE) and not is_opted_out(NEW_PHONE)
     assert list(SmsOptOut.objects.values_list("phone_hash", flat=True)) == [contact_hash(OLD_PHONE)]

@@ -1,0 +1,157 @@
+"""The opt-out lists (SmsOptOut, EmailOptOut): the only code that adds or lifts an opt-out.
+
+Every change writes an OptOutEvent saying why (reason, source, actor, evidence).
+Lifting a phone's opt-out needs that phone's own START/UNSTOP (the inbound
+text's SID is the evidence) or staff acting on the person's behalf: a web link
+can reach someone who typed another person's number, so the preference center
+may record consent but never lifts a STOP. An email opt-out is lifted by a
+link sent to that address (proof of control) or by staff.
+"""
+
+from django.db import IntegrityError, transaction
+
+from clinic.hashing import contact_hash
+from clinic.models import Client
+from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
+from privacy.services import record_consent
+
+from .models import EmailOptOut, OptOutChannel, OptOutEvent, OptOutSource, SmsOptOut
+
+SMS_PURPOSES = (ConsentPurpose.SMS_REMINDERS, ConsentPurpose.SMS_MARKETING)
+# Who may lift an opt-out, by channel.
+SMS_LIFT_SOURCES = {OptOutSource.SMS_KEYWORD, OptOutSource.ADMIN}
+EMAIL_LIFT_SOURCES = {OptOutSource.EMAIL_LINK, OptOutSource.ADMIN}
+# The ledger's word for where a withdrawal came from.
+LEDGER_SOURCE = {
+    OptOutSource.SMS_KEYWORD: ConsentSource.SMS_KEYWORD,
+    OptOutSource.CARRIER: ConsentSource.SMS_KEYWORD,
+    OptOutSource.PREFERENCE_CENTER: ConsentSource.PREFERENCE_CENTER,
+    OptOutSource.EMAIL_LINK: ConsentSource.PREFERENCE_CENTER,
+    OptOutSource.ADMIN: ConsentSource.ADMIN,
+    OptOutSource.PRIVACY_REQUEST: ConsentSource.PRIVACY_REQUEST,
+    OptOutSource.ERASURE: ConsentSource.PRIVACY_REQUEST,
+}
+
+
+class LiftRefused(Exception):
+    """Only the phone's own START (or staff on the person's behalf) lifts a STOP."""
+
+
+def is_sms_opted_out(phone) -> bool:
+    return bool(phone) and SmsOptOut.objects.filter(phone_hash=contact_hash(phone)).exists()
+
+
+def is_email_opted_out(email) -> bool:
+    return bool(email) and EmailOptOut.objects.filter(email_hash=contact_hash(email)).exists()
+
+
+def sms_opted_out_hashes(hashes) -> set[str]:
+    return set(SmsOptOut.objects.filter(phone_hash__in=set(hashes)).values_list("phone_hash", flat=True))
+
+
+def email_opted_out_hashes(hashes) -> set[str]:
+    return set(EmailOptOut.objects.filter(email_hash__in=set(hashes)).values_list("email_hash", flat=True))
+
+
+def _event(*, channel, value_hash, action, reason, source, actor, staff_user, evidence):
+    OptOutEvent.objects.create(
+        channel=channel,
+        contact_hash=value_hash,
+        action=action,
+        reason=reason[:200],
+        source=source,
+        actor=actor,
+        staff_user=staff_user,
+        evidence=(evidence or "")[:200],
+    )
+
+
+def _check_actor(actor, staff_user, source):
+    if source == OptOutSource.ADMIN and (actor != ConsentActor.STAFF or staff_user is None):
+        raise LiftRefused("A staff change needs the staff user, recorded as acting on the person's behalf.")
+
+
+def add_sms_opt_out(
+    *,
+    phone,
+    reason: str,
+    source: str,
+    actor: str = ConsentActor.CLIENT,
+    evidence: str = "",
+    staff_user=None,
+    withdraw_consents: bool = True,
+    keep_number: bool = True,
+) -> SmsOptOut:
+    """Put a number on the opt-out list for every program; withdraw the SMS consents of every client with it."""
+    value_hash = contact_hash(phone)
+    with transaction.atomic():
+        opt_out, _ = SmsOptOut.objects.get_or_create(
+            phone_hash=value_hash,
+            defaults={"phone": str(phone) if keep_number else "", "reason": reason[:200], "evidence": (evidence or "")[:200]},
+        )
+        _event(
+            channel=OptOutChannel.SMS, value_hash=value_hash, action=OptOutEvent.ADD, reason=reason, source=source,
+            actor=actor, staff_user=staff_user, evidence=evidence,
+        )
+        if withdraw_consents:
+            for client in Client.objects.filter(mobile_phone=str(phone)):
+                for purpose in SMS_PURPOSES:
+                    record_consent(
+                        client=client, purpose=purpose, granted=False, notice_text=reason,
+                        source=LEDGER_SOURCE[source], actor=actor, staff_user=staff_user, evidence=evidence,
+                    )
+    return opt_out
+
+
+def lift_sms_opt_out(*, phone, reason: str, source: str, actor: str, evidence: str = "", staff_user=None) -> bool:
+    """Lift a number's opt-out: only its own START/UNSTOP, or staff on the person's behalf. Returns whether one was lifted."""
+    if source not in SMS_LIFT_SOURCES:
+        raise LiftRefused("Only a START texted from the number itself (or staff on the person's behalf) lifts a STOP.")
+    if source == OptOutSource.SMS_KEYWORD and not evidence:
+        raise LiftRefused("A START needs the inbound text as evidence.")
+    _check_actor(actor, staff_user, source)
+    value_hash = contact_hash(phone)
+    with transaction.atomic():
+        lifted, _ = SmsOptOut.objects.filter(phone_hash=value_hash).delete()
+        _event(
+            channel=OptOutChannel.SMS, value_hash=value_hash, action=OptOutEvent.LIFT, reason=reason, source=source,
+            actor=actor, staff_user=staff_user, evidence=evidence,
+        )
+    return bool(lifted)
+
+
+def add_email_opt_out(
+    *, email, reason: str, source: str, actor: str = ConsentActor.CLIENT, evidence: str = "", staff_user=None,
+    keep_address: bool = True, email_hash: str | None = None,
+) -> None:
+    """Put an address on the marketing-email opt-out list (the consent withdrawal is the caller's, with its wording).
+
+    email_hash: the address an unsubscribe link was made for, which the record may since have changed.
+    """
+    value_hash = email_hash or contact_hash(email)
+    keep = keep_address and bool(email) and contact_hash(email) == value_hash
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                EmailOptOut.objects.create(email_hash=value_hash, email=email if keep else "", reason=reason[:200])
+        except IntegrityError:
+            pass  # already on the list
+        _event(
+            channel=OptOutChannel.EMAIL, value_hash=value_hash, action=OptOutEvent.ADD, reason=reason, source=source,
+            actor=actor, staff_user=staff_user, evidence=evidence,
+        )
+
+
+def lift_email_opt_out(*, email, reason: str, source: str, actor: str, evidence: str = "", staff_user=None) -> bool:
+    """Lift an address's opt-out: a link sent to that address, or staff on the person's behalf."""
+    if source not in EMAIL_LIFT_SOURCES:
+        raise LiftRefused("Only a link sent to the address itself (or staff on the person's behalf) lifts an email opt-out.")
+    _check_actor(actor, staff_user, source)
+    value_hash = contact_hash(email)
+    with transaction.atomic():
+        lifted, _ = EmailOptOut.objects.filter(email_hash=value_hash).delete()
+        _event(
+            channel=OptOutChannel.EMAIL, value_hash=value_hash, action=OptOutEvent.LIFT, reason=reason, source=source,
+            actor=actor, staff_user=staff_user, evidence=evidence,
+        )
+    return bool(lifted)

@@ -1,0 +1,107 @@
+"""The opt-in wording promises up to 4 marketing messages a month per channel: campaigns keep that promise and say how many they left out."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from clinic.roles import CLINIC_MANAGER
+from messaging.marketing import campaign_audience, start_campaign
+from messaging.models import Campaign, CampaignEmail, CampaignStatus, Channel, MessageKind, SmsMessage
+from privacy.models import ConsentPurpose, ConsentSource
+from privacy.notices import booking_notices
+from privacy.services import record_consent
+from tests.factories import ClientFactory, StaffFactory
+
+pytestmark = pytest.mark.django_db
+LA = ZoneInfo("America/Los_Angeles")
+NOON = datetime(2026, 12, 7, 12, tzinfo=LA)
+
+
+def marketable(phone=None, email=None):
+    person = ClientFactory(**({"mobile_phone": phone} if phone else {}), **({"email": email} if email else {}))
+    for purpose in (ConsentPurpose.SMS_MARKETING, ConsentPurpose.EMAIL_MARKETING):
+        record_consent(client=person, purpose=purpose, granted=True, notice_text="Offers", source=ConsentSource.BOOKING_FORM)
+    return person
+
+
+def campaign(channel, name="Offer"):
+    return Campaign.objects.create(name=name, channel=channel, subject="Hi", body="20% off", send_at=NOON, status=CampaignStatus.SCHEDULED)
+
+
+def past_texts(person, count, days_ago):
+    with time_machine.travel(NOON - timedelta(days=days_ago), tick=False):
+        for _ in range(count):
+            SmsMessage.objects.create(to_number=str(person.mobile_phone), body="old offer", kind=MessageKind.MARKETING, status="delivered")
+
+
+def test_the_opt_in_wording_promises_four_a_month_per_channel(settings):
+    assert settings.MARKETING_MAX_PER_30_DAYS == 4
+    notices = booking_notices()
+    assert "up to 4 messages a month" in notices[ConsentPurpose.SMS_MARKETING]
+    assert "up to 4 emails a month" in notices[ConsentPurpose.EMAIL_MARKETING]
+
+
+@pytest.mark.policy("sms-program")
+def test_an_sms_campaign_skips_people_at_the_cap_and_says_how_many(django_capture_on_commit_callbacks):
+    at_cap, under, old = marketable(), marketable(), marketable()
+    past_texts(at_cap, 4, days_ago=10)
+    past_texts(under, 3, days_ago=10)
+    past_texts(old, 4, days_ago=31)  # outside the rolling 30 days
+    sms = campaign(Channel.SMS)
+    with time_machine.travel(NOON, tick=False), django_capture_on_commit_callbacks():
+        start_campaign(campaign_id=sms.pk, now=NOON)
+    sms.refresh_from_db()
+    assert (sms.audience_size, sms.skipped_over_cap) == (2, 1)
+    assert set(SmsMessage.objects.filter(campaign=sms).values_list("client_id", flat=True)) == {under.pk, old.pk}
+
+
+def test_back_to_back_campaigns_stop_at_the_cap(django_capture_on_commit_callbacks):
+    person = marketable()
+    sizes = []
+    for n in range(6):
+        sms = campaign(Channel.SMS, name=f"Offer {n}")
+        with time_machine.travel(NOON + timedelta(days=n), tick=False), django_capture_on_commit_callbacks():
+            start_campaign(campaign_id=sms.pk, now=NOON + timedelta(days=n))
+        sms.refresh_from_db()
+        sizes.append((sms.audience_size, sms.skipped_over_cap))
+    assert sizes == [(1, 0)] * 4 + [(0, 1)] * 2
+    assert SmsMessage.objects.filter(client=person, kind=MessageKind.MARKETING).count() == 4
+
+
+def test_records_sharing_a_number_share_its_cap():
+    first, second = marketable(phone="+14085550150"), marketable(phone="+14085550150")
+    past_texts(first, 4, days_ago=1)
+    audience = campaign_audience(channel=Channel.SMS)
+    assert second not in audience.clients and audience.over_cap == 2
+
+
+def test_an_email_campaign_keeps_the_cap_too(settings, django_capture_on_commit_callbacks):
+    settings.MARKETING_MAX_PER_30_DAYS = 2
+    capped, free = marketable(), marketable()
+    earlier = campaign(Channel.EMAIL, name="Earlier")
+    with time_machine.travel(NOON - timedelta(days=5), tick=False):
+        for _ in range(2):
+            CampaignEmail.objects.create(campaign=campaign(Channel.EMAIL), client=capped, to_email=capped.email, status="sent")
+    email = campaign(Channel.EMAIL)
+    with time_machine.travel(NOON, tick=False), django_capture_on_commit_callbacks():
+        start_campaign(campaign_id=email.pk, now=NOON)
+    email.refresh_from_db()
+    assert (email.audience_size, email.skipped_over_cap) == (1, 1)
+    assert list(CampaignEmail.objects.filter(campaign=email).values_list("client_id", flat=True)) == [free.pk]
+    assert earlier.emails.count() == 0
+
+
+def test_the_campaign_page_says_how_many_the_cap_leaves_out(client):
+    past_texts(marketable(), 4, days_ago=2)
+    marketable()
+    manager = StaffFactory()
+    manager.groups.add(Group.objects.get(name=CLINIC_MANAGER))
+    client.force_login(manager)
+    draft = Campaign.objects.create(name="Draft", channel=Channel.SMS, body="Hi", send_at=NOON + timedelta(days=1))
+    html = client.get(reverse("admin:messaging_campaign_change", args=[draft.pk])).content.decode()
+    assert "1 client(s) with current SMS marketing consent" in html
+    assert "1 more left out by the frequency cap" in html

@@ -1,0 +1,93 @@
+"""One service owns the opt-out lists: only it adds or lifts an opt-out, and every change says why."""
+
+import re
+from pathlib import Path
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from clinic.hashing import contact_hash
+from messaging import opt_outs
+from messaging.models import EmailOptOut, OptOutEvent, OptOutSource, SmsOptOut
+from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
+from privacy.selectors import has_consent
+from privacy.services import record_consent
+from tests.factories import ClientFactory, StaffFactory
+
+pytestmark = pytest.mark.django_db
+PHONE = "+14085550143"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def text_in(client, body, sid):
+    url = "/messaging/twilio/inbound/"
+    data = {"MessageSid": sid, "From": PHONE, "To": "+14088211633", "Body": body}
+    signature = RequestValidator("test-auth-token").compute_signature("http://testserver" + url, data)
+    return client.post(url, data, HTTP_X_TWILIO_SIGNATURE=signature)
+
+
+def test_stop_and_start_by_text_are_recorded_with_the_inbound_text_as_evidence(client):
+    text_in(client, "STOP", "SM" + "1" * 32)
+    text_in(client, "START", "SM" + "2" * 32)
+    lifted, added = OptOutEvent.objects.order_by("-id")[:2]
+    assert (added.action, added.source, added.actor, added.evidence) == ("add", "sms_keyword", "client", "SM" + "1" * 32)
+    assert (lifted.action, lifted.source, lifted.actor, lifted.evidence) == ("lift", "sms_keyword", "client", "SM" + "2" * 32)
+    assert added.contact_hash == lifted.contact_hash == contact_hash(PHONE)
+    assert PHONE not in str(OptOutEvent.objects.values_list()[::1])  # a keyed hash, never the number
+
+
+@pytest.mark.policy("sms-stop")
+@pytest.mark.parametrize("source", [OptOutSource.PREFERENCE_CENTER, OptOutSource.EMAIL_LINK, OptOutSource.CARRIER, OptOutSource.PRIVACY_REQUEST])
+def test_only_the_phones_own_start_or_staff_lift_a_stop(source):
+    opt_outs.add_sms_opt_out(phone=PHONE, reason="STOP", source=OptOutSource.SMS_KEYWORD, evidence="SM1")
+    with pytest.raises(opt_outs.LiftRefused):
+        opt_outs.lift_sms_opt_out(phone=PHONE, reason="web", source=source, actor=ConsentActor.CLIENT, evidence="x")
+    assert SmsOptOut.objects.exists()
+
+
+def test_a_start_needs_the_inbound_text_and_staff_must_be_named():
+    opt_outs.add_sms_opt_out(phone=PHONE, reason="STOP", source=OptOutSource.SMS_KEYWORD, evidence="SM1")
+    with pytest.raises(opt_outs.LiftRefused):
+        opt_outs.lift_sms_opt_out(phone=PHONE, reason="START", source=OptOutSource.SMS_KEYWORD, actor=ConsentActor.CLIENT)
+    with pytest.raises(opt_outs.LiftRefused):
+        opt_outs.lift_sms_opt_out(phone=PHONE, reason="asked by phone", source=OptOutSource.ADMIN, actor=ConsentActor.STAFF)
+    staff = StaffFactory()
+    assert opt_outs.lift_sms_opt_out(
+        phone=PHONE, reason="Client asked at the desk", source=OptOutSource.ADMIN, actor=ConsentActor.STAFF,
+        staff_user=staff, evidence="signed form 12",
+    )
+    event = OptOutEvent.objects.get(action=OptOutEvent.LIFT)
+    assert (event.source, event.actor, event.staff_user, event.reason) == ("admin", "staff", staff, "Client asked at the desk")
+    assert not SmsOptOut.objects.exists()
+
+
+def test_a_stop_withdraws_the_sms_consents_of_every_record_with_the_number():
+    people = [ClientFactory(mobile_phone=PHONE), ClientFactory(mobile_phone=PHONE)]
+    for person in people:
+        record_consent(client=person, purpose=ConsentPurpose.SMS_MARKETING, granted=True, notice_text="x", source=ConsentSource.BOOKING_FORM)
+    opt_outs.add_sms_opt_out(phone=PHONE, reason="STOP", source=OptOutSource.SMS_KEYWORD, evidence="SM1")
+    assert not any(has_consent(client=p, purpose=ConsentPurpose.SMS_MARKETING) for p in people)
+
+
+def test_email_opt_out_is_lifted_only_by_a_link_to_the_address_or_staff():
+    opt_outs.add_email_opt_out(email="dana@example.com", reason="Unsubscribe link", source=OptOutSource.EMAIL_LINK)
+    with pytest.raises(opt_outs.LiftRefused):
+        opt_outs.lift_email_opt_out(
+            email="dana@example.com", reason="page", source=OptOutSource.PREFERENCE_CENTER, actor=ConsentActor.CLIENT
+        )
+    assert EmailOptOut.objects.exists()
+    assert [e.action for e in OptOutEvent.objects.all()] == ["add"]
+
+
+def test_no_code_outside_the_service_adds_or_lifts_an_opt_out():
+    """Direct creates and deletes of SmsOptOut / EmailOptOut live only in messaging/opt_outs.py."""
+    write = re.compile(r"(Sms|Email)OptOut\.objects\b[^\n]*\.(create|get_or_create|update_or_create|bulk_create|delete)\(")
+    offenders = []
+    for path in [p for app in ("appointments", "clinic", "messaging", "privacy") for p in (ROOT / app).rglob("*.py")]:
+        relative = path.relative_to(ROOT).as_posix()
+        if "/migrations/" in relative:
+            continue
+        if relative == "messaging/opt_outs.py":
+            continue
+        offenders += [f"{relative}: {m.group(0)}" for m in write.finditer(path.read_text())]
+    assert offenders == []
