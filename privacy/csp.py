@@ -29,6 +29,8 @@ class ConsentAwareCSPMiddleware(CSPMiddleware):
 
     def process_response(self, request, response):
         if tracking_state(request)["no_referrer"]:
-            # Set before SecurityMiddleware's default (it only fills in a missing header).
-            response.headers["Referrer-Policy"] = "no-referrer"
+            # Set before SecurityMiddleware's default (it only fills in a missing header). No other
+            # site gets the address; not "no-referrer", which makes browsers send "Origin: null"
+            # with the page's own form posts, and Django's CSRF check then refuses them.
+            response.headers["Referrer-Policy"] = "same-origin"
         return super().process_response(request, response)

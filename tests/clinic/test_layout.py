@@ -105,7 +105,7 @@ def test_the_availability_page_names_a_treatment_so_no_tag_and_no_referrer_in_ei
         filled, rendered = both_ways(rf, cookie=cookie)
         assert same_page(filled, rendered)
         assert "data-tag" not in filled and "googletagmanager" not in filled and "facebook" not in filled
-        assert '<meta name="referrer" content="no-referrer">' in filled
+        assert '<meta name="referrer" content="same-origin">' in filled
 
 
 def test_a_layout_rendered_for_a_public_page_is_not_reused_for_a_private_one(rf):
@@ -125,7 +125,7 @@ def test_on_the_availability_page_no_tag_host_is_allowed_whatever_was_accepted(c
         html = response.content.decode()
         assert "data-tag" not in html and service.name not in response["Content-Security-Policy"]
         assert "google" not in response["Content-Security-Policy"] and "facebook" not in response["Content-Security-Policy"]
-        assert response["Referrer-Policy"] == "no-referrer"
+        assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_the_cached_availability_pages_banner_posts_with_its_token():

@@ -66,9 +66,9 @@ def test_private_and_treatment_pages_carry_no_tag_and_send_no_referrer_after_acc
         assert not any(tag_id in html for tag_id in (GA, GTM, META)), name
         assert not any(host in html for host in TAG_HOSTS), name
         assert not any(host in response.get("Content-Security-Policy", "") for host in TAG_HOSTS), name
-        assert response["Referrer-Policy"] == "no-referrer", name
+        assert response["Referrer-Policy"] == "same-origin", name
         if response.status_code == 200 and response["Content-Type"].startswith("text/html"):
-            assert '<meta name="referrer" content="no-referrer">' in html, name
+            assert '<meta name="referrer" content="same-origin">' in html, name
 
 
 def test_a_public_page_keeps_the_sites_referrer_policy(client):
