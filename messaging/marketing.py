@@ -251,7 +251,8 @@ def _marketing_email(row):
 def client_from_unsubscribe_token(token):
     try:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-        return Client.objects.get(pk=int(data["c"])), data["e"]
+        # An erased record takes no new evidence (its address is already suppressed by hash).
+        return Client.objects.get(pk=int(data["c"]), erased_at__isnull=True), data["e"]
     except (signing.BadSignature, KeyError, TypeError, ValueError, Client.DoesNotExist):
         return None, None
 
