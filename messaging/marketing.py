@@ -69,15 +69,20 @@ def campaign_audience(*, channel, location=None, client_ids=None, now=None, excl
         clients.only(
             "pk", "email", "mobile_phone", "first_name", "preferred_location_id", "processing_restricted",
             "mobile_phone_problem", "erased_at",
-        )
+        ).order_by("pk")
     )
     verdicts = may_contact_many(
         clients=candidates, purpose=PURPOSE[channel], now=now, exclude_campaign_id=exclude_campaign_id
     )
-    return Audience(
-        [c for c in candidates if verdicts[c.pk]],
-        over_cap=sum(1 for c in candidates if verdicts[c.pk].reason == OVER_CAP),
-    )
+    # One send per number or address (the cap is theirs, and each online booking is a new record
+    # holding them): the oldest permitted record is the one written to.
+    reached, audience = set(), []
+    for client in candidates:
+        contact = str(client.mobile_phone) if channel == Channel.SMS else client.email.lower()
+        if verdicts[client.pk] and contact not in reached:
+            reached.add(contact)
+            audience.append(client)
+    return Audience(audience, over_cap=sum(1 for c in candidates if verdicts[c.pk].reason == OVER_CAP))
 
 
 def sms_marketing_body(campaign):
