@@ -254,24 +254,32 @@ def _marketing_email(row):
 
 
 def client_from_unsubscribe_token(token):
+    """(client or None, the hash of the address the email went to, or None if the link is not ours).
+
+    The address is what the link unsubscribes: it still works after its record
+    was merged away (client None) or erased, so an opt-out is never lost.
+    """
     try:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-        # An erased record takes no new evidence (its address is already suppressed by hash).
-        return Client.objects.get(pk=int(data["c"]), erased_at__isnull=True), data["e"]
-    except (signing.BadSignature, KeyError, TypeError, ValueError, Client.DoesNotExist):
+        client_id, email_hash = int(data["c"]), str(data["e"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None, None
+    # An erased record takes no new evidence (its address is already suppressed by hash).
+    return Client.objects.filter(pk=client_id, erased_at__isnull=True).first(), email_hash
 
 
 def unsubscribe_email(*, token, ip_address=None, user_agent=""):
-    """Withdraw email-marketing consent for the token's address at once. Returns the client or None."""
+    """Put the token's address on the opt-out list at once and withdraw its record's consent. Returns the client or None."""
     client, email_hash = client_from_unsubscribe_token(token)
-    if client is None:
+    if email_hash is None:
         return None
     with transaction.atomic():
         opt_outs.add_email_opt_out(
-            email=client.email, email_hash=email_hash, reason="Unsubscribe link", source=OptOutSource.EMAIL_LINK,
-            actor=ConsentActor.CLIENT, evidence="email unsubscribe link",
+            email=client.email if client else "", email_hash=email_hash, reason="Unsubscribe link",
+            source=OptOutSource.EMAIL_LINK, actor=ConsentActor.CLIENT, evidence="email unsubscribe link",
         )
+        if client is None:
+            return None  # merged away or erased: the address is listed, which wins over any record's consent
         record_consent(
             client=client,
             purpose=ConsentPurpose.EMAIL_MARKETING,

@@ -114,3 +114,21 @@ def test_a_preference_link_reaches_only_the_address_it_was_sent_to(client):
     assert not ConsentRecord.objects.filter(client=person).exists()
     # A link made for the corrected address works.
     assert client.get(reverse("messaging:preferences", args=[preferences_token(person)])).status_code == 200
+
+
+@pytest.mark.policy("security-identity")
+def test_an_unsubscribe_link_still_unsubscribes_the_address_after_its_record_was_merged(client):
+    """Rule: an opt-out is never lost. A marketing email went to a booking's record; the front desk then merged it
+    into the person's older record; the one-click unsubscribe in that email must still stop marketing to the address."""
+    from messaging.permissions import Purpose, may_contact
+
+    older = ClientFactory(email="rae@example.com", mobile_phone="+14085550161")
+    newer = ClientFactory(email="rae@example.com", mobile_phone="+14085550161")
+    for person in (older, newer):
+        record_consent(client=person, purpose=ConsentPurpose.EMAIL_MARKETING, granted=True, notice_text="x",
+                       source=ConsentSource.BOOKING_FORM)
+    link = reverse("messaging:unsubscribe", args=[unsubscribe_token(newer)])
+    identity.merge_clients(keep_id=older.pk, duplicate_id=newer.pk, reason="Same person")
+    response = client.post(link, {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    assert not may_contact(client=older, purpose=Purpose.EMAIL_MARKETING)
