@@ -121,8 +121,8 @@ def queue_booking_confirmation(*, appointment_id, now=None):
         extra = {"status": MessageStatus.SKIPPED, "status_reason": COUNTRY}
     elif not permission:
         return None
-    elif appointment.source == AppointmentSource.ONLINE and _unsolicited_today(client.mobile_phone, appointment, now):
-        extra = {"status": MessageStatus.SKIPPED, "status_reason": DAILY_CAP_REASON}
+    elif appointment.source == AppointmentSource.ONLINE and (capped := _unsolicited_today(client.mobile_phone, appointment, now)):
+        extra = {"status": MessageStatus.SKIPPED, "status_reason": capped}
     try:
         with transaction.atomic():
             return queue_message(
@@ -142,17 +142,21 @@ def queue_booking_confirmation(*, appointment_id, now=None):
 
 # SMS pumping: a bot booking many times with one number must not make us text it many times a day.
 DAILY_CAP_REASON = "A number that has never texted us gets one booking text a day; this booking gets no texts."
+MOVES_CAP_REASON = "A number that has never texted us gets one text a day for moving a booking; reminders still follow."
 
 
-def _unsolicited_today(phone, appointment, now):
-    """Has a number that never texted us already had its one booking-form text in the last 24 hours?
+def _unsolicited_today(phone, appointment, now) -> str:
+    """Why a number that never texted us gets no booking text now ('' if it may): the daily cap's reason.
 
-    A reschedule of the same appointment does not count: the person is moving their own booking.
+    One booking text a day, and one more for moving that same booking (the
+    person moving their own visit); further moves get none, so a bot cannot
+    move one booking from slot to slot for a text each time. Only the first
+    reason also holds back the booking's reminders.
     """
     phone = str(phone)
     if SmsMessage.objects.filter(direction=Direction.INBOUND, from_number=phone).exists():
-        return False  # they have texted us: a real, reachable person
-    return (
+        return ""  # they have texted us: a real, reachable person
+    sent_today = (
         SmsMessage.objects.filter(
             kind=MessageKind.CONFIRMATION,
             to_number=phone,
@@ -160,9 +164,12 @@ def _unsolicited_today(phone, appointment, now):
             appointment__source=AppointmentSource.ONLINE,
         )
         .exclude(status=MessageStatus.SKIPPED)
-        .exclude(appointment=appointment)
-        .exists()
     )
+    if sent_today.exclude(appointment=appointment).exists():
+        return DAILY_CAP_REASON
+    if sent_today.filter(appointment=appointment).count() >= 2:
+        return MOVES_CAP_REASON
+    return ""
 
 
 def reminder_offsets():
