@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus
+from clinic import identity
 from clinic.models import Client, Location
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.services import record_consent
@@ -64,7 +65,10 @@ def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None, o
         if SmsMessage.objects.filter(twilio_sid=message_sid).exists():
             return InboundResult(keyword, duplicate=True)  # Twilio retried: handled already
         clients = _sender_clients(from_number)
-        upcoming = _next_appointment(clients, now)
+        # Filed under the record the number is proven for, else the oldest: a later record may be a
+        # booking anyone made by typing this number (clinic.identity: a typed phone is not proof).
+        sender = identity.phone_on_file(clients)
+        upcoming = _next_appointment([sender] if sender else [], now)
         location = _location_for(to_number, clients, upcoming)
         try:
             with transaction.atomic():
@@ -74,7 +78,7 @@ def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None, o
                     to_number=to_number,
                     body=body,
                     location=location,
-                    client=clients[0] if clients else None,
+                    client=sender,
                     appointment=upcoming,
                     kind=MessageKind.OTHER,
                     status=MessageStatus.RECEIVED,

@@ -46,3 +46,19 @@ def test_c_confirms_only_a_visit_whose_client_gets_texts_at_this_number():
     assert strangers.status == AppointmentStatus.BOOKED
     assert owners.status == AppointmentStatus.CONFIRMED
     assert (NOW + timedelta(days=1)).strftime("%b %-d") not in result.reply
+
+
+@pytest.mark.policy("security-identity")
+def test_a_text_from_a_number_is_filed_under_its_proven_or_oldest_record_not_a_later_booking_that_typed_it():
+    """Rule: a typed phone is not proof. The owner's texts were filed under the newest record holding the number (a
+    stranger's booking), so that stranger's data export held the owner's own words."""
+    from privacy import registry
+
+    owner = ClientFactory(first_name="Vera", mobile_phone=PHONE)
+    stranger = ClientFactory(first_name="Mallory", mobile_phone=PHONE)  # a later online booking that typed the number
+    with time_machine.travel(NOW, tick=False):
+        handle_inbound_sms(message_sid="SM" + "4" * 32, from_number=PHONE, to_number="+14088211633",
+                           body="Vera here: I did not book that, and my lab results are in")
+    exported = registry.export_subject([stranger.pk])
+    assert "lab results" not in str(exported)
+    assert "lab results" in str(registry.export_subject([owner.pk]))
