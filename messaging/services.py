@@ -121,23 +121,27 @@ def queue_booking_confirmation(*, appointment_id, now=None):
         extra = {"status": MessageStatus.SKIPPED, "status_reason": COUNTRY}
     elif not permission:
         return None
-    elif appointment.source == AppointmentSource.ONLINE and (capped := _unsolicited_today(client.mobile_phone, appointment, now)):
-        extra = {"status": MessageStatus.SKIPPED, "status_reason": capped}
-    try:
-        with transaction.atomic():
-            return queue_message(
-                to_number=client.mobile_phone,
-                body=texts.booking_confirmation(appointment),
-                location=appointment.location,
-                client=client,
-                appointment=appointment,
-                kind=MessageKind.CONFIRMATION,
-                dedupe_key=f"confirmation:{appointment.pk}:{int(appointment.start.timestamp())}",
-                now=now,
-                **extra,
-            )
-    except IntegrityError:
-        return None  # already queued for this booking
+    with transaction.atomic():
+        if not extra and appointment.source == AppointmentSource.ONLINE:
+            # Bookings with one number at the same moment take turns here, so each sees the other's text.
+            list(Client.objects.select_for_update().filter(mobile_phone=client.mobile_phone).order_by("pk").values_list("pk"))
+            if capped := _unsolicited_today(client.mobile_phone, appointment, now):
+                extra = {"status": MessageStatus.SKIPPED, "status_reason": capped}
+        try:
+            with transaction.atomic():
+                return queue_message(
+                    to_number=client.mobile_phone,
+                    body=texts.booking_confirmation(appointment),
+                    location=appointment.location,
+                    client=client,
+                    appointment=appointment,
+                    kind=MessageKind.CONFIRMATION,
+                    dedupe_key=f"confirmation:{appointment.pk}:{int(appointment.start.timestamp())}",
+                    now=now,
+                    **extra,
+                )
+        except IntegrityError:
+            return None  # already queued for this booking
 
 
 # SMS pumping: a bot booking many times with one number must not make us text it many times a day.
