@@ -15,7 +15,7 @@ import smtplib
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -121,6 +121,7 @@ def start_campaign(*, campaign_id, now=None):
 
     now = now or timezone.now()
     with transaction.atomic():
+        _one_start_at_a_time()
         campaign = (
             Campaign.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("location")
@@ -150,6 +151,21 @@ def start_campaign(*, campaign_id, now=None):
     else:
         _enqueue_emails(campaign.pk)
     return True
+
+
+# Any fixed number: the key of the PostgreSQL advisory lock that campaign starts take in turn.
+CAMPAIGN_START_LOCK = 7_310_414
+
+
+def _one_start_at_a_time():
+    """Two campaigns starting at once would each miss the other's new sends when counting the frequency cap.
+
+    PostgreSQL: a transaction-level advisory lock (released at commit). SQLite
+    already runs one writing transaction at a time.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CAMPAIGN_START_LOCK])
 
 
 def _write_sms_rows(campaign, audience, now):
