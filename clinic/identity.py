@@ -27,7 +27,7 @@ from django.db.models.functions import Lower
 from django.dispatch import Signal
 from django.utils import timezone
 
-from .hashing import contact_hash
+from .hashing import contact_hash, normalise_email
 from .models import Client
 
 CLAIM_SALT = "clinic.identity.claim"
@@ -69,7 +69,7 @@ def new_client_from_booking(*, first_name: str, last_name: str, email: str, mobi
 
 def mark_email_verified(*, client_ids, email: str, now=None) -> int:
     """The person proved control of `email`: stamp the records (of `client_ids`) that hold it."""
-    email = (email or "").strip().lower()
+    email = normalise_email(email)
     if not email:
         return 0
     return Client.objects.filter(pk__in=client_ids, email=email).update(
@@ -88,7 +88,7 @@ def mark_phone_verified(*, client_ids, phone, now=None) -> int:
 
 def clients_with_email(email: str):
     """Every live record holding this email (any case): the person who controls the address owns them all."""
-    email = (email or "").strip().lower()
+    email = normalise_email(email)
     if not email:
         return Client.objects.none()
     return Client.objects.annotate(_email_ci=Lower("email")).filter(_email_ci=email, erased_at__isnull=True)

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from phonenumber_field.modelfields import PhoneNumberField
 
+from .hashing import normalise_email
+
 TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
 
@@ -90,7 +92,7 @@ class Client(models.Model):
         return client
 
     def save(self, *args, **kwargs):
-        self.email = (self.email or "").strip().lower()
+        self.email = normalise_email(self.email)
         loaded = getattr(self, "_loaded_contact", None)
         update_fields = kwargs.get("update_fields")
         if loaded is not None:

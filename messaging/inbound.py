@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus
+from clinic import identity
 from clinic.models import Client, Location
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.services import record_consent
@@ -15,7 +16,7 @@ from privacy.services import record_consent
 from . import opt_outs, texts
 from .keywords import OPT_OUT_WORDS, Keyword, classify, normalise
 from .models import Direction, MessageKind, MessageStatus, OptOutSource, SmsMessage
-from .permissions import Purpose, may_contact
+from .permissions import Purpose, may_contact, may_contact_many
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,10 @@ def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None, o
         if SmsMessage.objects.filter(twilio_sid=message_sid).exists():
             return InboundResult(keyword, duplicate=True)  # Twilio retried: handled already
         clients = _sender_clients(from_number)
-        upcoming = _next_appointment(clients, now)
+        # Filed under the record the number is proven for, else the oldest: a later record may be a
+        # booking anyone made by typing this number (clinic.identity: a typed phone is not proof).
+        sender = identity.phone_on_file(clients)
+        upcoming = _next_appointment([sender] if sender else [], now)
         location = _location_for(to_number, clients, upcoming)
         try:
             with transaction.atomic():
@@ -74,7 +78,7 @@ def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None, o
                     to_number=to_number,
                     body=body,
                     location=location,
-                    client=clients[0] if clients else None,
+                    client=sender,
                     appointment=upcoming,
                     kind=MessageKind.OTHER,
                     status=MessageStatus.RECEIVED,
@@ -106,7 +110,7 @@ def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None, o
             _opt_in(phone=from_number, clients=clients, evidence=message_sid)
             reply = texts.opt_in_confirmation()
         elif keyword in (Keyword.HELP, Keyword.CONFIRM) and may_contact(purpose=Purpose.REPLY, to=from_number):
-            reply = texts.help_reply(location) if keyword == Keyword.HELP else _confirm_next(upcoming, location)
+            reply = texts.help_reply(location) if keyword == Keyword.HELP else _confirm_next(_texted_visit(clients, now), location)
         # else: nothing else ever goes to an opted-out number (HELP and C from it are stored, unanswered)
         if keyword in (Keyword.OPT_OUT, Keyword.OPT_IN, Keyword.HELP) and settings.TWILIO_ADVANCED_OPT_OUT:
             reply = ""  # Twilio has already answered these
@@ -150,6 +154,16 @@ def _opt_in(*, phone, clients, evidence):
             actor=ConsentActor.CLIENT,
             evidence=evidence,
         )
+
+
+def _texted_visit(clients, now):
+    """The next visit of a record whose booking texts go to this number: C answers those texts.
+
+    Not any record holding the number: one may be a stranger's booking that typed
+    it and asked for no texts, whose visit must be neither confirmed nor told here.
+    """
+    permitted = may_contact_many(clients=clients, purpose=Purpose.TRANSACTIONAL)
+    return _next_appointment([c for c in clients if permitted[c.pk]], now)
 
 
 def _confirm_next(upcoming, location):

@@ -15,7 +15,7 @@ import smtplib
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -69,15 +69,20 @@ def campaign_audience(*, channel, location=None, client_ids=None, now=None, excl
         clients.only(
             "pk", "email", "mobile_phone", "first_name", "preferred_location_id", "processing_restricted",
             "mobile_phone_problem", "erased_at",
-        )
+        ).order_by("pk")
     )
     verdicts = may_contact_many(
         clients=candidates, purpose=PURPOSE[channel], now=now, exclude_campaign_id=exclude_campaign_id
     )
-    return Audience(
-        [c for c in candidates if verdicts[c.pk]],
-        over_cap=sum(1 for c in candidates if verdicts[c.pk].reason == OVER_CAP),
-    )
+    # One send per number or address (the cap is theirs, and each online booking is a new record
+    # holding them): the oldest permitted record is the one written to.
+    reached, audience = set(), []
+    for client in candidates:
+        contact = str(client.mobile_phone) if channel == Channel.SMS else client.email.lower()
+        if verdicts[client.pk] and contact not in reached:
+            reached.add(contact)
+            audience.append(client)
+    return Audience(audience, over_cap=sum(1 for c in candidates if verdicts[c.pk].reason == OVER_CAP))
 
 
 def sms_marketing_body(campaign):
@@ -116,6 +121,7 @@ def start_campaign(*, campaign_id, now=None):
 
     now = now or timezone.now()
     with transaction.atomic():
+        _one_start_at_a_time()
         campaign = (
             Campaign.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("location")
@@ -145,6 +151,21 @@ def start_campaign(*, campaign_id, now=None):
     else:
         _enqueue_emails(campaign.pk)
     return True
+
+
+# Any fixed number: the key of the PostgreSQL advisory lock that campaign starts take in turn.
+CAMPAIGN_START_LOCK = 7_310_414
+
+
+def _one_start_at_a_time():
+    """Two campaigns starting at once would each miss the other's new sends when counting the frequency cap.
+
+    PostgreSQL: a transaction-level advisory lock (released at commit). SQLite
+    already runs one writing transaction at a time.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CAMPAIGN_START_LOCK])
 
 
 def _write_sms_rows(campaign, audience, now):
@@ -249,23 +270,32 @@ def _marketing_email(row):
 
 
 def client_from_unsubscribe_token(token):
+    """(client or None, the hash of the address the email went to, or None if the link is not ours).
+
+    The address is what the link unsubscribes: it still works after its record
+    was merged away (client None) or erased, so an opt-out is never lost.
+    """
     try:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-        return Client.objects.get(pk=int(data["c"])), data["e"]
-    except (signing.BadSignature, KeyError, TypeError, ValueError, Client.DoesNotExist):
+        client_id, email_hash = int(data["c"]), str(data["e"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None, None
+    # An erased record takes no new evidence (its address is already suppressed by hash).
+    return Client.objects.filter(pk=client_id, erased_at__isnull=True).first(), email_hash
 
 
 def unsubscribe_email(*, token, ip_address=None, user_agent=""):
-    """Withdraw email-marketing consent for the token's address at once. Returns the client or None."""
+    """Put the token's address on the opt-out list at once and withdraw its record's consent. Returns the client or None."""
     client, email_hash = client_from_unsubscribe_token(token)
-    if client is None:
+    if email_hash is None:
         return None
     with transaction.atomic():
         opt_outs.add_email_opt_out(
-            email=client.email, email_hash=email_hash, reason="Unsubscribe link", source=OptOutSource.EMAIL_LINK,
-            actor=ConsentActor.CLIENT, evidence="email unsubscribe link",
+            email=client.email if client else "", email_hash=email_hash, reason="Unsubscribe link",
+            source=OptOutSource.EMAIL_LINK, actor=ConsentActor.CLIENT, evidence="email unsubscribe link",
         )
+        if client is None:
+            return None  # merged away or erased: the address is listed, which wins over any record's consent
         record_consent(
             client=client,
             purpose=ConsentPurpose.EMAIL_MARKETING,

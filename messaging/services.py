@@ -121,38 +121,46 @@ def queue_booking_confirmation(*, appointment_id, now=None):
         extra = {"status": MessageStatus.SKIPPED, "status_reason": COUNTRY}
     elif not permission:
         return None
-    elif appointment.source == AppointmentSource.ONLINE and _unsolicited_today(client.mobile_phone, appointment, now):
-        extra = {"status": MessageStatus.SKIPPED, "status_reason": DAILY_CAP_REASON}
-    try:
-        with transaction.atomic():
-            return queue_message(
-                to_number=client.mobile_phone,
-                body=texts.booking_confirmation(appointment),
-                location=appointment.location,
-                client=client,
-                appointment=appointment,
-                kind=MessageKind.CONFIRMATION,
-                dedupe_key=f"confirmation:{appointment.pk}:{int(appointment.start.timestamp())}",
-                now=now,
-                **extra,
-            )
-    except IntegrityError:
-        return None  # already queued for this booking
+    with transaction.atomic():
+        if not extra and appointment.source == AppointmentSource.ONLINE:
+            # Bookings with one number at the same moment take turns here, so each sees the other's text.
+            list(Client.objects.select_for_update().filter(mobile_phone=client.mobile_phone).order_by("pk").values_list("pk"))
+            if capped := _unsolicited_today(client.mobile_phone, appointment, now):
+                extra = {"status": MessageStatus.SKIPPED, "status_reason": capped}
+        try:
+            with transaction.atomic():
+                return queue_message(
+                    to_number=client.mobile_phone,
+                    body=texts.booking_confirmation(appointment),
+                    location=appointment.location,
+                    client=client,
+                    appointment=appointment,
+                    kind=MessageKind.CONFIRMATION,
+                    dedupe_key=f"confirmation:{appointment.pk}:{int(appointment.start.timestamp())}",
+                    now=now,
+                    **extra,
+                )
+        except IntegrityError:
+            return None  # already queued for this booking
 
 
 # SMS pumping: a bot booking many times with one number must not make us text it many times a day.
 DAILY_CAP_REASON = "A number that has never texted us gets one booking text a day; this booking gets no texts."
+MOVES_CAP_REASON = "A number that has never texted us gets one text a day for moving a booking; reminders still follow."
 
 
-def _unsolicited_today(phone, appointment, now):
-    """Has a number that never texted us already had its one booking-form text in the last 24 hours?
+def _unsolicited_today(phone, appointment, now) -> str:
+    """Why a number that never texted us gets no booking text now ('' if it may): the daily cap's reason.
 
-    A reschedule of the same appointment does not count: the person is moving their own booking.
+    One booking text a day, and one more for moving that same booking (the
+    person moving their own visit); further moves get none, so a bot cannot
+    move one booking from slot to slot for a text each time. Only the first
+    reason also holds back the booking's reminders.
     """
     phone = str(phone)
     if SmsMessage.objects.filter(direction=Direction.INBOUND, from_number=phone).exists():
-        return False  # they have texted us: a real, reachable person
-    return (
+        return ""  # they have texted us: a real, reachable person
+    sent_today = (
         SmsMessage.objects.filter(
             kind=MessageKind.CONFIRMATION,
             to_number=phone,
@@ -160,9 +168,12 @@ def _unsolicited_today(phone, appointment, now):
             appointment__source=AppointmentSource.ONLINE,
         )
         .exclude(status=MessageStatus.SKIPPED)
-        .exclude(appointment=appointment)
-        .exists()
     )
+    if sent_today.exclude(appointment=appointment).exists():
+        return DAILY_CAP_REASON
+    if sent_today.filter(appointment=appointment).count() >= 2:
+        return MOVES_CAP_REASON
+    return ""
 
 
 def reminder_offsets():
@@ -526,6 +537,8 @@ def _confirm_lost_send(*, message_id, sid, to):
 
 # A code is asked for through the privacy-request pages (rate limited per IP); this caps it per number too.
 VERIFICATION_CODES_PER_HOUR = 5
+# A number on the STOP list: a code is an exception for the person's own request, not a channel to it.
+VERIFICATION_CODES_PER_DAY_AFTER_STOP = 3
 
 
 def send_verification_code(*, phone, body, client=None):
@@ -533,16 +546,23 @@ def send_verification_code(*, phone, body, client=None):
 
     A reply the person asked for, not marketing: it goes even to a number that
     texted STOP, so they can still verify a privacy request. At most
-    VERIFICATION_CODES_PER_HOUR per number.
+    VERIFICATION_CODES_PER_HOUR per number, and VERIFICATION_CODES_PER_DAY_AFTER_STOP
+    a day to a number on the STOP list.
     """
     now = timezone.now()
     if not may_contact(client=client, purpose=Purpose.VERIFICATION_CODE, to=str(phone)):
         return None
-    recent = SmsMessage.objects.filter(
-        kind=MessageKind.VERIFICATION, to_number=str(phone), created_at__gte=now - timedelta(hours=1)
-    ).count()
+    codes = SmsMessage.objects.filter(kind=MessageKind.VERIFICATION, to_number=str(phone))
+    recent = codes.filter(created_at__gte=now - timedelta(hours=1)).count()
     if recent >= VERIFICATION_CODES_PER_HOUR:
         logger.info("Verification code refused: %s sent to this number in the last hour", recent)
+        return None
+    # Whoever proved the email on a record asks for the code, not necessarily the phone's owner:
+    # after STOP the exception stays rare (past it, staff check identity another way).
+    if opt_outs.is_sms_opted_out(phone) and codes.filter(
+        created_at__gte=now - timedelta(days=1)
+    ).count() >= VERIFICATION_CODES_PER_DAY_AFTER_STOP:
+        logger.info("Verification code refused: the number is on the STOP list and had its codes for today")
         return None
     message = SmsMessage.objects.create(
         to_number=str(phone),

@@ -100,8 +100,8 @@ def twilio_inbound(request):
 @require_http_methods(["GET", "POST"])
 @limit("verification")
 def unsubscribe(request, token):
-    client, _ = marketing.client_from_unsubscribe_token(token)
-    if client is None:
+    _, address = marketing.client_from_unsubscribe_token(token)
+    if address is None:
         return render(request, "messaging/unsubscribe.html", {"invalid": True}, status=404)
     if request.method == "POST":
         marketing.unsubscribe_email(

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
+from clinic.hashing import contact_hash
 from clinic.models import Client
 
 SALT = "messaging.preferences"
@@ -22,7 +23,8 @@ class LinkExpired(Exception):
 
 
 def preferences_token(client):
-    return signing.dumps({"c": client.pk}, salt=SALT)
+    # Bound to the address it is mailed to: a link that went to a mistyped address dies once the address is corrected.
+    return signing.dumps({"c": client.pk, "e": contact_hash(client.email)}, salt=SALT)
 
 
 def preferences_url(client):
@@ -32,8 +34,11 @@ def preferences_url(client):
 def client_from_preferences_token(token):
     try:
         data = signing.loads(token, salt=SALT, max_age=settings.PREFERENCE_LINK_MAX_AGE_DAYS * 86400)
-        return Client.objects.get(pk=int(data["c"]))
+        client = Client.objects.get(pk=int(data["c"]), erased_at__isnull=True)
     except signing.SignatureExpired as exc:
         raise LinkExpired from exc
     except (signing.BadSignature, KeyError, TypeError, ValueError, Client.DoesNotExist) as exc:
         raise LinkInvalid from exc
+    if data.get("e") != contact_hash(client.email):
+        raise LinkInvalid
+    return client

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic import identity
+from clinic.hashing import normalise_email
 from clinic.models import Client
 from clinic.queueing import enqueue
 
@@ -118,7 +119,7 @@ def submit_request(*, request_type, email, phone="", details="", channel="web", 
     with transaction.atomic():
         dsr = DataSubjectRequest.objects.create(
             request_type=request_type,
-            email=email.strip().lower(),
+            email=normalise_email(email),
             phone=phone,
             details=details,
             channel=channel,

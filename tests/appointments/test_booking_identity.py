@@ -83,7 +83,7 @@ def test_a_booking_with_a_strangers_phone_shows_back_only_what_the_booker_typed(
     response = book(mobile_phone=VICTIM_PHONE)
     page = client.get(response["Location"]).content.decode()
     assert VICTIM_EMAIL not in page and "Vera" not in page
-    assert BOOKER_EMAIL in page
+    assert "the address you gave" in page  # and no address at all: a merge may move the visit onto another record
     appointment = Appointment.objects.get()
     assert appointment.client != victim and appointment.client.email == BOOKER_EMAIL
 

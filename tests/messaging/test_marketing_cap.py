@@ -105,3 +105,28 @@ def test_the_campaign_page_says_how_many_the_cap_leaves_out(client):
     html = client.get(reverse("admin:messaging_campaign_change", args=[draft.pk])).content.decode()
     assert "1 client(s) with current SMS marketing consent" in html
     assert "1 more left out by the frequency cap" in html
+
+
+@pytest.mark.policy("sms-program")
+@pytest.mark.parametrize("channel", [Channel.SMS, Channel.EMAIL])
+def test_one_campaign_sends_once_to_a_number_or_address_held_by_several_records(channel, django_capture_on_commit_callbacks):
+    """Rule: the cap is per number or address, so one campaign is one send to it, however many records hold it.
+
+    Attack: every online booking is its own record, so a client who booked three
+    times (same email, same phone) got three copies of each campaign, and the
+    promised "up to 4 a month" was broken by the second campaign.
+    """
+    records = [marketable(phone="+14085550151", email="rae@example.com") for _ in range(3)]
+    other = marketable(phone="+14085550152", email="sam@example.com")
+    offer = campaign(channel)
+    with time_machine.travel(NOON, tick=False), django_capture_on_commit_callbacks():
+        start_campaign(campaign_id=offer.pk, now=NOON)
+    offer.refresh_from_db()
+    if channel == Channel.SMS:
+        sent = list(SmsMessage.objects.filter(campaign=offer).values_list("to_number", "client_id"))
+    else:
+        sent = list(CampaignEmail.objects.filter(campaign=offer).values_list("to_email", "client_id"))
+    assert sorted(to for to, _ in sent) == sorted({to for to, _ in sent}) and len(sent) == 2
+    # The oldest record holding the contact is the one written to (each online booking is a newer record).
+    assert {client_id for _, client_id in sent} == {records[0].pk, other.pk}
+    assert offer.audience_size == 2

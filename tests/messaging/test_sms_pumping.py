@@ -157,3 +157,27 @@ def test_the_booking_page_refuses_a_foreign_number_and_books_nothing(client):
     assert response.status_code == 200
     assert "We can only text mobile numbers in the United States and Canada" in response.content.decode()
     assert not Appointment.objects.exists()
+
+
+@pytest.mark.policy("sms-program")
+def test_rescheduling_one_booking_over_and_over_does_not_pump_texts(clinic, sms_outbox, django_capture_on_commit_callbacks):
+    """Rule: a number that never texted us gets one booking text a day, and one more for moving that booking.
+
+    Attack: the reschedule exemption let a bot book once with a number and move the
+    booking to slot after slot through its manage link, one confirmation text each.
+    """
+    with time_machine.travel(NOW, tick=False):
+        appointment = book(clinic, consenting(PHONE), NOW + timedelta(days=1))
+    run_confirmations(django_capture_on_commit_callbacks, [appointment], NOW)
+    for move in range(1, 6):
+        appointment.start, appointment.end = appointment.start + timedelta(hours=1), appointment.end + timedelta(hours=1)
+        appointment.save()
+        run_confirmations(django_capture_on_commit_callbacks, [appointment], NOW + timedelta(minutes=10 * move))
+    assert len(sms_outbox) == 2
+    skipped = SmsMessage.objects.filter(kind=MessageKind.CONFIRMATION, status=MessageStatus.SKIPPED)
+    assert skipped.count() == 4
+    # The person who really moved their booking still gets its reminders.
+    reminder_time = appointment.start - timedelta(hours=2)
+    with time_machine.travel(reminder_time, tick=False), django_capture_on_commit_callbacks(execute=True):
+        dispatch_due_reminders(now=reminder_time)
+    assert SmsMessage.objects.filter(kind=MessageKind.REMINDER, appointment_start=appointment.start).exists()
