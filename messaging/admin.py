@@ -10,7 +10,7 @@ from django.utils.html import format_html
 
 from appointments.admin import appointment_inlines
 from clinic.admin import LocationScopedAdmin, ReadOnlyAdminMixin, client_inlines
-from clinic.admin_scoping import LocationScopedInline, clients_at, register_scope, scoped
+from clinic.admin_scoping import LocationScopedInline, NoSecretLookupsMixin, clients_at, register_scope, scoped
 from privacy import requests as privacy_requests
 from privacy.requests_models import AuditAction
 
@@ -53,7 +53,9 @@ def audit_message_view(request, *, client_id, detail):
     privacy_requests.audit(AuditAction.DATA_VIEWED, client_id=client_id, actor=request.user, detail=detail)
 
 
-class BodyForStaffMixin:
+class BodyForStaffMixin(NoSecretLookupsMixin):
+    secret_lookup_fields = ("body",)  # a verification text's code
+
     @admin.display(description="Body")
     def body_shown(self, obj):
         return body_for_staff(kind=obj.kind, body=obj.body)

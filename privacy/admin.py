@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from clinic.admin import ClientAdmin, LocationScopedAdmin, ReadOnlyAdminMixin, client_inlines
-from clinic.admin_scoping import LocationScopedInline, UnlimitedStaffOnlyAdmin, clients_at, register_scope
+from clinic.admin_scoping import LocationScopedInline, NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, clients_at, register_scope
 from clinic.models import Client
 from clinic.spreadsheet import spreadsheet_safe
 
@@ -116,9 +116,10 @@ class RequestAdminForm(forms.ModelForm):
 
 
 @admin.register(DataSubjectRequest)
-class DataSubjectRequestAdmin(UnlimitedStaffOnlyAdmin, admin.ModelAdmin):
+class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, admin.ModelAdmin):
     """The privacy officers' register: due dates first, overdue and due-soon flagged."""
 
+    secret_lookup_fields = ("sms_code_hash", "verification_nonce", "export_nonce")
     form = RequestAdminForm
     list_display = ["reference", "request_type", "status", "identity_check_needed", "received_at", "deadline_flag", "regime", "channel"]
     list_filter = ["identity_check_needed", "request_type", "status", "regime", "channel"]

@@ -112,3 +112,27 @@ def test_a_page_staff_cannot_open_is_not_audited_as_viewed(client, texts):
     assert client.get(reverse("admin:messaging_smsmessage_change", args=[texts["code"].pk])).status_code == 404
     assert not PrivacyAuditEvent.objects.filter(action=AuditAction.DATA_VIEWED).exists()
     assert Appointment.objects.count() == 1
+
+
+@pytest.mark.policy("security")
+@pytest.mark.parametrize("lookup", ["body__contains", "body__startswith", "body__regex", "body__icontains"])
+def test_verification_codes_cannot_be_guessed_through_changelist_filters(client, texts, lookup):
+    """`?body__contains=<guess>` on the text log would tell staff the code digit by digit: refused like any unknown filter."""
+    client.force_login(staff(FRONT_DESK, texts["location"]))
+    url = reverse("admin:messaging_smsmessage_changelist")
+    right = client.get(url, {lookup: CODE if lookup != "body__regex" else f"is {CODE[0]}"})
+    wrong = client.get(url, {lookup: "000000" if lookup != "body__regex" else "is x"})
+    # Django answers a disallowed lookup with 400 (DisallowedModelAdminLookup), never the filtered list.
+    assert right.status_code == wrong.status_code == 400
+
+
+def test_privacy_request_code_hash_cannot_be_probed_through_changelist_filters(client):
+    """The code's hash with the request's id and reference would give the code back offline: no filter on it."""
+    from privacy.requests_models import DataSubjectRequest
+
+    client.force_login(StaffFactory(is_superuser=True))
+    url = reverse("admin:privacy_datasubjectrequest_changelist")
+    for lookup in ["sms_code_hash__startswith", "verification_nonce__startswith", "export_nonce__startswith"]:
+        response = client.get(url, {lookup: "a"})
+        assert response.status_code == 400, lookup
+    assert DataSubjectRequest.objects.count() == 0  # nothing to see either way; the refusal is the point
