@@ -285,8 +285,18 @@ class PrivacyAuditEventAdmin(UnlimitedStaffOnlyAdmin, ReadOnlyAdminMixin, admin.
     readonly_fields = fields
 
 
+class ClientCorrectionForm(forms.ModelForm):
+    def clean(self):
+        # An erased record is anonymised for good: correct_client refuses it, so the form says so first.
+        if self.instance.pk and self.instance.erased_at is not None:
+            raise forms.ValidationError("This client was erased; there is nothing to correct.")
+        return super().clean()
+
+
 class AuditedClientAdmin(ClientAdmin):
     """Every staff view of a client's record goes into the privacy audit trail."""
+
+    form = ClientCorrectionForm
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
