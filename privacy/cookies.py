@@ -64,7 +64,9 @@ def page_kind(request) -> str:
         try:
             match = resolve(request.path_info)
         except Resolver404:
-            return PUBLIC
+            # A mistyped address may still hold a personal link's token or a treatment: a "not found"
+            # page has nothing worth measuring, so it gets no tag and sends no referrer.
+            return PRIVATE
     if match.view_name in PRIVATE_PAGES or "token" in match.kwargs:
         return PRIVATE
     if "service_slug" in match.kwargs:
