@@ -184,3 +184,30 @@ def test_a_reason_given_for_an_erasure_does_not_keep_the_name_in_the_audit_trail
     event = PrivacyAuditEvent.objects.get(client_id=person.pk)
     assert "asked by phone" in event.detail
     assert database_holding(*Person.needles()) == []
+
+
+@pytest.mark.policy("erasure-everywhere")
+def test_erasure_removes_the_address_and_browser_recorded_when_the_person_downloaded_their_export():
+    """The download's audit row names where it was fetched from (IP, browser): personal data, gone with the person."""
+    from django.utils import timezone
+
+    from privacy.erasure import erase_clients
+    from privacy.requests import download_token, send_export_link, use_download_link
+    from privacy.requests_models import AuditAction, PrivacyAuditEvent
+    from tests.factories import ClientFactory
+
+    person = ClientFactory(first_name="Dana", last_name=Person.last_name, email=Person.email, mobile_phone=Person.phone)
+    now = timezone.now()
+    access = DataSubjectRequest.objects.create(request_type="access", email=Person.email, regime="gdpr", received_at=now,
+                                               due_at=now, status=RequestStatus.VERIFIED, verified_at=now)
+    access.clients.add(person)
+    send_export_link(request_id=access.pk)
+    access.refresh_from_db()
+    use_download_link(token=download_token(access), proof="verified in this browser", ip_address=Person.ip,
+                      user_agent=Person.user_agent)
+    assert database_holding(Person.ip, "QuillBrowser")  # the audit row holds them until the erasure
+    erase_clients(client_ids=[person.pk])
+    assert database_holding(*Person.needles()) == []
+    # The record of the download stays: what, when and how it was proven.
+    kept = PrivacyAuditEvent.objects.get(request=access, action=AuditAction.DATA_EXPORTED)
+    assert "verified in this browser" in kept.detail
