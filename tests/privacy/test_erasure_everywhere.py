@@ -211,3 +211,19 @@ def test_erasure_removes_the_address_and_browser_recorded_when_the_person_downlo
     # The record of the download stays: what, when and how it was proven.
     kept = PrivacyAuditEvent.objects.get(request=access, action=AuditAction.DATA_EXPORTED)
     assert "verified in this browser" in kept.detail
+
+
+@pytest.mark.policy("erasure-everywhere")
+def test_erasure_after_a_merge_leaves_nothing_of_the_merged_records_other_name_email_or_phone():
+    """A merge's reason (free text in the audit trail) may name the duplicate's details, which the kept record
+    does not hold: erasing the kept record must still leave none of them anywhere."""
+    from clinic.identity import merge_clients
+    from privacy.erasure import erase_clients
+    from tests.factories import ClientFactory
+
+    keep = ClientFactory(first_name="Dana", last_name=Person.last_name, email=Person.email, mobile_phone=Person.phone)
+    duplicate = ClientFactory(first_name="Dana", last_name="Oldsurname", email="dana.old@example.net", mobile_phone="+14085550777")
+    merge_clients(keep_id=keep.pk, duplicate_id=duplicate.pk, staff_user=None, actor_label="test",
+                  reason="Dana Oldsurname (dana.old@example.net, 408-555-0777 / +14085550777) is Dana Quillfeather after marriage")
+    erase_clients(client_ids=[keep.pk])
+    assert database_holding(*Person.needles(), "Oldsurname", "dana.old@example.net", "+14085550777", "4085550777") == []
