@@ -60,7 +60,14 @@ def export_opt_outs(client_ids):
     sms = SmsOptOut.objects.filter(phone_hash__in=phones.values()).order_by("created_at")
     mail = EmailOptOut.objects.filter(email_hash__in=emails.values()).order_by("created_at")
     by_hash = {h: v for v, h in {**phones, **emails}.items()}
+    # Every add and lift, even of an entry since lifted (a STOP later undone by START): it is about the person.
+    history = OptOutEvent.objects.filter(contact_hash__in=by_hash).order_by("created_at", "id")
     return {
+        "opt_out_history": [
+            {"channel": e.channel, "contact": by_hash[e.contact_hash], "action": e.action, "reason": e.reason,
+             "source": e.source, "created_at": e.created_at.isoformat()}
+            for e in history
+        ],
         "opt_outs": [
             {"channel": "sms", "contact": by_hash[o.phone_hash], "reason": o.reason, "created_at": o.created_at.isoformat()}
             for o in sms
