@@ -68,7 +68,8 @@ class AuditedMessageViewsMixin:
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
+        # 200 is the page shown (a GET, or a form posted back with errors); a saved form redirects.
+        if response.status_code == 200:
             message = self.get_object(request, object_id)
             audit_message_view(request, client_id=message.client_id, detail=self.audit_label.format(pk=message.pk))
         return response
@@ -169,7 +170,7 @@ class InboxAdmin(AuditedMessageViewsMixin, BodyForStaffMixin, ReadOnlyAdminMixin
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
         # The list shows what clients wrote: one audit row per client on the page.
-        if request.method == "GET" and response.status_code == 200 and hasattr(response, "context_data"):
+        if response.status_code == 200 and hasattr(response, "context_data"):
             shown = {m.client_id for m in response.context_data["cl"].result_list if m.client_id}
             for client_id in sorted(shown):
                 audit_message_view(request, client_id=client_id, detail="Inbox list")
@@ -215,8 +216,8 @@ class InboxAdmin(AuditedMessageViewsMixin, BodyForStaffMixin, ReadOnlyAdminMixin
         conversation = [
             (sms, body_for_staff(kind=sms.kind, body=sms.body)) for sms in thread.order_by("-created_at")[:20]
         ]
-        if request.method == "GET":
-            audit_message_view(request, client_id=message.client_id, detail=f"Inbox conversation (message {message.pk})")
+        # Shown on a GET and on a reply sent back with errors alike: both are views of the thread.
+        audit_message_view(request, client_id=message.client_id, detail=f"Inbox conversation (message {message.pk})")
         context = {
             **self.admin_site.each_context(request),
             "title": f"Reply to {message.client or message.from_number}",

@@ -58,7 +58,7 @@ class ConsentRecordAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
+        if response.status_code == 200:
             record = self.get_object(request, object_id)
             requests.audit(
                 AuditAction.DATA_VIEWED, client_id=record.client_id, actor=request.user,
@@ -263,7 +263,7 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
             (reverse("admin:privacy_request_refuse", args=[object_id]), "Refuse with legal basis"),
         ]
         response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
+        if response.status_code == 200:
             # The request's page shows the requester's contact details and what they asked.
             requests.audit(AuditAction.DATA_VIEWED, request=self.get_object(request, object_id), actor=request.user, detail="Request page viewed")
         return response
@@ -300,7 +300,7 @@ class AuditedClientAdmin(ClientAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
+        if response.status_code == 200:
             requests.audit(AuditAction.DATA_VIEWED, client_id=int(object_id), actor=request.user)
         return response
 

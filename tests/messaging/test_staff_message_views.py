@@ -136,3 +136,27 @@ def test_privacy_request_code_hash_cannot_be_probed_through_changelist_filters(c
         response = client.get(url, {lookup: "a"})
         assert response.status_code == 400, lookup
     assert DataSubjectRequest.objects.count() == 0  # nothing to see either way; the refusal is the point
+
+
+@pytest.mark.parametrize("page", ["client", "appointment"])
+def test_a_form_posted_back_with_errors_is_audited_like_opening_the_page(client, texts, page):
+    """The change page re-rendered after an invalid POST shows the same texts (inlines): it is a view too,
+    or staff could read anyone's messages unaudited by posting a blank form."""
+    user = staff(FRONT_DESK, texts["location"])
+    client.force_login(user)
+    url = {
+        "client": reverse("admin:clinic_client_change", args=[texts["client"].pk]),
+        "appointment": reverse("admin:appointments_appointment_change", args=[texts["appointment"].pk]),
+    }[page]
+    import re
+
+    # The form as the page gives it (management forms included), with a required field emptied.
+    form = dict(re.findall(r'<input type="(?:hidden|text|number)" name="([^"]+)" value="([^"]*)"', client.get(url).content.decode()))
+    form.pop("csrfmiddlewaretoken", None)
+    form["first_name" if page == "client" else "start_0"] = ""
+    PrivacyAuditEvent.objects.all().delete()  # the GET above was audited; the POST is what is checked
+    response = client.post(url, form)
+    shown = "Can I move my visit?" if page == "client" else "your verification code is ••••••"  # the inline's texts
+    assert response.status_code == 200 and shown in response.content.decode()
+    assert "errornote" in response.content.decode()
+    assert PrivacyAuditEvent.objects.filter(action=AuditAction.DATA_VIEWED, client=texts["client"], actor=user).count() == 1
