@@ -227,3 +227,30 @@ def test_erasure_after_a_merge_leaves_nothing_of_the_merged_records_other_name_e
                   reason="Dana Oldsurname (dana.old@example.net, 408-555-0777 / +14085550777) is Dana Quillfeather after marriage")
     erase_clients(client_ids=[keep.pk])
     assert database_holding(*Person.needles(), "Oldsurname", "dana.old@example.net", "+14085550777", "4085550777") == []
+
+
+@pytest.mark.policy("erasure-everywhere")
+def test_erasure_clears_the_admin_history_of_the_persons_appointments_even_under_a_name_since_corrected():
+    """The admin's history names an appointment by str() ("<client name> - <service> at ..."), frozen at the time:
+    after the person's name was corrected, her old name is there and no trace of her current record finds it."""
+    from datetime import timedelta
+
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+    from django.utils import timezone
+
+    from appointments.models import Appointment
+    from privacy.erasure import erase_clients
+    from privacy.rectification import correct_client
+    from tests.factories import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
+
+    location, service, (practitioner,) = bookable_clinic()
+    person = ClientFactory(first_name="Dana", last_name="Oldsurname", email=Person.email, mobile_phone=Person.phone)
+    visit = AppointmentFactory(client=person, location=location, service=service, practitioner=practitioner,
+                               start=timezone.now() + timedelta(days=2))
+    LogEntry.objects.create(user=StaffFactory(), content_type=ContentType.objects.get_for_model(Appointment),
+                            object_id=str(visit.pk), object_repr=str(visit)[:200], action_flag=CHANGE,
+                            change_message='[{"changed": {"fields": ["Notes"]}}]')
+    correct_client(client_id=person.pk, changes={"last_name": Person.last_name})
+    erase_clients(client_ids=[person.pk])
+    assert database_holding(*Person.needles(), "Oldsurname") == []
