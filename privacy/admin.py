@@ -131,6 +131,14 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
     ]
     actions = ["mark_verified_by_staff", "send_export", "erase_now", "lift_restriction", "export_register_csv"]
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and (obj.email_confirmed_at or obj.verified_at):
+            # What the requester proved (their email, the phone on file) and for what: changed now, the
+            # export link would go to an address nobody proved, or a deletion would skip the phone code.
+            fields += ["request_type", "email", "phone"]
+        return fields
+
     @admin.display(description="Deadline", ordering="due_at")
     def deadline_flag(self, obj):
         now = timezone.now()
