@@ -254,3 +254,39 @@ def test_erasure_clears_the_admin_history_of_the_persons_appointments_even_under
     correct_client(client_id=person.pk, changes={"last_name": Person.last_name})
     erase_clients(client_ids=[person.pk])
     assert database_holding(*Person.needles(), "Oldsurname") == []
+
+
+@pytest.mark.policy("erasure-everywhere")
+def test_erasure_leaves_no_number_or_address_the_person_had_before_a_correction():
+    """Texts and opt-outs keep the number they were for; after a correction the record holds the new one only,
+    and the erasure must still find the old number (in the person's own texts and the opt-out entries)."""
+    from django.utils import timezone
+
+    from messaging.models import Direction, MessageKind, MessageStatus, OptOutSource, SmsMessage
+    from messaging.opt_outs import add_email_opt_out, add_sms_opt_out
+    from privacy.erasure import erase_clients
+    from privacy.models import ConsentActor
+    from privacy.rectification import correct_client
+    from tests.factories import ClientFactory
+
+    old_phone, old_email = "+14085550733", "dana.maiden@example.org"
+    person = ClientFactory(first_name="Dana", last_name=Person.last_name, email=old_email, mobile_phone=old_phone)
+    SmsMessage.objects.create(to_number=old_phone, client=person, kind=MessageKind.REMINDER, body="See you",
+                              status=MessageStatus.SENT)
+    SmsMessage.objects.create(direction=Direction.INBOUND, from_number=old_phone, to_number="+14088211633", client=person,
+                              body="STOP", status=MessageStatus.RECEIVED, keyword="stop")
+    add_sms_opt_out(phone=old_phone, reason="Texted STOP", source=OptOutSource.SMS_KEYWORD, actor=ConsentActor.CLIENT,
+                    evidence="SM" + "e" * 32)
+    # A marketing email to the old address, whose unsubscribe link put it on the list.
+    from messaging.models import Campaign, CampaignEmail
+
+    campaign = Campaign.objects.create(name="Spring", channel="email", subject="Spring", body="Offers", send_at=timezone.now())
+    CampaignEmail.objects.create(campaign=campaign, client=person, to_email=old_email, status=MessageStatus.SENT)
+    add_email_opt_out(email=old_email, reason="Unsubscribed", source=OptOutSource.EMAIL_LINK, actor=ConsentActor.CLIENT)
+    correct_client(client_id=person.pk, changes={"mobile_phone": Person.phone, "email": Person.email})
+    erase_clients(client_ids=[person.pk])
+    found = database_holding(*Person.needles(), old_phone, "4085550733", old_email)
+    assert found == [], found
+    # The old number and address stay stopped (by their hash).
+    assert SmsOptOut.objects.filter(phone_hash=contact_hash(old_phone)).exists()
+    assert EmailOptOut.objects.filter(email_hash=contact_hash(old_email)).exists()
