@@ -139,6 +139,7 @@ def test_privacy_request_code_hash_cannot_be_probed_through_changelist_filters(c
 
 
 @pytest.mark.parametrize("page", ["client", "appointment"])
+@pytest.mark.policy("security")
 def test_a_form_posted_back_with_errors_is_audited_like_opening_the_page(client, texts, page):
     """The change page re-rendered after an invalid POST shows the same texts (inlines): it is a view too,
     or staff could read anyone's messages unaudited by posting a blank form."""
