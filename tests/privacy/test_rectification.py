@@ -158,3 +158,15 @@ def test_saving_an_erased_clients_admin_page_is_refused_on_the_form_not_a_500(ad
     assert "erased" in response.content.decode()
     after = type(person).objects.get(pk=person.pk)
     assert (after.first_name, after.email, after.notes) == (person.first_name, person.email, person.notes)
+
+
+@pytest.mark.policy("rights-correction")
+def test_the_client_form_cannot_lift_a_restriction_of_processing(admin_client, jo):
+    """A restriction is the person's right, set and lifted through their privacy request (audited as such);
+    unticking a box on the client page while correcting a name must not lift it."""
+    person, _ = jo
+    type(person).objects.filter(pk=person.pk).update(processing_restricted=True)
+    person.refresh_from_db()
+    admin_correct(admin_client, person, first_name="Joanna")  # the box is not posted: unticked
+    assert person.first_name == "Joanna"
+    assert person.processing_restricted is True
