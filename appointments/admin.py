@@ -174,7 +174,7 @@ class AppointmentAdmin(LocationScopedAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
+        if response.status_code == 200:
             # The page lists the client's texts about this appointment (the messaging inline).
             appointment = self.get_object(request, object_id)
             privacy_requests.audit(

@@ -164,6 +164,21 @@ class UnlimitedStaffOnlyAdmin:
         return not is_location_limited(request.user) and super().has_delete_permission(request, obj)
 
 
+class NoSecretLookupsMixin:
+    """Fields staff must never learn (a text's body with a code, a code's hash) take no query-string filter.
+
+    Django's changelist accepts `?<local field>__<lookup>=` for any local field; on such a field
+    `?body__contains=<guess>` answers yes or no, so the value could be read a digit at a time.
+    """
+
+    secret_lookup_fields: tuple[str, ...] = ()
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if lookup.split("__", 1)[0] in self.secret_lookup_fields:
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+
 class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
     """A related-field filter that lists only the user's locations, practitioners, campaigns..."""
 

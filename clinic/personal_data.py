@@ -1,5 +1,6 @@
 """The clinic app's personal data: the client record itself."""
 
+from django.apps import apps
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
@@ -47,15 +48,27 @@ def traces_of(clients) -> list[str]:
     return sorted(traces, key=len, reverse=True)  # longest first, so "Dana Reyes" goes before "Reyes"
 
 
+def _history_of_their_rows(client_ids) -> Q:
+    """LogEntry rows about the clients and every row pointing at them (their appointments, texts, consents...)."""
+    found = Q(content_type=ContentType.objects.get_for_model(Client), object_id__in=[str(pk) for pk in client_ids])
+    for relation in Client._meta.related_objects:
+        model = relation.related_model
+        pks = [str(pk) for pk in model._base_manager.filter(**{f"{relation.field.name}__in": client_ids}).values_list("pk", flat=True)]
+        if pks:
+            # The admin logs a proxy (the inbox's InboundMessage) under the proxy's own content type.
+            kinds = [m for m in apps.get_models() if m._meta.concrete_model is model._meta.concrete_model]
+            types = ContentType.objects.get_for_models(*kinds, for_concrete_models=False).values()
+            found |= Q(content_type__in=list(types), object_id__in=pks)
+    return found
+
+
 def erase_client_records(client_ids):
     """Anonymise the client record itself (last: other apps match by its email and phone first)."""
     clients = list(Client.objects.filter(pk__in=client_ids, erased_at__isnull=True))
     traces = traces_of(clients)
-    # The admin's change history names objects by their str(): scrub the ones that mention the person.
-    history = LogEntry.objects.filter(
-        Q(content_type=ContentType.objects.get_for_model(Client), object_id__in=[str(pk) for pk in client_ids])
-        | Q(object_repr__in=traces)
-    )
+    # The admin's change history names objects by their str(): scrub the ones that mention the person,
+    # and every entry about their own rows (it may name them as they were called then, before a correction).
+    history = LogEntry.objects.filter(_history_of_their_rows(client_ids) | Q(object_repr__in=traces))
     for trace in traces:
         history = history | LogEntry.objects.filter(Q(object_repr__icontains=trace) | Q(change_message__icontains=trace))
     changed = history.update(object_repr="[erased]", change_message="")

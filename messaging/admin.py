@@ -10,7 +10,7 @@ from django.utils.html import format_html
 
 from appointments.admin import appointment_inlines
 from clinic.admin import LocationScopedAdmin, ReadOnlyAdminMixin, client_inlines
-from clinic.admin_scoping import LocationScopedInline, clients_at, register_scope, scoped
+from clinic.admin_scoping import LocationScopedInline, NoSecretLookupsMixin, clients_at, register_scope, scoped
 from privacy import requests as privacy_requests
 from privacy.requests_models import AuditAction
 
@@ -53,7 +53,9 @@ def audit_message_view(request, *, client_id, detail):
     privacy_requests.audit(AuditAction.DATA_VIEWED, client_id=client_id, actor=request.user, detail=detail)
 
 
-class BodyForStaffMixin:
+class BodyForStaffMixin(NoSecretLookupsMixin):
+    secret_lookup_fields = ("body",)  # a verification text's code
+
     @admin.display(description="Body")
     def body_shown(self, obj):
         return body_for_staff(kind=obj.kind, body=obj.body)
@@ -66,7 +68,8 @@ class AuditedMessageViewsMixin:
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
+        # 200 is the page shown (a GET, or a form posted back with errors); a saved form redirects.
+        if response.status_code == 200:
             message = self.get_object(request, object_id)
             audit_message_view(request, client_id=message.client_id, detail=self.audit_label.format(pk=message.pk))
         return response
@@ -167,7 +170,7 @@ class InboxAdmin(AuditedMessageViewsMixin, BodyForStaffMixin, ReadOnlyAdminMixin
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
         # The list shows what clients wrote: one audit row per client on the page.
-        if request.method == "GET" and response.status_code == 200 and hasattr(response, "context_data"):
+        if response.status_code == 200 and hasattr(response, "context_data"):
             shown = {m.client_id for m in response.context_data["cl"].result_list if m.client_id}
             for client_id in sorted(shown):
                 audit_message_view(request, client_id=client_id, detail="Inbox list")
@@ -213,8 +216,8 @@ class InboxAdmin(AuditedMessageViewsMixin, BodyForStaffMixin, ReadOnlyAdminMixin
         conversation = [
             (sms, body_for_staff(kind=sms.kind, body=sms.body)) for sms in thread.order_by("-created_at")[:20]
         ]
-        if request.method == "GET":
-            audit_message_view(request, client_id=message.client_id, detail=f"Inbox conversation (message {message.pk})")
+        # Shown on a GET and on a reply sent back with errors alike: both are views of the thread.
+        audit_message_view(request, client_id=message.client_id, detail=f"Inbox conversation (message {message.pk})")
         context = {
             **self.admin_site.each_context(request),
             "title": f"Reply to {message.client or message.from_number}",

@@ -10,7 +10,7 @@ from clinic.models import Client
 from privacy.models import ConsentActor
 
 from . import opt_outs
-from .models import CampaignEmail, EmailOptOut, OptOutEvent, OptOutSource, SmsMessage, SmsOptOut
+from .models import CampaignEmail, Direction, EmailOptOut, OptOutEvent, OptOutSource, SmsMessage, SmsOptOut
 from .redaction import body_for_staff
 
 
@@ -60,7 +60,14 @@ def export_opt_outs(client_ids):
     sms = SmsOptOut.objects.filter(phone_hash__in=phones.values()).order_by("created_at")
     mail = EmailOptOut.objects.filter(email_hash__in=emails.values()).order_by("created_at")
     by_hash = {h: v for v, h in {**phones, **emails}.items()}
+    # Every add and lift, even of an entry since lifted (a STOP later undone by START): it is about the person.
+    history = OptOutEvent.objects.filter(contact_hash__in=by_hash).order_by("created_at", "id")
     return {
+        "opt_out_history": [
+            {"channel": e.channel, "contact": by_hash[e.contact_hash], "action": e.action, "reason": e.reason,
+             "source": e.source, "created_at": e.created_at.isoformat()}
+            for e in history
+        ],
         "opt_outs": [
             {"channel": "sms", "contact": by_hash[o.phone_hash], "reason": o.reason, "created_at": o.created_at.isoformat()}
             for o in sms
@@ -87,8 +94,17 @@ def erase_messages(client_ids):
             email=email, reason="Erased on request: kept as a hash so emails stay stopped", source=OptOutSource.ERASURE,
             actor=ConsentActor.SYSTEM, keep_address=False,
         )
-    hashes = [contact_hash(p) for p in phones]
-    changed = SmsOptOut.objects.filter(phone_hash__in=hashes).exclude(phone="").update(phone="", evidence="")
+    # Numbers and addresses the person had before a correction live on in their own texts and emails: those
+    # lose their clear text too (their opt-outs stay, by hash; no new one is added, the number may be another's now).
+    own = SmsMessage.objects.filter(client_id__in=client_ids)
+    past_phones = set(own.filter(direction=Direction.OUTBOUND).values_list("to_number", flat=True))
+    past_phones |= set(own.filter(direction=Direction.INBOUND).values_list("from_number", flat=True))
+    past_phones -= phones | {""}
+    emails |= set(CampaignEmail.objects.filter(client_id__in=client_ids).values_list("to_email", flat=True)) - {""}
+    cleared = own.filter(to_number__in=past_phones).update(to_number="")  # others' texts to that number are theirs
+    cleared += own.filter(from_number__in=past_phones).update(from_number="")
+    hashes = [contact_hash(p) for p in phones | past_phones]
+    changed = cleared + SmsOptOut.objects.filter(phone_hash__in=hashes).exclude(phone="").update(phone="", evidence="")
     # The history of their opt-outs keeps only the hash, the action, the source and when.
     changed += OptOutEvent.objects.filter(contact_hash__in=hashes + [contact_hash(e) for e in emails]).exclude(
         evidence=""

@@ -27,7 +27,7 @@ from privacy.selectors import current_consents
 from privacy.services import record_consent
 
 from . import opt_outs
-from .models import OptOutSource
+from .models import EmailOptOut, OptOutSource
 
 CHOICES = {
     ConsentPurpose.SMS_REMINDERS: "Text me appointment confirmations and reminders (about 2 per visit). Msg & data rates may apply.",
@@ -97,7 +97,9 @@ def update_preferences(*, client, choices, ip_address=None, user_agent="") -> Pr
 
 
 def resubscribe_token(client, email):
-    return signing.dumps({"c": client.pk, "e": contact_hash(email)}, salt=RESUBSCRIBE_SALT)
+    # Names the opt-out it lifts: once lifted (or replaced by a newer unsubscribe) the link is spent.
+    entry = EmailOptOut.objects.filter(email_hash=contact_hash(email)).values_list("pk", flat=True).first()
+    return signing.dumps({"c": client.pk, "e": contact_hash(email), "o": entry}, salt=RESUBSCRIBE_SALT)
 
 
 def _send_resubscribe_link(client, email):
@@ -122,6 +124,9 @@ def confirm_email_resubscribe(*, token, ip_address=None, user_agent="") -> Clien
     # Only for the address the link was sent to, and only while the record still has it.
     if not client.email or contact_hash(client.email) != data["e"]:
         return None
+    entry = EmailOptOut.objects.filter(email_hash=data["e"]).values_list("pk", flat=True).first()
+    if entry is not None and entry != data.get("o"):
+        return None  # an unsubscribe made after this link was sent: only a new link lifts it
     opt_outs.lift_email_opt_out(
         email=client.email,
         reason="Confirmed by the link emailed to the address",

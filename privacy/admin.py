@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from clinic.admin import ClientAdmin, LocationScopedAdmin, ReadOnlyAdminMixin, client_inlines
-from clinic.admin_scoping import LocationScopedInline, UnlimitedStaffOnlyAdmin, clients_at, register_scope
+from clinic.admin_scoping import LocationScopedInline, NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, clients_at, register_scope
 from clinic.models import Client
 from clinic.spreadsheet import spreadsheet_safe
 
@@ -58,7 +58,7 @@ class ConsentRecordAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
+        if response.status_code == 200:
             record = self.get_object(request, object_id)
             requests.audit(
                 AuditAction.DATA_VIEWED, client_id=record.client_id, actor=request.user,
@@ -116,9 +116,10 @@ class RequestAdminForm(forms.ModelForm):
 
 
 @admin.register(DataSubjectRequest)
-class DataSubjectRequestAdmin(UnlimitedStaffOnlyAdmin, admin.ModelAdmin):
+class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, admin.ModelAdmin):
     """The privacy officers' register: due dates first, overdue and due-soon flagged."""
 
+    secret_lookup_fields = ("sms_code_hash", "verification_nonce", "export_nonce")
     form = RequestAdminForm
     list_display = ["reference", "request_type", "status", "identity_check_needed", "received_at", "deadline_flag", "regime", "channel"]
     list_filter = ["identity_check_needed", "request_type", "status", "regime", "channel"]
@@ -129,6 +130,14 @@ class DataSubjectRequestAdmin(UnlimitedStaffOnlyAdmin, admin.ModelAdmin):
         "identity_check_needed", "identity_check_reason",
     ]
     actions = ["mark_verified_by_staff", "send_export", "erase_now", "lift_restriction", "export_register_csv"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and (obj.email_confirmed_at or obj.verified_at):
+            # What the requester proved (their email, the phone on file) and for what: changed now, the
+            # export link would go to an address nobody proved, or a deletion would skip the phone code.
+            fields += ["request_type", "email", "phone"]
+        return fields
 
     @admin.display(description="Deadline", ordering="due_at")
     def deadline_flag(self, obj):
@@ -262,7 +271,7 @@ class DataSubjectRequestAdmin(UnlimitedStaffOnlyAdmin, admin.ModelAdmin):
             (reverse("admin:privacy_request_refuse", args=[object_id]), "Refuse with legal basis"),
         ]
         response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
+        if response.status_code == 200:
             # The request's page shows the requester's contact details and what they asked.
             requests.audit(AuditAction.DATA_VIEWED, request=self.get_object(request, object_id), actor=request.user, detail="Request page viewed")
         return response
@@ -284,12 +293,22 @@ class PrivacyAuditEventAdmin(UnlimitedStaffOnlyAdmin, ReadOnlyAdminMixin, admin.
     readonly_fields = fields
 
 
+class ClientCorrectionForm(forms.ModelForm):
+    def clean(self):
+        # An erased record is anonymised for good: correct_client refuses it, so the form says so first.
+        if self.instance.pk and self.instance.erased_at is not None:
+            raise forms.ValidationError("This client was erased; there is nothing to correct.")
+        return super().clean()
+
+
 class AuditedClientAdmin(ClientAdmin):
     """Every staff view of a client's record goes into the privacy audit trail."""
 
+    form = ClientCorrectionForm
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
+        if response.status_code == 200:
             requests.audit(AuditAction.DATA_VIEWED, client_id=int(object_id), actor=request.user)
         return response
 

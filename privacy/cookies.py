@@ -45,7 +45,8 @@ def opted_out_of_sale(request):
 
 
 # Pages no analytics or ad tag ever sees, and that send no referrer, whatever the visitor accepted:
-# - private: a privacy request, or a page reached by a personal link (appointment, preferences, unsubscribe);
+# - private: a privacy request, a page reached by a personal link (appointment, preferences, unsubscribe),
+#   or the cookie settings (their ?next= names the page they came from);
 # - treatment: the page names the treatment being booked (health data under California's CMIA; FTC and
 #   HHS guidance on tracking pixels). Its address and title hold the treatment, so no tag runs there at all,
 #   not even analytics with the path scrubbed: nothing to get wrong.
@@ -53,6 +54,8 @@ PRIVATE_PAGES = frozenset({
     "privacy:request_form", "privacy:request_verify", "privacy:request_code", "privacy:request_code_new",
     "privacy:request_download", "appointments:manage", "appointments:cancel", "appointments:reschedule",
     "messaging:preferences_request", "messaging:preferences", "messaging:unsubscribe",
+    # The cookie settings carry the page they came from in ?next= (a treatment, a personal link's token).
+    "privacy:cookie_settings", "privacy:cookie_choice",
 })
 PUBLIC, PRIVATE, TREATMENT = "public", "private", "treatment"
 
@@ -64,7 +67,9 @@ def page_kind(request) -> str:
         try:
             match = resolve(request.path_info)
         except Resolver404:
-            return PUBLIC
+            # A mistyped address may still hold a personal link's token or a treatment: a "not found"
+            # page has nothing worth measuring, so it gets no tag and sends no referrer.
+            return PRIVATE
     if match.view_name in PRIVATE_PAGES or "token" in match.kwargs:
         return PRIVATE
     if "service_slug" in match.kwargs:

@@ -7,7 +7,8 @@ from clinic.models import Client
 from clinic.personal_data import traces_of
 
 from .models import ConsentRecord, PolicyChangeNotice
-from .requests_models import DataSubjectRequest, PrivacyAuditEvent
+from .requests import forget_download_source
+from .requests_models import AuditAction, DataSubjectRequest, PrivacyAuditEvent
 
 # Free-text fields of a request that staff or the requester write, and may name the person.
 REQUEST_TEXT_FIELDS = ("details", "outcome", "refusal_basis", "extension_reason", "legal_hold_reason")
@@ -133,6 +134,13 @@ def erase_privacy_records(client_ids):
         fields = {f: v for f, v in fields.items() if v != getattr(dsr, f)}
         if fields:
             changed += DataSubjectRequest.objects.filter(pk=dsr.pk).update(**fields)
+    # Where they downloaded their export from (address, browser) is theirs too.
+    downloads = PrivacyAuditEvent.objects.filter(Q(request__in=requests) | Q(client_id__in=client_ids),
+                                                 action=AuditAction.DATA_EXPORTED)
+    for event in downloads.only("pk", "detail"):
+        forgotten = forget_download_source(event.detail)
+        if forgotten != event.detail:
+            changed += PrivacyAuditEvent.objects.filter(pk=event.pk).update(detail=forgotten)
     mentions = Q()
     for trace in traces:
         mentions |= Q(detail__icontains=trace)

@@ -8,6 +8,7 @@ need a one-time code texted to the phone on file.
 
 import hashlib
 import logging
+import re
 import secrets
 from datetime import timedelta
 
@@ -526,9 +527,18 @@ def use_download_link(*, token, proof, ip_address="", user_agent="", now=None):
         DataSubjectRequest.objects.filter(pk=dsr.pk).update(export_nonce="", export_link_expires_at=None)
         audit(AuditAction.DATA_EXPORTED, request=dsr, actor_label="requester (download link)",
               detail=f"Downloaded at {now:%Y-%m-%d %H:%M:%S} UTC from {ip_address or 'unknown address'} "
-              f"({proof}); browser: {user_agent[:300] or 'unknown'}")
+              f"({proof}); browser: {user_agent[:300] or 'unknown'}")  # DOWNLOAD_SOURCE below reads this
         complete_request(request_id=dsr.pk, outcome="Export downloaded by the verified requester.", now=now)
     return dsr
+
+
+# Where a download came from (address and browser) in its audit row: personal data, erased with the person.
+DOWNLOAD_SOURCE = re.compile(r" from .+? \((?P<proof>[^()]*)\); browser: .*\Z", re.S)
+
+
+def forget_download_source(detail: str) -> str:
+    """The download's audit detail without its address and browser (when and how it was proven stay)."""
+    return DOWNLOAD_SOURCE.sub(lambda m: f" from [erased] ({m['proof']}); browser: [erased]", detail)
 
 
 def expire_unverified_requests(*, now=None):

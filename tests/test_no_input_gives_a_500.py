@@ -127,6 +127,7 @@ def public_site(db):
     """A bookable clinic, a client with an appointment, and the public URLs that take a token, valid and made up."""
     from appointments.links import manage_token
     from messaging.marketing import unsubscribe_token
+    from messaging.preferences import resubscribe_token
     from privacy.links import preferences_token
     from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
 
@@ -166,6 +167,7 @@ def public_site(db):
             (f"/messaging/preferences/{preferences_token(client)}/", []),
             ("/messaging/preferences/", []),
             (f"/messaging/unsubscribe/{unsubscribe_token(client)}/", []),
+            (f"/messaging/resubscribe/{resubscribe_token(client, client.email)}/", []),
         ],
         "forms": [
             (f"/book/{location.slug}/{service.slug}/details/", ["start", "practitioner", "first_name", "last_name", "email", "mobile_phone"]),
@@ -180,10 +182,12 @@ def public_site(db):
             (f"/messaging/preferences/{preferences_token(client)}/", ["sms_reminders", "sms_marketing", "email_marketing", "email"]),
             ("/messaging/preferences/", ["email", "mobile_phone"]),
             (f"/messaging/unsubscribe/{unsubscribe_token(client)}/", ["List-Unsubscribe"]),
+            (f"/messaging/resubscribe/{resubscribe_token(client, client.email)}/", ["x"]),
         ],
         "token_pages": ["/appointment/{}/", "/appointment/{}/reschedule/", "/privacy/requests/verify/{}/",
                         "/privacy/requests/download/{}/", "/messaging/preferences/{}/", "/messaging/unsubscribe/{}/",
-                        "/privacy/versions/{}/", "/book/{}/", f"/book/{location.slug}/{{}}/"],
+                        "/privacy/versions/{}/", "/book/{}/", f"/book/{location.slug}/{{}}/",
+                        "/visits/keep-together/{}/", "/messaging/resubscribe/{}/"],
     }
 
 

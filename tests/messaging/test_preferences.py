@@ -125,3 +125,22 @@ def test_confirmation_email_and_manage_page_link_to_preferences(client, person):
     location, service, (practitioner,) = bookable_clinic()
     appointment = AppointmentFactory(location=location, service=service, practitioner=practitioner, client=person, start=timezone.now() + timedelta(days=3))
     assert "/messaging/preferences/" in booking_confirmation_message(appointment).body
+
+
+@pytest.mark.policy("rights-withdraw")
+def test_a_resubscribe_link_lifts_only_the_opt_out_it_was_sent_for(client, person):
+    """Used once, the link is spent: after the person unsubscribes again, replaying the old link
+    (from a forwarded or shared mailbox) must not lift their newer unsubscribe."""
+    from messaging.marketing import unsubscribe_token
+    from messaging.preferences import resubscribe_token
+
+    EmailOptOut.objects.create(email_hash=contact_hash(person.email), email=person.email, reason="link")
+    link = reverse("messaging:email_resubscribe", args=[resubscribe_token(person, person.email)])
+    assert client.post(link).status_code == 200
+    assert not EmailOptOut.objects.exists()
+    # Later they unsubscribe again, by the link in a marketing email.
+    client.post(reverse("messaging:unsubscribe", args=[unsubscribe_token(person)]))
+    assert EmailOptOut.objects.filter(email_hash=contact_hash(person.email)).exists()
+    response = client.post(link)
+    assert response.status_code == 404
+    assert EmailOptOut.objects.filter(email_hash=contact_hash(person.email)).exists()

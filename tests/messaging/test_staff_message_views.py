@@ -112,3 +112,52 @@ def test_a_page_staff_cannot_open_is_not_audited_as_viewed(client, texts):
     assert client.get(reverse("admin:messaging_smsmessage_change", args=[texts["code"].pk])).status_code == 404
     assert not PrivacyAuditEvent.objects.filter(action=AuditAction.DATA_VIEWED).exists()
     assert Appointment.objects.count() == 1
+
+
+@pytest.mark.policy("security")
+@pytest.mark.parametrize("lookup", ["body__contains", "body__startswith", "body__regex", "body__icontains"])
+def test_verification_codes_cannot_be_guessed_through_changelist_filters(client, texts, lookup):
+    """`?body__contains=<guess>` on the text log would tell staff the code digit by digit: refused like any unknown filter."""
+    client.force_login(staff(FRONT_DESK, texts["location"]))
+    url = reverse("admin:messaging_smsmessage_changelist")
+    right = client.get(url, {lookup: CODE if lookup != "body__regex" else f"is {CODE[0]}"})
+    wrong = client.get(url, {lookup: "000000" if lookup != "body__regex" else "is x"})
+    # Django answers a disallowed lookup with 400 (DisallowedModelAdminLookup), never the filtered list.
+    assert right.status_code == wrong.status_code == 400
+
+
+def test_privacy_request_code_hash_cannot_be_probed_through_changelist_filters(client):
+    """The code's hash with the request's id and reference would give the code back offline: no filter on it."""
+    from privacy.requests_models import DataSubjectRequest
+
+    client.force_login(StaffFactory(is_superuser=True))
+    url = reverse("admin:privacy_datasubjectrequest_changelist")
+    for lookup in ["sms_code_hash__startswith", "verification_nonce__startswith", "export_nonce__startswith"]:
+        response = client.get(url, {lookup: "a"})
+        assert response.status_code == 400, lookup
+    assert DataSubjectRequest.objects.count() == 0  # nothing to see either way; the refusal is the point
+
+
+@pytest.mark.parametrize("page", ["client", "appointment"])
+@pytest.mark.policy("security")
+def test_a_form_posted_back_with_errors_is_audited_like_opening_the_page(client, texts, page):
+    """The change page re-rendered after an invalid POST shows the same texts (inlines): it is a view too,
+    or staff could read anyone's messages unaudited by posting a blank form."""
+    user = staff(FRONT_DESK, texts["location"])
+    client.force_login(user)
+    url = {
+        "client": reverse("admin:clinic_client_change", args=[texts["client"].pk]),
+        "appointment": reverse("admin:appointments_appointment_change", args=[texts["appointment"].pk]),
+    }[page]
+    import re
+
+    # The form as the page gives it (management forms included), with a required field emptied.
+    form = dict(re.findall(r'<input type="(?:hidden|text|number)" name="([^"]+)" value="([^"]*)"', client.get(url).content.decode()))
+    form.pop("csrfmiddlewaretoken", None)
+    form["first_name" if page == "client" else "start_0"] = ""
+    PrivacyAuditEvent.objects.all().delete()  # the GET above was audited; the POST is what is checked
+    response = client.post(url, form)
+    shown = "Can I move my visit?" if page == "client" else "your verification code is ••••••"  # the inline's texts
+    assert response.status_code == 200 and shown in response.content.decode()
+    assert "errornote" in response.content.decode()
+    assert PrivacyAuditEvent.objects.filter(action=AuditAction.DATA_VIEWED, client=texts["client"], actor=user).count() == 1

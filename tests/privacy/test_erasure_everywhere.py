@@ -184,3 +184,109 @@ def test_a_reason_given_for_an_erasure_does_not_keep_the_name_in_the_audit_trail
     event = PrivacyAuditEvent.objects.get(client_id=person.pk)
     assert "asked by phone" in event.detail
     assert database_holding(*Person.needles()) == []
+
+
+@pytest.mark.policy("erasure-everywhere")
+def test_erasure_removes_the_address_and_browser_recorded_when_the_person_downloaded_their_export():
+    """The download's audit row names where it was fetched from (IP, browser): personal data, gone with the person."""
+    from django.utils import timezone
+
+    from privacy.erasure import erase_clients
+    from privacy.requests import download_token, send_export_link, use_download_link
+    from privacy.requests_models import AuditAction, PrivacyAuditEvent
+    from tests.factories import ClientFactory
+
+    person = ClientFactory(first_name="Dana", last_name=Person.last_name, email=Person.email, mobile_phone=Person.phone)
+    now = timezone.now()
+    access = DataSubjectRequest.objects.create(request_type="access", email=Person.email, regime="gdpr", received_at=now,
+                                               due_at=now, status=RequestStatus.VERIFIED, verified_at=now)
+    access.clients.add(person)
+    send_export_link(request_id=access.pk)
+    access.refresh_from_db()
+    use_download_link(token=download_token(access), proof="verified in this browser", ip_address=Person.ip,
+                      user_agent=Person.user_agent)
+    assert database_holding(Person.ip, "QuillBrowser")  # the audit row holds them until the erasure
+    erase_clients(client_ids=[person.pk])
+    assert database_holding(*Person.needles()) == []
+    # The record of the download stays: what, when and how it was proven.
+    kept = PrivacyAuditEvent.objects.get(request=access, action=AuditAction.DATA_EXPORTED)
+    assert "verified in this browser" in kept.detail
+
+
+@pytest.mark.policy("erasure-everywhere")
+def test_erasure_after_a_merge_leaves_nothing_of_the_merged_records_other_name_email_or_phone():
+    """A merge's reason (free text in the audit trail) may name the duplicate's details, which the kept record
+    does not hold: erasing the kept record must still leave none of them anywhere."""
+    from clinic.identity import merge_clients
+    from privacy.erasure import erase_clients
+    from tests.factories import ClientFactory
+
+    keep = ClientFactory(first_name="Dana", last_name=Person.last_name, email=Person.email, mobile_phone=Person.phone)
+    duplicate = ClientFactory(first_name="Dana", last_name="Oldsurname", email="dana.old@example.net", mobile_phone="+14085550777")
+    merge_clients(keep_id=keep.pk, duplicate_id=duplicate.pk, staff_user=None, actor_label="test",
+                  reason="Dana Oldsurname (dana.old@example.net, 408-555-0777 / +14085550777) is Dana Quillfeather after marriage")
+    erase_clients(client_ids=[keep.pk])
+    assert database_holding(*Person.needles(), "Oldsurname", "dana.old@example.net", "+14085550777", "4085550777") == []
+
+
+@pytest.mark.policy("erasure-everywhere")
+def test_erasure_clears_the_admin_history_of_the_persons_appointments_even_under_a_name_since_corrected():
+    """The admin's history names an appointment by str() ("<client name> - <service> at ..."), frozen at the time:
+    after the person's name was corrected, her old name is there and no trace of her current record finds it."""
+    from datetime import timedelta
+
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+    from django.utils import timezone
+
+    from appointments.models import Appointment
+    from privacy.erasure import erase_clients
+    from privacy.rectification import correct_client
+    from tests.factories import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
+
+    location, service, (practitioner,) = bookable_clinic()
+    person = ClientFactory(first_name="Dana", last_name="Oldsurname", email=Person.email, mobile_phone=Person.phone)
+    visit = AppointmentFactory(client=person, location=location, service=service, practitioner=practitioner,
+                               start=timezone.now() + timedelta(days=2))
+    LogEntry.objects.create(user=StaffFactory(), content_type=ContentType.objects.get_for_model(Appointment),
+                            object_id=str(visit.pk), object_repr=str(visit)[:200], action_flag=CHANGE,
+                            change_message='[{"changed": {"fields": ["Notes"]}}]')
+    correct_client(client_id=person.pk, changes={"last_name": Person.last_name})
+    erase_clients(client_ids=[person.pk])
+    assert database_holding(*Person.needles(), "Oldsurname") == []
+
+
+@pytest.mark.policy("erasure-everywhere")
+def test_erasure_leaves_no_number_or_address_the_person_had_before_a_correction():
+    """Texts and opt-outs keep the number they were for; after a correction the record holds the new one only,
+    and the erasure must still find the old number (in the person's own texts and the opt-out entries)."""
+    from django.utils import timezone
+
+    from messaging.models import Direction, MessageKind, MessageStatus, OptOutSource, SmsMessage
+    from messaging.opt_outs import add_email_opt_out, add_sms_opt_out
+    from privacy.erasure import erase_clients
+    from privacy.models import ConsentActor
+    from privacy.rectification import correct_client
+    from tests.factories import ClientFactory
+
+    old_phone, old_email = "+14085550733", "dana.maiden@example.org"
+    person = ClientFactory(first_name="Dana", last_name=Person.last_name, email=old_email, mobile_phone=old_phone)
+    SmsMessage.objects.create(to_number=old_phone, client=person, kind=MessageKind.REMINDER, body="See you",
+                              status=MessageStatus.SENT)
+    SmsMessage.objects.create(direction=Direction.INBOUND, from_number=old_phone, to_number="+14088211633", client=person,
+                              body="STOP", status=MessageStatus.RECEIVED, keyword="stop")
+    add_sms_opt_out(phone=old_phone, reason="Texted STOP", source=OptOutSource.SMS_KEYWORD, actor=ConsentActor.CLIENT,
+                    evidence="SM" + "e" * 32)
+    # A marketing email to the old address, whose unsubscribe link put it on the list.
+    from messaging.models import Campaign, CampaignEmail
+
+    campaign = Campaign.objects.create(name="Spring", channel="email", subject="Spring", body="Offers", send_at=timezone.now())
+    CampaignEmail.objects.create(campaign=campaign, client=person, to_email=old_email, status=MessageStatus.SENT)
+    add_email_opt_out(email=old_email, reason="Unsubscribed", source=OptOutSource.EMAIL_LINK, actor=ConsentActor.CLIENT)
+    correct_client(client_id=person.pk, changes={"mobile_phone": Person.phone, "email": Person.email})
+    erase_clients(client_ids=[person.pk])
+    found = database_holding(*Person.needles(), old_phone, "4085550733", old_email)
+    assert found == [], found
+    # The old number and address stay stopped (by their hash).
+    assert SmsOptOut.objects.filter(phone_hash=contact_hash(old_phone)).exists()
+    assert EmailOptOut.objects.filter(email_hash=contact_hash(old_email)).exists()

@@ -94,3 +94,25 @@ def test_every_exported_category_and_field_is_documented(person_everywhere):
         assert category in documented, f"{category} is not in docs/export-schema.md"
         for field in {k for row in rows for k in row}:
             assert re.search(rf"\b{field}\b", documented[category]), f"{category}.{field} is not documented"
+
+
+@pytest.mark.policy("rights-access-portability")
+def test_the_export_holds_the_history_of_the_persons_opt_outs_even_after_one_was_lifted():
+    """A STOP later undone by START leaves no opt-out entry, but the record of both (when, why, how) is about
+    the person: the export shows it, matched by her number and address."""
+    from messaging.models import OptOutSource
+    from messaging.opt_outs import add_sms_opt_out, lift_sms_opt_out
+    from privacy.models import ConsentActor
+
+    dana = Client.objects.create(first_name="Dana", last_name=Person.last_name, email=Person.email, mobile_phone=Person.phone)
+    stranger = Client.objects.create(first_name="Sam", last_name="Other", email="sam@example.com", mobile_phone="+14085550100")
+    add_sms_opt_out(phone=Person.phone, reason="Texted STOP", source=OptOutSource.SMS_KEYWORD, actor=ConsentActor.CLIENT,
+                    evidence="SM" + "b" * 32)
+    lift_sms_opt_out(phone=Person.phone, reason="Texted START", source=OptOutSource.SMS_KEYWORD, actor=ConsentActor.CLIENT,
+                     evidence="SM" + "c" * 32)
+    add_sms_opt_out(phone=str(stranger.mobile_phone), reason="Texted STOP", source=OptOutSource.SMS_KEYWORD,
+                    actor=ConsentActor.CLIENT, evidence="SM" + "d" * 32)
+    data, bundle = data_json([dana.pk])
+    history = data["categories"].get("opt_out_history", [])
+    assert [(h["channel"], h["contact"], h["action"]) for h in history] == [("sms", Person.phone, "add"), ("sms", Person.phone, "lift")]
+    assert "opt_out_history.csv" in bundle.namelist()

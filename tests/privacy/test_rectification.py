@@ -134,3 +134,39 @@ def test_an_unchanged_save_records_nothing_and_an_erased_client_cannot_be_correc
     erase_clients(client_ids=[person.pk])
     with pytest.raises(CorrectionRefused):
         correct_client(client_id=person.pk, changes={"first_name": "Someone"})
+
+
+@pytest.mark.policy("rights-correction")
+def test_saving_an_erased_clients_admin_page_is_refused_on_the_form_not_a_500(admin_client, jo):
+    """Staff who edit an erased (anonymised) record get the form back with the reason; nothing is written."""
+    from privacy.erasure import erase_clients
+
+    person, _ = jo
+    erase_clients(client_ids=[person.pk])
+    person.refresh_from_db()
+    url = reverse("admin:clinic_client_change", args=[person.pk])
+    data = {
+        "first_name": "Jo", "last_name": "Brightwater", "email": "jo.back@example.com", "mobile_phone": "",
+        "preferred_location": "", "notes": "typed back in",
+        "consent_records-TOTAL_FORMS": "0", "consent_records-INITIAL_FORMS": "0",
+        "appointments-TOTAL_FORMS": "0", "appointments-INITIAL_FORMS": "0",
+        "sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0",
+    }
+    admin_client.raise_request_exception = False
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "erased" in response.content.decode()
+    after = type(person).objects.get(pk=person.pk)
+    assert (after.first_name, after.email, after.notes) == (person.first_name, person.email, person.notes)
+
+
+@pytest.mark.policy("rights-correction")
+def test_the_client_form_cannot_lift_a_restriction_of_processing(admin_client, jo):
+    """A restriction is the person's right, set and lifted through their privacy request (audited as such);
+    unticking a box on the client page while correcting a name must not lift it."""
+    person, _ = jo
+    type(person).objects.filter(pk=person.pk).update(processing_restricted=True)
+    person.refresh_from_db()
+    admin_correct(admin_client, person, first_name="Joanna")  # the box is not posted: unticked
+    assert person.first_name == "Joanna"
+    assert person.processing_restricted is True

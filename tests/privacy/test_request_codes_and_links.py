@@ -210,3 +210,19 @@ def test_every_download_is_audited_with_when_and_from_where(client, export_link)
     (event,) = PrivacyAuditEvent.objects.filter(action=AuditAction.DATA_EXPORTED)
     assert event.request == DataSubjectRequest.objects.get() and event.at is not None
     assert "198.51.100.7" in event.detail and "DanaLaptop/1.0" in event.detail and "requester" in event.actor_label
+
+
+@pytest.mark.policy("rights-access-portability")
+def test_staff_cannot_redirect_a_verified_requests_export_to_another_address(export_link, admin_client):
+    """Verification proved the email and phone the request came with; editing them afterwards would send
+    the person's data (the export link) to an address nobody proved."""
+    dsr = DataSubjectRequest.objects.get()
+    url = reverse("admin:privacy_datasubjectrequest_change", args=[dsr.pk])
+    admin_client.post(url, {"request_type": dsr.request_type, "email": "someone.else@example.com", "phone": "+14085550999",
+                            "details": "", "channel": dsr.channel, "legal_hold_reason": ""})
+    dsr.refresh_from_db()
+    assert (dsr.email, dsr.phone) != ("someone.else@example.com", "+14085550999")
+    assert dsr.email == EMAIL
+    mail.outbox.clear()
+    send_export_link(request_id=dsr.pk)
+    assert mail.outbox[0].to == [EMAIL]

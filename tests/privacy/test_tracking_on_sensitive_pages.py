@@ -5,6 +5,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from urllib.parse import urlencode
+
 from django.urls import reverse
 
 from appointments.links import manage_token
@@ -73,3 +75,38 @@ def test_private_and_treatment_pages_carry_no_tag_and_send_no_referrer_after_acc
 
 def test_a_public_page_keeps_the_sites_referrer_policy(client):
     assert client.get("/")["Referrer-Policy"] == "same-origin"
+
+
+@pytest.mark.policy("use-analytics-advertising")
+def test_claim_resubscribe_and_not_found_pages_under_personal_or_treatment_addresses_carry_no_tag(everything_accepted, sensitive_urls):
+    """The keep-together and resubscribe links, and a mistyped address under a personal link or a treatment
+    (a 404 that resolves to no page), carry no tag and send no referrer: their address holds a token or a treatment."""
+    manage = sensitive_urls["appointment manage"].split("?")[0]
+    treatment = sensitive_urls["choose a time (names the treatment)"]
+    urls = {
+        "keep-together link": reverse("appointments:claim", args=["some-token"]),
+        "email resubscribe link": reverse("messaging:email_resubscribe", args=["some-token"]),
+        "mistyped manage link": manage + "typo/",
+        "mistyped treatment page": treatment + "typo/",
+        "mistyped export link": sensitive_urls["export download"] + "typo/",
+    }
+    for name, url in urls.items():
+        response = everything_accepted.get(url)
+        html = response.content.decode()
+        assert response.status_code < 500, name
+        assert not any(tag_id in html for tag_id in (GA, GTM, META)), name
+        assert not any(host in response.get("Content-Security-Policy", "") for host in TAG_HOSTS), name
+        assert response["Referrer-Policy"] == "no-referrer", name
+
+
+@pytest.mark.policy("use-analytics-advertising")
+def test_the_cookie_settings_page_reached_from_a_private_or_treatment_page_carries_no_tag(everything_accepted, sensitive_urls):
+    """The banner's "Manage" link carries the page's address in ?next= (a treatment, a personal link's token):
+    the settings page it opens must not hand that address to analytics or ad tags, nor send it as a referrer."""
+    for name in ("choose a time (names the treatment)", "appointment manage"):
+        url = reverse("privacy:cookie_settings") + "?" + urlencode({"next": sensitive_urls[name].split("?")[0]})
+        response = everything_accepted.get(url)
+        html = response.content.decode()
+        assert response.status_code == 200, name
+        assert not any(tag_id in html for tag_id in (GA, GTM, META)), name
+        assert response["Referrer-Policy"] == "no-referrer", name
