@@ -72,7 +72,8 @@ def main() -> int:
         total_by_status.update(counts)
         killed = sum(counts[s] for s in KILLED)
         tested = sum(counts.values()) - counts["not checked"] - counts["skipped"]
-        rows.append((str(path), killed, tested, counts))
+        seconds = sum(data.durations_by_key.get(key, 0) for key in data.exit_code_by_key)
+        rows.append((str(path), killed, tested, counts, seconds))
         survivors[str(path)] = sorted(
             (
                 (key, status_by_exit_code[code])
@@ -83,10 +84,10 @@ def main() -> int:
     if not rows:
         print('No mutation results: run "mutmut run" first.')
         return 1
-    print("Mutation score by module (killed / tested):")
-    for path, killed, tested, counts in rows:
+    print("Mutation score by module (killed / tested, and the time its mutants' tests took):")
+    for path, killed, tested, counts, seconds in rows:
         extra = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()) if s not in KILLED | {"survived"})
-        print(f"  {path:32} {killed:4} / {tested:<4}" + (f"  ({extra})" if extra else ""))
+        print(f"  {path:32} {killed:4} / {tested:<4} {seconds / 60:5.1f} min" + (f"  ({extra})" if extra else ""))
     killed = sum(total_by_status[s] for s in KILLED)
     tested = sum(total_by_status.values()) - total_by_status["not checked"] - total_by_status["skipped"]
     score = 100 * killed / tested if tested else 0.0

@@ -62,6 +62,18 @@ def test_a_browser_keeps_its_visitor_id_across_choices():
     browser.post("/privacy/cookies/", {"choice": "accept_all", "next": "/"})
     browser.post("/privacy/choices/")
     assert set(ConsentRecord.objects.values_list("visitor_id", flat=True)) == {first}
+    # No user agent sent, none recorded: evidence is what the browser said, nothing made up.
+    assert set(ConsentRecord.objects.values_list("user_agent", flat=True)) == {""}
+
+
+@pytest.mark.policy("cookies-choice")
+def test_declining_deletes_the_groups_cookies_on_the_path_they_were_set_for():
+    browser = HttpClient()
+    browser.post("/privacy/cookies/", {"choice": "accept_all", "next": "/"})
+    browser.cookies["_ga"] = "GA1.1.123"
+    response = browser.post("/privacy/cookies/", {"choice": "reject_all", "next": "/"})
+    deleted = response.cookies["_ga"]
+    assert deleted["max-age"] == 0 and deleted["path"] == "/"  # a deletion on another path leaves the cookie
 
 
 @pytest.mark.parametrize("bad", ["short", "x" * 65, "not-alnum-but-long-enough-0123456789"])
