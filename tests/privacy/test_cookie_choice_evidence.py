@@ -76,6 +76,17 @@ def test_declining_deletes_the_groups_cookies_on_the_path_they_were_set_for():
     assert deleted["max-age"] == 0 and deleted["path"] == "/"  # a deletion on another path leaves the cookie
 
 
+@pytest.mark.policy("cookies-choice")
+def test_declining_deletes_a_cookie_set_for_a_domain_on_that_domain():
+    from cookie_consent.models import Cookie
+
+    Cookie.objects.filter(name="_ga").update(domain=".clinic.example")
+    browser = HttpClient()
+    browser.post("/privacy/cookies/", {"choice": "accept_all", "next": "/"})
+    response = browser.post("/privacy/cookies/", {"choice": "reject_all", "next": "/"})
+    assert response.cookies["_ga"]["max-age"] == 0 and response.cookies["_ga"]["domain"] == ".clinic.example"
+
+
 @pytest.mark.parametrize("bad", ["short", "x" * 65, "not-alnum-but-long-enough-0123456789"])
 def test_a_malformed_visitor_id_is_replaced_not_written_to_the_ledger(bad):
     browser = HttpClient()
