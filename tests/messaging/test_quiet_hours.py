@@ -1,6 +1,6 @@
 """Quiet hours are 21:00 to 08:00 in the clinic location's own time zone, not the server's.
 
-The server's TIME_ZONE is Los Angeles; a location in New York or Honolulu must
+Whether the server's TIME_ZONE is Los Angeles or UTC, a location in New York or Honolulu must
 still get its texts only between 08:00 and 21:00 local time, at both ends of
 the window and on both sides of midnight. (Found by mutation testing: with the
 location's zone dropped, every Los Angeles test still passed.)
@@ -21,10 +21,12 @@ def local(tz, day, hour, minute=0):
     return datetime(2026, 12, day, hour, minute, tzinfo=tz)
 
 
-@pytest.fixture(autouse=True)
-def window_8_to_21_on_a_los_angeles_server(settings):
+@pytest.fixture(autouse=True, params=["America/Los_Angeles", "UTC"], ids=["server-la", "server-utc"])
+def window_8_to_21_on_a_server_in_another_zone(request, settings):
     settings.SMS_SEND_WINDOW_START_HOUR, settings.SMS_SEND_WINDOW_END_HOUR = 8, 21
-    settings.TIME_ZONE = "America/Los_Angeles"  # the server's zone (and the process's TZ), not the locations'
+    # The server's TIME_ZONE (and so the process's local time), never the locations'. On a UTC
+    # server the evening of an American location is already the next day.
+    settings.TIME_ZONE = request.param
 
 
 @pytest.mark.policy("sms-quiet-hours")
