@@ -1,0 +1,51 @@
+"""A "C" reply confirms only the texter's own next appointment: never another client's, a past or a cancelled one.
+
+(Found by mutation testing: with the client, time or status filter dropped, or
+the update's appointment filter dropped, every existing test still passed.)
+"""
+
+from datetime import timedelta
+
+import pytest
+
+from appointments.models import Appointment, AppointmentStatus
+from tests.factories import AppointmentFactory, ClientFactory
+from tests.messaging.test_inbound_sms import NOW, frozen, inbound, texting_client, twiml_message  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+STRANGER = "+14085550177"
+NOT_FOUND = "couldn't find an upcoming appointment"
+
+
+def another_booking(appointment, **changes):
+    fields = dict(location=appointment.location, service=appointment.service, practitioner=appointment.practitioner,
+                  client=ClientFactory(mobile_phone=STRANGER), start=appointment.start + timedelta(hours=3))
+    return AppointmentFactory(**{**fields, **changes})
+
+
+@pytest.mark.policy("sms-help")
+def test_c_from_a_number_with_no_appointment_confirms_no_one_elses(client, texting_client):
+    _, appointment = texting_client
+    ClientFactory(mobile_phone=STRANGER)
+    assert NOT_FOUND in twiml_message(inbound(client, "C", sender=STRANGER))
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.BOOKED
+
+
+@pytest.mark.policy("sms-help")
+def test_c_confirms_the_texters_appointment_and_leaves_other_bookings_alone(client, texting_client):
+    _, mine = texting_client
+    theirs = another_booking(mine)
+    inbound(client, "C")
+    statuses = dict(Appointment.objects.values_list("pk", "status"))
+    assert statuses == {mine.pk: AppointmentStatus.CONFIRMED, theirs.pk: AppointmentStatus.BOOKED}
+
+
+@pytest.mark.parametrize("change", [{"status": AppointmentStatus.CANCELLED}, {"start": NOW - timedelta(days=1)}], ids=["cancelled", "past"])
+def test_c_does_not_confirm_a_cancelled_or_past_appointment(client, texting_client, change):
+    _, mine = texting_client
+    theirs = another_booking(mine, **change)
+    assert NOT_FOUND in twiml_message(inbound(client, "C", sender=STRANGER, sid="SM" + "2" * 32))
+    theirs.refresh_from_db()
+    assert theirs.status == change.get("status", AppointmentStatus.BOOKED)
