@@ -123,7 +123,10 @@ def add_sms_opt_out(
 def lift_sms_opt_out(
     *, phone: "PhoneNumber | str", reason: str, source: str, actor: str, evidence: str = "", staff_user: "User | None" = None
 ) -> bool:
-    """Lift a number's opt-out: only its own START/UNSTOP, or staff on the person's behalf. Returns whether one was lifted."""
+    """Lift a number's opt-out: only its own START/UNSTOP, or staff on the person's behalf.
+
+    Returns whether one was lifted.
+    """
     if source not in SMS_LIFT_SOURCES:
         raise LiftRefused("Only a START texted from the number itself (or staff on the person's behalf) lifts a STOP.")
     if source == OptOutSource.SMS_KEYWORD and not evidence:

@@ -44,7 +44,8 @@ class Purpose(models.TextChoices):
     EMAIL_MARKETING = "email_marketing", "Email marketing"
     # The person texted us: a keyword reply (HELP, C) or the front desk's answer. No consent needed; STOP wins.
     REPLY = "reply", "A reply to the person's own text"
-    # A one-time code the person asked for (privacy request): not marketing, sent even after STOP, to the phone on file only.
+    # A one-time code the person asked for (privacy request): not marketing, sent even after STOP,
+    # to the phone on file only.
     VERIFICATION_CODE = "verification_code", "A code the person asked for"
 
 
@@ -269,7 +270,8 @@ def _consent_and_opt_out_sql() -> str:
     consent, opt_out = ConsentRecord._meta, SmsOptOut._meta
     column = {name: cast(models.Field, consent.get_field(name)).column for name in ("client", "purpose", "granted", "recorded_at")}
     return (
-        f"SELECT (SELECT {column['granted']} FROM {consent.db_table} WHERE {column['client']} = %s AND {column['purpose']} = %s"
+        f"SELECT (SELECT {column['granted']} FROM {consent.db_table}"
+        f" WHERE {column['client']} = %s AND {column['purpose']} = %s"
         f" ORDER BY {column['recorded_at']} DESC, {consent.pk.column} DESC LIMIT 1),"
         f" EXISTS (SELECT 1 FROM {opt_out.db_table} WHERE {opt_out.get_field('phone_hash').column} = %s)"
     )

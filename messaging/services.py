@@ -436,7 +436,8 @@ def _after_transient_error(message_id: int, exc: TransientSendError) -> Delivery
             return Delivery("failed")
         wait = _backoff(message.attempts)
         if exc.retry_after:
-            # Never sooner than the provider asked; a little later at random, so a throttled batch does not return at once.
+            # Never sooner than the provider asked; a little later at random, so a throttled batch
+            # does not return at once.
             wait = max(wait, exc.retry_after * random.uniform(1.0, 1.1))
         if wait > LONGEST_RETRY_COUNTDOWN_SECONDS and message.kind in USER_INITIATED:
             # Someone is waiting for this code or reply now; by then it would be no use, and they can ask again.
