@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate seed worker beat bench mutation clean
+.PHONY: run test install migrate seed worker beat bench mutation clean lint format
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,19 @@ run: seed
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# What CI checks first: lint rules, formatting, and the types of the typed modules
+# (pyproject.toml lists them). `make format` fixes what can be fixed mechanically.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# --fix-only: apply the fixes, leave reporting what is left to `make lint`
+# (before formatting, long lines would stop make here).
+format: install
+	$(BIN)/ruff check --fix-only .
+	$(BIN)/ruff format .
 
 worker: install
 	$(BIN)/celery -A clinic worker --loglevel=INFO

@@ -137,7 +137,8 @@ def _status_action(status):
         if skipped:
             modeladmin.message_user(
                 request,
-                f"{skipped} appointment(s) left as they were: they cannot become {status.label.lower()} from their status.",
+                f"{skipped} appointment(s) left as they were: "
+                f"they cannot become {status.label.lower()} from their status.",
                 messages.WARNING,
             )
 

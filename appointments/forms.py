@@ -26,8 +26,12 @@ NOT_TEXTABLE = {
 class MobilePhoneField(PhoneNumberField):
     default_error_messages = {
         "invalid": "Enter a valid mobile number, for example (408) 555-0123.",
-        "not_mobile": "That looks like a landline or service number. Please give a mobile number that can receive texts.",
-        "country": "We can only text mobile numbers in {countries}. Please give one of those, or call the clinic to book.",
+        "not_mobile": (
+            "That looks like a landline or service number. Please give a mobile number that can receive texts."
+        ),
+        "country": (
+            "We can only text mobile numbers in {countries}. Please give one of those, or call the clinic to book."
+        ),
     }
 
     def __init__(self, **kwargs):

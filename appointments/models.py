@@ -155,13 +155,13 @@ class Appointment(models.Model):
     def __str__(self):
         return f"{self.client} - {self.service} at {self.local_start:%Y-%m-%d %H:%M %Z}"
 
-    def clean(self):
-        if self.start and self.end and self.end <= self.start:
-            raise ValidationError("An appointment must end after it starts.")
-
     def save(self, *args, **kwargs):
         self.occupied_until = self.end + self.service.buffer_after
         super().save(*args, **kwargs)
+
+    def clean(self):
+        if self.start and self.end and self.end <= self.start:
+            raise ValidationError("An appointment must end after it starts.")
 
     @property
     def local_start(self):

@@ -6,8 +6,10 @@ serialise writers), re-checks the slot under that lock, and on PostgreSQL an
 exclusion constraint rejects any overlap that slips past both.
 """
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -23,16 +25,22 @@ from privacy.services import record_consent
 from . import slot_cache
 from .emails import booking_confirmation_message
 from .signals import appointment_booked, appointment_rescheduled
-from .availability import find_free_slots, nearest_free_slots, wall_to_instant
+from .availability import Slot, find_free_slots, nearest_free_slots, wall_to_instant
 from .models import (
     Appointment,
     AppointmentSource,
     AppointmentStatus,
     LocationClosure,
     Practitioner,
+    Service,
     TimeOff,
     WorkingHours,
 )
+
+if TYPE_CHECKING:
+    from phonenumber_field.phonenumber import PhoneNumber
+
+    from clinic.models import Client, Location
 
 ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
 
@@ -40,7 +48,7 @@ ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
 class SlotUnavailable(Exception):
     """The requested time cannot be booked; `alternatives` are the nearest free slots."""
 
-    def __init__(self, message, alternatives=()):
+    def __init__(self, message: str, alternatives: Iterable[Slot] = ()) -> None:
         super().__init__(message)
         self.alternatives = list(alternatives)
 
@@ -54,8 +62,8 @@ class ClientDetails:
     first_name: str
     last_name: str
     email: str
-    mobile_phone: object  # PhoneNumber
-    date_of_birth: object = None
+    mobile_phone: "PhoneNumber | str | None"
+    date_of_birth: date | None = None
 
 
 @dataclass
@@ -72,15 +80,15 @@ class BookingConsents:
     sms_reminders: bool = False
     sms_marketing: bool = False
     email_marketing: bool = False
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _lock_practitioners(ids):
+def _lock_practitioners(ids: Iterable[int]) -> list[Practitioner]:
     # A fixed lock order (by id) means two "any practitioner" bookings never deadlock.
     return list(Practitioner.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
 
 
-def _candidate_practitioner_ids(*, location, service, practitioner_id):
+def _candidate_practitioner_ids(*, location: "Location", service: Service, practitioner_id: int | None) -> list[int]:
     if practitioner_id is not None:
         return [practitioner_id]
     return list(
@@ -90,7 +98,15 @@ def _candidate_practitioner_ids(*, location, service, practitioner_id):
     )
 
 
-def _choose_free_practitioner(*, location, service, start, practitioner_id, exclude_appointment_id=None, prefer=None):
+def _choose_free_practitioner(
+    *,
+    location: "Location",
+    service: Service,
+    start: datetime,
+    practitioner_id: int | None,
+    exclude_appointment_id: int | None = None,
+    prefer: int | None = None,
+) -> int:
     """Lock the candidates, then return a practitioner id free at `start`, or raise SlotUnavailable."""
     candidates = _candidate_practitioner_ids(location=location, service=service, practitioner_id=practitioner_id)
     _lock_practitioners(candidates)
@@ -105,17 +121,17 @@ def _choose_free_practitioner(*, location, service, start, practitioner_id, excl
     )
     for slot in slots:
         if slot.start == start:
-            if prefer in slot.practitioner_ids:
+            if prefer is not None and prefer in slot.practitioner_ids:
                 return prefer
             return slot.practitioner_ids[0]
     raise SlotUnavailable("Sorry, that time is no longer available.")
 
 
-def _alternatives(*, location, service, start, practitioner_id):
+def _alternatives(*, location: "Location", service: Service, start: datetime, practitioner_id: int | None) -> list[Slot]:
     return nearest_free_slots(location=location, service=service, around=start, practitioner_id=practitioner_id)
 
 
-def new_client_for_booking(*, details: ClientDetails, location):
+def new_client_for_booking(*, details: ClientDetails, location: "Location") -> "Client":
     """The booking's own new client record, holding exactly what was typed.
 
     An online form proves nothing about who is typing, so it is never matched
@@ -136,7 +152,7 @@ def new_client_for_booking(*, details: ClientDetails, location):
     return client
 
 
-def _record_booking_consents(*, client, consents: BookingConsents, meta: RequestMeta):
+def _record_booking_consents(*, client: "Client", consents: BookingConsents, meta: RequestMeta) -> None:
     # Only ever on the booking's own new record: the person typing speaks for that record alone.
     notices = booking_notices()
     choices = {
@@ -160,7 +176,7 @@ def _record_booking_consents(*, client, consents: BookingConsents, meta: Request
         )
 
 
-def _create_appointment(**fields):
+def _create_appointment(**fields: Any) -> Appointment:
     try:
         with transaction.atomic():
             return Appointment.objects.create(**fields)
@@ -171,14 +187,14 @@ def _create_appointment(**fields):
 
 def book_appointment(
     *,
-    location,
-    service,
-    start,
-    practitioner_id=None,
+    location: "Location",
+    service: Service,
+    start: datetime,
+    practitioner_id: int | None = None,
     details: ClientDetails,
     consents: BookingConsents,
     meta: RequestMeta | None = None,
-):
+) -> Appointment:
     """Book an online appointment, or raise SlotUnavailable with the nearest free times."""
     if not consents.privacy_policy:
         raise ValueError("An online booking needs the privacy policy accepted.")
@@ -208,14 +224,14 @@ def book_appointment(
         raise
 
 
-def _send_confirmation(appointment_id):
+def _send_confirmation(appointment_id: int) -> None:
     from .tasks import send_booking_confirmation_email
 
     enqueue(send_booking_confirmation_email, appointment_id)
     appointment_booked.send(sender=Appointment, appointment_id=appointment_id)
 
 
-def send_confirmation_email(*, appointment_id):
+def send_confirmation_email(*, appointment_id: int) -> bool:
     """Email the confirmation once; a retried or repeated task sends nothing more."""
     with transaction.atomic():
         appointment = (
@@ -232,7 +248,7 @@ def send_confirmation_email(*, appointment_id):
         return True
 
 
-def send_pending_confirmation_emails(*, now=None):
+def send_pending_confirmation_emails(*, now: datetime | None = None) -> int:
     """Sweeper: confirmations whose task never ran (broker down) are sent now. Returns how many."""
     now = now or timezone.now()
     pending = Appointment.objects.filter(
@@ -244,16 +260,16 @@ def send_pending_confirmation_emails(*, now=None):
     return sum(send_confirmation_email(appointment_id=pk) for pk in pending.values_list("pk", flat=True))
 
 
-def change_deadline(appointment):
+def change_deadline(appointment: Appointment) -> datetime:
     return appointment.start - timedelta(hours=settings.BOOKING_CHANGE_CUTOFF_HOURS)
 
 
-def can_change_online(appointment, *, now=None):
+def can_change_online(appointment: Appointment, *, now: datetime | None = None) -> bool:
     now = now or timezone.now()
     return appointment.status in ACTIVE_STATUSES and now < change_deadline(appointment)
 
 
-def _locked_for_client_change(appointment_id):
+def _locked_for_client_change(appointment_id: int) -> Appointment:
     appointment = Appointment.objects.select_for_update().select_related("location", "service").get(pk=appointment_id)
     if not can_change_online(appointment):
         raise ChangeNotAllowed(
@@ -262,7 +278,7 @@ def _locked_for_client_change(appointment_id):
     return appointment
 
 
-def cancel_appointment_by_client(*, appointment_id):
+def cancel_appointment_by_client(*, appointment_id: int) -> Appointment:
     with transaction.atomic():
         appointment = _locked_for_client_change(appointment_id)
         appointment.status = AppointmentStatus.CANCELLED
@@ -270,7 +286,7 @@ def cancel_appointment_by_client(*, appointment_id):
         return appointment
 
 
-def reschedule_appointment_by_client(*, appointment_id, new_start):
+def reschedule_appointment_by_client(*, appointment_id: int, new_start: datetime) -> Appointment:
     """Move an appointment to `new_start`, keeping its practitioner when they are free."""
     try:
         with transaction.atomic():
@@ -304,7 +320,7 @@ def reschedule_appointment_by_client(*, appointment_id, new_start):
 
 # Which statuses each front-desk status change may start from. Nothing leaves
 # "cancelled": reinstating could overlap a booking made since; book anew instead.
-STATUS_CHANGES_FROM = {
+STATUS_CHANGES_FROM: dict[str, tuple[str, ...]] = {
     AppointmentStatus.CONFIRMED: (AppointmentStatus.BOOKED,),
     AppointmentStatus.CHECKED_IN: (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED),
     AppointmentStatus.COMPLETED: (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN),
@@ -313,7 +329,7 @@ STATUS_CHANGES_FROM = {
 }
 
 
-def change_status(*, appointment_ids, status):
+def change_status(*, appointment_ids: Collection[int], status: str) -> tuple[int, int]:
     """Front-desk status change; returns (changed, skipped) counts."""
     with transaction.atomic():
         eligible = Appointment.objects.filter(
@@ -324,7 +340,14 @@ def change_status(*, appointment_ids, status):
     return changed, len(set(appointment_ids)) - changed
 
 
-def staff_slot_problems(*, location, service, practitioner, start, exclude_appointment_id=None):
+def staff_slot_problems(
+    *,
+    location: "Location",
+    service: Service,
+    practitioner: Practitioner,
+    start: datetime,
+    exclude_appointment_id: int | None = None,
+) -> tuple[list[str], list[str]]:
     """Why a front-desk booking at `start` is a problem: (overlaps, outside-hours reasons).
 
     Overlaps can never be overridden; the outside-hours reasons (not working,
@@ -359,6 +382,6 @@ def staff_slot_problems(*, location, service, practitioner, start, exclude_appoi
     return overlap_messages, reasons
 
 
-def lock_practitioner(practitioner_id):
+def lock_practitioner(practitioner_id: int) -> None:
     _lock_practitioners([practitioner_id])
 

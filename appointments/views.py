@@ -145,7 +145,10 @@ def _build_choose_time(params, location_slug, service_slug):
 
 
 def _week_links(*, location, service, practitioner_id, first_day):
-    """The week of free times as (day, [(link, ISO time, label)]), and its first start (None if none); built once, here."""
+    """The week of free times as (day, [(link, ISO time, label)]), and its first start (None if none).
+
+    Built once, here.
+    """
     days = _week_of_slots(location=location, service=service, practitioner_id=practitioner_id, first_day=first_day)
     details_url = reverse("appointments:details", args=[location.slug, service.slug])
     tz = location.tzinfo
@@ -235,7 +238,7 @@ def _appointment_or_error(request, token):
     try:
         return appointment_from_token(token), None
     except LinkInvalid:
-        raise Http404("This link is not valid.")
+        raise Http404("This link is not valid.") from None
     except LinkExpired:
         return None, render(request, "appointments/link_expired.html", status=410)
 

@@ -48,6 +48,9 @@ bundle, median, fastest, queries = timed(lambda: build_bundle(client_ids=[large.
 print(f"export bundle on {vendor}: 1 client, 1,000 appointments, 5,000 messages, 20 consent records")
 print(f"bundle size: {len(bundle) / 1024:.0f} KiB")
 print(f"queries: {queries} (small client with 10 appointments and 50 messages: {small_queries})")
-print(f"time: median {median * 1000:.0f} ms, min {fastest * 1000:.0f} ms (10 runs); small client {small_median * 1000:.0f} ms")
+print(
+    f"time: median {median * 1000:.0f} ms, min {fastest * 1000:.0f} ms (10 runs); "
+    f"small client {small_median * 1000:.0f} ms"
+)
 met = queries == small_queries and median < 1.0
 print(f"target: constant queries, < 1 s -> {'MET' if met else 'NOT MET'}")

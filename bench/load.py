@@ -307,7 +307,8 @@ def run_scenario(scenario, args, port, plan_path, log_dir, label=""):
             steps.append(data)
             total = data["total"]
             print(
-                f"  {label + ' ' if label else ''}{scenario:<12} {data['users']:>3} users: {data['rps']:7.1f} req/s  p50 {total['p50']} ms  "
+                f"  {label + ' ' if label else ''}{scenario:<12} {data['users']:>3} users: "
+                f"{data['rps']:7.1f} req/s  p50 {total['p50']} ms  "
                 f"p95 {total['p95']} ms  p99 {total['p99']} ms  errors {total['failures']}",
                 flush=True,
             )
@@ -422,7 +423,10 @@ def main():
     )
     busy = psutil.cpu_percent(interval=1.0)
     if busy > 15:
-        print(f"warning: the machine is already {busy:.0f}% busy before the benchmark starts; figures will be low and noisy")
+        print(
+            f"warning: the machine is already {busy:.0f}% busy before the benchmark starts; "
+            "figures will be low and noisy"
+        )
     plan = prepare_database()
     profile_availability_page(plan)
     plan_path = work / "plan.json"

@@ -10,7 +10,7 @@ production. The overrides:
 
 import os
 
-from clinic.settings import *  # noqa: F401,F403
+from clinic.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.load_urls"
 STATIC_ROOT = os.environ["BENCH_STATIC_ROOT"]

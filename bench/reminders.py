@@ -169,7 +169,7 @@ def add_due(location, service, count, first):
         ]
     )
     rows = []
-    for n, client, person in zip(numbers, clients, people):
+    for n, client, person in zip(numbers, clients, people, strict=True):
         start = now + timedelta(minutes=30 + n % 30)
         end = start + service.duration
         rows.append(
@@ -248,9 +248,10 @@ def one_pass(label):
         f"  {label}: {report.queued} reminders queued ({report.skipped} skipped, {report.requeued} re-enqueued, "
         f"{report.given_up} given up); {queued_rows} queued rows in the database"
     )
+    failed = f", {broker['failed']} FAILED" if broker["failed"] else ""
     print(
         f"    wall time {elapsed:.3f} s = SQL execute {sql_seconds:.3f} s + broker hand-off {broker['seconds']:.3f} s "
-        f"({broker['tasks']} send tasks of up to 50 ids{', %d FAILED' % broker['failed'] if broker['failed'] else ''}) "
+        f"({broker['tasks']} send tasks of up to 50 ids{failed}) "
         f"+ Python and row fetching {max(0.0, elapsed - sql_seconds - broker['seconds']):.3f} s"
     )
     print(
@@ -458,7 +459,8 @@ def send_run(label, *, env, expected, arrivals, tmp, timeout, watch_limiter=Fals
         run["grants"] = len(grants)
         run["busiest_grants"] = busiest_second(grants)
         print(
-            f"    send-rate window in Redis ({', '.join(sorted(watch.keys)) or 'no key seen'}): {len(grants)} slots granted, "
+            f"    send-rate window in Redis ({', '.join(sorted(watch.keys)) or 'no key seen'}): "
+            f"{len(grants)} slots granted, "
             f"busiest 1-s window {run['busiest_grants']}"
         )
     return run
@@ -568,7 +570,8 @@ def summary(vendor, skipped_b):
         target = min(THROUGHPUT_TARGET, run["rate_cap"])
         done = run["arrived"] == run["expected"]
         print(
-            f"  B. worker throughput (2 processes, rate cap {run['rate_cap']}/s): {run['arrived']:,} of {run['expected']:,} "
+            f"  B. worker throughput (2 processes, rate cap {run['rate_cap']}/s): "
+            f"{run['arrived']:,} of {run['expected']:,} "
             f"texts in {run['span']:.1f} s = {run['rate']:.0f} messages/s"
         )
         print(f"     target >= {target:.0f} messages/s: {'MET' if done and run['rate'] >= target else 'NOT MET'}")

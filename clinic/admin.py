@@ -8,7 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from . import identity
-from .admin_scoping import LocationScopedAdmin  # noqa: F401 - the other apps' admins import it from here
+from .admin_scoping import LocationScopedAdmin  # the other apps' admins import it from here too
 from .models import Client, Location, StaffProfile
 from .selectors import phone_search_term
 

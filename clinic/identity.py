@@ -17,7 +17,10 @@ Privacy audits merges through the `clients_merged` signal (clinic never imports 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -29,6 +32,13 @@ from django.utils import timezone
 
 from .hashing import contact_hash, normalise_email
 from .models import Client
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.db.models import QuerySet
+    from phonenumber_field.phonenumber import PhoneNumber
+
+    from .models import Location
 
 CLAIM_SALT = "clinic.identity.claim"
 CLAIM_LINK_MAX_AGE_DAYS = 30
@@ -50,8 +60,8 @@ class ClaimInvalid(Exception):
 # --- Creating and verifying --------------------------------------------------
 
 
-def new_client_from_booking(*, first_name: str, last_name: str, email: str, mobile_phone, location,
-                            date_of_birth=None) -> Client:
+def new_client_from_booking(*, first_name: str, last_name: str, email: str, mobile_phone: PhoneNumber | str | None,
+                            location: Location | None, date_of_birth: date | None = None) -> Client:
     """A new record holding exactly what an unauthenticated form was given.
 
     Never a look-up: matching by a typed email or phone would let anyone
@@ -67,7 +77,7 @@ def new_client_from_booking(*, first_name: str, last_name: str, email: str, mobi
     )
 
 
-def mark_email_verified(*, client_ids, email: str, now=None) -> int:
+def mark_email_verified(*, client_ids: Iterable[int], email: str, now: datetime | None = None) -> int:
     """The person proved control of `email`: stamp the records (of `client_ids`) that hold it."""
     email = normalise_email(email)
     if not email:
@@ -77,7 +87,8 @@ def mark_email_verified(*, client_ids, email: str, now=None) -> int:
     )
 
 
-def mark_phone_verified(*, client_ids, phone, now=None) -> int:
+def mark_phone_verified(*, client_ids: Iterable[int], phone: PhoneNumber | str | None,
+                        now: datetime | None = None) -> int:
     """The person proved control of `phone` (a code texted to it): stamp the records that hold it."""
     if not phone:
         return 0
@@ -86,7 +97,7 @@ def mark_phone_verified(*, client_ids, phone, now=None) -> int:
     )
 
 
-def clients_with_email(email: str):
+def clients_with_email(email: str) -> QuerySet[Client]:
     """Every live record holding this email (any case): the person who controls the address owns them all."""
     email = normalise_email(email)
     if not email:
@@ -94,7 +105,7 @@ def clients_with_email(email: str):
     return Client.objects.annotate(_email_ci=Lower("email")).filter(_email_ci=email, erased_at__isnull=True)
 
 
-def phone_on_file(clients) -> Client | None:
+def phone_on_file(clients: Iterable[Client]) -> Client | None:
     """Of records sharing a proven email, the one whose phone a proof code should go to.
 
     A phone already proven wins; else the oldest record's (the newest may be a
@@ -105,7 +116,7 @@ def phone_on_file(clients) -> Client | None:
     return with_phone[0] if with_phone else None
 
 
-def possible_duplicates(client: Client):
+def possible_duplicates(client: Client) -> QuerySet[Client]:
     """Other live records with the same email (any case) or the same mobile phone, oldest first."""
     match = models.Q(pk__in=[])
     if client.email:
@@ -153,7 +164,7 @@ def claim_token(client: Client) -> str | None:
     return signing.dumps({"n": client.pk, "o": older.pk, "e": contact_hash(client.email)}, salt=CLAIM_SALT)
 
 
-def _claim_pair(token: str):
+def _claim_pair(token: str) -> tuple[int, int, str]:
     try:
         data = signing.loads(token, salt=CLAIM_SALT, max_age=CLAIM_LINK_MAX_AGE_DAYS * 86400)
         new_id, older_id, email_hash = int(data["n"]), int(data["o"]), str(data["e"])
@@ -168,7 +179,7 @@ def check_claim(token: str) -> None:
     _claimable(Client.objects.filter(pk__in=[new_id, older_id]), new_id, older_id, email_hash)
 
 
-def _claimable(queryset, new_id, older_id, email_hash):
+def _claimable(queryset: QuerySet[Client], new_id: int, older_id: int, email_hash: str) -> tuple[Client, Client]:
     records = {c.pk: c for c in queryset}
     new, older = records.get(new_id), records.get(older_id)
     # Single use: a merged record is gone. And the address must still be the one the link was sent to.
@@ -181,7 +192,7 @@ def _claimable(queryset, new_id, older_id, email_hash):
     return new, older
 
 
-def claim_visits(*, token: str, now=None) -> Client:
+def claim_visits(*, token: str, now: datetime | None = None) -> Client:
     """The person followed the emailed link and confirmed: merge the new record into the older one."""
     now = now or timezone.now()
     new_id, older_id, email_hash = _claim_pair(token)
@@ -205,15 +216,16 @@ def claim_visits(*, token: str, now=None) -> Client:
 
 @dataclass
 class _Moved:
-    rows: dict = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
 
-    def add(self, model, count):
+    def add(self, model: type[models.Model], count: int) -> None:
         if count:
             key = model._meta.label
             self.rows[key] = self.rows.get(key, 0) + count
 
 
-def _move_foreign_keys(model, field_name, keep, duplicate, moved):
+def _move_foreign_keys(model: type[models.Model], field_name: str, keep: Client, duplicate: Client,
+                       moved: _Moved) -> None:
     """Re-point `model.field_name` from the duplicate to the kept record.
 
     A model may refuse plain updates (the append-only consent ledger): its
@@ -223,7 +235,7 @@ def _move_foreign_keys(model, field_name, keep, duplicate, moved):
     """
     rows = model._default_manager.filter(**{field_name: duplicate})
 
-    def repoint(queryset):
+    def repoint(queryset: QuerySet[Any]) -> int:
         reassign = getattr(queryset, "reassign_client", None)
         if reassign is not None:
             return reassign(keep)
@@ -244,7 +256,7 @@ def _move_foreign_keys(model, field_name, keep, duplicate, moved):
             one.delete()
 
 
-def _move_many_to_many(relation, keep, duplicate, moved):
+def _move_many_to_many(relation: Any, keep: Client, duplicate: Client, moved: _Moved) -> None:
     through = relation.field.remote_field.through
     source, target = relation.field.m2m_field_name(), relation.field.m2m_reverse_field_name()
     already = set(through.objects.filter(**{target: keep}).values_list(f"{source}_id", flat=True))
@@ -253,7 +265,7 @@ def _move_many_to_many(relation, keep, duplicate, moved):
     moved.add(relation.related_model, links.update(**{target: keep}))
 
 
-def _merge_note(keep: Client, duplicate: Client, reason: str, now) -> str:
+def _merge_note(keep: Client, duplicate: Client, reason: str, now: datetime) -> str:
     differing = []
     if duplicate.email and duplicate.email != keep.email:
         differing.append(f"email {duplicate.email}")
@@ -267,8 +279,8 @@ def _merge_note(keep: Client, duplicate: Client, reason: str, now) -> str:
     return line
 
 
-def merge_clients(*, keep_id: int, duplicate_id: int, reason: str, staff_user=None, actor_label: str = "",
-                  now=None) -> Client:
+def merge_clients(*, keep_id: int, duplicate_id: int, reason: str, staff_user: User | None = None,
+                  actor_label: str = "", now: datetime | None = None) -> Client:
     """Move everything of the duplicate onto the kept record, then delete the duplicate. Returns the kept record.
 
     Every row pointing at the duplicate moves, found from Client's relations
@@ -292,6 +304,7 @@ def merge_clients(*, keep_id: int, duplicate_id: int, reason: str, staff_user=No
             raise MergeRefused("An erased record cannot be merged.")
 
         moved = _Moved()
+        relation: Any  # Django's _meta types reverse relations loosely (a model or a string, a field or a rel)
         for relation in Client._meta.get_fields(include_hidden=True):
             if not relation.auto_created or relation.concrete:
                 continue

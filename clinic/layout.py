@@ -72,7 +72,7 @@ def render_in_layout(request, template_name, context):
         "page_path": lambda escaping: urlencode(path) if escaping == "%3C" else path,
     }
     out = [pieces[0]]
-    for name, escaping, text in zip(pieces[1::3], pieces[2::3], pieces[3::3]):
+    for name, escaping, text in zip(pieces[1::3], pieces[2::3], pieces[3::3], strict=True):
         out += (conditional_escape(fills[name](escaping) if name in fills else context[name]), text)
     return HttpResponse("".join(out))
 

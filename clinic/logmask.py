@@ -24,7 +24,7 @@ class MaskPersonalData(logging.Filter):
     def filter(self, record):
         try:
             message = record.getMessage()
-        except Exception:  # a malformed record: leave it to logging's own error path
+        except Exception:  # noqa: BLE001 - a malformed record: leave it to logging's own error path
             return True
         record.msg, record.args = mask(message), None
         return True

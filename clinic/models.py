@@ -77,20 +77,6 @@ class Client(models.Model):
     def __str__(self):
         return self.full_name
 
-    @property
-    def full_name(self):
-        return f"{self.first_name} {self.last_name}".strip()
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        client = super().from_db(db, field_names, values)
-        # As loaded, so a changed email or phone loses its proof (save, below).
-        loaded = client.__dict__  # deferred fields are absent: None, never compared
-        client._loaded_contact = (
-            loaded.get("email"), str(loaded["mobile_phone"] or "") if "mobile_phone" in loaded else None
-        )
-        return client
-
     def save(self, *args, **kwargs):
         self.email = normalise_email(self.email)
         loaded = getattr(self, "_loaded_contact", None)
@@ -107,6 +93,20 @@ class Client(models.Model):
                     kwargs["update_fields"] = {*update_fields, "phone_verified_at"}
         super().save(*args, **kwargs)
         self._loaded_contact = (self.email, str(self.mobile_phone or ""))
+
+    @property
+    def full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        client = super().from_db(db, field_names, values)
+        # As loaded, so a changed email or phone loses its proof (save, above).
+        loaded = client.__dict__  # deferred fields are absent: None, never compared
+        client._loaded_contact = (
+            loaded.get("email"), str(loaded["mobile_phone"] or "") if "mobile_phone" in loaded else None
+        )
+        return client
 
 
 class StaffProfile(models.Model):

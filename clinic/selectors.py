@@ -2,9 +2,10 @@
 
 import phonenumbers
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 
 
-def staff_location_ids(user):
+def staff_location_ids(user: User | AnonymousUser) -> set[int] | None:
     """The location ids a staff user is limited to, or None for all locations."""
     if user.is_superuser:
         return None
@@ -15,7 +16,7 @@ def staff_location_ids(user):
     return ids or None
 
 
-def phone_search_term(term):
+def phone_search_term(term: str) -> str | None:
     """The E.164 form of a search term that is a phone number, else None."""
     digits = sum(ch.isdigit() for ch in term)
     if digits < 7 or any(ch.isalpha() for ch in term):

@@ -337,7 +337,8 @@ def _check_sms_countries(codes):
     unknown = [code for code in codes if code not in phonenumbers.SUPPORTED_REGIONS]
     if not codes or unknown:
         raise ImproperlyConfigured(
-            f"SMS_ALLOWED_COUNTRIES must list two-letter country codes such as US,CA; not understood: {unknown or 'empty'}"
+            "SMS_ALLOWED_COUNTRIES must list two-letter country codes such as US,CA; "
+            f"not understood: {unknown or 'empty'}"
         )
 
 

@@ -8,6 +8,9 @@ may record consent but never lifts a STOP. An email opt-out is lifted by a
 link sent to that address (proof of control) or by staff.
 """
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from django.db import IntegrityError, transaction
 
 from clinic.hashing import contact_hash
@@ -17,12 +20,16 @@ from privacy.services import record_consent
 
 from .models import EmailOptOut, OptOutChannel, OptOutEvent, OptOutSource, SmsOptOut
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from phonenumber_field.phonenumber import PhoneNumber
+
 SMS_PURPOSES = (ConsentPurpose.SMS_REMINDERS, ConsentPurpose.SMS_MARKETING)
 # Who may lift an opt-out, by channel.
 SMS_LIFT_SOURCES = {OptOutSource.SMS_KEYWORD, OptOutSource.ADMIN}
 EMAIL_LIFT_SOURCES = {OptOutSource.EMAIL_LINK, OptOutSource.ADMIN}
 # The ledger's word for where a withdrawal came from.
-LEDGER_SOURCE = {
+LEDGER_SOURCE: dict[str, str] = {
     OptOutSource.SMS_KEYWORD: ConsentSource.SMS_KEYWORD,
     OptOutSource.CARRIER: ConsentSource.SMS_KEYWORD,
     OptOutSource.PREFERENCE_CENTER: ConsentSource.PREFERENCE_CENTER,
@@ -37,23 +44,33 @@ class LiftRefused(Exception):
     """Only the phone's own START (or staff on the person's behalf) lifts a STOP."""
 
 
-def is_sms_opted_out(phone) -> bool:
+def is_sms_opted_out(phone: "PhoneNumber | str | None") -> bool:
     return bool(phone) and SmsOptOut.objects.filter(phone_hash=contact_hash(phone)).exists()
 
 
-def is_email_opted_out(email) -> bool:
+def is_email_opted_out(email: str | None) -> bool:
     return bool(email) and EmailOptOut.objects.filter(email_hash=contact_hash(email)).exists()
 
 
-def sms_opted_out_hashes(hashes) -> set[str]:
+def sms_opted_out_hashes(hashes: Iterable[str]) -> set[str]:
     return set(SmsOptOut.objects.filter(phone_hash__in=set(hashes)).values_list("phone_hash", flat=True))
 
 
-def email_opted_out_hashes(hashes) -> set[str]:
+def email_opted_out_hashes(hashes: Iterable[str]) -> set[str]:
     return set(EmailOptOut.objects.filter(email_hash__in=set(hashes)).values_list("email_hash", flat=True))
 
 
-def _event(*, channel, value_hash, action, reason, source, actor, staff_user, evidence):
+def _event(
+    *,
+    channel: str,
+    value_hash: str,
+    action: str,
+    reason: str,
+    source: str,
+    actor: str,
+    staff_user: "User | None",
+    evidence: str,
+) -> None:
     OptOutEvent.objects.create(
         channel=channel,
         contact_hash=value_hash,
@@ -66,19 +83,19 @@ def _event(*, channel, value_hash, action, reason, source, actor, staff_user, ev
     )
 
 
-def _check_actor(actor, staff_user, source):
+def _check_actor(actor: str, staff_user: "User | None", source: str) -> None:
     if source == OptOutSource.ADMIN and (actor != ConsentActor.STAFF or staff_user is None):
         raise LiftRefused("A staff change needs the staff user, recorded as acting on the person's behalf.")
 
 
 def add_sms_opt_out(
     *,
-    phone,
+    phone: "PhoneNumber | str",
     reason: str,
     source: str,
     actor: str = ConsentActor.CLIENT,
     evidence: str = "",
-    staff_user=None,
+    staff_user: "User | None" = None,
     withdraw_consents: bool = True,
     keep_number: bool = True,
 ) -> SmsOptOut:
@@ -103,8 +120,13 @@ def add_sms_opt_out(
     return opt_out
 
 
-def lift_sms_opt_out(*, phone, reason: str, source: str, actor: str, evidence: str = "", staff_user=None) -> bool:
-    """Lift a number's opt-out: only its own START/UNSTOP, or staff on the person's behalf. Returns whether one was lifted."""
+def lift_sms_opt_out(
+    *, phone: "PhoneNumber | str", reason: str, source: str, actor: str, evidence: str = "", staff_user: "User | None" = None
+) -> bool:
+    """Lift a number's opt-out: only its own START/UNSTOP, or staff on the person's behalf.
+
+    Returns whether one was lifted.
+    """
     if source not in SMS_LIFT_SOURCES:
         raise LiftRefused("Only a START texted from the number itself (or staff on the person's behalf) lifts a STOP.")
     if source == OptOutSource.SMS_KEYWORD and not evidence:
@@ -121,7 +143,8 @@ def lift_sms_opt_out(*, phone, reason: str, source: str, actor: str, evidence: s
 
 
 def add_email_opt_out(
-    *, email, reason: str, source: str, actor: str = ConsentActor.CLIENT, evidence: str = "", staff_user=None,
+    *, email: str, reason: str, source: str, actor: str = ConsentActor.CLIENT, evidence: str = "",
+    staff_user: "User | None" = None,
     keep_address: bool = True, email_hash: str | None = None,
 ) -> None:
     """Put an address on the marketing-email opt-out list (the consent withdrawal is the caller's, with its wording).
@@ -142,7 +165,9 @@ def add_email_opt_out(
         )
 
 
-def lift_email_opt_out(*, email, reason: str, source: str, actor: str, evidence: str = "", staff_user=None) -> bool:
+def lift_email_opt_out(
+    *, email: str, reason: str, source: str, actor: str, evidence: str = "", staff_user: "User | None" = None
+) -> bool:
     """Lift an address's opt-out: a link sent to that address, or staff on the person's behalf."""
     if source not in EMAIL_LIFT_SOURCES:
         raise LiftRefused("Only a link sent to the address itself (or staff on the person's behalf) lifts an email opt-out.")

@@ -17,8 +17,10 @@ record holds the number and whatever that record consented to.
 """
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 import phonenumbers
 from django.conf import settings
@@ -32,6 +34,9 @@ from privacy.selectors import current_consents
 from . import opt_outs
 from .models import CampaignEmail, MessageKind, MessageStatus, SmsMessage, SmsOptOut
 
+if TYPE_CHECKING:
+    from clinic.models import Client
+
 
 class Purpose(models.TextChoices):
     TRANSACTIONAL = "transactional", "Booking confirmations and reminders"
@@ -39,7 +44,8 @@ class Purpose(models.TextChoices):
     EMAIL_MARKETING = "email_marketing", "Email marketing"
     # The person texted us: a keyword reply (HELP, C) or the front desk's answer. No consent needed; STOP wins.
     REPLY = "reply", "A reply to the person's own text"
-    # A one-time code the person asked for (privacy request): not marketing, sent even after STOP, to the phone on file only.
+    # A one-time code the person asked for (privacy request): not marketing, sent even after STOP,
+    # to the phone on file only.
     VERIFICATION_CODE = "verification_code", "A code the person asked for"
 
 
@@ -52,7 +58,7 @@ SMS_PURPOSES = (Purpose.TRANSACTIONAL, Purpose.SMS_MARKETING, Purpose.REPLY, Pur
 # The program texts: they need the number on file, a usable number and no restriction of processing.
 PROGRAM_PURPOSES = (Purpose.TRANSACTIONAL, Purpose.SMS_MARKETING, Purpose.EMAIL_MARKETING)
 MARKETING_PURPOSES = (Purpose.SMS_MARKETING, Purpose.EMAIL_MARKETING)
-PURPOSE_OF_KIND = {
+PURPOSE_OF_KIND: dict[str, Purpose] = {
     MessageKind.CONFIRMATION: Purpose.TRANSACTIONAL,
     MessageKind.REMINDER: Purpose.TRANSACTIONAL,
     MessageKind.MARKETING: Purpose.SMS_MARKETING,
@@ -80,14 +86,14 @@ class Permission:
     allowed: bool
     reason: str = ""
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return self.allowed
 
 
 ALLOWED = Permission(True)
 
 
-def country_allowed(phone) -> bool:
+def country_allowed(phone: object) -> bool:
     """Is the number in a country the clinic texts (SMS pumping: never premium or far-away numbers)?"""
     if isinstance(phone, phonenumbers.PhoneNumber):
         region = phonenumbers.region_code_for_number(phone)
@@ -105,13 +111,13 @@ def _region_of(number: str) -> str | None:
         return None
 
 
-def _contact_of(client, purpose, to):
+def _contact_of(client: "Client | None", purpose: str, to: str | None) -> str:
     if purpose == Purpose.EMAIL_MARKETING:
         return to or (client.email if client else "")
     return str(to or (client.mobile_phone if client and client.mobile_phone else ""))
 
 
-def _client_rules(client, purpose, contact) -> Permission:
+def _client_rules(client: "Client | None", purpose: str, contact: str) -> Permission:
     """Everything decided from the record itself, before consent and the lists."""
     if not contact:
         return Permission(False, NO_CONTACT)
@@ -132,14 +138,14 @@ def _client_rules(client, purpose, contact) -> Permission:
     return ALLOWED
 
 
-def _country_rule(purpose, contact) -> Permission:
+def _country_rule(purpose: str, contact: str) -> Permission:
     # Last, so the reason is "country" only when everything else allowed it.
     if purpose != Purpose.EMAIL_MARKETING and not country_allowed(contact):
         return Permission(False, COUNTRY)
     return ALLOWED
 
 
-def may_contact(*, client=None, purpose: Purpose, to: str | None = None, now: datetime | None = None,
+def may_contact(*, client: "Client | None" = None, purpose: Purpose, to: str | None = None, now: datetime | None = None,
                 check_cap: bool = True, exclude_campaign_id: int | None = None) -> Permission:
     """One person (a Client, or for REPLY just the number `to`), one purpose, now.
 
@@ -151,6 +157,7 @@ def may_contact(*, client=None, purpose: Purpose, to: str | None = None, now: da
     if not verdict:
         return verdict
     if purpose in (Purpose.TRANSACTIONAL, Purpose.SMS_MARKETING):
+        assert client is not None  # _client_rules lets a text without a record through only for REPLY
         granted, opted_out = latest_consent_and_opt_out(
             client_id=client.pk, purpose=CONSENT_OF[purpose], phone_hash=contact_hash(contact)
         )
@@ -159,6 +166,7 @@ def may_contact(*, client=None, purpose: Purpose, to: str | None = None, now: da
         if not granted:
             return Permission(False, NO_CONSENT)
     elif purpose == Purpose.EMAIL_MARKETING:
+        assert client is not None  # as above
         if opt_outs.is_email_opted_out(contact):
             return Permission(False, EMAIL_OPTED_OUT)
         if not current_consents(client_ids=[client.pk], purpose=CONSENT_OF[purpose]).get(client.pk):
@@ -175,7 +183,7 @@ def may_contact(*, client=None, purpose: Purpose, to: str | None = None, now: da
     return ALLOWED
 
 
-def may_contact_many(*, clients, purpose: Purpose, now: datetime | None = None, check_cap: bool = True,
+def may_contact_many(*, clients: Iterable["Client"], purpose: Purpose, now: datetime | None = None, check_cap: bool = True,
                      exclude_campaign_id: int | None = None) -> dict[int, Permission]:
     """{client_id: Permission} for many clients, each to the contact on file, in a fixed number of queries."""
     purpose = Purpose(purpose)
@@ -214,25 +222,28 @@ def may_contact_many(*, clients, purpose: Purpose, now: datetime | None = None, 
     return verdicts
 
 
-def marketing_counts(*, purpose: Purpose, contacts, now=None, exclude_campaign_id=None) -> dict[str, int]:
+def marketing_counts(
+    *, purpose: Purpose, contacts: Iterable[object], now: datetime | None = None, exclude_campaign_id: int | None = None
+) -> dict[str, int]:
     """{number or address (lower case): marketing sends in the last 30 days}: one query.
 
     Counted per number or address, so several records sharing one number share one cap.
     """
-    contacts = {str(c) for c in contacts if c}
-    if not contacts:
+    wanted = {str(c) for c in contacts if c}
+    if not wanted:
         return {}
     since = (now or timezone.now()) - timedelta(days=30)
+    rows: models.QuerySet[Any]
     if purpose == Purpose.SMS_MARKETING:
-        rows = SmsMessage.objects.filter(kind=MessageKind.MARKETING, to_number__in=contacts)
+        rows = SmsMessage.objects.filter(kind=MessageKind.MARKETING, to_number__in=wanted)
         field = "to_number"
     else:
-        rows = CampaignEmail.objects.filter(to_email__in=contacts | {c.lower() for c in contacts})
+        rows = CampaignEmail.objects.filter(to_email__in=wanted | {c.lower() for c in wanted})
         field = "to_email"
     rows = rows.filter(created_at__gte=since, status__in=_COUNTED)
     if exclude_campaign_id is not None:
         rows = rows.exclude(campaign_id=exclude_campaign_id)
-    counts = {}
+    counts: dict[str, int] = {}
     for value, n in rows.values_list(field).annotate(n=models.Count("pk")).values_list(field, "n"):
         counts[value.lower()] = counts.get(value.lower(), 0) + n
     return counts
@@ -241,7 +252,7 @@ def marketing_counts(*, purpose: Purpose, contacts, now=None, exclude_campaign_i
 # --- The send-time fast path --------------------------------------------------
 
 
-def latest_consent_and_opt_out(*, client_id, purpose, phone_hash):
+def latest_consent_and_opt_out(*, client_id: int, purpose: str, phone_hash: str) -> tuple[bool | None, bool]:
     """(latest choice for the purpose or None, on the opt-out list): one statement.
 
     Plain SQL that SQLite and PostgreSQL both run; the consent index (client,
@@ -255,11 +266,12 @@ def latest_consent_and_opt_out(*, client_id, purpose, phone_hash):
 
 
 @functools.cache
-def _consent_and_opt_out_sql():
+def _consent_and_opt_out_sql() -> str:
     consent, opt_out = ConsentRecord._meta, SmsOptOut._meta
-    column = {name: consent.get_field(name).column for name in ("client", "purpose", "granted", "recorded_at")}
+    column = {name: cast(models.Field, consent.get_field(name)).column for name in ("client", "purpose", "granted", "recorded_at")}
     return (
-        f"SELECT (SELECT {column['granted']} FROM {consent.db_table} WHERE {column['client']} = %s AND {column['purpose']} = %s"
+        f"SELECT (SELECT {column['granted']} FROM {consent.db_table}"
+        f" WHERE {column['client']} = %s AND {column['purpose']} = %s"
         f" ORDER BY {column['recorded_at']} DESC, {consent.pk.column} DESC LIMIT 1),"
         f" EXISTS (SELECT 1 FROM {opt_out.db_table} WHERE {opt_out.get_field('phone_hash').column} = %s)"
     )

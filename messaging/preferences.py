@@ -30,11 +30,17 @@ from . import opt_outs
 from .models import EmailOptOut, OptOutSource
 
 CHOICES = {
-    ConsentPurpose.SMS_REMINDERS: "Text me appointment confirmations and reminders (about 2 per visit). Msg & data rates may apply.",
+    ConsentPurpose.SMS_REMINDERS: (
+        "Text me appointment confirmations and reminders (about 2 per visit). Msg & data rates may apply."
+    ),
     # The frequency promised is the cap campaigns enforce (MARKETING_MAX_PER_30_DAYS).
-    ConsentPurpose.SMS_MARKETING: f"Text me occasional offers and news (up to {settings.MARKETING_MAX_PER_30_DAYS} a month). "
-    "Msg & data rates may apply.",
-    ConsentPurpose.EMAIL_MARKETING: f"Email me occasional offers and news (up to {settings.MARKETING_MAX_PER_30_DAYS} a month).",
+    ConsentPurpose.SMS_MARKETING: (
+        f"Text me occasional offers and news (up to {settings.MARKETING_MAX_PER_30_DAYS} a month). "
+        "Msg & data rates may apply."
+    ),
+    ConsentPurpose.EMAIL_MARKETING: (
+        f"Email me occasional offers and news (up to {settings.MARKETING_MAX_PER_30_DAYS} a month)."
+    ),
 }
 SMS_PURPOSES = (ConsentPurpose.SMS_REMINDERS, ConsentPurpose.SMS_MARKETING)
 RESUBSCRIBE_SALT = "messaging.email-resubscribe"

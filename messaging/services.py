@@ -9,8 +9,10 @@ called, so a retry after a crash never sends it again.
 import logging
 import random
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
@@ -29,6 +31,9 @@ from .models import STATUS_RANK, Direction, MessageKind, MessageStatus, OptOutSo
 from .permissions import COUNTRY, PURPOSE_OF_KIND, Purpose, may_contact, may_contact_many
 from .throttle import wait_for_send_slot
 
+if TYPE_CHECKING:
+    from phonenumber_field.phonenumber import PhoneNumber
+
 logger = logging.getLogger(__name__)
 
 ACTIVE = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
@@ -36,14 +41,14 @@ MAX_VALIDITY_SECONDS = 4 * 3600
 USER_INITIATED = (MessageKind.VERIFICATION, MessageKind.KEYWORD_REPLY)
 
 
-def status_callback_url(message_id=None):
+def status_callback_url(message_id: int | None = None) -> str:
     url = settings.SITE_URL + "/messaging/twilio/status/"
     # The text's id lets Twilio's report find a text whose SID never reached us (a worker lost
     # mid-send, an answer that came after our timeout). Twilio signs the whole URL.
     return url if message_id is None else f"{url}?text={message_id}"
 
 
-def _enqueue(message_ids):
+def _enqueue(message_ids: Iterable[int]) -> None:
     from .tasks import send_sms_batch
 
     ids = list(message_ids)
@@ -51,7 +56,7 @@ def _enqueue(message_ids):
         enqueue(send_sms_batch, ids[i : i + 50])
 
 
-def enqueue_due_messages(*, now=None, limit=20000):
+def enqueue_due_messages(*, now: datetime | None = None, limit: int = 20000) -> int:
     """Queue send tasks for due messages that have none in flight. Returns how many."""
     now = now or timezone.now()
     retry_after = now - timedelta(minutes=settings.SMS_REQUEUE_AFTER_MINUTES)
@@ -72,8 +77,17 @@ def enqueue_due_messages(*, now=None, limit=20000):
 
 
 def queue_message(
-    *, to_number, body, location, client=None, appointment=None, kind, dedupe_key=None, now=None, **extra
-):
+    *,
+    to_number: "PhoneNumber | str",
+    body: str,
+    location: Location | None,
+    client: Client | None = None,
+    appointment: Appointment | None = None,
+    kind: str,
+    dedupe_key: str | None = None,
+    now: datetime | None = None,
+    **extra: Any,
+) -> SmsMessage:
     """Queue one text for the next allowed time and, if that is now, hand it to a worker.
 
     A text for an appointment that quiet hours would hold past its start is
@@ -105,7 +119,7 @@ def queue_message(
     return message
 
 
-def queue_booking_confirmation(*, appointment_id, now=None):
+def queue_booking_confirmation(*, appointment_id: int, now: datetime | None = None) -> SmsMessage | None:
     """Queue the confirmation text for a (re)booked appointment, if the client opted in."""
     now = now or timezone.now()
     appointment = (
@@ -115,7 +129,7 @@ def queue_booking_confirmation(*, appointment_id, now=None):
         return None
     client = appointment.client
     permission = may_contact(client=client, purpose=Purpose.TRANSACTIONAL)
-    extra = {}
+    extra: dict[str, Any] = {}
     if permission.reason == COUNTRY:
         # Recorded, so the front desk sees why this booking got no text.
         extra = {"status": MessageStatus.SKIPPED, "status_reason": COUNTRY}
@@ -149,7 +163,7 @@ DAILY_CAP_REASON = "A number that has never texted us gets one booking text a da
 MOVES_CAP_REASON = "A number that has never texted us gets one text a day for moving a booking; reminders still follow."
 
 
-def _unsolicited_today(phone, appointment, now) -> str:
+def _unsolicited_today(phone: "PhoneNumber | str", appointment: Appointment, now: datetime) -> str:
     """Why a number that never texted us gets no booking text now ('' if it may): the daily cap's reason.
 
     One booking text a day, and one more for moving that same booking (the
@@ -176,9 +190,9 @@ def _unsolicited_today(phone, appointment, now) -> str:
     return ""
 
 
-def reminder_offsets():
+def reminder_offsets() -> tuple[dict[int, list[int]], list[int]]:
     """{location_id: [minutes, ...]} from the rules, and the default for the rest."""
-    offsets = {}
+    offsets: dict[int, list[int]] = {}
     for location_id, minutes in ReminderRule.objects.values_list("location_id", "minutes_before"):
         offsets.setdefault(location_id, []).append(minutes)
     return offsets, list(settings.SMS_REMINDER_OFFSETS_MINUTES)
@@ -190,10 +204,10 @@ class DispatchReport:
     skipped: int = 0
     requeued: int = 0
     given_up: int = 0
-    skipped_reasons: dict = field(default_factory=dict)
+    skipped_reasons: dict[str, int] = field(default_factory=dict)
 
 
-def dispatch_due_reminders(*, now=None):
+def dispatch_due_reminders(*, now: datetime | None = None) -> DispatchReport:
     """One pass: queue every reminder that is due now, exactly once. Safe to run concurrently.
 
     Reads a fixed number of queries whatever the number of appointments.
@@ -278,7 +292,7 @@ def dispatch_due_reminders(*, now=None):
     return report
 
 
-def _give_up_lost_sends(*, now):
+def _give_up_lost_sends(*, now: datetime) -> int:
     """A text left "handed to provider" by a dead worker may have gone out: fail it, never resend."""
     return SmsMessage.objects.filter(
         status=MessageStatus.SENDING,
@@ -299,7 +313,7 @@ class Delivery:
     retry_in: float | None = None
 
 
-def _stop_reason(message, now):
+def _stop_reason(message: SmsMessage, now: datetime) -> str:
     """Why a queued text must not go out now (re-checked at send time), or ''."""
     client, appointment = message.client, message.appointment
     purpose = PURPOSE_OF_KIND.get(message.kind, Purpose.REPLY)
@@ -322,7 +336,7 @@ def _stop_reason(message, now):
 LONGEST_RETRY_COUNTDOWN_SECONDS = 600
 
 
-def _backoff(attempts):
+def _backoff(attempts: int) -> float:
     # Exponential with jitter: 5 s, 10 s, 20 s ... (SMS_RETRY_BACKOFF_SECONDS) capped at 10 minutes.
     return random.uniform(0.5, 1.0) * min(
         LONGEST_RETRY_COUNTDOWN_SECONDS, settings.SMS_RETRY_BACKOFF_SECONDS * 2 ** max(0, attempts - 1)
@@ -341,7 +355,7 @@ _UNREAD_RELATED_FIELDS = [
 ]
 
 
-def deliver_sms(*, message_id, now=None):
+def deliver_sms(*, message_id: int, now: datetime | None = None) -> Delivery:
     """Send one queued text if it still may go; safe to call any number of times."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -400,14 +414,16 @@ def deliver_sms(*, message_id, now=None):
     return Delivery("sent")
 
 
-def _defer(message, until):
+def _defer(message: SmsMessage, until: datetime) -> None:
     # Leave it to the dispatch pass, which queues it once due (no long Celery ETAs).
     message.send_after = until
     message.enqueued_at = None
     message.save(update_fields=["send_after", "enqueued_at"])
 
 
-def _finish(message, status, *, reason="", code="", now=None):
+def _finish(
+    message: SmsMessage, status: str, *, reason: str = "", code: object = "", now: datetime | None = None
+) -> None:
     message.status = status
     message.status_reason = reason[:300]
     message.error_code = str(code)[:20]
@@ -415,12 +431,12 @@ def _finish(message, status, *, reason="", code="", now=None):
     message.save(update_fields=["status", "status_reason", "error_code", "status_updated_at"])
 
 
-def _confirmed_meanwhile(message):
+def _confirmed_meanwhile(message: SmsMessage) -> Delivery | None:
     """Twilio's status report confirmed the text while we waited for its answer: it went out (no retry, no failure)."""
     return None if message.status == MessageStatus.SENDING else Delivery("sent" if message.twilio_sid else "noop")
 
 
-def _after_transient_error(message_id, exc):
+def _after_transient_error(message_id: int, exc: TransientSendError) -> Delivery:
     with transaction.atomic():
         message = SmsMessage.objects.select_for_update().get(pk=message_id)
         if confirmed := _confirmed_meanwhile(message):
@@ -431,7 +447,8 @@ def _after_transient_error(message_id, exc):
             return Delivery("failed")
         wait = _backoff(message.attempts)
         if exc.retry_after:
-            # Never sooner than the provider asked; a little later at random, so a throttled batch does not return at once.
+            # Never sooner than the provider asked; a little later at random, so a throttled batch
+            # does not return at once.
             wait = max(wait, exc.retry_after * random.uniform(1.0, 1.1))
         if wait > LONGEST_RETRY_COUNTDOWN_SECONDS and message.kind in USER_INITIATED:
             # Someone is waiting for this code or reply now; by then it would be no use, and they can ask again.
@@ -449,7 +466,7 @@ def _after_transient_error(message_id, exc):
         return Delivery("retry", retry_in=wait)
 
 
-def _after_permanent_error(message_id, exc):
+def _after_permanent_error(message_id: int, exc: PermanentSendError) -> Delivery:
     with transaction.atomic():
         message = SmsMessage.objects.select_for_update(of=("self",)).select_related("client").get(pk=message_id)
         if confirmed := _confirmed_meanwhile(message):
@@ -459,7 +476,7 @@ def _after_permanent_error(message_id, exc):
     return Delivery("failed")
 
 
-def handle_provider_error_code(message, code):
+def handle_provider_error_code(message: SmsMessage, code: object) -> None:
     """Act on what a provider error says about the recipient."""
     code = str(code or "")
     if code == UNSUBSCRIBED and not opt_outs.is_sms_opted_out(message.to_number):
@@ -490,7 +507,9 @@ TWILIO_STATUS = {
 }
 
 
-def apply_delivery_status(*, sid, provider_status, error_code="", message_id=None, to=""):
+def apply_delivery_status(
+    *, sid: str, provider_status: str | None, error_code: object = "", message_id: int | None = None, to: str = ""
+) -> bool:
     """Record a delivery report. Idempotent; never moves a status backwards. Returns True if known.
 
     message_id (from the callback URL) and to (the report's recipient) find a text whose SID we never saved.
@@ -516,7 +535,7 @@ def apply_delivery_status(*, sid, provider_status, error_code="", message_id=Non
     return True
 
 
-def _confirm_lost_send(*, message_id, sid, to):
+def _confirm_lost_send(*, message_id: int, sid: str, to: str) -> SmsMessage | None:
     """Twilio reports on a text we never heard back about: it went out after all, so it is sent, with its SID."""
     message = (
         SmsMessage.objects.select_for_update()
@@ -541,7 +560,9 @@ VERIFICATION_CODES_PER_HOUR = 5
 VERIFICATION_CODES_PER_DAY_AFTER_STOP = 3
 
 
-def send_verification_code(*, phone, body, client=None):
+def send_verification_code(
+    *, phone: "PhoneNumber | str", body: str, client: Client | None = None
+) -> SmsMessage | None:
     """A one-time code the person asked for (privacy requests): sent now, to the phone on file only.
 
     A reply the person asked for, not marketing: it goes even to a number that

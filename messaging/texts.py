@@ -57,7 +57,10 @@ def help_reply(location):
     if location and location.email:
         contact += f", {location.email}"
     name = f"{settings.CLINIC_NAME} {location.name}" if location else settings.CLINIC_NAME
-    return f"{name}: appointment texts. Help: {contact}. Msg frequency varies. Msg & data rates may apply. Reply STOP to opt out."
+    return (
+        f"{name}: appointment texts. Help: {contact}. "
+        "Msg frequency varies. Msg & data rates may apply. Reply STOP to opt out."
+    )
 
 
 def confirmed(appointment):

@@ -153,7 +153,8 @@ def due_erasures(*, now=None):
 
     Verified ones at the first run after verification. One staff marked "in
     progress" is theirs to finish, but the job completes it on the last daily run
-    before its deadline (within IN_PROGRESS_MARGIN of it) or once past it, so the 14-day promise holds whatever happens at the desk. Under a legal
+    before its deadline (within IN_PROGRESS_MARGIN of it) or once past it, so the
+    14-day promise holds whatever happens at the desk. Under a legal
     hold nothing is erased: staff refuse it, and until then the register and the
     digest flag it overdue.
     """

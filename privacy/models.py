@@ -43,7 +43,10 @@ class PolicyVersion(models.Model):
 
     version = models.CharField(max_length=30, unique=True, help_text='A label such as "2026-12".')
     effective_date = models.DateField()
-    body = models.TextField(help_text='Plain text. A line starting with "## " is a heading; blank lines separate paragraphs; "- " starts a bullet.')
+    body = models.TextField(
+        help_text='Plain text. A line starting with "## " is a heading; blank lines separate paragraphs; '
+        '"- " starts a bullet.'
+    )
     summary_of_changes = models.TextField(blank=True, help_text="What changed, for the email to clients.")
     is_published = models.BooleanField("published", default=False)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -64,6 +67,9 @@ class PolicyChangeNotice(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["policy", "client"], name="one_policy_notice_per_client")]
+
+    def __str__(self):
+        return f"Notice of policy {self.policy_id} to client #{self.client_id}"
 
 
 class Subprocessor(models.Model):

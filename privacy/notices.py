@@ -40,7 +40,9 @@ COOKIE_GROUP_TEXT = {
     "preferences": "Preference cookies remember your choices on this site.",
     "analytics": "Analytics cookies (Google Analytics, Google Tag Manager) tell us how the site is used.",
     "marketing": "Marketing cookies (Meta Pixel for Facebook and Instagram) let us show you our ads elsewhere.",
-    "do_not_sell": "Do Not Sell or Share My Personal Information: no sharing for targeted advertising from this browser.",
+    "do_not_sell": (
+        "Do Not Sell or Share My Personal Information: no sharing for targeted advertising from this browser."
+    ),
 }
 
 

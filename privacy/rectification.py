@@ -8,13 +8,18 @@ corrected number or address). The opt-out lists are keyed by the number or
 address, not by the person, so a correction never lifts or moves an opt-out.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from django.db import transaction
 from django.dispatch import Signal
 
 from clinic.models import Client
 
 from .requests import audit
-from .requests_models import AuditAction
+from .requests_models import AuditAction, DataSubjectRequest
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # sender=Client; kwargs: client (saved, corrected), old ({field: value before}), changed ([field names]).
 client_corrected = Signal()
@@ -24,11 +29,17 @@ class CorrectionRefused(Exception):
     pass
 
 
-def _comparable(value):
+def _comparable(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def correct_client(*, client_id: int, changes: dict, staff_user=None, request=None) -> list[str]:
+def correct_client(
+    *,
+    client_id: int,
+    changes: dict[str, Any],
+    staff_user: "User | None" = None,
+    request: DataSubjectRequest | None = None,
+) -> list[str]:
     """Apply `changes` ({field: new value}) to the client; returns the names of the fields that changed."""
     with transaction.atomic():
         client = Client.objects.select_for_update().get(pk=client_id)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from django.apps import apps as global_apps
-from django.core import checks  # noqa: F401  (check messages)
+from django.core import checks  # check messages
 
 
 @dataclass(frozen=True)

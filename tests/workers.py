@@ -82,7 +82,7 @@ class Worker:
     """`celery worker` in its own process group; its output goes to a file, shown when it stops."""
 
     def __init__(self, env, *, concurrency=2):
-        self.log = tempfile.TemporaryFile(mode="w+")
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the worker; closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "clinic", "worker", f"--concurrency={concurrency}", *WORKER_ARGS],
             cwd=ROOT,

@@ -6,12 +6,15 @@ SMS_BACKEND names a class: console (development), locmem (tests), twilio
 
 import os
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from .base import BaseSmsBackend
 
-def get_backend(path=None, **kwargs):
+
+def get_backend(path: str | None = None, **kwargs: Any) -> BaseSmsBackend:
     """The configured backend, one per process and configuration.
 
     Reusing it keeps the Twilio client's HTTP connection open between texts,
@@ -27,13 +30,15 @@ def get_backend(path=None, **kwargs):
             settings.TWILIO_TIMEOUT_SECONDS,
             settings.TWILIO_MESSAGING_SERVICE_SID,
         )
-    return import_string(path or settings.SMS_BACKEND)(**kwargs)
+    backend: BaseSmsBackend = import_string(path or settings.SMS_BACKEND)(**kwargs)
+    return backend
 
 
 @lru_cache(maxsize=8)
-def _configured_backend(path, *configuration):
+def _configured_backend(path: str, *configuration: object) -> BaseSmsBackend:
     # The configuration is part of the cache key, so changed settings build a new backend.
-    return import_string(path)()
+    backend: BaseSmsBackend = import_string(path)()
+    return backend
 
 
 # A forked worker process must not share its parent's open connection.

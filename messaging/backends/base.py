@@ -17,7 +17,7 @@ class SendResult:
 
 
 class SendError(Exception):
-    def __init__(self, message, *, code=""):
+    def __init__(self, message: str, *, code: object = "") -> None:
         super().__init__(message)
         self.code = str(code or "")
 
@@ -25,7 +25,7 @@ class SendError(Exception):
 class TransientSendError(SendError):
     """Worth trying again later: network trouble, 429, 5xx. retry_after: the provider's asked wait, in seconds."""
 
-    def __init__(self, message, *, code="", retry_after=None):
+    def __init__(self, message: str, *, code: object = "", retry_after: float | None = None) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
 

@@ -3,6 +3,7 @@
 import threading
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -10,7 +11,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from .base import BaseSmsBackend, PermanentSendError, SendResult, TransientSendError
+from .base import BaseSmsBackend, OutboundSms, PermanentSendError, SendResult, TransientSendError
 
 # Twilio error codes that no retry can fix for this recipient.
 UNSUBSCRIBED = "21610"
@@ -19,7 +20,7 @@ NOT_MOBILE = "21614"
 LONGEST_RETRY_AFTER_SECONDS = 3600  # a reminder a day ahead still goes out in time
 
 
-def retry_after_seconds(value, *, now=None):
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
     """An HTTP Retry-After (seconds, or a date) as seconds from now; None if absent or unreadable."""
     value = (value or "").strip()
     if not value:
@@ -40,15 +41,15 @@ def retry_after_seconds(value, *, now=None):
 class _HttpClient(TwilioHttpClient):
     """Twilio's HTTP client, keeping the Retry-After of a 429 or 503 answer: TwilioRestException drops headers."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._answer = threading.local()  # a worker may run sends in threads
 
     @property
-    def retry_after(self):
+    def retry_after(self) -> float | None:
         return getattr(self._answer, "retry_after", None)
 
-    def request(self, *args, **kwargs):
+    def request(self, *args: Any, **kwargs: Any) -> Any:
         self._answer.retry_after = None
         response = super().request(*args, **kwargs)
         if response.status_code in (429, 503):
@@ -57,7 +58,14 @@ class _HttpClient(TwilioHttpClient):
 
 
 class SmsBackend(BaseSmsBackend):
-    def __init__(self, *, account_sid=None, auth_token=None, base_url=None, messaging_service_sid=None):
+    def __init__(
+        self,
+        *,
+        account_sid: str | None = None,
+        auth_token: str | None = None,
+        base_url: str | None = None,
+        messaging_service_sid: str | None = None,
+    ) -> None:
         self.messaging_service_sid = (
             settings.TWILIO_MESSAGING_SERVICE_SID if messaging_service_sid is None else messaging_service_sid
         )
@@ -69,8 +77,8 @@ class SmsBackend(BaseSmsBackend):
         # TWILIO_API_BASE_URL points the real library at a Twilio-compatible server (tests).
         self.client.api.base_url = (base_url or settings.TWILIO_API_BASE_URL).rstrip("/")
 
-    def send(self, message):
-        params = {"to": message.to, "body": message.body}
+    def send(self, message: OutboundSms) -> SendResult:
+        params: dict[str, Any] = {"to": message.to, "body": message.body}
         if message.from_number:
             params["from_"] = message.from_number
         elif self.messaging_service_sid:

@@ -159,7 +159,7 @@ def test_fall_back_night_offers_the_repeated_hour_twice_as_distinct_instants():
     assert len({s.start for s in slots}) == len(slots)
     one_thirties = [s.start for s in slots if s.start.astimezone(LA).strftime("%H:%M") == "01:30"]
     assert len(one_thirties) == 2 and one_thirties[1] - one_thirties[0] == timedelta(hours=1)
-    gaps = {b.start - a.start for a, b in zip(slots, slots[1:])}
+    gaps = {b.start - a.start for a, b in zip(slots, slots[1:], strict=False)}
     assert gaps == {timedelta(minutes=15)}
 
 

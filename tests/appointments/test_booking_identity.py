@@ -221,7 +221,8 @@ def test_a_tampered_keep_together_link_is_404(client, book, victim):
 
 @pytest.mark.policy("security-identity")
 def test_no_keep_together_link_into_an_older_record_whose_differing_phone_was_never_proven(book, clinic):
-    """A stranger's earlier booking with this email (and their own phone) must not gain the person's visits and texts."""
+    """A stranger's earlier booking with this email (and their own phone) must not gain the person's visits
+    and texts."""
     strangers = ClientFactory(email=VICTIM_EMAIL, mobile_phone="+14085550100")
     book(first_name="Vera", email=VICTIM_EMAIL, mobile_phone=VICTIM_PHONE)
     (confirmation,) = mail.outbox

@@ -51,7 +51,10 @@ def test_every_environment_variable_the_settings_read_is_documented_in_the_readm
 
 
 def test_filemail_url_writes_to_the_absolute_path_it_names(tmp_path):
-    """The README's form, EMAIL_URL=filemail:///abs/path, is an absolute path (django-environ alone made it relative)."""
+    """The README's form, EMAIL_URL=filemail:///abs/path, is an absolute path.
+
+    django-environ alone made it relative.
+    """
     outbox = tmp_path / "mail"
     code = (
         "import django; django.setup(); from django.core.mail import send_mail; "

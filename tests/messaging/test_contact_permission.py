@@ -193,7 +193,8 @@ def test_stop_wins_for_keyword_replies_except_the_single_stop_confirmation(clien
 def test_booking_with_a_stopped_number_and_turning_texts_on_by_link_never_texts_it(
     client, shared_number, sms_outbox, django_capture_on_commit_callbacks
 ):
-    """STOP; someone books with that number and ticks reminders; the preference link turns texts on: still never texted."""
+    """STOP; someone books with that number and ticks reminders; the preference link turns texts on:
+    still never texted."""
     _, newcomer, appointment = shared_number
     page = f"/messaging/preferences/{preferences_token(newcomer)}/"
     html = client.post(page, {"sms_reminders": "on", "sms_marketing": "on"}).content.decode()

@@ -1,4 +1,7 @@
-"""The opt-in wording promises up to 4 marketing messages a month per channel: campaigns keep that promise and say how many they left out."""
+"""The opt-in wording promises up to 4 marketing messages a month per channel.
+
+Campaigns keep that promise and say how many they left out.
+"""
 
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo

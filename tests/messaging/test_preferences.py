@@ -64,7 +64,10 @@ def sms(client, body, sid):
 
 @pytest.mark.policy("sms-stop")
 def test_stop_by_text_shows_as_off_here_and_turning_on_here_does_not_lift_it(client, person):
-    """The preference link can reach someone who typed another person's number: it records consent, never lifts a STOP."""
+    """The preference link can reach someone who typed another person's number.
+
+    It records consent, never lifts a STOP.
+    """
     sms(client, "STOP", "SM" + "1" * 32)
     html = client.get(page(client, person)).content.decode()
     assert "checked" not in html

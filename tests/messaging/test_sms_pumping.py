@@ -1,4 +1,7 @@
-"""SMS pumping: texts only to the countries the clinic serves; one booking text a day to a number that never texted us."""
+"""SMS pumping: texts only to the countries the clinic serves.
+
+One booking text a day to a number that never texted us.
+"""
 
 import os
 import subprocess

@@ -39,7 +39,7 @@ def database_holding(*needles):
             continue
         # Raw values: no model code in the way (custom managers, querysets that refuse reads).
         for row in model._base_manager.values_list(*[f.attname for f in fields]):
-            for field, value in zip(fields, row):
+            for field, value in zip(fields, row, strict=True):
                 text = "" if value is None else str(value).lower()
                 hits |= {(model._meta.label, field.name, n) for n in needles if n.lower() in text}
     for session in Session.objects.all():
@@ -63,7 +63,7 @@ def cache_holding(*needles):
             if isinstance(value, bytes):
                 try:
                     value = pickle.loads(value)
-                except Exception:
+                except Exception:  # noqa: BLE001 - not a pickle: search the raw bytes as text
                     value = value.decode("latin-1")
             text = f"{key} {value!r}".lower()
             hits |= {(alias, str(key), n) for n in needles if n.lower() in text}

@@ -1,4 +1,7 @@
-"""The export holds everything the registry knows about the person: every model pointing at a client, and the hashed lists."""
+"""The export holds everything the registry knows about the person.
+
+Every model pointing at a client, and the hashed lists.
+"""
 
 import io
 import json
