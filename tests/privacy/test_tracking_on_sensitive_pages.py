@@ -96,7 +96,7 @@ def test_claim_resubscribe_and_not_found_pages_under_personal_or_treatment_addre
         assert response.status_code < 500, name
         assert not any(tag_id in html for tag_id in (GA, GTM, META)), name
         assert not any(host in response.get("Content-Security-Policy", "") for host in TAG_HOSTS), name
-        assert response["Referrer-Policy"] == "no-referrer", name
+        assert response["Referrer-Policy"] == "same-origin", name
 
 
 @pytest.mark.policy("use-analytics-advertising")
@@ -109,4 +109,4 @@ def test_the_cookie_settings_page_reached_from_a_private_or_treatment_page_carri
         html = response.content.decode()
         assert response.status_code == 200, name
         assert not any(tag_id in html for tag_id in (GA, GTM, META)), name
-        assert response["Referrer-Policy"] == "no-referrer", name
+        assert response["Referrer-Policy"] == "same-origin", name
