@@ -25,7 +25,6 @@ from .models import (
     WorkingHours,
 )
 
-
 # Other apps add inlines for an appointment here (its text messages).
 appointment_inlines = []
 
@@ -100,9 +99,7 @@ class AppointmentAdminForm(forms.ModelForm):
         if overlaps:
             raise forms.ValidationError(overlaps)
         if outside_hours and not data.get("override_working_hours"):
-            raise forms.ValidationError(
-                outside_hours + ["Tick “Book outside working hours” to book it anyway."]
-            )
+            raise forms.ValidationError(outside_hours + ["Tick “Book outside working hours” to book it anyway."])
         return data
 
 
@@ -132,7 +129,9 @@ class TodayFilter(admin.SimpleListFilter):
 
 def _status_action(status):
     def action(modeladmin, request, queryset):
-        changed, skipped = services.change_status(appointment_ids=list(queryset.values_list("pk", flat=True)), status=status)
+        changed, skipped = services.change_status(
+            appointment_ids=list(queryset.values_list("pk", flat=True)), status=status
+        )
         modeladmin.message_user(request, f"{changed} appointment(s) marked {status.label.lower()}.", messages.SUCCESS)
         if skipped:
             modeladmin.message_user(
@@ -179,15 +178,25 @@ class AppointmentAdmin(LocationScopedAdmin):
             # The page lists the client's texts about this appointment (the messaging inline).
             appointment = self.get_object(request, object_id)
             privacy_requests.audit(
-                AuditAction.DATA_VIEWED, client_id=appointment.client_id, actor=request.user,
+                AuditAction.DATA_VIEWED,
+                client_id=appointment.client_id,
+                actor=request.user,
                 detail=f"Appointment {appointment.pk} and its text messages",
             )
         return response
 
     def get_fields(self, request, obj=None):
-        return ["client", "location", "service", "practitioner", "start", "override_working_hours", "status", "source", "notes"] + (
-            ["end", "created_at", "updated_at"] if obj else []
-        )
+        return [
+            "client",
+            "location",
+            "service",
+            "practitioner",
+            "start",
+            "override_working_hours",
+            "status",
+            "source",
+            "notes",
+        ] + (["end", "created_at", "updated_at"] if obj else [])
 
 
 class AppointmentInline(LocationScopedInline, admin.TabularInline):

@@ -14,15 +14,34 @@ class AppointmentsConfig(AppConfig):
         from . import models, personal_data, slot_cache
 
         # Anything that changes which times are free forgets the cached weeks.
-        for model in (Location, models.Service, models.Practitioner, models.WorkingHours, models.TimeOff,
-                      models.LocationClosure, models.Appointment):
-            post_save.connect(slot_cache.availability_changed, sender=model, dispatch_uid=f"slots-saved-{model.__name__}")
-            post_delete.connect(slot_cache.availability_changed, sender=model, dispatch_uid=f"slots-deleted-{model.__name__}")
-        for through in (models.Service.locations.through, models.Practitioner.locations.through,
-                        models.Practitioner.services.through):
-            m2m_changed.connect(slot_cache.availability_changed, sender=through, dispatch_uid=f"slots-m2m-{through.__name__}")
+        for model in (
+            Location,
+            models.Service,
+            models.Practitioner,
+            models.WorkingHours,
+            models.TimeOff,
+            models.LocationClosure,
+            models.Appointment,
+        ):
+            post_save.connect(
+                slot_cache.availability_changed, sender=model, dispatch_uid=f"slots-saved-{model.__name__}"
+            )
+            post_delete.connect(
+                slot_cache.availability_changed, sender=model, dispatch_uid=f"slots-deleted-{model.__name__}"
+            )
+        for through in (
+            models.Service.locations.through,
+            models.Practitioner.locations.through,
+            models.Practitioner.services.through,
+        ):
+            m2m_changed.connect(
+                slot_cache.availability_changed, sender=through, dispatch_uid=f"slots-m2m-{through.__name__}"
+            )
 
         registry.register(
-            "appointments", exporter=personal_data.export_appointments, eraser=personal_data.erase_appointments, erase_order=30,
+            "appointments",
+            exporter=personal_data.export_appointments,
+            eraser=personal_data.erase_appointments,
+            erase_order=30,
             models=["appointments.Appointment"],
         )

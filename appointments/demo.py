@@ -32,13 +32,48 @@ LOCATIONS = [
 
 # (slug, name, minutes, buffer after, price, description)
 SERVICES = [
-    ("consultation", "Consultation", 30, 0, "Complimentary", "Meet a provider, discuss your goals and build a treatment plan."),
-    ("neurotoxin", "Neurotoxin (Botox, Dysport)", 30, 15, "from $12 per unit", "Softens expression lines on the forehead, frown lines and crow's feet."),
-    ("dermal-filler", "Dermal filler", 60, 15, "from $650 per syringe", "Restores volume to lips, cheeks and under-eyes with hyaluronic acid fillers."),
+    (
+        "consultation",
+        "Consultation",
+        30,
+        0,
+        "Complimentary",
+        "Meet a provider, discuss your goals and build a treatment plan.",
+    ),
+    (
+        "neurotoxin",
+        "Neurotoxin (Botox, Dysport)",
+        30,
+        15,
+        "from $12 per unit",
+        "Softens expression lines on the forehead, frown lines and crow's feet.",
+    ),
+    (
+        "dermal-filler",
+        "Dermal filler",
+        60,
+        15,
+        "from $650 per syringe",
+        "Restores volume to lips, cheeks and under-eyes with hyaluronic acid fillers.",
+    ),
     ("hydrafacial", "HydraFacial", 60, 15, "from $199", "Cleanses, exfoliates and hydrates in one gentle treatment."),
     ("chemical-peel", "Chemical peel", 45, 15, "from $150", "Evens tone and texture; light and medium depth peels."),
-    ("laser-hair-removal", "Laser hair removal", 30, 15, "from $99 per area", "Long-lasting hair reduction for face and body."),
-    ("microneedling", "Microneedling", 75, 15, "from $300", "Collagen induction for texture, fine lines and acne scars."),
+    (
+        "laser-hair-removal",
+        "Laser hair removal",
+        30,
+        15,
+        "from $99 per area",
+        "Long-lasting hair reduction for face and body.",
+    ),
+    (
+        "microneedling",
+        "Microneedling",
+        75,
+        15,
+        "from $300",
+        "Collagen induction for texture, fine lines and acne scars.",
+    ),
 ]
 
 INJECTABLES = ["consultation", "neurotoxin", "dermal-filler"]
@@ -88,7 +123,11 @@ def seed_demo_data():
             for weekday in weekdays:
                 for start, end in spans:
                     WorkingHours.objects.get_or_create(
-                        practitioner=practitioner, location=locations[slug], weekday=weekday, start_time=start, end_time=end
+                        practitioner=practitioner,
+                        location=locations[slug],
+                        weekday=weekday,
+                        start_time=start,
+                        end_time=end,
                     )
     return locations, services
 

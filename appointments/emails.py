@@ -3,9 +3,8 @@
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from icalendar import Calendar, Event, vText
-
 from django.urls import reverse
+from icalendar import Calendar, Event, vText
 
 from clinic import identity
 from privacy.links import preferences_url

@@ -73,7 +73,9 @@ class WorkingHours(models.Model):
         ordering = ["practitioner", "weekday", "start_time"]
         verbose_name_plural = "working hours"
         constraints = [
-            models.CheckConstraint(condition=models.Q(end_time__gt=models.F("start_time")), name="hours_end_after_start")
+            models.CheckConstraint(
+                condition=models.Q(end_time__gt=models.F("start_time")), name="hours_end_after_start"
+            )
         ]
 
     def __str__(self):
@@ -89,7 +91,9 @@ class TimeOff(models.Model):
     class Meta:
         ordering = ["start"]
         verbose_name_plural = "time off"
-        constraints = [models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="timeoff_end_after_start")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="timeoff_end_after_start")
+        ]
 
     def __str__(self):
         return f"{self.practitioner} off {self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M}"
@@ -150,7 +154,9 @@ class Appointment(models.Model):
     class Meta:
         ordering = ["start"]
         indexes = [models.Index(fields=["practitioner", "start"]), models.Index(fields=["location", "start"])]
-        constraints = [models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="appointment_end_after_start")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="appointment_end_after_start")
+        ]
 
     def __str__(self):
         return f"{self.client} - {self.service} at {self.local_start:%Y-%m-%d %H:%M %Z}"

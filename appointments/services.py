@@ -23,9 +23,8 @@ from privacy.policy import current_policy
 from privacy.services import record_consent
 
 from . import slot_cache
-from .emails import booking_confirmation_message
-from .signals import appointment_booked, appointment_rescheduled
 from .availability import Slot, find_free_slots, nearest_free_slots, wall_to_instant
+from .emails import booking_confirmation_message
 from .models import (
     Appointment,
     AppointmentSource,
@@ -36,6 +35,7 @@ from .models import (
     TimeOff,
     WorkingHours,
 )
+from .signals import appointment_booked, appointment_rescheduled
 
 if TYPE_CHECKING:
     from phonenumber_field.phonenumber import PhoneNumber
@@ -92,9 +92,9 @@ def _candidate_practitioner_ids(*, location: "Location", service: Service, pract
     if practitioner_id is not None:
         return [practitioner_id]
     return list(
-        Practitioner.objects.filter(
-            is_active=True, locations=location, services=service, services__locations=location
-        ).values_list("pk", flat=True).distinct()
+        Practitioner.objects.filter(is_active=True, locations=location, services=service, services__locations=location)
+        .values_list("pk", flat=True)
+        .distinct()
     )
 
 
@@ -127,7 +127,9 @@ def _choose_free_practitioner(
     raise SlotUnavailable("Sorry, that time is no longer available.")
 
 
-def _alternatives(*, location: "Location", service: Service, start: datetime, practitioner_id: int | None) -> list[Slot]:
+def _alternatives(
+    *, location: "Location", service: Service, start: datetime, practitioner_id: int | None
+) -> list[Slot]:
     return nearest_free_slots(location=location, service=service, around=start, practitioner_id=practitioner_id)
 
 
@@ -272,9 +274,7 @@ def can_change_online(appointment: Appointment, *, now: datetime | None = None) 
 def _locked_for_client_change(appointment_id: int) -> Appointment:
     appointment = Appointment.objects.select_for_update().select_related("location", "service").get(pk=appointment_id)
     if not can_change_online(appointment):
-        raise ChangeNotAllowed(
-            "This appointment can no longer be changed online. Please call the clinic."
-        )
+        raise ChangeNotAllowed("This appointment can no longer be changed online. Please call the clinic.")
     return appointment
 
 
@@ -332,9 +332,7 @@ STATUS_CHANGES_FROM: dict[str, tuple[str, ...]] = {
 def change_status(*, appointment_ids: Collection[int], status: str) -> tuple[int, int]:
     """Front-desk status change; returns (changed, skipped) counts."""
     with transaction.atomic():
-        eligible = Appointment.objects.filter(
-            pk__in=appointment_ids, status__in=STATUS_CHANGES_FROM[status]
-        )
+        eligible = Appointment.objects.filter(pk__in=appointment_ids, status__in=STATUS_CHANGES_FROM[status])
         changed = eligible.update(status=status, updated_at=timezone.now())
         slot_cache.availability_changed()  # update() sends no post_save
     return changed, len(set(appointment_ids)) - changed
@@ -384,4 +382,3 @@ def staff_slot_problems(
 
 def lock_practitioner(practitioner_id: int) -> None:
     _lock_practitioners([practitioner_id])
-

@@ -90,7 +90,11 @@ def choose_time(request, location_slug, service_slug):
     """The week of free times. Its body is cached (slot_cache): a hit costs no query."""
     build = partial(_build_choose_time, request.GET, location_slug, service_slug)
     parts = _cacheable_search(request.GET)
-    page = build()[0] if parts is None else slot_cache.cached_page(parts=(location_slug, service_slug, *parts), build=build)
+    page = (
+        build()[0]
+        if parts is None
+        else slot_cache.cached_page(parts=(location_slug, service_slug, *parts), build=build)
+    )
     return render_in_layout(request, "appointments/choose_time.html", page)
 
 
@@ -107,7 +111,9 @@ def _cacheable_search(params):
         except ValueError:
             parsed = None
         today = timezone.now().date()
-        if parsed is None or not today - timedelta(days=1) <= parsed <= today + timedelta(days=settings.BOOKING_HORIZON_DAYS):
+        if parsed is None or not today - timedelta(days=1) <= parsed <= today + timedelta(
+            days=settings.BOOKING_HORIZON_DAYS
+        ):
             return None
     if practitioner not in ("", "any") and not (practitioner.isdigit() and len(practitioner) <= 9):
         return None
@@ -127,12 +133,22 @@ def _build_choose_time(params, location_slug, service_slug):
         last = today + timedelta(days=settings.BOOKING_HORIZON_DAYS)
         chosen_day = min(max(form.cleaned_data.get("date") or today, today), last)
         practitioner_id = form.practitioner_id()
-    week, first_start = _week_links(location=location, service=service, practitioner_id=practitioner_id, first_day=chosen_day)
-    next_week = urlencode({"date": (chosen_day + timedelta(days=7)).isoformat(), "practitioner": practitioner_id or "any"})
+    week, first_start = _week_links(
+        location=location, service=service, practitioner_id=practitioner_id, first_day=chosen_day
+    )
+    next_week = urlencode(
+        {"date": (chosen_day + timedelta(days=7)).isoformat(), "practitioner": practitioner_id or "any"}
+    )
     body = render_to_string(
         "appointments/_choose_time_body.html",
-        {"location": location, "service": service, "form": form, "week": week, "next_week_query": next_week,
-         "has_any_slot": first_start is not None},
+        {
+            "location": location,
+            "service": service,
+            "form": form,
+            "week": week,
+            "next_week_query": next_week,
+            "has_any_slot": first_start is not None,
+        },
     )
     context = {"title": f"Choose a time - {service.name} at {location.name}", "body": mark_safe(body)}
     if form.errors:
@@ -202,7 +218,9 @@ def booking_details(request, location_slug, service_slug):
         "form": form,
     }
     if request.method == "GET" and not _is_free(location, service, start, practitioner_id):
-        alternatives = nearest_free_slots(location=location, service=service, around=start, practitioner_id=practitioner_id)
+        alternatives = nearest_free_slots(
+            location=location, service=service, around=start, practitioner_id=practitioner_id
+        )
         context["alternatives"] = _alternative_links(location, service, alternatives, practitioner_id)
         return render(request, "appointments/slot_taken.html", context, status=409)
     if request.method == "POST" and form.is_valid():
@@ -265,7 +283,7 @@ def manage(request, token):
 @require_http_methods(["GET", "POST"])
 @limit("verification")
 def claim(request, token):
-    """"This was me: keep my visits together", from the confirmation email.
+    """ "This was me: keep my visits together", from the confirmation email.
 
     The page shows nothing of either record; only the POST merges (mail
     scanners follow GET links), so a scanner or a forwarded GET changes nothing.
@@ -278,8 +296,12 @@ def claim(request, token):
     except identity.ClaimInvalid as exc:
         return render(request, "appointments/claim_invalid.html", {"reason": str(exc)}, status=404)
     except identity.MergeRefused:
-        return render(request, "appointments/claim_invalid.html",
-                      {"reason": "We could not join these visits online. Please call the clinic."}, status=409)
+        return render(
+            request,
+            "appointments/claim_invalid.html",
+            {"reason": "We could not join these visits online. Please call the clinic."},
+            status=409,
+        )
     return render(request, "appointments/claim.html", {"token": token})
 
 

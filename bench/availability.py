@@ -44,8 +44,17 @@ while len(rows) < 2000:
         for person in people:
             for hour in (9, 11, 14, 16):
                 start = datetime.combine(day, time(hour), tzinfo=LA)
-                rows.append(Appointment(client=client, location=location, service=service, practitioner=person,
-                                        start=start, end=start + timedelta(hours=1), occupied_until=start + timedelta(minutes=75)))
+                rows.append(
+                    Appointment(
+                        client=client,
+                        location=location,
+                        service=service,
+                        practitioner=person,
+                        start=start,
+                        end=start + timedelta(hours=1),
+                        occupied_until=start + timedelta(minutes=75),
+                    )
+                )
     day += timedelta(days=1)
 Appointment.objects.bulk_create(rows[:2000])
 for person in people[:3]:

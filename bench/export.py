@@ -20,18 +20,36 @@ from tests.factories import ClientFactory, bookable_clinic  # noqa: E402
 def add_history(client, location, service, people, appointments, messages, start):
     Appointment.objects.bulk_create(
         Appointment(
-            client=client, location=location, service=service, practitioner=people[i % len(people)],
-            start=start + timedelta(hours=2 * i), end=start + timedelta(hours=2 * i, minutes=60),
-            occupied_until=start + timedelta(hours=2 * i, minutes=60), notes="Prefers mornings",
+            client=client,
+            location=location,
+            service=service,
+            practitioner=people[i % len(people)],
+            start=start + timedelta(hours=2 * i),
+            end=start + timedelta(hours=2 * i, minutes=60),
+            occupied_until=start + timedelta(hours=2 * i, minutes=60),
+            notes="Prefers mornings",
         )
         for i in range(appointments)
     )
     SmsMessage.objects.bulk_create(
-        SmsMessage(to_number=str(client.mobile_phone), body=f"Reminder {i}", client=client, location=location, status="delivered")
+        SmsMessage(
+            to_number=str(client.mobile_phone),
+            body=f"Reminder {i}",
+            client=client,
+            location=location,
+            status="delivered",
+        )
         for i in range(messages)
     )
     ConsentRecord.objects.bulk_create(
-        ConsentRecord(client=client, purpose="sms_reminders", granted=True, notice_text="Texts", notice_sha256="0" * 64, source="booking_form")
+        ConsentRecord(
+            client=client,
+            purpose="sms_reminders",
+            granted=True,
+            notice_text="Texts",
+            notice_sha256="0" * 64,
+            source="booking_form",
+        )
         for _ in range(20)
     )
 
@@ -40,7 +58,9 @@ location, service, people = bookable_clinic(practitioners=10)
 small = ClientFactory()
 add_history(small, location, service, people, appointments=10, messages=50, start=datetime(2019, 1, 7, 17, tzinfo=UTC))
 large = ClientFactory()
-add_history(large, location, service, people, appointments=1000, messages=5000, start=datetime(2020, 1, 6, 17, tzinfo=UTC))
+add_history(
+    large, location, service, people, appointments=1000, messages=5000, start=datetime(2020, 1, 6, 17, tzinfo=UTC)
+)
 
 _, small_median, _, small_queries = timed(lambda: build_bundle(client_ids=[small.pk]), runs=5)
 bundle, median, fastest, queries = timed(lambda: build_bundle(client_ids=[large.pk]), runs=10)

@@ -69,8 +69,12 @@ def parse_args():
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread; default 1)")
     parser.add_argument("--conn-max-age", type=int, default=60, help="CONN_MAX_AGE seconds (default 60)")
     parser.add_argument("--scenarios", default="floor,availability,booking")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="alternating floor/availability rounds at the top step for the ratio (default 3; 0: none)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="alternating floor/availability rounds at the top step for the ratio (default 3; 0: none)",
+    )
     return parser.parse_args()
 
 
@@ -164,8 +168,13 @@ def prepare_database():
     week_starts = [(today + timedelta(days=i)).isoformat() for i in range(settings.BOOKING_HORIZON_DAYS - 6)]
     # Bookings crowd three popular services, on the first three times of the page.
     booking_pairs = [p for p in pairs if p["service"] in ("consultation", "neurotoxin", "hydrafacial")] or pairs
-    plan = {"pairs": pairs, "browse_dates": week_starts, "booking_pairs": booking_pairs,
-            "booking_dates": week_starts, "crowd": 3}
+    plan = {
+        "pairs": pairs,
+        "browse_dates": week_starts,
+        "booking_pairs": booking_pairs,
+        "booking_dates": week_starts,
+        "crowd": 3,
+    }
     print(
         f"database: {connection.settings_dict['NAME']} on PostgreSQL {connection.pg_version // 10000}, "
         f"migrated and seeded in {time.perf_counter() - started:.1f} s; {len(pairs)} location/service pages; "
@@ -188,8 +197,14 @@ def free_start_times(plan):
     for pair in plan["booking_pairs"]:
         location, service = Location.objects.get(slug=pair["location"]), Service.objects.get(slug=pair["service"])
         today = timezone.now().astimezone(location.tzinfo).date()
-        total += len(find_free_slots(location=location, service=service, start_date=today,
-                                     end_date=today + timedelta(days=settings.BOOKING_HORIZON_DAYS)))
+        total += len(
+            find_free_slots(
+                location=location,
+                service=service,
+                start_date=today,
+                end_date=today + timedelta(days=settings.BOOKING_HORIZON_DAYS),
+            )
+        )
     return total
 
 
@@ -230,8 +245,12 @@ def profile_availability_page(plan):
     floor_ms = median_ms(lambda: client.get("/bench/floor/"))
     hit_ms = median_ms(lambda: client.get(url))
     cold_ms = median_ms(lambda: client.get(url), runs=20, before=forget_pages)
-    slots_ms = median_ms(lambda: find_free_slots(
-        location=location, service=service, start_date=today, end_date=today + timedelta(days=6)), runs=20)
+    slots_ms = median_ms(
+        lambda: find_free_slots(
+            location=location, service=service, start_date=today, end_date=today + timedelta(days=6)
+        ),
+        runs=20,
+    )
     forget_pages()
     with CaptureQueriesContext(connection) as cold_queries:
         client.get(url)
@@ -249,15 +268,26 @@ def profile_availability_page(plan):
 
 def start_gunicorn(args, port, log_path):
     command = [
-        sys.executable, "-m", "gunicorn", "clinic.wsgi:application",
-        "--bind", f"127.0.0.1:{port}",
-        "--workers", str(args.workers),
-        "--worker-class", args.worker_class,
-        "--threads", str(args.threads),
-        "--chdir", str(ROOT),
-        "--backlog", "2048",
-        "--timeout", "60",
-        "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "clinic.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(args.workers),
+        "--worker-class",
+        args.worker_class,
+        "--threads",
+        str(args.threads),
+        "--chdir",
+        str(ROOT),
+        "--backlog",
+        "2048",
+        "--timeout",
+        "60",
+        "--log-level",
+        "warning",
     ]
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -289,11 +319,17 @@ def stop_gunicorn(process):
 def run_scenario(scenario, args, port, plan_path, log_dir, label=""):
     """Run the locust child for one scenario; returns its per-step figures (and the final line)."""
     command = [
-        sys.executable, str(HERE / "load_users.py"), scenario,
-        "--host", f"http://127.0.0.1:{port}",
-        "--users", args.users,
-        "--seconds", str(args.seconds),
-        "--plan", str(plan_path),
+        sys.executable,
+        str(HERE / "load_users.py"),
+        scenario,
+        "--host",
+        f"http://127.0.0.1:{port}",
+        "--users",
+        args.users,
+        "--seconds",
+        str(args.seconds),
+        "--plan",
+        str(plan_path),
     ]
     stderr_path = Path(log_dir) / f"locust-{scenario}.log"
     steps, final = [], {}
@@ -313,14 +349,19 @@ def run_scenario(scenario, args, port, plan_path, log_dir, label=""):
                 flush=True,
             )
         if process.wait() != 0:
-            raise RuntimeError(f"locust ({scenario}) exited with {process.returncode}:\n{stderr_path.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"locust ({scenario}) exited with {process.returncode}:\n{stderr_path.read_text()[-3000:]}"
+            )
     return steps, final
 
 
 def warm_pages(port, plan):
     """Request every availability page of the plan once, as the site's steady state has them cached."""
-    urls = [f"/book/{p['location']}/{p['service']}/?date={day}&practitioner=any"
-            for p in plan["pairs"] for day in plan["browse_dates"]]
+    urls = [
+        f"/book/{p['location']}/{p['service']}/?date={day}&practitioner=any"
+        for p in plan["pairs"]
+        for day in plan["browse_dates"]
+    ]
     times = []
     for url in urls:
         started = time.perf_counter()
@@ -477,7 +518,9 @@ def main():
         shown = [f"steps {availability['rps']:.1f} vs {floor['rps']:.1f} = {ratios[0]:.2f}"]
         for number, (round_floor, round_availability) in enumerate(rounds, 1):
             ratios.append(round_availability["rps"] / round_floor["rps"] if round_floor["rps"] else 0.0)
-            shown.append(f"round {number} {round_availability['rps']:.1f} vs {round_floor['rps']:.1f} = {ratios[-1]:.2f}")
+            shown.append(
+                f"round {number} {round_availability['rps']:.1f} vs {round_floor['rps']:.1f} = {ratios[-1]:.2f}"
+            )
         ratio = statistics.median(ratios)
         print(
             f"  availability req/s >= 0.5 x floor at {top} users: median {ratio:.2f} x of {len(ratios)} "

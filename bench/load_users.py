@@ -14,8 +14,6 @@ For each step it ramps to that many users, resets the statistics, measures for
 next, larger step.
 """
 
-import locust  # noqa: F401  (first: gevent's monkey-patching)
-
 import argparse
 import html
 import json
@@ -26,6 +24,7 @@ import time
 import uuid
 
 import gevent
+import locust  # noqa: F401  (first: gevent's monkey-patching)
 import psutil
 from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
@@ -103,7 +102,9 @@ class BookingUser(_SiteUser):
             COUNTERS["no_slot_shown"] += 1
             return
         details_url = random.choice(links[: PLAN["crowd"]])
-        with self.client.get(details_url, name="book: details page", headers=self.secure_cookie_header(), catch_response=True) as response:
+        with self.client.get(
+            details_url, name="book: details page", headers=self.secure_cookie_header(), catch_response=True
+        ) as response:
             if response.status_code == 409:
                 response.success()
                 COUNTERS["conflict_on_details"] += 1
@@ -117,21 +118,27 @@ class BookingUser(_SiteUser):
                 response.failure("booking form without its hidden fields")
                 return
         ref = uuid.uuid4().hex[:12]
-        form.update({
-            "first_name": "Load",
-            "last_name": f"Test {ref}",
-            "email": f"load-{ref}@example.com",
-            "mobile_phone": f"+1408555{random.randrange(10000):04d}",
-            "is_adult": "on",
-            "accept_privacy_policy": "on",
-        })
+        form.update(
+            {
+                "first_name": "Load",
+                "last_name": f"Test {ref}",
+                "email": f"load-{ref}@example.com",
+                "mobile_phone": f"+1408555{random.randrange(10000):04d}",
+                "is_adult": "on",
+                "accept_privacy_policy": "on",
+            }
+        )
         if random.random() < 0.5:
             form["sms_reminders"] = "on"
         # The form has no action: a browser posts it to the page's own URL, from the same origin.
         headers = {"Origin": self.host, "Referer": self.host + details_url, **self.secure_cookie_header()}
         with self.client.post(
-            details_url, data=form, headers=headers, name="book: POST booking",
-            allow_redirects=False, catch_response=True,
+            details_url,
+            data=form,
+            headers=headers,
+            name="book: POST booking",
+            allow_redirects=False,
+            catch_response=True,
         ) as response:
             if response.status_code == 409:
                 response.success()
@@ -143,7 +150,9 @@ class BookingUser(_SiteUser):
                 return
             COUNTERS["booked"] += 1
             BOOKED_IN_RUN[0] += 1
-        with self.client.get(location, name="book: confirmation page", headers=self.secure_cookie_header(), catch_response=True) as response:
+        with self.client.get(
+            location, name="book: confirmation page", headers=self.secure_cookie_header(), catch_response=True
+        ) as response:
             if response.status_code != 200:
                 _fail(response, 200)
 

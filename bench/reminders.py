@@ -52,8 +52,17 @@ WORKER_CONN_MAX_AGE = os.environ.get("BENCH_WORKER_CONN_MAX_AGE", "0")
 DISPATCH_TARGET_SECONDS = 5.0
 THROUGHPUT_TARGET = 200.0
 WORKER_CMD = [
-    sys.executable, "-m", "celery", "-A", "clinic", "worker", "--concurrency=2", "--loglevel=WARNING",
-    "--without-heartbeat", "--without-gossip", "--without-mingle",
+    sys.executable,
+    "-m",
+    "celery",
+    "-A",
+    "clinic",
+    "worker",
+    "--concurrency=2",
+    "--loglevel=WARNING",
+    "--without-heartbeat",
+    "--without-gossip",
+    "--without-mingle",
 ]
 
 results = {}  # figures for the summary
@@ -132,8 +141,12 @@ def make_clinic():
     from messaging.models import ReminderRule
 
     location = Location.objects.create(
-        name="Bench Clinic", slug="bench-clinic", address="1 Main St\nMilpitas, CA 95035",
-        phone="+14088211633", email="bench@clinic.example", timezone=midday_zone(),
+        name="Bench Clinic",
+        slug="bench-clinic",
+        address="1 Main St\nMilpitas, CA 95035",
+        phone="+14088211633",
+        email="bench@clinic.example",
+        timezone=midday_zone(),
     )
     service = Service.objects.create(
         name="Bench Facial", slug="bench-facial", duration_minutes=60, buffer_after_minutes=0, price_text="from $100"
@@ -155,16 +168,27 @@ def add_due(location, service, count, first):
     people = Practitioner.objects.bulk_create([Practitioner(name=f"Bench Practitioner {n}") for n in numbers])
     clients = Client.objects.bulk_create(
         [
-            Client(first_name="Bench", last_name=f"Client {n}", email=f"bench{n}@example.com",
-                   mobile_phone=f"+1408{2_000_000 + n:07d}", preferred_location=location)
+            Client(
+                first_name="Bench",
+                last_name=f"Client {n}",
+                email=f"bench{n}@example.com",
+                mobile_phone=f"+1408{2_000_000 + n:07d}",
+                preferred_location=location,
+            )
             for n in numbers
         ]
     )
     notice = "Appointment reminders by text. Msg & data rates may apply. Reply STOP to opt out."
     ConsentRecord.objects.bulk_create(
         [
-            ConsentRecord(client=client, purpose=ConsentPurpose.SMS_REMINDERS, granted=True, notice_text=notice,
-                          notice_sha256=hashlib.sha256(notice.encode()).hexdigest(), source=ConsentSource.BOOKING_FORM)
+            ConsentRecord(
+                client=client,
+                purpose=ConsentPurpose.SMS_REMINDERS,
+                granted=True,
+                notice_text=notice,
+                notice_sha256=hashlib.sha256(notice.encode()).hexdigest(),
+                source=ConsentSource.BOOKING_FORM,
+            )
             for client in clients
         ]
     )
@@ -173,8 +197,16 @@ def add_due(location, service, count, first):
         start = now + timedelta(minutes=30 + n % 30)
         end = start + service.duration
         rows.append(
-            Appointment(client=client, location=location, service=service, practitioner=person, start=start,
-                        end=end, occupied_until=end + service.buffer_after, status=AppointmentStatus.BOOKED)
+            Appointment(
+                client=client,
+                location=location,
+                service=service,
+                practitioner=person,
+                start=start,
+                end=end,
+                occupied_until=end + service.buffer_after,
+                status=AppointmentStatus.BOOKED,
+            )
         )
     Appointment.objects.bulk_create(rows, batch_size=1000)
     Appointment.objects.filter(pk__in=[a.pk for a in rows]).update(created_at=now - timedelta(hours=2))
@@ -240,8 +272,14 @@ def one_pass(label):
     sql_seconds = sum(float(q["time"]) for q in ctx.captured_queries)
     queued_rows = SmsMessage.objects.filter(status=MessageStatus.QUEUED).count()
     figures = {
-        "label": label, "elapsed": elapsed, "queries": len(ctx), "kinds": kinds, "sql_seconds": sql_seconds,
-        "broker": broker, "report": report, "queued_rows": queued_rows,
+        "label": label,
+        "elapsed": elapsed,
+        "queries": len(ctx),
+        "kinds": kinds,
+        "sql_seconds": sql_seconds,
+        "broker": broker,
+        "report": report,
+        "queued_rows": queued_rows,
         "expected_inserts": expected_insert_batches(report.queued + report.skipped),
     }
     print(
@@ -453,8 +491,15 @@ def send_run(label, *, env, expected, arrivals, tmp, timeout, watch_limiter=Fals
     print(f"    message rows by status now: {statuses}")
     if len(times) < expected:
         print(f"    worker log tail:\n{log_tail(worker)}")
-    run = {"arrived": len(times), "expected": expected, "span": span, "rate": rate,
-           "busiest": busiest_second(times), "sent_rows": statuses.get(MessageStatus.SENT, 0), "times": times}
+    run = {
+        "arrived": len(times),
+        "expected": expected,
+        "span": span,
+        "rate": rate,
+        "busiest": busiest_second(times),
+        "sent_rows": statuses.get(MessageStatus.SENT, 0),
+        "times": times,
+    }
     if grants is not None:
         run["grants"] = len(grants)
         run["busiest_grants"] = busiest_second(grants)
@@ -510,8 +555,14 @@ def part_b(location, service, bench_redis, tmp):
     SmsMessage.objects.filter(status=MessageStatus.QUEUED).update(enqueued_at=None)
     total = SmsMessage.objects.filter(status=MessageStatus.QUEUED).count()
     enqueued = enqueue_due_messages()
-    run = send_run("throughput", env=worker_env(bench_redis, fake, THROUGHPUT_RATE), expected=total,
-                   arrivals=arrivals, tmp=tmp, timeout=max(300, total / 20))
+    run = send_run(
+        "throughput",
+        env=worker_env(bench_redis, fake, THROUGHPUT_RATE),
+        expected=total,
+        arrivals=arrivals,
+        tmp=tmp,
+        timeout=max(300, total / 20),
+    )
     run["rate_cap"] = THROUGHPUT_RATE
     run["enqueued"] = enqueued
     results["b"] = run
@@ -520,14 +571,23 @@ def part_b(location, service, bench_redis, tmp):
     broker.flushdb()
     add_due(location, service, CAPPED_COUNT, LARGE)
     report = dispatch_due_reminders()
-    capped = send_run(f"configured cap {cap}/s", env=worker_env(bench_redis, fake, cap), expected=report.queued,
-                      arrivals=arrivals, tmp=tmp, timeout=report.queued / max(cap, 1) * 3 + 60, watch_limiter=True)
+    capped = send_run(
+        f"configured cap {cap}/s",
+        env=worker_env(bench_redis, fake, cap),
+        expected=report.queued,
+        arrivals=arrivals,
+        tmp=tmp,
+        timeout=report.queued / max(cap, 1) * 3 + 60,
+        watch_limiter=True,
+    )
     capped["rate_cap"] = cap
     if capped["span"] > 0:
         # A 1-second moving window lets a second's worth out at once: n texts take (n / cap - 1) s.
         capped["effective"] = capped["arrived"] / (capped["span"] + 1)
-        print(f"    effective rate {capped['effective']:.1f}/s (n / (first-to-last + 1 s)); ideal first-to-last "
-              f"{report.queued / cap - 1:.1f} s")
+        print(
+            f"    effective rate {capped['effective']:.1f}/s (n / (first-to-last + 1 s)); ideal first-to-last "
+            f"{report.queued / cap - 1:.1f} s"
+        )
     results["b_capped"] = capped
     results["exactly_once"] = check_exactly_once(fake)
 
@@ -558,9 +618,11 @@ def summary(vendor, skipped_b):
             f"{'; SQLite parameter limit makes them smaller' if vendor == 'sqlite' else ''})"
         )
         print(f"     {large['report'].queued:,} reminders queued, {large['broker']['tasks']} send tasks enqueued")
-        print(f"     target < {DISPATCH_TARGET_SECONDS:.0f} s: {'MET' if fast else 'NOT MET'}; "
-              f"queries constant in appointments (apart from bulk INSERT batches): {'MET' if constant else 'NOT MET'}; "
-              f"all {LARGE:,} queued: {'yes' if complete else 'NO'}")
+        print(
+            f"     target < {DISPATCH_TARGET_SECONDS:.0f} s: {'MET' if fast else 'NOT MET'}; "
+            f"queries constant in appointments (apart from bulk INSERT batches): {'MET' if constant else 'NOT MET'}; "
+            f"all {LARGE:,} queued: {'yes' if complete else 'NO'}"
+        )
     else:
         print("  A. dispatch pass: did not complete (see the error above)")
     if skipped_b:
@@ -595,11 +657,15 @@ def summary(vendor, skipped_b):
                 f"{capped.get('busiest_grants')}; at the fake: busiest 1-s window {capped['busiest']}, closest "
                 f"{cap + 1} consecutive arrivals {closest:.3f} s apart (HTTP latency after the slot is taken)"
             )
-            print(f"     cap holds (never more than {cap} slots in any second): {'MET' if holds else 'NOT MET'}; "
-                  f"runs at the cap (>= 80% of it): {'MET' if reaches else 'NOT MET'}")
+            print(
+                f"     cap holds (never more than {cap} slots in any second): {'MET' if holds else 'NOT MET'}; "
+                f"runs at the cap (>= 80% of it): {'MET' if reaches else 'NOT MET'}"
+            )
         if "exactly_once" in results:
-            print(f"     exactly once (fake texts == message rows, sids match, no duplicates): "
-                  f"{'MET' if results['exactly_once'] else 'NOT MET'}")
+            print(
+                f"     exactly once (fake texts == message rows, sids match, no duplicates): "
+                f"{'MET' if results['exactly_once'] else 'NOT MET'}"
+            )
     else:
         print("  B. worker throughput: did not complete (see the error above)")
     print("=" * 78)

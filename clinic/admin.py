@@ -44,7 +44,14 @@ class ClientAdmin(LocationScopedAdmin):
     list_filter = ["preferred_location"]
     search_fields = ["first_name", "last_name", "email", "mobile_phone"]
     # A restriction of processing is set and lifted through the person's privacy request (audited there), never a tick box.
-    readonly_fields = ["processing_restricted", "adult_attested_at", "email_verified_at", "phone_verified_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "processing_restricted",
+        "adult_attested_at",
+        "email_verified_at",
+        "phone_verified_at",
+        "created_at",
+        "updated_at",
+    ]
     change_form_template = "admin/clinic/client/change_form.html"
 
     def get_search_results(self, request, queryset, search_term):
@@ -60,7 +67,11 @@ class ClientAdmin(LocationScopedAdmin):
 
     def possible_duplicates(self, request, client):
         """Records that may be the same person, among those this staff user may see."""
-        return self.get_queryset(request).filter(pk__in=identity.possible_duplicates(client).values("pk")).order_by("created_at", "pk")
+        return (
+            self.get_queryset(request)
+            .filter(pk__in=identity.possible_duplicates(client).values("pk"))
+            .order_by("created_at", "pk")
+        )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = dict(extra_context or {})
@@ -74,7 +85,11 @@ class ClientAdmin(LocationScopedAdmin):
 
     def get_urls(self):
         return [
-            path("<int:pk>/merge/<int:duplicate_pk>/", self.admin_site.admin_view(self.merge_view), name="clinic_client_merge"),
+            path(
+                "<int:pk>/merge/<int:duplicate_pk>/",
+                self.admin_site.admin_view(self.merge_view),
+                name="clinic_client_merge",
+            ),
         ] + super().get_urls()
 
     def merge_view(self, request, pk, duplicate_pk):
@@ -88,7 +103,10 @@ class ClientAdmin(LocationScopedAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 identity.merge_clients(
-                    keep_id=keep.pk, duplicate_id=duplicate.pk, staff_user=request.user, reason=form.cleaned_data["reason"]
+                    keep_id=keep.pk,
+                    duplicate_id=duplicate.pk,
+                    staff_user=request.user,
+                    reason=form.cleaned_data["reason"],
                 )
             except identity.MergeRefused as exc:
                 form.add_error(None, str(exc))

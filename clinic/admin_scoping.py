@@ -53,7 +53,9 @@ def is_location_limited(user) -> bool:
 
 def clients_at(ids) -> QuerySet:
     """Clients tied to these locations: preferred location, or an appointment there."""
-    return Client.objects.filter(Q(preferred_location__in=ids) | Q(pk__in=Client.objects.filter(appointments__location__in=ids).values("pk")))
+    return Client.objects.filter(
+        Q(preferred_location__in=ids) | Q(pk__in=Client.objects.filter(appointments__location__in=ids).values("pk"))
+    )
 
 
 register_scope(Location, lambda qs, ids: qs.filter(pk__in=ids))
@@ -110,7 +112,10 @@ class LocationScopedAdmin(ScopedRelationsMixin, admin.ModelAdmin):
             if not field.many_to_one or rule_for(field.related_model) is None or field.name in fields:
                 continue
             value = getattr(obj, field.attname)
-            if value is not None and not scoped(request.user, field.related_model._default_manager.filter(pk=value)).exists():
+            if (
+                value is not None
+                and not scoped(request.user, field.related_model._default_manager.filter(pk=value)).exists()
+            ):
                 fields.append(field.name)
         return fields
 

@@ -11,6 +11,9 @@ class ClinicConfig(AppConfig):
         from . import personal_data, twofactor  # noqa: F401 - twofactor registers its deploy check
 
         registry.register(
-            "clinic", exporter=personal_data.export_client_records, eraser=personal_data.erase_client_records, erase_order=90,
+            "clinic",
+            exporter=personal_data.export_client_records,
+            eraser=personal_data.erase_client_records,
+            erase_order=90,
             models=["clinic.Client"],
         )

@@ -60,8 +60,15 @@ class ClaimInvalid(Exception):
 # --- Creating and verifying --------------------------------------------------
 
 
-def new_client_from_booking(*, first_name: str, last_name: str, email: str, mobile_phone: PhoneNumber | str | None,
-                            location: Location | None, date_of_birth: date | None = None) -> Client:
+def new_client_from_booking(
+    *,
+    first_name: str,
+    last_name: str,
+    email: str,
+    mobile_phone: PhoneNumber | str | None,
+    location: Location | None,
+    date_of_birth: date | None = None,
+) -> Client:
     """A new record holding exactly what an unauthenticated form was given.
 
     Never a look-up: matching by a typed email or phone would let anyone
@@ -87,8 +94,9 @@ def mark_email_verified(*, client_ids: Iterable[int], email: str, now: datetime 
     )
 
 
-def mark_phone_verified(*, client_ids: Iterable[int], phone: PhoneNumber | str | None,
-                        now: datetime | None = None) -> int:
+def mark_phone_verified(
+    *, client_ids: Iterable[int], phone: PhoneNumber | str | None, now: datetime | None = None
+) -> int:
     """The person proved control of `phone` (a code texted to it): stamp the records that hold it."""
     if not phone:
         return 0
@@ -198,7 +206,10 @@ def claim_visits(*, token: str, now: datetime | None = None) -> Client:
     new_id, older_id, email_hash = _claim_pair(token)
     with transaction.atomic():
         new, older = _claimable(
-            Client.objects.select_for_update().filter(pk__in=[new_id, older_id]).order_by("pk"), new_id, older_id, email_hash
+            Client.objects.select_for_update().filter(pk__in=[new_id, older_id]).order_by("pk"),
+            new_id,
+            older_id,
+            email_hash,
         )
         kept = merge_clients(
             keep_id=older.pk,
@@ -224,8 +235,9 @@ class _Moved:
             self.rows[key] = self.rows.get(key, 0) + count
 
 
-def _move_foreign_keys(model: type[models.Model], field_name: str, keep: Client, duplicate: Client,
-                       moved: _Moved) -> None:
+def _move_foreign_keys(
+    model: type[models.Model], field_name: str, keep: Client, duplicate: Client, moved: _Moved
+) -> None:
     """Re-point `model.field_name` from the duplicate to the kept record.
 
     A model may refuse plain updates (the append-only consent ledger): its
@@ -279,8 +291,15 @@ def _merge_note(keep: Client, duplicate: Client, reason: str, now: datetime) -> 
     return line
 
 
-def merge_clients(*, keep_id: int, duplicate_id: int, reason: str, staff_user: User | None = None,
-                  actor_label: str = "", now: datetime | None = None) -> Client:
+def merge_clients(
+    *,
+    keep_id: int,
+    duplicate_id: int,
+    reason: str,
+    staff_user: User | None = None,
+    actor_label: str = "",
+    now: datetime | None = None,
+) -> Client:
     """Move everything of the duplicate onto the kept record, then delete the duplicate. Returns the kept record.
 
     Every row pointing at the duplicate moves, found from Client's relations
@@ -296,7 +315,9 @@ def merge_clients(*, keep_id: int, duplicate_id: int, reason: str, staff_user: U
     if keep_id == duplicate_id:
         raise MergeRefused("A record cannot be merged into itself.")
     with transaction.atomic():
-        records = {c.pk: c for c in Client.objects.select_for_update().filter(pk__in=[keep_id, duplicate_id]).order_by("pk")}
+        records = {
+            c.pk: c for c in Client.objects.select_for_update().filter(pk__in=[keep_id, duplicate_id]).order_by("pk")
+        }
         keep, duplicate = records.get(keep_id), records.get(duplicate_id)
         if keep is None or duplicate is None:
             raise MergeRefused("One of the records no longer exists (already merged?).")
@@ -311,7 +332,10 @@ def merge_clients(*, keep_id: int, duplicate_id: int, reason: str, staff_user: U
             if relation.many_to_many:
                 _move_many_to_many(relation, keep, duplicate, moved)
             elif relation.one_to_many or relation.one_to_one:
-                if relation.one_to_one and relation.related_model._default_manager.filter(**{relation.field.name: keep}).exists():
+                if (
+                    relation.one_to_one
+                    and relation.related_model._default_manager.filter(**{relation.field.name: keep}).exists()
+                ):
                     raise MergeRefused(f"Both records have a {relation.related_model._meta.verbose_name}.")
                 _move_foreign_keys(relation.related_model, relation.field.name, keep, duplicate, moved)
         # The admin's change history of the duplicate now belongs to the kept record.
@@ -325,7 +349,9 @@ def merge_clients(*, keep_id: int, duplicate_id: int, reason: str, staff_user: U
         if duplicate.processing_restricted and not keep.processing_restricted:
             keep.processing_restricted = True
             changed.append("processing_restricted")
-        if duplicate.adult_attested_at and (keep.adult_attested_at is None or duplicate.adult_attested_at > keep.adult_attested_at):
+        if duplicate.adult_attested_at and (
+            keep.adult_attested_at is None or duplicate.adult_attested_at > keep.adult_attested_at
+        ):
             keep.adult_attested_at = duplicate.adult_attested_at
             changed.append("adult_attested_at")
         if keep.preferred_location_id is None and duplicate.preferred_location_id:
@@ -334,14 +360,23 @@ def merge_clients(*, keep_id: int, duplicate_id: int, reason: str, staff_user: U
         if duplicate.email_verified_at and duplicate.email == keep.email and keep.email_verified_at is None:
             keep.email_verified_at = duplicate.email_verified_at
             changed.append("email_verified_at")
-        if duplicate.phone_verified_at and duplicate.mobile_phone == keep.mobile_phone and keep.phone_verified_at is None:
+        if (
+            duplicate.phone_verified_at
+            and duplicate.mobile_phone == keep.mobile_phone
+            and keep.phone_verified_at is None
+        ):
             keep.phone_verified_at = duplicate.phone_verified_at
             changed.append("phone_verified_at")
         keep.save(update_fields=changed)
 
         clients_merged.send(
-            sender=Client, keep_id=keep.pk, duplicate_id=duplicate.pk, staff_user=staff_user,
-            actor_label=actor_label, reason=reason, moved=dict(moved.rows),
+            sender=Client,
+            keep_id=keep.pk,
+            duplicate_id=duplicate.pk,
+            staff_user=staff_user,
+            actor_label=actor_label,
+            reason=reason,
+            moved=dict(moved.rows),
         )
         Client.objects.filter(pk=duplicate.pk).delete()
         return keep

@@ -55,7 +55,10 @@ def render_in_layout(request, template_name, context):
         return render(request, template_name, context)
     tracking = layout.get("tracking") or {}
     state = (
-        template_name, get_script_prefix(), bool(tracking.get("show_banner")), bool(tracking.get("gpc")),
+        template_name,
+        get_script_prefix(),
+        bool(tracking.get("show_banner")),
+        bool(tracking.get("gpc")),
         tracking.get("page"),  # which tags and referrer policy the page allows (privacy.cookies.page_kind)
         tuple(sorted(context)),
     )

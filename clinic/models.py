@@ -104,7 +104,8 @@ class Client(models.Model):
         # As loaded, so a changed email or phone loses its proof (save, above).
         loaded = client.__dict__  # deferred fields are absent: None, never compared
         client._loaded_contact = (
-            loaded.get("email"), str(loaded["mobile_phone"] or "") if "mobile_phone" in loaded else None
+            loaded.get("email"),
+            str(loaded["mobile_phone"] or "") if "mobile_phone" in loaded else None,
         )
         return client
 

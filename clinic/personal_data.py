@@ -53,7 +53,12 @@ def _history_of_their_rows(client_ids) -> Q:
     found = Q(content_type=ContentType.objects.get_for_model(Client), object_id__in=[str(pk) for pk in client_ids])
     for relation in Client._meta.related_objects:
         model = relation.related_model
-        pks = [str(pk) for pk in model._base_manager.filter(**{f"{relation.field.name}__in": client_ids}).values_list("pk", flat=True)]
+        pks = [
+            str(pk)
+            for pk in model._base_manager.filter(**{f"{relation.field.name}__in": client_ids}).values_list(
+                "pk", flat=True
+            )
+        ]
         if pks:
             # The admin logs a proxy (the inbox's InboundMessage) under the proxy's own content type.
             kinds = [m for m in apps.get_models() if m._meta.concrete_model is model._meta.concrete_model]
@@ -70,7 +75,9 @@ def erase_client_records(client_ids):
     # and every entry about their own rows (it may name them as they were called then, before a correction).
     history = LogEntry.objects.filter(_history_of_their_rows(client_ids) | Q(object_repr__in=traces))
     for trace in traces:
-        history = history | LogEntry.objects.filter(Q(object_repr__icontains=trace) | Q(change_message__icontains=trace))
+        history = history | LogEntry.objects.filter(
+            Q(object_repr__icontains=trace) | Q(change_message__icontains=trace)
+        )
     changed = history.update(object_repr="[erased]", change_message="")
     changed += Client.objects.filter(pk__in=client_ids).update(
         first_name="Erased",

@@ -30,7 +30,13 @@ def limit(name, *, key="ip", method="POST"):
         def wrapped(request, *args, **kwargs):
             try:
                 limited = is_ratelimited(
-                    request=request, group=f"clinic.{name}", fn=view, key=key, rate=_rate(name), method=method, increment=True
+                    request=request,
+                    group=f"clinic.{name}",
+                    fn=view,
+                    key=key,
+                    rate=_rate(name),
+                    method=method,
+                    increment=True,
                 )
             except CACHE_UNAVAILABLE as exc:
                 logger.warning("Rate limit %s not checked, cache unavailable: %s", name, exc.__class__.__name__)

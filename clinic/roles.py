@@ -96,8 +96,9 @@ def sync_role_groups(apps):
         wanted = set(permission_codenames(role))
         perms = [
             p
-            for p in Permission.objects.filter(content_type__app_label__in={a for a, _ in wanted})
-            .select_related("content_type")
+            for p in Permission.objects.filter(content_type__app_label__in={a for a, _ in wanted}).select_related(
+                "content_type"
+            )
             if (p.content_type.app_label, p.codename) in wanted
         ]
         group.permissions.set(perms)

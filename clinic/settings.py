@@ -146,9 +146,7 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes SQLite's write lock at BEGIN, so the booking service's
     # check-then-insert is serialised there just as row locks do on PostgreSQL.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 20}
-    )
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
     # A file, not memory, so tests with several threads share one database;
     # one per test run, so two runs at once do not trample each other.
     (BASE_DIR / "var").mkdir(exist_ok=True)
@@ -233,8 +231,12 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A web request that queues work must not hang while Redis is down: give up
 # after ~1 s and leave the work to its sweeper (clinic/queueing.py).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5,
-    "socket_connect_timeout": 2, "socket_timeout": 5,
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
     # A task taken by a worker that died before acknowledging it goes back to the
     # queue after this many seconds; keep it above the longest task and retry countdown.
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),

@@ -15,9 +15,8 @@ from urllib.parse import urlencode
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
-from django.core.checks import Tags
+from django.core.checks import Tags, register
 from django.core.checks import Warning as CheckWarning
-from django.core.checks import register
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -103,7 +102,9 @@ def qr_code_svg(device):
 
 
 def safe_next(request, candidate):
-    if candidate and url_has_allowed_host_and_scheme(candidate, {request.get_host()}, require_https=request.is_secure()):
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, {request.get_host()}, require_https=request.is_secure()
+    ):
         return candidate
     return reverse("admin:index")
 

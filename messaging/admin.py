@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-
 from django.db.models import Count, F, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -14,9 +13,7 @@ from clinic.admin_scoping import LocationScopedInline, NoSecretLookupsMixin, cli
 from privacy import requests as privacy_requests
 from privacy.requests_models import AuditAction
 
-from . import inbound
-from . import marketing
-from .redaction import body_for_staff
+from . import inbound, marketing
 from .models import (
     Campaign,
     CampaignEmail,
@@ -29,6 +26,7 @@ from .models import (
     SmsMessage,
     SmsOptOut,
 )
+from .redaction import body_for_staff
 
 
 def _opt_outs_at(queryset, ids):
@@ -42,7 +40,10 @@ def _opt_outs_at(queryset, ids):
 register_scope(SmsMessage, lambda qs, ids: qs.filter(location__in=ids))
 register_scope(ReminderRule, lambda qs, ids: qs.filter(location__in=ids))
 register_scope(SmsOptOut, _opt_outs_at)
-register_scope(EmailOptOut, lambda qs, ids: qs.exclude(email="").filter(email__in=clients_at(ids).exclude(email="").values("email")))
+register_scope(
+    EmailOptOut,
+    lambda qs, ids: qs.exclude(email="").filter(email__in=clients_at(ids).exclude(email="").values("email")),
+)
 # A campaign for every location (no location) names clients of all of them: unlimited staff only.
 register_scope(Campaign, lambda qs, ids: qs.filter(location__in=ids))
 register_scope(CampaignEmail, lambda qs, ids: qs.filter(campaign__location__in=ids))
@@ -73,6 +74,7 @@ class AuditedMessageViewsMixin:
             message = self.get_object(request, object_id)
             audit_message_view(request, client_id=message.client_id, detail=self.audit_label.format(pk=message.pk))
         return response
+
 
 LOG_FIELDS = [
     "created_at",
@@ -229,13 +231,34 @@ class InboxAdmin(AuditedMessageViewsMixin, BodyForStaffMixin, ReadOnlyAdminMixin
         return TemplateResponse(request, "admin/messaging/reply.html", context)
 
 
-
 @admin.register(Campaign)
 class CampaignAdmin(LocationScopedAdmin):
     list_display = ["name", "channel", "location", "send_at", "status", "audience_size", "skipped_over_cap"]
     list_filter = ["channel", "status", "location"]
-    readonly_fields = ["status", "audience_now", "audience_size", "skipped_over_cap", "progress", "started_at", "created_by"]
-    fields = ["name", "channel", "location", "subject", "body", "send_at", "status", "audience_now", "audience_size", "skipped_over_cap", "progress", "started_at", "created_by"]
+    readonly_fields = [
+        "status",
+        "audience_now",
+        "audience_size",
+        "skipped_over_cap",
+        "progress",
+        "started_at",
+        "created_by",
+    ]
+    fields = [
+        "name",
+        "channel",
+        "location",
+        "subject",
+        "body",
+        "send_at",
+        "status",
+        "audience_now",
+        "audience_size",
+        "skipped_over_cap",
+        "progress",
+        "started_at",
+        "created_by",
+    ]
     actions = ["schedule", "cancel"]
 
     @admin.display(description="Audience if sent now")

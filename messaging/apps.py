@@ -11,7 +11,10 @@ class MessagingConfig(AppConfig):
         from . import checks, personal_data, receivers, services  # noqa: F401  (checks and receivers register on import)
 
         registry.register(
-            "messaging", exporter=personal_data.export_messages, eraser=personal_data.erase_messages, erase_order=10,
+            "messaging",
+            exporter=personal_data.export_messages,
+            eraser=personal_data.erase_messages,
+            erase_order=10,
             models=["messaging.SmsMessage", "messaging.CampaignEmail"],
         )
         registry.register_sms_sender(services.send_verification_code)

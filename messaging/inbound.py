@@ -110,7 +110,11 @@ def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None, o
             _opt_in(phone=from_number, clients=clients, evidence=message_sid)
             reply = texts.opt_in_confirmation()
         elif keyword in (Keyword.HELP, Keyword.CONFIRM) and may_contact(purpose=Purpose.REPLY, to=from_number):
-            reply = texts.help_reply(location) if keyword == Keyword.HELP else _confirm_next(_texted_visit(clients, now), location)
+            reply = (
+                texts.help_reply(location)
+                if keyword == Keyword.HELP
+                else _confirm_next(_texted_visit(clients, now), location)
+            )
         # else: nothing else ever goes to an opted-out number (HELP and C from it are stored, unanswered)
         if keyword in (Keyword.OPT_OUT, Keyword.OPT_IN, Keyword.HELP) and settings.TWILIO_ADVANCED_OPT_OUT:
             reply = ""  # Twilio has already answered these
@@ -141,8 +145,11 @@ def _opt_out_word(body):
 def _opt_in(*, phone, clients, evidence):
     # The phone's own START: the one way (besides staff on the person's behalf) a STOP is lifted.
     opt_outs.lift_sms_opt_out(
-        phone=phone, reason="Texted START from the number", source=OptOutSource.SMS_KEYWORD,
-        actor=ConsentActor.CLIENT, evidence=evidence,
+        phone=phone,
+        reason="Texted START from the number",
+        source=OptOutSource.SMS_KEYWORD,
+        actor=ConsentActor.CLIENT,
+        evidence=evidence,
     )
     for client in clients:
         record_consent(

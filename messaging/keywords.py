@@ -28,11 +28,13 @@ CONFIRM_WORDS = {"C", "CONFIRM"}
 
 _MEDIA = r"(TEXTS?|TXTS?|TEXTING|MESSAGES?|MESSAGING|SMS|SENDING|CONTACTING|CALLING|CONTACT)"
 _REVOCATIONS = [
-    re.compile(r"^(PLEASE )?(STOP|UNSUBSCRIBE|OPT ?OUT|REVOKE)( (IT|NOW|PLEASE|ALL|THIS|THESE|THEM|THANKS|THANK YOU|ME))*$"),
+    re.compile(
+        r"^(PLEASE )?(STOP|UNSUBSCRIBE|OPT ?OUT|REVOKE)( (IT|NOW|PLEASE|ALL|THIS|THESE|THEM|THANKS|THANK YOU|ME))*$"
+    ),
     re.compile(rf"\bSTOP {_MEDIA}\b"),
-    re.compile(rf"\bSTOP (SENDING|TEXTING) ME\b"),
+    re.compile(r"\bSTOP (SENDING|TEXTING) ME\b"),
     re.compile(rf"\b(DONT|DO NOT|NEVER) {_MEDIA}\b"),
-    re.compile(rf"\b(DONT|DO NOT) (TEXT|MESSAGE|CONTACT|SMS) ME\b"),
+    re.compile(r"\b(DONT|DO NOT) (TEXT|MESSAGE|CONTACT|SMS) ME\b"),
     re.compile(rf"\bNO MORE {_MEDIA}\b"),
     re.compile(r"\b(REMOVE|TAKE) ME (OFF|FROM)\b"),
     re.compile(r"\b(UNSUBSCRIBE|OPT) ME( OUT)?\b"),

@@ -29,7 +29,16 @@ from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.services import record_consent
 
 from . import opt_outs, quiet_hours
-from .models import Campaign, CampaignEmail, CampaignStatus, Channel, MessageKind, MessageStatus, OptOutSource, SmsMessage
+from .models import (
+    Campaign,
+    CampaignEmail,
+    CampaignStatus,
+    Channel,
+    MessageKind,
+    MessageStatus,
+    OptOutSource,
+    SmsMessage,
+)
 from .permissions import OVER_CAP, Purpose, may_contact, may_contact_many
 from .texts import OPT_OUT_LINE
 
@@ -67,8 +76,14 @@ def campaign_audience(*, channel, location=None, client_ids=None, now=None, excl
         clients = clients.filter(Q(preferred_location=location) | Q(appointments__location=location)).distinct()
     candidates = list(
         clients.only(
-            "pk", "email", "mobile_phone", "first_name", "preferred_location_id", "processing_restricted",
-            "mobile_phone_problem", "erased_at",
+            "pk",
+            "email",
+            "mobile_phone",
+            "first_name",
+            "preferred_location_id",
+            "processing_restricted",
+            "mobile_phone_problem",
+            "erased_at",
         ).order_by("pk")
     )
     verdicts = may_contact_many(
@@ -98,9 +113,9 @@ def schedule_campaign(*, campaign_id):
 
 
 def cancel_campaign(*, campaign_id):
-    return Campaign.objects.filter(
-        pk=campaign_id, status__in=(CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
-    ).update(status=CampaignStatus.CANCELLED)
+    return Campaign.objects.filter(pk=campaign_id, status__in=(CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)).update(
+        status=CampaignStatus.CANCELLED
+    )
 
 
 def start_due_campaigns(*, now=None):
@@ -176,7 +191,9 @@ def _write_sms_rows(campaign, audience, now):
     body = sms_marketing_body(campaign)
     rows = []
     for client in audience:
-        location = default_location or locations.get(client.preferred_location_id) or next(iter(locations.values()), None)
+        location = (
+            default_location or locations.get(client.preferred_location_id) or next(iter(locations.values()), None)
+        )
         tz = location.tzinfo if location else timezone.get_current_timezone()
         rows.append(
             SmsMessage(
@@ -197,7 +214,9 @@ def _write_sms_rows(campaign, audience, now):
 def _enqueue_emails(campaign_id):
     from .tasks import send_campaign_emails
 
-    ids = list(CampaignEmail.objects.filter(campaign_id=campaign_id, status=MessageStatus.QUEUED).values_list("pk", flat=True))
+    ids = list(
+        CampaignEmail.objects.filter(campaign_id=campaign_id, status=MessageStatus.QUEUED).values_list("pk", flat=True)
+    )
     for i in range(0, len(ids), 50):
         transaction.on_commit(lambda chunk=ids[i : i + 50]: enqueue(send_campaign_emails, chunk))
 
@@ -240,7 +259,9 @@ def deliver_campaign_email(*, email_id):
         _marketing_email(row).send()
     except (OSError, smtplib.SMTPException) as exc:
         # The mail server did not take it: safe to try again.
-        CampaignEmail.objects.filter(pk=row.pk).update(status=MessageStatus.QUEUED, status_reason=f"Retrying: {exc}"[:300])
+        CampaignEmail.objects.filter(pk=row.pk).update(
+            status=MessageStatus.QUEUED, status_reason=f"Retrying: {exc}"[:300]
+        )
         raise
     CampaignEmail.objects.filter(pk=row.pk).update(status=MessageStatus.SENT, sent_at=timezone.now())
     return "sent"
@@ -291,8 +312,12 @@ def unsubscribe_email(*, token, ip_address=None, user_agent=""):
         return None
     with transaction.atomic():
         opt_outs.add_email_opt_out(
-            email=client.email if client else "", email_hash=email_hash, reason="Unsubscribe link",
-            source=OptOutSource.EMAIL_LINK, actor=ConsentActor.CLIENT, evidence="email unsubscribe link",
+            email=client.email if client else "",
+            email_hash=email_hash,
+            reason="Unsubscribe link",
+            source=OptOutSource.EMAIL_LINK,
+            actor=ConsentActor.CLIENT,
+            evidence="email unsubscribe link",
         )
         if client is None:
             return None  # merged away or erased: the address is listed, which wins over any record's consent

@@ -48,8 +48,12 @@ class SmsMessage(models.Model):
     from_number = models.CharField(max_length=40, blank=True)
     to_number = models.CharField(max_length=40)
     body = models.TextField()
-    location = models.ForeignKey("clinic.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="sms_messages")
-    client = models.ForeignKey("clinic.Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="sms_messages")
+    location = models.ForeignKey(
+        "clinic.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="sms_messages"
+    )
+    client = models.ForeignKey(
+        "clinic.Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="sms_messages"
+    )
     appointment = models.ForeignKey(
         "appointments.Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="sms_messages"
     )
@@ -67,13 +71,17 @@ class SmsMessage(models.Model):
     # appointment makes the old text stale.
     appointment_start = models.DateTimeField(null=True, blank=True)
     twilio_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
-    campaign = models.ForeignKey("Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="sms_messages")
+    campaign = models.ForeignKey(
+        "Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="sms_messages"
+    )
     # Inbound only: what the reply meant, and when the front desk read it.
     keyword = models.CharField(max_length=20, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
     # Staff replies: the message answered and who wrote it.
     in_reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
-    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     error_code = models.CharField(max_length=20, blank=True)
     status_reason = models.CharField(max_length=300, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -155,7 +163,11 @@ class Campaign(models.Model):
     name = models.CharField(max_length=120)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     location = models.ForeignKey(
-        "clinic.Location", null=True, blank=True, on_delete=models.PROTECT, help_text="Empty: clients of every location."
+        "clinic.Location",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text="Empty: clients of every location.",
     )
     subject = models.CharField(max_length=150, blank=True, help_text="Email only.")
     body = models.TextField(
@@ -168,7 +180,9 @@ class Campaign(models.Model):
     skipped_over_cap = models.PositiveIntegerField(
         "left out by the frequency cap", null=True, blank=True, editable=False
     )
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
 
@@ -241,7 +255,9 @@ class OptOutEvent(models.Model):
     reason = models.CharField(max_length=200)
     source = models.CharField(max_length=20, choices=OptOutSource.choices)
     actor = models.CharField(max_length=20)  # privacy.ConsentActor values: client, staff, system
-    staff_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     evidence = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

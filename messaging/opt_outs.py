@@ -104,24 +104,46 @@ def add_sms_opt_out(
     with transaction.atomic():
         opt_out, _ = SmsOptOut.objects.get_or_create(
             phone_hash=value_hash,
-            defaults={"phone": str(phone) if keep_number else "", "reason": reason[:200], "evidence": (evidence or "")[:200]},
+            defaults={
+                "phone": str(phone) if keep_number else "",
+                "reason": reason[:200],
+                "evidence": (evidence or "")[:200],
+            },
         )
         _event(
-            channel=OptOutChannel.SMS, value_hash=value_hash, action=OptOutEvent.ADD, reason=reason, source=source,
-            actor=actor, staff_user=staff_user, evidence=evidence,
+            channel=OptOutChannel.SMS,
+            value_hash=value_hash,
+            action=OptOutEvent.ADD,
+            reason=reason,
+            source=source,
+            actor=actor,
+            staff_user=staff_user,
+            evidence=evidence,
         )
         if withdraw_consents:
             for client in Client.objects.filter(mobile_phone=str(phone)):
                 for purpose in SMS_PURPOSES:
                     record_consent(
-                        client=client, purpose=purpose, granted=False, notice_text=reason,
-                        source=LEDGER_SOURCE[source], actor=actor, staff_user=staff_user, evidence=evidence,
+                        client=client,
+                        purpose=purpose,
+                        granted=False,
+                        notice_text=reason,
+                        source=LEDGER_SOURCE[source],
+                        actor=actor,
+                        staff_user=staff_user,
+                        evidence=evidence,
                     )
     return opt_out
 
 
 def lift_sms_opt_out(
-    *, phone: "PhoneNumber | str", reason: str, source: str, actor: str, evidence: str = "", staff_user: "User | None" = None
+    *,
+    phone: "PhoneNumber | str",
+    reason: str,
+    source: str,
+    actor: str,
+    evidence: str = "",
+    staff_user: "User | None" = None,
 ) -> bool:
     """Lift a number's opt-out: only its own START/UNSTOP, or staff on the person's behalf.
 
@@ -136,16 +158,28 @@ def lift_sms_opt_out(
     with transaction.atomic():
         lifted, _ = SmsOptOut.objects.filter(phone_hash=value_hash).delete()
         _event(
-            channel=OptOutChannel.SMS, value_hash=value_hash, action=OptOutEvent.LIFT, reason=reason, source=source,
-            actor=actor, staff_user=staff_user, evidence=evidence,
+            channel=OptOutChannel.SMS,
+            value_hash=value_hash,
+            action=OptOutEvent.LIFT,
+            reason=reason,
+            source=source,
+            actor=actor,
+            staff_user=staff_user,
+            evidence=evidence,
         )
     return bool(lifted)
 
 
 def add_email_opt_out(
-    *, email: str, reason: str, source: str, actor: str = ConsentActor.CLIENT, evidence: str = "",
+    *,
+    email: str,
+    reason: str,
+    source: str,
+    actor: str = ConsentActor.CLIENT,
+    evidence: str = "",
     staff_user: "User | None" = None,
-    keep_address: bool = True, email_hash: str | None = None,
+    keep_address: bool = True,
+    email_hash: str | None = None,
 ) -> None:
     """Put an address on the marketing-email opt-out list (the consent withdrawal is the caller's, with its wording).
 
@@ -160,8 +194,14 @@ def add_email_opt_out(
         except IntegrityError:
             pass  # already on the list
         _event(
-            channel=OptOutChannel.EMAIL, value_hash=value_hash, action=OptOutEvent.ADD, reason=reason, source=source,
-            actor=actor, staff_user=staff_user, evidence=evidence,
+            channel=OptOutChannel.EMAIL,
+            value_hash=value_hash,
+            action=OptOutEvent.ADD,
+            reason=reason,
+            source=source,
+            actor=actor,
+            staff_user=staff_user,
+            evidence=evidence,
         )
 
 
@@ -170,13 +210,21 @@ def lift_email_opt_out(
 ) -> bool:
     """Lift an address's opt-out: a link sent to that address, or staff on the person's behalf."""
     if source not in EMAIL_LIFT_SOURCES:
-        raise LiftRefused("Only a link sent to the address itself (or staff on the person's behalf) lifts an email opt-out.")
+        raise LiftRefused(
+            "Only a link sent to the address itself (or staff on the person's behalf) lifts an email opt-out."
+        )
     _check_actor(actor, staff_user, source)
     value_hash = contact_hash(email)
     with transaction.atomic():
         lifted, _ = EmailOptOut.objects.filter(email_hash=value_hash).delete()
         _event(
-            channel=OptOutChannel.EMAIL, value_hash=value_hash, action=OptOutEvent.LIFT, reason=reason, source=source,
-            actor=actor, staff_user=staff_user, evidence=evidence,
+            channel=OptOutChannel.EMAIL,
+            value_hash=value_hash,
+            action=OptOutEvent.LIFT,
+            reason=reason,
+            source=source,
+            actor=actor,
+            staff_user=staff_user,
+            evidence=evidence,
         )
     return bool(lifted)

@@ -67,7 +67,13 @@ PURPOSE_OF_KIND: dict[str, Purpose] = {
     MessageKind.VERIFICATION: Purpose.VERIFICATION_CODE,
 }
 # Marketing sends that count towards the cap: everything not skipped or failed.
-_COUNTED = (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED)
+_COUNTED = (
+    MessageStatus.QUEUED,
+    MessageStatus.SENDING,
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.UNDELIVERED,
+)
 
 NO_CONTACT = "No contact details for this channel."
 PHONE_PROBLEM = "The number is flagged as unusable."
@@ -145,8 +151,15 @@ def _country_rule(purpose: str, contact: str) -> Permission:
     return ALLOWED
 
 
-def may_contact(*, client: "Client | None" = None, purpose: Purpose, to: str | None = None, now: datetime | None = None,
-                check_cap: bool = True, exclude_campaign_id: int | None = None) -> Permission:
+def may_contact(
+    *,
+    client: "Client | None" = None,
+    purpose: Purpose,
+    to: str | None = None,
+    now: datetime | None = None,
+    check_cap: bool = True,
+    exclude_campaign_id: int | None = None,
+) -> Permission:
     """One person (a Client, or for REPLY just the number `to`), one purpose, now.
 
     For the text purposes with consent, consent and the opt-out list are read in one statement.
@@ -176,15 +189,24 @@ def may_contact(*, client: "Client | None" = None, purpose: Purpose, to: str | N
     if not (verdict := _country_rule(purpose, contact)):
         return verdict
     if check_cap and purpose in MARKETING_PURPOSES:
-        if marketing_counts(purpose=purpose, contacts=[contact], now=now, exclude_campaign_id=exclude_campaign_id).get(
-            contact.lower(), 0
-        ) >= settings.MARKETING_MAX_PER_30_DAYS:
+        if (
+            marketing_counts(purpose=purpose, contacts=[contact], now=now, exclude_campaign_id=exclude_campaign_id).get(
+                contact.lower(), 0
+            )
+            >= settings.MARKETING_MAX_PER_30_DAYS
+        ):
             return Permission(False, OVER_CAP)
     return ALLOWED
 
 
-def may_contact_many(*, clients: Iterable["Client"], purpose: Purpose, now: datetime | None = None, check_cap: bool = True,
-                     exclude_campaign_id: int | None = None) -> dict[int, Permission]:
+def may_contact_many(
+    *,
+    clients: Iterable["Client"],
+    purpose: Purpose,
+    now: datetime | None = None,
+    check_cap: bool = True,
+    exclude_campaign_id: int | None = None,
+) -> dict[int, Permission]:
     """{client_id: Permission} for many clients, each to the contact on file, in a fixed number of queries."""
     purpose = Purpose(purpose)
     clients = list(clients)
@@ -268,7 +290,10 @@ def latest_consent_and_opt_out(*, client_id: int, purpose: str, phone_hash: str)
 @functools.cache
 def _consent_and_opt_out_sql() -> str:
     consent, opt_out = ConsentRecord._meta, SmsOptOut._meta
-    column = {name: cast(models.Field, consent.get_field(name)).column for name in ("client", "purpose", "granted", "recorded_at")}
+    column = {
+        name: cast(models.Field, consent.get_field(name)).column
+        for name in ("client", "purpose", "granted", "recorded_at")
+    }
     return (
         f"SELECT (SELECT {column['granted']} FROM {consent.db_table}"
         f" WHERE {column['client']} = %s AND {column['purpose']} = %s"

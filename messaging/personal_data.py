@@ -6,7 +6,6 @@ from django.db.models import Q
 
 from clinic.hashing import contact_hash
 from clinic.models import Client
-
 from privacy.models import ConsentActor
 
 from . import opt_outs
@@ -36,7 +35,9 @@ def export_messages(client_ids):
 
 
 def export_marketing_emails(client_ids):
-    rows = CampaignEmail.objects.filter(client_id__in=client_ids).select_related("campaign").order_by("created_at", "id")
+    rows = (
+        CampaignEmail.objects.filter(client_id__in=client_ids).select_related("campaign").order_by("created_at", "id")
+    )
     return {
         "marketing_emails": [
             {
@@ -64,18 +65,34 @@ def export_opt_outs(client_ids):
     history = OptOutEvent.objects.filter(contact_hash__in=by_hash).order_by("created_at", "id")
     return {
         "opt_out_history": [
-            {"channel": e.channel, "contact": by_hash[e.contact_hash], "action": e.action, "reason": e.reason,
-             "source": e.source, "created_at": e.created_at.isoformat()}
+            {
+                "channel": e.channel,
+                "contact": by_hash[e.contact_hash],
+                "action": e.action,
+                "reason": e.reason,
+                "source": e.source,
+                "created_at": e.created_at.isoformat(),
+            }
             for e in history
         ],
         "opt_outs": [
-            {"channel": "sms", "contact": by_hash[o.phone_hash], "reason": o.reason, "created_at": o.created_at.isoformat()}
+            {
+                "channel": "sms",
+                "contact": by_hash[o.phone_hash],
+                "reason": o.reason,
+                "created_at": o.created_at.isoformat(),
+            }
             for o in sms
         ]
         + [
-            {"channel": "email", "contact": by_hash[o.email_hash], "reason": o.reason, "created_at": o.created_at.isoformat()}
+            {
+                "channel": "email",
+                "contact": by_hash[o.email_hash],
+                "reason": o.reason,
+                "created_at": o.created_at.isoformat(),
+            }
             for o in mail
-        ]
+        ],
     }
 
 
@@ -86,13 +103,20 @@ def erase_messages(client_ids):
     emails = {c.email for c in clients if c.email}
     for phone in phones:
         opt_outs.add_sms_opt_out(
-            phone=phone, reason="Erased on request: kept as a hash so texts stay stopped", source=OptOutSource.ERASURE,
-            actor=ConsentActor.SYSTEM, withdraw_consents=False, keep_number=False,
+            phone=phone,
+            reason="Erased on request: kept as a hash so texts stay stopped",
+            source=OptOutSource.ERASURE,
+            actor=ConsentActor.SYSTEM,
+            withdraw_consents=False,
+            keep_number=False,
         )
     for email in emails:
         opt_outs.add_email_opt_out(
-            email=email, reason="Erased on request: kept as a hash so emails stay stopped", source=OptOutSource.ERASURE,
-            actor=ConsentActor.SYSTEM, keep_address=False,
+            email=email,
+            reason="Erased on request: kept as a hash so emails stay stopped",
+            source=OptOutSource.ERASURE,
+            actor=ConsentActor.SYSTEM,
+            keep_address=False,
         )
     # Numbers and addresses the person had before a correction live on in their own texts and emails: those
     # lose their clear text too (their opt-outs stay, by hash; no new one is added, the number may be another's now).
@@ -106,16 +130,24 @@ def erase_messages(client_ids):
     hashes = [contact_hash(p) for p in phones | past_phones]
     changed = cleared + SmsOptOut.objects.filter(phone_hash__in=hashes).exclude(phone="").update(phone="", evidence="")
     # The history of their opt-outs keeps only the hash, the action, the source and when.
-    changed += OptOutEvent.objects.filter(contact_hash__in=hashes + [contact_hash(e) for e in emails]).exclude(
-        evidence=""
-    ).update(evidence="")
-    changed += EmailOptOut.objects.filter(email_hash__in=[contact_hash(e) for e in emails]).exclude(email="").update(email="")
-    theirs = SmsMessage.objects.filter(Q(client_id__in=client_ids) | Q(to_number__in=phones) | Q(from_number__in=phones))
+    changed += (
+        OptOutEvent.objects.filter(contact_hash__in=hashes + [contact_hash(e) for e in emails])
+        .exclude(evidence="")
+        .update(evidence="")
+    )
+    changed += (
+        EmailOptOut.objects.filter(email_hash__in=[contact_hash(e) for e in emails]).exclude(email="").update(email="")
+    )
+    theirs = SmsMessage.objects.filter(
+        Q(client_id__in=client_ids) | Q(to_number__in=phones) | Q(from_number__in=phones)
+    )
     # The provider's error text can quote the number; the status itself stays.
     changed += theirs.update(body="[erased]", status_reason="")
     changed += SmsMessage.objects.filter(to_number__in=phones).update(to_number="")
     changed += SmsMessage.objects.filter(from_number__in=phones).update(from_number="")
-    changed += CampaignEmail.objects.filter(Q(client_id__in=client_ids) | Q(to_email__in=emails)).update(to_email="", status_reason="")
+    changed += CampaignEmail.objects.filter(Q(client_id__in=client_ids) | Q(to_email__in=emails)).update(
+        to_email="", status_reason=""
+    )
     return changed
 
 

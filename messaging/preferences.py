@@ -57,7 +57,9 @@ class PreferenceUpdate:
 
 def current_preferences(client):
     """What we may send, as the person sees it: their latest choice, and off while on an opt-out list."""
-    state = {purpose: current_consents(client_ids=[client.pk], purpose=purpose).get(client.pk, False) for purpose in CHOICES}
+    state = {
+        purpose: current_consents(client_ids=[client.pk], purpose=purpose).get(client.pk, False) for purpose in CHOICES
+    }
     if opt_outs.is_sms_opted_out(client.mobile_phone):
         for purpose in SMS_PURPOSES:
             state[purpose] = False
@@ -149,8 +151,12 @@ def email_preferences_link(*, email):
     client = identity.clients_with_email(email).order_by("pk").first()
     if client is None:
         return False
-    context = {"client": client, "url": preferences_url(client), "clinic_name": settings.CLINIC_NAME,
-               "days": settings.PREFERENCE_LINK_MAX_AGE_DAYS}
+    context = {
+        "client": client,
+        "url": preferences_url(client),
+        "clinic_name": settings.CLINIC_NAME,
+        "days": settings.PREFERENCE_LINK_MAX_AGE_DAYS,
+    }
     send_mail(
         subject=f"Your {settings.CLINIC_NAME} message preferences",
         message=render_to_string("messaging/email/preferences_link.txt", context),

@@ -122,9 +122,7 @@ def queue_message(
 def queue_booking_confirmation(*, appointment_id: int, now: datetime | None = None) -> SmsMessage | None:
     """Queue the confirmation text for a (re)booked appointment, if the client opted in."""
     now = now or timezone.now()
-    appointment = (
-        Appointment.objects.select_related("client", "location", "service").filter(pk=appointment_id).first()
-    )
+    appointment = Appointment.objects.select_related("client", "location", "service").filter(pk=appointment_id).first()
     if appointment is None or appointment.status not in ACTIVE:
         return None
     client = appointment.client
@@ -138,7 +136,12 @@ def queue_booking_confirmation(*, appointment_id: int, now: datetime | None = No
     with transaction.atomic():
         if not extra and appointment.source == AppointmentSource.ONLINE:
             # Bookings with one number at the same moment take turns here, so each sees the other's text.
-            list(Client.objects.select_for_update().filter(mobile_phone=client.mobile_phone).order_by("pk").values_list("pk"))
+            list(
+                Client.objects.select_for_update()
+                .filter(mobile_phone=client.mobile_phone)
+                .order_by("pk")
+                .values_list("pk")
+            )
             if capped := _unsolicited_today(client.mobile_phone, appointment, now):
                 extra = {"status": MessageStatus.SKIPPED, "status_reason": capped}
         try:
@@ -174,15 +177,12 @@ def _unsolicited_today(phone: "PhoneNumber | str", appointment: Appointment, now
     phone = str(phone)
     if SmsMessage.objects.filter(direction=Direction.INBOUND, from_number=phone).exists():
         return ""  # they have texted us: a real, reachable person
-    sent_today = (
-        SmsMessage.objects.filter(
-            kind=MessageKind.CONFIRMATION,
-            to_number=phone,
-            created_at__gte=now - timedelta(days=1),
-            appointment__source=AppointmentSource.ONLINE,
-        )
-        .exclude(status=MessageStatus.SKIPPED)
-    )
+    sent_today = SmsMessage.objects.filter(
+        kind=MessageKind.CONFIRMATION,
+        to_number=phone,
+        created_at__gte=now - timedelta(days=1),
+        appointment__source=AppointmentSource.ONLINE,
+    ).exclude(status=MessageStatus.SKIPPED)
     if sent_today.exclude(appointment=appointment).exists():
         return DAILY_CAP_REASON
     if sent_today.filter(appointment=appointment).count() >= 2:
@@ -240,7 +240,9 @@ def dispatch_due_reminders(*, now: datetime | None = None) -> DispatchReport:
         )
         .select_related("client", "location", "service")
     )
-    permitted = may_contact_many(clients={a.client_id: a.client for a in appointments}.values(), purpose=Purpose.TRANSACTIONAL)
+    permitted = may_contact_many(
+        clients={a.client_id: a.client for a in appointments}.values(), purpose=Purpose.TRANSACTIONAL
+    )
     grace = timedelta(minutes=settings.SMS_REMINDER_GRACE_MINUTES)
     batch = uuid.uuid4()
     rows = []
@@ -442,7 +444,9 @@ def _after_transient_error(message_id: int, exc: TransientSendError) -> Delivery
         if confirmed := _confirmed_meanwhile(message):
             return confirmed
         if message.attempts >= settings.SMS_MAX_ATTEMPTS:
-            _finish(message, MessageStatus.FAILED, reason=f"Gave up after {message.attempts} attempts: {exc}", code=exc.code)
+            _finish(
+                message, MessageStatus.FAILED, reason=f"Gave up after {message.attempts} attempts: {exc}", code=exc.code
+            )
             logger.warning("SMS %s failed after %s attempts: %s", message_id, message.attempts, exc)
             return Delivery("failed")
         wait = _backoff(message.attempts)
@@ -560,9 +564,7 @@ VERIFICATION_CODES_PER_HOUR = 5
 VERIFICATION_CODES_PER_DAY_AFTER_STOP = 3
 
 
-def send_verification_code(
-    *, phone: "PhoneNumber | str", body: str, client: Client | None = None
-) -> SmsMessage | None:
+def send_verification_code(*, phone: "PhoneNumber | str", body: str, client: Client | None = None) -> SmsMessage | None:
     """A one-time code the person asked for (privacy requests): sent now, to the phone on file only.
 
     A reply the person asked for, not marketing: it goes even to a number that
@@ -580,9 +582,10 @@ def send_verification_code(
         return None
     # Whoever proved the email on a record asks for the code, not necessarily the phone's owner:
     # after STOP the exception stays rare (past it, staff check identity another way).
-    if opt_outs.is_sms_opted_out(phone) and codes.filter(
-        created_at__gte=now - timedelta(days=1)
-    ).count() >= VERIFICATION_CODES_PER_DAY_AFTER_STOP:
+    if (
+        opt_outs.is_sms_opted_out(phone)
+        and codes.filter(created_at__gte=now - timedelta(days=1)).count() >= VERIFICATION_CODES_PER_DAY_AFTER_STOP
+    ):
         logger.info("Verification code refused: the number is on the STOP list and had its codes for today")
         return None
     message = SmsMessage.objects.create(

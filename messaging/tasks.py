@@ -34,7 +34,12 @@ def send_sms_batch(message_ids):
 @shared_task
 def dispatch_due_reminders():
     report = services.dispatch_due_reminders()
-    return {"queued": report.queued, "skipped": report.skipped, "requeued": report.requeued, "given_up": report.given_up}
+    return {
+        "queued": report.queued,
+        "skipped": report.skipped,
+        "requeued": report.requeued,
+        "given_up": report.given_up,
+    }
 
 
 @shared_task(acks_late=True)
@@ -48,7 +53,9 @@ def start_due_campaigns():
     return marketing.start_due_campaigns()
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError, smtplib.SMTPException), retry_backoff=True, retry_jitter=True, max_retries=5)
+@shared_task(
+    acks_late=True, autoretry_for=(OSError, smtplib.SMTPException), retry_backoff=True, retry_jitter=True, max_retries=5
+)
 def send_campaign_emails(email_ids):
     outcomes = {}
     for email_id in email_ids:

@@ -71,4 +71,6 @@ def confirmed(appointment):
 
 
 def nothing_to_confirm(location):
-    return f"We couldn't find an upcoming appointment to confirm. Please call {_phone(location)}. Reply STOP to opt out."
+    return (
+        f"We couldn't find an upcoming appointment to confirm. Please call {_phone(location)}. Reply STOP to opt out."
+    )

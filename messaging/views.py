@@ -5,15 +5,14 @@ import re
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
-from django.views.decorators.csrf import csrf_exempt
 from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
-
+from django_ratelimit.exceptions import Ratelimited
 from twilio.twiml.messaging_response import MessagingResponse
 
 from clinic.queueing import enqueue
 from clinic.ratelimits import client_ip, limit, sms_sender_key
-from django_ratelimit.exceptions import Ratelimited
 
 from . import marketing, preferences, services
 from .forms import PreferencesForm, PreferencesLinkForm

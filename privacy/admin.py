@@ -13,7 +13,13 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from clinic.admin import ClientAdmin, LocationScopedAdmin, ReadOnlyAdminMixin, client_inlines
-from clinic.admin_scoping import LocationScopedInline, NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, clients_at, register_scope
+from clinic.admin_scoping import (
+    LocationScopedInline,
+    NoSecretLookupsMixin,
+    UnlimitedStaffOnlyAdmin,
+    clients_at,
+    register_scope,
+)
 from clinic.models import Client
 from clinic.spreadsheet import spreadsheet_safe
 
@@ -61,7 +67,9 @@ class ConsentRecordAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
         if response.status_code == 200:
             record = self.get_object(request, object_id)
             requests.audit(
-                AuditAction.DATA_VIEWED, client_id=record.client_id, actor=request.user,
+                AuditAction.DATA_VIEWED,
+                client_id=record.client_id,
+                actor=request.user,
                 detail=f"Consent record {record.pk} (IP address, user agent)",
             )
         return response
@@ -121,13 +129,36 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
 
     secret_lookup_fields = ("sms_code_hash", "verification_nonce", "export_nonce")
     form = RequestAdminForm
-    list_display = ["reference", "request_type", "status", "identity_check_needed", "received_at", "deadline_flag", "regime", "channel"]
+    list_display = [
+        "reference",
+        "request_type",
+        "status",
+        "identity_check_needed",
+        "received_at",
+        "deadline_flag",
+        "regime",
+        "channel",
+    ]
     list_filter = ["identity_check_needed", "request_type", "status", "regime", "channel"]
     search_fields = ["reference", "email"]
     readonly_fields = [
-        "reference", "status", "regime", "received_at", "acknowledged_at", "verified_at", "due_at", "extended_due_at",
-        "extension_reason", "extension_notified_at", "completed_at", "refusal_basis", "outcome", "matched_clients", "history",
-        "identity_check_needed", "identity_check_reason",
+        "reference",
+        "status",
+        "regime",
+        "received_at",
+        "acknowledged_at",
+        "verified_at",
+        "due_at",
+        "extended_due_at",
+        "extension_reason",
+        "extension_notified_at",
+        "completed_at",
+        "refusal_basis",
+        "outcome",
+        "matched_clients",
+        "history",
+        "identity_check_needed",
+        "identity_check_reason",
     ]
     actions = ["mark_verified_by_staff", "send_export", "erase_now", "lift_restriction", "export_register_csv"]
 
@@ -160,19 +191,29 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
     @admin.display(description="History")
     def history(self, obj):
         return format_html_join(
-            "", "<div>{} {} {} {}</div>",
-            ((f"{e.at:%Y-%m-%d %H:%M}", e.get_action_display(), e.actor or e.actor_label, e.detail) for e in obj.events.all()),
+            "",
+            "<div>{} {} {} {}</div>",
+            (
+                (f"{e.at:%Y-%m-%d %H:%M}", e.get_action_display(), e.actor or e.actor_label, e.detail)
+                for e in obj.events.all()
+            ),
         )
 
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
-            requests.audit(AuditAction.REQUEST_UPDATED, request=obj, actor=request.user, detail=", ".join(form.changed_data))
+            requests.audit(
+                AuditAction.REQUEST_UPDATED, request=obj, actor=request.user, detail=", ".join(form.changed_data)
+            )
             return
         # Logged by staff (phone, letter): the same intake as the web form.
         created = requests.submit_request(
-            request_type=obj.request_type, email=obj.email, phone=obj.phone, details=obj.details,
-            channel=obj.channel, staff_user=request.user,
+            request_type=obj.request_type,
+            email=obj.email,
+            phone=obj.phone,
+            details=obj.details,
+            channel=obj.channel,
+            staff_user=request.user,
         )
         obj.pk = created.pk
         obj.refresh_from_db()
@@ -181,14 +222,19 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
     def mark_verified_by_staff(self, request, queryset):
         for dsr in queryset.filter(status=RequestStatus.RECEIVED):
             dsr.clients.set(Client.objects.filter(email=dsr.email))
-            requests.audit(AuditAction.REQUEST_VERIFIED, request=dsr, actor=request.user, detail="Identity checked by staff")
+            requests.audit(
+                AuditAction.REQUEST_VERIFIED, request=dsr, actor=request.user, detail="Identity checked by staff"
+            )
             requests._verified(dsr, timezone.now())
         self.message_user(request, "Verified.", messages.SUCCESS)
 
     @admin.action(description="Email the verified requester a link to their data export", permissions=["change"])
     def send_export(self, request, queryset):
-        for dsr in queryset.filter(request_type__in=(RequestType.ACCESS, RequestType.PORTABILITY), verified_at__isnull=False,
-                                   status__in=(RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS)):  # a closed request's link stays dead
+        for dsr in queryset.filter(
+            request_type__in=(RequestType.ACCESS, RequestType.PORTABILITY),
+            verified_at__isnull=False,
+            status__in=(RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS),
+        ):  # a closed request's link stays dead
             requests.send_export_link(request_id=dsr.pk, staff_user=request.user)
         self.message_user(request, "Export links sent to verified requesters.", messages.SUCCESS)
 
@@ -204,7 +250,9 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
     @admin.action(description="Lift restriction of processing", permissions=["change"])
     def lift_restriction(self, request, queryset):
         for dsr in queryset.filter(request_type=RequestType.RESTRICTION):
-            requests.set_restriction(clients=list(dsr.clients.all()), restricted=False, request=dsr, staff_user=request.user)
+            requests.set_restriction(
+                clients=list(dsr.clients.all()), restricted=False, request=dsr, staff_user=request.user
+            )
         self.message_user(request, "Restriction lifted.", messages.SUCCESS)
 
     @admin.action(description="Export the register of selected requests (CSV)", permissions=["view"])
@@ -212,15 +260,53 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
         response = HttpResponse(content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="privacy-request-register.csv"'
         writer = csv.writer(response)
-        writer.writerow(["reference", "type", "status", "channel", "regime", "received", "verified", "due", "extended_to", "extension_reason", "completed", "refusal_basis", "outcome"])
+        writer.writerow(
+            [
+                "reference",
+                "type",
+                "status",
+                "channel",
+                "regime",
+                "received",
+                "verified",
+                "due",
+                "extended_to",
+                "extension_reason",
+                "completed",
+                "refusal_basis",
+                "outcome",
+            ]
+        )
         for r in queryset:
-            writer.writerow(spreadsheet_safe([r.reference, r.request_type, r.status, r.channel, r.regime, r.received_at, r.verified_at, r.due_at, r.extended_due_at, r.extension_reason, r.completed_at, r.refusal_basis, r.outcome]))
-        requests.audit(AuditAction.DATA_EXPORTED, actor=request.user, detail=f"Request register CSV ({queryset.count()} rows)")
+            writer.writerow(
+                spreadsheet_safe(
+                    [
+                        r.reference,
+                        r.request_type,
+                        r.status,
+                        r.channel,
+                        r.regime,
+                        r.received_at,
+                        r.verified_at,
+                        r.due_at,
+                        r.extended_due_at,
+                        r.extension_reason,
+                        r.completed_at,
+                        r.refusal_basis,
+                        r.outcome,
+                    ]
+                )
+            )
+        requests.audit(
+            AuditAction.DATA_EXPORTED, actor=request.user, detail=f"Request register CSV ({queryset.count()} rows)"
+        )
         return response
 
     def get_urls(self):
         return [
-            path("<int:pk>/export.zip", self.admin_site.admin_view(self.download_export), name="privacy_request_export"),
+            path(
+                "<int:pk>/export.zip", self.admin_site.admin_view(self.download_export), name="privacy_request_export"
+            ),
             path("<int:pk>/extend/", self.admin_site.admin_view(self.extend_view), name="privacy_request_extend"),
             path("<int:pk>/refuse/", self.admin_site.admin_view(self.refuse_view), name="privacy_request_refuse"),
         ] + super().get_urls()
@@ -248,18 +334,31 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
             else:
                 self.message_user(request, f"{dsr.reference}: done.", messages.SUCCESS)
                 return redirect("admin:privacy_datasubjectrequest_change", dsr.pk)
-        context = {**self.admin_site.each_context(request), "title": f"{title}: {dsr.reference}", "form": form, "opts": self.model._meta}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{title}: {dsr.reference}",
+            "form": form,
+            "opts": self.model._meta,
+        }
         return TemplateResponse(request, "admin/privacy/reason_form.html", context)
 
     def extend_view(self, request, pk):
         return self._reason_view(
-            request, pk, title="Extend the deadline", label="Reason (sent to the person)",
-            action=lambda dsr, reason, user: requests.extend_deadline(request_id=dsr.pk, reason=reason, staff_user=user),
+            request,
+            pk,
+            title="Extend the deadline",
+            label="Reason (sent to the person)",
+            action=lambda dsr, reason, user: requests.extend_deadline(
+                request_id=dsr.pk, reason=reason, staff_user=user
+            ),
         )
 
     def refuse_view(self, request, pk):
         return self._reason_view(
-            request, pk, title="Refuse the request", label="Legal basis (sent to the person)",
+            request,
+            pk,
+            title="Refuse the request",
+            label="Legal basis (sent to the person)",
             action=lambda dsr, reason, user: requests.refuse_request(request_id=dsr.pk, basis=reason, staff_user=user),
         )
 
@@ -273,7 +372,12 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
         response = super().change_view(request, object_id, form_url, extra_context)
         if response.status_code == 200:
             # The request's page shows the requester's contact details and what they asked.
-            requests.audit(AuditAction.DATA_VIEWED, request=self.get_object(request, object_id), actor=request.user, detail="Request page viewed")
+            requests.audit(
+                AuditAction.DATA_VIEWED,
+                request=self.get_object(request, object_id),
+                actor=request.user,
+                detail="Request page viewed",
+            )
         return response
 
 
@@ -318,7 +422,9 @@ class AuditedClientAdmin(ClientAdmin):
         # A correction: saved, audited by field name and propagated (queued texts and emails) by one service.
         from .rectification import correct_client
 
-        correct_client(client_id=obj.pk, changes={f: getattr(obj, f) for f in form.changed_data}, staff_user=request.user)
+        correct_client(
+            client_id=obj.pk, changes={f: getattr(obj, f) for f in form.changed_data}, staff_user=request.user
+        )
         obj.refresh_from_db()
 
 

@@ -13,9 +13,16 @@ class PrivacyConfig(AppConfig):
         from . import personal_data, receivers, registry
 
         registry.register(
-            "privacy", exporter=personal_data.export_subject, eraser=personal_data.erase_privacy_records, erase_order=20,
-            models=["privacy.ConsentRecord", "privacy.PolicyChangeNotice", "privacy.DataSubjectRequest",
-                    "privacy.PrivacyAuditEvent"],
+            "privacy",
+            exporter=personal_data.export_subject,
+            eraser=personal_data.erase_privacy_records,
+            erase_order=20,
+            models=[
+                "privacy.ConsentRecord",
+                "privacy.PolicyChangeNotice",
+                "privacy.DataSubjectRequest",
+                "privacy.PrivacyAuditEvent",
+            ],
         )
         # A table that points at a client but no app registered would be missed by exports and erasure.
         checks.register(registry.check_client_data_registered, checks.Tags.models)

@@ -50,13 +50,24 @@ def opted_out_of_sale(request):
 # - treatment: the page names the treatment being booked (health data under California's CMIA; FTC and
 #   HHS guidance on tracking pixels). Its address and title hold the treatment, so no tag runs there at all,
 #   not even analytics with the path scrubbed: nothing to get wrong.
-PRIVATE_PAGES = frozenset({
-    "privacy:request_form", "privacy:request_verify", "privacy:request_code", "privacy:request_code_new",
-    "privacy:request_download", "appointments:manage", "appointments:cancel", "appointments:reschedule",
-    "messaging:preferences_request", "messaging:preferences", "messaging:unsubscribe",
-    # The cookie settings carry the page they came from in ?next= (a treatment, a personal link's token).
-    "privacy:cookie_settings", "privacy:cookie_choice",
-})
+PRIVATE_PAGES = frozenset(
+    {
+        "privacy:request_form",
+        "privacy:request_verify",
+        "privacy:request_code",
+        "privacy:request_code_new",
+        "privacy:request_download",
+        "appointments:manage",
+        "appointments:cancel",
+        "appointments:reschedule",
+        "messaging:preferences_request",
+        "messaging:preferences",
+        "messaging:unsubscribe",
+        # The cookie settings carry the page they came from in ?next= (a treatment, a personal link's token).
+        "privacy:cookie_settings",
+        "privacy:cookie_choice",
+    }
+)
 PUBLIC, PRIVATE, TREATMENT = "public", "private", "treatment"
 
 
@@ -131,7 +142,9 @@ def _visitor_id(request, response):
     if not (visitor.isalnum() and 16 <= len(visitor) <= 64):
         visitor = secrets.token_hex(16)
     # Necessary: it ties this browser's consent records together, nothing else.
-    response.set_cookie(VISITOR_COOKIE, visitor, max_age=ONE_YEAR, httponly=True, secure=not settings.DEBUG, samesite="Lax")
+    response.set_cookie(
+        VISITOR_COOKIE, visitor, max_age=ONE_YEAR, httponly=True, secure=not settings.DEBUG, samesite="Lax"
+    )
     return visitor
 
 
@@ -160,7 +173,9 @@ def apply_cookie_choice(*, request, response, accepted, source=ConsentSource.COO
 def opt_out_of_sale_and_sharing(*, request, response):
     """'Do Not Sell or Share': marketing cookies off for good on this browser, recorded."""
     _store_choice(request, response, accepted=set(), declined={MARKETING})
-    response.set_cookie(DO_NOT_SELL_COOKIE, "1", max_age=ONE_YEAR, httponly=True, secure=not settings.DEBUG, samesite="Lax")
+    response.set_cookie(
+        DO_NOT_SELL_COOKIE, "1", max_age=ONE_YEAR, httponly=True, secure=not settings.DEBUG, samesite="Lax"
+    )
     record_consent(
         visitor_id=_visitor_id(request, response),
         purpose=ConsentPurpose.SALE_SHARING,

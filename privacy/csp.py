@@ -11,7 +11,11 @@ from csp.middleware import CSPMiddleware
 
 from .cookies import tracking_state
 
-ANALYTICS_HOSTS = ["https://www.googletagmanager.com", "https://www.google-analytics.com", "https://*.google-analytics.com"]
+ANALYTICS_HOSTS = [
+    "https://www.googletagmanager.com",
+    "https://www.google-analytics.com",
+    "https://*.google-analytics.com",
+]
 MARKETING_HOSTS = ["https://connect.facebook.net", "https://www.facebook.com"]
 
 

@@ -65,10 +65,34 @@ This policy explains how California Aesthetics ("we", "us") collects, uses and s
 SUBPROCESSORS = [
     ("Twilio", "Sending and receiving text messages", "Mobile phone number, message text", "United States", False),
     ("SendGrid (Twilio)", "Sending email", "Name, email address, email content", "United States", False),
-    ("Google Cloud Platform", "Hosting the website and database", "All information described in this policy", "United States", False),
-    ("Google Analytics", "Website usage statistics", "Pseudonymous usage data, IP address, browser", "United States", True),
-    ("Google Tag Manager", "Loading the analytics and advertising tags you accept", "IP address, browser", "United States", True),
-    ("Meta Platforms (Facebook, Instagram)", "Advertising (Meta Pixel)", "Pseudonymous browsing data, IP address, browser", "United States", True),
+    (
+        "Google Cloud Platform",
+        "Hosting the website and database",
+        "All information described in this policy",
+        "United States",
+        False,
+    ),
+    (
+        "Google Analytics",
+        "Website usage statistics",
+        "Pseudonymous usage data, IP address, browser",
+        "United States",
+        True,
+    ),
+    (
+        "Google Tag Manager",
+        "Loading the analytics and advertising tags you accept",
+        "IP address, browser",
+        "United States",
+        True,
+    ),
+    (
+        "Meta Platforms (Facebook, Instagram)",
+        "Advertising (Meta Pixel)",
+        "Pseudonymous browsing data, IP address, browser",
+        "United States",
+        True,
+    ),
 ]
 
 
@@ -82,6 +106,12 @@ def seed_privacy_demo_data():
     for position, (name, purpose, data, country, consent_only) in enumerate(SUBPROCESSORS):
         Subprocessor.objects.update_or_create(
             name=name,
-            defaults={"purpose": purpose, "data_shared": data, "country": country, "only_with_consent": consent_only, "position": position},
+            defaults={
+                "purpose": purpose,
+                "data_shared": data,
+                "country": country,
+                "only_with_consent": consent_only,
+                "position": position,
+            },
         )
     return policy

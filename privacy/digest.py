@@ -27,7 +27,9 @@ def open_requests_by_urgency(*, now=None):
 def send_digest(*, now=None):
     overdue, due_soon = open_requests_by_urgency(now=now)
     recipients = list(
-        User.objects.filter(is_active=True, groups__name=PRIVACY_OFFICER).exclude(email="").values_list("email", flat=True)
+        User.objects.filter(is_active=True, groups__name=PRIVACY_OFFICER)
+        .exclude(email="")
+        .values_list("email", flat=True)
     ) or list(settings.PRIVACY_DIGEST_EMAILS)
     if not recipients or not (overdue or due_soon):
         return 0

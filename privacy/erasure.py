@@ -20,7 +20,6 @@ from .personal_data import scrub
 from .requests import audit, complete_request, refuse_request
 from .requests_models import AuditAction, DataSubjectRequest, ErasureTombstone, RequestStatus, RequestType
 
-
 logger = logging.getLogger(__name__)
 # The job runs daily; a day and a half before the deadline is surely its last run in time, even if one run is late.
 IN_PROGRESS_MARGIN = timedelta(hours=36)
@@ -54,7 +53,9 @@ def _leave_tombstones(client_ids, *, erased_at):
     tombstones = []
     for client in Client.objects.filter(pk__in=client_ids, erased_at__isnull=True).only("email", "mobile_phone"):
         if client.email:
-            tombstones.append(ErasureTombstone(contact_hash=contact_hash(client.email), kind="email", erased_at=erased_at))
+            tombstones.append(
+                ErasureTombstone(contact_hash=contact_hash(client.email), kind="email", erased_at=erased_at)
+            )
         if client.mobile_phone:
             tombstones.append(
                 ErasureTombstone(contact_hash=contact_hash(str(client.mobile_phone)), kind="phone", erased_at=erased_at)
@@ -85,7 +86,9 @@ def reapply_erasures(*, lines):
         erased_at[key] = max(erased_at.get(key, tombstone.erased_at), tombstone.erased_at)
     client_ids = []
     for client in Client.objects.filter(erased_at__isnull=True).only("pk", "email", "mobile_phone", "created_at"):
-        key = ("email", contact_hash(client.email)) if client.email else ("phone", contact_hash(str(client.mobile_phone)))
+        key = (
+            ("email", contact_hash(client.email)) if client.email else ("phone", contact_hash(str(client.mobile_phone)))
+        )
         if (client.email or client.mobile_phone) and key in erased_at and client.created_at <= erased_at[key]:
             client_ids.append(client.pk)
     if client_ids:
@@ -139,7 +142,9 @@ def _tell_requester(dsr, email):
     try:
         send_mail(
             subject=f"Your privacy request {dsr.reference}: your data has been deleted",
-            message=render_to_string("privacy/email/request_erased.txt", {"request": dsr, "clinic_name": settings.CLINIC_NAME}),
+            message=render_to_string(
+                "privacy/email/request_erased.txt", {"request": dsr, "clinic_name": settings.CLINIC_NAME}
+            ),
             from_email=None,
             recipient_list=[email],
         )

@@ -43,7 +43,12 @@ def build_bundle(*, client_ids, reference=""):
             "summary.html",
             render_to_string(
                 "privacy/export_summary.html",
-                {"categories": categories, "generated_at": generated_at, "clinic_name": settings.CLINIC_NAME, "reference": reference},
+                {
+                    "categories": categories,
+                    "generated_at": generated_at,
+                    "clinic_name": settings.CLINIC_NAME,
+                    "reference": reference,
+                },
             ),
         )
     return buffer.getvalue()

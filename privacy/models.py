@@ -79,7 +79,9 @@ class Subprocessor(models.Model):
     purpose = models.CharField(max_length=200)
     data_shared = models.CharField(max_length=300)
     country = models.CharField(max_length=80)
-    only_with_consent = models.BooleanField(default=False, help_text="Used only after the visitor accepts the matching cookies.")
+    only_with_consent = models.BooleanField(
+        default=False, help_text="Used only after the visitor accepts the matching cookies."
+    )
     position = models.PositiveSmallIntegerField(default=0)
     is_active = models.BooleanField("active", default=True)
 
@@ -125,7 +127,11 @@ class ConsentRecord(models.Model):
     user_agent = models.TextField(blank=True)
     evidence = models.CharField(max_length=200, blank=True, help_text="For example an inbound message SID.")
     policy_version = models.ForeignKey(
-        PolicyVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="acceptances",
+        PolicyVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="acceptances",
         help_text="For privacy-policy acceptances: the version accepted.",
     )
 

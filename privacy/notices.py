@@ -15,9 +15,7 @@ def booking_notices():
     # The frequency the marketing opt-ins promise is the cap campaigns enforce (messaging.permissions).
     cap = settings.MARKETING_MAX_PER_30_DAYS
     return {
-        ConsentPurpose.PRIVACY_POLICY: (
-            f"I have read and accept the {clinic} privacy policy."
-        ),
+        ConsentPurpose.PRIVACY_POLICY: (f"I have read and accept the {clinic} privacy policy."),
         ConsentPurpose.SMS_REMINDERS: (
             f"Text me appointment confirmations and reminders from {clinic} "
             "(about 2 messages per appointment). Msg & data rates may apply. "

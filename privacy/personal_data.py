@@ -17,7 +17,9 @@ REQUEST_TEXT_FIELDS = ("details", "outcome", "refusal_basis", "extension_reason"
 def _visitor_ids(client_ids):
     """The cookie-consent visitor ids of these clients' browsers (recorded with their booking consents)."""
     return set(
-        ConsentRecord.objects.filter(client_id__in=client_ids).exclude(visitor_id="").values_list("visitor_id", flat=True)
+        ConsentRecord.objects.filter(client_id__in=client_ids)
+        .exclude(visitor_id="")
+        .values_list("visitor_id", flat=True)
     )
 
 
@@ -53,7 +55,11 @@ def export_consent_history(client_ids):
 
 
 def export_policy_notices(client_ids):
-    rows = PolicyChangeNotice.objects.filter(client_id__in=client_ids).select_related("policy").order_by("policy__effective_date")
+    rows = (
+        PolicyChangeNotice.objects.filter(client_id__in=client_ids)
+        .select_related("policy")
+        .order_by("policy__effective_date")
+    )
     return {
         "policy_notices": [
             {
@@ -68,7 +74,9 @@ def export_policy_notices(client_ids):
 
 def export_privacy_requests(client_ids):
     requests = _requests(client_ids).order_by("received_at")
-    events = PrivacyAuditEvent.objects.filter(Q(client_id__in=client_ids) | Q(request__in=requests)).select_related("request")
+    events = PrivacyAuditEvent.objects.filter(Q(client_id__in=client_ids) | Q(request__in=requests)).select_related(
+        "request"
+    )
     return {
         "privacy_requests": [
             {
@@ -114,7 +122,7 @@ def scrub(text: str, traces: list[str]) -> str:
     for trace in traces:
         start = lowered.find(trace.lower())
         while start != -1:
-            text = text[:start] + "[erased]" + text[start + len(trace):]
+            text = text[:start] + "[erased]" + text[start + len(trace) :]
             lowered = text.lower()
             start = lowered.find(trace.lower(), start + len("[erased]"))
     return text
@@ -135,8 +143,9 @@ def erase_privacy_records(client_ids):
         if fields:
             changed += DataSubjectRequest.objects.filter(pk=dsr.pk).update(**fields)
     # Where they downloaded their export from (address, browser) is theirs too.
-    downloads = PrivacyAuditEvent.objects.filter(Q(request__in=requests) | Q(client_id__in=client_ids),
-                                                 action=AuditAction.DATA_EXPORTED)
+    downloads = PrivacyAuditEvent.objects.filter(
+        Q(request__in=requests) | Q(client_id__in=client_ids), action=AuditAction.DATA_EXPORTED
+    )
     for event in downloads.only("pk", "detail"):
         forgotten = forget_download_source(event.detail)
         if forgotten != event.detail:

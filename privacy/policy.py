@@ -47,7 +47,9 @@ def queue_policy_notices(*, policy_id):
     from .tasks import send_policy_notices
 
     # One per address: several records may hold one email (each online booking is its own record).
-    client_ids = Client.objects.exclude(email="").values("email").annotate(first=Min("pk")).values_list("first", flat=True)
+    client_ids = (
+        Client.objects.exclude(email="").values("email").annotate(first=Min("pk")).values_list("first", flat=True)
+    )
     PolicyChangeNotice.objects.bulk_create(
         [PolicyChangeNotice(policy_id=policy_id, client_id=pk) for pk in client_ids.iterator()],
         batch_size=1000,
@@ -72,8 +74,12 @@ def send_policy_notice(*, notice_id):
         )
         if notice is None or notice.client is None or not notice.client.email:
             return False
-        context = {"policy": notice.policy, "client": notice.client, "clinic_name": settings.CLINIC_NAME,
-                   "url": settings.SITE_URL + "/privacy/"}
+        context = {
+            "policy": notice.policy,
+            "client": notice.client,
+            "clinic_name": settings.CLINIC_NAME,
+            "url": settings.SITE_URL + "/privacy/",
+        }
         send_mail(
             subject=f"We have updated our privacy policy (effective {notice.policy.effective_date:%B %-d, %Y})",
             message=render_to_string("privacy/email/policy_changed.txt", context),
@@ -89,5 +95,7 @@ def resend_pending_notices():
     """Sweeper: notices of published versions that were never sent go out now."""
     return sum(
         send_policy_notice(notice_id=pk)
-        for pk in PolicyChangeNotice.objects.filter(sent_at__isnull=True, policy__is_published=True).values_list("pk", flat=True)
+        for pk in PolicyChangeNotice.objects.filter(sent_at__isnull=True, policy__is_published=True).values_list(
+            "pk", flat=True
+        )
     )

@@ -8,7 +8,9 @@ from .requests import audit
 from .requests_models import AuditAction
 
 
-def audit_clients_merged(sender, *, keep_id, duplicate_id, staff_user=None, actor_label="", reason="", moved=None, **kwargs):
+def audit_clients_merged(
+    sender, *, keep_id, duplicate_id, staff_user=None, actor_label="", reason="", moved=None, **kwargs
+):
     """Every merge of two client records is in the privacy audit trail (ids only: no personal data)."""
     # Staff may name either record's person in the reason; the audit row outlives an erasure of the kept
     # record, which no longer knows the duplicate's name, email or phone (both records still exist here).

@@ -51,7 +51,13 @@ def correct_client(
         client.save()
         changed = [f for f in changes if _comparable(old[f]) != _comparable(getattr(client, f))]
         if changed:
-            audit(AuditAction.DATA_CORRECTED, client=client, request=request, actor=staff_user,
-                  actor_label="" if staff_user else "system", detail=", ".join(changed))
+            audit(
+                AuditAction.DATA_CORRECTED,
+                client=client,
+                request=request,
+                actor=staff_user,
+                actor_label="" if staff_user else "system",
+                detail=", ".join(changed),
+            )
             client_corrected.send(sender=Client, client=client, old={f: old[f] for f in changed}, changed=changed)
     return changed

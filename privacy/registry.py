@@ -11,8 +11,8 @@ exports and erasure.
 - eraser(client_ids) -> number of rows anonymised (None until the app has one)
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from django.apps import apps as global_apps
 from django.core import checks  # check messages
@@ -66,16 +66,17 @@ def uncovered_client_models(models) -> list:
     """The models among `models` that point at a client but no app registered."""
     covered = covered_models()
     return [
-        m for m in models
-        if not m._meta.proxy and m._meta.concrete_model is m and points_at_client(m)
+        m
+        for m in models
+        if not m._meta.proxy
+        and m._meta.concrete_model is m
+        and points_at_client(m)
         and m._meta.label_lower not in covered
     ]
 
 
 def check_client_data_registered(app_configs=None, **kwargs):
-    models = (
-        [m for config in app_configs for m in config.get_models()] if app_configs else global_apps.get_models()
-    )
+    models = [m for config in app_configs for m in config.get_models()] if app_configs else global_apps.get_models()
     return [
         checks.Error(
             f"{m._meta.label} points at a client but is not registered with the privacy registry.",

@@ -96,7 +96,12 @@ def extend_deadline(*, request_id, reason, staff_user=None, now=None):
         dsr.extension_notified_at = now
         dsr.save(update_fields=["extended_due_at", "extension_reason", "extension_notified_at"])
         _email(dsr, "privacy/email/request_extended.txt", f"Your privacy request {dsr.reference}: more time needed")
-        audit(AuditAction.REQUEST_EXTENDED, request=dsr, actor=staff_user, detail=f"New deadline {dsr.extended_due_at:%Y-%m-%d}. Reason: {reason}")
+        audit(
+            AuditAction.REQUEST_EXTENDED,
+            request=dsr,
+            actor=staff_user,
+            detail=f"New deadline {dsr.extended_due_at:%Y-%m-%d}. Reason: {reason}",
+        )
     return dsr
 
 
@@ -130,8 +135,13 @@ def submit_request(*, request_type, email, phone="", details="", channel="web", 
             verification_nonce=secrets.token_urlsafe(24),
             created_by=staff_user,
         )
-        audit(AuditAction.REQUEST_RECEIVED, request=dsr, actor=staff_user, actor_label="" if staff_user else "requester",
-              detail=f"{dsr.get_request_type_display()} via {dsr.get_channel_display()}")
+        audit(
+            AuditAction.REQUEST_RECEIVED,
+            request=dsr,
+            actor=staff_user,
+            actor_label="" if staff_user else "requester",
+            detail=f"{dsr.get_request_type_display()} via {dsr.get_channel_display()}",
+        )
         if request_type == RequestType.OPT_OUT_SALE:
             # CCPA: no identity verification, effective at once for the address given.
             _withdraw(dsr, Client.objects.filter(email=dsr.email), (ConsentPurpose.SALE_SHARING,), now)
@@ -147,7 +157,9 @@ def _send_acknowledgement(request_id):
 
 def send_pending_acknowledgements():
     """Sweeper: acknowledgements whose task never ran are sent now."""
-    pending = DataSubjectRequest.objects.filter(acknowledged_at__isnull=True, status=RequestStatus.RECEIVED).exclude(email="")
+    pending = DataSubjectRequest.objects.filter(acknowledged_at__isnull=True, status=RequestStatus.RECEIVED).exclude(
+        email=""
+    )
     return sum(send_acknowledgement(request_id=pk) for pk in pending.values_list("pk", flat=True))
 
 
@@ -208,7 +220,9 @@ def _text_code(dsr, code):
         return False
     try:
         with transaction.atomic():  # a savepoint: a failed send leaves the request's own writes usable
-            sent = registry.send_verification_sms(phone=str(phone_client.mobile_phone), body=_code_text(code), client=phone_client)
+            sent = registry.send_verification_sms(
+                phone=str(phone_client.mobile_phone), body=_code_text(code), client=phone_client
+            )
     except Exception:  # whatever the sender's failure (logged), the requester gets the other proof path
         logger.exception("Privacy request %s: the verification code could not be queued", dsr.reference)
         return False
@@ -240,7 +254,11 @@ def confirm_email(*, token, now=None):
         raise VerificationError("This link is not valid.")
     with transaction.atomic():
         dsr = DataSubjectRequest.objects.select_for_update().filter(pk=data.get("r")).first()
-        if dsr is None or not dsr.verification_nonce or not secrets.compare_digest(dsr.verification_nonce, str(data.get("n"))):
+        if (
+            dsr is None
+            or not dsr.verification_nonce
+            or not secrets.compare_digest(dsr.verification_nonce, str(data.get("n")))
+        ):
             raise VerificationError("This link has already been used or is not valid.")
         if dsr.status != RequestStatus.RECEIVED:
             raise VerificationError("This request is no longer waiting for verification.")
@@ -255,7 +273,11 @@ def confirm_email(*, token, now=None):
             # A second data point is needed: a code to the phone on file, or else staff check identity.
             if _text_code(dsr, _new_code(dsr, now)):
                 return dsr, "code"
-            reason = "No mobile phone on file" if _phone_client(dsr) is None else "The code could not be texted to the phone on file"
+            reason = (
+                "No mobile phone on file"
+                if _phone_client(dsr) is None
+                else "The code could not be texted to the phone on file"
+            )
             needs_identity_check(dsr, reason=f"{reason}: confirm the requester's identity another way.", now=now)
             return dsr, "staff"
         _verified(dsr, now)
@@ -278,7 +300,9 @@ def resend_sms_code(*, request_id, now=None):
         if not _waiting_for_code(dsr):
             raise VerificationError("This request is not waiting for a code.")
         if dsr.sms_codes_sent >= MAX_CODES_SENT:
-            return needs_identity_check(dsr, reason="Too many codes asked for: confirm the requester's identity another way.", now=now)
+            return needs_identity_check(
+                dsr, reason="Too many codes asked for: confirm the requester's identity another way.", now=now
+            )
         if _text_code(dsr, _new_code(dsr, now)):
             return dsr
         return needs_identity_check(dsr, reason="A new code could not be texted to the phone on file.", now=now)
@@ -299,8 +323,10 @@ def _check_code(dsr, code, now):
     The caller saves and raises only after its transaction commits, so a wrong
     try is counted even though the request fails.
     """
-    if not dsr.sms_code_hash or dsr.sms_code_attempts >= MAX_CODE_TRIES or (
-        dsr.sms_code_expires_at and now > dsr.sms_code_expires_at
+    if (
+        not dsr.sms_code_hash
+        or dsr.sms_code_attempts >= MAX_CODE_TRIES
+        or (dsr.sms_code_expires_at and now > dsr.sms_code_expires_at)
     ):
         return "This code has expired or was entered wrongly too often. Ask for a new code."
     dsr.sms_code_attempts += 1
@@ -326,7 +352,9 @@ def confirm_sms_code(*, request_id, code, now=None):
             phone_client = _phone_client(dsr)
             if phone_client is not None:
                 clients = list(dsr.clients.all())
-                identity.mark_phone_verified(client_ids=[c.pk for c in clients], phone=phone_client.mobile_phone, now=now)
+                identity.mark_phone_verified(
+                    client_ids=[c.pk for c in clients], phone=phone_client.mobile_phone, now=now
+                )
             _verified(dsr, now)
     if problem is not None:  # raised outside the transaction: the counted try stays counted
         raise VerificationError(problem)
@@ -342,8 +370,12 @@ def _verified(dsr, now):
         # The policy promises deletion within 14 days of verification.
         dsr.due_at = min(dsr.due_at, now + timedelta(days=settings.PRIVACY_ERASURE_DAYS))
     dsr.save(update_fields=["status", "verified_at", "due_at", "identity_check_needed", "sms_code_hash"])
-    audit(AuditAction.REQUEST_VERIFIED, request=dsr, actor_label="requester",
-          detail=f"Matched {dsr.clients.count()} client record(s)")
+    audit(
+        AuditAction.REQUEST_VERIFIED,
+        request=dsr,
+        actor_label="requester",
+        detail=f"Matched {dsr.clients.count()} client record(s)",
+    )
     if dsr.request_type in IMMEDIATE:
         fulfil_immediately(dsr, now)
 
@@ -366,8 +398,14 @@ def _withdraw(dsr, clients, purposes, now):
                 staff_user=dsr.created_by if by_staff else None,
                 evidence=dsr.reference,
             )
-        audit(AuditAction.CONSENT_WITHDRAWN, request=dsr, client=client, actor=dsr.created_by if by_staff else None,
-              actor_label="" if by_staff else "requester", detail=", ".join(str(p) for p in purposes))
+        audit(
+            AuditAction.CONSENT_WITHDRAWN,
+            request=dsr,
+            client=client,
+            actor=dsr.created_by if by_staff else None,
+            actor_label="" if by_staff else "requester",
+            detail=", ".join(str(p) for p in purposes),
+        )
 
 
 def fulfil_immediately(dsr, now):
@@ -393,7 +431,10 @@ def set_restriction(*, clients, restricted, request=None, staff_user=None):
     for client in clients:
         audit(
             AuditAction.PROCESSING_RESTRICTED if restricted else AuditAction.RESTRICTION_LIFTED,
-            request=request, client=client, actor=staff_user, actor_label="" if staff_user else "requester",
+            request=request,
+            client=client,
+            actor=staff_user,
+            actor_label="" if staff_user else "requester",
         )
 
 
@@ -406,7 +447,13 @@ def complete_request(*, request_id, outcome, staff_user=None, now=None):
         dsr.outcome = outcome
         dsr.export_nonce, dsr.export_link_expires_at = "", None  # its download link dies with it
         dsr.save(update_fields=["status", "completed_at", "outcome", "export_nonce", "export_link_expires_at"])
-        audit(AuditAction.REQUEST_COMPLETED, request=dsr, actor=staff_user, actor_label="" if staff_user else "system", detail=outcome)
+        audit(
+            AuditAction.REQUEST_COMPLETED,
+            request=dsr,
+            actor=staff_user,
+            actor_label="" if staff_user else "system",
+            detail=outcome,
+        )
     return dsr
 
 
@@ -452,7 +499,11 @@ def request_from_download_token(token, *, now=None):
     dsr = DataSubjectRequest.objects.filter(pk=data.get("r"), reference=str(data.get("ref"))).first()
     if dsr is None or dsr.request_type not in (RequestType.ACCESS, RequestType.PORTABILITY) or dsr.verified_at is None:
         raise VerificationError("This download link is not valid.")
-    if dsr.status != RequestStatus.IN_PROGRESS or not dsr.export_nonce or not secrets.compare_digest(dsr.export_nonce, str(data.get("n"))):
+    if (
+        dsr.status != RequestStatus.IN_PROGRESS
+        or not dsr.export_nonce
+        or not secrets.compare_digest(dsr.export_nonce, str(data.get("n")))
+    ):
         raise VerificationError("This download link has already been used or is no longer valid.")
     if dsr.export_link_expires_at is None or now > dsr.export_link_expires_at:
         raise VerificationError("This download link has expired. Please ask us for a new one.")
@@ -473,10 +524,20 @@ def send_export_link(*, request_id, staff_user=None, now=None):
         dsr.export_link_expires_at = now + timedelta(hours=settings.PRIVACY_EXPORT_LINK_HOURS)
         dsr.save(update_fields=["status", "export_nonce", "export_link_expires_at"])
         url = settings.SITE_URL + reverse("privacy:request_download", args=[download_token(dsr)])
-        audit(AuditAction.EXPORT_LINK_SENT, request=dsr, actor=staff_user, actor_label="" if staff_user else "system",
-              detail=f"Valid until {dsr.export_link_expires_at:%Y-%m-%d %H:%M} UTC, once.")
-        _email(dsr, "privacy/email/request_export.txt", f"Your data from {settings.CLINIC_NAME} ({dsr.reference})",
-               url=url, hours=settings.PRIVACY_EXPORT_LINK_HOURS)
+        audit(
+            AuditAction.EXPORT_LINK_SENT,
+            request=dsr,
+            actor=staff_user,
+            actor_label="" if staff_user else "system",
+            detail=f"Valid until {dsr.export_link_expires_at:%Y-%m-%d %H:%M} UTC, once.",
+        )
+        _email(
+            dsr,
+            "privacy/email/request_export.txt",
+            f"Your data from {settings.CLINIC_NAME} ({dsr.reference})",
+            url=url,
+            hours=settings.PRIVACY_EXPORT_LINK_HOURS,
+        )
     return url
 
 
@@ -495,8 +556,13 @@ def send_download_code(*, request_id, now=None):
         code = _new_code(dsr, now)
         if _text_code(dsr, code):
             return "sms"
-        _email(dsr, "privacy/email/download_code.txt", f"Your code for {dsr.reference}", code=code,
-               minutes=settings.PRIVACY_SMS_CODE_MINUTES)
+        _email(
+            dsr,
+            "privacy/email/download_code.txt",
+            f"Your code for {dsr.reference}",
+            code=code,
+            minutes=settings.PRIVACY_SMS_CODE_MINUTES,
+        )
         return "email"
 
 
@@ -523,11 +589,17 @@ def use_download_link(*, token, proof, ip_address="", user_agent="", now=None):
     now = now or timezone.now()
     with transaction.atomic():
         DataSubjectRequest.objects.select_for_update().filter(pk=request_from_download_token(token, now=now).pk).first()
-        dsr = request_from_download_token(token, now=now)  # checked again under the lock: of two racing downloads, one gets it
+        dsr = request_from_download_token(
+            token, now=now
+        )  # checked again under the lock: of two racing downloads, one gets it
         DataSubjectRequest.objects.filter(pk=dsr.pk).update(export_nonce="", export_link_expires_at=None)
-        audit(AuditAction.DATA_EXPORTED, request=dsr, actor_label="requester (download link)",
-              detail=f"Downloaded at {now:%Y-%m-%d %H:%M:%S} UTC from {ip_address or 'unknown address'} "
-              f"({proof}); browser: {user_agent[:300] or 'unknown'}")  # DOWNLOAD_SOURCE below reads this
+        audit(
+            AuditAction.DATA_EXPORTED,
+            request=dsr,
+            actor_label="requester (download link)",
+            detail=f"Downloaded at {now:%Y-%m-%d %H:%M:%S} UTC from {ip_address or 'unknown address'} "
+            f"({proof}); browser: {user_agent[:300] or 'unknown'}",
+        )  # DOWNLOAD_SOURCE below reads this
         complete_request(request_id=dsr.pk, outcome="Export downloaded by the verified requester.", now=now)
     return dsr
 
@@ -554,5 +626,9 @@ def expire_unverified_requests(*, now=None):
     stale = waiting.filter(email_confirmed_at__isnull=True, acknowledged_at__isnull=False, acknowledged_at__lt=cutoff)
     count = stale.update(status=RequestStatus.EXPIRED, verification_nonce="", sms_code_hash="")
     for dsr in waiting.filter(email_confirmed_at__isnull=False, email_confirmed_at__lt=cutoff):
-        needs_identity_check(dsr, reason="The requester confirmed the email but no code was entered: check identity another way.", now=now)
+        needs_identity_check(
+            dsr,
+            reason="The requester confirmed the email but no code was entered: check identity another way.",
+            now=now,
+        )
     return count

@@ -51,7 +51,9 @@ class DataSubjectRequest(models.Model):
     details = models.TextField(blank=True)
     channel = models.CharField(max_length=12, choices=RequestChannel.choices, default=RequestChannel.WEB)
     regime = models.CharField(max_length=8, choices=Regime.choices)
-    status = models.CharField(max_length=12, choices=RequestStatus.choices, default=RequestStatus.RECEIVED, db_index=True)
+    status = models.CharField(
+        max_length=12, choices=RequestStatus.choices, default=RequestStatus.RECEIVED, db_index=True
+    )
     clients = models.ManyToManyField("clinic.Client", blank=True, related_name="privacy_requests")
     received_at = models.DateTimeField(db_index=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
@@ -62,7 +64,9 @@ class DataSubjectRequest(models.Model):
     extension_notified_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     refusal_basis = models.TextField(blank=True, help_text="The legal basis for refusing, told to the requester.")
-    legal_hold = models.BooleanField(default=False, help_text="Data must be kept (litigation, court order): erasure is refused.")
+    legal_hold = models.BooleanField(
+        default=False, help_text="Data must be kept (litigation, court order): erasure is refused."
+    )
     legal_hold_reason = models.TextField(blank=True)
     # Single-use email verification: the link carries this nonce, cleared on use.
     verification_nonce = models.CharField(max_length=64, blank=True, editable=False)
@@ -75,14 +79,18 @@ class DataSubjectRequest(models.Model):
     # The app could not (or no longer can) prove identity by text: staff check it another way.
     # Such a request is never expired or purged for want of a code.
     identity_check_needed = models.BooleanField(
-        "needs identity check by staff", default=False, db_index=True,
+        "needs identity check by staff",
+        default=False,
+        db_index=True,
         help_text="We could not text a code to the phone on file: confirm identity another way, then mark verified.",
     )
     identity_check_reason = models.CharField(max_length=200, blank=True, editable=False)
     # The export download link: single use (this nonce, cleared on download) and short-lived.
     export_nonce = models.CharField(max_length=64, blank=True, editable=False)
     export_link_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     outcome = models.TextField(blank=True, help_text="What was done, for the record.")
 
     class Meta:
@@ -128,9 +136,15 @@ class PrivacyAuditEvent(models.Model):
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     action = models.CharField(max_length=30, choices=AuditAction.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    actor_label = models.CharField(max_length=150, blank=True, help_text="Who, when no staff user: the requester, the system.")
-    request = models.ForeignKey(DataSubjectRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(
+        max_length=150, blank=True, help_text="Who, when no staff user: the requester, the system."
+    )
+    request = models.ForeignKey(
+        DataSubjectRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
     client = models.ForeignKey("clinic.Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     detail = models.TextField(blank=True)
 

@@ -66,9 +66,16 @@ def apply_retention(*, dry_run=False, now=None):
     inactive_ids = list(inactive.values_list("pk", flat=True))
     counts["inactive_clients"] = len(inactive_ids)
     if inactive_ids and not dry_run:
-        erase_clients(client_ids=inactive_ids, reason=f"Retention: no appointment for {settings.RETENTION_INACTIVE_CLIENT_YEARS} years.")
+        erase_clients(
+            client_ids=inactive_ids,
+            reason=f"Retention: no appointment for {settings.RETENTION_INACTIVE_CLIENT_YEARS} years.",
+        )
 
     logger.info("Retention %s: %s", "dry run" if dry_run else "applied", counts)
     if not dry_run:
-        audit(AuditAction.RETENTION_APPLIED, actor_label="system", detail=", ".join(f"{k}: {v}" for k, v in counts.items()))
+        audit(
+            AuditAction.RETENTION_APPLIED,
+            actor_label="system",
+            detail=", ".join(f"{k}: {v}" for k, v in counts.items()),
+        )
     return counts

@@ -127,7 +127,9 @@ def request_verify(request, token):
 
 
 def _no_pending_request(request):
-    return render(request, "privacy/request_problem.html", {"message": "Open the link in your email first."}, status=400)
+    return render(
+        request, "privacy/request_problem.html", {"message": "Open the link in your email first."}, status=400
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -181,7 +183,10 @@ def request_download(request, token):
     except requests.VerificationError as error:
         return render(request, "privacy/request_problem.html", {"message": str(error)}, status=410)
     action = request.POST.get("action", "")
-    context = {"bound": _verified_here(request, dsr), "code_sent": request.session.get("privacy_download_code_sent", {}).get(str(dsr.pk), "")}
+    context = {
+        "bound": _verified_here(request, dsr),
+        "code_sent": request.session.get("privacy_download_code_sent", {}).get(str(dsr.pk), ""),
+    }
     form = SmsCodeForm(request.POST if action == "code" else None)
     context["form"] = form
     proof = "verified in this browser"

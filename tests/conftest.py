@@ -14,7 +14,6 @@ def _test_settings(settings):
 
     from appointments import slot_cache
     from clinic.celery import app
-
     from messaging.backends import locmem
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

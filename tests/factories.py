@@ -101,6 +101,8 @@ def bookable_clinic(*, weekdays=range(7), hours=((time(9), time(17)),), practiti
         person = PractitionerFactory(locations=[location], services=[service])
         for weekday in weekdays:
             for start, end in hours:
-                WorkingHoursFactory(practitioner=person, location=location, weekday=weekday, start_time=start, end_time=end)
+                WorkingHoursFactory(
+                    practitioner=person, location=location, weekday=weekday, start_time=start, end_time=end
+                )
         people.append(person)
     return location, service, people

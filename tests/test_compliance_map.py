@@ -8,7 +8,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 MAP = ROOT / "docs" / "compliance.md"
-POLICIES = {"clinic": ROOT / "docs/policies/clinic-privacy-policy.txt", "gdpr": ROOT / "docs/policies/gdpr-privacy-policy.txt"}
+POLICIES = {
+    "clinic": ROOT / "docs/policies/clinic-privacy-policy.txt",
+    "gdpr": ROOT / "docs/policies/gdpr-privacy-policy.txt",
+}
 SEEDS = ROOT.parent / "shared" / "seeds"
 
 
@@ -108,7 +111,11 @@ def marked_tests():
                 key = f"{path.relative_to(ROOT)}::{node.name}"
                 marks[key] = set()
                 for deco in node.decorator_list:
-                    if (isinstance(deco, ast.Call) and isinstance(deco.func, ast.Attribute) and deco.func.attr == "policy"):
+                    if (
+                        isinstance(deco, ast.Call)
+                        and isinstance(deco.func, ast.Attribute)
+                        and deco.func.attr == "policy"
+                    ):
                         marks[key] |= {a.value for a in deco.args if isinstance(a, ast.Constant)}
     return marks
 

@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django import forms
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from appointments.forms import MobilePhoneField
@@ -46,8 +47,14 @@ def test_keywords_survive_any_padding_and_case(word, padding):
 @pytest.mark.django_db
 @FUZZ
 @given(
-    first=text, last=text, email=text, phone=text, adult=st.booleans(), policy=st.booleans(),
-    start=st.one_of(text, st.just("2026-12-07T18:00:00+00:00")), practitioner=st.one_of(text, st.just("any")),
+    first=text,
+    last=text,
+    email=text,
+    phone=text,
+    adult=st.booleans(),
+    policy=st.booleans(),
+    start=st.one_of(text, st.just("2026-12-07T18:00:00+00:00")),
+    practitioner=st.one_of(text, st.just("any")),
 )
 def test_booking_form_never_500s(client, first, last, email, phone, adult, policy, start, practitioner):
     from tests.factories import bookable_clinic
@@ -59,14 +66,23 @@ def test_booking_form_never_500s(client, first, last, email, phone, adult, polic
 
     location = Location.objects.first()
     service = location.services.first()
-    data = {"first_name": first, "last_name": last, "email": email, "mobile_phone": phone, "start": start, "practitioner": practitioner}
+    data = {
+        "first_name": first,
+        "last_name": last,
+        "email": email,
+        "mobile_phone": phone,
+        "start": start,
+        "practitioner": practitioner,
+    }
     if adult:
         data["is_adult"] = "on"
     if policy:
         data["accept_privacy_policy"] = "on"
     with time_machine.travel(datetime(2026, 12, 6, 18, tzinfo=ZoneInfo("America/Los_Angeles")), tick=False):
         before = Appointment.objects.count()
-        response = client.post(f"/book/{location.slug}/{service.slug}/details/", {k: v.replace("\x00", "") for k, v in data.items()})
+        response = client.post(
+            f"/book/{location.slug}/{service.slug}/details/", {k: v.replace("\x00", "") for k, v in data.items()}
+        )
     assert response.status_code in (200, 302, 409)
     assert Appointment.objects.count() in (before, before + 1)
 
@@ -85,10 +101,15 @@ def test_privacy_request_form_never_500s(client, request_type, email, phone, det
 @given(sid=text, sender=text, body=st.text(max_size=300), signed=st.booleans())
 def test_inbound_webhook_never_500s(client, sid, sender, body, signed):
     url = "/messaging/twilio/inbound/"
-    data = {k: v.replace("\x00", "") for k, v in {"MessageSid": sid, "From": sender, "To": "+14088211633", "Body": body}.items()}
+    data = {
+        k: v.replace("\x00", "")
+        for k, v in {"MessageSid": sid, "From": sender, "To": "+14088211633", "Body": body}.items()
+    }
     headers = {}
     if signed:
-        headers["HTTP_X_TWILIO_SIGNATURE"] = RequestValidator("test-auth-token").compute_signature("http://testserver" + url, data)
+        headers["HTTP_X_TWILIO_SIGNATURE"] = RequestValidator("test-auth-token").compute_signature(
+            "http://testserver" + url, data
+        )
     response = client.post(url, data, **headers)
     assert response.status_code in ((200, 400) if signed else (403,))
 
@@ -101,8 +122,6 @@ def test_inbound_webhook_never_500s(client, sid, sender, body, signed):
 
 from datetime import date, timedelta  # noqa: E402
 
-from django.urls import reverse  # noqa: E402
-
 FIRST, LAST = datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59)
 moments = st.datetimes(min_value=FIRST, max_value=LAST)
 edge_moments = st.sampled_from([FIRST, LAST, datetime(1, 1, 1, 0, 30), datetime(9999, 12, 31, 23, 30)])
@@ -110,13 +129,17 @@ offsets = st.sampled_from(["", "Z", "+00:00", "+14:00", "-12:00", "+23:59", "-23
 dates_and_times = st.one_of(
     st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)).map(date.isoformat),
     st.tuples(st.one_of(moments, edge_moments), offsets).map(lambda p: p[0].isoformat() + p[1]),
-    st.sampled_from(["0001-01-01", "9999-12-31", "9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00-12:00", "20261207", "2026-W50-1"]),
+    st.sampled_from(
+        ["0001-01-01", "9999-12-31", "9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00-12:00", "20261207", "2026-W50-1"]
+    ),
 )
 odd_text = st.one_of(
     text,
     st.text(alphabet=st.characters(min_codepoint=0xFF01, max_codepoint=0xFF5E), max_size=20),  # full-width: ＳＴＯＰ
     st.text(alphabet=st.sampled_from("\x00a1-:T+Z"), max_size=30),
-    st.sampled_from(["\x00", "a\x00b", "2026-12-07\x00", "any\x00", "9" * 5000, "x" * 100_000, "-1", "0", "99999999999999999999"]),
+    st.sampled_from(
+        ["\x00", "a\x00b", "2026-12-07\x00", "any\x00", "9" * 5000, "x" * 100_000, "-1", "0", "99999999999999999999"]
+    ),
 )
 values = st.one_of(dates_and_times, odd_text)
 LA_NOW = datetime(2026, 12, 6, 18, tzinfo=ZoneInfo("America/Los_Angeles"))
@@ -134,14 +157,22 @@ def public_site(db):
     with time_machine.travel(LA_NOW, tick=False):
         location, service, (person,) = bookable_clinic(hours=((time(9), time(17)),))
         client = ClientFactory(email="fuzz@example.com", mobile_phone="+14085550111")
-        appointment = AppointmentFactory(client=client, location=location, service=service, practitioner=person,
-                                         start=LA_NOW + timedelta(days=3))
+        appointment = AppointmentFactory(
+            client=client, location=location, service=service, practitioner=person, start=LA_NOW + timedelta(days=3)
+        )
     token = manage_token(appointment)
     from privacy.requests import download_token, send_export_link
     from privacy.requests_models import DataSubjectRequest
 
-    export = DataSubjectRequest.objects.create(request_type="access", email=client.email, regime="gdpr", received_at=LA_NOW,
-                                               due_at=LA_NOW, status="verified", verified_at=LA_NOW)
+    export = DataSubjectRequest.objects.create(
+        request_type="access",
+        email=client.email,
+        regime="gdpr",
+        received_at=LA_NOW,
+        due_at=LA_NOW,
+        status="verified",
+        verified_at=LA_NOW,
+    )
     with time_machine.travel(LA_NOW, tick=False):  # the link is live at the tests' time
         send_export_link(request_id=export.pk)
     export.refresh_from_db()
@@ -170,7 +201,10 @@ def public_site(db):
             (f"/messaging/resubscribe/{resubscribe_token(client, client.email)}/", []),
         ],
         "forms": [
-            (f"/book/{location.slug}/{service.slug}/details/", ["start", "practitioner", "first_name", "last_name", "email", "mobile_phone"]),
+            (
+                f"/book/{location.slug}/{service.slug}/details/",
+                ["start", "practitioner", "first_name", "last_name", "email", "mobile_phone"],
+            ),
             (f"/appointment/{token}/reschedule/", ["start"]),
             (f"/appointment/{token}/cancel/", []),
             ("/privacy/cookies/", ["choice", "next", "analytics", "marketing", "preferences"]),
@@ -179,15 +213,27 @@ def public_site(db):
             ("/privacy/requests/code/", ["code"]),
             ("/privacy/requests/code/new/", ["action"]),
             (download, ["action", "code"]),
-            (f"/messaging/preferences/{preferences_token(client)}/", ["sms_reminders", "sms_marketing", "email_marketing", "email"]),
+            (
+                f"/messaging/preferences/{preferences_token(client)}/",
+                ["sms_reminders", "sms_marketing", "email_marketing", "email"],
+            ),
             ("/messaging/preferences/", ["email", "mobile_phone"]),
             (f"/messaging/unsubscribe/{unsubscribe_token(client)}/", ["List-Unsubscribe"]),
             (f"/messaging/resubscribe/{resubscribe_token(client, client.email)}/", ["x"]),
         ],
-        "token_pages": ["/appointment/{}/", "/appointment/{}/reschedule/", "/privacy/requests/verify/{}/",
-                        "/privacy/requests/download/{}/", "/messaging/preferences/{}/", "/messaging/unsubscribe/{}/",
-                        "/privacy/versions/{}/", "/book/{}/", f"/book/{location.slug}/{{}}/",
-                        "/visits/keep-together/{}/", "/messaging/resubscribe/{}/"],
+        "token_pages": [
+            "/appointment/{}/",
+            "/appointment/{}/reschedule/",
+            "/privacy/requests/verify/{}/",
+            "/privacy/requests/download/{}/",
+            "/messaging/preferences/{}/",
+            "/messaging/unsubscribe/{}/",
+            "/privacy/versions/{}/",
+            "/book/{}/",
+            f"/book/{location.slug}/{{}}/",
+            "/visits/keep-together/{}/",
+            "/messaging/resubscribe/{}/",
+        ],
     }
 
 
@@ -201,7 +247,9 @@ def no_500(response, what):
 def test_no_query_string_on_any_public_page_gives_a_500(client, public_site, data):
     path, names = data.draw(st.sampled_from(public_site["pages"]))
     params = {name: data.draw(values, label=name) for name in names}
-    params.update(data.draw(st.dictionaries(st.sampled_from(["date", "start", "next", "x"]), values, max_size=2), label="extra"))
+    params.update(
+        data.draw(st.dictionaries(st.sampled_from(["date", "start", "next", "x"]), values, max_size=2), label="extra")
+    )
     with time_machine.travel(LA_NOW, tick=False):
         no_500(client.get(path, params), (path, params))
 
@@ -220,7 +268,9 @@ def test_no_form_post_to_any_public_page_gives_a_500(client, public_site, data):
 @given(data=st.data())
 def test_no_made_up_link_gives_a_500(client, public_site, data):
     pattern = data.draw(st.sampled_from(public_site["token_pages"]))
-    token = data.draw(odd_text.filter(lambda t: "/" not in t and "?" not in t and "#" not in t and t.strip()), label="token")
+    token = data.draw(
+        odd_text.filter(lambda t: "/" not in t and "?" not in t and "#" not in t and t.strip()), label="token"
+    )
     from urllib.parse import quote
 
     path = pattern.format(quote(token, safe=""))
@@ -229,8 +279,17 @@ def test_no_made_up_link_gives_a_500(client, public_site, data):
         no_500(client.post(path, {"action": data.draw(st.sampled_from(["download", "code", "send_code", ""]))}), path)
 
 
-@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00-12:00", "9999-12-31T23:59:59-12:00", "9999-12-31T23:59:59+14:00",
-                                    "0001-01-01T00:00:00+14:00", "0001-01-01", "9999-12-31"])
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "0001-01-01T00:00:00-12:00",
+        "9999-12-31T23:59:59-12:00",
+        "9999-12-31T23:59:59+14:00",
+        "0001-01-01T00:00:00+14:00",
+        "0001-01-01",
+        "9999-12-31",
+    ],
+)
 def test_dates_at_either_end_of_the_calendar_give_no_500(client, public_site, moment):
     location, service = public_site["location"], public_site["service"]
     with time_machine.travel(LA_NOW, tick=False):
@@ -240,7 +299,10 @@ def test_dates_at_either_end_of_the_calendar_give_no_500(client, public_site, mo
         for path, names in public_site["forms"]:
             if "start" in names:
                 no_500(client.post(path, {"start": moment, "practitioner": "any"}), (path, moment))
-        no_500(client.get(f"/book/{location}/{service}/", {"date": moment, "practitioner": public_site["practitioner"]}), moment)
+        no_500(
+            client.get(f"/book/{location}/{service}/", {"date": moment, "practitioner": public_site["practitioner"]}),
+            moment,
+        )
 
 
 @pytest.mark.parametrize("token", ["%00", "a%00b", "%EF%BC%B3%EF%BC%B4%EF%BC%AF%EF%BC%B0", "x" * 5000])

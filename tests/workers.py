@@ -134,7 +134,9 @@ def running_workers():
 
 
 def manage(env, *args):
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -204,7 +206,19 @@ class PrivateRedis:
         import redis
 
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", self.dir],
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.dir,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -240,9 +254,17 @@ def midday_clinic(*, practitioners=1):
 def appointment_soon(*, location, service, practitioner, phone):
     """An appointment 29 minutes away, booked two hours ago, for a client who accepted reminder texts."""
     client = ClientFactory(mobile_phone=phone)
-    record_consent(client=client, purpose=ConsentPurpose.SMS_REMINDERS, granted=True, notice_text="Texts", source=ConsentSource.BOOKING_FORM)
+    record_consent(
+        client=client,
+        purpose=ConsentPurpose.SMS_REMINDERS,
+        granted=True,
+        notice_text="Texts",
+        source=ConsentSource.BOOKING_FORM,
+    )
     now = datetime.now(ZoneInfo("UTC"))
-    appointment = AppointmentFactory(location=location, service=service, practitioner=practitioner, client=client, start=now + timedelta(minutes=29))
+    appointment = AppointmentFactory(
+        location=location, service=service, practitioner=practitioner, client=client, start=now + timedelta(minutes=29)
+    )
     Appointment.objects.filter(pk=appointment.pk).update(created_at=now - timedelta(hours=2))
     return appointment
 

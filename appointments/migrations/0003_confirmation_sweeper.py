@@ -8,7 +8,9 @@ TASK_NAME = "Send pending confirmation emails"
 def forwards(apps, schema_editor):
     from clinic.roles import ensure_periodic_task
 
-    ensure_periodic_task(apps, name=TASK_NAME, task="appointments.tasks.send_pending_confirmation_emails", every_minutes=5)
+    ensure_periodic_task(
+        apps, name=TASK_NAME, task="appointments.tasks.send_pending_confirmation_emails", every_minutes=5
+    )
 
 
 def backwards(apps, schema_editor):
@@ -16,6 +18,9 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("appointments", "0002_no_double_booking"), ("django_celery_beat", "0019_alter_periodictasks_options")]
+    dependencies = [
+        ("appointments", "0002_no_double_booking"),
+        ("django_celery_beat", "0019_alter_periodictasks_options"),
+    ]
 
     operations = [migrations.RunPython(forwards, backwards)]

@@ -5,25 +5,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0002_staff_roles'),
+        ("clinic", "0002_staff_roles"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='client',
-            name='mobile_phone_problem',
+            model_name="client",
+            name="mobile_phone_problem",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name='client',
-            name='processing_restricted',
+            model_name="client",
+            name="processing_restricted",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='location',
-            name='sms_from_number',
-            field=phonenumber_field.modelfields.PhoneNumberField(blank=True, help_text="This location's texting number; empty to use the Twilio Messaging Service.", max_length=128, region=None, verbose_name='SMS sender number'),
+            model_name="location",
+            name="sms_from_number",
+            field=phonenumber_field.modelfields.PhoneNumberField(
+                blank=True,
+                help_text="This location's texting number; empty to use the Twilio Messaging Service.",
+                max_length=128,
+                region=None,
+                verbose_name="SMS sender number",
+            ),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0003_client_mobile_phone_problem_and_more'),
+        ("clinic", "0003_client_mobile_phone_problem_and_more"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='client',
-            name='erased_at',
+            model_name="client",
+            name="erased_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
     ]

@@ -5,33 +5,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0004_client_erased_at'),
+        ("clinic", "0004_client_erased_at"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='client',
-            name='client_email_unique_ci',
+            model_name="client",
+            name="client_email_unique_ci",
         ),
         migrations.AddField(
-            model_name='client',
-            name='email_verified_at',
+            model_name="client",
+            name="email_verified_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='client',
-            name='notes',
-            field=models.TextField(blank=True, verbose_name='front desk notes'),
+            model_name="client",
+            name="notes",
+            field=models.TextField(blank=True, verbose_name="front desk notes"),
         ),
         migrations.AddField(
-            model_name='client',
-            name='phone_verified_at',
+            model_name="client",
+            name="phone_verified_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddIndex(
-            model_name='client',
-            index=models.Index(django.db.models.functions.text.Lower('email'), name='client_email_lower_idx'),
+            model_name="client",
+            index=models.Index(django.db.models.functions.text.Lower("email"), name="client_email_lower_idx"),
         ),
     ]

@@ -12,6 +12,8 @@ class SmsBackend(BaseSmsBackend):
         self.stream = stream or sys.stdout
 
     def send(self, message: OutboundSms) -> SendResult:
-        self.stream.write(f"--- SMS to {message.to} from {message.from_number or '(default sender)'}\n{message.body}\n---\n")
+        self.stream.write(
+            f"--- SMS to {message.to} from {message.from_number or '(default sender)'}\n{message.body}\n---\n"
+        )
         self.stream.flush()
         return SendResult(sid=f"CONSOLE{uuid.uuid4().hex}", status="sent")

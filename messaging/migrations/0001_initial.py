@@ -6,71 +6,137 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('appointments', '0002_no_double_booking'),
-        ('clinic', '0003_client_mobile_phone_problem_and_more'),
+        ("appointments", "0002_no_double_booking"),
+        ("clinic", "0003_client_mobile_phone_problem_and_more"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SmsOptOut',
+            name="SmsOptOut",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone_hash', models.CharField(max_length=64, unique=True)),
-                ('phone', phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None)),
-                ('reason', models.CharField(max_length=200)),
-                ('evidence', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("phone_hash", models.CharField(max_length=64, unique=True)),
+                ("phone", phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None)),
+                ("reason", models.CharField(max_length=200)),
+                ("evidence", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'SMS opt-out',
+                "verbose_name": "SMS opt-out",
             },
         ),
         migrations.CreateModel(
-            name='ReminderRule',
+            name="ReminderRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('minutes_before', models.PositiveIntegerField()),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reminder_rules', to='clinic.location')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("minutes_before", models.PositiveIntegerField()),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="reminder_rules", to="clinic.location"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['location', '-minutes_before'],
-                'constraints': [models.UniqueConstraint(fields=('location', 'minutes_before'), name='one_rule_per_offset')],
+                "ordering": ["location", "-minutes_before"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("location", "minutes_before"), name="one_rule_per_offset")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SmsMessage',
+            name="SmsMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('direction', models.CharField(choices=[('out', 'Outbound'), ('in', 'Inbound')], default='out', max_length=3)),
-                ('from_number', models.CharField(blank=True, max_length=40)),
-                ('to_number', models.CharField(max_length=40)),
-                ('body', models.TextField()),
-                ('kind', models.CharField(choices=[('confirmation', 'Booking confirmation'), ('reminder', 'Reminder'), ('marketing', 'Marketing'), ('keyword_reply', 'Keyword reply'), ('other', 'Other')], default='other', max_length=20)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sending', 'Handed to provider'), ('sent', 'Sent'), ('delivered', 'Delivered'), ('undelivered', 'Undelivered'), ('failed', 'Failed'), ('skipped', 'Not sent'), ('received', 'Received')], db_index=True, default='queued', max_length=20)),
-                ('dedupe_key', models.CharField(blank=True, max_length=120, null=True, unique=True)),
-                ('batch', models.UUIDField(blank=True, db_index=True, null=True)),
-                ('send_after', models.DateTimeField(blank=True, null=True)),
-                ('enqueued_at', models.DateTimeField(blank=True, null=True)),
-                ('appointment_start', models.DateTimeField(blank=True, null=True)),
-                ('twilio_sid', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('error_code', models.CharField(blank=True, max_length=20)),
-                ('status_reason', models.CharField(blank=True, max_length=300)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('status_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('appointment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='sms_messages', to='appointments.appointment')),
-                ('client', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='sms_messages', to='clinic.client')),
-                ('location', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='sms_messages', to='clinic.location')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "direction",
+                    models.CharField(choices=[("out", "Outbound"), ("in", "Inbound")], default="out", max_length=3),
+                ),
+                ("from_number", models.CharField(blank=True, max_length=40)),
+                ("to_number", models.CharField(max_length=40)),
+                ("body", models.TextField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("confirmation", "Booking confirmation"),
+                            ("reminder", "Reminder"),
+                            ("marketing", "Marketing"),
+                            ("keyword_reply", "Keyword reply"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("sending", "Handed to provider"),
+                            ("sent", "Sent"),
+                            ("delivered", "Delivered"),
+                            ("undelivered", "Undelivered"),
+                            ("failed", "Failed"),
+                            ("skipped", "Not sent"),
+                            ("received", "Received"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("dedupe_key", models.CharField(blank=True, max_length=120, null=True, unique=True)),
+                ("batch", models.UUIDField(blank=True, db_index=True, null=True)),
+                ("send_after", models.DateTimeField(blank=True, null=True)),
+                ("enqueued_at", models.DateTimeField(blank=True, null=True)),
+                ("appointment_start", models.DateTimeField(blank=True, null=True)),
+                ("twilio_sid", models.CharField(blank=True, max_length=64, null=True, unique=True)),
+                ("error_code", models.CharField(blank=True, max_length=20)),
+                ("status_reason", models.CharField(blank=True, max_length=300)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("status_updated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="sms_messages",
+                        to="appointments.appointment",
+                    ),
+                ),
+                (
+                    "client",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="sms_messages",
+                        to="clinic.client",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="sms_messages",
+                        to="clinic.location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'text message',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['status', 'send_after'], name='messaging_s_status_6757a5_idx')],
+                "verbose_name": "text message",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["status", "send_after"], name="messaging_s_status_6757a5_idx")],
             },
         ),
     ]

@@ -6,45 +6,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('messaging', '0002_roles_and_reminder_schedule'),
+        ("messaging", "0002_roles_and_reminder_schedule"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='InboundMessage',
-            fields=[
-            ],
+            name="InboundMessage",
+            fields=[],
             options={
-                'verbose_name': 'inbox message',
-                'verbose_name_plural': 'inbox',
-                'permissions': [('reply_inboundmessage', 'Can reply to client texts')],
-                'proxy': True,
-                'indexes': [],
-                'constraints': [],
+                "verbose_name": "inbox message",
+                "verbose_name_plural": "inbox",
+                "permissions": [("reply_inboundmessage", "Can reply to client texts")],
+                "proxy": True,
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('messaging.smsmessage',),
+            bases=("messaging.smsmessage",),
         ),
         migrations.AddField(
-            model_name='smsmessage',
-            name='in_reply_to',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='replies', to='messaging.smsmessage'),
+            model_name="smsmessage",
+            name="in_reply_to",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="replies",
+                to="messaging.smsmessage",
+            ),
         ),
         migrations.AddField(
-            model_name='smsmessage',
-            name='keyword',
+            model_name="smsmessage",
+            name="keyword",
             field=models.CharField(blank=True, max_length=20),
         ),
         migrations.AddField(
-            model_name='smsmessage',
-            name='read_at',
+            model_name="smsmessage",
+            name="read_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='smsmessage',
-            name='sent_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="smsmessage",
+            name="sent_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
     ]

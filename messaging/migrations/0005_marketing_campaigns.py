@@ -6,66 +6,141 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0003_client_mobile_phone_problem_and_more'),
-        ('messaging', '0004_inbox_roles'),
+        ("clinic", "0003_client_mobile_phone_problem_and_more"),
+        ("messaging", "0004_inbox_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EmailOptOut',
+            name="EmailOptOut",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email_hash', models.CharField(max_length=64, unique=True)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('reason', models.CharField(max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("email_hash", models.CharField(max_length=64, unique=True)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("reason", models.CharField(max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'email opt-out',
+                "verbose_name": "email opt-out",
             },
         ),
         migrations.CreateModel(
-            name='Campaign',
+            name="Campaign",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('channel', models.CharField(choices=[('sms', 'SMS'), ('email', 'Email')], max_length=10)),
-                ('subject', models.CharField(blank=True, help_text='Email only.', max_length=150)),
-                ('body', models.TextField(help_text='For SMS, "Reply STOP to opt out" is added. For email, an unsubscribe link is added.')),
-                ('send_at', models.DateTimeField(help_text='When sending starts. Texts still wait for 08:00-21:00 local time.')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('scheduled', 'Scheduled'), ('sending', 'Sending'), ('sent', 'Sent'), ('cancelled', 'Cancelled')], default='draft', max_length=12)),
-                ('audience_size', models.PositiveIntegerField(blank=True, editable=False, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('location', models.ForeignKey(blank=True, help_text='Empty: clients of every location.', null=True, on_delete=django.db.models.deletion.PROTECT, to='clinic.location')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=120)),
+                ("channel", models.CharField(choices=[("sms", "SMS"), ("email", "Email")], max_length=10)),
+                ("subject", models.CharField(blank=True, help_text="Email only.", max_length=150)),
+                (
+                    "body",
+                    models.TextField(
+                        help_text='For SMS, "Reply STOP to opt out" is added. For email, an unsubscribe link is added.'
+                    ),
+                ),
+                (
+                    "send_at",
+                    models.DateTimeField(help_text="When sending starts. Texts still wait for 08:00-21:00 local time."),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("scheduled", "Scheduled"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="draft",
+                        max_length=12,
+                    ),
+                ),
+                ("audience_size", models.PositiveIntegerField(blank=True, editable=False, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty: clients of every location.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="clinic.location",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-send_at'],
+                "ordering": ["-send_at"],
             },
         ),
         migrations.AddField(
-            model_name='smsmessage',
-            name='campaign',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='sms_messages', to='messaging.campaign'),
+            model_name="smsmessage",
+            name="campaign",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="sms_messages",
+                to="messaging.campaign",
+            ),
         ),
         migrations.CreateModel(
-            name='CampaignEmail',
+            name="CampaignEmail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('to_email', models.EmailField(max_length=254)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sending', 'Handed to provider'), ('sent', 'Sent'), ('delivered', 'Delivered'), ('undelivered', 'Undelivered'), ('failed', 'Failed'), ('skipped', 'Not sent'), ('received', 'Received')], default='queued', max_length=20)),
-                ('status_reason', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='emails', to='messaging.campaign')),
-                ('client', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='campaign_emails', to='clinic.client')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("to_email", models.EmailField(max_length=254)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("sending", "Handed to provider"),
+                            ("sent", "Sent"),
+                            ("delivered", "Delivered"),
+                            ("undelivered", "Undelivered"),
+                            ("failed", "Failed"),
+                            ("skipped", "Not sent"),
+                            ("received", "Received"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("status_reason", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="emails", to="messaging.campaign"
+                    ),
+                ),
+                (
+                    "client",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="campaign_emails",
+                        to="clinic.client",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('campaign', 'client'), name='one_email_per_client_per_campaign')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("campaign", "client"), name="one_email_per_client_per_campaign")
+                ],
             },
         ),
     ]

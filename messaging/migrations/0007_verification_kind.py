@@ -4,15 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('messaging', '0006_campaign_roles_and_schedule'),
+        ("messaging", "0006_campaign_roles_and_schedule"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='smsmessage',
-            name='kind',
-            field=models.CharField(choices=[('confirmation', 'Booking confirmation'), ('reminder', 'Reminder'), ('marketing', 'Marketing'), ('keyword_reply', 'Keyword reply'), ('verification', 'Verification code'), ('other', 'Other')], default='other', max_length=20),
+            model_name="smsmessage",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("confirmation", "Booking confirmation"),
+                    ("reminder", "Reminder"),
+                    ("marketing", "Marketing"),
+                    ("keyword_reply", "Keyword reply"),
+                    ("verification", "Verification code"),
+                    ("other", "Other"),
+                ],
+                default="other",
+                max_length=20,
+            ),
         ),
     ]

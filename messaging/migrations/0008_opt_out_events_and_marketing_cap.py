@@ -6,35 +6,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('messaging', '0007_verification_kind'),
+        ("messaging", "0007_verification_kind"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='campaign',
-            name='skipped_over_cap',
-            field=models.PositiveIntegerField(blank=True, editable=False, null=True, verbose_name='left out by the frequency cap'),
+            model_name="campaign",
+            name="skipped_over_cap",
+            field=models.PositiveIntegerField(
+                blank=True, editable=False, null=True, verbose_name="left out by the frequency cap"
+            ),
         ),
         migrations.CreateModel(
-            name='OptOutEvent',
+            name="OptOutEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('sms', 'SMS'), ('email', 'Email')], max_length=10)),
-                ('contact_hash', models.CharField(db_index=True, max_length=64)),
-                ('action', models.CharField(choices=[('add', 'Added'), ('lift', 'Lifted')], max_length=10)),
-                ('reason', models.CharField(max_length=200)),
-                ('source', models.CharField(choices=[('sms_keyword', 'Keyword texted from the number (STOP / START)'), ('carrier', 'Carrier report (Twilio 21610)'), ('preference_center', 'Preference center'), ('email_link', 'Link emailed to the address'), ('admin', "Staff, on the person's behalf"), ('privacy_request', 'Privacy request'), ('erasure', 'Erasure (kept as a hash)')], max_length=20)),
-                ('actor', models.CharField(max_length=20)),
-                ('evidence', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('staff_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("channel", models.CharField(choices=[("sms", "SMS"), ("email", "Email")], max_length=10)),
+                ("contact_hash", models.CharField(db_index=True, max_length=64)),
+                ("action", models.CharField(choices=[("add", "Added"), ("lift", "Lifted")], max_length=10)),
+                ("reason", models.CharField(max_length=200)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("sms_keyword", "Keyword texted from the number (STOP / START)"),
+                            ("carrier", "Carrier report (Twilio 21610)"),
+                            ("preference_center", "Preference center"),
+                            ("email_link", "Link emailed to the address"),
+                            ("admin", "Staff, on the person's behalf"),
+                            ("privacy_request", "Privacy request"),
+                            ("erasure", "Erasure (kept as a hash)"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("actor", models.CharField(max_length=20)),
+                ("evidence", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "staff_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'opt-out change',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "opt-out change",
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]

@@ -6,36 +6,75 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clinic', '0001_initial'),
+        ("clinic", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ConsentRecord',
+            name="ConsentRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('visitor_id', models.CharField(blank=True, max_length=64)),
-                ('purpose', models.CharField(max_length=40)),
-                ('granted', models.BooleanField()),
-                ('notice_text', models.TextField(help_text='The exact wording shown when the choice was made.')),
-                ('notice_sha256', models.CharField(editable=False, max_length=64)),
-                ('source', models.CharField(choices=[('booking_form', 'Booking form'), ('preference_center', 'Preference center'), ('sms_keyword', 'SMS keyword'), ('cookie_banner', 'Cookie banner'), ('admin', 'Admin'), ('privacy_request', 'Privacy request'), ('gpc_signal', 'Global Privacy Control signal')], max_length=30)),
-                ('actor', models.CharField(choices=[('client', 'Client'), ('staff', 'Staff user'), ('system', 'System')], default='client', max_length=10)),
-                ('recorded_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True)),
-                ('user_agent', models.TextField(blank=True)),
-                ('evidence', models.CharField(blank=True, help_text='For example an inbound message SID.', max_length=200)),
-                ('client', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='consent_records', to='clinic.client')),
-                ('staff_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("visitor_id", models.CharField(blank=True, max_length=64)),
+                ("purpose", models.CharField(max_length=40)),
+                ("granted", models.BooleanField()),
+                ("notice_text", models.TextField(help_text="The exact wording shown when the choice was made.")),
+                ("notice_sha256", models.CharField(editable=False, max_length=64)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("booking_form", "Booking form"),
+                            ("preference_center", "Preference center"),
+                            ("sms_keyword", "SMS keyword"),
+                            ("cookie_banner", "Cookie banner"),
+                            ("admin", "Admin"),
+                            ("privacy_request", "Privacy request"),
+                            ("gpc_signal", "Global Privacy Control signal"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "actor",
+                    models.CharField(
+                        choices=[("client", "Client"), ("staff", "Staff user"), ("system", "System")],
+                        default="client",
+                        max_length=10,
+                    ),
+                ),
+                ("recorded_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("ip_address", models.GenericIPAddressField(blank=True, null=True)),
+                ("user_agent", models.TextField(blank=True)),
+                (
+                    "evidence",
+                    models.CharField(blank=True, help_text="For example an inbound message SID.", max_length=200),
+                ),
+                (
+                    "client",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="consent_records",
+                        to="clinic.client",
+                    ),
+                ),
+                (
+                    "staff_user",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-recorded_at', '-id'],
-                'indexes': [models.Index(fields=['client', 'purpose', '-recorded_at'], name='privacy_con_client__32f4d6_idx')],
+                "ordering": ["-recorded_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["client", "purpose", "-recorded_at"], name="privacy_con_client__32f4d6_idx")
+                ],
             },
         ),
     ]

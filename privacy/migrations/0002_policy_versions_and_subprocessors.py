@@ -5,59 +5,93 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0003_client_mobile_phone_problem_and_more'),
-        ('privacy', '0001_initial'),
+        ("clinic", "0003_client_mobile_phone_problem_and_more"),
+        ("privacy", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PolicyVersion',
+            name="PolicyVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.CharField(help_text='A label such as "2026-12".', max_length=30, unique=True)),
-                ('effective_date', models.DateField()),
-                ('body', models.TextField(help_text='Plain text. A line starting with "## " is a heading; blank lines separate paragraphs; "- " starts a bullet.')),
-                ('summary_of_changes', models.TextField(blank=True, help_text='What changed, for the email to clients.')),
-                ('is_published', models.BooleanField(default=False, verbose_name='published')),
-                ('published_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.CharField(help_text='A label such as "2026-12".', max_length=30, unique=True)),
+                ("effective_date", models.DateField()),
+                (
+                    "body",
+                    models.TextField(
+                        help_text='Plain text. A line starting with "## " is a heading; blank lines separate paragraphs; "- " starts a bullet.'
+                    ),
+                ),
+                (
+                    "summary_of_changes",
+                    models.TextField(blank=True, help_text="What changed, for the email to clients."),
+                ),
+                ("is_published", models.BooleanField(default=False, verbose_name="published")),
+                ("published_at", models.DateTimeField(blank=True, editable=False, null=True)),
             ],
             options={
-                'ordering': ['-effective_date', '-id'],
+                "ordering": ["-effective_date", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Subprocessor',
+            name="Subprocessor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('purpose', models.CharField(max_length=200)),
-                ('data_shared', models.CharField(max_length=300)),
-                ('country', models.CharField(max_length=80)),
-                ('only_with_consent', models.BooleanField(default=False, help_text='Used only after the visitor accepts the matching cookies.')),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=120)),
+                ("purpose", models.CharField(max_length=200)),
+                ("data_shared", models.CharField(max_length=300)),
+                ("country", models.CharField(max_length=80)),
+                (
+                    "only_with_consent",
+                    models.BooleanField(
+                        default=False, help_text="Used only after the visitor accepts the matching cookies."
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
             ],
             options={
-                'ordering': ['position', 'name'],
+                "ordering": ["position", "name"],
             },
         ),
         migrations.AddField(
-            model_name='consentrecord',
-            name='policy_version',
-            field=models.ForeignKey(blank=True, help_text='For privacy-policy acceptances: the version accepted.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='acceptances', to='privacy.policyversion'),
+            model_name="consentrecord",
+            name="policy_version",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="For privacy-policy acceptances: the version accepted.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="acceptances",
+                to="privacy.policyversion",
+            ),
         ),
         migrations.CreateModel(
-            name='PolicyChangeNotice',
+            name="PolicyChangeNotice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('client', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='policy_notices', to='clinic.client')),
-                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notices', to='privacy.policyversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="policy_notices",
+                        to="clinic.client",
+                    ),
+                ),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="notices", to="privacy.policyversion"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('policy', 'client'), name='one_policy_notice_per_client')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("policy", "client"), name="one_policy_notice_per_client")
+                ],
             },
         ),
     ]

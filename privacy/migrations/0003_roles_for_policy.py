@@ -10,6 +10,9 @@ def forwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("privacy", "0002_policy_versions_and_subprocessors"), ("messaging", "0006_campaign_roles_and_schedule")]
+    dependencies = [
+        ("privacy", "0002_policy_versions_and_subprocessors"),
+        ("messaging", "0006_campaign_roles_and_schedule"),
+    ]
 
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

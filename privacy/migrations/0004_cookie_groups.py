@@ -4,13 +4,37 @@ from django.db import migrations
 
 GROUPS = [
     # varname, name, description, required, ordering, [(cookie, description)]
-    ("necessary", "Necessary", "Keep the site working and secure: your session, security tokens and your cookie choices.", True, 0,
-     [("sessionid", "Your session"), ("csrftoken", "Protects forms"), ("cookie_consent", "Your cookie choices"), ("visitor_id", "Ties your consent records together"), ("privacy_opt_out", "Your Do Not Sell or Share choice")]),
+    (
+        "necessary",
+        "Necessary",
+        "Keep the site working and secure: your session, security tokens and your cookie choices.",
+        True,
+        0,
+        [
+            ("sessionid", "Your session"),
+            ("csrftoken", "Protects forms"),
+            ("cookie_consent", "Your cookie choices"),
+            ("visitor_id", "Ties your consent records together"),
+            ("privacy_opt_out", "Your Do Not Sell or Share choice"),
+        ],
+    ),
     ("preferences", "Preferences", "Remember your choices on this site.", False, 1, []),
-    ("analytics", "Analytics", "Google Analytics and Google Tag Manager tell us how the site is used.", False, 2,
-     [("_ga", "Google Analytics visitor id"), ("_gid", "Google Analytics session id")]),
-    ("marketing", "Marketing", "The Meta Pixel lets us show you our ads on Facebook and Instagram.", False, 3,
-     [("_fbp", "Meta Pixel browser id"), ("_fbc", "Meta click id")]),
+    (
+        "analytics",
+        "Analytics",
+        "Google Analytics and Google Tag Manager tell us how the site is used.",
+        False,
+        2,
+        [("_ga", "Google Analytics visitor id"), ("_gid", "Google Analytics session id")],
+    ),
+    (
+        "marketing",
+        "Marketing",
+        "The Meta Pixel lets us show you our ads on Facebook and Instagram.",
+        False,
+        3,
+        [("_fbp", "Meta Pixel browser id"), ("_fbc", "Meta click id")],
+    ),
 ]
 
 
@@ -20,10 +44,18 @@ def forwards(apps, schema_editor):
     for varname, name, description, required, ordering, cookies in GROUPS:
         group, _ = CookieGroup.objects.update_or_create(
             varname=varname,
-            defaults={"name": name, "description": description, "is_required": required, "is_deletable": not required, "ordering": ordering},
+            defaults={
+                "name": name,
+                "description": description,
+                "is_required": required,
+                "is_deletable": not required,
+                "ordering": ordering,
+            },
         )
         for cookie, cookie_description in cookies:
-            Cookie.objects.get_or_create(cookiegroup=group, name=cookie, defaults={"description": cookie_description, "path": "/"})
+            Cookie.objects.get_or_create(
+                cookiegroup=group, name=cookie, defaults={"description": cookie_description, "path": "/"}
+            )
 
 
 def backwards(apps, schema_editor):

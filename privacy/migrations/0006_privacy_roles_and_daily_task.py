@@ -9,8 +9,14 @@ def forwards(apps, schema_editor):
     from clinic.roles import ensure_periodic_task, sync_role_groups
 
     sync_role_groups(apps)
-    seven_am = {"minute": "0", "hour": "7", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*",
-                "timezone": "America/Los_Angeles"}
+    seven_am = {
+        "minute": "0",
+        "hour": "7",
+        "day_of_week": "*",
+        "day_of_month": "*",
+        "month_of_year": "*",
+        "timezone": "America/Los_Angeles",
+    }
     ensure_periodic_task(apps, name=TASK_NAME, task="privacy.tasks.daily_privacy_housekeeping", crontab=seven_am)
 
 

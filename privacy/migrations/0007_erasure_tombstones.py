@@ -4,22 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('privacy', '0006_privacy_roles_and_daily_task'),
+        ("privacy", "0006_privacy_roles_and_daily_task"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ErasureTombstone',
+            name="ErasureTombstone",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('contact_hash', models.CharField(max_length=64)),
-                ('kind', models.CharField(choices=[('email', 'Email address'), ('phone', 'Phone number')], max_length=5)),
-                ('erased_at', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("contact_hash", models.CharField(max_length=64)),
+                (
+                    "kind",
+                    models.CharField(choices=[("email", "Email address"), ("phone", "Phone number")], max_length=5),
+                ),
+                ("erased_at", models.DateTimeField()),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('contact_hash', 'erased_at'), name='one_tombstone_per_erasure')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("contact_hash", "erased_at"), name="one_tombstone_per_erasure")
+                ],
             },
         ),
     ]

@@ -4,15 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('privacy', '0007_erasure_tombstones'),
+        ("privacy", "0007_erasure_tombstones"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='privacyauditevent',
-            name='action',
-            field=models.CharField(choices=[('request_received', 'Request received'), ('request_verified', 'Request verified'), ('request_extended', 'Deadline extended'), ('request_completed', 'Request completed'), ('request_refused', 'Request refused'), ('request_expired', 'Request expired'), ('request_updated', 'Request updated'), ('data_viewed', 'Personal data viewed'), ('data_exported', 'Personal data exported'), ('data_corrected', 'Personal data corrected'), ('data_erased', 'Personal data erased'), ('processing_restricted', 'Processing restricted'), ('restriction_lifted', 'Restriction lifted'), ('consent_withdrawn', 'Consents withdrawn'), ('retention_applied', 'Retention rules applied'), ('clients_merged', 'Client records merged')], max_length=30),
+            model_name="privacyauditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("request_received", "Request received"),
+                    ("request_verified", "Request verified"),
+                    ("request_extended", "Deadline extended"),
+                    ("request_completed", "Request completed"),
+                    ("request_refused", "Request refused"),
+                    ("request_expired", "Request expired"),
+                    ("request_updated", "Request updated"),
+                    ("data_viewed", "Personal data viewed"),
+                    ("data_exported", "Personal data exported"),
+                    ("data_corrected", "Personal data corrected"),
+                    ("data_erased", "Personal data erased"),
+                    ("processing_restricted", "Processing restricted"),
+                    ("restriction_lifted", "Restriction lifted"),
+                    ("consent_withdrawn", "Consents withdrawn"),
+                    ("retention_applied", "Retention rules applied"),
+                    ("clients_merged", "Client records merged"),
+                ],
+                max_length=30,
+            ),
         ),
     ]

@@ -4,40 +4,65 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('privacy', '0008_client_merge_audit_action'),
+        ("privacy", "0008_client_merge_audit_action"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='datasubjectrequest',
-            name='export_link_expires_at',
+            model_name="datasubjectrequest",
+            name="export_link_expires_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='datasubjectrequest',
-            name='export_nonce',
+            model_name="datasubjectrequest",
+            name="export_nonce",
             field=models.CharField(blank=True, editable=False, max_length=64),
         ),
         migrations.AddField(
-            model_name='datasubjectrequest',
-            name='identity_check_needed',
-            field=models.BooleanField(db_index=True, default=False, help_text='We could not text a code to the phone on file: confirm identity another way, then mark verified.', verbose_name='needs identity check by staff'),
+            model_name="datasubjectrequest",
+            name="identity_check_needed",
+            field=models.BooleanField(
+                db_index=True,
+                default=False,
+                help_text="We could not text a code to the phone on file: confirm identity another way, then mark verified.",
+                verbose_name="needs identity check by staff",
+            ),
         ),
         migrations.AddField(
-            model_name='datasubjectrequest',
-            name='identity_check_reason',
+            model_name="datasubjectrequest",
+            name="identity_check_reason",
             field=models.CharField(blank=True, editable=False, max_length=200),
         ),
         migrations.AddField(
-            model_name='datasubjectrequest',
-            name='sms_codes_sent',
+            model_name="datasubjectrequest",
+            name="sms_codes_sent",
             field=models.PositiveSmallIntegerField(default=0, editable=False),
         ),
         migrations.AlterField(
-            model_name='privacyauditevent',
-            name='action',
-            field=models.CharField(choices=[('request_received', 'Request received'), ('request_verified', 'Request verified'), ('request_extended', 'Deadline extended'), ('request_completed', 'Request completed'), ('request_refused', 'Request refused'), ('request_expired', 'Request expired'), ('request_updated', 'Request updated'), ('data_viewed', 'Personal data viewed'), ('data_exported', 'Personal data exported'), ('data_corrected', 'Personal data corrected'), ('data_erased', 'Personal data erased'), ('processing_restricted', 'Processing restricted'), ('restriction_lifted', 'Restriction lifted'), ('consent_withdrawn', 'Consents withdrawn'), ('identity_check_needed', 'Identity check by staff needed'), ('export_link_sent', 'Export link sent'), ('retention_applied', 'Retention rules applied')], max_length=30),
+            model_name="privacyauditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("request_received", "Request received"),
+                    ("request_verified", "Request verified"),
+                    ("request_extended", "Deadline extended"),
+                    ("request_completed", "Request completed"),
+                    ("request_refused", "Request refused"),
+                    ("request_expired", "Request expired"),
+                    ("request_updated", "Request updated"),
+                    ("data_viewed", "Personal data viewed"),
+                    ("data_exported", "Personal data exported"),
+                    ("data_corrected", "Personal data corrected"),
+                    ("data_erased", "Personal data erased"),
+                    ("processing_restricted", "Processing restricted"),
+                    ("restriction_lifted", "Restriction lifted"),
+                    ("consent_withdrawn", "Consents withdrawn"),
+                    ("identity_check_needed", "Identity check by staff needed"),
+                    ("export_link_sent", "Export link sent"),
+                    ("retention_applied", "Retention rules applied"),
+                ],
+                max_length=30,
+            ),
         ),
     ]

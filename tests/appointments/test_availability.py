@@ -7,7 +7,7 @@ import pytest
 
 from appointments.availability import find_free_slots
 from appointments.models import AppointmentStatus, LocationClosure, TimeOff
-from tests.factories import AppointmentFactory, WorkingHoursFactory, bookable_clinic
+from tests.factories import AppointmentFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +66,11 @@ def test_existing_appointment_and_its_buffer_block_the_practitioner():
 def test_cancelled_appointments_free_their_time():
     location, service, (person,) = bookable_clinic(hours=((time(9), time(10)),))
     AppointmentFactory(
-        location=location, service=service, practitioner=person, start=local(MONDAY, 9), status=AppointmentStatus.CANCELLED
+        location=location,
+        service=service,
+        practitioner=person,
+        start=local(MONDAY, 9),
+        status=AppointmentStatus.CANCELLED,
     )
     assert starts(slots_on(location, service, MONDAY)) == ["09:00"]
 
@@ -166,7 +170,10 @@ def test_fall_back_night_offers_the_repeated_hour_twice_as_distinct_instants():
 def test_week_across_dst_change_has_same_slots_every_day():
     location, service, _ = bookable_clinic(hours=((time(9), time(17)),))
     slots = find_free_slots(
-        location=location, service=service, start_date=date(2026, 10, 29), end_date=date(2026, 11, 4),
+        location=location,
+        service=service,
+        start_date=date(2026, 10, 29),
+        end_date=date(2026, 11, 4),
         now=datetime(2026, 10, 28, tzinfo=LA),
     )
     per_day = {}
@@ -181,6 +188,10 @@ def test_query_count_is_constant_in_days_and_appointments(django_assert_max_num_
     with django_assert_max_num_queries(6):
         find_free_slots(location=location, service=service, start_date=MONDAY, end_date=MONDAY, now=NOW)
     for day in range(20):
-        AppointmentFactory(location=location, service=service, practitioner=person, start=local(MONDAY + timedelta(days=day), 9))
+        AppointmentFactory(
+            location=location, service=service, practitioner=person, start=local(MONDAY + timedelta(days=day), 9)
+        )
     with django_assert_max_num_queries(6):
-        find_free_slots(location=location, service=service, start_date=MONDAY, end_date=MONDAY + timedelta(days=29), now=NOW)
+        find_free_slots(
+            location=location, service=service, start_date=MONDAY, end_date=MONDAY + timedelta(days=29), now=NOW
+        )

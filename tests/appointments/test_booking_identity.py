@@ -55,8 +55,14 @@ def book(client, clinic, django_capture_on_commit_callbacks):
 
     def post(start=MONDAY_10, **overrides):
         data = {
-            "start": start.isoformat(), "practitioner": "any", "first_name": "Mallory", "last_name": "Booker",
-            "email": BOOKER_EMAIL, "mobile_phone": "(408) 555-0199", "is_adult": "on", "accept_privacy_policy": "on",
+            "start": start.isoformat(),
+            "practitioner": "any",
+            "first_name": "Mallory",
+            "last_name": "Booker",
+            "email": BOOKER_EMAIL,
+            "mobile_phone": "(408) 555-0199",
+            "is_adult": "on",
+            "accept_privacy_policy": "on",
         }
         data.update(overrides)
         with django_capture_on_commit_callbacks(execute=True):
@@ -68,8 +74,13 @@ def book(client, clinic, django_capture_on_commit_callbacks):
 @pytest.fixture
 def victim():
     person = ClientFactory(first_name="Vera", last_name="Victim", email=VICTIM_EMAIL, mobile_phone=VICTIM_PHONE)
-    record_consent(client=person, purpose=ConsentPurpose.SMS_REMINDERS, granted=True, notice_text="x",
-                   source=ConsentSource.BOOKING_FORM)
+    record_consent(
+        client=person,
+        purpose=ConsentPurpose.SMS_REMINDERS,
+        granted=True,
+        notice_text="x",
+        source=ConsentSource.BOOKING_FORM,
+    )
     return person
 
 
@@ -92,8 +103,13 @@ def test_a_booking_with_a_strangers_phone_shows_back_only_what_the_booker_typed(
 def test_the_bookers_preference_link_cannot_change_the_victims_consents_or_lift_their_stop(client, book, victim):
     """Attack: the preference link from the booking undid the victim's STOP and granted marketing on their record."""
     SmsOptOut.objects.create(phone_hash=contact_hash(VICTIM_PHONE), reason="STOP")
-    record_consent(client=victim, purpose=ConsentPurpose.SMS_REMINDERS, granted=False, notice_text="STOP",
-                   source=ConsentSource.SMS_KEYWORD)
+    record_consent(
+        client=victim,
+        purpose=ConsentPurpose.SMS_REMINDERS,
+        granted=False,
+        notice_text="STOP",
+        source=ConsentSource.SMS_KEYWORD,
+    )
     book(mobile_phone=VICTIM_PHONE)
     victim_rows = ConsentRecord.objects.filter(client=victim).count()
     booked = Appointment.objects.get().client
@@ -116,7 +132,9 @@ def test_the_bookers_unticked_boxes_do_not_withdraw_the_victims_consent(book, vi
     booked = Appointment.objects.get().client
     assert booked != victim
     assert set(ConsentRecord.objects.filter(client=booked).values_list("purpose", flat=True)) == {
-        ConsentPurpose.PRIVACY_POLICY, ConsentPurpose.SMS_REMINDERS, ConsentPurpose.SMS_MARKETING,
+        ConsentPurpose.PRIVACY_POLICY,
+        ConsentPurpose.SMS_REMINDERS,
+        ConsentPurpose.SMS_MARKETING,
         ConsentPurpose.EMAIL_MARKETING,
     }
 
@@ -137,8 +155,14 @@ def test_the_sweeper_never_mails_the_victims_front_desk_appointment_links_to_the
     location, service, person = clinic
     phone_only = ClientFactory(email="", mobile_phone=VICTIM_PHONE)
     with time_machine.travel(NOW - timedelta(hours=1), tick=False):
-        front_desk = AppointmentFactory(client=phone_only, location=location, service=service, practitioner=person,
-                                        start=MONDAY_10 + timedelta(hours=3), source=AppointmentSource.FRONT_DESK)
+        front_desk = AppointmentFactory(
+            client=phone_only,
+            location=location,
+            service=service,
+            practitioner=person,
+            start=MONDAY_10 + timedelta(hours=3),
+            source=AppointmentSource.FRONT_DESK,
+        )
     book(mobile_phone=VICTIM_PHONE)
     with time_machine.travel(NOW + timedelta(minutes=10), tick=False):
         send_pending_confirmation_emails()
@@ -179,7 +203,7 @@ def test_a_booking_with_a_new_email_carries_no_keep_together_link(book, victim):
 def test_the_keep_together_page_shows_nothing_of_the_older_record_and_a_get_changes_nothing(client, book, victim):
     book(email=VICTIM_EMAIL, mobile_phone=VICTIM_PHONE)
     url = claim_link(mail.outbox[0])
-    path = url[url.index("/visits/"):]
+    path = url[url.index("/visits/") :]
     page = client.get(path)
     html = page.content.decode()
     assert page.status_code == 200 and 'method="post"' in html
@@ -194,7 +218,7 @@ def test_confirming_the_keep_together_link_merges_the_booking_into_the_older_rec
     book(email=VICTIM_EMAIL, sms_marketing="on")
     booked = Appointment.objects.get().client
     url = claim_link(mail.outbox[0])
-    path = url[url.index("/visits/"):]
+    path = url[url.index("/visits/") :]
     response = client.post(path)
     assert response.status_code == 200
     appointment = Appointment.objects.get()
@@ -214,7 +238,7 @@ def test_confirming_the_keep_together_link_merges_the_booking_into_the_older_rec
 def test_a_tampered_keep_together_link_is_404(client, book, victim):
     book(email=VICTIM_EMAIL, mobile_phone=VICTIM_PHONE)
     url = claim_link(mail.outbox[0])
-    path = url[url.index("/visits/"):]
+    path = url[url.index("/visits/") :]
     assert client.post(path[:-3] + "xyz/").status_code == 404
     assert Client.objects.count() == 2
 
@@ -237,7 +261,7 @@ def test_a_keep_together_link_stops_working_if_the_older_phone_no_longer_fits(cl
     book(email=VICTIM_EMAIL, mobile_phone=VICTIM_PHONE)
     url = claim_link(mail.outbox[0])
     Client.objects.filter(pk=victim.pk).update(mobile_phone="+14085550100")
-    assert client.post(url[url.index("/visits/"):]).status_code == 404
+    assert client.post(url[url.index("/visits/") :]).status_code == 404
     assert Client.objects.count() == 2
 
 

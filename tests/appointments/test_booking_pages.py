@@ -10,8 +10,8 @@ import time_machine
 from django.core import mail
 from django.core.cache import cache
 from django.db.models.signals import post_save
-from factory.django import mute_signals
 from django.urls import reverse
+from factory.django import mute_signals
 from icalendar import Calendar
 
 from appointments import slot_cache
@@ -19,7 +19,7 @@ from appointments.models import Appointment, AppointmentSource
 from clinic.models import Client
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.notices import booking_notices
-from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
+from tests.factories import AppointmentFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +78,9 @@ def test_home_lists_active_locations(client, clinic):
 
 def test_time_page_links_free_slots_to_the_details_form(client, clinic):
     location, service, _ = clinic
-    response = client.get(reverse("appointments:choose_time", args=[location.slug, service.slug]), {"date": "2026-12-07"})
+    response = client.get(
+        reverse("appointments:choose_time", args=[location.slug, service.slug]), {"date": "2026-12-07"}
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert "10:00 AM" in html and details_url(location, service) in html
@@ -88,8 +90,10 @@ def test_time_page_links_free_slots_to_the_details_form(client, clinic):
 def test_a_time_link_opens_the_details_form_for_that_time_and_practitioner(client, clinic, chosen):
     location, service, person = clinic
     practitioner = "any" if chosen == "any" else str(person.pk)
-    week = client.get(reverse("appointments:choose_time", args=[location.slug, service.slug]),
-                      {"date": "2026-12-07", "practitioner": practitioner}).content.decode()
+    week = client.get(
+        reverse("appointments:choose_time", args=[location.slug, service.slug]),
+        {"date": "2026-12-07", "practitioner": practitioner},
+    ).content.decode()
     link = re.search(r'<a class="slot" href="([^"]+)"><time datetime="2026-12-07T10:00:00-08:00">', week).group(1)
     details = client.get(html.unescape(link))
     assert details.status_code == 200
@@ -109,9 +113,13 @@ def test_a_booked_time_leaves_the_cached_week_at_once_and_a_cancelled_one_comes_
     assert ten not in client.get(week_url, {"date": "2026-12-07"}).content.decode()
     appointment = Appointment.objects.get()
     with django_capture_on_commit_callbacks(execute=True):  # a status action uses update(): no post_save
-        admin_client.post(reverse("admin:appointments_appointment_changelist"), {
-            "action": "mark_cancelled", "_selected_action": [appointment.pk],
-        })
+        admin_client.post(
+            reverse("admin:appointments_appointment_changelist"),
+            {
+                "action": "mark_cancelled",
+                "_selected_action": [appointment.pk],
+            },
+        )
     appointment.refresh_from_db()
     assert appointment.status == "cancelled"
     assert ten in client.get(week_url, {"date": "2026-12-07"}).content.decode()
@@ -160,10 +168,16 @@ def test_a_search_with_errors_is_answered_but_not_cached(client, clinic, django_
     assert len(queries) > 0  # computed again, not served from the cache
 
 
-@pytest.mark.parametrize("search", [
-    {"date": " 2026-12-07"}, {"date": "12/07/26"}, {"date": "2031-01-01"}, {"practitioner": "x" * 20},
-    {"date": "2026-12-07", "utm_source": "ad"},
-])
+@pytest.mark.parametrize(
+    "search",
+    [
+        {"date": " 2026-12-07"},
+        {"date": "12/07/26"},
+        {"date": "2031-01-01"},
+        {"practitioner": "x" * 20},
+        {"date": "2026-12-07", "utm_source": "ad"},
+    ],
+)
 def test_odd_searches_are_answered_but_never_cached(client, clinic, search, django_assert_max_num_queries):
     location, service, _ = clinic
     url = reverse("appointments:choose_time", args=[location.slug, service.slug])
@@ -178,7 +192,9 @@ def test_odd_searches_are_answered_but_never_cached(client, clinic, search, djan
 
 def test_a_date_at_the_end_of_the_calendar_is_shown_the_last_bookable_week(client, clinic):
     location, service, _ = clinic
-    response = client.get(reverse("appointments:choose_time", args=[location.slug, service.slug]), {"date": "9999-12-30"})
+    response = client.get(
+        reverse("appointments:choose_time", args=[location.slug, service.slug]), {"date": "9999-12-30"}
+    )
     assert response.status_code == 200
     assert "Next week" in response.content.decode()
 
@@ -204,18 +220,26 @@ def test_a_week_ahead_stays_cached_for_minutes_and_is_rebuilt_when_the_day_moves
         client.get(week_url, search)
     with time_machine.travel(datetime(2026, 12, 6, 23, 59, 59, tzinfo=LA), tick=False), django_assert_num_queries(0):
         client.get(week_url, search)  # time alone has not changed that week
-    with time_machine.travel(datetime(2026, 12, 7, 0, 0, 1, tzinfo=LA), tick=False), django_assert_max_num_queries(20) as queries:
+    with (
+        time_machine.travel(datetime(2026, 12, 7, 0, 0, 1, tzinfo=LA), tick=False),
+        django_assert_max_num_queries(20) as queries,
+    ):
         client.get(week_url, search)
     assert len(queries) > 0  # a new day (and horizon): built again
 
 
-def test_a_cached_week_is_rebuilt_within_ten_minutes_even_without_a_signalled_change(client, clinic, django_assert_max_num_queries):
+def test_a_cached_week_is_rebuilt_within_ten_minutes_even_without_a_signalled_change(
+    client, clinic, django_assert_max_num_queries
+):
     location, service, _ = clinic
     week_url = reverse("appointments:choose_time", args=[location.slug, service.slug])
     search = {"date": "2026-12-14", "practitioner": "any"}
     with time_machine.travel(datetime(2026, 12, 7, 9, 0, tzinfo=LA), tick=False):
         client.get(week_url, search)
-    with time_machine.travel(datetime(2026, 12, 7, 9, 10, 1, tzinfo=LA), tick=False), django_assert_max_num_queries(20) as queries:
+    with (
+        time_machine.travel(datetime(2026, 12, 7, 9, 10, 1, tzinfo=LA), tick=False),
+        django_assert_max_num_queries(20) as queries,
+    ):
         client.get(week_url, search)
     assert len(queries) > 0  # e.g. a bulk update() sends no signal: this bounds how long it can go unseen
 
@@ -228,7 +252,12 @@ def test_time_page_for_unknown_service_is_404(client, clinic):
 @pytest.mark.policy("collect-identifiers", "use-communication")
 def test_booking_creates_appointment_client_consents_and_confirmation(client, book, clinic):
     location, service, person = clinic
-    response = book(details_url(location, service), form_data(sms_reminders="on"), REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="TestPhone/1.0")
+    response = book(
+        details_url(location, service),
+        form_data(sms_reminders="on"),
+        REMOTE_ADDR="203.0.113.9",
+        HTTP_USER_AGENT="TestPhone/1.0",
+    )
     appointment = Appointment.objects.get()
     assert response.status_code == 302 and "booked=1" in response["Location"]
     assert appointment.start == MONDAY_10 and appointment.end == MONDAY_10 + timedelta(hours=1)
@@ -275,8 +304,15 @@ def test_each_consent_choice_is_recorded_with_its_exact_text_and_request_details
 @pytest.mark.policy("sms-program")
 def test_sms_opt_in_texts_carry_the_a2p_disclosures(client, clinic):
     location, service, _ = clinic
-    html = client.get(details_url(location, service), {"start": MONDAY_10.isoformat(), "practitioner": "any"}).content.decode()
-    for phrase in ["Msg &amp; data rates may apply", "Reply STOP to opt out", "HELP for help", "messages per appointment"]:
+    html = client.get(
+        details_url(location, service), {"start": MONDAY_10.isoformat(), "practitioner": "any"}
+    ).content.decode()
+    for phrase in [
+        "Msg &amp; data rates may apply",
+        "Reply STOP to opt out",
+        "HELP for help",
+        "messages per appointment",
+    ]:
         assert phrase in html
     # Opt-ins are never pre-ticked.
     assert "checked" not in html
@@ -339,5 +375,10 @@ def test_confirmation_email_is_sent_once_even_if_the_task_runs_again(book, clini
 def test_behind_a_trusted_proxy_consent_evidence_records_the_visitors_address(client, book, clinic, settings):
     settings.TRUSTED_PROXY_COUNT = 1
     location, service, _ = clinic
-    book(details_url(location, service), form_data(sms_reminders="on"), REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    book(
+        details_url(location, service),
+        form_data(sms_reminders="on"),
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="203.0.113.9",
+    )
     assert set(ConsentRecord.objects.values_list("ip_address", flat=True)) == {"203.0.113.9"}

@@ -37,15 +37,26 @@ def _forget_broker_connections():
     app.amqp._producer_pool = None
 
 
-def test_booking_succeeds_while_the_broker_is_down_and_the_sweepers_catch_up(client, broker_down, sms_outbox, django_capture_on_commit_callbacks):
+def test_booking_succeeds_while_the_broker_is_down_and_the_sweepers_catch_up(
+    client, broker_down, sms_outbox, django_capture_on_commit_callbacks
+):
     location, service, _ = bookable_clinic(hours=((time(9), time(17)),))
     start = NOW + timedelta(days=1)
     with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("appointments:details", args=[location.slug, service.slug]), {
-            "start": start.isoformat(), "practitioner": "any", "first_name": "Ana", "last_name": "Lopez",
-            "email": "ana@example.com", "mobile_phone": "+14085550188", "is_adult": "on",
-            "accept_privacy_policy": "on", "sms_reminders": "on",
-        })
+        response = client.post(
+            reverse("appointments:details", args=[location.slug, service.slug]),
+            {
+                "start": start.isoformat(),
+                "practitioner": "any",
+                "first_name": "Ana",
+                "last_name": "Lopez",
+                "email": "ana@example.com",
+                "mobile_phone": "+14085550188",
+                "is_adult": "on",
+                "accept_privacy_policy": "on",
+                "sms_reminders": "on",
+            },
+        )
     assert response.status_code == 302 and Appointment.objects.count() == 1
     assert mail.outbox == [] and sms_outbox == []
     text = SmsMessage.objects.get()

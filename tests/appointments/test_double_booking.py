@@ -76,7 +76,9 @@ def test_postgres_exclusion_constraint_refuses_overlap_written_behind_the_servic
     location, service, (person,) = bookable_clinic(hours=((time(9), time(17)),))
     AppointmentFactory(location=location, service=service, practitioner=person, start=slot_start())
     with pytest.raises(IntegrityError), transaction.atomic():
-        AppointmentFactory(location=location, service=service, practitioner=person, start=slot_start().replace(minute=30))
+        AppointmentFactory(
+            location=location, service=service, practitioner=person, start=slot_start().replace(minute=30)
+        )
     # A cancelled appointment does not hold the time.
     Appointment.objects.update(status=AppointmentStatus.CANCELLED)
     AppointmentFactory(location=location, service=service, practitioner=person, start=slot_start().replace(minute=30))

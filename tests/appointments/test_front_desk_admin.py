@@ -110,13 +110,18 @@ def test_practitioner_who_does_not_offer_the_service_is_refused(client, clinic):
 
 def test_edit_form_shows_local_time_and_saving_unchanged_keeps_the_time(client, clinic):
     location, service, person = clinic
-    appointment = AppointmentFactory(location=location, service=service, practitioner=person, start=MONDAY.replace(hour=10))
+    appointment = AppointmentFactory(
+        location=location, service=service, practitioner=person, start=MONDAY.replace(hour=10)
+    )
     client.force_login(front_desk_user())
     url = reverse("admin:appointments_appointment_change", args=[appointment.pk])
     assert 'value="10:00:00"' in client.get(url).content.decode()
     inline_management = {"sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0"}
     response = client.post(
-        url, add_form(location, service, person, appointment.client, 10, status=AppointmentStatus.CONFIRMED, **inline_management)
+        url,
+        add_form(
+            location, service, person, appointment.client, 10, status=AppointmentStatus.CONFIRMED, **inline_management
+        ),
     )
     appointment.refresh_from_db()
     assert response.status_code == 302
@@ -127,7 +132,11 @@ def test_status_actions_follow_allowed_transitions(client, clinic):
     location, service, person = clinic
     booked = AppointmentFactory(location=location, service=service, practitioner=person, start=MONDAY.replace(hour=9))
     cancelled = AppointmentFactory(
-        location=location, service=service, practitioner=person, start=MONDAY.replace(hour=10), status=AppointmentStatus.CANCELLED
+        location=location,
+        service=service,
+        practitioner=person,
+        start=MONDAY.replace(hour=10),
+        status=AppointmentStatus.CANCELLED,
     )
     client.force_login(front_desk_user())
     response = client.post(
@@ -145,11 +154,17 @@ def test_status_actions_follow_allowed_transitions(client, clinic):
 def test_today_filter_and_search_by_phone(client, clinic):
     location, service, person = clinic
     today = AppointmentFactory(
-        location=location, service=service, practitioner=person, start=MONDAY.replace(hour=9),
+        location=location,
+        service=service,
+        practitioner=person,
+        start=MONDAY.replace(hour=9),
         client=ClientFactory(last_name="Todayson", mobile_phone="+14085550177"),
     )
     AppointmentFactory(
-        location=location, service=service, practitioner=person, start=MONDAY.replace(hour=9) + timedelta(days=2),
+        location=location,
+        service=service,
+        practitioner=person,
+        start=MONDAY.replace(hour=9) + timedelta(days=2),
         client=ClientFactory(last_name="Laterson"),
     )
     client.force_login(front_desk_user())
@@ -163,7 +178,9 @@ def test_today_filter_and_search_by_phone(client, clinic):
 
 def test_front_desk_cannot_delete_appointments(client, clinic):
     location, service, person = clinic
-    appointment = AppointmentFactory(location=location, service=service, practitioner=person, start=MONDAY.replace(hour=9))
+    appointment = AppointmentFactory(
+        location=location, service=service, practitioner=person, start=MONDAY.replace(hour=9)
+    )
     client.force_login(front_desk_user())
     response = client.post(reverse("admin:appointments_appointment_delete", args=[appointment.pk]), {"post": "yes"})
     assert response.status_code == 403 and Appointment.objects.filter(pk=appointment.pk).exists()
@@ -173,10 +190,20 @@ def test_front_desk_cannot_delete_appointments(client, clinic):
 def test_staff_tied_to_a_location_see_and_edit_only_its_appointments_and_clients(client, clinic):
     location, service, person = clinic
     other_location, other_service, (other_person,) = bookable_clinic()
-    mine = AppointmentFactory(location=location, service=service, practitioner=person, start=MONDAY.replace(hour=9),
-                              client=ClientFactory(last_name="Minewood"))
-    theirs = AppointmentFactory(location=other_location, service=other_service, practitioner=other_person,
-                                start=MONDAY.replace(hour=9), client=ClientFactory(last_name="Otherwood"))
+    mine = AppointmentFactory(
+        location=location,
+        service=service,
+        practitioner=person,
+        start=MONDAY.replace(hour=9),
+        client=ClientFactory(last_name="Minewood"),
+    )
+    theirs = AppointmentFactory(
+        location=other_location,
+        service=other_service,
+        practitioner=other_person,
+        start=MONDAY.replace(hour=9),
+        client=ClientFactory(last_name="Otherwood"),
+    )
     client.force_login(front_desk_user(location))
     html = client.get(reverse("admin:appointments_appointment_changelist")).content.decode()
     assert "Minewood" in html and "Otherwood" not in html

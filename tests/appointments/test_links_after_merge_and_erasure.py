@@ -16,7 +16,6 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from appointments.links import manage_path
 from appointments.models import Appointment
 from clinic import identity
 from messaging.marketing import unsubscribe_token
@@ -45,8 +44,14 @@ def frozen_time():
 def booked(client, django_capture_on_commit_callbacks):
     location, service, _ = bookable_clinic(hours=((time(9), time(17)),))
     data = {
-        "start": MONDAY_10.isoformat(), "practitioner": "any", "first_name": "Mallory", "last_name": "Booker",
-        "email": "booker@example.net", "mobile_phone": VICTIM_PHONE, "is_adult": "on", "accept_privacy_policy": "on",
+        "start": MONDAY_10.isoformat(),
+        "practitioner": "any",
+        "first_name": "Mallory",
+        "last_name": "Booker",
+        "email": "booker@example.net",
+        "mobile_phone": VICTIM_PHONE,
+        "is_adult": "on",
+        "accept_privacy_policy": "on",
     }
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("appointments:details", args=[location.slug, service.slug]), data)
@@ -60,8 +65,12 @@ def test_a_manage_link_never_shows_the_email_of_the_record_a_merge_moved_the_vis
     appointment, manage_page = booked
     victim = ClientFactory(first_name="Vera", email=VICTIM_EMAIL, mobile_phone=VICTIM_PHONE)
     # The front desk sees a possible duplicate (same phone) and merges the booking into the older record.
-    identity.merge_clients(keep_id=victim.pk, duplicate_id=appointment.client_id, staff_user=StaffFactory(is_superuser=True),
-                           reason="Same phone")
+    identity.merge_clients(
+        keep_id=victim.pk,
+        duplicate_id=appointment.client_id,
+        staff_user=StaffFactory(is_superuser=True),
+        reason="Same phone",
+    )
     page = client.get(manage_page).content.decode()
     assert client.get(manage_page).status_code == 200
     assert VICTIM_EMAIL not in page and "Vera" not in page
@@ -70,10 +79,17 @@ def test_a_manage_link_never_shows_the_email_of_the_record_a_merge_moved_the_vis
 @pytest.fixture
 def erased():
     person = ClientFactory(first_name="Erin", email="erin@example.com", mobile_phone="+14085550123")
-    record_consent(client=person, purpose=ConsentPurpose.EMAIL_MARKETING, granted=True, notice_text="x",
-                   source=ConsentSource.BOOKING_FORM)
-    links = (reverse("messaging:preferences", args=[preferences_token(person)]),
-             reverse("messaging:unsubscribe", args=[unsubscribe_token(person)]))
+    record_consent(
+        client=person,
+        purpose=ConsentPurpose.EMAIL_MARKETING,
+        granted=True,
+        notice_text="x",
+        source=ConsentSource.BOOKING_FORM,
+    )
+    links = (
+        reverse("messaging:preferences", args=[preferences_token(person)]),
+        reverse("messaging:unsubscribe", args=[unsubscribe_token(person)]),
+    )
     erase_clients(client_ids=[person.pk])
     return person, links
 
@@ -84,8 +100,12 @@ def test_a_preference_link_is_dead_after_erasure_and_records_nothing(client, era
     person, (preferences, _) = erased
     rows = ConsentRecord.objects.filter(client=person).count()
     assert client.get(preferences).status_code == 404
-    response = client.post(preferences, {"sms_reminders": "on", "email_marketing": "on"}, REMOTE_ADDR="198.51.100.77",
-                           HTTP_USER_AGENT="Attacker/1.0")
+    response = client.post(
+        preferences,
+        {"sms_reminders": "on", "email_marketing": "on"},
+        REMOTE_ADDR="198.51.100.77",
+        HTTP_USER_AGENT="Attacker/1.0",
+    )
     assert response.status_code == 404
     assert ConsentRecord.objects.filter(client=person).count() == rows
     assert not ConsentRecord.objects.filter(ip_address="198.51.100.77").exists()
@@ -125,8 +145,13 @@ def test_an_unsubscribe_link_still_unsubscribes_the_address_after_its_record_was
     older = ClientFactory(email="rae@example.com", mobile_phone="+14085550161")
     newer = ClientFactory(email="rae@example.com", mobile_phone="+14085550161")
     for person in (older, newer):
-        record_consent(client=person, purpose=ConsentPurpose.EMAIL_MARKETING, granted=True, notice_text="x",
-                       source=ConsentSource.BOOKING_FORM)
+        record_consent(
+            client=person,
+            purpose=ConsentPurpose.EMAIL_MARKETING,
+            granted=True,
+            notice_text="x",
+            source=ConsentSource.BOOKING_FORM,
+        )
     link = reverse("messaging:unsubscribe", args=[unsubscribe_token(newer)])
     identity.merge_clients(keep_id=older.pk, duplicate_id=newer.pk, reason="Same person")
     response = client.post(link, {"List-Unsubscribe": "One-Click"})

@@ -83,7 +83,9 @@ def test_reschedule_may_overlap_its_own_old_time(client, appointment):
 @time_machine.travel(THREE_DAYS_BEFORE, tick=False)
 def test_reschedule_to_a_taken_time_is_refused_with_alternatives(client, appointment):
     taken = MONDAY_10 + timedelta(hours=3)
-    AppointmentFactory(location=appointment.location, service=appointment.service, practitioner=appointment.practitioner, start=taken)
+    AppointmentFactory(
+        location=appointment.location, service=appointment.service, practitioner=appointment.practitioner, start=taken
+    )
     response = client.post(url("reschedule", appointment), {"start": taken.isoformat()})
     appointment.refresh_from_db()
     assert response.status_code == 409 and "just taken" in response.content.decode()

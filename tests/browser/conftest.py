@@ -44,7 +44,9 @@ def phone_page(chromium, live_server, settings):
     settings.SITE_URL = live_server.url
     context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     # No request may leave this machine (tag scripts would try to reach Google and Meta).
-    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(live_server.url) else route.abort())
+    context.route(
+        "**/*", lambda route: route.continue_() if route.request.url.startswith(live_server.url) else route.abort()
+    )
     page = context.new_page()
     yield page
     context.close()

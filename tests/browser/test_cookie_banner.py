@@ -7,7 +7,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture(autouse=True)
 def tag_ids(settings):
-    settings.GA_MEASUREMENT_ID, settings.GTM_CONTAINER_ID, settings.META_PIXEL_ID = "G-BROWSER1", "GTM-BROWSER", "123456789"
+    settings.GA_MEASUREMENT_ID, settings.GTM_CONTAINER_ID, settings.META_PIXEL_ID = (
+        "G-BROWSER1",
+        "GTM-BROWSER",
+        "123456789",
+    )
 
 
 def loaded_tags(page):
@@ -52,7 +56,9 @@ def test_reject_all_loads_nothing_and_hides_the_banner(phone_page, live_server):
 def test_with_gpc_the_marketing_tag_never_appears(chromium, live_server, settings):
     settings.SITE_URL = live_server.url
     context = chromium.new_context(extra_http_headers={"Sec-GPC": "1"})
-    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(live_server.url) else route.abort())
+    context.route(
+        "**/*", lambda route: route.continue_() if route.request.url.startswith(live_server.url) else route.abort()
+    )
     page = context.new_page()
     page.goto(live_server.url + "/")
     page.get_by_role("button", name="Accept all").click()

@@ -20,6 +20,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus, LocationClosure, Practitioner, TimeOff, WorkingHours
+from clinic.hashing import contact_hash
 from clinic.models import Client, Location, StaffProfile
 from clinic.roles import CLINIC_MANAGER, FRONT_DESK, PRIVACY_OFFICER
 from messaging.models import (
@@ -40,12 +41,10 @@ from privacy.services import record_consent
 from tests.factories import (
     AppointmentFactory,
     ClientFactory,
-    LocationFactory,
     StaffFactory,
     WorkingHoursFactory,
     bookable_clinic,
 )
-from clinic.hashing import contact_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -95,36 +94,87 @@ def two_clinics():
 
     milo = ClientFactory(first_name="Milo", last_name="Visiblesen", preferred_location=milpitas)
     mine = AppointmentFactory(client=milo, location=milpitas, service=m_service, practitioner=m_person, start=start)
-    message(client=milo, location=milpitas, appointment=mine, to_number=str(milo.mobile_phone), body="Milpitas reminder body", kind=MessageKind.REMINDER)
+    message(
+        client=milo,
+        location=milpitas,
+        appointment=mine,
+        to_number=str(milo.mobile_phone),
+        body="Milpitas reminder body",
+        kind=MessageKind.REMINDER,
+    )
 
     glenna = ClientFactory(
-        first_name="Glennabeth", last_name="Hiddenmoor", email="glenna.hiddenmoor@example.com",
-        mobile_phone="+14085559876", preferred_location=glendale,
+        first_name="Glennabeth",
+        last_name="Hiddenmoor",
+        email="glenna.hiddenmoor@example.com",
+        mobile_phone="+14085559876",
+        preferred_location=glendale,
     )
     theirs = AppointmentFactory(client=glenna, location=glendale, service=g_service, practitioner=g_person, start=start)
     # A client of Glendale only by an appointment there (no preferred location).
-    glen_walkin = ClientFactory(first_name="Glennabeth", last_name="Hiddenmoor-Walkin", email="walkin.hiddenmoor@example.com")
-    AppointmentFactory(client=glen_walkin, location=glendale, service=g_service, practitioner=g_person, start=start + timedelta(hours=2))
-    outbound = message(client=glenna, location=glendale, appointment=theirs, to_number="+14085559876",
-                       body="Reminder body only Glendale may read", kind=MessageKind.REMINDER)
-    inbound = message(direction=Direction.INBOUND, from_number="+14085559876", client=glenna, location=glendale,
-                      body="Inbound question only Glendale may read", status=MessageStatus.RECEIVED, keyword="none")
-    opt_out = SmsOptOut.objects.create(phone_hash=contact_hash("+14085559876"), phone="+14085559876", reason="STOP", evidence="SMabc")
-    email_opt_out = EmailOptOut.objects.create(email_hash=contact_hash(glenna.email), email=glenna.email, reason="Unsubscribed")
+    glen_walkin = ClientFactory(
+        first_name="Glennabeth", last_name="Hiddenmoor-Walkin", email="walkin.hiddenmoor@example.com"
+    )
+    AppointmentFactory(
+        client=glen_walkin,
+        location=glendale,
+        service=g_service,
+        practitioner=g_person,
+        start=start + timedelta(hours=2),
+    )
+    outbound = message(
+        client=glenna,
+        location=glendale,
+        appointment=theirs,
+        to_number="+14085559876",
+        body="Reminder body only Glendale may read",
+        kind=MessageKind.REMINDER,
+    )
+    inbound = message(
+        direction=Direction.INBOUND,
+        from_number="+14085559876",
+        client=glenna,
+        location=glendale,
+        body="Inbound question only Glendale may read",
+        status=MessageStatus.RECEIVED,
+        keyword="none",
+    )
+    opt_out = SmsOptOut.objects.create(
+        phone_hash=contact_hash("+14085559876"), phone="+14085559876", reason="STOP", evidence="SMabc"
+    )
+    email_opt_out = EmailOptOut.objects.create(
+        email_hash=contact_hash(glenna.email), email=glenna.email, reason="Unsubscribed"
+    )
     consent = record_consent(
-        client=glenna, purpose=ConsentPurpose.SMS_MARKETING, granted=True, notice_text="Texts?", source=ConsentSource.BOOKING_FORM,
-        ip_address="203.0.113.77", user_agent="GlennaBrowser/1.0",
+        client=glenna,
+        purpose=ConsentPurpose.SMS_MARKETING,
+        granted=True,
+        notice_text="Texts?",
+        source=ConsentSource.BOOKING_FORM,
+        ip_address="203.0.113.77",
+        user_agent="GlennaBrowser/1.0",
     )
     cookie_choice = record_consent(
-        visitor_id="v-1", purpose=ConsentPurpose.COOKIES_ANALYTICS, granted=True, notice_text="Cookies?", source=ConsentSource.COOKIE_BANNER,
-        ip_address="198.51.100.99", user_agent="Visitor/1.0",
+        visitor_id="v-1",
+        purpose=ConsentPurpose.COOKIES_ANALYTICS,
+        granted=True,
+        notice_text="Cookies?",
+        source=ConsentSource.COOKIE_BANNER,
+        ip_address="198.51.100.99",
+        user_agent="Visitor/1.0",
     )
-    campaign = Campaign.objects.create(name="Glendale spring offer", channel="email", location=glendale, body="Hi", send_at=start)
+    campaign = Campaign.objects.create(
+        name="Glendale spring offer", channel="email", location=glendale, body="Hi", send_at=start
+    )
     everywhere = Campaign.objects.create(name="Every location offer", channel="email", body="Hi", send_at=start)
     sent = CampaignEmail.objects.create(campaign=campaign, client=glenna, to_email=glenna.email)
     request = DataSubjectRequest.objects.create(
-        request_type="access", email=glenna.email, phone="+14085559876", regime=Regime.GDPR,
-        received_at=timezone.now(), due_at=timezone.now() + timedelta(days=30),
+        request_type="access",
+        email=glenna.email,
+        phone="+14085559876",
+        regime=Regime.GDPR,
+        received_at=timezone.now(),
+        due_at=timezone.now() + timedelta(days=30),
     )
     request.clients.add(glenna)
     event = PrivacyAuditEvent.objects.create(action="data_viewed", client=glenna, detail="Glennabeth Hiddenmoor viewed")
@@ -133,8 +183,12 @@ def two_clinics():
         Client: [glenna, glen_walkin],
         Appointment: list(Appointment.objects.filter(location=glendale)),
         Practitioner: [g_person],
-        LocationClosure: [LocationClosure.objects.create(location=glendale, date=start.date(), reason="Glendale closed")],
-        TimeOff: [TimeOff.objects.create(practitioner=g_person, start=start, end=start + timedelta(hours=1), reason="Dentist")],
+        LocationClosure: [
+            LocationClosure.objects.create(location=glendale, date=start.date(), reason="Glendale closed")
+        ],
+        TimeOff: [
+            TimeOff.objects.create(practitioner=g_person, start=start, end=start + timedelta(hours=1), reason="Dentist")
+        ],
         WorkingHours: list(WorkingHours.objects.filter(location=glendale)),
         SmsMessage: [outbound, inbound],
         InboundMessage: [InboundMessage.objects.get(pk=inbound.pk)],
@@ -148,8 +202,17 @@ def two_clinics():
         PrivacyAuditEvent: [event],
     }
     return {
-        "milpitas": milpitas, "glendale": glendale, "milo": milo, "glenna": glenna, "mine": mine, "theirs": theirs,
-        "m_service": m_service, "m_person": m_person, "g_service": g_service, "g_person": g_person, "objects": objects,
+        "milpitas": milpitas,
+        "glendale": glendale,
+        "milo": milo,
+        "glenna": glenna,
+        "mine": mine,
+        "theirs": theirs,
+        "m_service": m_service,
+        "m_person": m_person,
+        "g_service": g_service,
+        "g_person": g_person,
+        "objects": objects,
     }
 
 
@@ -170,7 +233,12 @@ def object_urls(model_admin, obj):
             urls.append(reverse(f"admin:{pattern.name}", args=[obj.pk]))
         except NoReverseMatch:
             continue
-    urls.append(reverse("admin:view_on_site", args=[ContentType.objects.get_for_model(opts.model, for_concrete_model=False).pk, obj.pk]))
+    urls.append(
+        reverse(
+            "admin:view_on_site",
+            args=[ContentType.objects.get_for_model(opts.model, for_concrete_model=False).pk, obj.pk],
+        )
+    )
     return urls
 
 
@@ -190,7 +258,12 @@ def autocomplete_urls():
     for model, model_admin in admin.site._registry.items():
         for field_name in model_admin.autocomplete_fields:
             for term in ("", "Glennabeth", "Hiddenmoor", "555"):
-                query = {"app_label": model._meta.app_label, "model_name": model._meta.model_name, "field_name": field_name, "term": term}
+                query = {
+                    "app_label": model._meta.app_label,
+                    "model_name": model._meta.model_name,
+                    "field_name": field_name,
+                    "term": term,
+                }
                 urls.append(f"{reverse('admin:autocomplete')}?{urlencode(query)}")
     return urls
 
@@ -223,7 +296,14 @@ def test_milpitas_staff_reach_nothing_of_glendale_through_any_admin_url(client, 
         assert_no_glendale_data(response, url)
     # The appointment add form, pre-filled with Glendale's client, practitioner and location.
     theirs = two_clinics["theirs"]
-    query = urlencode({"client": theirs.client_id, "practitioner": theirs.practitioner_id, "location": theirs.location_id, "service": theirs.service_id})
+    query = urlencode(
+        {
+            "client": theirs.client_id,
+            "practitioner": theirs.practitioner_id,
+            "location": theirs.location_id,
+            "service": theirs.service_id,
+        }
+    )
     response = client.get(f"{reverse('admin:appointments_appointment_add')}?{query}")
     assert response.status_code in (200, 403)
     assert_no_glendale_data(response, "appointment add form")
@@ -237,7 +317,13 @@ def test_milpitas_staff_reach_nothing_of_glendale_through_any_admin_url(client, 
         assert_no_glendale_data(client.get(url, follow=True), url)
     # Searches echo the term in the search box, and find nothing.
     for term in ("Hiddenmoor", "+14085559876", "(408) 555-9876", "glenna.hiddenmoor@example.com"):
-        for name in ("clinic_client", "appointments_appointment", "messaging_smsmessage", "messaging_inboundmessage", "privacy_consentrecord"):
+        for name in (
+            "clinic_client",
+            "appointments_appointment",
+            "messaging_smsmessage",
+            "messaging_inboundmessage",
+            "privacy_consentrecord",
+        ):
             url = reverse(f"admin:{name}_changelist") + "?" + urlencode({"q": term})
             response = client.get(url, follow=True)
             assert_no_glendale_data(response, url, searched=term)
@@ -253,9 +339,16 @@ def test_milpitas_staff_change_nothing_of_glendale_by_posting_its_ids(client, tw
     start = timezone.localtime(timezone.now() + timedelta(days=5), milpitas.tzinfo)
     WorkingHoursFactory(practitioner=two_clinics["g_person"], location=milpitas, weekday=start.weekday())
     form = {
-        "client": glenna.pk, "location": milpitas.pk, "service": two_clinics["m_service"].pk,
-        "practitioner": two_clinics["m_person"].pk, "start_0": start.strftime("%Y-%m-%d"), "start_1": "10:00",
-        "status": AppointmentStatus.BOOKED, "source": "front_desk", "notes": "", "override_working_hours": "on",
+        "client": glenna.pk,
+        "location": milpitas.pk,
+        "service": two_clinics["m_service"].pk,
+        "practitioner": two_clinics["m_person"].pk,
+        "start_0": start.strftime("%Y-%m-%d"),
+        "start_1": "10:00",
+        "status": AppointmentStatus.BOOKED,
+        "source": "front_desk",
+        "notes": "",
+        "override_working_hours": "on",
     }
     add = reverse("admin:appointments_appointment_add")
     response = client.post(add, form)
@@ -267,7 +360,9 @@ def test_milpitas_staff_change_nothing_of_glendale_by_posting_its_ids(client, tw
         assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
     assert Appointment.objects.filter(client=two_clinics["milo"]).count() == 1
     # Glendale's client, renamed through their change page: 404 and untouched.
-    response = client.post(reverse("admin:clinic_client_change", args=[glenna.pk]), {"first_name": "Changed", "last_name": "X"})
+    response = client.post(
+        reverse("admin:clinic_client_change", args=[glenna.pk]), {"first_name": "Changed", "last_name": "X"}
+    )
     assert response.status_code == 404
     glenna.refresh_from_db()
     assert glenna.first_name == "Glennabeth"
@@ -284,15 +379,18 @@ def test_milpitas_staff_see_their_own_location_in_the_same_pages(client, two_cli
     """The crawl is not vacuous: Milpitas's own client, messages and filters are there."""
     client.force_login(staff(FRONT_DESK, two_clinics["milpitas"]))
     assert "Visiblesen" in client.get(reverse("admin:clinic_client_changelist")).content.decode()
-    assert "Milpitas reminder body" in client.get(
-        reverse("admin:clinic_client_change", args=[two_clinics["milo"].pk])
-    ).content.decode()
+    assert (
+        "Milpitas reminder body"
+        in client.get(reverse("admin:clinic_client_change", args=[two_clinics["milo"].pk])).content.decode()
+    )
     log = client.get(reverse("admin:messaging_smsmessage_changelist")).content.decode()
     assert "Visiblesen" in log and "Hiddenmoor" not in log
     filters = client.get(reverse("admin:appointments_appointment_changelist")).content.decode()
     assert two_clinics["m_person"].name in filters and "Dr Glendalia" not in filters
     search = client.get(
-        reverse("admin:autocomplete") + "?" + urlencode({"app_label": "appointments", "model_name": "appointment", "field_name": "client", "term": ""})
+        reverse("admin:autocomplete")
+        + "?"
+        + urlencode({"app_label": "appointments", "model_name": "appointment", "field_name": "client", "term": ""})
     ).json()
     assert [row["text"] for row in search["results"]] == [str(two_clinics["milo"])]
 
@@ -306,13 +404,18 @@ def test_a_practitioner_shared_by_two_locations_keeps_the_other_location_when_on
     page = client.get(reverse("admin:appointments_practitioner_change", args=[person.pk])).content.decode()
     assert f'value="{two_clinics["glendale"].pk}"' not in page.split('name="locations"')[1].split("</select>")[0]
     form = {
-        "name": person.name, "title": "", "is_active": "on", "locations": [two_clinics["milpitas"].pk],
+        "name": person.name,
+        "title": "",
+        "is_active": "on",
+        "locations": [two_clinics["milpitas"].pk],
         "services": [two_clinics["m_service"].pk],
-        "working_hours-TOTAL_FORMS": 0, "working_hours-INITIAL_FORMS": 0,
-        "time_off-TOTAL_FORMS": 0, "time_off-INITIAL_FORMS": 0,
+        "working_hours-TOTAL_FORMS": 0,
+        "working_hours-INITIAL_FORMS": 0,
+        "time_off-TOTAL_FORMS": 0,
+        "time_off-INITIAL_FORMS": 0,
     }
     response = client.post(reverse("admin:appointments_practitioner_change", args=[person.pk]), form)
-    assert response.status_code == 302, re.findall(r'errorlist.*?</ul>', response.content.decode(), re.S)
+    assert response.status_code == 302, re.findall(r"errorlist.*?</ul>", response.content.decode(), re.S)
     assert set(person.locations.all()) == {two_clinics["milpitas"], two_clinics["glendale"]}
     # Glendale's service, not offered to choose, is kept too.
     assert set(person.services.all()) == {two_clinics["m_service"], two_clinics["g_service"]}
@@ -321,8 +424,15 @@ def test_a_practitioner_shared_by_two_locations_keeps_the_other_location_when_on
 def test_a_location_limited_user_must_give_a_location_for_a_campaign(client, two_clinics):
     """A campaign with no location reaches every location's clients: not for Milpitas staff."""
     client.force_login(staff(CLINIC_MANAGER, two_clinics["milpitas"]))
-    form = {"name": "All of them", "channel": "email", "location": "", "subject": "Hi", "body": "Hi",
-            "send_at_0": "2030-01-01", "send_at_1": "10:00"}
+    form = {
+        "name": "All of them",
+        "channel": "email",
+        "location": "",
+        "subject": "Hi",
+        "body": "Hi",
+        "send_at_0": "2030-01-01",
+        "send_at_1": "10:00",
+    }
     response = client.post(reverse("admin:messaging_campaign_add"), form)
     assert response.status_code == 200 and not Campaign.objects.filter(name="All of them").exists()
 
@@ -337,16 +447,27 @@ def test_superusers_and_staff_without_locations_still_see_everything(client, two
     assert "Hiddenmoor" in log and "Visiblesen" in log
     filters = client.get(reverse("admin:appointments_appointment_changelist")).content.decode()
     assert "Dr Glendalia" in filters
-    assert "GlennaBrowser/1.0" in client.get(
-        reverse("admin:privacy_consentrecord_change", args=[two_clinics["objects"][type(next(iter(glenna.consent_records.all())))][0].pk])
-    ).content.decode()
+    assert (
+        "GlennaBrowser/1.0"
+        in client.get(
+            reverse(
+                "admin:privacy_consentrecord_change",
+                args=[two_clinics["objects"][type(next(iter(glenna.consent_records.all())))][0].pk],
+            )
+        ).content.decode()
+    )
 
 
 def test_a_conversation_shows_only_the_users_locations_side(client, two_clinics):
     """A Glendale client who also texts Milpitas: Milpitas's reply page shows none of her Glendale texts."""
     to_milpitas = message(
-        direction=Direction.INBOUND, from_number="+14085559876", client=two_clinics["glenna"], location=two_clinics["milpitas"],
-        body="Do you have parking?", status=MessageStatus.RECEIVED, keyword="none",
+        direction=Direction.INBOUND,
+        from_number="+14085559876",
+        client=two_clinics["glenna"],
+        location=two_clinics["milpitas"],
+        body="Do you have parking?",
+        status=MessageStatus.RECEIVED,
+        keyword="none",
     )
     client.force_login(staff(FRONT_DESK, two_clinics["milpitas"]))
     page = client.get(reverse("admin:messaging_inboundmessage_reply", args=[to_milpitas.pk])).content.decode()

@@ -42,17 +42,32 @@ def clinic():
 @pytest.fixture
 def pair(clinic):
     location, service, person = clinic
-    older = ClientFactory(first_name="Dana", last_name="Reyes", email="dana@example.com", mobile_phone="+14085550143",
-                          preferred_location=location)
-    newer = ClientFactory(first_name="Dana", last_name="Reyes-Lee", email="DANA@example.com", mobile_phone="+14085550999",
-                          preferred_location=location)
+    older = ClientFactory(
+        first_name="Dana",
+        last_name="Reyes",
+        email="dana@example.com",
+        mobile_phone="+14085550143",
+        preferred_location=location,
+    )
+    newer = ClientFactory(
+        first_name="Dana",
+        last_name="Reyes-Lee",
+        email="DANA@example.com",
+        mobile_phone="+14085550999",
+        preferred_location=location,
+    )
     return older, newer
 
 
 def appointment(clinic, client_record, hours=0):
     location, service, person = clinic
-    return AppointmentFactory(client=client_record, location=location, service=service, practitioner=person,
-                              start=START + timedelta(hours=hours))
+    return AppointmentFactory(
+        client=client_record,
+        location=location,
+        service=service,
+        practitioner=person,
+        start=START + timedelta(hours=hours),
+    )
 
 
 @pytest.mark.policy("security-identity")
@@ -60,17 +75,30 @@ def test_merge_moves_every_row_keeps_the_older_details_and_is_audited(clinic, pa
     older, newer = pair
     visit = appointment(clinic, newer)
     text = SmsMessage.objects.create(client=newer, to_number="+14085550999", body="hi")
-    record_consent(client=newer, purpose=ConsentPurpose.EMAIL_MARKETING, granted=True, notice_text="x",
-                   source=ConsentSource.BOOKING_FORM, ip_address="203.0.113.9")
-    request = DataSubjectRequest.objects.create(request_type="access", email="dana@example.com", regime="gdpr",
-                                                received_at=timezone.now(), due_at=timezone.now())
+    record_consent(
+        client=newer,
+        purpose=ConsentPurpose.EMAIL_MARKETING,
+        granted=True,
+        notice_text="x",
+        source=ConsentSource.BOOKING_FORM,
+        ip_address="203.0.113.9",
+    )
+    request = DataSubjectRequest.objects.create(
+        request_type="access",
+        email="dana@example.com",
+        regime="gdpr",
+        received_at=timezone.now(),
+        due_at=timezone.now(),
+    )
     request.clients.set([newer, older])
     policy = PolicyVersion.objects.create(version="2027-01", effective_date=START.date(), body="x")
     PolicyChangeNotice.objects.create(policy=policy, client=older)
     PolicyChangeNotice.objects.create(policy=policy, client=newer)  # the same notice twice: one stays
     staff = StaffFactory(is_superuser=True)
 
-    kept = identity.merge_clients(keep_id=older.pk, duplicate_id=newer.pk, staff_user=staff, reason="Same person, checked by phone")
+    kept = identity.merge_clients(
+        keep_id=older.pk, duplicate_id=newer.pk, staff_user=staff, reason="Same person, checked by phone"
+    )
 
     assert kept.pk == older.pk and not Client.objects.filter(pk=newer.pk).exists()
     visit.refresh_from_db()
@@ -87,7 +115,11 @@ def test_merge_moves_every_row_keeps_the_older_details_and_is_audited(clinic, pa
     assert "+14085550999" in older.notes and "Reyes-Lee" in older.notes
     event = PrivacyAuditEvent.objects.get(action=AuditAction.CLIENTS_MERGED)
     assert event.actor == staff and event.client_id == older.pk
-    assert f"#{newer.pk}" in event.detail and "Same person" in event.detail and "appointments.Appointment 1" in event.detail
+    assert (
+        f"#{newer.pk}" in event.detail
+        and "Same person" in event.detail
+        and "appointments.Appointment 1" in event.detail
+    )
 
 
 def test_merge_covers_any_table_pointing_at_a_client_without_naming_it(pair):
@@ -103,8 +135,13 @@ def test_merge_covers_any_table_pointing_at_a_client_without_naming_it(pair):
 
 def test_the_consent_ledger_stays_append_only_outside_the_merge(pair):
     older, newer = pair
-    record_consent(client=newer, purpose=ConsentPurpose.SMS_REMINDERS, granted=True, notice_text="x",
-                   source=ConsentSource.BOOKING_FORM)
+    record_consent(
+        client=newer,
+        purpose=ConsentPurpose.SMS_REMINDERS,
+        granted=True,
+        notice_text="x",
+        source=ConsentSource.BOOKING_FORM,
+    )
     with pytest.raises(ImmutableRecordError):
         ConsentRecord.objects.filter(client=newer).update(client=older)
 

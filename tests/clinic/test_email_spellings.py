@@ -37,8 +37,14 @@ def test_an_address_spelled_differently_is_the_same_address_for_the_opt_out_list
     vera = ClientFactory(email="vera@example.com")
     location, service, _ = bookable_clinic(hours=((time(9), time(17)),))
     data = {
-        "start": MONDAY_10.isoformat(), "practitioner": "any", "first_name": "Mallory", "last_name": "Booker",
-        "email": spelling, "mobile_phone": "(408) 555-0199", "is_adult": "on", "accept_privacy_policy": "on",
+        "start": MONDAY_10.isoformat(),
+        "practitioner": "any",
+        "first_name": "Mallory",
+        "last_name": "Booker",
+        "email": spelling,
+        "mobile_phone": "(408) 555-0199",
+        "is_adult": "on",
+        "accept_privacy_policy": "on",
         "email_marketing": "on",
     }
     with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):

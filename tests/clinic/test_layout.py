@@ -66,7 +66,10 @@ def test_the_banners_next_is_this_requests_address_escaped_for_each_place(rf):
     both_ways(rf)
     filled, rendered = both_ways(rf)
     assert same_page(filled, rendered)
-    assert 'name="next" value="/book/a/b/?date=2026-12-07&amp;practitioner=any&amp;note=%22%3C&#x27;&amp;x=1%202"' in filled
+    assert (
+        'name="next" value="/book/a/b/?date=2026-12-07&amp;practitioner=any&amp;note=%22%3C&#x27;&amp;x=1%202"'
+        in filled
+    )
     assert "?next=/book/a/b/%3Fdate%3D2026-12-07%26practitioner%3Dany%26note%3D%2522%253C%27%26x%3D1%25202" in filled
 
 
@@ -124,7 +127,10 @@ def test_on_the_availability_page_no_tag_host_is_allowed_whatever_was_accepted(c
         response = client.get(url, {"date": "2026-12-07", "practitioner": "any"})
         html = response.content.decode()
         assert "data-tag" not in html and service.name not in response["Content-Security-Policy"]
-        assert "google" not in response["Content-Security-Policy"] and "facebook" not in response["Content-Security-Policy"]
+        assert (
+            "google" not in response["Content-Security-Policy"]
+            and "facebook" not in response["Content-Security-Policy"]
+        )
         assert response["Referrer-Policy"] == "same-origin"
 
 
@@ -137,13 +143,17 @@ def test_the_cached_availability_pages_banner_posts_with_its_token():
     token = CSRF_INPUT.search(html).group(2)
     next_path = re.search(r'name="next" value="([^"]+)"', html).group(1).replace("&amp;", "&")
     assert next_path == f"{url}?date=2026-12-07&practitioner=any"
-    response = browser.post("/privacy/cookies/", {"choice": "reject_all", "next": next_path, "csrfmiddlewaretoken": token})
+    response = browser.post(
+        "/privacy/cookies/", {"choice": "reject_all", "next": next_path, "csrfmiddlewaretoken": token}
+    )
     assert response.status_code == 302 and response["Location"] == next_path
     assert "cookie-banner" not in browser.get(url, {"date": "2026-12-07", "practitioner": "any"}).content.decode()
 
 
 def test_values_printed_side_by_side_are_filled_in_each(rf, settings, tmp_path, caplog):
-    (tmp_path / "side_by_side.html").write_text("{% extends 'base.html' %}{% block content %}{{ title }}{{ body }}{% endblock %}")
+    (tmp_path / "side_by_side.html").write_text(
+        "{% extends 'base.html' %}{% block content %}{{ title }}{{ body }}{% endblock %}"
+    )
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
     request = rf.get(PATH)
     html = render_in_layout(request, "side_by_side.html", CONTEXT).content.decode()
@@ -152,7 +162,9 @@ def test_values_printed_side_by_side_are_filled_in_each(rf, settings, tmp_path, 
 
 
 def test_a_page_value_printed_through_a_filter_is_rendered_in_full_not_left_as_a_marker(rf, settings, tmp_path, caplog):
-    (tmp_path / "filtered.html").write_text("{% extends 'base.html' %}{% block content %}{{ title|upper }}{{ body }}{% endblock %}")
+    (tmp_path / "filtered.html").write_text(
+        "{% extends 'base.html' %}{% block content %}{{ title|upper }}{{ body }}{% endblock %}"
+    )
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
     for _ in range(2):
         html = render_in_layout(rf.get(PATH), "filtered.html", CONTEXT).content.decode()

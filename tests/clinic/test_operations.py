@@ -25,7 +25,9 @@ def test_healthz_says_unhealthy_when_redis_is_unreachable(client, settings):
 
 
 def test_logs_mask_phone_numbers_and_email_addresses():
-    handler = next(h for h in logging.getLogger().handlers if any(f.__class__.__name__ == "MaskPersonalData" for f in h.filters))
+    handler = next(
+        h for h in logging.getLogger().handlers if any(f.__class__.__name__ == "MaskPersonalData" for f in h.filters)
+    )
     stream = io.StringIO()
     old = handler.setStream(stream)
     try:
@@ -37,8 +39,16 @@ def test_logs_mask_phone_numbers_and_email_addresses():
     finally:
         handler.setStream(old)
     output = stream.getvalue()
-    for secret in ("+14085550143", "555-0143", "4085550143", "dana.reyes@example.com", "dana.reyes",
-                   "4085550177", "555-0166", "4085550155"):
+    for secret in (
+        "+14085550143",
+        "555-0143",
+        "4085550143",
+        "dana.reyes@example.com",
+        "dana.reyes",
+        "4085550177",
+        "555-0166",
+        "4085550155",
+    ):
         assert secret not in output
     assert "***43" in output and "d***@example.com" in output
     assert "older than 2026-11-25 20:09:30+00:00" in output  # dates are not phone numbers
@@ -53,7 +63,11 @@ def test_beat_schedules_live_in_the_database_and_name_real_tasks():
     import privacy.tasks  # noqa: F401
 
     schedules = dict(PeriodicTask.objects.values_list("task", "enabled"))
-    for task in ["messaging.tasks.dispatch_due_reminders", "messaging.tasks.start_due_campaigns", "privacy.tasks.daily_privacy_housekeeping"]:
+    for task in [
+        "messaging.tasks.dispatch_due_reminders",
+        "messaging.tasks.start_due_campaigns",
+        "privacy.tasks.daily_privacy_housekeeping",
+    ]:
         assert schedules.get(task) is True and task in current_app.tasks
 
 
@@ -67,7 +81,13 @@ def test_json_log_lines_are_structured_and_masked_including_tracebacks():
         raise ValueError("duplicate key (mobile_phone)=(+14085550143) for dana.reyes@example.com")
     except ValueError:
         record = logging.getLogger("appointments.services").makeRecord(
-            "appointments.services", logging.ERROR, __file__, 1, "Booking for %s failed", ("+14085550143",), exc_info=True
+            "appointments.services",
+            logging.ERROR,
+            __file__,
+            1,
+            "Booking for %s failed",
+            ("+14085550143",),
+            exc_info=True,
         )
         record.exc_info = sys.exc_info()
     MaskPersonalData().filter(record)  # as the console handler does before formatting

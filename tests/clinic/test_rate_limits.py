@@ -13,7 +13,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def tight_limits(settings):
     settings.RATELIMIT_ENABLE = True
-    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "privacy_request": "3/h", "booking": "3/m", "sms_sender": "3/m", "webhook": "100/m"}
+    settings.RATE_LIMITS = {
+        **settings.RATE_LIMITS,
+        "privacy_request": "3/h",
+        "booking": "3/m",
+        "sms_sender": "3/m",
+        "webhook": "100/m",
+    }
     cache.clear()
     yield
     cache.clear()
@@ -21,7 +27,12 @@ def tight_limits(settings):
 
 def test_privacy_request_form_is_rate_limited_with_a_friendly_429(client):
     for i in range(3):
-        assert client.post(reverse("privacy:request_form"), {"request_type": "access", "email": f"p{i}@example.com"}).status_code == 200
+        assert (
+            client.post(
+                reverse("privacy:request_form"), {"request_type": "access", "email": f"p{i}@example.com"}
+            ).status_code
+            == 200
+        )
     response = client.post(reverse("privacy:request_form"), {"request_type": "access", "email": "p9@example.com"})
     assert response.status_code == 429 and "Too many tries" in response.content.decode()
     assert DataSubjectRequest.objects.count() == 3
@@ -76,8 +87,20 @@ def test_behind_a_proxy_the_staff_lockout_counts_the_visitor_not_the_proxy(clien
     django_user_model.objects.create_user("desk", password="right-password-123", is_staff=True)
     login = reverse("admin:login")
     for _ in range(5):
-        client.post(login, {"username": "desk", "password": "wrong"}, HTTP_X_FORWARDED_FOR="203.0.113.7", REMOTE_ADDR="10.0.0.2")
-    locked = client.post(login, {"username": "desk", "password": "right-password-123"}, HTTP_X_FORWARDED_FOR="203.0.113.7", REMOTE_ADDR="10.0.0.2")
+        client.post(
+            login, {"username": "desk", "password": "wrong"}, HTTP_X_FORWARDED_FOR="203.0.113.7", REMOTE_ADDR="10.0.0.2"
+        )
+    locked = client.post(
+        login,
+        {"username": "desk", "password": "right-password-123"},
+        HTTP_X_FORWARDED_FOR="203.0.113.7",
+        REMOTE_ADDR="10.0.0.2",
+    )
     assert locked.status_code == 429
-    elsewhere = client.post(login, {"username": "desk", "password": "right-password-123"}, HTTP_X_FORWARDED_FOR="203.0.113.99", REMOTE_ADDR="10.0.0.2")
+    elsewhere = client.post(
+        login,
+        {"username": "desk", "password": "right-password-123"},
+        HTTP_X_FORWARDED_FOR="203.0.113.99",
+        REMOTE_ADDR="10.0.0.2",
+    )
     assert elsewhere.status_code == 302  # the desk's own machine is not locked out by someone else's guesses

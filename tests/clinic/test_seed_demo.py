@@ -11,7 +11,12 @@ pytestmark = pytest.mark.django_db
 
 
 def counts():
-    return (Location.objects.count(), Service.objects.count(), Practitioner.objects.count(), WorkingHours.objects.count())
+    return (
+        Location.objects.count(),
+        Service.objects.count(),
+        Practitioner.objects.count(),
+        WorkingHours.objects.count(),
+    )
 
 
 @pytest.mark.policy("contact")
@@ -26,7 +31,14 @@ def test_seed_creates_both_policy_locations_and_is_idempotent(settings, capsys):
     assert "1305 S Central Ave #B00" in glendale.address and str(glendale.phone) == "+17472211816"
     assert {milpitas.timezone, glendale.timezone} == {"America/Los_Angeles"}
     names = set(Service.objects.values_list("name", flat=True))
-    for expected in ["Consultation", "Dermal filler", "HydraFacial", "Chemical peel", "Laser hair removal", "Microneedling"]:
+    for expected in [
+        "Consultation",
+        "Dermal filler",
+        "HydraFacial",
+        "Chemical peel",
+        "Laser hair removal",
+        "Microneedling",
+    ]:
         assert expected in names
     assert any("Neurotoxin" in name for name in names)
 

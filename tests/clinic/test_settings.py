@@ -21,7 +21,11 @@ PRODUCTION_ENV = {
 
 
 def manage(*args, env):
-    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "SMS_BACKEND"}}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "SMS_BACKEND"}
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120
     )
@@ -60,11 +64,21 @@ def test_filemail_url_writes_to_the_absolute_path_it_names(tmp_path):
         "import django; django.setup(); from django.core.mail import send_mail; "
         "send_mail('Subject', 'Body', 'a@example.com', ['b@example.com'])"
     )
-    env = {"EMAIL_URL": f"filemail://{outbox}", "DJANGO_SETTINGS_MODULE": "clinic.settings", "DEBUG": "true",
-           "DATABASE_URL": "sqlite:////tmp/clinic-filemail.sqlite3"}
+    env = {
+        "EMAIL_URL": f"filemail://{outbox}",
+        "DJANGO_SETTINGS_MODULE": "clinic.settings",
+        "DEBUG": "true",
+        "DATABASE_URL": "sqlite:////tmp/clinic-filemail.sqlite3",
+    }
     base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_URL", "REDIS_URL"}}
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={**base, **env, "PYTHONPATH": str(ROOT)},
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={**base, **env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     written = list(outbox.glob("*.log"))
     assert len(written) == 1 and "Subject" in written[0].read_text()

@@ -24,6 +24,12 @@ def test_a_site_url_follows_the_script_prefix_of_the_request():
 
 def test_every_public_page_links_the_privacy_pages_in_its_footer(client, db):
     html = client.get(reverse("privacy:policy")).content.decode()
-    for name in ("privacy:policy", "messaging:preferences_request", "privacy:cookie_settings", "privacy:choices",
-                 "privacy:request_form", "privacy:cookie_choice"):
+    for name in (
+        "privacy:policy",
+        "messaging:preferences_request",
+        "privacy:cookie_settings",
+        "privacy:choices",
+        "privacy:request_form",
+        "privacy:cookie_choice",
+    ):
         assert f'"{reverse(name)}' in html

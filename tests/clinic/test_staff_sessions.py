@@ -1,6 +1,6 @@
 """Staff sessions end after ADMIN_IDLE_TIMEOUT_MINUTES without a request; other sessions are not timed."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -10,7 +10,7 @@ from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
 
-START = datetime(2026, 12, 7, 17, 0, tzinfo=timezone.utc)
+START = datetime(2026, 12, 7, 17, 0, tzinfo=UTC)
 ADMIN = reverse("admin:index")
 
 

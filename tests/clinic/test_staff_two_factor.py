@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.utils import timezone
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -76,7 +76,7 @@ def test_privacy_officer_must_enrol_before_any_admin_page(client, two_factor_on)
     assert slowed.status_code == 400 and "Wait a few seconds" in slowed.content.decode()
 
     with time_machine.travel(timezone.now() + timedelta(seconds=3)):
-            accepted = client.post(TWO_STEP, {"token": code_for(device), "next": "/admin/privacy/datasubjectrequest/"})
+        accepted = client.post(TWO_STEP, {"token": code_for(device), "next": "/admin/privacy/datasubjectrequest/"})
     assert accepted.status_code == 302 and accepted["Location"] == "/admin/privacy/datasubjectrequest/"
     assert client.get("/admin/privacy/datasubjectrequest/").status_code == 200
     device.refresh_from_db()

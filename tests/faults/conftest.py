@@ -20,11 +20,25 @@ def open_clinic():
 
 
 def booking_form_url(location, service, start):
-    return reverse("appointments:details", args=[location.slug, service.slug]) + "?" + urlencode({"start": start.isoformat()})
+    return (
+        reverse("appointments:details", args=[location.slug, service.slug])
+        + "?"
+        + urlencode({"start": start.isoformat()})
+    )
 
 
 def post_booking(client, location, service, start, *, email="ana@example.com", phone="+14085550188"):
-    return client.post(reverse("appointments:details", args=[location.slug, service.slug]), {
-        "start": start.isoformat(), "practitioner": "any", "first_name": "Ana", "last_name": "Lopez",
-        "email": email, "mobile_phone": phone, "is_adult": "on", "accept_privacy_policy": "on", "sms_reminders": "on",
-    })
+    return client.post(
+        reverse("appointments:details", args=[location.slug, service.slug]),
+        {
+            "start": start.isoformat(),
+            "practitioner": "any",
+            "first_name": "Ana",
+            "last_name": "Lopez",
+            "email": email,
+            "mobile_phone": phone,
+            "is_adult": "on",
+            "accept_privacy_policy": "on",
+            "sms_reminders": "on",
+        },
+    )

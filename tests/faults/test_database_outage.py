@@ -98,7 +98,9 @@ def connection_cut_at_first_consent_record():
 
 
 @requires_postgres
-def test_a_connection_lost_mid_booking_gives_a_clear_503_and_writes_nothing(client, open_clinic, connection_cut_at_first_consent_record):
+def test_a_connection_lost_mid_booking_gives_a_clear_503_and_writes_nothing(
+    client, open_clinic, connection_cut_at_first_consent_record
+):
     location, service, start = open_clinic
     ids_before = [_ids_handed_out(model) for model in (Client, Appointment)]
 

@@ -9,8 +9,16 @@ import pytest
 
 from messaging.models import MessageStatus, SmsMessage
 from messaging.services import dispatch_due_reminders
-from tests.workers import due_reminders, publishing_to, requires_redis, running_workers, shared_redis_db, wait_for, worker_env
-from tests.workers import workers_answering
+from tests.workers import (
+    due_reminders,
+    publishing_to,
+    requires_redis,
+    running_workers,
+    shared_redis_db,
+    wait_for,
+    worker_env,
+    workers_answering,
+)
 
 pytestmark = [requires_redis, pytest.mark.django_db(transaction=True)]
 BROKER_DB = 10
@@ -35,7 +43,9 @@ def test_after_a_provider_outage_every_due_reminder_is_sent_exactly_once(fake_tw
         def all_sent():
             return SmsMessage.objects.filter(status=MessageStatus.SENT).count() == REMINDERS
 
-        assert wait_for(all_sent, timeout=30), list(SmsMessage.objects.values_list("status", "attempts", "status_reason"))
+        assert wait_for(all_sent, timeout=30), list(
+            SmsMessage.objects.values_list("status", "attempts", "status_reason")
+        )
         assert dispatch_due_reminders().queued == 0  # a later pass: nothing again
         time.sleep(1)  # a duplicate send would arrive by now
 

@@ -21,12 +21,21 @@ from appointments.tasks import send_pending_confirmation_emails
 from messaging.models import MessageKind, MessageStatus, SmsMessage
 from messaging.tasks import dispatch_due_reminders
 from tests.faults.conftest import post_booking
-from tests.workers import PrivateRedis, publishing_to, requires_redis, running_workers, wait_for, worker_env
-from tests.workers import workers_answering
+from tests.workers import (
+    PrivateRedis,
+    publishing_to,
+    requires_redis,
+    running_workers,
+    wait_for,
+    worker_env,
+    workers_answering,
+)
 
 pytestmark = [
     requires_redis,
-    pytest.mark.skipif(not shutil.which("redis-server"), reason="needs the redis-server program, to run a Redis of its own"),
+    pytest.mark.skipif(
+        not shutil.which("redis-server"), reason="needs the redis-server program, to run a Redis of its own"
+    ),
     pytest.mark.django_db(transaction=True),
 ]
 PHONE, EMAIL = "+14085550177", "ana.restart@example.com"
@@ -42,9 +51,13 @@ def private_redis():
 @pytest.fixture
 def web_on(private_redis, settings):
     """This process as the web app in production: cache, rate limits and broker all on that Redis."""
-    settings.CACHES = {**settings.CACHES, "default": {
-        "BACKEND": "clinic.cache.ReusingRedisCache", "LOCATION": private_redis.url,
-    }}
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "clinic.cache.ReusingRedisCache",
+            "LOCATION": private_redis.url,
+        },
+    }
     settings.RATELIMIT_ENABLE = True
     with publishing_to(private_redis.url):
         yield
@@ -61,9 +74,16 @@ def _confirmation_text():
     return SmsMessage.objects.get(kind=MessageKind.CONFIRMATION)
 
 
-def test_while_redis_restarts_bookings_succeed_and_the_queued_work_resumes_once(client, open_clinic, fake_twilio, private_redis, web_on, tmp_path):
+def test_while_redis_restarts_bookings_succeed_and_the_queued_work_resumes_once(
+    client, open_clinic, fake_twilio, private_redis, web_on, tmp_path
+):
     location, service, start = open_clinic
-    env = worker_env(broker=private_redis.url, twilio_url=fake_twilio.url, REDIS_URL=private_redis.url, EMAIL_URL=f"filemail:///{tmp_path}")
+    env = worker_env(
+        broker=private_redis.url,
+        twilio_url=fake_twilio.url,
+        REDIS_URL=private_redis.url,
+        EMAIL_URL=f"filemail:///{tmp_path}",
+    )
     with running_workers() as start_worker:
         worker = start_worker(env)
         assert workers_answering(1)

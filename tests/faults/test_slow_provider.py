@@ -17,7 +17,9 @@ from tests.workers import due_reminders
 pytestmark = pytest.mark.django_db
 
 
-def test_a_text_twilio_answers_after_the_timeout_is_failed_with_the_reason_and_never_resent(fake_twilio, settings, django_capture_on_commit_callbacks):
+def test_a_text_twilio_answers_after_the_timeout_is_failed_with_the_reason_and_never_resent(
+    fake_twilio, settings, django_capture_on_commit_callbacks
+):
     (phone,) = due_reminders(1, phone_prefix="+1408558")
     settings.TWILIO_TIMEOUT_SECONDS = 0.3
     fake_twilio.delay = 0.6  # Twilio takes the text, then answers too late
@@ -34,7 +36,9 @@ def test_a_text_twilio_answers_after_the_timeout_is_failed_with_the_reason_and_n
     assert fake_twilio.received_per_recipient() == {phone: 1}
 
 
-def test_when_twilio_reports_on_that_text_it_is_recorded_as_sent_after_all(fake_twilio, settings, client, django_capture_on_commit_callbacks):
+def test_when_twilio_reports_on_that_text_it_is_recorded_as_sent_after_all(
+    fake_twilio, settings, client, django_capture_on_commit_callbacks
+):
     due_reminders(1, phone_prefix="+1408559")
     settings.TWILIO_TIMEOUT_SECONDS = 0.3
     fake_twilio.delay = 0.6
@@ -42,7 +46,12 @@ def test_when_twilio_reports_on_that_text_it_is_recorded_as_sent_after_all(fake_
         dispatch_due_reminders()
     (accepted,) = fake_twilio.messages  # what Twilio took, with the report address we gave it
     callback_url = accepted["StatusCallback"]
-    data = {"MessageSid": accepted["sid"], "MessageStatus": "delivered", "To": accepted["To"], "AccountSid": "AC" + "0" * 32}
+    data = {
+        "MessageSid": accepted["sid"],
+        "MessageStatus": "delivered",
+        "To": accepted["To"],
+        "AccountSid": "AC" + "0" * 32,
+    }
     signature = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(callback_url, data)
     path = callback_url.removeprefix(settings.SITE_URL)
     assert client.post(path, data, HTTP_X_TWILIO_SIGNATURE=signature).status_code == 204

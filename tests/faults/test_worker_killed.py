@@ -17,8 +17,16 @@ from django.utils import timezone
 
 from messaging.models import MessageStatus, SmsMessage
 from messaging.services import dispatch_due_reminders
-from tests.workers import due_reminders, publishing_to, requires_redis, running_workers, shared_redis_db, wait_for, worker_env
-from tests.workers import workers_answering
+from tests.workers import (
+    due_reminders,
+    publishing_to,
+    requires_redis,
+    running_workers,
+    shared_redis_db,
+    wait_for,
+    worker_env,
+    workers_answering,
+)
 
 pytestmark = [requires_redis, pytest.mark.django_db(transaction=True)]
 BROKER_DB = 11
@@ -48,7 +56,9 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(fake_tw
         assert _statuses()[in_flight] == MessageStatus.SENDING
         answered = len(fake_twilio.received) - 1  # 1 unless this process was slow to notice
         assert sorted(_statuses().values()) == sorted(
-            [MessageStatus.SENT] * answered + [MessageStatus.SENDING] + [MessageStatus.QUEUED] * (REMINDERS - answered - 1)
+            [MessageStatus.SENT] * answered
+            + [MessageStatus.SENDING]
+            + [MessageStatus.QUEUED] * (REMINDERS - answered - 1)
         )
 
         # The batch was never acknowledged: Redis gives it to the next worker after the timeout.

@@ -30,10 +30,23 @@ def test_racing_bot_bookings_with_one_number_get_one_text_between_them():
     appointments = []
     for i in range(RACERS):
         person = ClientFactory(mobile_phone=PHONE)  # each online booking is a new record
-        record_consent(client=person, purpose=ConsentPurpose.SMS_REMINDERS, granted=True, notice_text="x",
-                       source=ConsentSource.BOOKING_FORM)
-        appointments.append(AppointmentFactory(client=person, location=location, service=service, practitioner=practitioner,
-                                               start=start + timedelta(hours=i), source=AppointmentSource.ONLINE))
+        record_consent(
+            client=person,
+            purpose=ConsentPurpose.SMS_REMINDERS,
+            granted=True,
+            notice_text="x",
+            source=ConsentSource.BOOKING_FORM,
+        )
+        appointments.append(
+            AppointmentFactory(
+                client=person,
+                location=location,
+                service=service,
+                practitioner=practitioner,
+                start=start + timedelta(hours=i),
+                source=AppointmentSource.ONLINE,
+            )
+        )
     barrier = threading.Barrier(RACERS)
 
     def confirm(appointment_id):

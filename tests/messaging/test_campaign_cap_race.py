@@ -24,15 +24,25 @@ PHONE = "+14085550189"
 def test_two_campaigns_started_at_once_stay_within_the_cap(settings):
     """Rule: at most MARKETING_MAX_PER_30_DAYS marketing texts per number in 30 days, whichever campaigns race."""
     person = ClientFactory(mobile_phone=PHONE)
-    record_consent(client=person, purpose=ConsentPurpose.SMS_MARKETING, granted=True, notice_text="x",
-                   source=ConsentSource.BOOKING_FORM)
+    record_consent(
+        client=person,
+        purpose=ConsentPurpose.SMS_MARKETING,
+        granted=True,
+        notice_text="x",
+        source=ConsentSource.BOOKING_FORM,
+    )
     now = timezone.now()
     with time_machine.travel(now - timedelta(days=3), tick=False):
         for _ in range(settings.MARKETING_MAX_PER_30_DAYS - 1):
-            SmsMessage.objects.create(to_number=PHONE, client=person, body="old offer", kind=MessageKind.MARKETING,
-                                      status="delivered")
-    campaigns = [Campaign.objects.create(name=f"Offer {n}", channel=Channel.SMS, body="20% off", send_at=now,
-                                         status=CampaignStatus.SCHEDULED) for n in range(2)]
+            SmsMessage.objects.create(
+                to_number=PHONE, client=person, body="old offer", kind=MessageKind.MARKETING, status="delivered"
+            )
+    campaigns = [
+        Campaign.objects.create(
+            name=f"Offer {n}", channel=Channel.SMS, body="20% off", send_at=now, status=CampaignStatus.SCHEDULED
+        )
+        for n in range(2)
+    ]
     barrier = threading.Barrier(len(campaigns))
 
     def start(campaign_id):
@@ -47,4 +57,7 @@ def test_two_campaigns_started_at_once_stay_within_the_cap(settings):
         t.start()
     for t in threads:
         t.join(timeout=60)
-    assert SmsMessage.objects.filter(kind=MessageKind.MARKETING, to_number=PHONE).count() == settings.MARKETING_MAX_PER_30_DAYS
+    assert (
+        SmsMessage.objects.filter(kind=MessageKind.MARKETING, to_number=PHONE).count()
+        == settings.MARKETING_MAX_PER_30_DAYS
+    )

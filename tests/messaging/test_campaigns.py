@@ -25,15 +25,28 @@ NOON = datetime(2026, 12, 7, 12, tzinfo=LA)
 
 
 def consent(client, purpose, granted=True):
-    record_consent(client=client, purpose=purpose, granted=granted, notice_text="Offers", source=ConsentSource.BOOKING_FORM)
+    record_consent(
+        client=client, purpose=purpose, granted=granted, notice_text="Offers", source=ConsentSource.BOOKING_FORM
+    )
 
 
 @pytest.fixture
 def people():
     """One client in every consent state that matters for marketing."""
-    p = {name: ClientFactory(last_name=name) for name in [
-        "sms_yes", "email_yes", "both_yes", "never_asked", "withdrew", "opted_out", "restricted", "bad_phone", "reminders_only",
-    ]}
+    p = {
+        name: ClientFactory(last_name=name)
+        for name in [
+            "sms_yes",
+            "email_yes",
+            "both_yes",
+            "never_asked",
+            "withdrew",
+            "opted_out",
+            "restricted",
+            "bad_phone",
+            "reminders_only",
+        ]
+    }
     for name in ["sms_yes", "both_yes", "withdrew", "opted_out", "restricted", "bad_phone"]:
         consent(p[name], ConsentPurpose.SMS_MARKETING)
     for name in ["email_yes", "both_yes", "withdrew", "restricted"]:
@@ -78,8 +91,14 @@ def test_location_campaign_reaches_that_locations_clients_only(people):
 
 
 def sms_campaign(**kwargs):
-    fields = {"name": "Winter glow", "channel": Channel.SMS, "body": "20% off HydraFacials this week!",
-              "send_at": NOON, "status": CampaignStatus.SCHEDULED, **kwargs}
+    fields = {
+        "name": "Winter glow",
+        "channel": Channel.SMS,
+        "body": "20% off HydraFacials this week!",
+        "send_at": NOON,
+        "status": CampaignStatus.SCHEDULED,
+        **kwargs,
+    }
     fields["location"] = fields.get("location") or LocationFactory()
     return Campaign.objects.create(**fields)
 
@@ -126,8 +145,13 @@ def test_stop_after_a_campaign_was_queued_stops_that_text(people, sms_outbox):
 
 def email_campaign(**kwargs):
     return Campaign.objects.create(
-        name="News", channel=Channel.EMAIL, subject="Our winter menu", body="New peels are here.", send_at=NOON,
-        status=CampaignStatus.SCHEDULED, **kwargs,
+        name="News",
+        channel=Channel.EMAIL,
+        subject="Our winter menu",
+        body="New peels are here.",
+        send_at=NOON,
+        status=CampaignStatus.SCHEDULED,
+        **kwargs,
     )
 
 
@@ -177,7 +201,9 @@ def test_tampered_unsubscribe_token_is_404(client, people):
     assert client.post(reverse("messaging:unsubscribe", args=[token[:-3] + "abc"])).status_code == 404
 
 
-def test_email_to_someone_who_unsubscribed_after_queueing_is_skipped(client, people, django_capture_on_commit_callbacks):
+def test_email_to_someone_who_unsubscribed_after_queueing_is_skipped(
+    client, people, django_capture_on_commit_callbacks
+):
     campaign = email_campaign()
     start_campaign(campaign_id=campaign.pk, now=NOON)  # queued; tasks not run yet
     client.post(reverse("messaging:unsubscribe", args=[unsubscribe_token(people["email_yes"])]))
@@ -195,6 +221,8 @@ def test_admin_shows_the_audience_count_before_sending(client, people):
     campaign = Campaign.objects.create(name="Draft", channel=Channel.SMS, body="Hi", send_at=NOON + timedelta(days=1))
     html = client.get(reverse("admin:messaging_campaign_change", args=[campaign.pk])).content.decode()
     assert "2 client(s) with current SMS marketing consent" in html
-    client.post(reverse("admin:messaging_campaign_changelist"), {"action": "schedule", "_selected_action": [campaign.pk]})
+    client.post(
+        reverse("admin:messaging_campaign_changelist"), {"action": "schedule", "_selected_action": [campaign.pk]}
+    )
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.SCHEDULED

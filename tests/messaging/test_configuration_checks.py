@@ -7,13 +7,19 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCAL_ENV = {"DEBUG": "true", "DATABASE_URL": "sqlite:////tmp/clinic-config-check.sqlite3", "CELERY_BROKER_URL": "memory://"}
+LOCAL_ENV = {
+    "DEBUG": "true",
+    "DATABASE_URL": "sqlite:////tmp/clinic-config-check.sqlite3",
+    "CELERY_BROKER_URL": "memory://",
+}
 DROPPED = {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SMS_BACKEND", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"}
 
 
 def run(args, env, timeout=60):
     base = {k: v for k, v in os.environ.items() if k not in DROPPED}
-    return subprocess.run(args, cwd=ROOT, env={**base, **LOCAL_ENV, **env}, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        args, cwd=ROOT, env={**base, **LOCAL_ENV, **env}, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_an_unknown_sms_backend_fails_manage_check():
@@ -23,7 +29,9 @@ def test_an_unknown_sms_backend_fails_manage_check():
 
 
 def test_a_class_that_is_not_an_sms_backend_fails_manage_check():
-    result = run([sys.executable, "manage.py", "check"], {"SMS_BACKEND": "django.core.mail.backends.locmem.EmailBackend"})
+    result = run(
+        [sys.executable, "manage.py", "check"], {"SMS_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    )
     assert result.returncode != 0 and "is not an SMS backend" in result.stderr
 
 
@@ -34,8 +42,12 @@ def test_twilio_without_credentials_fails_manage_check_naming_what_is_missing():
 
 
 def test_twilio_with_credentials_passes():
-    env = {"SMS_BACKEND": "messaging.backends.twilio.SmsBackend", "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
-           "TWILIO_AUTH_TOKEN": "token", "TWILIO_MESSAGING_SERVICE_SID": "MG" + "0" * 32}
+    env = {
+        "SMS_BACKEND": "messaging.backends.twilio.SmsBackend",
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_AUTH_TOKEN": "token",
+        "TWILIO_MESSAGING_SERVICE_SID": "MG" + "0" * 32,
+    }
     result = run([sys.executable, "manage.py", "check", "--fail-level", "WARNING"], env)
     assert result.returncode == 0, result.stderr
 

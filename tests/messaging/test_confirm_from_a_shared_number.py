@@ -30,16 +30,32 @@ PHONE = "+14085550143"
 def test_c_confirms_only_a_visit_whose_client_gets_texts_at_this_number():
     location, service, (practitioner,) = bookable_clinic(hours=((time(8), time(20)),))
     owner = ClientFactory(mobile_phone=PHONE)
-    record_consent(client=owner, purpose=ConsentPurpose.SMS_REMINDERS, granted=True, notice_text="x",
-                   source=ConsentSource.BOOKING_FORM)
+    record_consent(
+        client=owner,
+        purpose=ConsentPurpose.SMS_REMINDERS,
+        granted=True,
+        notice_text="x",
+        source=ConsentSource.BOOKING_FORM,
+    )
     stranger = ClientFactory(mobile_phone=PHONE)
-    record_consent(client=stranger, purpose=ConsentPurpose.SMS_REMINDERS, granted=False, notice_text="x",
-                   source=ConsentSource.BOOKING_FORM)
+    record_consent(
+        client=stranger,
+        purpose=ConsentPurpose.SMS_REMINDERS,
+        granted=False,
+        notice_text="x",
+        source=ConsentSource.BOOKING_FORM,
+    )
     with time_machine.travel(NOW, tick=False):
-        strangers = AppointmentFactory(client=stranger, location=location, service=service,
-                                       practitioner=practitioner, start=NOW + timedelta(days=1))
-        owners = AppointmentFactory(client=owner, location=location, service=service, practitioner=practitioner,
-                                    start=NOW + timedelta(days=2))
+        strangers = AppointmentFactory(
+            client=stranger,
+            location=location,
+            service=service,
+            practitioner=practitioner,
+            start=NOW + timedelta(days=1),
+        )
+        owners = AppointmentFactory(
+            client=owner, location=location, service=service, practitioner=practitioner, start=NOW + timedelta(days=2)
+        )
         result = handle_inbound_sms(message_sid="SM" + "3" * 32, from_number=PHONE, to_number="+14088211633", body="C")
     strangers.refresh_from_db()
     owners.refresh_from_db()
@@ -57,8 +73,12 @@ def test_a_text_from_a_number_is_filed_under_its_proven_or_oldest_record_not_a_l
     owner = ClientFactory(first_name="Vera", mobile_phone=PHONE)
     stranger = ClientFactory(first_name="Mallory", mobile_phone=PHONE)  # a later online booking that typed the number
     with time_machine.travel(NOW, tick=False):
-        handle_inbound_sms(message_sid="SM" + "4" * 32, from_number=PHONE, to_number="+14088211633",
-                           body="Vera here: I did not book that, and my lab results are in")
+        handle_inbound_sms(
+            message_sid="SM" + "4" * 32,
+            from_number=PHONE,
+            to_number="+14088211633",
+            body="Vera here: I did not book that, and my lab results are in",
+        )
     exported = registry.export_subject([stranger.pk])
     assert "lab results" not in str(exported)
     assert "lab results" in str(registry.export_subject([owner.pk]))

@@ -19,8 +19,13 @@ NOT_FOUND = "couldn't find an upcoming appointment"
 
 
 def another_booking(appointment, **changes):
-    fields = dict(location=appointment.location, service=appointment.service, practitioner=appointment.practitioner,
-                  client=ClientFactory(mobile_phone=STRANGER), start=appointment.start + timedelta(hours=3))
+    fields = dict(
+        location=appointment.location,
+        service=appointment.service,
+        practitioner=appointment.practitioner,
+        client=ClientFactory(mobile_phone=STRANGER),
+        start=appointment.start + timedelta(hours=3),
+    )
     return AppointmentFactory(**{**fields, **changes})
 
 
@@ -42,7 +47,9 @@ def test_c_confirms_the_texters_appointment_and_leaves_other_bookings_alone(clie
     assert statuses == {mine.pk: AppointmentStatus.CONFIRMED, theirs.pk: AppointmentStatus.BOOKED}
 
 
-@pytest.mark.parametrize("change", [{"status": AppointmentStatus.CANCELLED}, {"start": NOW - timedelta(days=1)}], ids=["cancelled", "past"])
+@pytest.mark.parametrize(
+    "change", [{"status": AppointmentStatus.CANCELLED}, {"start": NOW - timedelta(days=1)}], ids=["cancelled", "past"]
+)
 def test_c_does_not_confirm_a_cancelled_or_past_appointment(client, texting_client, change):
     _, mine = texting_client
     theirs = another_booking(mine, **change)

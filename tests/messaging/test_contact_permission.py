@@ -13,7 +13,16 @@ from clinic.models import Client
 from messaging import permissions
 from messaging.inbound import ReplyRefused, send_staff_reply
 from messaging.marketing import campaign_audience, start_campaign
-from messaging.models import Campaign, CampaignStatus, Channel, Direction, MessageKind, MessageStatus, SmsMessage, SmsOptOut
+from messaging.models import (
+    Campaign,
+    CampaignStatus,
+    Channel,
+    Direction,
+    MessageKind,
+    MessageStatus,
+    SmsMessage,
+    SmsOptOut,
+)
 from messaging.opt_outs import add_sms_opt_out
 from messaging.permissions import Purpose, may_contact, may_contact_many
 from messaging.services import deliver_sms, dispatch_due_reminders, queue_booking_confirmation, queue_message
@@ -61,7 +70,9 @@ def test_send_time_sql_and_orm_selector_give_the_same_answer_on_varied_data():
     shared = "+14085550999"
     add_sms_opt_out(phone="+14085550888", reason="STOP", source="sms_keyword", withdraw_consents=False)
     phones = [None, shared, "+14085550888", "+33612345678"]  # own number, shared, opted out, abroad
-    combos = itertools.product(HISTORIES.items(), HISTORIES.items(), [False, True], [False, True], [False, True], phones)
+    combos = itertools.product(
+        HISTORIES.items(), HISTORIES.items(), [False, True], [False, True], [False, True], phones
+    )
     for n, ((_, reminders), (_, marketing), restricted, erased, problem, phone) in enumerate(combos):
         if n % 5:  # a fifth of the 1,152 mixes, spread evenly, keeps the test quick
             continue
@@ -86,7 +97,10 @@ def test_send_time_sql_and_orm_selector_give_the_same_answer_on_varied_data():
     clients.append(twin)
     opted = set(SmsOptOut.objects.values_list("phone_hash", flat=True))
 
-    for purpose, ledger in ((Purpose.TRANSACTIONAL, ConsentPurpose.SMS_REMINDERS), (Purpose.SMS_MARKETING, ConsentPurpose.SMS_MARKETING)):
+    for purpose, ledger in (
+        (Purpose.TRANSACTIONAL, ConsentPurpose.SMS_REMINDERS),
+        (Purpose.SMS_MARKETING, ConsentPurpose.SMS_MARKETING),
+    ):
         batch = may_contact_many(clients=clients, purpose=purpose, check_cap=False)
         latest = current_consents(client_ids=[c.pk for c in clients], purpose=ledger)
         for person in clients:
@@ -125,7 +139,11 @@ def shared_number(client):
         consent(newcomer, purpose)
     with time_machine.travel(NOW - timedelta(days=1), tick=False):
         appointment = AppointmentFactory(
-            location=location, service=service, practitioner=practitioner, client=newcomer, start=NOW + timedelta(days=1)
+            location=location,
+            service=service,
+            practitioner=practitioner,
+            client=newcomer,
+            start=NOW + timedelta(days=1),
         )
     return dana, newcomer, appointment
 
@@ -135,7 +153,9 @@ def texts_to(outbox, phone=PHONE):
 
 
 @pytest.mark.policy("sms-stop")
-def test_stop_wins_over_another_records_consent_for_reminders(shared_number, sms_outbox, django_capture_on_commit_callbacks):
+def test_stop_wins_over_another_records_consent_for_reminders(
+    shared_number, sms_outbox, django_capture_on_commit_callbacks
+):
     for hours in (0, 22):
         now = NOW + timedelta(hours=hours)
         with time_machine.travel(now, tick=False), django_capture_on_commit_callbacks(execute=True):
@@ -145,7 +165,9 @@ def test_stop_wins_over_another_records_consent_for_reminders(shared_number, sms
 
 
 @pytest.mark.policy("sms-stop")
-def test_stop_wins_over_another_records_consent_for_booking_confirmations(shared_number, sms_outbox, django_capture_on_commit_callbacks):
+def test_stop_wins_over_another_records_consent_for_booking_confirmations(
+    shared_number, sms_outbox, django_capture_on_commit_callbacks
+):
     _, _, appointment = shared_number
     with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
         assert queue_booking_confirmation(appointment_id=appointment.pk) is None
@@ -153,22 +175,30 @@ def test_stop_wins_over_another_records_consent_for_booking_confirmations(shared
 
 
 @pytest.mark.policy("sms-stop")
-def test_stop_wins_over_another_records_consent_for_campaigns(shared_number, sms_outbox, django_capture_on_commit_callbacks):
+def test_stop_wins_over_another_records_consent_for_campaigns(
+    shared_number, sms_outbox, django_capture_on_commit_callbacks
+):
     _, newcomer, _ = shared_number
     assert newcomer not in campaign_audience(channel=Channel.SMS).clients
-    campaign = Campaign.objects.create(name="Offer", channel=Channel.SMS, body="20% off", send_at=NOW, status=CampaignStatus.SCHEDULED)
+    campaign = Campaign.objects.create(
+        name="Offer", channel=Channel.SMS, body="20% off", send_at=NOW, status=CampaignStatus.SCHEDULED
+    )
     with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
         start_campaign(campaign_id=campaign.pk, now=NOW)
     assert texts_to(sms_outbox) == []
     # A campaign row queued for the newcomer anyway (say, before the STOP) is stopped at send time.
-    row = queue_message(to_number=PHONE, body="Offer", location=None, client=newcomer, kind=MessageKind.MARKETING, now=NOW)
+    row = queue_message(
+        to_number=PHONE, body="Offer", location=None, client=newcomer, kind=MessageKind.MARKETING, now=NOW
+    )
     with time_machine.travel(NOW, tick=False):
         assert deliver_sms(message_id=row.pk).outcome == "skipped"
     assert texts_to(sms_outbox) == []
 
 
 @pytest.mark.policy("sms-stop")
-def test_stop_wins_for_staff_replies_from_the_inbox(client, shared_number, sms_outbox, django_capture_on_commit_callbacks):
+def test_stop_wins_for_staff_replies_from_the_inbox(
+    client, shared_number, sms_outbox, django_capture_on_commit_callbacks
+):
     with time_machine.travel(NOW, tick=False):
         text_in(client, "Hi, is parking free?", "SM" + "2" * 32)
     inbound = SmsMessage.objects.get(direction=Direction.INBOUND, twilio_sid="SM" + "2" * 32)
@@ -184,9 +214,14 @@ def test_stop_wins_for_staff_replies_from_the_inbox(client, shared_number, sms_o
 @pytest.mark.policy("sms-stop")
 def test_stop_wins_for_keyword_replies_except_the_single_stop_confirmation(client, shared_number):
     with time_machine.travel(NOW, tick=False):
-        replies = [text_in(client, body, f"SM{n:032d}").content.decode() for n, body in enumerate(["HELP", "C", "INFO", "STOP"], 3)]
+        replies = [
+            text_in(client, body, f"SM{n:032d}").content.decode()
+            for n, body in enumerate(["HELP", "C", "INFO", "STOP"], 3)
+        ]
     assert all("<Message>" not in reply for reply in replies)  # the STOP confirmation went out once, days ago
-    assert not SmsMessage.objects.filter(kind=MessageKind.KEYWORD_REPLY, created_at__gte=NOW - timedelta(hours=1)).exists()
+    assert not SmsMessage.objects.filter(
+        kind=MessageKind.KEYWORD_REPLY, created_at__gte=NOW - timedelta(hours=1)
+    ).exists()
 
 
 @pytest.mark.policy("sms-stop")
@@ -217,7 +252,9 @@ def test_booking_with_a_stopped_number_and_turning_texts_on_by_link_never_texts_
 
 
 @pytest.mark.policy("sms-stop")
-def test_a_person_who_texted_stop_still_gets_the_privacy_code_they_asked_for(shared_number, sms_outbox, django_capture_on_commit_callbacks):
+def test_a_person_who_texted_stop_still_gets_the_privacy_code_they_asked_for(
+    shared_number, sms_outbox, django_capture_on_commit_callbacks
+):
     dana, _, _ = shared_number
     with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
         message = registry.send_verification_sms(phone=PHONE, body="Your code is 123456.", client=dana)
@@ -227,7 +264,9 @@ def test_a_person_who_texted_stop_still_gets_the_privacy_code_they_asked_for(sha
     assert message.status == MessageStatus.SENT
 
 
-def test_a_verification_code_goes_only_to_the_phone_on_file_and_is_rate_limited(sms_outbox, django_capture_on_commit_callbacks):
+def test_a_verification_code_goes_only_to_the_phone_on_file_and_is_rate_limited(
+    sms_outbox, django_capture_on_commit_callbacks
+):
     person = ClientFactory(mobile_phone=PHONE)
     assert registry.send_verification_sms(phone="+14085550100", body="code", client=person) is None
     assert registry.send_verification_sms(phone=PHONE, body="code", client=None) is None
@@ -254,14 +293,23 @@ def test_through_the_pages_a_booking_and_the_preference_link_never_text_a_stoppe
         client.post(
             reverse("appointments:details", args=[location.slug, service.slug]),
             {
-                "start": datetime(2026, 12, 7, 10, 0, tzinfo=LA).isoformat(), "practitioner": "any",
-                "first_name": "Stranger", "last_name": "Danger", "email": "stranger@example.com",
-                "mobile_phone": "(408) 555-0143", "is_adult": "on", "accept_privacy_policy": "on",
-                "sms_reminders": "on", "sms_marketing": "on",
+                "start": datetime(2026, 12, 7, 10, 0, tzinfo=LA).isoformat(),
+                "practitioner": "any",
+                "first_name": "Stranger",
+                "last_name": "Danger",
+                "email": "stranger@example.com",
+                "mobile_phone": "(408) 555-0143",
+                "is_adult": "on",
+                "accept_privacy_policy": "on",
+                "sms_reminders": "on",
+                "sms_marketing": "on",
             },
         )
         appointment = Appointment.objects.get()
-        client.post(f"/messaging/preferences/{preferences_token(appointment.client)}/", {"sms_reminders": "on", "sms_marketing": "on"})
+        client.post(
+            f"/messaging/preferences/{preferences_token(appointment.client)}/",
+            {"sms_reminders": "on", "sms_marketing": "on"},
+        )
     for now in (sunday + timedelta(hours=1), datetime(2026, 12, 7, 8, 0, tzinfo=LA)):
         with time_machine.travel(now, tick=False), django_capture_on_commit_callbacks(execute=True):
             dispatch_due_reminders(now=now)

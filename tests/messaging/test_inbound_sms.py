@@ -30,10 +30,33 @@ NOW = datetime(2026, 12, 7, 10, 0, tzinfo=LA)
 @pytest.mark.policy("sms-stop")
 @pytest.mark.parametrize(
     "body",
-    ["STOP", "stop", " Stop. ", "STOP!!!", "StopAll", "unsubscribe", "CANCEL", "end", "Quit", "revoke", "optout",
-     "opt out", "Opt-Out", "please stop texting me", "Stop texting me!", "stop it", "Please STOP", "don't text me",
-     "Do not text me anymore", "No more texts please", "remove me from your list", "take me off this list",
-     "unsubscribe me", "stop sending me messages", "leave me alone"],
+    [
+        "STOP",
+        "stop",
+        " Stop. ",
+        "STOP!!!",
+        "StopAll",
+        "unsubscribe",
+        "CANCEL",
+        "end",
+        "Quit",
+        "revoke",
+        "optout",
+        "opt out",
+        "Opt-Out",
+        "please stop texting me",
+        "Stop texting me!",
+        "stop it",
+        "Please STOP",
+        "don't text me",
+        "Do not text me anymore",
+        "No more texts please",
+        "remove me from your list",
+        "take me off this list",
+        "unsubscribe me",
+        "stop sending me messages",
+        "leave me alone",
+    ],
 )
 def test_opt_out_words_and_plain_revocations(body):
     assert classify(body) == Keyword.OPT_OUT
@@ -41,19 +64,40 @@ def test_opt_out_words_and_plain_revocations(body):
 
 @pytest.mark.parametrize(
     "body",
-    ["Can I stop by at 3?", "I need to cancel my appointment on Friday", "What time does it end?",
-     "Thanks! See you then", "yes", "YES", "Is the stop on Main St near you?", "", "   "],
+    [
+        "Can I stop by at 3?",
+        "I need to cancel my appointment on Friday",
+        "What time does it end?",
+        "Thanks! See you then",
+        "yes",
+        "YES",
+        "Is the stop on Main St near you?",
+        "",
+        "   ",
+    ],
 )
 def test_other_messages_are_not_opt_outs(body):
     assert classify(body) != Keyword.OPT_OUT
 
 
-@pytest.mark.parametrize("body, keyword", [
-    ("START", Keyword.OPT_IN), ("unstop", Keyword.OPT_IN), ("Start.", Keyword.OPT_IN),
-    ("HELP", Keyword.HELP), ("info?", Keyword.HELP), ("help!", Keyword.HELP),
-    ("C", Keyword.CONFIRM), ("c", Keyword.CONFIRM), ("Confirm", Keyword.CONFIRM), ("CONFIRM.", Keyword.CONFIRM),
-    ("YES", Keyword.NONE), ("Y", Keyword.NONE), ("Hello, can I move my appointment?", Keyword.NONE),
-])
+@pytest.mark.parametrize(
+    "body, keyword",
+    [
+        ("START", Keyword.OPT_IN),
+        ("unstop", Keyword.OPT_IN),
+        ("Start.", Keyword.OPT_IN),
+        ("HELP", Keyword.HELP),
+        ("info?", Keyword.HELP),
+        ("help!", Keyword.HELP),
+        ("C", Keyword.CONFIRM),
+        ("c", Keyword.CONFIRM),
+        ("Confirm", Keyword.CONFIRM),
+        ("CONFIRM.", Keyword.CONFIRM),
+        ("YES", Keyword.NONE),
+        ("Y", Keyword.NONE),
+        ("Hello, can I move my appointment?", Keyword.NONE),
+    ],
+)
 def test_keywords_are_case_and_punctuation_insensitive(body, keyword):
     assert classify(body) == keyword
 
@@ -61,9 +105,15 @@ def test_keywords_are_case_and_punctuation_insensitive(body, keyword):
 # --- Through the webhook ----------------------------------------------------
 
 
-
 def inbound(client, body, sid="SM" + "1" * 32, sender=PHONE, token="test-auth-token", sign=True):
-    data = {"MessageSid": sid, "From": sender, "To": CLINIC_NUMBER, "Body": body, "AccountSid": "AC" + "0" * 32, "NumMedia": "0"}
+    data = {
+        "MessageSid": sid,
+        "From": sender,
+        "To": CLINIC_NUMBER,
+        "Body": body,
+        "AccountSid": "AC" + "0" * 32,
+        "NumMedia": "0",
+    }
     headers = {}
     if sign:
         headers["HTTP_X_TWILIO_SIGNATURE"] = RequestValidator(token).compute_signature("http://testserver" + URL, data)
@@ -77,9 +127,17 @@ def texting_client(db):
     location.save()
     person_client = ClientFactory(mobile_phone=PHONE)
     for purpose in (ConsentPurpose.SMS_REMINDERS, ConsentPurpose.SMS_MARKETING):
-        record_consent(client=person_client, purpose=purpose, granted=True, notice_text="Texts", source=ConsentSource.BOOKING_FORM)
+        record_consent(
+            client=person_client, purpose=purpose, granted=True, notice_text="Texts", source=ConsentSource.BOOKING_FORM
+        )
     with time_machine.travel(NOW - timedelta(days=3), tick=False):
-        appointment = AppointmentFactory(location=location, service=service, practitioner=person, client=person_client, start=NOW + timedelta(days=1, hours=2))
+        appointment = AppointmentFactory(
+            location=location,
+            service=service,
+            practitioner=person,
+            client=person_client,
+            start=NOW + timedelta(days=1, hours=2),
+        )
     return person_client, appointment
 
 
@@ -107,7 +165,10 @@ def test_stop_suppresses_the_number_withdraws_consent_and_confirms_once(client, 
     assert "Reply START to resubscribe" in twiml_message(response)
     assert SmsOptOut.objects.filter(phone_hash=contact_hash(PHONE)).exists()
     withdrawals = ConsentRecord.objects.filter(client=person, granted=False, evidence="SM" + "1" * 32)
-    assert set(withdrawals.values_list("purpose", flat=True)) == {ConsentPurpose.SMS_REMINDERS, ConsentPurpose.SMS_MARKETING}
+    assert set(withdrawals.values_list("purpose", flat=True)) == {
+        ConsentPurpose.SMS_REMINDERS,
+        ConsentPurpose.SMS_MARKETING,
+    }
     # A second STOP gets no second confirmation.
     assert twiml_message(inbound(client, "STOP", sid="SM" + "2" * 32)) == ""
 
@@ -163,7 +224,13 @@ def test_start_lifts_the_suppression_and_reminders_resume(client, texting_client
 @pytest.mark.django_db
 def test_help_answers_with_the_clinic_contact_and_program_terms(client, texting_client):
     reply = twiml_message(inbound(client, "help"))
-    for phrase in ["California Aesthetics", "(408) 821-1633", "Msg frequency varies", "Msg &amp; data rates may apply", "Reply STOP to opt out"]:
+    for phrase in [
+        "California Aesthetics",
+        "(408) 821-1633",
+        "Msg frequency varies",
+        "Msg &amp; data rates may apply",
+        "Reply STOP to opt out",
+    ]:
         assert phrase in reply
 
 
@@ -199,7 +266,11 @@ def test_every_inbound_and_reply_is_logged(client, texting_client):
     inbound_row = SmsMessage.objects.get(direction=Direction.INBOUND)
     reply_row = SmsMessage.objects.get(direction=Direction.OUTBOUND)
     assert inbound_row.status == MessageStatus.RECEIVED and inbound_row.body == "HELP"
-    assert reply_row.kind == MessageKind.KEYWORD_REPLY and reply_row.in_reply_to == inbound_row and reply_row.to_number == PHONE
+    assert (
+        reply_row.kind == MessageKind.KEYWORD_REPLY
+        and reply_row.in_reply_to == inbound_row
+        and reply_row.to_number == PHONE
+    )
 
 
 @pytest.mark.django_db

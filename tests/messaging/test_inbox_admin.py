@@ -28,8 +28,14 @@ def staff(role=FRONT_DESK, *locations):
 
 def text_from(client, location, body, read=False):
     return SmsMessage.objects.create(
-        direction=Direction.INBOUND, from_number=str(client.mobile_phone), to_number="+14088211633", body=body,
-        client=client, location=location, status=MessageStatus.RECEIVED, keyword="none",
+        direction=Direction.INBOUND,
+        from_number=str(client.mobile_phone),
+        to_number="+14088211633",
+        body=body,
+        client=client,
+        location=location,
+        status=MessageStatus.RECEIVED,
+        keyword="none",
         read_at=datetime(2026, 12, 1, tzinfo=LA) if read else None,
     )
 
@@ -42,7 +48,14 @@ def test_inbox_lists_unread_first_and_only_messages_for_people(client):
     person = ClientFactory(last_name="Inboxer")
     text_from(person, location, "Old question", read=True)
     text_from(person, location, "New question")
-    SmsMessage.objects.create(direction=Direction.INBOUND, from_number="+14085550999", to_number="x", body="STOP", keyword="opt_out", status=MessageStatus.RECEIVED)
+    SmsMessage.objects.create(
+        direction=Direction.INBOUND,
+        from_number="+14085550999",
+        to_number="x",
+        body="STOP",
+        keyword="opt_out",
+        status=MessageStatus.RECEIVED,
+    )
     client.force_login(staff())
     html = client.get(INBOX).content.decode()
     assert html.index("New question") < html.index("Old question")
@@ -60,7 +73,9 @@ def test_staff_tied_to_a_location_see_only_its_inbox(client):
 
 @pytest.mark.policy("use-communication")
 @time_machine.travel(datetime(2026, 12, 7, 10, tzinfo=LA), tick=False)
-def test_reply_is_sent_through_the_backend_and_marks_the_message_read(client, sms_outbox, django_capture_on_commit_callbacks):
+def test_reply_is_sent_through_the_backend_and_marks_the_message_read(
+    client, sms_outbox, django_capture_on_commit_callbacks
+):
     location = LocationFactory(sms_from_number="+14088211633")
     person = ClientFactory(mobile_phone="+14085550143")
     message = text_from(person, location, "Can I bring my sister?")
@@ -105,7 +120,9 @@ def test_reply_to_an_opted_out_number_is_refused(client, sms_outbox):
 def test_privacy_officer_cannot_reply(client):
     message = text_from(ClientFactory(), LocationFactory(), "Hello")
     client.force_login(staff(PRIVACY_OFFICER))
-    assert client.post(reverse("admin:messaging_inboundmessage_reply", args=[message.pk]), {"body": "Hi"}).status_code in (403, 404)
+    assert client.post(
+        reverse("admin:messaging_inboundmessage_reply", args=[message.pk]), {"body": "Hi"}
+    ).status_code in (403, 404)
     assert not SmsMessage.objects.filter(direction=Direction.OUTBOUND).exists()
 
 

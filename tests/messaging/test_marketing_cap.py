@@ -27,18 +27,24 @@ NOON = datetime(2026, 12, 7, 12, tzinfo=LA)
 def marketable(phone=None, email=None):
     person = ClientFactory(**({"mobile_phone": phone} if phone else {}), **({"email": email} if email else {}))
     for purpose in (ConsentPurpose.SMS_MARKETING, ConsentPurpose.EMAIL_MARKETING):
-        record_consent(client=person, purpose=purpose, granted=True, notice_text="Offers", source=ConsentSource.BOOKING_FORM)
+        record_consent(
+            client=person, purpose=purpose, granted=True, notice_text="Offers", source=ConsentSource.BOOKING_FORM
+        )
     return person
 
 
 def campaign(channel, name="Offer"):
-    return Campaign.objects.create(name=name, channel=channel, subject="Hi", body="20% off", send_at=NOON, status=CampaignStatus.SCHEDULED)
+    return Campaign.objects.create(
+        name=name, channel=channel, subject="Hi", body="20% off", send_at=NOON, status=CampaignStatus.SCHEDULED
+    )
 
 
 def past_texts(person, count, days_ago):
     with time_machine.travel(NOON - timedelta(days=days_ago), tick=False):
         for _ in range(count):
-            SmsMessage.objects.create(to_number=str(person.mobile_phone), body="old offer", kind=MessageKind.MARKETING, status="delivered")
+            SmsMessage.objects.create(
+                to_number=str(person.mobile_phone), body="old offer", kind=MessageKind.MARKETING, status="delivered"
+            )
 
 
 def test_the_opt_in_wording_promises_four_a_month_per_channel(settings):
@@ -88,7 +94,9 @@ def test_an_email_campaign_keeps_the_cap_too(settings, django_capture_on_commit_
     earlier = campaign(Channel.EMAIL, name="Earlier")
     with time_machine.travel(NOON - timedelta(days=5), tick=False):
         for _ in range(2):
-            CampaignEmail.objects.create(campaign=campaign(Channel.EMAIL), client=capped, to_email=capped.email, status="sent")
+            CampaignEmail.objects.create(
+                campaign=campaign(Channel.EMAIL), client=capped, to_email=capped.email, status="sent"
+            )
     email = campaign(Channel.EMAIL)
     with time_machine.travel(NOON, tick=False), django_capture_on_commit_callbacks():
         start_campaign(campaign_id=email.pk, now=NOON)
@@ -112,7 +120,9 @@ def test_the_campaign_page_says_how_many_the_cap_leaves_out(client):
 
 @pytest.mark.policy("sms-program")
 @pytest.mark.parametrize("channel", [Channel.SMS, Channel.EMAIL])
-def test_one_campaign_sends_once_to_a_number_or_address_held_by_several_records(channel, django_capture_on_commit_callbacks):
+def test_one_campaign_sends_once_to_a_number_or_address_held_by_several_records(
+    channel, django_capture_on_commit_callbacks
+):
     """Rule: the cap is per number or address, so one campaign is one send to it, however many records hold it.
 
     Attack: every online booking is its own record, so a client who booked three

@@ -30,14 +30,27 @@ def test_stop_and_start_by_text_are_recorded_with_the_inbound_text_as_evidence(c
     text_in(client, "STOP", "SM" + "1" * 32)
     text_in(client, "START", "SM" + "2" * 32)
     lifted, added = OptOutEvent.objects.order_by("-id")[:2]
-    assert (added.action, added.source, added.actor, added.evidence) == ("add", "sms_keyword", "client", "SM" + "1" * 32)
-    assert (lifted.action, lifted.source, lifted.actor, lifted.evidence) == ("lift", "sms_keyword", "client", "SM" + "2" * 32)
+    assert (added.action, added.source, added.actor, added.evidence) == (
+        "add",
+        "sms_keyword",
+        "client",
+        "SM" + "1" * 32,
+    )
+    assert (lifted.action, lifted.source, lifted.actor, lifted.evidence) == (
+        "lift",
+        "sms_keyword",
+        "client",
+        "SM" + "2" * 32,
+    )
     assert added.contact_hash == lifted.contact_hash == contact_hash(PHONE)
     assert PHONE not in str(OptOutEvent.objects.values_list()[::1])  # a keyed hash, never the number
 
 
 @pytest.mark.policy("sms-stop")
-@pytest.mark.parametrize("source", [OptOutSource.PREFERENCE_CENTER, OptOutSource.EMAIL_LINK, OptOutSource.CARRIER, OptOutSource.PRIVACY_REQUEST])
+@pytest.mark.parametrize(
+    "source",
+    [OptOutSource.PREFERENCE_CENTER, OptOutSource.EMAIL_LINK, OptOutSource.CARRIER, OptOutSource.PRIVACY_REQUEST],
+)
 def test_only_the_phones_own_start_or_staff_lift_a_stop(source):
     opt_outs.add_sms_opt_out(phone=PHONE, reason="STOP", source=OptOutSource.SMS_KEYWORD, evidence="SM1")
     with pytest.raises(opt_outs.LiftRefused):
@@ -48,23 +61,42 @@ def test_only_the_phones_own_start_or_staff_lift_a_stop(source):
 def test_a_start_needs_the_inbound_text_and_staff_must_be_named():
     opt_outs.add_sms_opt_out(phone=PHONE, reason="STOP", source=OptOutSource.SMS_KEYWORD, evidence="SM1")
     with pytest.raises(opt_outs.LiftRefused):
-        opt_outs.lift_sms_opt_out(phone=PHONE, reason="START", source=OptOutSource.SMS_KEYWORD, actor=ConsentActor.CLIENT)
+        opt_outs.lift_sms_opt_out(
+            phone=PHONE, reason="START", source=OptOutSource.SMS_KEYWORD, actor=ConsentActor.CLIENT
+        )
     with pytest.raises(opt_outs.LiftRefused):
-        opt_outs.lift_sms_opt_out(phone=PHONE, reason="asked by phone", source=OptOutSource.ADMIN, actor=ConsentActor.STAFF)
+        opt_outs.lift_sms_opt_out(
+            phone=PHONE, reason="asked by phone", source=OptOutSource.ADMIN, actor=ConsentActor.STAFF
+        )
     staff = StaffFactory()
     assert opt_outs.lift_sms_opt_out(
-        phone=PHONE, reason="Client asked at the desk", source=OptOutSource.ADMIN, actor=ConsentActor.STAFF,
-        staff_user=staff, evidence="signed form 12",
+        phone=PHONE,
+        reason="Client asked at the desk",
+        source=OptOutSource.ADMIN,
+        actor=ConsentActor.STAFF,
+        staff_user=staff,
+        evidence="signed form 12",
     )
     event = OptOutEvent.objects.get(action=OptOutEvent.LIFT)
-    assert (event.source, event.actor, event.staff_user, event.reason) == ("admin", "staff", staff, "Client asked at the desk")
+    assert (event.source, event.actor, event.staff_user, event.reason) == (
+        "admin",
+        "staff",
+        staff,
+        "Client asked at the desk",
+    )
     assert not SmsOptOut.objects.exists()
 
 
 def test_a_stop_withdraws_the_sms_consents_of_every_record_with_the_number():
     people = [ClientFactory(mobile_phone=PHONE), ClientFactory(mobile_phone=PHONE)]
     for person in people:
-        record_consent(client=person, purpose=ConsentPurpose.SMS_MARKETING, granted=True, notice_text="x", source=ConsentSource.BOOKING_FORM)
+        record_consent(
+            client=person,
+            purpose=ConsentPurpose.SMS_MARKETING,
+            granted=True,
+            notice_text="x",
+            source=ConsentSource.BOOKING_FORM,
+        )
     opt_outs.add_sms_opt_out(phone=PHONE, reason="STOP", source=OptOutSource.SMS_KEYWORD, evidence="SM1")
     assert not any(has_consent(client=p, purpose=ConsentPurpose.SMS_MARKETING) for p in people)
 
@@ -81,7 +113,9 @@ def test_email_opt_out_is_lifted_only_by_a_link_to_the_address_or_staff():
 
 def test_no_code_outside_the_service_adds_or_lifts_an_opt_out():
     """Direct creates and deletes of SmsOptOut / EmailOptOut live only in messaging/opt_outs.py."""
-    write = re.compile(r"(Sms|Email)OptOut\.objects\b[^\n]*\.(create|get_or_create|update_or_create|bulk_create|delete)\(")
+    write = re.compile(
+        r"(Sms|Email)OptOut\.objects\b[^\n]*\.(create|get_or_create|update_or_create|bulk_create|delete)\("
+    )
     offenders = []
     for path in [p for app in ("appointments", "clinic", "messaging", "privacy") for p in (ROOT / app).rglob("*.py")]:
         relative = path.relative_to(ROOT).as_posix()

@@ -25,7 +25,13 @@ PHONE = "+14085550143"
 @pytest.fixture
 def person():
     client = ClientFactory(mobile_phone=PHONE, email="dana@example.com")
-    record_consent(client=client, purpose=ConsentPurpose.SMS_REMINDERS, granted=True, notice_text="x", source=ConsentSource.BOOKING_FORM)
+    record_consent(
+        client=client,
+        purpose=ConsentPurpose.SMS_REMINDERS,
+        granted=True,
+        notice_text="x",
+        source=ConsentSource.BOOKING_FORM,
+    )
     return client
 
 
@@ -36,7 +42,9 @@ def page(client, person):
 def test_page_shows_current_choices(client, person):
     html = client.get(page(client, person)).content.decode()
     assert 'name="sms_reminders" id="id_sms_reminders" checked' in html
-    assert 'name="sms_marketing" id="id_sms_marketing">' in html or 'name="sms_marketing" id="id_sms_marketing" >' in html
+    assert (
+        'name="sms_marketing" id="id_sms_marketing">' in html or 'name="sms_marketing" id="id_sms_marketing" >' in html
+    )
 
 
 @pytest.mark.policy("rights-withdraw")
@@ -87,7 +95,13 @@ def test_email_unsubscribe_shows_as_off_and_opting_in_here_mails_the_address_a_l
     client, person, django_capture_on_commit_callbacks
 ):
     EmailOptOut.objects.create(email_hash=contact_hash(person.email), email=person.email, reason="link")
-    record_consent(client=person, purpose=ConsentPurpose.EMAIL_MARKETING, granted=True, notice_text="x", source=ConsentSource.BOOKING_FORM)
+    record_consent(
+        client=person,
+        purpose=ConsentPurpose.EMAIL_MARKETING,
+        granted=True,
+        notice_text="x",
+        source=ConsentSource.BOOKING_FORM,
+    )
     assert 'id="id_email_marketing" checked' not in client.get(page(client, person)).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         client.post(page(client, person), {"sms_reminders": "on", "email_marketing": "on"})
@@ -112,6 +126,7 @@ def test_expired_link_is_410_and_tampered_is_404(client, person, settings):
 
 def test_link_by_email_answers_the_same_for_unknown_addresses(client, person, django_capture_on_commit_callbacks):
     url = reverse("messaging:preferences_request")
+
     def page_text(email):
         html = client.post(url, {"email": email}).content.decode()
         return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)  # masked per response
@@ -126,7 +141,13 @@ def test_confirmation_email_and_manage_page_link_to_preferences(client, person):
     from tests.factories import AppointmentFactory, bookable_clinic
 
     location, service, (practitioner,) = bookable_clinic()
-    appointment = AppointmentFactory(location=location, service=service, practitioner=practitioner, client=person, start=timezone.now() + timedelta(days=3))
+    appointment = AppointmentFactory(
+        location=location,
+        service=service,
+        practitioner=practitioner,
+        client=person,
+        start=timezone.now() + timedelta(days=3),
+    )
     assert "/messaging/preferences/" in booking_confirmation_message(appointment).body
 
 

@@ -4,10 +4,10 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 import time_machine
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from appointments.models import AppointmentStatus
 from messaging.models import MessageKind, MessageStatus, ReminderRule, SmsMessage
@@ -27,7 +27,13 @@ def at(y, m, d, hh, mm=0):
 
 
 def consent(client, purpose=ConsentPurpose.SMS_REMINDERS, granted=True):
-    record_consent(client=client, purpose=purpose, granted=granted, notice_text="Text me reminders.", source=ConsentSource.BOOKING_FORM)
+    record_consent(
+        client=client,
+        purpose=purpose,
+        granted=granted,
+        notice_text="Text me reminders.",
+        source=ConsentSource.BOOKING_FORM,
+    )
 
 
 @pytest.fixture
@@ -42,7 +48,9 @@ def make_appointment(clinic, start, *, opted_in=True, created=None, **kwargs):
     if opted_in:
         consent(client)
     with time_machine.travel(created or start - timedelta(days=5), tick=False):
-        return AppointmentFactory(location=location, service=service, practitioner=person, start=start, client=client, **kwargs)
+        return AppointmentFactory(
+            location=location, service=service, practitioner=person, start=start, client=client, **kwargs
+        )
 
 
 def move(appointment, start):
@@ -81,7 +89,10 @@ def test_reminders_go_24h_and_2h_before_exactly_once(clinic, sms_outbox, run_on_
     body = sms_outbox[0].body
     assert "Mon Dec 7" not in body and "Tue Dec 8 at 2:00 PM PST" in body
     assert "Reply STOP to opt out" in body and "/appointment/" in body
-    assert SmsMessage.objects.filter(appointment=appointment, kind=MessageKind.REMINDER, status=MessageStatus.SENT).count() == 2
+    assert (
+        SmsMessage.objects.filter(appointment=appointment, kind=MessageKind.REMINDER, status=MessageStatus.SENT).count()
+        == 2
+    )
 
 
 @pytest.mark.policy("sms-program")
@@ -270,7 +281,13 @@ def test_confirmation_text_introduces_the_program(clinic, sms_outbox, run_on_com
         queue_booking_confirmation(appointment_id=appointment.pk)
         queue_booking_confirmation(appointment_id=appointment.pk)
     (sms,) = sms_outbox
-    for phrase in ["California Aesthetics", "is booked for", "Msg & data rates may apply", "Reply HELP for help, STOP to opt out", "about 2 per visit"]:
+    for phrase in [
+        "California Aesthetics",
+        "is booked for",
+        "Msg & data rates may apply",
+        "Reply HELP for help, STOP to opt out",
+        "about 2 per visit",
+    ]:
         assert phrase in sms.body
 
 
@@ -288,7 +305,9 @@ def test_no_confirmation_text_without_consent(clinic, sms_outbox):
     assert queue_booking_confirmation(appointment_id=appointment.pk) is None
 
 
-def test_online_booking_with_reminders_opt_in_texts_a_confirmation(client, sms_outbox, django_capture_on_commit_callbacks):
+def test_online_booking_with_reminders_opt_in_texts_a_confirmation(
+    client, sms_outbox, django_capture_on_commit_callbacks
+):
     from django.urls import reverse
 
     location, service, _ = bookable_clinic(hours=((time(9), time(17)),))
@@ -297,9 +316,15 @@ def test_online_booking_with_reminders_opt_in_texts_a_confirmation(client, sms_o
         client.post(
             reverse("appointments:details", args=[location.slug, service.slug]),
             {
-                "start": start.isoformat(), "practitioner": "any", "first_name": "Ana", "last_name": "Lopez",
-                "email": "ana@example.com", "mobile_phone": "+14085550188", "is_adult": "on",
-                "accept_privacy_policy": "on", "sms_reminders": "on",
+                "start": start.isoformat(),
+                "practitioner": "any",
+                "first_name": "Ana",
+                "last_name": "Lopez",
+                "email": "ana@example.com",
+                "mobile_phone": "+14085550188",
+                "is_adult": "on",
+                "accept_privacy_policy": "on",
+                "sms_reminders": "on",
             },
         )
     assert [m.to for m in sms_outbox] == ["+14085550188"]
@@ -313,7 +338,9 @@ def test_online_booking_with_reminders_opt_in_texts_a_confirmation(client, sms_o
     ],
     ids=["spring-forward", "fall-back"],
 )
-def test_quiet_hours_shift_is_right_on_dst_days(clinic, sms_outbox, run_on_commit, appointment_start, reminder_at, zone_name):
+def test_quiet_hours_shift_is_right_on_dst_days(
+    clinic, sms_outbox, run_on_commit, appointment_start, reminder_at, zone_name
+):
     ReminderRule.objects.create(location=clinic[0], minutes_before=120)
     make_appointment(clinic, appointment_start)
     dispatch(run_on_commit, reminder_at - timedelta(minutes=1))

@@ -19,7 +19,12 @@ from appointments.forms import MobilePhoneField
 from appointments.models import AppointmentSource
 from messaging.inbound import ReplyRefused, send_staff_reply
 from messaging.models import Direction, MessageKind, MessageStatus, SmsMessage
-from messaging.services import DAILY_CAP_REASON, deliver_sms, dispatch_due_reminders, queue_booking_confirmation, queue_message
+from messaging.services import (
+    DAILY_CAP_REASON,
+    dispatch_due_reminders,
+    queue_booking_confirmation,
+    queue_message,
+)
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.services import record_consent
 from tests.factories import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
@@ -65,12 +70,20 @@ def clinic():
 
 def book(clinic, client, start, source=AppointmentSource.ONLINE):
     location, service, practitioner = clinic
-    return AppointmentFactory(location=location, service=service, practitioner=practitioner, client=client, start=start, source=source)
+    return AppointmentFactory(
+        location=location, service=service, practitioner=practitioner, client=client, start=start, source=source
+    )
 
 
 def consenting(phone):
     person = ClientFactory(mobile_phone=phone)
-    record_consent(client=person, purpose=ConsentPurpose.SMS_REMINDERS, granted=True, notice_text="x", source=ConsentSource.BOOKING_FORM)
+    record_consent(
+        client=person,
+        purpose=ConsentPurpose.SMS_REMINDERS,
+        granted=True,
+        notice_text="x",
+        source=ConsentSource.BOOKING_FORM,
+    )
     return person
 
 
@@ -79,13 +92,21 @@ def test_the_send_path_refuses_other_countries_and_records_why(clinic, sms_outbo
     with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
         appointment = book(clinic, person, NOW + timedelta(days=2))
         queue_booking_confirmation(appointment_id=appointment.pk)
-        queued = queue_message(to_number=ABROAD, body="Hi", location=clinic[0], client=None, kind=MessageKind.OTHER, now=NOW)
+        queued = queue_message(
+            to_number=ABROAD, body="Hi", location=clinic[0], client=None, kind=MessageKind.OTHER, now=NOW
+        )
     assert sms_outbox == []
     confirmation = SmsMessage.objects.get(kind=MessageKind.CONFIRMATION)
     queued.refresh_from_db()
     for row in (confirmation, queued):
         assert row.status == MessageStatus.SKIPPED and "SMS_ALLOWED_COUNTRIES" in row.status_reason
-    inbound = SmsMessage.objects.create(direction=Direction.INBOUND, from_number=ABROAD, to_number="+14088211633", body="hi", status=MessageStatus.RECEIVED)
+    inbound = SmsMessage.objects.create(
+        direction=Direction.INBOUND,
+        from_number=ABROAD,
+        to_number="+14088211633",
+        body="hi",
+        status=MessageStatus.RECEIVED,
+    )
     with pytest.raises(ReplyRefused, match="countries"):
         send_staff_reply(inbound_id=inbound.pk, body="Hello", staff_user=StaffFactory())
 
@@ -99,7 +120,9 @@ def run_confirmations(capture, appointments, now):
             queue_booking_confirmation(appointment_id=appointment.pk, now=now)
 
 
-def test_a_bot_booking_many_times_with_one_number_gets_one_text_a_day(clinic, sms_outbox, django_capture_on_commit_callbacks):
+def test_a_bot_booking_many_times_with_one_number_gets_one_text_a_day(
+    clinic, sms_outbox, django_capture_on_commit_callbacks
+):
     """Each booking makes a new client record (the identity rule), all with the same number that never texted us."""
     with time_machine.travel(NOW, tick=False):
         bookings = [book(clinic, consenting(PHONE), NOW + timedelta(days=1, hours=h)) for h in range(5)]
@@ -121,12 +144,19 @@ def test_a_bot_booking_many_times_with_one_number_gets_one_text_a_day(clinic, sm
     assert SmsMessage.objects.get(appointment=later, kind=MessageKind.CONFIRMATION).status == MessageStatus.SENT
 
 
-def test_a_number_that_has_texted_us_and_front_desk_bookings_are_not_capped(client, clinic, sms_outbox, django_capture_on_commit_callbacks):
+def test_a_number_that_has_texted_us_and_front_desk_bookings_are_not_capped(
+    client, clinic, sms_outbox, django_capture_on_commit_callbacks
+):
     with time_machine.travel(NOW, tick=False):
-        desk = [book(clinic, consenting(PHONE), NOW + timedelta(days=1, hours=h), source=AppointmentSource.FRONT_DESK) for h in range(2)]
+        desk = [
+            book(clinic, consenting(PHONE), NOW + timedelta(days=1, hours=h), source=AppointmentSource.FRONT_DESK)
+            for h in range(2)
+        ]
         online = [book(clinic, consenting("+14085550144"), NOW + timedelta(days=1, hours=h)) for h in range(3, 5)]
         data = {"MessageSid": "SM" + "1" * 32, "From": "+14085550144", "To": "+14088211633", "Body": "Hi, see you soon"}
-        signature = RequestValidator("test-auth-token").compute_signature("http://testserver/messaging/twilio/inbound/", data)
+        signature = RequestValidator("test-auth-token").compute_signature(
+            "http://testserver/messaging/twilio/inbound/", data
+        )
         client.post("/messaging/twilio/inbound/", data, HTTP_X_TWILIO_SIGNATURE=signature)
     run_confirmations(django_capture_on_commit_callbacks, desk + online, NOW)
     assert len(sms_outbox) == 4
@@ -152,9 +182,15 @@ def test_the_booking_page_refuses_a_foreign_number_and_books_nothing(client):
         response = client.post(
             reverse("appointments:details", args=[location.slug, service.slug]),
             {
-                "start": datetime(2026, 12, 7, 10, 0, tzinfo=LA).isoformat(), "practitioner": "any",
-                "first_name": "Bot", "last_name": "Pump", "email": "bot@example.com", "mobile_phone": ABROAD,
-                "is_adult": "on", "accept_privacy_policy": "on", "sms_reminders": "on",
+                "start": datetime(2026, 12, 7, 10, 0, tzinfo=LA).isoformat(),
+                "practitioner": "any",
+                "first_name": "Bot",
+                "last_name": "Pump",
+                "email": "bot@example.com",
+                "mobile_phone": ABROAD,
+                "is_adult": "on",
+                "accept_privacy_policy": "on",
+                "sms_reminders": "on",
             },
         )
     assert response.status_code == 200
@@ -163,7 +199,9 @@ def test_the_booking_page_refuses_a_foreign_number_and_books_nothing(client):
 
 
 @pytest.mark.policy("sms-program")
-def test_rescheduling_one_booking_over_and_over_does_not_pump_texts(clinic, sms_outbox, django_capture_on_commit_callbacks):
+def test_rescheduling_one_booking_over_and_over_does_not_pump_texts(
+    clinic, sms_outbox, django_capture_on_commit_callbacks
+):
     """Rule: a number that never texted us gets one booking text a day, and one more for moving that booking.
 
     Attack: the reschedule exemption let a bot book once with a number and move the
@@ -173,7 +211,10 @@ def test_rescheduling_one_booking_over_and_over_does_not_pump_texts(clinic, sms_
         appointment = book(clinic, consenting(PHONE), NOW + timedelta(days=1))
     run_confirmations(django_capture_on_commit_callbacks, [appointment], NOW)
     for move in range(1, 6):
-        appointment.start, appointment.end = appointment.start + timedelta(hours=1), appointment.end + timedelta(hours=1)
+        appointment.start, appointment.end = (
+            appointment.start + timedelta(hours=1),
+            appointment.end + timedelta(hours=1),
+        )
         appointment.save()
         run_confirmations(django_capture_on_commit_callbacks, [appointment], NOW + timedelta(minutes=10 * move))
     assert len(sms_outbox) == 2

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from appointments.models import Appointment
 from clinic.models import StaffProfile
-from clinic.roles import FRONT_DESK, PRIVACY_OFFICER
+from clinic.roles import FRONT_DESK
 from messaging.models import Direction, MessageKind, MessageStatus, SmsMessage
 from privacy.export import build_bundle
 from privacy.requests_models import AuditAction, PrivacyAuditEvent
@@ -36,16 +36,28 @@ def texts():
 
     location, service, (person,) = bookable_clinic()
     client = ClientFactory(first_name="Vera", last_name="Codeholder", preferred_location=location)
-    appointment = AppointmentFactory(client=client, location=location, service=service, practitioner=person,
-                                     start=timezone.now() + timedelta(days=2))
+    appointment = AppointmentFactory(
+        client=client, location=location, service=service, practitioner=person, start=timezone.now() + timedelta(days=2)
+    )
     phone = str(client.mobile_phone)
     code = SmsMessage.objects.create(
-        to_number=phone, client=client, location=location, appointment=appointment, kind=MessageKind.VERIFICATION,
-        body=f"California Aesthetics: your verification code is {CODE}. It expires in 15 minutes.", status=MessageStatus.SENT,
+        to_number=phone,
+        client=client,
+        location=location,
+        appointment=appointment,
+        kind=MessageKind.VERIFICATION,
+        body=f"California Aesthetics: your verification code is {CODE}. It expires in 15 minutes.",
+        status=MessageStatus.SENT,
     )
     question = SmsMessage.objects.create(
-        direction=Direction.INBOUND, from_number=phone, to_number="+14088211633", client=client, location=location,
-        body="Can I move my visit?", status=MessageStatus.RECEIVED, keyword="none",
+        direction=Direction.INBOUND,
+        from_number=phone,
+        to_number="+14088211633",
+        client=client,
+        location=location,
+        body="Can I move my visit?",
+        status=MessageStatus.RECEIVED,
+        keyword="none",
     )
     return {"location": location, "client": client, "appointment": appointment, "code": code, "question": question}
 
@@ -152,7 +164,11 @@ def test_a_form_posted_back_with_errors_is_audited_like_opening_the_page(client,
     import re
 
     # The form as the page gives it (management forms included), with a required field emptied.
-    form = dict(re.findall(r'<input type="(?:hidden|text|number)" name="([^"]+)" value="([^"]*)"', client.get(url).content.decode()))
+    form = dict(
+        re.findall(
+            r'<input type="(?:hidden|text|number)" name="([^"]+)" value="([^"]*)"', client.get(url).content.decode()
+        )
+    )
     form.pop("csrfmiddlewaretoken", None)
     form["first_name" if page == "client" else "start_0"] = ""
     PrivacyAuditEvent.objects.all().delete()  # the GET above was audited; the POST is what is checked
@@ -160,4 +176,7 @@ def test_a_form_posted_back_with_errors_is_audited_like_opening_the_page(client,
     shown = "Can I move my visit?" if page == "client" else "your verification code is ••••••"  # the inline's texts
     assert response.status_code == 200 and shown in response.content.decode()
     assert "errornote" in response.content.decode()
-    assert PrivacyAuditEvent.objects.filter(action=AuditAction.DATA_VIEWED, client=texts["client"], actor=user).count() == 1
+    assert (
+        PrivacyAuditEvent.objects.filter(action=AuditAction.DATA_VIEWED, client=texts["client"], actor=user).count()
+        == 1
+    )

@@ -25,7 +25,10 @@ def signed_post(client, data, *, token="test-auth-token", url=URL, site="http://
 @pytest.fixture
 def sent_message():
     return SmsMessage.objects.create(
-        to_number="+14085550143", body="Reminder", status=MessageStatus.SENT, twilio_sid="SM" + "a" * 32,
+        to_number="+14085550143",
+        body="Reminder",
+        status=MessageStatus.SENT,
+        twilio_sid="SM" + "a" * 32,
         client=ClientFactory(mobile_phone="+14085550143"),
     )
 
@@ -106,7 +109,10 @@ def test_undelivered_with_unsubscribed_code_records_an_opt_out(client, sent_mess
 def lost_send():
     """A text handed to Twilio whose answer never reached us; the give-up sweep has marked it failed."""
     return SmsMessage.objects.create(
-        to_number="+14085550143", body="Reminder", status=MessageStatus.FAILED, attempts=1,
+        to_number="+14085550143",
+        body="Reminder",
+        status=MessageStatus.FAILED,
+        attempts=1,
         status_reason="Worker lost while handing to the provider; not resent, to avoid a duplicate.",
         client=ClientFactory(mobile_phone="+14085550143"),
     )
@@ -167,7 +173,9 @@ def test_a_report_racing_the_senders_own_save_is_applied_not_dropped():
 
     def sender_saves_its_answer():  # deliver_sms's save after Twilio answered, committing a moment later
         with transaction.atomic():
-            SmsMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(status=MessageStatus.SENT, twilio_sid=sid)
+            SmsMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+                status=MessageStatus.SENT, twilio_sid=sid
+            )
             saved.set()
             time.sleep(0.5)
         connection.close()

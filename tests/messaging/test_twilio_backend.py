@@ -28,7 +28,12 @@ NOW = datetime(2026, 12, 7, 14, 0, tzinfo=LA)
 
 def test_backend_sends_with_messaging_service_callback_and_validity(fake_twilio):
     result = SmsBackend().send(
-        OutboundSms(to="+14085550143", body="Hello", validity_seconds=600, status_callback="https://clinic.example/messaging/twilio/status/")
+        OutboundSms(
+            to="+14085550143",
+            body="Hello",
+            validity_seconds=600,
+            status_callback="https://clinic.example/messaging/twilio/status/",
+        )
     )
     (sent,) = fake_twilio.messages
     assert result.sid == sent["sid"] and result.status == "queued"
@@ -52,8 +57,14 @@ def test_rate_limit_and_server_errors_are_transient(fake_twilio, status):
 
 @pytest.mark.parametrize(
     ("status", "header", "seconds"),
-    [(429, "120", 120), (503, "Thu, 26 Nov 2026 03:02:00 GMT", 120), (429, "86400", 3600), (429, "soon", None),
-     (429, None, None), (500, "120", None)],
+    [
+        (429, "120", 120),
+        (503, "Thu, 26 Nov 2026 03:02:00 GMT", 120),
+        (429, "86400", 3600),
+        (429, "soon", None),
+        (429, None, None),
+        (500, "120", None),
+    ],
 )
 def test_twilios_retry_after_is_kept_with_the_transient_error(fake_twilio, status, header, seconds):
     fake_twilio.fail_next(1, status=status, code=20429 if status == 429 else None, retry_after=header)
@@ -83,9 +94,17 @@ def test_client_errors_are_permanent_with_the_twilio_code(fake_twilio):
 def queued_reminder(db):
     location, service, (person,) = bookable_clinic(hours=((time(8), time(20)),))
     client = ClientFactory(mobile_phone="+14085550143")
-    record_consent(client=client, purpose=ConsentPurpose.SMS_REMINDERS, granted=True, notice_text="Texts", source=ConsentSource.BOOKING_FORM)
+    record_consent(
+        client=client,
+        purpose=ConsentPurpose.SMS_REMINDERS,
+        granted=True,
+        notice_text="Texts",
+        source=ConsentSource.BOOKING_FORM,
+    )
     with time_machine.travel(NOW - timedelta(days=3), tick=False):
-        AppointmentFactory(location=location, service=service, practitioner=person, client=client, start=NOW + timedelta(hours=24))
+        AppointmentFactory(
+            location=location, service=service, practitioner=person, client=client, start=NOW + timedelta(hours=24)
+        )
     with time_machine.travel(NOW, tick=False):
         dispatch_due_reminders(now=NOW)
     return SmsMessage.objects.get()
@@ -135,8 +154,12 @@ def test_a_wait_longer_than_ten_minutes_goes_back_to_the_dispatch_pass(fake_twil
 @pytest.mark.django_db
 def test_texts_in_a_row_reuse_one_connection_to_twilio(fake_twilio, queued_reminder, settings):
     others = [
-        SmsMessage.objects.create(to_number=f"+1408555017{n}", body=f"Text {n}", client=queued_reminder.client,
-                                  location=queued_reminder.location)
+        SmsMessage.objects.create(
+            to_number=f"+1408555017{n}",
+            body=f"Text {n}",
+            client=queued_reminder.client,
+            location=queued_reminder.location,
+        )
         for n in range(3)
     ]
     for message in [queued_reminder, *others]:
@@ -155,7 +178,9 @@ def test_gives_up_after_the_attempt_limit_with_the_reason(fake_twilio, queued_re
     outcomes = [deliver(queued_reminder).outcome for _ in range(4)]
     queued_reminder.refresh_from_db()
     assert outcomes == ["retry", "retry", "failed", "noop"]
-    assert queued_reminder.status == MessageStatus.FAILED and "Gave up after 3 attempts" in queued_reminder.status_reason
+    assert (
+        queued_reminder.status == MessageStatus.FAILED and "Gave up after 3 attempts" in queued_reminder.status_reason
+    )
 
 
 @pytest.mark.django_db
@@ -193,8 +218,12 @@ class ReportedBeforeAnswering(SmsBackend):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("error", [PermanentSendError("Twilio did not answer in time"), TransientSendError("Connection reset")])
-def test_a_report_that_arrives_before_twilios_answer_is_not_undone_by_the_answer_failing(fake_twilio, queued_reminder, settings, error):
+@pytest.mark.parametrize(
+    "error", [PermanentSendError("Twilio did not answer in time"), TransientSendError("Connection reset")]
+)
+def test_a_report_that_arrives_before_twilios_answer_is_not_undone_by_the_answer_failing(
+    fake_twilio, queued_reminder, settings, error
+):
     ReportedBeforeAnswering.error = error
     settings.SMS_BACKEND = f"{__name__}.ReportedBeforeAnswering"
     assert deliver(queued_reminder).outcome == "sent"
@@ -221,7 +250,10 @@ def test_a_code_someone_is_waiting_for_is_not_held_for_a_long_throttle(fake_twil
     fake_twilio.fail_next(1, status=429, code=20429, retry_after=1800)
     assert deliver_sms(message_id=message.pk).outcome == "failed"
     message.refresh_from_db()
-    assert message.status == MessageStatus.FAILED and "too late for a text the person is waiting for" in message.status_reason
+    assert (
+        message.status == MessageStatus.FAILED
+        and "too late for a text the person is waiting for" in message.status_reason
+    )
     fake_twilio.fail_next(1, status=429, code=20429, retry_after=120)  # a short wait is still worth it
     short = send_verification_code(phone="+14085550143", body="Your code is 654321.", client=person)
     assert deliver_sms(message_id=short.pk).outcome == "retry"

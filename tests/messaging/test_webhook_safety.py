@@ -1,7 +1,9 @@
 """Twilio webhooks: signature before anything (rate limits included), a STOP is never lost, no input gives a 500."""
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from clinic.hashing import contact_hash
@@ -17,7 +19,9 @@ PHONE = "+14085550143"
 def post(client, url, data, sign=True):
     headers = {}
     if sign:
-        headers["HTTP_X_TWILIO_SIGNATURE"] = RequestValidator("test-auth-token").compute_signature("http://testserver" + url, data)
+        headers["HTTP_X_TWILIO_SIGNATURE"] = RequestValidator("test-auth-token").compute_signature(
+            "http://testserver" + url, data
+        )
     return client.post(url, data, **headers)
 
 
@@ -43,7 +47,9 @@ def test_unsigned_traffic_does_not_use_up_a_senders_budget(client, tight_limits)
 
 def test_unsigned_status_callbacks_do_not_use_up_the_webhook_budget(client, tight_limits):
     for n in range(10):
-        assert post(client, STATUS, {"MessageSid": f"SM{n:032d}", "MessageStatus": "sent"}, sign=False).status_code == 403
+        assert (
+            post(client, STATUS, {"MessageSid": f"SM{n:032d}", "MessageStatus": "sent"}, sign=False).status_code == 403
+        )
     assert post(client, STATUS, {"MessageSid": "SM" + "b" * 32, "MessageStatus": "sent"}).status_code == 204
 
 
@@ -53,7 +59,9 @@ def test_a_signed_stop_over_the_rate_limit_is_stored_and_applied(client, tight_l
         assert post(client, INBOUND, inbound("hello?", f"SM{n:032d}")).status_code == 200
     response = post(client, INBOUND, inbound("Stop", "SM" + "c" * 32))
     assert SmsOptOut.objects.filter(phone_hash=contact_hash(PHONE)).exists()
-    assert SmsMessage.objects.filter(twilio_sid="SM" + "c" * 32, direction=Direction.INBOUND, keyword="opt_out").exists()
+    assert SmsMessage.objects.filter(
+        twilio_sid="SM" + "c" * 32, direction=Direction.INBOUND, keyword="opt_out"
+    ).exists()
     # Its single confirmation still goes; a second STOP over the limit is stored and answered 429.
     assert response.status_code == 200 and "unsubscribed" in response.content.decode()
     assert post(client, INBOUND, inbound("STOP", "SM" + "9" * 32)).status_code == 429
@@ -69,7 +77,9 @@ def test_other_signed_texts_over_the_limit_wait_unread_in_the_inbox_with_no_repl
     assert not SmsMessage.objects.filter(in_reply_to=stored).exists()
 
 
-@pytest.mark.parametrize("body", ["ＳＴＯＰ", "S\x00TOP", "STOP\u200b", "\u00adStop", "ｓｔｏｐ", "STOP\x07", "Ｓｔｏｐ！"])
+@pytest.mark.parametrize(
+    "body", ["ＳＴＯＰ", "S\x00TOP", "STOP\u200b", "\u00adStop", "ｓｔｏｐ", "STOP\x07", "Ｓｔｏｐ！"]
+)
 def test_keywords_are_nfkc_normalised_and_control_characters_ignored(body):
     assert classify(body) == Keyword.OPT_OUT
 
@@ -87,7 +97,9 @@ def test_a_huge_signed_body_is_a_4xx(client):
 
 
 any_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60)
-odd_text = st.one_of(any_text, st.sampled_from(["\x00", "STOP\x00", "ＳＴＯＰ", "\u202e", "\ufeffSTART", "9" * 70, "SM\x00abc"]))
+odd_text = st.one_of(
+    any_text, st.sampled_from(["\x00", "STOP\x00", "ＳＴＯＰ", "\u202e", "\ufeffSTART", "9" * 70, "SM\x00abc"])
+)
 
 
 @hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -102,5 +114,7 @@ def test_no_signed_webhook_input_gives_a_500(client, sid, sender, to, body, stat
     """Signed requests with any unicode, NUL bytes or long values are answered below 500."""
     response = post(client, INBOUND, {"MessageSid": sid, "From": sender, "To": to, "Body": body})
     assert response.status_code < 500
-    response = post(client, STATUS + "?text=" + "1", {"MessageSid": sid, "MessageStatus": status, "To": to, "ErrorCode": body[:30]})
+    response = post(
+        client, STATUS + "?text=" + "1", {"MessageSid": sid, "MessageStatus": status, "To": to, "ErrorCode": body[:30]}
+    )
     assert response.status_code < 500

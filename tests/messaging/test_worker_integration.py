@@ -9,7 +9,15 @@ import time
 import pytest
 
 from messaging.models import MessageKind, MessageStatus, ReminderRule, SmsMessage
-from tests.workers import appointment_soon, manage, midday_clinic, requires_redis, running_workers, shared_redis_db, wait_for
+from tests.workers import (
+    appointment_soon,
+    manage,
+    midday_clinic,
+    requires_redis,
+    running_workers,
+    shared_redis_db,
+    wait_for,
+)
 from tests.workers import worker_env as make_worker_env
 
 BROKER_DB = 9  # a Redis database of its own, flushed first, so no stale task leaks in
@@ -35,7 +43,12 @@ def test_worker_sends_confirmation_and_both_reminders_exactly_once(worker, worke
     ReminderRule.objects.create(location=location, minutes_before=30)
     appointment = appointment_soon(location=location, service=service, practitioner=person, phone="+14085550143")
 
-    manage(worker_env, "shell", "-c", f"from messaging.tasks import queue_booking_confirmation as t; t.delay({appointment.pk})")
+    manage(
+        worker_env,
+        "shell",
+        "-c",
+        f"from messaging.tasks import queue_booking_confirmation as t; t.delay({appointment.pk})",
+    )
     manage(worker_env, "dispatch_reminders")
     manage(worker_env, "dispatch_reminders")  # a second beat pass: nothing new
 
@@ -45,6 +58,10 @@ def test_worker_sends_confirmation_and_both_reminders_exactly_once(worker, worke
     time.sleep(2)  # anything sent twice would have arrived by now
     assert len(fake_twilio.messages) == 3
     rows = SmsMessage.objects.order_by("kind")
-    assert sorted(rows.values_list("kind", flat=True)) == [MessageKind.CONFIRMATION, MessageKind.REMINDER, MessageKind.REMINDER]
+    assert sorted(rows.values_list("kind", flat=True)) == [
+        MessageKind.CONFIRMATION,
+        MessageKind.REMINDER,
+        MessageKind.REMINDER,
+    ]
     assert {m["sid"] for m in fake_twilio.messages} == set(rows.values_list("twilio_sid", flat=True))
     assert all(m["To"] == "+14085550143" and "STOP" in m["Body"] for m in fake_twilio.messages)

@@ -15,7 +15,7 @@ from appointments.models import Appointment
 from clinic.models import Client
 from clinic.roles import CLINIC_MANAGER
 from messaging.inbound import handle_inbound_sms, send_staff_reply
-from messaging.marketing import start_campaign, unsubscribe_token, unsubscribe_email
+from messaging.marketing import start_campaign, unsubscribe_email, unsubscribe_token
 from messaging.models import Campaign, CampaignStatus, Channel
 from privacy.models import PolicyVersion
 from privacy.policy import publish_policy
@@ -58,11 +58,17 @@ def person_everywhere(client, admin_client, admin_user, django_capture_on_commit
             response = client.post(
                 reverse("appointments:details", args=[location.slug, service.slug]),
                 {
-                    "start": MONDAY_10.isoformat(), "practitioner": "any",
-                    "first_name": Person.first_name, "last_name": Person.last_name,
-                    "email": Person.email, "mobile_phone": "(408) 555-0199",
-                    "is_adult": "on", "accept_privacy_policy": "on",
-                    "sms_reminders": "on", "sms_marketing": "on", "email_marketing": "on",
+                    "start": MONDAY_10.isoformat(),
+                    "practitioner": "any",
+                    "first_name": Person.first_name,
+                    "last_name": Person.last_name,
+                    "email": Person.email,
+                    "mobile_phone": "(408) 555-0199",
+                    "is_adult": "on",
+                    "accept_privacy_policy": "on",
+                    "sms_reminders": "on",
+                    "sms_marketing": "on",
+                    "email_marketing": "on",
                 },
                 **browser,
             )
@@ -71,34 +77,58 @@ def person_everywhere(client, admin_client, admin_user, django_capture_on_commit
     Appointment.objects.filter(client=dana).update(notes=f"{Person.first_name} {Person.last_name} prefers mornings")
 
     # Texts in and out, with the person's name in them.
-    inbound = handle_inbound_sms(message_sid="SM" + "a" * 32, from_number=Person.phone, to_number=location.phone,
-                                 body=f"Hi, {Person.first_name} {Person.last_name} here, running 5 min late")
+    inbound = handle_inbound_sms(
+        message_sid="SM" + "a" * 32,
+        from_number=Person.phone,
+        to_number=location.phone,
+        body=f"Hi, {Person.first_name} {Person.last_name} here, running 5 min late",
+    )
     staff = StaffFactory(is_superuser=True)
     staff.groups.add(Group.objects.get(name=CLINIC_MANAGER))
     with run():
-        send_staff_reply(inbound_id=_inbound_id(inbound), body=f"No problem, {Person.first_name} {Person.last_name}!",
-                         staff_user=staff)
+        send_staff_reply(
+            inbound_id=_inbound_id(inbound),
+            body=f"No problem, {Person.first_name} {Person.last_name}!",
+            staff_user=staff,
+        )
 
     # A marketing email campaign.
-    campaign = Campaign.objects.create(name="Winter offers", channel=Channel.EMAIL, subject="Winter", body="Offers",
-                                       status=CampaignStatus.SCHEDULED, send_at=timezone.now())
+    campaign = Campaign.objects.create(
+        name="Winter offers",
+        channel=Channel.EMAIL,
+        subject="Winter",
+        body="Offers",
+        status=CampaignStatus.SCHEDULED,
+        send_at=timezone.now(),
+    )
     with run():
         start_campaign(campaign_id=campaign.pk)
 
     # A policy change notice.
-    policy = PolicyVersion.objects.create(version="2027-01", effective_date=datetime(2027, 1, 1).date(), body="## 1. New")
+    policy = PolicyVersion.objects.create(
+        version="2027-01", effective_date=datetime(2027, 1, 1).date(), body="## 1. New"
+    )
     with run():
         publish_policy(policy_id=policy.pk)
 
     # Privacy requests with their details, an extension whose reason names her, and their audit trail.
-    access = submit_request(request_type=RequestType.ACCESS, email=Person.email, phone=Person.phone,
-                            details=f"Copy of everything for {Person.first_name} {Person.last_name}, {Person.phone}")
+    access = submit_request(
+        request_type=RequestType.ACCESS,
+        email=Person.email,
+        phone=Person.phone,
+        details=f"Copy of everything for {Person.first_name} {Person.last_name}, {Person.phone}",
+    )
     extend_deadline(request_id=access.pk, reason=f"{Person.first_name} {Person.last_name} asked for paper copies")
     with run():
-        client.post(reverse("privacy:request_form"), {
-            "request_type": RequestType.ERASURE, "email": Person.email,
-            "details": f"Please delete everything. {Person.first_name} {Person.last_name}, {Person.national}",
-        }, **browser)
+        client.post(
+            reverse("privacy:request_form"),
+            {
+                "request_type": RequestType.ERASURE,
+                "email": Person.email,
+                "details": f"Please delete everything. {Person.first_name} {Person.last_name}, {Person.national}",
+            },
+            **browser,
+        )
     erasure = DataSubjectRequest.objects.get(request_type=RequestType.ERASURE)
     link = next(m for m in mail.outbox if erasure.reference in m.subject)
     with run():
@@ -110,13 +140,22 @@ def person_everywhere(client, admin_client, admin_user, django_capture_on_commit
 
     # Staff open and correct the record in the admin (change history, audit events).
     admin_client.get(reverse("admin:clinic_client_change", args=[dana.pk]))
-    admin_client.post(reverse("admin:clinic_client_change", args=[dana.pk]), {
-        "first_name": Person.first_name, "last_name": Person.last_name, "email": Person.email,
-        "mobile_phone": Person.phone, "date_of_birth": "1990-04-02",
-        "consent_records-TOTAL_FORMS": "0", "consent_records-INITIAL_FORMS": "0",
-        "appointments-TOTAL_FORMS": "0", "appointments-INITIAL_FORMS": "0",
-        "sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0",
-    })
+    admin_client.post(
+        reverse("admin:clinic_client_change", args=[dana.pk]),
+        {
+            "first_name": Person.first_name,
+            "last_name": Person.last_name,
+            "email": Person.email,
+            "mobile_phone": Person.phone,
+            "date_of_birth": "1990-04-02",
+            "consent_records-TOTAL_FORMS": "0",
+            "consent_records-INITIAL_FORMS": "0",
+            "appointments-TOTAL_FORMS": "0",
+            "appointments-INITIAL_FORMS": "0",
+            "sms_messages-TOTAL_FORMS": "0",
+            "sms_messages-INITIAL_FORMS": "0",
+        },
+    )
     dana.refresh_from_db()
     assert dana.date_of_birth is not None, "the admin correction did not save"
 

@@ -12,7 +12,11 @@ pytestmark = pytest.mark.django_db
 
 def grant(client, purpose, granted=True):
     return record_consent(
-        client=client, purpose=purpose, granted=granted, notice_text="Text me reminders.", source=ConsentSource.BOOKING_FORM
+        client=client,
+        purpose=purpose,
+        granted=granted,
+        notice_text="Text me reminders.",
+        source=ConsentSource.BOOKING_FORM,
     )
 
 

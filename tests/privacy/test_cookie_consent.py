@@ -121,7 +121,11 @@ def test_choices_change_only_by_post_with_csrf():
 def test_every_choice_goes_into_the_ledger_with_the_banner_version(client):
     choose(client, "save", analytics=True)
     records = {r.purpose: r for r in ConsentRecord.objects.all()}
-    assert set(records) == {ConsentPurpose.COOKIES_PREFERENCES, ConsentPurpose.COOKIES_ANALYTICS, ConsentPurpose.COOKIES_MARKETING}
+    assert set(records) == {
+        ConsentPurpose.COOKIES_PREFERENCES,
+        ConsentPurpose.COOKIES_ANALYTICS,
+        ConsentPurpose.COOKIES_MARKETING,
+    }
     assert records[ConsentPurpose.COOKIES_ANALYTICS].granted and not records[ConsentPurpose.COOKIES_MARKETING].granted
     assert all("[cookie banner 2026-11]" in r.notice_text for r in records.values())
     visitor = client.cookies["visitor_id"].value
@@ -140,7 +144,10 @@ def test_footer_link_reopens_the_choices_at_any_time(client):
     html = client.get("/").content.decode()
     assert 'href="/privacy/cookies/settings/"' in html
     settings_page = client.get("/privacy/cookies/settings/").content.decode()
-    assert 'name="analytics"' in settings_page and "checked" not in settings_page.split("Optional cookies")[1].split("</fieldset>")[0]
+    assert (
+        'name="analytics"' in settings_page
+        and "checked" not in settings_page.split("Optional cookies")[1].split("</fieldset>")[0]
+    )
 
 
 def test_open_redirect_via_next_is_refused(client):
@@ -180,6 +187,11 @@ def test_gpc_keeps_meta_out_of_the_policy_too():
 
 def test_behind_a_trusted_proxy_a_cookie_choice_records_the_visitors_address(client, settings):
     settings.TRUSTED_PROXY_COUNT = 1
-    client.post("/privacy/cookies/", {"choice": "reject_all", "next": "/"}, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.4")
+    client.post(
+        "/privacy/cookies/",
+        {"choice": "reject_all", "next": "/"},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="198.51.100.4",
+    )
     addresses = set(ConsentRecord.objects.values_list("ip_address", flat=True))
     assert addresses == {"198.51.100.4"}

@@ -15,7 +15,6 @@ from django_celery_beat.models import PeriodicTask
 from clinic.celery import app
 from clinic.models import Client
 from messaging.models import SmsMessage
-from privacy.digest import send_digest
 from privacy.requests_models import DataSubjectRequest, RequestStatus, RequestType
 from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
 
@@ -40,8 +39,14 @@ def at_seven(day):
 def rowan():
     person = ClientFactory(first_name="Rowan", last_name="Ashgrove", email=EMAIL, mobile_phone=PHONE)
     location, service, (practitioner,) = bookable_clinic()
-    AppointmentFactory(client=person, location=location, service=service, practitioner=practitioner,
-                       start=datetime(2026, 11, 2, 10, tzinfo=LA), notes="Rowan Ashgrove: sensitive skin")
+    AppointmentFactory(
+        client=person,
+        location=location,
+        service=service,
+        practitioner=practitioner,
+        start=datetime(2026, 11, 2, 10, tzinfo=LA),
+        notes="Rowan Ashgrove: sensitive skin",
+    )
     SmsMessage.objects.create(to_number=PHONE, body="Hi Rowan, see you Monday", client=person, location=location)
     return person
 

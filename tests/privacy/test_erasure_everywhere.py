@@ -27,7 +27,11 @@ TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField, models.Gene
 
 
 def _text_fields(model):
-    return [f for f in model._meta.concrete_fields if isinstance(f, TEXT_FIELDS) or f.get_internal_type() in ("CharField", "TextField")]
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if isinstance(f, TEXT_FIELDS) or f.get_internal_type() in ("CharField", "TextField")
+    ]
 
 
 def database_holding(*needles):
@@ -91,8 +95,14 @@ def test_the_fixture_really_puts_the_person_in_every_table_that_holds_people(per
     dana, erasure, visitor_id = person_everywhere
     tables = {model for model, _, _ in database_holding(*Person.needles())}
     assert {
-        "clinic.Client", "appointments.Appointment", "messaging.SmsMessage", "messaging.CampaignEmail",
-        "messaging.SmsOptOut", "messaging.EmailOptOut", "privacy.ConsentRecord", "privacy.DataSubjectRequest",
+        "clinic.Client",
+        "appointments.Appointment",
+        "messaging.SmsMessage",
+        "messaging.CampaignEmail",
+        "messaging.SmsOptOut",
+        "messaging.EmailOptOut",
+        "privacy.ConsentRecord",
+        "privacy.DataSubjectRequest",
         "privacy.PrivacyAuditEvent",
     } <= tables, tables
     assert ConsentRecord.objects.filter(visitor_id=visitor_id, client=None).count() == 3  # the cookie choices
@@ -125,7 +135,9 @@ def test_every_apps_eraser_is_needed(person_everywhere, app_label, monkeypatch):
     """The scan is strong enough: without any one app's eraser, something of the person is found."""
     dana, erasure, visitor_id = person_everywhere
     source = registry._sources[app_label]
-    monkeypatch.setitem(registry._sources, app_label, registry.PersonalDataSource(app_label, source.exporter, None, source.erase_order))
+    monkeypatch.setitem(
+        registry._sources, app_label, registry.PersonalDataSource(app_label, source.exporter, None, source.erase_order)
+    )
     daily_privacy_housekeeping.apply()
     found = {model.split(".")[0] for model, _, _ in database_holding(*Person.needles(), visitor_id)}
     assert app_label in found or (app_label == "clinic" and "admin" in found)
@@ -180,7 +192,9 @@ def test_a_reason_given_for_an_erasure_does_not_keep_the_name_in_the_audit_trail
     from tests.factories import ClientFactory
 
     person = ClientFactory(first_name="Dana", last_name=Person.last_name, email=Person.email, mobile_phone=Person.phone)
-    erase_clients(client_ids=[person.pk], reason=f"{Person.first_name} {Person.last_name} asked by phone ({Person.national})")
+    erase_clients(
+        client_ids=[person.pk], reason=f"{Person.first_name} {Person.last_name} asked by phone ({Person.national})"
+    )
     event = PrivacyAuditEvent.objects.get(client_id=person.pk)
     assert "asked by phone" in event.detail
     assert database_holding(*Person.needles()) == []
@@ -198,13 +212,24 @@ def test_erasure_removes_the_address_and_browser_recorded_when_the_person_downlo
 
     person = ClientFactory(first_name="Dana", last_name=Person.last_name, email=Person.email, mobile_phone=Person.phone)
     now = timezone.now()
-    access = DataSubjectRequest.objects.create(request_type="access", email=Person.email, regime="gdpr", received_at=now,
-                                               due_at=now, status=RequestStatus.VERIFIED, verified_at=now)
+    access = DataSubjectRequest.objects.create(
+        request_type="access",
+        email=Person.email,
+        regime="gdpr",
+        received_at=now,
+        due_at=now,
+        status=RequestStatus.VERIFIED,
+        verified_at=now,
+    )
     access.clients.add(person)
     send_export_link(request_id=access.pk)
     access.refresh_from_db()
-    use_download_link(token=download_token(access), proof="verified in this browser", ip_address=Person.ip,
-                      user_agent=Person.user_agent)
+    use_download_link(
+        token=download_token(access),
+        proof="verified in this browser",
+        ip_address=Person.ip,
+        user_agent=Person.user_agent,
+    )
     assert database_holding(Person.ip, "QuillBrowser")  # the audit row holds them until the erasure
     erase_clients(client_ids=[person.pk])
     assert database_holding(*Person.needles()) == []
@@ -222,9 +247,16 @@ def test_erasure_after_a_merge_leaves_nothing_of_the_merged_records_other_name_e
     from tests.factories import ClientFactory
 
     keep = ClientFactory(first_name="Dana", last_name=Person.last_name, email=Person.email, mobile_phone=Person.phone)
-    duplicate = ClientFactory(first_name="Dana", last_name="Oldsurname", email="dana.old@example.net", mobile_phone="+14085550777")
-    merge_clients(keep_id=keep.pk, duplicate_id=duplicate.pk, staff_user=None, actor_label="test",
-                  reason="Dana Oldsurname (dana.old@example.net, 408-555-0777 / +14085550777) is Dana Quillfeather after marriage")
+    duplicate = ClientFactory(
+        first_name="Dana", last_name="Oldsurname", email="dana.old@example.net", mobile_phone="+14085550777"
+    )
+    merge_clients(
+        keep_id=keep.pk,
+        duplicate_id=duplicate.pk,
+        staff_user=None,
+        actor_label="test",
+        reason="Dana Oldsurname (dana.old@example.net, 408-555-0777 / +14085550777) is Dana Quillfeather after marriage",
+    )
     erase_clients(client_ids=[keep.pk])
     assert database_holding(*Person.needles(), "Oldsurname", "dana.old@example.net", "+14085550777", "4085550777") == []
 
@@ -246,11 +278,21 @@ def test_erasure_clears_the_admin_history_of_the_persons_appointments_even_under
 
     location, service, (practitioner,) = bookable_clinic()
     person = ClientFactory(first_name="Dana", last_name="Oldsurname", email=Person.email, mobile_phone=Person.phone)
-    visit = AppointmentFactory(client=person, location=location, service=service, practitioner=practitioner,
-                               start=timezone.now() + timedelta(days=2))
-    LogEntry.objects.create(user=StaffFactory(), content_type=ContentType.objects.get_for_model(Appointment),
-                            object_id=str(visit.pk), object_repr=str(visit)[:200], action_flag=CHANGE,
-                            change_message='[{"changed": {"fields": ["Notes"]}}]')
+    visit = AppointmentFactory(
+        client=person,
+        location=location,
+        service=service,
+        practitioner=practitioner,
+        start=timezone.now() + timedelta(days=2),
+    )
+    LogEntry.objects.create(
+        user=StaffFactory(),
+        content_type=ContentType.objects.get_for_model(Appointment),
+        object_id=str(visit.pk),
+        object_repr=str(visit)[:200],
+        action_flag=CHANGE,
+        change_message='[{"changed": {"fields": ["Notes"]}}]',
+    )
     correct_client(client_id=person.pk, changes={"last_name": Person.last_name})
     erase_clients(client_ids=[person.pk])
     assert database_holding(*Person.needles(), "Oldsurname") == []
@@ -271,16 +313,31 @@ def test_erasure_leaves_no_number_or_address_the_person_had_before_a_correction(
 
     old_phone, old_email = "+14085550733", "dana.maiden@example.org"
     person = ClientFactory(first_name="Dana", last_name=Person.last_name, email=old_email, mobile_phone=old_phone)
-    SmsMessage.objects.create(to_number=old_phone, client=person, kind=MessageKind.REMINDER, body="See you",
-                              status=MessageStatus.SENT)
-    SmsMessage.objects.create(direction=Direction.INBOUND, from_number=old_phone, to_number="+14088211633", client=person,
-                              body="STOP", status=MessageStatus.RECEIVED, keyword="stop")
-    add_sms_opt_out(phone=old_phone, reason="Texted STOP", source=OptOutSource.SMS_KEYWORD, actor=ConsentActor.CLIENT,
-                    evidence="SM" + "e" * 32)
+    SmsMessage.objects.create(
+        to_number=old_phone, client=person, kind=MessageKind.REMINDER, body="See you", status=MessageStatus.SENT
+    )
+    SmsMessage.objects.create(
+        direction=Direction.INBOUND,
+        from_number=old_phone,
+        to_number="+14088211633",
+        client=person,
+        body="STOP",
+        status=MessageStatus.RECEIVED,
+        keyword="stop",
+    )
+    add_sms_opt_out(
+        phone=old_phone,
+        reason="Texted STOP",
+        source=OptOutSource.SMS_KEYWORD,
+        actor=ConsentActor.CLIENT,
+        evidence="SM" + "e" * 32,
+    )
     # A marketing email to the old address, whose unsubscribe link put it on the list.
     from messaging.models import Campaign, CampaignEmail
 
-    campaign = Campaign.objects.create(name="Spring", channel="email", subject="Spring", body="Offers", send_at=timezone.now())
+    campaign = Campaign.objects.create(
+        name="Spring", channel="email", subject="Spring", body="Offers", send_at=timezone.now()
+    )
     CampaignEmail.objects.create(campaign=campaign, client=person, to_email=old_email, status=MessageStatus.SENT)
     add_email_opt_out(email=old_email, reason="Unsubscribed", source=OptOutSource.EMAIL_LINK, actor=ConsentActor.CLIENT)
     correct_client(client_id=person.pk, changes={"mobile_phone": Person.phone, "email": Person.email})

@@ -48,7 +48,9 @@ def rows_about(model, client):
     """How many rows of this model are about the client (its own FK or many-to-many to Client)."""
     if model is Client:
         return 1
-    field = next(f for f in model._meta.get_fields() if f.is_relation and not f.auto_created and f.related_model is Client)
+    field = next(
+        f for f in model._meta.get_fields() if f.is_relation and not f.auto_created and f.related_model is Client
+    )
     return model._base_manager.filter(**{field.name: client}).distinct().count()
 
 
@@ -60,27 +62,36 @@ def data_json(client_ids):
 @pytest.mark.policy("rights-access-portability")
 def test_every_model_pointing_at_a_client_and_the_hashed_lists_appear_in_data_json(person_everywhere):
     dana, erasure, visitor_id = person_everywhere
-    assert models_pointing_at_client() == set(CATEGORY_OF_MODEL), "a model points at Client but is not in the export map"
+    assert models_pointing_at_client() == set(CATEGORY_OF_MODEL), (
+        "a model points at Client but is not in the export map"
+    )
     data, bundle = data_json([dana.pk])
     categories = data["categories"]
     for label, category in CATEGORY_OF_MODEL.items():
         expected = rows_about(apps.get_model(label), dana)
         assert expected >= 1, f"the fixture has no {label} row: the check would prove nothing"
-        assert len(categories.get(category, [])) >= expected, f"{label}: {expected} rows, export has {categories.get(category)}"
+        assert len(categories.get(category, [])) >= expected, (
+            f"{label}: {expected} rows, export has {categories.get(category)}"
+        )
         assert f"{category}.csv" in bundle.namelist()
     # Marketing emails sent, with their campaign; policy notices; the audit trail of her requests.
     assert {e["campaign"] for e in categories["marketing_emails"]} == {"Winter offers"}
     assert [n["policy_version"] for n in categories["policy_notices"]] == ["2027-01"]
     assert erasure.reference in {e["request_reference"] for e in categories["privacy_audit_events"]}
     # The opt-out lists are keyed by hash, not by client: matched by her phone and email.
-    assert {(o["channel"], o["contact"]) for o in categories["opt_outs"]} == {("sms", Person.phone), ("email", Person.email)}
+    assert {(o["channel"], o["contact"]) for o in categories["opt_outs"]} == {
+        ("sms", Person.phone),
+        ("email", Person.email),
+    }
     # Cookie choices made in her browser before she booked (keyed by the visitor id the booking recorded).
     cookie_rows = [r for r in categories["consent_history"] if r["purpose"].startswith("cookies_")]
     assert len(cookie_rows) == 3 and {r["visitor_id"] for r in cookie_rows} == {visitor_id}
 
 
 def test_export_of_another_person_holds_nothing_of_her(person_everywhere):
-    stranger = Client.objects.create(first_name="Sam", last_name="Other", email="sam@example.com", mobile_phone="+14085550100")
+    stranger = Client.objects.create(
+        first_name="Sam", last_name="Other", email="sam@example.com", mobile_phone="+14085550100"
+    )
     data, _ = data_json([stranger.pk])
     text = json.dumps(data).lower()
     assert [n for n in Person.needles() if n.lower() in text] == []
@@ -107,15 +118,37 @@ def test_the_export_holds_the_history_of_the_persons_opt_outs_even_after_one_was
     from messaging.opt_outs import add_sms_opt_out, lift_sms_opt_out
     from privacy.models import ConsentActor
 
-    dana = Client.objects.create(first_name="Dana", last_name=Person.last_name, email=Person.email, mobile_phone=Person.phone)
-    stranger = Client.objects.create(first_name="Sam", last_name="Other", email="sam@example.com", mobile_phone="+14085550100")
-    add_sms_opt_out(phone=Person.phone, reason="Texted STOP", source=OptOutSource.SMS_KEYWORD, actor=ConsentActor.CLIENT,
-                    evidence="SM" + "b" * 32)
-    lift_sms_opt_out(phone=Person.phone, reason="Texted START", source=OptOutSource.SMS_KEYWORD, actor=ConsentActor.CLIENT,
-                     evidence="SM" + "c" * 32)
-    add_sms_opt_out(phone=str(stranger.mobile_phone), reason="Texted STOP", source=OptOutSource.SMS_KEYWORD,
-                    actor=ConsentActor.CLIENT, evidence="SM" + "d" * 32)
+    dana = Client.objects.create(
+        first_name="Dana", last_name=Person.last_name, email=Person.email, mobile_phone=Person.phone
+    )
+    stranger = Client.objects.create(
+        first_name="Sam", last_name="Other", email="sam@example.com", mobile_phone="+14085550100"
+    )
+    add_sms_opt_out(
+        phone=Person.phone,
+        reason="Texted STOP",
+        source=OptOutSource.SMS_KEYWORD,
+        actor=ConsentActor.CLIENT,
+        evidence="SM" + "b" * 32,
+    )
+    lift_sms_opt_out(
+        phone=Person.phone,
+        reason="Texted START",
+        source=OptOutSource.SMS_KEYWORD,
+        actor=ConsentActor.CLIENT,
+        evidence="SM" + "c" * 32,
+    )
+    add_sms_opt_out(
+        phone=str(stranger.mobile_phone),
+        reason="Texted STOP",
+        source=OptOutSource.SMS_KEYWORD,
+        actor=ConsentActor.CLIENT,
+        evidence="SM" + "d" * 32,
+    )
     data, bundle = data_json([dana.pk])
     history = data["categories"].get("opt_out_history", [])
-    assert [(h["channel"], h["contact"], h["action"]) for h in history] == [("sms", Person.phone, "add"), ("sms", Person.phone, "lift")]
+    assert [(h["channel"], h["contact"], h["action"]) for h in history] == [
+        ("sms", Person.phone, "add"),
+        ("sms", Person.phone, "lift"),
+    ]
     assert "opt_out_history.csv" in bundle.namelist()

@@ -47,7 +47,9 @@ def test_policy_body_is_escaped(client):
 
 @pytest.mark.policy("share-service-providers")
 def test_subprocessors_are_listed_on_the_policy_page(client):
-    Subprocessor.objects.create(name="Twilio", purpose="Text messages", data_shared="Phone number", country="United States")
+    Subprocessor.objects.create(
+        name="Twilio", purpose="Text messages", data_shared="Phone number", country="United States"
+    )
     html = client.get("/privacy/").content.decode()
     assert "Twilio" in html and "Phone number" in html
 
@@ -74,16 +76,20 @@ def test_publishing_emails_every_client_with_an_address_once(django_capture_on_c
 
 def test_published_version_cannot_be_edited_in_the_admin(admin_client):
     policy = version("2026-06", date(2026, 6, 1))
-    response = admin_client.post(f"/admin/privacy/policyversion/{policy.pk}/change/", {"version": "hacked", "effective_date": "2026-06-01", "body": "x"})
+    response = admin_client.post(
+        f"/admin/privacy/policyversion/{policy.pk}/change/",
+        {"version": "hacked", "effective_date": "2026-06-01", "body": "x"},
+    )
     policy.refresh_from_db()
     assert policy.version == "2026-06" and response.status_code == 403
 
 
 @pytest.mark.policy("collect-consent-evidence")
 def test_booking_records_which_policy_version_was_accepted(client):
-    from tests.appointments.test_booking_pages import MONDAY_10, NOW, form_data
     import time_machine
     from django.urls import reverse
+
+    from tests.appointments.test_booking_pages import NOW, form_data
     from tests.factories import bookable_clinic
 
     policy = version("2026-06", date(2026, 6, 1))
@@ -100,5 +106,15 @@ def test_demo_policy_is_published_with_its_subprocessors(client, settings):
     settings.DEBUG = False
     call_command("seed_demo")
     html = client.get("/privacy/").content.decode()
-    for phrase in ["Reply STOP", "18 or older", "Global Privacy Control", "14 days", "Google Analytics", "Meta Platforms", "Twilio", "980 Larkin Rd", "1305 S Central Ave"]:
+    for phrase in [
+        "Reply STOP",
+        "18 or older",
+        "Global Privacy Control",
+        "14 days",
+        "Google Analytics",
+        "Meta Platforms",
+        "Twilio",
+        "980 Larkin Rd",
+        "1305 S Central Ave",
+    ]:
         assert phrase in html

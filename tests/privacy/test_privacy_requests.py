@@ -45,13 +45,34 @@ EMAIL, PHONE = "dana.reyes@example.com", "+14085550143"
 def dana():
     client = ClientFactory(first_name="Dana", last_name="Reyesworth", email=EMAIL, mobile_phone=PHONE)
     for purpose in (ConsentPurpose.SMS_REMINDERS, ConsentPurpose.SMS_MARKETING, ConsentPurpose.EMAIL_MARKETING):
-        record_consent(client=client, purpose=purpose, granted=True, notice_text="x", source=ConsentSource.BOOKING_FORM,
-                       ip_address="203.0.113.5", user_agent="DanaPhone")
+        record_consent(
+            client=client,
+            purpose=purpose,
+            granted=True,
+            notice_text="x",
+            source=ConsentSource.BOOKING_FORM,
+            ip_address="203.0.113.5",
+            user_agent="DanaPhone",
+        )
     location, service, (person,) = bookable_clinic()
-    AppointmentFactory(client=client, location=location, service=service, practitioner=person,
-                       start=datetime(2026, 12, 8, 10, tzinfo=LA), notes="Dana prefers mornings")
+    AppointmentFactory(
+        client=client,
+        location=location,
+        service=service,
+        practitioner=person,
+        start=datetime(2026, 12, 8, 10, tzinfo=LA),
+        notes="Dana prefers mornings",
+    )
     SmsMessage.objects.create(to_number=PHONE, body="Hi Dana, see you Tuesday", client=client, location=location)
-    SmsMessage.objects.create(direction="in", from_number=PHONE, to_number="+14088211633", body="Thanks! Dana", client=client, location=location, status="received")
+    SmsMessage.objects.create(
+        direction="in",
+        from_number=PHONE,
+        to_number="+14088211633",
+        body="Thanks! Dana",
+        client=client,
+        location=location,
+        status="received",
+    )
     return client
 
 
@@ -108,7 +129,9 @@ def test_bad_input_rerenders_with_errors(client, run_tasks):
 def test_objection_takes_effect_at_verification(client, dana, run_tasks):
     submit(client, run_tasks, RequestType.OBJECTION)
     link = verify_link(mail.outbox[0])
-    assert client.get(link).status_code == 200 and has_consent(client=dana, purpose=ConsentPurpose.SMS_MARKETING)  # GET does nothing
+    assert client.get(link).status_code == 200 and has_consent(
+        client=dana, purpose=ConsentPurpose.SMS_MARKETING
+    )  # GET does nothing
     client.post(link)
     dsr = DataSubjectRequest.objects.get()
     assert dsr.status == RequestStatus.COMPLETED
@@ -145,7 +168,9 @@ def test_deletion_also_needs_the_code_texted_to_the_phone_on_file(client, dana, 
     assert response.status_code == 302 and response["Location"] == reverse("privacy:request_code")
     assert DataSubjectRequest.objects.get().status == RequestStatus.RECEIVED
     assert sms_outbox[-1].to == PHONE
-    wrong = client.post(reverse("privacy:request_code"), {"code": "000000" if sent_code(sms_outbox) != "000000" else "111111"})
+    wrong = client.post(
+        reverse("privacy:request_code"), {"code": "000000" if sent_code(sms_outbox) != "000000" else "111111"}
+    )
     assert "not right" in wrong.content.decode()
     client.post(reverse("privacy:request_code"), {"code": sent_code(sms_outbox)})
     dsr = DataSubjectRequest.objects.get()
@@ -160,7 +185,13 @@ def test_code_page_without_the_email_step_reveals_nothing(client):
 
 @pytest.mark.policy("share-no-sale")
 def test_opt_out_of_sale_needs_no_verification(client, dana, run_tasks):
-    record_consent(client=dana, purpose=ConsentPurpose.SALE_SHARING, granted=True, notice_text="x", source=ConsentSource.COOKIE_BANNER)
+    record_consent(
+        client=dana,
+        purpose=ConsentPurpose.SALE_SHARING,
+        granted=True,
+        notice_text="x",
+        source=ConsentSource.COOKIE_BANNER,
+    )
     submit(client, run_tasks, RequestType.OPT_OUT_SALE)
     assert not has_consent(client=dana, purpose=ConsentPurpose.SALE_SHARING)
 
@@ -230,7 +261,15 @@ def test_verified_requester_downloads_a_complete_bundle(client, dana, run_tasks,
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
     bundle = zipfile.ZipFile(io.BytesIO(response.content))
     names = set(bundle.namelist())
-    assert {"data.json", "summary.html", "client.csv", "appointments.csv", "consent_history.csv", "messages.csv", "privacy_requests.csv"} <= names
+    assert {
+        "data.json",
+        "summary.html",
+        "client.csv",
+        "appointments.csv",
+        "consent_history.csv",
+        "messages.csv",
+        "privacy_requests.csv",
+    } <= names
     data = json.loads(bundle.read("data.json"))
     assert data["schema"] == "clinic-subject-export/1"
     assert data["categories"]["client"][0]["email"] == EMAIL
@@ -277,12 +316,21 @@ def text_columns_containing(*needles):
 @pytest.mark.policy("rights-correction", "rights-erasure")
 def test_erasure_leaves_no_trace_but_the_hashed_suppression_entry(client, dana, run_tasks, sms_outbox, admin_client):
     # Staff touched the record, so the admin's history names the client too.
-    admin_client.post(reverse("admin:clinic_client_change", args=[dana.pk]), {
-        "first_name": "Dana", "last_name": "Reyesworth", "email": EMAIL, "mobile_phone": PHONE,
-        "consent_records-TOTAL_FORMS": "0", "consent_records-INITIAL_FORMS": "0",
-        "appointments-TOTAL_FORMS": "0", "appointments-INITIAL_FORMS": "0",
-        "sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0",
-    })
+    admin_client.post(
+        reverse("admin:clinic_client_change", args=[dana.pk]),
+        {
+            "first_name": "Dana",
+            "last_name": "Reyesworth",
+            "email": EMAIL,
+            "mobile_phone": PHONE,
+            "consent_records-TOTAL_FORMS": "0",
+            "consent_records-INITIAL_FORMS": "0",
+            "appointments-TOTAL_FORMS": "0",
+            "appointments-INITIAL_FORMS": "0",
+            "sms_messages-TOTAL_FORMS": "0",
+            "sms_messages-INITIAL_FORMS": "0",
+        },
+    )
     submit(client, run_tasks, RequestType.ERASURE, details="Please delete everything, Dana Reyesworth")
     with run_tasks():
         client.post(verify_link(mail.outbox[0]))
@@ -300,7 +348,13 @@ def test_erasure_leaves_no_trace_but_the_hashed_suppression_entry(client, dana, 
     assert DataSubjectRequest.objects.get().status == RequestStatus.COMPLETED
     # The person books again later: still never texted or marketed to.
     returning = ClientFactory(email=EMAIL, mobile_phone=PHONE)
-    record_consent(client=returning, purpose=ConsentPurpose.SMS_MARKETING, granted=True, notice_text="x", source=ConsentSource.BOOKING_FORM)
+    record_consent(
+        client=returning,
+        purpose=ConsentPurpose.SMS_MARKETING,
+        granted=True,
+        notice_text="x",
+        source=ConsentSource.BOOKING_FORM,
+    )
     assert campaign_audience(channel=Channel.SMS) == []
 
 
@@ -397,7 +451,8 @@ def test_register_lists_overdue_first_and_exports_csv(admin_client, dana):
     html = admin_client.get(reverse("admin:privacy_datasubjectrequest_changelist")).content.decode()
     assert "OVERDUE" in html
     response = admin_client.post(
-        reverse("admin:privacy_datasubjectrequest_changelist"), {"action": "export_register_csv", "_selected_action": [old.pk]}
+        reverse("admin:privacy_datasubjectrequest_changelist"),
+        {"action": "export_register_csv", "_selected_action": [old.pk]},
     )
     assert response["Content-Type"] == "text/csv" and old.reference in response.content.decode()
 
@@ -445,9 +500,13 @@ def test_retention_wipes_old_texts_purges_unverified_requests_and_anonymises_lon
     now = datetime(2027, 6, 1, tzinfo=LA)
     SmsMessage.objects.update(created_at=now - timedelta(days=400))
     stale = submit_request(request_type=RequestType.ACCESS, email="x@example.com", now=now - timedelta(days=40))
-    DataSubjectRequest.objects.filter(pk=stale.pk).update(acknowledged_at=now - timedelta(days=40))  # the link reached them
+    DataSubjectRequest.objects.filter(pk=stale.pk).update(
+        acknowledged_at=now - timedelta(days=40)
+    )  # the link reached them
     kept = submit_request(request_type=RequestType.ACCESS, email="y@example.com", now=now - timedelta(days=40))
-    DataSubjectRequest.objects.filter(pk=kept.pk).update(status=RequestStatus.COMPLETED, verified_at=now - timedelta(days=39))
+    DataSubjectRequest.objects.filter(pk=kept.pk).update(
+        status=RequestStatus.COMPLETED, verified_at=now - timedelta(days=39)
+    )
     sleeper = ClientFactory(last_name="Sleeperton")
     Client.objects.filter(pk=sleeper.pk).update(created_at=now - timedelta(days=365 * 8))
 
@@ -456,6 +515,9 @@ def test_retention_wipes_old_texts_purges_unverified_requests_and_anonymises_lon
     assert SmsMessage.objects.filter(body__contains="Dana").count() == 2  # dry run changed nothing
     apply_retention(now=now)
     assert not SmsMessage.objects.filter(body__contains="Dana").exists()
-    assert not DataSubjectRequest.objects.filter(pk=stale.pk).exists() and DataSubjectRequest.objects.filter(pk=kept.pk).exists()
+    assert (
+        not DataSubjectRequest.objects.filter(pk=stale.pk).exists()
+        and DataSubjectRequest.objects.filter(pk=kept.pk).exists()
+    )
     assert Client.objects.get(pk=sleeper.pk).erased_at is not None
     assert Client.objects.get(pk=dana.pk).erased_at is None  # has a recent appointment

@@ -9,10 +9,19 @@ from django.contrib.admin.models import LogEntry
 from django.core import mail
 from django.urls import reverse
 
+from appointments.services import send_confirmation_email
 from clinic.hashing import contact_hash
 from messaging.marketing import deliver_campaign_email
-from messaging.models import Campaign, CampaignEmail, CampaignStatus, Channel, MessageKind, MessageStatus, SmsMessage, SmsOptOut
-from appointments.services import send_confirmation_email
+from messaging.models import (
+    Campaign,
+    CampaignEmail,
+    CampaignStatus,
+    Channel,
+    MessageKind,
+    MessageStatus,
+    SmsMessage,
+    SmsOptOut,
+)
 from messaging.opt_outs import add_sms_opt_out
 from messaging.opt_outs import is_sms_opted_out as is_opted_out
 from messaging.services import deliver_sms
@@ -42,18 +51,25 @@ def jo():
     location, service, (practitioner,) = bookable_clinic()
     person.preferred_location = location
     person.save()
-    appointment = AppointmentFactory(client=person, location=location, service=service, practitioner=practitioner,
-                                     start=NOW + timedelta(days=2))
+    appointment = AppointmentFactory(
+        client=person, location=location, service=service, practitioner=practitioner, start=NOW + timedelta(days=2)
+    )
     return person, appointment
 
 
 def admin_correct(admin_client, person, **changes):
     data = {
-        "first_name": person.first_name, "last_name": person.last_name, "email": person.email,
-        "mobile_phone": str(person.mobile_phone), "preferred_location": person.preferred_location_id or "",
-        "consent_records-TOTAL_FORMS": "0", "consent_records-INITIAL_FORMS": "0",
-        "appointments-TOTAL_FORMS": "0", "appointments-INITIAL_FORMS": "0",
-        "sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0",
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "email": person.email,
+        "mobile_phone": str(person.mobile_phone),
+        "preferred_location": person.preferred_location_id or "",
+        "consent_records-TOTAL_FORMS": "0",
+        "consent_records-INITIAL_FORMS": "0",
+        "appointments-TOTAL_FORMS": "0",
+        "appointments-INITIAL_FORMS": "0",
+        "sms_messages-TOTAL_FORMS": "0",
+        "sms_messages-INITIAL_FORMS": "0",
         **changes,
     }
     response = admin_client.post(reverse("admin:clinic_client_change", args=[person.pk]), data)
@@ -76,9 +92,14 @@ def test_staff_correction_is_saved_and_audited_by_field_name_only(admin_client, 
 def test_a_corrected_number_and_name_reach_the_texts_already_queued(admin_client, jo, sms_outbox):
     person, appointment = jo
     reminder = SmsMessage.objects.create(
-        to_number=OLD_PHONE, body="Hi Jo, a reminder of your visit on Wednesday.", client=person,
-        location=appointment.location, appointment=appointment, kind=MessageKind.REMINDER,
-        send_after=NOW + timedelta(days=1), appointment_start=appointment.start,
+        to_number=OLD_PHONE,
+        body="Hi Jo, a reminder of your visit on Wednesday.",
+        client=person,
+        location=appointment.location,
+        appointment=appointment,
+        kind=MessageKind.REMINDER,
+        send_after=NOW + timedelta(days=1),
+        appointment_start=appointment.start,
     )
     admin_correct(admin_client, person, first_name="Joanna", mobile_phone=NEW_PHONE)
     with time_machine.travel(NOW + timedelta(days=1), tick=False):
@@ -89,8 +110,14 @@ def test_a_corrected_number_and_name_reach_the_texts_already_queued(admin_client
 @pytest.mark.policy("rights-correction")
 def test_removing_the_number_cancels_what_was_queued_for_it(jo):
     person, appointment = jo
-    reminder = SmsMessage.objects.create(to_number=OLD_PHONE, body="Hi Jo", client=person, location=appointment.location,
-                                         kind=MessageKind.REMINDER, send_after=NOW + timedelta(days=1))
+    reminder = SmsMessage.objects.create(
+        to_number=OLD_PHONE,
+        body="Hi Jo",
+        client=person,
+        location=appointment.location,
+        kind=MessageKind.REMINDER,
+        send_after=NOW + timedelta(days=1),
+    )
     correct_client(client_id=person.pk, changes={"mobile_phone": ""})
     reminder.refresh_from_db()
     assert reminder.status == MessageStatus.SKIPPED and reminder.to_number == OLD_PHONE
@@ -110,8 +137,9 @@ def test_the_opt_out_stays_with_the_number_not_the_person(jo):
 @pytest.mark.policy("rights-correction")
 def test_a_corrected_email_moves_queued_marketing_email_and_future_confirmations_use_the_corrected_name(jo, sms_outbox):
     person, appointment = jo
-    campaign = Campaign.objects.create(name="Spring", channel=Channel.EMAIL, subject="Spring", body="Offers",
-                                       status=CampaignStatus.SENT, send_at=NOW)
+    campaign = Campaign.objects.create(
+        name="Spring", channel=Channel.EMAIL, subject="Spring", body="Offers", status=CampaignStatus.SENT, send_at=NOW
+    )
     queued = CampaignEmail.objects.create(campaign=campaign, client=person, to_email=person.email)
     changed = correct_client(client_id=person.pk, changes={"email": "Jo.New@Example.com", "first_name": "Joanna"})
     assert changed == ["email", "first_name"]
@@ -146,11 +174,18 @@ def test_saving_an_erased_clients_admin_page_is_refused_on_the_form_not_a_500(ad
     person.refresh_from_db()
     url = reverse("admin:clinic_client_change", args=[person.pk])
     data = {
-        "first_name": "Jo", "last_name": "Brightwater", "email": "jo.back@example.com", "mobile_phone": "",
-        "preferred_location": "", "notes": "typed back in",
-        "consent_records-TOTAL_FORMS": "0", "consent_records-INITIAL_FORMS": "0",
-        "appointments-TOTAL_FORMS": "0", "appointments-INITIAL_FORMS": "0",
-        "sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0",
+        "first_name": "Jo",
+        "last_name": "Brightwater",
+        "email": "jo.back@example.com",
+        "mobile_phone": "",
+        "preferred_location": "",
+        "notes": "typed back in",
+        "consent_records-TOTAL_FORMS": "0",
+        "consent_records-INITIAL_FORMS": "0",
+        "appointments-TOTAL_FORMS": "0",
+        "appointments-INITIAL_FORMS": "0",
+        "sms_messages-TOTAL_FORMS": "0",
+        "sms_messages-INITIAL_FORMS": "0",
     }
     admin_client.raise_request_exception = False
     response = admin_client.post(url, data)

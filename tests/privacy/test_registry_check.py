@@ -23,8 +23,13 @@ def test_an_unregistered_model_pointing_at_a_client_fails_manage_py_check():
         with pytest.raises(SystemCheckError, match="appointments.Appointment points at a client"):
             call_command("check")
     finally:
-        registry.register(source.app_label, exporter=source.exporter, eraser=source.eraser,
-                          erase_order=source.erase_order, models=source.models)
+        registry.register(
+            source.app_label,
+            exporter=source.exporter,
+            eraser=source.eraser,
+            erase_order=source.erase_order,
+            models=source.models,
+        )
     call_command("check")
 
 
@@ -67,8 +72,13 @@ def test_the_check_is_an_error_with_a_hint():
     try:
         errors = registry.check_client_data_registered()
     finally:
-        registry.register(source.app_label, exporter=source.exporter, eraser=source.eraser,
-                          erase_order=source.erase_order, models=source.models)
+        registry.register(
+            source.app_label,
+            exporter=source.exporter,
+            eraser=source.eraser,
+            erase_order=source.erase_order,
+            models=source.models,
+        )
     assert {e.id for e in errors} == {"privacy.E001"} and all(e.level == checks.ERROR for e in errors)
     assert {e.obj._meta.label for e in errors} == {"messaging.SmsMessage", "messaging.CampaignEmail"}
     assert "models=" in errors[0].hint

@@ -2,7 +2,7 @@
 and the export link is single use, short-lived, bound to the verifying browser, revoked on close and audited."""
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -14,7 +14,7 @@ from twilio.request_validator import RequestValidator
 
 from clinic.models import Client
 from privacy import registry
-from privacy.requests import expire_unverified_requests, refuse_request, send_export_link, complete_request
+from privacy.requests import complete_request, expire_unverified_requests, refuse_request, send_export_link
 from privacy.requests_models import AuditAction, DataSubjectRequest, PrivacyAuditEvent, RequestStatus, RequestType
 from privacy.retention import apply_retention
 from tests.privacy.test_privacy_requests import EMAIL, LA, PHONE, dana, run_tasks, sent_code, submit, verify_link  # noqa: F401
@@ -90,7 +90,10 @@ def test_someone_who_texted_stop_can_still_verify_their_request(client, dana, ru
         assert DataSubjectRequest.objects.get().status == RequestStatus.VERIFIED
     else:  # or the other proof path: staff, flagged in the register
         assert response.status_code == 200 and "confirm it is you another way" in response.content.decode()
-        assert dsr.identity_check_needed and PrivacyAuditEvent.objects.filter(action=AuditAction.IDENTITY_CHECK_NEEDED).exists()
+        assert (
+            dsr.identity_check_needed
+            and PrivacyAuditEvent.objects.filter(action=AuditAction.IDENTITY_CHECK_NEEDED).exists()
+        )
 
 
 def test_with_no_phone_on_file_the_request_goes_to_staff_not_verified_by_email_alone(client, run_tasks):
@@ -218,8 +221,17 @@ def test_staff_cannot_redirect_a_verified_requests_export_to_another_address(exp
     the person's data (the export link) to an address nobody proved."""
     dsr = DataSubjectRequest.objects.get()
     url = reverse("admin:privacy_datasubjectrequest_change", args=[dsr.pk])
-    admin_client.post(url, {"request_type": dsr.request_type, "email": "someone.else@example.com", "phone": "+14085550999",
-                            "details": "", "channel": dsr.channel, "legal_hold_reason": ""})
+    admin_client.post(
+        url,
+        {
+            "request_type": dsr.request_type,
+            "email": "someone.else@example.com",
+            "phone": "+14085550999",
+            "details": "",
+            "channel": dsr.channel,
+            "legal_hold_reason": "",
+        },
+    )
     dsr.refresh_from_db()
     assert (dsr.email, dsr.phone) != ("someone.else@example.com", "+14085550999")
     assert dsr.email == EMAIL

@@ -31,7 +31,9 @@ def submit_and_confirm(client, django_capture_on_commit_callbacks, request_type)
         return client.post(link)
 
 
-def test_the_verified_email_matches_every_record_holding_it_and_marks_it_proven(client, records, django_capture_on_commit_callbacks):
+def test_the_verified_email_matches_every_record_holding_it_and_marks_it_proven(
+    client, records, django_capture_on_commit_callbacks
+):
     dana, booker = records
     submit_and_confirm(client, django_capture_on_commit_callbacks, RequestType.OBJECTION)
     dsr = DataSubjectRequest.objects.get()
@@ -41,8 +43,9 @@ def test_the_verified_email_matches_every_record_holding_it_and_marks_it_proven(
 
 
 @pytest.mark.policy("security-identity")
-def test_the_code_goes_to_the_phone_on_file_not_to_a_later_bookings_typed_phone(client, records, sms_outbox,
-                                                                              django_capture_on_commit_callbacks):
+def test_the_code_goes_to_the_phone_on_file_not_to_a_later_bookings_typed_phone(
+    client, records, sms_outbox, django_capture_on_commit_callbacks
+):
     dana, booker = records
     submit_and_confirm(client, django_capture_on_commit_callbacks, RequestType.ERASURE)
     assert [m.to for m in sms_outbox] == [PHONE]

@@ -45,7 +45,13 @@ def test_a_cell_that_could_start_a_formula_is_quoted(cell, shown):
 @pytest.fixture
 def hostile_client():
     person = ClientFactory(first_name=FORMULA, last_name="@cmd|' /C calc'!A0")
-    record_consent(client=person, purpose=ConsentPurpose.SMS_REMINDERS, granted=True, notice_text="-1+1", source=ConsentSource.BOOKING_FORM)
+    record_consent(
+        client=person,
+        purpose=ConsentPurpose.SMS_REMINDERS,
+        granted=True,
+        notice_text="-1+1",
+        source=ConsentSource.BOOKING_FORM,
+    )
     return person
 
 
@@ -62,11 +68,17 @@ def test_the_export_zip_csvs_quote_formula_cells(hostile_client):
 @pytest.mark.policy("security")
 def test_the_request_register_csv_quotes_formula_cells(admin_client):
     dsr = DataSubjectRequest.objects.create(
-        request_type="access", email="x@example.com", regime=Regime.GDPR, received_at=timezone.now(),
-        due_at=timezone.now() + timedelta(days=30), outcome=FORMULA, refusal_basis="+44 rule",
+        request_type="access",
+        email="x@example.com",
+        regime=Regime.GDPR,
+        received_at=timezone.now(),
+        due_at=timezone.now() + timedelta(days=30),
+        outcome=FORMULA,
+        refusal_basis="+44 rule",
     )
     response = admin_client.post(
-        reverse("admin:privacy_datasubjectrequest_changelist"), {"action": "export_register_csv", "_selected_action": [dsr.pk]}
+        reverse("admin:privacy_datasubjectrequest_changelist"),
+        {"action": "export_register_csv", "_selected_action": [dsr.pk]},
     )
     cells = [cell for row in csv.reader(io.StringIO(response.content.decode())) for cell in row]
     assert "'" + FORMULA in cells and "'+44 rule" in cells
@@ -77,17 +89,27 @@ def test_the_request_register_csv_quotes_formula_cells(admin_client):
 def test_staff_views_of_a_consent_record_are_audited(admin_client, admin_user):
     person = ClientFactory()
     record = record_consent(
-        client=person, purpose=ConsentPurpose.SMS_MARKETING, granted=True, notice_text="Texts?",
-        source=ConsentSource.BOOKING_FORM, ip_address="203.0.113.5", user_agent="UA/1",
+        client=person,
+        purpose=ConsentPurpose.SMS_MARKETING,
+        granted=True,
+        notice_text="Texts?",
+        source=ConsentSource.BOOKING_FORM,
+        ip_address="203.0.113.5",
+        user_agent="UA/1",
     )
     assert admin_client.get(reverse("admin:privacy_consentrecord_change", args=[record.pk])).status_code == 200
-    assert PrivacyAuditEvent.objects.filter(action=AuditAction.DATA_VIEWED, client=person, actor=admin_user).count() == 1
+    assert (
+        PrivacyAuditEvent.objects.filter(action=AuditAction.DATA_VIEWED, client=person, actor=admin_user).count() == 1
+    )
 
 
 @pytest.mark.policy("security")
 def test_staff_views_of_a_privacy_request_are_audited(admin_client, admin_user):
     dsr = DataSubjectRequest.objects.create(
-        request_type="access", email="y@example.com", regime=Regime.GDPR, received_at=timezone.now(),
+        request_type="access",
+        email="y@example.com",
+        regime=Regime.GDPR,
+        received_at=timezone.now(),
         due_at=timezone.now() + timedelta(days=30),
     )
     assert admin_client.get(reverse("admin:privacy_datasubjectrequest_change", args=[dsr.pk])).status_code == 200

@@ -2,11 +2,10 @@
 and send no referrer, whatever the visitor accepted; the CSP allows no tag host there either."""
 
 from datetime import datetime
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
-from urllib.parse import urlencode
-
 from django.urls import reverse
 
 from appointments.links import manage_token
@@ -32,11 +31,21 @@ def everything_accepted(client, settings):
 def sensitive_urls():
     location, service, (person,) = bookable_clinic()
     client = ClientFactory(email="pat@example.com", mobile_phone="+14085550199")
-    appointment = AppointmentFactory(client=client, location=location, service=service, practitioner=person,
-                                     start=datetime(2026, 12, 8, 10, tzinfo=ZoneInfo("America/Los_Angeles")))
+    appointment = AppointmentFactory(
+        client=client,
+        location=location,
+        service=service,
+        practitioner=person,
+        start=datetime(2026, 12, 8, 10, tzinfo=ZoneInfo("America/Los_Angeles")),
+    )
     dsr = DataSubjectRequest.objects.create(
-        request_type=RequestType.ACCESS, email="pat@example.com", regime="gdpr", received_at=appointment.start,
-        due_at=appointment.start, status=RequestStatus.VERIFIED, verified_at=appointment.start,
+        request_type=RequestType.ACCESS,
+        email="pat@example.com",
+        regime="gdpr",
+        received_at=appointment.start,
+        due_at=appointment.start,
+        status=RequestStatus.VERIFIED,
+        verified_at=appointment.start,
     )
     send_export_link(request_id=dsr.pk)
     dsr.refresh_from_db()
@@ -58,9 +67,13 @@ def sensitive_urls():
 
 
 @pytest.mark.policy("use-analytics-advertising")
-def test_private_and_treatment_pages_carry_no_tag_and_send_no_referrer_after_accepting_all(everything_accepted, sensitive_urls):
+def test_private_and_treatment_pages_carry_no_tag_and_send_no_referrer_after_accepting_all(
+    everything_accepted, sensitive_urls
+):
     home = everything_accepted.get("/")
-    assert GA in home.content.decode() and "googletagmanager" in home["Content-Security-Policy"]  # accepted: tags elsewhere
+    assert (
+        GA in home.content.decode() and "googletagmanager" in home["Content-Security-Policy"]
+    )  # accepted: tags elsewhere
     for name, url in sensitive_urls.items():
         response = everything_accepted.get(url)
         html = response.content.decode()
@@ -78,7 +91,9 @@ def test_a_public_page_keeps_the_sites_referrer_policy(client):
 
 
 @pytest.mark.policy("use-analytics-advertising")
-def test_claim_resubscribe_and_not_found_pages_under_personal_or_treatment_addresses_carry_no_tag(everything_accepted, sensitive_urls):
+def test_claim_resubscribe_and_not_found_pages_under_personal_or_treatment_addresses_carry_no_tag(
+    everything_accepted, sensitive_urls
+):
     """The keep-together and resubscribe links, and a mistyped address under a personal link or a treatment
     (a 404 that resolves to no page), carry no tag and send no referrer: their address holds a token or a treatment."""
     manage = sensitive_urls["appointment manage"].split("?")[0]
@@ -100,7 +115,9 @@ def test_claim_resubscribe_and_not_found_pages_under_personal_or_treatment_addre
 
 
 @pytest.mark.policy("use-analytics-advertising")
-def test_the_cookie_settings_page_reached_from_a_private_or_treatment_page_carries_no_tag(everything_accepted, sensitive_urls):
+def test_the_cookie_settings_page_reached_from_a_private_or_treatment_page_carries_no_tag(
+    everything_accepted, sensitive_urls
+):
     """The banner's "Manage" link carries the page's address in ?next= (a treatment, a personal link's token):
     the settings page it opens must not hand that address to analytics or ad tags, nor send it as a referrer."""
     for name in ("choose a time (names the treatment)", "appointment manage"):

@@ -16,4 +16,6 @@ class Command(BaseCommand):
         )
         if settings.DEBUG:
             for username, password in ensure_demo_logins():
-                self.stdout.write(f"Local admin login: {settings.SITE_URL}/admin/  user {username}  password {password}")
+                self.stdout.write(
+                    f"Local admin login: {settings.SITE_URL}/admin/  user {username}  password {password}"
+                )

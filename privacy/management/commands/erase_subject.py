@@ -19,7 +19,9 @@ class Command(BaseCommand):
         if not client_ids:
             raise CommandError("No client has that email address (already erased?).")
         dsr = DataSubjectRequest.objects.filter(
-            request_type=RequestType.ERASURE, status__in=(RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS), clients__in=client_ids
+            request_type=RequestType.ERASURE,
+            status__in=(RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS),
+            clients__in=client_ids,
         ).first()
         if dsr is not None:
             try:
@@ -29,6 +31,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Erased under request {dsr.reference}: {counts}")
             return
         if not force or not reason.strip():
-            raise CommandError("No verified deletion request for that email. Use --force with --reason to erase anyway.")
+            raise CommandError(
+                "No verified deletion request for that email. Use --force with --reason to erase anyway."
+            )
         counts = erase_clients(client_ids=client_ids, reason=f"Forced from the command line: {reason.strip()}")
         self.stdout.write(f"Erased {len(client_ids)} client record(s): {counts}")

@@ -7,7 +7,9 @@ class Command(BaseCommand):
     help = "After restoring a backup: erase again the clients erased since it was taken (see erased_contact_hashes)."
 
     def add_arguments(self, parser):
-        parser.add_argument("tombstones_file", help="Output of `manage.py erased_contact_hashes` from the newest database.")
+        parser.add_argument(
+            "tombstones_file", help="Output of `manage.py erased_contact_hashes` from the newest database."
+        )
 
     def handle(self, *args, tombstones_file, **options):
         try:
