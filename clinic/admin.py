@@ -43,7 +43,8 @@ class ClientAdmin(LocationScopedAdmin):
     list_display = ["last_name", "first_name", "email", "mobile_phone", "preferred_location", "created_at"]
     list_filter = ["preferred_location"]
     search_fields = ["first_name", "last_name", "email", "mobile_phone"]
-    # A restriction of processing is set and lifted through the person's privacy request (audited there), never a tick box.
+    # A restriction of processing is set and lifted through the person's privacy request
+    # (audited there), never a tick box.
     readonly_fields = [
         "processing_restricted",
         "adult_attested_at",

@@ -306,7 +306,10 @@ def client_from_unsubscribe_token(token):
 
 
 def unsubscribe_email(*, token, ip_address=None, user_agent=""):
-    """Put the token's address on the opt-out list at once and withdraw its record's consent. Returns the client or None."""
+    """Put the token's address on the opt-out list at once and withdraw its record's consent.
+
+    Returns the client, or None.
+    """
     client, email_hash = client_from_unsubscribe_token(token)
     if email_hash is None:
         return None

@@ -1,4 +1,6 @@
-"""Links reach only the person they were made for: not after a merge moved the visit, an erasure, or a corrected address.
+"""Links reach only the person they were made for.
+
+Not after a merge moved the visit, an erasure, or a corrected address.
 
 Attacks tried against the merged main (issue 14, audit):
 - the manage page of a booking made with a stranger's phone showed, after the
@@ -113,7 +115,10 @@ def test_a_preference_link_is_dead_after_erasure_and_records_nothing(client, era
 
 @pytest.mark.policy("rights-erasure")
 def test_an_unsubscribe_link_after_erasure_records_no_ip_or_browser(client, erased):
-    """Rule: after erasure no link brings new personal data into the erased record's ledger (the address stays suppressed by hash)."""
+    """Rule: after erasure no link brings new personal data into the erased record's ledger.
+
+    The address stays suppressed by hash.
+    """
     person, (_, unsubscribe) = erased
     client.post(unsubscribe, REMOTE_ADDR="198.51.100.78", HTTP_USER_AGENT="Mail/1.0")
     assert not ConsentRecord.objects.filter(ip_address="198.51.100.78").exists()

@@ -43,7 +43,10 @@ def request_and_confirm():
 
 @pytest.mark.policy("sms-program")
 def test_a_stopped_number_gets_a_few_codes_a_day_at_most_whoever_asks(django_capture_on_commit_callbacks):
-    """Rule: the STOP list wins; a code to a STOP'd number is a rare exception (VERIFICATION_CODES_PER_DAY_AFTER_STOP a day)."""
+    """Rule: the STOP list wins; a code to a STOP'd number is a rare exception.
+
+    At most VERIFICATION_CODES_PER_DAY_AFTER_STOP a day.
+    """
     ClientFactory(email="mallory@example.net", mobile_phone=STRANGERS_PHONE)  # the booking with a typed number
     handle_inbound_sms(message_sid="SM" + "7" * 32, from_number=STRANGERS_PHONE, to_number="+14088211633", body="STOP")
     last = None

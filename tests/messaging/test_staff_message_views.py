@@ -129,7 +129,10 @@ def test_a_page_staff_cannot_open_is_not_audited_as_viewed(client, texts):
 @pytest.mark.policy("security")
 @pytest.mark.parametrize("lookup", ["body__contains", "body__startswith", "body__regex", "body__icontains"])
 def test_verification_codes_cannot_be_guessed_through_changelist_filters(client, texts, lookup):
-    """`?body__contains=<guess>` on the text log would tell staff the code digit by digit: refused like any unknown filter."""
+    """`?body__contains=<guess>` on the text log would tell staff the code digit by digit.
+
+    Refused like any unknown filter.
+    """
     client.force_login(staff(FRONT_DESK, texts["location"]))
     url = reverse("admin:messaging_smsmessage_changelist")
     right = client.get(url, {lookup: CODE if lookup != "body__regex" else f"is {CODE[0]}"})

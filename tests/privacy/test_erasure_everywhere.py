@@ -255,7 +255,9 @@ def test_erasure_after_a_merge_leaves_nothing_of_the_merged_records_other_name_e
         duplicate_id=duplicate.pk,
         staff_user=None,
         actor_label="test",
-        reason="Dana Oldsurname (dana.old@example.net, 408-555-0777 / +14085550777) is Dana Quillfeather after marriage",
+        reason=(
+            "Dana Oldsurname (dana.old@example.net, 408-555-0777 / +14085550777) is Dana Quillfeather after marriage"
+        ),
     )
     erase_clients(client_ids=[keep.pk])
     assert database_holding(*Person.needles(), "Oldsurname", "dana.old@example.net", "+14085550777", "4085550777") == []
