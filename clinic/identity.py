@@ -47,6 +47,10 @@ CLAIM_LINK_MAX_AGE_DAYS = 30
 # duplicate is deleted. kwargs: keep_id, duplicate_id, staff_user, actor_label,
 # reason, moved ({"app_label.Model": rows}).
 clients_merged = Signal()
+# Sent inside the merge's transaction before anything moves (both records locked).
+# kwargs: keep_id, duplicate_id, staff_user, actor_label. A receiver may raise
+# MergeRefused to stop the merge, or write to the kept record first.
+clients_merging = Signal()
 
 
 class MergeRefused(Exception):
@@ -323,6 +327,9 @@ def merge_clients(
             raise MergeRefused("One of the records no longer exists (already merged?).")
         if keep.erased_at or duplicate.erased_at:
             raise MergeRefused("An erased record cannot be merged.")
+        clients_merging.send(
+            sender=Client, keep_id=keep.pk, duplicate_id=duplicate.pk, staff_user=staff_user, actor_label=actor_label
+        )
 
         moved = _Moved()
         relation: Any  # Django's _meta types reverse relations loosely (a model or a string, a field or a rel)

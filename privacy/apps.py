@@ -8,7 +8,7 @@ class PrivacyConfig(AppConfig):
     def ready(self):
         from django.core import checks
 
-        from clinic.identity import clients_merged
+        from clinic.identity import clients_merged, clients_merging
 
         from . import personal_data, receivers, registry
 
@@ -27,3 +27,6 @@ class PrivacyConfig(AppConfig):
         # A table that points at a client but no app registered would be missed by exports and erasure.
         checks.register(registry.check_client_data_registered, checks.Tags.models)
         clients_merged.connect(receivers.audit_clients_merged, dispatch_uid="privacy-audit-clients-merged")
+        # A merge must not widen an open privacy request, nor turn a withdrawal into consent.
+        clients_merging.connect(receivers.refuse_merge_with_open_request, dispatch_uid="privacy-merge-open-request")
+        clients_merging.connect(receivers.keep_withdrawals_across_a_merge, dispatch_uid="privacy-merge-withdrawals")

@@ -26,6 +26,7 @@ class ConsentSource(models.TextChoices):
     ADMIN = "admin", "Admin"
     PRIVACY_REQUEST = "privacy_request", "Privacy request"
     GPC_SIGNAL = "gpc_signal", "Global Privacy Control signal"
+    RECORD_MERGE = "record_merge", "Client records merged (a withdrawal carried over)"
 
 
 class ConsentActor(models.TextChoices):

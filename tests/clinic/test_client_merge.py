@@ -4,6 +4,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from django.utils import timezone
@@ -87,6 +88,7 @@ def test_merge_moves_every_row_keeps_the_older_details_and_is_audited(clinic, pa
         request_type="access",
         email="dana@example.com",
         regime="gdpr",
+        status="completed",  # an open one refuses the merge (below)
         received_at=timezone.now(),
         due_at=timezone.now(),
     )
@@ -254,3 +256,67 @@ def test_a_corrected_email_or_phone_loses_its_proof(admin_client, pair):
     older.save()
     older.refresh_from_db()
     assert older.phone_verified_at is None
+
+
+@pytest.mark.policy("security-identity")
+@pytest.mark.parametrize("status", ["received", "verified", "in_progress"])
+@pytest.mark.parametrize("whose", ["kept", "duplicate"])
+def test_a_merge_is_refused_while_a_privacy_request_of_either_record_is_open(pair, status, whose):
+    """An open request would be widened to the other record's data (an export of a stranger's visits) or lose rows."""
+    older, newer = pair
+    request = DataSubjectRequest.objects.create(
+        request_type="access",
+        email="dana@example.com",
+        regime="gdpr",
+        status=status,
+        received_at=timezone.now(),
+        due_at=timezone.now(),
+    )
+    request.clients.set([older if whose == "kept" else newer])
+
+    with pytest.raises(identity.MergeRefused, match=request.reference):
+        identity.merge_clients(keep_id=older.pk, duplicate_id=newer.pk, reason="Same person")
+
+    assert Client.objects.filter(pk=newer.pk).exists()
+    assert list(request.clients.all()) == [older if whose == "kept" else newer]
+
+
+def _choice(client, purpose, granted, at):
+    with time_machine.travel(at, tick=False):
+        record_consent(
+            client=client, purpose=purpose, granted=granted, notice_text="x", source=ConsentSource.BOOKING_FORM
+        )
+
+
+@pytest.mark.policy("security-identity")
+def test_a_withdrawal_on_the_kept_record_stands_over_a_later_yes_on_the_duplicate(pair):
+    """The ledger's latest row wins, and the duplicate's rows move over: its later "yes" must not undo the kept "no"."""
+    older, newer = pair
+    now = timezone.now()
+    _choice(older, ConsentPurpose.SMS_MARKETING, False, now - timedelta(days=3))
+    _choice(newer, ConsentPurpose.SMS_MARKETING, True, now - timedelta(days=1))
+    _choice(older, ConsentPurpose.EMAIL_MARKETING, True, now - timedelta(days=3))
+    _choice(newer, ConsentPurpose.EMAIL_MARKETING, True, now - timedelta(days=1))
+    staff = StaffFactory(is_superuser=True)
+
+    identity.merge_clients(keep_id=older.pk, duplicate_id=newer.pk, staff_user=staff, reason="Same person")
+
+    assert not has_consent(client=older, purpose=ConsentPurpose.SMS_MARKETING)
+    carried = ConsentRecord.objects.get(source=ConsentSource.RECORD_MERGE)
+    assert carried.purpose == ConsentPurpose.SMS_MARKETING and not carried.granted
+    assert carried.staff_user == staff and f"#{newer.pk}" in carried.evidence
+    # A "yes" on both stays a "yes", with no extra row.
+    assert has_consent(client=older, purpose=ConsentPurpose.EMAIL_MARKETING)
+
+
+@pytest.mark.policy("security-identity")
+def test_a_later_no_on_the_duplicate_becomes_the_merged_choice(pair):
+    older, newer = pair
+    now = timezone.now()
+    _choice(older, ConsentPurpose.SMS_REMINDERS, True, now - timedelta(days=3))
+    _choice(newer, ConsentPurpose.SMS_REMINDERS, False, now - timedelta(days=1))
+
+    identity.merge_clients(keep_id=older.pk, duplicate_id=newer.pk, reason="Same person")
+
+    assert not has_consent(client=older, purpose=ConsentPurpose.SMS_REMINDERS)
+    assert not ConsentRecord.objects.filter(source=ConsentSource.RECORD_MERGE).exists()
