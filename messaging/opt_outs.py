@@ -9,7 +9,7 @@ link sent to that address (proof of control) or by staff.
 """
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 
@@ -22,6 +22,7 @@ from .models import EmailOptOut, OptOutChannel, OptOutEvent, OptOutSource, SmsOp
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+    from django.db.models import QuerySet
     from phonenumber_field.phonenumber import PhoneNumber
 
 SMS_PURPOSES = (ConsentPurpose.SMS_REMINDERS, ConsentPurpose.SMS_MARKETING)
@@ -154,19 +155,23 @@ def lift_sms_opt_out(
     if source == OptOutSource.SMS_KEYWORD and not evidence:
         raise LiftRefused("A START needs the inbound text as evidence.")
     _check_actor(actor, staff_user, source)
-    value_hash = contact_hash(phone)
+    return _lift(
+        SmsOptOut.objects.filter(phone_hash=contact_hash(phone)),
+        channel=OptOutChannel.SMS,
+        value_hash=contact_hash(phone),
+        reason=reason,
+        source=source,
+        actor=actor,
+        staff_user=staff_user,
+        evidence=evidence,
+    )
+
+
+def _lift(entries: "QuerySet", *, channel: str, value_hash: str, **event: Any) -> bool:
+    """Delete the list entry and record the lift in the history, in one transaction."""
     with transaction.atomic():
-        lifted, _ = SmsOptOut.objects.filter(phone_hash=value_hash).delete()
-        _event(
-            channel=OptOutChannel.SMS,
-            value_hash=value_hash,
-            action=OptOutEvent.LIFT,
-            reason=reason,
-            source=source,
-            actor=actor,
-            staff_user=staff_user,
-            evidence=evidence,
-        )
+        lifted, _ = entries.delete()
+        _event(channel=channel, value_hash=value_hash, action=OptOutEvent.LIFT, **event)
     return bool(lifted)
 
 
@@ -214,17 +219,13 @@ def lift_email_opt_out(
             "Only a link sent to the address itself (or staff on the person's behalf) lifts an email opt-out."
         )
     _check_actor(actor, staff_user, source)
-    value_hash = contact_hash(email)
-    with transaction.atomic():
-        lifted, _ = EmailOptOut.objects.filter(email_hash=value_hash).delete()
-        _event(
-            channel=OptOutChannel.EMAIL,
-            value_hash=value_hash,
-            action=OptOutEvent.LIFT,
-            reason=reason,
-            source=source,
-            actor=actor,
-            staff_user=staff_user,
-            evidence=evidence,
-        )
-    return bool(lifted)
+    return _lift(
+        EmailOptOut.objects.filter(email_hash=contact_hash(email)),
+        channel=OptOutChannel.EMAIL,
+        value_hash=contact_hash(email),
+        reason=reason,
+        source=source,
+        actor=actor,
+        staff_user=staff_user,
+        evidence=evidence,
+    )
