@@ -139,7 +139,8 @@ class StaffProfileInline(admin.StackedInline):
     model = StaffProfile
     can_delete = False
     filter_horizontal = ["locations"]
-    verbose_name_plural = "Locations this person works at (none = all)"
+    fields = ["all_locations", "locations"]
+    verbose_name_plural = 'Locations this person works at (none and not "All locations" = sees no records)'
 
 
 admin.site.unregister(User)

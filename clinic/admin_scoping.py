@@ -1,8 +1,10 @@
 """What a location-limited staff member may reach in the admin, in one place.
 
-A staff user with locations on their StaffProfile sees, picks, filters and
-edits only records of those locations; superusers and staff with no locations
-see everything. Each app says how its models are tied to a location with
+Deny by default: a staff user sees, picks, filters and edits only records of
+the locations on their StaffProfile; only superusers and profiles marked
+"All locations" see everything. A staff user with no profile, or a profile with
+no locations and no "All locations" tick, sees no location's records.
+Each app says how its models are tied to a location with
 `register_scope(Model, rule)` (in its admin module: clinic cannot import the
 other apps), and every admin that reads personal data builds on
 `LocationScopedAdmin` / `LocationScopedInline`, which apply those rules to:
@@ -48,6 +50,7 @@ def scoped(user, queryset: QuerySet) -> QuerySet:
 
 
 def is_location_limited(user) -> bool:
+    """True unless the user works across every location (superuser, or "All locations" on the profile)."""
     return staff_location_ids(user) is not None
 
 
@@ -149,7 +152,8 @@ class LocationScopedInline(ScopedRelationsMixin):
 class UnlimitedStaffOnlyAdmin:
     """Pages for staff who work across every location (privacy requests, the audit trail).
 
-    A location-limited user gets 403 even if a role grants the permission:
+    Only superusers and profiles marked "All locations" reach them. Any other
+    staff user (limited to locations, or with none) gets 403 even if a role grants the permission:
     these records name people of every location.
     """
 

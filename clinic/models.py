@@ -111,9 +111,20 @@ class Client(models.Model):
 
 
 class StaffProfile(models.Model):
-    """Ties a staff user to locations; with any set, the admin shows only those."""
+    """Which locations' records a staff user may reach in the admin.
+
+    Deny by default: a staff user sees a location's clients, appointments, texts,
+    consents and campaigns only if the location is listed here, or `all_locations`
+    is ticked. No locations and no tick (or no profile at all) sees none.
+    """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile")
+    all_locations = models.BooleanField(
+        "All locations",
+        default=False,
+        help_text="Works across every location: sees every location's records, privacy requests and the "
+        "audit trail. Leave unticked and pick locations below to limit this person to them.",
+    )
     locations = models.ManyToManyField(Location, blank=True, related_name="staff")
 
     def __str__(self):

@@ -38,7 +38,7 @@ _clinic_manager = {
     "privacy": {"consentrecord": VIEW},
     "messaging": {
         "smsmessage": VIEW,
-        "smsoptout": VIEW,
+        "smsoptout": ("view", "lift"),
         "reminderrule": ALL,
         "inboundmessage": ("view", "reply"),
         "campaign": EDIT,
@@ -58,7 +58,13 @@ _privacy_officer = {
         "datasubjectrequest": ("view", "add", "change", "export"),
         "privacyauditevent": VIEW,
     },
-    "messaging": {"smsmessage": VIEW, "smsoptout": VIEW, "campaign": VIEW, "campaignemail": VIEW, "emailoptout": VIEW},
+    "messaging": {
+        "smsmessage": VIEW,
+        "smsoptout": ("view", "lift"),
+        "campaign": VIEW,
+        "campaignemail": VIEW,
+        "emailoptout": VIEW,
+    },
 }
 
 ROLES = {FRONT_DESK: _front_desk, CLINIC_MANAGER: _clinic_manager, PRIVACY_OFFICER: _privacy_officer}

@@ -6,14 +6,20 @@ from django.contrib.auth.models import AnonymousUser, User
 
 
 def staff_location_ids(user: User | AnonymousUser) -> set[int] | None:
-    """The location ids a staff user is limited to, or None for all locations."""
+    """The location ids a staff user is limited to, or None for all locations.
+
+    Deny by default: only superusers and profiles marked "All locations" get None;
+    a staff user without a profile, or with a profile listing no locations, gets
+    an empty set and so sees no location's records.
+    """
     if user.is_superuser:
         return None
-    profile = getattr(user, "staff_profile", None)
+    profile = getattr(user, "staff_profile", None) if user.is_authenticated else None
     if profile is None:
+        return set()
+    if profile.all_locations:
         return None
-    ids = set(profile.locations.values_list("pk", flat=True))
-    return ids or None
+    return set(profile.locations.values_list("pk", flat=True))
 
 
 def phone_search_term(term: str) -> str | None:

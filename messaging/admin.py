@@ -5,15 +5,19 @@ from django.db.models import Count, F, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.timezone import localtime
 
 from appointments.admin import appointment_inlines
 from clinic.admin import LocationScopedAdmin, ReadOnlyAdminMixin, client_inlines
 from clinic.admin_scoping import LocationScopedInline, NoSecretLookupsMixin, clients_at, register_scope, scoped
+from clinic.models import Client
 from privacy import requests as privacy_requests
 from privacy.requests_models import AuditAction
 
-from . import inbound, marketing
+from . import inbound, marketing, opt_outs
 from .models import (
     Campaign,
     CampaignEmail,
@@ -22,6 +26,8 @@ from .models import (
     EmailOptOut,
     InboundMessage,
     MessageStatus,
+    OptOutChannel,
+    OptOutEvent,
     ReminderRule,
     SmsMessage,
     SmsOptOut,
@@ -129,12 +135,106 @@ class ReminderRuleAdmin(LocationScopedAdmin):
     list_filter = ["location"]
 
 
+class LiftOptOutForm(forms.Form):
+    reason = forms.CharField(
+        label="How did the person ask, and how did you confirm it was them?",
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 200}),
+        min_length=opt_outs.MIN_STAFF_REASON,
+        max_length=200,
+        help_text="For example: client asked by phone on 2026-11-30 to resume reminders; confirmed identity by date "
+        "of birth. Kept in the opt-out history (after erasure too) and the privacy audit trail: do not write the "
+        "number, the date of birth or other details here.",
+    )
+    resume_reminders_for = forms.ModelChoiceField(
+        queryset=Client.objects.none(),
+        required=False,
+        empty_label="No: only lift the opt-out",
+        label="They also asked for appointment reminders again",
+        help_text="Recorded in the consent ledger as given to you. Marketing texts need the person's own opt-in.",
+    )
+
+    def __init__(self, *args, clients, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["resume_reminders_for"].queryset = clients
+
+
 @admin.register(SmsOptOut)
 class SmsOptOutAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
     list_display = ["created_at", "phone", "reason"]
-    fields = ["created_at", "phone", "phone_hash", "reason", "evidence"]
+    fields = ["created_at", "phone", "phone_hash", "reason", "evidence", "history", "lift_link"]
     readonly_fields = fields
     search_fields = ["phone", "evidence"]
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if not request.user.has_perm(opt_outs.LIFT_PERMISSION):
+            fields.remove("lift_link")  # the front desk cannot lift a STOP: no button to a 403
+        return fields
+
+    @admin.display(description="History")
+    def history(self, obj):
+        events = OptOutEvent.objects.filter(channel=OptOutChannel.SMS, contact_hash=obj.phone_hash)
+        return format_html_join(
+            mark_safe("<br>"),
+            "{} {} ({}{}): {}",
+            (
+                (
+                    date_format(localtime(e.created_at), "DATETIME_FORMAT"),
+                    e.get_action_display(),
+                    e.get_source_display(),
+                    f", by {e.staff_user}" if e.staff_user else "",
+                    e.reason,
+                )
+                for e in events
+            ),
+        )
+
+    @admin.display(description="Lift")
+    def lift_link(self, obj):
+        if not obj.phone:
+            return "Erased number: only a START texted from the phone lifts it."
+        return format_html(
+            '<a class="button" href="{}">Lift the opt-out on the person\'s behalf</a>',
+            reverse("admin:messaging_smsoptout_lift", args=[obj.pk]),
+        )
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/lift/", self.admin_site.admin_view(self.lift_view), name="messaging_smsoptout_lift"),
+        ] + super().get_urls()
+
+    def lift_view(self, request, pk):
+        """Lift a STOP because the person asked staff to: a reason is required; managers and privacy officers only."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        opt_out = get_object_or_404(self.get_queryset(request), pk=pk)  # another location's number: 404
+        if not request.user.has_perm(opt_outs.LIFT_PERMISSION):
+            raise PermissionDenied
+        clients = (
+            scoped(request.user, Client.objects.filter(mobile_phone=str(opt_out.phone))) if opt_out.phone else None
+        )
+        form = LiftOptOutForm(request.POST or None, clients=clients or Client.objects.none())
+        if request.method == "POST" and form.is_valid():
+            try:
+                opt_outs.lift_sms_opt_out_for_person(
+                    opt_out=opt_out,
+                    reason=form.cleaned_data["reason"],
+                    staff_user=request.user,
+                    resume_reminders_for=form.cleaned_data["resume_reminders_for"],
+                )
+            except opt_outs.LiftRefused as refusal:
+                form.add_error(None, str(refusal))
+            else:
+                self.message_user(request, f"The opt-out of {opt_out.phone} is lifted.", messages.SUCCESS)
+                return redirect("admin:messaging_smsoptout_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Lift the opt-out of {opt_out.phone or 'an erased number'} on the person's behalf",
+            "opt_out": opt_out,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/messaging/lift_opt_out.html", context)
 
 
 class ReplyForm(forms.Form):

@@ -139,6 +139,8 @@ class SmsOptOut(models.Model):
 
     class Meta:
         verbose_name = "SMS opt-out"
+        # Staff lifting a STOP because the person asked them to: clinic managers and privacy officers.
+        permissions = [("lift_smsoptout", "Can lift an SMS opt-out on the person's behalf")]
 
     def __str__(self):
         return f"{self.phone or self.phone_hash[:12]} opted out"

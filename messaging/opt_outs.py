@@ -16,6 +16,9 @@ from django.db import IntegrityError, transaction
 from clinic.hashing import contact_hash
 from clinic.models import Client
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
+from privacy.notices import booking_notices
+from privacy.requests import audit
+from privacy.requests_models import AuditAction
 from privacy.services import record_consent
 
 from .models import EmailOptOut, OptOutChannel, OptOutEvent, OptOutSource, SmsOptOut
@@ -173,6 +176,70 @@ def _lift(entries: "QuerySet", *, channel: str, value_hash: str, **event: Any) -
         lifted, _ = entries.delete()
         _event(channel=channel, value_hash=value_hash, action=OptOutEvent.LIFT, **event)
     return bool(lifted)
+
+
+# The permission to lift a STOP for someone (clinic managers and privacy officers; not the front desk).
+LIFT_PERMISSION = "messaging.lift_smsoptout"
+# A reason says how the person asked and how staff knew it was them: a word or two does not.
+MIN_STAFF_REASON = 15
+
+
+def lift_sms_opt_out_for_person(
+    *,
+    opt_out: SmsOptOut,
+    reason: str,
+    staff_user: "User",
+    resume_reminders_for: Client | None = None,
+) -> None:
+    """Staff lift a STOP because the person asked them to (by phone, at the desk).
+
+    Recorded as staff acting on the person's behalf: an OptOutEvent with the staff
+    user and reason, and a privacy audit event for each client with the number.
+    The STOP had withdrawn the number's SMS consents, so lifting it alone sends
+    nothing; resume_reminders_for records that this client asked for appointment
+    reminders again (marketing texts need the person's own written opt-in).
+    """
+    reason = " ".join(reason.split())
+    if not staff_user.has_perm(LIFT_PERMISSION):
+        raise LiftRefused("Only a clinic manager or a privacy officer may lift a STOP on someone's behalf.")
+    if len(reason) < MIN_STAFF_REASON:
+        raise LiftRefused("Say how the person asked and how you confirmed it was them.")
+    if not opt_out.phone:
+        raise LiftRefused("This number was erased: only a START texted from the phone itself can lift the opt-out.")
+    phone = str(opt_out.phone)
+    holders: list[Client | None] = list(Client.objects.filter(mobile_phone=phone))
+    if resume_reminders_for is not None and resume_reminders_for not in holders:
+        raise LiftRefused("Reminders can be resumed only for a client with this mobile number.")
+    with transaction.atomic():
+        lift_sms_opt_out(
+            phone=phone,
+            reason=reason,
+            source=OptOutSource.ADMIN,
+            actor=ConsentActor.STAFF,
+            staff_user=staff_user,
+            evidence=f"Lifted by staff user {staff_user.pk} on the person's behalf",
+        )
+        if resume_reminders_for is not None:
+            record_consent(
+                client=resume_reminders_for,
+                purpose=ConsentPurpose.SMS_REMINDERS,
+                granted=True,
+                notice_text=booking_notices()[ConsentPurpose.SMS_REMINDERS],
+                source=ConsentSource.ADMIN,
+                actor=ConsentActor.STAFF,
+                staff_user=staff_user,
+                evidence=reason,
+            )
+        # One row per client record with the number (none: the number alone, by its keyed hash).
+        for client in holders or [None]:
+            resumed = " Appointment reminders resumed." if client is not None and client == resume_reminders_for else ""
+            number = "" if client is not None else f" (number hash {opt_out.phone_hash[:12]})"
+            audit(
+                AuditAction.SMS_OPT_OUT_LIFTED,
+                client=client,
+                actor=staff_user,
+                detail=f"SMS opt-out lifted on the person's behalf{number}: {reason}.{resumed}",
+            )
 
 
 def add_email_opt_out(

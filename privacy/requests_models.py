@@ -129,6 +129,7 @@ class AuditAction(models.TextChoices):
     EXPORT_LINK_SENT = "export_link_sent", "Export link sent"
     RETENTION_APPLIED = "retention_applied", "Retention rules applied"
     CLIENTS_MERGED = "clients_merged", "Client records merged"
+    SMS_OPT_OUT_LIFTED = "sms_opt_out_lifted", "Text opt-out lifted by staff on the person's behalf"
 
 
 class PrivacyAuditEvent(models.Model):

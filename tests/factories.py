@@ -6,7 +6,7 @@ import factory
 from django.contrib.auth.models import User
 
 from appointments.models import Appointment, Practitioner, Service, WorkingHours
-from clinic.models import Client, Location
+from clinic.models import Client, Location, StaffProfile
 
 
 class LocationFactory(factory.django.DjangoModelFactory):
@@ -86,10 +86,26 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
 class StaffFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"staff{n}")
     is_staff = True
     password = factory.django.Password("correct-horse-battery")
+
+    @factory.post_generation
+    def locations(self, create, extracted, **kwargs):
+        """Staff see nothing by default; a test says which locations they work at.
+
+        StaffFactory() works across every location ("All locations");
+        StaffFactory(locations=[milpitas]) is limited to Milpitas;
+        StaffFactory(locations=[]) has a profile with no locations (sees no records).
+        """
+        if not create:
+            return
+        if extracted is None:
+            StaffProfile.objects.create(user=self, all_locations=True)
+        else:
+            StaffProfile.objects.create(user=self).locations.set(extracted)
 
 
 def bookable_clinic(*, weekdays=range(7), hours=((time(9), time(17)),), practitioners=1, duration=60, buffer=0):

@@ -10,7 +10,6 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from appointments.models import Appointment, AppointmentSource, AppointmentStatus, LocationClosure
-from clinic.models import StaffProfile
 from clinic.roles import FRONT_DESK
 from tests.factories import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
 
@@ -33,10 +32,9 @@ def clinic():
 
 
 def front_desk_user(*locations):
-    user = StaffFactory()
+    # No locations given: a profile marked "All locations".
+    user = StaffFactory(locations=list(locations) or None)
     user.groups.add(Group.objects.get(name=FRONT_DESK))
-    if locations:
-        StaffProfile.objects.create(user=user).locations.set(locations)
     return user
 
 

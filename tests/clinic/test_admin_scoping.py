@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -41,6 +41,7 @@ from privacy.services import record_consent
 from tests.factories import (
     AppointmentFactory,
     ClientFactory,
+    LocationFactory,
     StaffFactory,
     WorkingHoursFactory,
     bookable_clinic,
@@ -69,10 +70,9 @@ GLENDALE_SECRETS = [
 
 
 def staff(role, *locations):
-    user = StaffFactory()
+    # No locations given: a profile marked "All locations".
+    user = StaffFactory(locations=list(locations) or None)
     user.groups.add(Group.objects.get(name=role))
-    if locations:
-        StaffProfile.objects.create(user=user).locations.set(locations)
     return user
 
 
@@ -437,16 +437,89 @@ def test_a_location_limited_user_must_give_a_location_for_a_campaign(client, two
     assert response.status_code == 200 and not Campaign.objects.filter(name="All of them").exists()
 
 
-@pytest.mark.parametrize("who", ["superuser", "unlimited front desk"])
-def test_superusers_and_staff_without_locations_still_see_everything(client, two_clinics, who):
-    user = StaffFactory(is_superuser=True) if who == "superuser" else staff(FRONT_DESK)
+MILPITAS_SECRETS = ["Milo", "Visiblesen", "Milpitas reminder body"]
+
+
+def staff_without_locations(role, *, profile=True):
+    """A staff user given a role but no location and no "All locations" tick (or no profile at all)."""
+    user = StaffFactory(locations=[])
+    if not profile:
+        StaffProfile.objects.filter(user=user).delete()
+    user.groups.add(Group.objects.get(name=role))
+    return User.objects.get(pk=user.pk)  # no cached profile
+
+
+@pytest.mark.parametrize("profile", [True, False], ids=["profile without locations", "no profile"])
+@pytest.mark.parametrize("role", [FRONT_DESK, CLINIC_MANAGER, PRIVACY_OFFICER])
+@pytest.mark.policy("security")
+def test_staff_with_no_locations_and_no_all_locations_tick_see_no_ones_records(client, two_clinics, role, profile):
+    """Deny by default: no client, appointment, text, consent or campaign of any location; privacy pages 403."""
+    user = staff_without_locations(role, profile=profile)
     client.force_login(user)
-    glenna = two_clinics["glenna"]
-    assert client.get(reverse("admin:clinic_client_change", args=[glenna.pk])).status_code == 200
+    milpitas = two_clinics["milpitas"]
+    mine = {
+        Client: [two_clinics["milo"]],
+        Appointment: [two_clinics["mine"]],
+        SmsMessage: list(SmsMessage.objects.filter(location=milpitas)),
+    }
+    secrets = GLENDALE_SECRETS + MILPITAS_SECRETS
+    crawled = 0
+    for model, model_admin in admin.site._registry.items():
+        for url in list_urls(model_admin):
+            content = client.get(url, follow=True).content.decode(errors="replace")
+            assert [s for s in secrets if s in content] == [], url
+            crawled += 1
+        for obj in two_clinics["objects"].get(model, []) + mine.get(model, []):
+            for url in object_urls(model_admin, obj):
+                response = client.get(url, follow=True)
+                content = response.content.decode(errors="replace")
+                assert [s for s in secrets if s in content] == [], f"{url} ({response.status_code})"
+                crawled += 1
+    assert crawled > 100
+    # Each list the role may open is empty, and each record's page is a 404 (403 without the role's permission).
+    records = {
+        "clinic_client": [two_clinics["milo"], two_clinics["glenna"]],
+        "appointments_appointment": [two_clinics["mine"], two_clinics["theirs"]],
+        "messaging_smsmessage": mine[SmsMessage] + two_clinics["objects"][SmsMessage],
+        "privacy_consentrecord": two_clinics["objects"][type(next(iter(two_clinics["glenna"].consent_records.all())))],
+        "messaging_campaign": two_clinics["objects"][Campaign],
+    }
+    opened = 0
+    for name, objs in records.items():
+        app_label, model_name = name.split("_", 1)
+        allowed = user.has_perm(f"{app_label}.view_{model_name}")
+        response = client.get(reverse(f"admin:{name}_changelist"))
+        assert response.status_code == (200 if allowed else 403), name
+        if allowed:
+            assert response.context_data["cl"].result_count == 0, name
+            opened += 1
+        for obj in objs:
+            status = client.get(reverse(f"admin:{name}_change", args=[obj.pk])).status_code
+            assert status == (404 if allowed else 403), f"{name} {obj.pk}: {status}"
+    assert opened >= 3  # every role can open most of these lists: the emptiness is checked, not assumed
+    for name in ("privacy_datasubjectrequest", "privacy_privacyauditevent"):
+        assert client.get(reverse(f"admin:{name}_changelist")).status_code == 403
+
+
+@pytest.mark.parametrize("who", ["superuser", "front desk with All locations", "privacy officer with All locations"])
+def test_superusers_and_staff_with_all_locations_see_everything(client, two_clinics, who):
+    """The "All locations" tick (not an empty location list) is what opens every location's records."""
+    if who == "superuser":
+        user = StaffFactory(is_superuser=True, locations=[])
+    else:
+        user = staff_without_locations(PRIVACY_OFFICER if who.startswith("privacy") else FRONT_DESK)
+        StaffProfile.objects.filter(user=user).update(all_locations=True)
+    client.force_login(user)
+    glenna, milo = two_clinics["glenna"], two_clinics["milo"]
+    for person in (glenna, milo):
+        assert client.get(reverse("admin:clinic_client_change", args=[person.pk])).status_code == 200
+    clients = client.get(reverse("admin:clinic_client_changelist"))
+    assert clients.context_data["cl"].result_count == Client.objects.count()
     log = client.get(reverse("admin:messaging_smsmessage_changelist")).content.decode()
     assert "Hiddenmoor" in log and "Visiblesen" in log
-    filters = client.get(reverse("admin:appointments_appointment_changelist")).content.decode()
-    assert "Dr Glendalia" in filters
+    appointments = client.get(reverse("admin:appointments_appointment_changelist"))
+    assert appointments.context_data["cl"].result_count == Appointment.objects.count()
+    assert "Dr Glendalia" in appointments.content.decode()
     assert (
         "GlennaBrowser/1.0"
         in client.get(
@@ -456,6 +529,10 @@ def test_superusers_and_staff_without_locations_still_see_everything(client, two
             )
         ).content.decode()
     )
+    if who.startswith("privacy"):
+        # Privacy requests and the audit trail name people of every location: all-locations staff only.
+        for name in ("privacy_datasubjectrequest", "privacy_privacyauditevent", "messaging_campaign"):
+            assert client.get(reverse(f"admin:{name}_changelist")).status_code == 200, name
 
 
 def test_a_conversation_shows_only_the_users_locations_side(client, two_clinics):
@@ -473,3 +550,45 @@ def test_a_conversation_shows_only_the_users_locations_side(client, two_clinics)
     page = client.get(reverse("admin:messaging_inboundmessage_reply", args=[to_milpitas.pk])).content.decode()
     assert "Do you have parking?" in page
     assert "only Glendale may read" not in page
+
+
+def test_the_demo_logins_keep_working_under_deny_by_default(client):
+    """seed_demo's admin (superuser) sees every location; frontdesk.milpitas sees Milpitas only."""
+    from appointments.demo import ensure_demo_logins, seed_demo_data
+
+    locations, _ = seed_demo_data()
+    assert len(locations) > 1
+    ensure_demo_logins()
+    milpitas = Location.objects.get(slug="milpitas")
+    for username, expected in (("admin", set(Location.objects.all())), ("frontdesk.milpitas", {milpitas})):
+        client.force_login(User.objects.get(username=username))
+        response = client.get(reverse("admin:clinic_location_changelist"))
+        assert response.status_code == 200
+        assert set(response.context_data["cl"].queryset) == expected, username
+
+
+def test_the_migration_keeps_what_existing_staff_saw_and_no_more():
+    """Profiles with no locations (and staff with no profile) saw everything before: they get "All locations".
+
+    Limited staff stay limited, superusers and non-staff users get no profile.
+    """
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("clinic.migrations.0006_staffprofile_all_locations")
+    milpitas = LocationFactory()
+    empty = StaffFactory(locations=[])
+    limited = StaffFactory(locations=[milpitas])
+    no_profile = StaffFactory(locations=[])
+    StaffProfile.objects.filter(user=no_profile).delete()
+    boss = StaffFactory(is_superuser=True, locations=[])
+    StaffProfile.objects.filter(user=boss).delete()
+    customer = User.objects.create_user("not-staff")
+
+    migration.keep_what_existing_staff_saw(apps, None)
+
+    assert StaffProfile.objects.get(user=empty).all_locations
+    assert not StaffProfile.objects.get(user=limited).all_locations
+    assert StaffProfile.objects.get(user=no_profile).all_locations
+    assert not StaffProfile.objects.filter(user__in=[boss, customer]).exists()

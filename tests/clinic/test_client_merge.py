@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic import identity
-from clinic.models import Client, StaffProfile
+from clinic.models import Client
 from clinic.roles import FRONT_DESK
 from messaging.models import CampaignEmail, SmsMessage
 from privacy.models import (
@@ -190,10 +190,9 @@ def test_mark_email_verified_stamps_only_records_holding_that_address(pair):
 
 
 def front_desk(*locations):
-    user = StaffFactory()
+    # No locations given: a profile marked "All locations".
+    user = StaffFactory(locations=list(locations) or None)
     user.groups.add(Group.objects.get(name=FRONT_DESK))
-    if locations:
-        StaffProfile.objects.create(user=user).locations.set(locations)
     return user
 
 

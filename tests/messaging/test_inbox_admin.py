@@ -8,7 +8,6 @@ import time_machine
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from clinic.models import StaffProfile
 from clinic.roles import FRONT_DESK, PRIVACY_OFFICER
 from messaging.models import Direction, MessageKind, MessageStatus, SmsMessage
 from messaging.opt_outs import add_sms_opt_out
@@ -19,10 +18,9 @@ LA = ZoneInfo("America/Los_Angeles")
 
 
 def staff(role=FRONT_DESK, *locations):
-    user = StaffFactory()
+    # No locations given: a profile marked "All locations".
+    user = StaffFactory(locations=list(locations) or None)
     user.groups.add(Group.objects.get(name=role))
-    if locations:
-        StaffProfile.objects.create(user=user).locations.set(locations)
     return user
 
 

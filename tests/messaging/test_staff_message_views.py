@@ -8,7 +8,6 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from appointments.models import Appointment
-from clinic.models import StaffProfile
 from clinic.roles import FRONT_DESK
 from messaging.models import Direction, MessageKind, MessageStatus, SmsMessage
 from privacy.export import build_bundle
@@ -21,10 +20,9 @@ CODE = "482913"
 
 
 def staff(role, *locations):
-    user = StaffFactory()
+    # No locations given: a profile marked "All locations".
+    user = StaffFactory(locations=list(locations) or None)
     user.groups.add(Group.objects.get(name=role))
-    if locations:
-        StaffProfile.objects.create(user=user).locations.set(locations)
     return user
 
 
