@@ -1,7 +1,8 @@
 """Marketing campaigns by SMS and email, and one-click email unsubscribe.
 
 The audience is every client messaging.permissions allows for the channel's
-marketing purpose: current consent, not opted out, not restricted (an
+marketing purpose: current consent confirmed by the owner of the number or
+address (double opt-in: a proven phone or JOIN, a proven email), not opted out, not restricted (an
 objection to direct marketing withdraws the consent in the ledger, so objectors
 drop out too), and under the frequency cap the opt-in wording promises
 (MARKETING_MAX_PER_30_DAYS; those over it are counted and reported). Each recipient gets a row
@@ -84,6 +85,9 @@ def campaign_audience(*, channel, location=None, client_ids=None, now=None, excl
             "processing_restricted",
             "mobile_phone_problem",
             "erased_at",
+            # Double opt-in: marketing needs the number or address proven (or confirmed by JOIN / link).
+            "phone_verified_at",
+            "email_verified_at",
         ).order_by("pk")
     )
     verdicts = may_contact_many(
