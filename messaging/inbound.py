@@ -177,7 +177,8 @@ def _join(*, phone, clients, evidence, location, now):
     asking = current_consents(client_ids=[c.pk for c in clients], purpose=ConsentPurpose.SMS_MARKETING)
     waiting = [c for c in clients if asking.get(c.pk) and c.phone_verified_at is None and c.erased_at is None]
     if not waiting:
-        return texts.join_nothing_pending(location)
+        signed_up = any(asking.get(c.pk) and c.phone_verified_at is not None for c in clients)
+        return texts.join_confirmation() if signed_up else texts.join_nothing_pending(location)
     # A text from the number proves control of it, for these records.
     identity.mark_phone_verified(client_ids=[c.pk for c in waiting], phone=phone, now=now)
     for client in waiting:
