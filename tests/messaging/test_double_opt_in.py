@@ -309,5 +309,6 @@ def test_the_campaign_page_counts_only_confirmed_opt_ins(client, clinic, django_
     campaign = Campaign.objects.create(name="Draft", channel=Channel.SMS, body="Hi", send_at=NOW + timedelta(days=1))
     html = client.get(reverse("admin:messaging_campaign_change", args=[campaign.pk])).content.decode()
     assert "1 client(s) with current SMS marketing consent" in html
+    assert "1 more opted in but not yet confirmed by the owner" in html
     assert [str(c.mobile_phone) for c in campaign_audience(channel=Channel.SMS)] == [OTHER]
     assert Client.objects.count() == 2
