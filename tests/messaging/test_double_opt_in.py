@@ -312,3 +312,21 @@ def test_the_campaign_page_counts_only_confirmed_opt_ins(client, clinic, django_
     assert "1 more opted in but not yet confirmed by the owner" in html
     assert [str(c.mobile_phone) for c in campaign_audience(channel=Channel.SMS)] == [OTHER]
     assert Client.objects.count() == 2
+
+
+@pytest.mark.policy("sms-program")
+def test_turning_sms_marketing_on_by_the_preference_link_asks_the_number_to_join(
+    client, clinic, sms_outbox, django_capture_on_commit_callbacks
+):
+    """Rule: the preference link proves the email, not the phone: SMS offers still wait for JOIN from the number."""
+    with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
+        booked = book(client, clinic, sms_reminders=True)
+    sms_outbox.clear()
+    url = preferences_url(booked).removeprefix("http://testserver")
+    choices = {ConsentPurpose.SMS_REMINDERS.value: "on", ConsentPurpose.SMS_MARKETING.value: "on"}
+    # Two days later: the booking's confirmation used the day's one unsolicited text.
+    with time_machine.travel(NOW + timedelta(days=2), tick=False), django_capture_on_commit_callbacks(execute=True):
+        page = client.post(url, choices)
+    assert b"reply JOIN" in page.content and b"text JOIN to" in page.content
+    assert to(sms_outbox) == [texts.join_invitation()]
+    assert may_contact(client=booked, purpose=Purpose.SMS_MARKETING).reason == PHONE_UNCONFIRMED
