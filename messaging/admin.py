@@ -368,7 +368,8 @@ class CampaignAdmin(LocationScopedAdmin):
         audience = marketing.campaign_audience(channel=obj.channel, location=obj.location)
         return (
             f"{len(audience)} client(s) with current {obj.get_channel_display()} marketing consent, not opted out or "
-            f"restricted; {audience.over_cap} more left out by the frequency cap"
+            f"restricted; {audience.over_cap} more left out by the frequency cap; "
+            f"{audience.unconfirmed} more opted in but not yet confirmed by the owner of the number or address"
         )
 
     @admin.display(description="Delivery")

@@ -1,4 +1,4 @@
-"""Texts from clients: STOP, START, HELP, C to confirm, and everything else for the front desk."""
+"""Texts from clients: STOP, START, HELP, C to confirm, JOIN for offers, and everything else for the front desk."""
 
 import logging
 from dataclasses import dataclass
@@ -11,6 +11,7 @@ from appointments.models import Appointment, AppointmentStatus
 from clinic import identity
 from clinic.models import Client, Location
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
+from privacy.selectors import current_consents
 from privacy.services import record_consent
 
 from . import opt_outs, texts
@@ -109,6 +110,10 @@ def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None, o
         elif keyword == Keyword.OPT_IN:
             _opt_in(phone=from_number, clients=clients, evidence=message_sid)
             reply = texts.opt_in_confirmation()
+        elif keyword == Keyword.JOIN and not suppressed_before:
+            # From a STOP'd number JOIN does nothing (stored, unanswered): only START lifts a STOP.
+            reply = _join(phone=from_number, clients=clients, evidence=message_sid, location=location, now=now)
+            reply = reply if may_contact(purpose=Purpose.REPLY, to=from_number) else ""
         elif keyword in (Keyword.HELP, Keyword.CONFIRM) and may_contact(purpose=Purpose.REPLY, to=from_number):
             reply = (
                 texts.help_reply(location)
@@ -161,6 +166,32 @@ def _opt_in(*, phone, clients, evidence):
             actor=ConsentActor.CLIENT,
             evidence=evidence,
         )
+
+
+def _join(*, phone, clients, evidence, location, now):
+    """JOIN from the number: its owner confirms the SMS marketing opt-in ticked on the records holding it.
+
+    Only records whose latest SMS marketing choice is an opt-in not yet confirmed: a
+    record that never asked, or withdrew, gets no marketing from a JOIN.
+    """
+    asking = current_consents(client_ids=[c.pk for c in clients], purpose=ConsentPurpose.SMS_MARKETING)
+    waiting = [c for c in clients if asking.get(c.pk) and c.phone_verified_at is None and c.erased_at is None]
+    if not waiting:
+        signed_up = any(asking.get(c.pk) and c.phone_verified_at is not None for c in clients)
+        return texts.join_confirmation() if signed_up else texts.join_nothing_pending(location)
+    # A text from the number proves control of it, for these records.
+    identity.mark_phone_verified(client_ids=[c.pk for c in waiting], phone=phone, now=now)
+    for client in waiting:
+        record_consent(
+            client=client,
+            purpose=ConsentPurpose.SMS_MARKETING,
+            granted=True,
+            notice_text=texts.join_invitation(),
+            source=ConsentSource.SMS_KEYWORD,
+            actor=ConsentActor.CLIENT,
+            evidence=evidence,
+        )
+    return texts.join_confirmation()
 
 
 def _texted_visit(clients, now):

@@ -17,6 +17,7 @@ class Keyword(Enum):
     OPT_IN = "opt_in"
     HELP = "help"
     CONFIRM = "confirm"
+    JOIN = "join"
     NONE = "none"
 
 
@@ -25,6 +26,9 @@ OPT_IN_WORDS = {"START", "UNSTOP"}
 HELP_WORDS = {"HELP", "INFO"}
 # Not YES: carriers treat YES as an opt-in word.
 CONFIRM_WORDS = {"C", "CONFIRM"}
+# Confirms an SMS marketing opt-in ticked on a form (double opt-in). Not YES (carriers' opt-in word,
+# and kept for a later waitlist). Spanish (UNIRME) to come with the Spanish texts.
+JOIN_WORDS = {"JOIN"}
 
 _MEDIA = r"(TEXTS?|TXTS?|TEXTING|MESSAGES?|MESSAGING|SMS|SENDING|CONTACTING|CALLING|CONTACT)"
 _REVOCATIONS = [
@@ -69,6 +73,8 @@ def classify(body):
         return Keyword.HELP
     if text in CONFIRM_WORDS:
         return Keyword.CONFIRM
+    if text in JOIN_WORDS:
+        return Keyword.JOIN
     if text and len(text.split()) <= _MAX_REVOCATION_WORDS and any(p.search(text) for p in _REVOCATIONS):
         return Keyword.OPT_OUT
     return Keyword.NONE

@@ -1,7 +1,8 @@
 """Marketing campaigns by SMS and email, and one-click email unsubscribe.
 
 The audience is every client messaging.permissions allows for the channel's
-marketing purpose: current consent, not opted out, not restricted (an
+marketing purpose: current consent confirmed by the owner of the number or
+address (double opt-in: a proven phone or JOIN, a proven email), not opted out, not restricted (an
 objection to direct marketing withdraws the consent in the ledger, so objectors
 drop out too), and under the frequency cap the opt-in wording promises
 (MARKETING_MAX_PER_30_DAYS; those over it are counted and reported). Each recipient gets a row
@@ -39,7 +40,7 @@ from .models import (
     OptOutSource,
     SmsMessage,
 )
-from .permissions import OVER_CAP, Purpose, may_contact, may_contact_many
+from .permissions import EMAIL_UNCONFIRMED, OVER_CAP, PHONE_UNCONFIRMED, Purpose, may_contact, may_contact_many
 from .texts import OPT_OUT_LINE
 
 logger = logging.getLogger(__name__)
@@ -54,9 +55,11 @@ UNSUBSCRIBE_SALT = "messaging.email-unsubscribe"
 class Audience(list):
     """The clients a campaign reaches (a list), and how many the frequency cap leaves out."""
 
-    def __init__(self, clients=(), *, over_cap: int = 0):
+    def __init__(self, clients=(), *, over_cap: int = 0, unconfirmed: int = 0):
         super().__init__(clients)
         self.over_cap = over_cap
+        # Opted in on a form, not yet confirmed by the owner (JOIN, the emailed link): left out.
+        self.unconfirmed = unconfirmed
 
     @property
     def clients(self):
@@ -84,6 +87,9 @@ def campaign_audience(*, channel, location=None, client_ids=None, now=None, excl
             "processing_restricted",
             "mobile_phone_problem",
             "erased_at",
+            # Double opt-in: marketing needs the number or address proven (or confirmed by JOIN / link).
+            "phone_verified_at",
+            "email_verified_at",
         ).order_by("pk")
     )
     verdicts = may_contact_many(
@@ -97,7 +103,12 @@ def campaign_audience(*, channel, location=None, client_ids=None, now=None, excl
         if verdicts[client.pk] and contact not in reached:
             reached.add(contact)
             audience.append(client)
-    return Audience(audience, over_cap=sum(1 for c in candidates if verdicts[c.pk].reason == OVER_CAP))
+    reasons = [verdicts[c.pk].reason for c in candidates]
+    return Audience(
+        audience,
+        over_cap=reasons.count(OVER_CAP),
+        unconfirmed=sum(1 for r in reasons if r in (PHONE_UNCONFIRMED, EMAIL_UNCONFIRMED)),
+    )
 
 
 def sms_marketing_body(campaign):

@@ -16,6 +16,8 @@ class MessageKind(models.TextChoices):
     MARKETING = "marketing", "Marketing"
     KEYWORD_REPLY = "keyword_reply", "Keyword reply"
     VERIFICATION = "verification", "Verification code"
+    # "Reply JOIN to get offers": sent alone when the booking asked for no reminder texts.
+    MARKETING_CONFIRMATION = "join_request", "Marketing opt-in confirmation request (JOIN)"
     OTHER = "other", "Other"
 
 

@@ -11,6 +11,10 @@ keyword and staff replies, verification codes and the preference center.
 - `may_contact_many(clients=..., purpose=...)`: many people, through the ORM, in
   a fixed number of queries. A test checks that both give the same answers.
 
+Marketing needs the opt-in confirmed by the owner of the number or address
+(double opt-in, `_owner_confirmed`): a proven phone (a code, or the JOIN reply)
+for SMS, a proven email (a link, or the emailed confirmation) for email.
+
 The STOP list wins over any consent: a number on it is refused for every
 purpose but a code the person asked for (VERIFICATION_CODE), whichever Client
 record holds the number and whatever that record consented to.
@@ -47,16 +51,33 @@ class Purpose(models.TextChoices):
     # A one-time code the person asked for (privacy request): not marketing, sent even after STOP,
     # to the phone on file only.
     VERIFICATION_CODE = "verification_code", "A code the person asked for"
+    # The one text asking the number's owner to confirm a marketing opt-in ticked on a form (reply JOIN).
+    # Needs that opt-in on the record, as marketing does, but not a proven number: proving it is the point.
+    MARKETING_CONFIRMATION = "marketing_confirmation", "A request to confirm an SMS marketing opt-in"
 
 
 CONSENT_OF = {
     Purpose.TRANSACTIONAL: ConsentPurpose.SMS_REMINDERS,
     Purpose.SMS_MARKETING: ConsentPurpose.SMS_MARKETING,
     Purpose.EMAIL_MARKETING: ConsentPurpose.EMAIL_MARKETING,
+    Purpose.MARKETING_CONFIRMATION: ConsentPurpose.SMS_MARKETING,
 }
-SMS_PURPOSES = (Purpose.TRANSACTIONAL, Purpose.SMS_MARKETING, Purpose.REPLY, Purpose.VERIFICATION_CODE)
+SMS_PURPOSES = (
+    Purpose.TRANSACTIONAL,
+    Purpose.SMS_MARKETING,
+    Purpose.REPLY,
+    Purpose.VERIFICATION_CODE,
+    Purpose.MARKETING_CONFIRMATION,
+)
 # The program texts: they need the number on file, a usable number and no restriction of processing.
-PROGRAM_PURPOSES = (Purpose.TRANSACTIONAL, Purpose.SMS_MARKETING, Purpose.EMAIL_MARKETING)
+PROGRAM_PURPOSES = (
+    Purpose.TRANSACTIONAL,
+    Purpose.SMS_MARKETING,
+    Purpose.EMAIL_MARKETING,
+    Purpose.MARKETING_CONFIRMATION,
+)
+# Texts whose consent and opt-out are read together by the one-statement fast path.
+_FAST_PATH_PURPOSES = (Purpose.TRANSACTIONAL, Purpose.SMS_MARKETING, Purpose.MARKETING_CONFIRMATION)
 MARKETING_PURPOSES = (Purpose.SMS_MARKETING, Purpose.EMAIL_MARKETING)
 PURPOSE_OF_KIND: dict[str, Purpose] = {
     MessageKind.CONFIRMATION: Purpose.TRANSACTIONAL,
@@ -65,6 +86,7 @@ PURPOSE_OF_KIND: dict[str, Purpose] = {
     MessageKind.KEYWORD_REPLY: Purpose.REPLY,
     MessageKind.OTHER: Purpose.REPLY,
     MessageKind.VERIFICATION: Purpose.VERIFICATION_CODE,
+    MessageKind.MARKETING_CONFIRMATION: Purpose.MARKETING_CONFIRMATION,
 }
 # Marketing sends that count towards the cap: everything not skipped or failed.
 _COUNTED = (
@@ -85,6 +107,9 @@ EMAIL_OPTED_OUT = "The address has unsubscribed."
 COUNTRY = "The number is outside the countries we text (SMS_ALLOWED_COUNTRIES)."
 NOT_ON_FILE = "Not the number on file for this person."
 OVER_CAP = "Reached the marketing frequency cap (MARKETING_MAX_PER_30_DAYS)."
+# Double opt-in: a box ticked on a form may name someone else's number or address.
+PHONE_UNCONFIRMED = "The number's owner has not confirmed the marketing opt-in (reply JOIN) nor proven the number."
+EMAIL_UNCONFIRMED = "The address's owner has not confirmed the marketing opt-in (emailed link) nor proven the address."
 
 
 @dataclass(frozen=True)
@@ -144,6 +169,21 @@ def _client_rules(client: "Client | None", purpose: str, contact: str) -> Permis
     return ALLOWED
 
 
+def _owner_confirmed(client: "Client", purpose: str) -> Permission:
+    """Double opt-in: marketing needs the opt-in from the owner of the number or address.
+
+    A box ticked on a form may name anyone's. Proven by a code or link to it, or by
+    the JOIN reply / the emailed confirmation (which stamp the proof); a corrected
+    number or address is unproven until confirmed again. After the lists and
+    consent, so an opted-out contact is reported as such.
+    """
+    if purpose == Purpose.SMS_MARKETING and client.phone_verified_at is None:
+        return Permission(False, PHONE_UNCONFIRMED)
+    if purpose == Purpose.EMAIL_MARKETING and client.email_verified_at is None:
+        return Permission(False, EMAIL_UNCONFIRMED)
+    return ALLOWED
+
+
 def _country_rule(purpose: str, contact: str) -> Permission:
     # Last, so the reason is "country" only when everything else allowed it.
     if purpose != Purpose.EMAIL_MARKETING and not country_allowed(contact):
@@ -169,7 +209,7 @@ def may_contact(
     verdict = _client_rules(client, purpose, contact)
     if not verdict:
         return verdict
-    if purpose in (Purpose.TRANSACTIONAL, Purpose.SMS_MARKETING):
+    if purpose in _FAST_PATH_PURPOSES:
         assert client is not None  # _client_rules lets a text without a record through only for REPLY
         granted, opted_out = latest_consent_and_opt_out(
             client_id=client.pk, purpose=CONSENT_OF[purpose], phone_hash=contact_hash(contact)
@@ -186,6 +226,8 @@ def may_contact(
             return Permission(False, NO_CONSENT)
     elif purpose == Purpose.REPLY and opt_outs.is_sms_opted_out(contact):
         return Permission(False, OPTED_OUT)
+    if client is not None and not (verdict := _owner_confirmed(client, purpose)):
+        return verdict
     if not (verdict := _country_rule(purpose, contact)):
         return verdict
     if check_cap and purpose in MARKETING_PURPOSES:
@@ -216,6 +258,7 @@ def may_contact_many(
         verdicts[client.pk] = _client_rules(client, purpose, contact)
         contacts[client.pk] = contact
     live = [c.pk for c in clients if verdicts[c.pk]]
+    by_pk = {c.pk: c for c in clients}
     if not live:
         return verdicts
     hashes = {pk: contact_hash(contacts[pk]) for pk in live}
@@ -231,6 +274,8 @@ def may_contact_many(
             verdicts[pk] = Permission(False, listed_reason)
         elif consenting is not None and not consenting.get(pk):
             verdicts[pk] = Permission(False, NO_CONSENT)
+        elif not (confirmed := _owner_confirmed(by_pk[pk], purpose)):
+            verdicts[pk] = confirmed
         else:
             verdicts[pk] = _country_rule(purpose, contacts[pk])
     if check_cap and purpose in MARKETING_PURPOSES:

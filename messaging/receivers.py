@@ -1,8 +1,9 @@
-"""Listens to appointments: a (re)booking queues its confirmation text."""
+"""Listens to appointments: a (re)booking queues its confirmation text; a booking asks to confirm marketing email."""
 
 from django.dispatch import receiver
 
 from appointments.signals import appointment_booked, appointment_rescheduled
+from clinic.queueing import enqueue
 
 
 @receiver(appointment_booked)
@@ -12,3 +13,11 @@ def queue_confirmation_text(sender, appointment_id, **kwargs):
     from .services import queue_booking_confirmation
 
     queue_booking_confirmation(appointment_id=appointment_id)
+
+
+@receiver(appointment_booked)
+def ask_to_confirm_marketing_email(sender, appointment_id, **kwargs):
+    # Double opt-in: an email marketing box ticked on the form is confirmed from the address itself.
+    from .tasks import send_email_marketing_confirmation
+
+    enqueue(send_email_marketing_confirmation, appointment_id)

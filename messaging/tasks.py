@@ -68,3 +68,11 @@ def send_campaign_emails(email_ids):
 def email_preferences_link(email):
     # A task, so the page answers as fast for an unknown address as for a known one.
     return preferences.email_preferences_link(email=email)
+
+
+@shared_task(acks_late=True)
+def send_email_marketing_confirmation(appointment_id):
+    from appointments.models import Appointment
+
+    client_id = Appointment.objects.filter(pk=appointment_id).values_list("client_id", flat=True).first()
+    return client_id is not None and preferences.send_email_marketing_confirmation(client_id=client_id)

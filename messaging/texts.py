@@ -52,6 +52,32 @@ def opt_in_confirmation():
     )
 
 
+JOIN_PROMPT = "Reply JOIN"
+
+
+# The words the person agrees to by replying JOIN: sent to the number, and stored as the consent's notice.
+def join_invitation():
+    return (
+        f"{JOIN_PROMPT} to get offers from {settings.CLINIC_NAME} by text "
+        f"(up to {settings.MARKETING_MAX_PER_30_DAYS}/month). Msg&data rates may apply. STOP to opt out."
+    )
+
+
+def join_confirmation():
+    return (
+        f"You're signed up for {settings.CLINIC_NAME} offers by text "
+        f"(up to {settings.MARKETING_MAX_PER_30_DAYS}/month). Msg&data rates may apply. "
+        "Reply HELP for help, STOP to opt out."
+    )
+
+
+def join_nothing_pending(location):
+    return (
+        f"{settings.CLINIC_NAME}: there is no offers sign-up waiting for this number. "
+        f"To get offers by text, tick the box when you book or call {_phone(location)}. Reply STOP to opt out."
+    )
+
+
 def help_reply(location):
     contact = _phone(location)
     if location and location.email:

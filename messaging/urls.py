@@ -9,6 +9,7 @@ urlpatterns = [
     path("twilio/inbound/", views.twilio_inbound, name="twilio_inbound"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("resubscribe/<str:token>/", views.email_resubscribe, name="email_resubscribe"),
+    path("confirm-offers/<str:token>/", views.email_marketing_confirm, name="email_marketing_confirm"),
     path("preferences/", views.preferences_request_link, name="preferences_request"),
     path("preferences/<str:token>/", views.preferences_view, name="preferences"),
 ]

@@ -157,6 +157,22 @@ def email_resubscribe(request, token):
 
 
 @require_http_methods(["GET", "POST"])
+@limit("verification")
+def email_marketing_confirm(request, token):
+    # GET shows the button and changes nothing (mail scanners follow links); the POST confirms.
+    if request.method == "POST":
+        client = preferences.confirm_email_marketing(
+            token=token, ip_address=client_ip(request) or None, user_agent=request.META.get("HTTP_USER_AGENT", "")
+        )
+        if client is None:
+            return render(request, "messaging/email_marketing_confirm.html", {"invalid": True}, status=404)
+        return render(request, "messaging/email_marketing_confirm.html", {"done": True})
+    if not preferences.check_email_marketing_confirmation(token):
+        return render(request, "messaging/email_marketing_confirm.html", {"invalid": True}, status=404)
+    return render(request, "messaging/email_marketing_confirm.html")
+
+
+@require_http_methods(["GET", "POST"])
 @limit("privacy_request")
 def preferences_request_link(request):
     form = PreferencesLinkForm(request.POST or None)

@@ -22,6 +22,8 @@ class ConsentSource(models.TextChoices):
     BOOKING_FORM = "booking_form", "Booking form"
     PREFERENCE_CENTER = "preference_center", "Preference center"
     SMS_KEYWORD = "sms_keyword", "SMS keyword"
+    # The person pressed "Yes" on the page a link mailed to the address opened (email double opt-in).
+    EMAIL_CONFIRMATION = "email_confirmation", "Confirmation link emailed to the address"
     COOKIE_BANNER = "cookie_banner", "Cookie banner"
     ADMIN = "admin", "Admin"
     PRIVACY_REQUEST = "privacy_request", "Privacy request"

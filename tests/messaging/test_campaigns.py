@@ -17,7 +17,14 @@ from messaging.services import deliver_sms
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.selectors import has_consent
 from privacy.services import record_consent
-from tests.factories import AppointmentFactory, ClientFactory, LocationFactory, StaffFactory, bookable_clinic
+from tests.factories import (
+    AppointmentFactory,
+    ClientFactory,
+    LocationFactory,
+    StaffFactory,
+    bookable_clinic,
+    prove_contacts,
+)
 
 pytestmark = pytest.mark.django_db
 LA = ZoneInfo("America/Los_Angeles")
@@ -25,6 +32,8 @@ NOON = datetime(2026, 12, 7, 12, tzinfo=LA)
 
 
 def consent(client, purpose, granted=True):
+    # Known clients who proved their phone and email: the double opt-in is tested in test_double_opt_in.py.
+    prove_contacts(client)
     record_consent(
         client=client, purpose=purpose, granted=granted, notice_text="Offers", source=ConsentSource.BOOKING_FORM
     )

@@ -17,7 +17,7 @@ from messaging.models import Campaign, CampaignEmail, CampaignStatus, Channel, M
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.notices import booking_notices
 from privacy.services import record_consent
-from tests.factories import ClientFactory, StaffFactory
+from tests.factories import ClientFactory, StaffFactory, prove_contacts
 
 pytestmark = pytest.mark.django_db
 LA = ZoneInfo("America/Los_Angeles")
@@ -26,6 +26,7 @@ NOON = datetime(2026, 12, 7, 12, tzinfo=LA)
 
 def marketable(phone=None, email=None):
     person = ClientFactory(**({"mobile_phone": phone} if phone else {}), **({"email": email} if email else {}))
+    prove_contacts(person)  # marketing needs the owner's confirmation (test_double_opt_in.py)
     for purpose in (ConsentPurpose.SMS_MARKETING, ConsentPurpose.EMAIL_MARKETING):
         record_consent(
             client=person, purpose=purpose, granted=True, notice_text="Offers", source=ConsentSource.BOOKING_FORM

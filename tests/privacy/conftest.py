@@ -75,6 +75,9 @@ def person_everywhere(client, admin_client, admin_user, django_capture_on_commit
         assert response.status_code in (200, 302), response.content[:500]
     dana = Client.objects.get(email=Person.email)
     Appointment.objects.filter(client=dana).update(notes=f"{Person.first_name} {Person.last_name} prefers mornings")
+    # She confirms the offers by email (double opt-in): the link mailed to her address, then "Yes".
+    confirm = next(m for m in mail.outbox if m.subject.startswith("Confirm: offers"))
+    client.post(re.search(r"http://testserver(/messaging/confirm-offers/\S+)", confirm.body).group(1), **browser)
 
     # Texts in and out, with the person's name in them.
     inbound = handle_inbound_sms(

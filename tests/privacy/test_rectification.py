@@ -29,7 +29,7 @@ from privacy.models import ConsentPurpose, ConsentSource
 from privacy.rectification import CorrectionRefused, correct_client
 from privacy.requests_models import AuditAction, PrivacyAuditEvent
 from privacy.services import record_consent
-from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
+from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic, prove_contacts
 
 pytestmark = pytest.mark.django_db
 LA = ZoneInfo("America/Los_Angeles")
@@ -143,6 +143,8 @@ def test_a_corrected_email_moves_queued_marketing_email_and_future_confirmations
     queued = CampaignEmail.objects.create(campaign=campaign, client=person, to_email=person.email)
     changed = correct_client(client_id=person.pk, changes={"email": "Jo.New@Example.com", "first_name": "Joanna"})
     assert changed == ["email", "first_name"]
+    # A corrected address is unproven until its owner confirms it (double opt-in); here Jo has.
+    prove_contacts(person, phone=False)
     mail.outbox.clear()
     deliver_campaign_email(email_id=queued.pk)
     assert [m.to for m in mail.outbox] == [["jo.new@example.com"]]
