@@ -5,6 +5,8 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from .ledger import rewriting_ledger
+
 
 class RequestType(models.TextChoices):
     ACCESS = "access", "Access: a copy of my data"
@@ -131,6 +133,13 @@ class AuditAction(models.TextChoices):
     CLIENTS_MERGED = "clients_merged", "Client records merged"
 
 
+class PrivacyAuditEventQuerySet(models.QuerySet):
+    def reassign_client(self, client):
+        """Merging two records of one person (clinic.identity.merge_clients): the events follow the kept record."""
+        with rewriting_ledger():
+            return self.update(client=client)
+
+
 class PrivacyAuditEvent(models.Model):
     """Who did what, when, with a person's data or a privacy request. Append-only."""
 
@@ -147,6 +156,8 @@ class PrivacyAuditEvent(models.Model):
     )
     client = models.ForeignKey("clinic.Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     detail = models.TextField(blank=True)
+
+    objects = PrivacyAuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]
