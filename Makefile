@@ -17,6 +17,10 @@ $(STAMP): $(BIN)/python requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+# Development targets run with DEBUG on (the settings fail closed without it: no
+# development key, Twilio for texts); `DEBUG=false make run` still overrides.
+migrate seed run worker beat: export DEBUG ?= true
+
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 

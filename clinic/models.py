@@ -1,5 +1,6 @@
 """The clinic's shared core: its locations, its clients and which staff work where."""
 
+import functools
 import zoneinfo
 
 from django.conf import settings
@@ -9,7 +10,15 @@ from phonenumber_field.modelfields import PhoneNumberField
 
 from .hashing import normalise_email
 
-TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+@functools.cache
+def timezone_choices() -> list[tuple[str, str]]:
+    """The zones of this machine's time-zone database, for the admin's list and validation.
+
+    A callable, not a list: the migration records a reference to it, so an update of
+    the database (a zone added or renamed) never produces a migration.
+    """
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
 
 class Location(models.Model):
@@ -18,7 +27,7 @@ class Location(models.Model):
     address = models.TextField()
     phone = PhoneNumberField()
     email = models.EmailField(blank=True)
-    timezone = models.CharField(max_length=64, choices=TIMEZONE_CHOICES, default="America/Los_Angeles")
+    timezone = models.CharField(max_length=64, choices=timezone_choices, default="America/Los_Angeles")
     is_active = models.BooleanField("active", default=True)
     sms_from_number = PhoneNumberField(
         "SMS sender number",

@@ -1,8 +1,10 @@
 """Settings for the clinic project.
 
-Every value is read from the environment through django-environ and has a
-default that is safe for `make run` on a laptop (SQLite, eager Celery, mail and
-SMS to the console). The README lists every variable.
+Every value is read from the environment through django-environ. Production
+fails closed: DEBUG is off unless set to true, and then SECRET_KEY must be set
+and texts go through Twilio. With DEBUG=true (`make run` sets it; the tests use
+clinic.settings_test) the defaults suit a laptop: SQLite, eager Celery, mail and
+SMS to the console, a development key. The README lists every variable.
 """
 
 import os
@@ -18,8 +20,8 @@ env = environ.Env()
 # A local .env is a convenience for development; production sets real env vars.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
-# The development key is only ever accepted when DEBUG is on.
+DEBUG = env.bool("DEBUG", default=False)
+# The development key is only ever accepted when DEBUG is explicitly on.
 SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key" if DEBUG else environ.Env.NOTSET)
 # Rotating: the new key in SECRET_KEY, the old one here until links signed with it expire.
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])

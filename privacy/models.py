@@ -5,6 +5,8 @@ import hashlib
 from django.conf import settings
 from django.db import models
 
+from .ledger import rewriting_ledger
+
 
 class ConsentPurpose(models.TextChoices):
     PRIVACY_POLICY = "privacy_policy", "Privacy policy"
@@ -104,12 +106,14 @@ class ConsentRecordQuerySet(models.QuerySet):
 
     def anonymise(self):
         """Erasure's one way in: strip what identifies the person; the choice and wording stay."""
-        return super().update(ip_address=None, user_agent="", evidence="", visitor_id="")
+        with rewriting_ledger():
+            return super().update(ip_address=None, user_agent="", evidence="", visitor_id="")
 
     def reassign_client(self, client):
         """Merging two records of one person (clinic.identity.merge_clients) is the other way in:
         the rows move to the kept record unchanged, every choice and its evidence intact."""
-        return super().update(client=client)
+        with rewriting_ledger():
+            return super().update(client=client)
 
 
 class ConsentRecord(models.Model):

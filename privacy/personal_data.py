@@ -6,6 +6,7 @@ from django.db.models import Q
 from clinic.models import Client
 from clinic.personal_data import traces_of
 
+from .ledger import rewriting_ledger
 from .models import ConsentRecord, PolicyChangeNotice
 from .requests import forget_download_source
 from .requests_models import AuditAction, DataSubjectRequest, PrivacyAuditEvent
@@ -146,15 +147,17 @@ def erase_privacy_records(client_ids):
     downloads = PrivacyAuditEvent.objects.filter(
         Q(request__in=requests) | Q(client_id__in=client_ids), action=AuditAction.DATA_EXPORTED
     )
-    for event in downloads.only("pk", "detail"):
-        forgotten = forget_download_source(event.detail)
-        if forgotten != event.detail:
-            changed += PrivacyAuditEvent.objects.filter(pk=event.pk).update(detail=forgotten)
-    mentions = Q()
-    for trace in traces:
-        mentions |= Q(detail__icontains=trace)
-    if traces:
-        for event in PrivacyAuditEvent.objects.filter(mentions).only("pk", "detail"):
-            # The audit trail is append-only for what was done; only the person's identifiers are removed.
-            changed += PrivacyAuditEvent.objects.filter(pk=event.pk).update(detail=scrub(event.detail, traces))
+    # The audit trail is append-only for what was done (enforced in PostgreSQL, privacy/ledger.py);
+    # erasure is one of the two paths allowed to rewrite its detail: only the person's identifiers go.
+    with rewriting_ledger():
+        for event in downloads.only("pk", "detail"):
+            forgotten = forget_download_source(event.detail)
+            if forgotten != event.detail:
+                changed += PrivacyAuditEvent.objects.filter(pk=event.pk).update(detail=forgotten)
+        mentions = Q()
+        for trace in traces:
+            mentions |= Q(detail__icontains=trace)
+        if traces:
+            for event in PrivacyAuditEvent.objects.filter(mentions).only("pk", "detail"):
+                changed += PrivacyAuditEvent.objects.filter(pk=event.pk).update(detail=scrub(event.detail, traces))
     return changed

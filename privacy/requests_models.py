@@ -5,6 +5,8 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from .ledger import rewriting_ledger
+
 
 class RequestType(models.TextChoices):
     ACCESS = "access", "Access: a copy of my data"
@@ -132,6 +134,13 @@ class AuditAction(models.TextChoices):
     SMS_OPT_OUT_LIFTED = "sms_opt_out_lifted", "Text opt-out lifted by staff on the person's behalf"
 
 
+class PrivacyAuditEventQuerySet(models.QuerySet):
+    def reassign_client(self, client):
+        """Merging two records of one person (clinic.identity.merge_clients): the events follow the kept record."""
+        with rewriting_ledger():
+            return self.update(client=client)
+
+
 class PrivacyAuditEvent(models.Model):
     """Who did what, when, with a person's data or a privacy request. Append-only."""
 
@@ -148,6 +157,8 @@ class PrivacyAuditEvent(models.Model):
     )
     client = models.ForeignKey("clinic.Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     detail = models.TextField(blank=True)
+
+    objects = PrivacyAuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -20,12 +20,20 @@ PRODUCTION_ENV = {
 }
 
 
+DROPPED = {
+    "DEBUG",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+    "SMS_BACKEND",
+    # The suite's own settings module turns DEBUG on; these runs use the project's (manage.py's default).
+    "DJANGO_SETTINGS_MODULE",
+}
+
+
 def manage(*args, env):
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "SMS_BACKEND"}
-    }
+    base = {k: v for k, v in os.environ.items() if k not in DROPPED}
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120
     )
@@ -42,6 +50,27 @@ def test_production_refuses_to_start_without_a_secret_key():
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SECRET_KEY"}
     result = manage("check", env=env)
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+def test_with_debug_unset_there_is_no_development_key_and_the_process_refuses_to_start():
+    """Fail closed: DEBUG off by default, so a forgotten DEBUG never falls back to the dev key."""
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    result = manage("check", env=env)
+    assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+def test_with_debug_unset_texts_go_through_twilio_and_the_production_defaults_apply():
+    """Nothing but a key set: not the console SMS backend, secure cookies, HTTPS redirect."""
+    show = (
+        "from django.conf import settings; "
+        "print(settings.DEBUG, settings.SMS_BACKEND, settings.SESSION_COOKIE_SECURE, settings.SECURE_SSL_REDIRECT)"
+    )
+    env = {"SECRET_KEY": PRODUCTION_ENV["SECRET_KEY"], "DATABASE_URL": PRODUCTION_ENV["DATABASE_URL"]}
+    result = manage("shell", "-c", show, env=env)
+    assert "False messaging.backends.twilio.SmsBackend True True" in result.stdout, result.stdout + result.stderr
+    # ... and Twilio without its credentials stops the start-up with the reason.
+    result = manage("check", env=env)
+    assert result.returncode != 0 and "TWILIO_ACCOUNT_SID" in result.stderr
 
 
 def test_every_environment_variable_the_settings_read_is_documented_in_the_readme():
