@@ -96,6 +96,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("privacy", "0011_consent_source_record_merge")]
+    dependencies = [("privacy", "0013_email_confirmation_source")]
 
     operations = [migrations.RunPython(create, drop)]

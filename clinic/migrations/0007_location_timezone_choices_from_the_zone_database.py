@@ -7,7 +7,7 @@ import clinic.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("clinic", "0005_client_identity_verified_contact_points"),
+        ("clinic", "0006_staffprofile_all_locations"),
     ]
 
     operations = [
