@@ -13,7 +13,7 @@ from messaging.models import Campaign, CampaignStatus, Channel, MessageKind, Sms
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.services import record_consent
 from tests.conftest import requires_postgres
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, prove_contacts
 
 PHONE = "+14085550189"
 
@@ -24,6 +24,7 @@ PHONE = "+14085550189"
 def test_two_campaigns_started_at_once_stay_within_the_cap(settings):
     """Rule: at most MARKETING_MAX_PER_30_DAYS marketing texts per number in 30 days, whichever campaigns race."""
     person = ClientFactory(mobile_phone=PHONE)
+    prove_contacts(person)  # marketing needs the owner's confirmation (double opt-in)
     record_consent(
         client=person,
         purpose=ConsentPurpose.SMS_MARKETING,
