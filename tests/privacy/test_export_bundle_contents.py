@@ -76,3 +76,15 @@ def test_the_summary_page_names_the_clinic_the_date_and_the_request(bundle):
     assert "PR-1A2B3C4D" in summary
     assert f"Generated {generated_at} for request PR-1A2B3C4D." in summary
     assert "Okafor-Lind" in summary
+
+
+def test_a_staff_export_made_without_a_request_names_no_request(tmp_path):
+    """`manage.py export_subject_data` answers no privacy request: the copy must not claim one."""
+    from django.core.management import call_command
+
+    ClientFactory(email="marisol@example.com")
+    out = tmp_path / "export.zip"
+    call_command("export_subject_data", "--email", "marisol@example.com", "--out", str(out))
+    bundle = zipfile.ZipFile(out)
+    assert json.loads(bundle.read("data.json"))["request_reference"] == ""
+    assert " for request " not in bundle.read("summary.html").decode()
