@@ -1,0 +1,143 @@
+"""Erasure, rule by rule: who is erased, what is audited, which tombstones are left and read back.
+
+These pin the survivors of `make mutation MUTANTS='privacy.erasure*'` (docs/mutation.md).
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from clinic.hashing import contact_hash
+from clinic.models import Client
+from privacy.erasure import (
+    BadTombstone,
+    ErasureRefused,
+    erase_clients,
+    export_tombstones,
+    fulfil_erasure_request,
+    process_due_erasures,
+    reapply_erasures,
+)
+from privacy.requests import submit_request
+from privacy.requests_models import (
+    AuditAction,
+    DataSubjectRequest,
+    ErasureTombstone,
+    PrivacyAuditEvent,
+    RequestStatus,
+    RequestType,
+)
+from tests.factories import ClientFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.policy("rights-erasure")]
+
+
+def verified(request_type, client):
+    dsr = submit_request(request_type=request_type, email=client.email)
+    DataSubjectRequest.objects.filter(pk=dsr.pk).update(status=RequestStatus.VERIFIED, verified_at=timezone.now())
+    dsr.clients.set([client])
+    return DataSubjectRequest.objects.get(pk=dsr.pk)
+
+
+def test_a_staff_erasure_is_audited_with_its_request_client_and_staff_member(admin_user):
+    person = ClientFactory(email="quinn@example.com")
+    dsr = verified(RequestType.ERASURE, person)
+
+    fulfil_erasure_request(request_id=dsr.pk, staff_user=admin_user)
+    event = PrivacyAuditEvent.objects.get(action=AuditAction.DATA_ERASED)
+    assert (event.request_id, event.client_id, event.actor_id, event.actor_label) == (
+        dsr.pk,
+        person.pk,
+        admin_user.pk,
+        "",
+    )
+    assert event.detail.startswith("messaging: ")  # the counts per app, no reason given
+    assert "clinic: 1" in event.detail
+
+
+def test_a_scheduled_erasure_is_audited_as_the_system_for_its_request():
+    person = ClientFactory(email="quinn@example.com")
+    dsr = verified(RequestType.ERASURE, person)
+
+    assert process_due_erasures() == 1
+    event = PrivacyAuditEvent.objects.get(action=AuditAction.DATA_ERASED)
+    assert (event.request_id, event.client_id, event.actor_id, event.actor_label) == (dsr.pk, person.pk, None, "system")
+
+
+def test_the_reason_given_leads_the_audited_detail():
+    person = ClientFactory()
+    erase_clients(client_ids=[person.pk], reason="Court order 26-77")
+    detail = PrivacyAuditEvent.objects.get(action=AuditAction.DATA_ERASED).detail
+    assert detail.startswith("Court order 26-77 messaging: ") and "clinic: 1" in detail
+    assert "XX" not in detail
+
+
+def test_only_a_verified_deletion_request_is_fulfilled_as_an_erasure():
+    person = ClientFactory(email="quinn@example.com")
+    access = verified(RequestType.ACCESS, person)
+    with pytest.raises(ErasureRefused):
+        fulfil_erasure_request(request_id=access.pk)
+    unverified = submit_request(request_type=RequestType.ERASURE, email=person.email)
+    unverified.clients.set([person])
+    with pytest.raises(ErasureRefused):
+        fulfil_erasure_request(request_id=unverified.pk)
+    assert Client.objects.get(pk=person.pk).erased_at is None
+
+
+def test_tombstones_are_left_only_for_the_clients_erased_now():
+    erased = ClientFactory(email="gone@example.com", mobile_phone="+14085550111")
+    ClientFactory(email="stays@example.com", mobile_phone="+14085550122")
+
+    erase_clients(client_ids=[erased.pk])
+    assert set(ErasureTombstone.objects.values_list("kind", "contact_hash")) == {
+        ("email", contact_hash("gone@example.com")),
+        ("phone", contact_hash("+14085550111")),
+    }
+    erase_clients(client_ids=[erased.pk])  # already erased: nothing left to tombstone
+    assert ErasureTombstone.objects.count() == 2
+
+
+def test_erasing_a_family_that_shares_a_number_in_one_go_leaves_one_tombstone_for_it():
+    parent = ClientFactory(email="parent@example.com", mobile_phone="+14085550133")
+    child = ClientFactory(email="child@example.com", mobile_phone="+14085550133")
+
+    erase_clients(client_ids=[parent.pk, child.pk])
+    assert Client.objects.filter(pk__in=[parent.pk, child.pk], erased_at__isnull=False).count() == 2
+    assert ErasureTombstone.objects.filter(kind="phone").count() == 1
+
+
+def test_re_applying_twice_after_a_restore_keeps_the_tombstones():
+    person = ClientFactory(email="quinn@example.com", mobile_phone="+14085550144")
+    erase_clients(client_ids=[person.pk])
+    lines = export_tombstones()
+    ErasureTombstone.objects.all().delete()  # the restored backup predates them
+
+    reapply_erasures(lines=lines)
+    reapply_erasures(lines=lines)
+    assert ErasureTombstone.objects.count() == 2
+
+
+def test_after_a_restore_the_latest_erasure_of_a_contact_counts_whatever_the_line_order():
+    """A record made between two erasures of the same address is erased again by the later one."""
+    now = timezone.now()
+    value = contact_hash("quinn@example.com")
+    earlier = f"email {value} {(now - timedelta(days=10)).isoformat()}"
+    later = f"email {value} {(now + timedelta(days=1)).isoformat()}"
+    came_back_between = ClientFactory(email="quinn@example.com")
+
+    assert reapply_erasures(lines=[later, earlier]) == [came_back_between.pk]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "fax {hash} 2026-11-30T10:00:00+00:00",  # not a kind of contact
+        "email {short} 2026-11-30T10:00:00+00:00",  # not a whole hash
+        "email {hash} 2026-11-30T10:00:00",  # no zone: which instant?
+    ],
+)
+def test_a_malformed_tombstone_line_is_refused(line):
+    value = contact_hash("quinn@example.com")
+    with pytest.raises(BadTombstone):
+        reapply_erasures(lines=[line.format(hash=value, short=value[:63])])
