@@ -28,7 +28,7 @@ from .backends import get_backend
 from .backends.base import OutboundSms, PermanentSendError, TransientSendError
 from .backends.twilio import INVALID_NUMBER, NOT_MOBILE, UNSUBSCRIBED
 from .models import STATUS_RANK, Direction, MessageKind, MessageStatus, OptOutSource, ReminderRule, SmsMessage
-from .permissions import COUNTRY, PURPOSE_OF_KIND, Purpose, may_contact, may_contact_many
+from .permissions import COUNTRY, PURPOSE_OF_KIND, Purpose, may_contact, may_contact_many, number_on_file
 from .throttle import wait_for_send_slot
 
 if TYPE_CHECKING:
@@ -329,7 +329,7 @@ def dispatch_due_reminders(*, now: datetime | None = None) -> DispatchReport:
                 reason = "Due during quiet hours with no allowed time before the appointment."
             rows.append(
                 SmsMessage(
-                    to_number=str(appointment.client.mobile_phone),
+                    to_number=number_on_file(appointment.client),
                     from_number=str(appointment.location.sms_from_number or ""),
                     body=texts.reminder(appointment),
                     location=appointment.location,
