@@ -96,6 +96,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("privacy", "0013_email_confirmation_source")]
+    dependencies = [("privacy", "0008_request_codes_identity_and_audit_actions")]
 
     operations = [migrations.RunPython(create, drop)]
