@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from phonenumber_field.modelfields import PhoneNumberField
+from phonenumber_field.phonenumber import PhoneNumber
 
 from .hashing import normalise_email
 
@@ -19,6 +20,13 @@ def timezone_choices() -> list[tuple[str, str]]:
     the database (a zone added or renamed) never produces a migration.
     """
     return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+def _stored_phone(value: PhoneNumber | str | None) -> str:
+    """A loaded number as the database holds it (E.164), without re-validating it: str() costs ~60 us a row."""
+    if isinstance(value, PhoneNumber):
+        return value.raw_input or ""
+    return value or ""
 
 
 class Location(models.Model):
@@ -114,7 +122,7 @@ class Client(models.Model):
         loaded = client.__dict__  # deferred fields are absent: None, never compared
         client._loaded_contact = (
             loaded.get("email"),
-            str(loaded["mobile_phone"] or "") if "mobile_phone" in loaded else None,
+            _stored_phone(loaded["mobile_phone"]) if "mobile_phone" in loaded else None,
         )
         return client
 
