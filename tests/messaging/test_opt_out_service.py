@@ -125,3 +125,55 @@ def test_no_code_outside_the_service_adds_or_lifts_an_opt_out():
             continue
         offenders += [f"{relative}: {m.group(0)}" for m in write.finditer(path.read_text())]
     assert offenders == []
+
+
+def test_the_address_own_link_lifts_its_email_opt_out_and_the_history_keeps_who_why_and_the_proof():
+    opt_outs.add_email_opt_out(email="dana@example.com", reason="Unsubscribe link", source=OptOutSource.EMAIL_LINK)
+    opt_outs.add_email_opt_out(email="lee@example.com", reason="Unsubscribe link", source=OptOutSource.EMAIL_LINK)
+
+    lifted = opt_outs.lift_email_opt_out(
+        email="dana@example.com",
+        reason="Clicked Yes in the confirmation email",
+        source=OptOutSource.EMAIL_LINK,
+        actor=ConsentActor.CLIENT,
+        evidence="confirm-token-1234",
+    )
+
+    assert lifted is True
+    # Only that address comes off the list.
+    assert list(EmailOptOut.objects.values_list("email_hash", flat=True)) == [contact_hash("lee@example.com")]
+    event = OptOutEvent.objects.get(action=OptOutEvent.LIFT)
+    assert (event.channel, event.contact_hash, event.source, event.actor, event.evidence, event.staff_user) == (
+        "email",
+        contact_hash("dana@example.com"),
+        OptOutSource.EMAIL_LINK,
+        ConsentActor.CLIENT,
+        "confirm-token-1234",
+        None,
+    )
+    assert event.reason == "Clicked Yes in the confirmation email"
+
+
+@pytest.mark.parametrize("who", ["no staff user", "not recorded as staff"])
+def test_a_staff_lift_of_an_email_opt_out_names_the_staff_member_acting_for_the_person(who):
+    opt_outs.add_email_opt_out(email="dana@example.com", reason="Unsubscribe link", source=OptOutSource.EMAIL_LINK)
+    staff = StaffFactory()
+    with pytest.raises(opt_outs.LiftRefused, match="staff"):
+        opt_outs.lift_email_opt_out(
+            email="dana@example.com",
+            reason="Asked at the desk, ID checked",
+            source=OptOutSource.ADMIN,
+            actor=ConsentActor.STAFF if who == "no staff user" else ConsentActor.CLIENT,
+            staff_user=None if who == "no staff user" else staff,
+        )
+    assert EmailOptOut.objects.count() == 1
+
+    opt_outs.lift_email_opt_out(
+        email="dana@example.com",
+        reason="Asked at the desk, ID checked",
+        source=OptOutSource.ADMIN,
+        actor=ConsentActor.STAFF,
+        staff_user=staff,
+    )
+    assert not EmailOptOut.objects.exists()
+    assert OptOutEvent.objects.get(action=OptOutEvent.LIFT).staff_user == staff
