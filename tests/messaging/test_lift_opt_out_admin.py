@@ -168,3 +168,31 @@ def test_reminders_can_be_resumed_only_for_a_client_with_that_number(client, sto
     response = client.post(lift_url(stopped["opt_out"]), {"reason": REASON, "resume_reminders_for": other.pk})
     assert response.status_code == 200 and "resume_reminders_for" in response.context["form"].errors
     assert SmsOptOut.objects.filter(pk=stopped["opt_out"].pk).exists()
+
+
+def test_a_staff_lift_records_who_lifted_it_and_the_persons_request_as_the_evidence(stopped):
+    manager = staff(CLINIC_MANAGER)
+
+    opt_outs.lift_sms_opt_out_for_person(
+        opt_out=stopped["opt_out"], reason=REASON, staff_user=manager, resume_reminders_for=stopped["rosa"]
+    )
+
+    event = OptOutEvent.objects.get(action=OptOutEvent.LIFT)
+    assert event.evidence == f"Lifted by staff user {manager.pk} on the person's behalf"
+    assert (event.staff_user, event.actor, event.source) == (manager, ConsentActor.STAFF, OptOutSource.ADMIN)
+    resumed = stopped["rosa"].consent_records.filter(purpose=ConsentPurpose.SMS_REMINDERS).latest("id")
+    assert resumed.granted and resumed.evidence == REASON and resumed.staff_user == manager
+
+
+def test_a_reason_of_the_minimum_length_is_enough_and_one_shorter_is_refused(stopped):
+    manager = staff(CLINIC_MANAGER)
+    with pytest.raises(opt_outs.LiftRefused, match="Say how"):
+        opt_outs.lift_sms_opt_out_for_person(
+            opt_out=stopped["opt_out"], reason="x" * (opt_outs.MIN_STAFF_REASON - 1), staff_user=manager
+        )
+    assert SmsOptOut.objects.exists()
+
+    opt_outs.lift_sms_opt_out_for_person(
+        opt_out=stopped["opt_out"], reason="x" * opt_outs.MIN_STAFF_REASON, staff_user=manager
+    )
+    assert not SmsOptOut.objects.exists()

@@ -177,3 +177,25 @@ def test_a_staff_lift_of_an_email_opt_out_names_the_staff_member_acting_for_the_
     )
     assert not EmailOptOut.objects.exists()
     assert OptOutEvent.objects.get(action=OptOutEvent.LIFT).staff_user == staff
+
+
+def test_an_email_opt_out_kept_after_erasure_holds_only_the_keyed_hash():
+    opt_outs.add_email_opt_out(
+        email="dana@example.com", reason="Erased", source=OptOutSource.EMAIL_LINK, keep_address=False
+    )
+    entry = EmailOptOut.objects.get()
+    assert entry.email == "" and entry.email_hash == contact_hash("dana@example.com")
+
+
+def test_an_unsubscribe_link_made_for_an_older_address_lists_that_address_without_storing_the_new_one():
+    # The record's address changed after the email was sent: the link's address is unsubscribed, by hash.
+    opt_outs.add_email_opt_out(
+        email="dana.new@example.com",
+        email_hash=contact_hash("dana.old@example.com"),
+        reason="Unsubscribe link",
+        source=OptOutSource.EMAIL_LINK,
+    )
+    entry = EmailOptOut.objects.get()
+    assert entry.email_hash == contact_hash("dana.old@example.com")
+    assert entry.email == ""
+    assert not opt_outs.is_email_opted_out("dana.new@example.com")
