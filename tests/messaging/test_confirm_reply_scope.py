@@ -56,3 +56,22 @@ def test_c_does_not_confirm_a_cancelled_or_past_appointment(client, texting_clie
     assert NOT_FOUND in twiml_message(inbound(client, "C", sender=STRANGER, sid="SM" + "2" * 32))
     theirs.refresh_from_db()
     assert theirs.status == change.get("status", AppointmentStatus.BOOKED)
+
+
+@pytest.mark.policy("sms-help")
+def test_c_does_not_confirm_an_appointment_cancelled_since_it_was_looked_up(client, texting_client, monkeypatch):
+    # The confirmation goes through the appointment services' status table, which never reinstates a cancellation.
+    from messaging import inbound as inbound_sms
+
+    _, mine = texting_client
+    look_up = inbound_sms._texted_visit
+
+    def cancelled_meanwhile(clients, now):
+        visit = look_up(clients, now)
+        Appointment.objects.filter(pk=visit.pk).update(status=AppointmentStatus.CANCELLED)  # the front desk, meanwhile
+        return visit
+
+    monkeypatch.setattr(inbound_sms, "_texted_visit", cancelled_meanwhile)
+    assert NOT_FOUND in twiml_message(inbound(client, "C"))
+    mine.refresh_from_db()
+    assert mine.status == AppointmentStatus.CANCELLED
