@@ -11,7 +11,7 @@ from django.contrib.admin.options import InlineModelAdmin, ModelAdmin
 
 from appointments import services
 from appointments.models import Appointment, AppointmentStatus
-from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
+from tests.support.builders import AppointmentFactory, ClientFactory, bookable_clinic
 
 ROOT = Path(__file__).resolve().parents[2]
 LA = ZoneInfo("America/Los_Angeles")

@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test import Client as HttpClient
-from django.urls import reverse
 
 from appointments.models import Appointment, AppointmentStatus
-from tests.conftest import requires_postgres
-from tests.factories import AppointmentFactory, bookable_clinic
+from tests.support.booking import post_booking
+from tests.support.builders import AppointmentFactory, bookable_clinic
+from tests.support.environment import requires_postgres
 
 LA = ZoneInfo("America/Los_Angeles")
 # Far enough ahead for the notice rule, inside the 60-day horizon from "now".
@@ -25,18 +25,16 @@ def slot_start():
 
 def _post_online_booking(location, service, practitioner_param, i):
     """Racer i's booking of the slot from a browser of its own."""
-    return HttpClient().post(
-        reverse("appointments:details", args=[location.slug, service.slug]),
-        {
-            "start": slot_start().isoformat(),
-            "practitioner": practitioner_param,
-            "first_name": f"Racer{i}",
-            "last_name": "Test",
-            "email": f"racer{i}@example.com",
-            "mobile_phone": f"+1408555{1000 + i}",
-            "is_adult": "on",
-            "accept_privacy_policy": "on",
-        },
+    return post_booking(
+        HttpClient(),
+        location,
+        service,
+        slot_start(),
+        practitioner=practitioner_param,
+        first_name=f"Racer{i}",
+        last_name="Test",
+        email=f"racer{i}@example.com",
+        mobile_phone=f"+1408555{1000 + i}",
     )
 
 
@@ -93,7 +91,7 @@ def test_postgres_exclusion_constraint_refuses_overlap_written_behind_the_servic
 @pytest.mark.django_db
 def test_a_front_desk_booking_that_slips_past_the_check_is_refused_by_the_constraint_not_a_500(monkeypatch):
     from appointments import services
-    from tests.factories import ClientFactory
+    from tests.support.builders import ClientFactory
 
     location, service, (person,) = bookable_clinic(hours=((time(9), time(17)),))
     AppointmentFactory(location=location, service=service, practitioner=person, start=slot_start())
@@ -115,7 +113,7 @@ def test_a_front_desk_booking_that_slips_past_the_check_is_refused_by_the_constr
 @pytest.mark.django_db(transaction=True)
 def test_front_desk_and_online_bookings_racing_for_one_slot_yield_one_winner():
     from appointments import services
-    from tests.factories import ClientFactory
+    from tests.support.builders import ClientFactory
 
     location, service, (person,) = bookable_clinic(hours=((time(9), time(17)),))
     desk_clients = [ClientFactory() for _ in range(THREADS // 2)]

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from appointments.models import Appointment, AppointmentSource, AppointmentStatus, LocationClosure
 from clinic.roles import FRONT_DESK
-from tests.factories import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
+from tests.support.builders import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
 
