@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 from django.utils import timezone
 
 from clinic.admin import LocationScopedAdmin, client_inlines
@@ -73,33 +74,28 @@ class AppointmentAdminForm(forms.ModelForm):
         data = super().clean()
         location, service = data.get("location"), data.get("service")
         practitioner, start = data.get("practitioner"), data.get("start")
-        if not (location and service and practitioner and start):
+        if not (location and service and practitioner and start and data.get("status")):
             return data
         # The widget read the time in the site's zone; the clinic meant its own.
         start = timezone.make_aware(timezone.make_naive(start), location.tzinfo)
         data["start"] = start
         self.instance.end = start + service.duration
-        if not service.locations.filter(pk=location.pk).exists():
-            self.add_error("service", f"{service} is not offered at {location}.")
-        if not practitioner.locations.filter(pk=location.pk).exists():
-            self.add_error("practitioner", f"{practitioner} does not work at {location}.")
-        elif not practitioner.services.filter(pk=service.pk).exists():
-            self.add_error("practitioner", f"{practitioner} does not provide {service}.")
-        if self.errors or data.get("status") == AppointmentStatus.CANCELLED:
-            return data
-        # The admin saves inside the transaction that holds this lock.
-        services.lock_practitioner(practitioner.pk)
-        overlaps, outside_hours = services.staff_slot_problems(
-            location=location,
-            service=service,
-            practitioner=practitioner,
-            start=start,
-            exclude_appointment_id=self.instance.pk,
-        )
-        if overlaps:
-            raise forms.ValidationError(overlaps)
-        if outside_hours and not data.get("override_working_hours"):
-            raise forms.ValidationError(outside_hours + ["Tick “Book outside working hours” to book it anyway."])
+        # The service's own checks, under its locks; the admin saves inside the transaction that holds them.
+        try:
+            services.check_front_desk_appointment(
+                appointment_id=self.instance.pk,
+                location=location,
+                service=service,
+                practitioner=practitioner,
+                start=start,
+                status=data["status"],
+                override_working_hours=bool(data.get("override_working_hours")),
+            )
+        except services.AppointmentStatusError as exc:
+            self.add_error("status", str(exc))
+        except services.FrontDeskBookingRefused as exc:
+            for field, problems in exc.problems.items():
+                self.add_error(field, problems)
         return data
 
 
@@ -157,7 +153,7 @@ class AppointmentAdmin(LocationScopedAdmin):
     autocomplete_fields = ["client"]
     list_select_related = ["client", "service", "practitioner", "location"]
     readonly_fields = ["end", "created_at", "updated_at"]
-    actions = [_status_action(s) for s in services.STATUS_CHANGES_FROM]
+    actions = [_status_action(AppointmentStatus(s)) for s in services.STATUS_CHANGE_TARGETS]
 
     @admin.display(description="Start (local)", ordering="start")
     def local_time(self, obj):
@@ -184,6 +180,40 @@ class AppointmentAdmin(LocationScopedAdmin):
                 detail=f"Appointment {appointment.pk} and its text messages",
             )
         return response
+
+    def save_model(self, request, obj, form, change):
+        # Every appointment write goes through the service, with the same locks and notifications as online.
+        data = form.cleaned_data
+        saved = services.save_appointment_from_front_desk(
+            appointment_id=obj.pk if change else None,
+            client=data["client"],
+            location=data["location"],
+            service=data["service"],
+            practitioner=data["practitioner"],
+            start=data["start"],
+            status=data["status"],
+            source=data["source"],
+            notes=data.get("notes", ""),
+            override_working_hours=bool(data.get("override_working_hours")),
+        )
+        obj.pk = saved.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
+
+    def delete_model(self, request, obj):
+        services.delete_appointments(appointment_ids=[obj.pk])
+
+    def delete_queryset(self, request, queryset):
+        services.delete_appointments(appointment_ids=list(queryset.values_list("pk", flat=True)))
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except (services.FrontDeskBookingRefused, services.AppointmentStatusError) as exc:
+            # Only when the rules changed between the form's check and the save (the form checks under
+            # the same locks, so this is the database's own constraint): nothing was written.
+            self.message_user(request, f"Not saved: {exc}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def get_fields(self, request, obj=None):
         return [

@@ -1,6 +1,7 @@
 """The appointments app's personal data: a client's appointments."""
 
 from .models import Appointment
+from .services import erase_appointment_notes
 
 
 def export_appointments(client_ids):
@@ -25,4 +26,4 @@ def export_appointments(client_ids):
 
 def erase_appointments(client_ids):
     """Keep dates, services and prices for the accounts; drop the free text."""
-    return Appointment.objects.filter(client_id__in=client_ids).exclude(notes="").update(notes="")
+    return erase_appointment_notes(client_ids=client_ids)

@@ -281,6 +281,7 @@ def _locked_for_client_change(appointment_id: int) -> Appointment:
 def cancel_appointment_by_client(*, appointment_id: int) -> Appointment:
     with transaction.atomic():
         appointment = _locked_for_client_change(appointment_id)
+        check_status_change(current=appointment.status, new=AppointmentStatus.CANCELLED)
         appointment.status = AppointmentStatus.CANCELLED
         appointment.save(update_fields=["status", "updated_at"])
         return appointment
@@ -318,24 +319,195 @@ def reschedule_appointment_by_client(*, appointment_id: int, new_start: datetime
         raise
 
 
-# Which statuses each front-desk status change may start from. Nothing leaves
-# "cancelled": reinstating could overlap a booking made since; book anew instead.
-STATUS_CHANGES_FROM: dict[str, tuple[str, ...]] = {
-    AppointmentStatus.CONFIRMED: (AppointmentStatus.BOOKED,),
-    AppointmentStatus.CHECKED_IN: (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED),
-    AppointmentStatus.COMPLETED: (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN),
-    AppointmentStatus.NO_SHOW: (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED),
-    AppointmentStatus.CANCELLED: (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN),
+class AppointmentStatusError(Exception):
+    """A status change the transition table does not allow (e.g. reinstating a cancelled appointment)."""
+
+
+class FrontDeskBookingRefused(Exception):
+    """A front-desk booking or edit breaks a booking rule.
+
+    `problems` maps a form field (None: the booking as a whole) to what is wrong, in the clinic's words.
+    """
+
+    def __init__(self, problems: dict[str | None, list[str]]) -> None:
+        super().__init__(" ".join(message for messages in problems.values() for message in messages))
+        self.problems = problems
+
+
+_S = AppointmentStatus
+
+# Every status change an appointment may make, whoever asks (front desk, client, a "C" text): the
+# statuses each one may become next. Nothing leaves cancelled, completed or no-show: reinstating a
+# cancelled time could overlap a booking made since (book anew instead), and a visit's outcome is history.
+STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
+    _S.BOOKED: frozenset({_S.CONFIRMED, _S.CHECKED_IN, _S.COMPLETED, _S.NO_SHOW, _S.CANCELLED}),
+    _S.CONFIRMED: frozenset({_S.CHECKED_IN, _S.COMPLETED, _S.NO_SHOW, _S.CANCELLED}),
+    _S.CHECKED_IN: frozenset({_S.COMPLETED, _S.CANCELLED}),
+    _S.COMPLETED: frozenset(),
+    _S.NO_SHOW: frozenset(),
+    _S.CANCELLED: frozenset(),
 }
+
+# The statuses the front desk can mark appointments as (one admin action each), in the table's order.
+STATUS_CHANGE_TARGETS: tuple[str, ...] = tuple(
+    status for status in AppointmentStatus if any(status in targets for targets in STATUS_TRANSITIONS.values())
+)
+
+
+def check_status_change(*, current: str, new: str) -> None:
+    """Raise AppointmentStatusError unless `current` may become `new` (staying the same is no change)."""
+    if new != current and new not in STATUS_TRANSITIONS[current]:
+        raise AppointmentStatusError(
+            f"A {AppointmentStatus(current).label.lower()} appointment cannot become "
+            f"{AppointmentStatus(new).label.lower()}."
+            + (" Book a new appointment instead." if current == AppointmentStatus.CANCELLED else "")
+        )
 
 
 def change_status(*, appointment_ids: Collection[int], status: str) -> tuple[int, int]:
-    """Front-desk status change; returns (changed, skipped) counts."""
+    """Front-desk status change of many appointments; returns (changed, skipped) counts.
+
+    Appointments whose status may not become `status` are skipped, not refused, so one
+    stray selection does not block the rest.
+    """
+    may_become = [current for current, targets in STATUS_TRANSITIONS.items() if status in targets]
     with transaction.atomic():
-        eligible = Appointment.objects.filter(pk__in=appointment_ids, status__in=STATUS_CHANGES_FROM[status])
+        eligible = Appointment.objects.filter(pk__in=appointment_ids, status__in=may_become)
         changed = eligible.update(status=status, updated_at=timezone.now())
         slot_cache.availability_changed()  # update() sends no post_save
     return changed, len(set(appointment_ids)) - changed
+
+
+def change_appointment_status(*, appointment_id: int, status: str) -> Appointment:
+    """Move one appointment to `status`, or raise AppointmentStatusError; the same status is no change."""
+    with transaction.atomic():
+        appointment = Appointment.objects.select_for_update().select_related("service").get(pk=appointment_id)
+        check_status_change(current=appointment.status, new=status)
+        if appointment.status != status:
+            appointment.status = status
+            appointment.save(update_fields=["status", "updated_at"])
+        return appointment
+
+
+def confirm_appointment(*, appointment_id: int) -> Appointment:
+    """The client says they are coming (a "C" text): booked becomes confirmed, confirmed stays so."""
+    return change_appointment_status(appointment_id=appointment_id, status=AppointmentStatus.CONFIRMED)
+
+
+def check_front_desk_appointment(
+    *,
+    appointment_id: int | None,
+    location: "Location",
+    service: Service,
+    practitioner: Practitioner,
+    start: datetime,
+    status: str,
+    override_working_hours: bool = False,
+) -> Appointment | None:
+    """Lock what a front-desk booking or edit needs and check the online booking rules under that lock.
+
+    Raises FrontDeskBookingRefused (or AppointmentStatusError); returns the locked appointment being
+    edited (None for a new one). An overlap can never be overridden; working hours, closures and time
+    off can, with `override_working_hours`. The locks last until the caller's transaction ends.
+    """
+    current = None
+    if appointment_id is not None:
+        current = Appointment.objects.select_for_update().get(pk=appointment_id)
+        check_status_change(current=current.status, new=status)
+    problems: dict[str | None, list[str]] = {}
+    if not service.locations.filter(pk=location.pk).exists():
+        problems["service"] = [f"{service} is not offered at {location}."]
+    if not practitioner.locations.filter(pk=location.pk).exists():
+        problems["practitioner"] = [f"{practitioner} does not work at {location}."]
+    elif not practitioner.services.filter(pk=service.pk).exists():
+        problems["practitioner"] = [f"{practitioner} does not provide {service}."]
+    if problems:
+        raise FrontDeskBookingRefused(problems)
+    if status == AppointmentStatus.CANCELLED:
+        return current  # a cancelled appointment holds no time
+    # The same lock online booking takes, so the two never book one practitioner twice.
+    _lock_practitioners([practitioner.pk])
+    overlaps, outside_hours = staff_slot_problems(
+        location=location,
+        service=service,
+        practitioner=practitioner,
+        start=start,
+        exclude_appointment_id=appointment_id,
+    )
+    if overlaps:
+        raise FrontDeskBookingRefused({None: overlaps})
+    if outside_hours and not override_working_hours:
+        raise FrontDeskBookingRefused({None: [*outside_hours, "Tick “Book outside working hours” to book it anyway."]})
+    return current
+
+
+def save_appointment_from_front_desk(
+    *,
+    appointment_id: int | None,
+    client: "Client",
+    location: "Location",
+    service: Service,
+    practitioner: Practitioner,
+    start: datetime,
+    status: str,
+    source: str,
+    notes: str = "",
+    override_working_hours: bool = False,
+) -> Appointment:
+    """Book (appointment_id None) or edit an appointment for the front desk, under online booking's rules.
+
+    Raises FrontDeskBookingRefused or AppointmentStatusError, and then writes nothing. A new
+    active booking gets the same confirmations as an online one; a moved one, the same
+    notice as a client's own reschedule.
+    """
+    with transaction.atomic():
+        current = check_front_desk_appointment(
+            appointment_id=appointment_id,
+            location=location,
+            service=service,
+            practitioner=practitioner,
+            start=start,
+            status=status,
+            override_working_hours=override_working_hours,
+        )
+        appointment = current or Appointment()
+        moved = current is not None and (current.start != start or current.practitioner_id != practitioner.pk)
+        appointment.client = client
+        appointment.location = location
+        appointment.service = service
+        appointment.practitioner = practitioner
+        appointment.start = start
+        appointment.end = start + service.duration
+        appointment.status = status
+        appointment.source = source
+        appointment.notes = notes
+        try:
+            with transaction.atomic():
+                appointment.save()
+        except IntegrityError as exc:
+            # The PostgreSQL exclusion constraint: the time was taken after all.
+            raise FrontDeskBookingRefused({None: [f"{practitioner} is already booked at that time."]}) from exc
+        if status in ACTIVE_STATUSES:
+            appointment_pk = appointment.pk
+            if current is None:
+                transaction.on_commit(lambda: _send_confirmation(appointment_pk))
+            elif moved:
+                transaction.on_commit(
+                    lambda: appointment_rescheduled.send(sender=Appointment, appointment_id=appointment_pk)
+                )
+        return appointment
+
+
+def delete_appointments(*, appointment_ids: Collection[int]) -> int:
+    """Delete appointments (superusers only, in the admin); returns how many."""
+    with transaction.atomic():
+        _, per_model = Appointment.objects.filter(pk__in=appointment_ids).delete()
+    return per_model.get(Appointment._meta.label, 0)
+
+
+def erase_appointment_notes(*, client_ids: Collection[int]) -> int:
+    """Erasure: keep dates, services and prices for the accounts; drop the free text."""
+    return Appointment.objects.filter(client_id__in=client_ids).exclude(notes="").update(notes="")
 
 
 def staff_slot_problems(
@@ -350,7 +522,7 @@ def staff_slot_problems(
 
     Overlaps can never be overridden; the outside-hours reasons (not working,
     location closed, time off) can, with an explicit override. The caller holds
-    the practitioner lock (see lock_practitioner).
+    the practitioner lock (check_front_desk_appointment takes it).
     """
     end = start + service.duration
     occupied_until = end + service.buffer_after
@@ -378,7 +550,3 @@ def staff_slot_problems(
     if TimeOff.objects.filter(practitioner=practitioner, start__lt=end, end__gt=start).exists():
         reasons.append(f"{practitioner} has time off then.")
     return overlap_messages, reasons
-
-
-def lock_practitioner(practitioner_id: int) -> None:
-    _lock_practitioners([practitioner_id])

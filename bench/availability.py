@@ -15,7 +15,7 @@ vendor = setup_django("availability")
 
 from appointments.availability import find_free_slots  # noqa: E402
 from appointments.models import Appointment, LocationClosure, TimeOff  # noqa: E402
-from tests.factories import ClientFactory, bookable_clinic  # noqa: E402
+from tests.support.builders import ClientFactory, bookable_clinic  # noqa: E402
 
 LA = ZoneInfo("America/Los_Angeles")
 FIRST_DAY = date(2027, 3, 1)  # a Monday; the range crosses no DST change

@@ -14,7 +14,7 @@ from appointments.models import Appointment  # noqa: E402
 from messaging.models import SmsMessage  # noqa: E402
 from privacy.export import build_bundle  # noqa: E402
 from privacy.models import ConsentRecord  # noqa: E402
-from tests.factories import ClientFactory, bookable_clinic  # noqa: E402
+from tests.support.builders import ClientFactory, bookable_clinic  # noqa: E402
 
 
 def add_history(client, location, service, people, appointments, messages, start):

@@ -538,7 +538,7 @@ def part_b(location, service, bench_redis, tmp):
 
     from messaging.models import MessageStatus, SmsMessage
     from messaging.services import dispatch_due_reminders, enqueue_due_messages
-    from tests.fakes.twilio_server import FakeTwilio
+    from tests.support.fakes.twilio_server import FakeTwilio
 
     cap = settings.SMS_SEND_RATE_PER_SECOND
     print(

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus
+from appointments.services import AppointmentStatusError, confirm_appointment
 from clinic import identity
 from clinic.models import Client, Location
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
@@ -207,10 +208,11 @@ def _texted_visit(clients, now):
 def _confirm_next(upcoming, location):
     if upcoming is None:
         return texts.nothing_to_confirm(location)
-    if upcoming.status == AppointmentStatus.BOOKED:
-        Appointment.objects.filter(pk=upcoming.pk, status=AppointmentStatus.BOOKED).update(
-            status=AppointmentStatus.CONFIRMED, updated_at=timezone.now()
-        )
+    try:
+        confirm_appointment(appointment_id=upcoming.pk)
+    except AppointmentStatusError:
+        # Cancelled or checked in since it was looked up: there is nothing left to confirm.
+        return texts.nothing_to_confirm(location)
     return texts.confirmed(upcoming)
 
 

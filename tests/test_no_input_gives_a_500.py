@@ -57,7 +57,7 @@ def test_keywords_survive_any_padding_and_case(word, padding):
     practitioner=st.one_of(text, st.just("any")),
 )
 def test_booking_form_never_500s(client, first, last, email, phone, adult, policy, start, practitioner):
-    from tests.factories import bookable_clinic
+    from tests.support.builders import bookable_clinic
 
     if not Client.objects.filter(email="fixture@example.com").exists():
         bookable_clinic(hours=((time(9), time(17)),))
@@ -152,7 +152,7 @@ def public_site(db):
     from messaging.marketing import unsubscribe_token
     from messaging.preferences import resubscribe_token
     from privacy.links import preferences_token
-    from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
+    from tests.support.builders import AppointmentFactory, ClientFactory, bookable_clinic
 
     with time_machine.travel(LA_NOW, tick=False):
         location, service, (person,) = bookable_clinic(hours=((time(9), time(17)),))

@@ -7,7 +7,7 @@ import pytest
 
 from appointments.availability import find_free_slots
 from appointments.models import AppointmentStatus, LocationClosure, TimeOff
-from tests.factories import AppointmentFactory, bookable_clinic
+from tests.support.builders import AppointmentFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,7 @@ only after the person proves control of the email on file.
 """
 
 import re
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import time, timedelta
 
 import pytest
 import time_machine
@@ -24,13 +23,12 @@ from privacy.links import preferences_token
 from privacy.models import AuditAction, ConsentPurpose, ConsentRecord, ConsentSource, PrivacyAuditEvent
 from privacy.selectors import has_consent
 from privacy.services import record_consent
-from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
+from tests.support.booking import MONDAY_10, SUNDAY_EVENING, post_booking
+from tests.support.builders import AppointmentFactory, ClientFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
 
-LA = ZoneInfo("America/Los_Angeles")
-NOW = datetime(2026, 12, 6, 18, 0, tzinfo=LA)
-MONDAY_10 = datetime(2026, 12, 7, 10, 0, tzinfo=LA)
+NOW = SUNDAY_EVENING
 VICTIM_EMAIL = "victim@example.com"
 VICTIM_PHONE = "+14085550177"
 BOOKER_EMAIL = "booker@example.net"
@@ -54,19 +52,14 @@ def book(client, clinic, django_capture_on_commit_callbacks):
     location, service, _ = clinic
 
     def post(start=MONDAY_10, **overrides):
-        data = {
-            "start": start.isoformat(),
-            "practitioner": "any",
+        mallory = {
             "first_name": "Mallory",
             "last_name": "Booker",
             "email": BOOKER_EMAIL,
             "mobile_phone": "(408) 555-0199",
-            "is_adult": "on",
-            "accept_privacy_policy": "on",
         }
-        data.update(overrides)
         with django_capture_on_commit_callbacks(execute=True):
-            return client.post(reverse("appointments:details", args=[location.slug, service.slug]), data)
+            return post_booking(client, location, service, start, **{**mallory, **overrides})
 
     return post
 

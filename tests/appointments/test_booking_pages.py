@@ -3,7 +3,6 @@
 import html
 import re
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -19,13 +18,12 @@ from appointments.models import Appointment, AppointmentSource
 from clinic.models import Client
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.notices import booking_notices
-from tests.factories import AppointmentFactory, bookable_clinic
+from tests.support.booking import LA, MONDAY_10, SUNDAY_EVENING, booking_form, details_url
+from tests.support.builders import AppointmentFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
 
-LA = ZoneInfo("America/Los_Angeles")
-NOW = datetime(2026, 12, 6, 18, 0, tzinfo=LA)  # a Sunday evening
-MONDAY_10 = datetime(2026, 12, 7, 10, 0, tzinfo=LA)
+NOW = SUNDAY_EVENING
 
 
 @pytest.fixture(autouse=True)
@@ -49,25 +47,6 @@ def book(client, django_capture_on_commit_callbacks):
 def clinic():
     location, service, people = bookable_clinic(hours=((time(9), time(17)),))
     return location, service, people[0]
-
-
-def details_url(location, service):
-    return reverse("appointments:details", args=[location.slug, service.slug])
-
-
-def form_data(start=MONDAY_10, practitioner="any", **overrides):
-    data = {
-        "start": start.isoformat() if hasattr(start, "isoformat") else start,
-        "practitioner": practitioner,
-        "first_name": "Dana",
-        "last_name": "Reyes",
-        "email": "Dana.Reyes@Example.com",
-        "mobile_phone": "(408) 555-0143",
-        "is_adult": "on",
-        "accept_privacy_policy": "on",
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 def test_home_lists_active_locations(client, clinic):
@@ -109,7 +88,7 @@ def test_a_booked_time_leaves_the_cached_week_at_once_and_a_cancelled_one_comes_
     week_url = reverse("appointments:choose_time", args=[location.slug, service.slug])
     ten = f'datetime="{MONDAY_10.isoformat()}"'
     assert ten in client.get(week_url, {"date": "2026-12-07"}).content.decode()  # now cached
-    book(details_url(location, service), form_data())
+    book(details_url(location, service), booking_form())
     assert ten not in client.get(week_url, {"date": "2026-12-07"}).content.decode()
     appointment = Appointment.objects.get()
     with django_capture_on_commit_callbacks(execute=True):  # a status action uses update(): no post_save
@@ -254,7 +233,7 @@ def test_booking_creates_appointment_client_consents_and_confirmation(client, bo
     location, service, person = clinic
     response = book(
         details_url(location, service),
-        form_data(sms_reminders="on"),
+        booking_form(sms_reminders="on"),
         REMOTE_ADDR="203.0.113.9",
         HTTP_USER_AGENT="TestPhone/1.0",
     )
@@ -284,7 +263,7 @@ def test_each_consent_choice_is_recorded_with_its_exact_text_and_request_details
     location, service, _ = clinic
     client.post(
         details_url(location, service),
-        form_data(sms_reminders="on", email_marketing="on"),
+        booking_form(sms_reminders="on", email_marketing="on"),
         REMOTE_ADDR="203.0.113.9",
         HTTP_USER_AGENT="TestPhone/1.0",
     )
@@ -332,7 +311,7 @@ def test_sms_opt_in_texts_carry_the_a2p_disclosures(client, clinic):
 )
 def test_bad_input_rerenders_with_a_clear_error_and_keeps_what_was_typed(client, clinic, field, value, message):
     location, service, _ = clinic
-    response = client.post(details_url(location, service), form_data(**{field: value}))
+    response = client.post(details_url(location, service), booking_form(**{field: value}))
     html = response.content.decode()
     assert response.status_code == 200
     assert message in html
@@ -342,14 +321,14 @@ def test_bad_input_rerenders_with_a_clear_error_and_keeps_what_was_typed(client,
 
 def test_tampered_slot_start_goes_back_to_choosing_a_time(client, clinic):
     location, service, _ = clinic
-    response = client.post(details_url(location, service), form_data(start="yesterday-ish"))
+    response = client.post(details_url(location, service), booking_form(start="yesterday-ish"))
     assert response.status_code == 302 and not Appointment.objects.exists()
 
 
 def test_time_not_on_offer_gets_friendly_page_with_nearest_times(client, clinic):
     location, service, person = clinic
     AppointmentFactory(location=location, service=service, practitioner=person, start=MONDAY_10)
-    response = client.post(details_url(location, service), form_data())
+    response = client.post(details_url(location, service), booking_form())
     html = response.content.decode()
     assert response.status_code == 409
     assert "that time was just taken" in html
@@ -359,7 +338,7 @@ def test_time_not_on_offer_gets_friendly_page_with_nearest_times(client, clinic)
 
 def test_slot_outside_working_hours_cannot_be_booked_by_editing_the_url(client, clinic):
     location, service, _ = clinic
-    response = client.post(details_url(location, service), form_data(start=MONDAY_10.replace(hour=20)))
+    response = client.post(details_url(location, service), booking_form(start=MONDAY_10.replace(hour=20)))
     assert response.status_code == 409 and not Appointment.objects.exists()
 
 
@@ -367,7 +346,7 @@ def test_confirmation_email_is_sent_once_even_if_the_task_runs_again(book, clini
     from appointments.tasks import send_booking_confirmation_email
 
     location, service, _ = clinic
-    book(details_url(location, service), form_data())
+    book(details_url(location, service), booking_form())
     send_booking_confirmation_email.delay(Appointment.objects.get().pk)
     assert len(mail.outbox) == 1
 
@@ -377,7 +356,7 @@ def test_behind_a_trusted_proxy_consent_evidence_records_the_visitors_address(cl
     location, service, _ = clinic
     book(
         details_url(location, service),
-        form_data(sms_reminders="on"),
+        booking_form(sms_reminders="on"),
         REMOTE_ADDR="10.0.0.2",
         HTTP_X_FORWARDED_FOR="203.0.113.9",
     )

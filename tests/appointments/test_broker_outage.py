@@ -6,14 +6,14 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core import mail
-from django.urls import reverse
 
 from appointments.models import Appointment
 from appointments.services import send_pending_confirmation_emails
 from clinic.celery import app
 from messaging.models import MessageStatus, SmsMessage
 from messaging.services import enqueue_due_messages
-from tests.factories import bookable_clinic
+from tests.support.booking import ANA_WITH_REMINDERS, post_booking
+from tests.support.builders import bookable_clinic
 
 pytestmark = pytest.mark.django_db
 LA = ZoneInfo("America/Los_Angeles")
@@ -43,20 +43,7 @@ def test_booking_succeeds_while_the_broker_is_down_and_the_sweepers_catch_up(
     location, service, _ = bookable_clinic(hours=((time(9), time(17)),))
     start = NOW + timedelta(days=1)
     with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            reverse("appointments:details", args=[location.slug, service.slug]),
-            {
-                "start": start.isoformat(),
-                "practitioner": "any",
-                "first_name": "Ana",
-                "last_name": "Lopez",
-                "email": "ana@example.com",
-                "mobile_phone": "+14085550188",
-                "is_adult": "on",
-                "accept_privacy_policy": "on",
-                "sms_reminders": "on",
-            },
-        )
+        response = post_booking(client, location, service, start, **ANA_WITH_REMINDERS)
     assert response.status_code == 302 and Appointment.objects.count() == 1
     assert mail.outbox == [] and sms_outbox == []
     text = SmsMessage.objects.get()

@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test import Client as HttpClient
-from django.urls import reverse
 
 from appointments.models import Appointment, AppointmentStatus
-from tests.conftest import requires_postgres
-from tests.factories import AppointmentFactory, bookable_clinic
+from tests.support.booking import post_booking
+from tests.support.builders import AppointmentFactory, bookable_clinic
+from tests.support.environment import requires_postgres
 
 LA = ZoneInfo("America/Los_Angeles")
 # Far enough ahead for the notice rule, inside the 60-day horizon from "now".
@@ -23,28 +23,30 @@ def slot_start():
     return datetime.combine(datetime.fromordinal(SLOT_DAY).date(), time(10), tzinfo=LA)
 
 
+def _post_online_booking(location, service, practitioner_param, i):
+    """Racer i's booking of the slot from a browser of its own."""
+    return post_booking(
+        HttpClient(),
+        location,
+        service,
+        slot_start(),
+        practitioner=practitioner_param,
+        first_name=f"Racer{i}",
+        last_name="Test",
+        email=f"racer{i}@example.com",
+        mobile_phone=f"+1408555{1000 + i}",
+    )
+
+
 def _race(location, service, practitioner_param):
     """Post the same slot from THREADS browsers at once; return their status codes."""
-    url = reverse("appointments:details", args=[location.slug, service.slug])
     barrier = threading.Barrier(THREADS)
     results = []
 
     def book(i):
         try:
             barrier.wait()
-            response = HttpClient().post(
-                url,
-                {
-                    "start": slot_start().isoformat(),
-                    "practitioner": practitioner_param,
-                    "first_name": f"Racer{i}",
-                    "last_name": "Test",
-                    "email": f"racer{i}@example.com",
-                    "mobile_phone": f"+1408555{1000 + i}",
-                    "is_adult": "on",
-                    "accept_privacy_policy": "on",
-                },
-            )
+            response = _post_online_booking(location, service, practitioner_param, i)
             results.append((response.status_code, response.content.decode()))
         finally:
             connection.close()
@@ -83,3 +85,73 @@ def test_postgres_exclusion_constraint_refuses_overlap_written_behind_the_servic
     Appointment.objects.update(status=AppointmentStatus.CANCELLED)
     AppointmentFactory(location=location, service=service, practitioner=person, start=slot_start().replace(minute=30))
     assert Appointment.objects.exclude(status=AppointmentStatus.CANCELLED).count() == 1
+
+
+@requires_postgres
+@pytest.mark.django_db
+def test_a_front_desk_booking_that_slips_past_the_check_is_refused_by_the_constraint_not_a_500(monkeypatch):
+    from appointments import services
+    from tests.support.builders import ClientFactory
+
+    location, service, (person,) = bookable_clinic(hours=((time(9), time(17)),))
+    AppointmentFactory(location=location, service=service, practitioner=person, start=slot_start())
+    monkeypatch.setattr(services, "staff_slot_problems", lambda **kwargs: ([], []))  # the check saw nothing
+    with pytest.raises(services.FrontDeskBookingRefused, match="already booked"):
+        services.save_appointment_from_front_desk(
+            appointment_id=None,
+            client=ClientFactory(),
+            location=location,
+            service=service,
+            practitioner=person,
+            start=slot_start().replace(minute=30),
+            status=AppointmentStatus.BOOKED,
+            source="front_desk",
+        )
+    assert Appointment.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_front_desk_and_online_bookings_racing_for_one_slot_yield_one_winner():
+    from appointments import services
+    from tests.support.builders import ClientFactory
+
+    location, service, (person,) = bookable_clinic(hours=((time(9), time(17)),))
+    desk_clients = [ClientFactory() for _ in range(THREADS // 2)]
+    barrier = threading.Barrier(THREADS)
+    outcomes = []
+
+    def front_desk(i):
+        try:
+            barrier.wait()
+            services.save_appointment_from_front_desk(
+                appointment_id=None,
+                client=desk_clients[i],
+                location=location,
+                service=service,
+                practitioner=person,
+                start=slot_start(),
+                status=AppointmentStatus.BOOKED,
+                source="front_desk",
+            )
+            outcomes.append("booked")
+        except services.FrontDeskBookingRefused:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    def online(i):
+        try:
+            barrier.wait()
+            response = _post_online_booking(location, service, str(person.pk), i)
+            outcomes.append({302: "booked", 409: "refused"}.get(response.status_code, response.status_code))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=front_desk, args=(i,)) for i in range(THREADS // 2)]
+    threads += [threading.Thread(target=online, args=(i,)) for i in range(THREADS // 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes, key=str) == ["booked"] + ["refused"] * (THREADS - 1)
+    assert Appointment.objects.count() == 1

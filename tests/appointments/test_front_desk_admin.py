@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from appointments.models import Appointment, AppointmentSource, AppointmentStatus, LocationClosure
 from clinic.roles import FRONT_DESK
-from tests.factories import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
+from tests.support.builders import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
 
@@ -214,3 +214,63 @@ def test_staff_tied_to_a_location_see_and_edit_only_its_appointments_and_clients
     add_page = client.get(ADD_URL).content.decode()
     location_select = re.search(r'<select name="location".*?</select>', add_page, re.S).group(0)
     assert f'value="{other_location.pk}"' not in location_select and f'value="{location.pk}"' in location_select
+
+
+def test_moving_an_appointment_onto_anothers_time_is_refused_with_a_form_error(client, clinic):
+    location, service, person = clinic
+    AppointmentFactory(location=location, service=service, practitioner=person, start=MONDAY.replace(hour=10))
+    moving = AppointmentFactory(location=location, service=service, practitioner=person, start=MONDAY.replace(hour=13))
+    client.force_login(front_desk_user())
+    url = reverse("admin:appointments_appointment_change", args=[moving.pk])
+    inline_management = {"sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0"}
+    response = client.post(url, add_form(location, service, person, moving.client, 10, 30, **inline_management))
+    assert response.status_code == 200 and "already has" in response.content.decode()
+    moving.refresh_from_db()
+    assert moving.start == MONDAY.replace(hour=13)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [(AppointmentStatus.CANCELLED, AppointmentStatus.BOOKED), (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)],
+)
+def test_an_illegal_status_change_in_the_form_is_a_form_error_not_a_500(client, clinic, before, after):
+    location, service, person = clinic
+    appointment = AppointmentFactory(
+        location=location, service=service, practitioner=person, start=MONDAY.replace(hour=10), status=before
+    )
+    client.force_login(front_desk_user())
+    url = reverse("admin:appointments_appointment_change", args=[appointment.pk])
+    inline_management = {"sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0"}
+    response = client.post(
+        url, add_form(location, service, person, appointment.client, 10, status=after, **inline_management)
+    )
+    assert response.status_code == 200
+    assert "appointment cannot become" in response.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.status == before
+
+
+def test_a_front_desk_booking_sends_the_same_confirmation_as_an_online_one(
+    client, clinic, django_capture_on_commit_callbacks
+):
+    from messaging.models import MessageKind, SmsMessage
+    from privacy.models import ConsentPurpose, ConsentSource
+    from privacy.services import record_consent
+
+    location, service, person = clinic
+    person_client = ClientFactory(mobile_phone="+14085550143", email="dana@example.com")
+    record_consent(
+        client=person_client,
+        purpose=ConsentPurpose.SMS_REMINDERS,
+        granted=True,
+        notice_text="Texts",
+        source=ConsentSource.BOOKING_FORM,
+    )
+    client.force_login(front_desk_user())
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(ADD_URL, add_form(location, service, person, person_client, 10))
+    assert response.status_code == 302
+    appointment = Appointment.objects.get()
+    assert SmsMessage.objects.filter(appointment=appointment, kind=MessageKind.CONFIRMATION).count() == 1
+    appointment.refresh_from_db()
+    assert appointment.confirmation_emailed_at is not None

@@ -11,8 +11,7 @@ Attacks tried against the merged main (issue 14, audit):
   desk corrected the address.
 """
 
-from datetime import datetime, time
-from zoneinfo import ZoneInfo
+from datetime import time
 
 import pytest
 import time_machine
@@ -25,13 +24,12 @@ from privacy.erasure import erase_clients
 from privacy.links import preferences_token
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.services import record_consent
-from tests.factories import ClientFactory, StaffFactory, bookable_clinic
+from tests.support.booking import MONDAY_10, SUNDAY_EVENING, post_booking
+from tests.support.builders import ClientFactory, StaffFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
 
-LA = ZoneInfo("America/Los_Angeles")
-NOW = datetime(2026, 12, 6, 18, 0, tzinfo=LA)
-MONDAY_10 = datetime(2026, 12, 7, 10, 0, tzinfo=LA)
+NOW = SUNDAY_EVENING
 VICTIM_EMAIL = "victim@example.com"
 VICTIM_PHONE = "+14085550177"
 
@@ -45,18 +43,17 @@ def frozen_time():
 @pytest.fixture
 def booked(client, django_capture_on_commit_callbacks):
     location, service, _ = bookable_clinic(hours=((time(9), time(17)),))
-    data = {
-        "start": MONDAY_10.isoformat(),
-        "practitioner": "any",
-        "first_name": "Mallory",
-        "last_name": "Booker",
-        "email": "booker@example.net",
-        "mobile_phone": VICTIM_PHONE,
-        "is_adult": "on",
-        "accept_privacy_policy": "on",
-    }
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("appointments:details", args=[location.slug, service.slug]), data)
+        response = post_booking(
+            client,
+            location,
+            service,
+            MONDAY_10,
+            first_name="Mallory",
+            last_name="Booker",
+            email="booker@example.net",
+            mobile_phone=VICTIM_PHONE,
+        )
     assert response.status_code == 302
     return Appointment.objects.get(), response["Location"]
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from appointments.links import manage_path, manage_token
 from appointments.models import AppointmentStatus
-from tests.factories import AppointmentFactory, bookable_clinic
+from tests.support.builders import AppointmentFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
 

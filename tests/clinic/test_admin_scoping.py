@@ -38,7 +38,7 @@ from messaging.models import (
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.requests_models import DataSubjectRequest, PrivacyAuditEvent, Regime
 from privacy.services import record_consent
-from tests.factories import (
+from tests.support.builders import (
     AppointmentFactory,
     ClientFactory,
     LocationFactory,

@@ -4,7 +4,7 @@ import pytest
 from django.core.cache import caches
 from django.test import override_settings
 
-from tests.workers import requires_redis, shared_redis_db
+from tests.support.processes import requires_redis, shared_redis_db
 
 pytestmark = requires_redis
 

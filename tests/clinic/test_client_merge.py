@@ -26,7 +26,7 @@ from privacy.models import (
 )
 from privacy.selectors import has_consent
 from privacy.services import record_consent
-from tests.factories import AppointmentFactory, ClientFactory, LocationFactory, StaffFactory, bookable_clinic
+from tests.support.builders import AppointmentFactory, ClientFactory, LocationFactory, StaffFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
 

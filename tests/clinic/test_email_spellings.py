@@ -19,7 +19,7 @@ from clinic import identity
 from clinic.hashing import contact_hash
 from messaging.models import EmailOptOut
 from messaging.permissions import EMAIL_OPTED_OUT, Purpose, may_contact
-from tests.factories import ClientFactory, bookable_clinic
+from tests.support.builders import ClientFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
 LA = ZoneInfo("America/Los_Angeles")

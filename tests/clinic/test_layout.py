@@ -12,7 +12,7 @@ from django.urls import reverse, set_script_prefix
 from django.utils.safestring import mark_safe
 
 from clinic.layout import render_in_layout
-from tests.factories import bookable_clinic
+from tests.support.builders import bookable_clinic
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from clinic.roles import CLINIC_MANAGER, FRONT_DESK, PRIVACY_OFFICER, ROLES, permission_codenames
-from tests.factories import StaffFactory
+from tests.support.builders import StaffFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from tests.factories import StaffFactory
+from tests.support.builders import StaffFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.roles import FRONT_DESK, PRIVACY_OFFICER
-from tests.factories import StaffFactory
+from tests.support.builders import StaffFactory
 
 pytestmark = pytest.mark.django_db
 ADMIN = "/admin/"

@@ -16,9 +16,9 @@ from django.db import connection
 from appointments.models import Appointment
 from clinic.models import Client
 from privacy.models import ConsentRecord
-from tests.conftest import requires_postgres
-from tests.faults.conftest import booking_form_url, post_booking
-from tests.workers import free_port
+from tests.support.booking import ANA_WITH_REMINDERS, booking_form_url, post_booking
+from tests.support.environment import requires_postgres
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the tests close and cut the connection
 
@@ -67,11 +67,11 @@ def test_an_unreachable_database_gives_a_clear_503_and_the_next_booking_succeeds
     assert client.get(booking_form_url(location, service, start)).status_code == 200  # a visitor on the form
 
     with database_unreachable():
-        response = post_booking(client, location, service, start)
+        response = post_booking(client, location, service, start, **ANA_WITH_REMINDERS)
     _assert_clear_503(response)
     assert _written() == (0, 0, 0)
 
-    response = post_booking(client, location, service, start)  # the database is back
+    response = post_booking(client, location, service, start, **ANA_WITH_REMINDERS)  # the database is back
     assert response.status_code == 302
     assert _written() == (1, 1, 4)
 
@@ -104,7 +104,7 @@ def test_a_connection_lost_mid_booking_gives_a_clear_503_and_writes_nothing(
     location, service, start = open_clinic
     ids_before = [_ids_handed_out(model) for model in (Client, Appointment)]
 
-    response = post_booking(client, location, service, start)
+    response = post_booking(client, location, service, start, **ANA_WITH_REMINDERS)
     _assert_clear_503(response)
     # The client and the appointment were inserted before the cut, and rolled back with the connection.
     assert [_ids_handed_out(model) for model in (Client, Appointment)] == [n + 1 for n in ids_before]
@@ -112,7 +112,7 @@ def test_a_connection_lost_mid_booking_gives_a_clear_503_and_writes_nothing(
 
     with connection.cursor() as cursor:  # the database is back to normal
         cursor.execute(f"DROP TRIGGER fault_cut_connection ON {ConsentRecord._meta.db_table}")
-    response = post_booking(client, location, service, start)
+    response = post_booking(client, location, service, start, **ANA_WITH_REMINDERS)
     assert response.status_code == 302
     assert _written() == (1, 1, 4)
 

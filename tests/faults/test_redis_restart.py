@@ -20,8 +20,8 @@ from appointments.models import Appointment
 from appointments.tasks import send_pending_confirmation_emails
 from messaging.models import MessageKind, MessageStatus, SmsMessage
 from messaging.tasks import dispatch_due_reminders
-from tests.faults.conftest import post_booking
-from tests.workers import (
+from tests.support.booking import ANA_WITH_REMINDERS, post_booking
+from tests.support.processes import (
     PrivateRedis,
     publishing_to,
     requires_redis,
@@ -93,7 +93,9 @@ def test_while_redis_restarts_bookings_succeed_and_the_queued_work_resumes_once(
 
         private_redis.stop()
         began = time.monotonic()
-        response = post_booking(client, location, service, start, email=EMAIL, phone=PHONE)
+        response = post_booking(
+            client, location, service, start, **{**ANA_WITH_REMINDERS, "email": EMAIL, "mobile_phone": PHONE}
+        )
         assert response.status_code == 302 and time.monotonic() - began < 5  # no hanging on the dead broker
         assert shown not in _week_page(client, location, service, start)  # computed without the cache
         appointment = Appointment.objects.get()

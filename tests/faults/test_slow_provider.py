@@ -12,7 +12,7 @@ from twilio.request_validator import RequestValidator
 
 from messaging.models import MessageStatus, SmsMessage
 from messaging.services import dispatch_due_reminders
-from tests.workers import due_reminders
+from tests.support.processes import due_reminders
 
 pytestmark = pytest.mark.django_db
 

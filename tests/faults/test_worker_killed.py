@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from messaging.models import MessageStatus, SmsMessage
 from messaging.services import dispatch_due_reminders
-from tests.workers import (
+from tests.support.processes import (
     due_reminders,
     publishing_to,
     requires_redis,

@@ -12,8 +12,8 @@ from messaging.models import MessageKind, MessageStatus, SmsMessage
 from messaging.services import queue_booking_confirmation
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.services import record_consent
-from tests.conftest import requires_postgres
-from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
+from tests.support.builders import AppointmentFactory, ClientFactory, bookable_clinic
+from tests.support.environment import requires_postgres
 
 LA = ZoneInfo("America/Los_Angeles")
 PHONE = "+14085550188"

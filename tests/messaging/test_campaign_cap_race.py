@@ -12,8 +12,8 @@ from messaging.marketing import start_campaign
 from messaging.models import Campaign, CampaignStatus, Channel, MessageKind, SmsMessage
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.services import record_consent
-from tests.conftest import requires_postgres
-from tests.factories import ClientFactory, prove_contacts
+from tests.support.builders import ClientFactory, prove_contacts
+from tests.support.environment import requires_postgres
 
 PHONE = "+14085550189"
 

@@ -17,7 +17,7 @@ from messaging.services import deliver_sms
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.selectors import has_consent
 from privacy.services import record_consent
-from tests.factories import (
+from tests.support.builders import (
     AppointmentFactory,
     ClientFactory,
     LocationFactory,

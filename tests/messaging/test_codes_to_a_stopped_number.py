@@ -18,7 +18,7 @@ from messaging.models import MessageKind, SmsMessage
 from messaging.services import VERIFICATION_CODES_PER_DAY_AFTER_STOP
 from privacy.requests import confirm_email, resend_sms_code, submit_request, verification_url
 from privacy.requests_models import DataSubjectRequest, RequestType
-from tests.factories import ClientFactory
+from tests.support.builders import ClientFactory
 
 pytestmark = pytest.mark.django_db
 LA = ZoneInfo("America/Los_Angeles")

@@ -18,7 +18,7 @@ from appointments.models import AppointmentStatus
 from messaging.inbound import handle_inbound_sms
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.services import record_consent
-from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
+from tests.support.builders import AppointmentFactory, ClientFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
 LA = ZoneInfo("America/Los_Angeles")

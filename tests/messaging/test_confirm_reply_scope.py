@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 
 from appointments.models import Appointment, AppointmentStatus
-from tests.factories import AppointmentFactory, ClientFactory
-from tests.messaging.test_inbound_sms import NOW, frozen, inbound, texting_client, twiml_message  # noqa: F401
+from tests.support.builders import AppointmentFactory, ClientFactory
+from tests.support.sms import SMS_NOW, inbound, twiml_message
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_at_sms_now")]
 
 STRANGER = "+14085550177"
 NOT_FOUND = "couldn't find an upcoming appointment"
@@ -48,7 +48,9 @@ def test_c_confirms_the_texters_appointment_and_leaves_other_bookings_alone(clie
 
 
 @pytest.mark.parametrize(
-    "change", [{"status": AppointmentStatus.CANCELLED}, {"start": NOW - timedelta(days=1)}], ids=["cancelled", "past"]
+    "change",
+    [{"status": AppointmentStatus.CANCELLED}, {"start": SMS_NOW - timedelta(days=1)}],
+    ids=["cancelled", "past"],
 )
 def test_c_does_not_confirm_a_cancelled_or_past_appointment(client, texting_client, change):
     _, mine = texting_client
@@ -56,3 +58,22 @@ def test_c_does_not_confirm_a_cancelled_or_past_appointment(client, texting_clie
     assert NOT_FOUND in twiml_message(inbound(client, "C", sender=STRANGER, sid="SM" + "2" * 32))
     theirs.refresh_from_db()
     assert theirs.status == change.get("status", AppointmentStatus.BOOKED)
+
+
+@pytest.mark.policy("sms-help")
+def test_c_does_not_confirm_an_appointment_cancelled_since_it_was_looked_up(client, texting_client, monkeypatch):
+    # The confirmation goes through the appointment services' status table, which never reinstates a cancellation.
+    from messaging import inbound as inbound_sms
+
+    _, mine = texting_client
+    look_up = inbound_sms._texted_visit
+
+    def cancelled_meanwhile(clients, now):
+        visit = look_up(clients, now)
+        Appointment.objects.filter(pk=visit.pk).update(status=AppointmentStatus.CANCELLED)  # the front desk, meanwhile
+        return visit
+
+    monkeypatch.setattr(inbound_sms, "_texted_visit", cancelled_meanwhile)
+    assert NOT_FOUND in twiml_message(inbound(client, "C"))
+    mine.refresh_from_db()
+    assert mine.status == AppointmentStatus.CANCELLED

@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from twilio.request_validator import RequestValidator
 
 from clinic.hashing import contact_hash
 from clinic.models import Client
@@ -31,24 +30,18 @@ from privacy.links import preferences_token
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.selectors import current_consents
 from privacy.services import record_consent
-from tests.factories import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic, prove_contacts
+from tests.support.builders import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic, prove_contacts
+from tests.support.sms import CLINIC_NUMBER
+from tests.support.sms import inbound as text_in
 
 pytestmark = pytest.mark.django_db
 LA = ZoneInfo("America/Los_Angeles")
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=LA)
 PHONE = "+14085550143"
-CLINIC_NUMBER = "+14088211633"
-INBOUND = "/messaging/twilio/inbound/"
 
 
 def consent(client, purpose, granted=True, source=ConsentSource.BOOKING_FORM):
     record_consent(client=client, purpose=purpose, granted=granted, notice_text="x", source=source)
-
-
-def text_in(client, body, sid, sender=PHONE):
-    data = {"MessageSid": sid, "From": sender, "To": CLINIC_NUMBER, "Body": body}
-    signature = RequestValidator("test-auth-token").compute_signature("http://testserver" + INBOUND, data)
-    return client.post(INBOUND, data, HTTP_X_TWILIO_SIGNATURE=signature)
 
 
 # --- The fast SQL path agrees with the plain ORM version -----------------------

@@ -16,7 +16,6 @@ import time_machine
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.urls import reverse
-from twilio.request_validator import RequestValidator
 
 from appointments.models import Appointment
 from clinic.models import Client
@@ -28,7 +27,9 @@ from messaging.opt_outs import add_sms_opt_out
 from messaging.permissions import EMAIL_UNCONFIRMED, PHONE_UNCONFIRMED, Purpose, may_contact
 from privacy.links import preferences_url
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
-from tests.factories import StaffFactory, bookable_clinic
+from tests.support.booking import post_booking
+from tests.support.builders import StaffFactory, bookable_clinic
+from tests.support.sms import CLINIC_NUMBER, inbound, twiml_message
 
 pytestmark = pytest.mark.django_db
 LA = ZoneInfo("America/Los_Angeles")
@@ -36,8 +37,6 @@ NOW = datetime(2026, 12, 6, 11, 0, tzinfo=LA)  # a Sunday, inside texting hours
 MONDAY_10 = datetime(2026, 12, 7, 10, 0, tzinfo=LA)
 STRANGER = "+14085550177"  # the number a booker typed: not theirs
 OTHER = "+14085550188"
-CLINIC_NUMBER = "+14088211633"
-INBOUND = "/messaging/twilio/inbound/"
 
 
 @pytest.fixture
@@ -50,29 +49,26 @@ def clinic():
 
 def book(client, clinic, *, start=MONDAY_10, phone=STRANGER, email="victim@example.com", **ticks):
     location, service = clinic
-    data = {
-        "start": start.isoformat(),
-        "practitioner": "any",
-        "first_name": "Mallory",
-        "last_name": "Booker",
-        "email": email,
-        "mobile_phone": phone,
-        "is_adult": "on",
-        "accept_privacy_policy": "on",
-        **{name: "on" for name, ticked in ticks.items() if ticked},
-    }
-    response = client.post(reverse("appointments:details", args=[location.slug, service.slug]), data)
+    ticked = {name: "on" for name, on in ticks.items() if on}
+    response = post_booking(
+        client,
+        location,
+        service,
+        start,
+        first_name="Mallory",
+        last_name="Booker",
+        email=email,
+        mobile_phone=phone,
+        **ticked,
+    )
     assert response.status_code == 302, response.content[:300]
     return Appointment.objects.order_by("-pk").first().client
 
 
 def text_in(client, body, sid, sender=STRANGER):
-    data = {"MessageSid": sid, "From": sender, "To": CLINIC_NUMBER, "Body": body}
-    signature = RequestValidator("test-auth-token").compute_signature("http://testserver" + INBOUND, data)
-    response = client.post(INBOUND, data, HTTP_X_TWILIO_SIGNATURE=signature)
+    response = inbound(client, body, sid=sid, sender=sender)
     assert response.status_code == 200
-    body = response.content.decode()
-    return html.unescape(body.split("<Message>")[1].split("</Message>")[0]) if "<Message>" in body else ""
+    return html.unescape(twiml_message(response))
 
 
 def run_campaign(channel, run, name="Offer"):

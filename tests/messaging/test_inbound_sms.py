@@ -1,7 +1,6 @@
 """Two-way SMS: STOP, START, HELP and C through the signed inbound webhook."""
 
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -12,16 +11,12 @@ from clinic.hashing import contact_hash
 from messaging.keywords import Keyword, classify
 from messaging.models import Direction, MessageKind, MessageStatus, SmsMessage, SmsOptOut
 from messaging.services import deliver_sms, dispatch_due_reminders
-from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
+from privacy.models import ConsentPurpose, ConsentRecord
 from privacy.selectors import has_consent
-from privacy.services import record_consent
-from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
+from tests.support.builders import ClientFactory
+from tests.support.sms import INBOUND_URL, PHONE, SMS_NOW, inbound, twiml_message
 
-URL = "/messaging/twilio/inbound/"
-PHONE = "+14085550143"
-CLINIC_NUMBER = "+14088211633"
-LA = ZoneInfo("America/Los_Angeles")
-NOW = datetime(2026, 12, 7, 10, 0, tzinfo=LA)
+pytestmark = pytest.mark.usefixtures("frozen_at_sms_now")
 
 
 # --- Keyword matching (pure) ------------------------------------------------
@@ -105,56 +100,6 @@ def test_keywords_are_case_and_punctuation_insensitive(body, keyword):
 # --- Through the webhook ----------------------------------------------------
 
 
-def inbound(client, body, sid="SM" + "1" * 32, sender=PHONE, token="test-auth-token", sign=True):
-    data = {
-        "MessageSid": sid,
-        "From": sender,
-        "To": CLINIC_NUMBER,
-        "Body": body,
-        "AccountSid": "AC" + "0" * 32,
-        "NumMedia": "0",
-    }
-    headers = {}
-    if sign:
-        headers["HTTP_X_TWILIO_SIGNATURE"] = RequestValidator(token).compute_signature("http://testserver" + URL, data)
-    return client.post(URL, data, **headers)
-
-
-@pytest.fixture
-def texting_client(db):
-    location, service, (person,) = bookable_clinic(hours=((time(8), time(20)),))
-    location.sms_from_number = CLINIC_NUMBER
-    location.save()
-    person_client = ClientFactory(mobile_phone=PHONE)
-    for purpose in (ConsentPurpose.SMS_REMINDERS, ConsentPurpose.SMS_MARKETING):
-        record_consent(
-            client=person_client, purpose=purpose, granted=True, notice_text="Texts", source=ConsentSource.BOOKING_FORM
-        )
-    with time_machine.travel(NOW - timedelta(days=3), tick=False):
-        appointment = AppointmentFactory(
-            location=location,
-            service=service,
-            practitioner=person,
-            client=person_client,
-            start=NOW + timedelta(days=1, hours=2),
-        )
-    return person_client, appointment
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-def twiml_message(response):
-    html = response.content.decode()
-    assert response["Content-Type"].startswith("application/xml")
-    if "<Message>" not in html:
-        return ""
-    return html.split("<Message>")[1].split("</Message>")[0]
-
-
 @pytest.mark.policy("sms-stop")
 @pytest.mark.django_db
 def test_stop_suppresses_the_number_withdraws_consent_and_confirms_once(client, texting_client):
@@ -186,14 +131,14 @@ def test_after_stop_nothing_else_is_sent_of_any_kind(client, texting_client, sms
     inbound(client, "STOP")
     assert twiml_message(inbound(client, "HELP", sid="SM" + "3" * 32)) == ""
     assert twiml_message(inbound(client, "C", sid="SM" + "4" * 32)) == ""
-    with time_machine.travel(NOW + timedelta(hours=2), tick=False):
-        dispatch_due_reminders(now=NOW + timedelta(hours=2))
+    with time_machine.travel(SMS_NOW + timedelta(hours=2), tick=False):
+        dispatch_due_reminders(now=SMS_NOW + timedelta(hours=2))
     assert sms_outbox == [] and not SmsMessage.objects.filter(kind=MessageKind.REMINDER).exists()
 
 
 @pytest.mark.django_db
 def test_stop_after_a_reminder_was_queued_stops_it(client, texting_client, sms_outbox):
-    at_reminder = NOW + timedelta(hours=2)
+    at_reminder = SMS_NOW + timedelta(hours=2)
     with time_machine.travel(at_reminder, tick=False):
         dispatch_due_reminders(now=at_reminder)
         inbound(client, "stop please")
@@ -213,7 +158,7 @@ def test_start_lifts_the_suppression_and_reminders_resume(client, texting_client
     assert has_consent(client=person, purpose=ConsentPurpose.SMS_REMINDERS)
     # Marketing needs its own fresh opt-in; START only restores appointment texts.
     assert not has_consent(client=person, purpose=ConsentPurpose.SMS_MARKETING)
-    at_reminder = NOW + timedelta(hours=2)
+    at_reminder = SMS_NOW + timedelta(hours=2)
     with time_machine.travel(at_reminder, tick=False):
         dispatch_due_reminders(now=at_reminder)
         deliver_sms(message_id=SmsMessage.objects.get(kind=MessageKind.REMINDER).pk)
@@ -293,8 +238,8 @@ def test_forged_requests_are_403_and_change_nothing(client, texting_client, how)
 @pytest.mark.django_db
 def test_missing_fields_get_400(client, texting_client):
     data = {"Body": "STOP"}
-    signature = RequestValidator("test-auth-token").compute_signature("http://testserver" + URL, data)
-    assert client.post(URL, data, HTTP_X_TWILIO_SIGNATURE=signature).status_code == 400
+    signature = RequestValidator("test-auth-token").compute_signature("http://testserver" + INBOUND_URL, data)
+    assert client.post(INBOUND_URL, data, HTTP_X_TWILIO_SIGNATURE=signature).status_code == 400
 
 
 @pytest.mark.django_db

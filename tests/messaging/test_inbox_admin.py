@@ -11,7 +11,7 @@ from django.urls import reverse
 from clinic.roles import FRONT_DESK, PRIVACY_OFFICER
 from messaging.models import Direction, MessageKind, MessageStatus, SmsMessage
 from messaging.opt_outs import add_sms_opt_out
-from tests.factories import ClientFactory, LocationFactory, StaffFactory
+from tests.support.builders import ClientFactory, LocationFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 LA = ZoneInfo("America/Los_Angeles")

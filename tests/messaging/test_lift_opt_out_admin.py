@@ -17,7 +17,7 @@ from messaging.services import queue_booking_confirmation
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.requests_models import AuditAction, PrivacyAuditEvent
 from privacy.services import record_consent
-from tests.factories import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
+from tests.support.builders import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
 LA = ZoneInfo("America/Los_Angeles")

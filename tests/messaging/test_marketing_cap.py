@@ -17,7 +17,7 @@ from messaging.models import Campaign, CampaignEmail, CampaignStatus, Channel, M
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.notices import booking_notices
 from privacy.services import record_consent
-from tests.factories import ClientFactory, StaffFactory, prove_contacts
+from tests.support.builders import ClientFactory, StaffFactory, prove_contacts
 
 pytestmark = pytest.mark.django_db
 LA = ZoneInfo("America/Los_Angeles")

@@ -4,7 +4,6 @@ import re
 from pathlib import Path
 
 import pytest
-from twilio.request_validator import RequestValidator
 
 from clinic.hashing import contact_hash
 from messaging import opt_outs
@@ -12,18 +11,12 @@ from messaging.models import EmailOptOut, OptOutEvent, OptOutSource, SmsOptOut
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.selectors import has_consent
 from privacy.services import record_consent
-from tests.factories import ClientFactory, StaffFactory
+from tests.support.builders import ClientFactory, StaffFactory
+from tests.support.sms import inbound as text_in
 
 pytestmark = pytest.mark.django_db
 PHONE = "+14085550143"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def text_in(client, body, sid):
-    url = "/messaging/twilio/inbound/"
-    data = {"MessageSid": sid, "From": PHONE, "To": "+14088211633", "Body": body}
-    signature = RequestValidator("test-auth-token").compute_signature("http://testserver" + url, data)
-    return client.post(url, data, HTTP_X_TWILIO_SIGNATURE=signature)
 
 
 def test_stop_and_start_by_text_are_recorded_with_the_inbound_text_as_evidence(client):

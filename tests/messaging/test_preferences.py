@@ -16,7 +16,7 @@ from privacy.links import preferences_token
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.selectors import has_consent
 from privacy.services import record_consent
-from tests.factories import ClientFactory
+from tests.support.builders import ClientFactory
 
 pytestmark = pytest.mark.django_db
 PHONE = "+14085550143"
@@ -138,7 +138,7 @@ def test_link_by_email_answers_the_same_for_unknown_addresses(client, person, dj
 
 def test_confirmation_email_and_manage_page_link_to_preferences(client, person):
     from appointments.emails import booking_confirmation_message
-    from tests.factories import AppointmentFactory, bookable_clinic
+    from tests.support.builders import AppointmentFactory, bookable_clinic
 
     location, service, (practitioner,) = bookable_clinic()
     appointment = AppointmentFactory(

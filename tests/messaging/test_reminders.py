@@ -15,7 +15,8 @@ from messaging.opt_outs import add_sms_opt_out
 from messaging.services import deliver_sms, dispatch_due_reminders, queue_booking_confirmation
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.services import record_consent
-from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
+from tests.support.booking import ANA_WITH_REMINDERS, post_booking
+from tests.support.builders import AppointmentFactory, ClientFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
 
@@ -308,25 +309,11 @@ def test_no_confirmation_text_without_consent(clinic, sms_outbox):
 def test_online_booking_with_reminders_opt_in_texts_a_confirmation(
     client, sms_outbox, django_capture_on_commit_callbacks
 ):
-    from django.urls import reverse
 
     location, service, _ = bookable_clinic(hours=((time(9), time(17)),))
     start = at(2026, 12, 8, 10)
     with time_machine.travel(at(2026, 12, 7, 12, 0), tick=False), django_capture_on_commit_callbacks(execute=True):
-        client.post(
-            reverse("appointments:details", args=[location.slug, service.slug]),
-            {
-                "start": start.isoformat(),
-                "practitioner": "any",
-                "first_name": "Ana",
-                "last_name": "Lopez",
-                "email": "ana@example.com",
-                "mobile_phone": "+14085550188",
-                "is_adult": "on",
-                "accept_privacy_policy": "on",
-                "sms_reminders": "on",
-            },
-        )
+        post_booking(client, location, service, start, **ANA_WITH_REMINDERS)
     assert [m.to for m in sms_outbox] == ["+14085550188"]
 
 

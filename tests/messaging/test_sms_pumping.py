@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django import forms
-from twilio.request_validator import RequestValidator
 
 from appointments.forms import MobilePhoneField
 from appointments.models import AppointmentSource
@@ -27,7 +26,8 @@ from messaging.services import (
 )
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.services import record_consent
-from tests.factories import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
+from tests.support.builders import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
+from tests.support.sms import inbound as text_in
 
 pytestmark = pytest.mark.django_db
 LA = ZoneInfo("America/Los_Angeles")
@@ -153,11 +153,7 @@ def test_a_number_that_has_texted_us_and_front_desk_bookings_are_not_capped(
             for h in range(2)
         ]
         online = [book(clinic, consenting("+14085550144"), NOW + timedelta(days=1, hours=h)) for h in range(3, 5)]
-        data = {"MessageSid": "SM" + "1" * 32, "From": "+14085550144", "To": "+14088211633", "Body": "Hi, see you soon"}
-        signature = RequestValidator("test-auth-token").compute_signature(
-            "http://testserver/messaging/twilio/inbound/", data
-        )
-        client.post("/messaging/twilio/inbound/", data, HTTP_X_TWILIO_SIGNATURE=signature)
+        text_in(client, "Hi, see you soon", sender="+14085550144")
     run_confirmations(django_capture_on_commit_callbacks, desk + online, NOW)
     assert len(sms_outbox) == 4
 

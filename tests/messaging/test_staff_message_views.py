@@ -12,7 +12,7 @@ from clinic.roles import FRONT_DESK
 from messaging.models import Direction, MessageKind, MessageStatus, SmsMessage
 from privacy.export import build_bundle
 from privacy.requests_models import AuditAction, PrivacyAuditEvent
-from tests.factories import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
+from tests.support.builders import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from twilio.request_validator import RequestValidator
 
 from messaging.models import MessageStatus, SmsMessage, SmsOptOut
 from messaging.services import apply_delivery_status
-from tests.conftest import requires_postgres
-from tests.factories import ClientFactory
+from tests.support.builders import ClientFactory
+from tests.support.environment import requires_postgres
 
 pytestmark = pytest.mark.django_db
 

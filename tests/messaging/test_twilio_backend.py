@@ -20,7 +20,7 @@ from messaging.services import (
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.selectors import has_consent
 from privacy.services import record_consent
-from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
+from tests.support.builders import AppointmentFactory, ClientFactory, bookable_clinic
 
 LA = ZoneInfo("America/Los_Angeles")
 NOW = datetime(2026, 12, 7, 14, 0, tzinfo=LA)
@@ -243,7 +243,7 @@ def test_an_unreadable_retry_after_leaves_our_own_backoff(fake_twilio):
 
 @pytest.mark.django_db
 def test_a_code_someone_is_waiting_for_is_not_held_for_a_long_throttle(fake_twilio):
-    from tests.factories import ClientFactory
+    from tests.support.builders import ClientFactory
 
     person = ClientFactory(mobile_phone="+14085550143")
     message = send_verification_code(phone="+14085550143", body="Your code is 123456.", client=person)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from messaging.models import MessageKind, MessageStatus, ReminderRule, SmsMessage
-from tests.workers import (
+from tests.support.processes import (
     appointment_soon,
     manage,
     midday_clinic,
@@ -18,7 +18,7 @@ from tests.workers import (
     shared_redis_db,
     wait_for,
 )
-from tests.workers import worker_env as make_worker_env
+from tests.support.processes import worker_env as make_worker_env
 
 BROKER_DB = 9  # a Redis database of its own, flushed first, so no stale task leaks in
 

@@ -21,23 +21,12 @@ from privacy.models import PolicyVersion
 from privacy.policy import publish_policy
 from privacy.requests import extend_deadline, submit_request
 from privacy.requests_models import DataSubjectRequest, RequestType
-from tests.factories import StaffFactory, bookable_clinic
+from tests.support.builders import StaffFactory, bookable_clinic
+from tests.support.privacy_requests import Person
 
 LA = ZoneInfo("America/Los_Angeles")
 BOOKED_AT = datetime(2026, 12, 6, 18, 0, tzinfo=LA)  # a Sunday evening
 MONDAY_10 = datetime(2026, 12, 7, 10, 0, tzinfo=LA)
-
-
-class Person:
-    first_name, last_name = "Dana", "Quillfeather"
-    email = "dana.quillfeather@example.com"
-    phone, national = "+14085550199", "4085550199"
-    ip, user_agent = "198.51.100.23", "QuillBrowser/7.1 (Dana's phone)"
-
-    @classmethod
-    def needles(cls):
-        """What must not be found anywhere after the erasure."""
-        return [cls.last_name, cls.email, cls.phone, cls.national, cls.ip, "QuillBrowser"]
 
 
 @pytest.fixture

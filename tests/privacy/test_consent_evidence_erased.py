@@ -8,7 +8,7 @@ import pytest
 from privacy.erasure import erase_clients
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.services import record_consent
-from tests.factories import ClientFactory
+from tests.support.builders import ClientFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.policy("rights-erasure")]
 

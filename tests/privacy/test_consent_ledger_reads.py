@@ -8,7 +8,7 @@ import pytest
 
 from privacy.models import ConsentPurpose
 from privacy.selectors import current_consents, has_consent
-from tests.factories import ClientFactory
+from tests.support.builders import ClientFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource, ImmutableRecordError
 from privacy.selectors import current_consents
 from privacy.services import record_consent
-from tests.factories import ClientFactory
+from tests.support.builders import ClientFactory
 
 pytestmark = pytest.mark.django_db
 

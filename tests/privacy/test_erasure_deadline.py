@@ -16,7 +16,7 @@ from clinic.celery import app
 from clinic.models import Client
 from messaging.models import SmsMessage
 from privacy.requests_models import DataSubjectRequest, RequestStatus, RequestType
-from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
+from tests.support.builders import AppointmentFactory, ClientFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
 LA = ZoneInfo("America/Los_Angeles")

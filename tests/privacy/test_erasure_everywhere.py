@@ -20,7 +20,7 @@ from privacy import registry
 from privacy.models import ConsentRecord
 from privacy.requests_models import DataSubjectRequest, RequestStatus
 from privacy.tasks import daily_privacy_housekeeping
-from tests.privacy.conftest import Person
+from tests.support.privacy_requests import Person
 
 pytestmark = pytest.mark.django_db
 TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField, models.GenericIPAddressField, models.EmailField)
@@ -189,7 +189,7 @@ def test_the_requester_is_told_when_the_erasure_is_done(person_everywhere):
 def test_a_reason_given_for_an_erasure_does_not_keep_the_name_in_the_audit_trail():
     from privacy.erasure import erase_clients
     from privacy.requests_models import PrivacyAuditEvent
-    from tests.factories import ClientFactory
+    from tests.support.builders import ClientFactory
 
     person = ClientFactory(first_name="Dana", last_name=Person.last_name, email=Person.email, mobile_phone=Person.phone)
     erase_clients(
@@ -208,7 +208,7 @@ def test_erasure_removes_the_address_and_browser_recorded_when_the_person_downlo
     from privacy.erasure import erase_clients
     from privacy.requests import download_token, send_export_link, use_download_link
     from privacy.requests_models import AuditAction, PrivacyAuditEvent
-    from tests.factories import ClientFactory
+    from tests.support.builders import ClientFactory
 
     person = ClientFactory(first_name="Dana", last_name=Person.last_name, email=Person.email, mobile_phone=Person.phone)
     now = timezone.now()
@@ -244,7 +244,7 @@ def test_erasure_after_a_merge_leaves_nothing_of_the_merged_records_other_name_e
     does not hold: erasing the kept record must still leave none of them anywhere."""
     from clinic.identity import merge_clients
     from privacy.erasure import erase_clients
-    from tests.factories import ClientFactory
+    from tests.support.builders import ClientFactory
 
     keep = ClientFactory(first_name="Dana", last_name=Person.last_name, email=Person.email, mobile_phone=Person.phone)
     duplicate = ClientFactory(
@@ -276,7 +276,7 @@ def test_erasure_clears_the_admin_history_of_the_persons_appointments_even_under
     from appointments.models import Appointment
     from privacy.erasure import erase_clients
     from privacy.rectification import correct_client
-    from tests.factories import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
+    from tests.support.builders import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
 
     location, service, (practitioner,) = bookable_clinic()
     person = ClientFactory(first_name="Dana", last_name="Oldsurname", email=Person.email, mobile_phone=Person.phone)
@@ -311,7 +311,7 @@ def test_erasure_leaves_no_number_or_address_the_person_had_before_a_correction(
     from privacy.erasure import erase_clients
     from privacy.models import ConsentActor
     from privacy.rectification import correct_client
-    from tests.factories import ClientFactory
+    from tests.support.builders import ClientFactory
 
     old_phone, old_email = "+14085550733", "dana.maiden@example.org"
     person = ClientFactory(first_name="Dana", last_name=Person.last_name, email=old_email, mobile_phone=old_phone)

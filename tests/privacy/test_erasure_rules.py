@@ -28,7 +28,7 @@ from privacy.requests_models import (
     RequestStatus,
     RequestType,
 )
-from tests.factories import ClientFactory
+from tests.support.builders import ClientFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.policy("rights-erasure")]
 

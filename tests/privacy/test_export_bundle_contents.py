@@ -16,7 +16,7 @@ from django.conf import settings
 from privacy.export import build_bundle
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.services import record_consent
-from tests.factories import ClientFactory
+from tests.support.builders import ClientFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.policy("rights-access-portability")]
 MADE_AT = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)

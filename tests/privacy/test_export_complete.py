@@ -14,7 +14,7 @@ from django.apps import apps
 
 from clinic.models import Client
 from privacy.export import build_bundle
-from tests.privacy.conftest import Person
+from tests.support.privacy_requests import Person
 
 pytestmark = pytest.mark.django_db
 SCHEMA_DOC = Path(__file__).resolve().parents[2] / "docs" / "export-schema.md"

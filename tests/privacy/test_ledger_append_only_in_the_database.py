@@ -15,8 +15,8 @@ from privacy.ledger import rewriting_ledger
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.requests_models import AuditAction, PrivacyAuditEvent
 from privacy.services import record_consent
-from tests.conftest import requires_postgres
-from tests.factories import ClientFactory
+from tests.support.builders import ClientFactory
+from tests.support.environment import requires_postgres
 
 pytestmark = [pytest.mark.django_db, requires_postgres]
 

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from appointments.models import Appointment
 from privacy.models import ConsentPurpose, ConsentRecord, PolicyChangeNotice, PolicyVersion, Subprocessor
 from privacy.policy import publish_policy, queue_policy_notices
-from tests.factories import ClientFactory
+from tests.support.builders import ClientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -87,15 +87,14 @@ def test_published_version_cannot_be_edited_in_the_admin(admin_client):
 @pytest.mark.policy("collect-consent-evidence")
 def test_booking_records_which_policy_version_was_accepted(client):
     import time_machine
-    from django.urls import reverse
 
-    from tests.appointments.test_booking_pages import NOW, form_data
-    from tests.factories import bookable_clinic
+    from tests.support.booking import SUNDAY_EVENING, booking_form, details_url
+    from tests.support.builders import bookable_clinic
 
     policy = version("2026-06", date(2026, 6, 1))
     location, service, _ = bookable_clinic()
-    with time_machine.travel(NOW, tick=False):
-        client.post(reverse("appointments:details", args=[location.slug, service.slug]), form_data())
+    with time_machine.travel(SUNDAY_EVENING, tick=False):
+        client.post(details_url(location, service), booking_form())
     assert Appointment.objects.count() == 1
     record = ConsentRecord.objects.get(purpose=ConsentPurpose.PRIVACY_POLICY)
     assert record.policy_version == policy

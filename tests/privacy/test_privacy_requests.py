@@ -5,7 +5,6 @@ import json
 import re
 import zipfile
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -34,67 +33,10 @@ from privacy.requests_models import (
 from privacy.retention import apply_retention
 from privacy.selectors import has_consent
 from privacy.services import record_consent
-from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
+from tests.support.builders import ClientFactory
+from tests.support.privacy_requests import EMAIL, LA, PHONE, sent_code, submit, verify_link
 
 pytestmark = pytest.mark.django_db
-LA = ZoneInfo("America/Los_Angeles")
-EMAIL, PHONE = "dana.reyes@example.com", "+14085550143"
-
-
-@pytest.fixture
-def dana():
-    client = ClientFactory(first_name="Dana", last_name="Reyesworth", email=EMAIL, mobile_phone=PHONE)
-    for purpose in (ConsentPurpose.SMS_REMINDERS, ConsentPurpose.SMS_MARKETING, ConsentPurpose.EMAIL_MARKETING):
-        record_consent(
-            client=client,
-            purpose=purpose,
-            granted=True,
-            notice_text="x",
-            source=ConsentSource.BOOKING_FORM,
-            ip_address="203.0.113.5",
-            user_agent="DanaPhone",
-        )
-    location, service, (person,) = bookable_clinic()
-    AppointmentFactory(
-        client=client,
-        location=location,
-        service=service,
-        practitioner=person,
-        start=datetime(2026, 12, 8, 10, tzinfo=LA),
-        notes="Dana prefers mornings",
-    )
-    SmsMessage.objects.create(to_number=PHONE, body="Hi Dana, see you Tuesday", client=client, location=location)
-    SmsMessage.objects.create(
-        direction="in",
-        from_number=PHONE,
-        to_number="+14088211633",
-        body="Thanks! Dana",
-        client=client,
-        location=location,
-        status="received",
-    )
-    return client
-
-
-@pytest.fixture
-def run_tasks(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-def submit(client, run_tasks, request_type, email=EMAIL, **extra):
-    with run_tasks():
-        response = client.post(reverse("privacy:request_form"), {"request_type": request_type, "email": email, **extra})
-    return response
-
-
-def verify_link(email_message):
-    return re.search(r"http://testserver(/privacy/requests/verify/\S+)", email_message.body).group(1)
-
-
-def sent_code(sms_outbox):
-    return re.search(r"code is (\d{6})", sms_outbox[-1].body).group(1)
-
-
 # --- Intake --------------------------------------------------------------------
 
 

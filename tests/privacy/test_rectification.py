@@ -29,7 +29,7 @@ from privacy.models import ConsentPurpose, ConsentSource
 from privacy.rectification import CorrectionRefused, correct_client
 from privacy.requests_models import AuditAction, PrivacyAuditEvent
 from privacy.services import record_consent
-from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic, prove_contacts
+from tests.support.builders import AppointmentFactory, ClientFactory, bookable_clinic, prove_contacts
 
 pytestmark = pytest.mark.django_db
 LA = ZoneInfo("America/Los_Angeles")

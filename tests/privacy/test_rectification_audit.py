@@ -8,7 +8,7 @@ import pytest
 from privacy.rectification import correct_client
 from privacy.requests import submit_request
 from privacy.requests_models import AuditAction, PrivacyAuditEvent, RequestType
-from tests.factories import ClientFactory
+from tests.support.builders import ClientFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.policy("rights-correction")]
 

@@ -17,7 +17,7 @@ from privacy import registry
 from privacy.requests import complete_request, expire_unverified_requests, refuse_request, send_export_link
 from privacy.requests_models import AuditAction, DataSubjectRequest, PrivacyAuditEvent, RequestStatus, RequestType
 from privacy.retention import apply_retention
-from tests.privacy.test_privacy_requests import EMAIL, LA, PHONE, dana, run_tasks, sent_code, submit, verify_link  # noqa: F401
+from tests.support.privacy_requests import EMAIL, PHONE, sent_code, submit, verify_link
 
 pytestmark = pytest.mark.django_db
 CODE_URL = "/privacy/requests/code/"

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from clinic.models import Client
 from privacy.requests_models import DataSubjectRequest, RequestType
-from tests.factories import ClientFactory
+from tests.support.builders import ClientFactory
 
 pytestmark = pytest.mark.django_db
 EMAIL, PHONE = "dana.reyes@example.com", "+14085550143"
@@ -67,7 +67,7 @@ def test_a_consent_change_from_a_request_staff_logged_is_recorded_as_staff_on_th
     """Consent changes come from the person or from staff on their behalf, recorded as such."""
     from privacy.models import ConsentActor, ConsentRecord
     from privacy.requests import submit_request
-    from tests.factories import StaffFactory
+    from tests.support.builders import StaffFactory
 
     staff = StaffFactory()
     submit_request(request_type=RequestType.OPT_OUT_SALE, email=EMAIL, channel="phone", staff_user=staff)

@@ -12,7 +12,7 @@ from clinic.models import Client
 from messaging.models import SmsMessage
 from privacy.requests_models import AuditAction, DataSubjectRequest, PrivacyAuditEvent, RequestStatus, RequestType
 from privacy.retention import SMS_RETENTION_MARK, apply_retention
-from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
+from tests.support.builders import AppointmentFactory, ClientFactory, bookable_clinic
 
 pytestmark = [pytest.mark.django_db, pytest.mark.policy("retention")]
 LA = ZoneInfo("America/Los_Angeles")

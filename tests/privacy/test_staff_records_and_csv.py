@@ -14,7 +14,7 @@ from privacy.export import build_bundle
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.requests_models import AuditAction, DataSubjectRequest, PrivacyAuditEvent, Regime
 from privacy.services import record_consent
-from tests.factories import ClientFactory
+from tests.support.builders import ClientFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from messaging.marketing import unsubscribe_token
 from privacy.links import preferences_token
 from privacy.requests import download_token, send_export_link
 from privacy.requests_models import DataSubjectRequest, RequestStatus, RequestType
-from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
+from tests.support.builders import AppointmentFactory, ClientFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
 GA, GTM, META = "G-TEST123", "GTM-TEST45", "999888777"

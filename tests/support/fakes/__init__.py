@@ -1,6 +1,8 @@
+"""Local stand-ins for outside providers, so no test reaches another host; their fixtures."""
+
 import pytest
 
-from tests.fakes.twilio_server import FakeTwilio
+from tests.support.fakes.twilio_server import FakeTwilio
 
 
 @pytest.fixture

@@ -26,9 +26,9 @@ from appointments.models import Appointment
 from messaging.models import ReminderRule
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.services import record_consent
-from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
+from tests.support.builders import AppointmentFactory, ClientFactory, bookable_clinic
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("REDIS_URL", "")
 requires_redis = pytest.mark.skipif(not REDIS_URL, reason="needs Redis: set REDIS_URL=redis://... (as .ci/run does)")
 WORKER_ARGS = ["--loglevel=WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"]

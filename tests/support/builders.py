@@ -1,4 +1,4 @@
-"""Factories for the clinic's models. Defaults give a bookable setup."""
+"""Factories for the clinic's models, and builders of clinic data. Defaults give a bookable setup."""
 
 from datetime import time
 
