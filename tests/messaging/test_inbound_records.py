@@ -13,7 +13,7 @@ from messaging.inbound import ReplyRefused, handle_inbound_sms, mark_read, send_
 from messaging.keywords import Keyword
 from messaging.models import Direction, MessageKind, MessageStatus, SmsMessage
 from privacy.models import ConsentPurpose, ConsentRecord
-from tests.factories import AppointmentFactory, ClientFactory, LocationFactory, StaffFactory, bookable_clinic
+from tests.support.builders import AppointmentFactory, ClientFactory, LocationFactory, StaffFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
 
