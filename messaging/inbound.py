@@ -226,7 +226,7 @@ def mark_read(*, message_ids, now=None):
 
 def send_staff_reply(*, inbound_id, body, staff_user, now=None):
     """Queue the front desk's answer to an inbound text, under the same rules as every text."""
-    from .services import queue_message
+    from .outbox import queue_message
 
     now = now or timezone.now()
     body = (body or "").strip()

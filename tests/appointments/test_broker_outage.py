@@ -12,7 +12,7 @@ from appointments.models import Appointment
 from appointments.services import send_pending_confirmation_emails
 from clinic.celery import app
 from messaging.models import MessageStatus, SmsMessage
-from messaging.services import enqueue_due_messages
+from messaging.outbox import enqueue_due_messages
 from tests.factories import bookable_clinic
 
 pytestmark = pytest.mark.django_db

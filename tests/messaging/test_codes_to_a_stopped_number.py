@@ -15,7 +15,7 @@ import time_machine
 
 from messaging.inbound import handle_inbound_sms
 from messaging.models import MessageKind, SmsMessage
-from messaging.services import VERIFICATION_CODES_PER_DAY_AFTER_STOP
+from messaging.verification_codes import VERIFICATION_CODES_PER_DAY_AFTER_STOP
 from privacy.requests import confirm_email, resend_sms_code, submit_request, verification_url
 from privacy.requests_models import DataSubjectRequest, RequestType
 from tests.factories import ClientFactory

@@ -9,14 +9,12 @@ import time_machine
 from clinic.hashing import contact_hash
 from messaging.backends.base import OutboundSms, PermanentSendError, TransientSendError
 from messaging.backends.twilio import SmsBackend
+from messaging.delivery import apply_delivery_status
 from messaging.models import MessageStatus, SmsMessage, SmsOptOut
-from messaging.services import (
-    apply_delivery_status,
-    deliver_sms,
-    dispatch_due_reminders,
-    enqueue_due_messages,
-    send_verification_code,
-)
+from messaging.outbox import enqueue_due_messages
+from messaging.reminders import dispatch_due_reminders
+from messaging.sending import deliver_sms
+from messaging.verification_codes import send_verification_code
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.selectors import has_consent
 from privacy.services import record_consent
