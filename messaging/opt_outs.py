@@ -17,9 +17,9 @@ from clinic.hashing import contact_hash
 from clinic.models import Client
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.notices import booking_notices
-from privacy.requests import audit
 from privacy.requests_models import AuditAction
 from privacy.services import record_consent
+from privacy.subject_requests import audit
 
 from .models import EmailOptOut, OptOutChannel, OptOutEvent, OptOutSource, SmsOptOut
 

@@ -17,8 +17,8 @@ from clinic.personal_data import traces_of
 
 from . import registry
 from .personal_data import scrub
-from .requests import audit, complete_request, refuse_request
 from .requests_models import AuditAction, DataSubjectRequest, ErasureTombstone, RequestStatus, RequestType
+from .subject_requests import audit, complete_request, refuse_request
 
 logger = logging.getLogger(__name__)
 # The job runs daily; a day and a half before the deadline is surely its last run in time, even if one run is late.

@@ -15,8 +15,8 @@ from django.dispatch import Signal
 
 from clinic.models import Client
 
-from .requests import audit
 from .requests_models import AuditAction, DataSubjectRequest
+from .subject_requests import audit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

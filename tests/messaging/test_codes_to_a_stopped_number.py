@@ -16,8 +16,8 @@ import time_machine
 from messaging.inbound import handle_inbound_sms
 from messaging.models import MessageKind, SmsMessage
 from messaging.verification_codes import VERIFICATION_CODES_PER_DAY_AFTER_STOP
-from privacy.requests import confirm_email, resend_sms_code, submit_request, verification_url
 from privacy.requests_models import DataSubjectRequest, RequestType
+from privacy.subject_requests import confirm_email, resend_sms_code, submit_request, verification_url
 from tests.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db

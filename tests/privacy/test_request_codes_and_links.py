@@ -14,9 +14,9 @@ from twilio.request_validator import RequestValidator
 
 from clinic.models import Client
 from privacy import registry
-from privacy.requests import complete_request, expire_unverified_requests, refuse_request, send_export_link
 from privacy.requests_models import AuditAction, DataSubjectRequest, PrivacyAuditEvent, RequestStatus, RequestType
 from privacy.retention import apply_retention
+from privacy.subject_requests import complete_request, expire_unverified_requests, refuse_request, send_export_link
 from tests.privacy.test_privacy_requests import EMAIL, LA, PHONE, dana, run_tasks, sent_code, submit, verify_link  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -123,7 +123,7 @@ def test_a_requester_whose_text_never_came_can_ask_for_the_staff_path(client, da
 
 
 def test_only_requests_never_acted_on_expire_or_are_purged(dana, client, run_tasks, sms_outbox, settings):
-    from privacy.requests import submit_request
+    from privacy.subject_requests import submit_request
 
     now = timezone.now()
     never_acted = submit_request(request_type=RequestType.ACCESS, email="a@example.com")
