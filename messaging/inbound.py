@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus
 from clinic import identity
+from clinic.errors import BusinessRuleError
 from clinic.models import Client, Location
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.selectors import current_consents
@@ -214,8 +215,8 @@ def _confirm_next(upcoming, location):
     return texts.confirmed(upcoming)
 
 
-class ReplyRefused(Exception):
-    pass
+class ReplyRefused(BusinessRuleError):
+    """The front desk's reply cannot go (the message says why)."""
 
 
 def mark_read(*, message_ids, now=None):

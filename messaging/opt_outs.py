@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 
+from clinic.errors import BusinessRuleError
 from clinic.hashing import contact_hash
 from clinic.models import Client
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
@@ -44,7 +45,7 @@ LEDGER_SOURCE: dict[str, str] = {
 }
 
 
-class LiftRefused(Exception):
+class LiftRefused(BusinessRuleError):
     """Only the phone's own START (or staff on the person's behalf) lifts a STOP."""
 
 

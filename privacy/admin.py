@@ -20,6 +20,7 @@ from clinic.admin_scoping import (
     clients_at,
     register_scope,
 )
+from clinic.errors import BusinessRuleError
 from clinic.models import Client
 from clinic.spreadsheet import spreadsheet_safe
 
@@ -331,7 +332,7 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
         if request.method == "POST" and form.is_valid():
             try:
                 action(dsr, form.cleaned_data["reason"], request.user)
-            except ValueError as problem:
+            except BusinessRuleError as problem:
                 form.add_error("reason", str(problem))
             else:
                 self.message_user(request, f"{dsr.reference}: done.", messages.SUCCESS)

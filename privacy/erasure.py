@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from clinic.errors import BusinessRuleError
 from clinic.hashing import contact_hash
 from clinic.models import Client
 from clinic.personal_data import traces_of
@@ -25,8 +26,8 @@ logger = logging.getLogger(__name__)
 IN_PROGRESS_MARGIN = timedelta(hours=36)
 
 
-class ErasureRefused(Exception):
-    pass
+class ErasureRefused(BusinessRuleError):
+    """The erasure cannot go ahead (legal hold, not verified, ...): the message says why."""
 
 
 def erase_clients(*, client_ids, request=None, staff_user=None, reason=""):

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic import identity
+from clinic.errors import BusinessRuleError
 from clinic.hashing import normalise_email
 from clinic.models import Client
 from clinic.queueing import enqueue
@@ -43,8 +44,12 @@ MARKETING_PURPOSES = (ConsentPurpose.SMS_MARKETING, ConsentPurpose.EMAIL_MARKETI
 ALL_CLIENT_PURPOSES = (ConsentPurpose.SMS_REMINDERS,) + MARKETING_PURPOSES
 
 
-class VerificationError(Exception):
+class VerificationError(BusinessRuleError):
     """The link or code does not verify this request; the message says why, for the person."""
+
+
+class RequestRefused(BusinessRuleError):
+    """What staff asked of a privacy request is not allowed now (closed, already extended, no reason given)."""
 
 
 def audit(action, *, request=None, client=None, client_id=None, actor=None, actor_label="", detail=""):
@@ -83,12 +88,12 @@ def extend_deadline(*, request_id, reason, staff_user=None, now=None):
     with transaction.atomic():
         dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
         if dsr.extended_due_at:
-            raise ValueError("This request has already been extended once.")
+            raise RequestRefused("This request has already been extended once.")
         if not reason.strip():
-            raise ValueError("An extension needs a reason, which is sent to the person.")
+            raise RequestRefused("An extension needs a reason, which is sent to the person.")
         if dsr.regime == Regime.GDPR:
             if now > dsr.received_at + relativedelta(months=1):
-                raise ValueError("Under GDPR the person must be told of an extension within the first month.")
+                raise RequestRefused("Under GDPR the person must be told of an extension within the first month.")
             dsr.extended_due_at = dsr.due_at + relativedelta(months=2)
         else:
             dsr.extended_due_at = dsr.due_at + timedelta(days=45)
@@ -459,7 +464,7 @@ def complete_request(*, request_id, outcome, staff_user=None, now=None):
 
 def refuse_request(*, request_id, basis, staff_user=None, now=None):
     if not basis.strip():
-        raise ValueError("A refusal needs its legal basis.")
+        raise RequestRefused("A refusal needs its legal basis.")
     now = now or timezone.now()
     with transaction.atomic():
         dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
@@ -516,9 +521,9 @@ def send_export_link(*, request_id, staff_user=None, now=None):
     with transaction.atomic():
         dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
         if dsr.verified_at is None:
-            raise ValueError("Only a verified request gets its data.")
+            raise RequestRefused("Only a verified request gets its data.")
         if dsr.status not in (RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS):
-            raise ValueError("This request is closed: its data is no longer sent.")
+            raise RequestRefused("This request is closed: its data is no longer sent.")
         dsr.status = RequestStatus.IN_PROGRESS
         dsr.export_nonce = secrets.token_urlsafe(24)
         dsr.export_link_expires_at = now + timedelta(hours=settings.PRIVACY_EXPORT_LINK_HOURS)

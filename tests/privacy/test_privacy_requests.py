@@ -33,7 +33,7 @@ from privacy.requests_models import (
 from privacy.retention import apply_retention
 from privacy.selectors import has_consent
 from privacy.services import record_consent
-from privacy.subject_requests import due_date, extend_deadline, send_export_link
+from privacy.subject_requests import RequestRefused, due_date, extend_deadline, send_export_link
 from tests.factories import AppointmentFactory, ClientFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
@@ -221,13 +221,13 @@ def test_extension_needs_a_reason_is_told_to_the_person_and_happens_once(dana):
     from privacy.subject_requests import submit_request
 
     dsr = submit_request(request_type=RequestType.ACCESS, email=EMAIL)
-    with pytest.raises(ValueError):
+    with pytest.raises(RequestRefused, match="needs a reason"):
         extend_deadline(request_id=dsr.pk, reason="  ")
     extend_deadline(request_id=dsr.pk, reason="Records are on paper at the other location.")
     dsr.refresh_from_db()
     assert dsr.extended_due_at > dsr.due_at and dsr.extension_notified_at is not None
     assert any("Records are on paper" in m.body for m in mail.outbox)
-    with pytest.raises(ValueError):
+    with pytest.raises(RequestRefused, match="already been extended"):
         extend_deadline(request_id=dsr.pk, reason="Again")
 
 
@@ -235,7 +235,7 @@ def test_gdpr_extension_must_be_told_within_the_first_month(dana):
     from privacy.subject_requests import submit_request
 
     dsr = submit_request(request_type=RequestType.ACCESS, email=EMAIL)
-    with pytest.raises(ValueError):
+    with pytest.raises(RequestRefused, match="within the first month"):
         extend_deadline(request_id=dsr.pk, reason="Late", now=dsr.received_at + timedelta(days=40))
 
 
@@ -288,7 +288,7 @@ def test_unverified_requester_gets_nothing(client, dana, run_tasks):
     dsr = DataSubjectRequest.objects.get()
     response = client.get(reverse("privacy:request_download", args=[download_token(dsr)]))
     assert response.status_code == 410 and b"PK" not in response.content[:2]
-    with pytest.raises(ValueError):
+    with pytest.raises(RequestRefused, match="Only a verified request"):
         send_export_link(request_id=dsr.pk)
 
 
