@@ -19,7 +19,7 @@ from clinic.models import Client, Location
 from . import quiet_hours
 from .backends import get_backend
 from .backends.base import OutboundSms, PermanentSendError, TransientSendError
-from .delivery import handle_provider_error_code
+from .delivery import act_on_rejection, move, move_where
 from .models import MessageKind, MessageStatus, SmsMessage
 from .outbox import ACTIVE
 from .permissions import PURPOSE_OF_KIND, Purpose, may_contact
@@ -113,12 +113,10 @@ def deliver_sms(*, message_id: int, now: datetime | None = None) -> Delivery:
                 return Delivery("deferred")
             reason = "Quiet hours until after the appointment."
         if reason:
-            _finish(message, MessageStatus.SKIPPED, reason=reason, now=now)
+            move(message, MessageStatus.SKIPPED, reason=reason, code="", now=now)
             return Delivery("skipped")
-        message.status = MessageStatus.SENDING
-        message.attempts += 1
-        message.status_updated_at = now
-        message.save(update_fields=["status", "attempts", "status_updated_at"])
+        # Committed before the provider is called: a retry after a crash never sends it again.
+        move(message, MessageStatus.SENDING, now=now, attempts=message.attempts + 1)
 
     validity = MAX_VALIDITY_SECONDS
     if message.kind not in USER_INITIATED:
@@ -139,8 +137,12 @@ def deliver_sms(*, message_id: int, now: datetime | None = None) -> Delivery:
         return _after_transient_error(message.pk, exc)
     except PermanentSendError as exc:
         return _after_permanent_error(message.pk, exc)
-    SmsMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
-        status=MessageStatus.SENT, twilio_sid=result.sid, sent_at=timezone.now(), status_updated_at=timezone.now()
+    # Unless a status report got there first (it confirmed the text and saved its SID).
+    move_where(
+        SmsMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING),
+        MessageStatus.SENT,
+        twilio_sid=result.sid,
+        sent_at=timezone.now(),
     )
     return Delivery("sent")
 
@@ -150,16 +152,6 @@ def _defer(message: SmsMessage, until: datetime) -> None:
     message.send_after = until
     message.enqueued_at = None
     message.save(update_fields=["send_after", "enqueued_at"])
-
-
-def _finish(
-    message: SmsMessage, status: str, *, reason: str = "", code: object = "", now: datetime | None = None
-) -> None:
-    message.status = status
-    message.status_reason = reason[:300]
-    message.error_code = str(code)[:20]
-    message.status_updated_at = now or timezone.now()
-    message.save(update_fields=["status", "status_reason", "error_code", "status_updated_at"])
 
 
 def _confirmed_meanwhile(message: SmsMessage) -> Delivery | None:
@@ -173,7 +165,7 @@ def _after_transient_error(message_id: int, exc: TransientSendError) -> Delivery
         if confirmed := _confirmed_meanwhile(message):
             return confirmed
         if message.attempts >= settings.SMS_MAX_ATTEMPTS:
-            _finish(
+            move(
                 message, MessageStatus.FAILED, reason=f"Gave up after {message.attempts} attempts: {exc}", code=exc.code
             )
             logger.warning("SMS %s failed after %s attempts: %s", message_id, message.attempts, exc)
@@ -186,9 +178,9 @@ def _after_transient_error(message_id: int, exc: TransientSendError) -> Delivery
         if wait > LONGEST_RETRY_COUNTDOWN_SECONDS and message.kind in USER_INITIATED:
             # Someone is waiting for this code or reply now; by then it would be no use, and they can ask again.
             reason = f"Twilio asked to wait {round(wait / 60)} minutes; too late for a text the person is waiting for."
-            _finish(message, MessageStatus.FAILED, reason=reason, code=exc.code)
+            move(message, MessageStatus.FAILED, reason=reason, code=exc.code)
             return Delivery("failed")
-        _finish(message, MessageStatus.QUEUED, reason=f"Retrying: {exc}", code=exc.code)
+        move(message, MessageStatus.QUEUED, reason=f"Retrying: {exc}", code=exc.code)
         if exc.retry_after:
             # The provider asked for this wait (Retry-After): no pass or redelivered task may send sooner.
             message.send_after = timezone.now() + timedelta(seconds=wait)
@@ -204,6 +196,6 @@ def _after_permanent_error(message_id: int, exc: PermanentSendError) -> Delivery
         message = SmsMessage.objects.select_for_update(of=("self",)).select_related("client").get(pk=message_id)
         if confirmed := _confirmed_meanwhile(message):
             return confirmed
-        _finish(message, MessageStatus.FAILED, reason=str(exc), code=exc.code)
-        handle_provider_error_code(message, exc.code)
+        move(message, MessageStatus.FAILED, reason=str(exc), code=exc.code)
+        act_on_rejection(message, exc.rejection, exc.code)
     return Delivery("failed")
