@@ -222,11 +222,10 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
     @admin.action(description="Mark verified (identity checked by staff, e.g. in person)", permissions=["change"])
     def mark_verified_by_staff(self, request, queryset):
         for dsr in queryset.filter(status=RequestStatus.RECEIVED):
-            dsr.clients.set(Client.objects.filter(email=dsr.email))
-            subject_requests.audit(
-                AuditAction.REQUEST_VERIFIED, request=dsr, actor=request.user, detail="Identity checked by staff"
-            )
-            subject_requests._verified(dsr, timezone.now())
+            try:
+                subject_requests.verify_by_staff(request_id=dsr.pk, staff_user=request.user)
+            except BusinessRuleError as refusal:  # verified or closed meanwhile
+                self.message_user(request, str(refusal), messages.WARNING)
         self.message_user(request, "Verified.", messages.SUCCESS)
 
     @admin.action(description="Email the verified requester a link to their data export", permissions=["change"])
@@ -236,7 +235,10 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
             verified_at__isnull=False,
             status__in=(RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS),
         ):  # a closed request's link stays dead
-            subject_requests.send_export_link(request_id=dsr.pk, staff_user=request.user)
+            try:
+                subject_requests.send_export_link(request_id=dsr.pk, staff_user=request.user)
+            except BusinessRuleError as refusal:  # closed meanwhile
+                self.message_user(request, str(refusal), messages.WARNING)
         self.message_user(request, "Export links sent to verified requesters.", messages.SUCCESS)
 
     @admin.action(description="Erase now (verified deletion requests; legal holds are refused)", permissions=["change"])
