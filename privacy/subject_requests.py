@@ -645,12 +645,11 @@ def send_download_code(*, request_id, now=None):
         code = _new_code(dsr, now)
         if _text_code(dsr, code):
             return "sms"
-        _email(
+        _email_after_commit(
             dsr,
             "privacy/email/download_code.txt",
             f"Your code for {dsr.reference}",
-            code=code,
-            minutes=settings.PRIVACY_SMS_CODE_MINUTES,
+            {"code": code, "minutes": settings.PRIVACY_SMS_CODE_MINUTES},
         )
         return "email"
 

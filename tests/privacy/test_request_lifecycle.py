@@ -16,6 +16,7 @@ from privacy.subject_requests import (
     expire_unverified_requests,
     extend_deadline,
     refuse_request,
+    send_download_code,
     send_export_link,
     submit_request,
     verify_by_staff,
@@ -169,3 +170,21 @@ def test_expiry_of_an_unverified_request_is_audited():
     assert dsr.status == RequestStatus.EXPIRED and dsr.verification_nonce == ""
     assert event.actor_label == "system" and "72 hours" in event.detail
     assert expire_unverified_requests(now=sent + timedelta(hours=200)) == 0  # once
+
+
+def test_a_download_code_by_email_leaves_only_once_its_code_is_committed(django_capture_on_commit_callbacks):
+    """No phone on file: the fresh code for another browser is emailed, and only a code that was saved."""
+    dsr = request_in(RequestStatus.IN_PROGRESS)
+    DataSubjectRequest.objects.filter(pk=dsr.pk).update(export_nonce="live-link")
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            assert send_download_code(request_id=dsr.pk) == "email"
+            raise RuntimeError("rolled back")
+    assert not mail.outbox
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_download_code(request_id=dsr.pk) == "email"
+    (message,) = mail.outbox
+    assert message.to == [EMAIL] and re.search(r"\b\d{6}\b", message.body)
