@@ -10,7 +10,7 @@ from django.utils import timezone
 from clinic.admin import LocationScopedAdmin, client_inlines
 from clinic.admin_scoping import LocationScopedInline, register_scope
 from clinic.selectors import phone_search_term
-from privacy import requests as privacy_requests
+from privacy import subject_requests as privacy_requests
 from privacy.requests_models import AuditAction
 
 from . import services

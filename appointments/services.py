@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinic import identity
+from clinic.errors import BusinessRuleError
 from clinic.queueing import enqueue
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.notices import booking_notices
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
 
 
-class SlotUnavailable(Exception):
+class SlotUnavailable(BusinessRuleError):
     """The requested time cannot be booked; `alternatives` are the nearest free slots."""
 
     def __init__(self, message: str, alternatives: Iterable[Slot] = ()) -> None:
@@ -53,8 +54,12 @@ class SlotUnavailable(Exception):
         self.alternatives = list(alternatives)
 
 
-class ChangeNotAllowed(Exception):
+class ChangeNotAllowed(BusinessRuleError):
     """The appointment can no longer be changed online (cut-off, or not active)."""
+
+
+class BookingRefused(BusinessRuleError):
+    """The booking breaks a rule other than the time (the message says which)."""
 
 
 @dataclass
@@ -199,7 +204,7 @@ def book_appointment(
 ) -> Appointment:
     """Book an online appointment, or raise SlotUnavailable with the nearest free times."""
     if not consents.privacy_policy:
-        raise ValueError("An online booking needs the privacy policy accepted.")
+        raise BookingRefused("An online booking needs the privacy policy accepted.")
     meta = meta or RequestMeta()
     try:
         with transaction.atomic():

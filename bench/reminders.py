@@ -1,6 +1,6 @@
 """Benchmark: one reminder dispatch pass with 10,000 due appointments, and worker throughput.
 
-Part A: time and query count of one `messaging.services.dispatch_due_reminders()`
+Part A: time and query count of one `messaging.reminders.dispatch_due_reminders()`
 pass with 1,000 and then 10,000 reminders due (target: queries constant in the
 number of appointments, under 5 s).
 
@@ -247,11 +247,11 @@ def one_pass(label):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from messaging import services
+    from messaging import outbox, reminders
     from messaging.models import MessageStatus, SmsMessage
 
     broker = {"seconds": 0.0, "tasks": 0, "failed": 0}
-    original_enqueue = services.enqueue
+    original_enqueue = outbox.enqueue
 
     def counted_enqueue(*args, **kwargs):  # the broker hand-off, timed on its own
         started = time.perf_counter()
@@ -260,14 +260,14 @@ def one_pass(label):
         broker["tasks" if result is not None else "failed"] += 1
         return result
 
-    services.enqueue = counted_enqueue
+    outbox.enqueue = counted_enqueue
     try:
         with CaptureQueriesContext(connection) as ctx:
             started = time.perf_counter()
-            report = services.dispatch_due_reminders()
+            report = reminders.dispatch_due_reminders()
             elapsed = time.perf_counter() - started
     finally:
-        services.enqueue = original_enqueue
+        outbox.enqueue = original_enqueue
     kinds = classify(ctx.captured_queries)
     sql_seconds = sum(float(q["time"]) for q in ctx.captured_queries)
     queued_rows = SmsMessage.objects.filter(status=MessageStatus.QUEUED).count()
@@ -306,7 +306,7 @@ def profile_pass():
     import pstats
 
     from messaging.models import SmsMessage
-    from messaging.services import dispatch_due_reminders
+    from messaging.reminders import dispatch_due_reminders
 
     SmsMessage.objects.all().delete()
     profiler = cProfile.Profile()
@@ -537,7 +537,8 @@ def part_b(location, service, bench_redis, tmp):
     from django.conf import settings
 
     from messaging.models import MessageStatus, SmsMessage
-    from messaging.services import dispatch_due_reminders, enqueue_due_messages
+    from messaging.outbox import enqueue_due_messages
+    from messaging.reminders import dispatch_due_reminders
     from tests.support.fakes.twilio_server import FakeTwilio
 
     cap = settings.SMS_SEND_RATE_PER_SECOND

@@ -30,6 +30,7 @@ from django.db.models.functions import Lower
 from django.dispatch import Signal
 from django.utils import timezone
 
+from .errors import BusinessRuleError
 from .hashing import contact_hash, normalise_email
 from .models import Client
 
@@ -53,11 +54,11 @@ clients_merged = Signal()
 clients_merging = Signal()
 
 
-class MergeRefused(Exception):
+class MergeRefused(BusinessRuleError):
     """The two records cannot be merged (the message says why)."""
 
 
-class ClaimInvalid(Exception):
+class ClaimInvalid(BusinessRuleError):
     """A "keep my visits together" link that is tampered, expired, used, or no longer applies."""
 
 

@@ -14,7 +14,7 @@ from appointments.admin import appointment_inlines
 from clinic.admin import LocationScopedAdmin, ReadOnlyAdminMixin, client_inlines
 from clinic.admin_scoping import LocationScopedInline, NoSecretLookupsMixin, clients_at, register_scope, scoped
 from clinic.models import Client
-from privacy import requests as privacy_requests
+from privacy import subject_requests as privacy_requests
 from privacy.requests_models import AuditAction
 
 from . import inbound, marketing, opt_outs

@@ -8,7 +8,7 @@ class MessagingConfig(AppConfig):
     def ready(self):
         from privacy import registry
 
-        from . import checks, personal_data, receivers, services  # noqa: F401  (checks and receivers register on import)
+        from . import checks, personal_data, receivers, verification_codes  # noqa: F401  (checks and receivers register on import)
 
         registry.register(
             "messaging",
@@ -17,7 +17,7 @@ class MessagingConfig(AppConfig):
             erase_order=10,
             models=["messaging.SmsMessage", "messaging.CampaignEmail"],
         )
-        registry.register_sms_sender(services.send_verification_code)
+        registry.register_sms_sender(verification_codes.send_verification_code)
         from privacy.rectification import client_corrected
 
         client_corrected.connect(personal_data.propagate_correction, dispatch_uid="messaging-correction")

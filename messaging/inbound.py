@@ -10,6 +10,7 @@ from django.utils import timezone
 from appointments.models import Appointment, AppointmentStatus
 from appointments.services import AppointmentStatusError, confirm_appointment
 from clinic import identity
+from clinic.errors import BusinessRuleError
 from clinic.models import Client, Location
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.selectors import current_consents
@@ -216,8 +217,8 @@ def _confirm_next(upcoming, location):
     return texts.confirmed(upcoming)
 
 
-class ReplyRefused(Exception):
-    pass
+class ReplyRefused(BusinessRuleError):
+    """The front desk's reply cannot go (the message says why)."""
 
 
 def mark_read(*, message_ids, now=None):
@@ -228,7 +229,7 @@ def mark_read(*, message_ids, now=None):
 
 def send_staff_reply(*, inbound_id, body, staff_user, now=None):
     """Queue the front desk's answer to an inbound text, under the same rules as every text."""
-    from .services import queue_message
+    from .outbox import queue_message
 
     now = now or timezone.now()
     body = (body or "").strip()

@@ -143,7 +143,7 @@ def start_due_campaigns(*, now=None):
 
 def start_campaign(*, campaign_id, now=None):
     """Write one row per recipient (at most one ever) and hand the due ones to workers."""
-    from .services import enqueue_due_messages
+    from .outbox import enqueue_due_messages
 
     now = now or timezone.now()
     with transaction.atomic():

@@ -32,19 +32,6 @@ class MessageStatus(models.TextChoices):
     RECEIVED = "received", "Received"
 
 
-# How far along a message is; a status callback never moves it backwards.
-STATUS_RANK = {
-    MessageStatus.QUEUED: 0,
-    MessageStatus.SENDING: 1,
-    MessageStatus.SENT: 2,
-    MessageStatus.DELIVERED: 3,
-    MessageStatus.UNDELIVERED: 3,
-    MessageStatus.FAILED: 3,
-    MessageStatus.SKIPPED: 3,
-    MessageStatus.RECEIVED: 3,
-}
-
-
 class SmsMessage(models.Model):
     direction = models.CharField(max_length=3, choices=Direction.choices, default=Direction.OUTBOUND)
     from_number = models.CharField(max_length=40, blank=True)

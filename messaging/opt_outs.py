@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 
+from clinic.errors import BusinessRuleError
 from clinic.hashing import contact_hash
 from clinic.models import Client
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.notices import booking_notices
-from privacy.requests import audit
 from privacy.requests_models import AuditAction
 from privacy.services import record_consent
+from privacy.subject_requests import audit
 
 from .models import EmailOptOut, OptOutChannel, OptOutEvent, OptOutSource, SmsOptOut
 
@@ -44,7 +45,7 @@ LEDGER_SOURCE: dict[str, str] = {
 }
 
 
-class LiftRefused(Exception):
+class LiftRefused(BusinessRuleError):
     """Only the phone's own START (or staff on the person's behalf) lifts a STOP."""
 
 

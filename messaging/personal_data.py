@@ -159,6 +159,7 @@ def propagate_correction(sender, *, client, old, changed, **kwargs):
     removed they are not sent. The opt-out list stays keyed by the number: the
     old number stays stopped, the new one is not stopped by the person's past STOP.
     """
+    from .delivery import move_where
     from .models import Direction, MessageStatus
 
     queued = SmsMessage.objects.filter(client=client, direction=Direction.OUTBOUND, status=MessageStatus.QUEUED)
@@ -168,7 +169,7 @@ def propagate_correction(sender, *, client, old, changed, **kwargs):
         if client.mobile_phone:
             to_old.update(to_number=str(client.mobile_phone))
         else:
-            to_old.update(status=MessageStatus.SKIPPED, status_reason="Number removed by a correction")
+            move_where(to_old, MessageStatus.SKIPPED, status_reason="Number removed by a correction")
     if "first_name" in changed and old["first_name"] and old["first_name"] != client.first_name:
         pattern = re.compile(rf"\b{re.escape(old['first_name'])}\b")
         for message in queued.only("pk", "body"):

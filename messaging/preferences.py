@@ -194,7 +194,7 @@ def email_preferences_link(*, email):
 
 
 def _ask_number_to_join(client_id):
-    from .services import queue_join_invitation
+    from .confirmations import queue_join_invitation
 
     queue_join_invitation(client_id=client_id)
 

@@ -10,7 +10,7 @@ from clinic.queueing import enqueue
 @receiver(appointment_rescheduled)
 def queue_confirmation_text(sender, appointment_id, **kwargs):
     # In-process: a few writes; sending itself goes to a worker (or its sweeper).
-    from .services import queue_booking_confirmation
+    from .confirmations import queue_booking_confirmation
 
     queue_booking_confirmation(appointment_id=appointment_id)
 

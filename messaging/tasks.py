@@ -4,12 +4,12 @@ import smtplib
 
 from celery import shared_task
 
-from . import marketing, preferences, services
+from . import confirmations, marketing, preferences, reminders, sending
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
 def send_sms(self, message_id):
-    delivery = services.deliver_sms(message_id=message_id)
+    delivery = sending.deliver_sms(message_id=message_id)
     if delivery.retry_in is not None:
         if self.request.is_eager:
             # No broker to hold a retry (local runs): the message stays queued
@@ -24,7 +24,7 @@ def send_sms_batch(message_ids):
     """First attempt for a batch; anything to retry goes on as its own send_sms task."""
     outcomes = {}
     for message_id in message_ids:
-        delivery = services.deliver_sms(message_id=message_id)
+        delivery = sending.deliver_sms(message_id=message_id)
         if delivery.retry_in is not None and not send_sms_batch.request.is_eager:
             send_sms.apply_async(args=[message_id], countdown=delivery.retry_in)
         outcomes[delivery.outcome] = outcomes.get(delivery.outcome, 0) + 1
@@ -33,7 +33,7 @@ def send_sms_batch(message_ids):
 
 @shared_task
 def dispatch_due_reminders():
-    report = services.dispatch_due_reminders()
+    report = reminders.dispatch_due_reminders()
     return {
         "queued": report.queued,
         "skipped": report.skipped,
@@ -44,7 +44,7 @@ def dispatch_due_reminders():
 
 @shared_task(acks_late=True)
 def queue_booking_confirmation(appointment_id):
-    message = services.queue_booking_confirmation(appointment_id=appointment_id)
+    message = confirmations.queue_booking_confirmation(appointment_id=appointment_id)
     return message.pk if message else None
 
 

@@ -14,7 +14,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from clinic.queueing import enqueue
 from clinic.ratelimits import client_ip, limit, sms_sender_key
 
-from . import marketing, preferences, services
+from . import delivery, marketing, preferences
 from .forms import PreferencesForm, PreferencesLinkForm
 from .inbound import handle_inbound_sms
 from .keywords import clean_text
@@ -59,7 +59,7 @@ def twilio_status(request):
     if not SID.fullmatch(sid) or not status or len(status) > 40:
         return HttpResponseBadRequest("MessageSid and MessageStatus are required.")
     text = request.GET.get("text", "")
-    known = services.apply_delivery_status(
+    known = delivery.apply_delivery_status(
         sid=sid,
         provider_status=status,
         error_code=_field(request.POST, "ErrorCode")[:20],

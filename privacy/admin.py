@@ -20,10 +20,11 @@ from clinic.admin_scoping import (
     clients_at,
     register_scope,
 )
+from clinic.errors import BusinessRuleError
 from clinic.models import Client
 from clinic.spreadsheet import spreadsheet_safe
 
-from . import requests
+from . import subject_requests
 from .erasure import ErasureRefused, fulfil_erasure_request
 from .export import build_bundle
 from .models import ConsentRecord, PolicyVersion, Subprocessor
@@ -66,7 +67,7 @@ class ConsentRecordAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
         response = super().change_view(request, object_id, form_url, extra_context)
         if response.status_code == 200:
             record = self.get_object(request, object_id)
-            requests.audit(
+            subject_requests.audit(
                 AuditAction.DATA_VIEWED,
                 client_id=record.client_id,
                 actor=request.user,
@@ -202,12 +203,12 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
-            requests.audit(
+            subject_requests.audit(
                 AuditAction.REQUEST_UPDATED, request=obj, actor=request.user, detail=", ".join(form.changed_data)
             )
             return
         # Logged by staff (phone, letter): the same intake as the web form.
-        created = requests.submit_request(
+        created = subject_requests.submit_request(
             request_type=obj.request_type,
             email=obj.email,
             phone=obj.phone,
@@ -221,11 +222,10 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
     @admin.action(description="Mark verified (identity checked by staff, e.g. in person)", permissions=["change"])
     def mark_verified_by_staff(self, request, queryset):
         for dsr in queryset.filter(status=RequestStatus.RECEIVED):
-            dsr.clients.set(Client.objects.filter(email=dsr.email))
-            requests.audit(
-                AuditAction.REQUEST_VERIFIED, request=dsr, actor=request.user, detail="Identity checked by staff"
-            )
-            requests._verified(dsr, timezone.now())
+            try:
+                subject_requests.verify_by_staff(request_id=dsr.pk, staff_user=request.user)
+            except BusinessRuleError as refusal:  # verified or closed meanwhile
+                self.message_user(request, str(refusal), messages.WARNING)
         self.message_user(request, "Verified.", messages.SUCCESS)
 
     @admin.action(description="Email the verified requester a link to their data export", permissions=["change"])
@@ -235,7 +235,10 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
             verified_at__isnull=False,
             status__in=(RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS),
         ):  # a closed request's link stays dead
-            requests.send_export_link(request_id=dsr.pk, staff_user=request.user)
+            try:
+                subject_requests.send_export_link(request_id=dsr.pk, staff_user=request.user)
+            except BusinessRuleError as refusal:  # closed meanwhile
+                self.message_user(request, str(refusal), messages.WARNING)
         self.message_user(request, "Export links sent to verified requesters.", messages.SUCCESS)
 
     @admin.action(description="Erase now (verified deletion requests; legal holds are refused)", permissions=["change"])
@@ -250,7 +253,7 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
     @admin.action(description="Lift restriction of processing", permissions=["change"])
     def lift_restriction(self, request, queryset):
         for dsr in queryset.filter(request_type=RequestType.RESTRICTION):
-            requests.set_restriction(
+            subject_requests.set_restriction(
                 clients=list(dsr.clients.all()), restricted=False, request=dsr, staff_user=request.user
             )
         self.message_user(request, "Restriction lifted.", messages.SUCCESS)
@@ -297,7 +300,7 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
                     ]
                 )
             )
-        requests.audit(
+        subject_requests.audit(
             AuditAction.DATA_EXPORTED, actor=request.user, detail=f"Request register CSV ({queryset.count()} rows)"
         )
         return response
@@ -316,7 +319,9 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
             raise PermissionDenied
         dsr = get_object_or_404(DataSubjectRequest, pk=pk, verified_at__isnull=False)
         bundle = build_bundle(client_ids=list(dsr.clients.values_list("pk", flat=True)), reference=dsr.reference)
-        requests.audit(AuditAction.DATA_EXPORTED, request=dsr, actor=request.user, detail="Downloaded from the admin")
+        subject_requests.audit(
+            AuditAction.DATA_EXPORTED, request=dsr, actor=request.user, detail="Downloaded from the admin"
+        )
         response = HttpResponse(bundle, content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="{dsr.reference}-data.zip"'
         return response
@@ -329,7 +334,7 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
         if request.method == "POST" and form.is_valid():
             try:
                 action(dsr, form.cleaned_data["reason"], request.user)
-            except ValueError as problem:
+            except BusinessRuleError as problem:
                 form.add_error("reason", str(problem))
             else:
                 self.message_user(request, f"{dsr.reference}: done.", messages.SUCCESS)
@@ -348,7 +353,7 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
             pk,
             title="Extend the deadline",
             label="Reason (sent to the person)",
-            action=lambda dsr, reason, user: requests.extend_deadline(
+            action=lambda dsr, reason, user: subject_requests.extend_deadline(
                 request_id=dsr.pk, reason=reason, staff_user=user
             ),
         )
@@ -359,7 +364,9 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
             pk,
             title="Refuse the request",
             label="Legal basis (sent to the person)",
-            action=lambda dsr, reason, user: requests.refuse_request(request_id=dsr.pk, basis=reason, staff_user=user),
+            action=lambda dsr, reason, user: subject_requests.refuse_request(
+                request_id=dsr.pk, basis=reason, staff_user=user
+            ),
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -372,7 +379,7 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
         response = super().change_view(request, object_id, form_url, extra_context)
         if response.status_code == 200:
             # The request's page shows the requester's contact details and what they asked.
-            requests.audit(
+            subject_requests.audit(
                 AuditAction.DATA_VIEWED,
                 request=self.get_object(request, object_id),
                 actor=request.user,
@@ -413,7 +420,7 @@ class AuditedClientAdmin(ClientAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         if response.status_code == 200:
-            requests.audit(AuditAction.DATA_VIEWED, client_id=int(object_id), actor=request.user)
+            subject_requests.audit(AuditAction.DATA_VIEWED, client_id=int(object_id), actor=request.user)
         return response
 
     def save_model(self, request, obj, form, change):

@@ -11,22 +11,23 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from clinic.errors import BusinessRuleError
 from clinic.hashing import contact_hash
 from clinic.models import Client
 from clinic.personal_data import traces_of
 
 from . import registry
 from .personal_data import scrub
-from .requests import audit, complete_request, refuse_request
 from .requests_models import AuditAction, DataSubjectRequest, ErasureTombstone, RequestStatus, RequestType
+from .subject_requests import audit, complete_request, refuse_request
 
 logger = logging.getLogger(__name__)
 # The job runs daily; a day and a half before the deadline is surely its last run in time, even if one run is late.
 IN_PROGRESS_MARGIN = timedelta(hours=36)
 
 
-class ErasureRefused(Exception):
-    pass
+class ErasureRefused(BusinessRuleError):
+    """The erasure cannot go ahead (legal hold, not verified, ...): the message says why."""
 
 
 def erase_clients(*, client_ids, request=None, staff_user=None, reason=""):

@@ -8,8 +8,8 @@ from clinic.personal_data import traces_of
 
 from .ledger import rewriting_ledger
 from .models import ConsentRecord, PolicyChangeNotice
-from .requests import forget_download_source
 from .requests_models import AuditAction, DataSubjectRequest, PrivacyAuditEvent
+from .subject_requests import forget_download_source
 
 # Free-text fields of a request that staff or the requester write, and may name the person.
 REQUEST_TEXT_FIELDS = ("details", "outcome", "refusal_basis", "extension_reason", "legal_hold_reason")

@@ -6,9 +6,9 @@ from clinic.personal_data import traces_of
 
 from .models import ConsentActor, ConsentPurpose, ConsentRecord, ConsentSource
 from .personal_data import scrub
-from .requests import audit
 from .requests_models import AuditAction, DataSubjectRequest, RequestStatus
 from .services import record_consent
+from .subject_requests import audit
 
 OPEN_REQUEST_STATUSES = (RequestStatus.RECEIVED, RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS)
 # The choices a merge must not turn from "no" into "yes".

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.dispatch import Signal
 
+from clinic.errors import BusinessRuleError
 from clinic.models import Client
 
-from .requests import audit
 from .requests_models import AuditAction, DataSubjectRequest
+from .subject_requests import audit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
 client_corrected = Signal()
 
 
-class CorrectionRefused(Exception):
-    pass
+class CorrectionRefused(BusinessRuleError):
+    """The correction cannot be made (the message says why)."""
 
 
 def _comparable(value: object) -> str:

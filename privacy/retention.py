@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from clinic.models import Client
 
-from .requests import audit
 from .requests_models import AuditAction, DataSubjectRequest, ErasureTombstone, RequestStatus
+from .subject_requests import audit
 
 logger = logging.getLogger(__name__)
 SMS_RETENTION_MARK = "[removed after the retention period]"

@@ -19,7 +19,7 @@ def send_policy_notices(notice_ids):
 
 @shared_task(autoretry_for=(OSError, smtplib.SMTPException), retry_backoff=True, retry_jitter=True, max_retries=5)
 def send_request_acknowledgement(request_id):
-    from .requests import send_acknowledgement
+    from .subject_requests import send_acknowledgement
 
     return send_acknowledgement(request_id=request_id)
 
@@ -30,8 +30,8 @@ def daily_privacy_housekeeping():
     from .digest import send_digest
     from .erasure import process_due_erasures
     from .policy import resend_pending_notices
-    from .requests import expire_unverified_requests, send_pending_acknowledgements
     from .retention import apply_retention
+    from .subject_requests import expire_unverified_requests, send_pending_acknowledgements
 
     return {
         "acknowledged": send_pending_acknowledgements(),

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from clinic.models import Location
 from clinic.ratelimits import client_ip, limit
 
-from . import requests
+from . import subject_requests
 from .cookies import OPTIONAL_GROUPS, apply_cookie_choice, opt_out_of_sale_and_sharing
 from .export import build_bundle
 from .forms import PrivacyRequestForm, SmsCodeForm
@@ -89,7 +89,7 @@ def privacy_choices(request):
 def request_form(request):
     form = PrivacyRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        dsr = requests.submit_request(**form.cleaned_data)
+        dsr = subject_requests.submit_request(**form.cleaned_data)
         # The same page whether or not we know the address; only the reference is new.
         return render(request, "privacy/request_received.html", {"reference": dsr.reference})
     return render(request, "privacy/request_form.html", {"form": form})
@@ -114,8 +114,8 @@ def request_verify(request, token):
         # A button, not the link itself, does it: mail scanners follow links.
         return render(request, "privacy/request_verify.html", {"token": token})
     try:
-        dsr, still_needed = requests.confirm_email(token=token)
-    except requests.VerificationError as error:
+        dsr, still_needed = subject_requests.confirm_email(token=token)
+    except subject_requests.VerificationError as error:
         return render(request, "privacy/request_problem.html", {"message": str(error)}, status=410)
     if still_needed == "code":
         request.session["privacy_request_pending"] = dsr.pk
@@ -141,8 +141,8 @@ def request_code(request):
     form = SmsCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            dsr = requests.confirm_sms_code(request_id=request_id, code=form.cleaned_data["code"])
-        except requests.VerificationError as error:
+            dsr = subject_requests.confirm_sms_code(request_id=request_id, code=form.cleaned_data["code"])
+        except subject_requests.VerificationError as error:
             form.add_error("code", str(error))
         else:
             del request.session["privacy_request_pending"]
@@ -156,19 +156,19 @@ def request_code(request):
 def request_code_new(request):
     """Send a new code, or (the requester cannot receive our texts) hand the request to staff.
 
-    Rate limited per address, and per request: after requests.MAX_CODES_SENT codes staff check identity instead.
+    Rate limited per address, and per request: after subject_requests.MAX_CODES_SENT codes staff check identity instead.
     """
     request_id = request.session.get("privacy_request_pending")
     if not isinstance(request_id, int):
         return _no_pending_request(request)
     try:
         if request.POST.get("action") == "resend":
-            dsr = requests.resend_sms_code(request_id=request_id)
+            dsr = subject_requests.resend_sms_code(request_id=request_id)
             if not dsr.identity_check_needed:
                 return redirect(reverse("privacy:request_code") + "?resent=1")
         else:
-            dsr = requests.ask_for_identity_check(request_id=request_id)
-    except requests.VerificationError as error:
+            dsr = subject_requests.ask_for_identity_check(request_id=request_id)
+    except subject_requests.VerificationError as error:
         return render(request, "privacy/request_problem.html", {"message": str(error)}, status=410)
     del request.session["privacy_request_pending"]
     return render(request, "privacy/request_staff_check.html", {"request_obj": dsr})
@@ -179,8 +179,8 @@ def request_code_new(request):
 def request_download(request, token):
     """The export: a button (mail scanners follow links), in the verifying browser or after a fresh code; once."""
     try:
-        dsr = requests.request_from_download_token(token)
-    except requests.VerificationError as error:
+        dsr = subject_requests.request_from_download_token(token)
+    except subject_requests.VerificationError as error:
         return render(request, "privacy/request_problem.html", {"message": str(error)}, status=410)
     action = request.POST.get("action", "")
     context = {
@@ -191,7 +191,7 @@ def request_download(request, token):
     context["form"] = form
     proof = "verified in this browser"
     if request.method == "POST" and action == "send_code" and not context["bound"]:
-        sent = requests.send_download_code(request_id=dsr.pk)
+        sent = subject_requests.send_download_code(request_id=dsr.pk)
         if sent is None:
             context["error"] = "Too many codes were asked for. Please contact the clinic."
         else:
@@ -202,8 +202,8 @@ def request_download(request, token):
         if not form.is_valid():
             return render(request, "privacy/request_download.html", context)
         try:
-            requests.confirm_download_code(request_id=dsr.pk, code=form.cleaned_data["code"])
-        except requests.VerificationError as error:
+            subject_requests.confirm_download_code(request_id=dsr.pk, code=form.cleaned_data["code"])
+        except subject_requests.VerificationError as error:
             form.add_error("code", str(error))
             return render(request, "privacy/request_download.html", context)
         _bind_to_session(request, dsr)
@@ -211,10 +211,10 @@ def request_download(request, token):
     if request.method != "POST" or not context["bound"] or action not in ("download", "code"):
         return render(request, "privacy/request_download.html", context, status=200 if request.method == "GET" else 403)
     try:
-        dsr = requests.use_download_link(
+        dsr = subject_requests.use_download_link(
             token=token, proof=proof, ip_address=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
         )
-    except requests.VerificationError as error:
+    except subject_requests.VerificationError as error:
         return render(request, "privacy/request_problem.html", {"message": str(error)}, status=410)
     bundle = build_bundle(client_ids=list(dsr.clients.values_list("pk", flat=True)), reference=dsr.reference)
     response = HttpResponse(bundle, content_type="application/zip")

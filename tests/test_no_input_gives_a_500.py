@@ -161,8 +161,8 @@ def public_site(db):
             client=client, location=location, service=service, practitioner=person, start=LA_NOW + timedelta(days=3)
         )
     token = manage_token(appointment)
-    from privacy.requests import download_token, send_export_link
     from privacy.requests_models import DataSubjectRequest
+    from privacy.subject_requests import download_token, send_export_link
 
     export = DataSubjectRequest.objects.create(
         request_type="access",

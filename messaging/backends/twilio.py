@@ -11,12 +11,30 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from .base import BaseSmsBackend, OutboundSms, PermanentSendError, SendResult, TransientSendError
+from ..models import MessageStatus
+from .base import BaseSmsBackend, OutboundSms, PermanentSendError, Rejection, SendResult, TransientSendError
 
-# Twilio error codes that no retry can fix for this recipient.
-UNSUBSCRIBED = "21610"
-INVALID_NUMBER = "21211"
-NOT_MOBILE = "21614"
+# Twilio's error codes, in the app's words (https://www.twilio.com/docs/api/errors).
+REJECTIONS = {
+    "21610": Rejection.UNSUBSCRIBED,  # the recipient replied STOP to this sender at the carrier
+    "21211": Rejection.INVALID_NUMBER,  # invalid 'To' phone number
+    "21614": Rejection.NOT_MOBILE,  # 'To' is not a valid mobile number
+    "30003": Rejection.UNDELIVERABLE,  # unreachable destination handset
+    "30004": Rejection.UNDELIVERABLE,  # message blocked
+    "30005": Rejection.UNDELIVERABLE,  # unknown destination handset
+    "30006": Rejection.UNDELIVERABLE,  # landline or unreachable carrier
+    "30007": Rejection.UNDELIVERABLE,  # filtered by the carrier
+    "30008": Rejection.UNDELIVERABLE,  # unknown error
+}
+# Twilio's MessageStatus words in a status report, as our statuses (queued, accepted, sending: nothing new).
+REPORTED_STATUS = {
+    "sent": MessageStatus.SENT,
+    "delivered": MessageStatus.DELIVERED,
+    "read": MessageStatus.DELIVERED,
+    "undelivered": MessageStatus.UNDELIVERED,
+    "failed": MessageStatus.FAILED,
+    "canceled": MessageStatus.FAILED,
+}
 LONGEST_RETRY_AFTER_SECONDS = 3600  # a reminder a day ahead still goes out in time
 
 
@@ -100,7 +118,11 @@ class SmsBackend(BaseSmsBackend):
                     code=exc.code or exc.status,
                     retry_after=self.client.http_client.retry_after,
                 ) from exc
-            raise PermanentSendError(f"Twilio refused the message: {exc.msg}", code=exc.code or exc.status) from exc
+            raise PermanentSendError(
+                f"Twilio refused the message: {exc.msg}",
+                code=exc.code or exc.status,
+                rejection=self.rejection_for(exc.code),
+            ) from exc
         except requests.exceptions.ReadTimeout as exc:
             # The request reached Twilio, which may have accepted it: a retry could text the person twice.
             raise PermanentSendError(
@@ -111,3 +133,12 @@ class SmsBackend(BaseSmsBackend):
         except TwilioException as exc:
             raise TransientSendError(f"Twilio client error: {exc}") from exc
         return SendResult(sid=created.sid, status=created.status or "queued")
+
+    @classmethod
+    def rejection_for(cls, code: object) -> Rejection | None:
+        return REJECTIONS.get(str(code or ""))
+
+    @staticmethod
+    def reported_status(word: str | None) -> MessageStatus | None:
+        """Our status for the MessageStatus of a Twilio status report; None for a word that changes nothing."""
+        return REPORTED_STATUS.get((word or "").lower())

@@ -11,7 +11,7 @@ from appointments.models import Appointment
 from appointments.services import send_pending_confirmation_emails
 from clinic.celery import app
 from messaging.models import MessageStatus, SmsMessage
-from messaging.services import enqueue_due_messages
+from messaging.outbox import enqueue_due_messages
 from tests.support.booking import ANA_WITH_REMINDERS, post_booking
 from tests.support.builders import bookable_clinic
 

@@ -31,7 +31,7 @@ def test_logs_mask_phone_numbers_and_email_addresses():
     stream = io.StringIO()
     old = handler.setStream(stream)
     try:
-        logger = logging.getLogger("messaging.services")
+        logger = logging.getLogger("messaging.sending")
         logger.warning("SMS to %s failed: The 'To' number +1 (408) 555-0143 is not valid", "+14085550143")
         logger.warning("Unsubscribe for %s", "dana.reyes@example.com")
         logger.warning("Cleaned up attempts older than 2026-11-25 20:09:30+00:00")

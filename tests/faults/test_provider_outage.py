@@ -8,7 +8,7 @@ import time
 import pytest
 
 from messaging.models import MessageStatus, SmsMessage
-from messaging.services import dispatch_due_reminders
+from messaging.reminders import dispatch_due_reminders
 from tests.support.processes import (
     due_reminders,
     publishing_to,

@@ -11,7 +11,7 @@ from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
 from messaging.models import MessageStatus, SmsMessage
-from messaging.services import dispatch_due_reminders
+from messaging.reminders import dispatch_due_reminders
 from tests.support.processes import due_reminders
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from messaging.models import MessageStatus, SmsMessage
-from messaging.services import dispatch_due_reminders
+from messaging.reminders import dispatch_due_reminders
 from tests.support.processes import (
     due_reminders,
     publishing_to,

@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 
 from appointments.models import AppointmentSource
+from messaging.confirmations import queue_booking_confirmation
 from messaging.models import MessageKind, MessageStatus, SmsMessage
-from messaging.services import queue_booking_confirmation
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.services import record_consent
 from tests.support.builders import AppointmentFactory, ClientFactory, bookable_clinic

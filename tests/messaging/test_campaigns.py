@@ -13,7 +13,7 @@ from clinic.roles import CLINIC_MANAGER
 from messaging.marketing import campaign_audience, start_campaign, start_due_campaigns, unsubscribe_token
 from messaging.models import Campaign, CampaignEmail, CampaignStatus, Channel, MessageKind, MessageStatus, SmsMessage
 from messaging.opt_outs import add_sms_opt_out
-from messaging.services import deliver_sms
+from messaging.sending import deliver_sms
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.selectors import has_consent
 from privacy.services import record_consent

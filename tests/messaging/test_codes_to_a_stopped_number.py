@@ -15,9 +15,9 @@ import time_machine
 
 from messaging.inbound import handle_inbound_sms
 from messaging.models import MessageKind, SmsMessage
-from messaging.services import VERIFICATION_CODES_PER_DAY_AFTER_STOP
-from privacy.requests import confirm_email, resend_sms_code, submit_request, verification_url
+from messaging.verification_codes import VERIFICATION_CODES_PER_DAY_AFTER_STOP
 from privacy.requests_models import DataSubjectRequest, RequestType
+from privacy.subject_requests import confirm_email, resend_sms_code, submit_request, verification_url
 from tests.support.builders import ClientFactory
 
 pytestmark = pytest.mark.django_db

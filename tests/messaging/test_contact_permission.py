@@ -10,6 +10,7 @@ import time_machine
 from clinic.hashing import contact_hash
 from clinic.models import Client
 from messaging import permissions
+from messaging.confirmations import queue_booking_confirmation
 from messaging.inbound import ReplyRefused, send_staff_reply
 from messaging.marketing import campaign_audience, start_campaign
 from messaging.models import (
@@ -23,8 +24,10 @@ from messaging.models import (
     SmsOptOut,
 )
 from messaging.opt_outs import add_sms_opt_out
+from messaging.outbox import queue_message
 from messaging.permissions import Purpose, may_contact, may_contact_many
-from messaging.services import deliver_sms, dispatch_due_reminders, queue_booking_confirmation, queue_message
+from messaging.reminders import dispatch_due_reminders
+from messaging.sending import deliver_sms
 from privacy import registry
 from privacy.links import preferences_token
 from privacy.models import ConsentPurpose, ConsentSource

@@ -10,7 +10,8 @@ from appointments.models import AppointmentStatus
 from clinic.hashing import contact_hash
 from messaging.keywords import Keyword, classify
 from messaging.models import Direction, MessageKind, MessageStatus, SmsMessage, SmsOptOut
-from messaging.services import deliver_sms, dispatch_due_reminders
+from messaging.reminders import dispatch_due_reminders
+from messaging.sending import deliver_sms
 from privacy.models import ConsentPurpose, ConsentRecord
 from privacy.selectors import has_consent
 from tests.support.builders import ClientFactory

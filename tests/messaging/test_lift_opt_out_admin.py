@@ -11,9 +11,9 @@ from django.urls import reverse
 from clinic.hashing import contact_hash
 from clinic.roles import CLINIC_MANAGER, FRONT_DESK, PRIVACY_OFFICER
 from messaging import opt_outs
+from messaging.confirmations import queue_booking_confirmation
 from messaging.models import OptOutEvent, OptOutSource, SmsOptOut
 from messaging.permissions import Purpose, may_contact
-from messaging.services import queue_booking_confirmation
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.requests_models import AuditAction, PrivacyAuditEvent
 from privacy.services import record_consent

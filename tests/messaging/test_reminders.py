@@ -10,9 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from appointments.models import AppointmentStatus
+from messaging.confirmations import queue_booking_confirmation
 from messaging.models import MessageKind, MessageStatus, ReminderRule, SmsMessage
 from messaging.opt_outs import add_sms_opt_out
-from messaging.services import deliver_sms, dispatch_due_reminders, queue_booking_confirmation
+from messaging.reminders import dispatch_due_reminders
+from messaging.sending import deliver_sms
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.services import record_consent
 from tests.support.booking import ANA_WITH_REMINDERS, post_booking

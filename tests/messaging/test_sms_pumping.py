@@ -16,14 +16,11 @@ from django import forms
 
 from appointments.forms import MobilePhoneField
 from appointments.models import AppointmentSource
+from messaging.confirmations import DAILY_CAP_REASON, queue_booking_confirmation
 from messaging.inbound import ReplyRefused, send_staff_reply
 from messaging.models import Direction, MessageKind, MessageStatus, SmsMessage
-from messaging.services import (
-    DAILY_CAP_REASON,
-    dispatch_due_reminders,
-    queue_booking_confirmation,
-    queue_message,
-)
+from messaging.outbox import queue_message
+from messaging.reminders import dispatch_due_reminders
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.services import record_consent
 from tests.support.builders import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic

@@ -7,8 +7,8 @@ import pytest
 from django.db import connection, transaction
 from twilio.request_validator import RequestValidator
 
+from messaging.delivery import apply_delivery_status
 from messaging.models import MessageStatus, SmsMessage, SmsOptOut
-from messaging.services import apply_delivery_status
 from tests.support.builders import ClientFactory
 from tests.support.environment import requires_postgres
 

@@ -1,6 +1,6 @@
 """The Twilio backend with the real `twilio` library against a local fake API: sends, faults, error codes."""
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -9,18 +9,15 @@ import time_machine
 from clinic.hashing import contact_hash
 from messaging.backends.base import OutboundSms, PermanentSendError, TransientSendError
 from messaging.backends.twilio import SmsBackend
+from messaging.delivery import apply_delivery_status
 from messaging.models import MessageStatus, SmsMessage, SmsOptOut
-from messaging.services import (
-    apply_delivery_status,
-    deliver_sms,
-    dispatch_due_reminders,
-    enqueue_due_messages,
-    send_verification_code,
-)
-from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
+from messaging.outbox import enqueue_due_messages
+from messaging.sending import deliver_sms
+from messaging.verification_codes import send_verification_code
+from privacy.models import ConsentPurpose, ConsentRecord
 from privacy.selectors import has_consent
-from privacy.services import record_consent
-from tests.support.builders import AppointmentFactory, ClientFactory, bookable_clinic
+from tests.support.builders import ClientFactory
+from tests.support.sms import deliver
 
 LA = ZoneInfo("America/Los_Angeles")
 NOW = datetime(2026, 12, 7, 14, 0, tzinfo=LA)
@@ -88,31 +85,6 @@ def test_client_errors_are_permanent_with_the_twilio_code(fake_twilio):
 
 
 # --- Through the delivery service -------------------------------------------
-
-
-@pytest.fixture
-def queued_reminder(db):
-    location, service, (person,) = bookable_clinic(hours=((time(8), time(20)),))
-    client = ClientFactory(mobile_phone="+14085550143")
-    record_consent(
-        client=client,
-        purpose=ConsentPurpose.SMS_REMINDERS,
-        granted=True,
-        notice_text="Texts",
-        source=ConsentSource.BOOKING_FORM,
-    )
-    with time_machine.travel(NOW - timedelta(days=3), tick=False):
-        AppointmentFactory(
-            location=location, service=service, practitioner=person, client=client, start=NOW + timedelta(hours=24)
-        )
-    with time_machine.travel(NOW, tick=False):
-        dispatch_due_reminders(now=NOW)
-    return SmsMessage.objects.get()
-
-
-def deliver(message, now=NOW):
-    with time_machine.travel(now, tick=False):
-        return deliver_sms(message_id=message.pk)
 
 
 @pytest.mark.django_db
@@ -243,7 +215,6 @@ def test_an_unreadable_retry_after_leaves_our_own_backoff(fake_twilio):
 
 @pytest.mark.django_db
 def test_a_code_someone_is_waiting_for_is_not_held_for_a_long_throttle(fake_twilio):
-    from tests.support.builders import ClientFactory
 
     person = ClientFactory(mobile_phone="+14085550143")
     message = send_verification_code(phone="+14085550143", body="Your code is 123456.", client=person)

@@ -19,8 +19,8 @@ from messaging.marketing import start_campaign, unsubscribe_email, unsubscribe_t
 from messaging.models import Campaign, CampaignStatus, Channel
 from privacy.models import PolicyVersion
 from privacy.policy import publish_policy
-from privacy.requests import extend_deadline, submit_request
 from privacy.requests_models import DataSubjectRequest, RequestType
+from privacy.subject_requests import extend_deadline, submit_request
 from tests.support.builders import StaffFactory, bookable_clinic
 from tests.support.privacy_requests import Person
 

@@ -206,8 +206,8 @@ def test_erasure_removes_the_address_and_browser_recorded_when_the_person_downlo
     from django.utils import timezone
 
     from privacy.erasure import erase_clients
-    from privacy.requests import download_token, send_export_link, use_download_link
     from privacy.requests_models import AuditAction, PrivacyAuditEvent
+    from privacy.subject_requests import download_token, send_export_link, use_download_link
     from tests.support.builders import ClientFactory
 
     person = ClientFactory(first_name="Dana", last_name=Person.last_name, email=Person.email, mobile_phone=Person.phone)

@@ -19,7 +19,6 @@ from privacy.erasure import (
     process_due_erasures,
     reapply_erasures,
 )
-from privacy.requests import submit_request
 from privacy.requests_models import (
     AuditAction,
     DataSubjectRequest,
@@ -28,6 +27,7 @@ from privacy.requests_models import (
     RequestStatus,
     RequestType,
 )
+from privacy.subject_requests import submit_request
 from tests.support.builders import ClientFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.policy("rights-erasure")]

@@ -24,7 +24,7 @@ from messaging.models import (
 )
 from messaging.opt_outs import add_sms_opt_out
 from messaging.opt_outs import is_sms_opted_out as is_opted_out
-from messaging.services import deliver_sms
+from messaging.sending import deliver_sms
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.rectification import CorrectionRefused, correct_client
 from privacy.requests_models import AuditAction, PrivacyAuditEvent

@@ -6,8 +6,8 @@ Pins the survivors of `make mutation MUTANTS='privacy.rectification*'` (docs/mut
 import pytest
 
 from privacy.rectification import correct_client
-from privacy.requests import submit_request
 from privacy.requests_models import AuditAction, PrivacyAuditEvent, RequestType
+from privacy.subject_requests import submit_request
 from tests.support.builders import ClientFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.policy("rights-correction")]

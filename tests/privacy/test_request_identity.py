@@ -66,7 +66,7 @@ def test_a_proven_phone_wins_over_the_oldest_records(client, records, sms_outbox
 def test_a_consent_change_from_a_request_staff_logged_is_recorded_as_staff_on_the_persons_behalf(records):
     """Consent changes come from the person or from staff on their behalf, recorded as such."""
     from privacy.models import ConsentActor, ConsentRecord
-    from privacy.requests import submit_request
+    from privacy.subject_requests import submit_request
     from tests.support.builders import StaffFactory
 
     staff = StaffFactory()

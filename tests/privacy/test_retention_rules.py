@@ -42,7 +42,7 @@ def test_a_text_body_is_kept_for_its_retention_period_then_replaced(settings):
 
 
 def unverified_request(email, *, days_old, **fields):
-    from privacy.requests import submit_request
+    from privacy.subject_requests import submit_request
 
     dsr = submit_request(request_type=RequestType.ACCESS, email=email, now=NOW - timedelta(days=days_old))
     DataSubjectRequest.objects.filter(pk=dsr.pk).update(acknowledged_at=NOW - timedelta(days=days_old), **fields)

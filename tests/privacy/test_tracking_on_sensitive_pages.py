@@ -11,8 +11,8 @@ from django.urls import reverse
 from appointments.links import manage_token
 from messaging.marketing import unsubscribe_token
 from privacy.links import preferences_token
-from privacy.requests import download_token, send_export_link
 from privacy.requests_models import DataSubjectRequest, RequestStatus, RequestType
+from privacy.subject_requests import download_token, send_export_link
 from tests.support.builders import AppointmentFactory, ClientFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db

@@ -71,3 +71,42 @@ def texting_client(db):
             start=SMS_NOW + timedelta(days=1, hours=2),
         )
     return person_client, appointment
+
+
+DELIVERY_NOW = datetime(2026, 12, 7, 14, 0, tzinfo=LA)  # a Monday afternoon, inside texting hours
+
+
+@pytest.fixture
+def queued_reminder(db):
+    """One reminder queued for a client who agreed to texts, due at DELIVERY_NOW."""
+    from messaging.models import SmsMessage
+    from messaging.reminders import dispatch_due_reminders
+
+    location, service, (person,) = bookable_clinic(hours=((time(8), time(20)),))
+    client = ClientFactory(mobile_phone="+14085550143")
+    record_consent(
+        client=client,
+        purpose=ConsentPurpose.SMS_REMINDERS,
+        granted=True,
+        notice_text="Texts",
+        source=ConsentSource.BOOKING_FORM,
+    )
+    with time_machine.travel(DELIVERY_NOW - timedelta(days=3), tick=False):
+        AppointmentFactory(
+            location=location,
+            service=service,
+            practitioner=person,
+            client=client,
+            start=DELIVERY_NOW + timedelta(hours=24),
+        )
+    with time_machine.travel(DELIVERY_NOW, tick=False):
+        dispatch_due_reminders(now=DELIVERY_NOW)
+    return SmsMessage.objects.get()
+
+
+def deliver(message, now=DELIVERY_NOW):
+    """One delivery attempt of a queued text, as the send task makes it, at `now`."""
+    from messaging.sending import deliver_sms
+
+    with time_machine.travel(now, tick=False):
+        return deliver_sms(message_id=message.pk)

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from messaging.services import dispatch_due_reminders
+from messaging.reminders import dispatch_due_reminders
 
 
 class Command(BaseCommand):

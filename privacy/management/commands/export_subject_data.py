@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from clinic.models import Client
 from privacy.export import build_bundle
-from privacy.requests import audit
 from privacy.requests_models import AuditAction
+from privacy.subject_requests import audit
 
 
 class Command(BaseCommand):

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic import identity
+from clinic.errors import BusinessRuleError
 from clinic.hashing import normalise_email
 from clinic.models import Client
 from clinic.queueing import enqueue
@@ -43,8 +44,12 @@ MARKETING_PURPOSES = (ConsentPurpose.SMS_MARKETING, ConsentPurpose.EMAIL_MARKETI
 ALL_CLIENT_PURPOSES = (ConsentPurpose.SMS_REMINDERS,) + MARKETING_PURPOSES
 
 
-class VerificationError(Exception):
+class VerificationError(BusinessRuleError):
     """The link or code does not verify this request; the message says why, for the person."""
+
+
+class RequestRefused(BusinessRuleError):
+    """What staff asked of a privacy request is not allowed now (closed, already extended, no reason given)."""
 
 
 def audit(action, *, request=None, client=None, client_id=None, actor=None, actor_label="", detail=""):
@@ -56,6 +61,69 @@ def audit(action, *, request=None, client=None, client_id=None, actor=None, acto
         actor_label=actor_label,
         detail=detail[:2000],
     )
+
+
+# --- The lifecycle -------------------------------------------------------------
+#
+# Every change of a request's status goes through transition(): it checks the move is
+# allowed from the current status, saves, writes the audit row, and sends the email
+# only once the transaction has committed (a rolled-back change tells nobody anything).
+
+TRANSITIONS = {
+    RequestStatus.RECEIVED: {RequestStatus.VERIFIED, RequestStatus.REFUSED, RequestStatus.EXPIRED},
+    RequestStatus.VERIFIED: {RequestStatus.IN_PROGRESS, RequestStatus.COMPLETED, RequestStatus.REFUSED},
+    # In progress again: a new export link replaces the last.
+    RequestStatus.IN_PROGRESS: {RequestStatus.IN_PROGRESS, RequestStatus.COMPLETED, RequestStatus.REFUSED},
+    RequestStatus.COMPLETED: set(),
+    RequestStatus.REFUSED: set(),
+    RequestStatus.EXPIRED: set(),
+}
+_NOW = {
+    RequestStatus.RECEIVED: "not verified yet",
+    RequestStatus.VERIFIED: "already verified",
+    RequestStatus.IN_PROGRESS: "in progress",
+    RequestStatus.COMPLETED: "already completed",
+    RequestStatus.REFUSED: "already refused",
+    RequestStatus.EXPIRED: "expired (it was never verified)",
+}
+_VERB = {
+    RequestStatus.VERIFIED: "verified",
+    RequestStatus.IN_PROGRESS: "worked on",
+    RequestStatus.COMPLETED: "completed",
+    RequestStatus.REFUSED: "refused",
+    RequestStatus.EXPIRED: "expired",
+}
+
+
+def transition(
+    dsr,
+    new_status,
+    *,
+    action,
+    actor=None,
+    actor_label="",
+    detail="",
+    email=None,
+    fields=(),
+):
+    """Move a request (locked by the caller, inside its transaction) to new_status, or raise RequestRefused.
+
+    fields: the other attributes the caller set on dsr, saved with the status.
+    email: (template, subject, extra context), sent to the requester after commit.
+    """
+    if new_status not in TRANSITIONS[RequestStatus(dsr.status)]:
+        raise RequestRefused(f"Request {dsr.reference} is {_NOW[dsr.status]}: it cannot be {_VERB[new_status]}.")
+    dsr.status = new_status
+    dsr.save(update_fields=["status", *fields])
+    audit(action, request=dsr, actor=actor, actor_label=actor_label, detail=detail)
+    if email is not None:
+        _email_after_commit(dsr, *email)
+    return dsr
+
+
+def _email_after_commit(dsr, template, subject, extra=None):
+    # Rendered and sent once the change is committed: a rollback sends nothing.
+    transaction.on_commit(lambda: _email(dsr, template, subject, **(extra or {})))
 
 
 # --- Deadlines ---------------------------------------------------------------
@@ -82,20 +150,24 @@ def extend_deadline(*, request_id, reason, staff_user=None, now=None):
     now = now or timezone.now()
     with transaction.atomic():
         dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
+        if not TRANSITIONS[RequestStatus(dsr.status)]:
+            raise RequestRefused(f"Request {dsr.reference} is {_NOW[dsr.status]}: its deadline cannot be extended.")
         if dsr.extended_due_at:
-            raise ValueError("This request has already been extended once.")
+            raise RequestRefused("This request has already been extended once.")
         if not reason.strip():
-            raise ValueError("An extension needs a reason, which is sent to the person.")
+            raise RequestRefused("An extension needs a reason, which is sent to the person.")
         if dsr.regime == Regime.GDPR:
             if now > dsr.received_at + relativedelta(months=1):
-                raise ValueError("Under GDPR the person must be told of an extension within the first month.")
+                raise RequestRefused("Under GDPR the person must be told of an extension within the first month.")
             dsr.extended_due_at = dsr.due_at + relativedelta(months=2)
         else:
             dsr.extended_due_at = dsr.due_at + timedelta(days=45)
         dsr.extension_reason = reason.strip()
         dsr.extension_notified_at = now
         dsr.save(update_fields=["extended_due_at", "extension_reason", "extension_notified_at"])
-        _email(dsr, "privacy/email/request_extended.txt", f"Your privacy request {dsr.reference}: more time needed")
+        _email_after_commit(
+            dsr, "privacy/email/request_extended.txt", f"Your privacy request {dsr.reference}: more time needed"
+        )
         audit(
             AuditAction.REQUEST_EXTENDED,
             request=dsr,
@@ -361,23 +433,37 @@ def confirm_sms_code(*, request_id, code, now=None):
     return dsr
 
 
-def _verified(dsr, now):
-    dsr.status = RequestStatus.VERIFIED
+def _verified(dsr, now, *, staff_user=None):
     dsr.verified_at = now
     dsr.identity_check_needed = False
     dsr.sms_code_hash = ""
     if dsr.request_type == RequestType.ERASURE:
         # The policy promises deletion within 14 days of verification.
         dsr.due_at = min(dsr.due_at, now + timedelta(days=settings.PRIVACY_ERASURE_DAYS))
-    dsr.save(update_fields=["status", "verified_at", "due_at", "identity_check_needed", "sms_code_hash"])
-    audit(
-        AuditAction.REQUEST_VERIFIED,
-        request=dsr,
-        actor_label="requester",
-        detail=f"Matched {dsr.clients.count()} client record(s)",
+    matched = f"Matched {dsr.clients.count()} client record(s)"
+    transition(
+        dsr,
+        RequestStatus.VERIFIED,
+        action=AuditAction.REQUEST_VERIFIED,
+        actor=staff_user,
+        actor_label="" if staff_user else "requester",
+        detail=f"Identity checked by staff. {matched}" if staff_user else matched,
+        fields=["verified_at", "due_at", "identity_check_needed", "sms_code_hash"],
     )
     if dsr.request_type in IMMEDIATE:
         fulfil_immediately(dsr, now)
+
+
+def verify_by_staff(*, request_id, staff_user, now=None):
+    """Staff confirmed the requester's identity another way (in person, a call back): the request is verified."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
+        if dsr.status != RequestStatus.RECEIVED:
+            raise RequestRefused(f"Request {dsr.reference} is {_NOW[dsr.status]}: it cannot be verified.")
+        dsr.clients.set(Client.objects.filter(email=dsr.email))
+        _verified(dsr, now, staff_user=staff_user)
+    return dsr
 
 
 # --- Fulfilment ----------------------------------------------------------------
@@ -442,34 +528,39 @@ def complete_request(*, request_id, outcome, staff_user=None, now=None):
     now = now or timezone.now()
     with transaction.atomic():
         dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
-        dsr.status = RequestStatus.COMPLETED
         dsr.completed_at = now
         dsr.outcome = outcome
         dsr.export_nonce, dsr.export_link_expires_at = "", None  # its download link dies with it
-        dsr.save(update_fields=["status", "completed_at", "outcome", "export_nonce", "export_link_expires_at"])
-        audit(
-            AuditAction.REQUEST_COMPLETED,
-            request=dsr,
+        transition(
+            dsr,
+            RequestStatus.COMPLETED,
+            action=AuditAction.REQUEST_COMPLETED,
             actor=staff_user,
             actor_label="" if staff_user else "system",
             detail=outcome,
+            fields=["completed_at", "outcome", "export_nonce", "export_link_expires_at"],
         )
     return dsr
 
 
 def refuse_request(*, request_id, basis, staff_user=None, now=None):
     if not basis.strip():
-        raise ValueError("A refusal needs its legal basis.")
+        raise RequestRefused("A refusal needs its legal basis.")
     now = now or timezone.now()
     with transaction.atomic():
         dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
-        dsr.status = RequestStatus.REFUSED
         dsr.refusal_basis = basis.strip()
         dsr.completed_at = now
         dsr.export_nonce, dsr.export_link_expires_at = "", None  # its download link dies with it
-        dsr.save(update_fields=["status", "refusal_basis", "completed_at", "export_nonce", "export_link_expires_at"])
-        audit(AuditAction.REQUEST_REFUSED, request=dsr, actor=staff_user, detail=basis)
-        _email(dsr, "privacy/email/request_refused.txt", f"Your privacy request {dsr.reference}")
+        transition(
+            dsr,
+            RequestStatus.REFUSED,
+            action=AuditAction.REQUEST_REFUSED,
+            actor=staff_user,
+            detail=basis,
+            email=("privacy/email/request_refused.txt", f"Your privacy request {dsr.reference}"),
+            fields=["refusal_basis", "completed_at", "export_nonce", "export_link_expires_at"],
+        )
     return dsr
 
 
@@ -516,27 +607,25 @@ def send_export_link(*, request_id, staff_user=None, now=None):
     with transaction.atomic():
         dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
         if dsr.verified_at is None:
-            raise ValueError("Only a verified request gets its data.")
+            raise RequestRefused("Only a verified request gets its data.")
         if dsr.status not in (RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS):
-            raise ValueError("This request is closed: its data is no longer sent.")
-        dsr.status = RequestStatus.IN_PROGRESS
+            raise RequestRefused("This request is closed: its data is no longer sent.")
         dsr.export_nonce = secrets.token_urlsafe(24)
         dsr.export_link_expires_at = now + timedelta(hours=settings.PRIVACY_EXPORT_LINK_HOURS)
-        dsr.save(update_fields=["status", "export_nonce", "export_link_expires_at"])
         url = settings.SITE_URL + reverse("privacy:request_download", args=[download_token(dsr)])
-        audit(
-            AuditAction.EXPORT_LINK_SENT,
-            request=dsr,
+        transition(
+            dsr,
+            RequestStatus.IN_PROGRESS,
+            action=AuditAction.EXPORT_LINK_SENT,
             actor=staff_user,
             actor_label="" if staff_user else "system",
             detail=f"Valid until {dsr.export_link_expires_at:%Y-%m-%d %H:%M} UTC, once.",
-        )
-        _email(
-            dsr,
-            "privacy/email/request_export.txt",
-            f"Your data from {settings.CLINIC_NAME} ({dsr.reference})",
-            url=url,
-            hours=settings.PRIVACY_EXPORT_LINK_HOURS,
+            email=(
+                "privacy/email/request_export.txt",
+                f"Your data from {settings.CLINIC_NAME} ({dsr.reference})",
+                {"url": url, "hours": settings.PRIVACY_EXPORT_LINK_HOURS},
+            ),
+            fields=["export_nonce", "export_link_expires_at"],
         )
     return url
 
@@ -556,12 +645,11 @@ def send_download_code(*, request_id, now=None):
         code = _new_code(dsr, now)
         if _text_code(dsr, code):
             return "sms"
-        _email(
+        _email_after_commit(
             dsr,
             "privacy/email/download_code.txt",
             f"Your code for {dsr.reference}",
-            code=code,
-            minutes=settings.PRIVACY_SMS_CODE_MINUTES,
+            {"code": code, "minutes": settings.PRIVACY_SMS_CODE_MINUTES},
         )
         return "email"
 
@@ -624,7 +712,22 @@ def expire_unverified_requests(*, now=None):
     cutoff = now - timedelta(hours=settings.PRIVACY_VERIFICATION_HOURS)
     waiting = DataSubjectRequest.objects.filter(status=RequestStatus.RECEIVED, identity_check_needed=False)
     stale = waiting.filter(email_confirmed_at__isnull=True, acknowledged_at__isnull=False, acknowledged_at__lt=cutoff)
-    count = stale.update(status=RequestStatus.EXPIRED, verification_nonce="", sms_code_hash="")
+    count = 0
+    for request_id in stale.values_list("pk", flat=True):
+        with transaction.atomic():
+            dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
+            if dsr.status != RequestStatus.RECEIVED or dsr.email_confirmed_at is not None:
+                continue  # verified (or confirmed) since the list was read
+            dsr.verification_nonce, dsr.sms_code_hash = "", ""
+            transition(
+                dsr,
+                RequestStatus.EXPIRED,
+                action=AuditAction.REQUEST_EXPIRED,
+                actor_label="system",
+                detail=f"Verification link not used within {settings.PRIVACY_VERIFICATION_HOURS} hours.",
+                fields=["verification_nonce", "sms_code_hash"],
+            )
+        count += 1
     for dsr in waiting.filter(email_confirmed_at__isnull=False, email_confirmed_at__lt=cutoff):
         needs_identity_check(
             dsr,
