@@ -10,6 +10,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from appointments.models import Appointment
+from clinic.models import Location
 
 from . import quiet_hours, texts
 from .confirmations import DAILY_CAP_REASON
@@ -69,8 +70,14 @@ def dispatch_due_reminders(*, now: datetime | None = None) -> DispatchReport:
                 )
             )
         )
-        .select_related("client", "location", "service")
+        .select_related("client", "service")
     )
+    # Two or three locations serve thousands of reminders: each is built once, not once per row
+    # (a location row carries two phone numbers, each parsed and validated when loaded).
+    locations = Location.objects.in_bulk({a.location_id for a in appointments})
+    senders = {pk: str(location.sms_from_number or "") for pk, location in locations.items()}
+    for appointment in appointments:
+        appointment.location = locations[appointment.location_id]
     permitted = may_contact_many(
         clients={a.client_id: a.client for a in appointments}.values(), purpose=Purpose.TRANSACTIONAL
     )
@@ -96,7 +103,7 @@ def dispatch_due_reminders(*, now: datetime | None = None) -> DispatchReport:
             rows.append(
                 SmsMessage(
                     to_number=number_on_file(appointment.client),
-                    from_number=str(appointment.location.sms_from_number or ""),
+                    from_number=senders[appointment.location_id],
                     body=texts.reminder(appointment),
                     location=appointment.location,
                     client=appointment.client,
