@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.utils import timezone
 
 from clinic.admin import LocationScopedAdmin, client_inlines
@@ -13,14 +14,19 @@ from privacy import requests as privacy_requests
 from privacy.requests_models import AuditAction
 
 from . import services
-from .availability import local_day_bounds
+from .availability import local_day_bounds, practitioner_durations
 from .models import (
     Appointment,
     AppointmentSource,
     AppointmentStatus,
+    AssignedUnit,
     LocationClosure,
     Practitioner,
+    PractitionerService,
+    ResourceType,
+    ResourceUnit,
     Service,
+    ServiceRequirement,
     TimeOff,
     WorkingHours,
 )
@@ -44,6 +50,17 @@ register_scope(Service, _services_at)
 register_scope(WorkingHours, lambda qs, ids: qs.filter(location__in=ids))
 register_scope(LocationClosure, lambda qs, ids: qs.filter(location__in=ids))
 register_scope(TimeOff, lambda qs, ids: qs.filter(practitioner__in=_practitioners_at(Practitioner.objects.all(), ids)))
+register_scope(ResourceUnit, lambda qs, ids: qs.filter(location__in=ids))
+register_scope(AssignedUnit, lambda qs, ids: qs.filter(unit__location__in=ids))
+register_scope(ServiceRequirement, lambda qs, ids: qs.filter(service__in=_services_at(Service.objects.all(), ids)))
+register_scope(
+    PractitionerService,
+    lambda qs, ids: qs.filter(
+        Q(location__isnull=True) | Q(location__in=ids),
+        practitioner__in=_practitioners_at(Practitioner.objects.all(), ids),
+        service__in=_services_at(Service.objects.all(), ids),
+    ),
+)
 
 
 class AppointmentAdminForm(forms.ModelForm):
@@ -78,17 +95,20 @@ class AppointmentAdminForm(forms.ModelForm):
         # The widget read the time in the site's zone; the clinic meant its own.
         start = timezone.make_aware(timezone.make_naive(start), location.tzinfo)
         data["start"] = start
-        self.instance.end = start + service.duration
+        self.instance.end = services.staff_booking_end(
+            location=location, service=service, practitioner=practitioner, start=start
+        )
         if not service.locations.filter(pk=location.pk).exists():
             self.add_error("service", f"{service} is not offered at {location}.")
         if not practitioner.locations.filter(pk=location.pk).exists():
             self.add_error("practitioner", f"{practitioner} does not work at {location}.")
-        elif not practitioner.services.filter(pk=service.pk).exists():
-            self.add_error("practitioner", f"{practitioner} does not provide {service}.")
+        elif not practitioner_durations(location=location, service=service, practitioner_id=practitioner.pk):
+            self.add_error("practitioner", f"{practitioner} does not provide {service} at {location}.")
         if self.errors or data.get("status") == AppointmentStatus.CANCELLED:
             return data
-        # The admin saves inside the transaction that holds this lock.
+        # The admin saves inside the transaction that holds these locks.
         services.lock_practitioner(practitioner.pk)
+        services.lock_resource_units(location=location, service=service)
         overlaps, outside_hours = services.staff_slot_problems(
             location=location,
             service=service,
@@ -156,12 +176,22 @@ class AppointmentAdmin(LocationScopedAdmin):
     search_fields = ["client__first_name", "client__last_name", "client__email", "client__mobile_phone"]
     autocomplete_fields = ["client"]
     list_select_related = ["client", "service", "practitioner", "location"]
-    readonly_fields = ["end", "created_at", "updated_at"]
+    readonly_fields = ["end", "rooms_and_devices", "created_at", "updated_at"]
     actions = [_status_action(s) for s in services.STATUS_CHANGES_FROM]
 
     @admin.display(description="Start (local)", ordering="start")
     def local_time(self, obj):
         return obj.local_start.strftime("%a %d %b %Y %H:%M %Z")
+
+    @admin.display(description="Rooms and devices")
+    def rooms_and_devices(self, obj):
+        return ", ".join(hold.unit.name for hold in obj.assigned_units.select_related("unit")) or "-"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not obj.is_cancelled:
+            # Under the unit locks the form's clean() took, in the admin's transaction.
+            services.assign_resource_units(appointment=obj)
 
     def get_search_results(self, request, queryset, search_term):
         phone = phone_search_term(search_term)
@@ -196,7 +226,7 @@ class AppointmentAdmin(LocationScopedAdmin):
             "status",
             "source",
             "notes",
-        ] + (["end", "created_at", "updated_at"] if obj else [])
+        ] + (["end", "rooms_and_devices", "created_at", "updated_at"] if obj else [])
 
 
 class AppointmentInline(LocationScopedInline, admin.TabularInline):
@@ -228,13 +258,24 @@ class TimeOffInline(LocationScopedInline, admin.TabularInline):
     extra = 0
 
 
+class PractitionerServiceInline(LocationScopedInline, admin.TabularInline):
+    model = PractitionerService
+    fields = ["service", "location", "duration_minutes"]
+    extra = 0
+
+
 @admin.register(Practitioner)
 class PractitionerAdmin(LocationScopedAdmin):
     list_display = ["name", "title", "is_active"]
     list_filter = ["is_active", "locations"]
-    filter_horizontal = ["locations", "services"]
+    filter_horizontal = ["locations"]
     search_fields = ["name"]
-    inlines = [WorkingHoursInline, TimeOffInline]
+    inlines = [PractitionerServiceInline, WorkingHoursInline, TimeOffInline]
+
+
+class ServiceRequirementInline(LocationScopedInline, admin.TabularInline):
+    model = ServiceRequirement
+    extra = 0
 
 
 @admin.register(Service)
@@ -244,6 +285,29 @@ class ServiceAdmin(LocationScopedAdmin):
     filter_horizontal = ["locations"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
+    inlines = [ServiceRequirementInline]
+
+
+@admin.register(ResourceType)
+class ResourceTypeAdmin(admin.ModelAdmin):
+    """Kinds of rooms and devices: shared by every location, no location's data."""
+
+    list_display = ["name", "cleanup_minutes"]
+    search_fields = ["name"]
+
+
+@admin.register(ResourceUnit)
+class ResourceUnitAdmin(LocationScopedAdmin):
+    list_display = ["name", "resource_type", "location", "is_active"]
+    list_filter = ["location", "resource_type", "is_active"]
+    search_fields = ["name"]
+
+
+@admin.register(ServiceRequirement)
+class ServiceRequirementAdmin(LocationScopedAdmin):
+    list_display = ["service", "resource_type"]
+    list_filter = ["resource_type"]
+    list_select_related = ["service", "resource_type"]
 
 
 @admin.register(LocationClosure)
