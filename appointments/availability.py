@@ -142,7 +142,7 @@ def unit_busy_times(*, unit_ids, range_start, range_end, exclude_appointment_id=
     if exclude_appointment_id is not None:
         holds = holds.exclude(appointment_id=exclude_appointment_id)
     raw = {uid: [] for uid in unit_ids}
-    for uid, start, end in holds.values_list("unit_id", "start", "occupied_until"):
+    for uid, start, end in holds.order_by().values_list("unit_id", "start", "occupied_until"):  # _merge sorts
         raw[uid].append((start, end))
     return {uid: _merge(intervals) for uid, intervals in raw.items()}
 
