@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.utils import timezone
 
@@ -19,9 +20,14 @@ from .models import (
     Appointment,
     AppointmentSource,
     AppointmentStatus,
+    AssignedUnit,
     LocationClosure,
     Practitioner,
+    PractitionerService,
+    ResourceType,
+    ResourceUnit,
     Service,
+    ServiceRequirement,
     TimeOff,
     WorkingHours,
 )
@@ -45,6 +51,17 @@ register_scope(Service, _services_at)
 register_scope(WorkingHours, lambda qs, ids: qs.filter(location__in=ids))
 register_scope(LocationClosure, lambda qs, ids: qs.filter(location__in=ids))
 register_scope(TimeOff, lambda qs, ids: qs.filter(practitioner__in=_practitioners_at(Practitioner.objects.all(), ids)))
+register_scope(ResourceUnit, lambda qs, ids: qs.filter(location__in=ids))
+register_scope(AssignedUnit, lambda qs, ids: qs.filter(unit__location__in=ids))
+register_scope(ServiceRequirement, lambda qs, ids: qs.filter(service__in=_services_at(Service.objects.all(), ids)))
+register_scope(
+    PractitionerService,
+    lambda qs, ids: qs.filter(
+        Q(location__isnull=True) | Q(location__in=ids),
+        practitioner__in=_practitioners_at(Practitioner.objects.all(), ids),
+        service__in=_services_at(Service.objects.all(), ids),
+    ),
+)
 
 
 class AppointmentAdminForm(forms.ModelForm):
@@ -79,7 +96,9 @@ class AppointmentAdminForm(forms.ModelForm):
         # The widget read the time in the site's zone; the clinic meant its own.
         start = timezone.make_aware(timezone.make_naive(start), location.tzinfo)
         data["start"] = start
-        self.instance.end = start + service.duration
+        self.instance.end = services.staff_booking_end(
+            location=location, service=service, practitioner=practitioner, start=start
+        )
         # The service's own checks, under its locks; the admin saves inside the transaction that holds them.
         try:
             services.check_front_desk_appointment(
@@ -152,12 +171,16 @@ class AppointmentAdmin(LocationScopedAdmin):
     search_fields = ["client__first_name", "client__last_name", "client__email", "client__mobile_phone"]
     autocomplete_fields = ["client"]
     list_select_related = ["client", "service", "practitioner", "location"]
-    readonly_fields = ["end", "created_at", "updated_at"]
+    readonly_fields = ["end", "rooms_and_devices", "created_at", "updated_at"]
     actions = [_status_action(AppointmentStatus(s)) for s in services.STATUS_CHANGE_TARGETS]
 
     @admin.display(description="Start (local)", ordering="start")
     def local_time(self, obj):
         return obj.local_start.strftime("%a %d %b %Y %H:%M %Z")
+
+    @admin.display(description="Rooms and devices")
+    def rooms_and_devices(self, obj):
+        return ", ".join(hold.unit.name for hold in obj.assigned_units.select_related("unit")) or "-"
 
     def get_search_results(self, request, queryset, search_term):
         phone = phone_search_term(search_term)
@@ -226,7 +249,7 @@ class AppointmentAdmin(LocationScopedAdmin):
             "status",
             "source",
             "notes",
-        ] + (["end", "created_at", "updated_at"] if obj else [])
+        ] + (["end", "rooms_and_devices", "created_at", "updated_at"] if obj else [])
 
 
 class AppointmentInline(LocationScopedInline, admin.TabularInline):
@@ -258,13 +281,24 @@ class TimeOffInline(LocationScopedInline, admin.TabularInline):
     extra = 0
 
 
+class PractitionerServiceInline(LocationScopedInline, admin.TabularInline):
+    model = PractitionerService
+    fields = ["service", "location", "duration_minutes"]
+    extra = 0
+
+
 @admin.register(Practitioner)
 class PractitionerAdmin(LocationScopedAdmin):
     list_display = ["name", "title", "is_active"]
     list_filter = ["is_active", "locations"]
-    filter_horizontal = ["locations", "services"]
+    filter_horizontal = ["locations"]
     search_fields = ["name"]
-    inlines = [WorkingHoursInline, TimeOffInline]
+    inlines = [PractitionerServiceInline, WorkingHoursInline, TimeOffInline]
+
+
+class ServiceRequirementInline(LocationScopedInline, admin.TabularInline):
+    model = ServiceRequirement
+    extra = 0
 
 
 @admin.register(Service)
@@ -274,6 +308,29 @@ class ServiceAdmin(LocationScopedAdmin):
     filter_horizontal = ["locations"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
+    inlines = [ServiceRequirementInline]
+
+
+@admin.register(ResourceType)
+class ResourceTypeAdmin(admin.ModelAdmin):
+    """Kinds of rooms and devices: shared by every location, no location's data."""
+
+    list_display = ["name", "cleanup_minutes"]
+    search_fields = ["name"]
+
+
+@admin.register(ResourceUnit)
+class ResourceUnitAdmin(LocationScopedAdmin):
+    list_display = ["name", "resource_type", "location", "is_active"]
+    list_filter = ["location", "resource_type", "is_active"]
+    search_fields = ["name"]
+
+
+@admin.register(ServiceRequirement)
+class ServiceRequirementAdmin(LocationScopedAdmin):
+    list_display = ["service", "resource_type"]
+    list_filter = ["resource_type"]
+    list_select_related = ["service", "resource_type"]
 
 
 @admin.register(LocationClosure)

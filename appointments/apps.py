@@ -22,6 +22,10 @@ class AppointmentsConfig(AppConfig):
             models.TimeOff,
             models.LocationClosure,
             models.Appointment,
+            models.PractitionerService,
+            models.ResourceType,
+            models.ResourceUnit,
+            models.ServiceRequirement,
         ):
             post_save.connect(
                 slot_cache.availability_changed, sender=model, dispatch_uid=f"slots-saved-{model.__name__}"

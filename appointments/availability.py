@@ -1,7 +1,12 @@
-"""Free slots: where a service fits a practitioner's hours and nobody else's booking.
+"""Free slots: where a service fits a practitioner's hours, a free room or device, and nobody else's booking.
 
 Reads everything it needs in a fixed number of queries (one per table, whatever
-the number of days or appointments) and does the calendar arithmetic in memory.
+the number of days, appointments, rooms or devices) and does the calendar
+arithmetic in memory. A time is free when a practitioner qualified for the
+service at the location is free for their own duration of it (plus the
+service's buffer) and, for every kind of room or device the service needs,
+some unit at the location is free from the start until the end plus that
+kind's clean-up time.
 
 Times are handled as aware instants. A working span is turned into instants on
 its own date in the location's zone, and candidate starts step through absolute
@@ -14,16 +19,33 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
+from django.db.models import FilteredRelation, Q
 from django.utils import timezone
 
-from .models import Appointment, AppointmentStatus, LocationClosure, Practitioner, TimeOff, WorkingHours
+from .models import (
+    Appointment,
+    AppointmentStatus,
+    AssignedUnit,
+    LocationClosure,
+    PractitionerService,
+    ServiceRequirement,
+    TimeOff,
+    WorkingHours,
+)
 
 
 @dataclass(frozen=True)
 class Slot:
     start: datetime  # aware, UTC
-    end: datetime
+    end: datetime  # the earliest end among its practitioners
     practitioner_ids: tuple[int, ...]
+    # Aligned with practitioner_ids: each one's end (their own duration of the service).
+    ends: tuple[datetime, ...] = ()
+
+    def end_for(self, practitioner_id):
+        if not self.ends:
+            return self.end
+        return self.ends[self.practitioner_ids.index(practitioner_id)]
 
 
 def wall_to_instant(day, wall_time, tz):
@@ -61,6 +83,78 @@ def booking_window(*, now=None, tz):
     return earliest, last_day
 
 
+def practitioner_durations(*, location, service, practitioner_id=None):
+    """{practitioner id: duration} of the active practitioners who may perform `service` at `location`.
+
+    One query. A PractitionerService row for this location wins over the row
+    without one (valid wherever the practitioner works and the service is
+    offered); an empty duration is the service's own.
+    """
+    rows = PractitionerService.objects.filter(
+        Q(location=location) | Q(location__isnull=True),
+        service=service,
+        service__locations=location,
+        practitioner__is_active=True,
+        practitioner__locations=location,
+    )
+    if practitioner_id is not None:
+        rows = rows.filter(practitioner_id=practitioner_id)
+    durations, specific = {}, set()
+    for pid, location_id, minutes in rows.values_list("practitioner_id", "location_id", "duration_minutes"):
+        if pid in specific:
+            continue
+        durations[pid] = timedelta(minutes=minutes) if minutes else service.duration
+        if location_id is not None:
+            specific.add(pid)
+    return durations
+
+
+def needed_units(*, location, service):
+    """[(kind id, clean-up time, [unit ids])]: per kind of room or device `service` needs, the location's units.
+
+    Only units in service count. One query. A kind the location has no unit of gives an
+    empty list: the service cannot be booked there.
+    """
+    rows = (
+        ServiceRequirement.objects.filter(service=service)
+        .annotate(
+            here=FilteredRelation(
+                "resource_type__units",
+                condition=Q(resource_type__units__location=location, resource_type__units__is_active=True),
+            )
+        )
+        .values_list("resource_type_id", "resource_type__cleanup_minutes", "here__id")
+        .order_by("resource_type_id", "here__id")
+    )
+    kinds = {}
+    for type_id, cleanup_minutes, unit_id in rows:
+        _, _, units = kinds.setdefault(type_id, (type_id, timedelta(minutes=cleanup_minutes), []))
+        if unit_id is not None:
+            units.append(unit_id)
+    return list(kinds.values())
+
+
+def unit_busy_times(*, unit_ids, range_start, range_end, exclude_appointment_id=None):
+    """{unit id: merged busy intervals} from the holds of non-cancelled appointments. One query."""
+    holds = AssignedUnit.objects.filter(
+        unit_id__in=unit_ids, start__lt=range_end, occupied_until__gt=range_start
+    ).exclude(appointment__status=AppointmentStatus.CANCELLED)
+    if exclude_appointment_id is not None:
+        holds = holds.exclude(appointment_id=exclude_appointment_id)
+    raw = {uid: [] for uid in unit_ids}
+    for uid, start, end in holds.order_by().values_list("unit_id", "start", "occupied_until"):  # _merge sorts
+        raw[uid].append((start, end))
+    return {uid: _merge(intervals) for uid, intervals in raw.items()}
+
+
+def free_unit(units, busy, start, end):
+    """The first of `units` (in order) free over [start, end), or None."""
+    for uid in units:
+        if _is_free(busy[uid], start, end):
+            return uid
+    return None
+
+
 def find_free_slots(
     *,
     location,
@@ -82,18 +176,18 @@ def find_free_slots(
     if end_date < start_date:
         return []
 
-    practitioners = Practitioner.objects.filter(
-        is_active=True, locations=location, services=service, services__locations=location
-    )
-    if practitioner_id is not None:
-        practitioners = practitioners.filter(pk=practitioner_id)
-    practitioner_ids = list(practitioners.values_list("pk", flat=True).distinct())
+    durations = practitioner_durations(location=location, service=service, practitioner_id=practitioner_id)
+    practitioner_ids = list(durations)
     if not practitioner_ids or not location.is_active or not service.is_active:
         return []
+    kinds = needed_units(location=location, service=service)
+    if any(not units for _, _, units in kinds):
+        return []  # a room or device this location lacks
 
     range_start = local_day_bounds(start_date, tz)[0]
     range_end = local_day_bounds(end_date, tz)[1]
-    occupancy = service.duration + service.buffer_after
+    longest = max(durations.values())
+    occupancy = longest + service.buffer_after
 
     spans = {}
     for pid, weekday, start_time, end_time in WorkingHours.objects.filter(
@@ -121,6 +215,25 @@ def find_free_slots(
         busy_raw[pid].append((start, end))
     busy = {pid: _merge(intervals) for pid, intervals in busy_raw.items()}
 
+    unit_busy = {}
+    if kinds:
+        unit_busy = unit_busy_times(
+            unit_ids=[uid for _, _, units in kinds for uid in units],
+            range_start=range_start,
+            range_end=range_end + longest + max(cleanup for _, cleanup, _ in kinds),
+            exclude_appointment_id=exclude_appointment_id,
+        )
+    units_free = {}  # (start, duration): every needed kind has a unit free; shared by the practitioners
+
+    def rooms_and_devices_free(start, duration):
+        key = (start, duration)
+        if key not in units_free:
+            end = start + duration
+            units_free[key] = all(
+                free_unit(units, unit_busy, start, end + cleanup) is not None for _, cleanup, units in kinds
+            )
+        return units_free[key]
+
     grid = settings.BOOKING_SLOT_GRID_MINUTES
     step = timedelta(minutes=grid)
     free = {}
@@ -128,6 +241,8 @@ def find_free_slots(
     while day <= end_date:
         if day not in closed_days:
             for pid, start_time, end_time in spans.get(day.weekday(), ()):
+                duration = durations[pid]
+                held = duration + service.buffer_after
                 # Align the first start to the grid on the wall clock (9:10 -> 9:15).
                 minutes = start_time.hour * 60 + start_time.minute + (1 if start_time.second else 0)
                 aligned = -(-minutes // grid) * grid
@@ -136,16 +251,23 @@ def find_free_slots(
                 first = time(aligned // 60, aligned % 60)
                 candidate = wall_to_instant(day, first, tz)
                 span_end = wall_to_instant(day, end_time, tz)
-                while candidate + service.duration <= span_end:
-                    if candidate >= earliest and _is_free(busy[pid], candidate, candidate + occupancy):
-                        free.setdefault(candidate, set()).add(pid)
+                while candidate + duration <= span_end:
+                    if (
+                        candidate >= earliest
+                        and _is_free(busy[pid], candidate, candidate + held)
+                        and (not kinds or rooms_and_devices_free(candidate, duration))
+                    ):
+                        free.setdefault(candidate, {})[pid] = candidate + duration
                     candidate += step
         day += timedelta(days=1)
 
-    return [
-        Slot(start=start, end=start + service.duration, practitioner_ids=tuple(sorted(pids)))
-        for start, pids in sorted(free.items())
-    ]
+    slots = []
+    for start, ends in sorted(free.items()):
+        pids = tuple(sorted(ends))
+        slots.append(
+            Slot(start=start, end=min(ends.values()), practitioner_ids=pids, ends=tuple(ends[p] for p in pids))
+        )
+    return slots
 
 
 def nearest_free_slots(*, location, service, around, practitioner_id=None, count=5, now=None):

@@ -9,7 +9,15 @@ from django.db import transaction
 from clinic.models import Location, StaffProfile
 from clinic.roles import FRONT_DESK
 
-from .models import Practitioner, Service, WorkingHours
+from .models import (
+    Practitioner,
+    PractitionerService,
+    ResourceType,
+    ResourceUnit,
+    Service,
+    ServiceRequirement,
+    WorkingHours,
+)
 
 LOCATIONS = [
     {
@@ -95,6 +103,27 @@ PRACTITIONERS = [
     ("Jasmine Lee", "Licensed Esthetician", ["glendale"], SKIN, MON_TO_FRI, SPLIT_DAY),
 ]
 
+# Practitioners' own durations: the medical directors' neurotoxin takes 20 minutes (the service's 30 otherwise).
+OWN_DURATIONS = [
+    ("Dr. Priya Raman", "neurotoxin", 20),
+    ("Dr. Armen Petrosyan", "neurotoxin", 20),
+]
+
+# Kinds of rooms and devices: (name, clean-up minutes after each use).
+RESOURCE_TYPES = [("Treatment room", 10), ("GentleMax laser", 0), ("HydraFacial machine", 10)]
+# Every location has two treatment rooms, one laser and one HydraFacial machine: (name, kind).
+RESOURCE_UNITS = [
+    ("Treatment room 1", "Treatment room"),
+    ("Treatment room 2", "Treatment room"),
+    ("GentleMax laser", "GentleMax laser"),
+    ("HydraFacial machine", "HydraFacial machine"),
+]
+# What services need (one unit of each kind).
+REQUIREMENTS = {
+    "laser-hair-removal": ["Treatment room", "GentleMax laser"],
+    "hydrafacial": ["HydraFacial machine"],
+}
+
 
 @transaction.atomic
 def seed_demo_data():
@@ -129,6 +158,21 @@ def seed_demo_data():
                         start_time=start,
                         end_time=end,
                     )
+    for name, slug, minutes in OWN_DURATIONS:
+        PractitionerService.objects.filter(
+            practitioner__name=name, service=services[slug], location__isnull=True
+        ).update(duration_minutes=minutes)
+    kinds = {}
+    for name, cleanup in RESOURCE_TYPES:
+        kinds[name], _ = ResourceType.objects.update_or_create(name=name, defaults={"cleanup_minutes": cleanup})
+    for location in locations.values():
+        for name, kind in RESOURCE_UNITS:
+            ResourceUnit.objects.update_or_create(
+                location=location, name=name, defaults={"resource_type": kinds[kind], "is_active": True}
+            )
+    for slug, needs in REQUIREMENTS.items():
+        for kind in needs:
+            ServiceRequirement.objects.get_or_create(service=services[slug], resource_type=kinds[kind])
     return locations, services
 
 

@@ -4,6 +4,7 @@ import secrets
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from clinic.models import Client, Location
@@ -40,7 +41,8 @@ class Practitioner(models.Model):
     name = models.CharField(max_length=120)
     title = models.CharField(max_length=120, blank=True, help_text="For example Nurse Injector, Esthetician.")
     locations = models.ManyToManyField(Location, related_name="practitioners")
-    services = models.ManyToManyField(Service, related_name="practitioners")
+    # Which services this person performs, where, and in how long (PractitionerService).
+    services = models.ManyToManyField(Service, related_name="practitioners", through="PractitionerService")
     is_active = models.BooleanField("active", default=True)
 
     class Meta:
@@ -48,6 +50,114 @@ class Practitioner(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class PractitionerService(models.Model):
+    """A practitioner may perform a service: at one location, or (no location) wherever both are offered.
+
+    Their own duration, when set, replaces the service's (a senior injector's
+    neurotoxin takes 20 minutes, a new one's 30). A row for a location wins over
+    the row without one.
+    """
+
+    practitioner = models.ForeignKey(Practitioner, on_delete=models.CASCADE, related_name="service_skills")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="practitioner_skills")
+    location = models.ForeignKey(
+        Location,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="practitioner_skills",
+        help_text="Empty: at every location where both the practitioner works and the service is offered.",
+    )
+    duration_minutes = models.PositiveIntegerField(
+        "own duration (minutes)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(5)],
+        help_text="Empty: the service's usual duration.",
+    )
+
+    class Meta:
+        verbose_name = "service a practitioner performs"
+        verbose_name_plural = "services practitioners perform"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practitioner", "service", "location"],
+                condition=models.Q(location__isnull=False),
+                name="one_skill_per_practitioner_service_location",
+            ),
+            models.UniqueConstraint(
+                fields=["practitioner", "service"],
+                condition=models.Q(location__isnull=True),
+                name="one_everywhere_skill_per_practitioner_service",
+            ),
+        ]
+
+    def __str__(self):
+        where = f" at {self.location}" if self.location_id else ""
+        minutes = f" ({self.duration_minutes} min)" if self.duration_minutes else ""
+        return f"{self.practitioner}: {self.service}{where}{minutes}"
+
+
+class ResourceType(models.Model):
+    """A kind of room or device a service needs, e.g. "Treatment room" or "GentleMax laser"."""
+
+    name = models.CharField(max_length=120, unique=True)
+    cleanup_minutes = models.PositiveIntegerField(
+        "clean-up time (minutes)",
+        default=0,
+        help_text="After each use the room or device is not bookable for this long (cleaning, cooling down).",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "kind of room or device"
+        verbose_name_plural = "kinds of rooms and devices"
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def cleanup(self):
+        return timedelta(minutes=self.cleanup_minutes)
+
+
+class ResourceUnit(models.Model):
+    """One room or device at a location, e.g. "Treatment room 2"."""
+
+    resource_type = models.ForeignKey(ResourceType, on_delete=models.PROTECT, related_name="units", verbose_name="kind")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="resource_units")
+    name = models.CharField(max_length=120)
+    is_active = models.BooleanField("in service", default=True, help_text="Untick while it is out of order.")
+
+    class Meta:
+        ordering = ["location", "resource_type", "name"]
+        verbose_name = "room or device"
+        verbose_name_plural = "rooms and devices"
+        constraints = [models.UniqueConstraint(fields=["location", "name"], name="one_resource_name_per_location")]
+
+    def __str__(self):
+        return f"{self.name} ({self.location})"
+
+
+class ServiceRequirement(models.Model):
+    """A service needs one unit of this kind of room or device for its whole duration."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="requirements")
+    resource_type = models.ForeignKey(
+        ResourceType, on_delete=models.PROTECT, related_name="requirements", verbose_name="needs"
+    )
+
+    class Meta:
+        verbose_name = "room or device a service needs"
+        verbose_name_plural = "rooms and devices services need"
+        constraints = [
+            models.UniqueConstraint(fields=["service", "resource_type"], name="one_requirement_per_service_kind")
+        ]
+
+    def __str__(self):
+        return f"{self.service} needs a {self.resource_type}"
 
 
 class Weekday(models.IntegerChoices):
@@ -180,3 +290,35 @@ class Appointment(models.Model):
     @property
     def is_cancelled(self):
         return self.status == AppointmentStatus.CANCELLED
+
+
+class AssignedUnit(models.Model):
+    """A room or device held for an appointment, from its start until its end plus the kind's clean-up time.
+
+    start and occupied_until copy the appointment's times (the constraint below
+    cannot read another table). `released` mirrors "the appointment is
+    cancelled": on PostgreSQL a trigger keeps it so (however the status
+    changes) and an exclusion constraint refuses two unreleased holds of one
+    unit that overlap. Availability reads the appointment's own status.
+    """
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="assigned_units")
+    unit = models.ForeignKey(ResourceUnit, on_delete=models.PROTECT, related_name="assignments")
+    start = models.DateTimeField()
+    occupied_until = models.DateTimeField()
+    released = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        ordering = ["unit__name"]
+        verbose_name = "assigned room or device"
+        verbose_name_plural = "assigned rooms and devices"
+        indexes = [models.Index(fields=["unit", "start"])]
+        constraints = [
+            models.UniqueConstraint(fields=["appointment", "unit"], name="one_hold_per_appointment_unit"),
+            models.CheckConstraint(
+                condition=models.Q(occupied_until__gt=models.F("start")), name="unit_hold_ends_after_start"
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.unit.name)

@@ -1,9 +1,11 @@
 """Booking, rescheduling and cancelling: every write to an appointment goes through here.
 
 No double booking, on any database: each write locks the practitioners it may
-use (row locks on PostgreSQL; SQLite runs IMMEDIATE transactions, which
-serialise writers), re-checks the slot under that lock, and on PostgreSQL an
-exclusion constraint rejects any overlap that slips past both.
+use and then the rooms and devices the service needs (row locks on PostgreSQL,
+always in that order and by id, so two bookings never deadlock; SQLite runs
+IMMEDIATE transactions, which serialise writers), re-checks the slot under
+those locks, and on PostgreSQL exclusion constraints (per practitioner and per
+room or device) reject any overlap that slips past both.
 """
 
 from collections.abc import Collection, Iterable
@@ -24,14 +26,26 @@ from privacy.policy import current_policy
 from privacy.services import record_consent
 
 from . import slot_cache
-from .availability import Slot, find_free_slots, nearest_free_slots, wall_to_instant
+from .availability import (
+    Slot,
+    find_free_slots,
+    free_unit,
+    nearest_free_slots,
+    needed_units,
+    practitioner_durations,
+    unit_busy_times,
+    wall_to_instant,
+)
 from .emails import booking_confirmation_message
 from .models import (
     Appointment,
     AppointmentSource,
     AppointmentStatus,
+    AssignedUnit,
     LocationClosure,
     Practitioner,
+    ResourceType,
+    ResourceUnit,
     Service,
     TimeOff,
     WorkingHours,
@@ -96,10 +110,16 @@ def _lock_practitioners(ids: Iterable[int]) -> list[Practitioner]:
 def _candidate_practitioner_ids(*, location: "Location", service: Service, practitioner_id: int | None) -> list[int]:
     if practitioner_id is not None:
         return [practitioner_id]
-    return list(
-        Practitioner.objects.filter(is_active=True, locations=location, services=service, services__locations=location)
+    return list(practitioner_durations(location=location, service=service))
+
+
+def lock_resource_units(*, location: "Location", service: Service) -> None:
+    """Lock every unit at `location` of the kinds of room or device `service` needs (after the practitioners)."""
+    list(
+        ResourceUnit.objects.select_for_update(of=("self",))
+        .filter(location=location, resource_type__requirements__service=service)
+        .order_by("pk")
         .values_list("pk", flat=True)
-        .distinct()
     )
 
 
@@ -111,10 +131,14 @@ def _choose_free_practitioner(
     practitioner_id: int | None,
     exclude_appointment_id: int | None = None,
     prefer: int | None = None,
-) -> int:
-    """Lock the candidates, then return a practitioner id free at `start`, or raise SlotUnavailable."""
+) -> tuple[int, datetime]:
+    """Lock the candidates and the rooms and devices, then return (practitioner id, end) free at `start`.
+
+    Raises SlotUnavailable when no qualified practitioner with every needed room or device is free then.
+    """
     candidates = _candidate_practitioner_ids(location=location, service=service, practitioner_id=practitioner_id)
     _lock_practitioners(candidates)
+    lock_resource_units(location=location, service=service)
     day = start.astimezone(location.tzinfo).date()
     slots = find_free_slots(
         location=location,
@@ -126,10 +150,49 @@ def _choose_free_practitioner(
     )
     for slot in slots:
         if slot.start == start:
-            if prefer is not None and prefer in slot.practitioner_ids:
-                return prefer
-            return slot.practitioner_ids[0]
+            chosen = prefer if prefer is not None and prefer in slot.practitioner_ids else slot.practitioner_ids[0]
+            return chosen, slot.end_for(chosen)
     raise SlotUnavailable("Sorry, that time is no longer available.")
+
+
+def assign_resource_units(*, appointment: Appointment) -> list[AssignedUnit]:
+    """Hold one free unit of each kind of room or device the appointment's service needs, for its time.
+
+    Replaces the appointment's earlier holds (a new time). The caller holds the
+    unit locks (lock_resource_units). Raises SlotUnavailable when a kind has no
+    unit free from the start until the end plus its clean-up time; on
+    PostgreSQL the exclusion constraint refuses an overlapping hold regardless.
+    """
+    AssignedUnit.objects.filter(appointment=appointment).delete()
+    kinds = needed_units(location=appointment.location, service=appointment.service)
+    if not kinds:
+        return []
+    longest_cleanup = max(cleanup for _, cleanup, _ in kinds)
+    busy = unit_busy_times(
+        unit_ids=[uid for _, _, units in kinds for uid in units],
+        range_start=appointment.start,
+        range_end=appointment.end + longest_cleanup,
+        exclude_appointment_id=appointment.pk,
+    )
+    holds = []
+    for _, cleanup, units in kinds:
+        unit_id = free_unit(units, busy, appointment.start, appointment.end + cleanup)
+        if unit_id is None:
+            raise SlotUnavailable("Sorry, that time is no longer available.")
+        holds.append(
+            AssignedUnit(
+                appointment=appointment,
+                unit_id=unit_id,
+                start=appointment.start,
+                occupied_until=appointment.end + cleanup,
+            )
+        )
+    try:
+        with transaction.atomic():
+            return AssignedUnit.objects.bulk_create(holds)
+    except IntegrityError as exc:
+        # The PostgreSQL exclusion constraint: someone else holds this room or device.
+        raise SlotUnavailable("Sorry, that time is no longer available.") from exc
 
 
 def _alternatives(
@@ -208,7 +271,7 @@ def book_appointment(
     meta = meta or RequestMeta()
     try:
         with transaction.atomic():
-            chosen = _choose_free_practitioner(
+            chosen, end = _choose_free_practitioner(
                 location=location, service=service, start=start, practitioner_id=practitioner_id
             )
             client = new_client_for_booking(details=details, location=location)
@@ -218,9 +281,10 @@ def book_appointment(
                 service=service,
                 practitioner_id=chosen,
                 start=start,
-                end=start + service.duration,
+                end=end,
                 source=AppointmentSource.ONLINE,
             )
+            assign_resource_units(appointment=appointment)
             _record_booking_consents(client=client, consents=consents, meta=meta)
             transaction.on_commit(lambda: _send_confirmation(appointment.pk))
             return appointment
@@ -297,7 +361,7 @@ def reschedule_appointment_by_client(*, appointment_id: int, new_start: datetime
     try:
         with transaction.atomic():
             appointment = _locked_for_client_change(appointment_id)
-            chosen = _choose_free_practitioner(
+            chosen, end = _choose_free_practitioner(
                 location=appointment.location,
                 service=appointment.service,
                 start=new_start,
@@ -307,12 +371,13 @@ def reschedule_appointment_by_client(*, appointment_id: int, new_start: datetime
             )
             appointment.practitioner_id = chosen
             appointment.start = new_start
-            appointment.end = new_start + appointment.service.duration
+            appointment.end = end
             try:
                 with transaction.atomic():
                     appointment.save()
             except IntegrityError as exc:
                 raise SlotUnavailable("Sorry, that time is no longer available.") from exc
+            assign_resource_units(appointment=appointment)
             transaction.on_commit(
                 lambda: appointment_rescheduled.send(sender=Appointment, appointment_id=appointment.pk)
             )
@@ -424,14 +489,15 @@ def check_front_desk_appointment(
         problems["service"] = [f"{service} is not offered at {location}."]
     if not practitioner.locations.filter(pk=location.pk).exists():
         problems["practitioner"] = [f"{practitioner} does not work at {location}."]
-    elif not practitioner.services.filter(pk=service.pk).exists():
-        problems["practitioner"] = [f"{practitioner} does not provide {service}."]
+    elif not practitioner_durations(location=location, service=service, practitioner_id=practitioner.pk):
+        problems["practitioner"] = [f"{practitioner} does not provide {service} at {location}."]
     if problems:
         raise FrontDeskBookingRefused(problems)
     if status == AppointmentStatus.CANCELLED:
         return current  # a cancelled appointment holds no time
     # The same lock online booking takes, so the two never book one practitioner twice.
     _lock_practitioners([practitioner.pk])
+    lock_resource_units(location=location, service=service)
     overlaps, outside_hours = staff_slot_problems(
         location=location,
         service=service,
@@ -482,16 +548,22 @@ def save_appointment_from_front_desk(
         appointment.service = service
         appointment.practitioner = practitioner
         appointment.start = start
-        appointment.end = start + service.duration
+        appointment.end = staff_booking_end(location=location, service=service, practitioner=practitioner, start=start)
         appointment.status = status
         appointment.source = source
         appointment.notes = notes
         try:
             with transaction.atomic():
                 appointment.save()
+                if status != AppointmentStatus.CANCELLED:
+                    # Under the unit locks check_front_desk_appointment took.
+                    assign_resource_units(appointment=appointment)
+        except SlotUnavailable as exc:
+            raise FrontDeskBookingRefused({None: ["A room or device it needs is already booked then."]}) from exc
         except IntegrityError as exc:
-            # The PostgreSQL exclusion constraint: the time was taken after all.
-            raise FrontDeskBookingRefused({None: [f"{practitioner} is already booked at that time."]}) from exc
+            # A PostgreSQL exclusion constraint (practitioner or room/device): the time was taken after all.
+            problem = f"{practitioner} or a room or device it needs is already booked then."
+            raise FrontDeskBookingRefused({None: [problem]}) from exc
         if status in ACTIVE_STATUSES:
             appointment_pk = appointment.pk
             if current is None:
@@ -527,9 +599,10 @@ def staff_slot_problems(
 
     Overlaps can never be overridden; the outside-hours reasons (not working,
     location closed, time off) can, with an explicit override. The caller holds
-    the practitioner lock (check_front_desk_appointment takes it).
+    the practitioner lock and the unit locks (check_front_desk_appointment takes them).
+    A room or device the service needs that is taken then counts as an overlap.
     """
-    end = start + service.duration
+    end = staff_booking_end(location=location, service=service, practitioner=practitioner, start=start)
     occupied_until = end + service.buffer_after
     overlaps = Appointment.objects.filter(
         practitioner=practitioner, start__lt=occupied_until, occupied_until__gt=start
@@ -540,6 +613,9 @@ def staff_slot_problems(
         f"{practitioner} already has {a.service} from {a.local_start:%H:%M} to {a.local_end:%H:%M}."
         for a in overlaps.select_related("service", "location")
     ]
+    overlap_messages += _unit_problems(
+        location=location, service=service, start=start, end=end, exclude_appointment_id=exclude_appointment_id
+    )
 
     tz = location.tzinfo
     day = start.astimezone(tz).date()
@@ -555,3 +631,40 @@ def staff_slot_problems(
     if TimeOff.objects.filter(practitioner=practitioner, start__lt=end, end__gt=start).exists():
         reasons.append(f"{practitioner} has time off then.")
     return overlap_messages, reasons
+
+
+def staff_booking_end(
+    *, location: "Location", service: Service, practitioner: Practitioner, start: datetime
+) -> datetime:
+    """When a front-desk booking ends: the practitioner's own duration of the service there, else the service's."""
+    duration = practitioner_durations(location=location, service=service, practitioner_id=practitioner.pk).get(
+        practitioner.pk, service.duration
+    )
+    return start + duration
+
+
+def _unit_problems(
+    *, location: "Location", service: Service, start: datetime, end: datetime, exclude_appointment_id: int | None
+) -> list[str]:
+    kinds = needed_units(location=location, service=service)
+    if not kinds:
+        return []
+    names = dict(ResourceType.objects.filter(pk__in=[k for k, _, _ in kinds]).values_list("pk", "name"))
+    busy = unit_busy_times(
+        unit_ids=[uid for _, _, units in kinds for uid in units],
+        range_start=start,
+        range_end=end + max(cleanup for _, cleanup, _ in kinds),
+        exclude_appointment_id=exclude_appointment_id,
+    )
+    tz = location.tzinfo
+    problems = []
+    for kind_id, cleanup, units in kinds:
+        if not units:
+            problems.append(f"{location} has no {names[kind_id]} in service, which {service} needs.")
+        elif free_unit(units, busy, start, end + cleanup) is None:
+            until = (end + cleanup).astimezone(tz)
+            problems.append(
+                f"No {names[kind_id]} is free from {start.astimezone(tz):%H:%M} to {until:%H:%M} "
+                f"(clean-up included), which {service} needs."
+            )
+    return problems

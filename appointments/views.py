@@ -20,7 +20,7 @@ from clinic.ratelimits import client_ip, limit
 from privacy.cookies import visitor_id
 
 from . import services, slot_cache
-from .availability import find_free_slots, local_day_bounds, nearest_free_slots
+from .availability import find_free_slots, local_day_bounds, nearest_free_slots, practitioner_durations
 from .forms import BookingDetailsForm, RescheduleForm, SlotSearchForm, parse_slot_start
 from .links import LinkExpired, LinkInvalid, appointment_from_token, manage_path, manage_token
 from .models import Practitioner, Service
@@ -52,7 +52,7 @@ def _location_and_service(location_slug, service_slug):
 
 
 def _practitioners(location, service):
-    return Practitioner.objects.filter(is_active=True, locations=location, services=service).distinct()
+    return Practitioner.objects.filter(pk__in=practitioner_durations(location=location, service=service))
 
 
 def _week_of_slots(*, location, service, practitioner_id, first_day, exclude_appointment_id=None):

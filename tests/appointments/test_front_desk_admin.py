@@ -6,12 +6,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from appointments.models import Appointment, AppointmentSource, AppointmentStatus, LocationClosure
-from clinic.roles import FRONT_DESK
-from tests.support.builders import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
+from tests.support.builders import AppointmentFactory, ClientFactory, bookable_clinic
+from tests.support.front_desk import ADD_URL, add_form, front_desk_user
 
 pytestmark = pytest.mark.django_db
 
@@ -29,32 +28,6 @@ def frozen_time():
 def clinic():
     location, service, (person,) = bookable_clinic(hours=((time(9), time(17)),))
     return location, service, person
-
-
-def front_desk_user(*locations):
-    # No locations given: a profile marked "All locations".
-    user = StaffFactory(locations=list(locations) or None)
-    user.groups.add(Group.objects.get(name=FRONT_DESK))
-    return user
-
-
-def add_form(location, service, person, client_record, hh, mm=0, **extra):
-    data = {
-        "client": client_record.pk,
-        "location": location.pk,
-        "service": service.pk,
-        "practitioner": person.pk,
-        "start_0": "2026-12-07",
-        "start_1": f"{hh:02d}:{mm:02d}",
-        "status": AppointmentStatus.BOOKED,
-        "source": AppointmentSource.FRONT_DESK,
-        "notes": "",
-    }
-    data.update(extra)
-    return data
-
-
-ADD_URL = reverse("admin:appointments_appointment_add")
 
 
 def test_front_desk_books_in_the_locations_local_time(client, clinic):

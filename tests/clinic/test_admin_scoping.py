@@ -408,7 +408,11 @@ def test_a_practitioner_shared_by_two_locations_keeps_the_other_location_when_on
         "title": "",
         "is_active": "on",
         "locations": [two_clinics["milpitas"].pk],
-        "services": [two_clinics["m_service"].pk],
+        "service_skills-TOTAL_FORMS": 1,
+        "service_skills-INITIAL_FORMS": 0,
+        "service_skills-0-service": two_clinics["m_service"].pk,
+        "service_skills-0-location": two_clinics["milpitas"].pk,
+        "service_skills-0-duration_minutes": "",
         "working_hours-TOTAL_FORMS": 0,
         "working_hours-INITIAL_FORMS": 0,
         "time_off-TOTAL_FORMS": 0,
@@ -417,7 +421,8 @@ def test_a_practitioner_shared_by_two_locations_keeps_the_other_location_when_on
     response = client.post(reverse("admin:appointments_practitioner_change", args=[person.pk]), form)
     assert response.status_code == 302, re.findall(r"errorlist.*?</ul>", response.content.decode(), re.S)
     assert set(person.locations.all()) == {two_clinics["milpitas"], two_clinics["glendale"]}
-    # Glendale's service, not offered to choose, is kept too.
+    # Glendale's service, not offered to choose (nor listed among the services they perform), is kept too.
+    assert 'name="service_skills-INITIAL_FORMS" value="0"' in page  # the Glendale service's row is not listed
     assert set(person.services.all()) == {two_clinics["m_service"], two_clinics["g_service"]}
 
 

@@ -4,7 +4,15 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
-from appointments.models import Practitioner, Service, WorkingHours
+from appointments.models import (
+    Practitioner,
+    PractitionerService,
+    ResourceType,
+    ResourceUnit,
+    Service,
+    ServiceRequirement,
+    WorkingHours,
+)
 from clinic.models import Location
 
 pytestmark = pytest.mark.django_db
@@ -16,6 +24,10 @@ def counts():
         Service.objects.count(),
         Practitioner.objects.count(),
         WorkingHours.objects.count(),
+        PractitionerService.objects.count(),
+        ResourceType.objects.count(),
+        ResourceUnit.objects.count(),
+        ServiceRequirement.objects.count(),
     )
 
 
@@ -41,6 +53,22 @@ def test_seed_creates_both_policy_locations_and_is_idempotent(settings, capsys):
     ]:
         assert expected in names
     assert any("Neurotoxin" in name for name in names)
+
+
+def test_seed_gives_both_locations_rooms_and_devices_and_the_laser_and_hydrafacial_their_needs(settings):
+    settings.DEBUG = False
+    call_command("seed_demo")
+    call_command("seed_demo")
+    for location in Location.objects.all():
+        kinds = sorted(location.resource_units.values_list("resource_type__name", flat=True))
+        assert kinds == ["GentleMax laser", "HydraFacial machine", "Treatment room", "Treatment room"]
+    needs = lambda slug: set(  # noqa: E731
+        ServiceRequirement.objects.filter(service__slug=slug).values_list("resource_type__name", flat=True)
+    )
+    assert needs("laser-hair-removal") == {"Treatment room", "GentleMax laser"}
+    assert needs("hydrafacial") == {"HydraFacial machine"}
+    senior = PractitionerService.objects.get(practitioner__name="Dr. Priya Raman", service__slug="neurotoxin")
+    assert senior.duration_minutes == 20
 
 
 def test_admin_login_only_when_debug(settings, capsys):

@@ -5,7 +5,15 @@ from datetime import time
 import factory
 from django.contrib.auth.models import User
 
-from appointments.models import Appointment, Practitioner, Service, WorkingHours
+from appointments.models import (
+    Appointment,
+    Practitioner,
+    ResourceType,
+    ResourceUnit,
+    Service,
+    ServiceRequirement,
+    WorkingHours,
+)
 from clinic.models import Client, Location, StaffProfile
 
 
@@ -122,6 +130,40 @@ def bookable_clinic(*, weekdays=range(7), hours=((time(9), time(17)),), practiti
                 )
         people.append(person)
     return location, service, people
+
+
+class ResourceTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ResourceType
+
+    name = factory.Sequence(lambda n: f"Kind {n}")
+    cleanup_minutes = 0
+
+
+class ResourceUnitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ResourceUnit
+
+    resource_type = factory.SubFactory(ResourceTypeFactory)
+    name = factory.Sequence(lambda n: f"Unit {n}")
+
+
+def needs(service, location, **kinds):
+    """The service needs one unit of each kind; the location has `count` units of it.
+
+    needs(laser, milpitas, room=(2, 10), laser=(1, 0)) -> {"room": (type, [units]), "laser": (type, [unit])}
+    (count, clean-up minutes) per kind.
+    """
+    made = {}
+    for label, (count, cleanup) in kinds.items():
+        kind = ResourceTypeFactory(name=f"{label} {ResourceType.objects.count()}", cleanup_minutes=cleanup)
+        ServiceRequirement.objects.create(service=service, resource_type=kind)
+        units = [
+            ResourceUnitFactory(resource_type=kind, location=location, name=f"{label} {i + 1} {kind.pk}")
+            for i in range(count)
+        ]
+        made[label] = (kind, units)
+    return made
 
 
 def prove_contacts(client, *, phone=True, email=True):
