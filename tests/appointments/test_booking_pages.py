@@ -12,6 +12,7 @@ from django.urls import reverse
 from icalendar import Calendar
 
 from appointments import services, slot_cache
+from appointments.links import manage_token
 from appointments.models import Appointment, AppointmentSource
 from clinic.models import Client
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
@@ -120,6 +121,22 @@ def test_a_booked_time_leaves_the_cached_week_at_once_and_a_cancelled_one_comes_
     appointment.refresh_from_db()
     assert appointment.status == "cancelled"
     assert ten in client.get(week_url, {"date": "2026-12-07"}).content.decode()
+
+
+def test_a_time_the_client_cancels_through_their_link_comes_back_on_the_cached_week(
+    client, book, clinic, django_capture_on_commit_callbacks
+):
+    location, service, _ = clinic
+    week_url = reverse("appointments:choose_time", args=[location.slug, service.slug])
+    later = MONDAY_10 + timedelta(days=7)  # before the change cut-off
+    book(details_url(location, service), form_data(start=later))
+    shown = f'datetime="{later.isoformat()}"'
+    assert shown not in client.get(week_url, {"date": later.date().isoformat()}).content.decode()  # cached
+    cancel_url = reverse("appointments:cancel", args=[manage_token(Appointment.objects.get())])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(cancel_url).status_code == 302
+    assert Appointment.objects.get().status == "cancelled"
+    assert shown in client.get(week_url, {"date": later.date().isoformat()}).content.decode()
 
 
 def test_a_second_visitor_of_the_same_week_costs_no_database_query(client, clinic, django_assert_num_queries):
