@@ -109,9 +109,10 @@ def _move(keys: Sequence[str]) -> None:
     with copies.lock:  # this process sees its own change at once ...
         copies.changes += 1
         copies.versions.clear()
-    try:
-        for key in keys:
-            cache.set(key, _new_version(), timeout=_version_timeout(key))
+    try:  # one round trip; a day's version lives as long as the latest day's (a day at most longer)
+        timeouts = [_version_timeout(key) for key in keys]
+        timeout = None if None in timeouts else max(timeouts)
+        cache.set_many({key: _new_version() for key in keys}, timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - a cache outage must not fail a booking
         logger.warning("Availability cache not invalidated: %s", exc.__class__.__name__)
         with copies.lock:  # the shared versions could not move: at least this process drops its copies
