@@ -6,14 +6,17 @@ class AppointmentsConfig(AppConfig):
     verbose_name = "Appointments"
 
     def ready(self):
-        from django.db.models.signals import m2m_changed, post_delete, post_save
+        from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
         from clinic.models import Location
         from privacy import registry
 
         from . import models, personal_data, slot_cache
 
-        # Anything that changes which times are free forgets the cached weeks.
+        # Anything that changes which times are free forgets the cached weeks (an appointment: those showing its days).
+        pre_save.connect(
+            slot_cache.remember_times_before_save, sender=models.Appointment, dispatch_uid="slots-moving-Appointment"
+        )
         for model in (
             Location,
             models.Service,

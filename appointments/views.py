@@ -14,7 +14,6 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic import identity
-from clinic.layout import render_in_layout
 from clinic.models import Location
 from clinic.ratelimits import client_ip, limit
 from privacy.cookies import visitor_id
@@ -90,12 +89,16 @@ def choose_time(request, location_slug, service_slug):
     """The week of free times. Its body is cached (slot_cache): a hit costs no query."""
     build = partial(_build_choose_time, request.GET, location_slug, service_slug)
     parts = _cacheable_search(request.GET)
-    page = (
-        build()[0]
-        if parts is None
-        else slot_cache.cached_page(parts=(location_slug, service_slug, *parts), build=build)
-    )
-    return render_in_layout(request, "appointments/choose_time.html", page)
+    if parts is None:
+        page = build()[0]
+    else:
+        page = slot_cache.cached_page(
+            parts=(location_slug, service_slug, *parts),
+            location_slug=location_slug,
+            day=date.fromisoformat(parts[0]) if parts[0] else timezone.now().date(),
+            build=build,
+        )
+    return render(request, "appointments/choose_time.html", page)
 
 
 def _cacheable_search(params):

@@ -23,13 +23,15 @@ Before the availability steps every page of the plan is requested once (the
 warm-up prints how long an uncached page takes): the steps measure the steady
 state of a site whose pages are cached, as they are between bookings. After
 the steps, --rounds alternating floor and availability runs at the top step
-give the ratio between the two; the target uses the median of those ratios and
-the steps' one, since this machine's speed drifts by a third within minutes.
+give the ratio between the two (the median of those ratios and the steps'
+one), since this machine's speed drifts by a third within minutes.
 
 Errors are 5xx, connection failures and any other unexpected status.
-Targets (at 20 users): availability >= half the floor's req/s, availability
-p95 < 100 ms, 0 errors, 0 double bookings. A missed target is reported, not an
-exit status; only a crash exits non-zero.
+Targets (at 20 users): availability p95 < 50 ms, the booking mix's p95 < 150
+ms, 0 errors, 0 double bookings; the ratio of availability to the floor's
+req/s (and the floor's own p95) is reported beside them, since both move with
+the machine. A missed target is reported, not an exit status; only a crash
+exits non-zero.
 
 Run: .venv/bin/python bench/load.py   (DATABASE_URL=postgres://user@host:5432/db picks the server;
 default postgres://postgres@127.0.0.1:5432/postgres). --help lists the knobs.
@@ -70,6 +72,12 @@ def parse_args():
     parser.add_argument("--conn-max-age", type=int, default=60, help="CONN_MAX_AGE seconds (default 60)")
     parser.add_argument("--scenarios", default="floor,availability,booking")
     parser.add_argument(
+        "--redis-db",
+        type=int,
+        default=11,
+        help="Redis database of the REDIS_URL server for the cache, flushed (default 11)",
+    )
+    parser.add_argument(
         "--rounds",
         type=int,
         default=3,
@@ -98,12 +106,12 @@ def postgres_problem():
     return None
 
 
-def cache_redis_url():
-    """Redis database 11 of the REDIS_URL server (default the local one), flushed; "" if unreachable."""
+def cache_redis_url(db):
+    """Redis database db of the REDIS_URL server (default the local one), flushed; "" if unreachable."""
     import redis
 
     base = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    url = base.rsplit("/", 1)[0] + "/11"
+    url = base.rsplit("/", 1)[0] + f"/{db}"
     try:
         redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
     except redis.RedisError as exc:
@@ -117,7 +125,7 @@ def configure_environment(args, port, static_root):
     os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
     # As in production, the cache (the cached availability pages) is Redis, shared by the
     # gunicorn workers: a database of its own on the REDIS_URL server, flushed first.
-    redis_url = cache_redis_url()
+    redis_url = cache_redis_url(args.redis_db)
     config = {
         "REDIS_URL": redis_url,
         "DJANGO_SETTINGS_MODULE": "bench.load_settings",
@@ -523,15 +531,23 @@ def main():
             )
         ratio = statistics.median(ratios)
         print(
-            f"  availability req/s >= 0.5 x floor at {top} users: median {ratio:.2f} x of {len(ratios)} "
-            f"({'; '.join(shown)}) -> {'MET' if ratio >= 0.5 else 'NOT MET'}"
+            f"  (reported, not a target) availability req/s / floor req/s at {top} users: median {ratio:.2f} "
+            f"of {len(ratios)} ({'; '.join(shown)})"
+        )
+        floor_p95 = max([floor["total"]["p95"]] + [f["total"]["p95"] for f, _ in rounds])
+        print(
+            f"  (reported) the floor view's p95 at {top} users: {floor_p95} ms (the worst of the step and the rounds)"
         )
     if availability:
         p95 = max([availability["total"]["p95"]] + [a["total"]["p95"] for _, a in rounds])
         print(
-            f"  availability p95 < 100 ms at {top} users: {p95} ms (the worst of the step and the rounds) "
-            f"-> {'MET' if p95 < 100 else 'NOT MET'}"
+            f"  availability p95 < 50 ms at {top} users: {p95} ms (the worst of the step and the rounds) "
+            f"-> {'MET' if p95 < 50 else 'NOT MET'}"
         )
+    booking = at_top("booking")
+    if booking:
+        p95 = booking["total"]["p95"]
+        print(f"  booking mix p95 < 150 ms at {top} users: {p95} ms -> {'MET' if p95 < 150 else 'NOT MET'}")
     errors = sum(step["total"]["failures"] for steps in results.values() for step in steps)
     errors += sum(step["total"]["failures"] for pair in rounds for step in pair)
     print(f"  0 errors: {errors} -> {'MET' if errors == 0 else 'NOT MET'}")

@@ -193,26 +193,23 @@ if env("EMAIL_URL", default="").startswith("filemail:"):
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="California Aesthetics <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# Redis backs Celery and, when set, the cache (rate limits share it across hosts).
+# Redis backs Celery and, when set, the cache (rate limits share it across hosts): django-redis,
+# one client and connection pool per process.
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "clinic.cache.ReusingRedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             # A Redis that stops answering must not hang web requests (rate limits fail open).
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # django-cookie-consent reads its cookie groups from a cache on every request: per process, as
 # objects (no unpickling), and for at most a minute, so a change in the admin reaches every process.
-CACHES["cookie_consent"] = {
-    "BACKEND": "clinic.cache.ObjectMemoryCache",
-    "LOCATION": "cookie-consent",
-    "OPTIONS": {"MAX_TIMEOUT": 60},
-}
+CACHES["cookie_consent"] = {"BACKEND": "clinic.cache.ProcessObjectCache", "TIMEOUT": 60}
 COOKIE_CONSENT_CACHE_BACKEND = "cookie_consent"
 COOKIE_CONSENT_LOG_ENABLED = False  # choices go to our own consent ledger instead
 COOKIE_CONSENT_SECURE = not DEBUG

@@ -7,13 +7,11 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 import time_machine
 from django.core import mail
-from django.core.cache import cache
-from django.db.models.signals import post_save
 from django.urls import reverse
-from factory.django import mute_signals
 from icalendar import Calendar
 
-from appointments import slot_cache
+from appointments import services, slot_cache
+from appointments.links import manage_token
 from appointments.models import Appointment, AppointmentSource
 from clinic.models import Client
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
@@ -104,6 +102,22 @@ def test_a_booked_time_leaves_the_cached_week_at_once_and_a_cancelled_one_comes_
     assert ten in client.get(week_url, {"date": "2026-12-07"}).content.decode()
 
 
+def test_a_time_the_client_cancels_through_their_link_comes_back_on_the_cached_week(
+    client, book, clinic, django_capture_on_commit_callbacks
+):
+    location, service, _ = clinic
+    week_url = reverse("appointments:choose_time", args=[location.slug, service.slug])
+    later = MONDAY_10 + timedelta(days=7)  # before the change cut-off
+    book(details_url(location, service), booking_form(start=later))
+    shown = f'datetime="{later.isoformat()}"'
+    assert shown not in client.get(week_url, {"date": later.date().isoformat()}).content.decode()  # cached
+    cancel_url = reverse("appointments:cancel", args=[manage_token(Appointment.objects.get())])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(cancel_url).status_code == 302
+    assert Appointment.objects.get().status == "cancelled"
+    assert shown in client.get(week_url, {"date": later.date().isoformat()}).content.decode()
+
+
 def test_a_second_visitor_of_the_same_week_costs_no_database_query(client, clinic, django_assert_num_queries):
     location, service, _ = clinic
     week_url = reverse("appointments:choose_time", args=[location.slug, service.slug])
@@ -113,25 +127,68 @@ def test_a_second_visitor_of_the_same_week_costs_no_database_query(client, clini
     assert second.split("<main", 1)[1] == first.split("<main", 1)[1]
 
 
-def test_a_time_booked_through_another_web_process_leaves_this_ones_pages_within_a_second(client, clinic, monkeypatch):
+def test_a_time_booked_through_another_web_process_leaves_this_ones_pages_within_a_second(
+    client, clinic, monkeypatch, django_capture_on_commit_callbacks
+):
     location, service, person = clinic
     seconds = [1000.0]
     monkeypatch.setattr(slot_cache, "_clock", lambda: seconds[0])
     week_url = reverse("appointments:choose_time", args=[location.slug, service.slug])
     ten = f'datetime="{MONDAY_10.isoformat()}"'
     assert ten in client.get(week_url, {"date": "2026-12-07"}).content.decode()  # cached, here and shared
-    with mute_signals(post_save):  # booked elsewhere: this process hears nothing ...
+    this_process = slot_cache._copies
+    monkeypatch.setattr(slot_cache, "_copies", slot_cache._ProcessCopies())  # another process, its own copies ...
+    with django_capture_on_commit_callbacks(execute=True):
         AppointmentFactory(location=location, service=service, practitioner=person, start=MONDAY_10)
-    cache.incr(slot_cache.VERSION_KEY)  # ... but that process moves the shared version
+    monkeypatch.setattr(slot_cache, "_copies", this_process)  # ... sharing only the cache
     seconds[0] += 0.9
     assert ten in client.get(week_url, {"date": "2026-12-07"}).content.decode()  # this process's copy, for now
     seconds[0] += 0.2
     assert ten not in client.get(week_url, {"date": "2026-12-07"}).content.decode()
 
 
+def test_a_booking_rebuilds_only_the_pages_showing_its_day_at_its_location(
+    client, book, clinic, django_assert_num_queries, django_assert_max_num_queries
+):
+    location, service, _ = clinic
+    elsewhere, elsewhere_service, _ = bookable_clinic()
+    week_url = reverse("appointments:choose_time", args=[location.slug, service.slug])
+    elsewhere_url = reverse("appointments:choose_time", args=[elsewhere.slug, elsewhere_service.slug])
+    searches = [(week_url, "2026-12-07"), (week_url, "2026-12-21"), (elsewhere_url, "2026-12-07")]
+    for url, day in searches:
+        client.get(url, {"date": day})  # cached
+    book(details_url(location, service), booking_form())  # Monday 7 December, 10 AM
+    with django_assert_max_num_queries(20) as queries:
+        assert (
+            f'datetime="{MONDAY_10.isoformat()}"' not in client.get(week_url, {"date": "2026-12-07"}).content.decode()
+        )
+    assert len(queries) > 0  # that week is rebuilt
+    for url, day in searches[1:]:
+        with django_assert_num_queries(0):  # a later week and another location keep their pages
+            client.get(url, {"date": day})
+
+
+def test_a_rescheduled_appointment_frees_its_old_time_on_the_cached_pages(
+    client, book, clinic, django_capture_on_commit_callbacks
+):
+    location, service, _ = clinic
+    week_url = reverse("appointments:choose_time", args=[location.slug, service.slug])
+    before, after = MONDAY_10 + timedelta(days=7), MONDAY_10 + timedelta(days=21)
+    book(details_url(location, service), booking_form(start=before))
+    for moment in (before, after):  # both weeks cached: the first without its time, the other with it free
+        page = client.get(week_url, {"date": moment.date().isoformat()}).content.decode()
+        assert (f'datetime="{moment.isoformat()}"' in page) is (moment == after)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.reschedule_appointment_by_client(appointment_id=Appointment.objects.get().pk, new_start=after)
+    for moment in (before, after):
+        page = client.get(week_url, {"date": moment.date().isoformat()}).content.decode()
+        assert (f'datetime="{moment.isoformat()}"' in page) is (moment == before)
+
+
 def test_each_process_keeps_a_bounded_number_of_pages(client, clinic, monkeypatch):
     location, service, _ = clinic
     monkeypatch.setattr(slot_cache, "LOCAL_PAGES", 3)
+    slot_cache.forget_process_copies()
     week_url = reverse("appointments:choose_time", args=[location.slug, service.slug])
     for day in range(7, 14):
         assert client.get(week_url, {"date": f"2026-12-{day:02d}"}).status_code == 200
@@ -190,21 +247,26 @@ def test_a_cached_time_drops_out_the_moment_it_falls_inside_the_minimum_notice(c
 
 
 def test_a_week_ahead_stays_cached_for_minutes_and_is_rebuilt_when_the_day_moves_on(
-    client, clinic, django_assert_num_queries, django_assert_max_num_queries
+    client, clinic, django_assert_max_num_queries
 ):
     location, service, _ = clinic
     week_url = reverse("appointments:choose_time", args=[location.slug, service.slug])
     search = {"date": "2026-12-14", "practitioner": "any"}
     with time_machine.travel(datetime(2026, 12, 6, 23, 57, tzinfo=LA), tick=False):
         client.get(week_url, search)
-    with time_machine.travel(datetime(2026, 12, 6, 23, 59, 59, tzinfo=LA), tick=False), django_assert_num_queries(0):
-        client.get(week_url, search)  # time alone has not changed that week
+    with (
+        time_machine.travel(datetime(2026, 12, 6, 23, 59, 59, tzinfo=LA), tick=False),
+        django_assert_max_num_queries(20) as queries,
+    ):
+        client.get(week_url, search)
+    # Time alone has not changed that week: not rebuilt (only the cookie groups, kept a minute, are read again).
+    assert not [q for q in queries if "appointments_" in q["sql"]]
     with (
         time_machine.travel(datetime(2026, 12, 7, 0, 0, 1, tzinfo=LA), tick=False),
         django_assert_max_num_queries(20) as queries,
     ):
         client.get(week_url, search)
-    assert len(queries) > 0  # a new day (and horizon): built again
+    assert [q for q in queries if "appointments_" in q["sql"]]  # a new day (and horizon): built again
 
 
 def test_a_cached_week_is_rebuilt_within_ten_minutes_even_without_a_signalled_change(

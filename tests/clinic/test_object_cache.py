@@ -1,4 +1,4 @@
-"""The in-process object cache (clinic.cache.ObjectMemoryCache) behind django-cookie-consent's cookie groups."""
+"""The in-process object cache (clinic.cache.ProcessObjectCache) behind django-cookie-consent's cookie groups."""
 
 import time
 

@@ -54,7 +54,7 @@ def web_on(private_redis, settings):
     settings.CACHES = {
         **settings.CACHES,
         "default": {
-            "BACKEND": "clinic.cache.ReusingRedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": private_redis.url,
         },
     }

@@ -12,7 +12,9 @@ from django.core import mail
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import models
+from django_redis import get_redis_connection
 
+from clinic.cache import ProcessObjectCache
 from clinic.hashing import contact_hash
 from clinic.logmask import MaskedFormatter, MaskPersonalData
 from messaging.models import EmailOptOut, SmsOptOut
@@ -57,10 +59,12 @@ def cache_holding(*needles):
     hits = set()
     for alias in settings.CACHES:
         cache = caches[alias]
-        if isinstance(cache, LocMemCache):  # {key: pickle, or the object itself}
+        if isinstance(cache, LocMemCache):  # {key: pickle}
             items = list(cache._cache.items())
+        elif isinstance(cache, ProcessObjectCache):  # {key: (the object itself, seconds to live)}
+            items = [(key, entry[0]) for key, entry in list(cache._entries.items())]
         else:  # Redis: every key of its database
-            client = cache._cache.get_client()
+            client = get_redis_connection(alias)
             items = [(key, _redis_value(client, key)) for key in client.scan_iter()]
         for key, value in items:
             key = key.decode() if isinstance(key, bytes) else key

@@ -12,7 +12,7 @@ requires_postgres = pytest.mark.skipif(
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
-    from django.core.cache import cache
+    from django.core.cache import cache, caches
 
     from appointments import slot_cache
     from clinic.celery import app
@@ -28,6 +28,7 @@ def _test_settings(settings):
     locmem.outbox.clear()
     cache.clear()  # cached weeks of free times and counters never leak from one test to the next
     slot_cache.forget_process_copies()
+    caches["cookie_consent"].clear()  # this process's cookie groups, as objects
     settings.SITE_URL = "http://testserver"
     settings.STORAGES = {
         **settings.STORAGES,
