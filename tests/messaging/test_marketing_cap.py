@@ -144,3 +144,36 @@ def test_one_campaign_sends_once_to_a_number_or_address_held_by_several_records(
     # The oldest record holding the contact is the one written to (each online booking is a newer record).
     assert {client_id for _, client_id in sent} == {records[0].pk, other.pk}
     assert offer.audience_size == 2
+
+
+def _counts(purpose, contacts):
+    from messaging.permissions import Purpose, marketing_counts
+
+    with time_machine.travel(NOON, tick=False):
+        return marketing_counts(purpose=getattr(Purpose, purpose), contacts=contacts, now=NOON)
+
+
+def test_the_sms_cap_counts_only_marketing_texts_to_that_number_that_went_or_will_go_out():
+    dana, lee = marketable(phone="+14085550151"), marketable(phone="+14085550152")
+    past_texts(dana, 2, days_ago=3)
+    past_texts(lee, 3, days_ago=3)  # another number's offers are not Dana's
+    with time_machine.travel(NOON - timedelta(days=2), tick=False):
+        # Appointment texts are not marketing; a failed or skipped offer never reached the phone.
+        SmsMessage.objects.create(to_number="+14085550151", body="reminder", kind=MessageKind.REMINDER, status="sent")
+        for status in ("failed", "skipped"):
+            SmsMessage.objects.create(to_number="+14085550151", body="offer", kind=MessageKind.MARKETING, status=status)
+    past_texts(dana, 5, days_ago=31)  # older than the 30 days
+
+    assert _counts("SMS_MARKETING", ["+14085550151"]) == {"+14085550151": 2}
+
+
+def test_the_email_cap_counts_an_address_asked_for_in_any_letter_case():
+    dana = marketable(email="dana@example.com")
+    offer = campaign(Channel.EMAIL)
+    other = campaign(Channel.EMAIL, name="Second offer")
+    with time_machine.travel(NOON - timedelta(days=3), tick=False):
+        # Stored as the record holds it: normalised to lower case (Client.save).
+        CampaignEmail.objects.create(campaign=offer, client=dana, to_email=dana.email, status="sent")
+        CampaignEmail.objects.create(campaign=other, client=None, to_email="dana@example.com", status="sent")
+
+    assert _counts("EMAIL_MARKETING", ["DANA@example.com"]) == {"dana@example.com": 2}

@@ -192,3 +192,49 @@ def test_an_unsubscribe_link_made_for_an_older_address_lists_that_address_withou
     assert entry.email_hash == contact_hash("dana.old@example.com")
     assert entry.email == ""
     assert not opt_outs.is_email_opted_out("dana.new@example.com")
+
+
+def test_a_stop_keeps_the_text_that_asked_and_a_staff_added_opt_out_names_the_staff_member():
+    staff = StaffFactory()
+    entry = opt_outs.add_sms_opt_out(
+        phone=PHONE, reason="Replied STOP", source=OptOutSource.SMS_KEYWORD, evidence="SM9"
+    )
+    assert (str(entry.phone), entry.evidence) == (PHONE, "SM9")
+    opt_outs.add_sms_opt_out(
+        phone="+14085550144",
+        reason="Asked at the desk",
+        source=OptOutSource.ADMIN,
+        actor=ConsentActor.STAFF,
+        staff_user=staff,
+        evidence="desk note",
+    )
+    opt_outs.add_email_opt_out(
+        email="dana@example.com",
+        reason="Asked at the desk",
+        source=OptOutSource.ADMIN,
+        actor=ConsentActor.STAFF,
+        staff_user=staff,
+        evidence="desk note",
+    )
+    staff_events = OptOutEvent.objects.filter(source=OptOutSource.ADMIN)
+    assert [(e.channel, e.actor, e.staff_user, e.evidence) for e in staff_events.order_by("id")] == [
+        ("sms", ConsentActor.STAFF, staff, "desk note"),
+        ("email", ConsentActor.STAFF, staff, "desk note"),
+    ]
+    assert EmailOptOut.objects.get().reason == "Asked at the desk"
+
+
+def test_an_erased_numbers_opt_out_keeps_only_its_keyed_hash():
+    entry = opt_outs.add_sms_opt_out(phone=PHONE, reason="Erased", source=OptOutSource.SMS_KEYWORD, keep_number=False)
+    entry.refresh_from_db()
+    assert entry.phone == "" and entry.phone_hash == contact_hash(PHONE)
+    assert opt_outs.is_sms_opted_out(PHONE)
+
+
+def test_an_overlong_reason_or_evidence_is_cut_to_the_fields_size_so_the_opt_out_is_never_lost():
+    entry = opt_outs.add_sms_opt_out(phone=PHONE, reason="r" * 500, source=OptOutSource.SMS_KEYWORD, evidence="e" * 500)
+    opt_outs.add_email_opt_out(email="dana@example.com", reason="r" * 500, source=OptOutSource.EMAIL_LINK)
+    entry.refresh_from_db()
+    assert (len(entry.reason), len(entry.evidence)) == (200, 200)
+    assert len(EmailOptOut.objects.get().reason) == 200
+    assert {(len(e.reason), len(e.evidence)) for e in OptOutEvent.objects.filter(channel="sms")} == {(200, 200)}
