@@ -34,6 +34,7 @@ from .models import (
     Service,
     TimeOff,
     WorkingHours,
+    new_feed_key,
 )
 from .signals import appointment_booked, appointment_rescheduled
 
@@ -550,3 +551,11 @@ def staff_slot_problems(
     if TimeOff.objects.filter(practitioner=practitioner, start__lt=end, end__gt=start).exists():
         reasons.append(f"{practitioner} has time off then.")
     return overlap_messages, reasons
+
+
+def rotate_practitioner_feed_key(*, practitioner_id: int) -> str:
+    """A new calendar-feed key for the practitioner: the old feed link stops working at once (404)."""
+    key = new_feed_key()
+    # update(), not save(): the key changes nobody's availability, so the booking pages' caches stay.
+    Practitioner.objects.filter(pk=practitioner_id).update(feed_key=key)
+    return key
