@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -22,6 +23,7 @@ from privacy.requests_models import AuditAction
 
 from . import selectors, services
 from .availability import local_day_bounds
+from .calendar_html import CalendarLinks, table_body
 from .feeds import feed_url
 from .models import (
     Appointment,
@@ -232,20 +234,27 @@ class AppointmentAdmin(LocationScopedAdmin):
                 if item.appointment is not None:
                     item.status_choices = _status_choices(item.appointment.status)
                     item.can_check_in = AppointmentStatus.CHECKED_IN in dict(item.status_choices)
+        names = f"admin:{self.opts.app_label}_{self.opts.model_name}"
+        links = CalendarLinks(
+            add_url=reverse(f"{names}_add") if self.has_add_permission(request) else "",
+            status_url=reverse("admin:appointments_day_calendar_status") if self.has_change_permission(request) else "",
+            change_url=reverse(f"{names}_change", args=[0]),
+            csrf_token=get_token(request),
+            location_id=location.pk,
+        )
         context.update(
             {
                 "form": form,
                 "calendar": calendar,
+                "table_body": table_body(calendar, links),
                 "location": location,
                 "day": day,
                 "today": today,
                 "previous_url": calendar_url(location_id=location.pk, day=day - timedelta(days=1)),
                 "next_url": calendar_url(location_id=location.pk, day=day + timedelta(days=1)),
                 "today_url": calendar_url(location_id=location.pk, day=today),
-                "add_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_add"),
-                "can_add": self.has_add_permission(request),
-                "can_change": self.has_change_permission(request),
-                "cancelled_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+                "can_add": bool(links.add_url),
+                "cancelled_url": reverse(f"{names}_changelist")
                 + "?"
                 + urlencode({"location__id__exact": location.pk, "status__exact": AppointmentStatus.CANCELLED}),
                 "subtitle": f"{location} {day:%A %-d %B %Y}",

@@ -151,6 +151,8 @@ def _location_appointments(location: Location, start: datetime, end: datetime) -
     return (
         Appointment.objects.filter(location=location, start__gte=start, start__lt=end)
         .select_related("client", "service", "practitioner")
+        # The calendar shows a client's name only: their contact details and the notes stay unread.
+        .defer("notes", "client__mobile_phone", "client__email")
         .order_by("start", "pk")
     )
 
