@@ -6,7 +6,7 @@ names a client by first name only, with the service: no surname, phone, email or
 the link ends up in calendar apps and their sync servers.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
@@ -62,7 +62,7 @@ def practitioner_feed_ics(practitioner: Practitioner, *, now: datetime | None = 
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", f"{settings.CLINIC_NAME}: {practitioner.name}")
     # A hint to calendar apps to poll often (the feed changes with every booking).
-    cal.add("refresh-interval", "PT15M", parameters={"VALUE": "DURATION"})
+    cal.add("refresh-interval", timedelta(minutes=15), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT15M")
     appointments = practitioner_feed_appointments(
         practitioner=practitioner, now=now, days_back=FEED_DAYS_BACK, days_ahead=FEED_DAYS_AHEAD
