@@ -59,6 +59,7 @@ def events(response):
     return [c for c in Calendar.from_ical(response.content).walk("VEVENT")]
 
 
+@pytest.mark.policy("security")
 def test_the_feed_names_the_client_by_first_name_and_service_only(client, clinic, everything_client):
     location, service, person = clinic
     AppointmentFactory(
@@ -176,6 +177,7 @@ def test_a_tampered_or_unknown_feed_token_is_a_404(client, clinic):
     assert client.get(reverse("appointments:practitioner_feed", args=[token])).status_code == 404
 
 
+@pytest.mark.policy("security")
 def test_a_new_feed_link_from_the_admin_kills_the_old_one(client, clinic):
     location, service, person = clinic
     old = feed_path(person)

@@ -171,6 +171,7 @@ def test_an_illegal_status_change_shows_the_services_message_not_a_500(client, m
     assert client.get(STATUS).status_code == 405
 
 
+@pytest.mark.policy("security")
 def test_a_milpitas_front_desk_never_sees_or_changes_glendale_through_any_parameter(client, milpitas, glendale):
     location, service, ann, bo = milpitas
     g_location, g_appointment = glendale
