@@ -10,7 +10,7 @@ import time_machine
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from appointments.models import AppointmentStatus
+from appointments.models import AppointmentStatus, LocationClosure, TimeOff
 from clinic.roles import FRONT_DESK
 from tests.support.builders import (
     AppointmentFactory,
@@ -302,3 +302,33 @@ def test_twenty_practitioners_and_two_hundred_appointments_take_a_constant_numbe
     assert response.status_code == 200
     assert response.content.decode().count('class="block status-booked"') == 200
     assert len(big_queries) == len(small_queries)
+
+
+def test_time_off_is_a_block_and_a_closure_day_offers_no_gaps(client, milpitas):
+    location, service, ann, bo = milpitas
+    TimeOff.objects.create(practitioner=bo, start=at(MONDAY, 12), end=at(MONDAY, 14), reason="Dentist")
+    client.force_login(front_desk_user(location))
+
+    html = client.get(calendar_url(location)).content.decode()
+
+    assert "Time off" in html and "Dentist" not in html
+    assert f"practitioner={bo.pk}&amp;start=2026-12-07T11:45" in html
+    assert f"practitioner={bo.pk}&amp;start=2026-12-07T12:00" not in html
+    assert f"practitioner={bo.pk}&amp;start=2026-12-07T14:00" in html
+
+    LocationClosure.objects.create(location=location, date=MONDAY, reason="Staff training")
+    html = client.get(calendar_url(location)).content.decode()
+    assert "closed on this day: Staff training" in html
+    assert "start=2026-12-07T" not in html
+
+
+def test_a_date_that_is_not_a_date_shows_today_with_a_message(client, milpitas):
+    location, service, ann, bo = milpitas
+    client.force_login(front_desk_user(location))
+
+    response = client.get(CALENDAR + "?" + urlencode({"location": location.pk, "date": "2026-02-30"}))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Enter a valid date." in html and "Showing today." in html
+    assert "Monday 7 December 2026" in html
