@@ -423,7 +423,16 @@ class PractitionerAdmin(LocationScopedAdmin):
     search_fields = ["name"]
     inlines = [WorkingHoursInline, TimeOffInline]
     actions = [rotate_feed_links]
-    readonly_fields = ["calendar_feed"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The link shows client first names to whoever holds it: only those who may change the
+        # practitioner (clinic managers) see it and hand it over; the front desk sees where it is.
+        feed = "calendar_feed" if self.has_change_permission(request, obj) else "calendar_feed_for_managers"
+        return [*super().get_readonly_fields(request, obj), feed]
+
+    @admin.display(description="Calendar feed")
+    def calendar_feed_for_managers(self, obj):
+        return "A private link for the practitioner's own calendar app; a clinic manager can see and renew it here."
 
     @admin.display(description="Calendar feed")
     def calendar_feed(self, obj):

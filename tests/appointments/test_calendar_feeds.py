@@ -15,7 +15,7 @@ from appointments import services
 from appointments.feeds import feed_token, feed_url
 from appointments.links import manage_path, manage_token
 from appointments.models import AppointmentStatus, Practitioner
-from clinic.roles import CLINIC_MANAGER
+from clinic.roles import CLINIC_MANAGER, FRONT_DESK
 from tests.support.builders import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
@@ -195,6 +195,13 @@ def test_a_new_feed_link_from_the_admin_kills_the_old_one(client, clinic):
     )
 
     assert "new calendar feed link" in response.content.decode()
+    # The front desk (view only) is told where the link is, not shown it.
+    desk = StaffFactory(locations=[location])
+    desk.groups.add(Group.objects.get(name=FRONT_DESK))
+    client.force_login(desk)
+    desk_page = client.get(reverse("admin:appointments_practitioner_change", args=[person.pk])).content.decode()
+    assert "a clinic manager can see and renew it" in desk_page
+    assert "/feed.ics" not in desk_page
     client.logout()
     assert client.get(old).status_code == 404
     assert client.get(feed_path(Practitioner.objects.get(pk=person.pk))).status_code == 200
