@@ -1,5 +1,6 @@
 """Public booking pages. Thin: parse the request, call a selector or a service, render."""
 
+import logging
 from datetime import UTC, date, timedelta
 from functools import partial
 from urllib.parse import urlencode
@@ -26,6 +27,8 @@ from .feeds import FeedInvalid, google_calendar_url, practitioner_feed_ics, prac
 from .forms import BookingDetailsForm, RescheduleForm, SlotSearchForm, parse_slot_start
 from .links import LinkExpired, LinkInvalid, appointment_from_token, manage_path, manage_token
 from .models import Practitioner, Service
+
+logger = logging.getLogger(__name__)
 
 # How long a calendar app may reuse a feed before asking again (changes show within minutes).
 FEED_MAX_AGE_SECONDS = 300
@@ -405,7 +408,9 @@ def practitioner_feed(request, token):
     try:
         practitioner = practitioner_from_feed_token(token)
     except FeedInvalid:
+        logger.info("Calendar feed refused: link invalid or revoked")
         raise Http404("This calendar link is not valid.") from None
+    logger.info("Calendar feed fetched for practitioner %s", practitioner.pk)
     response = HttpResponse(practitioner_feed_ics(practitioner), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="appointments.ics"'
     # Calendar apps may keep it a few minutes; no shared cache may keep it at all.
