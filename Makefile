@@ -55,6 +55,7 @@ beat: install
 bench: install
 	$(BIN)/python bench/availability.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/day_calendar.py
 	$(BIN)/python bench/reminders.py
 	$(BIN)/python bench/load.py
 

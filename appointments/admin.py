@@ -1,21 +1,31 @@
 """The front desk's working screens: appointments, services, practitioners, hours."""
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
+from django.middleware.csrf import get_token
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
 from clinic.admin import LocationScopedAdmin, client_inlines
-from clinic.admin_scoping import LocationScopedInline, register_scope
+from clinic.admin_scoping import LocationScopedInline, register_scope, scoped
+from clinic.models import Location
 from clinic.selectors import phone_search_term
 from privacy import subject_requests as privacy_requests
 from privacy.requests_models import AuditAction
 
-from . import services
+from . import selectors, services
 from .availability import local_day_bounds
+from .calendar_html import CalendarLinks, table_body
+from .feeds import feed_url
 from .models import (
     Appointment,
     AppointmentSource,
@@ -162,6 +172,32 @@ def _status_action(status):
     return action
 
 
+class DayCalendarForm(forms.Form):
+    """The calendar's choices; the location list is only the staff member's own locations."""
+
+    location = forms.ModelChoiceField(queryset=Location.objects.none(), label="Location", empty_label=None)
+    date = forms.DateField(label="Day", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    # One choice per kind of column (selectors.COLUMN_SOURCES): rooms and devices join the list there.
+    show = forms.MultipleChoiceField(label="Show", required=False, widget=forms.CheckboxSelectMultiple, choices=[])
+
+    def __init__(self, *args, locations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = locations
+        self.fields["show"].choices = [(kind, label) for kind, (label, _) in selectors.COLUMN_SOURCES.items()]
+
+
+def calendar_url(*, location_id, day: date) -> str:
+    return (
+        reverse("admin:appointments_day_calendar") + "?" + urlencode({"location": location_id, "date": day.isoformat()})
+    )
+
+
+def _status_choices(status):
+    """The statuses an appointment may become next, in the table's order (services.STATUS_TRANSITIONS)."""
+    allowed = services.STATUS_TRANSITIONS[status]
+    return [(value, AppointmentStatus(value).label) for value in services.STATUS_CHANGE_TARGETS if value in allowed]
+
+
 @admin.register(Appointment)
 class AppointmentAdmin(LocationScopedAdmin):
     form = AppointmentAdminForm
@@ -173,6 +209,115 @@ class AppointmentAdmin(LocationScopedAdmin):
     list_select_related = ["client", "service", "practitioner", "location"]
     readonly_fields = ["end", "rooms_and_devices", "created_at", "updated_at"]
     actions = [_status_action(AppointmentStatus(s)) for s in services.STATUS_CHANGE_TARGETS]
+
+    def get_urls(self):
+        return [
+            path("calendar/", self.admin_site.admin_view(self.calendar_view), name="appointments_day_calendar"),
+            path(
+                "calendar/status/",
+                self.admin_site.admin_view(require_POST(self.calendar_status_view)),
+                name="appointments_day_calendar_status",
+            ),
+            *super().get_urls(),
+        ]
+
+    def calendar_view(self, request):
+        """The front desk's day: a column per practitioner, appointments placed by time, gaps to book."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        locations = scoped(request.user, Location.objects.filter(is_active=True)).order_by("name")
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "Day calendar"}
+        asked = request.GET.get("location", "")
+        location = locations.filter(pk=asked).first() if asked.isdigit() else None
+        if asked and location is None:
+            # Another location's id (or not an id): the same answer as for a record they may not see.
+            raise Http404
+        location = location or locations.first()
+        if location is None:
+            return TemplateResponse(request, "admin/appointments/appointment/day_calendar.html", context)
+        today = timezone.now().astimezone(location.tzinfo).date()
+        form = DayCalendarForm(
+            {
+                "location": location.pk,
+                "date": request.GET.get("date") or today.isoformat(),
+                "show": request.GET.getlist("show") or ["practitioner"],
+            },
+            locations=locations,
+        )
+        form.is_valid()
+        day = form.cleaned_data.get("date") or today
+        kinds = form.cleaned_data.get("show") or ["practitioner"]
+        calendar = selectors.day_calendar(location=location, day=day, kinds=kinds)
+        for column in calendar.columns:
+            for item in column.items:
+                if item.appointment is not None:
+                    item.status_choices = _status_choices(item.appointment.status)
+                    item.can_check_in = AppointmentStatus.CHECKED_IN in dict(item.status_choices)
+        names = f"admin:{self.opts.app_label}_{self.opts.model_name}"
+        links = CalendarLinks(
+            add_url=reverse(f"{names}_add") if self.has_add_permission(request) else "",
+            status_url=reverse("admin:appointments_day_calendar_status") if self.has_change_permission(request) else "",
+            change_url=reverse(f"{names}_change", args=[0]),
+            csrf_token=get_token(request),
+            location_id=location.pk,
+        )
+        context.update(
+            {
+                "form": form,
+                "calendar": calendar,
+                "table_body": table_body(calendar, links),
+                "location": location,
+                "day": day,
+                "today": today,
+                "previous_url": calendar_url(location_id=location.pk, day=day - timedelta(days=1)),
+                "next_url": calendar_url(location_id=location.pk, day=day + timedelta(days=1)),
+                "today_url": calendar_url(location_id=location.pk, day=today),
+                "can_add": bool(links.add_url),
+                "cancelled_url": reverse(f"{names}_changelist")
+                + "?"
+                + urlencode({"location__id__exact": location.pk, "status__exact": AppointmentStatus.CANCELLED}),
+                "subtitle": f"{location} {day:%A %-d %B %Y}",
+            }
+        )
+        return TemplateResponse(request, "admin/appointments/appointment/day_calendar.html", context)
+
+    def calendar_status_view(self, request):
+        """Check-in and other status changes from the calendar, through the status table's service."""
+        raw = request.POST.get("appointment", "")
+        appointment = (
+            self.get_queryset(request).select_related("client", "location").filter(pk=raw).first()
+            if raw.isdigit()
+            else None
+        )
+        if appointment is None:
+            raise Http404
+        if not self.has_change_permission(request, appointment):
+            raise PermissionDenied
+        status = request.POST.get("status", "")
+        label = f"{appointment.client} at {appointment.local_start:%H:%M}"
+        if status not in AppointmentStatus.values:
+            self.message_user(request, "Choose a status to change to.", messages.ERROR)
+        else:
+            try:
+                services.change_appointment_status(appointment_id=appointment.pk, status=status)
+            except services.AppointmentStatusError as exc:
+                self.message_user(request, f"{label}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{label}: {AppointmentStatus(status).label.lower()}.", messages.SUCCESS)
+        day = appointment.local_start.date()
+        return HttpResponseRedirect(
+            calendar_url(location_id=appointment.location_id, day=day) + f"#appointment-{appointment.pk}"
+        )
+
+    def get_changeform_initial_data(self, request):
+        """A gap clicked in the day calendar opens the add form with ?start=YYYY-MM-DDTHH:MM (local time)."""
+        initial = super().get_changeform_initial_data(request)
+        if "start" in initial:
+            try:
+                initial["start"] = datetime.strptime(str(initial["start"]), "%Y-%m-%dT%H:%M")
+            except ValueError:
+                del initial["start"]
+        return initial
 
     @admin.display(description="Start (local)", ordering="start")
     def local_time(self, obj):
@@ -287,6 +432,18 @@ class PractitionerServiceInline(LocationScopedInline, admin.TabularInline):
     extra = 0
 
 
+@admin.action(description="New calendar feed link (the old link stops working)", permissions=["change"])
+def rotate_feed_links(modeladmin, request, queryset):
+    ids = list(queryset.values_list("pk", flat=True))
+    for practitioner_id in ids:
+        services.rotate_practitioner_feed_key(practitioner_id=practitioner_id)
+    modeladmin.message_user(
+        request,
+        f"{len(ids)} practitioner(s) have a new calendar feed link; the old one now answers 404.",
+        messages.SUCCESS,
+    )
+
+
 @admin.register(Practitioner)
 class PractitionerAdmin(LocationScopedAdmin):
     list_display = ["name", "title", "is_active"]
@@ -294,6 +451,30 @@ class PractitionerAdmin(LocationScopedAdmin):
     filter_horizontal = ["locations"]
     search_fields = ["name"]
     inlines = [PractitionerServiceInline, WorkingHoursInline, TimeOffInline]
+    actions = [rotate_feed_links]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The link shows client first names to whoever holds it: only those who may change the
+        # practitioner (clinic managers) see it and hand it over; the front desk sees where it is.
+        feed = "calendar_feed" if self.has_change_permission(request, obj) else "calendar_feed_for_managers"
+        return [*super().get_readonly_fields(request, obj), feed]
+
+    @admin.display(description="Calendar feed")
+    def calendar_feed_for_managers(self, obj):
+        return "A private link for the practitioner's own calendar app; a clinic manager can see and renew it here."
+
+    @admin.display(description="Calendar feed")
+    def calendar_feed(self, obj):
+        if obj is None or obj.pk is None:
+            return "Shown once the practitioner is saved."
+        url = feed_url(obj)
+        return format_html(
+            '<a href="{}">{}</a><br>Private: subscribe to it in the practitioner\'s own calendar app. It shows '
+            "first names and services only. To revoke it, choose the practitioner in the list and run "
+            '"New calendar feed link".',
+            url,
+            url,
+        )
 
 
 class ServiceRequirementInline(LocationScopedInline, admin.TabularInline):

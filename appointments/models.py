@@ -37,6 +37,10 @@ class Service(models.Model):
         return timedelta(minutes=self.buffer_after_minutes)
 
 
+def new_feed_key():
+    return secrets.token_urlsafe(24)
+
+
 class Practitioner(models.Model):
     name = models.CharField(max_length=120)
     title = models.CharField(max_length=120, blank=True, help_text="For example Nurse Injector, Esthetician.")
@@ -44,6 +48,8 @@ class Practitioner(models.Model):
     # Which services this person performs, where, and in how long (PractitionerService).
     services = models.ManyToManyField(Service, related_name="practitioners", through="PractitionerService")
     is_active = models.BooleanField("active", default=True)
+    # Half of the private calendar-feed link (the other half is a signature): a new key kills the old link.
+    feed_key = models.CharField(max_length=64, default=new_feed_key, editable=False)
 
     class Meta:
         ordering = ["name"]

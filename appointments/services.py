@@ -49,6 +49,7 @@ from .models import (
     Service,
     TimeOff,
     WorkingHours,
+    new_feed_key,
 )
 from .signals import appointment_booked, appointment_rescheduled
 
@@ -668,3 +669,11 @@ def _unit_problems(
                 f"(clean-up included), which {service} needs."
             )
     return problems
+
+
+def rotate_practitioner_feed_key(*, practitioner_id: int) -> str:
+    """A new calendar-feed key for the practitioner: the old feed link stops working at once (404)."""
+    key = new_feed_key()
+    # update(), not save(): the key changes nobody's availability, so the booking pages' caches stay.
+    Practitioner.objects.filter(pk=practitioner_id).update(feed_key=key)
+    return key

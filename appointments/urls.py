@@ -13,4 +13,6 @@ urlpatterns = [
     path("appointment/<str:token>/", views.manage, name="manage"),
     path("appointment/<str:token>/cancel/", views.cancel, name="cancel"),
     path("appointment/<str:token>/reschedule/", views.reschedule, name="reschedule"),
+    path("appointment/<str:token>/appointment.ics", views.appointment_calendar_file, name="calendar_file"),
+    path("calendar/<str:token>/feed.ics", views.practitioner_feed, name="practitioner_feed"),
 ]

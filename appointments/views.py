@@ -1,11 +1,12 @@
 """Public booking pages. Thin: parse the request, call a selector or a service, render."""
 
+import logging
 from datetime import UTC, date, timedelta
 from functools import partial
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -20,9 +21,16 @@ from privacy.cookies import visitor_id
 
 from . import services, slot_cache
 from .availability import find_free_slots, local_day_bounds, nearest_free_slots, practitioner_durations
+from .emails import appointment_ics
+from .feeds import FeedInvalid, google_calendar_url, practitioner_feed_ics, practitioner_from_feed_token
 from .forms import BookingDetailsForm, RescheduleForm, SlotSearchForm, parse_slot_start
 from .links import LinkExpired, LinkInvalid, appointment_from_token, manage_path, manage_token
 from .models import Practitioner, Service
+
+logger = logging.getLogger(__name__)
+
+# How long a calendar app may reuse a feed before asking again (changes show within minutes).
+FEED_MAX_AGE_SECONDS = 300
 
 
 def _client_meta(request):
@@ -276,6 +284,7 @@ def manage(request, token):
             "token": token,
             "just_booked": request.GET.get("booked") == "1",
             "can_change": services.can_change_online(appointment),
+            "google_calendar_url": google_calendar_url(appointment),
             # Not the signed preference link: whoever holds a manage link proved nothing about the
             # record (and a merge may move the appointment onto an older one). The link is emailed.
             "preferences_request_url": reverse("messaging:preferences_request"),
@@ -376,3 +385,37 @@ def reschedule(request, token):
             "next_week": (first_day + timedelta(days=7)).isoformat(),
         },
     )
+
+
+@require_http_methods(["GET", "HEAD"])
+def appointment_calendar_file(request, token):
+    """The visit as an .ics file, from the manage page (the confirmation email attaches the same)."""
+    appointment, error = _appointment_or_error(request, token)
+    if error:
+        return error
+    response = HttpResponse(appointment_ics(appointment), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="appointment.ics"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _feed_key(group, request):
+    # Per feed, not per address: calendar services fetch many people's feeds from a few addresses.
+    return request.path
+
+
+@require_http_methods(["GET", "HEAD"])
+@limit("calendar_feed", key=_feed_key, method="GET")
+def practitioner_feed(request, token):
+    """A practitioner's private iCalendar subscription (first names and services only)."""
+    try:
+        practitioner = practitioner_from_feed_token(token)
+    except FeedInvalid:
+        logger.info("Calendar feed refused: link invalid or revoked")
+        raise Http404("This calendar link is not valid.") from None
+    logger.info("Calendar feed fetched for practitioner %s", practitioner.pk)
+    response = HttpResponse(practitioner_feed_ics(practitioner), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="appointments.ics"'
+    # Calendar apps may keep it a few minutes; no shared cache may keep it at all.
+    response["Cache-Control"] = f"private, max-age={FEED_MAX_AGE_SECONDS}"
+    return response

@@ -122,6 +122,7 @@ RATE_LIMITS = {
     "sms_sender": env("RATE_LIMIT_SMS_SENDER", default="30/m"),
     "admin_login": env("RATE_LIMIT_ADMIN_LOGIN", default="30/m"),
     "two_factor": env("RATE_LIMIT_TWO_FACTOR", default="10/m"),
+    "calendar_feed": env("RATE_LIMIT_CALENDAR_FEED", default="30/m"),
 }
 
 ROOT_URLCONF = "clinic.urls"

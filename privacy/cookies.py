@@ -60,6 +60,8 @@ PRIVATE_PAGES = frozenset(
         "appointments:manage",
         "appointments:cancel",
         "appointments:reschedule",
+        "appointments:calendar_file",
+        "appointments:practitioner_feed",
         "messaging:preferences_request",
         "messaging:preferences",
         "messaging:unsubscribe",
