@@ -5,6 +5,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from clinic.hashing import contact_hash
+from clinic.models import Client
 from messaging.backends.base import OutboundSms, PermanentSendError, Rejection
 from messaging.backends.twilio import SmsBackend
 from messaging.models import MessageStatus, SmsMessage, SmsOptOut
@@ -156,3 +157,15 @@ def test_reports_then_carry_a_sent_text_forward_but_never_back(client, fake_twil
     queued_reminder.refresh_from_db()
     assert queued_reminder.status == MessageStatus.DELIVERED
     assert deliver(queued_reminder).outcome == "noop" and len(fake_twilio.received) == 1
+
+
+def test_a_late_invalid_number_report_does_not_flag_the_new_mobile_the_client_gave_since(client, sent_text):
+    # The text went to the old number; the client gave a new one at the desk before Twilio's report came back.
+    Client.objects.filter(pk=sent_text.client_id).update(mobile_phone="+14085550199")
+
+    report(client, "undelivered", ErrorCode="21211")
+
+    sent_text.client.refresh_from_db()
+    assert sent_text.client.mobile_phone_problem == ""
+    sent_text.refresh_from_db()
+    assert sent_text.status == MessageStatus.UNDELIVERED and sent_text.error_code == "21211"
