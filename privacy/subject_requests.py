@@ -221,6 +221,40 @@ def submit_request(*, request_type, email, phone="", details="", channel="web", 
     return dsr
 
 
+# What the requester proved control of, or asked for: fixed once the emailed link was used.
+PROVEN_DETAILS = ("request_type", "email", "phone")
+
+
+def update_request_details(*, request_id, changes, staff_user=None):
+    """Staff correct a request's details (the admin form): only the fields named in `changes` are written.
+
+    A new address before the link was used gets a fresh link, and the old one dies: the link
+    proves control of the address it was sent to, never of one typed in after it left.
+    Once the link was used, what it proved (type, address, phone) stays as it is.
+    """
+    with transaction.atomic():
+        dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
+        proven = [name for name in PROVEN_DETAILS if name in changes]
+        if proven and (dsr.email_confirmed_at or dsr.verified_at or dsr.status != RequestStatus.RECEIVED):
+            raise RequestRefused(
+                f"Request {dsr.reference} is {_NOW[dsr.status]} and its address was confirmed: "
+                f"its {', '.join(proven).replace('_', ' ')} can no longer be changed."
+            )
+        for name, value in changes.items():
+            setattr(dsr, name, value)
+        fields = list(changes)
+        if "email" in changes:
+            dsr.email = normalise_email(dsr.email)
+            dsr.verification_nonce = secrets.token_urlsafe(24)  # the link sent to the old address dies
+            dsr.acknowledged_at = None
+            fields += ["verification_nonce", "acknowledged_at"]
+            transaction.on_commit(lambda: _send_acknowledgement(dsr.pk))
+        if fields:
+            dsr.save(update_fields=fields)  # never the status or stamps read before the lock
+        audit(AuditAction.REQUEST_UPDATED, request=dsr, actor=staff_user, detail=", ".join(changes))
+    return dsr
+
+
 def _send_acknowledgement(request_id):
     from .tasks import send_request_acknowledgement
 

@@ -188,3 +188,55 @@ def test_a_download_code_by_email_leaves_only_once_its_code_is_committed(django_
         assert send_download_code(request_id=dsr.pk) == "email"
     (message,) = mail.outbox
     assert message.to == [EMAIL] and re.search(r"\b\d{6}\b", message.body)
+
+
+def test_a_verification_link_sent_to_one_address_cannot_verify_the_address_staff_correct_it_to(
+    client, admin_client, django_capture_on_commit_callbacks
+):
+    from clinic.models import Client
+    from tests.support.builders import ClientFactory
+
+    dana = ClientFactory(email=EMAIL, mobile_phone="+14085550143")
+    with django_capture_on_commit_callbacks(execute=True):
+        dsr = submit_request(request_type=RequestType.WITHDRAW_CONSENT, email="someone.else@example.com")
+    old_link = re.search(r"http://testserver(/privacy/requests/verify/\S+)", mail.outbox[-1].body).group(1)
+
+    # Staff "correct" the address before it was confirmed: the link in the first inbox must not vouch for it.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:privacy_datasubjectrequest_change", args=[dsr.pk]),
+            {
+                "request_type": dsr.request_type,
+                "email": EMAIL,
+                "phone": "",
+                "details": "",
+                "channel": dsr.channel,
+                "legal_hold_reason": "",
+            },
+        )
+    assert response.status_code == 302
+    assert mail.outbox[-1].to == [EMAIL]  # a fresh link goes to the address now on the request
+
+    client.post(old_link)
+
+    dsr.refresh_from_db()
+    dana.refresh_from_db()
+    assert dsr.status == RequestStatus.RECEIVED and dsr.email_confirmed_at is None
+    assert dana.email_verified_at is None
+    assert not Client.objects.filter(pk=dana.pk, email_verified_at__isnull=False).exists()
+    assert PrivacyAuditEvent.objects.filter(request=dsr, action=AuditAction.REQUEST_UPDATED).exists()
+
+
+def test_once_the_link_was_used_the_address_it_proved_cannot_be_changed_and_no_edit_moves_the_status():
+    from privacy.subject_requests import update_request_details
+
+    dsr = submit_request(request_type=RequestType.ACCESS, email=EMAIL)
+    verify_by_staff(request_id=dsr.pk, staff_user=None)
+    DataSubjectRequest.objects.filter(pk=dsr.pk).update(email_confirmed_at=dsr.received_at)
+
+    with pytest.raises(RequestRefused, match="can no longer be changed"):
+        update_request_details(request_id=dsr.pk, changes={"email": "someone.else@example.com"})
+    update_request_details(request_id=dsr.pk, changes={"details": "Paper records too."})
+
+    dsr.refresh_from_db()
+    assert dsr.email == EMAIL and dsr.details == "Paper records too." and dsr.status == RequestStatus.VERIFIED
