@@ -762,10 +762,15 @@ def expire_unverified_requests(*, now=None):
                 fields=["verification_nonce", "sms_code_hash"],
             )
         count += 1
-    for dsr in waiting.filter(email_confirmed_at__isnull=False, email_confirmed_at__lt=cutoff):
-        needs_identity_check(
-            dsr,
-            reason="The requester confirmed the email but no code was entered: check identity another way.",
-            now=now,
-        )
+    no_code = waiting.filter(email_confirmed_at__isnull=False, email_confirmed_at__lt=cutoff)
+    for request_id in no_code.values_list("pk", flat=True):
+        with transaction.atomic():
+            dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
+            if not _waiting_for_code(dsr):
+                continue  # the code was entered (or staff stepped in) since the list was read
+            needs_identity_check(
+                dsr,
+                reason="The requester confirmed the email but no code was entered: check identity another way.",
+                now=now,
+            )
     return count

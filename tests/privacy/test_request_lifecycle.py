@@ -2,12 +2,16 @@
 staff actions a rule refuses show the rule's message on the form, never a 500."""
 
 import re
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core import mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from privacy.requests_models import AuditAction, DataSubjectRequest, PrivacyAuditEvent, RequestStatus, RequestType
 from privacy.subject_requests import (
@@ -21,6 +25,7 @@ from privacy.subject_requests import (
     submit_request,
     verify_by_staff,
 )
+from tests.support.environment import requires_postgres
 
 pytestmark = pytest.mark.django_db
 EMAIL = "dana.reyes@example.com"
@@ -240,3 +245,31 @@ def test_once_the_link_was_used_the_address_it_proved_cannot_be_changed_and_no_e
 
     dsr.refresh_from_db()
     assert dsr.email == EMAIL and dsr.details == "Paper records too." and dsr.status == RequestStatus.VERIFIED
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_expiry_sweep_racing_a_code_being_confirmed_does_not_flag_the_verified_request_for_staff():
+    now = timezone.now()
+    dsr = submit_request(request_type=RequestType.ERASURE, email=EMAIL)
+    confirmed = now - timedelta(hours=settings.PRIVACY_VERIFICATION_HOURS + 1)
+    DataSubjectRequest.objects.filter(pk=dsr.pk).update(email_confirmed_at=confirmed, acknowledged_at=confirmed)
+    locked = threading.Event()
+
+    def requester_enters_the_right_code():  # confirm_sms_code, committing a moment later
+        with transaction.atomic():
+            DataSubjectRequest.objects.select_for_update().get(pk=dsr.pk)
+            DataSubjectRequest.objects.filter(pk=dsr.pk).update(status=RequestStatus.VERIFIED, verified_at=now)
+            locked.set()
+            time.sleep(0.5)
+        connection.close()
+
+    requester = threading.Thread(target=requester_enters_the_right_code)
+    requester.start()
+    locked.wait()
+    expire_unverified_requests(now=now)
+    requester.join()
+
+    dsr.refresh_from_db()
+    assert dsr.status == RequestStatus.VERIFIED and not dsr.identity_check_needed
+    assert not PrivacyAuditEvent.objects.filter(request=dsr, action=AuditAction.IDENTITY_CHECK_NEEDED).exists()
