@@ -273,3 +273,49 @@ def test_the_expiry_sweep_racing_a_code_being_confirmed_does_not_flag_the_verifi
     dsr.refresh_from_db()
     assert dsr.status == RequestStatus.VERIFIED and not dsr.identity_check_needed
     assert not PrivacyAuditEvent.objects.filter(request=dsr, action=AuditAction.IDENTITY_CHECK_NEEDED).exists()
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_legal_hold_placed_while_the_erasure_starts_keeps_the_data(dana):
+    from privacy.erasure import ErasureRefused, fulfil_erasure_request
+
+    dsr = submit_request(request_type=RequestType.ERASURE, email=EMAIL)
+    verify_by_staff(request_id=dsr.pk, staff_user=None)
+    locked = threading.Event()
+
+    def officer_places_a_hold():  # the admin form's save, committing a moment later
+        with transaction.atomic():
+            DataSubjectRequest.objects.select_for_update().get(pk=dsr.pk)
+            DataSubjectRequest.objects.filter(pk=dsr.pk).update(legal_hold=True, legal_hold_reason="Subpoena")
+            locked.set()
+            time.sleep(0.5)
+        connection.close()
+
+    officer = threading.Thread(target=officer_places_a_hold)
+    officer.start()
+    locked.wait()
+    with pytest.raises(ErasureRefused):
+        fulfil_erasure_request(request_id=dsr.pk)
+    officer.join()
+
+    dana.refresh_from_db()
+    dsr.refresh_from_db()
+    assert dana.erased_at is None and dana.last_name == "Reyesworth"
+    assert dsr.status == RequestStatus.REFUSED and "Subpoena" in dsr.refusal_basis
+
+
+def test_no_erasure_email_leaves_when_the_erasure_rolls_back(dana, django_capture_on_commit_callbacks):
+    from privacy.erasure import fulfil_erasure_request
+
+    dsr = submit_request(request_type=RequestType.ERASURE, email=EMAIL)
+    verify_by_staff(request_id=dsr.pk, staff_user=None)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        with transaction.atomic():
+            fulfil_erasure_request(request_id=dsr.pk)
+            raise RuntimeError("the caller's transaction fails after the erasure")
+
+    assert not [m for m in mail.outbox if "deleted" in m.subject]
+    dana.refresh_from_db()
+    assert dana.erased_at is None
