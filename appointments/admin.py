@@ -72,6 +72,12 @@ class AppointmentAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if self.instance.pk:
+            # A relation shown read-only (it points outside the user's locations, clinic.admin_scoping) is not
+            # on the form: it keeps its value, and the rules below still see it.
+            for name in ("client", "location", "service", "practitioner"):
+                if name not in self.fields:
+                    data[name] = getattr(self.instance, name)
         location, service = data.get("location"), data.get("service")
         practitioner, start = data.get("practitioner"), data.get("start")
         if not (location and service and practitioner and start and data.get("status")):
@@ -95,7 +101,8 @@ class AppointmentAdminForm(forms.ModelForm):
             self.add_error("status", str(exc))
         except services.FrontDeskBookingRefused as exc:
             for field, problems in exc.problems.items():
-                self.add_error(field, problems)
+                # A read-only relation has no field on the form to carry its message: the form as a whole does.
+                self.add_error(field if field in self.fields else None, problems)
         return data
 
 

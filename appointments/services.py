@@ -419,6 +419,10 @@ def check_front_desk_appointment(
     if appointment_id is not None:
         current = Appointment.objects.select_for_update().get(pk=appointment_id)
         check_status_change(current=current.status, new=status)
+    if status == AppointmentStatus.CANCELLED:
+        # A cancelled appointment holds no time and needs no one: it can be cancelled even after its
+        # practitioner left the location or the service stopped being offered there.
+        return current
     problems: dict[str | None, list[str]] = {}
     if not service.locations.filter(pk=location.pk).exists():
         problems["service"] = [f"{service} is not offered at {location}."]
@@ -428,8 +432,6 @@ def check_front_desk_appointment(
         problems["practitioner"] = [f"{practitioner} does not provide {service}."]
     if problems:
         raise FrontDeskBookingRefused(problems)
-    if status == AppointmentStatus.CANCELLED:
-        return current  # a cancelled appointment holds no time
     # The same lock online booking takes, so the two never book one practitioner twice.
     _lock_practitioners([practitioner.pk])
     overlaps, outside_hours = staff_slot_problems(

@@ -274,3 +274,52 @@ def test_a_front_desk_booking_sends_the_same_confirmation_as_an_online_one(
     assert SmsMessage.objects.filter(appointment=appointment, kind=MessageKind.CONFIRMATION).count() == 1
     appointment.refresh_from_db()
     assert appointment.confirmation_emailed_at is not None
+
+
+def test_front_desk_can_cancel_a_visit_whose_practitioner_has_since_left_their_location(client, clinic):
+    from tests.support.builders import LocationFactory
+
+    location, service, person = clinic
+    visit = AppointmentFactory(
+        client=ClientFactory(preferred_location=location),
+        location=location,
+        service=service,
+        practitioner=person,
+        start=MONDAY.replace(hour=10),
+    )
+    person.locations.set([LocationFactory()])  # moved to another clinic: shown, not offered, to this desk
+    client.force_login(front_desk_user(location))
+
+    form = add_form(location, service, person, visit.client, 10, status=AppointmentStatus.CANCELLED)
+    form.update({"sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0"})
+    del form["practitioner"]
+    response = client.post(reverse("admin:appointments_appointment_change", args=[visit.pk]), form)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    visit.refresh_from_db()
+    assert visit.status == AppointmentStatus.CANCELLED and visit.practitioner == person
+
+
+def test_editing_a_visit_whose_practitioner_has_since_left_shows_why_it_cannot_be_kept_not_a_500(client, clinic):
+    from tests.support.builders import LocationFactory
+
+    location, service, person = clinic
+    visit = AppointmentFactory(
+        client=ClientFactory(preferred_location=location),
+        location=location,
+        service=service,
+        practitioner=person,
+        start=MONDAY.replace(hour=10),
+    )
+    person.locations.set([LocationFactory()])
+    client.force_login(front_desk_user(location))
+
+    form = add_form(location, service, person, visit.client, 11, notes="Moved to eleven")
+    form.update({"sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0"})
+    del form["practitioner"]
+    response = client.post(reverse("admin:appointments_appointment_change", args=[visit.pk]), form)
+
+    assert response.status_code == 200
+    assert "does not work at" in str(response.context["adminform"].form.non_field_errors())
+    visit.refresh_from_db()
+    assert visit.local_start.hour == 10 and visit.notes == ""
