@@ -1,6 +1,6 @@
 """The front desk's working screens: appointments, services, practitioners, hours."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django import forms
 from django.contrib import admin, messages
@@ -57,6 +57,9 @@ class AppointmentAdminForm(forms.ModelForm):
         "Overlapping another appointment is never allowed.",
     )
 
+    # When this editor loaded the appointment: saving over a change made since is refused, not silent.
+    loaded_version = forms.CharField(required=False, widget=forms.HiddenInput)
+
     class Meta:
         model = Appointment
         fields = ["client", "location", "service", "practitioner", "start", "status", "source", "notes"]
@@ -67,6 +70,7 @@ class AppointmentAdminForm(forms.ModelForm):
         if self.instance.pk:
             # Show the wall-clock time at the location, which is what staff book in.
             self.initial["start"] = self.instance.local_start.replace(tzinfo=None)
+            self.initial["loaded_version"] = self.instance.updated_at.isoformat()
         else:
             self.initial.setdefault("source", AppointmentSource.FRONT_DESK)
 
@@ -86,6 +90,12 @@ class AppointmentAdminForm(forms.ModelForm):
         start = timezone.make_aware(timezone.make_naive(start), location.tzinfo)
         data["start"] = start
         self.instance.end = start + service.duration
+        loaded = data.get("loaded_version") or ""
+        try:
+            data["expected_updated_at"] = datetime.fromisoformat(loaded) if loaded else None
+        except ValueError:
+            self.add_error(None, "This form is out of date. Reload the page.")
+            return data
         # The service's own checks, under its locks; the admin saves inside the transaction that holds them.
         try:
             services.check_front_desk_appointment(
@@ -96,6 +106,7 @@ class AppointmentAdminForm(forms.ModelForm):
                 start=start,
                 status=data["status"],
                 override_working_hours=bool(data.get("override_working_hours")),
+                expected_updated_at=data["expected_updated_at"],
             )
         except services.AppointmentStatusError as exc:
             self.add_error("status", str(exc))
@@ -202,6 +213,7 @@ class AppointmentAdmin(LocationScopedAdmin):
             source=data["source"],
             notes=data.get("notes", ""),
             override_working_hours=bool(data.get("override_working_hours")),
+            expected_updated_at=data.get("expected_updated_at"),
         )
         obj.pk = saved.pk
         obj._state.adding = False
@@ -233,7 +245,7 @@ class AppointmentAdmin(LocationScopedAdmin):
             "status",
             "source",
             "notes",
-        ] + (["end", "created_at", "updated_at"] if obj else [])
+        ] + (["end", "created_at", "updated_at", "loaded_version"] if obj else [])
 
 
 class AppointmentInline(LocationScopedInline, admin.TabularInline):

@@ -408,8 +408,12 @@ def check_front_desk_appointment(
     start: datetime,
     status: str,
     override_working_hours: bool = False,
+    expected_updated_at: datetime | None = None,
 ) -> Appointment | None:
     """Lock what a front-desk booking or edit needs and check the online booking rules under that lock.
+
+    expected_updated_at: when the editor loaded the appointment; a change saved since (by another
+    desk, a client's reschedule, a "C" text) is refused rather than silently overwritten.
 
     Raises FrontDeskBookingRefused (or AppointmentStatusError); returns the locked appointment being
     edited (None for a new one). An overlap can never be overridden; working hours, closures and time
@@ -418,6 +422,10 @@ def check_front_desk_appointment(
     current = None
     if appointment_id is not None:
         current = Appointment.objects.select_for_update().get(pk=appointment_id)
+        if expected_updated_at is not None and current.updated_at != expected_updated_at:
+            raise FrontDeskBookingRefused(
+                {None: ["Someone changed this appointment after you opened it. Reload the page to see the change."]}
+            )
         check_status_change(current=current.status, new=status)
     if status == AppointmentStatus.CANCELLED:
         # A cancelled appointment holds no time and needs no one: it can be cancelled even after its
@@ -460,6 +468,7 @@ def save_appointment_from_front_desk(
     source: str,
     notes: str = "",
     override_working_hours: bool = False,
+    expected_updated_at: datetime | None = None,
 ) -> Appointment:
     """Book (appointment_id None) or edit an appointment for the front desk, under online booking's rules.
 
@@ -476,6 +485,7 @@ def save_appointment_from_front_desk(
             start=start,
             status=status,
             override_working_hours=override_working_hours,
+            expected_updated_at=expected_updated_at,
         )
         appointment = current or Appointment()
         moved = current is not None and (current.start != start or current.practitioner_id != practitioner.pk)

@@ -323,3 +323,33 @@ def test_editing_a_visit_whose_practitioner_has_since_left_shows_why_it_cannot_b
     assert "does not work at" in str(response.context["adminform"].form.non_field_errors())
     visit.refresh_from_db()
     assert visit.local_start.hour == 10 and visit.notes == ""
+
+
+def test_a_desk_saving_an_appointment_another_desk_moved_since_it_opened_it_is_refused_not_overwritten(client, clinic):
+    from appointments import services
+
+    location, service, person = clinic
+    visit = AppointmentFactory(location=location, service=service, practitioner=person, start=MONDAY.replace(hour=10))
+    client.force_login(front_desk_user())
+    url = reverse("admin:appointments_appointment_change", args=[visit.pk])
+    loaded = re.search(r'name="loaded_version" value="([^"]+)"', client.get(url).content.decode()).group(1)
+
+    # The other desk moves it to 14:00 while this one still has the 10:00 form open.
+    with time_machine.travel(datetime(2026, 12, 7, 8, 5, tzinfo=LA), tick=False):
+        services.save_appointment_from_front_desk(
+            appointment_id=visit.pk,
+            client=visit.client,
+            location=location,
+            service=service,
+            practitioner=person,
+            start=MONDAY.replace(hour=14),
+            status=AppointmentStatus.BOOKED,
+            source=AppointmentSource.FRONT_DESK,
+        )
+        form = add_form(location, service, person, visit.client, 10, notes="Prefers the window seat")
+        form.update({"loaded_version": loaded, "sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0"})
+        response = client.post(url, form)
+
+    assert response.status_code == 200 and "after you opened it" in response.content.decode()
+    visit.refresh_from_db()
+    assert visit.start == MONDAY.replace(hour=14) and visit.notes == ""
