@@ -324,11 +324,11 @@ def reschedule_appointment_by_client(*, appointment_id: int, new_start: datetime
         raise
 
 
-class AppointmentStatusError(Exception):
+class AppointmentStatusError(BusinessRuleError):
     """A status change the transition table does not allow (e.g. reinstating a cancelled appointment)."""
 
 
-class FrontDeskBookingRefused(Exception):
+class FrontDeskBookingRefused(BusinessRuleError):
     """A front-desk booking or edit breaks a booking rule.
 
     `problems` maps a form field (None: the booking as a whole) to what is wrong, in the clinic's words.
