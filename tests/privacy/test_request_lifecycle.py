@@ -195,6 +195,7 @@ def test_a_download_code_by_email_leaves_only_once_its_code_is_committed(django_
     assert message.to == [EMAIL] and re.search(r"\b\d{6}\b", message.body)
 
 
+@pytest.mark.policy("rights-how")
 def test_a_verification_link_sent_to_one_address_cannot_verify_the_address_staff_correct_it_to(
     client, admin_client, django_capture_on_commit_callbacks
 ):
@@ -275,6 +276,7 @@ def test_the_expiry_sweep_racing_a_code_being_confirmed_does_not_flag_the_verifi
     assert not PrivacyAuditEvent.objects.filter(request=dsr, action=AuditAction.IDENTITY_CHECK_NEEDED).exists()
 
 
+@pytest.mark.policy("erasure-legal-hold")
 @requires_postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_legal_hold_placed_while_the_erasure_starts_keeps_the_data(dana):
