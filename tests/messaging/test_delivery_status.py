@@ -169,3 +169,24 @@ def test_a_late_invalid_number_report_does_not_flag_the_new_mobile_the_client_ga
     assert sent_text.client.mobile_phone_problem == ""
     sent_text.refresh_from_db()
     assert sent_text.status == MessageStatus.UNDELIVERED and sent_text.error_code == "21211"
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"ErrorCode": "２１６１０"},  # full-width digits: not Twilio's 21610
+        {"ErrorCode": "9" * 5000},
+        {"ErrorCode": "30006\x00"},
+        {"MessageStatus": "délivered"},
+        {"MessageStatus": "DELIVERED\x00"},
+        {"To": "+1" + "4" * 3000},
+        {"ErrorCode": "-1"},
+    ],
+)
+def test_odd_signed_status_reports_never_500_and_never_mark_a_stop(client, sent_text, odd):
+    data = {"MessageSid": SID, "MessageStatus": "undelivered", "To": PHONE, **odd}
+    for url in (URL, URL + "?text=%EF%BC%99%EF%BC%99", URL + "?text=" + "1" * 40):
+        signature = RequestValidator("test-auth-token").compute_signature("http://testserver" + url, data)
+        response = client.post(url, data, HTTP_X_TWILIO_SIGNATURE=signature)
+        assert response.status_code in (204, 400)
+    assert not SmsOptOut.objects.exists()
