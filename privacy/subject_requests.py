@@ -640,6 +640,9 @@ def send_export_link(*, request_id, staff_user=None, now=None):
     now = now or timezone.now()
     with transaction.atomic():
         dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
+        if dsr.request_type not in (RequestType.ACCESS, RequestType.PORTABILITY):
+            # (An erasure moved to "in progress" this way would wait for its last day before being done.)
+            raise RequestRefused(f"A {dsr.get_request_type_display().lower()} request gets no data export.")
         if dsr.verified_at is None:
             raise RequestRefused("Only a verified request gets its data.")
         if dsr.status not in (RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS):

@@ -321,3 +321,15 @@ def test_no_erasure_email_leaves_when_the_erasure_rolls_back(dana, django_captur
     assert not [m for m in mail.outbox if "deleted" in m.subject]
     dana.refresh_from_db()
     assert dana.erased_at is None
+
+
+def test_a_verified_deletion_request_gets_no_export_link_and_stays_due_for_erasure():
+    dsr = submit_request(request_type=RequestType.ERASURE, email=EMAIL)
+    verify_by_staff(request_id=dsr.pk, staff_user=None)
+    mail.outbox.clear()
+
+    with pytest.raises(RequestRefused, match="gets no data export"):
+        send_export_link(request_id=dsr.pk)
+
+    dsr.refresh_from_db()
+    assert dsr.status == RequestStatus.VERIFIED and not dsr.export_nonce and not mail.outbox
