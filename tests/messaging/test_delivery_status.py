@@ -190,3 +190,25 @@ def test_odd_signed_status_reports_never_500_and_never_mark_a_stop(client, sent_
         response = client.post(url, data, HTTP_X_TWILIO_SIGNATURE=signature)
         assert response.status_code in (204, 400)
     assert not SmsOptOut.objects.exists()
+
+
+def test_an_unsubscribed_report_for_a_shared_number_lists_the_number_once_and_flags_no_record(client, sent_text):
+    sharer = ClientFactory(mobile_phone=PHONE)
+
+    report(client, "undelivered", ErrorCode="21610")
+
+    assert SmsOptOut.objects.filter(phone_hash=contact_hash(PHONE)).count() == 1
+    sharer.refresh_from_db()
+    sent_text.client.refresh_from_db()
+    assert sharer.mobile_phone_problem == "" and sent_text.client.mobile_phone_problem == ""
+
+
+def test_an_invalid_number_report_flags_only_the_record_the_text_was_for(client, sent_text):
+    sharer = ClientFactory(mobile_phone=PHONE)
+
+    report(client, "undelivered", ErrorCode="21211")
+
+    sharer.refresh_from_db()
+    sent_text.client.refresh_from_db()
+    assert sent_text.client.mobile_phone_problem.startswith("Not a valid phone number")
+    assert sharer.mobile_phone_problem == ""
