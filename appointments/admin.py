@@ -84,6 +84,9 @@ class AppointmentAdminForm(forms.ModelForm):
         "Overlapping another appointment is never allowed.",
     )
 
+    # When this editor loaded the appointment: saving over a change made since is refused, not silent.
+    loaded_version = forms.CharField(required=False, widget=forms.HiddenInput)
+
     class Meta:
         model = Appointment
         fields = ["client", "location", "service", "practitioner", "start", "status", "source", "notes"]
@@ -94,11 +97,18 @@ class AppointmentAdminForm(forms.ModelForm):
         if self.instance.pk:
             # Show the wall-clock time at the location, which is what staff book in.
             self.initial["start"] = self.instance.local_start.replace(tzinfo=None)
+            self.initial["loaded_version"] = self.instance.updated_at.isoformat()
         else:
             self.initial.setdefault("source", AppointmentSource.FRONT_DESK)
 
     def clean(self):
         data = super().clean()
+        if self.instance.pk:
+            # A relation shown read-only (it points outside the user's locations, clinic.admin_scoping) is not
+            # on the form: it keeps its value, and the rules below still see it.
+            for name in ("client", "location", "service", "practitioner"):
+                if name not in self.fields:
+                    data[name] = getattr(self.instance, name)
         location, service = data.get("location"), data.get("service")
         practitioner, start = data.get("practitioner"), data.get("start")
         if not (location and service and practitioner and start and data.get("status")):
@@ -109,6 +119,12 @@ class AppointmentAdminForm(forms.ModelForm):
         self.instance.end = services.staff_booking_end(
             location=location, service=service, practitioner=practitioner, start=start
         )
+        loaded = data.get("loaded_version") or ""
+        try:
+            data["expected_updated_at"] = datetime.fromisoformat(loaded) if loaded else None
+        except ValueError:
+            self.add_error(None, "This form is out of date. Reload the page.")
+            return data
         # The service's own checks, under its locks; the admin saves inside the transaction that holds them.
         try:
             services.check_front_desk_appointment(
@@ -119,12 +135,14 @@ class AppointmentAdminForm(forms.ModelForm):
                 start=start,
                 status=data["status"],
                 override_working_hours=bool(data.get("override_working_hours")),
+                expected_updated_at=data["expected_updated_at"],
             )
         except services.AppointmentStatusError as exc:
             self.add_error("status", str(exc))
         except services.FrontDeskBookingRefused as exc:
             for field, problems in exc.problems.items():
-                self.add_error(field, problems)
+                # A read-only relation has no field on the form to carry its message: the form as a whole does.
+                self.add_error(field if field in self.fields else None, problems)
         return data
 
 
@@ -363,6 +381,7 @@ class AppointmentAdmin(LocationScopedAdmin):
             source=data["source"],
             notes=data.get("notes", ""),
             override_working_hours=bool(data.get("override_working_hours")),
+            expected_updated_at=data.get("expected_updated_at"),
         )
         obj.pk = saved.pk
         obj._state.adding = False
@@ -394,7 +413,7 @@ class AppointmentAdmin(LocationScopedAdmin):
             "status",
             "source",
             "notes",
-        ] + (["end", "rooms_and_devices", "created_at", "updated_at"] if obj else [])
+        ] + (["end", "rooms_and_devices", "created_at", "updated_at", "loaded_version"] if obj else [])
 
 
 class AppointmentInline(LocationScopedInline, admin.TabularInline):

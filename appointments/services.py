@@ -390,11 +390,11 @@ def reschedule_appointment_by_client(*, appointment_id: int, new_start: datetime
         raise
 
 
-class AppointmentStatusError(Exception):
+class AppointmentStatusError(BusinessRuleError):
     """A status change the transition table does not allow (e.g. reinstating a cancelled appointment)."""
 
 
-class FrontDeskBookingRefused(Exception):
+class FrontDeskBookingRefused(BusinessRuleError):
     """A front-desk booking or edit breaks a booking rule.
 
     `problems` maps a form field (None: the booking as a whole) to what is wrong, in the clinic's words.
@@ -474,8 +474,12 @@ def check_front_desk_appointment(
     start: datetime,
     status: str,
     override_working_hours: bool = False,
+    expected_updated_at: datetime | None = None,
 ) -> Appointment | None:
     """Lock what a front-desk booking or edit needs and check the online booking rules under that lock.
+
+    expected_updated_at: when the editor loaded the appointment; a change saved since (by another
+    desk, a client's reschedule, a "C" text) is refused rather than silently overwritten.
 
     Raises FrontDeskBookingRefused (or AppointmentStatusError); returns the locked appointment being
     edited (None for a new one). An overlap can never be overridden; working hours, closures and time
@@ -484,7 +488,15 @@ def check_front_desk_appointment(
     current = None
     if appointment_id is not None:
         current = Appointment.objects.select_for_update().get(pk=appointment_id)
+        if expected_updated_at is not None and current.updated_at != expected_updated_at:
+            raise FrontDeskBookingRefused(
+                {None: ["Someone changed this appointment after you opened it. Reload the page to see the change."]}
+            )
         check_status_change(current=current.status, new=status)
+    if status == AppointmentStatus.CANCELLED:
+        # A cancelled appointment holds no time and needs no one: it can be cancelled even after its
+        # practitioner left the location or the service stopped being offered there.
+        return current
     problems: dict[str | None, list[str]] = {}
     if not service.locations.filter(pk=location.pk).exists():
         problems["service"] = [f"{service} is not offered at {location}."]
@@ -494,8 +506,6 @@ def check_front_desk_appointment(
         problems["practitioner"] = [f"{practitioner} does not provide {service} at {location}."]
     if problems:
         raise FrontDeskBookingRefused(problems)
-    if status == AppointmentStatus.CANCELLED:
-        return current  # a cancelled appointment holds no time
     # The same lock online booking takes, so the two never book one practitioner twice.
     _lock_practitioners([practitioner.pk])
     lock_resource_units(location=location, service=service)
@@ -525,6 +535,7 @@ def save_appointment_from_front_desk(
     source: str,
     notes: str = "",
     override_working_hours: bool = False,
+    expected_updated_at: datetime | None = None,
 ) -> Appointment:
     """Book (appointment_id None) or edit an appointment for the front desk, under online booking's rules.
 
@@ -541,6 +552,7 @@ def save_appointment_from_front_desk(
             start=start,
             status=status,
             override_working_hours=override_working_hours,
+            expected_updated_at=expected_updated_at,
         )
         appointment = current or Appointment()
         moved = current is not None and (current.start != start or current.practitioner_id != practitioner.pk)

@@ -126,7 +126,9 @@ def act_on_rejection(message: SmsMessage, rejection: Rejection | None, code: obj
         )
     elif rejection in (Rejection.INVALID_NUMBER, Rejection.NOT_MOBILE) and message.client_id:
         problem = "Not a valid phone number" if rejection == Rejection.INVALID_NUMBER else "Not a mobile number"
-        Client.objects.filter(pk=message.client_id).update(
+        # Only while the record still holds the number texted: a late report about an old number must not
+        # flag the new one the client gave since.
+        Client.objects.filter(pk=message.client_id, mobile_phone=message.to_number).update(
             mobile_phone_problem=f"{problem} (Twilio {code}); please check with the client."
         )
     # UNDELIVERABLE: this text only; the reason is on the text and the number stays in use.

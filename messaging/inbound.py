@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus
@@ -35,15 +36,18 @@ def _sender_clients(phone):
     return list(Client.objects.filter(mobile_phone=phone).order_by("-updated_at", "-pk"))
 
 
-def _next_appointment(clients, now):
-    return (
-        Appointment.objects.filter(
-            client__in=clients, start__gt=now, status__in=(AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
-        )
-        .select_related("location", "service", "client")
-        .order_by("start")
-        .first()
+def _next_appointment(clients, now, *, texted_to=None):
+    visits = Appointment.objects.filter(
+        client__in=clients, start__gt=now, status__in=(AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
     )
+    if texted_to:
+        # A visit at a location that texts from another number of its own was not what this text answers.
+        visits = visits.filter(
+            Q(location__sms_from_number=texted_to)
+            | Q(location__sms_from_number="")
+            | Q(location__sms_from_number__isnull=True)
+        )
+    return visits.select_related("location", "service", "client").order_by("start").first()
 
 
 def _location_for(to_number, clients, upcoming):
@@ -120,7 +124,7 @@ def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None, o
             reply = (
                 texts.help_reply(location)
                 if keyword == Keyword.HELP
-                else _confirm_next(_texted_visit(clients, now), location)
+                else _confirm_next(_texted_visit(clients, now, to_number), location)
             )
         # else: nothing else ever goes to an opted-out number (HELP and C from it are stored, unanswered)
         if keyword in (Keyword.OPT_OUT, Keyword.OPT_IN, Keyword.HELP) and settings.TWILIO_ADVANCED_OPT_OUT:
@@ -196,14 +200,14 @@ def _join(*, phone, clients, evidence, location, now):
     return texts.join_confirmation()
 
 
-def _texted_visit(clients, now):
+def _texted_visit(clients, now, to_number):
     """The next visit of a record whose booking texts go to this number: C answers those texts.
 
     Not any record holding the number: one may be a stranger's booking that typed
     it and asked for no texts, whose visit must be neither confirmed nor told here.
     """
     permitted = may_contact_many(clients=clients, purpose=Purpose.TRANSACTIONAL)
-    return _next_appointment([c for c in clients if permitted[c.pk]], now)
+    return _next_appointment([c for c in clients if permitted[c.pk]], now, texted_to=to_number)
 
 
 def _confirm_next(upcoming, location):

@@ -202,10 +202,12 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
-            subject_requests.audit(
-                AuditAction.REQUEST_UPDATED, request=obj, actor=request.user, detail=", ".join(form.changed_data)
+            subject_requests.update_request_details(
+                request_id=obj.pk,
+                changes={name: form.cleaned_data[name] for name in form.changed_data},
+                staff_user=request.user,
             )
+            obj.refresh_from_db()
             return
         # Logged by staff (phone, letter): the same intake as the web form.
         created = subject_requests.submit_request(
@@ -218,6 +220,13 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
         )
         obj.pk = created.pk
         obj.refresh_from_db()
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except BusinessRuleError as refusal:  # the link was used while the form was open: nothing was written
+            self.message_user(request, f"Not saved: {refusal}", messages.ERROR)
+            return redirect(request.get_full_path())
 
     @admin.action(description="Mark verified (identity checked by staff, e.g. in person)", permissions=["change"])
     def mark_verified_by_staff(self, request, queryset):

@@ -113,27 +113,38 @@ def _parse_tombstone(line):
 
 
 def fulfil_erasure_request(*, request_id, staff_user=None):
-    """Erase the verified requester and tell them, or refuse with the recorded legal-hold reason."""
-    dsr = DataSubjectRequest.objects.get(pk=request_id)
-    if dsr.request_type != RequestType.ERASURE or dsr.status not in (RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS):
-        raise ErasureRefused("Only a verified deletion request can be fulfilled.")
-    if dsr.legal_hold:
-        refuse_request(
-            request_id=dsr.pk,
-            basis=f"Legal hold: {dsr.legal_hold_reason or 'the data must be kept by law'}",
-            staff_user=staff_user,
-        )
+    """Erase the verified requester and tell them, or refuse with the recorded legal-hold reason.
+
+    Under the request's lock from the check to the end: a legal hold placed, or the request
+    closed, while an erasure starts is seen before anything is erased.
+    """
+    with transaction.atomic():
+        dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
+        if dsr.request_type != RequestType.ERASURE or dsr.status not in (
+            RequestStatus.VERIFIED,
+            RequestStatus.IN_PROGRESS,
+        ):
+            raise ErasureRefused("Only a verified deletion request can be fulfilled.")
+        held = dsr.legal_hold
+        if held:
+            refuse_request(
+                request_id=dsr.pk,
+                basis=f"Legal hold: {dsr.legal_hold_reason or 'the data must be kept by law'}",
+                staff_user=staff_user,
+            )
+        else:
+            # Erasure wipes the request's address too: keep it in memory only, to say it is done.
+            reply_to = dsr.email
+            client_ids = list(dsr.clients.values_list("pk", flat=True))
+            counts = erase_clients(client_ids=client_ids, request=dsr, staff_user=staff_user)
+            dsr = complete_request(
+                request_id=dsr.pk,
+                outcome=f"Erased {len(client_ids)} client record(s) everywhere; hashed suppression entries kept.",
+                staff_user=staff_user,
+            )
+            transaction.on_commit(lambda: _tell_requester(dsr, reply_to))
+    if held:  # raised once the refusal is committed
         raise ErasureRefused(f"Legal hold: {dsr.legal_hold_reason}")
-    # Erasure wipes the request's address too: keep it in memory only, to say it is done.
-    reply_to = dsr.email
-    client_ids = list(dsr.clients.values_list("pk", flat=True))
-    counts = erase_clients(client_ids=client_ids, request=dsr, staff_user=staff_user)
-    dsr = complete_request(
-        request_id=dsr.pk,
-        outcome=f"Erased {len(client_ids)} client record(s) everywhere; hashed suppression entries kept.",
-        staff_user=staff_user,
-    )
-    _tell_requester(dsr, reply_to)
     return counts
 
 

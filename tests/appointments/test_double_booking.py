@@ -155,3 +155,50 @@ def test_front_desk_and_online_bookings_racing_for_one_slot_yield_one_winner():
         t.join(timeout=60)
     assert sorted(outcomes, key=str) == ["booked"] + ["refused"] * (THREADS - 1)
     assert Appointment.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reschedules_and_online_bookings_racing_for_one_slot_yield_one_winner():
+    from appointments import services
+
+    location, service, (person,) = bookable_clinic(hours=((time(9), time(17)),))
+    day = slot_start().date()
+    movers = [
+        AppointmentFactory(
+            location=location,
+            service=service,
+            practitioner=person,
+            start=datetime.combine(day, time(11 + i), tzinfo=LA),
+        )
+        for i in range(5)
+    ]
+    barrier = threading.Barrier(10)
+    outcomes = []
+
+    def reschedule(appointment):
+        try:
+            barrier.wait()
+            services.reschedule_appointment_by_client(appointment_id=appointment.pk, new_start=slot_start())
+            outcomes.append("booked")
+        except services.SlotUnavailable:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    def online(i):
+        try:
+            barrier.wait()
+            response = _post_online_booking(location, service, str(person.pk), i)
+            outcomes.append({302: "booked", 409: "refused"}.get(response.status_code, response.status_code))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=reschedule, args=(a,)) for a in movers]
+    threads += [threading.Thread(target=online, args=(i,)) for i in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes, key=str) == ["booked"] + ["refused"] * 9
+    at_the_slot = Appointment.objects.filter(start=slot_start()).exclude(status=AppointmentStatus.CANCELLED)
+    assert at_the_slot.count() == 1

@@ -247,3 +247,82 @@ def test_a_front_desk_booking_sends_the_same_confirmation_as_an_online_one(
     assert SmsMessage.objects.filter(appointment=appointment, kind=MessageKind.CONFIRMATION).count() == 1
     appointment.refresh_from_db()
     assert appointment.confirmation_emailed_at is not None
+
+
+def test_front_desk_can_cancel_a_visit_whose_practitioner_has_since_left_their_location(client, clinic):
+    from tests.support.builders import LocationFactory
+
+    location, service, person = clinic
+    visit = AppointmentFactory(
+        client=ClientFactory(preferred_location=location),
+        location=location,
+        service=service,
+        practitioner=person,
+        start=MONDAY.replace(hour=10),
+    )
+    person.locations.set([LocationFactory()])  # moved to another clinic: shown, not offered, to this desk
+    client.force_login(front_desk_user(location))
+
+    form = add_form(location, service, person, visit.client, 10, status=AppointmentStatus.CANCELLED)
+    form.update({"sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0"})
+    del form["practitioner"]
+    response = client.post(reverse("admin:appointments_appointment_change", args=[visit.pk]), form)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    visit.refresh_from_db()
+    assert visit.status == AppointmentStatus.CANCELLED and visit.practitioner == person
+
+
+def test_editing_a_visit_whose_practitioner_has_since_left_shows_why_it_cannot_be_kept_not_a_500(client, clinic):
+    from tests.support.builders import LocationFactory
+
+    location, service, person = clinic
+    visit = AppointmentFactory(
+        client=ClientFactory(preferred_location=location),
+        location=location,
+        service=service,
+        practitioner=person,
+        start=MONDAY.replace(hour=10),
+    )
+    person.locations.set([LocationFactory()])
+    client.force_login(front_desk_user(location))
+
+    form = add_form(location, service, person, visit.client, 11, notes="Moved to eleven")
+    form.update({"sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0"})
+    del form["practitioner"]
+    response = client.post(reverse("admin:appointments_appointment_change", args=[visit.pk]), form)
+
+    assert response.status_code == 200
+    assert "does not work at" in str(response.context["adminform"].form.non_field_errors())
+    visit.refresh_from_db()
+    assert visit.local_start.hour == 10 and visit.notes == ""
+
+
+def test_a_desk_saving_an_appointment_another_desk_moved_since_it_opened_it_is_refused_not_overwritten(client, clinic):
+    from appointments import services
+
+    location, service, person = clinic
+    visit = AppointmentFactory(location=location, service=service, practitioner=person, start=MONDAY.replace(hour=10))
+    client.force_login(front_desk_user())
+    url = reverse("admin:appointments_appointment_change", args=[visit.pk])
+    loaded = re.search(r'name="loaded_version" value="([^"]+)"', client.get(url).content.decode()).group(1)
+
+    # The other desk moves it to 14:00 while this one still has the 10:00 form open.
+    with time_machine.travel(datetime(2026, 12, 7, 8, 5, tzinfo=LA), tick=False):
+        services.save_appointment_from_front_desk(
+            appointment_id=visit.pk,
+            client=visit.client,
+            location=location,
+            service=service,
+            practitioner=person,
+            start=MONDAY.replace(hour=14),
+            status=AppointmentStatus.BOOKED,
+            source=AppointmentSource.FRONT_DESK,
+        )
+        form = add_form(location, service, person, visit.client, 10, notes="Prefers the window seat")
+        form.update({"loaded_version": loaded, "sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0"})
+        response = client.post(url, form)
+
+    assert response.status_code == 200 and "after you opened it" in response.content.decode()
+    visit.refresh_from_db()
+    assert visit.start == MONDAY.replace(hour=14) and visit.notes == ""

@@ -68,8 +68,8 @@ def test_c_does_not_confirm_an_appointment_cancelled_since_it_was_looked_up(clie
     _, mine = texting_client
     look_up = inbound_sms._texted_visit
 
-    def cancelled_meanwhile(clients, now):
-        visit = look_up(clients, now)
+    def cancelled_meanwhile(clients, now, to_number):
+        visit = look_up(clients, now, to_number)
         Appointment.objects.filter(pk=visit.pk).update(status=AppointmentStatus.CANCELLED)  # the front desk, meanwhile
         return visit
 
@@ -77,3 +77,26 @@ def test_c_does_not_confirm_an_appointment_cancelled_since_it_was_looked_up(clie
     assert NOT_FOUND in twiml_message(inbound(client, "C"))
     mine.refresh_from_db()
     assert mine.status == AppointmentStatus.CANCELLED
+
+
+def test_c_to_one_locations_number_confirms_the_visit_there_not_a_sooner_one_texted_from_another(
+    client, texting_client
+):
+    from tests.support.builders import bookable_clinic
+
+    person_client, here = texting_client
+    elsewhere_location, service, (person,) = bookable_clinic()
+    elsewhere_location.sms_from_number = "+14088219999"  # its reminders come from its own number
+    elsewhere_location.save()
+    sooner_elsewhere = AppointmentFactory(
+        location=elsewhere_location,
+        service=service,
+        practitioner=person,
+        client=person_client,
+        start=here.start - timedelta(hours=2),
+    )
+
+    inbound(client, "C")  # to this location's number, answering its reminder
+
+    statuses = dict(Appointment.objects.values_list("pk", "status"))
+    assert statuses == {here.pk: AppointmentStatus.CONFIRMED, sooner_elsewhere.pk: AppointmentStatus.BOOKED}

@@ -5,6 +5,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from clinic.hashing import contact_hash
+from clinic.models import Client
 from messaging.backends.base import OutboundSms, PermanentSendError, Rejection
 from messaging.backends.twilio import SmsBackend
 from messaging.models import MessageStatus, SmsMessage, SmsOptOut
@@ -156,3 +157,58 @@ def test_reports_then_carry_a_sent_text_forward_but_never_back(client, fake_twil
     queued_reminder.refresh_from_db()
     assert queued_reminder.status == MessageStatus.DELIVERED
     assert deliver(queued_reminder).outcome == "noop" and len(fake_twilio.received) == 1
+
+
+def test_a_late_invalid_number_report_does_not_flag_the_new_mobile_the_client_gave_since(client, sent_text):
+    # The text went to the old number; the client gave a new one at the desk before Twilio's report came back.
+    Client.objects.filter(pk=sent_text.client_id).update(mobile_phone="+14085550199")
+
+    report(client, "undelivered", ErrorCode="21211")
+
+    sent_text.client.refresh_from_db()
+    assert sent_text.client.mobile_phone_problem == ""
+    sent_text.refresh_from_db()
+    assert sent_text.status == MessageStatus.UNDELIVERED and sent_text.error_code == "21211"
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"ErrorCode": "２１６１０"},  # full-width digits: not Twilio's 21610
+        {"ErrorCode": "9" * 5000},
+        {"ErrorCode": "30006\x00"},
+        {"MessageStatus": "délivered"},
+        {"MessageStatus": "DELIVERED\x00"},
+        {"To": "+1" + "4" * 3000},
+        {"ErrorCode": "-1"},
+    ],
+)
+def test_odd_signed_status_reports_never_500_and_never_mark_a_stop(client, sent_text, odd):
+    data = {"MessageSid": SID, "MessageStatus": "undelivered", "To": PHONE, **odd}
+    for url in (URL, URL + "?text=%EF%BC%99%EF%BC%99", URL + "?text=" + "1" * 40):
+        signature = RequestValidator("test-auth-token").compute_signature("http://testserver" + url, data)
+        response = client.post(url, data, HTTP_X_TWILIO_SIGNATURE=signature)
+        assert response.status_code in (204, 400)
+    assert not SmsOptOut.objects.exists()
+
+
+def test_an_unsubscribed_report_for_a_shared_number_lists_the_number_once_and_flags_no_record(client, sent_text):
+    sharer = ClientFactory(mobile_phone=PHONE)
+
+    report(client, "undelivered", ErrorCode="21610")
+
+    assert SmsOptOut.objects.filter(phone_hash=contact_hash(PHONE)).count() == 1
+    sharer.refresh_from_db()
+    sent_text.client.refresh_from_db()
+    assert sharer.mobile_phone_problem == "" and sent_text.client.mobile_phone_problem == ""
+
+
+def test_an_invalid_number_report_flags_only_the_record_the_text_was_for(client, sent_text):
+    sharer = ClientFactory(mobile_phone=PHONE)
+
+    report(client, "undelivered", ErrorCode="21211")
+
+    sharer.refresh_from_db()
+    sent_text.client.refresh_from_db()
+    assert sent_text.client.mobile_phone_problem.startswith("Not a valid phone number")
+    assert sharer.mobile_phone_problem == ""

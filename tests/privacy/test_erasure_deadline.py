@@ -80,23 +80,28 @@ def assert_erased_and_told(rowan, dsr):
 
 
 @pytest.mark.policy("erasure-14-days")
-def test_a_verified_deletion_is_completed_by_the_next_daily_run_and_the_requester_told(rowan, verified_deletion):
+def test_a_verified_deletion_is_completed_by_the_next_daily_run_and_the_requester_told(
+    rowan, verified_deletion, django_capture_on_commit_callbacks
+):
     mail.outbox.clear()
     with time_machine.travel(at_seven(SUBMITTED + timedelta(days=1)), tick=False):
-        result = run_daily_job_as_beat_does()
+        with django_capture_on_commit_callbacks(execute=True):  # the email leaves once the erasure is committed
+            result = run_daily_job_as_beat_does()
     assert result["erased"] == 1
     assert_erased_and_told(rowan, verified_deletion)
 
 
 @pytest.mark.policy("erasure-14-days")
-def test_a_deletion_staff_left_in_progress_is_still_completed_before_its_deadline(rowan, verified_deletion):
+def test_a_deletion_staff_left_in_progress_is_still_completed_before_its_deadline(
+    rowan, verified_deletion, django_capture_on_commit_callbacks
+):
     """Staff took it ("in progress") and forgot it: the daily job completes it on its last run before the deadline."""
     DataSubjectRequest.objects.filter(pk=verified_deletion.pk).update(status=RequestStatus.IN_PROGRESS)
     mail.outbox.clear()
     day = SUBMITTED + timedelta(days=1)
     while DataSubjectRequest.objects.get(pk=verified_deletion.pk).status == RequestStatus.IN_PROGRESS:
         assert at_seven(day) < verified_deletion.due_at, "the deadline passed with the data still there"
-        with time_machine.travel(at_seven(day), tick=False):
+        with time_machine.travel(at_seven(day), tick=False), django_capture_on_commit_callbacks(execute=True):
             run_daily_job_as_beat_does()
         day += timedelta(days=1)
     # Not before staff had most of the fortnight: only the last run or two before the deadline.

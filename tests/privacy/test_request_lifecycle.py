@@ -2,12 +2,16 @@
 staff actions a rule refuses show the rule's message on the form, never a 500."""
 
 import re
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core import mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from privacy.requests_models import AuditAction, DataSubjectRequest, PrivacyAuditEvent, RequestStatus, RequestType
 from privacy.subject_requests import (
@@ -21,6 +25,7 @@ from privacy.subject_requests import (
     submit_request,
     verify_by_staff,
 )
+from tests.support.environment import requires_postgres
 
 pytestmark = pytest.mark.django_db
 EMAIL = "dana.reyes@example.com"
@@ -188,3 +193,143 @@ def test_a_download_code_by_email_leaves_only_once_its_code_is_committed(django_
         assert send_download_code(request_id=dsr.pk) == "email"
     (message,) = mail.outbox
     assert message.to == [EMAIL] and re.search(r"\b\d{6}\b", message.body)
+
+
+@pytest.mark.policy("rights-how")
+def test_a_verification_link_sent_to_one_address_cannot_verify_the_address_staff_correct_it_to(
+    client, admin_client, django_capture_on_commit_callbacks
+):
+    from clinic.models import Client
+    from tests.support.builders import ClientFactory
+
+    dana = ClientFactory(email=EMAIL, mobile_phone="+14085550143")
+    with django_capture_on_commit_callbacks(execute=True):
+        dsr = submit_request(request_type=RequestType.WITHDRAW_CONSENT, email="someone.else@example.com")
+    old_link = re.search(r"http://testserver(/privacy/requests/verify/\S+)", mail.outbox[-1].body).group(1)
+
+    # Staff "correct" the address before it was confirmed: the link in the first inbox must not vouch for it.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:privacy_datasubjectrequest_change", args=[dsr.pk]),
+            {
+                "request_type": dsr.request_type,
+                "email": EMAIL,
+                "phone": "",
+                "details": "",
+                "channel": dsr.channel,
+                "legal_hold_reason": "",
+            },
+        )
+    assert response.status_code == 302
+    assert mail.outbox[-1].to == [EMAIL]  # a fresh link goes to the address now on the request
+
+    client.post(old_link)
+
+    dsr.refresh_from_db()
+    dana.refresh_from_db()
+    assert dsr.status == RequestStatus.RECEIVED and dsr.email_confirmed_at is None
+    assert dana.email_verified_at is None
+    assert not Client.objects.filter(pk=dana.pk, email_verified_at__isnull=False).exists()
+    assert PrivacyAuditEvent.objects.filter(request=dsr, action=AuditAction.REQUEST_UPDATED).exists()
+
+
+def test_once_the_link_was_used_the_address_it_proved_cannot_be_changed_and_no_edit_moves_the_status():
+    from privacy.subject_requests import update_request_details
+
+    dsr = submit_request(request_type=RequestType.ACCESS, email=EMAIL)
+    verify_by_staff(request_id=dsr.pk, staff_user=None)
+    DataSubjectRequest.objects.filter(pk=dsr.pk).update(email_confirmed_at=dsr.received_at)
+
+    with pytest.raises(RequestRefused, match="can no longer be changed"):
+        update_request_details(request_id=dsr.pk, changes={"email": "someone.else@example.com"})
+    update_request_details(request_id=dsr.pk, changes={"details": "Paper records too."})
+
+    dsr.refresh_from_db()
+    assert dsr.email == EMAIL and dsr.details == "Paper records too." and dsr.status == RequestStatus.VERIFIED
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_expiry_sweep_racing_a_code_being_confirmed_does_not_flag_the_verified_request_for_staff():
+    now = timezone.now()
+    dsr = submit_request(request_type=RequestType.ERASURE, email=EMAIL)
+    confirmed = now - timedelta(hours=settings.PRIVACY_VERIFICATION_HOURS + 1)
+    DataSubjectRequest.objects.filter(pk=dsr.pk).update(email_confirmed_at=confirmed, acknowledged_at=confirmed)
+    locked = threading.Event()
+
+    def requester_enters_the_right_code():  # confirm_sms_code, committing a moment later
+        with transaction.atomic():
+            DataSubjectRequest.objects.select_for_update().get(pk=dsr.pk)
+            DataSubjectRequest.objects.filter(pk=dsr.pk).update(status=RequestStatus.VERIFIED, verified_at=now)
+            locked.set()
+            time.sleep(0.5)
+        connection.close()
+
+    requester = threading.Thread(target=requester_enters_the_right_code)
+    requester.start()
+    locked.wait()
+    expire_unverified_requests(now=now)
+    requester.join()
+
+    dsr.refresh_from_db()
+    assert dsr.status == RequestStatus.VERIFIED and not dsr.identity_check_needed
+    assert not PrivacyAuditEvent.objects.filter(request=dsr, action=AuditAction.IDENTITY_CHECK_NEEDED).exists()
+
+
+@pytest.mark.policy("erasure-legal-hold")
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_legal_hold_placed_while_the_erasure_starts_keeps_the_data(dana):
+    from privacy.erasure import ErasureRefused, fulfil_erasure_request
+
+    dsr = submit_request(request_type=RequestType.ERASURE, email=EMAIL)
+    verify_by_staff(request_id=dsr.pk, staff_user=None)
+    locked = threading.Event()
+
+    def officer_places_a_hold():  # the admin form's save, committing a moment later
+        with transaction.atomic():
+            DataSubjectRequest.objects.select_for_update().get(pk=dsr.pk)
+            DataSubjectRequest.objects.filter(pk=dsr.pk).update(legal_hold=True, legal_hold_reason="Subpoena")
+            locked.set()
+            time.sleep(0.5)
+        connection.close()
+
+    officer = threading.Thread(target=officer_places_a_hold)
+    officer.start()
+    locked.wait()
+    with pytest.raises(ErasureRefused):
+        fulfil_erasure_request(request_id=dsr.pk)
+    officer.join()
+
+    dana.refresh_from_db()
+    dsr.refresh_from_db()
+    assert dana.erased_at is None and dana.last_name == "Reyesworth"
+    assert dsr.status == RequestStatus.REFUSED and "Subpoena" in dsr.refusal_basis
+
+
+def test_no_erasure_email_leaves_when_the_erasure_rolls_back(dana, django_capture_on_commit_callbacks):
+    from privacy.erasure import fulfil_erasure_request
+
+    dsr = submit_request(request_type=RequestType.ERASURE, email=EMAIL)
+    verify_by_staff(request_id=dsr.pk, staff_user=None)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        with transaction.atomic():
+            fulfil_erasure_request(request_id=dsr.pk)
+            raise RuntimeError("the caller's transaction fails after the erasure")
+
+    assert not [m for m in mail.outbox if "deleted" in m.subject]
+    dana.refresh_from_db()
+    assert dana.erased_at is None
+
+
+def test_a_verified_deletion_request_gets_no_export_link_and_stays_due_for_erasure():
+    dsr = submit_request(request_type=RequestType.ERASURE, email=EMAIL)
+    verify_by_staff(request_id=dsr.pk, staff_user=None)
+    mail.outbox.clear()
+
+    with pytest.raises(RequestRefused, match="gets no data export"):
+        send_export_link(request_id=dsr.pk)
+
+    dsr.refresh_from_db()
+    assert dsr.status == RequestStatus.VERIFIED and not dsr.export_nonce and not mail.outbox
