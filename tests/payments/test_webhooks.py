@@ -104,6 +104,23 @@ def test_a_replayed_event_id_is_applied_once(client, deposit):
 
 
 @pytest.mark.policy("use-payments")
+def test_a_delivery_racing_past_the_first_check_is_still_applied_once(deposit):
+    """Two deliveries of one event at once: both pass the cheap look-up before either commits;
+    the event row written in the same transaction as the effect lets only one apply it."""
+    from unittest import mock
+
+    from django.db.models import QuerySet
+
+    refunded = event("charge.refunded", charge(deposit, 5000), event_id="evt_race")
+    assert services.handle_stripe_event(refunded) == "applied"
+    Payment.objects.filter(pk=deposit.pk).update(status=PaymentStatus.SUCCEEDED, amount_refunded=0)
+    with mock.patch.object(QuerySet, "exists", return_value=False):  # the look-up saw nothing yet
+        assert services.handle_stripe_event(refunded) == "duplicate"
+    deposit.refresh_from_db()
+    assert deposit.status == PaymentStatus.SUCCEEDED and deposit.amount_refunded == 0
+
+
+@pytest.mark.policy("use-payments")
 def test_a_success_arriving_after_the_refund_does_not_unrefund(client, deposit):
     post_event(client, event("charge.refunded", charge(deposit, 5000)))
     deposit.refresh_from_db()
