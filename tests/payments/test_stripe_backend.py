@@ -172,3 +172,15 @@ def test_cancellation_policy_versions_keep_their_wording():
     assert "24 hours" in first.wording and "$25.00" in first.wording and "no-show" not in first.wording.lower()
     assert "48 hours" in second.wording and "$100.00" in second.wording
     assert CancellationPolicy.objects.count() == 2
+
+
+def test_a_card_setup_stripe_does_not_answer_is_a_clear_message_not_a_half_saved_card(fake_stripe, clinic):
+    _, _, client = clinic
+    services.ensure_stripe_customer(client=client)
+    fake_stripe.fail_next(1, status=502)
+    with pytest.raises(services.PaymentRefused, match="try again"):
+        services.start_card_setup(client=client)
+    assert not SavedCard.objects.exists()
+    from payments.models import CardSetup
+
+    assert CardSetup.objects.get().status == "unknown"

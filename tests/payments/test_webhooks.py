@@ -208,3 +208,23 @@ def test_a_signed_body_that_is_not_an_event_is_400_not_500(client, fake_stripe):
 
 def test_a_get_is_not_allowed(client, fake_stripe):
     assert client.get("/payments/stripe/webhook/").status_code == 405
+
+
+def test_a_refund_reported_before_the_success_leaves_the_payment_refunded_whatever_arrives_next(client, deposit):
+    Payment.objects.filter(pk=deposit.pk).update(status=PaymentStatus.UNKNOWN)
+    post_event(client, event("charge.refunded", charge(deposit, 2000)))
+    deposit.refresh_from_db()
+    assert deposit.status == PaymentStatus.PARTIALLY_REFUNDED and deposit.amount_refunded == 2000
+    post_event(client, event("payment_intent.succeeded", intent(deposit)))
+    post_event(client, event("payment_intent.payment_failed", intent(deposit)))
+    deposit.refresh_from_db()
+    assert deposit.status == PaymentStatus.PARTIALLY_REFUNDED and deposit.amount_refunded == 2000
+
+
+def test_a_card_saved_for_a_person_erased_meanwhile_is_not_kept(client, fake_stripe):
+    person = ClientFactory()
+    setup = services.start_card_setup(client=person)
+    CardSetup.objects.filter(pk=setup.pk).update(client=None)  # what erasure does
+    obj = {"id": setup.stripe_setup_intent_id, "object": "setup_intent", "payment_method": "pm_card_visa"}
+    post_event(client, event("setup_intent.succeeded", obj))
+    assert not SavedCard.objects.exists()
