@@ -6,6 +6,7 @@ and `retry_refund` settle by asking Stripe again with the same key."""
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -188,10 +189,20 @@ def _record_intent_answer(*, payment_id: int, intent: Intent | None, status: str
     return payment
 
 
+# Stripe forgets an idempotency key after 24 hours: past that, sending again could charge twice.
+KEY_LIFETIME_MARGIN = timedelta(hours=23)
+CHECK_BY_HAND = "Stripe's answer never came and it is too late to ask again safely: check it in the Stripe dashboard."
+
+
 def reconcile_payment(*, payment_id: int) -> Payment:
-    """Settle a payment whose answer from Stripe never came: ask again with the same key."""
+    """Settle a payment whose answer from Stripe never came: ask again with the same key, while Stripe
+    still remembers it; after that, leave it for staff to check rather than risk a second charge."""
     payment = Payment.objects.get(pk=payment_id)
     if payment.status not in (PaymentStatus.UNKNOWN, PaymentStatus.PENDING) or payment.client_id is None:
+        return payment
+    if payment.created_at < timezone.now() - KEY_LIFETIME_MARGIN:
+        Payment.objects.filter(pk=payment.pk).update(status_reason=CHECK_BY_HAND)
+        payment.status_reason = CHECK_BY_HAND
         return payment
     customer = StripeCustomer.objects.filter(client_id=payment.client_id).first()
     if customer is None:
@@ -226,6 +237,10 @@ def send_refund(*, refund_id: int) -> Refund:
     """Send (or send again) a pending refund under its own key: Stripe refunds it once whatever the retries."""
     refund = Refund.objects.select_related("payment").get(pk=refund_id)
     if refund.status != RefundStatus.PENDING or refund.stripe_refund_id:
+        return refund
+    if refund.created_at < timezone.now() - KEY_LIFETIME_MARGIN:
+        Refund.objects.filter(pk=refund.pk).update(status_reason=CHECK_BY_HAND)
+        refund.status_reason = CHECK_BY_HAND
         return refund
     try:
         result = get_backend().create_refund(

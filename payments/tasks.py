@@ -19,17 +19,22 @@ def delete_erased_stripe_customers():
 
 @shared_task(acks_late=True)
 def reconcile_payments():
-    """Ask Stripe again, with the same keys, about payments and refunds whose answer never came."""
+    """Ask Stripe again, with the same keys, about payments and refunds whose answer never came
+    (only while Stripe still remembers the key: older ones are left to staff, see services)."""
     before = timezone.now() - SETTLE_AFTER
     settled = 0
-    for payment_id in Payment.objects.filter(
-        status__in=[PaymentStatus.UNKNOWN, PaymentStatus.PENDING], updated_at__lt=before
-    ).values_list("pk", flat=True):
+    for payment_id in (
+        Payment.objects.filter(status__in=[PaymentStatus.UNKNOWN, PaymentStatus.PENDING], updated_at__lt=before)
+        .exclude(status_reason=services.CHECK_BY_HAND)
+        .values_list("pk", flat=True)
+    ):
         services.reconcile_payment(payment_id=payment_id)
         settled += 1
-    for refund_id in Refund.objects.filter(
-        status=RefundStatus.PENDING, stripe_refund_id__isnull=True, updated_at__lt=before
-    ).values_list("pk", flat=True):
+    for refund_id in (
+        Refund.objects.filter(status=RefundStatus.PENDING, stripe_refund_id__isnull=True, updated_at__lt=before)
+        .exclude(status_reason=services.CHECK_BY_HAND)
+        .values_list("pk", flat=True)
+    ):
         services.send_refund(refund_id=refund_id)
         settled += 1
     services.delete_erased_customers()

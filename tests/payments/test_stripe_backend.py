@@ -184,3 +184,29 @@ def test_a_card_setup_stripe_does_not_answer_is_a_clear_message_not_a_half_saved
     from payments.models import CardSetup
 
     assert CardSetup.objects.get().status == "unknown"
+
+
+def test_past_stripes_24_hours_of_key_memory_an_unanswered_payment_or_refund_is_left_to_staff_not_resent(
+    fake_stripe, clinic
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    location, service, client = clinic
+    services.ensure_stripe_customer(client=client)
+    fake_stripe.fail_next(1, status=500)
+    payment = services.start_deposit(client=client, location=location, service_id=service.pk)
+    paid = paid_deposit(fake_stripe, clinic)
+    fake_stripe.fail_next(1, status=500)
+    refund = services.refund_payment(payment_id=paid.pk, amount=100, reason="goodwill")
+    day_ago = timezone.now() - timedelta(hours=24)
+    Payment.objects.filter(pk=payment.pk).update(created_at=day_ago, updated_at=day_ago)
+    Refund.objects.filter(pk=refund.pk).update(created_at=day_ago, updated_at=day_ago)
+    sent = len(fake_stripe.requests)
+    reconcile_payments()
+    assert len(fake_stripe.requests) == sent  # nothing sent again under a key Stripe may have forgotten
+    payment.refresh_from_db()
+    refund.refresh_from_db()
+    assert payment.status == PaymentStatus.UNKNOWN and "Stripe dashboard" in payment.status_reason
+    assert refund.status == RefundStatus.PENDING and "Stripe dashboard" in refund.status_reason
