@@ -123,3 +123,36 @@ def test_the_front_desk_cannot_change_payment_requirements(client, payments):
     milpitas, _, _ = payments
     client.force_login(staff(FRONT_DESK, milpitas))
     assert client.get(reverse("admin:payments_paymentrequirement_add")).status_code == 403
+
+
+def test_every_payments_admin_page_opens_for_a_manager(client, payments):
+    milpitas, _, made = payments
+    Refund.objects.create(payment=made["Milpitas"], amount=100, reason="x")
+    client.force_login(staff(CLINIC_MANAGER, milpitas))
+    for name in ("payment", "refund", "paymentrequirement", "cancellationpolicy"):
+        assert client.get(reverse(f"admin:payments_{name}_changelist")).status_code == 200, name
+    assert client.get(reverse("admin:payments_paymentrequirement_add")).status_code == 200
+    assert client.get(refund_url(made["Milpitas"])).status_code == 200
+
+
+def test_a_deposit_requirement_without_its_amount_is_refused_with_a_clear_message(client, payments):
+    from payments.models import PaymentRequirement
+    from tests.factories import ServiceFactory
+
+    milpitas, _, _ = payments
+    service = ServiceFactory(locations=[milpitas])
+    client.force_login(staff(CLINIC_MANAGER, milpitas))
+    add = reverse("admin:payments_paymentrequirement_add")
+    form = {"location": milpitas.pk, "service": service.pk, "currency": "usd"}
+    percent = client.post(add, {**form, "kind": "deposit_percent", "deposit_percent": "20"})
+    assert percent.status_code == 200 and "needs the service&#x27;s price" in percent.content.decode()
+    fixed = client.post(add, {**form, "kind": "deposit_fixed"})
+    assert fixed.status_code == 200 and "needs its amount" in fixed.content.decode()
+    assert not PaymentRequirement.objects.exists()
+    assert (
+        client.post(
+            add, {**form, "kind": "deposit_percent", "deposit_percent": "20", "price_amount": "25000"}
+        ).status_code
+        == 302
+    )
+    assert PaymentRequirement.objects.get().deposit_due() == 5000
