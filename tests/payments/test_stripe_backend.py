@@ -210,3 +210,12 @@ def test_past_stripes_24_hours_of_key_memory_an_unanswered_payment_or_refund_is_
     refund.refresh_from_db()
     assert payment.status == PaymentStatus.UNKNOWN and "Stripe dashboard" in payment.status_reason
     assert refund.status == RefundStatus.PENDING and "Stripe dashboard" in refund.status_reason
+
+
+def test_a_refund_stripe_refuses_is_marked_failed_with_the_reason_and_frees_the_amount(fake_stripe, clinic):
+    payment = paid_deposit(fake_stripe, clinic)
+    Payment.objects.filter(pk=payment.pk).update(stripe_payment_intent_id="pi_unknown_to_stripe")
+    refund = services.refund_payment(payment_id=payment.pk, amount=5000, reason="all")
+    assert refund.status == RefundStatus.FAILED and "refused" in refund.status_reason
+    payment.refresh_from_db()
+    assert payment.amount_refunded == 0 and payment.status == PaymentStatus.SUCCEEDED

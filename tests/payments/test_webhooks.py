@@ -228,3 +228,17 @@ def test_a_card_saved_for_a_person_erased_meanwhile_is_not_kept(client, fake_str
     obj = {"id": setup.stripe_setup_intent_id, "object": "setup_intent", "payment_method": "pm_card_visa"}
     post_event(client, event("setup_intent.succeeded", obj))
     assert not SavedCard.objects.exists()
+
+
+def test_when_stripe_cannot_give_the_cards_details_the_event_is_answered_503_and_applied_on_redelivery(
+    client, fake_stripe
+):
+    person = ClientFactory()
+    setup = services.start_card_setup(client=person)
+    obj = {"id": setup.stripe_setup_intent_id, "object": "setup_intent", "payment_method": "pm_card_visa"}
+    saved = event("setup_intent.succeeded", obj, event_id="evt_card")
+    fake_stripe.fail_next(1, status=500)
+    assert post_event(client, saved).status_code == 503  # Stripe delivers it again later
+    assert not SavedCard.objects.exists() and not ProcessedWebhookEvent.objects.exists()
+    assert post_event(client, saved).status_code == 200
+    assert SavedCard.objects.filter(client=person).count() == 1
