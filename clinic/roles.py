@@ -28,6 +28,7 @@ _front_desk = {
     },
     "privacy": {"consentrecord": VIEW},
     "messaging": {"smsmessage": VIEW, "smsoptout": VIEW, "reminderrule": VIEW, "inboundmessage": ("view", "reply")},
+    "payments": {"paymentrequirement": VIEW, "cancellationpolicy": VIEW, "payment": VIEW, "refund": VIEW},
 }
 
 _clinic_manager = {
@@ -54,6 +55,12 @@ _clinic_manager = {
         "campaign": EDIT,
         "campaignemail": VIEW,
         "emailoptout": VIEW,
+    },
+    "payments": {
+        "paymentrequirement": EDIT,
+        "cancellationpolicy": ("view", "add"),
+        "payment": ("view", "refund"),
+        "refund": VIEW,
     },
 }
 

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "privacy",
     "appointments",
     "messaging",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -347,6 +348,16 @@ def _check_sms_countries(codes):
 _check_sms_countries(SMS_ALLOWED_COUNTRIES)
 # The marketing opt-in promises "up to 4 a month": at most this many per channel per person in any 30 days.
 MARKETING_MAX_PER_30_DAYS = env.int("MARKETING_MAX_PER_30_DAYS", default=4)
+
+# Payments (see payments/backends). The local backend simulates Stripe: nothing is charged.
+PAYMENTS_BACKEND = env("PAYMENTS_BACKEND", default="payments.backends.local.PaymentsBackend")
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10)
+# Payment and refund rows are kept this long for the books; an erasure keeps them without the person.
+PAYMENT_RECORD_RETENTION_YEARS = env.int("PAYMENT_RECORD_RETENTION_YEARS", default=7)
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env("LOG_FORMAT", default="plain")  # "json": one object per line, for log shippers

@@ -17,6 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("privacy/", include("privacy.urls")),
     path("messaging/", include("messaging.urls")),
+    path("payments/", include("payments.urls")),
     path("", include("appointments.urls")),
 ]
 

@@ -72,6 +72,14 @@ SUBPROCESSORS = [
         "United States",
         False,
     ),
+    # Listed on the policy page only while payments go through Stripe (payments.selectors.payments_are_on).
+    (
+        "Stripe",
+        "Taking card payments, deposits, fees and refunds",
+        "The card details you enter on Stripe's own page, amounts, our reference number for you",
+        "United States",
+        False,
+    ),
     (
         "Google Analytics",
         "Website usage statistics",

@@ -33,6 +33,8 @@ class PersonalDataSource:
 
 _sources: dict[str, PersonalDataSource] = {}
 _sms_sender = None
+# Subprocessors used only by a feature that can be off (Stripe, when payments are off): name -> is it on now?
+_subprocessor_gates: dict[str, Callable[[], bool]] = {}
 
 
 def register(app_label, *, exporter, eraser=None, erase_order=50, models=()):
@@ -87,6 +89,15 @@ def check_client_data_registered(app_configs=None, **kwargs):
         )
         for m in uncovered_client_models(models)
     ]
+
+
+def register_subprocessor_gate(name, is_on):
+    """The subprocessor called `name` is listed on the policy page only while is_on() is true."""
+    _subprocessor_gates[name] = is_on
+
+
+def subprocessors_switched_off() -> set[str]:
+    return {name for name, is_on in _subprocessor_gates.items() if not is_on()}
 
 
 def register_sms_sender(func):

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from clinic.models import Location
 from clinic.ratelimits import client_ip, limit
 
-from . import subject_requests
+from . import registry, subject_requests
 from .cookies import OPTIONAL_GROUPS, apply_cookie_choice, opt_out_of_sale_and_sharing
 from .export import build_bundle
 from .forms import PrivacyRequestForm, SmsCodeForm
@@ -24,7 +24,10 @@ def _policy_page(request, policy, *, is_current):
             "policy": policy,
             "is_current": is_current,
             "versions": published_versions(),
-            "subprocessors": Subprocessor.objects.filter(is_active=True),
+            # A subprocessor of a feature that is switched off (Stripe without payments) is not named.
+            "subprocessors": Subprocessor.objects.filter(is_active=True).exclude(
+                name__in=registry.subprocessors_switched_off()
+            ),
             "locations": Location.objects.filter(is_active=True),
         },
     )

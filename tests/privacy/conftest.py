@@ -151,10 +151,29 @@ def person_everywhere(client, admin_client, admin_user, django_capture_on_commit
     dana.refresh_from_db()
     assert dana.date_of_birth is not None, "the admin correction did not save"
 
+    # She saved a card, paid a deposit and got part of it back (the local payments backend: nothing leaves).
+    _pay_and_refund(dana, location, service)
+
     # Last, she unsubscribes from email and texts STOP: both opt-out lists hold her.
     unsubscribe_email(token=unsubscribe_token(dana), ip_address=Person.ip, user_agent=Person.user_agent)
     handle_inbound_sms(message_sid="SM" + "b" * 32, from_number=Person.phone, to_number=location.phone, body="STOP")
     return dana, erasure, visitor_id
+
+
+def _pay_and_refund(dana, location, service):
+    from payments import services as payments
+    from payments.models import PaymentRequirement, PaymentStatus, RequirementKind, SavedCard
+
+    PaymentRequirement.objects.create(
+        location=location, service=service, kind=RequirementKind.DEPOSIT_FIXED, deposit_amount=5000
+    )
+    payments.start_card_setup(client=dana)
+    SavedCard.objects.create(
+        client=dana, stripe_payment_method_id="pm_card_visa", brand="visa", last4="4242", exp_month=12, exp_year=2034
+    )
+    deposit = payments.start_deposit(client=dana, location=location, service_id=service.pk)
+    type(deposit).objects.filter(pk=deposit.pk).update(status=PaymentStatus.SUCCEEDED)
+    payments.refund_payment(payment_id=deposit.pk, amount=1000, reason=f"{Person.first_name} asked nicely")
 
 
 def _inbound_id(result):

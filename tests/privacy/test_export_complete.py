@@ -30,6 +30,10 @@ CATEGORY_OF_MODEL = {
     "privacy.PolicyChangeNotice": "policy_notices",
     "privacy.DataSubjectRequest": "privacy_requests",
     "privacy.PrivacyAuditEvent": "privacy_audit_events",
+    "payments.Payment": "payments",
+    "payments.SavedCard": "saved_cards",
+    "payments.StripeCustomer": "stripe_customers",
+    "payments.CardSetup": "card_setups",
 }
 
 

@@ -1,0 +1,207 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from clinic.admin import LocationScopedAdmin, ReadOnlyAdminMixin
+from clinic.admin_scoping import register_scope
+
+from . import selectors, services
+from .models import CancellationPolicy, Payment, PaymentRequirement, Refund, format_money
+
+REFUND_PERMISSION = "payments.refund_payment"
+
+register_scope(PaymentRequirement, lambda qs, ids: qs.filter(location__in=ids))
+register_scope(CancellationPolicy, lambda qs, ids: qs.filter(location__in=ids))
+register_scope(Payment, lambda qs, ids: qs.filter(location__in=ids))
+register_scope(Refund, lambda qs, ids: qs.filter(payment__location__in=ids))
+
+
+@admin.register(PaymentRequirement)
+class PaymentRequirementAdmin(LocationScopedAdmin):
+    list_display = ["service", "location", "kind", "deposit_shown"]
+    list_filter = ["location", "kind"]
+    fields = ["location", "service", "kind", "currency", "price_amount", "deposit_amount", "deposit_percent"]
+
+    @admin.display(description="Deposit")
+    def deposit_shown(self, obj):
+        due = obj.deposit_due()
+        return format_money(due, obj.currency) if due else "-"
+
+
+class CancellationPolicyForm(forms.ModelForm):
+    class Meta:
+        model = CancellationPolicy
+        fields = ["location", "window_hours", "late_cancel_fee", "no_show_fee", "currency"]
+
+
+@admin.register(CancellationPolicy)
+class CancellationPolicyAdmin(LocationScopedAdmin):
+    """Adding a policy for a location publishes its next version; a saved version is never edited."""
+
+    form = CancellationPolicyForm
+    list_display = ["location", "version", "window_hours", "late_cancel_fee", "no_show_fee", "created_at"]
+    list_filter = ["location"]
+    readonly_fields = ["version", "wording", "created_by", "created_at"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["location", "window_hours", "late_cancel_fee", "no_show_fee", "currency"]
+        return [
+            "location",
+            "version",
+            "window_hours",
+            "late_cancel_fee",
+            "no_show_fee",
+            "currency",
+            "wording",
+            "created_by",
+            "created_at",
+        ]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        saved = services.save_cancellation_policy(
+            location=obj.location,
+            window_hours=obj.window_hours,
+            late_cancel_fee=obj.late_cancel_fee,
+            no_show_fee=obj.no_show_fee,
+            currency=obj.currency,
+            staff_user=request.user,
+        )
+        obj.pk, obj.version, obj.wording = saved.pk, saved.version, saved.wording
+        obj._state.adding = False
+
+
+class RefundInline(admin.TabularInline):
+    model = Refund
+    extra = 0
+    fields = ["created_at", "amount", "currency", "status", "reason", "requested_by", "stripe_refund_id"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class RefundForm(forms.Form):
+    amount = forms.IntegerField(label="Amount to refund (cents)", min_value=1)
+    reason = forms.CharField(label="Reason", max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
+    list_display = ["created_at", "location", "kind", "amount_shown", "status", "refunded_shown"]
+    list_filter = ["location", "kind", "status"]
+    date_hierarchy = "created_at"
+    fields = [
+        "created_at",
+        "location",
+        "client",
+        "appointment",
+        "kind",
+        "amount",
+        "currency",
+        "amount_refunded",
+        "status",
+        "status_reason",
+        "stripe_payment_intent_id",
+        "refund_link",
+    ]
+    readonly_fields = fields
+    inlines = [RefundInline]
+
+    @admin.display(description="Amount")
+    def amount_shown(self, obj):
+        return format_money(obj.amount, obj.currency)
+
+    @admin.display(description="Refunded")
+    def refunded_shown(self, obj):
+        return format_money(obj.amount_refunded, obj.currency) if obj.amount_refunded else "-"
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if not request.user.has_perm(REFUND_PERMISSION):
+            fields.remove("refund_link")  # only managers refund: no button to a 403
+        return fields
+
+    @admin.display(description="Refund")
+    def refund_link(self, obj):
+        if selectors.refundable_amount(payment=obj) <= 0:
+            return "Nothing left to refund."
+        return format_html(
+            '<a class="button" href="{}">Refund all or part</a>',
+            reverse("admin:payments_payment_refund", args=[obj.pk]),
+        )
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/refund/", self.admin_site.admin_view(self.refund_view), name="payments_payment_refund"),
+        ] + super().get_urls()
+
+    def refund_view(self, request, pk):
+        """A manager refunds all or part of a payment of their locations, with a reason."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        payment = get_object_or_404(self.get_queryset(request), pk=pk)  # another location's payment: 404
+        if not request.user.has_perm(REFUND_PERMISSION):
+            raise PermissionDenied
+        available = selectors.refundable_amount(payment=payment)
+        form = RefundForm(request.POST or None, initial={"amount": available})
+        if request.method == "POST" and form.is_valid():
+            try:
+                refund = services.refund_payment(
+                    payment_id=payment.pk,
+                    amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                    staff_user=request.user,
+                )
+            except services.PaymentRefused as refusal:
+                form.add_error(None, str(refusal))
+            else:
+                level = messages.SUCCESS if refund.status == "succeeded" else messages.WARNING
+                self.message_user(
+                    request,
+                    f"Refund of {format_money(refund.amount, refund.currency)}: {refund.get_status_display()}"
+                    + (f" ({refund.status_reason})" if refund.status_reason else ""),
+                    level,
+                )
+                return redirect("admin:payments_payment_change", payment.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Refund {payment}",
+            "payment": payment,
+            "available": format_money(available, payment.currency),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/payments/refund.html", context)
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
+    list_display = ["created_at", "payment", "amount", "currency", "status", "requested_by"]
+    list_filter = ["status", "payment__location"]
+    fields = [
+        "created_at",
+        "payment",
+        "amount",
+        "currency",
+        "status",
+        "status_reason",
+        "reason",
+        "requested_by",
+        "stripe_refund_id",
+    ]
+    readonly_fields = fields

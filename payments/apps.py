@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+
+
+class PaymentsConfig(AppConfig):
+    name = "payments"
+    verbose_name = "Payments"
+
+    def ready(self):
+        from privacy import registry
+
+        from . import checks, personal_data, selectors  # noqa: F401  (checks register on import)
+
+        registry.register(
+            "payments",
+            exporter=personal_data.export_payments,
+            eraser=personal_data.erase_payments,
+            erase_order=20,
+            models=["payments.Payment", "payments.SavedCard", "payments.StripeCustomer", "payments.CardSetup"],
+        )
+        registry.register_subprocessor_gate("Stripe", selectors.payments_are_on)

@@ -1,0 +1,97 @@
+"""What a payments backend does, and the errors it raises, whatever the provider."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A PaymentIntent or SetupIntent as the provider answered it."""
+
+    id: str
+    status: str  # Stripe's word: requires_payment_method, requires_action, processing, succeeded, canceled
+    client_secret: str = ""
+    payment_method: str = ""
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    id: str
+    status: str  # succeeded, pending, failed
+
+
+class PaymentsError(Exception):
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class RetryablePaymentsError(PaymentsError):
+    """Stripe timed out, could not be reached, or answered 429/5xx: the outcome is unknown.
+
+    Trying again with the same idempotency key is safe: Stripe answers a repeated
+    key with the first result, so nothing is charged or refunded twice.
+    """
+
+
+class CardError(PaymentsError):
+    """The card was declined, or needs the client's authentication (3-D Secure) for an off-session charge."""
+
+    def __init__(
+        self, message: str, *, code: str = "", decline_code: str = "", payment_intent: Intent | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.decline_code = decline_code
+        self.payment_intent = payment_intent
+
+    @property
+    def needs_authentication(self) -> bool:
+        return self.code == "authentication_required"
+
+
+class PermanentPaymentsError(PaymentsError):
+    """A request Stripe refused (bad parameters, missing object, wrong key): trying again cannot help."""
+
+
+class BasePaymentsBackend:
+    def create_customer(self, *, idempotency_key: str, metadata: dict[str, str]) -> str:
+        raise NotImplementedError
+
+    def delete_customer(self, *, customer_id: str) -> None:
+        """Idempotent by nature (Stripe takes no key on DELETE): a customer already gone counts as deleted."""
+        raise NotImplementedError
+
+    def create_setup_intent(self, *, customer_id: str, idempotency_key: str, metadata: dict[str, str]) -> Intent:
+        raise NotImplementedError
+
+    def create_payment_intent(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        customer_id: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
+        payment_method: str = "",
+        off_session: bool = False,
+    ) -> Intent:
+        """With off_session and a saved payment_method, charge it now; otherwise wait for the client's card."""
+        raise NotImplementedError
+
+    def retrieve_payment_intent(self, *, payment_intent_id: str) -> Intent:
+        raise NotImplementedError
+
+    def create_refund(
+        self, *, payment_intent_id: str, amount: int, idempotency_key: str, metadata: dict[str, str]
+    ) -> RefundResult:
+        raise NotImplementedError
+
+    def card_details(self, *, payment_method_id: str) -> CardDetails:
+        raise NotImplementedError

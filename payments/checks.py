@@ -1,0 +1,37 @@
+"""Start-up checks: a wrong PAYMENTS_BACKEND, or the Stripe backend without its keys, fails
+`manage.py check` and process start (clinic/startup.py), not the first client who pays."""
+
+from django.conf import settings
+from django.core import checks
+from django.utils.module_loading import import_string
+
+from .backends.base import BasePaymentsBackend
+from .selectors import STRIPE_BACKEND
+
+
+@checks.register("payments")
+def payments_backend_is_usable(app_configs=None, **kwargs):
+    path = settings.PAYMENTS_BACKEND
+    try:
+        backend = import_string(path)
+    except ImportError as exc:
+        return [
+            checks.Error(
+                f"PAYMENTS_BACKEND {path!r} cannot be imported ({exc}).",
+                hint="Use payments.backends.local.PaymentsBackend or payments.backends.stripe.PaymentsBackend.",
+                id="payments.E001",
+            )
+        ]
+    if not (isinstance(backend, type) and issubclass(backend, BasePaymentsBackend)):
+        return [checks.Error(f"PAYMENTS_BACKEND {path!r} is not a payments backend class.", id="payments.E001")]
+    if path != STRIPE_BACKEND:
+        return []
+    hints = {
+        "STRIPE_SECRET_KEY": "Set it from the Stripe dashboard (Developers > API keys).",
+        "STRIPE_WEBHOOK_SECRET": "Set it from the webhook endpoint's signing secret (whsec_...).",
+    }
+    return [
+        checks.Error(f"PAYMENTS_BACKEND is Stripe but {name} is not set.", hint=hint, id="payments.E002")
+        for name, hint in hints.items()
+        if not getattr(settings, name)
+    ]

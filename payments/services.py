@@ -1,0 +1,425 @@
+"""Payments' business rules. No database lock is ever held while Stripe is called: each flow
+writes its record first (its id makes the idempotency key), calls Stripe outside any
+transaction, then records the answer under a short lock. A call whose answer never came
+leaves the record in a clear state ("unknown" / refund pending) that `reconcile_payment`
+and `retry_refund` settle by asking Stripe again with the same key."""
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from clinic.models import Client, Location
+
+from . import selectors, states
+from .backends import get_backend
+from .backends.base import CardError, Intent, PaymentsError, RetryablePaymentsError
+from .models import (
+    CancellationPolicy,
+    CardSetup,
+    CardSetupStatus,
+    Payment,
+    PaymentKind,
+    PaymentStatus,
+    ProcessedWebhookEvent,
+    Refund,
+    RefundStatus,
+    SavedCard,
+    StripeCustomer,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class PaymentRefused(Exception):
+    """A request this payment cannot take (a clear message for staff or the client)."""
+
+
+# --- Cancellation policy -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def save_cancellation_policy(
+    *,
+    location: Location,
+    window_hours: int,
+    late_cancel_fee: int,
+    no_show_fee: int,
+    currency: str = "usd",
+    staff_user: Any = None,
+) -> CancellationPolicy:
+    """A new version of the location's policy; earlier versions stay exactly as clients accepted them."""
+    Location.objects.select_for_update().filter(pk=location.pk).first()  # one new version at a time
+    latest = selectors.current_cancellation_policy(location=location)
+    policy = CancellationPolicy(
+        location=location,
+        version=(latest.version + 1) if latest else 1,
+        window_hours=window_hours,
+        late_cancel_fee=late_cancel_fee,
+        no_show_fee=no_show_fee,
+        currency=currency.lower(),
+        created_by=staff_user,
+    )
+    policy.wording = policy.plain_words()
+    policy.save()
+    return policy
+
+
+# --- Customers and cards -------------------------------------------------------------------------
+
+
+def ensure_stripe_customer(*, client: Client) -> str:
+    existing = StripeCustomer.objects.filter(client=client).first()
+    if existing:
+        return existing.stripe_customer_id
+    # Keyed by the client's id: two requests racing here get one customer from Stripe.
+    customer_id = get_backend().create_customer(
+        idempotency_key=f"customer-{client.pk}", metadata={"client": str(client.pk)}
+    )
+    customer, _ = StripeCustomer.objects.get_or_create(stripe_customer_id=customer_id, defaults={"client": client})
+    return customer.stripe_customer_id
+
+
+def start_card_setup(*, client: Client) -> CardSetup:
+    """Ask Stripe for a SetupIntent: the client then saves a card on Stripe's page; nothing is charged."""
+    customer_id = ensure_stripe_customer(client=client)
+    setup = CardSetup.objects.create(client=client)
+    try:
+        intent = get_backend().create_setup_intent(
+            customer_id=customer_id, idempotency_key=f"setup-{setup.pk}", metadata={"card_setup": str(setup.pk)}
+        )
+    except RetryablePaymentsError as exc:
+        CardSetup.objects.filter(pk=setup.pk).update(status=CardSetupStatus.UNKNOWN)
+        raise PaymentRefused("The card service did not answer; please try again in a moment.") from exc
+    CardSetup.objects.filter(pk=setup.pk).update(stripe_setup_intent_id=intent.id)
+    setup.stripe_setup_intent_id = intent.id
+    setup.client_secret = intent.client_secret  # type: ignore[attr-defined]  # for the page only, never stored
+    return setup
+
+
+# --- Charges ---------------------------------------------------------------------------------------
+
+
+def start_deposit(*, client: Client, location: Location, service_id: int, appointment: Any = None) -> Payment:
+    """The deposit the service's requirement asks for, at the amount computed here (never a form's)."""
+    requirement = selectors.payment_requirement(location=location, service_id=service_id)
+    amount = requirement.deposit_due() if requirement else 0
+    if not requirement or amount <= 0:
+        raise PaymentRefused("This service asks for no deposit at this location.")
+    customer_id = ensure_stripe_customer(client=client)
+    payment = Payment.objects.create(
+        client=client,
+        location=location,
+        appointment=appointment,
+        kind=PaymentKind.DEPOSIT,
+        amount=amount,
+        currency=requirement.currency,
+    )
+    return submit_payment(payment_id=payment.pk, customer_id=customer_id)
+
+
+def charge_fee(*, client: Client, location: Location, kind: str, appointment: Any = None) -> Payment:
+    """Charge the late-cancel or no-show fee of the location's current policy to the saved card, off-session."""
+    policy = selectors.current_cancellation_policy(location=location)
+    if kind not in (PaymentKind.LATE_CANCEL_FEE, PaymentKind.NO_SHOW_FEE):
+        raise PaymentRefused("Only a late-cancel or a no-show fee can be charged to a saved card.")
+    amount = (
+        0 if policy is None else (policy.late_cancel_fee if kind == PaymentKind.LATE_CANCEL_FEE else policy.no_show_fee)
+    )
+    if amount <= 0:
+        raise PaymentRefused("This location's cancellation policy sets no such fee.")
+    card = selectors.latest_saved_card(client=client)
+    if card is None:
+        raise PaymentRefused("The client has no saved card.")
+    customer_id = ensure_stripe_customer(client=client)
+    assert policy is not None  # amount > 0 above
+    payment = Payment.objects.create(
+        client=client,
+        location=location,
+        appointment=appointment,
+        kind=kind,
+        amount=amount,
+        currency=policy.currency,
+        stripe_payment_method_id=card.stripe_payment_method_id,
+    )
+    return submit_payment(payment_id=payment.pk, customer_id=customer_id)
+
+
+def submit_payment(*, payment_id: int, customer_id: str) -> Payment:
+    """Send the payment to Stripe (again) under its own key, with the same parameters each time:
+    a repeat returns Stripe's first answer. A payment with a saved card is charged off-session."""
+    payment = Payment.objects.get(pk=payment_id)
+    intent: Intent | None = None
+    new_status, reason = None, ""
+    try:
+        intent = get_backend().create_payment_intent(
+            amount=payment.amount,
+            currency=payment.currency,
+            customer_id=customer_id,
+            idempotency_key=payment.idempotency_key,
+            metadata={"payment": str(payment.pk)},
+            payment_method=payment.stripe_payment_method_id,
+            off_session=bool(payment.stripe_payment_method_id),
+        )
+        new_status = states.FROM_STRIPE.get(intent.status, PaymentStatus.PROCESSING)
+    except RetryablePaymentsError as exc:
+        new_status, reason = PaymentStatus.UNKNOWN, str(exc)
+    except CardError as exc:
+        intent = exc.payment_intent
+        if exc.needs_authentication:
+            new_status, reason = PaymentStatus.REQUIRES_ACTION, "The card needs the client's authentication."
+        else:
+            new_status, reason = PaymentStatus.FAILED, f"Declined: {exc}"
+    except PaymentsError as exc:
+        new_status, reason = PaymentStatus.FAILED, str(exc)
+    return _record_intent_answer(payment_id=payment.pk, intent=intent, status=new_status, reason=reason)
+
+
+@transaction.atomic
+def _record_intent_answer(*, payment_id: int, intent: Intent | None, status: str, reason: str) -> Payment:
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    if intent is not None:
+        payment.stripe_payment_intent_id = payment.stripe_payment_intent_id or intent.id
+        payment.client_secret = intent.client_secret or payment.client_secret
+    states.move(payment, status, reason=reason)
+    payment.save()
+    return payment
+
+
+# Stripe forgets an idempotency key after 24 hours: past that, sending again could charge twice.
+KEY_LIFETIME_MARGIN = timedelta(hours=23)
+CHECK_BY_HAND = "Stripe's answer never came and it is too late to ask again safely: check it in the Stripe dashboard."
+
+
+def reconcile_payment(*, payment_id: int) -> Payment:
+    """Settle a payment whose answer from Stripe never came: ask again with the same key, while Stripe
+    still remembers it; after that, leave it for staff to check rather than risk a second charge."""
+    payment = Payment.objects.get(pk=payment_id)
+    if payment.status not in (PaymentStatus.UNKNOWN, PaymentStatus.PENDING) or payment.client_id is None:
+        return payment
+    if payment.created_at < timezone.now() - KEY_LIFETIME_MARGIN:
+        Payment.objects.filter(pk=payment.pk).update(status_reason=CHECK_BY_HAND)
+        payment.status_reason = CHECK_BY_HAND
+        return payment
+    customer = StripeCustomer.objects.filter(client_id=payment.client_id).first()
+    if customer is None:
+        return payment
+    return submit_payment(payment_id=payment.pk, customer_id=customer.stripe_customer_id)
+
+
+# --- Refunds ---------------------------------------------------------------------------------------
+
+
+def refund_payment(*, payment_id: int, amount: int, reason: str, staff_user: Any = None) -> Refund:
+    """Refund all or part of a paid payment: never more than was paid and not yet refunded."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise PaymentRefused("Say why the payment is refunded.")
+    if not isinstance(amount, int) or amount <= 0:
+        raise PaymentRefused("The refund must be more than 0.")
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if not payment.stripe_payment_intent_id:
+            raise PaymentRefused("This payment never reached Stripe: there is nothing to refund.")
+        available = selectors.refundable_amount(payment=payment)
+        if amount > available:
+            raise PaymentRefused(f"At most {available} cents can be refunded on this payment.")
+        refund = Refund.objects.create(
+            payment=payment, amount=amount, currency=payment.currency, reason=reason[:300], requested_by=staff_user
+        )
+    return send_refund(refund_id=refund.pk)
+
+
+def send_refund(*, refund_id: int) -> Refund:
+    """Send (or send again) a pending refund under its own key: Stripe refunds it once whatever the retries."""
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    if refund.status != RefundStatus.PENDING or refund.stripe_refund_id:
+        return refund
+    if refund.created_at < timezone.now() - KEY_LIFETIME_MARGIN:
+        Refund.objects.filter(pk=refund.pk).update(status_reason=CHECK_BY_HAND)
+        refund.status_reason = CHECK_BY_HAND
+        return refund
+    try:
+        result = get_backend().create_refund(
+            payment_intent_id=refund.payment.stripe_payment_intent_id or "",
+            amount=refund.amount,
+            idempotency_key=refund.idempotency_key,
+            metadata={"refund": str(refund.pk), "payment": str(refund.payment_id)},
+        )
+    except RetryablePaymentsError as exc:
+        Refund.objects.filter(pk=refund.pk).update(status_reason=str(exc)[:300])
+        refund.refresh_from_db()
+        return refund
+    except PaymentsError as exc:
+        Refund.objects.filter(pk=refund.pk).update(status=RefundStatus.FAILED, status_reason=str(exc)[:300])
+        refund.refresh_from_db()
+        return refund
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        refund.stripe_refund_id = result.id
+        refund.status_reason = ""
+        if result.status == "succeeded":
+            refund.status = RefundStatus.SUCCEEDED
+        elif result.status in ("failed", "canceled"):
+            refund.status = RefundStatus.FAILED
+        refund.save()
+        _recount_refunds(payment)
+    return refund
+
+
+def _recount_refunds(payment: Payment, *, reported_by_stripe: int = 0) -> None:
+    done = sum(r.amount for r in payment.refunds.filter(status=RefundStatus.SUCCEEDED))
+    payment.amount_refunded = min(max(done, reported_by_stripe, payment.amount_refunded), payment.amount)
+    states.move(payment, states.refunded_status(payment))
+    payment.save()
+
+
+# --- Stripe's webhooks -----------------------------------------------------------------------------
+
+
+def handle_stripe_event(event: dict[str, Any]) -> str:
+    """Apply one verified event once: a replay or retried delivery of its id changes nothing.
+
+    Returns what happened: "applied", "duplicate" or "ignored" (a type we do not use).
+    A card's details are fetched from Stripe before the transaction, never under a lock.
+    """
+    event_id, event_type = str(event["id"]), str(event["type"])
+    obj = event["data"]["object"]
+    if ProcessedWebhookEvent.objects.filter(pk=event_id).exists():
+        return "duplicate"
+    card = None
+    if event_type == "setup_intent.succeeded" and obj.get("payment_method"):
+        card = get_backend().card_details(payment_method_id=_id_of(obj["payment_method"]))
+    with transaction.atomic():
+        _, created = ProcessedWebhookEvent.objects.get_or_create(event_id=event_id, defaults={"type": event_type})
+        if not created:
+            return "duplicate"
+        handler = _HANDLERS.get(event_type)
+        if handler is None:
+            return "ignored"
+        handler(obj, card=card)
+    return "applied"
+
+
+def _id_of(value: Any) -> str:
+    return value if isinstance(value, str) else str(value.get("id", ""))
+
+
+def _payment_for_intent(obj: dict[str, Any]) -> Payment | None:
+    """By the intent's id, or by our id in its metadata when Stripe's answer never reached us."""
+    intent_id = _id_of(obj.get("payment_intent") or "") if obj.get("object") == "charge" else str(obj.get("id", ""))
+    payment = Payment.objects.select_for_update().filter(stripe_payment_intent_id=intent_id).first()
+    if payment is None and obj.get("object") == "payment_intent":
+        ours = str((obj.get("metadata") or {}).get("payment", ""))
+        if ours.isdigit():
+            payment = Payment.objects.select_for_update().filter(pk=int(ours), stripe_payment_intent_id=None).first()
+            if payment is not None:
+                payment.stripe_payment_intent_id = intent_id
+    return payment
+
+
+def _intent_succeeded(obj: dict[str, Any], **kwargs: Any) -> None:
+    payment = _payment_for_intent(obj)
+    if payment is None or payment.amount != obj.get("amount") or payment.currency != obj.get("currency"):
+        return  # not ours, or not what we asked for: never mark paid on another amount
+    states.move(payment, PaymentStatus.SUCCEEDED)
+    payment.save()
+
+
+def _intent_failed(obj: dict[str, Any], **kwargs: Any) -> None:
+    payment = _payment_for_intent(obj)
+    if payment is None:
+        return
+    error = obj.get("last_payment_error") or {}
+    states.move(payment, PaymentStatus.FAILED, reason=str(error.get("message") or "The payment failed."))
+    payment.save()
+
+
+def _setup_succeeded(obj: dict[str, Any], *, card: Any = None, **kwargs: Any) -> None:
+    setup = CardSetup.objects.select_for_update().filter(stripe_setup_intent_id=obj.get("id")).first()
+    if setup is None:
+        ours = str((obj.get("metadata") or {}).get("card_setup", ""))
+        setup = CardSetup.objects.select_for_update().filter(pk=int(ours)).first() if ours.isdigit() else None
+    if setup is None or setup.client_id is None or card is None:
+        return  # not ours, or the person was erased meanwhile
+    setup.status = CardSetupStatus.SUCCEEDED
+    setup.stripe_setup_intent_id = setup.stripe_setup_intent_id or obj.get("id")
+    setup.save()
+    SavedCard.objects.get_or_create(
+        stripe_payment_method_id=_id_of(obj["payment_method"]),
+        defaults={
+            "client_id": setup.client_id,
+            "brand": card.brand,
+            "last4": card.last4,
+            "exp_month": card.exp_month,
+            "exp_year": card.exp_year,
+        },
+    )
+
+
+def _charge_refunded(obj: dict[str, Any], **kwargs: Any) -> None:
+    payment = _payment_for_intent(obj)
+    if payment is None:
+        return
+    refund_ids = [r["id"] for r in ((obj.get("refunds") or {}).get("data") or []) if r.get("status") == "succeeded"]
+    if refund_ids:
+        payment.refunds.filter(stripe_refund_id__in=refund_ids).update(status=RefundStatus.SUCCEEDED)
+    if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED):
+        _recount_refunds(payment, reported_by_stripe=int(obj.get("amount_refunded") or 0))
+    else:
+        # A refund reported before the success reached us: the money went back, whatever arrives later.
+        payment.amount_refunded = min(int(obj.get("amount_refunded") or 0), payment.amount)
+        states.move(payment, PaymentStatus.SUCCEEDED)
+        states.move(payment, states.refunded_status(payment))
+        payment.save()
+
+
+_HANDLERS: dict[str, Callable[..., None]] = {
+    "payment_intent.succeeded": _intent_succeeded,
+    "payment_intent.payment_failed": _intent_failed,
+    "setup_intent.succeeded": _setup_succeeded,
+    "charge.refunded": _charge_refunded,
+}
+
+
+# --- Erasure ---------------------------------------------------------------------------------------
+
+
+def delete_erased_customers() -> int:
+    """Delete at Stripe the customers of erased clients (outside any transaction); a failure waits for the next run."""
+    deleted = 0
+    backend = get_backend()
+    for customer in StripeCustomer.objects.filter(client__isnull=True, deletion_requested_at__isnull=False):
+        try:
+            backend.delete_customer(customer_id=customer.stripe_customer_id)
+        except PaymentsError:
+            logger.warning("Stripe customer #%s not deleted yet; the next run tries again", customer.pk, exc_info=True)
+            continue
+        customer.delete()
+        deleted += 1
+    return deleted
+
+
+def forget_clients(client_ids: list[int]) -> int:
+    """Erasure: cards and customers go, payment rows stay for the books without the person."""
+    changed = SavedCard.objects.filter(client_id__in=client_ids).delete()[0]
+    # Staff write the refund's reason freely and may name the person; the amount and date stay.
+    changed += Refund.objects.filter(payment__client_id__in=client_ids).update(reason="[erased]", status_reason="")
+    changed += Payment.objects.filter(client_id__in=client_ids).update(client=None, status_reason="", client_secret="")
+    changed += CardSetup.objects.filter(client_id__in=client_ids).update(client=None)
+    changed += StripeCustomer.objects.filter(client_id__in=client_ids).update(
+        client=None, deletion_requested_at=timezone.now()
+    )
+    if changed:
+        transaction.on_commit(_queue_customer_deletion)
+    return changed
+
+
+def _queue_customer_deletion() -> None:
+    from .tasks import delete_erased_stripe_customers
+
+    delete_erased_stripe_customers.delay()

@@ -1,0 +1,41 @@
+"""Celery tasks for payments: thin, pass ids, safe to run twice (every Stripe call is keyed)."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from . import services
+from .models import Payment, PaymentStatus, Refund, RefundStatus
+
+# A payment or refund younger than this may still be in flight in its own request.
+SETTLE_AFTER = timedelta(minutes=5)
+
+
+@shared_task(acks_late=True)
+def delete_erased_stripe_customers():
+    return services.delete_erased_customers()
+
+
+@shared_task(acks_late=True)
+def reconcile_payments():
+    """Ask Stripe again, with the same keys, about payments and refunds whose answer never came
+    (only while Stripe still remembers the key: older ones are left to staff, see services)."""
+    before = timezone.now() - SETTLE_AFTER
+    settled = 0
+    for payment_id in (
+        Payment.objects.filter(status__in=[PaymentStatus.UNKNOWN, PaymentStatus.PENDING], updated_at__lt=before)
+        .exclude(status_reason=services.CHECK_BY_HAND)
+        .values_list("pk", flat=True)
+    ):
+        services.reconcile_payment(payment_id=payment_id)
+        settled += 1
+    for refund_id in (
+        Refund.objects.filter(status=RefundStatus.PENDING, stripe_refund_id__isnull=True, updated_at__lt=before)
+        .exclude(status_reason=services.CHECK_BY_HAND)
+        .values_list("pk", flat=True)
+    ):
+        services.send_refund(refund_id=refund_id)
+        settled += 1
+    services.delete_erased_customers()
+    return settled
