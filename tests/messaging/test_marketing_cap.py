@@ -177,3 +177,42 @@ def test_the_email_cap_counts_an_address_asked_for_in_any_letter_case():
         CampaignEmail.objects.create(campaign=other, client=None, to_email="dana@example.com", status="sent")
 
     assert _counts("EMAIL_MARKETING", ["DANA@example.com"]) == {"dana@example.com": 2}
+
+
+def test_a_campaign_resumed_after_a_crash_does_not_count_its_own_texts_against_the_cap(
+    django_capture_on_commit_callbacks,
+):
+    person = marketable()
+    past_texts(person, 3, days_ago=10)
+    sms = campaign(Channel.SMS)
+    # The worker wrote this campaign's rows, then died before marking it sent.
+    Campaign.objects.filter(pk=sms.pk).update(status=CampaignStatus.SENDING)
+    with time_machine.travel(NOON, tick=False):
+        SmsMessage.objects.create(
+            to_number=str(person.mobile_phone),
+            body="20% off",
+            kind=MessageKind.MARKETING,
+            status="queued",
+            campaign=sms,
+            client=person,
+            dedupe_key=f"campaign:{sms.pk}:{person.pk}",
+        )
+
+    with time_machine.travel(NOON, tick=False), django_capture_on_commit_callbacks():
+        start_campaign(campaign_id=sms.pk, now=NOON)
+
+    sms.refresh_from_db()
+    # Its 4th offer this month is within the promise: not skipped as over the cap, and not written twice.
+    assert (sms.audience_size, sms.skipped_over_cap) == (1, 0)
+    assert SmsMessage.objects.filter(campaign=sms, client=person).count() == 1
+
+
+def test_with_a_cap_of_one_a_person_never_sent_an_offer_gets_one(settings, django_capture_on_commit_callbacks):
+    settings.MARKETING_MAX_PER_30_DAYS = 1
+    person = marketable()
+    sms = campaign(Channel.SMS)
+    with time_machine.travel(NOON, tick=False), django_capture_on_commit_callbacks():
+        start_campaign(campaign_id=sms.pk, now=NOON)
+    sms.refresh_from_db()
+    assert (sms.audience_size, sms.skipped_over_cap) == (1, 0)
+    assert SmsMessage.objects.filter(campaign=sms, client=person).count() == 1
