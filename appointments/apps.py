@@ -22,6 +22,7 @@ class AppointmentsConfig(AppConfig):
             models.TimeOff,
             models.LocationClosure,
             models.Appointment,
+            models.SlotHold,
         ):
             post_save.connect(
                 slot_cache.availability_changed, sender=model, dispatch_uid=f"slots-saved-{model.__name__}"

@@ -23,6 +23,8 @@ _front_desk = {
     },
     "privacy": {"consentrecord": VIEW},
     "messaging": {"smsmessage": VIEW, "smsoptout": VIEW, "reminderrule": VIEW, "inboundmessage": ("view", "reply")},
+    # The front desk offers times by hand ("change" on an entry); offers are the waitlist's record.
+    "waitlist": {"waitlistentry": ("view", "change"), "waitlistoffer": VIEW, "opening": VIEW},
 }
 
 _clinic_manager = {
@@ -45,6 +47,7 @@ _clinic_manager = {
         "campaignemail": VIEW,
         "emailoptout": VIEW,
     },
+    "waitlist": {"waitlistentry": ("view", "change"), "waitlistoffer": VIEW, "opening": VIEW},
 }
 
 _privacy_officer = {

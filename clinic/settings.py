@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "privacy",
     "appointments",
     "messaging",
+    "waitlist",
 ]
 
 MIDDLEWARE = [
@@ -349,6 +350,17 @@ def _check_sms_countries(codes):
 _check_sms_countries(SMS_ALLOWED_COUNTRIES)
 # The marketing opt-in promises "up to 4 a month": at most this many per channel per person in any 30 days.
 MARKETING_MAX_PER_30_DAYS = env.int("MARKETING_MAX_PER_30_DAYS", default=4)
+
+# Waitlist offers: how long a held time waits for its YES, and how many offers one number gets a day.
+WAITLIST_OFFER_MINUTES = env.int("WAITLIST_OFFER_MINUTES", default=15)
+WAITLIST_MAX_OFFERS_PER_DAY = env.int("WAITLIST_MAX_OFFERS_PER_DAY", default=3)
+if not (1 <= WAITLIST_OFFER_MINUTES <= 240) or WAITLIST_MAX_OFFERS_PER_DAY < 1:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "WAITLIST_OFFER_MINUTES must be 1 to 240 and WAITLIST_MAX_OFFERS_PER_DAY at least 1 "
+        f"(got {WAITLIST_OFFER_MINUTES} and {WAITLIST_MAX_OFFERS_PER_DAY})."
+    )
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env("LOG_FORMAT", default="plain")  # "json": one object per line, for log shippers

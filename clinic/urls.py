@@ -17,6 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("privacy/", include("privacy.urls")),
     path("messaging/", include("messaging.urls")),
+    path("", include("waitlist.urls")),
     path("", include("appointments.urls")),
 ]
 

@@ -114,6 +114,7 @@ def test_stop_suppresses_the_number_withdraws_consent_and_confirms_once(client, 
     assert set(withdrawals.values_list("purpose", flat=True)) == {
         ConsentPurpose.SMS_REMINDERS,
         ConsentPurpose.SMS_MARKETING,
+        ConsentPurpose.SMS_WAITLIST,
     }
     # A second STOP gets no second confirmation.
     assert twiml_message(inbound(client, "STOP", sid="SM" + "2" * 32)) == ""
