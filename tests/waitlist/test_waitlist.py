@@ -8,10 +8,17 @@ import time_machine
 from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
+from django.utils.html import escape
 
 from appointments.availability import find_free_slots
 from appointments.models import Appointment, AppointmentStatus, SlotHold
-from appointments.services import ClientDetails, RequestMeta, cancel_appointment_by_client
+from appointments.services import (
+    ClientDetails,
+    RequestMeta,
+    cancel_appointment_by_client,
+    change_appointment_status,
+    reschedule_appointment_by_client,
+)
 from clinic.models import Client
 from clinic.roles import FRONT_DESK
 from messaging.keywords import register_keyword
@@ -141,6 +148,8 @@ def test_the_choose_a_time_page_links_to_the_waitlist(client, clinic):
     location, service, _ = clinic
     page = client.get(reverse("appointments:choose_time", args=[location.slug, service.slug])).content.decode()
     assert reverse("waitlist:join", args=[location.slug, service.slug]) in page
+    form = client.get(reverse("waitlist:join", args=[location.slug, service.slug])).content.decode()
+    assert escape(waitlist_notices()[ConsentPurpose.SMS_WAITLIST]) in form and 'name="sms_offers"' in form
 
 
 # --- Freed times and offers -----------------------------------------------------------------------
@@ -160,6 +169,19 @@ def test_a_cancellation_offers_the_time_to_the_first_in_line_and_holds_it(clinic
     assert str(text.to_number) == ANA
     assert "Reply YES within 15 minutes to take Tue 3:15 PM" in text.body
     assert not slot_is_free(clinic)  # held: nobody else sees it
+
+
+def test_a_reschedule_and_a_front_desk_cancellation_free_their_old_times(clinic, django_capture_on_commit_callbacks):
+    location, service, person = clinic
+    with time_machine.travel(NOW - timedelta(days=2), tick=False):
+        moved = AppointmentFactory(location=location, service=service, practitioner=person, start=FREED)
+        cancelled = AppointmentFactory(
+            location=location, service=service, practitioner=person, start=FREED + timedelta(days=1)
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        reschedule_appointment_by_client(appointment_id=moved.pk, new_start=FREED + timedelta(hours=2))
+        change_appointment_status(appointment_id=cancelled.pk, status=AppointmentStatus.CANCELLED)
+    assert sorted(Opening.objects.values_list("start", flat=True)) == [FREED, FREED + timedelta(days=1)]
 
 
 def test_yes_books_the_held_time_on_the_waitlist_record(client, clinic):
@@ -208,9 +230,12 @@ def test_a_late_yes_gets_a_polite_taken_reply_with_the_next_free_time_and_books_
     assert offers_to(BEN).get().status == OfferStatus.PENDING
 
 
-def test_offers_go_in_waitlist_order(clinic):
+def test_offers_go_in_waitlist_order(clinic, clock):
+    clock.move_to(NOW - timedelta(hours=2))
     join(clinic, BEN, name="Ben")
+    clock.move_to(NOW - timedelta(hours=1))
     join(clinic, ANA)
+    clock.move_to(NOW)
     services.offer_opening(opening_id=freed(clinic).pk)
     assert WaitlistOffer.objects.get().entry.client.mobile_phone == BEN
 
@@ -228,6 +253,14 @@ def test_an_entry_for_another_practitioner_or_other_days_is_not_offered_the_time
 
 
 # --- Guards: consent, STOP, quiet hours, cap -----------------------------------------------------------
+
+
+def test_a_yes_after_the_minutes_are_up_is_too_late_even_before_the_expiry_pass_runs(client, clinic, clock):
+    join(clinic, ANA)
+    services.offer_opening(opening_id=freed(clinic).pk)
+    clock.move_to(NOW + timedelta(minutes=15))
+    assert "has been taken" in twiml_message(inbound(client, "YES", sender=ANA))
+    assert not Appointment.objects.exists()
 
 
 @pytest.mark.policy("sms-waitlist")
