@@ -30,6 +30,7 @@ CATEGORY_OF_MODEL = {
     "privacy.PolicyChangeNotice": "policy_notices",
     "privacy.DataSubjectRequest": "privacy_requests",
     "privacy.PrivacyAuditEvent": "privacy_audit_events",
+    "waitlist.WaitlistEntry": "waitlist_entries",
 }
 
 
