@@ -27,6 +27,7 @@ from privacy import registry
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.notices import waitlist_notices
 from privacy.services import record_consent
+from tests.support.booking import post_booking
 from tests.support.builders import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
 from tests.support.sms import CLINIC_NUMBER, inbound, twiml_message
 from waitlist import services
@@ -404,3 +405,37 @@ def test_a_yes_with_no_offer_goes_to_the_front_desk_inbox(client, clinic):
     reply = twiml_message(inbound(client, "yes", sender=ANA))
     assert reply == ""
     assert SmsMessage.objects.get(direction="in").read_at is None
+
+
+def test_a_held_time_cannot_be_booked_online_by_someone_else_and_is_free_again_once_nobody_takes_it(
+    client, clinic, clock
+):
+    location, service, _ = clinic
+    join(clinic, ANA)
+    services.offer_opening(opening_id=freed(clinic).pk)
+    assert post_booking(client, location, service, FREED).status_code == 409
+    clock.move_to(NOW + timedelta(minutes=16))
+    services.expire_offers()  # nobody else waits: the time goes back to the booking pages
+    assert not SlotHold.objects.exists() and slot_is_free(clinic)
+    assert post_booking(client, location, service, FREED, email="other@example.com").status_code == 302
+
+
+def test_a_hand_offer_the_rules_refuse_says_why_on_the_page(client, clinic):
+    location, _, person = clinic
+    entry = join(clinic, ANA)
+    record_consent(
+        client=entry.client,
+        purpose=ConsentPurpose.SMS_WAITLIST,
+        granted=False,
+        notice_text="Withdrawn",
+        source=ConsentSource.PREFERENCE_CENTER,
+    )
+    client.force_login(front_desk(location))
+    noon = datetime(2026, 12, 7, 12, 0, tzinfo=LA)
+    response = client.post(
+        reverse("admin:waitlist_waitlistentry_offer", args=[entry.pk]),
+        {"time": f"{noon.astimezone(ZoneInfo('UTC')).isoformat()}|{person.pk}"},
+    )
+    assert response.status_code == 200
+    assert "cannot be texted an offer: No current consent" in response.content.decode()
+    assert not WaitlistOffer.objects.exists() and not Opening.objects.exists()
