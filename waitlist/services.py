@@ -165,6 +165,7 @@ def _candidates(opening: Opening) -> list[WaitlistEntry]:
         )
         .filter(Q(practitioner__isnull=True) | Q(practitioner_id=opening.practitioner_id))
         .exclude(offers__opening=opening)  # each entry is offered a time once
+        .exclude(offers__status=OfferStatus.PENDING)  # one offer at a time per person: a YES answers one
         .select_related("client", "service", "location")
         .order_by("created_at", "pk")
     )

@@ -241,6 +241,14 @@ def test_offers_go_in_waitlist_order(clinic, clock):
     assert WaitlistOffer.objects.get().entry.client.mobile_phone == BEN
 
 
+def test_someone_with_an_offer_waiting_is_not_offered_a_second_time_meanwhile(clinic):
+    join(clinic, ANA)
+    join(clinic, BEN, name="Ben")
+    services.offer_opening(opening_id=freed(clinic).pk)
+    services.offer_opening(opening_id=freed(clinic, FREED.replace(hour=9)).pk)
+    assert offers_to(ANA).count() == 1 and offers_to(BEN).count() == 1
+
+
 def test_an_entry_for_another_practitioner_or_other_days_is_not_offered_the_time(clinic):
     location, service, person = clinic
     other = type(person).objects.create(name="Other")
