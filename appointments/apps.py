@@ -29,6 +29,7 @@ class AppointmentsConfig(AppConfig):
             models.ResourceType,
             models.ResourceUnit,
             models.ServiceRequirement,
+            models.SlotHold,
         ):
             post_save.connect(
                 slot_cache.availability_changed, sender=model, dispatch_uid=f"slots-saved-{model.__name__}"

@@ -29,6 +29,7 @@ from .models import (
     LocationClosure,
     PractitionerService,
     ServiceRequirement,
+    SlotHold,
     TimeOff,
     WorkingHours,
 )
@@ -164,11 +165,13 @@ def find_free_slots(
     practitioner_id=None,
     exclude_appointment_id=None,
     now=None,
+    using_hold_id=None,
 ):
     """Free slots for `service` at `location` on local dates start_date..end_date inclusive.
 
     Each slot lists the practitioners free for it; with `practitioner_id` only
-    that one is considered. The notice and horizon rules apply.
+    that one is considered. The notice and horizon rules apply. A held time
+    (SlotHold, not yet expired) is busy, except for the hold `using_hold_id`.
     """
     tz = location.tzinfo
     earliest, last_day = booking_window(now=now, tz=tz)
@@ -212,6 +215,16 @@ def find_free_slots(
     if exclude_appointment_id is not None:
         appointments = appointments.exclude(pk=exclude_appointment_id)
     for pid, start, end in appointments.values_list("practitioner_id", "start", "occupied_until"):
+        busy_raw[pid].append((start, end))
+    holds = SlotHold.objects.filter(
+        practitioner_id__in=practitioner_ids,
+        start__lt=range_end + occupancy,
+        occupied_until__gt=range_start,
+        expires_at__gt=now or timezone.now(),
+    )
+    if using_hold_id is not None:
+        holds = holds.exclude(pk=using_hold_id)
+    for pid, start, end in holds.values_list("practitioner_id", "start", "occupied_until"):
         busy_raw[pid].append((start, end))
     busy = {pid: _merge(intervals) for pid, intervals in busy_raw.items()}
 

@@ -328,3 +328,27 @@ class AssignedUnit(models.Model):
 
     def __str__(self):
         return str(self.unit.name)
+
+
+class SlotHold(models.Model):
+    """A time kept off the booking pages for a while (a waitlist offer waiting for its YES).
+
+    Availability treats it as busy for everyone but a booking that names the hold;
+    it lapses by itself at `expires_at`, so a forgotten hold never blocks a time for long.
+    Holds no personal data: who it is held for lives with the app that asked for it.
+    """
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="slot_holds")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="slot_holds")
+    practitioner = models.ForeignKey(Practitioner, on_delete=models.CASCADE, related_name="slot_holds")
+    start = models.DateTimeField()
+    occupied_until = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    reason = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["practitioner", "start"])]
+
+    def __str__(self):
+        return f"{self.practitioner} held from {self.start:%Y-%m-%d %H:%M} until {self.expires_at:%H:%M}"

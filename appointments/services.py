@@ -47,11 +47,12 @@ from .models import (
     ResourceType,
     ResourceUnit,
     Service,
+    SlotHold,
     TimeOff,
     WorkingHours,
     new_feed_key,
 )
-from .signals import appointment_booked, appointment_rescheduled
+from .signals import appointment_booked, appointment_rescheduled, time_freed
 
 if TYPE_CHECKING:
     from phonenumber_field.phonenumber import PhoneNumber
@@ -132,9 +133,11 @@ def _choose_free_practitioner(
     practitioner_id: int | None,
     exclude_appointment_id: int | None = None,
     prefer: int | None = None,
+    using_hold_id: int | None = None,
 ) -> tuple[int, datetime]:
     """Lock the candidates and the rooms and devices, then return (practitioner id, end) free at `start`.
 
+    using_hold_id: a held time (a waitlist offer) this booking takes: busy for everyone else, free for it.
     Raises SlotUnavailable when no qualified practitioner with every needed room or device is free then.
     """
     candidates = _candidate_practitioner_ids(location=location, service=service, practitioner_id=practitioner_id)
@@ -148,6 +151,7 @@ def _choose_free_practitioner(
         end_date=day,
         practitioner_id=practitioner_id,
         exclude_appointment_id=exclude_appointment_id,
+        using_hold_id=using_hold_id,
     )
     for slot in slots:
         if slot.start == start:
@@ -265,17 +269,31 @@ def book_appointment(
     details: ClientDetails,
     consents: BookingConsents,
     meta: RequestMeta | None = None,
+    hold_id: int | None = None,
+    client: "Client | None" = None,
 ) -> Appointment:
-    """Book an online appointment, or raise SlotUnavailable with the nearest free times."""
+    """Book an online appointment, or raise SlotUnavailable with the nearest free times.
+
+    hold_id: the time is held for this booking (SlotHold); the hold is used up.
+    client: a record this person's own unauthenticated request already created for
+    this purpose (a waitlist entry), whose consents were recorded then: booked on it,
+    nothing looked up and no consent recorded again. Otherwise a new record.
+    """
     if not consents.privacy_policy:
         raise BookingRefused("An online booking needs the privacy policy accepted.")
     meta = meta or RequestMeta()
     try:
         with transaction.atomic():
             chosen, end = _choose_free_practitioner(
-                location=location, service=service, start=start, practitioner_id=practitioner_id
+                location=location,
+                service=service,
+                start=start,
+                practitioner_id=practitioner_id,
+                using_hold_id=hold_id,
             )
-            client = new_client_for_booking(details=details, location=location)
+            new_record = client is None
+            if client is None:
+                client = new_client_for_booking(details=details, location=location)
             appointment = _create_appointment(
                 client=client,
                 location=location,
@@ -286,7 +304,10 @@ def book_appointment(
                 source=AppointmentSource.ONLINE,
             )
             assign_resource_units(appointment=appointment)
-            _record_booking_consents(client=client, consents=consents, meta=meta)
+            if new_record:
+                _record_booking_consents(client=client, consents=consents, meta=meta)
+            if hold_id is not None:
+                SlotHold.objects.filter(pk=hold_id).delete()
             transaction.on_commit(lambda: _send_confirmation(appointment.pk))
             return appointment
     except SlotUnavailable as exc:
@@ -354,7 +375,56 @@ def cancel_appointment_by_client(*, appointment_id: int) -> Appointment:
         check_status_change(current=appointment.status, new=AppointmentStatus.CANCELLED)
         appointment.status = AppointmentStatus.CANCELLED
         appointment.save(update_fields=["status", "updated_at"])
+        _announce_freed(appointment)
         return appointment
+
+
+def _announce_freed(appointment: Appointment) -> None:
+    """After commit, tell other apps (the waitlist) that this appointment's current time is free."""
+    if appointment.start <= timezone.now():
+        return  # a past time frees nothing anyone could book
+    freed = {
+        "location_id": appointment.location_id,
+        "practitioner_id": appointment.practitioner_id,
+        "service_id": appointment.service_id,
+        "start": appointment.start,
+        "end": appointment.end,
+    }
+    transaction.on_commit(lambda: time_freed.send(sender=Appointment, **freed))
+
+
+def hold_time(
+    *,
+    location: "Location",
+    service: Service,
+    practitioner_id: int,
+    start: datetime,
+    expires_at: datetime,
+    reason: str = "",
+) -> SlotHold:
+    """Keep `start` with this practitioner off the booking pages until `expires_at`, or raise SlotUnavailable.
+
+    Under the practitioner lock bookings take, so a hold and a booking never both get one time.
+    """
+    with transaction.atomic():
+        _, end = _choose_free_practitioner(
+            location=location, service=service, start=start, practitioner_id=practitioner_id
+        )
+        return SlotHold.objects.create(
+            location=location,
+            service=service,
+            practitioner_id=practitioner_id,
+            start=start,
+            occupied_until=end + service.buffer_after,  # the practitioner's own duration of the service
+            expires_at=expires_at,
+            reason=reason[:100],
+        )
+
+
+def release_hold(*, hold_id: int | None) -> None:
+    """Give a held time back to the booking pages (an offer expired or was declined)."""
+    if hold_id is not None:
+        SlotHold.objects.filter(pk=hold_id).delete()
 
 
 def reschedule_appointment_by_client(*, appointment_id: int, new_start: datetime) -> Appointment:
@@ -362,6 +432,13 @@ def reschedule_appointment_by_client(*, appointment_id: int, new_start: datetime
     try:
         with transaction.atomic():
             appointment = _locked_for_client_change(appointment_id)
+            old_time = Appointment(
+                location_id=appointment.location_id,
+                practitioner_id=appointment.practitioner_id,
+                service_id=appointment.service_id,
+                start=appointment.start,
+                end=appointment.end,
+            )
             chosen, end = _choose_free_practitioner(
                 location=appointment.location,
                 service=appointment.service,
@@ -382,6 +459,7 @@ def reschedule_appointment_by_client(*, appointment_id: int, new_start: datetime
             transaction.on_commit(
                 lambda: appointment_rescheduled.send(sender=Appointment, appointment_id=appointment.pk)
             )
+            _announce_freed(old_time)
             return appointment
     except SlotUnavailable as exc:
         exc.alternatives = _alternatives(
@@ -444,6 +522,9 @@ def change_status(*, appointment_ids: Collection[int], status: str) -> tuple[int
     may_become = [current for current, targets in STATUS_TRANSITIONS.items() if status in targets]
     with transaction.atomic():
         eligible = Appointment.objects.filter(pk__in=appointment_ids, status__in=may_become)
+        if status == AppointmentStatus.CANCELLED:
+            for appointment in eligible.exclude(status=AppointmentStatus.CANCELLED):
+                _announce_freed(appointment)
         changed = eligible.update(status=status, updated_at=timezone.now())
         slot_cache.availability_changed()  # update() sends no post_save
     return changed, len(set(appointment_ids)) - changed
@@ -457,6 +538,8 @@ def change_appointment_status(*, appointment_id: int, status: str) -> Appointmen
         if appointment.status != status:
             appointment.status = status
             appointment.save(update_fields=["status", "updated_at"])
+            if status == AppointmentStatus.CANCELLED:
+                _announce_freed(appointment)
         return appointment
 
 
@@ -556,6 +639,18 @@ def save_appointment_from_front_desk(
         )
         appointment = current or Appointment()
         moved = current is not None and (current.start != start or current.practitioner_id != practitioner.pk)
+        if current is not None and current.status in ACTIVE_STATUSES and (moved or status not in ACTIVE_STATUSES):
+            # Moved, or cancelled / marked: the old time is free for others (past times are ignored).
+            if moved or status == AppointmentStatus.CANCELLED:
+                _announce_freed(
+                    Appointment(
+                        location_id=current.location_id,
+                        practitioner_id=current.practitioner_id,
+                        service_id=current.service_id,
+                        start=current.start,
+                        end=current.end,
+                    )
+                )
         appointment.client = client
         appointment.location = location
         appointment.service = service

@@ -29,6 +29,8 @@ _front_desk = {
     "privacy": {"consentrecord": VIEW},
     "messaging": {"smsmessage": VIEW, "smsoptout": VIEW, "reminderrule": VIEW, "inboundmessage": ("view", "reply")},
     "payments": {"paymentrequirement": VIEW, "cancellationpolicy": VIEW, "payment": VIEW, "refund": VIEW},
+    # The front desk offers times by hand ("change" on an entry); offers are the waitlist's record.
+    "waitlist": {"waitlistentry": ("view", "change"), "waitlistoffer": VIEW, "opening": VIEW},
 }
 
 _clinic_manager = {
@@ -62,6 +64,7 @@ _clinic_manager = {
         "payment": ("view", "refund"),
         "refund": VIEW,
     },
+    "waitlist": {"waitlistentry": ("view", "change"), "waitlistoffer": VIEW, "opening": VIEW},
 }
 
 _privacy_officer = {

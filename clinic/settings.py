@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "appointments",
     "messaging",
     "payments",
+    "waitlist",
 ]
 
 MIDDLEWARE = [
@@ -358,6 +359,16 @@ STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10)
 # Payment and refund rows are kept this long for the books; an erasure keeps them without the person.
 PAYMENT_RECORD_RETENTION_YEARS = env.int("PAYMENT_RECORD_RETENTION_YEARS", default=7)
+# Waitlist offers: how long a held time waits for its YES, and how many offers one number gets a day.
+WAITLIST_OFFER_MINUTES = env.int("WAITLIST_OFFER_MINUTES", default=15)
+WAITLIST_MAX_OFFERS_PER_DAY = env.int("WAITLIST_MAX_OFFERS_PER_DAY", default=3)
+if not (1 <= WAITLIST_OFFER_MINUTES <= 240) or WAITLIST_MAX_OFFERS_PER_DAY < 1:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "WAITLIST_OFFER_MINUTES must be 1 to 240 and WAITLIST_MAX_OFFERS_PER_DAY at least 1 "
+        f"(got {WAITLIST_OFFER_MINUTES} and {WAITLIST_MAX_OFFERS_PER_DAY})."
+    )
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env("LOG_FORMAT", default="plain")  # "json": one object per line, for log shippers

@@ -18,11 +18,22 @@ from privacy.selectors import current_consents
 from privacy.services import record_consent
 
 from . import opt_outs, texts
-from .keywords import OPT_OUT_WORDS, Keyword, classify, normalise
+from .keywords import OPT_OUT_WORDS, Keyword, classify, normalise, registered_handler
 from .models import Direction, MessageKind, MessageStatus, OptOutSource, SmsMessage
 from .permissions import Purpose, may_contact, may_contact_many
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InboundText:
+    """What an app's keyword handler is told about a text (messaging.keywords.register_keyword)."""
+
+    message_sid: str
+    phone: str  # the sender's number, as Twilio gave it (E.164)
+    clients: list  # every record holding the number, newest first: the handler decides which it acts for
+    location: Location | None
+    now: object  # aware datetime
 
 
 @dataclass
@@ -68,6 +79,7 @@ def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None, o
     """
     now = now or timezone.now()
     keyword = classify(body)
+    app_keyword = registered_handler(body) if keyword == Keyword.NONE else None
     with transaction.atomic():
         if SmsMessage.objects.filter(twilio_sid=message_sid).exists():
             return InboundResult(keyword, duplicate=True)  # Twilio retried: handled already
@@ -90,9 +102,11 @@ def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None, o
                     kind=MessageKind.OTHER,
                     status=MessageStatus.RECEIVED,
                     twilio_sid=message_sid,
-                    keyword=keyword.value,
+                    keyword=app_keyword.name if app_keyword else keyword.value,
                     # Keyword texts are handled here; only the rest waits in the inbox.
-                    read_at=None if keyword == Keyword.NONE or (over_limit and keyword != Keyword.OPT_OUT) else now,
+                    read_at=None
+                    if (keyword == Keyword.NONE and not app_keyword) or (over_limit and keyword != Keyword.OPT_OUT)
+                    else now,
                     status_updated_at=now,
                 )
         except IntegrityError:
@@ -120,6 +134,17 @@ def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None, o
             # From a STOP'd number JOIN does nothing (stored, unanswered): only START lifts a STOP.
             reply = _join(phone=from_number, clients=clients, evidence=message_sid, location=location, now=now)
             reply = reply if may_contact(purpose=Purpose.REPLY, to=from_number) else ""
+        elif app_keyword is not None:
+            # An app's keyword (the waitlist's YES): never for a STOP'd number (only START lifts a STOP).
+            answer = None
+            if not suppressed_before:
+                answer = app_keyword.handle(
+                    InboundText(message_sid=message_sid, phone=from_number, clients=clients, location=location, now=now)
+                )
+            if answer is None:  # not for the app after all (or from a STOP'd number): the front desk reads it
+                inbound.read_at = None
+                inbound.save(update_fields=["read_at"])
+            reply = answer if answer and may_contact(purpose=Purpose.REPLY, to=from_number) else ""
         elif keyword in (Keyword.HELP, Keyword.CONFIRM) and may_contact(purpose=Purpose.REPLY, to=from_number):
             reply = (
                 texts.help_reply(location)

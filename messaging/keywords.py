@@ -9,7 +9,12 @@ that merely contain "stop" or "cancel" in another sense ("can I stop by at
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from enum import Enum
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
 
 
 class Keyword(Enum):
@@ -27,8 +32,10 @@ HELP_WORDS = {"HELP", "INFO"}
 # Not YES: carriers treat YES as an opt-in word.
 CONFIRM_WORDS = {"C", "CONFIRM"}
 # Confirms an SMS marketing opt-in ticked on a form (double opt-in). Not YES (carriers' opt-in word,
-# and kept for a later waitlist). Spanish (UNIRME) to come with the Spanish texts.
+# taken by the waitlist's offers). Spanish (UNIRME) to come with the Spanish texts.
 JOIN_WORDS = {"JOIN"}
+# Carrier keywords: they always mean what the carriers say, and no app may register them.
+CARRIER_WORDS = frozenset(OPT_OUT_WORDS | OPT_IN_WORDS | HELP_WORDS)
 
 _MEDIA = r"(TEXTS?|TXTS?|TEXTING|MESSAGES?|MESSAGING|SMS|SENDING|CONTACTING|CALLING|CONTACT)"
 _REVOCATIONS = [
@@ -78,3 +85,51 @@ def classify(body):
     if text and len(text.split()) <= _MAX_REVOCATION_WORDS and any(p.search(text) for p in _REVOCATIONS):
         return Keyword.OPT_OUT
     return Keyword.NONE
+
+
+# --- Keywords other apps register -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeywordHandler:
+    """An app's keyword: `handle(text)` answers an inbound text whose whole body is one of `words`.
+
+    `handle` receives a messaging.inbound.InboundText and returns the reply (may be ""), or None
+    when the text is not for it after all (no offer waiting): it then goes to the front desk's inbox.
+    """
+
+    name: str  # stored on the inbound text (SmsMessage.keyword), at most 20 characters
+    words: frozenset[str]
+    handle: Callable[[Any], str | None]
+
+
+_registry: dict[str, KeywordHandler] = {}
+
+
+def register_keyword(*, name: str, words: Iterable[str], handler: Callable[[Any], str | None]) -> None:
+    """Register an app's keyword (in its AppConfig.ready()). Carrier words and taken words are refused."""
+    normalised = frozenset(normalise(w) for w in words)
+    if not name or len(name) > 20 or not normalised or "" in normalised:
+        raise ImproperlyConfigured(f"Keyword {name!r}: a name of at most 20 characters and some words are needed.")
+    if clash := normalised & CARRIER_WORDS:
+        raise ImproperlyConfigured(f"Keyword {name!r}: {sorted(clash)} are carrier keywords (STOP, START, HELP).")
+    taken = set(CONFIRM_WORDS | JOIN_WORDS)
+    for other in _registry.values():
+        if other.name != name:
+            taken |= other.words
+    if clash := normalised & taken:
+        raise ImproperlyConfigured(f"Keyword {name!r}: {sorted(clash)} are already taken.")
+    _registry[name] = KeywordHandler(name=name, words=normalised, handle=handler)
+
+
+def unregister_keyword(name: str) -> KeywordHandler | None:
+    """Remove a registration (tests)."""
+    return _registry.pop(name, None)
+
+
+def registered_handler(body: str) -> KeywordHandler | None:
+    """The app keyword this whole text is, if any. Never one of the carrier or built-in words."""
+    if classify(body) != Keyword.NONE:
+        return None  # STOP, START, HELP (and C, JOIN, a revocation in other words) always win
+    text = normalise(body)
+    return next((h for h in _registry.values() if text in h.words), None)

@@ -18,6 +18,7 @@ class MessageKind(models.TextChoices):
     VERIFICATION = "verification", "Verification code"
     # "Reply JOIN to get offers": sent alone when the booking asked for no reminder texts.
     MARKETING_CONFIRMATION = "join_request", "Marketing opt-in confirmation request (JOIN)"
+    WAITLIST_OFFER = "waitlist_offer", "Waitlist offer (reply YES)"
     OTHER = "other", "Other"
 
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from django.db.models import QuerySet
     from phonenumber_field.phonenumber import PhoneNumber
 
-SMS_PURPOSES = (ConsentPurpose.SMS_REMINDERS, ConsentPurpose.SMS_MARKETING)
+SMS_PURPOSES = (ConsentPurpose.SMS_REMINDERS, ConsentPurpose.SMS_MARKETING, ConsentPurpose.SMS_WAITLIST)
 # Who may lift an opt-out, by channel.
 SMS_LIFT_SOURCES = {OptOutSource.SMS_KEYWORD, OptOutSource.ADMIN}
 EMAIL_LIFT_SOURCES = {OptOutSource.EMAIL_LINK, OptOutSource.ADMIN}

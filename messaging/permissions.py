@@ -54,6 +54,8 @@ class Purpose(models.TextChoices):
     # The one text asking the number's owner to confirm a marketing opt-in ticked on a form (reply JOIN).
     # Needs that opt-in on the record, as marketing does, but not a proven number: proving it is the point.
     MARKETING_CONFIRMATION = "marketing_confirmation", "A request to confirm an SMS marketing opt-in"
+    # A freed time offered to someone on the waitlist: needs their waitlist opt-in; not marketing.
+    WAITLIST_OFFER = "waitlist_offer", "Waitlist offers"
 
 
 CONSENT_OF = {
@@ -61,6 +63,7 @@ CONSENT_OF = {
     Purpose.SMS_MARKETING: ConsentPurpose.SMS_MARKETING,
     Purpose.EMAIL_MARKETING: ConsentPurpose.EMAIL_MARKETING,
     Purpose.MARKETING_CONFIRMATION: ConsentPurpose.SMS_MARKETING,
+    Purpose.WAITLIST_OFFER: ConsentPurpose.SMS_WAITLIST,
 }
 SMS_PURPOSES = (
     Purpose.TRANSACTIONAL,
@@ -68,6 +71,7 @@ SMS_PURPOSES = (
     Purpose.REPLY,
     Purpose.VERIFICATION_CODE,
     Purpose.MARKETING_CONFIRMATION,
+    Purpose.WAITLIST_OFFER,
 )
 # The program texts: they need the number on file, a usable number and no restriction of processing.
 PROGRAM_PURPOSES = (
@@ -75,9 +79,15 @@ PROGRAM_PURPOSES = (
     Purpose.SMS_MARKETING,
     Purpose.EMAIL_MARKETING,
     Purpose.MARKETING_CONFIRMATION,
+    Purpose.WAITLIST_OFFER,
 )
 # Texts whose consent and opt-out are read together by the one-statement fast path.
-_FAST_PATH_PURPOSES = (Purpose.TRANSACTIONAL, Purpose.SMS_MARKETING, Purpose.MARKETING_CONFIRMATION)
+_FAST_PATH_PURPOSES = (
+    Purpose.TRANSACTIONAL,
+    Purpose.SMS_MARKETING,
+    Purpose.MARKETING_CONFIRMATION,
+    Purpose.WAITLIST_OFFER,
+)
 MARKETING_PURPOSES = (Purpose.SMS_MARKETING, Purpose.EMAIL_MARKETING)
 PURPOSE_OF_KIND: dict[str, Purpose] = {
     MessageKind.CONFIRMATION: Purpose.TRANSACTIONAL,
@@ -87,6 +97,7 @@ PURPOSE_OF_KIND: dict[str, Purpose] = {
     MessageKind.OTHER: Purpose.REPLY,
     MessageKind.VERIFICATION: Purpose.VERIFICATION_CODE,
     MessageKind.MARKETING_CONFIRMATION: Purpose.MARKETING_CONFIRMATION,
+    MessageKind.WAITLIST_OFFER: Purpose.WAITLIST_OFFER,
 }
 # Marketing sends that count towards the cap: everything not skipped or failed.
 _COUNTED = (

@@ -13,6 +13,8 @@ class ConsentPurpose(models.TextChoices):
     SMS_REMINDERS = "sms_reminders", "SMS appointment reminders"
     SMS_MARKETING = "sms_marketing", "SMS marketing"
     EMAIL_MARKETING = "email_marketing", "Email marketing"
+    # Texts offering a freed time to someone on the waitlist (reply YES to take it).
+    SMS_WAITLIST = "sms_waitlist", "SMS waitlist offers"
     COOKIES_PREFERENCES = "cookies_preferences", "Preference cookies"
     COOKIES_ANALYTICS = "cookies_analytics", "Analytics cookies"
     COOKIES_MARKETING = "cookies_marketing", "Marketing cookies"
@@ -22,6 +24,7 @@ class ConsentPurpose(models.TextChoices):
 
 class ConsentSource(models.TextChoices):
     BOOKING_FORM = "booking_form", "Booking form"
+    WAITLIST_FORM = "waitlist_form", "Waitlist form"
     PREFERENCE_CENTER = "preference_center", "Preference center"
     SMS_KEYWORD = "sms_keyword", "SMS keyword"
     # The person pressed "Yes" on the page a link mailed to the address opened (email double opt-in).

@@ -33,6 +33,21 @@ def booking_notices():
     }
 
 
+def waitlist_notices():
+    """The prompts on the waitlist form, keyed by purpose (the texting one in the booking form's words)."""
+    clinic = settings.CLINIC_NAME
+    per_day = settings.WAITLIST_MAX_OFFERS_PER_DAY
+    return {
+        ConsentPurpose.PRIVACY_POLICY: booking_notices()[ConsentPurpose.PRIVACY_POLICY],
+        ConsentPurpose.SMS_WAITLIST: (
+            f"Text me when a time I am waiting for opens up at {clinic} (up to {per_day} messages a day; "
+            f"reply YES within {settings.WAITLIST_OFFER_MINUTES} minutes to take it). "
+            "Msg & data rates may apply. Reply STOP to opt out, HELP for help. "
+            "Consent is not a condition of booking."
+        ),
+    }
+
+
 COOKIE_BANNER_VERSION = "2026-11"
 COOKIE_GROUP_TEXT = {
     "preferences": "Preference cookies remember your choices on this site.",

@@ -15,6 +15,7 @@ OPEN_REQUEST_STATUSES = (RequestStatus.RECEIVED, RequestStatus.VERIFIED, Request
 WITHDRAWABLE_PURPOSES = (
     ConsentPurpose.SMS_REMINDERS,
     ConsentPurpose.SMS_MARKETING,
+    ConsentPurpose.SMS_WAITLIST,
     ConsentPurpose.EMAIL_MARKETING,
     ConsentPurpose.SALE_SHARING,
 )

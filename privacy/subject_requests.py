@@ -41,7 +41,7 @@ NEEDS_PHONE_CODE = {RequestType.ERASURE, RequestType.ACCESS, RequestType.PORTABI
 # Types that take effect as soon as the request is verified.
 IMMEDIATE = {RequestType.OBJECTION, RequestType.WITHDRAW_CONSENT, RequestType.OPT_OUT_SALE, RequestType.RESTRICTION}
 MARKETING_PURPOSES = (ConsentPurpose.SMS_MARKETING, ConsentPurpose.EMAIL_MARKETING, ConsentPurpose.SALE_SHARING)
-ALL_CLIENT_PURPOSES = (ConsentPurpose.SMS_REMINDERS,) + MARKETING_PURPOSES
+ALL_CLIENT_PURPOSES = (ConsentPurpose.SMS_REMINDERS, ConsentPurpose.SMS_WAITLIST) + MARKETING_PURPOSES
 
 
 class VerificationError(BusinessRuleError):

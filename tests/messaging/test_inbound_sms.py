@@ -114,6 +114,7 @@ def test_stop_suppresses_the_number_withdraws_consent_and_confirms_once(client, 
     assert set(withdrawals.values_list("purpose", flat=True)) == {
         ConsentPurpose.SMS_REMINDERS,
         ConsentPurpose.SMS_MARKETING,
+        ConsentPurpose.SMS_WAITLIST,
     }
     # A second STOP gets no second confirmation.
     assert twiml_message(inbound(client, "STOP", sid="SM" + "2" * 32)) == ""
@@ -225,7 +226,7 @@ def test_twilio_retry_with_the_same_sid_is_handled_once(client, texting_client):
     second = inbound(client, "STOP")
     assert "unsubscribed" in twiml_message(first) and twiml_message(second) == ""
     assert SmsMessage.objects.filter(direction=Direction.INBOUND).count() == 1
-    assert ConsentRecord.objects.filter(granted=False).count() == 2  # not four
+    assert ConsentRecord.objects.filter(granted=False).count() == 3  # one per SMS purpose, not six
 
 
 @pytest.mark.django_db

@@ -163,7 +163,8 @@ def test_21610_unsubscribed_records_an_opt_out_and_withdraws_consent(fake_twilio
     assert queued_reminder.error_code == "21610"
     assert SmsOptOut.objects.filter(phone_hash=contact_hash("+14085550143")).exists()
     assert not has_consent(client=queued_reminder.client, purpose=ConsentPurpose.SMS_REMINDERS)
-    assert ConsentRecord.objects.filter(client=queued_reminder.client, granted=False, source="sms_keyword").count() == 2
+    # One withdrawal per SMS purpose (reminders, marketing, waitlist offers).
+    assert ConsentRecord.objects.filter(client=queued_reminder.client, granted=False, source="sms_keyword").count() == 3
 
 
 @pytest.mark.django_db

@@ -1,7 +1,7 @@
 """A client with personal data in every table, built through the public pages and the real services."""
 
 import re
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -64,6 +64,23 @@ def person_everywhere(client, admin_client, admin_user, django_capture_on_commit
         assert response.status_code in (200, 302), response.content[:500]
     dana = Client.objects.get(email=Person.email)
     Appointment.objects.filter(client=dana).update(notes=f"{Person.first_name} {Person.last_name} prefers mornings")
+    # On the waitlist for another time, with an offer texted.
+    from waitlist.models import Opening, WaitlistEntry, WaitlistOffer
+
+    entry = WaitlistEntry.objects.create(
+        client=dana,
+        location=location,
+        service=service,
+        earliest_date=MONDAY_10.date(),
+        latest_date=MONDAY_10.date() + timedelta(days=7),
+    )
+    opening = Opening.objects.create(
+        location=location,
+        practitioner=practitioner,
+        start=MONDAY_10 + timedelta(days=1),
+        end=MONDAY_10 + timedelta(days=1, hours=1),
+    )
+    WaitlistOffer.objects.create(opening=opening, entry=entry, expires_at=BOOKED_AT + timedelta(minutes=15))
     # She confirms the offers by email (double opt-in): the link mailed to her address, then "Yes".
     confirm = next(m for m in mail.outbox if m.subject.startswith("Confirm: offers"))
     client.post(re.search(r"http://testserver(/messaging/confirm-offers/\S+)", confirm.body).group(1), **browser)

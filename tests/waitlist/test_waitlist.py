@@ -1,0 +1,449 @@
+"""The waitlist fills freed times by SMS: consent, order, holds, YES/NO, expiry, caps, quiet hours, STOP."""
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Group
+from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse
+from django.utils.html import escape
+
+from appointments.availability import find_free_slots
+from appointments.models import Appointment, AppointmentStatus, SlotHold
+from appointments.services import (
+    ClientDetails,
+    RequestMeta,
+    cancel_appointment_by_client,
+    change_appointment_status,
+    reschedule_appointment_by_client,
+)
+from clinic.models import Client
+from clinic.roles import FRONT_DESK
+from messaging.keywords import register_keyword
+from messaging.models import MessageKind, SmsMessage
+from privacy import registry
+from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
+from privacy.notices import waitlist_notices
+from privacy.services import record_consent
+from tests.support.booking import post_booking
+from tests.support.builders import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
+from tests.support.sms import CLINIC_NUMBER, inbound, twiml_message
+from waitlist import services
+from waitlist.models import EntryStatus, OfferStatus, Opening, OpeningStatus, WaitlistEntry, WaitlistOffer
+
+LA = ZoneInfo("America/Los_Angeles")
+NOW = datetime(2026, 12, 7, 10, 0, tzinfo=LA)  # Monday morning, texting hours
+FREED = datetime(2026, 12, 8, 15, 15, tzinfo=LA)  # Tuesday 3:15 PM
+TODAY, NEXT_WEEK = NOW.date(), NOW.date() + timedelta(days=7)
+ANA, BEN, CAL = "+14085550101", "+14085550102", "+14085550103"
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def clinic(db, clock):
+    location, service, (person,) = bookable_clinic(hours=((time(8), time(20)),))
+    location.sms_from_number = CLINIC_NUMBER
+    location.save()
+    return location, service, person
+
+
+def join(clinic, phone, *, name="Ana", practitioner=None, first=TODAY, last=NEXT_WEEK):
+    location, service, _ = clinic
+    return services.join_waitlist(
+        location=location,
+        service=service,
+        practitioner=practitioner,
+        earliest_date=first,
+        latest_date=last,
+        details=ClientDetails(
+            first_name=name, last_name="Lee", email=f"{name.lower()}@example.com", mobile_phone=phone
+        ),
+        consents=services.WaitlistConsents(privacy_policy=True, sms_offers=True),
+        meta=RequestMeta(ip_address="203.0.113.9"),
+    )
+
+
+def freed(clinic, start=FREED):
+    location, _, person = clinic
+    return services.record_freed_time(
+        location_id=location.pk, practitioner_id=person.pk, start=start, end=start + timedelta(hours=1)
+    )
+
+
+def offers_to(phone):
+    return WaitlistOffer.objects.filter(entry__client__mobile_phone=phone)
+
+
+def slot_is_free(clinic, start=FREED):
+    location, service, _ = clinic
+    day = start.date()
+    return any(
+        s.start == start for s in find_free_slots(location=location, service=service, start_date=day, end_date=day)
+    )
+
+
+# --- Joining ------------------------------------------------------------------------------------
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_joining_from_the_page_makes_a_new_record_and_records_the_texting_consent_in_its_exact_words(client, clinic):
+    location, service, _ = clinic
+    stranger = ClientFactory(mobile_phone=ANA, first_name="Old", last_name="Record")
+    response = client.post(
+        reverse("waitlist:join", args=[location.slug, service.slug]),
+        {
+            "practitioner": "any",
+            "earliest_date": "2026-12-07",
+            "latest_date": "2026-12-14",
+            "first_name": "Ana",
+            "last_name": "Lee",
+            "email": "ana@example.com",
+            "mobile_phone": "(408) 555-0101",
+            "is_adult": "on",
+            "accept_privacy_policy": "on",
+            "sms_offers": "on",
+        },
+    )
+    assert response.status_code == 200 and "on the waitlist" in response.content.decode()
+    entry = WaitlistEntry.objects.get()
+    assert entry.client != stranger and entry.client.first_name == "Ana"
+    stranger.refresh_from_db()
+    assert (stranger.first_name, stranger.last_name) == ("Old", "Record")  # never read nor changed
+    consent = ConsentRecord.objects.get(client=entry.client, purpose=ConsentPurpose.SMS_WAITLIST)
+    assert consent.granted and consent.source == ConsentSource.WAITLIST_FORM
+    assert consent.notice_text == waitlist_notices()[ConsentPurpose.SMS_WAITLIST]
+    assert "Reply STOP to opt out, HELP for help." in consent.notice_text
+    assert ConsentRecord.objects.get(client=entry.client, purpose=ConsentPurpose.PRIVACY_POLICY).granted
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_joining_without_agreeing_to_texts_is_refused_with_a_message_and_writes_nothing(client, clinic):
+    location, service, _ = clinic
+    response = client.post(
+        reverse("waitlist:join", args=[location.slug, service.slug]),
+        {
+            "practitioner": "any",
+            "earliest_date": "2026-12-07",
+            "latest_date": "2026-12-14",
+            "first_name": "Ana",
+            "last_name": "Lee",
+            "email": "ana@example.com",
+            "mobile_phone": "(408) 555-0101",
+            "is_adult": "on",
+            "accept_privacy_policy": "on",
+        },
+    )
+    assert response.status_code == 400
+    assert "please agree to be texted" in response.content.decode()
+    assert not WaitlistEntry.objects.exists() and not Client.objects.exists()
+
+
+def test_the_choose_a_time_page_links_to_the_waitlist(client, clinic):
+    location, service, _ = clinic
+    page = client.get(reverse("appointments:choose_time", args=[location.slug, service.slug])).content.decode()
+    assert reverse("waitlist:join", args=[location.slug, service.slug]) in page
+    form = client.get(reverse("waitlist:join", args=[location.slug, service.slug])).content.decode()
+    assert escape(waitlist_notices()[ConsentPurpose.SMS_WAITLIST]) in form and 'name="sms_offers"' in form
+
+
+# --- Freed times and offers -----------------------------------------------------------------------
+
+
+def test_a_cancellation_offers_the_time_to_the_first_in_line_and_holds_it(clinic, django_capture_on_commit_callbacks):
+    location, service, person = clinic
+    join(clinic, ANA)
+    join(clinic, BEN, name="Ben")
+    with time_machine.travel(NOW - timedelta(days=2), tick=False):
+        booked = AppointmentFactory(location=location, service=service, practitioner=person, start=FREED)
+    with django_capture_on_commit_callbacks(execute=True):
+        cancel_appointment_by_client(appointment_id=booked.pk)
+    offer = WaitlistOffer.objects.get()
+    assert offer.entry.client.mobile_phone == ANA and offer.status == OfferStatus.PENDING
+    text = SmsMessage.objects.get(kind=MessageKind.WAITLIST_OFFER)
+    assert str(text.to_number) == ANA
+    assert "Reply YES within 15 minutes to take Tue 3:15 PM" in text.body
+    assert not slot_is_free(clinic)  # held: nobody else sees it
+
+
+def test_a_reschedule_and_a_front_desk_cancellation_free_their_old_times(clinic, django_capture_on_commit_callbacks):
+    location, service, person = clinic
+    with time_machine.travel(NOW - timedelta(days=2), tick=False):
+        moved = AppointmentFactory(location=location, service=service, practitioner=person, start=FREED)
+        cancelled = AppointmentFactory(
+            location=location, service=service, practitioner=person, start=FREED + timedelta(days=1)
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        reschedule_appointment_by_client(appointment_id=moved.pk, new_start=FREED + timedelta(hours=2))
+        change_appointment_status(appointment_id=cancelled.pk, status=AppointmentStatus.CANCELLED)
+    assert sorted(Opening.objects.values_list("start", flat=True)) == [FREED, FREED + timedelta(days=1)]
+
+
+def test_yes_books_the_held_time_on_the_waitlist_record(client, clinic):
+    entry = join(clinic, ANA)
+    services.offer_opening(opening_id=freed(clinic).pk)
+    reply = twiml_message(inbound(client, "Yes", sender=ANA))
+    assert reply.startswith("You&#x27;re booked") or reply.startswith("You're booked")
+    appointment = Appointment.objects.get(start=FREED)
+    assert appointment.client == entry.client and appointment.status == AppointmentStatus.BOOKED
+    entry.refresh_from_db()
+    assert entry.status == EntryStatus.BOOKED and not SlotHold.objects.exists()
+    assert Opening.objects.get().status == OpeningStatus.FILLED
+
+
+def test_no_passes_the_time_to_the_next_in_line(client, clinic, django_capture_on_commit_callbacks):
+    join(clinic, ANA)
+    join(clinic, BEN, name="Ben")
+    services.offer_opening(opening_id=freed(clinic).pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "passed that time on" in twiml_message(inbound(client, "NO", sender=ANA))
+    assert offers_to(ANA).get().status == OfferStatus.DECLINED
+    assert offers_to(BEN).get().status == OfferStatus.PENDING
+
+
+def test_an_unanswered_offer_expires_and_moves_to_the_next_in_line(clinic, clock):
+    join(clinic, ANA)
+    join(clinic, BEN, name="Ben")
+    services.offer_opening(opening_id=freed(clinic).pk)
+    clock.move_to(NOW + timedelta(minutes=14))
+    assert services.expire_offers() == 0 and not offers_to(BEN).exists()
+    clock.move_to(NOW + timedelta(minutes=16))
+    assert services.expire_offers() == 1
+    assert offers_to(ANA).get().status == OfferStatus.EXPIRED
+    assert offers_to(BEN).get().status == OfferStatus.PENDING
+
+
+def test_a_late_yes_gets_a_polite_taken_reply_with_the_next_free_time_and_books_nothing(client, clinic, clock):
+    join(clinic, ANA)
+    join(clinic, BEN, name="Ben")
+    services.offer_opening(opening_id=freed(clinic).pk)
+    clock.move_to(NOW + timedelta(minutes=16))
+    services.expire_offers()
+    reply = twiml_message(inbound(client, "YES", sender=ANA))
+    assert "Sorry, Tue 3:15 PM has been taken." in reply and "The next free time" in reply
+    assert not Appointment.objects.exists()
+    assert offers_to(BEN).get().status == OfferStatus.PENDING
+
+
+def test_offers_go_in_waitlist_order(clinic, clock):
+    clock.move_to(NOW - timedelta(hours=2))
+    join(clinic, BEN, name="Ben")
+    clock.move_to(NOW - timedelta(hours=1))
+    join(clinic, ANA)
+    clock.move_to(NOW)
+    services.offer_opening(opening_id=freed(clinic).pk)
+    assert WaitlistOffer.objects.get().entry.client.mobile_phone == BEN
+
+
+def test_someone_with_an_offer_waiting_is_not_offered_a_second_time_meanwhile(clinic):
+    join(clinic, ANA)
+    join(clinic, BEN, name="Ben")
+    services.offer_opening(opening_id=freed(clinic).pk)
+    services.offer_opening(opening_id=freed(clinic, FREED.replace(hour=9)).pk)
+    assert offers_to(ANA).count() == 1 and offers_to(BEN).count() == 1
+
+
+def test_an_entry_for_another_practitioner_or_other_days_is_not_offered_the_time(clinic):
+    location, service, person = clinic
+    other = type(person).objects.create(name="Other")
+    other.locations.add(location)
+    other.services.add(service)
+    join(clinic, ANA, practitioner=other)
+    join(clinic, BEN, name="Ben", first=NOW.date() + timedelta(days=3))
+    join(clinic, CAL, name="Cal", practitioner=person)
+    services.offer_opening(opening_id=freed(clinic).pk)
+    assert WaitlistOffer.objects.get().entry.client.mobile_phone == CAL
+
+
+# --- Guards: consent, STOP, quiet hours, cap -----------------------------------------------------------
+
+
+def test_a_yes_after_the_minutes_are_up_is_too_late_even_before_the_expiry_pass_runs(client, clinic, clock):
+    join(clinic, ANA)
+    services.offer_opening(opening_id=freed(clinic).pk)
+    clock.move_to(NOW + timedelta(minutes=15))
+    assert "has been taken" in twiml_message(inbound(client, "YES", sender=ANA))
+    assert not Appointment.objects.exists()
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_no_offer_goes_to_someone_whose_waitlist_consent_was_withdrawn(clinic):
+    first = join(clinic, ANA)
+    join(clinic, BEN, name="Ben")
+    record_consent(
+        client=first.client,
+        purpose=ConsentPurpose.SMS_WAITLIST,
+        granted=False,
+        notice_text="Withdrawn",
+        source=ConsentSource.PREFERENCE_CENTER,
+    )
+    services.offer_opening(opening_id=freed(clinic).pk)
+    assert WaitlistOffer.objects.get().entry.client.mobile_phone == BEN
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_no_offer_goes_to_a_number_on_the_stop_list(client, clinic):
+    join(clinic, ANA)
+    join(clinic, BEN, name="Ben")
+    inbound(client, "STOP", sender=ANA, sid="SM" + "7" * 32)
+    services.offer_opening(opening_id=freed(clinic).pk)
+    assert WaitlistOffer.objects.get().entry.client.mobile_phone == BEN
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_stop_wins_over_yes_after_an_offer(client, clinic):
+    join(clinic, ANA)
+    services.offer_opening(opening_id=freed(clinic).pk)
+    inbound(client, "STOP", sender=ANA, sid="SM" + "7" * 32)
+    reply = twiml_message(inbound(client, "YES", sender=ANA, sid="SM" + "8" * 32))
+    assert reply == "" and not Appointment.objects.exists()
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_an_offer_queued_before_a_stop_is_not_sent(client, clinic, sms_outbox):
+    join(clinic, ANA)
+    services.offer_opening(opening_id=freed(clinic).pk)  # queued; its send task runs after commit
+    inbound(client, "STOP", sender=ANA, sid="SM" + "7" * 32)
+    from messaging.sending import deliver_sms
+
+    text = SmsMessage.objects.get(kind=MessageKind.WAITLIST_OFFER)
+    assert deliver_sms(message_id=text.pk).outcome == "skipped"
+    assert not any(m.get("to") == ANA for m in sms_outbox if isinstance(m, dict))
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_carrier_keywords_cannot_be_registered_by_an_app():
+    for word in ("STOP", "start", "Help"):
+        with pytest.raises(ImproperlyConfigured):
+            register_keyword(name="hijack", words=[word], handler=lambda text: "")
+    with pytest.raises(ImproperlyConfigured):
+        register_keyword(name="hijack", words=["YES"], handler=lambda text: "")  # taken by the waitlist
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_no_offer_goes_out_in_quiet_hours_and_the_pass_offers_it_when_texting_opens(clinic, clock):
+    join(clinic, ANA)
+    clock.move_to(datetime(2026, 12, 7, 21, 30, tzinfo=LA))
+    opening = freed(clinic)
+    assert services.offer_opening(opening_id=opening.pk) is None
+    clock.move_to(datetime(2026, 12, 8, 7, 59, tzinfo=LA))
+    services.expire_offers()
+    assert not WaitlistOffer.objects.exists()
+    clock.move_to(datetime(2026, 12, 8, 8, 0, tzinfo=LA))
+    services.expire_offers()
+    assert offers_to(ANA).get().status == OfferStatus.PENDING
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_a_number_gets_at_most_the_daily_number_of_offers(clinic, settings):
+    settings.WAITLIST_MAX_OFFERS_PER_DAY = 2
+    join(clinic, ANA)
+    join(clinic, BEN, name="Ben")
+    for hour in (9, 11):
+        opening = freed(clinic, FREED.replace(hour=hour))
+        services.offer_opening(opening_id=opening.pk)
+        offer = WaitlistOffer.objects.get(opening=opening)
+        services.decline_offer(phone=ANA) if offer.entry.client.mobile_phone == ANA else None
+    assert offers_to(ANA).count() == 2
+    third = freed(clinic, FREED.replace(hour=13))
+    services.offer_opening(opening_id=third.pk)
+    assert WaitlistOffer.objects.get(opening=third).entry.client.mobile_phone == BEN
+
+
+# --- Front desk ---------------------------------------------------------------------------------------
+
+
+def front_desk(location):
+    user = StaffFactory(locations=[location])
+    user.groups.add(Group.objects.get(name=FRONT_DESK))
+    return user
+
+
+def test_front_desk_sees_only_their_locations_waitlist(client, clinic):
+    location, _, _ = clinic
+    other = bookable_clinic()
+    mine = join(clinic, ANA)
+    theirs = join(other, BEN, name="Ben")
+    client.force_login(front_desk(location))
+    page = client.get(reverse("admin:waitlist_waitlistentry_changelist")).content.decode()
+    assert str(mine.client) in page and str(theirs.client) not in page
+    assert client.get(reverse("admin:waitlist_waitlistentry_offer", args=[theirs.pk])).status_code == 404
+    assert client.get(reverse("admin:waitlist_waitlistentry_change", args=[theirs.pk])).status_code == 404
+
+
+def test_front_desk_offers_a_time_by_hand_and_it_is_held(client, clinic):
+    location, _, person = clinic
+    entry = join(clinic, ANA)
+    client.force_login(front_desk(location))
+    url = reverse("admin:waitlist_waitlistentry_offer", args=[entry.pk])
+    page = client.get(url).content.decode()
+    noon = datetime(2026, 12, 7, 12, 0, tzinfo=LA)  # the first free time, two hours' notice from NOW
+    value = f"{noon.astimezone(ZoneInfo('UTC')).isoformat()}|{person.pk}"
+    assert value in page
+    response = client.post(url, {"time": value})
+    assert response.status_code == 302
+    offer = WaitlistOffer.objects.get()
+    assert offer.offered_by is not None and offer.opening.start == noon and not slot_is_free(clinic, noon)
+    assert SmsMessage.objects.get(kind=MessageKind.WAITLIST_OFFER).body.count("take Mon 12:00 PM") == 1
+
+
+# --- Privacy -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_export_and_erasure_cover_the_waitlist(clinic):
+    entry = join(clinic, ANA)
+    services.offer_opening(opening_id=freed(clinic).pk)
+    bundle = registry.export_subject([entry.client.pk])
+    assert bundle["waitlist_entries"][0]["service"] == entry.service.name
+    assert bundle["waitlist_offers"][0]["status"] == OfferStatus.PENDING
+    registry.erase_subject([entry.client.pk])
+    entry.refresh_from_db()
+    assert entry.status == EntryStatus.WITHDRAWN
+    assert not SlotHold.objects.exists() and slot_is_free(clinic)
+
+
+def test_a_yes_with_no_offer_goes_to_the_front_desk_inbox(client, clinic):
+    reply = twiml_message(inbound(client, "yes", sender=ANA))
+    assert reply == ""
+    assert SmsMessage.objects.get(direction="in").read_at is None
+
+
+def test_a_held_time_cannot_be_booked_online_by_someone_else_and_is_free_again_once_nobody_takes_it(
+    client, clinic, clock
+):
+    location, service, _ = clinic
+    join(clinic, ANA)
+    services.offer_opening(opening_id=freed(clinic).pk)
+    assert post_booking(client, location, service, FREED).status_code == 409
+    clock.move_to(NOW + timedelta(minutes=16))
+    services.expire_offers()  # nobody else waits: the time goes back to the booking pages
+    assert not SlotHold.objects.exists() and slot_is_free(clinic)
+    assert post_booking(client, location, service, FREED, email="other@example.com").status_code == 302
+
+
+def test_a_hand_offer_the_rules_refuse_says_why_on_the_page(client, clinic):
+    location, _, person = clinic
+    entry = join(clinic, ANA)
+    record_consent(
+        client=entry.client,
+        purpose=ConsentPurpose.SMS_WAITLIST,
+        granted=False,
+        notice_text="Withdrawn",
+        source=ConsentSource.PREFERENCE_CENTER,
+    )
+    client.force_login(front_desk(location))
+    noon = datetime(2026, 12, 7, 12, 0, tzinfo=LA)
+    response = client.post(
+        reverse("admin:waitlist_waitlistentry_offer", args=[entry.pk]),
+        {"time": f"{noon.astimezone(ZoneInfo('UTC')).isoformat()}|{person.pk}"},
+    )
+    assert response.status_code == 200
+    assert "cannot be texted an offer: No current consent" in response.content.decode()
+    assert not WaitlistOffer.objects.exists() and not Opening.objects.exists()

@@ -1,0 +1,24 @@
+from django.apps import AppConfig
+
+
+class WaitlistConfig(AppConfig):
+    name = "waitlist"
+    verbose_name = "Waitlist"
+
+    def ready(self):
+        from appointments.signals import time_freed
+        from messaging.keywords import register_keyword
+        from privacy import registry
+
+        from . import keywords, personal_data, receivers
+
+        time_freed.connect(receivers.on_time_freed, dispatch_uid="waitlist-time-freed")
+        register_keyword(name="waitlist_yes", words=["YES", "Y"], handler=keywords.answer_yes)
+        register_keyword(name="waitlist_no", words=["NO", "N"], handler=keywords.answer_no)
+        registry.register(
+            "waitlist",
+            exporter=personal_data.export_waitlist,
+            eraser=personal_data.erase_waitlist,
+            erase_order=20,  # before the client record is wiped (it finds rows by client id, so any order works)
+            models=["waitlist.WaitlistEntry", "waitlist.WaitlistOffer"],
+        )

@@ -1,0 +1,64 @@
+"""The public waitlist form."""
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+
+from appointments.forms import MobilePhoneField
+from privacy.models import ConsentPurpose
+from privacy.notices import waitlist_notices
+
+
+class JoinWaitlistForm(forms.Form):
+    practitioner = forms.ChoiceField(label="Practitioner")
+    earliest_date = forms.DateField(label="First day that suits", widget=forms.DateInput(attrs={"type": "date"}))
+    latest_date = forms.DateField(label="Last day that suits", widget=forms.DateInput(attrs={"type": "date"}))
+    first_name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
+    last_name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    mobile_phone = MobilePhoneField(label="Mobile phone")
+    is_adult = forms.BooleanField(
+        label="I am 18 or older",
+        error_messages={"required": "Our services are only for adults: please confirm you are 18 or older."},
+    )
+    accept_privacy_policy = forms.BooleanField(
+        error_messages={"required": "Please accept the privacy policy to join the waitlist."},
+    )
+    sms_offers = forms.BooleanField(
+        error_messages={"required": "Waitlist offers come by text: please agree to be texted when a time opens up."},
+    )
+
+    def __init__(self, *args, practitioners, location, **kwargs):
+        super().__init__(*args, **kwargs)
+        notices = waitlist_notices()
+        self.fields["practitioner"].choices = [("any", "Any practitioner")] + [
+            (str(p.pk), p.name) for p in practitioners
+        ]
+        self.fields["accept_privacy_policy"].label = notices[ConsentPurpose.PRIVACY_POLICY]
+        self.fields["sms_offers"].label = notices[ConsentPurpose.SMS_WAITLIST]
+        today = timezone.now().astimezone(location.tzinfo).date()
+        self.fields["earliest_date"].initial = today
+        self.fields["latest_date"].initial = today + timezone.timedelta(days=14)
+        self.today = today
+
+    def clean_first_name(self):
+        return self.cleaned_data["first_name"].strip()
+
+    def clean_last_name(self):
+        return self.cleaned_data["last_name"].strip()
+
+    def clean(self):
+        data = super().clean()
+        first, last = data.get("earliest_date"), data.get("latest_date")
+        if first and last:
+            if first > last:
+                self.add_error("latest_date", "The last day must not come before the first day.")
+            elif first < self.today:
+                self.add_error("earliest_date", "Choose a day from today on.")
+            elif last > self.today + timezone.timedelta(days=settings.BOOKING_HORIZON_DAYS):
+                self.add_error("latest_date", f"Choose a day at most {settings.BOOKING_HORIZON_DAYS} days ahead.")
+        return data
+
+    def practitioner_id(self):
+        value = self.cleaned_data.get("practitioner") or "any"
+        return None if value == "any" else int(value)

@@ -1,0 +1,406 @@
+"""The waitlist's rules: joining, freed times, offers in waitlist order, YES and NO, expiry.
+
+Offers go one at a time per freed time, in waitlist order (first joined, first offered), only
+inside texting hours, at most WAITLIST_MAX_OFFERS_PER_DAY a day per number, and only to people
+whose waitlist consent stands and whose number is not on the STOP list (asked again when the
+text goes out: messaging.sending). The offered time is held (appointments.SlotHold) so nobody
+else can book it while the offer waits; the first YES books it through appointments'
+`book_appointment`, on the waitlist's own record for the person.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from appointments.availability import find_free_slots
+from appointments.models import Practitioner, Service
+from appointments.services import (
+    BookingConsents,
+    ClientDetails,
+    SlotUnavailable,
+    book_appointment,
+    hold_time,
+    release_hold,
+)
+from clinic import identity
+from clinic.errors import BusinessRuleError
+from clinic.models import Location
+from clinic.queueing import enqueue
+from messaging import quiet_hours
+from messaging.models import MessageKind
+from messaging.outbox import queue_message
+from messaging.permissions import Purpose, may_contact, number_on_file
+from privacy.models import ConsentPurpose, ConsentSource
+from privacy.notices import waitlist_notices
+from privacy.policy import current_policy
+from privacy.services import record_consent
+
+from . import texts
+from .models import EntryStatus, OfferStatus, Opening, OpeningStatus, WaitlistEntry, WaitlistOffer
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from appointments.services import RequestMeta
+
+logger = logging.getLogger(__name__)
+
+
+class WaitlistRefused(BusinessRuleError):
+    """A waitlist request or a hand offer breaks a rule (the message says which)."""
+
+
+@dataclass
+class WaitlistConsents:
+    privacy_policy: bool
+    sms_offers: bool
+
+
+def join_waitlist(
+    *,
+    location: Location,
+    service: Service,
+    practitioner: Practitioner | None,
+    earliest_date: date,
+    latest_date: date,
+    details: ClientDetails,
+    consents: WaitlistConsents,
+    meta: "RequestMeta",
+    now: datetime | None = None,
+) -> WaitlistEntry:
+    """Put a person on the waitlist, on a new record of their own (clinic.identity: nothing is looked up)."""
+    now = now or timezone.now()
+    today = now.astimezone(location.tzinfo).date()
+    if not consents.privacy_policy:
+        raise WaitlistRefused("Please accept the privacy policy to join the waitlist.")
+    if not consents.sms_offers:
+        raise WaitlistRefused("Waitlist offers come by text: please agree to be texted when a time opens up.")
+    if not details.mobile_phone:
+        raise WaitlistRefused("Please give a mobile number for the offers.")
+    if earliest_date > latest_date:
+        raise WaitlistRefused("The first day must come before the last day.")
+    if earliest_date < today or latest_date > today + timedelta(days=settings.BOOKING_HORIZON_DAYS):
+        raise WaitlistRefused(f"Choose days from today to {settings.BOOKING_HORIZON_DAYS} days ahead.")
+    if not service.is_active or not service.locations.filter(pk=location.pk).exists():
+        raise WaitlistRefused(f"{service} is not offered at {location}.")
+    if practitioner is not None and not (
+        practitioner.is_active
+        and practitioner.locations.filter(pk=location.pk).exists()
+        and practitioner.services.filter(pk=service.pk).exists()
+    ):
+        raise WaitlistRefused(f"{practitioner} does not provide {service} at {location}.")
+    notices = waitlist_notices()
+    with transaction.atomic():
+        client = identity.new_client_from_booking(
+            first_name=details.first_name,
+            last_name=details.last_name,
+            email=details.email,
+            mobile_phone=details.mobile_phone,
+            location=location,
+        )
+        client.adult_attested_at = now
+        client.save(update_fields=["adult_attested_at", "updated_at"])
+        for purpose, policy in (
+            (ConsentPurpose.PRIVACY_POLICY, current_policy()),
+            (ConsentPurpose.SMS_WAITLIST, None),
+        ):
+            record_consent(
+                client=client,
+                purpose=purpose,
+                granted=True,
+                notice_text=notices[purpose],
+                source=ConsentSource.WAITLIST_FORM,
+                ip_address=meta.ip_address,
+                user_agent=meta.user_agent,
+                visitor_id=meta.visitor_id,
+                policy_version=policy,
+            )
+        return WaitlistEntry.objects.create(
+            client=client,
+            location=location,
+            service=service,
+            practitioner=practitioner,
+            earliest_date=earliest_date,
+            latest_date=latest_date,
+        )
+
+
+def record_freed_time(
+    *, location_id: int, practitioner_id: int, start: datetime, end: datetime, **ignored: object
+) -> Opening:
+    """A booked time became free: keep it as an opening and offer it (after commit, by a task)."""
+    with transaction.atomic():
+        opening = Opening.objects.create(location_id=location_id, practitioner_id=practitioner_id, start=start, end=end)
+        transaction.on_commit(lambda: _queue_offer(opening.pk))
+    return opening
+
+
+def _queue_offer(opening_id: int) -> None:
+    from .tasks import offer_opening
+
+    enqueue(offer_opening, opening_id)
+
+
+def offers_today(*, phone: str, now: datetime) -> int:
+    """Offers texted to this number in the last 24 hours, whichever record of the number they went to."""
+    return WaitlistOffer.objects.filter(
+        entry__client__mobile_phone=phone, created_at__gt=now - timedelta(days=1)
+    ).count()
+
+
+def _candidates(opening: Opening) -> list[WaitlistEntry]:
+    day = opening.start.astimezone(opening.location.tzinfo).date()
+    entries = (
+        WaitlistEntry.objects.filter(
+            location_id=opening.location_id,
+            status=EntryStatus.WAITING,
+            earliest_date__lte=day,
+            latest_date__gte=day,
+        )
+        .filter(Q(practitioner__isnull=True) | Q(practitioner_id=opening.practitioner_id))
+        .exclude(offers__opening=opening)  # each entry is offered a time once
+        .exclude(offers__status=OfferStatus.PENDING)  # one offer at a time per person: a YES answers one
+        .select_related("client", "service", "location")
+        .order_by("created_at", "pk")
+    )
+    return list(entries)
+
+
+def _fits(opening: Opening, entry: WaitlistEntry) -> bool:
+    """Is the opening's start free for the entry's service with the opening's practitioner (holds count)?"""
+    day = opening.start.astimezone(opening.location.tzinfo).date()
+    slots = find_free_slots(
+        location=opening.location,
+        service=entry.service,
+        start_date=day,
+        end_date=day,
+        practitioner_id=opening.practitioner_id,
+    )
+    return any(slot.start == opening.start for slot in slots)
+
+
+def offer_opening(*, opening_id: int, now: datetime | None = None) -> WaitlistOffer | None:
+    """Offer an open time to the next person in waitlist order who may be texted; None when nobody now.
+
+    Safe to run any number of times: an opening with a live offer, or one filled or lapsed, is left alone.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        opening = Opening.objects.select_for_update().select_related("location").filter(pk=opening_id).first()
+        if opening is None or opening.status != OpeningStatus.OPEN:
+            return None
+        if opening.start <= now:
+            opening.status = OpeningStatus.LAPSED
+            opening.save(update_fields=["status"])
+            return None
+        if opening.offers.filter(status=OfferStatus.PENDING).exists():
+            return None  # one offer at a time: its YES, NO or expiry moves to the next
+        # An offer gives minutes to answer: it goes only while texting is allowed (the periodic pass retries).
+        if not quiet_hours.is_allowed(now, opening.location.tzinfo):
+            return None
+        for entry in _candidates(opening):
+            offer = _offer_to(opening=opening, entry=entry, now=now)
+            if offer is not None:
+                return offer
+        return None
+
+
+def _offer_to(
+    *, opening: Opening, entry: WaitlistEntry, now: datetime, staff_user: "User | None" = None
+) -> WaitlistOffer | None:
+    client = entry.client
+    phone = number_on_file(client)
+    if not phone or offers_today(phone=phone, now=now) >= settings.WAITLIST_MAX_OFFERS_PER_DAY:
+        return None
+    if not may_contact(client=client, purpose=Purpose.WAITLIST_OFFER):  # consent, STOP list, erasure, country
+        return None
+    if not _fits(opening, entry):
+        return None
+    expires_at = now + timedelta(minutes=settings.WAITLIST_OFFER_MINUTES)
+    try:
+        hold = hold_time(
+            location=opening.location,
+            service=entry.service,
+            practitioner_id=opening.practitioner_id,
+            start=opening.start,
+            expires_at=expires_at,
+            reason="Waitlist offer",
+        )
+    except SlotUnavailable:
+        return None
+    offer = WaitlistOffer.objects.create(
+        opening=opening, entry=entry, expires_at=expires_at, hold=hold, offered_by=staff_user
+    )
+    offer.sms = queue_message(
+        to_number=phone,
+        body=texts.offer(opening=opening, service=entry.service),
+        location=opening.location,
+        client=client,
+        kind=MessageKind.WAITLIST_OFFER,
+        dedupe_key=f"waitlist-offer-{offer.pk}",
+        now=now,
+    )
+    offer.save(update_fields=["sms"])
+    return offer
+
+
+def offer_by_hand(*, entry_id: int, practitioner_id: int, start: datetime, staff_user: "User") -> WaitlistOffer:
+    """The front desk offers a time to one waitlist entry, under the same rules as the waitlist's own offers."""
+    now = timezone.now()
+    with transaction.atomic():
+        entry = WaitlistEntry.objects.select_related("client", "service", "location").get(pk=entry_id)
+        if entry.status != EntryStatus.WAITING:
+            raise WaitlistRefused("This entry is no longer waiting.")
+        if not quiet_hours.is_allowed(now, entry.location.tzinfo):
+            raise WaitlistRefused("Offers go out only during texting hours; try again when they open.")
+        if entry.offers.filter(status=OfferStatus.PENDING).exists():
+            raise WaitlistRefused("This person already has an offer waiting for a reply.")
+        service = entry.service
+        opening = Opening.objects.create(
+            location=entry.location,
+            practitioner_id=practitioner_id,
+            start=start,
+            end=start + service.duration,
+        )
+        offer = _offer_to(opening=opening, entry=entry, now=now, staff_user=staff_user)
+        if offer is None:
+            permission = may_contact(client=entry.client, purpose=Purpose.WAITLIST_OFFER)
+            if not permission:
+                raise WaitlistRefused(f"This person cannot be texted an offer: {permission.reason}")
+            raise WaitlistRefused(
+                "That time cannot be offered: it is not free for this service and practitioner, "
+                f"or the person has had {settings.WAITLIST_MAX_OFFERS_PER_DAY} offers today."
+            )
+        return offer
+
+
+def _close_offer(offer: WaitlistOffer, status: str, now: datetime) -> None:
+    release_hold(hold_id=offer.hold_id)
+    offer.status = status
+    offer.answered_at = now
+    offer.hold = None
+    offer.save(update_fields=["status", "answered_at", "hold"])
+    opening_id = offer.opening_id
+    transaction.on_commit(lambda: _queue_offer(opening_id))  # move to the next person
+
+
+def expire_offers(*, now: datetime | None = None) -> int:
+    """Periodic: offers past their time expire and move on; open times get another try. Returns how many expired."""
+    now = now or timezone.now()
+    expired = 0
+    for offer_id in WaitlistOffer.objects.filter(status=OfferStatus.PENDING, expires_at__lte=now).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            offer = WaitlistOffer.objects.select_for_update().filter(pk=offer_id, status=OfferStatus.PENDING).first()
+            if offer is not None and offer.expires_at <= now:
+                _close_offer(offer, OfferStatus.EXPIRED, now)
+                expired += 1
+    for opening_id in Opening.objects.filter(status=OpeningStatus.OPEN).values_list("pk", flat=True):
+        offer_opening(opening_id=opening_id, now=now)
+    return expired
+
+
+def _latest_offer(phone: str, now: datetime) -> WaitlistOffer | None:
+    """The newest offer texted to this number in the last day (the one a YES or NO answers)."""
+    return (
+        WaitlistOffer.objects.select_for_update(of=("self",))
+        .filter(entry__client__mobile_phone=phone, created_at__gt=now - timedelta(days=1))
+        .select_related("opening__location", "entry__client", "entry__service", "entry__location")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def accept_offer(*, phone: str, now: datetime | None = None) -> str | None:
+    """A YES from `phone`: book the offered time if the offer still stands. Returns the reply, or None (no offer)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        offer = _latest_offer(phone, now)
+        if offer is None:
+            return None
+        if offer.status == OfferStatus.ACCEPTED:
+            return texts.already_booked(offer)
+        opening = Opening.objects.select_for_update().get(pk=offer.opening_id)
+        if offer.status != OfferStatus.PENDING or offer.expires_at <= now or opening.status != OpeningStatus.OPEN:
+            return texts.taken(offer, next_time=_next_free_time(offer.entry))
+        entry = offer.entry
+        client = entry.client
+        try:
+            appointment = book_appointment(
+                location=opening.location,
+                service=entry.service,
+                start=opening.start,
+                practitioner_id=opening.practitioner_id,
+                details=ClientDetails(
+                    first_name=client.first_name,
+                    last_name=client.last_name,
+                    email=client.email,
+                    mobile_phone=client.mobile_phone,
+                ),
+                # Accepted when joining (recorded in the ledger then); book_appointment records nothing again.
+                consents=BookingConsents(privacy_policy=True),
+                hold_id=offer.hold_id,
+                client=client,
+            )
+        except SlotUnavailable:
+            # Booked by the front desk meanwhile (their bookings do not see holds): nothing to take.
+            _close_offer(offer, OfferStatus.EXPIRED, now)
+            opening.status = OpeningStatus.LAPSED
+            opening.save(update_fields=["status"])
+            return texts.taken(offer, next_time=_next_free_time(entry))
+        offer.status = OfferStatus.ACCEPTED
+        offer.answered_at = now
+        offer.appointment = appointment
+        offer.hold = None
+        offer.save(update_fields=["status", "answered_at", "appointment", "hold"])
+        opening.status = OpeningStatus.FILLED
+        opening.save(update_fields=["status"])
+        entry.status = EntryStatus.BOOKED
+        entry.appointment = appointment
+        entry.save(update_fields=["status", "appointment"])
+        return texts.booked(offer)
+
+
+def decline_offer(*, phone: str, now: datetime | None = None) -> str | None:
+    """A NO from `phone`: the pending offer goes to the next person. None when there is nothing to decline."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        offer = _latest_offer(phone, now)
+        if offer is None or offer.status != OfferStatus.PENDING:
+            return None
+        _close_offer(offer, OfferStatus.DECLINED, now)
+        return texts.declined(offer)
+
+
+def _next_free_time(entry: WaitlistEntry) -> datetime | None:
+    """The first free time in the entry's range (for the "taken" reply), or None."""
+    tz = entry.location.tzinfo
+    today = timezone.now().astimezone(tz).date()
+    slots = find_free_slots(
+        location=entry.location,
+        service=entry.service,
+        start_date=max(entry.earliest_date, today),
+        end_date=entry.latest_date,
+        practitioner_id=entry.practitioner_id,
+    )
+    return slots[0].start if slots else None
+
+
+def withdraw_entries(*, client_ids: list[int]) -> int:
+    """Erasure: the person's entries stop waiting and their live offers give the time back."""
+    now = timezone.now()
+    with transaction.atomic():
+        for offer in WaitlistOffer.objects.select_for_update().filter(
+            entry__client_id__in=client_ids, status=OfferStatus.PENDING
+        ):
+            _close_offer(offer, OfferStatus.DECLINED, now)
+        return WaitlistEntry.objects.filter(client_id__in=client_ids, status=EntryStatus.WAITING).update(
+            status=EntryStatus.WITHDRAWN
+        )
