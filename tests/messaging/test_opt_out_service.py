@@ -238,3 +238,28 @@ def test_an_overlong_reason_or_evidence_is_cut_to_the_fields_size_so_the_opt_out
     assert (len(entry.reason), len(entry.evidence)) == (200, 200)
     assert len(EmailOptOut.objects.get().reason) == 200
     assert {(len(e.reason), len(e.evidence)) for e in OptOutEvent.objects.filter(channel="sms")} == {(200, 200)}
+
+
+def test_a_staff_added_stop_withdraws_the_consents_in_the_ledger_as_the_staff_member():
+    staff = StaffFactory()
+    person = ClientFactory(mobile_phone=PHONE)
+    record_consent(
+        client=person,
+        purpose=ConsentPurpose.SMS_REMINDERS,
+        granted=True,
+        notice_text="x",
+        source=ConsentSource.BOOKING_FORM,
+    )
+    opt_outs.add_sms_opt_out(
+        phone=PHONE,
+        reason="Asked at the desk",
+        source=OptOutSource.ADMIN,
+        actor=ConsentActor.STAFF,
+        staff_user=staff,
+        evidence="desk note",
+    )
+    withdrawals = person.consent_records.filter(granted=False)
+    assert withdrawals.count() == len(opt_outs.SMS_PURPOSES)  # every SMS program: reminders, offers, waitlist
+    assert {(w.actor, w.staff_user_id, w.evidence) for w in withdrawals} == {
+        (ConsentActor.STAFF, staff.pk, "desk note")
+    }
