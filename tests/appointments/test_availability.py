@@ -184,7 +184,8 @@ def test_week_across_dst_change_has_same_slots_every_day():
 
 
 def test_query_count_is_constant_in_days_and_appointments(django_assert_max_num_queries):
-    # Hours, closures, time off, appointments, held times, the practitioners' own durations and the rooms the service needs.
+    # Hours, closures, time off, appointments, held times, the practitioners' own durations
+    # and the rooms the service needs.
     location, service, (person,) = bookable_clinic(hours=((time(9), time(17)),))
     with django_assert_max_num_queries(7):
         find_free_slots(location=location, service=service, start_date=MONDAY, end_date=MONDAY, now=NOW)
