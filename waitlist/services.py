@@ -154,6 +154,11 @@ def offers_today(*, phone: str, now: datetime) -> int:
     ).count()
 
 
+def _offer_waiting(phone: str) -> bool:
+    """Is an offer to this number, whichever record of it, still waiting for its YES or NO?"""
+    return WaitlistOffer.objects.filter(entry__client__mobile_phone=phone, status=OfferStatus.PENDING).exists()
+
+
 def _candidates(opening: Opening) -> list[WaitlistEntry]:
     day = opening.start.astimezone(opening.location.tzinfo).date()
     entries = (
@@ -218,6 +223,10 @@ def _offer_to(
     phone = number_on_file(client)
     if not phone or offers_today(phone=phone, now=now) >= settings.WAITLIST_MAX_OFFERS_PER_DAY:
         return None
+    if _offer_waiting(phone):
+        # A YES answers the number's newest offer: a second one to a shared (family) phone would
+        # turn the YES meant for the first into a booking for the other record.
+        return None
     if not may_contact(client=client, purpose=Purpose.WAITLIST_OFFER):  # consent, STOP list, erasure, country
         return None
     if not _fits(opening, entry):
@@ -259,8 +268,8 @@ def offer_by_hand(*, entry_id: int, practitioner_id: int, start: datetime, staff
             raise WaitlistRefused("This entry is no longer waiting.")
         if not quiet_hours.is_allowed(now, entry.location.tzinfo):
             raise WaitlistRefused("Offers go out only during texting hours; try again when they open.")
-        if entry.offers.filter(status=OfferStatus.PENDING).exists():
-            raise WaitlistRefused("This person already has an offer waiting for a reply.")
+        if entry.offers.filter(status=OfferStatus.PENDING).exists() or _offer_waiting(number_on_file(entry.client)):
+            raise WaitlistRefused("This person's number already has an offer waiting for a reply.")
         service = entry.service
         opening = Opening.objects.create(
             location=entry.location,

@@ -1,0 +1,105 @@
+"""Attacks on the waitlist's texts: who a YES books for, STOP and consent, quiet hours and the cap by hand."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.exceptions import ImproperlyConfigured
+
+from appointments.models import Appointment
+from messaging.keywords import Keyword, classify, register_keyword, registered_handler, unregister_keyword
+from messaging.models import MessageKind, SmsMessage
+from tests.support.builders import ClientFactory, StaffFactory
+from tests.support.sms import inbound, twiml_message
+from tests.waitlist.test_waitlist import ANA, BEN, FREED, NOW, freed, join, offers_to
+from waitlist import services
+from waitlist.models import OfferStatus, WaitlistOffer
+
+pytest_plugins = ["tests.waitlist.test_waitlist"]  # the clinic and clock fixtures
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_a_number_shared_by_two_waitlist_records_gets_one_offer_at_a_time_so_a_yes_books_the_one_it_answers(
+    client, clinic
+):
+    # A parent and a daughter joined with the one family phone: each record has its own entry.
+    parent = join(clinic, ANA, name="Ana")
+    daughter = join(clinic, ANA, name="Dee")
+    first = services.offer_opening(opening_id=freed(clinic).pk)
+    assert first is not None and first.entry == parent
+    # A second time opens while the parent's offer waits: it must not go to the same phone,
+    # or the YES the parent sends for the first text books the daughter's.
+    second = services.offer_opening(opening_id=freed(clinic, FREED.replace(hour=9)).pk)
+    assert second is None or str(second.entry.client.mobile_phone) != ANA
+    assert offers_to(ANA).filter(status=OfferStatus.PENDING).count() == 1
+    twiml_message(inbound(client, "YES", sender=ANA))
+    booked = Appointment.objects.get()
+    assert booked.client == parent.client and booked.start == FREED
+    assert not daughter.offers.filter(status=OfferStatus.ACCEPTED).exists()
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_a_hand_offer_to_a_number_with_an_offer_waiting_is_refused(clinic):
+    location, _, person = clinic
+    join(clinic, ANA, name="Ana")
+    daughter = join(clinic, ANA, name="Dee")
+    services.offer_opening(opening_id=freed(clinic).pk)
+    with pytest.raises(services.WaitlistRefused):
+        services.offer_by_hand(
+            entry_id=daughter.pk,
+            practitioner_id=person.pk,
+            start=FREED.replace(hour=11),
+            staff_user=StaffFactory(locations=[location]),
+        )
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_a_yes_from_another_number_books_nobodys_offer(client, clinic):
+    join(clinic, ANA)
+    ClientFactory(mobile_phone=BEN)  # a client of the clinic, never on the waitlist
+    services.offer_opening(opening_id=freed(clinic).pk)
+    reply = twiml_message(inbound(client, "Y", sender=BEN))
+    assert reply == "" and not Appointment.objects.exists()
+    assert WaitlistOffer.objects.get().status == OfferStatus.PENDING
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_a_hand_offer_in_quiet_hours_or_over_the_daily_cap_is_refused_and_texts_nothing(clinic, settings):
+    location, _, person = clinic
+    staff = StaffFactory(locations=[location])
+    entry = join(clinic, ANA)
+    with time_machine.travel(NOW.replace(hour=22), tick=False):
+        with pytest.raises(services.WaitlistRefused):
+            services.offer_by_hand(entry_id=entry.pk, practitioner_id=person.pk, start=FREED, staff_user=staff)
+    settings.WAITLIST_MAX_OFFERS_PER_DAY = 1
+    services.offer_opening(opening_id=freed(clinic).pk)
+    services.decline_offer(phone=ANA)
+    with pytest.raises(services.WaitlistRefused):
+        services.offer_by_hand(
+            entry_id=entry.pk, practitioner_id=person.pk, start=FREED + timedelta(hours=2), staff_user=staff
+        )
+    assert SmsMessage.objects.filter(kind=MessageKind.WAITLIST_OFFER).count() == 1
+
+
+@pytest.mark.policy("sms-waitlist")
+@pytest.mark.parametrize("word", ["ＳＴＯＰ", "stop.", "Stop!", " s\u200btop ", "HELP?", "ＳＴＡＲＴ", "opt-out"])
+def test_no_spelling_of_a_carrier_keyword_can_be_registered_or_shadowed(word):
+    with pytest.raises(ImproperlyConfigured):
+        register_keyword(name="hijack", words=[word], handler=lambda text: "mine")
+    register_keyword(name="hijack", words=["HIJACK"], handler=lambda text: "mine")
+    try:
+        assert classify(word) != Keyword.NONE and registered_handler(word) is None
+    finally:
+        unregister_keyword("hijack")
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_yes_from_a_number_that_stopped_and_never_started_again_books_nothing(client, clinic):
+    join(clinic, ANA)
+    services.offer_opening(opening_id=freed(clinic).pk)
+    inbound(client, "ＳＴＯＰ", sender=ANA, sid="SM" + "7" * 32)
+    for sid, word in (("8", "Ｙｅｓ"), ("9", "y.")):
+        assert twiml_message(inbound(client, word, sender=ANA, sid="SM" + sid * 32)) == ""
+    assert not Appointment.objects.exists()
