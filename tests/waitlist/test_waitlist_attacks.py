@@ -6,12 +6,13 @@ import pytest
 import time_machine
 from django.core.exceptions import ImproperlyConfigured
 
-from appointments.models import Appointment
+from appointments.models import Appointment, SlotHold
 from messaging.keywords import Keyword, classify, register_keyword, registered_handler, unregister_keyword
 from messaging.models import MessageKind, SmsMessage
 from tests.support.builders import ClientFactory, StaffFactory
+from tests.support.front_desk import ADD_URL, add_form, front_desk_user
 from tests.support.sms import inbound, twiml_message
-from tests.waitlist.test_waitlist import ANA, BEN, FREED, NOW, freed, join, offers_to
+from tests.waitlist.test_waitlist import ANA, BEN, FREED, NOW, freed, join, offers_to, slot_is_free
 from waitlist import services
 from waitlist.models import OfferStatus, WaitlistOffer
 
@@ -103,3 +104,38 @@ def test_yes_from_a_number_that_stopped_and_never_started_again_books_nothing(cl
     for sid, word in (("8", "Ｙｅｓ"), ("9", "y.")):
         assert twiml_message(inbound(client, word, sender=ANA, sid="SM" + sid * 32)) == ""
     assert not Appointment.objects.exists()
+
+
+# --- Held times ------------------------------------------------------------------------------------
+
+
+def test_an_expired_hold_blocks_nothing_even_before_the_expiry_pass_runs_and_cannot_be_booked_with(
+    client, clinic, clock
+):
+    join(clinic, ANA)
+    services.offer_opening(opening_id=freed(clinic).pk)
+    assert not slot_is_free(clinic)
+    clock.move_to(NOW + timedelta(minutes=16))  # the pass has not run: the hold row is still there
+    assert SlotHold.objects.exists() and slot_is_free(clinic)
+    reply = twiml_message(inbound(client, "YES", sender=ANA))
+    assert "taken" in reply and not Appointment.objects.exists()
+
+
+def test_the_front_desk_may_book_a_held_time_and_the_yes_then_gets_taken_never_a_double_booking(client, clinic):
+    # The documented gap (README, Waitlist > Holds): staff bookings do not see holds.
+    location, service, person = clinic
+    entry = join(clinic, ANA)
+    services.offer_opening(opening_id=freed(clinic).pk)
+    walk_in = ClientFactory(preferred_location=location)
+    client.force_login(front_desk_user(location))
+    local = FREED.astimezone(location.tzinfo)
+    form = add_form(location, service, person, walk_in, local.hour, local.minute, start_0=local.date().isoformat())
+    response = client.post(ADD_URL, form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    client.logout()
+    reply = twiml_message(inbound(client, "YES", sender=ANA))
+    assert "taken" in reply
+    assert list(Appointment.objects.values_list("client", flat=True)) == [walk_in.pk]
+    assert WaitlistOffer.objects.get().status == OfferStatus.EXPIRED and not SlotHold.objects.exists()
+    entry.refresh_from_db()
+    assert entry.status == "waiting"  # still waiting for another time
