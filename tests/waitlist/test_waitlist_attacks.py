@@ -5,11 +5,12 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse
 
-from appointments.models import Appointment, SlotHold
+from appointments.models import Appointment, ResourceType, ResourceUnit, SlotHold
 from messaging.keywords import Keyword, classify, register_keyword, registered_handler, unregister_keyword
 from messaging.models import MessageKind, SmsMessage
-from tests.support.builders import ClientFactory, StaffFactory
+from tests.support.builders import ClientFactory, StaffFactory, bookable_clinic
 from tests.support.front_desk import ADD_URL, add_form, front_desk_user
 from tests.support.sms import inbound, twiml_message
 from tests.waitlist.test_waitlist import ANA, BEN, FREED, NOW, freed, join, offers_to, slot_is_free
@@ -139,3 +140,44 @@ def test_the_front_desk_may_book_a_held_time_and_the_yes_then_gets_taken_never_a
     assert WaitlistOffer.objects.get().status == OfferStatus.EXPIRED and not SlotHold.objects.exists()
     entry.refresh_from_db()
     assert entry.status == "waiting"  # still waiting for another time
+
+
+# --- Scoping -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.policy("security")
+def test_another_locations_offers_openings_entries_and_rooms_stay_out_of_reach_with_tampered_ids(client, clinic):
+    location, _, _ = clinic
+    other = bookable_clinic()
+    other_location, _, (other_person,) = other
+    theirs = join(other, BEN, name="Ben")
+    opening = services.record_freed_time(
+        location_id=other_location.pk,
+        practitioner_id=other_person.pk,
+        start=FREED,
+        end=FREED + timedelta(hours=1),
+    )
+    offer = services.offer_opening(opening_id=opening.pk)
+    assert offer is not None
+    room = ResourceUnit.objects.create(
+        location=other_location, resource_type=ResourceType.objects.create(name="Laser"), name="Glendale laser"
+    )
+    client.force_login(front_desk_user(location))
+    for name, pk in (
+        ("waitlist_waitlistoffer_change", offer.pk),
+        ("waitlist_opening_change", opening.pk),
+        ("waitlist_waitlistentry_change", theirs.pk),
+        ("appointments_resourceunit_change", room.pk),
+    ):
+        assert client.get(reverse(f"admin:{name}", args=[pk])).status_code in (302, 404), name
+    hand_offer = reverse("admin:waitlist_waitlistentry_offer", args=[theirs.pk])
+    assert client.post(hand_offer, {"time": f"{FREED.isoformat()}|{other_person.pk}"}).status_code == 404
+    for name, query in (
+        ("waitlist_waitlistoffer_changelist", ""),
+        ("waitlist_opening_changelist", f"?location__id__exact={other_location.pk}"),
+        ("waitlist_waitlistentry_changelist", f"?location__id__exact={other_location.pk}&q=Ben"),
+        ("appointments_resourceunit_changelist", f"?location__id__exact={other_location.pk}"),
+    ):
+        page = client.get(reverse(f"admin:{name}") + query).content.decode()
+        assert str(theirs.client) not in page and "Glendale laser" not in page, name
+    assert WaitlistOffer.objects.get().status == OfferStatus.PENDING
