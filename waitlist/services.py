@@ -254,6 +254,7 @@ def _offer_to(
         kind=MessageKind.WAITLIST_OFFER,
         dedupe_key=f"waitlist-offer-{offer.pk}",
         now=now,
+        send_before=expires_at,  # "reply within 15 minutes" is never sent late
     )
     offer.save(update_fields=["sms"])
     return offer

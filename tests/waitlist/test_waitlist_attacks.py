@@ -181,3 +181,37 @@ def test_another_locations_offers_openings_entries_and_rooms_stay_out_of_reach_w
         page = client.get(reverse(f"admin:{name}") + query).content.decode()
         assert str(theirs.client) not in page and "Glendale laser" not in page, name
     assert WaitlistOffer.objects.get().status == OfferStatus.PENDING
+
+
+# --- Offer texts that would arrive too late ------------------------------------------------------------
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_an_offer_text_not_sent_before_its_offer_expires_is_skipped_never_sent_late(clinic, sms_outbox):
+    from messaging.sending import deliver_sms
+
+    join(clinic, ANA)
+    services.offer_opening(opening_id=freed(clinic).pk)
+    text = SmsMessage.objects.get(kind=MessageKind.WAITLIST_OFFER)
+    # The worker was down or retrying: "Reply YES within 15 minutes" must not arrive 16 minutes later.
+    assert deliver_sms(message_id=text.pk, now=NOW + timedelta(minutes=16)).outcome == "skipped"
+    assert not any(m.get("to") == ANA for m in sms_outbox if isinstance(m, dict))
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_an_offer_text_caught_by_quiet_hours_is_skipped_not_held_until_morning(clinic, sms_outbox):
+    from messaging import quiet_hours
+    from messaging.sending import deliver_sms
+
+    location, _, _ = clinic
+    join(clinic, ANA)
+    tz = location.tzinfo
+    closing = NOW.replace(hour=23, minute=59)
+    while not quiet_hours.is_allowed(closing, tz) and closing > NOW:
+        closing -= timedelta(minutes=1)
+    with time_machine.travel(closing - timedelta(minutes=1), tick=False):
+        offer = services.offer_opening(opening_id=freed(clinic).pk)
+    assert offer is not None
+    text = SmsMessage.objects.get(kind=MessageKind.WAITLIST_OFFER)
+    # The worker picks it up a minute later, when texting hours have closed.
+    assert deliver_sms(message_id=text.pk, now=closing + timedelta(minutes=1)).outcome == "skipped"
