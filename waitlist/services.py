@@ -318,10 +318,14 @@ def expire_offers(*, now: datetime | None = None) -> int:
 
 
 def _latest_offer(phone: str, now: datetime) -> WaitlistOffer | None:
-    """The newest offer texted to this number in the last day (the one a YES or NO answers)."""
+    """The newest offer texted to this number in the last day (the one a YES or NO answers).
+
+    Texted to this number and still the record's number: a number the record moved to never
+    got the offer, and one it moved away from is no longer the person's.
+    """
     return (
         WaitlistOffer.objects.select_for_update(of=("self",))
-        .filter(entry__client__mobile_phone=phone, created_at__gt=now - timedelta(days=1))
+        .filter(entry__client__mobile_phone=phone, sms__to_number=phone, created_at__gt=now - timedelta(days=1))
         .select_related("opening__location", "entry__client", "entry__service", "entry__location")
         .order_by("-created_at", "-pk")
         .first()

@@ -215,3 +215,16 @@ def test_an_offer_text_caught_by_quiet_hours_is_skipped_not_held_until_morning(c
     text = SmsMessage.objects.get(kind=MessageKind.WAITLIST_OFFER)
     # The worker picks it up a minute later, when texting hours have closed.
     assert deliver_sms(message_id=text.pk, now=closing + timedelta(minutes=1)).outcome == "skipped"
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_a_yes_from_the_records_new_number_cannot_take_an_offer_texted_to_its_old_one(client, clinic):
+    # The record's number was corrected to a family member's phone while the offer waited:
+    # that phone never got the offer, so its YES books nothing.
+    entry = join(clinic, ANA)
+    services.offer_opening(opening_id=freed(clinic).pk)
+    entry.client.mobile_phone = BEN
+    entry.client.save(update_fields=["mobile_phone"])
+    assert twiml_message(inbound(client, "YES", sender=BEN)) == ""
+    assert not Appointment.objects.exists()
+    assert WaitlistOffer.objects.get().status == OfferStatus.PENDING
