@@ -342,6 +342,11 @@ def accept_offer(*, phone: str, now: datetime | None = None) -> str | None:
         if offer.status == OfferStatus.ACCEPTED:
             return texts.already_booked(offer)
         opening = Opening.objects.select_for_update().get(pk=offer.opening_id)
+        if offer.status == OfferStatus.PENDING and offer.entry.status != EntryStatus.WAITING:
+            # Taken off the waitlist (by the front desk) while the offer waited: nothing is booked;
+            # the time moves on and the YES waits in the front desk's inbox.
+            _close_offer(offer, OfferStatus.EXPIRED, now)
+            return None
         if offer.status != OfferStatus.PENDING or offer.expires_at <= now or opening.status != OpeningStatus.OPEN:
             return texts.taken(offer, next_time=_next_free_time(offer.entry))
         entry = offer.entry

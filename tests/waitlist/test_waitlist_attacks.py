@@ -15,7 +15,7 @@ from tests.support.front_desk import ADD_URL, add_form, front_desk_user
 from tests.support.sms import inbound, twiml_message
 from tests.waitlist.test_waitlist import ANA, BEN, FREED, NOW, freed, join, offers_to, slot_is_free
 from waitlist import services
-from waitlist.models import OfferStatus, WaitlistOffer
+from waitlist.models import EntryStatus, OfferStatus, WaitlistOffer
 
 pytest_plugins = ["tests.waitlist.test_waitlist"]  # the clinic and clock fixtures
 
@@ -228,3 +228,16 @@ def test_a_yes_from_the_records_new_number_cannot_take_an_offer_texted_to_its_ol
     assert twiml_message(inbound(client, "YES", sender=BEN)) == ""
     assert not Appointment.objects.exists()
     assert WaitlistOffer.objects.get().status == OfferStatus.PENDING
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_a_yes_for_an_entry_withdrawn_while_its_offer_waited_books_nothing_and_frees_the_time(client, clinic):
+    entry = join(clinic, ANA)
+    services.offer_opening(opening_id=freed(clinic).pk)
+    entry.status = EntryStatus.WITHDRAWN  # the front desk took the person off the list (admin status)
+    entry.save(update_fields=["status"])
+    assert twiml_message(inbound(client, "YES", sender=ANA)) == ""
+    assert not Appointment.objects.exists() and not SlotHold.objects.exists()
+    entry.refresh_from_db()
+    assert entry.status == EntryStatus.WITHDRAWN
+    assert SmsMessage.objects.get(direction="in").read_at is None  # the front desk reads it
