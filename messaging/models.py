@@ -60,6 +60,9 @@ class SmsMessage(models.Model):
     # For reminders: the appointment start the text was written for; a moved
     # appointment makes the old text stale.
     appointment_start = models.DateTimeField(null=True, blank=True)
+    # A text pointless after this time (a waitlist offer's "reply within 15 minutes"): it is
+    # skipped rather than sent late, or held by quiet hours past it.
+    send_before = models.DateTimeField(null=True, blank=True)
     twilio_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
     campaign = models.ForeignKey(
         "Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="sms_messages"

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 
 ACTIVE = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
+TOO_LATE = "No allowed texting time before the text's own deadline (send_before)."
 
 
 def enqueue_sends(message_ids: Iterable[int]) -> None:
@@ -78,6 +79,8 @@ def queue_message(
     send_after = quiet_hours.next_allowed_at_or_after(now, tz)
     if appointment is not None and send_after >= appointment.start:
         extra.update(status=MessageStatus.SKIPPED, status_reason="No allowed texting time before the appointment.")
+    elif extra.get("send_before") is not None and send_after >= extra["send_before"]:
+        extra.update(status=MessageStatus.SKIPPED, status_reason=TOO_LATE)
     queued = extra.get("status", MessageStatus.QUEUED) == MessageStatus.QUEUED
     message = SmsMessage.objects.create(
         to_number=str(to_number),

@@ -54,6 +54,8 @@ def _stop_reason(message: SmsMessage, now: datetime) -> str:
     permission = may_contact(client=client, purpose=purpose, to=message.to_number, check_cap=False)
     if not permission:
         return f"Not sent at send time: {permission.reason}"
+    if message.send_before is not None and now >= message.send_before:
+        return "Too late: what this text offers has expired."
     if message.kind in (MessageKind.CONFIRMATION, MessageKind.REMINDER):
         if appointment is None or appointment.status not in ACTIVE:
             return "The appointment is no longer active."
@@ -108,10 +110,13 @@ def deliver_sms(*, message_id: int, now: datetime | None = None) -> Delivery:
         # A code the person just asked for is not a solicitation: it goes at once.
         if not reason and message.kind not in USER_INITIATED and not quiet_hours.is_allowed(now, tz):
             later = quiet_hours.next_allowed_at_or_after(now, tz)
-            if message.appointment_start is None or later < message.appointment_start:
+            if message.send_before is not None and later >= message.send_before:
+                reason = "Quiet hours until after what this text offers has expired."
+            elif message.appointment_start is None or later < message.appointment_start:
                 _defer(message, later)
                 return Delivery("deferred")
-            reason = "Quiet hours until after the appointment."
+            else:
+                reason = "Quiet hours until after the appointment."
         if reason:
             move(message, MessageStatus.SKIPPED, reason=reason, code="", now=now)
             return Delivery("skipped")
@@ -123,6 +128,8 @@ def deliver_sms(*, message_id: int, now: datetime | None = None) -> Delivery:
         validity = min(validity, quiet_hours.seconds_until_window_closes(now, tz))
     if message.appointment_start:
         validity = min(validity, int((message.appointment_start - now).total_seconds()))
+    if message.send_before:
+        validity = min(validity, int((message.send_before - now).total_seconds()))
     outbound = OutboundSms(
         to=message.to_number,
         body=message.body,

@@ -281,14 +281,52 @@ def _recount_refunds(payment: Payment, *, reported_by_stripe: int = 0) -> None:
 # --- Stripe's webhooks -----------------------------------------------------------------------------
 
 
+class BadEvent(ValueError):
+    """A signed body that is not an event we can store: answered 400, nothing applied."""
+
+
+_MAX_DB_ID = 2**63 - 1
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _our_id(value: Any) -> int | None:
+    """Our id from an event's metadata, or None: only plain ASCII digits a database id can hold ("²" is a digit too)."""
+    text = str(value or "")
+    if not (text.isascii() and text.isdigit()) or int(text) > _MAX_DB_ID:
+        return None
+    return int(text)
+
+
+def _cents(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadEvent("An amount that is not a whole number of cents.")
+    return value
+
+
 def handle_stripe_event(event: dict[str, Any]) -> str:
     """Apply one verified event once: a replay or retried delivery of its id changes nothing.
 
     Returns what happened: "applied", "duplicate" or "ignored" (a type we do not use).
     A card's details are fetched from Stripe before the transaction, never under a lock.
+    Raises BadEvent for a signed body the database cannot hold (NUL, an id too long or missing).
     """
-    event_id, event_type = str(event["id"]), str(event["type"])
+    event_id, event_type = event["id"], event["type"]
     obj = event["data"]["object"]
+    if not isinstance(event_id, str) or not isinstance(event_type, str) or not isinstance(obj, dict):
+        raise BadEvent("Not a Stripe event.")
+    if not event_id or len(event_id) > 255 or len(event_type) > 100 or _has_nul(event):
+        raise BadEvent("Not an event that can be stored.")
     if ProcessedWebhookEvent.objects.filter(pk=event_id).exists():
         return "duplicate"
     card = None
@@ -314,9 +352,9 @@ def _payment_for_intent(obj: dict[str, Any]) -> Payment | None:
     intent_id = _id_of(obj.get("payment_intent") or "") if obj.get("object") == "charge" else str(obj.get("id", ""))
     payment = Payment.objects.select_for_update().filter(stripe_payment_intent_id=intent_id).first()
     if payment is None and obj.get("object") == "payment_intent":
-        ours = str((obj.get("metadata") or {}).get("payment", ""))
-        if ours.isdigit():
-            payment = Payment.objects.select_for_update().filter(pk=int(ours), stripe_payment_intent_id=None).first()
+        ours = _our_id((obj.get("metadata") or {}).get("payment"))
+        if ours is not None:
+            payment = Payment.objects.select_for_update().filter(pk=ours, stripe_payment_intent_id=None).first()
             if payment is not None:
                 payment.stripe_payment_intent_id = intent_id
     return payment
@@ -342,8 +380,8 @@ def _intent_failed(obj: dict[str, Any], **kwargs: Any) -> None:
 def _setup_succeeded(obj: dict[str, Any], *, card: Any = None, **kwargs: Any) -> None:
     setup = CardSetup.objects.select_for_update().filter(stripe_setup_intent_id=obj.get("id")).first()
     if setup is None:
-        ours = str((obj.get("metadata") or {}).get("card_setup", ""))
-        setup = CardSetup.objects.select_for_update().filter(pk=int(ours)).first() if ours.isdigit() else None
+        ours = _our_id((obj.get("metadata") or {}).get("card_setup"))
+        setup = CardSetup.objects.select_for_update().filter(pk=ours).first() if ours is not None else None
     if setup is None or setup.client_id is None or card is None:
         return  # not ours, or the person was erased meanwhile
     setup.status = CardSetupStatus.SUCCEEDED
@@ -362,6 +400,7 @@ def _setup_succeeded(obj: dict[str, Any], *, card: Any = None, **kwargs: Any) ->
 
 
 def _charge_refunded(obj: dict[str, Any], **kwargs: Any) -> None:
+    reported = _cents(obj.get("amount_refunded"))  # before anything is written
     payment = _payment_for_intent(obj)
     if payment is None:
         return
@@ -369,10 +408,10 @@ def _charge_refunded(obj: dict[str, Any], **kwargs: Any) -> None:
     if refund_ids:
         payment.refunds.filter(stripe_refund_id__in=refund_ids).update(status=RefundStatus.SUCCEEDED)
     if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED):
-        _recount_refunds(payment, reported_by_stripe=int(obj.get("amount_refunded") or 0))
+        _recount_refunds(payment, reported_by_stripe=reported)
     else:
         # A refund reported before the success reached us: the money went back, whatever arrives later.
-        payment.amount_refunded = min(int(obj.get("amount_refunded") or 0), payment.amount)
+        payment.amount_refunded = min(reported, payment.amount)
         states.move(payment, PaymentStatus.SUCCEEDED)
         states.move(payment, states.refunded_status(payment))
         payment.save()

@@ -27,7 +27,7 @@ def stripe_webhook(request):
         return HttpResponseBadRequest("Bad or missing Stripe signature.")
     try:
         outcome = services.handle_stripe_event(json.loads(request.body))
-    except (KeyError, TypeError, AttributeError):
+    except (KeyError, TypeError, AttributeError, services.BadEvent):
         return HttpResponseBadRequest("Not a Stripe event.")
     except PaymentsError:
         logger.warning("Stripe event not applied yet; Stripe will deliver it again", exc_info=True)

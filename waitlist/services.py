@@ -154,6 +154,11 @@ def offers_today(*, phone: str, now: datetime) -> int:
     ).count()
 
 
+def _offer_waiting(phone: str) -> bool:
+    """Is an offer to this number, whichever record of it, still waiting for its YES or NO?"""
+    return WaitlistOffer.objects.filter(entry__client__mobile_phone=phone, status=OfferStatus.PENDING).exists()
+
+
 def _candidates(opening: Opening) -> list[WaitlistEntry]:
     day = opening.start.astimezone(opening.location.tzinfo).date()
     entries = (
@@ -218,6 +223,10 @@ def _offer_to(
     phone = number_on_file(client)
     if not phone or offers_today(phone=phone, now=now) >= settings.WAITLIST_MAX_OFFERS_PER_DAY:
         return None
+    if _offer_waiting(phone):
+        # A YES answers the number's newest offer: a second one to a shared (family) phone would
+        # turn the YES meant for the first into a booking for the other record.
+        return None
     if not may_contact(client=client, purpose=Purpose.WAITLIST_OFFER):  # consent, STOP list, erasure, country
         return None
     if not _fits(opening, entry):
@@ -245,6 +254,7 @@ def _offer_to(
         kind=MessageKind.WAITLIST_OFFER,
         dedupe_key=f"waitlist-offer-{offer.pk}",
         now=now,
+        send_before=expires_at,  # "reply within 15 minutes" is never sent late
     )
     offer.save(update_fields=["sms"])
     return offer
@@ -259,8 +269,8 @@ def offer_by_hand(*, entry_id: int, practitioner_id: int, start: datetime, staff
             raise WaitlistRefused("This entry is no longer waiting.")
         if not quiet_hours.is_allowed(now, entry.location.tzinfo):
             raise WaitlistRefused("Offers go out only during texting hours; try again when they open.")
-        if entry.offers.filter(status=OfferStatus.PENDING).exists():
-            raise WaitlistRefused("This person already has an offer waiting for a reply.")
+        if entry.offers.filter(status=OfferStatus.PENDING).exists() or _offer_waiting(number_on_file(entry.client)):
+            raise WaitlistRefused("This person's number already has an offer waiting for a reply.")
         service = entry.service
         opening = Opening.objects.create(
             location=entry.location,
@@ -308,10 +318,14 @@ def expire_offers(*, now: datetime | None = None) -> int:
 
 
 def _latest_offer(phone: str, now: datetime) -> WaitlistOffer | None:
-    """The newest offer texted to this number in the last day (the one a YES or NO answers)."""
+    """The newest offer texted to this number in the last day (the one a YES or NO answers).
+
+    Texted to this number and still the record's number: a number the record moved to never
+    got the offer, and one it moved away from is no longer the person's.
+    """
     return (
         WaitlistOffer.objects.select_for_update(of=("self",))
-        .filter(entry__client__mobile_phone=phone, created_at__gt=now - timedelta(days=1))
+        .filter(entry__client__mobile_phone=phone, sms__to_number=phone, created_at__gt=now - timedelta(days=1))
         .select_related("opening__location", "entry__client", "entry__service", "entry__location")
         .order_by("-created_at", "-pk")
         .first()
@@ -328,6 +342,11 @@ def accept_offer(*, phone: str, now: datetime | None = None) -> str | None:
         if offer.status == OfferStatus.ACCEPTED:
             return texts.already_booked(offer)
         opening = Opening.objects.select_for_update().get(pk=offer.opening_id)
+        if offer.status == OfferStatus.PENDING and offer.entry.status != EntryStatus.WAITING:
+            # Taken off the waitlist (by the front desk) while the offer waited: nothing is booked;
+            # the time moves on and the YES waits in the front desk's inbox.
+            _close_offer(offer, OfferStatus.EXPIRED, now)
+            return None
         if offer.status != OfferStatus.PENDING or offer.expires_at <= now or opening.status != OpeningStatus.OPEN:
             return texts.taken(offer, next_time=_next_free_time(offer.entry))
         entry = offer.entry

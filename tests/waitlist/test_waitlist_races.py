@@ -11,6 +11,7 @@ from django.test import Client as HttpClient
 
 from appointments.models import Appointment
 from appointments.services import ClientDetails, RequestMeta
+from messaging.models import Direction, MessageKind, MessageStatus, SmsMessage
 from tests.support.builders import bookable_clinic
 from tests.support.environment import requires_postgres
 from tests.support.sms import CLINIC_NUMBER, inbound, twiml_message
@@ -88,7 +89,14 @@ def test_two_people_holding_offers_for_one_time_never_both_book_it(clinic):
                 location=location, practitioner=person, start=FREED, end=FREED + timedelta(hours=1)
             )
             # No hold: each YES finds the time free, so only the booking's own locking stands between them.
-            WaitlistOffer.objects.create(opening=opening, entry=entry, expires_at=NOW + timedelta(minutes=15))
+            text = SmsMessage.objects.create(
+                direction=Direction.OUTBOUND,
+                to_number=str(entry.client.mobile_phone),
+                body="Offer",
+                kind=MessageKind.WAITLIST_OFFER,
+                status=MessageStatus.SENT,
+            )
+            WaitlistOffer.objects.create(opening=opening, entry=entry, expires_at=NOW + timedelta(minutes=15), sms=text)
         replies = race([("+14085550101", "SM" + "a" * 32), ("+14085550102", "SM" + "b" * 32)])
     assert Appointment.objects.count() == 1
     assert sum("booked" in r for r in replies) == 1 and sum("has been taken" in r for r in replies) == 1, replies
