@@ -12,7 +12,7 @@ from clinic.models import Client
 from . import texts
 from .models import Direction, MessageKind, MessageStatus, SmsMessage
 from .outbox import ACTIVE, queue_message
-from .permissions import COUNTRY, Purpose, may_contact
+from .permissions import COUNTRY, Purpose, has_texted_us, may_contact
 
 if TYPE_CHECKING:
     from phonenumber_field.phonenumber import PhoneNumber
@@ -100,8 +100,7 @@ def queue_join_invitation(*, client_id: int, now: datetime | None = None) -> Sms
         return None
     extra: dict[str, Any] = {}
     phone = str(client.mobile_phone)
-    texted_us = SmsMessage.objects.filter(direction=Direction.INBOUND, from_number=phone).exists()
-    if not texted_us and (
+    if not has_texted_us(phone) and (
         SmsMessage.objects.filter(kind__in=UNSOLICITED_KINDS, to_number=phone, created_at__gte=now - timedelta(days=1))
         .exclude(status=MessageStatus.SKIPPED)
         .exists()
@@ -139,7 +138,7 @@ def _unsolicited_today(phone: "PhoneNumber | str", appointment: Appointment, now
     reason also holds back the booking's reminders.
     """
     phone = str(phone)
-    if SmsMessage.objects.filter(direction=Direction.INBOUND, from_number=phone).exists():
+    if has_texted_us(phone):
         return ""  # they have texted us: a real, reachable person
     sent_today = SmsMessage.objects.filter(
         kind__in=UNSOLICITED_KINDS,

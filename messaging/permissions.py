@@ -36,7 +36,7 @@ from privacy.models import ConsentPurpose, ConsentRecord
 from privacy.selectors import current_consents
 
 from . import opt_outs
-from .models import CampaignEmail, MessageKind, MessageStatus, SmsMessage, SmsOptOut
+from .models import CampaignEmail, Direction, MessageKind, MessageStatus, SmsMessage, SmsOptOut
 
 if TYPE_CHECKING:
     from clinic.models import Client
@@ -151,6 +151,15 @@ def _region_of(number: str) -> str | None:
         return phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
     except phonenumbers.NumberParseException:
         return None
+
+
+def has_texted_us(phone: str) -> bool:
+    """Has this number ever texted the clinic? Then a real, reachable person holds it.
+
+    A number typed into a public form and never heard from may be anyone's (SMS pumping, or a
+    stranger's prank): such numbers get at most one unsolicited text a day.
+    """
+    return SmsMessage.objects.filter(direction=Direction.INBOUND, from_number=str(phone)).exists()
 
 
 def number_on_file(client: "Client") -> str:

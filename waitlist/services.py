@@ -35,7 +35,7 @@ from clinic.queueing import enqueue
 from messaging import quiet_hours
 from messaging.models import MessageKind
 from messaging.outbox import queue_message
-from messaging.permissions import Purpose, may_contact, number_on_file
+from messaging.permissions import Purpose, has_texted_us, may_contact, number_on_file
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.notices import waitlist_notices
 from privacy.policy import current_policy
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
     from appointments.services import RequestMeta
+    from clinic.models import Client
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +155,18 @@ def offers_today(*, phone: str, now: datetime) -> int:
     ).count()
 
 
+def daily_offer_limit(*, client: "Client", phone: str) -> int:
+    """WAITLIST_MAX_OFFERS_PER_DAY for a number proven to be the person's; one for a number never heard from.
+
+    Anyone can join the waitlist with anyone's number: until the number texts us (a YES, a NO,
+    anything) or is proven by a code or JOIN, it gets no more than the booking forms' one
+    unsolicited text a day.
+    """
+    if client.phone_verified_at is not None or has_texted_us(phone):
+        return settings.WAITLIST_MAX_OFFERS_PER_DAY
+    return 1
+
+
 def _offer_waiting(phone: str) -> bool:
     """Is an offer to this number, whichever record of it, still waiting for its YES or NO?"""
     return WaitlistOffer.objects.filter(entry__client__mobile_phone=phone, status=OfferStatus.PENDING).exists()
@@ -221,7 +234,7 @@ def _offer_to(
 ) -> WaitlistOffer | None:
     client = entry.client
     phone = number_on_file(client)
-    if not phone or offers_today(phone=phone, now=now) >= settings.WAITLIST_MAX_OFFERS_PER_DAY:
+    if not phone or offers_today(phone=phone, now=now) >= daily_offer_limit(client=client, phone=phone):
         return None
     if _offer_waiting(phone):
         # A YES answers the number's newest offer: a second one to a shared (family) phone would
@@ -285,7 +298,7 @@ def offer_by_hand(*, entry_id: int, practitioner_id: int, start: datetime, staff
                 raise WaitlistRefused(f"This person cannot be texted an offer: {permission.reason}")
             raise WaitlistRefused(
                 "That time cannot be offered: it is not free for this service and practitioner, "
-                f"or the person has had {settings.WAITLIST_MAX_OFFERS_PER_DAY} offers today."
+                "or the number has had its offers for today (one a day until it has texted us)."
             )
         return offer
 

@@ -342,7 +342,7 @@ def test_no_offer_goes_out_in_quiet_hours_and_the_pass_offers_it_when_texting_op
 
 
 @pytest.mark.policy("sms-waitlist")
-def test_a_number_gets_at_most_the_daily_number_of_offers(clinic, settings):
+def test_a_number_gets_at_most_the_daily_number_of_offers(client, clinic, settings):
     settings.WAITLIST_MAX_OFFERS_PER_DAY = 2
     join(clinic, ANA)
     join(clinic, BEN, name="Ben")
@@ -350,11 +350,33 @@ def test_a_number_gets_at_most_the_daily_number_of_offers(clinic, settings):
         opening = freed(clinic, FREED.replace(hour=hour))
         services.offer_opening(opening_id=opening.pk)
         offer = WaitlistOffer.objects.get(opening=opening)
-        services.decline_offer(phone=ANA) if offer.entry.client.mobile_phone == ANA else None
+        if offer.entry.client.mobile_phone == ANA:
+            inbound(client, "NO", sid=f"SM{hour:032d}", sender=ANA)  # Ana texts back: her number is hers
     assert offers_to(ANA).count() == 2
     third = freed(clinic, FREED.replace(hour=13))
     services.offer_opening(opening_id=third.pk)
     assert WaitlistOffer.objects.get(opening=third).entry.client.mobile_phone == BEN
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_a_number_typed_by_a_stranger_and_never_heard_from_gets_one_offer_a_day(client, clinic, settings):
+    # Anyone can type anyone's number into the waitlist form: until the number texts us, it gets
+    # no more than the booking forms' one unsolicited text a day, however many times free up.
+    settings.WAITLIST_MAX_OFFERS_PER_DAY = 3
+    join(clinic, ANA)
+    first = freed(clinic, FREED.replace(hour=9))
+    services.offer_opening(opening_id=first.pk)
+    with time_machine.travel(NOW + timedelta(minutes=20), tick=False):
+        services.expire_offers()  # never answered
+        second = freed(clinic, FREED.replace(hour=11))
+        services.offer_opening(opening_id=second.pk)
+    assert offers_to(ANA).count() == 1
+    assert not WaitlistOffer.objects.filter(opening=second).exists()
+
+    inbound(client, "HELP", sid="SM" + "7" * 32, sender=ANA)  # the number's holder writes back
+    with time_machine.travel(NOW + timedelta(minutes=25), tick=False):
+        services.offer_opening(opening_id=second.pk)
+    assert offers_to(ANA).count() == 2
 
 
 # --- Front desk ---------------------------------------------------------------------------------------
