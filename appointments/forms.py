@@ -97,7 +97,9 @@ def parse_slot_start(value):
     return start
 
 
-class BookingDetailsForm(forms.Form):
+class ClientDetailsFields(forms.Form):
+    """Who the client is, as every public form asks it: name, email, mobile and the adult attestation."""
+
     first_name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
     last_name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
     email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
@@ -106,6 +108,9 @@ class BookingDetailsForm(forms.Form):
         label="I am 18 or older",
         error_messages={"required": "Our services are only for adults: please confirm you are 18 or older."},
     )
+
+
+class BookingDetailsForm(ClientDetailsFields):
     accept_privacy_policy = forms.BooleanField(
         error_messages={"required": "Please accept the privacy policy to book online."},
     )

@@ -4,23 +4,17 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
-from appointments.forms import MobilePhoneField
+from appointments.forms import ClientDetailsFields
 from privacy.models import ConsentPurpose
 from privacy.notices import waitlist_notices
 
 
-class JoinWaitlistForm(forms.Form):
+class JoinWaitlistForm(ClientDetailsFields):
+    field_order = ["practitioner", "earliest_date", "latest_date"]  # then the client's details, then consents
+
     practitioner = forms.ChoiceField(label="Practitioner")
     earliest_date = forms.DateField(label="First day that suits", widget=forms.DateInput(attrs={"type": "date"}))
     latest_date = forms.DateField(label="Last day that suits", widget=forms.DateInput(attrs={"type": "date"}))
-    first_name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
-    last_name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    mobile_phone = MobilePhoneField(label="Mobile phone")
-    is_adult = forms.BooleanField(
-        label="I am 18 or older",
-        error_messages={"required": "Our services are only for adults: please confirm you are 18 or older."},
-    )
     accept_privacy_policy = forms.BooleanField(
         error_messages={"required": "Please accept the privacy policy to join the waitlist."},
     )
