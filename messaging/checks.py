@@ -3,7 +3,8 @@
 
 from django.conf import settings
 from django.core import checks
-from django.utils.module_loading import import_string
+
+from clinic.checks import backend_setting_errors
 
 from .backends.base import BaseSmsBackend
 
@@ -12,21 +13,17 @@ TWILIO_BACKEND = "messaging.backends.twilio.SmsBackend"
 
 @checks.register("sms")
 def sms_backend_is_usable(app_configs=None, **kwargs):
-    path = settings.SMS_BACKEND
-    try:
-        backend = import_string(path)
-    except ImportError as exc:
-        return [
-            checks.Error(
-                f"SMS_BACKEND {path!r} cannot be imported ({exc}).",
-                hint="Use messaging.backends.console.SmsBackend, messaging.backends.locmem.SmsBackend "
-                "or messaging.backends.twilio.SmsBackend.",
-                id="messaging.E001",
-            )
-        ]
-    if not (isinstance(backend, type) and issubclass(backend, BaseSmsBackend)):
-        return [checks.Error(f"SMS_BACKEND {path!r} is not an SMS backend class.", id="messaging.E001")]
-    if path != TWILIO_BACKEND:
+    errors = backend_setting_errors(
+        setting="SMS_BACKEND",
+        base=BaseSmsBackend,
+        kind="an SMS backend",
+        hint="Use messaging.backends.console.SmsBackend, messaging.backends.locmem.SmsBackend "
+        "or messaging.backends.twilio.SmsBackend.",
+        check_id="messaging.E001",
+    )
+    if errors:
+        return errors
+    if settings.SMS_BACKEND != TWILIO_BACKEND:
         return []
     missing = [name for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN") if not getattr(settings, name)]
     errors = [

@@ -3,7 +3,8 @@
 
 from django.conf import settings
 from django.core import checks
-from django.utils.module_loading import import_string
+
+from clinic.checks import backend_setting_errors
 
 from .backends.base import BasePaymentsBackend
 from .selectors import STRIPE_BACKEND
@@ -11,20 +12,16 @@ from .selectors import STRIPE_BACKEND
 
 @checks.register("payments")
 def payments_backend_is_usable(app_configs=None, **kwargs):
-    path = settings.PAYMENTS_BACKEND
-    try:
-        backend = import_string(path)
-    except ImportError as exc:
-        return [
-            checks.Error(
-                f"PAYMENTS_BACKEND {path!r} cannot be imported ({exc}).",
-                hint="Use payments.backends.local.PaymentsBackend or payments.backends.stripe.PaymentsBackend.",
-                id="payments.E001",
-            )
-        ]
-    if not (isinstance(backend, type) and issubclass(backend, BasePaymentsBackend)):
-        return [checks.Error(f"PAYMENTS_BACKEND {path!r} is not a payments backend class.", id="payments.E001")]
-    if path != STRIPE_BACKEND:
+    errors = backend_setting_errors(
+        setting="PAYMENTS_BACKEND",
+        base=BasePaymentsBackend,
+        kind="a payments backend",
+        hint="Use payments.backends.local.PaymentsBackend or payments.backends.stripe.PaymentsBackend.",
+        check_id="payments.E001",
+    )
+    if errors:
+        return errors
+    if settings.PAYMENTS_BACKEND != STRIPE_BACKEND:
         return []
     hints = {
         "STRIPE_SECRET_KEY": "Set it from the Stripe dashboard (Developers > API keys).",
