@@ -8,39 +8,16 @@ from payments import services
 from payments.models import (
     CardSetup,
     Payment,
-    PaymentKind,
     PaymentStatus,
     ProcessedWebhookEvent,
     Refund,
     RefundStatus,
     SavedCard,
 )
-from tests.support.builders import ClientFactory, LocationFactory
-from tests.support.payments import event, post_event
+from tests.support.builders import ClientFactory
+from tests.support.payments import event, intent_of, post_event
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def deposit(fake_stripe):
-    client = ClientFactory()
-    customer = services.ensure_stripe_customer(client=client)
-    payment = Payment.objects.create(
-        client=client, location=LocationFactory(), kind=PaymentKind.DEPOSIT, amount=5000, currency="usd"
-    )
-    return services.submit_payment(payment_id=payment.pk, customer_id=customer)
-
-
-def intent(payment, **extra):
-    return {
-        "id": payment.stripe_payment_intent_id,
-        "object": "payment_intent",
-        "amount": payment.amount,
-        "currency": payment.currency,
-        "status": "succeeded",
-        "metadata": {"payment": str(payment.pk)},
-        **extra,
-    }
 
 
 def charge(payment, amount_refunded, refunds=()):
@@ -55,7 +32,7 @@ def charge(payment, amount_refunded, refunds=()):
 
 
 def test_a_signed_payment_intent_succeeded_marks_the_deposit_paid(client, deposit):
-    response = post_event(client, event("payment_intent.succeeded", intent(deposit)))
+    response = post_event(client, event("payment_intent.succeeded", intent_of(deposit)))
     assert response.status_code == 200
     deposit.refresh_from_db()
     assert deposit.status == PaymentStatus.SUCCEEDED
@@ -68,7 +45,7 @@ def test_a_signed_payment_intent_succeeded_marks_the_deposit_paid(client, deposi
     ids=["missing", "wrong", "unreadable"],
 )
 def test_a_bad_or_missing_signature_is_400_and_changes_nothing(client, deposit, signature):
-    response = post_event(client, event("payment_intent.succeeded", intent(deposit)), signature=signature)
+    response = post_event(client, event("payment_intent.succeeded", intent_of(deposit)), signature=signature)
     assert response.status_code == 400
     deposit.refresh_from_db()
     assert deposit.status == PaymentStatus.REQUIRES_PAYMENT_METHOD and not ProcessedWebhookEvent.objects.exists()
@@ -76,17 +53,18 @@ def test_a_bad_or_missing_signature_is_400_and_changes_nothing(client, deposit, 
 
 def test_an_event_signed_with_another_secret_or_too_old_is_refused(client, deposit):
     assert (
-        post_event(client, event("payment_intent.succeeded", intent(deposit)), secret="whsec_other").status_code == 400
+        post_event(client, event("payment_intent.succeeded", intent_of(deposit)), secret="whsec_other").status_code
+        == 400
     )
     old = int(time.time()) - 3600  # outside the library's five-minute tolerance: a captured request replayed
-    assert post_event(client, event("payment_intent.succeeded", intent(deposit)), timestamp=old).status_code == 400
+    assert post_event(client, event("payment_intent.succeeded", intent_of(deposit)), timestamp=old).status_code == 400
     deposit.refresh_from_db()
     assert deposit.status == PaymentStatus.REQUIRES_PAYMENT_METHOD
 
 
 def test_webhooks_are_refused_when_no_signing_secret_is_set(client, deposit, settings):
     settings.STRIPE_WEBHOOK_SECRET = ""
-    response = post_event(client, event("payment_intent.succeeded", intent(deposit)), secret="")
+    response = post_event(client, event("payment_intent.succeeded", intent_of(deposit)), secret="")
     assert response.status_code == 400
     deposit.refresh_from_db()
     assert deposit.status != PaymentStatus.SUCCEEDED
@@ -94,7 +72,7 @@ def test_webhooks_are_refused_when_no_signing_secret_is_set(client, deposit, set
 
 @pytest.mark.policy("use-payments")
 def test_a_replayed_event_id_is_applied_once(client, deposit):
-    succeeded = event("payment_intent.succeeded", intent(deposit), event_id="evt_once")
+    succeeded = event("payment_intent.succeeded", intent_of(deposit), event_id="evt_once")
     assert post_event(client, succeeded).content == b"applied"
     Payment.objects.filter(pk=deposit.pk).update(status=PaymentStatus.REQUIRES_ACTION)  # anything moved since
     assert post_event(client, succeeded).content == b"duplicate"
@@ -125,30 +103,30 @@ def test_a_success_arriving_after_the_refund_does_not_unrefund(client, deposit):
     post_event(client, event("charge.refunded", charge(deposit, 5000)))
     deposit.refresh_from_db()
     assert deposit.status == PaymentStatus.REFUNDED and deposit.amount_refunded == 5000
-    post_event(client, event("payment_intent.succeeded", intent(deposit)))
+    post_event(client, event("payment_intent.succeeded", intent_of(deposit)))
     deposit.refresh_from_db()
     assert deposit.status == PaymentStatus.REFUNDED and deposit.amount_refunded == 5000
 
 
 def test_a_failure_arriving_after_the_success_does_not_undo_it(client, deposit):
-    post_event(client, event("payment_intent.succeeded", intent(deposit)))
-    post_event(client, event("payment_intent.payment_failed", intent(deposit, status="requires_payment_method")))
+    post_event(client, event("payment_intent.succeeded", intent_of(deposit)))
+    post_event(client, event("payment_intent.payment_failed", intent_of(deposit, status="requires_payment_method")))
     deposit.refresh_from_db()
     assert deposit.status == PaymentStatus.SUCCEEDED
 
 
 def test_a_failure_then_a_retry_that_succeeds_ends_paid(client, deposit):
-    failed = intent(deposit, status="requires_payment_method", last_payment_error={"message": "Card declined"})
+    failed = intent_of(deposit, status="requires_payment_method", last_payment_error={"message": "Card declined"})
     post_event(client, event("payment_intent.payment_failed", failed))
     deposit.refresh_from_db()
     assert deposit.status == PaymentStatus.FAILED and deposit.status_reason == "Card declined"
-    post_event(client, event("payment_intent.succeeded", intent(deposit)))
+    post_event(client, event("payment_intent.succeeded", intent_of(deposit)))
     deposit.refresh_from_db()
     assert deposit.status == PaymentStatus.SUCCEEDED
 
 
 def test_a_success_for_another_amount_does_not_mark_the_payment_paid(client, deposit):
-    post_event(client, event("payment_intent.succeeded", intent(deposit, amount=1)))
+    post_event(client, event("payment_intent.succeeded", intent_of(deposit, amount=1)))
     deposit.refresh_from_db()
     assert deposit.status != PaymentStatus.SUCCEEDED
 
@@ -156,14 +134,14 @@ def test_a_success_for_another_amount_does_not_mark_the_payment_paid(client, dep
 def test_a_success_finds_a_payment_whose_create_answer_was_lost_by_our_id_in_the_metadata(client, deposit):
     intent_id = deposit.stripe_payment_intent_id
     Payment.objects.filter(pk=deposit.pk).update(stripe_payment_intent_id=None, status=PaymentStatus.UNKNOWN)
-    post_event(client, event("payment_intent.succeeded", {**intent(deposit), "id": intent_id}))
+    post_event(client, event("payment_intent.succeeded", {**intent_of(deposit), "id": intent_id}))
     deposit.refresh_from_db()
     assert deposit.status == PaymentStatus.SUCCEEDED and deposit.stripe_payment_intent_id == intent_id
 
 
 def test_charge_refunded_confirms_our_refund_and_a_retry_of_it_changes_nothing(client, deposit, fake_stripe):
     fake_stripe.succeed(deposit.stripe_payment_intent_id)
-    post_event(client, event("payment_intent.succeeded", intent(deposit)))
+    post_event(client, event("payment_intent.succeeded", intent_of(deposit)))
     refund = Refund.objects.create(payment=deposit, amount=2000, reason="goodwill", stripe_refund_id="re_1")
     refunded = event("charge.refunded", charge(deposit, 2000, refunds=["re_1"]))
     post_event(client, refunded)
@@ -215,8 +193,8 @@ def test_a_refund_reported_before_the_success_leaves_the_payment_refunded_whatev
     post_event(client, event("charge.refunded", charge(deposit, 2000)))
     deposit.refresh_from_db()
     assert deposit.status == PaymentStatus.PARTIALLY_REFUNDED and deposit.amount_refunded == 2000
-    post_event(client, event("payment_intent.succeeded", intent(deposit)))
-    post_event(client, event("payment_intent.payment_failed", intent(deposit)))
+    post_event(client, event("payment_intent.succeeded", intent_of(deposit)))
+    post_event(client, event("payment_intent.payment_failed", intent_of(deposit)))
     deposit.refresh_from_db()
     assert deposit.status == PaymentStatus.PARTIALLY_REFUNDED and deposit.amount_refunded == 2000
 

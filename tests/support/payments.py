@@ -25,3 +25,16 @@ def event(event_type, obj, *, event_id=None):
         "created": int(time.time()),
         "data": {"object": obj},
     }
+
+
+def intent_of(payment, **extra):
+    """The payment_intent object for our payment as Stripe sends it: succeeded, unless `extra` says otherwise."""
+    return {
+        "id": payment.stripe_payment_intent_id,
+        "object": "payment_intent",
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "status": "succeeded",
+        "metadata": {"payment": str(payment.pk)},
+        **extra,
+    }
