@@ -20,6 +20,8 @@ install: $(STAMP)
 # Development targets run with DEBUG on (the settings fail closed without it: no
 # development key, Twilio for texts); `DEBUG=false make run` still overrides.
 migrate seed run worker beat: export DEBUG ?= true
+# SITE_URL (the links `seed_demo` prints, simulate_sms's target) follows the port unless set.
+migrate seed run worker beat: export PORT := $(PORT)
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput

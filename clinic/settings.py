@@ -26,7 +26,9 @@ SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key" if DEBUG else env
 # Rotating: the new key in SECRET_KEY, the old one here until links signed with it expire.
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The port `make run` serves on; SITE_URL follows it when SITE_URL is not set, so printed links work.
+PORT = env.int("PORT", default=8000)
+SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{PORT}").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 INSTALLED_APPS = [
@@ -304,7 +306,8 @@ SMS_BACKEND = env(
     "SMS_BACKEND", default="messaging.backends.console.SmsBackend" if DEBUG else "messaging.backends.twilio.SmsBackend"
 )
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
-TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+# With DEBUG on, a development token lets `manage.py simulate_sms` sign texts to a local server.
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="dev-only-twilio-token" if DEBUG else "")
 # Rotating: webhooks signed with one of these are accepted too, so none is lost while Twilio switches.
 TWILIO_AUTH_TOKEN_FALLBACKS = env.list("TWILIO_AUTH_TOKEN_FALLBACKS", default=[])
 TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")

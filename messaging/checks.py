@@ -9,6 +9,8 @@ from clinic.checks import backend_setting_errors
 from .backends.base import BaseSmsBackend
 
 TWILIO_BACKEND = "messaging.backends.twilio.SmsBackend"
+# The token settings give TWILIO_AUTH_TOKEN with DEBUG on (for manage.py simulate_sms); never Twilio's.
+DEV_TWILIO_AUTH_TOKEN = "dev-only-twilio-token"
 
 
 @checks.register("sms")
@@ -34,6 +36,14 @@ def sms_backend_is_usable(app_configs=None, **kwargs):
         )
         for name in missing
     ]
+    if settings.TWILIO_AUTH_TOKEN == DEV_TWILIO_AUTH_TOKEN:
+        errors.append(
+            checks.Error(
+                "SMS_BACKEND is Twilio but TWILIO_AUTH_TOKEN is the development token.",
+                hint="Set the real auth token from the Twilio console.",
+                id="messaging.E004",
+            )
+        )
     if not (settings.TWILIO_MESSAGING_SERVICE_SID or settings.TWILIO_FROM_NUMBER):
         errors.append(
             checks.Warning(
