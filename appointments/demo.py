@@ -1,7 +1,7 @@
 """Demo data: the clinic's two real locations, its menu, practitioners and hours."""
 
 import secrets
-from datetime import time
+from datetime import time, timedelta
 
 from django.contrib.auth.models import Group, User
 from django.db import transaction
@@ -194,3 +194,109 @@ def ensure_demo_logins():
     profile, _ = StaffProfile.objects.get_or_create(user=desk)
     profile.locations.set(Location.objects.filter(slug="milpitas"))
     return [("admin", password), ("frontdesk.milpitas", password)]
+
+
+# A realistic week for the demo: obviously fictional clients (Demo surnames, example.com addresses and
+# +1 408 555 01xx numbers, the range set aside for fiction) and appointments from two days ago to four
+# days ahead in every state. (first name, last name, phone last two digits)
+DEMO_CLIENTS = [
+    ("Avery", "Demo-Sample", "01"),
+    ("Blake", "Demo-Example", "02"),
+    ("Casey", "Demo-Testwell", "03"),
+    ("Devon", "Demo-Placeholder", "04"),
+    ("Emery", "Demo-Fictional", "05"),
+    ("Finley", "Demo-Pretend", "06"),
+    ("Gray", "Demo-Madeup", "07"),
+    ("Harper", "Demo-Notreal", "08"),
+    ("Indigo", "Demo-Specimen", "09"),
+    ("Jordan", "Demo-Mockwell", "10"),
+    ("Kai", "Demo-Standin", "11"),
+    ("Logan", "Demo-Dummy", "12"),
+]
+# (days from today, local time, client index, location, service, practitioner, status)
+DEMO_WEEK = [
+    (-2, time(10), 5, "milpitas", "consultation", "Dr. Priya Raman", "no_show"),
+    (-1, time(14), 6, "milpitas", "hydrafacial", "Maya Torres", "completed"),
+    (0, time(9, 30), 0, "milpitas", "hydrafacial", "Maya Torres", "completed"),
+    (0, time(10), 1, "milpitas", "neurotoxin", "Alicia Nguyen, RN", "checked_in"),
+    (0, time(11), 2, "milpitas", "dermal-filler", "Alicia Nguyen, RN", "confirmed"),
+    (0, time(15), 3, "milpitas", "laser-hair-removal", "Maya Torres", "booked"),
+    (0, time(16), 4, "milpitas", "microneedling", "Alicia Nguyen, RN", "cancelled"),
+    (0, time(11), 10, "glendale", "neurotoxin", "Sofia Hakobyan, RN", "booked"),
+    (1, time(10), 7, "milpitas", "neurotoxin", "Alicia Nguyen, RN", "booked"),
+    (1, time(11, 30), 8, "milpitas", "chemical-peel", "Maya Torres", "booked"),
+    (2, time(14), 9, "milpitas", "dermal-filler", "Alicia Nguyen, RN", "booked"),
+    (3, time(10), 11, "glendale", "hydrafacial", "Jasmine Lee", "confirmed"),
+    (4, time(15), 3, "milpitas", "consultation", "Dr. Priya Raman", "booked"),
+]
+
+
+def demo_phone(digits: str) -> str:
+    return f"+1408555{digits:0>4}"
+
+
+def demo_email(first: str, last: str) -> str:
+    return f"{first}.{last}@example.com".lower()
+
+
+def _demo_client(first, last, digits, location):
+    from clinic.models import Client
+    from privacy.models import ConsentPurpose, ConsentSource
+    from privacy.notices import booking_notices
+    from privacy.services import record_consent
+
+    client, created = Client.objects.get_or_create(
+        email=demo_email(first, last),
+        defaults={
+            "first_name": first,
+            "last_name": last,
+            "mobile_phone": demo_phone(digits),
+            "preferred_location": location,
+        },
+    )
+    if created:  # as if booked online, asking for reminder texts
+        notices = booking_notices()
+        for purpose in (ConsentPurpose.PRIVACY_POLICY, ConsentPurpose.SMS_REMINDERS):
+            record_consent(
+                client=client,
+                purpose=purpose,
+                granted=True,
+                notice_text=notices[purpose],
+                source=ConsentSource.BOOKING_FORM,
+            )
+    return client
+
+
+def seed_demo_week(*, now=None):
+    """Fictional clients and this week's appointments in each state; again the same day adds nothing.
+
+    Booked through the front desk's service (so confirmations go out as for any booking), outside
+    working hours allowed: a demo shows states, not the rules.
+    """
+    from django.utils import timezone
+
+    from .availability import wall_to_instant
+    from .services import save_appointment_from_front_desk
+
+    now = now or timezone.now()
+    locations = {location.slug: location for location in Location.objects.filter(slug__in=["milpitas", "glendale"])}
+    clients = [_demo_client(first, last, digits, locations["milpitas"]) for first, last, digits in DEMO_CLIENTS]
+    for days, at, index, slug, service_slug, practitioner_name, status in DEMO_WEEK:
+        location = locations[slug]
+        day = now.astimezone(location.tzinfo).date() + timedelta(days=days)
+        start = wall_to_instant(day, at, location.tzinfo)
+        client = clients[index]
+        if client.appointments.filter(start=start).exists():
+            continue
+        save_appointment_from_front_desk(
+            appointment_id=None,
+            client=client,
+            location=location,
+            service=Service.objects.get(slug=service_slug),
+            practitioner=Practitioner.objects.get(name=practitioner_name),
+            start=start,
+            status=status,
+            source="front_desk" if index % 3 == 0 else "online",
+            override_working_hours=True,
+        )
+    return clients

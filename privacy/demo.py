@@ -1,6 +1,6 @@
 """Demo privacy data: the published policy that states the clinic's real practices, and its subprocessors."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import transaction
 
@@ -123,3 +123,29 @@ def seed_privacy_demo_data():
             },
         )
     return policy
+
+
+DEMO_REQUEST_EMAIL = "emery.demo-fictional@example.com"
+
+
+def seed_demo_privacy_request(*, now=None):
+    """An access request received weeks ago, so its deadline is close (the digest's "due soon")."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from .requests_models import DataSubjectRequest, RequestChannel, RequestType
+    from .subject_requests import due_date, regime, submit_request
+
+    existing = DataSubjectRequest.objects.filter(email=DEMO_REQUEST_EMAIL).first()
+    if existing:
+        return existing
+    now = now or timezone.now()
+    # Received so that it falls due in about half the "due soon" window.
+    received = now - (due_date(now, regime()) - now) + timedelta(days=max(settings.PRIVACY_DUE_SOON_DAYS // 2, 1))
+    return submit_request(
+        request_type=RequestType.ACCESS,
+        email=DEMO_REQUEST_EMAIL,
+        details="Please send me a copy of everything you hold about me. (Demo request.)",
+        channel=RequestChannel.EMAIL,
+        now=received,
+    )

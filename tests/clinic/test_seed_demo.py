@@ -1,10 +1,16 @@
 """`manage.py seed_demo`: the clinic's two real locations and menu, safe to run twice."""
 
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.utils import timezone
 
 from appointments.models import (
+    Appointment,
+    AppointmentStatus,
     Practitioner,
     PractitionerService,
     ResourceType,
@@ -13,7 +19,8 @@ from appointments.models import (
     ServiceRequirement,
     WorkingHours,
 )
-from clinic.models import Location
+from clinic.models import Client, Location
+from messaging.opt_outs import is_sms_opted_out
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +87,49 @@ def test_admin_login_only_when_debug(settings, capsys):
     out = capsys.readouterr().out
     password = out.split("user admin  password ")[1].split()[0]
     assert User.objects.get(username="admin").check_password(password)
+
+
+def week_counts():
+    from messaging.models import Campaign, SmsMessage, SmsOptOut
+    from privacy.models import ConsentRecord, DataSubjectRequest
+
+    return {
+        model.__name__: model.objects.count()
+        for model in (Client, Appointment, SmsMessage, SmsOptOut, DataSubjectRequest, Campaign, ConsentRecord)
+    }
+
+
+def test_seed_adds_a_realistic_week_and_a_second_run_the_same_day_adds_nothing(settings):
+    from messaging.models import Campaign, CampaignStatus, Direction, SmsMessage
+    from privacy.models import DataSubjectRequest
+
+    settings.DEBUG = False
+    call_command("seed_demo")
+    first = week_counts()
+    call_command("seed_demo")
+    assert week_counts() == first
+    # Obviously fictional people.
+    assert all(c.email.endswith("@example.com") and "Demo" in c.last_name for c in Client.objects.all())
+    assert all(str(c.mobile_phone).startswith("+1408555") for c in Client.objects.all())
+    # Every state, and today busy at both locations.
+    assert set(Appointment.objects.values_list("status", flat=True)) == set(AppointmentStatus.values)
+    today = timezone.localdate(timezone.now(), ZoneInfo("America/Los_Angeles"))
+    todays = [a for a in Appointment.objects.all() if a.local_start.date() == today]
+    assert {a.location.slug for a in todays} == {"milpitas", "glendale"}
+    # The inbox: a C that confirmed a visit, a question waiting unread, a STOP that opted the number out.
+    inbound = {m.body: m for m in SmsMessage.objects.filter(direction=Direction.INBOUND)}
+    assert inbound["C"].appointment.status == AppointmentStatus.CONFIRMED
+    question = next(m for body, m in inbound.items() if "?" in body)
+    assert question.read_at is None and question.client is not None
+    assert is_sms_opted_out(inbound["STOP"].from_number)
+    # A privacy request due soon, and a campaign draft.
+    request = DataSubjectRequest.objects.get()
+    assert timezone.now() < request.deadline <= timezone.now() + timedelta(days=settings.PRIVACY_DUE_SOON_DAYS)
+    assert Campaign.objects.get().status == CampaignStatus.DRAFT
+
+
+def test_links_printed_follow_site_url(settings, capsys):
+    settings.DEBUG, settings.SITE_URL = True, "http://127.0.0.1:8123"
+    call_command("seed_demo", "--no-week")
+    out = capsys.readouterr().out
+    assert "Booking site: http://127.0.0.1:8123/" in out and "http://127.0.0.1:8123/admin/" in out
