@@ -102,12 +102,17 @@ def tracking_state(request):
     return state
 
 
+def tags_configured() -> bool:
+    """Whether any analytics or advertising tag is set up: with none, the banner has nothing to ask."""
+    return any((settings.GA_MEASUREMENT_ID, settings.GTM_CONTAINER_ID, settings.META_PIXEL_ID))
+
+
 def _tracking_state(request):
     chosen = {group: get_cookie_value_from_request(request, group) for group in OPTIONAL_GROUPS}
     marketing_blocked = gpc_signal(request) or opted_out_of_sale(request)
     page = page_kind(request)
     return {
-        "show_banner": any(value is None for value in chosen.values()),
+        "show_banner": tags_configured() and any(value is None for value in chosen.values()),
         "preferences": chosen[PREFERENCES] is True,
         "analytics": chosen[ANALYTICS] is True and page == PUBLIC,
         "marketing": chosen[MARKETING] is True and not marketing_blocked and page == PUBLIC,

@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.support.accessibility import axe_violations
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -65,4 +67,31 @@ def test_with_gpc_the_marketing_tag_never_appears(chromium, live_server, setting
     page.wait_for_load_state()
     assert loaded_tags(page) == {"ga", "gtm"}
     assert page.get_by_text("Global Privacy Control signal honored").first.is_visible()
+    context.close()
+
+
+def test_the_banner_covers_at_most_a_third_of_a_phones_first_screen(phone_page, live_server):
+    page = phone_page
+    page.goto(live_server.url + "/")
+    box = page.get_by_role("region", name="Cookies").bounding_box()
+    assert box is not None
+    print(f"cookie banner at 390x844: {box['height']:.0f} px tall")
+    assert box["height"] <= 844 / 3
+
+
+def test_with_no_tag_configured_no_banner_appears(phone_page, live_server, settings):
+    settings.GA_MEASUREMENT_ID = settings.GTM_CONTAINER_ID = settings.META_PIXEL_ID = ""
+    phone_page.goto(live_server.url + "/")
+    assert phone_page.get_by_role("region", name="Cookies").count() == 0
+    assert phone_page.get_by_role("link", name="Cookie settings").is_visible()
+
+
+def test_the_page_with_the_banner_has_no_axe_violations_on_a_phone_and_a_desk(chromium, phone_page, live_server):
+    phone_page.goto(live_server.url + "/")
+    assert axe_violations(phone_page) == []
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    assert page.get_by_role("region", name="Cookies").is_visible()
+    assert axe_violations(page) == []
     context.close()

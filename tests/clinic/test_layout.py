@@ -58,7 +58,8 @@ def test_a_per_visitor_value_in_the_layout_is_never_served_to_another_visitor(we
     assert 'datetime="2026-12-07T10:00:00-08:00"' in seen["ben"]  # the same cached week for both
 
 
-def test_each_visitor_gets_their_own_cookie_banner_state_on_the_cached_page(week_url):
+def test_each_visitor_gets_their_own_cookie_banner_state_on_the_cached_page(week_url, settings):
+    settings.GA_MEASUREMENT_ID = "G-TEST123"  # with no tag configured there is no banner at all
     undecided, decided = Client(), Client()
     decided.post("/privacy/cookies/", {"choice": "reject_all", "next": "/"})
     pages = [browser.get(week_url, SEARCH).content.decode() for browser in (undecided, decided, undecided)]
@@ -79,7 +80,8 @@ def test_on_the_availability_page_no_tag_host_is_allowed_whatever_was_accepted(c
         assert response["Referrer-Policy"] == "same-origin"
 
 
-def test_the_cached_availability_pages_banner_posts_with_its_token(week_url):
+def test_the_cached_availability_pages_banner_posts_with_its_token(week_url, settings):
+    settings.GA_MEASUREMENT_ID = "G-TEST123"
     browser = Client(enforce_csrf_checks=True)
     for _ in range(2):  # a cached page the second time
         html = browser.get(week_url, SEARCH).content.decode()

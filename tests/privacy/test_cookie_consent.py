@@ -139,6 +139,22 @@ def test_no_tag_is_rendered_without_ids_even_after_accepting(client, settings):
     assert "googletagmanager" not in html and "facebook" not in html
 
 
+@pytest.mark.policy("cookies-choice")
+def test_with_no_tag_configured_there_is_no_banner_and_nothing_is_asked(client, settings):
+    settings.GA_MEASUREMENT_ID = settings.GTM_CONTAINER_ID = settings.META_PIXEL_ID = ""
+    html = client.get("/").content.decode()
+    assert "cookie-banner" not in html and "Accept all" not in html
+    # The footer link the policy promises still opens the choices.
+    assert 'href="/privacy/cookies/settings/"' in html
+
+
+@pytest.mark.parametrize("tag", ["GA_MEASUREMENT_ID", "GTM_CONTAINER_ID", "META_PIXEL_ID"])
+def test_any_one_configured_tag_brings_the_banner(client, settings, tag):
+    settings.GA_MEASUREMENT_ID = settings.GTM_CONTAINER_ID = settings.META_PIXEL_ID = ""
+    setattr(settings, tag, "X-TAG1")
+    assert "cookie-banner" in client.get("/").content.decode()
+
+
 def test_footer_link_reopens_the_choices_at_any_time(client):
     choose(client, "reject_all")
     html = client.get("/").content.decode()
