@@ -37,6 +37,7 @@ from .models import (
     ResourceType,
     ResourceUnit,
     Service,
+    ServiceCategory,
     ServiceRequirement,
     TimeOff,
     WorkingHours,
@@ -503,12 +504,30 @@ class ServiceRequirementInline(LocationScopedInline, admin.TabularInline):
 
 @admin.register(Service)
 class ServiceAdmin(LocationScopedAdmin):
-    list_display = ["name", "duration_minutes", "buffer_after_minutes", "price_text", "is_active"]
-    list_filter = ["is_active", "locations"]
+    list_display = [
+        "name",
+        "category",
+        "position",
+        "duration_minutes",
+        "buffer_after_minutes",
+        "price_text",
+        "is_active",
+    ]
+    list_filter = ["is_active", "category", "locations"]
+    ordering = ["category__position", "category__name", "position", "name"]
     filter_horizontal = ["locations"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
     inlines = [ServiceRequirementInline]
+
+
+@admin.register(ServiceCategory)
+class ServiceCategoryAdmin(admin.ModelAdmin):
+    """The booking site's service headings and their order: shared by every location, no location's data."""
+
+    list_display = ["name", "position"]
+    list_editable = ["position"]
+    search_fields = ["name"]
 
 
 @admin.register(ResourceType)

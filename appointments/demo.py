@@ -15,6 +15,7 @@ from .models import (
     ResourceType,
     ResourceUnit,
     Service,
+    ServiceCategory,
     ServiceRequirement,
     WorkingHours,
 )
@@ -84,6 +85,35 @@ SERVICES = [
     ),
 ]
 
+# The booking site's headings, in the clinic's order.
+CATEGORIES = [("Consultations", 0), ("Injectables", 1), ("Facials and peels", 2), ("Laser", 3), ("Skin renewal", 4)]
+# slug: (category, position within it, preparation notes shown on the confirmation page)
+SERVICE_PLACES = {
+    "consultation": ("Consultations", 0, "Bring a list of any medicines and supplements you take."),
+    "neurotoxin": (
+        "Injectables",
+        0,
+        "Avoid alcohol, aspirin and ibuprofen for 24 hours before. Come without makeup on the treated area.",
+    ),
+    "dermal-filler": (
+        "Injectables",
+        1,
+        "Avoid alcohol, aspirin, ibuprofen and fish oil for 48 hours before, to lessen bruising.",
+    ),
+    "hydrafacial": ("Facials and peels", 0, "Arrive without makeup if you can; skip retinol for 2 days before."),
+    "chemical-peel": (
+        "Facials and peels",
+        1,
+        "Stop retinol, exfoliants and waxing of the area 5 days before. Come bare-faced.",
+    ),
+    "laser-hair-removal": (
+        "Laser",
+        0,
+        "Shave the area the day before; no waxing, plucking or sun tanning for 4 weeks before.",
+    ),
+    "microneedling": ("Skin renewal", 0, "Stop retinol 3 days before and come without makeup."),
+}
+
 INJECTABLES = ["consultation", "neurotoxin", "dermal-filler"]
 SKIN = ["consultation", "hydrafacial", "chemical-peel", "laser-hair-removal", "microneedling"]
 
@@ -131,8 +161,12 @@ def seed_demo_data():
     locations = {}
     for data in LOCATIONS:
         locations[data["slug"]], _ = Location.objects.update_or_create(slug=data["slug"], defaults=data)
+    categories = {}
+    for name, position in CATEGORIES:
+        categories[name], _ = ServiceCategory.objects.update_or_create(name=name, defaults={"position": position})
     services = {}
     for slug, name, minutes, buffer, price, description in SERVICES:
+        category, position, preparation = SERVICE_PLACES[slug]
         services[slug], _ = Service.objects.update_or_create(
             slug=slug,
             defaults={
@@ -141,6 +175,9 @@ def seed_demo_data():
                 "buffer_after_minutes": buffer,
                 "price_text": price,
                 "description": description,
+                "category": categories[category],
+                "position": position,
+                "preparation": preparation,
             },
         )
         services[slug].locations.set(locations.values())

@@ -10,6 +10,20 @@ from django.db import models
 from clinic.models import Client, Location
 
 
+class ServiceCategory(models.Model):
+    """A heading on the booking site's service list (Injectables, Facials, Laser...), in the clinic's order."""
+
+    name = models.CharField(max_length=80, unique=True)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Lower numbers come first on the booking site.")
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "service categories"
+
+    def __str__(self):
+        return self.name
+
+
 class Service(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(unique=True)
@@ -21,6 +35,22 @@ class Service(models.Model):
     price_text = models.CharField("price", max_length=60, blank=True, help_text='Shown as written, e.g. "from $250".')
     locations = models.ManyToManyField(Location, related_name="services")
     is_active = models.BooleanField("active", default=True)
+    category = models.ForeignKey(
+        ServiceCategory,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="services",
+        help_text="Its heading on the booking site; services without one come last, under “Other services”.",
+    )
+    position = models.PositiveSmallIntegerField(
+        default=0, help_text="Order within its category on the booking site: lower numbers first."
+    )
+    preparation = models.TextField(
+        "preparation notes",
+        blank=True,
+        help_text="How to prepare (e.g. “Arrive without makeup”). Shown on the confirmation page.",
+    )
 
     class Meta:
         ordering = ["name"]

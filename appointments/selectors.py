@@ -282,3 +282,30 @@ def practitioner_feed_appointments(
         )
         .order_by("start", "pk")
     )
+
+
+@dataclass
+class ServiceGroup:
+    heading: str
+    services: list = field(default_factory=list)
+
+
+def services_by_category(location: Location) -> list[ServiceGroup]:
+    """The location's bookable services under their categories, in the clinic's order (the admin's
+    positions), not alphabetical; services without a category last, under "Other services"."""
+    from django.db.models import F
+
+    from .models import Service
+
+    offered = (
+        Service.objects.filter(is_active=True, locations=location)
+        .select_related("category")
+        .order_by(F("category__position").asc(nulls_last=True), "category__name", "position", "name")
+    )
+    groups: list[ServiceGroup] = []
+    for service in offered:
+        heading = service.category.name if service.category else "Other services"
+        if not groups or groups[-1].heading != heading:
+            groups.append(ServiceGroup(heading))
+        groups[-1].services.append(service)
+    return groups

@@ -19,7 +19,7 @@ from clinic.models import Location
 from clinic.ratelimits import client_ip, limit
 from privacy.cookies import visitor_id
 
-from . import services, slot_cache
+from . import selectors, services, slot_cache
 from .availability import find_free_slots, local_day_bounds, nearest_free_slots, practitioner_durations
 from .emails import appointment_ics
 from .feeds import FeedInvalid, google_calendar_url, practitioner_feed_ics, practitioner_from_feed_token
@@ -48,8 +48,8 @@ def home(request):
 
 def choose_service(request, location_slug):
     location = get_object_or_404(Location, slug=location_slug, is_active=True)
-    offered = location.services.filter(is_active=True)
-    return render(request, "appointments/choose_service.html", {"location": location, "services": offered})
+    groups = selectors.services_by_category(location)
+    return render(request, "appointments/choose_service.html", {"location": location, "groups": groups})
 
 
 def _location_and_service(location_slug, service_slug):

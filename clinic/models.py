@@ -53,6 +53,14 @@ class Location(models.Model):
     def tzinfo(self):
         return zoneinfo.ZoneInfo(self.timezone)
 
+    @property
+    def map_url(self):
+        """A map of the address (the clinic's own, nothing about the visitor in it)."""
+        from urllib.parse import urlencode
+
+        address = " ".join(self.address.split())
+        return "https://www.google.com/maps/search/?" + urlencode({"api": "1", "query": f"{self.name}, {address}"})
+
 
 class Client(models.Model):
     first_name = models.CharField(max_length=100)

@@ -16,6 +16,7 @@ _front_desk = {
     "appointments": {
         "appointment": EDIT,
         "service": VIEW,
+        "servicecategory": VIEW,
         "practitioner": VIEW,
         "workinghours": VIEW,
         "timeoff": VIEW,
@@ -38,6 +39,7 @@ _clinic_manager = {
     "appointments": {
         "appointment": EDIT,
         "service": ALL,
+        "servicecategory": ALL,
         "practitioner": ALL,
         "workinghours": ALL,
         "timeoff": ALL,
