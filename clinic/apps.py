@@ -8,7 +8,7 @@ class ClinicConfig(AppConfig):
     def ready(self):
         from privacy import registry
 
-        from . import personal_data, twofactor  # noqa: F401 - twofactor registers its deploy check
+        from . import branding, personal_data, twofactor  # noqa: F401 - branding and twofactor register checks
 
         registry.register(
             "clinic",

@@ -261,6 +261,18 @@ CONTACT_HASH_KEY = env("CONTACT_HASH_KEY", default="")
 # Clinic identity used in notices, emails and SMS.
 CLINIC_NAME = env("CLINIC_NAME", default="California Aesthetics")
 OTP_TOTP_ISSUER = CLINIC_NAME  # the name staff see in their authenticator app
+# Branding of the public pages (clinic/branding.py checks them at start-up). Logo and favicon are
+# paths under static/ (the Content-Security-Policy allows images from this site only); empty: none.
+CLINIC_LOGO = env("CLINIC_LOGO", default="img/logo.svg")
+CLINIC_FAVICON = env("CLINIC_FAVICON", default="img/favicon.svg")
+# Colours as #rrggbb: the accent (links, buttons) and the text on accent-coloured buttons.
+CLINIC_ACCENT_COLOR = env("CLINIC_ACCENT_COLOR", default="#7a3e65")
+CLINIC_ACCENT_TEXT_COLOR = env("CLINIC_ACCENT_TEXT_COLOR", default="#ffffff")
+# The search engines' summary of a page that has no description of its own.
+CLINIC_DESCRIPTION = env(
+    "CLINIC_DESCRIPTION",
+    default=f"{CLINIC_NAME}: book injectables, facials and laser treatments online in Milpitas and Glendale, CA.",
+)
 
 # Booking rules (defaults per the foundation issue).
 BOOKING_MIN_NOTICE_MINUTES = env.int("BOOKING_MIN_NOTICE_MINUTES", default=120)
