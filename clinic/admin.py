@@ -38,6 +38,12 @@ class LocationAdmin(LocationScopedAdmin):
     search_fields = ["name"]
 
 
+# A restriction of processing and a number's delivery problem are the privacy officer's business:
+# the client form shows them only to users with this permission (the Privacy officer role's).
+INTERNAL_FIELDS_PERMISSION = "privacy.change_datasubjectrequest"
+INTERNAL_CLIENT_FIELDS = ("processing_restricted", "mobile_phone_problem")
+
+
 @admin.register(Client)
 class ClientAdmin(LocationScopedAdmin):
     list_display = ["last_name", "first_name", "email", "mobile_phone", "preferred_location", "created_at"]
@@ -54,6 +60,21 @@ class ClientAdmin(LocationScopedAdmin):
         "updated_at",
     ]
     change_form_template = "admin/clinic/client/change_form.html"
+
+    def _hidden_fields(self, request):
+        # Internal fields: only the privacy officer's (and superusers') forms show them.
+        return () if request.user.has_perm(INTERNAL_FIELDS_PERMISSION) else INTERNAL_CLIENT_FIELDS
+
+    def get_fields(self, request, obj=None):
+        hidden = self._hidden_fields(request)
+        return [f for f in super().get_fields(request, obj) if f not in hidden]
+
+    def get_readonly_fields(self, request, obj=None):
+        hidden = self._hidden_fields(request)
+        return [f for f in super().get_readonly_fields(request, obj) if f not in hidden]
+
+    def get_exclude(self, request, obj=None):
+        return [*(super().get_exclude(request, obj) or ()), *self._hidden_fields(request)]
 
     def get_search_results(self, request, queryset, search_term):
         phone = phone_search_term(search_term)
