@@ -19,6 +19,7 @@ from clinic.admin import LocationScopedAdmin, client_inlines
 from clinic.admin_scoping import LocationScopedInline, register_scope, scoped
 from clinic.models import Location
 from clinic.selectors import phone_search_term
+from clinic.timefmt import admin_datetime
 from privacy import subject_requests as privacy_requests
 from privacy.requests_models import AuditAction
 
@@ -340,7 +341,7 @@ class AppointmentAdmin(LocationScopedAdmin):
 
     @admin.display(description="Start (local)", ordering="start")
     def local_time(self, obj):
-        return obj.local_start.strftime("%a %d %b %Y %H:%M %Z")
+        return admin_datetime(obj.start, obj.location.tzinfo)
 
     @admin.display(description="Rooms and devices")
     def rooms_and_devices(self, obj):

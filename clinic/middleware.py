@@ -11,12 +11,14 @@ cookie-group lookup) reaches clinic.views.server_error, which answers the same.
 
 import logging
 import time
+import zoneinfo
 
 from django.conf import settings
 from django.contrib.auth import logout
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -98,3 +100,35 @@ class StaffIdleTimeoutMiddleware:
                 else:
                     request.session[self.LAST_SEEN] = now
         return self.get_response(request)
+
+
+class StaffTimezoneMiddleware:
+    """Admin pages in the zone of the staff member's locations (clinic/timefmt.py).
+
+    A staff member whose locations share one zone sees every time in it; anyone else (several
+    zones, all locations) sees TIME_ZONE, and the zone's abbreviation on every time says which.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        zone = None
+        if request.path.startswith("/admin/") and user is not None and user.is_authenticated and user.is_staff:
+            zone = _staff_zone(user)
+        if zone is None:
+            return self.get_response(request)
+        with timezone.override(zone):
+            return self.get_response(request)
+
+
+def _staff_zone(user):
+    from .models import Location
+    from .selectors import staff_location_ids
+
+    ids = staff_location_ids(user)
+    if not ids:
+        return None
+    zones = set(Location.objects.filter(pk__in=ids).values_list("timezone", flat=True).distinct())
+    return zoneinfo.ZoneInfo(zones.pop()) if len(zones) == 1 else None

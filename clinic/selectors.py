@@ -19,7 +19,11 @@ def staff_location_ids(user: User | AnonymousUser) -> set[int] | None:
         return set()
     if profile.all_locations:
         return None
-    return set(profile.locations.values_list("pk", flat=True))
+    # Read once per request (the middleware, the admin's scoping and its pages all ask); a copy each time.
+    cached = getattr(profile, "_location_ids", None)
+    if cached is None:
+        cached = profile._location_ids = frozenset(profile.locations.values_list("pk", flat=True))
+    return set(cached)
 
 
 def phone_search_term(term: str) -> str | None:

@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Signs staff out after ADMIN_IDLE_TIMEOUT_MINUTES without a request.
     "clinic.middleware.StaffIdleTimeoutMiddleware",
+    # Admin times in the zone of the staff member's locations (clinic/timefmt.py).
+    "clinic.middleware.StaffTimezoneMiddleware",
     # request.user.is_verified(); then staff two-step sign-in when enabled.
     "django_otp.middleware.OTPMiddleware",
     "clinic.twofactor.StaffTwoFactorMiddleware",
@@ -174,6 +176,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", default="America/Los_Angeles")
 USE_I18N = True
 USE_TZ = True
+# The admin's one time format, "Tue 1 Dec 2026, 10:00 AM PST" (clinic/timefmt.py).
+FORMAT_MODULE_PATH = ["clinic.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -271,7 +275,7 @@ CLINIC_ACCENT_TEXT_COLOR = env("CLINIC_ACCENT_TEXT_COLOR", default="#ffffff")
 # The search engines' summary of a page that has no description of its own.
 CLINIC_DESCRIPTION = env(
     "CLINIC_DESCRIPTION",
-    default=f"{CLINIC_NAME}: book injectables, facials and laser treatments online in Milpitas and Glendale, CA.",
+    default=f"{CLINIC_NAME}: book injectables, facials and laser treatments online, no account needed.",
 )
 
 # Booking rules (defaults per the foundation issue).

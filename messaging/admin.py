@@ -14,10 +14,11 @@ from appointments.admin import appointment_inlines
 from clinic.admin import LocationScopedAdmin, ReadOnlyAdminMixin, client_inlines
 from clinic.admin_scoping import LocationScopedInline, NoSecretLookupsMixin, clients_at, register_scope, scoped
 from clinic.models import Client
+from clinic.timefmt import admin_datetime
 from privacy import subject_requests as privacy_requests
 from privacy.requests_models import AuditAction
 
-from . import inbound, marketing, opt_outs
+from . import inbound, marketing, opt_outs, selectors
 from .models import (
     Campaign,
     CampaignEmail,
@@ -237,6 +238,21 @@ class SmsOptOutAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
         return TemplateResponse(request, "admin/messaging/lift_opt_out.html", context)
 
 
+class UnreadFilter(admin.SimpleListFilter):
+    title = "read or unread"
+    parameter_name = "unread"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Unread"), ("no", "Read")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(read_at__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(read_at__isnull=False)
+        return queryset
+
+
 class ReplyForm(forms.Form):
     body = forms.CharField(
         label="Reply",
@@ -252,9 +268,18 @@ class InboxAdmin(AuditedMessageViewsMixin, BodyForStaffMixin, ReadOnlyAdminMixin
 
     audit_label = "Inbox message {pk}"
 
-    list_display = ["unread", "created_at", "from_number", "client", "location", "body_shown", "reply_link"]
+    list_display = [
+        "unread",
+        "created_at",
+        "from_number",
+        "client_link",
+        "next_appointment",
+        "location",
+        "body_shown",
+        "reply_link",
+    ]
     list_display_links = ["created_at"]
-    list_filter = ["location", ("read_at", admin.EmptyFieldListFilter)]
+    list_filter = [UnreadFilter, "location"]
     search_fields = ["from_number", "body", "client__last_name"]
     fields = ["created_at", "from_number", "to_number", "client", "location", "appointment", "body_shown", "read_at"]
     readonly_fields = fields
@@ -268,6 +293,32 @@ class InboxAdmin(AuditedMessageViewsMixin, BodyForStaffMixin, ReadOnlyAdminMixin
             .filter(direction=Direction.INBOUND, keyword="none")
             .order_by(F("read_at").asc(nulls_first=True), "-created_at")
         )
+
+    def get_changelist(self, request, **kwargs):
+        # Each row's client's next visit, in one query with the list (at this staff member's locations).
+        user = request.user
+
+        class InboxChangeList(super().get_changelist(request, **kwargs)):
+            def get_queryset(self, request, exclude_parameters=None):
+                return selectors.with_next_appointment(super().get_queryset(request, exclude_parameters), user=user)
+
+        return InboxChangeList
+
+    @admin.display(description="Client", ordering="client__last_name")
+    def client_link(self, obj):
+        if obj.client is None:
+            return "Not on file"
+        # Every role that reads the inbox may view clients (clinic/roles.py); the page itself checks scope.
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:clinic_client_change", args=[obj.client_id]), obj.client
+        )
+
+    @admin.display(description="Next appointment", ordering="next_start")
+    def next_appointment(self, obj):
+        start = getattr(obj, "next_start", None)
+        if start is None:
+            return "None booked"
+        return f"{admin_datetime(start, obj.next_timezone)}: {obj.next_service}"
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)

@@ -17,7 +17,7 @@ from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.selectors import current_consents
 from privacy.services import record_consent
 
-from . import opt_outs, texts
+from . import opt_outs, selectors, texts
 from .keywords import OPT_OUT_WORDS, Keyword, classify, normalise, registered_handler
 from .models import Direction, MessageKind, MessageStatus, OptOutSource, SmsMessage
 from .permissions import Purpose, may_contact, may_contact_many
@@ -111,6 +111,7 @@ def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None, o
                 )
         except IntegrityError:
             return InboundResult(keyword, duplicate=True)
+        transaction.on_commit(selectors.inbox_changed)  # the admin menu's unread count
 
         suppressed_before = opt_outs.is_sms_opted_out(from_number)
         reply = ""
@@ -251,9 +252,12 @@ class ReplyRefused(BusinessRuleError):
 
 
 def mark_read(*, message_ids, now=None):
-    return SmsMessage.objects.filter(pk__in=message_ids, direction=Direction.INBOUND, read_at__isnull=True).update(
+    marked = SmsMessage.objects.filter(pk__in=message_ids, direction=Direction.INBOUND, read_at__isnull=True).update(
         read_at=now or timezone.now()
     )
+    if marked:
+        transaction.on_commit(selectors.inbox_changed)
+    return marked
 
 
 def send_staff_reply(*, inbound_id, body, staff_user, now=None):
@@ -274,6 +278,7 @@ def send_staff_reply(*, inbound_id, body, staff_user, now=None):
         if inbound.read_at is None:
             inbound.read_at = now
             inbound.save(update_fields=["read_at"])
+            transaction.on_commit(selectors.inbox_changed)
         return queue_message(
             to_number=inbound.from_number,
             body=body,

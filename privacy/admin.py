@@ -23,6 +23,7 @@ from clinic.admin_scoping import (
 from clinic.errors import BusinessRuleError
 from clinic.models import Client
 from clinic.spreadsheet import spreadsheet_safe
+from clinic.timefmt import admin_datetime
 
 from . import subject_requests
 from .erasure import ErasureRefused, fulfil_erasure_request
@@ -195,7 +196,7 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, adm
             "",
             "<div>{} {} {} {}</div>",
             (
-                (f"{e.at:%Y-%m-%d %H:%M}", e.get_action_display(), e.actor or e.actor_label, e.detail)
+                (admin_datetime(e.at), e.get_action_display(), e.actor or e.actor_label, e.detail)
                 for e in obj.events.all()
             ),
         )

@@ -13,6 +13,7 @@ from appointments.availability import find_free_slots
 from appointments.models import Practitioner
 from clinic.admin import LocationScopedAdmin, ReadOnlyAdminMixin
 from clinic.admin_scoping import register_scope
+from clinic.timefmt import admin_datetime
 
 from . import services
 from .models import Opening, WaitlistEntry, WaitlistOffer
@@ -47,7 +48,7 @@ def _free_choices(entry):
     return [
         (
             f"{s.start.isoformat()}|{s.practitioner_ids[0]}",
-            f"{s.start.astimezone(tz):%a %b %-d, %-I:%M %p} with {names[s.practitioner_ids[0]]}",
+            f"{admin_datetime(s.start, tz)} with {names[s.practitioner_ids[0]]}",
         )
         for s in slots
     ]
