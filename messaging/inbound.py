@@ -18,7 +18,7 @@ from privacy.selectors import current_consents
 from privacy.services import record_consent
 
 from . import opt_outs, selectors, texts
-from .keywords import OPT_OUT_WORDS, Keyword, classify, normalise, registered_handler
+from .keywords import OPT_OUT_WORDS, Keyword, classify, normalise, registered_handler, spanish_keyword
 from .models import Direction, MessageKind, MessageStatus, OptOutSource, SmsMessage
 from .permissions import Purpose, may_contact, may_contact_many
 
@@ -125,7 +125,11 @@ def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None, o
                 evidence=message_sid,
             )
             # The single message a suppressed number may receive.
-            reply = "" if suppressed_before else texts.opt_out_confirmation(normalise(body) == "CANCEL", location)
+            reply = (
+                ""
+                if suppressed_before
+                else texts.opt_out_confirmation(normalise(body) == "CANCEL", location, spanish=spanish_keyword(body))
+            )
         elif over_limit:
             return InboundResult(keyword)  # stored for the front desk; nothing else done for a runaway sender
         elif keyword == Keyword.OPT_IN:
@@ -148,7 +152,7 @@ def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None, o
             reply = answer if answer and may_contact(purpose=Purpose.REPLY, to=from_number) else ""
         elif keyword in (Keyword.HELP, Keyword.CONFIRM) and may_contact(purpose=Purpose.REPLY, to=from_number):
             reply = (
-                texts.help_reply(location)
+                texts.help_reply(location, spanish=spanish_keyword(body))
                 if keyword == Keyword.HELP
                 else _confirm_next(_texted_visit(clients, now, to_number), location)
             )

@@ -26,9 +26,23 @@ class Keyword(Enum):
     NONE = "none"
 
 
-OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT"}
+# Spanish keywords work like the English ones, and are answered in Spanish (spanish_keyword()).
+SPANISH_OPT_OUT_WORDS = {"ALTO", "PARAR"}
+SPANISH_HELP_WORDS = {"AYUDA"}
+OPT_OUT_WORDS = {
+    "STOP",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "REVOKE",
+    "OPTOUT",
+    "OPT OUT",
+    *SPANISH_OPT_OUT_WORDS,
+}
 OPT_IN_WORDS = {"START", "UNSTOP"}
-HELP_WORDS = {"HELP", "INFO"}
+HELP_WORDS = {"HELP", "INFO", *SPANISH_HELP_WORDS}
 # Not YES: carriers treat YES as an opt-in word.
 CONFIRM_WORDS = {"C", "CONFIRM"}
 # Confirms an SMS marketing opt-in ticked on a form (double opt-in). Not YES (carriers' opt-in word,
@@ -68,6 +82,11 @@ def normalise(body):
     text = unicodedata.normalize("NFKC", text).upper().replace("’", "").replace("'", "")
     text = re.sub(r"[^A-Z0-9 ]+", " ", text)
     return " ".join(text.split())
+
+
+def spanish_keyword(body) -> bool:
+    """Whether the text is a Spanish keyword (ALTO, PARAR, AYUDA): its reply is then in Spanish."""
+    return normalise(body) in SPANISH_OPT_OUT_WORDS | SPANISH_HELP_WORDS
 
 
 def classify(body):

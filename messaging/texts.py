@@ -34,7 +34,12 @@ def _phone(location):
     return location.phone.as_national if location and location.phone else "the clinic"
 
 
-def opt_out_confirmation(said_cancel, location):
+def opt_out_confirmation(said_cancel, location, *, spanish=False):
+    if spanish:
+        return (
+            f"Ha cancelado su suscripción a los mensajes de {settings.CLINIC_NAME}. No recibirá más mensajes. "
+            "Responda START para volver a suscribirse."
+        )
     text = (
         f"You are unsubscribed from {settings.CLINIC_NAME} texts. No more messages will be sent. "
         "Reply START to resubscribe."
@@ -78,11 +83,16 @@ def join_nothing_pending(location):
     )
 
 
-def help_reply(location):
+def help_reply(location, *, spanish=False):
     contact = _phone(location)
     if location and location.email:
         contact += f", {location.email}"
     name = f"{settings.CLINIC_NAME} {location.name}" if location else settings.CLINIC_NAME
+    if spanish:
+        return (
+            f"{name}: mensajes sobre sus citas. Ayuda: {contact}. La frecuencia de los mensajes varía. "
+            "Pueden aplicarse tarifas de mensajes y datos. Responda ALTO para cancelar."
+        )
     return (
         f"{name}: appointment texts. Help: {contact}. "
         "Msg frequency varies. Msg & data rates may apply. Reply STOP to opt out."
