@@ -77,8 +77,9 @@ def free_port() -> int:
 
 
 def next_working_day() -> date:
-    """A day after today when every Milpitas demo practitioner works (Tue, Thu or Sat)."""
-    day = date.today() + timedelta(days=1)
+    """A day past the demo week (seed_demo books up to four days ahead) when every Milpitas demo
+    practitioner works (Tue, Thu or Sat)."""
+    day = date.today() + timedelta(days=5)
     while day.weekday() not in (1, 3, 5):
         day += timedelta(days=1)
     return day
@@ -136,6 +137,8 @@ def main() -> None:
         "REDIS_URL": "",  # in-process cache and tasks, like `make run`
         "SITE_URL": base,
         "STAFF_TWO_FACTOR": "false",
+        # The cookie banner shows only when a tag is configured; new_page() stops every outside request.
+        "GA_MEASUREMENT_ID": "G-SCREENSHOT",
     }
     try:
         run(env, base, port)
@@ -145,7 +148,7 @@ def main() -> None:
 
 def run(env: dict[str, str], base: str, port: int) -> None:
     manage(env, "migrate", "--noinput")
-    seeded = manage(env, "seed_demo", "--no-week")  # its own bookings below, on a day it picks
+    seeded = manage(env, "seed_demo")  # the demo week, then its own bookings below on a later day
     password = re.search(r"user admin\s+password (\S+)", seeded)
     if not password:
         raise SystemExit("seed_demo printed no admin login (is DEBUG on?)")
@@ -210,6 +213,10 @@ def take_admin_pages(browser: Browser, base: str, day: date, password: str) -> N
     location_id = page.locator("select[name=location] option", has_text="Milpitas").first.get_attribute("value")
     page.goto(f"{calendar}?location={location_id}&date={day.isoformat()}")
     shot(page, "admin-day-calendar")
+    page.goto(f"{base}/admin/")
+    shot(page, "admin-index")
+    page.goto(f"{base}/admin/messaging/inboundmessage/?unread=yes")
+    shot(page, "admin-inbox")
     page.context.close()
 
 
