@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Client accounts"
+
+    def ready(self):
+        from privacy import registry
+
+        from . import checks, personal_data  # noqa: F401  (checks register on import)
+
+        registry.register(
+            "accounts",
+            exporter=personal_data.export_account,
+            eraser=personal_data.erase_account,
+            erase_order=20,  # rows are found by client id: any order works
+            models=["accounts.SignInChallenge", "accounts.AccountSession"],
+        )

@@ -1,0 +1,22 @@
+from django import forms
+
+from appointments.forms import MobilePhoneField
+
+
+class EmailSignInForm(forms.Form):
+    email = forms.EmailField(
+        label="Your email address", widget=forms.EmailInput(attrs={"autocomplete": "email"}), max_length=254
+    )
+
+
+class PhoneSignInForm(forms.Form):
+    mobile_phone = MobilePhoneField(label="Your mobile phone number")
+
+
+class CodeForm(forms.Form):
+    code = forms.RegexField(
+        regex=r"^\s*\d{6}\s*$",
+        label="The 6-digit code we texted you",
+        error_messages={"invalid": "Enter the 6 digits of the code."},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": "8"}),
+    )
