@@ -156,13 +156,23 @@ def test_sign_out_everywhere_ends_every_session_of_the_client(run_tasks, sms_out
     assert AccountSession.objects.filter(client=other_client, ended_at__isnull=True).count() == 1
 
 
-def test_a_stolen_session_cookie_is_useless_after_sign_out(client, run_tasks, sms_outbox, ava):
-    sign_in_by_code(client, run_tasks, sms_outbox, NATIONAL)
-    cookie = client.cookies["sessionid"].value
-    client.post(reverse("account:sign_out_everywhere"))
+def test_a_copied_session_cookie_is_useless_once_the_client_signs_out_everywhere(run_tasks, sms_outbox, ava):
+    phone, laptop = Browser(), Browser()
+    sign_in_by_code(phone, run_tasks, sms_outbox, NATIONAL)
     thief = Browser()
-    thief.cookies["sessionid"] = cookie
+    thief.cookies["sessionid"] = phone.cookies["sessionid"].value
+    assert thief.get(HOME).status_code == 200
+    sign_in_by_code(laptop, run_tasks, sms_outbox, NATIONAL)
+    laptop.post(reverse("account:sign_out_everywhere"))
     assert thief.get(HOME).status_code == 302
+
+
+def test_an_account_session_past_its_end_is_refused_even_while_the_browser_session_lives(
+    client, run_tasks, sms_outbox, ava
+):
+    sign_in_by_code(client, run_tasks, sms_outbox, NATIONAL)
+    AccountSession.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert client.get(HOME).status_code == 302
 
 
 def test_a_sign_in_from_a_new_browser_is_emailed_to_the_proven_address(run_tasks, sms_outbox, ava):
