@@ -20,3 +20,18 @@ class CodeForm(forms.Form):
         error_messages={"invalid": "Enter the 6 digits of the code."},
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": "8"}),
     )
+
+
+class NameForm(forms.Form):
+    first_name = forms.CharField(
+        label="First name", max_length=100, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
+    )
+    last_name = forms.CharField(
+        label="Last name", max_length=100, widget=forms.TextInput(attrs={"autocomplete": "family-name"})
+    )
+
+
+class NewEmailForm(forms.Form):
+    email = forms.EmailField(
+        label="Your new email address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )

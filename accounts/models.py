@@ -18,8 +18,10 @@ class Channel(models.TextChoices):
 
 class ChallengePurpose(models.TextChoices):
     SIGN_IN = "sign_in", "Sign in"
-    # A fresh code while signed in: opens the data download (counts as a verified access request).
+    # A fresh code while signed in: opens the data download and the account's deletion (verified requests).
     FRESH_CODE = "fresh_code", "A fresh code for a sensitive step"
+    # A code sent to a new email address: it replaces the old one only once proven.
+    NEW_EMAIL = "new_email", "Prove a new email address"
 
 
 class SignInChallenge(models.Model):
@@ -29,6 +31,8 @@ class SignInChallenge(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices)
     purpose = models.CharField(max_length=20, choices=ChallengePurpose.choices, default=ChallengePurpose.SIGN_IN)
     secret_hash = models.CharField(max_length=64, editable=False)
+    # For NEW_EMAIL: the address asked for, until proven (then it is the record's).
+    new_contact = models.CharField(max_length=254, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)

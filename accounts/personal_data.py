@@ -22,6 +22,7 @@ def export_account(client_ids):
                 "purpose": c.purpose,
                 "asked_at": c.created_at.isoformat(),
                 "used_at": c.used_at.isoformat() if c.used_at else "",
+                "new_contact": c.new_contact,
             }
             for c in SignInChallenge.objects.filter(client_id__in=client_ids).order_by("created_at", "id")
         ],

@@ -31,6 +31,8 @@ from clinic import identity
 from clinic.errors import BusinessRuleError
 from clinic.models import Client
 from messaging.verification_codes import send_verification_code
+from privacy import rectification, subject_requests
+from privacy.requests_models import RequestType
 
 from . import selectors
 from .models import AccountSession, ChallengePurpose, Channel, SignInChallenge
@@ -62,7 +64,9 @@ class Browser:
 # --- Starting a sign-in: the same answer whether or not the address is on file ------------------
 
 
-def _new_challenge(*, client: Client, channel: str, purpose: str, secret: str, minutes: int, now: datetime):
+def _new_challenge(
+    *, client: Client, channel: str, purpose: str, secret: str, minutes: int, now: datetime, new_contact: str = ""
+):
     # Only the newest link or code of a kind works: an older one still in a mailbox is dead.
     SignInChallenge.objects.filter(
         client=client, channel=channel, purpose=purpose, used_at__isnull=True, expires_at__gt=now
@@ -72,6 +76,7 @@ def _new_challenge(*, client: Client, channel: str, purpose: str, secret: str, m
         channel=channel,
         purpose=purpose,
         secret_hash="",
+        new_contact=new_contact,
         expires_at=now + timedelta(minutes=minutes),
     )
     challenge.secret_hash = secret_hash("challenge", f"{challenge.pk}:{secret}")
@@ -301,3 +306,160 @@ def cancel_my_visit(*, client: Client, appointment_id: int):
     if selectors.visit_of(client, appointment_id) is None:
         raise NotYours("No such visit.")
     return appointment_services.cancel_appointment_by_client(appointment_id=appointment_id)
+
+
+# --- A fresh code for a sensitive step (my data, deleting my account) ----------------------------
+
+
+class FreshCodeNeeded(BusinessRuleError):
+    """The step needs a code proven in the last few minutes in this session."""
+
+
+def _email_code(*, client: Client, address: str, purpose: str, now: datetime, subject: str, why: str) -> None:
+    code = f"{secrets.randbelow(10**6):06d}"
+    minutes = settings.ACCOUNT_SIGN_IN_CODE_MINUTES
+    _new_challenge(
+        client=client,
+        channel=Channel.EMAIL,
+        purpose=purpose,
+        secret=code,
+        minutes=minutes,
+        now=now,
+        new_contact=address if purpose == ChallengePurpose.NEW_EMAIL else "",
+    )
+    body = render_to_string(
+        "accounts/email/code.txt",
+        {"code": code, "minutes": minutes, "why": why, "clinic_name": settings.CLINIC_NAME},
+    )
+    transaction.on_commit(lambda: send_mail(subject=subject, message=body, from_email=None, recipient_list=[address]))
+
+
+def send_fresh_code(*, session: AccountSession, now: datetime | None = None) -> str | None:
+    """A fresh code to the phone on file (else the email on file). Returns "sms", "email" or None (not sent)."""
+    now = now or timezone.now()
+    client = session.client
+    if client.mobile_phone and _text_code(client=client, purpose=ChallengePurpose.FRESH_CODE, now=now):
+        return "sms"
+    if client.email:
+        with transaction.atomic():
+            _email_code(
+                client=client,
+                address=client.email,
+                purpose=ChallengePurpose.FRESH_CODE,
+                now=now,
+                subject=f"Your code for {settings.CLINIC_NAME}",
+                why="to confirm a step in your account (downloading your data or deleting your account)",
+            )
+        return "email"
+    return None
+
+
+def _spend_latest(*, client: Client, purpose: str, code: str, now: datetime) -> SignInChallenge:
+    """Check a code against the client's newest challenge of this purpose; SignInRefused (try counted) if wrong."""
+    with transaction.atomic():
+        challenge = (
+            SignInChallenge.objects.select_for_update()
+            .filter(client=client, purpose=purpose)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        if challenge is None:
+            problem: str | None = "Ask for a code first."
+        else:
+            problem = _spend(challenge, (code or "").strip(), now)
+            challenge.save(update_fields=["attempts", "used_at"])
+    if problem is not None or challenge is None:
+        raise SignInRefused(problem)
+    return challenge
+
+
+def confirm_fresh_code(*, session: AccountSession, code: str, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    _spend_latest(client=session.client, purpose=ChallengePurpose.FRESH_CODE, code=code, now=now)
+    AccountSession.objects.filter(pk=session.pk).update(fresh_code_at=now)
+    session.fresh_code_at = now
+
+
+def has_fresh_code(session: AccountSession, *, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    window = timedelta(minutes=settings.ACCOUNT_SIGN_IN_CODE_MINUTES)
+    return session.fresh_code_at is not None and now - session.fresh_code_at <= window
+
+
+def _use_fresh_code(session: AccountSession, now: datetime) -> None:
+    """One sensitive step per code: spent here, under a lock (two clicks at once get one step)."""
+    spent = AccountSession.objects.filter(
+        pk=session.pk,
+        fresh_code_at__isnull=False,
+        fresh_code_at__gte=now - timedelta(minutes=settings.ACCOUNT_SIGN_IN_CODE_MINUTES),
+    ).update(fresh_code_at=None)
+    if not spent:
+        raise FreshCodeNeeded("Enter a fresh code first: we send one to your phone or email.")
+    session.fresh_code_at = None
+
+
+# --- My data ------------------------------------------------------------------------------------
+
+
+def download_my_data(*, session: AccountSession, browser: Browser, now: datetime | None = None):
+    """The access request's bundle, at once: signed in + a fresh code counts as verified; audited."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        _use_fresh_code(session, now)
+        return subject_requests.export_downloaded_from_account(
+            client=session.client, ip_address=browser.ip_address or "", user_agent=browser.user_agent, now=now
+        )
+
+
+def delete_my_account(*, session: AccountSession, now: datetime | None = None):
+    """An erasure request, verified (signed in + a fresh code): erased within PRIVACY_ERASURE_DAYS by the
+    daily job, legal holds applying as to any request. The client is signed out everywhere."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        _use_fresh_code(session, now)
+        dsr = subject_requests.submit_verified_request(
+            request_type=RequestType.ERASURE,
+            client=session.client,
+            proof="signed in to the account + fresh code",
+            now=now,
+        )
+        end_all_sessions(client_id=session.client_id, now=now)
+    return dsr
+
+
+ACCOUNT_ACTOR = "client (own account)"
+
+
+def correct_my_name(*, client: Client, first_name: str, last_name: str) -> list[str]:
+    first_name, last_name = first_name.strip(), last_name.strip()
+    if not first_name or not last_name:
+        raise BusinessRuleError("Enter your first and last name.")
+    return rectification.correct_client(
+        client_id=client.pk, changes={"first_name": first_name, "last_name": last_name}, actor_label=ACCOUNT_ACTOR
+    )
+
+
+def start_email_change(*, client: Client, new_email: str, now: datetime | None = None) -> None:
+    """Email a code to the new address: it replaces the old one only once the code comes back."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        _email_code(
+            client=client,
+            address=new_email.strip().lower(),
+            purpose=ChallengePurpose.NEW_EMAIL,
+            now=now,
+            subject=f"Confirm your new email address for {settings.CLINIC_NAME}",
+            why="to confirm this is your new email address",
+        )
+
+
+def confirm_email_change(*, client: Client, code: str, now: datetime | None = None) -> str:
+    """The code sent to the new address: the record's email becomes it, proven. Returns the new address."""
+    now = now or timezone.now()
+    challenge = _spend_latest(client=client, purpose=ChallengePurpose.NEW_EMAIL, code=code, now=now)
+    with transaction.atomic():
+        rectification.correct_client(
+            client_id=client.pk, changes={"email": challenge.new_contact}, actor_label=ACCOUNT_ACTOR
+        )
+        identity.mark_email_verified(client_ids=[client.pk], email=challenge.new_contact, now=now)
+    return challenge.new_contact

@@ -17,4 +17,12 @@ urlpatterns = [
     path("visits/<int:appointment_id>/appointment.ics", views.visit_calendar_file, name="visit_calendar_file"),
     path("consents/", views.consents, name="consents"),
     path("payments/", views.payments, name="payments"),
+    path("data/", views.data, name="data"),
+    path("data/code/", views.data_code_send, name="data_code_send"),
+    path("data/code/confirm/", views.data_code_confirm, name="data_code_confirm"),
+    path("data/download/", views.data_download, name="data_download"),
+    path("data/name/", views.data_name, name="data_name"),
+    path("data/email/", views.data_email, name="data_email"),
+    path("data/email/confirm/", views.data_email_confirm, name="data_email_confirm"),
+    path("delete/", views.delete_account, name="delete"),
 ]

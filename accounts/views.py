@@ -29,7 +29,7 @@ from payments.models import format_money
 from privacy.models import ConsentPurpose, ConsentSource
 
 from . import selectors, services
-from .forms import CodeForm, EmailSignInForm, PhoneSignInForm
+from .forms import CodeForm, EmailSignInForm, NameForm, NewEmailForm, PhoneSignInForm
 
 SESSION_KEY = "account_key"  # the raw session key; its hash names the AccountSession row
 CHALLENGE_KEY = "account_challenge"  # the texted code's challenge id (0: none was sent)
@@ -313,3 +313,132 @@ def payments(request):
         payment.amount_display = format_money(payment.amount, payment.currency)
         payment.refunded_display = format_money(payment.amount_refunded, payment.currency)
     return render(request, "accounts/payments.html", {"client": request.account_client, "payments": rows})
+
+
+# --- My data ------------------------------------------------------------------------------------
+
+
+def _data_page(request, *, status=200, **extra):
+    client = request.account_client
+    context = {
+        "client": client,
+        "current": "data",
+        "fresh": services.has_fresh_code(request.account_session),
+        "code_form": CodeForm(prefix="fresh"),
+        "name_form": NameForm(initial={"first_name": client.first_name, "last_name": client.last_name}),
+        "email_form": NewEmailForm(),
+        "email_code_form": CodeForm(prefix="new_email"),
+        "minutes": settings.ACCOUNT_SIGN_IN_CODE_MINUTES,
+        **extra,
+    }
+    return render(request, "accounts/data.html", context, status=status)
+
+
+@signed_in
+def data(request):
+    return _data_page(request)
+
+
+@signed_in
+@require_POST
+@limit("account_sign_in")
+def data_code_send(request):
+    sent = services.send_fresh_code(session=request.account_session)
+    return _data_page(request, code_sent=sent or "none")
+
+
+@signed_in
+@require_POST
+@limit("verification")
+def data_code_confirm(request):
+    form = CodeForm(request.POST, prefix="fresh")
+    if form.is_valid():
+        try:
+            services.confirm_fresh_code(session=request.account_session, code=form.cleaned_data["code"])
+        except services.SignInRefused as exc:
+            return _data_page(request, status=400, code_problem=str(exc), code_sent="again")
+        return redirect("account:data")
+    return _data_page(request, status=400, code_form=form, code_sent="again")
+
+
+@signed_in
+@require_POST
+def data_download(request):
+    try:
+        dsr, bundle = services.download_my_data(
+            session=request.account_session, browser=_browser(request, _device_id(request))
+        )
+    except services.FreshCodeNeeded as exc:
+        return _data_page(request, status=403, code_problem=str(exc))
+    response = HttpResponse(bundle, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="my-data-{dsr.reference}.zip"'
+    return response
+
+
+@signed_in
+@require_POST
+def data_name(request):
+    form = NameForm(request.POST)
+    if form.is_valid():
+        services.correct_my_name(
+            client=request.account_client,
+            first_name=form.cleaned_data["first_name"],
+            last_name=form.cleaned_data["last_name"],
+        )
+        return redirect(reverse("account:data") + "?saved=name")
+    return _data_page(request, status=400, name_form=form)
+
+
+@signed_in
+@require_POST
+@limit("account_sign_in")
+@limit("account_sign_in_address", key=_address_key)
+def data_email(request):
+    form = NewEmailForm(request.POST)
+    if form.is_valid():
+        services.start_email_change(client=request.account_client, new_email=form.cleaned_data["email"])
+        return _data_page(request, email_code_sent=True)
+    return _data_page(request, status=400, email_form=form)
+
+
+@signed_in
+@require_POST
+@limit("verification")
+def data_email_confirm(request):
+    form = CodeForm(request.POST, prefix="new_email")
+    if form.is_valid():
+        try:
+            services.confirm_email_change(client=request.account_client, code=form.cleaned_data["code"])
+        except services.SignInRefused as exc:
+            return _data_page(request, status=400, email_code_sent=True, email_code_problem=str(exc))
+        return redirect(reverse("account:data") + "?saved=email")
+    return _data_page(request, status=400, email_code_sent=True, email_code_form=form)
+
+
+@signed_in
+@require_http_methods(["GET", "POST"])
+def delete_account(request):
+    """What deleting the account does and keeps, then (with a fresh code) the verified erasure request."""
+    session = request.account_session
+    if request.method == "POST":
+        try:
+            dsr = services.delete_my_account(session=session)
+        except services.FreshCodeNeeded as exc:
+            return _data_page(request, status=403, code_problem=str(exc))
+        request.session.flush()
+        return render(
+            request,
+            "accounts/deleted.html",
+            {"reference": dsr.reference, "due_at": dsr.due_at, "days": settings.PRIVACY_ERASURE_DAYS},
+        )
+    return render(
+        request,
+        "accounts/delete.html",
+        {
+            "client": request.account_client,
+            "fresh": services.has_fresh_code(session),
+            "days": settings.PRIVACY_ERASURE_DAYS,
+            "payment_years": settings.PAYMENT_RECORD_RETENTION_YEARS,
+            "backup_days": settings.BACKUP_RETENTION_DAYS,
+        },
+    )
