@@ -6,9 +6,12 @@ class AccountsConfig(AppConfig):
     verbose_name = "Client accounts"
 
     def ready(self):
+        from clinic import identity
         from privacy import registry
 
-        from . import checks, personal_data  # noqa: F401  (checks register on import)
+        from . import checks, personal_data, selectors  # noqa: F401  (checks register on import)
+
+        identity.register_account_resolver(selectors.signed_in_client)
 
         registry.register(
             "accounts",

@@ -14,6 +14,8 @@ from privacy.models import ConsentRecord
 from .models import AccountSession
 from .tokens import secret_hash
 
+SESSION_KEY = "account_key"  # in the browser's Django session: the raw key whose hash names its AccountSession
+
 
 def account_for_email(email: str) -> Client | None:
     """The record a link to this address signs in to: one whose email is proven, else the oldest holding it."""
@@ -46,6 +48,12 @@ def live_session(raw_key: str, *, now: datetime | None = None) -> AccountSession
         )
         .first()
     )
+
+
+def signed_in_client(request) -> Client | None:
+    """The client of this browser's live account session (clinic.identity.signed_in_client asks here)."""
+    session = getattr(request, "account_session", None) or live_session(request.session.get(SESSION_KEY, ""))
+    return session.client if session is not None else None
 
 
 def visits(client: Client) -> QuerySet[Appointment]:

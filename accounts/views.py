@@ -31,7 +31,7 @@ from privacy.models import ConsentPurpose, ConsentSource
 from . import selectors, services
 from .forms import CodeForm, EmailSignInForm, NameForm, NewEmailForm, PhoneSignInForm
 
-SESSION_KEY = "account_key"  # the raw session key; its hash names the AccountSession row
+SESSION_KEY = selectors.SESSION_KEY
 CHALLENGE_KEY = "account_challenge"  # the texted code's challenge id (0: none was sent)
 DUMMY_TRIES_KEY = "account_no_code_tries"  # tries at a code never sent: answered as for a real one
 DEVICE_COOKIE = "account_device"

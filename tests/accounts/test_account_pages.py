@@ -65,6 +65,8 @@ def account_pages(person):
         reverse("account:home"),
         reverse("account:consents"),
         reverse("account:payments"),
+        reverse("account:data"),
+        reverse("account:delete"),
         reverse("account:visit_calendar_file", args=[future.pk]),
         reverse("account:visit_calendar_file", args=[past.pk]),
     ]
