@@ -72,6 +72,7 @@ def account_pages(person):
     ]
 
 
+@pytest.mark.policy("client-account")
 def test_no_account_page_of_one_client_shows_anything_of_the_other(two_clients):
     for me, other in (("Ava", "Birgit"), ("Birgit", "Ava")):
         browser = two_clients[me]["browser"]
@@ -84,6 +85,7 @@ def test_no_account_page_of_one_client_shows_anything_of_the_other(two_clients):
         assert two_clients[me]["client"].first_name in home
 
 
+@pytest.mark.policy("client-account")
 def test_every_account_page_is_private_uncached_and_untagged(two_clients, client):
     ava = two_clients["Ava"]
     pages = [*account_pages(ava), reverse("account:sign_in"), reverse("account:sign_in_sent")]
@@ -97,6 +99,7 @@ def test_every_account_page_is_private_uncached_and_untagged(two_clients, client
             assert "googletagmanager" not in response.content.decode(), url
 
 
+@pytest.mark.policy("client-account")
 def test_the_other_clients_visit_ids_are_404_for_every_visit_action(two_clients):
     ava, bo = two_clients["Ava"], two_clients["Birgit"]
     for visit in (bo["future"], bo["past"]):
@@ -106,6 +109,7 @@ def test_the_other_clients_visit_ids_are_404_for_every_visit_action(two_clients)
     assert Appointment.objects.get(pk=bo["future"].pk).status == AppointmentStatus.BOOKED
 
 
+@pytest.mark.policy("client-account")
 def test_a_consent_change_touches_only_the_signed_in_clients_record(two_clients):
     ava, bo = two_clients["Ava"], two_clients["Birgit"]
     before = ConsentRecord.objects.filter(client=bo["client"]).count()

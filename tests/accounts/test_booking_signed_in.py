@@ -29,6 +29,7 @@ def ava():
     return ClientFactory(first_name="Ava", last_name="Lindqvist", email=EMAIL, mobile_phone=PHONE)
 
 
+@pytest.mark.policy("client-account")
 def test_a_booking_made_signed_in_attaches_to_the_account_without_further_check(clinic, ava, run_tasks, sms_outbox):
     location, service = clinic
     browser = Browser()

@@ -49,6 +49,7 @@ def test_the_download_needs_a_fresh_code(signed_in):
     assert not DataSubjectRequest.objects.exists()
 
 
+@pytest.mark.policy("client-account")
 def test_with_a_fresh_code_the_download_is_the_access_bundle_at_once_and_audited(signed_in, run_tasks, sms_outbox, ava):
     fresh_code(signed_in, run_tasks, sms_outbox)
     response = signed_in.post(reverse("account:data_download"), REMOTE_ADDR="203.0.113.7")
@@ -92,6 +93,7 @@ def test_a_blank_name_is_refused_with_a_message(signed_in, ava):
     assert ava.first_name == "Ava"
 
 
+@pytest.mark.policy("client-account")
 def test_a_new_email_replaces_the_old_only_once_proven(signed_in, run_tasks, ava):
     with run_tasks():
         signed_in.post(reverse("account:data_email"), {"email": "ava.new@example.com"})
@@ -114,6 +116,7 @@ def test_deleting_the_account_needs_a_fresh_code(signed_in, ava):
     assert not DataSubjectRequest.objects.exists()
 
 
+@pytest.mark.policy("client-account")
 def test_deleting_the_account_is_a_verified_erasure_kept_within_14_days(signed_in, run_tasks, sms_outbox, ava):
     page = signed_in.get(reverse("account:delete")).content.decode()
     assert "What we keep, and why" in page and "Payments and refunds" in page

@@ -31,6 +31,7 @@ def ava():
     return ClientFactory(first_name="Ava", last_name="Lindqvist", email=EMAIL, mobile_phone=PHONE)
 
 
+@pytest.mark.policy("client-account")
 def test_a_code_texted_to_the_phone_on_file_signs_in_and_proves_the_phone(client, run_tasks, sms_outbox, ava):
     assert client.get(HOME).status_code == 302  # signed out: to the sign-in page
     sign_in_by_code(client, run_tasks, sms_outbox, NATIONAL)
@@ -63,6 +64,7 @@ def test_a_sign_in_link_works_once(client, run_tasks, ava):
     assert other.get(HOME).status_code == 302
 
 
+@pytest.mark.policy("client-account")
 def test_an_unknown_address_gets_the_same_answer_and_nothing_is_sent(client, run_tasks, sms_outbox, ava):
     known = ask_for_link(client, run_tasks, EMAIL)
     unknown = ask_for_link(Browser(), run_tasks, "nobody@example.com")
@@ -80,6 +82,7 @@ def test_an_unknown_address_gets_the_same_answer_and_nothing_is_sent(client, run
     assert "entered wrongly too often" in answers[4] and "expired or was entered wrongly" in answers[5]
 
 
+@pytest.mark.policy("client-account")
 def test_a_code_is_dead_after_five_wrong_tries_even_the_right_one(client, run_tasks, sms_outbox, ava):
     ask_for_code(client, run_tasks, NATIONAL)
     code = texted_code(sms_outbox)
@@ -108,6 +111,7 @@ def test_only_the_newest_code_works(client, run_tasks, sms_outbox, ava):
         assert enter_code(client, run_tasks, first).status_code == 400
 
 
+@pytest.mark.policy("client-account")
 def test_sign_in_requests_are_limited_per_address_whatever_the_ip(client, run_tasks, ava, settings):
     settings.RATELIMIT_ENABLE = True
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "account_sign_in_address": "3/h", "account_sign_in": "100/h"}
@@ -142,6 +146,7 @@ def test_signing_out_ends_this_browser_only(run_tasks, sms_outbox, ava):
     assert laptop.get(HOME).status_code == 200
 
 
+@pytest.mark.policy("client-account")
 def test_sign_out_everywhere_ends_every_session_of_the_client(run_tasks, sms_outbox, ava):
     phone, laptop = Browser(), Browser()
     sign_in_by_code(phone, run_tasks, sms_outbox, NATIONAL)

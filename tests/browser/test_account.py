@@ -39,6 +39,7 @@ def ava_with_a_visit():
     return ava
 
 
+@pytest.mark.policy("client-account")
 def test_a_client_signs_in_by_code_sees_their_visits_and_changes_a_consent(
     phone_page, live_server, ava_with_a_visit, sms_outbox
 ):
