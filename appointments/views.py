@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -219,7 +220,9 @@ def booking_details(request, location_slug, service_slug):
         return redirect("appointments:choose_time", location.slug, service.slug)
 
     practitioner = Practitioner.objects.filter(pk=practitioner_id).first() if practitioner_id else None
-    form = BookingDetailsForm(request.POST or None)
+    # Signed in to their account: the booking goes on their record, no further check (their details prefilled).
+    account = identity.signed_in_client(request)
+    form = BookingDetailsForm(request.POST or None, initial=_account_details(account))
     context = {
         "location": location,
         "service": service,
@@ -255,12 +258,27 @@ def booking_details(request, location_slug, service_slug):
                     email_marketing=data["email_marketing"],
                 ),
                 meta=_client_meta(request),
+                client=account,
             )
         except services.SlotUnavailable as exc:
             context["alternatives"] = _alternative_links(location, service, exc.alternatives, practitioner_id)
             return render(request, "appointments/slot_taken.html", context, status=409)
         return redirect(reverse("appointments:manage", args=[manage_token(appointment)]) + "?booked=1")
-    return render(request, "appointments/details.html", context)
+    response = render(request, "appointments/details.html", context)
+    if account is not None:  # their details are on the page: never kept by any cache
+        patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+def _account_details(client):
+    if client is None:
+        return None
+    return {
+        "first_name": client.first_name,
+        "last_name": client.last_name,
+        "email": client.email,
+        "mobile_phone": client.mobile_phone,
+    }
 
 
 def _appointment_or_error(request, token):

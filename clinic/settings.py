@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "messaging",
     "payments",
     "waitlist",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -129,6 +130,9 @@ RATE_LIMITS = {
     "admin_login": env("RATE_LIMIT_ADMIN_LOGIN", default="30/m"),
     "two_factor": env("RATE_LIMIT_TWO_FACTOR", default="10/m"),
     "calendar_feed": env("RATE_LIMIT_CALENDAR_FEED", default="30/m"),
+    # Client account sign-in: asking for a link or code, per IP and per address asked for.
+    "account_sign_in": env("RATE_LIMIT_ACCOUNT_SIGN_IN", default="20/h"),
+    "account_sign_in_address": env("RATE_LIMIT_ACCOUNT_SIGN_IN_ADDRESS", default="5/h"),
 }
 
 ROOT_URLCONF = "clinic.urls"
@@ -285,6 +289,11 @@ BOOKING_SLOT_GRID_MINUTES = env.int("BOOKING_SLOT_GRID_MINUTES", default=15)
 BOOKING_CHANGE_CUTOFF_HOURS = env.int("BOOKING_CHANGE_CUTOFF_HOURS", default=24)
 # A manage link stops working this many days after the appointment ends.
 BOOKING_MANAGE_LINK_DAYS_AFTER = env.int("BOOKING_MANAGE_LINK_DAYS_AFTER", default=30)
+
+# Client accounts (accounts app): how long a sign-in link or code works, and a signed-in session at most.
+ACCOUNT_SIGN_IN_LINK_MINUTES = env.int("ACCOUNT_SIGN_IN_LINK_MINUTES", default=20)
+ACCOUNT_SIGN_IN_CODE_MINUTES = env.int("ACCOUNT_SIGN_IN_CODE_MINUTES", default=10)
+ACCOUNT_SESSION_HOURS = env.int("ACCOUNT_SESSION_HOURS", default=12)
 
 # How long a preference-center link works.
 PREFERENCE_LINK_MAX_AGE_DAYS = env.int("PREFERENCE_LINK_MAX_AGE_DAYS", default=30)

@@ -171,6 +171,14 @@ def person_everywhere(client, admin_client, admin_user, django_capture_on_commit
     # She saved a card, paid a deposit and got part of it back (the local payments backend: nothing leaves).
     _pay_and_refund(dana, location, service)
 
+    # She signs in to her account by a texted code: a session holding her address and browser.
+    with run():
+        client.post(reverse("account:sign_in"), {"mobile_phone": Person.national}, **browser)
+    code = re.search(r"sign-in code is (\d{6})", sms_outbox[-1].body).group(1)
+    with run():
+        signed_in = client.post(reverse("account:sign_in_code"), {"code": code}, **browser)
+    assert signed_in.status_code == 302, signed_in.content[:300]
+
     # Last, she unsubscribes from email and texts STOP: both opt-out lists hold her.
     unsubscribe_email(token=unsubscribe_token(dana), ip_address=Person.ip, user_agent=Person.user_agent)
     handle_inbound_sms(message_sid="SM" + "b" * 32, from_number=Person.phone, to_number=location.phone, body="STOP")

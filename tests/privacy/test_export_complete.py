@@ -35,6 +35,8 @@ CATEGORY_OF_MODEL = {
     "payments.StripeCustomer": "stripe_customers",
     "payments.CardSetup": "card_setups",
     "waitlist.WaitlistEntry": "waitlist_entries",
+    "accounts.SignInChallenge": "account_sign_in_requests",
+    "accounts.AccountSession": "account_sessions",
 }
 
 
