@@ -79,7 +79,8 @@ def book_visit_view(model_admin, request):
                 f"Booked a visit of {len(appointments)} services for {appointments[0].client}.",
                 messages.SUCCESS,
             )
-            return HttpResponseRedirect(reverse("admin:appointments_appointment_changelist"))
+            opts = model_admin.model._meta
+            return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
     context = {
         **model_admin.admin_site.each_context(request),
         "title": "Book a visit of several services",

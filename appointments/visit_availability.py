@@ -177,6 +177,9 @@ class _Plan:
                 unit_raw[uid].append((start, end))
         self.unit_busy = {uid: _merge(intervals) for uid, intervals in unit_raw.items()}
         self._day_spans: dict[tuple[int, date], list[tuple[datetime, datetime]]] = {}
+        self._options: dict[tuple[int, datetime], list[tuple[int, timedelta]]] = {}
+        self._possible: dict[tuple[int, datetime], bool] = {}
+        self.buffers = [s.buffer_after for s in services]
 
     def bookable(self):
         return all(self.candidates) and all(all(units for _, units in self.kinds[s.pk]) for s in self.services)
@@ -190,16 +193,56 @@ class _Plan:
             ]
         return any(a <= start and end <= b for a, b in self._day_spans[key])
 
+    def options(self, day, position, start):
+        """The practitioners who could take service `position` at `start`, leaving the visit's own parts aside.
+
+        Kept per (position, start): the many paths through a visit's earlier services that reach the
+        same time ask once, and a time no one (or no room or device) is free at ends them all at once.
+        """
+        key = (position, start)
+        if key not in self._options:
+            service = self.services[position]
+            found = []
+            units_free = {}  # per duration: every kind has some unit free then, this visit aside
+            for pid, duration in self.candidates[position]:
+                end = start + duration
+                occupied = end + self.buffers[position]
+                if not self.working(pid, day, start, end) or not _busy_with(self.busy[pid], (), start, occupied):
+                    continue
+                if duration not in units_free:
+                    units_free[duration] = all(
+                        any(_busy_with(self.unit_busy[uid], (), start, end + cleanup) for uid in kind_units)
+                        for cleanup, kind_units in self.kinds[service.pk]
+                    )
+                if units_free[duration]:
+                    found.append((pid, duration))
+            self._options[key] = found
+        return self._options[key]
+
+    def possible(self, day, position, start):
+        """Could the services from `position` on fit from `start`, leaving this visit's earlier parts aside?
+
+        Kept per (position, start). Earlier parts only take time away, so "no" here is "no" for every path.
+        """
+        key = (position, start)
+        if key not in self._possible:
+            self._possible[key] = self.fit(day, start, position) is not None
+        return self._possible[key]
+
     def fit(self, day, start, position=0, taken=(), held=()):
         """The parts from `position` on, starting at `start`, or None. taken/held: this visit's own earlier ones."""
         if position == len(self.services):
             return ()
         service = self.services[position]
-        for pid, duration in self.candidates[position]:
+        buffer = self.buffers[position]
+        last = position + 1 == len(self.services)
+        for pid, duration in self.options(day, position, start):
             end = start + duration
-            occupied = end + service.buffer_after
+            occupied = end + buffer
+            if not last and not self.possible(day, position + 1, occupied):
+                continue  # the rest cannot fit then even leaving this visit's own parts aside
             mine = [(s, e) for p, s, e in taken if p == pid]
-            if not self.working(pid, day, start, end) or not _busy_with(self.busy[pid], mine, start, occupied):
+            if mine and not _busy_with(self.busy[pid], mine, start, occupied):
                 continue
             units = []
             for cleanup, kind_units in self.kinds[service.pk]:

@@ -11,6 +11,9 @@ Resources case: the same at a second location whose laser service needs a
 treatment room (4, 10 min clean-up) and a laser (2, 15 min clean-up); of its
 2,000 appointments, 400 hold a room and a laser and 400 a room (a facial), so
 1,200 holds. Target: a constant number of queries and < 50 ms.
+Visit case: at the resources location, a visit of three services back to back (a 30-minute
+consultation anyone there gives, then the laser, then a facial), searched over the same 30 days
+and over the 7 days a page shows. Target: a constant number of queries and < 100 ms.
 Run: .venv/bin/python bench/availability.py [--practitioners 20 --appointments 8000]
 (DATABASE_URL=postgres://... for PostgreSQL)
 """
@@ -38,6 +41,7 @@ from appointments.models import (  # noqa: E402
     ServiceRequirement,
     TimeOff,
 )
+from appointments.visit_availability import find_visit_slots  # noqa: E402
 from tests.support.builders import ClientFactory, ServiceFactory, bookable_clinic, needs  # noqa: E402
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -173,3 +177,42 @@ print(f"queries: {r_queries} (1 day: {r_queries_one_day}, 30 days with no appoin
 print(f"time: median {r_median * 1000:.1f} ms, min {r_fastest * 1000:.1f} ms (20 runs)")
 r_met = r_queries == r_queries_one_day == r_queries_empty and r_median < 0.050
 print(f"target: constant queries, < 50 ms -> {'MET' if r_met else 'NOT MET'}")
+
+
+# Visit case: three services back to back at the resources location, among its 2,000 appointments.
+consultation = ServiceFactory(locations=[r_location], duration_minutes=30, buffer_after_minutes=0)
+PractitionerService.objects.bulk_create([PractitionerService(practitioner=p, service=consultation) for p in r_people])
+visit_services = [consultation, laser, facial]
+
+
+def visit_slots(days=30):
+    return find_visit_slots(
+        location=r_location,
+        services=visit_services,
+        start_date=FIRST_DAY,
+        end_date=FIRST_DAY + timedelta(days=days - 1),
+        now=NOW,
+    )
+
+
+v_result, v_median, v_fastest, v_queries = timed(visit_slots, runs=20)
+_, v_week_median, _, v_week_queries = timed(lambda: visit_slots(days=7), runs=20)
+_, _, _, v_queries_one_day = timed(lambda: visit_slots(days=1), runs=1, warmup=0)
+two = visit_services[:2]
+_, _, _, v_queries_two = timed(
+    lambda: find_visit_slots(
+        location=r_location, services=two, start_date=FIRST_DAY, end_date=FIRST_DAY + timedelta(days=29), now=NOW
+    ),
+    runs=1,
+    warmup=0,
+)
+print()
+print(f"3-service visit on {vendor}: consultation + laser + facial, 30 days, same location and appointments")
+print(f"visit starts found: {len(v_result)}")
+print(f"queries: {v_queries} (7 days: {v_week_queries}, 1 day: {v_queries_one_day}, 2 services: {v_queries_two})")
+print(
+    f"time: 30 days median {v_median * 1000:.1f} ms, min {v_fastest * 1000:.1f} ms; "
+    f"7 days median {v_week_median * 1000:.1f} ms (20 runs each)"
+)
+v_met = v_queries == v_week_queries == v_queries_one_day == v_queries_two and v_median < 0.100
+print(f"target: constant queries, < 100 ms over 30 days -> {'MET' if v_met else 'NOT MET'}")
