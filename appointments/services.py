@@ -571,8 +571,17 @@ def change_appointment_status(*, appointment_id: int, status: str) -> Appointmen
 
 
 def confirm_appointment(*, appointment_id: int) -> Appointment:
-    """The client says they are coming (a "C" text): booked becomes confirmed, confirmed stays so."""
-    return change_appointment_status(appointment_id=appointment_id, status=AppointmentStatus.CONFIRMED)
+    """The client says they are coming (a "C" text): booked becomes confirmed, confirmed stays so.
+
+    For a visit of several services (reminded once, by its first appointment), the whole visit.
+    """
+    with transaction.atomic():
+        appointment = change_appointment_status(appointment_id=appointment_id, status=AppointmentStatus.CONFIRMED)
+        if appointment.visit_id is not None:
+            rest = Appointment.objects.filter(visit_id=appointment.visit_id, status=AppointmentStatus.BOOKED)
+            for pk in rest.exclude(pk=appointment.pk).order_by("pk").values_list("pk", flat=True):
+                change_appointment_status(appointment_id=pk, status=AppointmentStatus.CONFIRMED)
+        return appointment
 
 
 def check_front_desk_appointment(

@@ -16,7 +16,7 @@ assigns them (the first free unit of each kind, by id), so a plan found here is
 the plan booked.
 """
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -176,48 +176,69 @@ class _Plan:
             for uid, start, end in holds.order_by().values_list("unit_id", "start", "occupied_until"):
                 unit_raw[uid].append((start, end))
         self.unit_busy = {uid: _merge(intervals) for uid, intervals in unit_raw.items()}
-        self._day_spans: dict[tuple[int, date], list[tuple[datetime, datetime]]] = {}
-        self._options: dict[tuple[int, datetime], list[tuple[int, timedelta]]] = {}
+        self._day_spans: dict[tuple[int, date], tuple[list[datetime], list[datetime]]] = {}
+        self._options: dict[tuple[int, datetime], tuple[list[tuple[int, timedelta]], list[int]]] = {}
+        self._units_free: dict[tuple[int, datetime, timedelta], bool] = {}
         self._possible: dict[tuple[int, datetime], bool] = {}
         self.buffers = [s.buffer_after for s in services]
 
     def bookable(self):
         return all(self.candidates) and all(all(units for _, units in self.kinds[s.pk]) for s in self.services)
 
-    def working(self, pid, day, start, end):
+    def free_windows(self, pid, day):
+        """(starts, ends): the practitioner's working spans on `day` less their busy times; kept per day."""
         key = (pid, day)
         if key not in self._day_spans:
-            self._day_spans[key] = [
-                (wall_to_instant(day, a, self.tz), wall_to_instant(day, b, self.tz))
-                for a, b in self.spans.get((pid, day.weekday()), ())
-            ]
-        return any(a <= start and end <= b for a, b in self._day_spans[key])
+            starts, ends = self.busy[pid]
+            windows = []
+            for a_time, b_time in sorted(self.spans.get((pid, day.weekday()), ())):
+                a, b = wall_to_instant(day, a_time, self.tz), wall_to_instant(day, b_time, self.tz)
+                i = bisect_right(ends, a)  # the first busy time ending after the span starts
+                while i < len(starts) and starts[i] < b:
+                    if starts[i] > a:
+                        windows.append((a, starts[i]))
+                    a = max(a, ends[i])
+                    i += 1
+                if a < b:
+                    windows.append((a, b))
+            self._day_spans[key] = ([w[0] for w in windows], [w[1] for w in windows])
+        return self._day_spans[key]
+
+    def free(self, pid, day, start, end, occupied):
+        """Working over [start, end) and busy with nothing else over [start, occupied) (the buffer may run on)."""
+        starts, ends = self.free_windows(pid, day)
+        i = bisect_right(starts, start) - 1
+        if i < 0 or ends[i] < end:
+            return False
+        return occupied == end or _busy_with(self.busy[pid], (), end, occupied)
 
     def options(self, day, position, start):
         """The practitioners who could take service `position` at `start`, leaving the visit's own parts aside.
 
-        Kept per (position, start): the many paths through a visit's earlier services that reach the
-        same time ask once, and a time no one (or no room or device) is free at ends them all at once.
+        Yielded in id order and kept per (position, start), found only as far as asked: the many paths
+        through a visit's earlier services that reach the same time ask once, and most stop at the first.
         """
         key = (position, start)
-        if key not in self._options:
-            service = self.services[position]
-            found = []
-            units_free = {}  # per duration: every kind has some unit free then, this visit aside
-            for pid, duration in self.candidates[position]:
-                end = start + duration
-                occupied = end + self.buffers[position]
-                if not self.working(pid, day, start, end) or not _busy_with(self.busy[pid], (), start, occupied):
-                    continue
-                if duration not in units_free:
-                    units_free[duration] = all(
-                        any(_busy_with(self.unit_busy[uid], (), start, end + cleanup) for uid in kind_units)
-                        for cleanup, kind_units in self.kinds[service.pk]
-                    )
-                if units_free[duration]:
-                    found.append((pid, duration))
-            self._options[key] = found
-        return self._options[key]
+        found, state = self._options.setdefault(key, ([], [0]))
+        yield from found
+        service = self.services[position]
+        candidates = self.candidates[position]
+        units_free = self._units_free
+        while state[0] < len(candidates):
+            pid, duration = candidates[state[0]]
+            state[0] += 1
+            end = start + duration
+            if not self.free(pid, day, start, end, end + self.buffers[position]):
+                continue
+            unit_key = (service.pk, start, duration)
+            if unit_key not in units_free:  # every kind has some unit free then, this visit aside
+                units_free[unit_key] = all(
+                    any(_busy_with(self.unit_busy[uid], (), start, end + cleanup) for uid in kind_units)
+                    for cleanup, kind_units in self.kinds[service.pk]
+                )
+            if units_free[unit_key]:
+                found.append((pid, duration))
+                yield pid, duration
 
     def possible(self, day, position, start):
         """Could the services from `position` on fit from `start`, leaving this visit's earlier parts aside?

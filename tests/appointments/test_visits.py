@@ -169,3 +169,28 @@ def test_a_visit_on_the_day_clocks_go_forward_keeps_its_services_back_to_back_in
     assert slot.parts[0].end - slot.parts[0].start == timedelta(minutes=30)
     assert slot.parts[1].start == slot.parts[0].end
     assert slot.parts[1].start.astimezone(at(0, 0, day).tzinfo).hour == 3
+
+
+def test_a_c_reply_confirms_the_whole_visit():
+    clinic = visit_clinic()
+    first, second, third = book(clinic, [clinic.consultation, clinic.neurotoxin, clinic.facial], at(9))
+    Appointment.objects.filter(pk=third.pk).update(status=AppointmentStatus.CANCELLED)
+    services.confirm_appointment(appointment_id=first.pk)
+    statuses = dict(Appointment.objects.values_list("pk", "status"))
+    assert statuses == {
+        first.pk: AppointmentStatus.CONFIRMED,
+        second.pk: AppointmentStatus.CONFIRMED,
+        third.pk: AppointmentStatus.CANCELLED,
+    }
+
+
+def test_the_confirmation_sweeper_emails_a_visit_once(django_capture_on_commit_callbacks):
+    from django.core import mail
+    from django.utils import timezone
+
+    clinic = visit_clinic()
+    book(clinic, [clinic.consultation, clinic.facial], at(9))  # on_commit not run: the task never went out
+    Appointment.objects.update(created_at=timezone.now() - timedelta(minutes=10))
+    assert services.send_pending_confirmation_emails() == 1
+    assert services.send_pending_confirmation_emails() == 0
+    assert len(mail.outbox) == 1
