@@ -1,6 +1,7 @@
 """The front desk's working screens: appointments, services, practitioners, hours."""
 
 from datetime import date, datetime, timedelta
+from functools import partial
 from urllib.parse import urlencode
 
 from django import forms
@@ -43,6 +44,7 @@ from .models import (
     TimeOff,
     WorkingHours,
 )
+from .visit_admin import book_visit_view
 
 # Other apps add inlines for an appointment here (its text messages).
 appointment_inlines = []
@@ -233,6 +235,11 @@ class AppointmentAdmin(LocationScopedAdmin):
     def get_urls(self):
         return [
             path("calendar/", self.admin_site.admin_view(self.calendar_view), name="appointments_day_calendar"),
+            path(
+                "visit/add/",
+                self.admin_site.admin_view(partial(book_visit_view, self)),
+                name="appointments_book_visit",
+            ),
             path(
                 "calendar/status/",
                 self.admin_site.admin_view(require_POST(self.calendar_status_view)),

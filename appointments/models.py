@@ -278,11 +278,36 @@ def new_manage_key():
     return secrets.token_urlsafe(24)
 
 
+class Visit(models.Model):
+    """Several services one client has back to back at one location, booked, confirmed and changed as one.
+
+    Each appointment of the visit keeps its own service, practitioner, times and
+    rooms or devices (so every no-double-booking guard applies to it unchanged);
+    the visit only groups them. A single-service booking has no visit
+    (Appointment.visit is empty). The visit's lead is its earliest appointment
+    that is not cancelled: its manage link, confirmation and reminders stand for
+    the whole visit. Holds no personal data: the client is its appointments'.
+    """
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="visits")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Visit {self.pk} at {self.location}"
+
+
 class Appointment(models.Model):
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="appointments")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="appointments")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="appointments")
     practitioner = models.ForeignKey(Practitioner, on_delete=models.PROTECT, related_name="appointments")
+    # Empty for a single-service booking; set for each appointment of a visit of several services.
+    visit = models.ForeignKey(
+        Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments", editable=False
+    )
     start = models.DateTimeField(db_index=True)
     end = models.DateTimeField()
     # end + the service's buffer: the practitioner is busy until then. The

@@ -20,7 +20,7 @@ from clinic.models import Location
 from clinic.ratelimits import client_ip, limit
 from privacy.cookies import visitor_id
 
-from . import selectors, services, slot_cache
+from . import selectors, services, slot_cache, visit_views
 from .availability import find_free_slots, local_day_bounds, nearest_free_slots, practitioner_durations
 from .emails import appointment_ics
 from .feeds import FeedInvalid, google_calendar_url, practitioner_feed_ics, practitioner_from_feed_token
@@ -50,7 +50,12 @@ def home(request):
 def choose_service(request, location_slug):
     location = get_object_or_404(Location, slug=location_slug, is_active=True)
     groups = selectors.services_by_category(location)
-    return render(request, "appointments/choose_service.html", {"location": location, "groups": groups})
+    service_count = sum(len(group.services) for group in groups)
+    return render(
+        request,
+        "appointments/choose_service.html",
+        {"location": location, "groups": groups, "service_count": service_count},
+    )
 
 
 def _location_and_service(location_slug, service_slug):
@@ -294,6 +299,8 @@ def manage(request, token):
     appointment, error = _appointment_or_error(request, token)
     if error:
         return error
+    if appointment.visit_id is not None:
+        return visit_views.manage_visit(request, appointment, token)
     return render(
         request,
         "appointments/manage.html",
@@ -341,6 +348,8 @@ def cancel(request, token):
     appointment, error = _appointment_or_error(request, token)
     if error:
         return error
+    if appointment.visit_id is not None:
+        return visit_views.cancel_visit(request, appointment)
     try:
         services.cancel_appointment_by_client(appointment_id=appointment.pk)
     except services.ChangeNotAllowed:
@@ -354,6 +363,8 @@ def reschedule(request, token):
     appointment, error = _appointment_or_error(request, token)
     if error:
         return error
+    if appointment.visit_id is not None:
+        return visit_views.reschedule_visit(request, appointment, token)
     if not services.can_change_online(appointment):
         return render(request, "appointments/too_late.html", {"appointment": appointment}, status=409)
     location, service = appointment.location, appointment.service
@@ -411,7 +422,8 @@ def appointment_calendar_file(request, token):
     appointment, error = _appointment_or_error(request, token)
     if error:
         return error
-    response = HttpResponse(appointment_ics(appointment), content_type="text/calendar; charset=utf-8")
+    ics = visit_views.visit_calendar_file(appointment) if appointment.visit_id else appointment_ics(appointment)
+    response = HttpResponse(ics, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="appointment.ics"'
     response["Cache-Control"] = "private, no-store"
     return response
