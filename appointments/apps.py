@@ -30,6 +30,7 @@ class AppointmentsConfig(AppConfig):
             models.ResourceUnit,
             models.ServiceRequirement,
             models.SlotHold,
+            models.HeldUnit,
         ):
             post_save.connect(
                 slot_cache.availability_changed, sender=model, dispatch_uid=f"slots-saved-{model.__name__}"

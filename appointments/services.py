@@ -42,6 +42,7 @@ from .models import (
     AppointmentSource,
     AppointmentStatus,
     AssignedUnit,
+    HeldUnit,
     LocationClosure,
     Practitioner,
     ResourceType,
@@ -169,35 +170,50 @@ def assign_resource_units(*, appointment: Appointment) -> list[AssignedUnit]:
     PostgreSQL the exclusion constraint refuses an overlapping hold regardless.
     """
     AssignedUnit.objects.filter(appointment=appointment).delete()
-    kinds = needed_units(location=appointment.location, service=appointment.service)
-    if not kinds:
-        return []
-    longest_cleanup = max(cleanup for _, cleanup, _ in kinds)
-    busy = unit_busy_times(
-        unit_ids=[uid for _, _, units in kinds for uid in units],
-        range_start=appointment.start,
-        range_end=appointment.end + longest_cleanup,
-        exclude_appointment_id=appointment.pk,
-    )
-    holds = []
-    for _, cleanup, units in kinds:
-        unit_id = free_unit(units, busy, appointment.start, appointment.end + cleanup)
-        if unit_id is None:
-            raise SlotUnavailable("Sorry, that time is no longer available.")
-        holds.append(
-            AssignedUnit(
-                appointment=appointment,
-                unit_id=unit_id,
-                start=appointment.start,
-                occupied_until=appointment.end + cleanup,
-            )
+    holds = [
+        AssignedUnit(appointment=appointment, unit_id=unit_id, start=appointment.start, occupied_until=until)
+        for unit_id, until in _pick_free_units(
+            location=appointment.location,
+            service=appointment.service,
+            start=appointment.start,
+            end=appointment.end,
+            exclude_appointment_id=appointment.pk,
         )
+    ]
+    if not holds:
+        return []
     try:
         with transaction.atomic():
             return AssignedUnit.objects.bulk_create(holds)
     except IntegrityError as exc:
         # The PostgreSQL exclusion constraint: someone else holds this room or device.
         raise SlotUnavailable("Sorry, that time is no longer available.") from exc
+
+
+def _pick_free_units(
+    *, location: "Location", service: Service, start: datetime, end: datetime, exclude_appointment_id: int | None
+) -> list[tuple[int, datetime]]:
+    """[(unit id, busy until)]: one free unit of each kind of room or device `service` needs, from `start`
+    until `end` plus the kind's clean-up time (appointments' units and unexpired held times' count).
+
+    The caller holds the unit locks. Raises SlotUnavailable when a kind has none free.
+    """
+    kinds = needed_units(location=location, service=service)
+    if not kinds:
+        return []
+    busy = unit_busy_times(
+        unit_ids=[uid for _, _, units in kinds for uid in units],
+        range_start=start,
+        range_end=end + max(cleanup for _, cleanup, _ in kinds),
+        exclude_appointment_id=exclude_appointment_id,
+    )
+    picked = []
+    for _, cleanup, units in kinds:
+        unit_id = free_unit(units, busy, start, end + cleanup)
+        if unit_id is None:
+            raise SlotUnavailable("Sorry, that time is no longer available.")
+        picked.append((unit_id, end + cleanup))
+    return picked
 
 
 def _alternatives(
@@ -291,6 +307,9 @@ def book_appointment(
                 practitioner_id=practitioner_id,
                 using_hold_id=hold_id,
             )
+            if hold_id is not None:
+                # Used up before the rooms and devices are chosen: its own units are free for this booking.
+                SlotHold.objects.filter(pk=hold_id).delete()
             new_record = client is None
             if client is None:
                 client = new_client_for_booking(details=details, location=location)
@@ -306,8 +325,6 @@ def book_appointment(
             assign_resource_units(appointment=appointment)
             if new_record:
                 _record_booking_consents(client=client, consents=consents, meta=meta)
-            if hold_id is not None:
-                SlotHold.objects.filter(pk=hold_id).delete()
             transaction.on_commit(lambda: _send_confirmation(appointment.pk))
             return appointment
     except SlotUnavailable as exc:
@@ -402,15 +419,17 @@ def hold_time(
     expires_at: datetime,
     reason: str = "",
 ) -> SlotHold:
-    """Keep `start` with this practitioner off the booking pages until `expires_at`, or raise SlotUnavailable.
+    """Keep `start` with this practitioner, and a unit of each room or device the service needs, off the
+    booking pages and the front desk's form until `expires_at`, or raise SlotUnavailable.
 
-    Under the practitioner lock bookings take, so a hold and a booking never both get one time.
+    Under the practitioner and unit locks bookings take, so a hold and a booking never both get one time
+    or one laser.
     """
     with transaction.atomic():
         _, end = _choose_free_practitioner(
             location=location, service=service, start=start, practitioner_id=practitioner_id
         )
-        return SlotHold.objects.create(
+        hold = SlotHold.objects.create(
             location=location,
             service=service,
             practitioner_id=practitioner_id,
@@ -419,6 +438,11 @@ def hold_time(
             expires_at=expires_at,
             reason=reason[:100],
         )
+        units = _pick_free_units(location=location, service=service, start=start, end=end, exclude_appointment_id=None)
+        HeldUnit.objects.bulk_create(
+            HeldUnit(hold=hold, unit_id=unit_id, start=start, occupied_until=until) for unit_id, until in units
+        )
+        return hold
 
 
 def release_hold(*, hold_id: int | None) -> None:
@@ -721,11 +745,18 @@ def staff_slot_problems(
         f"{practitioner} already has {a.service} from {a.local_start:%H:%M} to {a.local_end:%H:%M}."
         for a in overlaps.select_related("service", "location")
     ]
+    tz = location.tzinfo
+    overlap_messages += [
+        f"{practitioner}'s time from {h.start.astimezone(tz):%H:%M} is held for a waitlist offer until "
+        f"{h.expires_at.astimezone(tz):%a %H:%M}; if nobody takes it, it can be booked then."
+        for h in SlotHold.objects.filter(
+            practitioner=practitioner, start__lt=occupied_until, occupied_until__gt=start, expires_at__gt=timezone.now()
+        )
+    ]
     overlap_messages += _unit_problems(
         location=location, service=service, start=start, end=end, exclude_appointment_id=exclude_appointment_id
     )
 
-    tz = location.tzinfo
     day = start.astimezone(tz).date()
     reasons = []
     if LocationClosure.objects.filter(location=location, date=day).exists():

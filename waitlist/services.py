@@ -382,7 +382,7 @@ def accept_offer(*, phone: str, now: datetime | None = None) -> str | None:
                 client=client,
             )
         except SlotUnavailable:
-            # Booked by the front desk meanwhile (their bookings do not see holds): nothing to take.
+            # Taken meanwhile behind the hold's back (holds keep it from every booking path): nothing to take.
             _close_offer(offer, OfferStatus.EXPIRED, now)
             opening.status = OpeningStatus.LAPSED
             opening.save(update_fields=["status"])

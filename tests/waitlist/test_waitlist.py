@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from appointments.availability import find_free_slots
-from appointments.models import Appointment, AppointmentStatus, ResourceType, ResourceUnit, SlotHold
+from appointments.models import Appointment, AppointmentStatus, HeldUnit, ResourceType, ResourceUnit, SlotHold
 from appointments.services import (
     ClientDetails,
     RequestMeta,
@@ -28,7 +28,15 @@ from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.notices import waitlist_notices
 from privacy.services import record_consent
 from tests.support.booking import post_booking
-from tests.support.builders import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
+from tests.support.builders import (
+    AppointmentFactory,
+    ClientFactory,
+    PractitionerFactory,
+    StaffFactory,
+    WorkingHoursFactory,
+    bookable_clinic,
+    needs,
+)
 from tests.support.front_desk import ADD_URL, add_form, front_desk_user
 from tests.support.sms import CLINIC_NUMBER, inbound, twiml_message
 from waitlist import services
@@ -575,8 +583,7 @@ def test_an_expired_hold_blocks_nothing_even_before_the_expiry_pass_runs_and_can
     assert "taken" in reply and not Appointment.objects.exists()
 
 
-def test_the_front_desk_may_book_a_held_time_and_the_yes_then_gets_taken_never_a_double_booking(client, clinic):
-    # The documented gap (README, Waitlist > Holds): staff bookings do not see holds.
+def test_the_front_desk_cannot_book_a_held_time_and_the_yes_then_books_it(client, clinic):
     location, service, person = clinic
     entry = join(clinic, ANA)
     services.offer_opening(opening_id=freed(clinic).pk)
@@ -585,14 +592,49 @@ def test_the_front_desk_may_book_a_held_time_and_the_yes_then_gets_taken_never_a
     local = FREED.astimezone(location.tzinfo)
     form = add_form(location, service, person, walk_in, local.hour, local.minute, start_0=local.date().isoformat())
     response = client.post(ADD_URL, form)
-    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert response.status_code == 200
+    assert "held for a waitlist offer until Mon 10:15" in response.content.decode().replace("&#x27;", "'")
+    # Not even with "book outside working hours": a hold is an overlap, which nothing overrides.
+    assert client.post(ADD_URL, {**form, "override_working_hours": "on"}).status_code == 200
+    assert not Appointment.objects.exists()
     client.logout()
-    reply = twiml_message(inbound(client, "YES", sender=ANA))
-    assert "taken" in reply
-    assert list(Appointment.objects.values_list("client", flat=True)) == [walk_in.pk]
-    assert WaitlistOffer.objects.get().status == OfferStatus.EXPIRED and not SlotHold.objects.exists()
-    entry.refresh_from_db()
-    assert entry.status == "waiting"  # still waiting for another time
+    assert "booked" in twiml_message(inbound(client, "YES", sender=ANA))
+    assert list(Appointment.objects.values_list("client", flat=True)) == [entry.client.pk]
+
+
+@pytest.fixture
+def laser(clinic):
+    """A second practitioner who could take the time, and the one laser the service needs."""
+    location, service, person = clinic
+    second = PractitionerFactory(locations=[location], services=[service])
+    WorkingHoursFactory(
+        practitioner=second, location=location, weekday=FREED.weekday(), start_time=time(8), end_time=time(20)
+    )
+    needs(service, location, laser=(1, 15))
+    return second
+
+
+def test_a_held_time_keeps_the_laser_so_nobody_else_can_take_it_and_the_yes_finds_it_free(client, clinic, laser):
+    location, service, person = clinic
+    entry = join(clinic, ANA)
+    services.offer_opening(opening_id=freed(clinic).pk)
+    day = FREED.date()
+    # The other practitioner is free at 3:15, but the held time keeps the one laser (and its clean-up).
+    other_times = find_free_slots(location=location, service=service, start_date=day, end_date=day)
+    assert FREED not in [s.start for s in other_times]
+    assert FREED + timedelta(minutes=45) not in [s.start for s in other_times]
+    assert post_booking(client, location, service, FREED, practitioner=laser.pk).status_code == 409
+    walk_in = ClientFactory(preferred_location=location)
+    client.force_login(front_desk_user(location))
+    form = add_form(location, service, laser, walk_in, 15, 15, start_0=day.isoformat())
+    page = client.post(ADD_URL, form).content.decode()
+    assert "no laser" in page.lower() and "is free from 15:15" in page
+    assert not Appointment.objects.exists()
+    client.logout()
+    assert "booked" in twiml_message(inbound(client, "YES", sender=ANA))
+    booked = Appointment.objects.get()
+    assert booked.client == entry.client and booked.assigned_units.count() == 1
+    assert not HeldUnit.objects.exists()
 
 
 # --- Scoping -----------------------------------------------------------------------------------------
