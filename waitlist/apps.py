@@ -8,11 +8,13 @@ class WaitlistConfig(AppConfig):
     def ready(self):
         from appointments.signals import time_freed
         from messaging.keywords import register_keyword
+        from messaging.signals import sms_opted_out
         from privacy import registry
 
         from . import keywords, personal_data, receivers
 
         time_freed.connect(receivers.on_time_freed, dispatch_uid="waitlist-time-freed")
+        sms_opted_out.connect(receivers.on_sms_opted_out, dispatch_uid="waitlist-sms-opted-out")
         register_keyword(name="waitlist_yes", words=["YES", "Y"], handler=keywords.answer_yes)
         register_keyword(name="waitlist_no", words=["NO", "N"], handler=keywords.answer_no)
         registry.register(

@@ -425,6 +425,22 @@ def _next_free_time(entry: WaitlistEntry) -> datetime | None:
     return slots[0].start if slots else None
 
 
+def withdraw_offers_to_number(*, phone: str, now: datetime | None = None) -> int:
+    """The number opted out (STOP): its waiting offers are withdrawn and their times move to the next person.
+
+    The entries stay (a START later lets offers come again); returns how many offers were withdrawn.
+    """
+    now = now or timezone.now()
+    withdrawn = 0
+    with transaction.atomic():
+        for offer in WaitlistOffer.objects.select_for_update(of=("self",)).filter(
+            Q(entry__client__mobile_phone=phone) | Q(sms__to_number=phone), status=OfferStatus.PENDING
+        ):
+            _close_offer(offer, OfferStatus.WITHDRAWN, now)
+            withdrawn += 1
+    return withdrawn
+
+
 def withdraw_entries(*, client_ids: list[int]) -> int:
     """Erasure: the person's entries stop waiting and their live offers give the time back."""
     now = timezone.now()

@@ -315,6 +315,21 @@ def test_stop_wins_over_yes_after_an_offer(client, clinic):
 
 
 @pytest.mark.policy("sms-waitlist")
+def test_a_stop_withdraws_the_offer_waiting_on_that_number_and_the_time_moves_to_the_next_person(
+    client, clinic, django_capture_on_commit_callbacks
+):
+    join(clinic, ANA)
+    join(clinic, BEN, name="Ben")
+    services.offer_opening(opening_id=freed(clinic).pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound(client, "Stop texting me", sender=ANA, sid="SM" + "7" * 32)
+    assert offers_to(ANA).get().status == OfferStatus.WITHDRAWN
+    assert offers_to(ANA).get().hold is None
+    assert offers_to(BEN).get().status == OfferStatus.PENDING  # held for Ben now, not for a number that left
+    assert SlotHold.objects.count() == 1
+
+
+@pytest.mark.policy("sms-waitlist")
 def test_an_offer_queued_before_a_stop_is_not_sent(client, clinic, sms_outbox):
     join(clinic, ANA)
     services.offer_opening(opening_id=freed(clinic).pk)  # queued; its send task runs after commit
