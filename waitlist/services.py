@@ -30,7 +30,7 @@ from appointments.services import (
 )
 from clinic import identity
 from clinic.errors import BusinessRuleError
-from clinic.models import Location
+from clinic.models import Client, Location
 from clinic.queueing import enqueue
 from messaging import quiet_hours
 from messaging.models import MessageKind
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
     from appointments.services import RequestMeta
-    from clinic.models import Client
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +167,18 @@ def daily_offer_limit(*, client: "Client", phone: str) -> int:
 
 
 def _offer_waiting(phone: str) -> bool:
-    """Is an offer to this number, whichever record of it, still waiting for its YES or NO?"""
+    """Is an offer to this number, whichever record of it, still waiting for its YES or NO?
+
+    Locks the records holding the number first (until the transaction ends), so two offers to one
+    number made at once (two front-desk hand offers, the pass and a hand offer) check in turn and
+    only one waits. FOR NO KEY UPDATE: a booking on the record (its foreign key) is not blocked.
+    """
+    list(
+        Client.objects.select_for_update(no_key=True)
+        .filter(mobile_phone=phone)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     return WaitlistOffer.objects.filter(entry__client__mobile_phone=phone, status=OfferStatus.PENDING).exists()
 
 
