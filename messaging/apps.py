@@ -18,6 +18,11 @@ class MessagingConfig(AppConfig):
             models=["messaging.SmsMessage", "messaging.CampaignEmail"],
         )
         registry.register_sms_sender(verification_codes.send_verification_code)
+        from .inbound import answer_confirm, answer_join
+        from .keywords import CONFIRM_WORDS, JOIN_WORDS, register_keyword
+
+        register_keyword(name="confirm", words=CONFIRM_WORDS, handler=answer_confirm)
+        register_keyword(name="join", words=JOIN_WORDS, handler=answer_join)
         from privacy.rectification import client_corrected
 
         client_corrected.connect(personal_data.propagate_correction, dispatch_uid="messaging-correction")
