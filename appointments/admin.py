@@ -502,6 +502,18 @@ class PractitionerAdmin(LocationScopedAdmin):
             "location, some of which you do not manage: a manager of all of them can see and renew it."
         )
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not WorkingHours:
+            return super().save_formset(request, form, formset, change)
+        # New or longer hours free times the waitlist may offer (after commit, appointments.signals.time_freed).
+        before = {
+            h.pk: (h.practitioner_id, h.location_id, h.weekday, h.start_time, h.end_time)
+            for h in WorkingHours.objects.filter(pk__in=[f.instance.pk for f in formset.forms if f.instance.pk])
+        }
+        super().save_formset(request, form, formset, change)
+        for hours in [*formset.new_objects, *(obj for obj, _ in formset.changed_objects)]:
+            services.announce_new_working_hours(hours=hours, before=before.get(hours.pk))
+
     @admin.display(description="Calendar feed")
     def calendar_feed(self, obj):
         if obj is None or obj.pk is None:
@@ -558,6 +570,23 @@ class LocationClosureAdmin(LocationScopedAdmin):
     list_display = ["date", "location", "reason"]
     list_filter = ["location"]
     date_hierarchy = "date"
+
+    # A lifted (or moved) closure frees the day's working hours: the waitlist may offer them.
+    def save_model(self, request, obj, form, change):
+        before = LocationClosure.objects.filter(pk=obj.pk).values_list("location", "date").first() if change else None
+        super().save_model(request, obj, form, change)
+        if before is not None and before != (obj.location_id, obj.date):
+            services.announce_reopened_day(location=Location.objects.get(pk=before[0]), day=before[1])
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        services.announce_reopened_day(location=obj.location, day=obj.date)
+
+    def delete_queryset(self, request, queryset):
+        lifted = [(closure.location, closure.date) for closure in queryset.select_related("location")]
+        super().delete_queryset(request, queryset)
+        for location, day in lifted:
+            services.announce_reopened_day(location=location, day=day)
 
 
 @admin.register(TimeOff)

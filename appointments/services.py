@@ -10,7 +10,7 @@ room or device) reject any overlap that slips past both.
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -815,3 +815,75 @@ def rotate_practitioner_feed_key(*, practitioner_id: int) -> str:
     # update(), not save(): the key changes nobody's availability, so the booking pages' caches stay.
     Practitioner.objects.filter(pk=practitioner_id).update(feed_key=key)
     return key
+
+
+def announce_new_working_hours(
+    *, hours: WorkingHours, before: tuple[int, int, int, time, time] | None = None, now: datetime | None = None
+) -> int:
+    """After commit, tell other apps (the waitlist) of the time a new or longer working span opens.
+
+    before: the span's (practitioner id, location id, weekday, start, end) before an edit; only the
+    part it did not cover is new. Announced on each of the span's dates within the booking horizon,
+    not on closed days nor once started. Returns how many times were announced.
+    """
+    now = now or timezone.now()
+    parts = [(hours.start_time, hours.end_time)]
+    if before is not None and before[:3] == (hours.practitioner_id, hours.location_id, hours.weekday):
+        old_start, old_end = before[3], before[4]
+        parts = [(hours.start_time, min(hours.end_time, old_start)), (max(hours.start_time, old_end), hours.end_time)]
+    parts = [(start, end) for start, end in parts if start < end]
+    tz = hours.location.tzinfo
+    today = now.astimezone(tz).date()
+    last = today + timedelta(days=settings.BOOKING_HORIZON_DAYS)
+    closed = set(
+        LocationClosure.objects.filter(location_id=hours.location_id, date__range=(today, last)).values_list(
+            "date", flat=True
+        )
+    )
+    announced = 0
+    day = today + timedelta(days=(hours.weekday - today.weekday()) % 7)
+    while day <= last and parts:
+        if day not in closed:
+            for start, end in parts:
+                announced += _announce_span(
+                    location_id=hours.location_id,
+                    practitioner_id=hours.practitioner_id,
+                    start=wall_to_instant(day, start, tz),
+                    end=wall_to_instant(day, end, tz),
+                    now=now,
+                )
+        day += timedelta(days=7)
+    return announced
+
+
+def announce_reopened_day(*, location: "Location", day: date, now: datetime | None = None) -> int:
+    """After commit, tell other apps that a lifted closure frees each practitioner's working spans that day."""
+    now = now or timezone.now()
+    tz = location.tzinfo
+    if LocationClosure.objects.filter(location=location, date=day).exists():
+        return 0
+    spans = WorkingHours.objects.filter(location=location, weekday=day.weekday(), practitioner__is_active=True)
+    return sum(
+        _announce_span(
+            location_id=location.pk,
+            practitioner_id=span.practitioner_id,
+            start=wall_to_instant(day, span.start_time, tz),
+            end=wall_to_instant(day, span.end_time, tz),
+            now=now,
+        )
+        for span in spans
+    )
+
+
+def _announce_span(*, location_id: int, practitioner_id: int, start: datetime, end: datetime, now: datetime) -> int:
+    if start <= now:
+        return 0  # started already: nothing anyone could be offered from its start
+    freed = {
+        "location_id": location_id,
+        "practitioner_id": practitioner_id,
+        "service_id": None,  # new hours: any service the practitioner performs
+        "start": start,
+        "end": end,
+    }
+    transaction.on_commit(lambda: time_freed.send(sender=WorkingHours, **freed))
+    return 1

@@ -1,5 +1,6 @@
 """The waitlist fills freed times by SMS: consent, order, holds, YES/NO, expiry, caps, quiet hours, STOP."""
 
+import re
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,15 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from appointments.availability import find_free_slots
-from appointments.models import Appointment, AppointmentStatus, HeldUnit, ResourceType, ResourceUnit, SlotHold
+from appointments.models import (
+    Appointment,
+    AppointmentStatus,
+    HeldUnit,
+    LocationClosure,
+    ResourceType,
+    ResourceUnit,
+    SlotHold,
+)
 from appointments.services import (
     ClientDetails,
     RequestMeta,
@@ -20,7 +29,7 @@ from appointments.services import (
     reschedule_appointment_by_client,
 )
 from clinic.models import Client
-from clinic.roles import FRONT_DESK
+from clinic.roles import CLINIC_MANAGER, FRONT_DESK
 from messaging.keywords import Keyword, classify, register_keyword, registered_handler, unregister_keyword
 from messaging.models import MessageKind, SmsMessage
 from privacy import registry
@@ -192,6 +201,67 @@ def test_a_reschedule_and_a_front_desk_cancellation_free_their_old_times(clinic,
         reschedule_appointment_by_client(appointment_id=moved.pk, new_start=FREED + timedelta(hours=2))
         change_appointment_status(appointment_id=cancelled.pk, status=AppointmentStatus.CANCELLED)
     assert sorted(Opening.objects.values_list("start", flat=True)) == [FREED, FREED + timedelta(days=1)]
+
+
+def manager(location):
+    user = StaffFactory(locations=[location])
+    user.groups.add(Group.objects.get(name=CLINIC_MANAGER))
+    return user
+
+
+def test_new_working_hours_added_in_the_admin_free_their_times_and_the_waitlist_offers_one(
+    client, clinic, django_capture_on_commit_callbacks
+):
+    location, service, _ = clinic
+    newcomer = PractitionerFactory(name="New Hire", locations=[location], services=[service])
+    skill = newcomer.service_skills.get()
+    skill.location = location  # a location-limited manager names the location of a skill
+    skill.save()
+    join(clinic, ANA, practitioner=newcomer)
+    client.force_login(manager(location))
+    form = {
+        "name": newcomer.name,
+        "title": "",
+        "is_active": "on",
+        "locations": [location.pk],
+        "service_skills-TOTAL_FORMS": 1,
+        "service_skills-INITIAL_FORMS": 1,
+        "service_skills-0-id": skill.pk,
+        "service_skills-0-practitioner": newcomer.pk,
+        "service_skills-0-service": service.pk,
+        "service_skills-0-location": location.pk,
+        "service_skills-0-duration_minutes": "",
+        "working_hours-TOTAL_FORMS": 1,
+        "working_hours-INITIAL_FORMS": 0,
+        "working_hours-0-location": location.pk,
+        "working_hours-0-weekday": FREED.weekday(),  # Tuesdays
+        "working_hours-0-start_time": "09:00",
+        "working_hours-0-end_time": "17:00",
+        "time_off-TOTAL_FORMS": 0,
+        "time_off-INITIAL_FORMS": 0,
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:appointments_practitioner_change", args=[newcomer.pk]), form)
+    assert response.status_code == 302, re.findall(r"errorlist.*?</ul>", response.content.decode(), re.S)
+    tuesday_9 = FREED.replace(hour=9, minute=0)
+    assert tuesday_9 in set(Opening.objects.values_list("start", flat=True))  # and the Tuesdays after it
+    offer = offers_to(ANA).get()
+    assert offer.opening.start == tuesday_9 and offer.opening.practitioner == newcomer
+
+
+def test_a_closure_lifted_in_the_admin_frees_the_days_hours_and_the_waitlist_offers_them(
+    client, clinic, django_capture_on_commit_callbacks
+):
+    location, _, person = clinic
+    closure = LocationClosure.objects.create(location=location, date=FREED.date(), reason="Staff training")
+    join(clinic, ANA, first=FREED.date(), last=FREED.date())
+    client.force_login(manager(location))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:appointments_locationclosure_delete", args=[closure.pk]), {"post": "yes"})
+    assert response.status_code == 302 and not LocationClosure.objects.exists()
+    opening = Opening.objects.get()
+    assert (opening.practitioner, opening.start) == (person, FREED.replace(hour=8, minute=0))
+    assert offers_to(ANA).get().opening == opening
 
 
 def test_yes_books_the_held_time_on_the_waitlist_record(client, clinic):
