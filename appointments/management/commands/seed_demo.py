@@ -14,8 +14,9 @@ class Command(BaseCommand):
         policy = seed_privacy_demo_data()
         entries, offer = seed_waitlist_demo_data()  # after the policy: joining records its acceptance
         self.stdout.write(
-            f"Demo clinic ready: {len(locations)} locations, {len(services)} services, privacy policy {policy.version}, "
-            f"{len(entries)} waitlist entries, {'an' if offer else 'no'} offer waiting (offers go in texting hours)."
+            f"Demo clinic ready: {len(locations)} locations, {len(services)} services, "
+            f"privacy policy {policy.version}, {len(entries)} waitlist entries, "
+            f"{'an' if offer else 'no'} offer waiting (offers go in texting hours)."
         )
         if settings.DEBUG:
             for username, password in ensure_demo_logins():
