@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from clinic.admin import LocationScopedAdmin, client_inlines
 from clinic.admin_scoping import LocationScopedInline, register_scope, scoped
 from clinic.models import Location
-from clinic.selectors import phone_search_term
+from clinic.selectors import phone_search_term, staff_location_ids
 from clinic.timefmt import admin_datetime
 from privacy import subject_requests as privacy_requests
 from privacy.requests_models import AuditAction
@@ -27,7 +27,7 @@ from privacy.requests_models import AuditAction
 from . import selectors, services
 from .availability import local_day_bounds
 from .calendar_html import CalendarLinks, table_body
-from .feeds import feed_url
+from .feeds import feed_url, may_hand_out_feed
 from .models import (
     Appointment,
     AppointmentSource,
@@ -462,7 +462,9 @@ class PractitionerServiceInline(LocationScopedInline, admin.TabularInline):
 
 @admin.action(description="New calendar feed link (the old link stops working)", permissions=["change"])
 def rotate_feed_links(modeladmin, request, queryset):
-    ids = list(queryset.values_list("pk", flat=True))
+    location_ids = staff_location_ids(request.user)
+    chosen = list(queryset)
+    ids = [p.pk for p in chosen if may_hand_out_feed(p, location_ids)]
     for practitioner_id in ids:
         services.rotate_practitioner_feed_key(practitioner_id=practitioner_id)
     modeladmin.message_user(
@@ -470,6 +472,12 @@ def rotate_feed_links(modeladmin, request, queryset):
         f"{len(ids)} practitioner(s) have a new calendar feed link; the old one now answers 404.",
         messages.SUCCESS,
     )
+    if skipped := len(chosen) - len(ids):
+        modeladmin.message_user(
+            request,
+            f"{skipped} practitioner(s) left unchanged: their feed also shows locations you do not manage.",
+            messages.WARNING,
+        )
 
 
 @admin.register(Practitioner)
@@ -484,12 +492,36 @@ class PractitionerAdmin(LocationScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         # The link shows client first names to whoever holds it: only those who may change the
         # practitioner (clinic managers) see it and hand it over; the front desk sees where it is.
-        feed = "calendar_feed" if self.has_change_permission(request, obj) else "calendar_feed_for_managers"
+        # The feed shows every location's appointments of the practitioner: only staff whose locations
+        # cover all of them see it (a Milpitas manager never copies a link showing Glendale's clients).
+        feed = "calendar_feed_for_managers"
+        if self.has_change_permission(request, obj):
+            covered = obj is None or may_hand_out_feed(obj, staff_location_ids(request.user))
+            feed = "calendar_feed" if covered else "calendar_feed_for_all_its_locations"
         return [*super().get_readonly_fields(request, obj), feed]
 
     @admin.display(description="Calendar feed")
     def calendar_feed_for_managers(self, obj):
         return "A private link for the practitioner's own calendar app; a clinic manager can see and renew it here."
+
+    @admin.display(description="Calendar feed")
+    def calendar_feed_for_all_its_locations(self, obj):
+        return (
+            "A private link for the practitioner's own calendar app. It shows their appointments at every "
+            "location, some of which you do not manage: a manager of all of them can see and renew it."
+        )
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not WorkingHours:
+            return super().save_formset(request, form, formset, change)
+        # New or longer hours free times the waitlist may offer (after commit, appointments.signals.time_freed).
+        before = {
+            h.pk: (h.practitioner_id, h.location_id, h.weekday, h.start_time, h.end_time)
+            for h in WorkingHours.objects.filter(pk__in=[f.instance.pk for f in formset.forms if f.instance.pk])
+        }
+        super().save_formset(request, form, formset, change)
+        for hours in [*formset.new_objects, *(obj for obj, _ in formset.changed_objects)]:
+            services.announce_new_working_hours(hours=hours, before=before.get(hours.pk))
 
     @admin.display(description="Calendar feed")
     def calendar_feed(self, obj):
@@ -565,6 +597,23 @@ class LocationClosureAdmin(LocationScopedAdmin):
     list_display = ["date", "location", "reason"]
     list_filter = ["location"]
     date_hierarchy = "date"
+
+    # A lifted (or moved) closure frees the day's working hours: the waitlist may offer them.
+    def save_model(self, request, obj, form, change):
+        before = LocationClosure.objects.filter(pk=obj.pk).values_list("location", "date").first() if change else None
+        super().save_model(request, obj, form, change)
+        if before is not None and before != (obj.location_id, obj.date):
+            services.announce_reopened_day(location=Location.objects.get(pk=before[0]), day=before[1])
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        services.announce_reopened_day(location=obj.location, day=obj.date)
+
+    def delete_queryset(self, request, queryset):
+        lifted = [(closure.location, closure.date) for closure in queryset.select_related("location")]
+        super().delete_queryset(request, queryset)
+        for location, day in lifted:
+            services.announce_reopened_day(location=location, day=day)
 
 
 @admin.register(TimeOff)

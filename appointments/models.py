@@ -407,3 +407,25 @@ class SlotHold(models.Model):
 
     def __str__(self):
         return f"{self.practitioner} held from {self.start:%Y-%m-%d %H:%M} until {self.expires_at:%H:%M}"
+
+
+class HeldUnit(models.Model):
+    """A room or device a held time keeps for itself (the laser a waitlist offer needs), as AssignedUnit does
+    for an appointment: from the hold's start until its end plus the kind's clean-up time.
+
+    Lapses with its hold (expires_at); deleted with it. Availability and the booking services count it
+    as busy for everyone but a booking that names its hold.
+    """
+
+    hold = models.ForeignKey(SlotHold, on_delete=models.CASCADE, related_name="units")
+    unit = models.ForeignKey(ResourceUnit, on_delete=models.CASCADE, related_name="holds")
+    start = models.DateTimeField()
+    occupied_until = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "held room or device"
+        verbose_name_plural = "held rooms and devices"
+        indexes = [models.Index(fields=["unit", "start"])]
+
+    def __str__(self):
+        return str(self.unit.name)

@@ -332,3 +332,15 @@ def visit_service_names(appointment: Appointment) -> str | None:
     if appointment.visit_id is None:
         return None
     return visits_service_names({appointment.visit_id}).get(appointment.visit_id)
+
+
+def practitioner_feed_location_ids(
+    *, practitioner: Practitioner, now: datetime, days_back: int, days_ahead: int
+) -> set[int]:
+    """Every location the practitioner's feed can show: where they work, and where its appointments are."""
+    booked = Appointment.objects.filter(
+        practitioner=practitioner,
+        start__gte=now - timedelta(days=days_back),
+        start__lt=now + timedelta(days=days_ahead),
+    ).values_list("location_id", flat=True)
+    return set(practitioner.locations.values_list("pk", flat=True)) | set(booked.order_by().distinct())

@@ -10,7 +10,7 @@ room or device) reject any overlap that slips past both.
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -42,6 +42,7 @@ from .models import (
     AppointmentSource,
     AppointmentStatus,
     AssignedUnit,
+    HeldUnit,
     LocationClosure,
     Practitioner,
     ResourceType,
@@ -172,35 +173,50 @@ def assign_resource_units(*, appointment: Appointment) -> list[AssignedUnit]:
     PostgreSQL the exclusion constraint refuses an overlapping hold regardless.
     """
     AssignedUnit.objects.filter(appointment=appointment).delete()
-    kinds = needed_units(location=appointment.location, service=appointment.service)
-    if not kinds:
-        return []
-    longest_cleanup = max(cleanup for _, cleanup, _ in kinds)
-    busy = unit_busy_times(
-        unit_ids=[uid for _, _, units in kinds for uid in units],
-        range_start=appointment.start,
-        range_end=appointment.end + longest_cleanup,
-        exclude_appointment_id=appointment.pk,
-    )
-    holds = []
-    for _, cleanup, units in kinds:
-        unit_id = free_unit(units, busy, appointment.start, appointment.end + cleanup)
-        if unit_id is None:
-            raise SlotUnavailable("Sorry, that time is no longer available.")
-        holds.append(
-            AssignedUnit(
-                appointment=appointment,
-                unit_id=unit_id,
-                start=appointment.start,
-                occupied_until=appointment.end + cleanup,
-            )
+    holds = [
+        AssignedUnit(appointment=appointment, unit_id=unit_id, start=appointment.start, occupied_until=until)
+        for unit_id, until in _pick_free_units(
+            location=appointment.location,
+            service=appointment.service,
+            start=appointment.start,
+            end=appointment.end,
+            exclude_appointment_id=appointment.pk,
         )
+    ]
+    if not holds:
+        return []
     try:
         with transaction.atomic():
             return AssignedUnit.objects.bulk_create(holds)
     except IntegrityError as exc:
         # The PostgreSQL exclusion constraint: someone else holds this room or device.
         raise SlotUnavailable("Sorry, that time is no longer available.") from exc
+
+
+def _pick_free_units(
+    *, location: "Location", service: Service, start: datetime, end: datetime, exclude_appointment_id: int | None
+) -> list[tuple[int, datetime]]:
+    """[(unit id, busy until)]: one free unit of each kind of room or device `service` needs, from `start`
+    until `end` plus the kind's clean-up time (appointments' units and unexpired held times' count).
+
+    The caller holds the unit locks. Raises SlotUnavailable when a kind has none free.
+    """
+    kinds = needed_units(location=location, service=service)
+    if not kinds:
+        return []
+    busy = unit_busy_times(
+        unit_ids=[uid for _, _, units in kinds for uid in units],
+        range_start=start,
+        range_end=end + max(cleanup for _, cleanup, _ in kinds),
+        exclude_appointment_id=exclude_appointment_id,
+    )
+    picked = []
+    for _, cleanup, units in kinds:
+        unit_id = free_unit(units, busy, start, end + cleanup)
+        if unit_id is None:
+            raise SlotUnavailable("Sorry, that time is no longer available.")
+        picked.append((unit_id, end + cleanup))
+    return picked
 
 
 def _alternatives(
@@ -294,6 +310,9 @@ def book_appointment(
                 practitioner_id=practitioner_id,
                 using_hold_id=hold_id,
             )
+            if hold_id is not None:
+                # Used up before the rooms and devices are chosen: its own units are free for this booking.
+                SlotHold.objects.filter(pk=hold_id).delete()
             new_record = client is None
             if client is None:
                 client = new_client_for_booking(details=details, location=location)
@@ -309,8 +328,6 @@ def book_appointment(
             assign_resource_units(appointment=appointment)
             if new_record:
                 _record_booking_consents(client=client, consents=consents, meta=meta)
-            if hold_id is not None:
-                SlotHold.objects.filter(pk=hold_id).delete()
             transaction.on_commit(lambda: _send_confirmation(appointment.pk))
             return appointment
     except SlotUnavailable as exc:
@@ -429,15 +446,17 @@ def hold_time(
     expires_at: datetime,
     reason: str = "",
 ) -> SlotHold:
-    """Keep `start` with this practitioner off the booking pages until `expires_at`, or raise SlotUnavailable.
+    """Keep `start` with this practitioner, and a unit of each room or device the service needs, off the
+    booking pages and the front desk's form until `expires_at`, or raise SlotUnavailable.
 
-    Under the practitioner lock bookings take, so a hold and a booking never both get one time.
+    Under the practitioner and unit locks bookings take, so a hold and a booking never both get one time
+    or one laser.
     """
     with transaction.atomic():
         _, end = _choose_free_practitioner(
             location=location, service=service, start=start, practitioner_id=practitioner_id
         )
-        return SlotHold.objects.create(
+        hold = SlotHold.objects.create(
             location=location,
             service=service,
             practitioner_id=practitioner_id,
@@ -446,6 +465,11 @@ def hold_time(
             expires_at=expires_at,
             reason=reason[:100],
         )
+        units = _pick_free_units(location=location, service=service, start=start, end=end, exclude_appointment_id=None)
+        HeldUnit.objects.bulk_create(
+            HeldUnit(hold=hold, unit_id=unit_id, start=start, occupied_until=until) for unit_id, until in units
+        )
+        return hold
 
 
 def release_hold(*, hold_id: int | None) -> None:
@@ -757,11 +781,18 @@ def staff_slot_problems(
         f"{practitioner} already has {a.service} from {a.local_start:%H:%M} to {a.local_end:%H:%M}."
         for a in overlaps.select_related("service", "location")
     ]
+    tz = location.tzinfo
+    overlap_messages += [
+        f"{practitioner}'s time from {h.start.astimezone(tz):%H:%M} is held for a waitlist offer until "
+        f"{h.expires_at.astimezone(tz):%a %H:%M}; if nobody takes it, it can be booked then."
+        for h in SlotHold.objects.filter(
+            practitioner=practitioner, start__lt=occupied_until, occupied_until__gt=start, expires_at__gt=timezone.now()
+        )
+    ]
     overlap_messages += _unit_problems(
         location=location, service=service, start=start, end=end, exclude_appointment_id=exclude_appointment_id
     )
 
-    tz = location.tzinfo
     day = start.astimezone(tz).date()
     reasons = []
     if LocationClosure.objects.filter(location=location, date=day).exists():
@@ -1092,3 +1123,75 @@ def book_visit_from_front_desk(
         lead = appointments[0].pk
         transaction.on_commit(lambda: _send_confirmation(lead))
         return appointments
+
+
+def announce_new_working_hours(
+    *, hours: WorkingHours, before: tuple[int, int, int, time, time] | None = None, now: datetime | None = None
+) -> int:
+    """After commit, tell other apps (the waitlist) of the time a new or longer working span opens.
+
+    before: the span's (practitioner id, location id, weekday, start, end) before an edit; only the
+    part it did not cover is new. Announced on each of the span's dates within the booking horizon,
+    not on closed days nor once started. Returns how many times were announced.
+    """
+    now = now or timezone.now()
+    parts = [(hours.start_time, hours.end_time)]
+    if before is not None and before[:3] == (hours.practitioner_id, hours.location_id, hours.weekday):
+        old_start, old_end = before[3], before[4]
+        parts = [(hours.start_time, min(hours.end_time, old_start)), (max(hours.start_time, old_end), hours.end_time)]
+    parts = [(start, end) for start, end in parts if start < end]
+    tz = hours.location.tzinfo
+    today = now.astimezone(tz).date()
+    last = today + timedelta(days=settings.BOOKING_HORIZON_DAYS)
+    closed = set(
+        LocationClosure.objects.filter(location_id=hours.location_id, date__range=(today, last)).values_list(
+            "date", flat=True
+        )
+    )
+    announced = 0
+    day = today + timedelta(days=(hours.weekday - today.weekday()) % 7)
+    while day <= last and parts:
+        if day not in closed:
+            for start, end in parts:
+                announced += _announce_span(
+                    location_id=hours.location_id,
+                    practitioner_id=hours.practitioner_id,
+                    start=wall_to_instant(day, start, tz),
+                    end=wall_to_instant(day, end, tz),
+                    now=now,
+                )
+        day += timedelta(days=7)
+    return announced
+
+
+def announce_reopened_day(*, location: "Location", day: date, now: datetime | None = None) -> int:
+    """After commit, tell other apps that a lifted closure frees each practitioner's working spans that day."""
+    now = now or timezone.now()
+    tz = location.tzinfo
+    if LocationClosure.objects.filter(location=location, date=day).exists():
+        return 0
+    spans = WorkingHours.objects.filter(location=location, weekday=day.weekday(), practitioner__is_active=True)
+    return sum(
+        _announce_span(
+            location_id=location.pk,
+            practitioner_id=span.practitioner_id,
+            start=wall_to_instant(day, span.start_time, tz),
+            end=wall_to_instant(day, span.end_time, tz),
+            now=now,
+        )
+        for span in spans
+    )
+
+
+def _announce_span(*, location_id: int, practitioner_id: int, start: datetime, end: datetime, now: datetime) -> int:
+    if start <= now:
+        return 0  # started already: nothing anyone could be offered from its start
+    freed = {
+        "location_id": location_id,
+        "practitioner_id": practitioner_id,
+        "service_id": None,  # new hours: any service the practitioner performs
+        "start": start,
+        "end": end,
+    }
+    transaction.on_commit(lambda: time_freed.send(sender=WorkingHours, **freed))
+    return 1

@@ -40,3 +40,24 @@ def seed_demo_campaign() -> Campaign:
         },
     )
     return campaign
+
+
+# seed_demo's steps (registered in MessagingConfig.ready(); clinic.demo runs them in order).
+
+
+def demo_texts_step() -> str:
+    from clinic.models import Location
+
+    new = seed_demo_texts(clinic_number=str(Location.objects.get(slug="milpitas").phone))
+    return f"Demo inbox: {new} new texts (a C confirmation, a question, a STOP)."
+
+
+def demo_campaign_step() -> str:
+    return f"Demo campaign draft: “{seed_demo_campaign().name}”."
+
+
+def demo_simulate_sms_hint_step() -> str:
+    return (
+        "Two-way texts without Twilio (another terminal): .venv/bin/python manage.py simulate_sms "
+        f"--from {demo_phone(DEMO_CLIENTS[9][2])} C"
+    )

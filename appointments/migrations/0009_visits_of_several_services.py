@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("appointments", "0007_slot_holds"),
+        ("appointments", "0008_service_categories_order_and_preparation"),
         ("clinic", "0007_location_timezone_choices_from_the_zone_database"),
     ]
 
