@@ -19,7 +19,7 @@ from clinic.models import Location
 from clinic.ratelimits import client_ip, limit
 from privacy.cookies import visitor_id
 
-from . import services, slot_cache
+from . import booking_steps, services, slot_cache
 from .availability import find_free_slots, local_day_bounds, nearest_free_slots, practitioner_durations
 from .emails import appointment_ics
 from .feeds import FeedInvalid, google_calendar_url, practitioner_feed_ics, practitioner_from_feed_token
@@ -236,24 +236,33 @@ def booking_details(request, location_slug, service_slug):
         return render(request, "appointments/slot_taken.html", context, status=409)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        details = services.ClientDetails(
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            email=data["email"],
+            mobile_phone=data["mobile_phone"],
+        )
+        consents = services.BookingConsents(
+            privacy_policy=data["accept_privacy_policy"],
+            sms_reminders=data["sms_reminders"],
+            sms_marketing=data["sms_marketing"],
+            email_marketing=data["email_marketing"],
+        )
+        # A deposit or a card on file first (payments registers the step): the time is held meanwhile.
+        step = booking_steps.step_for(location=location, service=service)
         try:
+            if step is not None:
+                booking = booking_steps.BookingRequest(
+                    location, service, start, practitioner_id, details, consents, _client_meta(request)
+                )
+                return redirect(step(request=request, booking=booking))
             appointment = services.book_appointment(
                 location=location,
                 service=service,
                 start=start,
                 practitioner_id=practitioner_id,
-                details=services.ClientDetails(
-                    first_name=data["first_name"],
-                    last_name=data["last_name"],
-                    email=data["email"],
-                    mobile_phone=data["mobile_phone"],
-                ),
-                consents=services.BookingConsents(
-                    privacy_policy=data["accept_privacy_policy"],
-                    sms_reminders=data["sms_reminders"],
-                    sms_marketing=data["sms_marketing"],
-                    email_marketing=data["email_marketing"],
-                ),
+                details=details,
+                consents=consents,
                 meta=_client_meta(request),
             )
         except services.SlotUnavailable as exc:

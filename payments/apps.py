@@ -15,6 +15,18 @@ class PaymentsConfig(AppConfig):
             exporter=personal_data.export_payments,
             eraser=personal_data.erase_payments,
             erase_order=20,
-            models=["payments.Payment", "payments.SavedCard", "payments.StripeCustomer", "payments.CardSetup"],
+            models=[
+                "payments.Payment",
+                "payments.SavedCard",
+                "payments.StripeCustomer",
+                "payments.CardSetup",
+                "payments.BookingCheckout",
+            ],
         )
         registry.register_subprocessor_gate("Stripe", selectors.payments_are_on)
+
+        from appointments import booking_steps
+
+        from . import views
+
+        booking_steps.register(views.booking_step_provider)

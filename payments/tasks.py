@@ -39,3 +39,9 @@ def reconcile_payments():
         settled += 1
     services.delete_erased_customers()
     return settled
+
+
+@shared_task(acks_late=True)
+def expire_booking_checkouts():
+    """Online bookings whose held time ran out while the client was at Stripe: close the page, free the time."""
+    return services.expire_booking_checkouts()
