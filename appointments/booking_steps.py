@@ -52,3 +52,31 @@ def step_for(*, location: "Location", service: "Service") -> BookingStep | None:
         if step is not None:
             return step  # type: ignore[no-any-return]
     return None
+
+
+# --- Cancelling online: what another app (payments) says it costs, shown before the client confirms ---------
+
+
+@dataclass(frozen=True)
+class CancellationTerms:
+    """A cost of cancelling now, in plain words; `confirmed(appointment_id)` runs once the client has
+    confirmed and the cancellation committed (it charges the fee, after commit)."""
+
+    notice: str
+    confirmed: Callable[[int], None]
+
+
+_cancellation_providers: list[Callable[..., CancellationTerms | None]] = []
+
+
+def register_cancellation_terms(provider: Callable[..., CancellationTerms | None]) -> None:
+    if provider not in _cancellation_providers:
+        _cancellation_providers.append(provider)
+
+
+def cancellation_terms(*, appointment: Any) -> CancellationTerms | None:
+    for provider in _cancellation_providers:
+        terms = provider(appointment=appointment)
+        if terms is not None:
+            return terms
+    return None

@@ -332,10 +332,20 @@ def cancel(request, token):
     appointment, error = _appointment_or_error(request, token)
     if error:
         return error
+    # A late-cancel fee (payments) is shown, and confirmed, before anything is cancelled.
+    terms = (
+        booking_steps.cancellation_terms(appointment=appointment) if services.can_change_online(appointment) else None
+    )
+    if terms is not None and request.POST.get("accept_fee") != "yes":
+        return render(
+            request, "appointments/cancel_confirm.html", {"appointment": appointment, "token": token, "terms": terms}
+        )
     try:
         services.cancel_appointment_by_client(appointment_id=appointment.pk)
     except services.ChangeNotAllowed:
         return render(request, "appointments/too_late.html", {"appointment": appointment}, status=409)
+    if terms is not None:
+        terms.confirmed(appointment.pk)
     return redirect(manage_path(appointment) + "?cancelled=1")
 
 

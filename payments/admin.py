@@ -7,10 +7,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from clinic.admin import LocationScopedAdmin, ReadOnlyAdminMixin
-from clinic.admin_scoping import register_scope
+from clinic.admin_scoping import register_scope, scoped
 
 from . import selectors, services
-from .models import CancellationPolicy, Payment, PaymentRequirement, Refund, format_money
+from .models import CancellationPolicy, Payment, PaymentKind, PaymentRequirement, PaymentStatus, Refund, format_money
 
 REFUND_PERMISSION = "payments.refund_payment"
 
@@ -148,6 +148,11 @@ class PaymentAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
     def get_urls(self):
         return [
             path("<int:pk>/refund/", self.admin_site.admin_view(self.refund_view), name="payments_payment_refund"),
+            path(
+                "charge-fee/<int:appointment_pk>/<str:kind>/",
+                self.admin_site.admin_view(lambda request, **kw: charge_fee_view(self, request, **kw)),
+                name="payments_payment_charge_fee",
+            ),
         ] + super().get_urls()
 
     def refund_view(self, request, pk):
@@ -205,3 +210,91 @@ class RefundAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
         "stripe_refund_id",
     ]
     readonly_fields = fields
+
+
+# --- Front desk: charge a no-show or late-cancel fee to the card on file, after a confirmation step ----------
+
+FEE_PERMISSION = "payments.charge_fee_payment"
+
+
+class FeeForm(forms.Form):
+    amount = forms.IntegerField(label="Fee to charge (cents)", min_value=1)
+    confirm = forms.BooleanField(label="Yes, charge this fee to the client's saved card now")
+
+
+def _fee_action(kind, label):
+    @admin.action(description=f"Charge the {label} to the card on file…", permissions=["charge_fee"])
+    def action(modeladmin, request, queryset):
+        if queryset.count() != 1:
+            modeladmin.message_user(request, "Choose exactly one appointment to charge a fee for.", messages.WARNING)
+            return None
+        return redirect("admin:payments_payment_charge_fee", queryset.get().pk, kind)
+
+    action.__name__ = f"charge_{kind}"
+    return action
+
+
+def _has_charge_fee_permission(modeladmin, request):
+    return request.user.has_perm(FEE_PERMISSION)
+
+
+def add_fee_actions_to_appointments_admin() -> None:
+    """The actions appear on the appointments list; the charge itself is payments' own view below."""
+    from appointments.models import Appointment
+
+    appointment_admin = admin.site._registry.get(Appointment)
+    if appointment_admin is None or getattr(appointment_admin, "_fee_actions_added", False):
+        return
+    cls = type(appointment_admin)
+    cls.has_charge_fee_permission = _has_charge_fee_permission
+    appointment_admin.actions = [
+        *appointment_admin.actions,
+        _fee_action(PaymentKind.NO_SHOW_FEE, "no-show fee"),
+        _fee_action(PaymentKind.LATE_CANCEL_FEE, "late-cancel fee"),
+    ]
+    appointment_admin._fee_actions_added = True
+
+
+add_fee_actions_to_appointments_admin()
+
+
+def charge_fee_view(model_admin, request, appointment_pk, kind):
+    """Charge a fee for an appointment of the staff member's locations: shown first, then confirmed."""
+    from appointments.models import Appointment
+
+    if not request.user.has_perm(FEE_PERMISSION) or kind not in (PaymentKind.NO_SHOW_FEE, PaymentKind.LATE_CANCEL_FEE):
+        raise PermissionDenied
+    appointment = get_object_or_404(
+        scoped(request.user, Appointment.objects.select_related("client", "location", "service")), pk=appointment_pk
+    )
+    policy = services.accepted_policy(appointment_id=appointment.pk)
+    cap = 0 if policy is None else (policy.no_show_fee if kind == PaymentKind.NO_SHOW_FEE else policy.late_cancel_fee)
+    card = selectors.latest_saved_card(client=appointment.client)
+    form = FeeForm(request.POST or None, initial={"amount": cap})
+    if request.method == "POST" and form.is_valid():
+        try:
+            payment = services.charge_appointment_fee(
+                appointment_id=appointment.pk, kind=kind, amount=form.cleaned_data["amount"], staff_user=request.user
+            )
+        except services.PaymentRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            level = messages.SUCCESS if payment.status == PaymentStatus.SUCCEEDED else messages.WARNING
+            extra = (
+                " The card asks for the client's authentication: we emailed them a link to complete it."
+                if payment.status == PaymentStatus.REQUIRES_ACTION
+                else (f" ({payment.status_reason})" if payment.status_reason else "")
+            )
+            model_admin.message_user(request, f"{payment}: {payment.get_status_display()}.{extra}", level)
+            return redirect("admin:payments_payment_change", payment.pk)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": f"Charge the {PaymentKind(kind).label.lower()}",
+        "appointment": appointment,
+        "policy": policy,
+        "cap": format_money(cap, policy.currency) if policy else None,
+        "card": card,
+        "form": form,
+        "opts": model_admin.model._meta,
+    }
+    return TemplateResponse(request, "admin/payments/charge_fee.html", context)

@@ -30,3 +30,4 @@ class PaymentsConfig(AppConfig):
         from . import views
 
         booking_steps.register(views.booking_step_provider)
+        booking_steps.register_cancellation_terms(views.cancellation_terms_provider)

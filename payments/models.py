@@ -210,7 +210,13 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        permissions = [("refund_payment", "Can refund a payment")]
+        permissions = [
+            ("refund_payment", "Can refund a payment"),
+            (
+                "charge_fee_payment",
+                "Can charge a late-cancel or no-show fee to a saved card (up to the policy's amount)",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(amount_refunded__lte=models.F("amount")), name="payment_never_refunded_over_amount"

@@ -33,6 +33,7 @@ from .models import (
     RequirementKind,
     SavedCard,
     StripeCustomer,
+    format_money,
 )
 
 logger = logging.getLogger(__name__)
@@ -582,7 +583,9 @@ def go_to_checkout(
             customer_id=customer_id,
             success_url=success_url,
             cancel_url=cancel_url,
-            expires_at=int((timezone.now() + timedelta(minutes=STRIPE_MIN_SESSION_MINUTES)).timestamp()),
+            # Fixed by the hold, so a retry sends the very same request (a changed one would be refused);
+            # Stripe wants 30 minutes or more: the expiry pass closes it when the hold ends anyway.
+            expires_at=int((checkout.hold_expires_at + timedelta(minutes=STRIPE_MIN_SESSION_MINUTES)).timestamp()),
             idempotency_key=checkout.idempotency_key,
             metadata={"booking_checkout": str(checkout.pk)},
             intent_metadata=(
@@ -665,6 +668,9 @@ def _checkout_for_session(obj: dict[str, Any]) -> BookingCheckout | None:
 def _checkout_completed(obj: dict[str, Any], *, card: Any = None, payment_method: str = "", **kwargs: Any) -> None:
     """Under the event's transaction: the session's payment or card is recorded, then the time booked or,
     when it was taken meanwhile, the deposit refunded in full (sent to Stripe after commit)."""
+    if (obj.get("metadata") or {}).get("fee_payment"):
+        _fee_session_completed(obj)
+        return
     checkout = _checkout_for_session(obj)
     if checkout is None or checkout.is_final or obj.get("status") != "complete":
         return
@@ -836,3 +842,147 @@ def apply_checkout_session(*, session: Any) -> BookingCheckout | None:
         with transaction.atomic():
             _checkout_expired(obj)
     return BookingCheckout.objects.filter(stripe_checkout_session_id=obj["id"]).first()
+
+
+# --- Late-cancel and no-show fees for a booked appointment -------------------------------------------------
+
+
+def accepted_policy(*, appointment_id: int) -> CancellationPolicy | None:
+    """The cancellation policy the client accepted when booking this appointment (the evidence for a fee)."""
+    checkout = (
+        BookingCheckout.objects.filter(appointment_id=appointment_id, policy_accepted_at__isnull=False)
+        .select_related("policy")
+        .first()
+    )
+    return checkout.policy if checkout else None
+
+
+def late_cancel_fee_now(*, appointment: Any, now: Any = None) -> tuple[int, CancellationPolicy, SavedCard] | None:
+    """(amount, policy, card) when cancelling now costs the accepted policy's late-cancel fee, else None:
+    inside its window, before the visit, with a card on file."""
+    now = now or timezone.now()
+    policy = accepted_policy(appointment_id=appointment.pk)
+    if policy is None or policy.late_cancel_fee <= 0 or appointment.client_id is None:
+        return None
+    if not appointment.start - timedelta(hours=policy.window_hours) <= now < appointment.start:
+        return None
+    card = selectors.latest_saved_card(client=appointment.client)
+    if card is None:
+        return None
+    return policy.late_cancel_fee, policy, card
+
+
+def charge_appointment_fee(
+    *, appointment_id: int, kind: str, amount: int | None = None, staff_user: Any = None
+) -> Payment:
+    """Charge the late-cancel or no-show fee of the policy the client accepted to their saved card,
+    off-session, under the payment's own idempotency key. Never above the policy's amount; one fee of a
+    kind per appointment (a retried task or a second click returns the first payment, charged once)."""
+    from appointments.models import Appointment
+
+    if kind not in (PaymentKind.LATE_CANCEL_FEE, PaymentKind.NO_SHOW_FEE):
+        raise PaymentRefused("Only a late-cancel or a no-show fee can be charged to a saved card.")
+    with transaction.atomic():
+        appointment = Appointment.objects.select_for_update().select_related("client").get(pk=appointment_id)
+        existing = (
+            Payment.objects.filter(appointment=appointment, kind=kind)
+            .exclude(status__in=[PaymentStatus.FAILED, PaymentStatus.CANCELED])
+            .first()
+        )
+        if existing is not None:
+            return existing
+        policy = accepted_policy(appointment_id=appointment.pk)
+        if policy is None:
+            raise PaymentRefused("The client did not accept a cancellation policy for this booking: no fee applies.")
+        cap = policy.late_cancel_fee if kind == PaymentKind.LATE_CANCEL_FEE else policy.no_show_fee
+        amount = cap if amount is None else amount
+        if not isinstance(amount, int) or amount <= 0:
+            raise PaymentRefused("The fee must be more than 0.")
+        if amount > cap:
+            raise PaymentRefused(f"The accepted policy allows at most {format_money(cap, policy.currency)}.")
+        card = selectors.latest_saved_card(client=appointment.client)
+        if card is None:
+            raise PaymentRefused("The client has no saved card.")
+        payment = Payment.objects.create(
+            client=appointment.client,
+            location_id=appointment.location_id,
+            appointment=appointment,
+            kind=kind,
+            amount=amount,
+            currency=policy.currency,
+            stripe_payment_method_id=card.stripe_payment_method_id,
+        )
+        client = appointment.client
+    try:
+        customer_id = ensure_stripe_customer(client=client)
+    except RetryablePaymentsError as exc:
+        _record_intent_answer(payment_id=payment.pk, intent=None, status=PaymentStatus.UNKNOWN, reason=str(exc))
+        return Payment.objects.get(pk=payment.pk)
+    payment = submit_payment(payment_id=payment.pk, customer_id=customer_id)
+    if payment.status == PaymentStatus.REQUIRES_ACTION:
+        email_authentication_link(payment_id=payment.pk)
+    return payment
+
+
+def email_authentication_link(*, payment_id: int) -> bool:
+    """The card asked for the client's authentication: email them a link to complete the payment."""
+    from django.core.mail import EmailMessage
+    from django.template.loader import render_to_string
+
+    from .links import fee_link
+
+    payment = Payment.objects.select_related("client", "location").get(pk=payment_id)
+    if payment.client is None or not payment.client.email:
+        return False
+    body = render_to_string(
+        "payments/email/authenticate_fee.txt",
+        {"payment": payment, "amount": format_money(payment.amount, payment.currency), "link": fee_link(payment)},
+    )
+    EmailMessage(
+        subject=f"Please confirm your payment to {payment.location.name}", body=body, to=[payment.client.email]
+    ).send()
+    return True
+
+
+def fee_checkout_url(*, payment_id: int, success_url: str, cancel_url: str) -> str:
+    """Stripe's hosted page for a fee whose off-session charge asked for authentication (the emailed link)."""
+    payment = Payment.objects.select_related("client", "location").get(pk=payment_id)
+    if payment.status != PaymentStatus.REQUIRES_ACTION or payment.client is None:
+        raise PaymentRefused("This payment needs nothing more from you.")
+    # One page per ten minutes: a retry inside them sends the same request under the same key.
+    bucket = int(timezone.now().timestamp()) // 600 * 600
+    try:
+        customer_id = ensure_stripe_customer(client=payment.client)
+        session = get_backend().create_checkout_session(
+            mode="payment",
+            amount=payment.amount,
+            currency=payment.currency,
+            description=f"{payment.get_kind_display()} at {payment.location.name}",
+            customer_id=customer_id,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            expires_at=bucket + (STRIPE_MIN_SESSION_MINUTES + 10) * 60,
+            idempotency_key=f"fee-checkout-{payment.pk}-{bucket}",
+            metadata={"fee_payment": str(payment.pk)},
+            intent_metadata={"fee_payment": str(payment.pk)},
+        )
+    except PaymentsError as exc:
+        raise PaymentRefused("The payment service did not answer. Please try again in a moment.") from exc
+    return session.url
+
+
+def _fee_session_completed(obj: dict[str, Any]) -> None:
+    """The client completed, on Stripe's page, a fee their card had asked them to authenticate."""
+    ours = _our_id((obj.get("metadata") or {}).get("fee_payment"))
+    payment = Payment.objects.select_for_update().filter(pk=ours).first() if ours is not None else None
+    if payment is None or payment.status != PaymentStatus.REQUIRES_ACTION:
+        return
+    if (
+        obj.get("payment_status") != "paid"
+        or obj.get("amount_total") != payment.amount
+        or not obj.get("payment_intent")
+    ):
+        return
+    payment.stripe_payment_intent_id = _id_of(obj["payment_intent"])  # the page's intent replaces the unconfirmed one
+    states.move(payment, PaymentStatus.SUCCEEDED)
+    payment.save()

@@ -45,3 +45,12 @@ def reconcile_payments():
 def expire_booking_checkouts():
     """Online bookings whose held time ran out while the client was at Stripe: close the page, free the time."""
     return services.expire_booking_checkouts()
+
+
+@shared_task(acks_late=True, autoretry_for=(services.PaymentsError,), retry_backoff=True, max_retries=5)
+def charge_appointment_fee(appointment_id, kind):
+    """The fee the client confirmed when cancelling online: one payment per appointment and kind, one key."""
+    try:
+        return services.charge_appointment_fee(appointment_id=appointment_id, kind=kind).pk
+    except services.PaymentRefused:
+        return None

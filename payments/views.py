@@ -1,5 +1,6 @@
 import json
 import logging
+from urllib.parse import urlencode
 
 import stripe
 from django.conf import settings
@@ -15,7 +16,8 @@ from clinic.ratelimits import limit
 from . import selectors, services
 from .backends import get_backend, local
 from .backends.base import PaymentsError
-from .models import BookingCheckout, CheckoutStatus, format_money
+from .links import payment_from_fee_token
+from .models import BookingCheckout, CheckoutStatus, Payment, PaymentKind, PaymentStatus, format_money
 
 LOCAL_BACKEND = "payments.backends.local.PaymentsBackend"
 
@@ -151,14 +153,28 @@ def local_checkout(request, session_id):
     """Simulates Stripe Checkout for the local backend only: choose a test card; nothing is charged."""
     if settings.PAYMENTS_BACKEND != LOCAL_BACKEND:
         raise Http404("Only with the local payments backend.")
-    checkout = get_object_or_404(
-        BookingCheckout.objects.select_related("location", "service", "payment"), stripe_checkout_session_id=session_id
+    checkout = (
+        BookingCheckout.objects.select_related("location", "service", "payment", "practitioner")
+        .filter(stripe_checkout_session_id=session_id)
+        .first()
     )
-    context = _checkout_context(checkout, cards=LOCAL_CARDS, session_id=session_id)
     try:
         session = get_backend().retrieve_checkout_session(session_id=session_id)
     except PaymentsError:
         session = None
+    fee = None
+    if checkout is None and session is not None and (session.metadata or {}).get("fee_payment"):
+        fee = Payment.objects.select_related("location").filter(pk=session.metadata["fee_payment"]).first()
+    if checkout is None and fee is None:
+        raise Http404("No such payment page.")
+    if checkout is not None:
+        context = _checkout_context(checkout, cards=LOCAL_CARDS, session_id=session_id)
+        back = reverse("payments:booking_checkout", args=[checkout.key]) + "?returned=1"
+        done = reverse("payments:booking_checkout_return", args=[checkout.key])
+    else:
+        back = done = request.GET.get("back", "") or reverse("appointments:home")
+        context = {"fee": fee, "amount": format_money(fee.amount, fee.currency), "cards": LOCAL_CARDS}
+    context["back_url"] = back
     if session is None or session.status != "open":
         context["closed"] = True
         return render(request, "payments/local_checkout.html", context, status=410)
@@ -178,5 +194,58 @@ def local_checkout(request, session_id):
             context["authenticate"] = card
             return render(request, "payments/local_checkout.html", context)
         services.apply_checkout_session(session=local.complete_session(session_id, payment_method=card))
-        return redirect(reverse("payments:booking_checkout_return", args=[checkout.key]))
+        return redirect(done)
     return render(request, "payments/local_checkout.html", context)
+
+
+# --- A fee whose card asked for authentication: the emailed link --------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@limit("appointment_change")
+def fee(request, token):
+    payment = payment_from_fee_token(token)
+    if payment is None:
+        raise Http404("This link is not valid.")
+    context = {
+        "payment": payment,
+        "amount": format_money(payment.amount, payment.currency),
+        "location": payment.location,
+    }
+    if request.method == "POST" and payment.status == PaymentStatus.REQUIRES_ACTION:
+        here = request.build_absolute_uri(reverse("payments:fee", args=[token]))
+        try:
+            url = services.fee_checkout_url(payment_id=payment.pk, success_url=here, cancel_url=here)
+        except services.PaymentRefused as exc:
+            context["error"] = str(exc)
+            return render(request, "payments/fee.html", context, status=409)
+        if settings.PAYMENTS_BACKEND == LOCAL_BACKEND:
+            url += "?" + urlencode({"back": reverse("payments:fee", args=[token])})
+        return redirect(url)
+    return render(request, "payments/fee.html", context)
+
+
+def cancellation_terms_provider(*, appointment):
+    """Registered with appointments.booking_steps: the late-cancel fee, in plain words, when one applies now."""
+    due = services.late_cancel_fee_now(appointment=appointment)
+    if due is None:
+        return None
+    amount, policy, card = due
+    from appointments.booking_steps import CancellationTerms
+
+    notice = (
+        f"Cancelling now is inside {appointment.location.name}'s {policy.window_hours}-hour cancellation window: "
+        f"a late-cancel fee of {format_money(amount, policy.currency)} will be charged to your {card.brand} card "
+        f"ending {card.last4}, as the cancellation policy you accepted when booking says."
+    )
+    return CancellationTerms(notice=notice, confirmed=_charge_late_cancel_after_commit)
+
+
+def _charge_late_cancel_after_commit(appointment_id):
+    from django.db import transaction
+
+    from clinic.queueing import enqueue
+
+    from .tasks import charge_appointment_fee
+
+    transaction.on_commit(lambda: enqueue(charge_appointment_fee, appointment_id, PaymentKind.LATE_CANCEL_FEE))
