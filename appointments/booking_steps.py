@@ -80,3 +80,17 @@ def cancellation_terms(*, appointment: Any) -> CancellationTerms | None:
         if terms is not None:
             return terms
     return None
+
+
+# --- The manage page: sections other apps add (payments: the client's payments), rendered HTML ----------------
+
+_manage_sections: list[Callable[..., Any]] = []
+
+
+def register_manage_section(provider: Callable[..., Any]) -> None:
+    if provider not in _manage_sections:
+        _manage_sections.append(provider)
+
+
+def manage_sections(*, appointment: Any) -> list[Any]:
+    return [html for html in (provider(appointment=appointment) for provider in _manage_sections) if html]

@@ -297,6 +297,7 @@ def manage(request, token):
             # Not the signed preference link: whoever holds a manage link proved nothing about the
             # record (and a merge may move the appointment onto an older one). The link is emailed.
             "preferences_request_url": reverse("messaging:preferences_request"),
+            "extra_sections": booking_steps.manage_sections(appointment=appointment),  # e.g. payments
         },
     )
 

@@ -31,3 +31,11 @@ class PaymentsConfig(AppConfig):
 
         booking_steps.register(views.booking_step_provider)
         booking_steps.register_cancellation_terms(views.cancellation_terms_provider)
+        booking_steps.register_manage_section(views.manage_page_payments)
+
+        from django.db.models.signals import post_save
+
+        from . import models, receipts
+
+        post_save.connect(receipts.payment_saved, sender=models.Payment, dispatch_uid="payments-receipt-payment")
+        post_save.connect(receipts.refund_saved, sender=models.Refund, dispatch_uid="payments-receipt-refund")

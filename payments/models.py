@@ -205,6 +205,7 @@ class Payment(models.Model):
     client_secret = models.CharField(max_length=255, blank=True, editable=False)
     # Set for a fee charged to a saved card off-session: a retry must send exactly the same request.
     stripe_payment_method_id = models.CharField(max_length=255, blank=True)
+    receipt_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -249,6 +250,7 @@ class Refund(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    receipt_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,7 +1,7 @@
 """Reads for payments."""
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 
 from clinic.models import Client, Location
 
@@ -33,3 +33,14 @@ def refundable_amount(*, payment: Payment) -> int:
         return 0
     taken = payment.refunds.exclude(status=RefundStatus.FAILED).aggregate(total=Sum("amount"))["total"] or 0
     return max(payment.amount - max(taken, payment.amount_refunded), 0)
+
+
+def client_payments(*, client_id: int) -> "QuerySet[Payment]":
+    """A client's charges with their refunds, newest first (for their manage page)."""
+    return (
+        Payment.objects.filter(client_id=client_id)
+        .exclude(status__in=["pending", "failed", "canceled"])
+        .select_related("location", "appointment__service")
+        .prefetch_related("refunds")
+        .order_by("-created_at", "-id")
+    )

@@ -38,6 +38,9 @@ def reconcile_payments():
         services.send_refund(refund_id=refund_id)
         settled += 1
     services.delete_erased_customers()
+    from .receipts import send_missed_receipts
+
+    send_missed_receipts()
     return settled
 
 
@@ -54,3 +57,17 @@ def charge_appointment_fee(appointment_id, kind):
         return services.charge_appointment_fee(appointment_id=appointment_id, kind=kind).pk
     except services.PaymentRefused:
         return None
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_payment_receipt(payment_id):
+    from .receipts import send_payment_receipt as send
+
+    return send(payment_id=payment_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_refund_receipt(refund_id):
+    from .receipts import send_refund_receipt as send
+
+    return send(refund_id=refund_id)

@@ -249,3 +249,15 @@ def _charge_late_cancel_after_commit(appointment_id):
     from .tasks import charge_appointment_fee
 
     transaction.on_commit(lambda: enqueue(charge_appointment_fee, appointment_id, PaymentKind.LATE_CANCEL_FEE))
+
+
+def manage_page_payments(*, appointment):
+    """Registered with appointments.booking_steps: the client's payments and refunds, on their manage page."""
+    from django.template.loader import render_to_string
+
+    if appointment.client_id is None:
+        return ""
+    payments = list(selectors.client_payments(client_id=appointment.client_id))
+    if not payments:
+        return ""
+    return render_to_string("payments/_manage_payments.html", {"payments": payments})
