@@ -1,9 +1,12 @@
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from clinic.admin import LocationScopedAdmin, ReadOnlyAdminMixin
@@ -95,6 +98,10 @@ class RefundInline(admin.TabularInline):
         return False
 
 
+class TakingsForm(forms.Form):
+    day = forms.DateField(label="Day", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
 class RefundForm(forms.Form):
     amount = forms.IntegerField(label="Amount to refund (cents)", min_value=1)
     reason = forms.CharField(label="Reason", max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
@@ -148,12 +155,41 @@ class PaymentAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
     def get_urls(self):
         return [
             path("<int:pk>/refund/", self.admin_site.admin_view(self.refund_view), name="payments_payment_refund"),
+            path("takings/", self.admin_site.admin_view(self.takings_view), name="payments_payment_takings"),
             path(
                 "charge-fee/<int:appointment_pk>/<str:kind>/",
                 self.admin_site.admin_view(lambda request, **kw: charge_fee_view(self, request, **kw)),
                 name="payments_payment_charge_fee",
             ),
         ] + super().get_urls()
+
+    def takings_view(self, request):
+        """Per-location daily takings, for the staff member's own locations only."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        from clinic.models import Location
+
+        form = TakingsForm(request.GET or None)
+        day = form.cleaned_data["day"] if form.is_valid() and form.cleaned_data.get("day") else None
+        locations = list(scoped(request.user, Location.objects.filter(is_active=True)).order_by("name"))
+        if day is None:
+            day = timezone.now().astimezone(locations[0].tzinfo if locations else None).date()
+        rows = selectors.daily_takings(locations=locations, day=day)
+        for row in rows:
+            row["charged_shown"] = format_money(row["charged"], row["currency"] or "usd")
+            row["refunded_shown"] = format_money(row["refunded"], row["currency"] or "usd")
+            row["net_shown"] = format_money(row["net"], row["currency"] or "usd")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Daily takings, {day:%A %-d %B %Y}",
+            "rows": rows,
+            "form": form,
+            "day": day,
+            "previous_day": day - timedelta(days=1),
+            "next_day": day + timedelta(days=1),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/payments/takings.html", context)
 
     def refund_view(self, request, pk):
         """A manager refunds all or part of a payment of their locations, with a reason."""

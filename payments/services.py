@@ -986,3 +986,23 @@ def _fee_session_completed(obj: dict[str, Any]) -> None:
     payment.stripe_payment_intent_id = _id_of(obj["payment_intent"])  # the page's intent replaces the unconfirmed one
     states.move(payment, PaymentStatus.SUCCEEDED)
     payment.save()
+
+
+# --- Retention ---------------------------------------------------------------------------------------------
+
+
+def purge_expired_payment_records(*, now: Any = None) -> int:
+    """Delete payment and refund rows (and the booking checkouts and card requests that led to them) older
+    than PAYMENT_RECORD_RETENTION_YEARS: the books need them no longer. Returns how many rows went."""
+    from django.conf import settings
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=round(365.25 * settings.PAYMENT_RECORD_RETENTION_YEARS))
+    with transaction.atomic():
+        old_payments = Payment.objects.filter(created_at__lt=cutoff)
+        deleted = Refund.objects.filter(payment__in=old_payments).delete()[0]
+        deleted += BookingCheckout.objects.filter(created_at__lt=cutoff).delete()[0]
+        deleted += old_payments.delete()[0]
+        deleted += CardSetup.objects.filter(created_at__lt=cutoff).delete()[0]
+        deleted += ProcessedWebhookEvent.objects.filter(processed_at__lt=cutoff).delete()[0]
+    return deleted

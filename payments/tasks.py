@@ -71,3 +71,9 @@ def send_refund_receipt(refund_id):
     from .receipts import send_refund_receipt as send
 
     return send(refund_id=refund_id)
+
+
+@shared_task(acks_late=True)
+def purge_expired_payment_records():
+    """Daily: payment rows older than PAYMENT_RECORD_RETENTION_YEARS are deleted."""
+    return services.purge_expired_payment_records()
