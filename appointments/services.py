@@ -337,6 +337,50 @@ def book_appointment(
         raise
 
 
+def hold_booking(
+    *,
+    location: "Location",
+    service: Service,
+    start: datetime,
+    practitioner_id: int | None = None,
+    details: ClientDetails,
+    consents: BookingConsents,
+    meta: RequestMeta | None = None,
+    expires_at: datetime,
+    reason: str = "",
+) -> tuple[SlotHold, "Client"]:
+    """Hold `start` until `expires_at` for a booking that completes after another step (a payment), and
+    create the client's own new record with the consents given on the form, all or nothing.
+
+    The step then books it with book_appointment(client=..., hold_id=..., practitioner_id=hold's). Raises
+    SlotUnavailable (with the nearest free times) or BookingRefused, as book_appointment does.
+    """
+    if not consents.privacy_policy:
+        raise BookingRefused("An online booking needs the privacy policy accepted.")
+    try:
+        with transaction.atomic():
+            chosen, end = _choose_free_practitioner(
+                location=location, service=service, start=start, practitioner_id=practitioner_id
+            )
+            hold = SlotHold.objects.create(
+                location=location,
+                service=service,
+                practitioner_id=chosen,
+                start=start,
+                occupied_until=end + service.buffer_after,
+                expires_at=expires_at,
+                reason=reason[:100],
+            )
+            client = new_client_for_booking(details=details, location=location)
+            _record_booking_consents(client=client, consents=consents, meta=meta or RequestMeta())
+            return hold, client
+    except SlotUnavailable as exc:
+        exc.alternatives = _alternatives(
+            location=location, service=service, start=start, practitioner_id=practitioner_id
+        )
+        raise
+
+
 def _send_confirmation(appointment_id: int) -> None:
     from .tasks import send_booking_confirmation_email
 

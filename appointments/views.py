@@ -20,7 +20,7 @@ from clinic.models import Location
 from clinic.ratelimits import client_ip, limit
 from privacy.cookies import visitor_id
 
-from . import selectors, services, slot_cache, visit_views
+from . import booking_steps, selectors, services, slot_cache, visit_views
 from .availability import find_free_slots, local_day_bounds, nearest_free_slots, practitioner_durations
 from .emails import appointment_ics
 from .feeds import FeedInvalid, google_calendar_url, practitioner_feed_ics, practitioner_from_feed_token
@@ -244,24 +244,33 @@ def booking_details(request, location_slug, service_slug):
         return render(request, "appointments/slot_taken.html", context, status=409)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        details = services.ClientDetails(
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            email=data["email"],
+            mobile_phone=data["mobile_phone"],
+        )
+        consents = services.BookingConsents(
+            privacy_policy=data["accept_privacy_policy"],
+            sms_reminders=data["sms_reminders"],
+            sms_marketing=data["sms_marketing"],
+            email_marketing=data["email_marketing"],
+        )
+        # A deposit or a card on file first (payments registers the step): the time is held meanwhile.
+        step = booking_steps.step_for(location=location, service=service)
         try:
+            if step is not None:
+                booking = booking_steps.BookingRequest(
+                    location, service, start, practitioner_id, details, consents, _client_meta(request)
+                )
+                return redirect(step(request=request, booking=booking))
             appointment = services.book_appointment(
                 location=location,
                 service=service,
                 start=start,
                 practitioner_id=practitioner_id,
-                details=services.ClientDetails(
-                    first_name=data["first_name"],
-                    last_name=data["last_name"],
-                    email=data["email"],
-                    mobile_phone=data["mobile_phone"],
-                ),
-                consents=services.BookingConsents(
-                    privacy_policy=data["accept_privacy_policy"],
-                    sms_reminders=data["sms_reminders"],
-                    sms_marketing=data["sms_marketing"],
-                    email_marketing=data["email_marketing"],
-                ),
+                details=details,
+                consents=consents,
                 meta=_client_meta(request),
                 client=account,
             )
@@ -313,6 +322,7 @@ def manage(request, token):
             # Not the signed preference link: whoever holds a manage link proved nothing about the
             # record (and a merge may move the appointment onto an older one). The link is emailed.
             "preferences_request_url": reverse("messaging:preferences_request"),
+            "extra_sections": booking_steps.manage_sections(appointment=appointment),  # e.g. payments
         },
     )
 
@@ -350,10 +360,20 @@ def cancel(request, token):
         return error
     if appointment.visit_id is not None:
         return visit_views.cancel_visit(request, appointment)
+    # A late-cancel fee (payments) is shown, and confirmed, before anything is cancelled.
+    terms = (
+        booking_steps.cancellation_terms(appointment=appointment) if services.can_change_online(appointment) else None
+    )
+    if terms is not None and request.POST.get("accept_fee") != "yes":
+        return render(
+            request, "appointments/cancel_confirm.html", {"appointment": appointment, "token": token, "terms": terms}
+        )
     try:
         services.cancel_appointment_by_client(appointment_id=appointment.pk)
     except services.ChangeNotAllowed:
         return render(request, "appointments/too_late.html", {"appointment": appointment}, status=409)
+    if terms is not None:
+        terms.confirmed(appointment.pk)
     return redirect(manage_path(appointment) + "?cancelled=1")
 
 

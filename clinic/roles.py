@@ -29,7 +29,12 @@ _front_desk = {
     },
     "privacy": {"consentrecord": VIEW},
     "messaging": {"smsmessage": VIEW, "smsoptout": VIEW, "reminderrule": VIEW, "inboundmessage": ("view", "reply")},
-    "payments": {"paymentrequirement": VIEW, "cancellationpolicy": VIEW, "payment": VIEW, "refund": VIEW},
+    "payments": {
+        "paymentrequirement": VIEW,
+        "cancellationpolicy": VIEW,
+        "payment": ("view", "charge_fee"),
+        "refund": VIEW,
+    },
     # The front desk offers times by hand ("change" on an entry); offers are the waitlist's record.
     "waitlist": {"waitlistentry": ("view", "change"), "waitlistoffer": VIEW, "opening": VIEW},
 }
@@ -63,7 +68,7 @@ _clinic_manager = {
     "payments": {
         "paymentrequirement": EDIT,
         "cancellationpolicy": ("view", "add"),
-        "payment": ("view", "refund"),
+        "payment": ("view", "refund", "charge_fee"),
         "refund": VIEW,
     },
     "waitlist": {"waitlistentry": ("view", "change"), "waitlistoffer": VIEW, "opening": VIEW},

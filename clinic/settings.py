@@ -387,6 +387,12 @@ STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10)
 # Payment and refund rows are kept this long for the books; an erasure keeps them without the person.
 PAYMENT_RECORD_RETENTION_YEARS = env.int("PAYMENT_RECORD_RETENTION_YEARS", default=7)
+# How long an online booking's time is held while the client pays the deposit or saves a card (5 to 60).
+PAYMENT_SLOT_HOLD_MINUTES = env.int("PAYMENT_SLOT_HOLD_MINUTES", default=15)
+if not 5 <= PAYMENT_SLOT_HOLD_MINUTES <= 60:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"PAYMENT_SLOT_HOLD_MINUTES must be 5 to 60 (got {PAYMENT_SLOT_HOLD_MINUTES}).")
 # Waitlist offers: how long a held time waits for its YES, and how many offers one number gets a day.
 WAITLIST_OFFER_MINUTES = env.int("WAITLIST_OFFER_MINUTES", default=15)
 WAITLIST_MAX_OFFERS_PER_DAY = env.int("WAITLIST_MAX_OFFERS_PER_DAY", default=3)

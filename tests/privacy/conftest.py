@@ -199,6 +199,21 @@ def _pay_and_refund(dana, location, service):
     deposit = payments.start_deposit(client=dana, location=location, service_id=service.pk)
     type(deposit).objects.filter(pk=deposit.pk).update(status=PaymentStatus.SUCCEEDED)
     payments.refund_payment(payment_id=deposit.pk, amount=1000, reason=f"{Person.first_name} asked nicely")
+    # An online booking that asked for her deposit (its time held while she was at Stripe's page).
+    from django.utils import timezone
+
+    from appointments.models import Practitioner
+    from payments.models import BookingCheckout
+
+    BookingCheckout.objects.create(
+        client=dana,
+        location=location,
+        service=service,
+        practitioner=Practitioner.objects.filter(locations=location).first(),
+        start=timezone.now(),
+        hold_expires_at=timezone.now(),
+        kind=RequirementKind.DEPOSIT_FIXED,
+    )
 
 
 def _inbound_id(result):
