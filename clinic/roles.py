@@ -65,6 +65,8 @@ _clinic_manager = {
         "refund": VIEW,
     },
     "waitlist": {"waitlistentry": ("view", "change"), "waitlistoffer": VIEW, "opening": VIEW},
+    # The manager writes and publishes the forms clients fill in (templates only: no answers).
+    "clinical_forms": {"formtemplate": EDIT, "formversion": ("view", "change", "delete"), "formfield": ALL},
 }
 
 _privacy_officer = {

@@ -35,6 +35,7 @@ CATEGORY_OF_MODEL = {
     "payments.StripeCustomer": "stripe_customers",
     "payments.CardSetup": "card_setups",
     "waitlist.WaitlistEntry": "waitlist_entries",
+    "clinical_forms.FormSubmission": "clinical_forms",
 }
 
 

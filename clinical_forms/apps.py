@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+
+
+class ClinicalFormsConfig(AppConfig):
+    name = "clinical_forms"
+    verbose_name = "Clinical forms"
+
+    def ready(self):
+        from privacy import registry
+
+        from . import checks, personal_data  # noqa: F401  (checks register on import)
+
+        registry.register(
+            "clinical_forms",
+            exporter=personal_data.export_clinical_forms,
+            eraser=personal_data.erase_clinical_forms,
+            erase_order=20,  # finds rows by client id, so any order works
+            models=["clinical_forms.FormSubmission"],
+        )
