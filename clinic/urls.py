@@ -18,6 +18,7 @@ urlpatterns = [
     path("privacy/", include("privacy.urls")),
     path("messaging/", include("messaging.urls")),
     path("payments/", include("payments.urls")),
+    path("", include("clinical_forms.urls")),
     path("", include("waitlist.urls")),
     path("", include("appointments.urls")),
 ]

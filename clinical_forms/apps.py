@@ -6,9 +6,12 @@ class ClinicalFormsConfig(AppConfig):
     verbose_name = "Clinical forms"
 
     def ready(self):
+        from appointments.signals import appointment_booked
         from privacy import registry
 
-        from . import checks, personal_data  # noqa: F401  (checks register on import)
+        from . import checks, personal_data, receivers  # noqa: F401  (checks register on import)
+
+        appointment_booked.connect(receivers.on_appointment_booked, dispatch_uid="clinical-forms-link")
 
         registry.register(
             "clinical_forms",

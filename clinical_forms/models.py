@@ -9,7 +9,7 @@ change is a new version, which applies to new signatures only.
 from django.conf import settings
 from django.db import models
 
-from appointments.models import Service
+from appointments.models import Appointment, Service
 from clinic.models import Client
 
 from .encryption import EncryptedJSON, EncryptedText
@@ -150,11 +150,22 @@ class SubmissionStatus(models.TextChoices):
     SIGNED = "signed", "Signed"
 
 
+class SignedFormError(Exception):
+    """Code tried to change or delete a signed form."""
+
+
 class FormSubmission(models.Model):
-    """One client's answers to one form version. The answers are encrypted at rest (CLINICAL_FORMS_KEYS)."""
+    """One client's answers to one form version. The answers are encrypted at rest (CLINICAL_FORMS_KEYS).
+
+    Once signed it never changes: the signer, time, IP, user agent and the SHA-256 of the exact
+    document rendered for signing are kept with it.
+    """
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="form_submissions")
     version = models.ForeignKey(FormVersion, on_delete=models.PROTECT, related_name="submissions")
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="form_submissions"
+    )
     status = models.CharField(max_length=20, choices=SubmissionStatus.choices, default=SubmissionStatus.IN_PROGRESS)
     # {field key: answer}; yes/no follow-ups under "<key>__detail"; optional consents (photo scopes) true/false.
     answers = EncryptedJSON(null=True, blank=True, default=dict)
@@ -163,6 +174,11 @@ class FormSubmission(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     signed_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    signed_ip = models.GenericIPAddressField(null=True, blank=True)
+    signed_user_agent = models.TextField(blank=True)
+    # The exact document the client signed (questions, answers, consent wording, name, time), and its hash.
+    document = EncryptedText(null=True, blank=True)
+    document_sha256 = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -170,3 +186,25 @@ class FormSubmission(models.Model):
 
     def __str__(self):
         return f"{self.version.template} for client #{self.client_id} ({self.get_status_display()})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and FormSubmission.objects.filter(pk=self.pk, status=SubmissionStatus.SIGNED).exists():
+            raise SignedFormError("A signed form cannot change.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.status == SubmissionStatus.SIGNED:
+            raise SignedFormError("A signed form cannot be deleted (it is a medical record).")
+        return super().delete(*args, **kwargs)
+
+
+class FormRequest(models.Model):
+    """The forms link sent for one appointment (so the task sends it once)."""
+
+    appointment = models.OneToOneField(Appointment, on_delete=models.CASCADE, related_name="form_request")
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    texted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Forms link for appointment #{self.appointment_id}"

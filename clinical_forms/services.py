@@ -1,11 +1,19 @@
 """Writes for clinical forms: publishing a version, starting the next one, saving answers."""
 
+import hashlib
+import logging
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
 from clinic.errors import BusinessRuleError
 
-from .models import FieldKind, FormField, FormKind, FormSubmission, FormTemplate, FormVersion
+from .models import FieldKind, FormField, FormKind, FormSubmission, FormTemplate, FormVersion, SubmissionStatus
+
+logger = logging.getLogger(__name__)
 
 
 class FormVersionError(BusinessRuleError):
@@ -104,3 +112,203 @@ def reencrypt_with_first_key(*, batch_size: int = 500) -> int:
                 FormSubmission.objects.filter(pk=row.pk).update(answers=row.answers, signer_name=row.signer_name)
                 done += 1
     return done
+
+
+# --- The client fills in and signs ---------------------------------------------------------
+
+
+class VersionChanged(BusinessRuleError):
+    """The form changed while the client was filling it in: show the new version, save nothing."""
+
+    def __init__(self, version: FormVersion) -> None:
+        super().__init__(
+            "This form was updated while you were filling it in. Please check your answers on the new version "
+            "below; nothing was saved against the old one."
+        )
+        self.version = version
+
+
+class UnderageRefused(BusinessRuleError):
+    """The date of birth given is under 18: the clinic does not treat minors."""
+
+
+class AlreadySigned(BusinessRuleError):
+    """The client already signed this form and it is still valid."""
+
+
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def render_document(*, version: FormVersion, answers: dict, signer_name: str, signed_at: datetime) -> str:
+    """The exact text the client signs: every question with its answer, the consent wording, name and time."""
+    lines = [f"{version.title}", f"{version.template.name}, version {version.number}", ""]
+    if version.introduction:
+        lines += [version.introduction, ""]
+    for field in version.fields.all():
+        if field.kind == FieldKind.CONSENT_TEXT:
+            lines += [field.label, field.text, ""]
+            continue
+        if field.kind == FieldKind.OPTIONAL_CONSENT:
+            agreed = "Agreed" if answers.get(field.key) else "Not agreed"
+            lines += [f"{field.label}: {field.text}", f"  {agreed}", ""]
+            continue
+        lines += [field.label, f"  {answers.get(field.key, '(no answer)')}"]
+        detail = answers.get(f"{field.key}__detail")
+        if detail:
+            lines += [f"  {field.follow_up_label} {detail}"]
+        lines.append("")
+    lines += [f"Signed by typing their full name: {signer_name}", f"Signed at: {signed_at.isoformat()}"]
+    return "\n".join(lines)
+
+
+def _notify_staff_underage(appointment) -> None:
+    """Tell the location that a booking's forms were refused for age (no answer, no date of birth in it)."""
+    to = [appointment.location.email] if appointment.location.email else []
+    if not to:
+        logger.warning("Under-18 form refusal for appointment %s: the location has no email", appointment.pk)
+        return
+    local = timezone.localtime(appointment.start, appointment.location.tzinfo)
+    send_mail(
+        subject=f"Forms refused (under 18): appointment #{appointment.pk}",
+        message=(
+            f"The client of appointment #{appointment.pk} ({appointment.service.name}, {local:%a %b %-d, %-I:%M %p}, "
+            f"{appointment.location.name}) gave a date of birth under 18 on their medical history. The clinic does "
+            "not treat minors: please contact them and cancel or rebook the appointment.\n"
+        ),
+        from_email=None,
+        recipient_list=to,
+    )
+
+
+def save_visit_form(
+    *,
+    appointment,
+    template: FormTemplate,
+    data,
+    sign: bool,
+    ip: str | None = None,
+    user_agent: str = "",
+    now: datetime | None = None,
+):
+    """Save what the client typed (sign=False keeps a half-filled form) or validate and sign it.
+
+    Returns (submission or None, form). A form with errors comes back unsaved-as-signed but with
+    what was typed kept as the draft. Raises VersionChanged, UnderageRefused, AlreadySigned.
+    """
+    from .forms import ClinicalForm
+    from .selectors import current_version, draft_form, signed_form
+
+    now = now or timezone.now()
+    version = current_version(template)
+    if version is None:
+        raise FormVersionError("This form is not available.")
+    if signed_form(client_id=appointment.client_id, template=template, now=now):
+        raise AlreadySigned("You have already signed this form; nothing more is needed.")
+    form = ClinicalForm(data, version=version, signing=sign)
+    posted_version = str(data.get("version_id", ""))
+    if posted_version != str(version.pk):
+        raise VersionChanged(version)
+    with transaction.atomic():
+        draft = draft_form(client_id=appointment.client_id, template=template)
+        if draft is not None and draft.version_id != version.pk:
+            draft.delete()  # typed against an older version: replaced by this one
+            draft = None
+        if draft is None:
+            draft = FormSubmission(client=appointment.client, version=version, appointment=appointment)
+        draft.answers = form.typed_answers()
+        if not sign or not form.is_valid():
+            draft.save()
+            return None, form
+        answers = form.answers()
+        today = timezone.localdate(now, appointment.location.tzinfo)
+        births = [form.cleaned_data.get(f.key) for f in version.fields.filter(is_date_of_birth=True)]
+        underage = any(birth and age_on(birth, today) < 18 for birth in births)
+        if underage:
+            draft.save()  # what was typed stays; the form is not signed
+            transaction.on_commit(lambda: _notify_staff_underage(appointment))
+        else:
+            signer = form.cleaned_data["signer_name"].strip()
+            document = render_document(version=version, answers=answers, signer_name=signer, signed_at=now)
+            draft.answers = answers
+            draft.signer_name = signer
+            draft.status = SubmissionStatus.SIGNED
+            draft.signed_at = now
+            draft.expires_at = now + timedelta(days=template.valid_days)
+            draft.signed_ip = ip
+            draft.signed_user_agent = user_agent[:500]
+            draft.document = document
+            draft.document_sha256 = hashlib.sha256(document.encode()).hexdigest()
+            draft.appointment = appointment
+            draft.save()
+    if underage:
+        raise UnderageRefused(
+            "We're sorry: our clinic treats only clients aged 18 or over, so we cannot accept this form. "
+            "We have let the clinic know; they will contact you about your appointment."
+        )
+    return draft, form
+
+
+# --- The link sent after booking -------------------------------------------------------------
+
+
+def send_forms_link(*, appointment_id: int, now: datetime | None = None) -> dict:
+    """Email (and text, with the client's consent to appointment texts) the link to the visit's forms, once.
+
+    Nothing is sent when the visit needs no form or every form is already signed and valid.
+    The messages carry only the link: no question, answer or form name.
+    """
+    from appointments.models import Appointment
+    from messaging.models import MessageKind
+    from messaging.outbox import queue_message
+    from messaging.permissions import Purpose, may_contact, number_on_file
+
+    from .links import forms_url
+    from .models import FormRequest
+    from .selectors import visit_forms_complete, visit_forms_status
+
+    now = now or timezone.now()
+    appointment = Appointment.objects.select_related("client", "location", "service").get(pk=appointment_id)
+    if appointment.is_cancelled or appointment.end <= now:
+        return {"emailed": False, "texted": False}
+    if not visit_forms_status(appointment, now=now) or visit_forms_complete(appointment, now=now):
+        return {"emailed": False, "texted": False}
+    sent = {"emailed": False, "texted": False}
+    with transaction.atomic():
+        request, _ = FormRequest.objects.get_or_create(appointment=appointment)
+        request = FormRequest.objects.select_for_update().get(pk=request.pk)
+        url = forms_url(appointment)
+        client = appointment.client
+        if request.emailed_at is None and client.email:
+            request.emailed_at = now
+            request.save(update_fields=["emailed_at"])
+            body = (
+                f"Hello {client.first_name},\n\nBefore your {appointment.service.name} visit at "
+                f"{settings.CLINIC_NAME} {appointment.location.name}, please complete your forms on this private "
+                f"link (it works on your phone, no account needed):\n\n{url}\n\n"
+                "Do not forward this email: the link opens your forms.\n"
+            )
+            transaction.on_commit(
+                lambda: send_mail(
+                    subject=f"Please complete your forms before your visit to {settings.CLINIC_NAME}",
+                    message=body,
+                    from_email=None,
+                    recipient_list=[client.email],
+                )
+            )
+            sent["emailed"] = True
+        if request.texted_at is None and may_contact(client=client, purpose=Purpose.TRANSACTIONAL):
+            request.texted_at = now
+            request.save(update_fields=["texted_at"])
+            queue_message(
+                to_number=number_on_file(client),
+                body=f"{settings.CLINIC_NAME}: please complete your forms before your visit: {url}",
+                location=appointment.location,
+                client=client,
+                appointment=appointment,
+                kind=MessageKind.OTHER,
+                dedupe_key=f"forms-link:{appointment.pk}",
+                now=now,
+            )
+            sent["texted"] = True
+    return sent

@@ -1,0 +1,13 @@
+"""Celery tasks for clinical forms: thin, pass ids, safe to run twice."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5)
+def send_forms_link(self, appointment_id):
+    try:
+        return services.send_forms_link(appointment_id=appointment_id)
+    except Exception as exc:  # a database or mail hiccup: try again later (sending once is recorded)
+        raise self.retry(exc=exc, countdown=min(300, 10 * 2**self.request.retries)) from exc
