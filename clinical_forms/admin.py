@@ -2,18 +2,24 @@
 
 A published version is shown read-only (no field added, changed or deleted); a change is a
 new version ("Start a new version" on the template), which copies the latest one as a draft.
-The templates hold no personal data; clients' answers are not shown here.
+The templates hold no personal data. Clients' answers (FormSubmission) are for practitioners
+and the privacy officer of the client's locations, each read audited.
 """
 
 from django.contrib import admin, messages
-from django.urls import reverse
-from django.utils.html import format_html
+from django.http import Http404, HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
+from appointments.admin import appointment_facts
+from clinic.admin import ReadOnlyAdminMixin
+from clinic.admin_scoping import LocationScopedAdmin, NoSecretLookupsMixin, clients_at, register_scope
 from clinic.errors import BusinessRuleError
 
 from . import services
-from .models import FormField, FormTemplate, FormVersion
-from .selectors import current_version
+from .models import FieldKind, FormField, FormSubmission, FormTemplate, FormVersion, SubmissionStatus
+from .pdf import signed_form_pdf
+from .selectors import current_version, visit_forms_status
 
 
 class FormVersionInline(admin.TabularInline):
@@ -120,3 +126,108 @@ class FormVersionAdmin(admin.ModelAdmin):
                 self.message_user(request, str(refusal), messages.ERROR)
             else:
                 self.message_user(request, f"{version.template} version {version.number} is published.")
+
+
+register_scope(FormSubmission, lambda qs, ids: qs.filter(client__in=clients_at(ids).values("pk")))
+
+
+@admin.register(FormSubmission)
+class FormSubmissionAdmin(NoSecretLookupsMixin, ReadOnlyAdminMixin, LocationScopedAdmin):
+    """Clients' answers: for practitioners and the privacy officer only, of their locations; every read audited.
+
+    The list shows which forms exist and their state, never an answer; opening one (or its PDF)
+    writes a "Personal data viewed" event to the privacy audit trail.
+    """
+
+    list_display = ["client", "form_name", "version_number", "status", "signed_at", "expires_at"]
+    list_filter = ["status", "version__template"]
+    list_select_related = ["client", "version__template"]
+    secret_lookup_fields = ("answers", "signer_name", "document", "document_sha256", "signed_ip", "signed_user_agent")
+    fields = [
+        "client",
+        "form_name",
+        "version_number",
+        "status",
+        "answers_list",
+        "signer_name",
+        "signed_at",
+        "signed_ip",
+        "signed_user_agent",
+        "expires_at",
+        "document_sha256",
+        "pdf_link",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="form")
+    def form_name(self, obj):
+        return obj.version.template.name
+
+    @admin.display(description="version")
+    def version_number(self, obj):
+        return obj.version.number
+
+    @admin.display(description="answers")
+    def answers_list(self, obj):
+        answers = obj.answers or {}
+        rows = []
+        for field in obj.version.fields.all():
+            if not field.takes_answer:
+                continue
+            value = answers.get(field.key, "")
+            if field.kind == FieldKind.OPTIONAL_CONSENT:
+                value = "agreed" if value else "not agreed"
+            rows.append((field.label, value, answers.get(f"{field.key}__detail", "")))
+        return format_html(
+            "<dl>{}</dl>",
+            format_html_join("", "<dt>{}</dt><dd>{} {}</dd>", rows),
+        )
+
+    @admin.display(description="PDF")
+    def pdf_link(self, obj):
+        if obj.status != SubmissionStatus.SIGNED:
+            return "-"
+        url = reverse("admin:clinical_forms_formsubmission_pdf", args=[obj.pk])
+        return format_html('<a href="{}">Download the signed form (PDF)</a>', url)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/pdf/",
+                self.admin_site.admin_view(self.pdf_view),
+                name="clinical_forms_formsubmission_pdf",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if response.status_code == 200:
+            services.audit_answers_read(submission_id=int(object_id), user=request.user, how="viewed")
+        return response
+
+    def pdf_view(self, request, object_id):
+        submission = self.get_object(request, str(object_id))
+        if submission is None or not self.has_view_permission(request, submission):
+            raise Http404
+        if submission.status != SubmissionStatus.SIGNED:
+            raise Http404
+        body = signed_form_pdf(submission)
+        services.audit_answers_read(submission_id=submission.pk, user=request.user, how="downloaded as PDF")
+        response = HttpResponse(body, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="signed-form-{submission.pk}.pdf"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def forms_state(appointment):
+    """What the front desk sees of a visit's forms: complete or not, and which are missing (no answer)."""
+    rows = visit_forms_status(appointment)
+    if not rows:
+        return "none needed"
+    missing = [row["template"].name for row in rows if row["state"] != "complete"]
+    return "complete" if not missing else "incomplete (missing: " + ", ".join(missing) + ")"
+
+
+forms_state.short_description = "clinical forms"  # type: ignore[attr-defined]
+appointment_facts.append(forms_state)

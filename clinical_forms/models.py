@@ -154,6 +154,20 @@ class SignedFormError(Exception):
     """Code tried to change or delete a signed form."""
 
 
+class FormSubmissionQuerySet(models.QuerySet):
+    def delete(self):
+        if self.filter(status=SubmissionStatus.SIGNED).exists():
+            raise SignedFormError("A signed form cannot be deleted (it is a medical record).")
+        return super().delete()
+
+    def reassign_client(self, client):
+        """Merging two records of one person (clinic.identity.merge_clients): the forms move unchanged."""
+        from privacy.ledger import rewriting_ledger
+
+        with rewriting_ledger():
+            return super().update(client=client)
+
+
 class FormSubmission(models.Model):
     """One client's answers to one form version. The answers are encrypted at rest (CLINICAL_FORMS_KEYS).
 
@@ -179,6 +193,8 @@ class FormSubmission(models.Model):
     # The exact document the client signed (questions, answers, consent wording, name, time), and its hash.
     document = EncryptedText(null=True, blank=True)
     document_sha256 = models.CharField(max_length=64, blank=True)
+
+    objects = FormSubmissionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at", "-id"]

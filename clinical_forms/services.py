@@ -97,19 +97,23 @@ def start_new_version(*, template_id: int) -> FormVersion:
 
 
 def reencrypt_with_first_key(*, batch_size: int = 500) -> int:
-    """Rewrite every encrypted value with the first key of CLINICAL_FORMS_KEYS (after a rotation).
+    """Rewrite every encrypted value (answers, signer, signed document) with the first key (after a rotation).
 
     Reading decrypts with any listed key; `update()` encrypts with the first. Timestamps do
     not move. Returns the number of forms rewritten; then the old key can leave the list.
     """
+    from privacy.ledger import rewriting_ledger
+
     done = 0
     ids = list(FormSubmission.objects.order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), batch_size):
-        with transaction.atomic():
+        with rewriting_ledger():  # signed forms: the ciphertext changes, never the content
             for row in FormSubmission.objects.filter(pk__in=ids[start : start + batch_size]).only(
-                "answers", "signer_name"
+                "answers", "signer_name", "document"
             ):
-                FormSubmission.objects.filter(pk=row.pk).update(answers=row.answers, signer_name=row.signer_name)
+                FormSubmission.objects.filter(pk=row.pk).update(
+                    answers=row.answers, signer_name=row.signer_name, document=row.document
+                )
                 done += 1
     return done
 
@@ -312,3 +316,20 @@ def send_forms_link(*, appointment_id: int, now: datetime | None = None) -> dict
             )
             sent["texted"] = True
     return sent
+
+
+def audit_answers_read(*, submission_id: int, user, how: str) -> None:
+    """Who read which client's answers, when (the privacy audit trail); the answers themselves are not copied."""
+    from privacy.models import AuditAction
+    from privacy.subject_requests import audit
+
+    submission = FormSubmission.objects.select_related("version__template").get(pk=submission_id)
+    audit(
+        AuditAction.DATA_VIEWED,
+        client_id=submission.client_id,
+        actor=user,
+        detail=(
+            f"Clinical form answers {how}: {submission.version.template.name} v{submission.version.number} "
+            f"(form #{submission.pk})"
+        ),
+    )

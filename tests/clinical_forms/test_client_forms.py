@@ -228,6 +228,7 @@ def test_odd_input_gets_a_clear_answer_never_a_500(client, visit, odd):
     assert not FormSubmission.objects.filter(status=SubmissionStatus.SIGNED).exists()
 
 
+@pytest.mark.policy("health-data-access")
 def test_the_forms_pages_load_no_analytics_or_ad_tag_even_when_the_visitor_accepted_them(client, visit, settings):
     settings.GA_MEASUREMENT_ID, settings.GTM_CONTAINER_ID, settings.META_PIXEL_ID = "G-TEST123", "GTM-T45", "99988"
     client.post("/privacy/cookies/", {"choice": "accept_all", "next": "/"})
