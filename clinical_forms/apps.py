@@ -9,7 +9,7 @@ class ClinicalFormsConfig(AppConfig):
         from appointments.signals import appointment_booked
         from privacy import registry
 
-        from . import checks, personal_data, receivers  # noqa: F401  (checks register on import)
+        from . import checks, personal_data, receivers, services  # noqa: F401  (checks register on import)
 
         appointment_booked.connect(receivers.on_appointment_booked, dispatch_uid="clinical-forms-link")
 
@@ -20,3 +20,4 @@ class ClinicalFormsConfig(AppConfig):
             erase_order=20,  # finds rows by client id, so any order works
             models=["clinical_forms.FormSubmission"],
         )
+        registry.register_legal_hold("clinical_forms", services.legal_hold_sentence)

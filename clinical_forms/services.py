@@ -333,3 +333,38 @@ def audit_answers_read(*, submission_id: int, user, how: str) -> None:
             f"(form #{submission.pk})"
         ),
     )
+
+
+# --- Medical records: the legal hold and the end of the legal period ----------------------------
+
+
+def legal_hold_sentence(client_ids) -> str:
+    """What an erasure keeps of these clients by law (named in the answer to the person), or ""."""
+    if not FormSubmission.objects.filter(client_id__in=list(client_ids), status=SubmissionStatus.SIGNED).exists():
+        return ""
+    years = settings.CLINICAL_RECORD_RETENTION_YEARS
+    return (
+        "Your signed treatment forms and medical history are medical records that the law requires us to keep "
+        f"(California: at least {years} years after your last visit), encrypted and readable only by clinical staff; "
+        "they are deleted at the end of that period."
+    )
+
+
+def delete_records_past_retention(*, now: datetime | None = None, dry_run: bool = False) -> int:
+    """Delete signed forms CLINICAL_RECORD_RETENTION_YEARS after the later of signing and the client's last visit."""
+    from dateutil.relativedelta import relativedelta
+    from django.db.models import Exists, OuterRef
+
+    from appointments.models import Appointment
+
+    now = now or timezone.now()
+    cutoff = now - relativedelta(years=settings.CLINICAL_RECORD_RETENTION_YEARS)
+    recent_visit = Appointment.objects.filter(client_id=OuterRef("client_id"), start__gte=cutoff)
+    expired = FormSubmission.objects.filter(status=SubmissionStatus.SIGNED, signed_at__lt=cutoff).exclude(
+        Exists(recent_visit)
+    )
+    if dry_run:
+        return expired.count()
+    with transaction.atomic():
+        deleted, _ = expired.delete_past_retention()
+    return deleted

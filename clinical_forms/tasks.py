@@ -11,3 +11,9 @@ def send_forms_link(self, appointment_id):
         return services.send_forms_link(appointment_id=appointment_id)
     except Exception as exc:  # a database or mail hiccup: try again later (sending once is recorded)
         raise self.retry(exc=exc, countdown=min(300, 10 * 2**self.request.retries)) from exc
+
+
+@shared_task(acks_late=True)
+def delete_clinical_records_past_retention():
+    """Daily: signed forms whose legal period is over are deleted (idempotent)."""
+    return services.delete_records_past_retention()

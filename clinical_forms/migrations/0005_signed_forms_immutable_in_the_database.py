@@ -2,8 +2,9 @@
 
 Allowed: Django's SET_NULL clearing the appointment link; and, inside
 privacy.ledger.rewriting_ledger() only, the sanctioned rewrites: a merge of two
-records of one person (the form moves to the kept client) and re-encryption under a
-new key (`rotate_clinical_forms_keys`: the ciphertext changes, the content does not).
+records of one person (the form moves to the kept client), re-encryption under a
+new key (`rotate_clinical_forms_keys`: the ciphertext changes, the content does not)
+and deletion by the retention task once CLINICAL_RECORD_RETENTION_YEARS have passed.
 SQLite: nothing; the model and queryset refuse the same changes there.
 """
 
@@ -20,6 +21,7 @@ BEGIN
         RETURN NEW;
     END IF;
     IF TG_OP = 'DELETE' THEN
+        IF rewrite THEN RETURN OLD; END IF;  -- the retention task, at the end of the legal period
         RAISE EXCEPTION 'a signed clinical form is a medical record: form % cannot be deleted', OLD.id;
     END IF;
     IF (NEW.id, NEW.version_id, NEW.status, NEW.signed_at, NEW.expires_at, NEW.signed_ip, NEW.signed_user_agent,
