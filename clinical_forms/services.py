@@ -272,23 +272,23 @@ def send_forms_link(*, appointment_id: int, now: datetime | None = None) -> dict
     from .selectors import visit_forms_complete, visit_forms_status
 
     now = now or timezone.now()
-    appointment = Appointment.objects.select_related("client", "location", "service").get(pk=appointment_id)
-    if appointment.is_cancelled or appointment.end <= now:
+    visit = Appointment.objects.select_related("client", "location", "service").get(pk=appointment_id)
+    if visit.is_cancelled or visit.end <= now:
         return {"emailed": False, "texted": False}
-    if not visit_forms_status(appointment, now=now) or visit_forms_complete(appointment, now=now):
+    if not visit_forms_status(visit, now=now) or visit_forms_complete(visit, now=now):
         return {"emailed": False, "texted": False}
     sent = {"emailed": False, "texted": False}
     with transaction.atomic():
-        request, _ = FormRequest.objects.get_or_create(appointment=appointment)
+        request, _ = FormRequest.objects.get_or_create(appointment=visit)
         request = FormRequest.objects.select_for_update().get(pk=request.pk)
-        url = forms_url(appointment)
-        client = appointment.client
+        url = forms_url(visit)
+        client = visit.client
         if request.emailed_at is None and client.email:
             request.emailed_at = now
             request.save(update_fields=["emailed_at"])
             body = (
-                f"Hello {client.first_name},\n\nBefore your {appointment.service.name} visit at "
-                f"{settings.CLINIC_NAME} {appointment.location.name}, please complete your forms on this private "
+                f"Hello {client.first_name},\n\nBefore your {visit.service.name} visit at "
+                f"{settings.CLINIC_NAME} {visit.location.name}, please complete your forms on this private "
                 f"link (it works on your phone, no account needed):\n\n{url}\n\n"
                 "Do not forward this email: the link opens your forms.\n"
             )
@@ -307,11 +307,11 @@ def send_forms_link(*, appointment_id: int, now: datetime | None = None) -> dict
             queue_message(
                 to_number=number_on_file(client),
                 body=f"{settings.CLINIC_NAME}: please complete your forms before your visit: {url}",
-                location=appointment.location,
+                location=visit.location,
                 client=client,
-                appointment=appointment,
+                appointment=visit,
                 kind=MessageKind.OTHER,
-                dedupe_key=f"forms-link:{appointment.pk}",
+                dedupe_key=f"forms-link:{visit.pk}",
                 now=now,
             )
             sent["texted"] = True
