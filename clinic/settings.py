@@ -379,6 +379,8 @@ CLINICAL_FORMS_DEV_KEY_ALLOWED = DEBUG  # decided at start-up (the test runner t
 # Signed clinical forms are medical records: kept this long after the later of signing and the last visit
 # (California: at least 7 years for adults), through an erasure, then deleted by the daily retention task.
 CLINICAL_RECORD_RETENTION_YEARS = env.int("CLINICAL_RECORD_RETENTION_YEARS", default=7)
+# One reminder this many hours before the visit when its forms are still missing.
+FORMS_REMINDER_HOURS = env.int("FORMS_REMINDER_HOURS", default=48)
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env("LOG_FORMAT", default="plain")  # "json": one object per line, for log shippers

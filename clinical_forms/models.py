@@ -227,6 +227,7 @@ class FormRequest(models.Model):
     appointment = models.OneToOneField(Appointment, on_delete=models.CASCADE, related_name="form_request")
     emailed_at = models.DateTimeField(null=True, blank=True)
     texted_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True, help_text="The one reminder before the visit.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):

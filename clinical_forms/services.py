@@ -256,9 +256,10 @@ def save_visit_form(
 # --- The link sent after booking -------------------------------------------------------------
 
 
-def send_forms_link(*, appointment_id: int, now: datetime | None = None) -> dict:
+def send_forms_link(*, appointment_id: int, now: datetime | None = None, reminder: bool = False) -> dict:
     """Email (and text, with the client's consent to appointment texts) the link to the visit's forms, once.
 
+    With reminder=True: the one reminder before the visit (FormRequest.reminded_at), if forms are still missing.
     Nothing is sent when the visit needs no form or every form is already signed and valid.
     The messages carry only the link: no question, answer or form name.
     """
@@ -273,37 +274,45 @@ def send_forms_link(*, appointment_id: int, now: datetime | None = None) -> dict
 
     now = now or timezone.now()
     visit = Appointment.objects.select_related("client", "location", "service").get(pk=appointment_id)
-    if visit.is_cancelled or visit.end <= now:
-        return {"emailed": False, "texted": False}
-    if not visit_forms_status(visit, now=now) or visit_forms_complete(visit, now=now):
-        return {"emailed": False, "texted": False}
     sent = {"emailed": False, "texted": False}
+    if visit.is_cancelled or visit.end <= now:
+        return sent
+    if not visit_forms_status(visit, now=now) or visit_forms_complete(visit, now=now):
+        return sent
     with transaction.atomic():
         request, _ = FormRequest.objects.get_or_create(appointment=visit)
         request = FormRequest.objects.select_for_update().get(pk=request.pk)
         url = forms_url(visit)
         client = visit.client
-        if request.emailed_at is None and client.email:
-            request.emailed_at = now
-            request.save(update_fields=["emailed_at"])
+        if reminder:
+            if request.reminded_at is not None:
+                return sent
+            request.reminded_at = now
+            request.save(update_fields=["reminded_at"])
+            email_due, text_due = bool(client.email), True
+        else:
+            email_due, text_due = request.emailed_at is None and bool(client.email), request.texted_at is None
+        if email_due:
+            if not reminder:
+                request.emailed_at = now
+                request.save(update_fields=["emailed_at"])
             body = (
                 f"Hello {client.first_name},\n\nBefore your {visit.service.name} visit at "
                 f"{settings.CLINIC_NAME} {visit.location.name}, please complete your forms on this private "
                 f"link (it works on your phone, no account needed):\n\n{url}\n\n"
                 "Do not forward this email: the link opens your forms.\n"
             )
+            subject = f"Please complete your forms before your visit to {settings.CLINIC_NAME}"
+            if reminder:
+                subject = "Reminder: " + subject
             transaction.on_commit(
-                lambda: send_mail(
-                    subject=f"Please complete your forms before your visit to {settings.CLINIC_NAME}",
-                    message=body,
-                    from_email=None,
-                    recipient_list=[client.email],
-                )
+                lambda: send_mail(subject=subject, message=body, from_email=None, recipient_list=[client.email])
             )
             sent["emailed"] = True
-        if request.texted_at is None and may_contact(client=client, purpose=Purpose.TRANSACTIONAL):
-            request.texted_at = now
-            request.save(update_fields=["texted_at"])
+        if text_due and may_contact(client=client, purpose=Purpose.TRANSACTIONAL):
+            if not reminder:
+                request.texted_at = now
+                request.save(update_fields=["texted_at"])
             queue_message(
                 to_number=number_on_file(client),
                 body=f"{settings.CLINIC_NAME}: please complete your forms before your visit: {url}",
@@ -311,11 +320,34 @@ def send_forms_link(*, appointment_id: int, now: datetime | None = None) -> dict
                 client=client,
                 appointment=visit,
                 kind=MessageKind.OTHER,
-                dedupe_key=f"forms-link:{visit.pk}",
+                dedupe_key=f"forms-{'reminder' if reminder else 'link'}:{visit.pk}",
                 now=now,
             )
             sent["texted"] = True
     return sent
+
+
+def send_due_form_reminders(*, now: datetime | None = None) -> int:
+    """Remind, once, the clients whose visit is within FORMS_REMINDER_HOURS (48) and whose forms are missing."""
+    from appointments.models import Appointment, AppointmentStatus
+
+    now = now or timezone.now()
+    due = (
+        Appointment.objects.filter(
+            start__gt=now,
+            start__lte=now + timedelta(hours=settings.FORMS_REMINDER_HOURS),
+            service__form_templates__is_active=True,
+        )
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .exclude(form_request__reminded_at__isnull=False)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    reminded = 0
+    for visit_id in list(due):
+        if send_forms_link(appointment_id=visit_id, now=now, reminder=True)["emailed"]:
+            reminded += 1
+    return reminded
 
 
 def audit_answers_read(*, submission_id: int, user, how: str) -> None:

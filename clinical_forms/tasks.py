@@ -17,3 +17,9 @@ def send_forms_link(self, appointment_id):
 def delete_clinical_records_past_retention():
     """Daily: signed forms whose legal period is over are deleted (idempotent)."""
     return services.delete_records_past_retention()
+
+
+@shared_task(acks_late=True)
+def send_due_form_reminders():
+    """Every 15 minutes: the one reminder for visits within FORMS_REMINDER_HOURS whose forms are missing."""
+    return services.send_due_form_reminders()

@@ -240,3 +240,32 @@ def test_the_forms_pages_load_no_analytics_or_ad_tag_even_when_the_visitor_accep
     ):
         html = client.get(url).content.decode()
         assert "G-TEST123" not in html and "GTM-T45" not in html and "99988" not in html
+
+
+def test_one_reminder_goes_within_48_hours_of_a_visit_whose_forms_are_missing(
+    client, visit, django_capture_on_commit_callbacks
+):
+    appointment = visit["appointment"]  # Monday 10:00, 16 hours away
+    later = AppointmentFactory(
+        location=appointment.location,
+        service=appointment.service,
+        practitioner=appointment.practitioner,
+        start=MONDAY_10 + timedelta(days=3),  # outside the 48 hours
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.send_due_form_reminders() == 1
+        assert services.send_due_form_reminders() == 0  # once
+    reminders = [m for m in mail.outbox if m.subject.startswith("Reminder: Please complete your forms")]
+    assert [m.to for m in reminders] == [[appointment.client.email]]
+    assert later.client.email not in {m.to[0] for m in mail.outbox}
+    # A visit whose forms are all signed gets no reminder.
+    done = AppointmentFactory(
+        location=appointment.location,
+        service=appointment.service,
+        practitioner=appointment.practitioner,
+        start=MONDAY_10 + timedelta(hours=3),
+    )
+    for template in (visit["consent"], visit["history"]):
+        client.post(fill_url(done, template), good_answers(template))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.send_due_form_reminders() == 0
