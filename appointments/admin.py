@@ -48,6 +48,9 @@ from .visit_admin import book_visit_view
 
 # Other apps add inlines for an appointment here (its text messages).
 appointment_inlines = []
+# Other apps add read-only facts to an appointment's page here: callable(appointment) -> text, with a
+# short_description (clinical forms: complete or not), so this app need not import them.
+appointment_facts = []
 
 
 def _practitioners_at(queryset, ids):
@@ -363,6 +366,10 @@ class AppointmentAdmin(LocationScopedAdmin):
     def get_inlines(self, request, obj):
         return appointment_inlines if obj else []
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, *appointment_facts] if obj else fields
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         if response.status_code == 200:
@@ -422,7 +429,11 @@ class AppointmentAdmin(LocationScopedAdmin):
             "status",
             "source",
             "notes",
-        ] + (["end", "rooms_and_devices", "created_at", "updated_at", "loaded_version"] if obj else [])
+        ] + (
+            ["end", "rooms_and_devices", "created_at", "updated_at", "loaded_version", *appointment_facts]
+            if obj
+            else []
+        )
 
 
 class AppointmentInline(LocationScopedInline, admin.TabularInline):

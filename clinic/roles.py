@@ -10,6 +10,7 @@ ALL = ("view", "add", "change", "delete")
 FRONT_DESK = "Front desk"
 CLINIC_MANAGER = "Clinic manager"
 PRIVACY_OFFICER = "Privacy officer"
+PRACTITIONER = "Practitioner"
 
 _front_desk = {
     "clinic": {"client": EDIT, "location": VIEW},
@@ -72,6 +73,8 @@ _clinic_manager = {
         "refund": VIEW,
     },
     "waitlist": {"waitlistentry": ("view", "change"), "waitlistoffer": VIEW, "opening": VIEW},
+    # The manager writes and publishes the forms clients fill in (templates only: no answers).
+    "clinical_forms": {"formtemplate": EDIT, "formversion": ("view", "change", "delete"), "formfield": ALL},
 }
 
 _privacy_officer = {
@@ -85,6 +88,8 @@ _privacy_officer = {
         "datasubjectrequest": ("view", "add", "change", "export"),
         "privacyauditevent": VIEW,
     },
+    # Reads clinical answers (each read is audited), scoped to the officer's locations like every record.
+    "clinical_forms": {"formsubmission": VIEW},
     "messaging": {
         "smsmessage": VIEW,
         "smsoptout": ("view", "lift"),
@@ -94,7 +99,19 @@ _privacy_officer = {
     },
 }
 
-ROLES = {FRONT_DESK: _front_desk, CLINIC_MANAGER: _clinic_manager, PRIVACY_OFFICER: _privacy_officer}
+# Treats clients: reads their clinical forms (each read audited) for the visits at their locations.
+_practitioner = {
+    "clinic": {"client": VIEW, "location": VIEW},
+    "appointments": {"appointment": VIEW, "service": VIEW, "practitioner": VIEW},
+    "clinical_forms": {"formsubmission": VIEW, "formtemplate": VIEW, "formversion": VIEW},
+}
+
+ROLES = {
+    FRONT_DESK: _front_desk,
+    CLINIC_MANAGER: _clinic_manager,
+    PRIVACY_OFFICER: _privacy_officer,
+    PRACTITIONER: _practitioner,
+}
 
 
 def permission_codenames(role):

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "payments",
     "waitlist",
     "accounts",
+    "clinical_forms",
 ]
 
 MIDDLEWARE = [
@@ -403,6 +404,17 @@ if not (1 <= WAITLIST_OFFER_MINUTES <= 240) or WAITLIST_MAX_OFFERS_PER_DAY < 1:
         "WAITLIST_OFFER_MINUTES must be 1 to 240 and WAITLIST_MAX_OFFERS_PER_DAY at least 1 "
         f"(got {WAITLIST_OFFER_MINUTES} and {WAITLIST_MAX_OFFERS_PER_DAY})."
     )
+
+# Clinical forms: Fernet keys (comma list) that encrypt answers and signatures, apart from the
+# database and SECRET_KEY. The first encrypts, all decrypt (rotation: README). DEBUG has a dev key.
+CLINICAL_FORMS_DEV_KEY = "ZGV2LW9ubHktY2xpbmljYWwtZm9ybXMta2V5LTAwMDE="
+CLINICAL_FORMS_KEYS = env.list("CLINICAL_FORMS_KEYS", default=[CLINICAL_FORMS_DEV_KEY] if DEBUG else [])
+CLINICAL_FORMS_DEV_KEY_ALLOWED = DEBUG  # decided at start-up (the test runner turns DEBUG off later)
+# Signed clinical forms are medical records: kept this long after the later of signing and the last visit
+# (California: at least 7 years for adults), through an erasure, then deleted by the daily retention task.
+CLINICAL_RECORD_RETENTION_YEARS = env.int("CLINICAL_RECORD_RETENTION_YEARS", default=7)
+# One reminder this many hours before the visit when its forms are still missing.
+FORMS_REMINDER_HOURS = env.int("FORMS_REMINDER_HOURS", default=48)
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env("LOG_FORMAT", default="plain")  # "json": one object per line, for log shippers

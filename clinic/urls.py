@@ -19,6 +19,7 @@ urlpatterns = [
     path("messaging/", include("messaging.urls")),
     path("payments/", include("payments.urls")),
     path("account/", include("accounts.urls")),
+    path("", include("clinical_forms.urls")),
     path("", include("waitlist.urls")),
     path("", include("appointments.urls")),
 ]

@@ -81,6 +81,10 @@ def person_everywhere(client, admin_client, admin_user, django_capture_on_commit
         end=MONDAY_10 + timedelta(days=1, hours=1),
     )
     WaitlistOffer.objects.create(opening=opening, entry=entry, expires_at=BOOKED_AT + timedelta(minutes=15))
+    # A medical history she started filling in (answers encrypted at rest).
+    from tests.support.clinical_forms import form_template, submission
+
+    submission(client=dana, template=form_template(slug="history"), answers={"allergies": "no"})
     # She confirms the offers by email (double opt-in): the link mailed to her address, then "Yes".
     confirm = next(m for m in mail.outbox if m.subject.startswith("Confirm: offers"))
     client.post(re.search(r"http://testserver(/messaging/confirm-offers/\S+)", confirm.body).group(1), **browser)

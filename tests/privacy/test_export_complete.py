@@ -38,6 +38,7 @@ CATEGORY_OF_MODEL = {
     "waitlist.WaitlistEntry": "waitlist_entries",
     "accounts.SignInChallenge": "account_sign_in_requests",
     "accounts.AccountSession": "account_sessions",
+    "clinical_forms.FormSubmission": "clinical_forms",
 }
 
 
