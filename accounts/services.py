@@ -298,6 +298,11 @@ def end_all_sessions(*, client_id: int, now: datetime | None = None) -> int:
     )
 
 
+def end_sessions_of_merged_record(*, duplicate_id: int, **kwargs) -> None:
+    """clients_merging receiver: the duplicate's sessions end before its rows move to the kept record."""
+    end_all_sessions(client_id=duplicate_id)
+
+
 # --- My visits ----------------------------------------------------------------------------------
 
 
