@@ -9,9 +9,11 @@ class AccountsConfig(AppConfig):
         from clinic import identity
         from privacy import registry
 
-        from . import checks, personal_data, selectors  # noqa: F401  (checks register on import)
+        from . import checks, personal_data, selectors, services  # noqa: F401  (checks register on import)
 
         identity.register_account_resolver(selectors.signed_in_client)
+        # A browser signed in to the merged-away record must not wake up in the kept one: signed out.
+        identity.clients_merging.connect(services.end_sessions_of_merged_record, dispatch_uid="accounts-merge-sessions")
 
         registry.register(
             "accounts",

@@ -30,11 +30,12 @@ from appointments import services as appointment_services
 from clinic import identity
 from clinic.errors import BusinessRuleError
 from clinic.models import Client
+from clinic.queueing import enqueue
 from messaging.verification_codes import send_verification_code
 from privacy import rectification, subject_requests
 from privacy.requests_models import RequestType
 
-from . import selectors
+from . import selectors, tasks
 from .models import AccountSession, ChallengePurpose, Channel, SignInChallenge
 from .tokens import secret_hash
 
@@ -101,21 +102,33 @@ def start_email_sign_in(*, email: str, now: datetime | None = None) -> None:
             minutes=settings.ACCOUNT_SIGN_IN_LINK_MINUTES,
             now=now,
         )
-        token = signing.dumps({"c": challenge.pk, "n": nonce}, salt=LINK_SALT)
-        url = settings.SITE_URL + reverse("account:sign_in_link", args=[token])
-        address = client.email
-        body = render_to_string(
+        challenge_id = challenge.pk
+        transaction.on_commit(lambda: enqueue(tasks.send_sign_in_link, challenge_id, nonce))
+
+
+def email_sign_in_link(*, challenge_id: int, nonce: str, now: datetime | None = None) -> bool:
+    """Email the link of a sign-in request that is still live (a worker runs this). True if sent."""
+    now = now or timezone.now()
+    challenge = (
+        SignInChallenge.objects.select_related("client")
+        .filter(pk=challenge_id, channel=Channel.EMAIL, purpose=ChallengePurpose.SIGN_IN, used_at__isnull=True)
+        .filter(expires_at__gt=now, client__erased_at__isnull=True)
+        .first()
+    )
+    if challenge is None or not challenge.client.email:
+        return False
+    token = signing.dumps({"c": challenge.pk, "n": nonce}, salt=LINK_SALT)
+    url = settings.SITE_URL + reverse("account:sign_in_link", args=[token])
+    send_mail(
+        subject=f"Your sign-in link for {settings.CLINIC_NAME}",
+        message=render_to_string(
             "accounts/email/sign_in_link.txt",
             {"url": url, "clinic_name": settings.CLINIC_NAME, "minutes": settings.ACCOUNT_SIGN_IN_LINK_MINUTES},
-        )
-        transaction.on_commit(
-            lambda: send_mail(
-                subject=f"Your sign-in link for {settings.CLINIC_NAME}",
-                message=body,
-                from_email=None,
-                recipient_list=[address],
-            )
-        )
+        ),
+        from_email=None,
+        recipient_list=[challenge.client.email],
+    )
+    return True
 
 
 def _code_text(code: str, minutes: int) -> str:
@@ -191,7 +204,7 @@ def _open_session(*, client: Client, channel: str, browser: Browser, now: dateti
         identity.mark_phone_verified(client_ids=[client.pk], phone=client.mobile_phone, now=now)
     if not known_device:
         client_id, user_agent = client.pk, browser.user_agent
-        transaction.on_commit(lambda: email_new_device(client_id=client_id, user_agent=user_agent, when=now))
+        transaction.on_commit(lambda: enqueue(tasks.send_new_device_email, client_id, user_agent, now.isoformat()))
     return raw_key
 
 
@@ -296,6 +309,11 @@ def end_all_sessions(*, client_id: int, now: datetime | None = None) -> int:
     return AccountSession.objects.filter(client_id=client_id, ended_at__isnull=True).update(
         ended_at=now or timezone.now()
     )
+
+
+def end_sessions_of_merged_record(*, duplicate_id: int, **kwargs) -> None:
+    """clients_merging receiver: the duplicate's sessions end before its rows move to the kept record."""
+    end_all_sessions(client_id=duplicate_id)
 
 
 # --- My visits ----------------------------------------------------------------------------------

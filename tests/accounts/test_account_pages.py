@@ -24,9 +24,11 @@ def two_clients(run_tasks, sms_outbox):
     other_service = ServiceFactory(name="Birgit's Peel Treatment")
     other_service.locations.add(location)
     people = {}
-    for first, last, email, phone, national, treatment in (
-        ("Ava", "Lindqvist", "ava.lindqvist@example.com", "+14085550123", "(408) 555-0123", service),
-        ("Birgit", "Marchetti", "birgit.marchetti@example.com", "+14085550456", "(408) 555-0456", other_service),
+    for offset, (first, last, email, phone, national, treatment) in enumerate(
+        (
+            ("Ava", "Lindqvist", "ava.lindqvist@example.com", "+14085550123", "(408) 555-0123", service),
+            ("Birgit", "Marchetti", "birgit.marchetti@example.com", "+14085550456", "(408) 555-0456", other_service),
+        )
     ):
         person = ClientFactory(first_name=first, last_name=last, email=email, mobile_phone=phone)
         future = AppointmentFactory(
@@ -34,14 +36,14 @@ def two_clients(run_tasks, sms_outbox):
             location=location,
             service=treatment,
             practitioner=practitioner,
-            start=(timezone.now() + timedelta(days=5)).replace(microsecond=0),
+            start=(timezone.now() + timedelta(days=5, hours=3 * offset)).replace(microsecond=0),
         )
         past = AppointmentFactory(
             client=person,
             location=location,
             service=treatment,
             practitioner=practitioner,
-            start=(timezone.now() - timedelta(days=20)).replace(microsecond=0),
+            start=(timezone.now() - timedelta(days=20, hours=3 * offset)).replace(microsecond=0),
             status=AppointmentStatus.COMPLETED,
         )
         record_consent(

@@ -214,3 +214,22 @@ def test_an_erased_record_cannot_sign_in(client, run_tasks, sms_outbox, ava):
     Client.objects.filter(pk=ava.pk).update(erased_at=timezone.now())
     ask_for_code(client, run_tasks, NATIONAL)
     assert not SignInChallenge.objects.exists()
+
+
+def test_a_browser_signed_in_to_a_record_merged_away_is_signed_out(run_tasks, sms_outbox, ava):
+    from clinic.identity import merge_clients
+
+    later = ClientFactory(first_name="Later", email="later@example.com", mobile_phone="+14085550888")
+    browser = Browser()
+    sign_in_by_code(browser, run_tasks, sms_outbox, "(408) 555-0888")
+    merge_clients(keep_id=ava.pk, duplicate_id=later.pk, reason="Same person, checked at the desk")
+    assert browser.get(HOME).status_code == 302
+
+
+def test_only_the_newest_sign_in_link_works(client, run_tasks, ava):
+    ask_for_link(client, run_tasks, EMAIL)
+    first = emailed_link()
+    ask_for_link(client, run_tasks, EMAIL)
+    second = emailed_link()
+    assert Browser().post(first).status_code == 404
+    assert Browser().post(second).status_code == 302

@@ -66,6 +66,10 @@ def test_a_client_signs_in_by_code_sees_their_visits_and_changes_a_consent(
     record = ConsentRecord.objects.filter(client=ava_with_a_visit, purpose=ConsentPurpose.SMS_REMINDERS).first()
     assert record.granted and record.source == ConsentSource.ACCOUNT
     page.get_by_role("link", name="My data").click()
+    page.get_by_role("heading", name="My data", exact=True).wait_for()
+    no_accessibility_violations(page)
+    page.get_by_role("link", name="What deleting your account does").click()
+    page.get_by_role("heading", name="What we keep, and why").wait_for()
     no_accessibility_violations(page)
     page.get_by_role("button", name="Sign out", exact=True).click()
     page.get_by_text("You are signed out.").wait_for()
