@@ -3,10 +3,17 @@
 import pytest
 from django.core import mail
 
+from appointments.demo import seed_demo_data
 from appointments.models import Appointment, Visit
-from tests.support.visits_browser import demo_clinic_with_visits  # noqa: F401 - a fixture
+from privacy.demo import seed_privacy_demo_data
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def demo_clinic_with_visits():
+    seed_demo_data()
+    seed_privacy_demo_data()
 
 
 @pytest.mark.policy("use-appointments")
