@@ -53,8 +53,12 @@ def _first_day(location, chosen):
     return min(max(chosen or today, today), today + timedelta(days=settings.BOOKING_HORIZON_DAYS))
 
 
+@limit("booking", method="GET")
 def choose_visit(request, location_slug):
-    """Step 1: the services in order (and a day); then the week of times the whole visit fits."""
+    """Step 1: the services in order (and a day); then the week of times the whole visit fits.
+
+    Not cached (the combinations are many), so limited like booking posts: a search costs real work.
+    """
     location = _location(location_slug)
     offered = list(location.services.filter(is_active=True))
     form = VisitSearchForm(request.GET or None, services=offered)

@@ -145,3 +145,15 @@ def test_a_visit_time_taken_meanwhile_shows_the_nearest_times_and_books_nothing(
     assert response.status_code == 409
     assert "the nearest times the whole visit fits" in response.content.decode()
     assert Visit.objects.count() == 1
+
+
+def test_visit_searches_are_rate_limited_per_address(client, settings):
+    from django.core.cache import cache
+
+    settings.RATELIMIT_ENABLE = True
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "booking": "3/m"}
+    cache.clear()
+    clinic = visit_clinic()
+    query = {"service_1": clinic.consultation.pk, "service_2": clinic.facial.pk}
+    codes = [client.get(visit_url(clinic.location), query).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
