@@ -152,11 +152,14 @@ class VisitSearchForm(forms.Form):
 
     date = forms.DateField(label="Show times from", widget=forms.DateInput(attrs={"type": "date"}), required=False)
 
-    def __init__(self, *args, services, **kwargs):
+    def __init__(self, *args, services, practitioners=(), **kwargs):
         from .visit_availability import MAX_VISIT_SERVICES
 
         super().__init__(*args, **kwargs)
+        self.count = MAX_VISIT_SERVICES
         choices = [("", "None")] + [(str(s.pk), s.name) for s in services]
+        people = [("", "Any practitioner")] + [(str(p.pk), p.name) for p in practitioners]
+        order = []
         for n in range(1, MAX_VISIT_SERVICES + 1):
             self.fields[f"service_{n}"] = forms.TypedChoiceField(
                 label=f"Service {n}" + ("" if n <= 2 else " (optional)"),
@@ -166,7 +169,17 @@ class VisitSearchForm(forms.Form):
                 required=n <= 2,
                 error_messages={"required": "Please choose at least two services for a visit."},
             )
-        self.order_fields([f"service_{n}" for n in range(1, MAX_VISIT_SERVICES + 1)] + ["date"])
+            self.fields[f"practitioner_{n}"] = forms.TypedChoiceField(
+                label=f"Practitioner for service {n}", choices=people, coerce=int, empty_value=None, required=False
+            )
+            order += [f"service_{n}", f"practitioner_{n}"]
+        self.order_fields([*order, "date"])
 
-    def service_ids(self):
-        return [value for name, value in self.cleaned_data.items() if name.startswith("service_") and value]
+    def parts(self):
+        """[(service id, practitioner id or None)] in order, skipping rows with no service."""
+        data = self.cleaned_data
+        return [
+            (data[f"service_{n}"], data.get(f"practitioner_{n}"))
+            for n in range(1, self.count + 1)
+            if data.get(f"service_{n}")
+        ]

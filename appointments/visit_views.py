@@ -27,10 +27,11 @@ def _location(location_slug):
     return get_object_or_404(Location, slug=location_slug, is_active=True)
 
 
-def _week(*, location, service_list, first_day, exclude_appointment_ids=()):
+def _week(*, location, service_list, first_day, exclude_appointment_ids=(), practitioner_ids=None):
     slots = find_visit_slots(
         location=location,
         services=service_list,
+        practitioner_ids=practitioner_ids,
         start_date=first_day,
         end_date=first_day + timedelta(days=6),
         exclude_appointment_ids=exclude_appointment_ids,
@@ -42,10 +43,11 @@ def _week(*, location, service_list, first_day, exclude_appointment_ids=()):
     return [{"date": day, "slots": day_slots} for day, day_slots in sorted(days.items())]
 
 
-def _details_query(service_ids, start):
-    return urlencode(
-        {"services": ",".join(map(str, service_ids)), "start": f"{start.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"}
-    )
+def _details_query(service_ids, start, practitioner_ids=None):
+    query = {"services": ",".join(map(str, service_ids)), "start": f"{start.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"}
+    if practitioner_ids and any(practitioner_ids):
+        query["practitioners"] = ",".join(str(pid or "any") for pid in practitioner_ids)
+    return urlencode(query)
 
 
 def _first_day(location, chosen):
@@ -53,21 +55,32 @@ def _first_day(location, chosen):
     return min(max(chosen or today, today), today + timedelta(days=settings.BOOKING_HORIZON_DAYS))
 
 
+@limit("booking", method="GET")
 def choose_visit(request, location_slug):
-    """Step 1: the services in order (and a day); then the week of times the whole visit fits."""
+    """Step 1: the services in order (and a day); then the week of times the whole visit fits.
+
+    Not cached (the combinations are many), so limited like booking posts: a search costs real work.
+    """
     location = _location(location_slug)
     offered = list(location.services.filter(is_active=True))
-    form = VisitSearchForm(request.GET or None, services=offered)
+    people = Practitioner.objects.filter(is_active=True, locations=location, service_skills__isnull=False).distinct()
+    form = VisitSearchForm(request.GET or None, services=offered, practitioners=people)
     context = {"location": location, "form": form, "max_services": MAX_VISIT_SERVICES}
     if form.is_bound and form.is_valid():
-        service_ids = form.service_ids()
+        parts = form.parts()
+        service_ids = [sid for sid, _ in parts]
+        practitioner_ids = [pid for _, pid in parts]
         by_id = {s.pk: s for s in offered}
         service_list = [by_id[pk] for pk in service_ids]
         first_day = _first_day(location, form.cleaned_data.get("date"))
         details_url = reverse("appointments:visit_details", args=[location.slug])
-        week = _week(location=location, service_list=service_list, first_day=first_day)
+        week = _week(
+            location=location, service_list=service_list, first_day=first_day, practitioner_ids=practitioner_ids
+        )
         for day in week:
-            day["links"] = [(f"{details_url}?{_details_query(service_ids, s.start)}", s) for s in day["slots"]]
+            day["links"] = [
+                (f"{details_url}?{_details_query(service_ids, s.start, practitioner_ids)}", s) for s in day["slots"]
+            ]
         next_week = request.GET.copy()
         next_week["date"] = (first_day + timedelta(days=7)).isoformat()
         context.update(
@@ -79,6 +92,16 @@ def choose_visit(request, location_slug):
             }
         )
     return render(request, "appointments/visit_choose.html", context)
+
+
+def _parse_practitioners(value, count):
+    """Per service, the practitioner asked for (None: any) from "any,3"; None when malformed."""
+    if not value:
+        return [None] * count
+    parts = value.split(",")
+    if len(parts) != count or not all(p == "any" or (p.isdigit() and len(p) <= 9) for p in parts):
+        return None
+    return [None if p == "any" else int(p) for p in parts]
 
 
 def _parse_services(value, location):
@@ -95,10 +118,10 @@ def _parse_services(value, location):
     return [found[pk] for pk in ids]
 
 
-def _alternative_links(location, service_list, alternatives):
+def _alternative_links(location, service_list, alternatives, practitioner_ids=None):
     details_url = reverse("appointments:visit_details", args=[location.slug])
     ids = [s.pk for s in service_list]
-    return [{"slot": s, "url": f"{details_url}?{_details_query(ids, s.start)}"} for s in alternatives]
+    return [{"slot": s, "url": f"{details_url}?{_details_query(ids, s.start, practitioner_ids)}"} for s in alternatives]
 
 
 def _plan_rows(slot, service_list):
@@ -117,20 +140,29 @@ def visit_details(request, location_slug):
     params = request.POST if request.method == "POST" else request.GET
     service_list = _parse_services(params.get("services"), location)
     start = parse_slot_start(params.get("start"))
-    if service_list is None or start is None:
+    practitioner_ids = _parse_practitioners(params.get("practitioners"), len(service_list or ()))
+    if service_list is None or start is None or practitioner_ids is None:
         return redirect("appointments:visit", location.slug)
     form = BookingDetailsForm(request.POST or None)
     context = {
         "location": location,
         "services": service_list,
         "services_param": ",".join(str(s.pk) for s in service_list),
+        "practitioners_param": ",".join(str(pid or "any") for pid in practitioner_ids),
         "start": start,
         "form": form,
     }
     day = start.astimezone(location.tzinfo).date()
-    fits = find_visit_slots(location=location, services=service_list, start_date=day, end_date=day, only_start=start)
+    fits = find_visit_slots(
+        location=location,
+        services=service_list,
+        start_date=day,
+        end_date=day,
+        only_start=start,
+        practitioner_ids=practitioner_ids,
+    )
     if request.method == "GET" and not fits:
-        return _taken(request, context, location, service_list, start)
+        return _taken(request, context, location, service_list, start, practitioner_ids=practitioner_ids)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -138,6 +170,7 @@ def visit_details(request, location_slug):
                 location=location,
                 service_ids=[s.pk for s in service_list],
                 start=start,
+                practitioner_ids=practitioner_ids,
                 details=services.ClientDetails(
                     first_name=data["first_name"],
                     last_name=data["last_name"],
@@ -153,7 +186,7 @@ def visit_details(request, location_slug):
                 meta=_client_meta(request),
             )
         except services.SlotUnavailable as exc:
-            return _taken(request, context, location, service_list, start, exc.alternatives)
+            return _taken(request, context, location, service_list, start, practitioner_ids, exc.alternatives)
         return redirect(manage_path(appointments[0]) + "?booked=1")
     if fits:
         context["plan"] = _plan_rows(fits[0], service_list)
@@ -166,12 +199,14 @@ def _client_meta(request):
     return meta(request)
 
 
-def _taken(request, context, location, service_list, start, alternatives=None):
+def _taken(request, context, location, service_list, start, practitioner_ids=None, alternatives=None):
     if alternatives is None:
         from .visit_availability import nearest_visit_slots
 
-        alternatives = nearest_visit_slots(location=location, services=service_list, around=start)
-    context["alternatives"] = _alternative_links(location, service_list, alternatives)
+        alternatives = nearest_visit_slots(
+            location=location, services=service_list, around=start, practitioner_ids=practitioner_ids
+        )
+    context["alternatives"] = _alternative_links(location, service_list, alternatives, practitioner_ids)
     return render(request, "appointments/visit_slot_taken.html", context, status=409)
 
 

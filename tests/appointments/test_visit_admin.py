@@ -28,6 +28,7 @@ def test_front_desk_books_a_visit_of_several_services_in_the_admin(client):
     clinic = visit_clinic()
     client_record = ClientFactory(preferred_location=clinic.location)
     client.force_login(front_desk_user(clinic.location))
+    assert reverse(URL) in client.get(reverse("admin:appointments_appointment_changelist")).content.decode()
     assert client.get(reverse(URL)).status_code == 200
     response = client.post(reverse(URL), _form(clinic, client_record, 9, practitioner_2=clinic.blake.pk))
     assert response.status_code == 302, response.content.decode()[:2000]

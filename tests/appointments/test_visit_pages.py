@@ -145,3 +145,41 @@ def test_a_visit_time_taken_meanwhile_shows_the_nearest_times_and_books_nothing(
     assert response.status_code == 409
     assert "the nearest times the whole visit fits" in response.content.decode()
     assert Visit.objects.count() == 1
+
+
+def test_visit_searches_are_rate_limited_per_address(client, settings):
+    from django.core.cache import cache
+
+    settings.RATELIMIT_ENABLE = True
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "booking": "3/m"}
+    cache.clear()
+    clinic = visit_clinic()
+    query = {"service_1": clinic.consultation.pk, "service_2": clinic.facial.pk}
+    codes = [client.get(visit_url(clinic.location), query).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+
+
+def test_a_client_may_ask_for_a_practitioner_per_service_and_gets_them(client):
+    clinic = visit_clinic()
+    query = {
+        "service_1": clinic.neurotoxin.pk,
+        "practitioner_1": clinic.blake.pk,
+        "service_2": clinic.facial.pk,
+    }
+    page = client.get(visit_url(clinic.location), query)
+    assert f"practitioners={clinic.blake.pk}%2Cany" in page.content.decode()
+    ids = f"{clinic.neurotoxin.pk},{clinic.facial.pk}"
+    response = client.post(
+        visit_url(clinic.location) + "details/",
+        {**visit_form([]), "services": ids, "practitioners": f"{clinic.blake.pk},any", "start": at(9).isoformat()},
+    )
+    assert response.status_code == 302
+    assert [a.practitioner for a in Appointment.objects.order_by("start")] == [clinic.blake, clinic.blake]
+
+
+@pytest.mark.parametrize("practitioners", ["1", "x,any", "any,any,any", "1;2"])
+def test_a_malformed_practitioner_choice_goes_back_to_choosing_services(client, practitioners):
+    clinic = visit_clinic()
+    ids = f"{clinic.neurotoxin.pk},{clinic.facial.pk}"
+    query = {"services": ids, "practitioners": practitioners, "start": at(9).isoformat()}
+    assert client.get(visit_url(clinic.location) + "details/", query).status_code == 302
