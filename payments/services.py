@@ -39,7 +39,7 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 
-class PaymentRefused(Exception):
+class PaymentRefused(BusinessRuleError):
     """A request this payment cannot take (a clear message for staff or the client)."""
 
 
@@ -878,41 +878,46 @@ def charge_appointment_fee(
     """Charge the late-cancel or no-show fee of the policy the client accepted to their saved card,
     off-session, under the payment's own idempotency key. Never above the policy's amount; one fee of a
     kind per appointment (a retried task or a second click returns the first payment, charged once)."""
-    from appointments.models import Appointment
-
     if kind not in (PaymentKind.LATE_CANCEL_FEE, PaymentKind.NO_SHOW_FEE):
         raise PaymentRefused("Only a late-cancel or a no-show fee can be charged to a saved card.")
     with transaction.atomic():
-        appointment = Appointment.objects.select_for_update().select_related("client").get(pk=appointment_id)
+        # The booking's checkout row is the per-appointment lock: two clicks or tasks charge once.
+        checkout = (
+            BookingCheckout.objects.select_for_update(of=("self",))
+            .select_related("policy", "appointment__client")
+            .filter(appointment_id=appointment_id, policy_accepted_at__isnull=False)
+            .first()
+        )
+        if checkout is None or checkout.policy is None or checkout.appointment is None:
+            raise PaymentRefused("The client did not accept a cancellation policy for this booking: no fee applies.")
+        booked = checkout.appointment
         existing = (
-            Payment.objects.filter(appointment=appointment, kind=kind)
+            Payment.objects.filter(appointment_id=appointment_id, kind=kind)
             .exclude(status__in=[PaymentStatus.FAILED, PaymentStatus.CANCELED])
             .first()
         )
         if existing is not None:
             return existing
-        policy = accepted_policy(appointment_id=appointment.pk)
-        if policy is None:
-            raise PaymentRefused("The client did not accept a cancellation policy for this booking: no fee applies.")
+        policy = checkout.policy
         cap = policy.late_cancel_fee if kind == PaymentKind.LATE_CANCEL_FEE else policy.no_show_fee
         amount = cap if amount is None else amount
         if not isinstance(amount, int) or amount <= 0:
             raise PaymentRefused("The fee must be more than 0.")
         if amount > cap:
             raise PaymentRefused(f"The accepted policy allows at most {format_money(cap, policy.currency)}.")
-        card = selectors.latest_saved_card(client=appointment.client)
+        card = selectors.latest_saved_card(client=booked.client)
         if card is None:
             raise PaymentRefused("The client has no saved card.")
         payment = Payment.objects.create(
-            client=appointment.client,
-            location_id=appointment.location_id,
-            appointment=appointment,
+            client=booked.client,
+            location_id=booked.location_id,
+            appointment_id=appointment_id,
             kind=kind,
             amount=amount,
             currency=policy.currency,
             stripe_payment_method_id=card.stripe_payment_method_id,
         )
-        client = appointment.client
+        client = booked.client
     try:
         customer_id = ensure_stripe_customer(client=client)
     except RetryablePaymentsError as exc:
