@@ -80,3 +80,22 @@ def test_admin_login_only_when_debug(settings, capsys):
     out = capsys.readouterr().out
     password = out.split("user admin  password ")[1].split()[0]
     assert User.objects.get(username="admin").check_password(password)
+
+
+def test_seed_adds_two_waitlist_entries_and_offers_a_held_time_to_the_first_once(settings):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from waitlist.models import EntryStatus, OfferStatus, WaitlistEntry, WaitlistOffer
+
+    settings.DEBUG = False
+    with time_machine.travel(datetime(2026, 12, 7, 10, 0, tzinfo=ZoneInfo("America/Los_Angeles")), tick=False):
+        call_command("seed_demo")
+        call_command("seed_demo")
+    entries = list(WaitlistEntry.objects.order_by("created_at", "pk"))
+    assert [e.client.first_name for e in entries] == ["Maria", "Tom"]
+    assert all(e.status == EntryStatus.WAITING and e.service.slug == "hydrafacial" for e in entries)
+    offer = WaitlistOffer.objects.get()
+    assert offer.entry == entries[0] and offer.status == OfferStatus.PENDING and offer.hold is not None
