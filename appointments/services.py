@@ -173,18 +173,29 @@ def assign_resource_units(*, appointment: Appointment) -> list[AssignedUnit]:
     PostgreSQL the exclusion constraint refuses an overlapping hold regardless.
     """
     AssignedUnit.objects.filter(appointment=appointment).delete()
-    holds = [
-        AssignedUnit(appointment=appointment, unit_id=unit_id, start=appointment.start, occupied_until=until)
-        for unit_id, until in _pick_free_units(
-            location=appointment.location,
-            service=appointment.service,
-            start=appointment.start,
-            end=appointment.end,
-            exclude_appointment_id=appointment.pk,
-        )
-    ]
-    if not holds:
+    kinds = needed_units(location=appointment.location, service=appointment.service)
+    if not kinds:
         return []
+    longest_cleanup = max(cleanup for _, cleanup, _ in kinds)
+    busy = unit_busy_times(
+        unit_ids=[uid for _, _, units in kinds for uid in units],
+        range_start=appointment.start,
+        range_end=appointment.end + longest_cleanup,
+        exclude_appointment_id=appointment.pk,
+    )
+    holds = []
+    for _, cleanup, units in kinds:
+        unit_id = free_unit(units, busy, appointment.start, appointment.end + cleanup)
+        if unit_id is None:
+            raise SlotUnavailable("Sorry, that time is no longer available.")
+        holds.append(
+            AssignedUnit(
+                appointment=appointment,
+                unit_id=unit_id,
+                start=appointment.start,
+                occupied_until=appointment.end + cleanup,
+            )
+        )
     try:
         with transaction.atomic():
             return AssignedUnit.objects.bulk_create(holds)
@@ -193,11 +204,11 @@ def assign_resource_units(*, appointment: Appointment) -> list[AssignedUnit]:
         raise SlotUnavailable("Sorry, that time is no longer available.") from exc
 
 
-def _pick_free_units(
-    *, location: "Location", service: Service, start: datetime, end: datetime, exclude_appointment_id: int | None
+def _units_to_hold(
+    *, location: "Location", service: Service, start: datetime, end: datetime
 ) -> list[tuple[int, datetime]]:
-    """[(unit id, busy until)]: one free unit of each kind of room or device `service` needs, from `start`
-    until `end` plus the kind's clean-up time (appointments' units and unexpired held times' count).
+    """[(unit id, busy until)]: for a held time, one free unit of each kind of room or device `service`
+    needs, from `start` until `end` plus the kind's clean-up time (as assign_resource_units picks them).
 
     The caller holds the unit locks. Raises SlotUnavailable when a kind has none free.
     """
@@ -208,7 +219,6 @@ def _pick_free_units(
         unit_ids=[uid for _, _, units in kinds for uid in units],
         range_start=start,
         range_end=end + max(cleanup for _, cleanup, _ in kinds),
-        exclude_appointment_id=exclude_appointment_id,
     )
     picked = []
     for _, cleanup, units in kinds:
@@ -509,7 +519,7 @@ def hold_time(
             expires_at=expires_at,
             reason=reason[:100],
         )
-        units = _pick_free_units(location=location, service=service, start=start, end=end, exclude_appointment_id=None)
+        units = _units_to_hold(location=location, service=service, start=start, end=end)
         HeldUnit.objects.bulk_create(
             HeldUnit(hold=hold, unit_id=unit_id, start=start, occupied_until=until) for unit_id, until in units
         )
