@@ -235,3 +235,13 @@ def test_the_clinics_own_sending_number_typed_into_bookings_is_capped_as_never_h
         bookings = [book(clinic, consenting(CLINIC_NUMBER), NOW + timedelta(days=1, hours=h)) for h in (2, 3)]
     run_confirmations(django_capture_on_commit_callbacks, bookings, NOW)
     assert len([m for m in sms_outbox if m.to == CLINIC_NUMBER]) == 1
+
+
+def test_a_text_from_another_number_does_not_uncap_a_number_never_heard_from(
+    client, clinic, sms_outbox, django_capture_on_commit_callbacks
+):
+    with time_machine.travel(NOW, tick=False):
+        text_in(client, "Hi, see you soon", sender="+14085550144")
+        bookings = [book(clinic, consenting(PHONE), NOW + timedelta(days=1, hours=h)) for h in (2, 3)]
+    run_confirmations(django_capture_on_commit_callbacks, bookings, NOW)
+    assert len([m for m in sms_outbox if m.to == PHONE]) == 1
