@@ -74,3 +74,21 @@ def test_a_text_to_a_number_with_no_record_is_refused_as_not_on_file_unless_it_i
     assert may_contact(to="+14085550199", purpose=Purpose.REPLY).allowed
     refused = may_contact(to="+14085550199", purpose=Purpose.TRANSACTIONAL)
     assert (refused.allowed, refused.reason) == (False, permissions.NOT_ON_FILE)
+
+
+def test_one_person_and_many_get_the_same_answer_for_every_purpose(settings):
+    """The batch form answers every purpose, codes and replies included, as the single form does:
+    a stopped number still gets the code it asked for and no reply; no purpose without a consent reads one."""
+    settings.SMS_ALLOWED_COUNTRIES = ["US", "CA"]
+    clients = [client for client, _, _ in cases()] + [person("+14085550108")]
+    for purpose in Purpose:
+        batch = may_contact_many(clients=clients, purpose=purpose)
+        for client in clients:
+            single = may_contact(client=client, purpose=purpose)
+            assert (batch[client.pk].allowed, batch[client.pk].reason) == (single.allowed, single.reason), (
+                client.mobile_phone,
+                purpose,
+            )
+    stopped = Client.objects.get(mobile_phone="+14085550103")
+    assert may_contact_many(clients=[stopped], purpose=Purpose.VERIFICATION_CODE)[stopped.pk].allowed
+    assert not may_contact_many(clients=[stopped], purpose=Purpose.REPLY)[stopped.pk].allowed
