@@ -196,3 +196,34 @@ def test_a_reason_of_the_minimum_length_is_enough_and_one_shorter_is_refused(sto
         opt_out=stopped["opt_out"], reason="x" * opt_outs.MIN_STAFF_REASON, staff_user=manager
     )
     assert not SmsOptOut.objects.exists()
+
+
+def test_a_staff_lift_audits_each_record_with_the_number_and_says_whose_reminders_resumed(stopped):
+    """One audit row per record holding the number: only the one the person named says reminders resumed,
+    and none of them carries the number (not even as a hash: the row already names the client)."""
+    sister = ClientFactory(first_name="Ines", mobile_phone=PHONE, preferred_location=stopped["milpitas"])
+    manager = staff(CLINIC_MANAGER)
+
+    opt_outs.lift_sms_opt_out_for_person(
+        opt_out=stopped["opt_out"], reason=REASON, staff_user=manager, resume_reminders_for=stopped["rosa"]
+    )
+
+    rows = {row.client: row.detail for row in PrivacyAuditEvent.objects.filter(action=AuditAction.SMS_OPT_OUT_LIFTED)}
+    assert set(rows) == {stopped["rosa"], sister}
+    lifted = f"SMS opt-out lifted on the person's behalf: {REASON}."
+    assert rows[stopped["rosa"]] == lifted + " Appointment reminders resumed."
+    assert rows[sister] == lifted
+
+
+def test_a_staff_lift_of_a_number_no_record_holds_is_audited_by_the_numbers_keyed_hash(stopped):
+    """Rosa's record was since given another number: the audit row names the number by its hash, never in clear."""
+    stopped["rosa"].mobile_phone = "+14085550199"
+    stopped["rosa"].save()
+    opt_out = SmsOptOut.objects.get(pk=stopped["opt_out"].pk)
+
+    opt_outs.lift_sms_opt_out_for_person(opt_out=opt_out, reason=REASON, staff_user=staff(CLINIC_MANAGER))
+
+    row = PrivacyAuditEvent.objects.get(action=AuditAction.SMS_OPT_OUT_LIFTED)
+    assert row.client is None
+    number = f"(number hash {contact_hash(PHONE)[:12]})"
+    assert row.detail == f"SMS opt-out lifted on the person's behalf {number}: {REASON}."

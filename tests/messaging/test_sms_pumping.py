@@ -24,6 +24,7 @@ from messaging.reminders import dispatch_due_reminders
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.services import record_consent
 from tests.support.builders import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
+from tests.support.sms import CLINIC_NUMBER
 from tests.support.sms import inbound as text_in
 
 pytestmark = pytest.mark.django_db
@@ -218,3 +219,29 @@ def test_rescheduling_one_booking_over_and_over_does_not_pump_texts(
     with time_machine.travel(reminder_time, tick=False), django_capture_on_commit_callbacks(execute=True):
         dispatch_due_reminders(now=reminder_time)
     assert SmsMessage.objects.filter(kind=MessageKind.REMINDER, appointment_start=appointment.start).exists()
+
+
+def test_the_clinics_own_sending_number_typed_into_bookings_is_capped_as_never_heard_from(
+    clinic, sms_outbox, django_capture_on_commit_callbacks
+):
+    """Only a text FROM the number proves a person holds it: the clinic's own texts sent from its number do not."""
+    location = clinic[0]
+    location.sms_from_number = CLINIC_NUMBER
+    location.save()
+    with time_machine.travel(NOW, tick=False):
+        regular = book(clinic, consenting(PHONE), NOW + timedelta(days=1))
+        run_confirmations(django_capture_on_commit_callbacks, [regular], NOW)
+        assert SmsMessage.objects.filter(direction=Direction.OUTBOUND, from_number=CLINIC_NUMBER).exists()
+        bookings = [book(clinic, consenting(CLINIC_NUMBER), NOW + timedelta(days=1, hours=h)) for h in (2, 3)]
+    run_confirmations(django_capture_on_commit_callbacks, bookings, NOW)
+    assert len([m for m in sms_outbox if m.to == CLINIC_NUMBER]) == 1
+
+
+def test_a_text_from_another_number_does_not_uncap_a_number_never_heard_from(
+    client, clinic, sms_outbox, django_capture_on_commit_callbacks
+):
+    with time_machine.travel(NOW, tick=False):
+        text_in(client, "Hi, see you soon", sender="+14085550144")
+        bookings = [book(clinic, consenting(PHONE), NOW + timedelta(days=1, hours=h)) for h in (2, 3)]
+    run_confirmations(django_capture_on_commit_callbacks, bookings, NOW)
+    assert len([m for m in sms_outbox if m.to == PHONE]) == 1

@@ -11,8 +11,10 @@ from django.utils import timezone
 from clinic.hashing import contact_hash
 from clinic.models import Client
 from privacy.erasure import (
+    IN_PROGRESS_MARGIN,
     BadTombstone,
     ErasureRefused,
+    due_erasures,
     erase_clients,
     export_tombstones,
     fulfil_erasure_request,
@@ -141,3 +143,46 @@ def test_a_malformed_tombstone_line_is_refused(line):
     value = contact_hash("quinn@example.com")
     with pytest.raises(BadTombstone):
         reapply_erasures(lines=[line.format(hash=value, short=value[:63])])
+
+
+def in_progress(client, **fields):
+    dsr = verified(RequestType.ERASURE, client)
+    DataSubjectRequest.objects.filter(pk=dsr.pk).update(status=RequestStatus.IN_PROGRESS, **fields)
+    return DataSubjectRequest.objects.get(pk=dsr.pk)
+
+
+def test_a_deletion_left_in_progress_is_due_from_the_last_daily_run_before_its_deadline_not_earlier():
+    dsr = in_progress(ClientFactory(email="quinn@example.com"))
+    last_run = dsr.due_at - IN_PROGRESS_MARGIN
+    assert due_erasures(now=last_run - timedelta(seconds=1)) == []
+    assert due_erasures(now=last_run) == [dsr.pk]
+    assert due_erasures(now=dsr.due_at + timedelta(days=3)) == [dsr.pk]  # late runs still complete it
+
+
+def test_a_deletion_left_in_progress_with_an_extension_is_completed_before_the_extended_deadline():
+    """Staff extended the deadline (allowed, with notice): the job waits for the extended one, then meets it."""
+    person = ClientFactory(email="quinn@example.com")
+    dsr = in_progress(person, extended_due_at=timezone.now() + timedelta(days=44))
+    assert process_due_erasures(now=dsr.due_at) == 0
+    assert process_due_erasures(now=dsr.extended_due_at - IN_PROGRESS_MARGIN) == 1
+    dsr.refresh_from_db()
+    assert dsr.status == RequestStatus.COMPLETED and Client.objects.get(pk=person.pk).erased_at is not None
+
+
+def test_the_job_leaves_a_deletion_under_legal_hold_open_for_staff_to_refuse():
+    held = in_progress(ClientFactory(email="quinn@example.com"), legal_hold=True, legal_hold_reason="Pending lawsuit")
+    assert due_erasures(now=held.due_at + timedelta(days=1)) == []
+    assert process_due_erasures(now=held.due_at + timedelta(days=1)) == 0
+    held.refresh_from_db()
+    assert held.status == RequestStatus.IN_PROGRESS
+
+
+def test_the_job_completes_every_due_deletion_oldest_deadline_first_and_no_other_kind_of_request():
+    first = verified(RequestType.ERASURE, ClientFactory(email="first@example.com"))
+    second = in_progress(ClientFactory(email="second@example.com"))
+    DataSubjectRequest.objects.filter(pk=first.pk).update(due_at=second.due_at + timedelta(days=1))
+    access = verified(RequestType.ACCESS, ClientFactory(email="access@example.com"))
+    assert due_erasures(now=second.due_at) == [second.pk, first.pk]
+    assert process_due_erasures(now=second.due_at) == 2
+    access.refresh_from_db()
+    assert access.status == RequestStatus.VERIFIED
