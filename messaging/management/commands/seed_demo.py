@@ -41,6 +41,6 @@ class Command(BaseCommand):
                     f"Local admin login: {settings.SITE_URL}/admin/  user {username}  password {password}"
                 )
             self.stdout.write(
-                f"Two-way texts without Twilio (another terminal): .venv/bin/python manage.py simulate_sms "
-                f"--from {demo_phone(DEMO_CLIENTS[9][2])} C"
+                "Two-way texts without Twilio (another terminal): DEBUG=true .venv/bin/python manage.py "
+                f"simulate_sms --url {settings.SITE_URL} --from {demo_phone(DEMO_CLIENTS[9][2])} C"
             )
