@@ -22,6 +22,13 @@ def booking_confirmation(appointment):
     )
 
 
+def cancelled_by_clinic(appointment):
+    return (
+        f"{settings.CLINIC_NAME}: your {appointment.service.name} at {appointment.location.name} on "
+        f"{_when(appointment)} is cancelled. To book again, call {_phone(appointment.location)}. {OPT_OUT_LINE}"
+    )
+
+
 def reminder(appointment):
     return (
         f"{settings.CLINIC_NAME} reminder: {appointment.service.name} at {appointment.location.name}, "
