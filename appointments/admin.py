@@ -1,6 +1,7 @@
 """The front desk's working screens: appointments, services, practitioners, hours."""
 
 from datetime import date, datetime, timedelta
+from functools import partial
 from urllib.parse import urlencode
 
 from django import forms
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_POST
 from clinic.admin import LocationScopedAdmin, client_inlines
 from clinic.admin_scoping import LocationScopedInline, register_scope, scoped
 from clinic.models import Location
-from clinic.selectors import phone_search_term
+from clinic.selectors import phone_search_term, staff_location_ids
 from clinic.timefmt import admin_datetime
 from privacy import subject_requests as privacy_requests
 from privacy.requests_models import AuditAction
@@ -26,7 +27,7 @@ from privacy.requests_models import AuditAction
 from . import selectors, services
 from .availability import local_day_bounds
 from .calendar_html import CalendarLinks, table_body
-from .feeds import feed_url
+from .feeds import feed_url, may_hand_out_feed
 from .models import (
     Appointment,
     AppointmentSource,
@@ -43,9 +44,13 @@ from .models import (
     TimeOff,
     WorkingHours,
 )
+from .visit_admin import book_visit_view
 
 # Other apps add inlines for an appointment here (its text messages).
 appointment_inlines = []
+# Other apps add read-only facts to an appointment's page here: callable(appointment) -> text, with a
+# short_description (clinical forms: complete or not), so this app need not import them.
+appointment_facts = []
 
 
 def _practitioners_at(queryset, ids):
@@ -234,6 +239,11 @@ class AppointmentAdmin(LocationScopedAdmin):
         return [
             path("calendar/", self.admin_site.admin_view(self.calendar_view), name="appointments_day_calendar"),
             path(
+                "visit/add/",
+                self.admin_site.admin_view(partial(book_visit_view, self)),
+                name="appointments_book_visit",
+            ),
+            path(
                 "calendar/status/",
                 self.admin_site.admin_view(require_POST(self.calendar_status_view)),
                 name="appointments_day_calendar_status",
@@ -356,6 +366,10 @@ class AppointmentAdmin(LocationScopedAdmin):
     def get_inlines(self, request, obj):
         return appointment_inlines if obj else []
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, *appointment_facts] if obj else fields
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         if response.status_code == 200:
@@ -415,7 +429,11 @@ class AppointmentAdmin(LocationScopedAdmin):
             "status",
             "source",
             "notes",
-        ] + (["end", "rooms_and_devices", "created_at", "updated_at", "loaded_version"] if obj else [])
+        ] + (
+            ["end", "rooms_and_devices", "created_at", "updated_at", "loaded_version", *appointment_facts]
+            if obj
+            else []
+        )
 
 
 class AppointmentInline(LocationScopedInline, admin.TabularInline):
@@ -455,7 +473,9 @@ class PractitionerServiceInline(LocationScopedInline, admin.TabularInline):
 
 @admin.action(description="New calendar feed link (the old link stops working)", permissions=["change"])
 def rotate_feed_links(modeladmin, request, queryset):
-    ids = list(queryset.values_list("pk", flat=True))
+    location_ids = staff_location_ids(request.user)
+    chosen = list(queryset)
+    ids = [p.pk for p in chosen if may_hand_out_feed(p, location_ids)]
     for practitioner_id in ids:
         services.rotate_practitioner_feed_key(practitioner_id=practitioner_id)
     modeladmin.message_user(
@@ -463,6 +483,12 @@ def rotate_feed_links(modeladmin, request, queryset):
         f"{len(ids)} practitioner(s) have a new calendar feed link; the old one now answers 404.",
         messages.SUCCESS,
     )
+    if skipped := len(chosen) - len(ids):
+        modeladmin.message_user(
+            request,
+            f"{skipped} practitioner(s) left unchanged: their feed also shows locations you do not manage.",
+            messages.WARNING,
+        )
 
 
 @admin.register(Practitioner)
@@ -477,12 +503,36 @@ class PractitionerAdmin(LocationScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         # The link shows client first names to whoever holds it: only those who may change the
         # practitioner (clinic managers) see it and hand it over; the front desk sees where it is.
-        feed = "calendar_feed" if self.has_change_permission(request, obj) else "calendar_feed_for_managers"
+        # The feed shows every location's appointments of the practitioner: only staff whose locations
+        # cover all of them see it (a Milpitas manager never copies a link showing Glendale's clients).
+        feed = "calendar_feed_for_managers"
+        if self.has_change_permission(request, obj):
+            covered = obj is None or may_hand_out_feed(obj, staff_location_ids(request.user))
+            feed = "calendar_feed" if covered else "calendar_feed_for_all_its_locations"
         return [*super().get_readonly_fields(request, obj), feed]
 
     @admin.display(description="Calendar feed")
     def calendar_feed_for_managers(self, obj):
         return "A private link for the practitioner's own calendar app; a clinic manager can see and renew it here."
+
+    @admin.display(description="Calendar feed")
+    def calendar_feed_for_all_its_locations(self, obj):
+        return (
+            "A private link for the practitioner's own calendar app. It shows their appointments at every "
+            "location, some of which you do not manage: a manager of all of them can see and renew it."
+        )
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not WorkingHours:
+            return super().save_formset(request, form, formset, change)
+        # New or longer hours free times the waitlist may offer (after commit, appointments.signals.time_freed).
+        before = {
+            h.pk: (h.practitioner_id, h.location_id, h.weekday, h.start_time, h.end_time)
+            for h in WorkingHours.objects.filter(pk__in=[f.instance.pk for f in formset.forms if f.instance.pk])
+        }
+        super().save_formset(request, form, formset, change)
+        for hours in [*formset.new_objects, *(obj for obj, _ in formset.changed_objects)]:
+            services.announce_new_working_hours(hours=hours, before=before.get(hours.pk))
 
     @admin.display(description="Calendar feed")
     def calendar_feed(self, obj):
@@ -558,6 +608,23 @@ class LocationClosureAdmin(LocationScopedAdmin):
     list_display = ["date", "location", "reason"]
     list_filter = ["location"]
     date_hierarchy = "date"
+
+    # A lifted (or moved) closure frees the day's working hours: the waitlist may offer them.
+    def save_model(self, request, obj, form, change):
+        before = LocationClosure.objects.filter(pk=obj.pk).values_list("location", "date").first() if change else None
+        super().save_model(request, obj, form, change)
+        if before is not None and before != (obj.location_id, obj.date):
+            services.announce_reopened_day(location=Location.objects.get(pk=before[0]), day=before[1])
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        services.announce_reopened_day(location=obj.location, day=obj.date)
+
+    def delete_queryset(self, request, queryset):
+        lifted = [(closure.location, closure.date) for closure in queryset.select_related("location")]
+        super().delete_queryset(request, queryset)
+        for location, day in lifted:
+            services.announce_reopened_day(location=location, day=day)
 
 
 @admin.register(TimeOff)

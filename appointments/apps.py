@@ -6,6 +6,13 @@ class AppointmentsConfig(AppConfig):
     verbose_name = "Appointments"
 
     def ready(self):
+        from clinic.demo import register_demo_step
+
+        from . import demo
+
+        register_demo_step("clinic", demo.demo_clinic_step, order=10)
+        register_demo_step("week", demo.demo_week_step, order=30, week=True)
+        register_demo_step("logins", demo.demo_logins_step, order=90, debug_only=True)
         from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
         from clinic.models import Location
@@ -33,6 +40,7 @@ class AppointmentsConfig(AppConfig):
             models.ResourceUnit,
             models.ServiceRequirement,
             models.SlotHold,
+            models.HeldUnit,
         ):
             post_save.connect(
                 slot_cache.availability_changed, sender=model, dispatch_uid=f"slots-saved-{model.__name__}"

@@ -26,6 +26,7 @@ from .models import (
     Appointment,
     AppointmentStatus,
     AssignedUnit,
+    HeldUnit,
     LocationClosure,
     PractitionerService,
     ServiceRequirement,
@@ -135,15 +136,28 @@ def needed_units(*, location, service):
     return list(kinds.values())
 
 
-def unit_busy_times(*, unit_ids, range_start, range_end, exclude_appointment_id=None):
-    """{unit id: merged busy intervals} from the holds of non-cancelled appointments. One query."""
+def unit_busy_times(*, unit_ids, range_start, range_end, exclude_appointment_id=None, using_hold_id=None, now=None):
+    """{unit id: merged busy intervals}: non-cancelled appointments' units and unexpired held times' units.
+
+    One query. using_hold_id: the held time a booking takes; its own units are free for it.
+    """
     holds = AssignedUnit.objects.filter(
         unit_id__in=unit_ids, start__lt=range_end, occupied_until__gt=range_start
     ).exclude(appointment__status=AppointmentStatus.CANCELLED)
     if exclude_appointment_id is not None:
         holds = holds.exclude(appointment_id=exclude_appointment_id)
+    held = HeldUnit.objects.filter(
+        unit_id__in=unit_ids,
+        start__lt=range_end,
+        occupied_until__gt=range_start,
+        hold__expires_at__gt=now or timezone.now(),
+    )
+    if using_hold_id is not None:
+        held = held.exclude(hold_id=using_hold_id)
+    columns = ("unit_id", "start", "occupied_until")
     raw = {uid: [] for uid in unit_ids}
-    for uid, start, end in holds.order_by().values_list("unit_id", "start", "occupied_until"):  # _merge sorts
+    both = holds.order_by().values_list(*columns).union(held.order_by().values_list(*columns), all=True)
+    for uid, start, end in both:  # _merge sorts
         raw[uid].append((start, end))
     return {uid: _merge(intervals) for uid, intervals in raw.items()}
 
@@ -171,7 +185,8 @@ def find_free_slots(
 
     Each slot lists the practitioners free for it; with `practitioner_id` only
     that one is considered. The notice and horizon rules apply. A held time
-    (SlotHold, not yet expired) is busy, except for the hold `using_hold_id`.
+    (SlotHold, not yet expired) is busy, its practitioner and its rooms and devices
+    (HeldUnit), except for the hold `using_hold_id`.
     """
     tz = location.tzinfo
     earliest, last_day = booking_window(now=now, tz=tz)
@@ -235,6 +250,8 @@ def find_free_slots(
             range_start=range_start,
             range_end=range_end + longest + max(cleanup for _, cleanup, _ in kinds),
             exclude_appointment_id=exclude_appointment_id,
+            using_hold_id=using_hold_id,
+            now=now,
         )
     units_free = {}  # (start, duration): every needed kind has a unit free; shared by the practitioners
 

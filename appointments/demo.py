@@ -337,3 +337,25 @@ def seed_demo_week(*, now=None):
             override_working_hours=True,
         )
     return clients
+
+
+# seed_demo's steps (registered in AppointmentsConfig.ready(); clinic.demo runs them in order).
+
+
+def demo_clinic_step() -> str:
+    locations, services = seed_demo_data()
+    return f"Demo clinic ready: {len(locations)} locations, {len(services)} services."
+
+
+def demo_week_step() -> str:
+    clients = seed_demo_week()
+    return f"Demo week ready: {len(clients)} fictional clients with appointments from two days ago to four days ahead."
+
+
+def demo_logins_step() -> str:
+    from django.conf import settings
+
+    lines = [f"Booking site: {settings.SITE_URL}/"]
+    for username, password in ensure_demo_logins():
+        lines.append(f"Local admin login: {settings.SITE_URL}/admin/  user {username}  password {password}")
+    return "\n".join(lines)

@@ -64,6 +64,54 @@ def booking_confirmation_message(appointment):
     return message
 
 
+def visit_ics(parts):
+    """One calendar file for a visit of several services: one event from its start to its end, listing them."""
+    lead = parts[0]
+    cal = Calendar()
+    cal.add("prodid", f"-//{settings.CLINIC_NAME}//Booking//EN")
+    cal.add("version", "2.0")
+    cal.add("method", "PUBLISH")
+    event = Event()
+    event.add("uid", f"visit-{lead.visit_id}-{lead.manage_key[:8]}@clinic")
+    event.add("dtstamp", lead.created_at)
+    event.add("dtstart", lead.start)
+    event.add("dtend", max(part.end for part in parts))
+    names = " + ".join(part.service.name for part in parts)
+    event.add("summary", f"{names} at {settings.CLINIC_NAME} {lead.location.name}")
+    event["location"] = vText(lead.location.address.replace("\n", ", "))
+    tz = lead.location.tzinfo
+    schedule = "\n".join(
+        f"{part.start.astimezone(tz):%H:%M}-{part.end.astimezone(tz):%H:%M} {part.service.name}" for part in parts
+    )
+    event.add("description", f"{schedule}\nManage or cancel: {manage_url(lead)}")
+    event.add("url", manage_url(lead))
+    cal.add_component(event)
+    return cal.to_ical()
+
+
+def visit_confirmation_message(parts):
+    """One email for a visit of several services (its appointments in order), to the lead's client."""
+    lead = parts[0]
+    context = {
+        "claim_url": claim_url(lead),
+        "lead": lead,
+        "parts": parts,
+        "manage_url": manage_url(lead),
+        "preferences_url": preferences_url(lead.client),
+        "clinic_name": settings.CLINIC_NAME,
+        "cutoff_hours": settings.BOOKING_CHANGE_CUTOFF_HOURS,
+    }
+    message = EmailMultiAlternatives(
+        subject=f"Your visit at {settings.CLINIC_NAME} {lead.location.name}: "
+        + " + ".join(part.service.name for part in parts),
+        body=render_to_string("appointments/email/visit_confirmation.txt", context),
+        to=[lead.client.email],
+    )
+    message.attach_alternative(render_to_string("appointments/email/visit_confirmation.html", context), "text/html")
+    message.attach("visit.ics", visit_ics(parts), "text/calendar; method=PUBLISH")
+    return message
+
+
 def change_message(appointment, *, change):
     """The client's email when their appointment moved ("moved") or the clinic cancelled it ("cancelled")."""
     context = {

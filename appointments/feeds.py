@@ -16,7 +16,7 @@ from django.utils import timezone
 from icalendar import Calendar, Event
 
 from .models import Appointment, AppointmentStatus, Practitioner
-from .selectors import practitioner_feed_appointments
+from .selectors import practitioner_feed_appointments, practitioner_feed_location_ids
 
 SALT = "appointments.practitioner-feed"
 FEED_DAYS_BACK = 30
@@ -41,6 +41,21 @@ def practitioner_from_feed_token(token: str) -> Practitioner:
         return Practitioner.objects.get(pk=int(pk), feed_key=str(key), is_active=True)
     except (signing.BadSignature, ValueError, TypeError, Practitioner.DoesNotExist) as exc:
         raise FeedInvalid from exc
+
+
+def may_hand_out_feed(practitioner: Practitioner, location_ids: set[int] | None) -> bool:
+    """May staff limited to `location_ids` (None: every location) see, copy or renew this practitioner's feed link?
+
+    Only when their locations cover every location the feed shows: the feed is the practitioner's whole
+    calendar (their own calendar app wants it whole), so a Milpitas manager must not hand out a link that
+    also shows the practitioner's Glendale clients.
+    """
+    if location_ids is None:
+        return True
+    shown = practitioner_feed_location_ids(
+        practitioner=practitioner, now=timezone.now(), days_back=FEED_DAYS_BACK, days_ahead=FEED_DAYS_AHEAD
+    )
+    return shown <= set(location_ids)
 
 
 def _uid_domain() -> str:

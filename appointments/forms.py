@@ -145,3 +145,28 @@ class RescheduleForm(forms.Form):
 
 def day_choices(first_day, count=7):
     return [first_day + timedelta(days=i) for i in range(count)]
+
+
+class VisitSearchForm(forms.Form):
+    """Which services, in which order, and from which day to show visit times (a GET form, no JavaScript needed)."""
+
+    date = forms.DateField(label="Show times from", widget=forms.DateInput(attrs={"type": "date"}), required=False)
+
+    def __init__(self, *args, services, **kwargs):
+        from .visit_availability import MAX_VISIT_SERVICES
+
+        super().__init__(*args, **kwargs)
+        choices = [("", "None")] + [(str(s.pk), s.name) for s in services]
+        for n in range(1, MAX_VISIT_SERVICES + 1):
+            self.fields[f"service_{n}"] = forms.TypedChoiceField(
+                label=f"Service {n}" + ("" if n <= 2 else " (optional)"),
+                choices=choices,
+                coerce=int,
+                empty_value=None,
+                required=n <= 2,
+                error_messages={"required": "Please choose at least two services for a visit."},
+            )
+        self.order_fields([f"service_{n}" for n in range(1, MAX_VISIT_SERVICES + 1)] + ["date"])
+
+    def service_ids(self):
+        return [value for name, value in self.cleaned_data.items() if name.startswith("service_") and value]

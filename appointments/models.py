@@ -278,11 +278,36 @@ def new_manage_key():
     return secrets.token_urlsafe(24)
 
 
+class Visit(models.Model):
+    """Several services one client has back to back at one location, booked, confirmed and changed as one.
+
+    Each appointment of the visit keeps its own service, practitioner, times and
+    rooms or devices (so every no-double-booking guard applies to it unchanged);
+    the visit only groups them. A single-service booking has no visit
+    (Appointment.visit is empty). The visit's lead is its earliest appointment
+    that is not cancelled: its manage link, confirmation and reminders stand for
+    the whole visit. Holds no personal data: the client is its appointments'.
+    """
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="visits")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Visit {self.pk} at {self.location}"
+
+
 class Appointment(models.Model):
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="appointments")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="appointments")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="appointments")
     practitioner = models.ForeignKey(Practitioner, on_delete=models.PROTECT, related_name="appointments")
+    # Empty for a single-service booking; set for each appointment of a visit of several services.
+    visit = models.ForeignKey(
+        Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments", editable=False
+    )
     start = models.DateTimeField(db_index=True)
     end = models.DateTimeField()
     # end + the service's buffer: the practitioner is busy until then. The
@@ -382,3 +407,25 @@ class SlotHold(models.Model):
 
     def __str__(self):
         return f"{self.practitioner} held from {self.start:%Y-%m-%d %H:%M} until {self.expires_at:%H:%M}"
+
+
+class HeldUnit(models.Model):
+    """A room or device a held time keeps for itself (the laser a waitlist offer needs), as AssignedUnit does
+    for an appointment: from the hold's start until its end plus the kind's clean-up time.
+
+    Lapses with its hold (expires_at); deleted with it. Availability and the booking services count it
+    as busy for everyone but a booking that names its hold.
+    """
+
+    hold = models.ForeignKey(SlotHold, on_delete=models.CASCADE, related_name="units")
+    unit = models.ForeignKey(ResourceUnit, on_delete=models.CASCADE, related_name="holds")
+    start = models.DateTimeField()
+    occupied_until = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "held room or device"
+        verbose_name_plural = "held rooms and devices"
+        indexes = [models.Index(fields=["unit", "start"])]
+
+    def __str__(self):
+        return str(self.unit.name)

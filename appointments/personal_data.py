@@ -5,13 +5,19 @@ from .services import erase_appointment_notes
 
 
 def export_appointments(client_ids):
-    rows = Appointment.objects.filter(client_id__in=client_ids).select_related("location", "service", "practitioner")
+    rows = (
+        Appointment.objects.filter(client_id__in=client_ids)
+        .select_related("location", "service", "practitioner")
+        .prefetch_related("assigned_units__unit__resource_type")
+    )
     return {
         "appointments": [
             {
                 "location": a.location.name,
                 "service": a.service.name,
                 "practitioner": a.practitioner.name,
+                # The rooms and devices held for the visit (kind and name), e.g. "GentleMax laser: Laser 1".
+                "rooms_and_devices": [f"{h.unit.resource_type.name}: {h.unit.name}" for h in a.assigned_units.all()],
                 "start": a.start.isoformat(),
                 "end": a.end.isoformat(),
                 "status": a.status,

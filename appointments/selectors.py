@@ -309,3 +309,38 @@ def services_by_category(location: Location) -> list[ServiceGroup]:
             groups.append(ServiceGroup(heading))
         groups[-1].services.append(service)
     return groups
+
+
+def visits_service_names(visit_ids: "set[int]") -> dict[int, str]:
+    """{visit id: its active services in order, "HydraFacial + Chemical peel"}; one query (none for no visits)."""
+    if not visit_ids:
+        return {}
+    names: dict[int, list[str]] = {}
+    rows = (
+        Appointment.objects.filter(visit_id__in=visit_ids)
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .order_by("visit_id", "start", "pk")
+        .values_list("visit_id", "service__name")
+    )
+    for visit_id, name in rows:
+        names.setdefault(visit_id, []).append(name)
+    return {visit_id: " + ".join(parts) for visit_id, parts in names.items()}
+
+
+def visit_service_names(appointment: Appointment) -> str | None:
+    """The services of the appointment's visit, in order; None for a single-service booking."""
+    if appointment.visit_id is None:
+        return None
+    return visits_service_names({appointment.visit_id}).get(appointment.visit_id)
+
+
+def practitioner_feed_location_ids(
+    *, practitioner: Practitioner, now: datetime, days_back: int, days_ahead: int
+) -> set[int]:
+    """Every location the practitioner's feed can show: where they work, and where its appointments are."""
+    booked = Appointment.objects.filter(
+        practitioner=practitioner,
+        start__gte=now - timedelta(days=days_back),
+        start__lt=now + timedelta(days=days_ahead),
+    ).values_list("location_id", flat=True)
+    return set(practitioner.locations.values_list("pk", flat=True)) | set(booked.order_by().distinct())

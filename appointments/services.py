@@ -10,7 +10,7 @@ room or device) reject any overlap that slips past both.
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -36,23 +36,27 @@ from .availability import (
     unit_busy_times,
     wall_to_instant,
 )
-from .emails import booking_confirmation_message, change_message
+from .emails import booking_confirmation_message, change_message, visit_confirmation_message
 from .models import (
     Appointment,
     AppointmentSource,
     AppointmentStatus,
     AssignedUnit,
+    HeldUnit,
     LocationClosure,
     Practitioner,
     ResourceType,
     ResourceUnit,
     Service,
+    ServiceRequirement,
     SlotHold,
     TimeOff,
+    Visit,
     WorkingHours,
     new_feed_key,
 )
 from .signals import appointment_booked, appointment_cancelled_by_clinic, appointment_rescheduled, time_freed
+from .visit_availability import MAX_VISIT_SERVICES, VisitSlot, find_visit_slots, nearest_visit_slots
 
 if TYPE_CHECKING:
     from phonenumber_field.phonenumber import PhoneNumber
@@ -169,35 +173,50 @@ def assign_resource_units(*, appointment: Appointment) -> list[AssignedUnit]:
     PostgreSQL the exclusion constraint refuses an overlapping hold regardless.
     """
     AssignedUnit.objects.filter(appointment=appointment).delete()
-    kinds = needed_units(location=appointment.location, service=appointment.service)
-    if not kinds:
-        return []
-    longest_cleanup = max(cleanup for _, cleanup, _ in kinds)
-    busy = unit_busy_times(
-        unit_ids=[uid for _, _, units in kinds for uid in units],
-        range_start=appointment.start,
-        range_end=appointment.end + longest_cleanup,
-        exclude_appointment_id=appointment.pk,
-    )
-    holds = []
-    for _, cleanup, units in kinds:
-        unit_id = free_unit(units, busy, appointment.start, appointment.end + cleanup)
-        if unit_id is None:
-            raise SlotUnavailable("Sorry, that time is no longer available.")
-        holds.append(
-            AssignedUnit(
-                appointment=appointment,
-                unit_id=unit_id,
-                start=appointment.start,
-                occupied_until=appointment.end + cleanup,
-            )
+    holds = [
+        AssignedUnit(appointment=appointment, unit_id=unit_id, start=appointment.start, occupied_until=until)
+        for unit_id, until in _pick_free_units(
+            location=appointment.location,
+            service=appointment.service,
+            start=appointment.start,
+            end=appointment.end,
+            exclude_appointment_id=appointment.pk,
         )
+    ]
+    if not holds:
+        return []
     try:
         with transaction.atomic():
             return AssignedUnit.objects.bulk_create(holds)
     except IntegrityError as exc:
         # The PostgreSQL exclusion constraint: someone else holds this room or device.
         raise SlotUnavailable("Sorry, that time is no longer available.") from exc
+
+
+def _pick_free_units(
+    *, location: "Location", service: Service, start: datetime, end: datetime, exclude_appointment_id: int | None
+) -> list[tuple[int, datetime]]:
+    """[(unit id, busy until)]: one free unit of each kind of room or device `service` needs, from `start`
+    until `end` plus the kind's clean-up time (appointments' units and unexpired held times' count).
+
+    The caller holds the unit locks. Raises SlotUnavailable when a kind has none free.
+    """
+    kinds = needed_units(location=location, service=service)
+    if not kinds:
+        return []
+    busy = unit_busy_times(
+        unit_ids=[uid for _, _, units in kinds for uid in units],
+        range_start=start,
+        range_end=end + max(cleanup for _, cleanup, _ in kinds),
+        exclude_appointment_id=exclude_appointment_id,
+    )
+    picked = []
+    for _, cleanup, units in kinds:
+        unit_id = free_unit(units, busy, start, end + cleanup)
+        if unit_id is None:
+            raise SlotUnavailable("Sorry, that time is no longer available.")
+        picked.append((unit_id, end + cleanup))
+    return picked
 
 
 def _alternatives(
@@ -291,6 +310,9 @@ def book_appointment(
                 practitioner_id=practitioner_id,
                 using_hold_id=hold_id,
             )
+            if hold_id is not None:
+                # Used up before the rooms and devices are chosen: its own units are free for this booking.
+                SlotHold.objects.filter(pk=hold_id).delete()
             new_record = client is None
             if client is None:
                 client = new_client_for_booking(details=details, location=location)
@@ -306,10 +328,52 @@ def book_appointment(
             assign_resource_units(appointment=appointment)
             if new_record:
                 _record_booking_consents(client=client, consents=consents, meta=meta)
-            if hold_id is not None:
-                SlotHold.objects.filter(pk=hold_id).delete()
             transaction.on_commit(lambda: _send_confirmation(appointment.pk))
             return appointment
+    except SlotUnavailable as exc:
+        exc.alternatives = _alternatives(
+            location=location, service=service, start=start, practitioner_id=practitioner_id
+        )
+        raise
+
+
+def hold_booking(
+    *,
+    location: "Location",
+    service: Service,
+    start: datetime,
+    practitioner_id: int | None = None,
+    details: ClientDetails,
+    consents: BookingConsents,
+    meta: RequestMeta | None = None,
+    expires_at: datetime,
+    reason: str = "",
+) -> tuple[SlotHold, "Client"]:
+    """Hold `start` until `expires_at` for a booking that completes after another step (a payment), and
+    create the client's own new record with the consents given on the form, all or nothing.
+
+    The step then books it with book_appointment(client=..., hold_id=..., practitioner_id=hold's). Raises
+    SlotUnavailable (with the nearest free times) or BookingRefused, as book_appointment does.
+    """
+    if not consents.privacy_policy:
+        raise BookingRefused("An online booking needs the privacy policy accepted.")
+    try:
+        with transaction.atomic():
+            chosen, end = _choose_free_practitioner(
+                location=location, service=service, start=start, practitioner_id=practitioner_id
+            )
+            hold = SlotHold.objects.create(
+                location=location,
+                service=service,
+                practitioner_id=chosen,
+                start=start,
+                occupied_until=end + service.buffer_after,
+                expires_at=expires_at,
+                reason=reason[:100],
+            )
+            client = new_client_for_booking(details=details, location=location)
+            _record_booking_consents(client=client, consents=consents, meta=meta or RequestMeta())
+            return hold, client
     except SlotUnavailable as exc:
         exc.alternatives = _alternatives(
             location=location, service=service, start=start, practitioner_id=practitioner_id
@@ -328,17 +392,41 @@ def send_confirmation_email(*, appointment_id: int) -> bool:
     """Email the confirmation once; a retried or repeated task sends nothing more."""
     with transaction.atomic():
         appointment = (
-            Appointment.objects.select_for_update()
+            # Only the appointment's row: locking its location or practitioner too would stall (or
+            # deadlock with) bookings there while the email goes out.
+            Appointment.objects.select_for_update(of=("self",))
             .select_related("client", "location", "service", "practitioner")
             .filter(pk=appointment_id)
             .first()
         )
         if appointment is None or appointment.confirmation_emailed_at or not appointment.client.email:
             return False
+        if appointment.visit_id is not None:
+            return _send_visit_confirmation_email(appointment)
         booking_confirmation_message(appointment).send()
         appointment.confirmation_emailed_at = timezone.now()
         appointment.save(update_fields=["confirmation_emailed_at"])
         return True
+
+
+def _send_visit_confirmation_email(appointment: Appointment) -> bool:
+    """One email for the whole visit, whichever of its appointments asked; all of them count as emailed."""
+    visit_id = appointment.visit_id
+    assert visit_id is not None
+    parts = list(
+        Appointment.objects.select_for_update(of=("self",))
+        .filter(visit_id=visit_id)
+        .select_related("client", "location", "service", "practitioner")
+        .order_by("start", "pk")
+    )
+    if any(part.confirmation_emailed_at for part in parts):
+        Appointment.objects.filter(visit_id=visit_id, confirmation_emailed_at__isnull=True).update(
+            confirmation_emailed_at=timezone.now()
+        )
+        return False
+    visit_confirmation_message(parts).send()
+    Appointment.objects.filter(visit_id=visit_id).update(confirmation_emailed_at=timezone.now())
+    return True
 
 
 def send_pending_confirmation_emails(*, now: datetime | None = None) -> int:
@@ -402,15 +490,17 @@ def hold_time(
     expires_at: datetime,
     reason: str = "",
 ) -> SlotHold:
-    """Keep `start` with this practitioner off the booking pages until `expires_at`, or raise SlotUnavailable.
+    """Keep `start` with this practitioner, and a unit of each room or device the service needs, off the
+    booking pages and the front desk's form until `expires_at`, or raise SlotUnavailable.
 
-    Under the practitioner lock bookings take, so a hold and a booking never both get one time.
+    Under the practitioner and unit locks bookings take, so a hold and a booking never both get one time
+    or one laser.
     """
     with transaction.atomic():
         _, end = _choose_free_practitioner(
             location=location, service=service, start=start, practitioner_id=practitioner_id
         )
-        return SlotHold.objects.create(
+        hold = SlotHold.objects.create(
             location=location,
             service=service,
             practitioner_id=practitioner_id,
@@ -419,6 +509,11 @@ def hold_time(
             expires_at=expires_at,
             reason=reason[:100],
         )
+        units = _pick_free_units(location=location, service=service, start=start, end=end, exclude_appointment_id=None)
+        HeldUnit.objects.bulk_create(
+            HeldUnit(hold=hold, unit_id=unit_id, start=start, occupied_until=until) for unit_id, until in units
+        )
+        return hold
 
 
 def release_hold(*, hold_id: int | None) -> None:
@@ -597,8 +692,17 @@ def send_change_email(*, appointment_id: int, change: str) -> bool:
 
 
 def confirm_appointment(*, appointment_id: int) -> Appointment:
-    """The client says they are coming (a "C" text): booked becomes confirmed, confirmed stays so."""
-    return change_appointment_status(appointment_id=appointment_id, status=AppointmentStatus.CONFIRMED)
+    """The client says they are coming (a "C" text): booked becomes confirmed, confirmed stays so.
+
+    For a visit of several services (reminded once, by its first appointment), the whole visit.
+    """
+    with transaction.atomic():
+        appointment = change_appointment_status(appointment_id=appointment_id, status=AppointmentStatus.CONFIRMED)
+        if appointment.visit_id is not None:
+            rest = Appointment.objects.filter(visit_id=appointment.visit_id, status=AppointmentStatus.BOOKED)
+            for pk in rest.exclude(pk=appointment.pk).order_by("pk").values_list("pk", flat=True):
+                change_appointment_status(appointment_id=pk, status=AppointmentStatus.CONFIRMED)
+        return appointment
 
 
 def check_front_desk_appointment(
@@ -777,11 +881,18 @@ def staff_slot_problems(
         f"{practitioner} already has {a.service} from {a.local_start:%H:%M} to {a.local_end:%H:%M}."
         for a in overlaps.select_related("service", "location")
     ]
+    tz = location.tzinfo
+    overlap_messages += [
+        f"{practitioner}'s time from {h.start.astimezone(tz):%H:%M} is held for a waitlist offer until "
+        f"{h.expires_at.astimezone(tz):%a %H:%M}; if nobody takes it, it can be booked then."
+        for h in SlotHold.objects.filter(
+            practitioner=practitioner, start__lt=occupied_until, occupied_until__gt=start, expires_at__gt=timezone.now()
+        )
+    ]
     overlap_messages += _unit_problems(
         location=location, service=service, start=start, end=end, exclude_appointment_id=exclude_appointment_id
     )
 
-    tz = location.tzinfo
     day = start.astimezone(tz).date()
     reasons = []
     if LocationClosure.objects.filter(location=location, date=day).exists():
@@ -840,3 +951,347 @@ def rotate_practitioner_feed_key(*, practitioner_id: int) -> str:
     # update(), not save(): the key changes nobody's availability, so the booking pages' caches stay.
     Practitioner.objects.filter(pk=practitioner_id).update(feed_key=key)
     return key
+
+
+# Visits of several services ---------------------------------------------------------------------
+
+
+def lock_visit(*, location: "Location", services: list[Service], practitioner_ids: list[int | None]) -> None:
+    """Lock every practitioner a visit may use, then every unit of every kind of room or device it needs.
+
+    Each set in one query ordered by id, practitioners before units, as single bookings lock: two
+    visits (or a visit and a single booking) wanting the same people in another order never deadlock.
+    """
+    candidates: set[int] = set()
+    for service, chosen in zip(services, practitioner_ids, strict=True):
+        candidates.update(_candidate_practitioner_ids(location=location, service=service, practitioner_id=chosen))
+    _lock_practitioners(candidates)
+    kinds = ServiceRequirement.objects.filter(service__in=services).values("resource_type")
+    list(
+        ResourceUnit.objects.select_for_update(of=("self",))
+        .filter(location=location, resource_type__in=kinds)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _visit_services(service_ids: list[int], location: "Location") -> list[Service]:
+    if not 2 <= len(service_ids) <= MAX_VISIT_SERVICES:
+        raise BookingRefused(f"A visit has from 2 to {MAX_VISIT_SERVICES} services.")
+    found = Service.objects.filter(pk__in=service_ids, locations=location).in_bulk()
+    if len(found) != len(set(service_ids)):
+        raise BookingRefused(f"A service chosen is not offered at {location}.")
+    return [found[pk] for pk in service_ids]
+
+
+def _plan_visit(
+    *,
+    location: "Location",
+    services: list[Service],
+    start: datetime,
+    practitioner_ids: list[int | None],
+    exclude_appointment_ids: tuple[int, ...] = (),
+) -> VisitSlot:
+    """Under the visit's locks: the plan for a visit starting at `start`, or SlotUnavailable."""
+    day = start.astimezone(location.tzinfo).date()
+    slots = find_visit_slots(
+        location=location,
+        services=services,
+        start_date=day,
+        end_date=day,
+        practitioner_ids=practitioner_ids,
+        exclude_appointment_ids=exclude_appointment_ids,
+        only_start=start,
+    )
+    if not slots:
+        raise SlotUnavailable("Sorry, that time is no longer available for the whole visit.")
+    return slots[0]
+
+
+def _write_visit_parts(
+    *, visit: Visit, plan: VisitSlot, services: list[Service], client: "Client", source: str, notes: str = ""
+) -> list[Appointment]:
+    appointments = []
+    for part, service in zip(plan.parts, services, strict=True):
+        appointment = _create_appointment(
+            client=client,
+            location=visit.location,
+            service=service,
+            practitioner_id=part.practitioner_id,
+            start=part.start,
+            end=part.end,
+            source=source,
+            notes=notes,
+            visit=visit,
+        )
+        assign_resource_units(appointment=appointment)  # under the unit locks; sees this visit's earlier holds
+        appointments.append(appointment)
+    return appointments
+
+
+def book_visit(
+    *,
+    location: "Location",
+    service_ids: list[int],
+    start: datetime,
+    practitioner_ids: list[int | None] | None = None,
+    details: ClientDetails,
+    consents: BookingConsents,
+    meta: RequestMeta | None = None,
+) -> list[Appointment]:
+    """Book several services back to back online, all or nothing; returns the visit's appointments in order.
+
+    Raises BookingRefused, or SlotUnavailable with the nearest free starts of the whole visit;
+    then nothing is written (no visit, appointment, client or consent).
+    """
+    if not consents.privacy_policy:
+        raise BookingRefused("An online booking needs the privacy policy accepted.")
+    services = _visit_services(service_ids, location)
+    practitioner_ids = practitioner_ids or [None] * len(services)
+    meta = meta or RequestMeta()
+    try:
+        with transaction.atomic():
+            lock_visit(location=location, services=services, practitioner_ids=practitioner_ids)
+            plan = _plan_visit(location=location, services=services, start=start, practitioner_ids=practitioner_ids)
+            client = new_client_for_booking(details=details, location=location)
+            visit = Visit.objects.create(location=location)
+            appointments = _write_visit_parts(
+                visit=visit, plan=plan, services=services, client=client, source=AppointmentSource.ONLINE
+            )
+            _record_booking_consents(client=client, consents=consents, meta=meta)
+            lead = appointments[0].pk
+            transaction.on_commit(lambda: _send_confirmation(lead))
+            return appointments
+    except SlotUnavailable as exc:
+        exc.alternatives = nearest_visit_slots(
+            location=location, services=services, around=start, practitioner_ids=practitioner_ids
+        )
+        raise
+
+
+def visit_appointments(appointment: Appointment) -> list[Appointment]:
+    """The appointment's visit, in order (just itself when it has none)."""
+    if appointment.visit_id is None:
+        return [appointment]
+    return list(
+        Appointment.objects.filter(visit_id=appointment.visit_id)
+        .select_related("location", "service", "practitioner", "client")
+        .order_by("start", "pk")
+    )
+
+
+def _locked_visit_for_client_change(appointment_id: int) -> list[Appointment]:
+    """The visit's active appointments, locked, in order; ChangeNotAllowed past the cut-off of its first one."""
+    visit_id = Appointment.objects.values_list("visit_id", flat=True).get(pk=appointment_id)
+    if visit_id is None:
+        raise ChangeNotAllowed("This appointment is not part of a visit of several services.")
+    parts = list(
+        Appointment.objects.select_for_update(of=("self",))
+        .filter(visit_id=visit_id, status__in=ACTIVE_STATUSES)
+        .select_related("location", "service")
+        .order_by("start", "pk")
+    )
+    if not parts or not can_change_online(parts[0]):
+        raise ChangeNotAllowed("This visit can no longer be changed online. Please call the clinic.")
+    return parts
+
+
+def cancel_visit_by_client(*, appointment_id: int) -> list[Appointment]:
+    """Cancel every appointment of the visit `appointment_id` belongs to, together."""
+    with transaction.atomic():
+        parts = _locked_visit_for_client_change(appointment_id)
+        for appointment in parts:
+            appointment.status = AppointmentStatus.CANCELLED
+            appointment.save(update_fields=["status", "updated_at"])
+            _announce_freed(appointment)
+        return parts
+
+
+def reschedule_visit_by_client(*, appointment_id: int, new_start: datetime) -> list[Appointment]:
+    """Move the whole visit to start at `new_start`, keeping its order of services, all or nothing.
+
+    Keeps each service's practitioner when the whole visit fits with them, else any qualified one.
+    """
+    parts: list[Appointment] = []
+    try:
+        with transaction.atomic():
+            parts = _locked_visit_for_client_change(appointment_id)
+            location = parts[0].location
+            services = [p.service for p in parts]
+            anyone: list[int | None] = [None] * len(parts)
+            lock_visit(location=location, services=services, practitioner_ids=anyone)
+            own = tuple(p.pk for p in parts)
+            try:
+                plan = _plan_visit(
+                    location=location,
+                    services=services,
+                    start=new_start,
+                    practitioner_ids=[p.practitioner_id for p in parts],
+                    exclude_appointment_ids=own,
+                )
+            except SlotUnavailable:
+                plan = _plan_visit(
+                    location=location,
+                    services=services,
+                    start=new_start,
+                    practitioner_ids=anyone,
+                    exclude_appointment_ids=own,
+                )
+            old_times = [
+                Appointment(
+                    location_id=p.location_id,
+                    practitioner_id=p.practitioner_id,
+                    service_id=p.service_id,
+                    start=p.start,
+                    end=p.end,
+                )
+                for p in parts
+            ]
+            AssignedUnit.objects.filter(appointment_id__in=own).delete()
+            pairs = list(zip(parts, plan.parts, strict=True))
+            # Moving later, the last part moves first (and earlier, the first), so no part of the visit
+            # ever overlaps another of its own old times on the way.
+            if new_start > parts[0].start:
+                pairs.reverse()
+            try:
+                with transaction.atomic():
+                    for appointment, part in pairs:
+                        appointment.practitioner_id = part.practitioner_id
+                        appointment.start = part.start
+                        appointment.end = part.end
+                        appointment.save()
+            except IntegrityError as exc:
+                raise SlotUnavailable("Sorry, that time is no longer available for the whole visit.") from exc
+            for appointment in parts:
+                assign_resource_units(appointment=appointment)
+            lead = parts[0].pk
+            transaction.on_commit(lambda: appointment_rescheduled.send(sender=Appointment, appointment_id=lead))
+            for old in old_times:
+                _announce_freed(old)
+            return parts
+    except SlotUnavailable as exc:
+        if parts:
+            exc.alternatives = nearest_visit_slots(
+                location=parts[0].location, services=[p.service for p in parts], around=new_start
+            )
+        raise
+
+
+def book_visit_from_front_desk(
+    *,
+    client: "Client",
+    location: "Location",
+    service_ids: list[int],
+    practitioner_ids: list[int | None],
+    start: datetime,
+    notes: str = "",
+) -> list[Appointment]:
+    """The front desk books several services back to back for a client, under online booking's rules.
+
+    All or nothing: raises FrontDeskBookingRefused (and writes nothing) when any part does not fit.
+    The client gets the same one confirmation as an online visit.
+    """
+    try:
+        services = _visit_services(service_ids, location)
+    except BookingRefused as exc:
+        raise FrontDeskBookingRefused({"services": [str(exc)]}) from exc
+    with transaction.atomic():
+        lock_visit(location=location, services=services, practitioner_ids=practitioner_ids)
+        try:
+            plan = _plan_visit(location=location, services=services, start=start, practitioner_ids=practitioner_ids)
+        except SlotUnavailable as exc:
+            raise FrontDeskBookingRefused(
+                {
+                    None: [
+                        "The whole visit does not fit then: a practitioner, room or device is busy, off or "
+                        "not qualified for one of its services. Try another time or practitioner."
+                    ]
+                }
+            ) from exc
+        visit = Visit.objects.create(location=location)
+        try:
+            appointments = _write_visit_parts(
+                visit=visit,
+                plan=plan,
+                services=services,
+                client=client,
+                source=AppointmentSource.FRONT_DESK,
+                notes=notes,
+            )
+        except SlotUnavailable as exc:
+            raise FrontDeskBookingRefused({None: ["A practitioner, room or device is already booked then."]}) from exc
+        lead = appointments[0].pk
+        transaction.on_commit(lambda: _send_confirmation(lead))
+        return appointments
+
+
+def announce_new_working_hours(
+    *, hours: WorkingHours, before: tuple[int, int, int, time, time] | None = None, now: datetime | None = None
+) -> int:
+    """After commit, tell other apps (the waitlist) of the time a new or longer working span opens.
+
+    before: the span's (practitioner id, location id, weekday, start, end) before an edit; only the
+    part it did not cover is new. Announced on each of the span's dates within the booking horizon,
+    not on closed days nor once started. Returns how many times were announced.
+    """
+    now = now or timezone.now()
+    parts = [(hours.start_time, hours.end_time)]
+    if before is not None and before[:3] == (hours.practitioner_id, hours.location_id, hours.weekday):
+        old_start, old_end = before[3], before[4]
+        parts = [(hours.start_time, min(hours.end_time, old_start)), (max(hours.start_time, old_end), hours.end_time)]
+    parts = [(start, end) for start, end in parts if start < end]
+    tz = hours.location.tzinfo
+    today = now.astimezone(tz).date()
+    last = today + timedelta(days=settings.BOOKING_HORIZON_DAYS)
+    closed = set(
+        LocationClosure.objects.filter(location_id=hours.location_id, date__range=(today, last)).values_list(
+            "date", flat=True
+        )
+    )
+    announced = 0
+    day = today + timedelta(days=(hours.weekday - today.weekday()) % 7)
+    while day <= last and parts:
+        if day not in closed:
+            for start, end in parts:
+                announced += _announce_span(
+                    location_id=hours.location_id,
+                    practitioner_id=hours.practitioner_id,
+                    start=wall_to_instant(day, start, tz),
+                    end=wall_to_instant(day, end, tz),
+                    now=now,
+                )
+        day += timedelta(days=7)
+    return announced
+
+
+def announce_reopened_day(*, location: "Location", day: date, now: datetime | None = None) -> int:
+    """After commit, tell other apps that a lifted closure frees each practitioner's working spans that day."""
+    now = now or timezone.now()
+    tz = location.tzinfo
+    if LocationClosure.objects.filter(location=location, date=day).exists():
+        return 0
+    spans = WorkingHours.objects.filter(location=location, weekday=day.weekday(), practitioner__is_active=True)
+    return sum(
+        _announce_span(
+            location_id=location.pk,
+            practitioner_id=span.practitioner_id,
+            start=wall_to_instant(day, span.start_time, tz),
+            end=wall_to_instant(day, span.end_time, tz),
+            now=now,
+        )
+        for span in spans
+    )
+
+
+def _announce_span(*, location_id: int, practitioner_id: int, start: datetime, end: datetime, now: datetime) -> int:
+    if start <= now:
+        return 0  # started already: nothing anyone could be offered from its start
+    freed = {
+        "location_id": location_id,
+        "practitioner_id": practitioner_id,
+        "service_id": None,  # new hours: any service the practitioner performs
+        "start": start,
+        "end": end,
+    }
+    transaction.on_commit(lambda: time_freed.send(sender=WorkingHours, **freed))
+    return 1

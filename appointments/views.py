@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -19,7 +20,7 @@ from clinic.models import Location
 from clinic.ratelimits import client_ip, limit
 from privacy.cookies import visitor_id
 
-from . import selectors, services, slot_cache
+from . import booking_steps, selectors, services, slot_cache, visit_views
 from .availability import find_free_slots, local_day_bounds, nearest_free_slots, practitioner_durations
 from .emails import appointment_ics
 from .feeds import FeedInvalid, google_calendar_url, practitioner_feed_ics, practitioner_from_feed_token
@@ -49,7 +50,12 @@ def home(request):
 def choose_service(request, location_slug):
     location = get_object_or_404(Location, slug=location_slug, is_active=True)
     groups = selectors.services_by_category(location)
-    return render(request, "appointments/choose_service.html", {"location": location, "groups": groups})
+    service_count = sum(len(group.services) for group in groups)
+    return render(
+        request,
+        "appointments/choose_service.html",
+        {"location": location, "groups": groups, "service_count": service_count},
+    )
 
 
 def _location_and_service(location_slug, service_slug):
@@ -219,7 +225,9 @@ def booking_details(request, location_slug, service_slug):
         return redirect("appointments:choose_time", location.slug, service.slug)
 
     practitioner = Practitioner.objects.filter(pk=practitioner_id).first() if practitioner_id else None
-    form = BookingDetailsForm(request.POST or None)
+    # Signed in to their account: the booking goes on their record, no further check (their details prefilled).
+    account = identity.signed_in_client(request)
+    form = BookingDetailsForm(request.POST or None, initial=_account_details(account))
     context = {
         "location": location,
         "service": service,
@@ -236,31 +244,55 @@ def booking_details(request, location_slug, service_slug):
         return render(request, "appointments/slot_taken.html", context, status=409)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        details = services.ClientDetails(
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            email=data["email"],
+            mobile_phone=data["mobile_phone"],
+        )
+        consents = services.BookingConsents(
+            privacy_policy=data["accept_privacy_policy"],
+            sms_reminders=data["sms_reminders"],
+            sms_marketing=data["sms_marketing"],
+            email_marketing=data["email_marketing"],
+        )
+        # A deposit or a card on file first (payments registers the step): the time is held meanwhile.
+        step = booking_steps.step_for(location=location, service=service)
         try:
+            if step is not None:
+                booking = booking_steps.BookingRequest(
+                    location, service, start, practitioner_id, details, consents, _client_meta(request)
+                )
+                return redirect(step(request=request, booking=booking))
             appointment = services.book_appointment(
                 location=location,
                 service=service,
                 start=start,
                 practitioner_id=practitioner_id,
-                details=services.ClientDetails(
-                    first_name=data["first_name"],
-                    last_name=data["last_name"],
-                    email=data["email"],
-                    mobile_phone=data["mobile_phone"],
-                ),
-                consents=services.BookingConsents(
-                    privacy_policy=data["accept_privacy_policy"],
-                    sms_reminders=data["sms_reminders"],
-                    sms_marketing=data["sms_marketing"],
-                    email_marketing=data["email_marketing"],
-                ),
+                details=details,
+                consents=consents,
                 meta=_client_meta(request),
+                client=account,
             )
         except services.SlotUnavailable as exc:
             context["alternatives"] = _alternative_links(location, service, exc.alternatives, practitioner_id)
             return render(request, "appointments/slot_taken.html", context, status=409)
         return redirect(reverse("appointments:manage", args=[manage_token(appointment)]) + "?booked=1")
-    return render(request, "appointments/details.html", context)
+    response = render(request, "appointments/details.html", context)
+    if account is not None:  # their details are on the page: never kept by any cache
+        patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+def _account_details(client):
+    if client is None:
+        return None
+    return {
+        "first_name": client.first_name,
+        "last_name": client.last_name,
+        "email": client.email,
+        "mobile_phone": client.mobile_phone,
+    }
 
 
 def _appointment_or_error(request, token):
@@ -276,6 +308,8 @@ def manage(request, token):
     appointment, error = _appointment_or_error(request, token)
     if error:
         return error
+    if appointment.visit_id is not None:
+        return visit_views.manage_visit(request, appointment, token)
     return render(
         request,
         "appointments/manage.html",
@@ -288,6 +322,7 @@ def manage(request, token):
             # Not the signed preference link: whoever holds a manage link proved nothing about the
             # record (and a merge may move the appointment onto an older one). The link is emailed.
             "preferences_request_url": reverse("messaging:preferences_request"),
+            "extra_sections": booking_steps.manage_sections(appointment=appointment),  # e.g. payments
         },
     )
 
@@ -323,10 +358,22 @@ def cancel(request, token):
     appointment, error = _appointment_or_error(request, token)
     if error:
         return error
+    if appointment.visit_id is not None:
+        return visit_views.cancel_visit(request, appointment)
+    # A late-cancel fee (payments) is shown, and confirmed, before anything is cancelled.
+    terms = (
+        booking_steps.cancellation_terms(appointment=appointment) if services.can_change_online(appointment) else None
+    )
+    if terms is not None and request.POST.get("accept_fee") != "yes":
+        return render(
+            request, "appointments/cancel_confirm.html", {"appointment": appointment, "token": token, "terms": terms}
+        )
     try:
         services.cancel_appointment_by_client(appointment_id=appointment.pk)
     except services.ChangeNotAllowed:
         return render(request, "appointments/too_late.html", {"appointment": appointment}, status=409)
+    if terms is not None:
+        terms.confirmed(appointment.pk)
     return redirect(manage_path(appointment) + "?cancelled=1")
 
 
@@ -336,6 +383,8 @@ def reschedule(request, token):
     appointment, error = _appointment_or_error(request, token)
     if error:
         return error
+    if appointment.visit_id is not None:
+        return visit_views.reschedule_visit(request, appointment, token)
     if not services.can_change_online(appointment):
         return render(request, "appointments/too_late.html", {"appointment": appointment}, status=409)
     location, service = appointment.location, appointment.service
@@ -393,7 +442,8 @@ def appointment_calendar_file(request, token):
     appointment, error = _appointment_or_error(request, token)
     if error:
         return error
-    response = HttpResponse(appointment_ics(appointment), content_type="text/calendar; charset=utf-8")
+    ics = visit_views.visit_calendar_file(appointment) if appointment.visit_id else appointment_ics(appointment)
+    response = HttpResponse(ics, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="appointment.ics"'
     response["Cache-Control"] = "private, no-store"
     return response

@@ -17,7 +17,7 @@ Privacy audits merges through the `clients_merged` signal (clinic never imports 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ from .models import Client
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
     from django.db.models import QuerySet
+    from django.http import HttpRequest
     from phonenumber_field.phonenumber import PhoneNumber
 
     from .models import Location
@@ -60,6 +61,25 @@ class MergeRefused(BusinessRuleError):
 
 class ClaimInvalid(BusinessRuleError):
     """A "keep my visits together" link that is tampered, expired, used, or no longer applies."""
+
+
+# --- The client signed in to their account in this browser ------------------------
+
+_account_resolver: Callable[[HttpRequest], Client | None] | None = None
+
+
+def register_account_resolver(func: Callable[[HttpRequest], Client | None]) -> None:
+    """The accounts app says how to find a request's signed-in client (clinic does not import it)."""
+    global _account_resolver
+    _account_resolver = func
+
+
+def signed_in_client(request: HttpRequest) -> Client | None:
+    """The client who proved control of their email or phone and is signed in in this browser, or None.
+
+    A booking made while signed in goes on this record without further check.
+    """
+    return _account_resolver(request) if _account_resolver is not None else None
 
 
 # --- Creating and verifying --------------------------------------------------

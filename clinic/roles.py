@@ -10,6 +10,7 @@ ALL = ("view", "add", "change", "delete")
 FRONT_DESK = "Front desk"
 CLINIC_MANAGER = "Clinic manager"
 PRIVACY_OFFICER = "Privacy officer"
+PRACTITIONER = "Practitioner"
 
 _front_desk = {
     "clinic": {"client": EDIT, "location": VIEW},
@@ -29,7 +30,12 @@ _front_desk = {
     },
     "privacy": {"consentrecord": VIEW},
     "messaging": {"smsmessage": VIEW, "smsoptout": VIEW, "reminderrule": VIEW, "inboundmessage": ("view", "reply")},
-    "payments": {"paymentrequirement": VIEW, "cancellationpolicy": VIEW, "payment": VIEW, "refund": VIEW},
+    "payments": {
+        "paymentrequirement": VIEW,
+        "cancellationpolicy": VIEW,
+        "payment": ("view", "charge_fee"),
+        "refund": VIEW,
+    },
     # The front desk offers times by hand ("change" on an entry); offers are the waitlist's record.
     "waitlist": {"waitlistentry": ("view", "change"), "waitlistoffer": VIEW, "opening": VIEW},
 }
@@ -63,10 +69,12 @@ _clinic_manager = {
     "payments": {
         "paymentrequirement": EDIT,
         "cancellationpolicy": ("view", "add"),
-        "payment": ("view", "refund"),
+        "payment": ("view", "refund", "charge_fee"),
         "refund": VIEW,
     },
     "waitlist": {"waitlistentry": ("view", "change"), "waitlistoffer": VIEW, "opening": VIEW},
+    # The manager writes and publishes the forms clients fill in (templates only: no answers).
+    "clinical_forms": {"formtemplate": EDIT, "formversion": ("view", "change", "delete"), "formfield": ALL},
 }
 
 _privacy_officer = {
@@ -80,6 +88,8 @@ _privacy_officer = {
         "datasubjectrequest": ("view", "add", "change", "export"),
         "privacyauditevent": VIEW,
     },
+    # Reads clinical answers (each read is audited), scoped to the officer's locations like every record.
+    "clinical_forms": {"formsubmission": VIEW},
     "messaging": {
         "smsmessage": VIEW,
         "smsoptout": ("view", "lift"),
@@ -89,7 +99,19 @@ _privacy_officer = {
     },
 }
 
-ROLES = {FRONT_DESK: _front_desk, CLINIC_MANAGER: _clinic_manager, PRIVACY_OFFICER: _privacy_officer}
+# Treats clients: reads their clinical forms (each read audited) for the visits at their locations.
+_practitioner = {
+    "clinic": {"client": VIEW, "location": VIEW},
+    "appointments": {"appointment": VIEW, "service": VIEW, "practitioner": VIEW},
+    "clinical_forms": {"formsubmission": VIEW, "formtemplate": VIEW, "formversion": VIEW},
+}
+
+ROLES = {
+    FRONT_DESK: _front_desk,
+    CLINIC_MANAGER: _clinic_manager,
+    PRIVACY_OFFICER: _privacy_officer,
+    PRACTITIONER: _practitioner,
+}
 
 
 def permission_codenames(role):

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "messaging",
     "payments",
     "waitlist",
+    "accounts",
+    "clinical_forms",
 ]
 
 MIDDLEWARE = [
@@ -129,6 +131,9 @@ RATE_LIMITS = {
     "admin_login": env("RATE_LIMIT_ADMIN_LOGIN", default="30/m"),
     "two_factor": env("RATE_LIMIT_TWO_FACTOR", default="10/m"),
     "calendar_feed": env("RATE_LIMIT_CALENDAR_FEED", default="30/m"),
+    # Client account sign-in: asking for a link or code, per IP and per address asked for.
+    "account_sign_in": env("RATE_LIMIT_ACCOUNT_SIGN_IN", default="20/h"),
+    "account_sign_in_address": env("RATE_LIMIT_ACCOUNT_SIGN_IN_ADDRESS", default="5/h"),
 }
 
 ROOT_URLCONF = "clinic.urls"
@@ -286,6 +291,11 @@ BOOKING_CHANGE_CUTOFF_HOURS = env.int("BOOKING_CHANGE_CUTOFF_HOURS", default=24)
 # A manage link stops working this many days after the appointment ends.
 BOOKING_MANAGE_LINK_DAYS_AFTER = env.int("BOOKING_MANAGE_LINK_DAYS_AFTER", default=30)
 
+# Client accounts (accounts app): how long a sign-in link or code works, and a signed-in session at most.
+ACCOUNT_SIGN_IN_LINK_MINUTES = env.int("ACCOUNT_SIGN_IN_LINK_MINUTES", default=20)
+ACCOUNT_SIGN_IN_CODE_MINUTES = env.int("ACCOUNT_SIGN_IN_CODE_MINUTES", default=10)
+ACCOUNT_SESSION_HOURS = env.int("ACCOUNT_SESSION_HOURS", default=12)
+
 # How long a preference-center link works.
 PREFERENCE_LINK_MAX_AGE_DAYS = env.int("PREFERENCE_LINK_MAX_AGE_DAYS", default=30)
 
@@ -378,6 +388,12 @@ STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10)
 # Payment and refund rows are kept this long for the books; an erasure keeps them without the person.
 PAYMENT_RECORD_RETENTION_YEARS = env.int("PAYMENT_RECORD_RETENTION_YEARS", default=7)
+# How long an online booking's time is held while the client pays the deposit or saves a card (5 to 60).
+PAYMENT_SLOT_HOLD_MINUTES = env.int("PAYMENT_SLOT_HOLD_MINUTES", default=15)
+if not 5 <= PAYMENT_SLOT_HOLD_MINUTES <= 60:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"PAYMENT_SLOT_HOLD_MINUTES must be 5 to 60 (got {PAYMENT_SLOT_HOLD_MINUTES}).")
 # Waitlist offers: how long a held time waits for its YES, and how many offers one number gets a day.
 WAITLIST_OFFER_MINUTES = env.int("WAITLIST_OFFER_MINUTES", default=15)
 WAITLIST_MAX_OFFERS_PER_DAY = env.int("WAITLIST_MAX_OFFERS_PER_DAY", default=3)
@@ -388,6 +404,17 @@ if not (1 <= WAITLIST_OFFER_MINUTES <= 240) or WAITLIST_MAX_OFFERS_PER_DAY < 1:
         "WAITLIST_OFFER_MINUTES must be 1 to 240 and WAITLIST_MAX_OFFERS_PER_DAY at least 1 "
         f"(got {WAITLIST_OFFER_MINUTES} and {WAITLIST_MAX_OFFERS_PER_DAY})."
     )
+
+# Clinical forms: Fernet keys (comma list) that encrypt answers and signatures, apart from the
+# database and SECRET_KEY. The first encrypts, all decrypt (rotation: README). DEBUG has a dev key.
+CLINICAL_FORMS_DEV_KEY = "ZGV2LW9ubHktY2xpbmljYWwtZm9ybXMta2V5LTAwMDE="
+CLINICAL_FORMS_KEYS = env.list("CLINICAL_FORMS_KEYS", default=[CLINICAL_FORMS_DEV_KEY] if DEBUG else [])
+CLINICAL_FORMS_DEV_KEY_ALLOWED = DEBUG  # decided at start-up (the test runner turns DEBUG off later)
+# Signed clinical forms are medical records: kept this long after the later of signing and the last visit
+# (California: at least 7 years for adults), through an erasure, then deleted by the daily retention task.
+CLINICAL_RECORD_RETENTION_YEARS = env.int("CLINICAL_RECORD_RETENTION_YEARS", default=7)
+# One reminder this many hours before the visit when its forms are still missing.
+FORMS_REMINDER_HOURS = env.int("FORMS_REMINDER_HOURS", default=48)
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env("LOG_FORMAT", default="plain")  # "json": one object per line, for log shippers

@@ -18,6 +18,8 @@ urlpatterns = [
     path("privacy/", include("privacy.urls")),
     path("messaging/", include("messaging.urls")),
     path("payments/", include("payments.urls")),
+    path("account/", include("accounts.urls")),
+    path("", include("clinical_forms.urls")),
     path("", include("waitlist.urls")),
     path("", include("appointments.urls")),
 ]

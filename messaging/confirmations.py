@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentSource, AppointmentStatus
+from appointments.selectors import visit_service_names
 from clinic.models import Client
 
 from . import texts
@@ -41,7 +42,8 @@ def queue_booking_confirmation(*, appointment_id: int, now: datetime | None = No
         return None
     if permission or extra:
         kind = MessageKind.CONFIRMATION
-        body = texts.booking_confirmation(appointment) + (f" {texts.join_invitation()}" if invite else "")
+        body = texts.booking_confirmation(appointment, visit_service_names(appointment))
+        body += f" {texts.join_invitation()}" if invite else ""
         dedupe_key = f"confirmation:{appointment.pk}:{int(appointment.start.timestamp())}"
     else:
         kind, body, dedupe_key = MessageKind.MARKETING_CONFIRMATION, texts.join_invitation(), f"join:{client.pk}"

@@ -40,3 +40,27 @@ def seed_demo_campaign() -> Campaign:
         },
     )
     return campaign
+
+
+# seed_demo's steps (registered in MessagingConfig.ready(); clinic.demo runs them in order).
+
+
+def demo_texts_step() -> str:
+    from clinic.models import Location
+
+    new = seed_demo_texts(clinic_number=str(Location.objects.get(slug="milpitas").phone))
+    return f"Demo inbox: {new} new texts (a C confirmation, a question, a STOP)."
+
+
+def demo_campaign_step() -> str:
+    return f"Demo campaign draft: “{seed_demo_campaign().name}”."
+
+
+def demo_simulate_sms_hint_step() -> str:
+    from django.conf import settings
+
+    # Works as printed: DEBUG gives both sides the development token, --url the port `make run` serves on.
+    return (
+        "Two-way texts without Twilio (another terminal): DEBUG=true .venv/bin/python manage.py "
+        f"simulate_sms --url {settings.SITE_URL} --from {demo_phone(DEMO_CLIENTS[9][2])} C"
+    )

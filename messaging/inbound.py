@@ -1,4 +1,5 @@
-"""Texts from clients: STOP, START, HELP, C to confirm, JOIN for offers, and everything else for the front desk."""
+"""Texts from clients: STOP, START, HELP, the keywords apps register (C to confirm and JOIN for offers, here;
+the waitlist's YES and NO), and everything else for the front desk."""
 
 import logging
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ class InboundText:
     clients: list  # every record holding the number, newest first: the handler decides which it acts for
     location: Location | None
     now: object  # aware datetime
+    to_number: str = ""  # the clinic number it was texted to
 
 
 @dataclass
@@ -135,28 +137,27 @@ def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None, o
         elif keyword == Keyword.OPT_IN:
             _opt_in(phone=from_number, clients=clients, evidence=message_sid)
             reply = texts.opt_in_confirmation()
-        elif keyword == Keyword.JOIN and not suppressed_before:
-            # From a STOP'd number JOIN does nothing (stored, unanswered): only START lifts a STOP.
-            reply = _join(phone=from_number, clients=clients, evidence=message_sid, location=location, now=now)
-            reply = reply if may_contact(purpose=Purpose.REPLY, to=from_number) else ""
         elif app_keyword is not None:
-            # An app's keyword (the waitlist's YES): never for a STOP'd number (only START lifts a STOP).
+            # An app's keyword (C, JOIN, the waitlist's YES): never for a STOP'd number (only START lifts a STOP).
             answer = None
             if not suppressed_before:
                 answer = app_keyword.handle(
-                    InboundText(message_sid=message_sid, phone=from_number, clients=clients, location=location, now=now)
+                    InboundText(
+                        message_sid=message_sid,
+                        phone=from_number,
+                        clients=clients,
+                        location=location,
+                        now=now,
+                        to_number=to_number,
+                    )
                 )
             if answer is None:  # not for the app after all (or from a STOP'd number): the front desk reads it
                 inbound.read_at = None
                 inbound.save(update_fields=["read_at"])
             reply = answer if answer and may_contact(purpose=Purpose.REPLY, to=from_number) else ""
-        elif keyword in (Keyword.HELP, Keyword.CONFIRM) and may_contact(purpose=Purpose.REPLY, to=from_number):
-            reply = (
-                texts.help_reply(location, spanish=spanish_keyword(body))
-                if keyword == Keyword.HELP
-                else _confirm_next(_texted_visit(clients, now, to_number), location)
-            )
-        # else: nothing else ever goes to an opted-out number (HELP and C from it are stored, unanswered)
+        elif keyword == Keyword.HELP and may_contact(purpose=Purpose.REPLY, to=from_number):
+            reply = texts.help_reply(location, spanish=spanish_keyword(body))
+        # else: nothing else ever goes to an opted-out number (HELP from it is stored, unanswered)
         if keyword in (Keyword.OPT_OUT, Keyword.OPT_IN, Keyword.HELP) and settings.TWILIO_ADVANCED_OPT_OUT:
             reply = ""  # Twilio has already answered these
         if reply:
@@ -228,6 +229,23 @@ def _join(*, phone, clients, evidence, location, now):
             evidence=evidence,
         )
     return texts.join_confirmation()
+
+
+def answer_confirm(text):
+    """C (registered in messaging.apps): confirm the sender's next visit booked with texts to this number.
+
+    Nothing is confirmed for a number no reply may go to (stored and marked handled, as HELP is).
+    """
+    if not may_contact(purpose=Purpose.REPLY, to=text.phone):
+        return ""
+    return _confirm_next(_texted_visit(text.clients, text.now, text.to_number), text.location)
+
+
+def answer_join(text):
+    """JOIN (registered in messaging.apps): the number's owner confirms an SMS marketing opt-in."""
+    return _join(
+        phone=text.phone, clients=text.clients, evidence=text.message_sid, location=text.location, now=text.now
+    )
 
 
 def _texted_visit(clients, now, to_number):

@@ -1,4 +1,4 @@
-"""What a client's reply means: opt-out, opt-in, help, confirm, or a message for the front desk.
+"""What a client's reply means: opt-out, opt-in, help, an app's registered keyword, or a message for the front desk.
 
 Matching is on the trimmed body, case-insensitive, punctuation ignored. Besides
 the carrier keywords, a short reply that plainly revokes consent in other
@@ -18,11 +18,11 @@ from django.core.exceptions import ImproperlyConfigured
 
 
 class Keyword(Enum):
+    """The carrier keywords, which always win. Every other keyword (C, JOIN, YES...) is an app's registration."""
+
     OPT_OUT = "opt_out"
     OPT_IN = "opt_in"
     HELP = "help"
-    CONFIRM = "confirm"
-    JOIN = "join"
     NONE = "none"
 
 
@@ -43,10 +43,10 @@ OPT_OUT_WORDS = {
 }
 OPT_IN_WORDS = {"START", "UNSTOP"}
 HELP_WORDS = {"HELP", "INFO", *SPANISH_HELP_WORDS}
-# Not YES: carriers treat YES as an opt-in word.
+# Messaging's own registered keywords (messaging.apps): C confirms the next visit (not YES: carriers
+# treat YES as an opt-in word); JOIN confirms an SMS marketing opt-in ticked on a form (double opt-in;
+# not YES, taken by the waitlist's offers). Spanish (UNIRME) to come with the Spanish texts.
 CONFIRM_WORDS = {"C", "CONFIRM"}
-# Confirms an SMS marketing opt-in ticked on a form (double opt-in). Not YES (carriers' opt-in word,
-# taken by the waitlist's offers). Spanish (UNIRME) to come with the Spanish texts.
 JOIN_WORDS = {"JOIN"}
 # Carrier keywords: they always mean what the carriers say, and no app may register them.
 CARRIER_WORDS = frozenset(OPT_OUT_WORDS | OPT_IN_WORDS | HELP_WORDS)
@@ -97,10 +97,6 @@ def classify(body):
         return Keyword.OPT_IN
     if text in HELP_WORDS:
         return Keyword.HELP
-    if text in CONFIRM_WORDS:
-        return Keyword.CONFIRM
-    if text in JOIN_WORDS:
-        return Keyword.JOIN
     if text and len(text.split()) <= _MAX_REVOCATION_WORDS and any(p.search(text) for p in _REVOCATIONS):
         return Keyword.OPT_OUT
     return Keyword.NONE
@@ -132,7 +128,7 @@ def register_keyword(*, name: str, words: Iterable[str], handler: Callable[[Any]
         raise ImproperlyConfigured(f"Keyword {name!r}: a name of at most 20 characters and some words are needed.")
     if clash := normalised & CARRIER_WORDS:
         raise ImproperlyConfigured(f"Keyword {name!r}: {sorted(clash)} are carrier keywords (STOP, START, HELP).")
-    taken = set(CONFIRM_WORDS | JOIN_WORDS)
+    taken: set[str] = set()
     for other in _registry.values():
         if other.name != name:
             taken |= other.words
@@ -149,6 +145,6 @@ def unregister_keyword(name: str) -> KeywordHandler | None:
 def registered_handler(body: str) -> KeywordHandler | None:
     """The app keyword this whole text is, if any. Never one of the carrier or built-in words."""
     if classify(body) != Keyword.NONE:
-        return None  # STOP, START, HELP (and C, JOIN, a revocation in other words) always win
+        return None  # STOP, START, HELP (and a revocation in other words) always win
     text = normalise(body)
     return next((h for h in _registry.values() if text in h.words), None)

@@ -8,6 +8,7 @@ may record consent but never lifts a STOP. An email opt-out is lifted by a
 link sent to that address (proof of control) or by staff.
 """
 
+import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,9 @@ from privacy.services import record_consent
 from privacy.subject_requests import audit
 
 from .models import EmailOptOut, OptOutChannel, OptOutEvent, OptOutSource, SmsOptOut
+from .signals import sms_opted_out
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -125,6 +129,9 @@ def add_sms_opt_out(
             staff_user=staff_user,
             evidence=evidence,
         )
+        number = str(phone)
+        # After commit, and robustly: a listener's failure never undoes or loses a STOP.
+        transaction.on_commit(lambda: _announce_opt_out(number))
         if withdraw_consents:
             for client in Client.objects.filter(mobile_phone=str(phone)):
                 for purpose in SMS_PURPOSES:
@@ -139,6 +146,12 @@ def add_sms_opt_out(
                         evidence=evidence,
                     )
     return opt_out
+
+
+def _announce_opt_out(phone: str) -> None:
+    for receiver, outcome in sms_opted_out.send_robust(sender=SmsOptOut, phone=phone):
+        if isinstance(outcome, Exception):
+            logger.error("A listener to an SMS opt-out failed: %s", receiver, exc_info=outcome)
 
 
 def lift_sms_opt_out(

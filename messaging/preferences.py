@@ -63,6 +63,8 @@ class PreferenceUpdate:
     sms_still_stopped: bool = False
     # Marketing email was turned on for an unsubscribed address: a confirmation link went to it.
     email_confirmation_sent: bool = False
+    # Marketing email was turned on for an address not yet proven: it was emailed a link to confirm.
+    email_opt_in_confirmation_requested: bool = False
     # SMS marketing was turned on for a number not yet proven: it was asked to reply JOIN.
     sms_join_requested: bool = False
 
@@ -80,17 +82,26 @@ def current_preferences(client):
     return state
 
 
-def update_preferences(*, client, choices, ip_address=None, user_agent="") -> PreferenceUpdate:
-    """Apply the client's choices: consents are recorded; a STOP is never lifted from here."""
+def update_preferences(
+    *, client, choices, ip_address=None, user_agent="", source=ConsentSource.PREFERENCE_CENTER, email_proven=True
+) -> PreferenceUpdate:
+    """Apply the client's choices: consents are recorded; a STOP is never lifted from here.
+
+    `source`: where the choice was made (the preference center's link, or the
+    client's own signed-in account). `email_proven`: whether the person showed
+    control of the email on file (the preference link is mailed to it; an
+    account signed in by a texted code did not), else a marketing email opt-in
+    waits for the address to confirm it.
+    """
     before = current_preferences(client)
     result = PreferenceUpdate(changed=[p for p in CHOICES if bool(choices.get(p)) != before[p]])
     wants_email = bool(choices.get(ConsentPurpose.EMAIL_MARKETING))
-    if wants_email and client.email and client.email_verified_at is None:
+    if wants_email and client.email and client.email_verified_at is None and email_proven:
         # Ticked here, by the reader of a link mailed to the address: the person's own confirmation.
         if ConsentPurpose.EMAIL_MARKETING not in result.changed:
             result.changed.append(ConsentPurpose.EMAIL_MARKETING)
     with transaction.atomic():
-        if wants_email and client.email:
+        if wants_email and client.email and email_proven:
             identity.mark_email_verified(client_ids=[client.pk], email=client.email)
         for purpose in result.changed:
             record_consent(
@@ -98,7 +109,7 @@ def update_preferences(*, client, choices, ip_address=None, user_agent="") -> Pr
                 purpose=purpose,
                 granted=bool(choices.get(purpose)),
                 notice_text=CHOICES[purpose],
-                source=ConsentSource.PREFERENCE_CENTER,
+                source=source,
                 actor=ConsentActor.CLIENT,
                 ip_address=ip_address,
                 user_agent=user_agent,
@@ -126,6 +137,10 @@ def update_preferences(*, client, choices, ip_address=None, user_agent="") -> Pr
             email = client.email
             transaction.on_commit(lambda: _send_resubscribe_link(client, email))
             result.email_confirmation_sent = True
+        elif client.email and wants_email and not email_proven and client.email_verified_at is None:
+            client_id = client.pk
+            transaction.on_commit(lambda: send_email_marketing_confirmation(client_id=client_id))
+            result.email_opt_in_confirmation_requested = True
     return result
 
 

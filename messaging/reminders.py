@@ -10,6 +10,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from appointments.models import Appointment
+from appointments.selectors import visits_service_names
 from clinic.models import Location
 
 from . import quiet_hours, texts
@@ -60,6 +61,15 @@ def dispatch_due_reminders(*, now: datetime | None = None) -> DispatchReport:
             client__mobile_phone_problem="",
         )
         .exclude(client__mobile_phone="")
+        # A visit of several services is reminded once: by its earliest appointment still on.
+        .exclude(
+            models.Exists(
+                Appointment.objects.filter(visit_id=models.OuterRef("visit_id"), status__in=ACTIVE).filter(
+                    models.Q(start__lt=models.OuterRef("start"))
+                    | models.Q(start=models.OuterRef("start"), pk__lt=models.OuterRef("pk"))
+                )
+            )
+        )
         .annotate(
             confirmation_capped=models.Exists(
                 SmsMessage.objects.filter(
@@ -81,6 +91,7 @@ def dispatch_due_reminders(*, now: datetime | None = None) -> DispatchReport:
     permitted = may_contact_many(
         clients={a.client_id: a.client for a in appointments}.values(), purpose=Purpose.TRANSACTIONAL
     )
+    names = visits_service_names({a.visit_id for a in appointments if a.visit_id is not None})
     grace = timedelta(minutes=settings.SMS_REMINDER_GRACE_MINUTES)
     batch = uuid.uuid4()
     rows = []
@@ -104,7 +115,7 @@ def dispatch_due_reminders(*, now: datetime | None = None) -> DispatchReport:
                 SmsMessage(
                     to_number=number_on_file(appointment.client),
                     from_number=senders[appointment.location_id],
-                    body=texts.reminder(appointment),
+                    body=texts.reminder(appointment, names.get(appointment.visit_id or 0)),
                     location=appointment.location,
                     client=appointment.client,
                     appointment=appointment,

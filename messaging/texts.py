@@ -12,10 +12,12 @@ def _when(appointment, start=None):
     return local.strftime("%a %b %-d at %-I:%M %p %Z")
 
 
-def booking_confirmation(appointment):
+def booking_confirmation(appointment, service_names=None):
     # The program's first message: who, what, how often, rates, HELP and STOP.
+    # service_names: a visit of several services, named in order ("HydraFacial + Chemical peel").
     return (
-        f"{settings.CLINIC_NAME}: your {appointment.service.name} at {appointment.location.name} is booked for "
+        f"{settings.CLINIC_NAME}: your {service_names or appointment.service.name} at {appointment.location.name} "
+        "is booked for "
         f"{_when(appointment)}. Manage: {manage_url(appointment)} "
         "You'll get appointment texts from us (about 2 per visit). Msg & data rates may apply. "
         "Reply HELP for help, STOP to opt out."
@@ -29,9 +31,9 @@ def cancelled_by_clinic(appointment):
     )
 
 
-def reminder(appointment):
+def reminder(appointment, service_names=None):
     return (
-        f"{settings.CLINIC_NAME} reminder: {appointment.service.name} at {appointment.location.name}, "
+        f"{settings.CLINIC_NAME} reminder: {service_names or appointment.service.name} at {appointment.location.name}, "
         f"{appointment.location.address.splitlines()[0]}, {_when(appointment)}. "
         f"Reply C to confirm. Manage: {manage_url(appointment)} {OPT_OUT_LINE}"
     )

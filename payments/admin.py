@@ -1,16 +1,19 @@
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from clinic.admin import LocationScopedAdmin, ReadOnlyAdminMixin
-from clinic.admin_scoping import register_scope
+from clinic.admin_scoping import register_scope, scoped
 
 from . import selectors, services
-from .models import CancellationPolicy, Payment, PaymentRequirement, Refund, format_money
+from .models import CancellationPolicy, Payment, PaymentKind, PaymentRequirement, PaymentStatus, Refund, format_money
 
 REFUND_PERMISSION = "payments.refund_payment"
 
@@ -95,6 +98,10 @@ class RefundInline(admin.TabularInline):
         return False
 
 
+class TakingsForm(forms.Form):
+    day = forms.DateField(label="Day", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
 class RefundForm(forms.Form):
     amount = forms.IntegerField(label="Amount to refund (cents)", min_value=1)
     reason = forms.CharField(label="Reason", max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
@@ -148,7 +155,41 @@ class PaymentAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
     def get_urls(self):
         return [
             path("<int:pk>/refund/", self.admin_site.admin_view(self.refund_view), name="payments_payment_refund"),
+            path("takings/", self.admin_site.admin_view(self.takings_view), name="payments_payment_takings"),
+            path(
+                "charge-fee/<int:appointment_pk>/<str:kind>/",
+                self.admin_site.admin_view(lambda request, **kw: charge_fee_view(self, request, **kw)),
+                name="payments_payment_charge_fee",
+            ),
         ] + super().get_urls()
+
+    def takings_view(self, request):
+        """Per-location daily takings, for the staff member's own locations only."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        from clinic.models import Location
+
+        form = TakingsForm(request.GET or None)
+        day = form.cleaned_data["day"] if form.is_valid() and form.cleaned_data.get("day") else None
+        locations = list(scoped(request.user, Location.objects.filter(is_active=True)).order_by("name"))
+        if day is None:
+            day = timezone.now().astimezone(locations[0].tzinfo if locations else None).date()
+        rows = selectors.daily_takings(locations=locations, day=day)
+        for row in rows:
+            row["charged_shown"] = format_money(row["charged"], row["currency"] or "usd")
+            row["refunded_shown"] = format_money(row["refunded"], row["currency"] or "usd")
+            row["net_shown"] = format_money(row["net"], row["currency"] or "usd")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Daily takings, {day:%A %-d %B %Y}",
+            "rows": rows,
+            "form": form,
+            "day": day,
+            "previous_day": day - timedelta(days=1),
+            "next_day": day + timedelta(days=1),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/payments/takings.html", context)
 
     def refund_view(self, request, pk):
         """A manager refunds all or part of a payment of their locations, with a reason."""
@@ -205,3 +246,91 @@ class RefundAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
         "stripe_refund_id",
     ]
     readonly_fields = fields
+
+
+# --- Front desk: charge a no-show or late-cancel fee to the card on file, after a confirmation step ----------
+
+FEE_PERMISSION = "payments.charge_fee_payment"
+
+
+class FeeForm(forms.Form):
+    amount = forms.IntegerField(label="Fee to charge (cents)", min_value=1)
+    confirm = forms.BooleanField(label="Yes, charge this fee to the client's saved card now")
+
+
+def _fee_action(kind, label):
+    @admin.action(description=f"Charge the {label} to the card on file…", permissions=["charge_fee"])
+    def action(modeladmin, request, queryset):
+        if queryset.count() != 1:
+            modeladmin.message_user(request, "Choose exactly one appointment to charge a fee for.", messages.WARNING)
+            return None
+        return redirect("admin:payments_payment_charge_fee", queryset.get().pk, kind)
+
+    action.__name__ = f"charge_{kind}"
+    return action
+
+
+def _has_charge_fee_permission(modeladmin, request):
+    return request.user.has_perm(FEE_PERMISSION)
+
+
+def add_fee_actions_to_appointments_admin() -> None:
+    """The actions appear on the appointments list; the charge itself is payments' own view below."""
+    from appointments.models import Appointment
+
+    appointment_admin = admin.site._registry.get(Appointment)
+    if appointment_admin is None or getattr(appointment_admin, "_fee_actions_added", False):
+        return
+    cls = type(appointment_admin)
+    cls.has_charge_fee_permission = _has_charge_fee_permission
+    appointment_admin.actions = [
+        *appointment_admin.actions,
+        _fee_action(PaymentKind.NO_SHOW_FEE, "no-show fee"),
+        _fee_action(PaymentKind.LATE_CANCEL_FEE, "late-cancel fee"),
+    ]
+    appointment_admin._fee_actions_added = True
+
+
+add_fee_actions_to_appointments_admin()
+
+
+def charge_fee_view(model_admin, request, appointment_pk, kind):
+    """Charge a fee for an appointment of the staff member's locations: shown first, then confirmed."""
+    from appointments.models import Appointment
+
+    if not request.user.has_perm(FEE_PERMISSION) or kind not in (PaymentKind.NO_SHOW_FEE, PaymentKind.LATE_CANCEL_FEE):
+        raise PermissionDenied
+    appointment = get_object_or_404(
+        scoped(request.user, Appointment.objects.select_related("client", "location", "service")), pk=appointment_pk
+    )
+    policy = services.accepted_policy(appointment_id=appointment.pk)
+    cap = 0 if policy is None else (policy.no_show_fee if kind == PaymentKind.NO_SHOW_FEE else policy.late_cancel_fee)
+    card = selectors.latest_saved_card(client=appointment.client)
+    form = FeeForm(request.POST or None, initial={"amount": cap})
+    if request.method == "POST" and form.is_valid():
+        try:
+            payment = services.charge_appointment_fee(
+                appointment_id=appointment.pk, kind=kind, amount=form.cleaned_data["amount"], staff_user=request.user
+            )
+        except services.PaymentRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            level = messages.SUCCESS if payment.status == PaymentStatus.SUCCEEDED else messages.WARNING
+            extra = (
+                " The card asks for the client's authentication: we emailed them a link to complete it."
+                if payment.status == PaymentStatus.REQUIRES_ACTION
+                else (f" ({payment.status_reason})" if payment.status_reason else "")
+            )
+            model_admin.message_user(request, f"{payment}: {payment.get_status_display()}.{extra}", level)
+            return redirect("admin:payments_payment_change", payment.pk)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": f"Charge the {PaymentKind(kind).label.lower()}",
+        "appointment": appointment,
+        "policy": policy,
+        "cap": format_money(cap, policy.currency) if policy else None,
+        "card": card,
+        "form": form,
+        "opts": model_admin.model._meta,
+    }
+    return TemplateResponse(request, "admin/payments/charge_fee.html", context)

@@ -15,6 +15,27 @@ class PaymentsConfig(AppConfig):
             exporter=personal_data.export_payments,
             eraser=personal_data.erase_payments,
             erase_order=20,
-            models=["payments.Payment", "payments.SavedCard", "payments.StripeCustomer", "payments.CardSetup"],
+            models=[
+                "payments.Payment",
+                "payments.SavedCard",
+                "payments.StripeCustomer",
+                "payments.CardSetup",
+                "payments.BookingCheckout",
+            ],
         )
         registry.register_subprocessor_gate("Stripe", selectors.payments_are_on)
+
+        from appointments import booking_steps
+
+        from . import views
+
+        booking_steps.register(views.booking_step_provider)
+        booking_steps.register_cancellation_terms(views.cancellation_terms_provider)
+        booking_steps.register_manage_section(views.manage_page_payments)
+
+        from django.db.models.signals import post_save
+
+        from . import models, receipts
+
+        post_save.connect(receipts.payment_saved, sender=models.Payment, dispatch_uid="payments-receipt-payment")
+        post_save.connect(receipts.refund_saved, sender=models.Refund, dispatch_uid="payments-receipt-refund")

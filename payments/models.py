@@ -205,12 +205,19 @@ class Payment(models.Model):
     client_secret = models.CharField(max_length=255, blank=True, editable=False)
     # Set for a fee charged to a saved card off-session: a retry must send exactly the same request.
     stripe_payment_method_id = models.CharField(max_length=255, blank=True)
+    receipt_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
-        permissions = [("refund_payment", "Can refund a payment")]
+        permissions = [
+            ("refund_payment", "Can refund a payment"),
+            (
+                "charge_fee_payment",
+                "Can charge a late-cancel or no-show fee to a saved card (up to the policy's amount)",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(amount_refunded__lte=models.F("amount")), name="payment_never_refunded_over_amount"
@@ -243,6 +250,7 @@ class Refund(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    receipt_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -267,3 +275,73 @@ class ProcessedWebhookEvent(models.Model):
 
     def __str__(self):
         return f"{self.type} {self.event_id}"
+
+
+class CheckoutStatus(models.TextChoices):
+    POLICY = "policy", "Reading the cancellation policy"
+    AT_STRIPE = "at_stripe", "On Stripe's payment page"
+    EXPIRED = "expired", "Abandoned: the held time was released"
+    BOOKED = "booked", "Booked"
+    REFUNDED = "refunded", "Paid after the time was taken: refunded"
+    NOT_BOOKED = "not_booked", "Card saved after the time was taken: not booked"
+
+
+def new_checkout_key():
+    import secrets
+
+    return secrets.token_urlsafe(24)
+
+
+class BookingCheckout(models.Model):
+    """An online booking waiting for its deposit or card (Stripe Checkout), its time held meanwhile.
+
+    Ends in exactly one of: booked, refunded (paid after the time was taken), not booked (a card saved
+    after the time was taken: nothing charged) or expired (abandoned; a payment arriving later still
+    books the time if it is free, else is refunded). The key in its links is the client's only handle.
+    """
+
+    key = models.CharField(max_length=64, unique=True, default=new_checkout_key, editable=False)
+    client = models.ForeignKey(
+        "clinic.Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="booking_checkouts"
+    )
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="booking_checkouts")
+    service = models.ForeignKey("appointments.Service", on_delete=models.PROTECT, related_name="booking_checkouts")
+    practitioner = models.ForeignKey(
+        "appointments.Practitioner", on_delete=models.PROTECT, related_name="booking_checkouts"
+    )
+    start = models.DateTimeField()
+    hold = models.ForeignKey(
+        "appointments.SlotHold", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    hold_expires_at = models.DateTimeField(db_index=True)
+    kind = models.CharField(max_length=20, choices=RequirementKind.choices)
+    policy = models.ForeignKey(CancellationPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    policy_accepted_at = models.DateTimeField(null=True, blank=True)
+    payment = models.OneToOneField(
+        Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="booking_checkout"
+    )
+    card_setup = models.OneToOneField(
+        CardSetup, null=True, blank=True, on_delete=models.SET_NULL, related_name="booking_checkout"
+    )
+    stripe_checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    checkout_url = models.URLField(max_length=2000, blank=True, editable=False)
+    status = models.CharField(max_length=20, choices=CheckoutStatus.choices, default=CheckoutStatus.POLICY)
+    appointment = models.ForeignKey(
+        "appointments.Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Online booking checkout #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"checkout-{self.pk}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (CheckoutStatus.BOOKED, CheckoutStatus.REFUNDED, CheckoutStatus.NOT_BOOKED)

@@ -1,6 +1,6 @@
 """The payments app's personal data: only Stripe ids, card brand, last four digits, expiry and amounts."""
 
-from .models import CardSetup, Payment, Refund, SavedCard, StripeCustomer
+from .models import BookingCheckout, CardSetup, Payment, Refund, SavedCard, StripeCustomer
 from .services import forget_clients
 
 
@@ -56,6 +56,21 @@ def export_payments(client_ids):
                 "created_at": s.created_at.isoformat(),
             }
             for s in CardSetup.objects.filter(client_id__in=client_ids).order_by("created_at", "id")
+        ],
+        "online_booking_checkouts": [
+            {
+                "service": b.service.name,
+                "location": b.location.name,
+                "start": b.start.isoformat(),
+                "status": b.status,
+                "cancellation_policy_version": b.policy.version if b.policy else None,
+                "policy_accepted_at": b.policy_accepted_at.isoformat() if b.policy_accepted_at else None,
+                "stripe_checkout_session": b.stripe_checkout_session_id or "",
+                "created_at": b.created_at.isoformat(),
+            }
+            for b in BookingCheckout.objects.filter(client_id__in=client_ids)
+            .select_related("service", "location", "policy")
+            .order_by("created_at", "id")
         ],
     }
 

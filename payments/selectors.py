@@ -1,11 +1,14 @@
 """Reads for payments."""
 
+from datetime import date
+
 from django.conf import settings
-from django.db.models import Sum
+from django.db import models
+from django.db.models import QuerySet, Sum
 
 from clinic.models import Client, Location
 
-from .models import CancellationPolicy, Payment, PaymentRequirement, RefundStatus, SavedCard
+from .models import CancellationPolicy, Payment, PaymentRequirement, Refund, RefundStatus, SavedCard
 
 STRIPE_BACKEND = "payments.backends.stripe.PaymentsBackend"
 
@@ -33,3 +36,65 @@ def refundable_amount(*, payment: Payment) -> int:
         return 0
     taken = payment.refunds.exclude(status=RefundStatus.FAILED).aggregate(total=Sum("amount"))["total"] or 0
     return max(payment.amount - max(taken, payment.amount_refunded), 0)
+
+
+def client_payments(*, client_id: int) -> "QuerySet[Payment]":
+    """A client's charges with their refunds, newest first (for their manage page)."""
+    return (
+        Payment.objects.filter(client_id=client_id)
+        .exclude(status__in=["pending", "failed", "canceled"])
+        .select_related("location", "appointment__service")
+        .prefetch_related("refunds")
+        .order_by("-created_at", "-id")
+    )
+
+
+def daily_takings(*, locations: "list[Location]", day: "date") -> list[dict]:
+    """Per location, for its own calendar day `day`: charges taken, refunds made and the net, per currency.
+
+    A charge counts on the day it was made (created) if it was paid; a refund on the day it was made.
+    """
+    from datetime import datetime, time, timedelta
+
+    rows = []
+    for location in locations:
+        tz = location.tzinfo
+        start = datetime.combine(day, time(0), tzinfo=tz)
+        end = start + timedelta(days=1)
+        charges = (
+            Payment.objects.filter(
+                location=location,
+                created_at__gte=start,
+                created_at__lt=end,
+                status__in=["succeeded", "partially_refunded", "refunded"],
+            )
+            .values("currency", "kind")
+            .annotate(total=Sum("amount"), count=models.Count("id"))
+        )
+        refunds = (
+            Refund.objects.filter(
+                payment__location=location, created_at__gte=start, created_at__lt=end, status=RefundStatus.SUCCEEDED
+            )
+            .values("currency")
+            .annotate(total=Sum("amount"), count=models.Count("id"))
+        )
+        by_currency: dict[str, dict] = {}
+        for row in charges:
+            entry = by_currency.setdefault(
+                row["currency"], {"charged": 0, "refunded": 0, "kinds": {}, "refund_count": 0}
+            )
+            entry["charged"] += row["total"]
+            entry["kinds"][row["kind"]] = (row["count"], row["total"])
+        for row in refunds:
+            entry = by_currency.setdefault(
+                row["currency"], {"charged": 0, "refunded": 0, "kinds": {}, "refund_count": 0}
+            )
+            entry["refunded"] += row["total"]
+            entry["refund_count"] += row["count"]
+        for currency, entry in sorted(by_currency.items()):
+            rows.append(
+                {"location": location, "currency": currency, **entry, "net": entry["charged"] - entry["refunded"]}
+            )
+        if not by_currency:
+            rows.append({"location": location, "currency": "", "charged": 0, "refunded": 0, "net": 0, "kinds": {}})
+    return rows

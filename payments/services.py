@@ -12,23 +12,28 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from clinic.errors import BusinessRuleError
 from clinic.models import Client, Location
 
 from . import selectors, states
 from .backends import get_backend
 from .backends.base import CardError, Intent, PaymentsError, RetryablePaymentsError
 from .models import (
+    BookingCheckout,
     CancellationPolicy,
     CardSetup,
     CardSetupStatus,
+    CheckoutStatus,
     Payment,
     PaymentKind,
     PaymentStatus,
     ProcessedWebhookEvent,
     Refund,
     RefundStatus,
+    RequirementKind,
     SavedCard,
     StripeCustomer,
+    format_money,
 )
 
 logger = logging.getLogger(__name__)
@@ -200,6 +205,8 @@ def reconcile_payment(*, payment_id: int) -> Payment:
     payment = Payment.objects.get(pk=payment_id)
     if payment.status not in (PaymentStatus.UNKNOWN, PaymentStatus.PENDING) or payment.client_id is None:
         return payment
+    if BookingCheckout.objects.filter(payment_id=payment.pk).exists():
+        return payment  # paid on Stripe's Checkout page: its session settles it (sync_booking_checkout)
     if payment.created_at < timezone.now() - KEY_LIFETIME_MARGIN:
         Payment.objects.filter(pk=payment.pk).update(status_reason=CHECK_BY_HAND)
         payment.status_reason = CHECK_BY_HAND
@@ -329,9 +336,11 @@ def handle_stripe_event(event: dict[str, Any]) -> str:
         raise BadEvent("Not an event that can be stored.")
     if ProcessedWebhookEvent.objects.filter(pk=event_id).exists():
         return "duplicate"
-    card = None
+    card, payment_method = None, ""
     if event_type == "setup_intent.succeeded" and obj.get("payment_method"):
         card = get_backend().card_details(payment_method_id=_id_of(obj["payment_method"]))
+    elif event_type == "checkout.session.completed":
+        payment_method, card = _session_card(obj)
     with transaction.atomic():
         _, created = ProcessedWebhookEvent.objects.get_or_create(event_id=event_id, defaults={"type": event_type})
         if not created:
@@ -339,7 +348,7 @@ def handle_stripe_event(event: dict[str, Any]) -> str:
         handler = _HANDLERS.get(event_type)
         if handler is None:
             return "ignored"
-        handler(obj, card=card)
+        handler(obj, card=card, payment_method=payment_method)
     return "applied"
 
 
@@ -422,6 +431,8 @@ _HANDLERS: dict[str, Callable[..., None]] = {
     "payment_intent.payment_failed": _intent_failed,
     "setup_intent.succeeded": _setup_succeeded,
     "charge.refunded": _charge_refunded,
+    "checkout.session.completed": lambda obj, **kw: _checkout_completed(obj, **kw),
+    "checkout.session.expired": lambda obj, **kw: _checkout_expired(obj),
 }
 
 
@@ -450,6 +461,7 @@ def forget_clients(client_ids: list[int]) -> int:
     changed += Refund.objects.filter(payment__client_id__in=client_ids).update(reason="[erased]", status_reason="")
     changed += Payment.objects.filter(client_id__in=client_ids).update(client=None, status_reason="", client_secret="")
     changed += CardSetup.objects.filter(client_id__in=client_ids).update(client=None)
+    changed += BookingCheckout.objects.filter(client_id__in=client_ids).update(client=None)
     changed += StripeCustomer.objects.filter(client_id__in=client_ids).update(
         client=None, deletion_requested_at=timezone.now()
     )
@@ -462,3 +474,535 @@ def _queue_customer_deletion() -> None:
     from .tasks import delete_erased_stripe_customers
 
     delete_erased_stripe_customers.delay()
+
+
+# --- Online booking with a deposit or a card on file (Stripe Checkout) ---------------------------------
+#
+# The booking form's answers create the client's record and hold the time (appointments.services.hold_booking);
+# the client reads the cancellation policy and accepts it (recorded in the consent ledger with its exact
+# wording and version), then pays or saves a card on Stripe's hosted page (no JavaScript needed). The
+# completed session (webhook, or the return page asking Stripe) books the held time. A session abandoned
+# past the hold is expired at Stripe and the time released; a payment that still succeeds late books the
+# time if it is free, and is otherwise refunded in full: never two appointments, never money kept for none.
+
+CANCELLATION_POLICY_PURPOSE = "cancellation_policy"
+HOLD_REASON = "Online booking: waiting for the deposit or card"
+# Stripe refuses a Checkout Session that expires sooner than this; we expire it ourselves when the hold ends.
+STRIPE_MIN_SESSION_MINUTES = 31
+
+
+def booking_step_needed(*, location: Location, service_id: int) -> bool:
+    requirement = selectors.payment_requirement(location=location, service_id=service_id)
+    if requirement is None or requirement.kind == RequirementKind.NONE:
+        return False
+    return requirement.kind == RequirementKind.CARD_ON_FILE or requirement.deposit_due() > 0
+
+
+def start_booking_checkout(*, booking: Any) -> BookingCheckout:
+    """Hold the time, create the client's record (with the form's consents) and the pending deposit or card
+    request, all or nothing. `booking` is an appointments.booking_steps.BookingRequest. The amount is computed
+    here from the service's requirement, never taken from a request. Raises SlotUnavailable / BookingRefused."""
+    from appointments import services as appointment_services
+
+    requirement = selectors.payment_requirement(location=booking.location, service_id=booking.service.pk)
+    if requirement is None or not booking_step_needed(location=booking.location, service_id=booking.service.pk):
+        raise PaymentRefused("This service asks for no payment at this location.")
+    from django.conf import settings
+
+    expires_at = timezone.now() + timedelta(minutes=settings.PAYMENT_SLOT_HOLD_MINUTES)
+    with transaction.atomic():
+        hold, client = appointment_services.hold_booking(
+            location=booking.location,
+            service=booking.service,
+            start=booking.start,
+            practitioner_id=booking.practitioner_id,
+            details=booking.details,
+            consents=booking.consents,
+            meta=booking.meta,
+            expires_at=expires_at,
+            reason=HOLD_REASON,
+        )
+        payment, setup = None, None
+        if requirement.kind == RequirementKind.CARD_ON_FILE:
+            setup = CardSetup.objects.create(client=client)
+        else:
+            payment = Payment.objects.create(
+                client=client,
+                location=booking.location,
+                kind=PaymentKind.DEPOSIT,
+                amount=requirement.deposit_due(),
+                currency=requirement.currency,
+            )
+        return BookingCheckout.objects.create(
+            client=client,
+            location=booking.location,
+            service=booking.service,
+            practitioner_id=hold.practitioner_id,
+            start=booking.start,
+            hold=hold,
+            hold_expires_at=expires_at,
+            kind=requirement.kind,
+            policy=selectors.current_cancellation_policy(location=booking.location),
+            payment=payment,
+            card_setup=setup,
+        )
+
+
+def go_to_checkout(
+    *, checkout_id: int, accepted_policy: bool, meta: Any, success_url: str, cancel_url: str
+) -> BookingCheckout:
+    """The client accepted the cancellation policy: record it (exact wording, version) and open Stripe's
+    hosted page for the server's amount. Pressing the button again returns the same page (one session)."""
+    with transaction.atomic():
+        checkout = (
+            BookingCheckout.objects.select_for_update(of=("self",))
+            .select_related("policy", "location")
+            .get(pk=checkout_id)
+        )
+        if checkout.is_final:
+            return checkout
+        if checkout.status == CheckoutStatus.EXPIRED or checkout.hold_expires_at <= timezone.now():
+            raise PaymentRefused("The time was held for you for a limited while only, and that has run out.")
+        if checkout.status == CheckoutStatus.AT_STRIPE and checkout.checkout_url:
+            return checkout
+        if checkout.policy is not None and checkout.policy_accepted_at is None:
+            if not accepted_policy:
+                raise PaymentRefused("Please accept the cancellation policy to continue.")
+            _record_policy_acceptance(checkout=checkout, meta=meta)
+        client = checkout.client
+    if client is None:
+        raise PaymentRefused("This booking can no longer be completed.")
+    amount, currency = _checkout_amount(checkout)
+    try:
+        customer_id = ensure_stripe_customer(client=client)
+        session = get_backend().create_checkout_session(
+            mode="setup" if checkout.kind == RequirementKind.CARD_ON_FILE else "payment",
+            amount=amount,
+            currency=currency,
+            description=f"Deposit: {checkout.service.name} at {checkout.location.name}",
+            customer_id=customer_id,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            # Fixed by the hold, so a retry sends the very same request (a changed one would be refused);
+            # Stripe wants 30 minutes or more: the expiry pass closes it when the hold ends anyway.
+            expires_at=int((checkout.hold_expires_at + timedelta(minutes=STRIPE_MIN_SESSION_MINUTES)).timestamp()),
+            idempotency_key=checkout.idempotency_key,
+            metadata={"booking_checkout": str(checkout.pk)},
+            intent_metadata=(
+                {"payment": str(checkout.payment_id)}
+                if checkout.payment_id
+                else {"card_setup": str(checkout.card_setup_id)}
+            ),
+        )
+    except PaymentsError as exc:
+        # Asking again (the button) sends the same key: Stripe answers with the same session.
+        raise PaymentRefused("The payment service did not answer. Please press the button again.") from exc
+    with transaction.atomic():
+        checkout = BookingCheckout.objects.select_for_update().get(pk=checkout_id)
+        if not checkout.is_final and checkout.status != CheckoutStatus.EXPIRED:
+            checkout.stripe_checkout_session_id = session.id
+            checkout.checkout_url = session.url
+            checkout.status = CheckoutStatus.AT_STRIPE
+            checkout.save()
+            if checkout.card_setup_id:
+                CardSetup.objects.filter(pk=checkout.card_setup_id).update(status=CardSetupStatus.PENDING)
+    return checkout
+
+
+def _checkout_amount(checkout: BookingCheckout) -> tuple[int, str]:
+    if checkout.payment_id:
+        payment = Payment.objects.get(pk=checkout.payment_id)
+        return payment.amount, payment.currency
+    requirement = selectors.payment_requirement(location=checkout.location, service_id=checkout.service_id)
+    return 0, requirement.currency if requirement else "usd"
+
+
+def _record_policy_acceptance(*, checkout: BookingCheckout, meta: Any) -> None:
+    from privacy.models import ConsentSource
+    from privacy.services import record_consent
+
+    policy = checkout.policy
+    assert policy is not None
+    record_consent(
+        client=checkout.client,
+        purpose=CANCELLATION_POLICY_PURPOSE,
+        granted=True,
+        notice_text=policy.wording,
+        source=ConsentSource.BOOKING_FORM,
+        ip_address=getattr(meta, "ip_address", None),
+        user_agent=getattr(meta, "user_agent", ""),
+        visitor_id=getattr(meta, "visitor_id", ""),
+        evidence=f"cancellation policy #{policy.pk}: {checkout.location.slug} version {policy.version}"[:200],
+    )
+    checkout.policy_accepted_at = timezone.now()
+    checkout.save(update_fields=["policy_accepted_at", "updated_at"])
+
+
+def _session_card(obj: dict[str, Any]) -> tuple[str, Any]:
+    """The card a completed session used, with its details: asked of Stripe before any lock is taken."""
+    backend = get_backend()
+    if obj.get("status") != "complete":
+        return "", None
+    if obj.get("mode") == "setup" and obj.get("setup_intent"):
+        intent = backend.retrieve_setup_intent(setup_intent_id=_id_of(obj["setup_intent"]))
+    elif obj.get("mode") == "payment" and obj.get("payment_intent"):
+        intent = backend.retrieve_payment_intent(payment_intent_id=_id_of(obj["payment_intent"]))
+    else:
+        return "", None
+    if not intent.payment_method:
+        return "", None
+    return intent.payment_method, backend.card_details(payment_method_id=intent.payment_method)
+
+
+def _checkout_for_session(obj: dict[str, Any]) -> BookingCheckout | None:
+    checkout = BookingCheckout.objects.select_for_update().filter(stripe_checkout_session_id=obj.get("id")).first()
+    if checkout is None:
+        ours = _our_id((obj.get("metadata") or {}).get("booking_checkout"))
+        if ours is not None:
+            checkout = BookingCheckout.objects.select_for_update().filter(pk=ours).first()
+            if checkout is not None and checkout.stripe_checkout_session_id not in (None, obj.get("id")):
+                return None  # another session than the one we opened for it
+    return checkout
+
+
+def _checkout_completed(obj: dict[str, Any], *, card: Any = None, payment_method: str = "", **kwargs: Any) -> None:
+    """Under the event's transaction: the session's payment or card is recorded, then the time booked or,
+    when it was taken meanwhile, the deposit refunded in full (sent to Stripe after commit)."""
+    if (obj.get("metadata") or {}).get("fee_payment"):
+        _fee_session_completed(obj)
+        return
+    checkout = _checkout_for_session(obj)
+    if checkout is None or checkout.is_final or obj.get("status") != "complete":
+        return
+    checkout.stripe_checkout_session_id = checkout.stripe_checkout_session_id or obj.get("id")
+    if checkout.payment_id:
+        payment = Payment.objects.select_for_update().get(pk=checkout.payment_id)
+        if (
+            obj.get("payment_status") != "paid"
+            or obj.get("amount_total") != payment.amount
+            or obj.get("currency") != payment.currency
+            or not obj.get("payment_intent")
+        ):
+            logger.warning("Checkout session %s not paid as asked; not applied", obj.get("id"))
+            return
+        payment.stripe_payment_intent_id = payment.stripe_payment_intent_id or _id_of(obj["payment_intent"])
+        states.move(payment, PaymentStatus.SUCCEEDED)
+        payment.save()
+        if payment.amount_refunded:  # a refund reported before the success reached us
+            _recount_refunds(payment, reported_by_stripe=payment.amount_refunded)
+    elif checkout.card_setup_id:
+        CardSetup.objects.filter(pk=checkout.card_setup_id).update(
+            status=CardSetupStatus.SUCCEEDED, stripe_setup_intent_id=_id_of(obj.get("setup_intent") or "") or None
+        )
+    if card is not None and payment_method and checkout.client_id:
+        SavedCard.objects.get_or_create(
+            stripe_payment_method_id=payment_method,
+            defaults={
+                "client_id": checkout.client_id,
+                "brand": card.brand,
+                "last4": card.last4,
+                "exp_month": card.exp_month,
+                "exp_year": card.exp_year,
+            },
+        )
+    appointment = _book_held_time(checkout)
+    if appointment is not None:
+        checkout.status = CheckoutStatus.BOOKED
+        checkout.appointment = appointment
+        if checkout.payment_id:
+            Payment.objects.filter(pk=checkout.payment_id).update(appointment=appointment)
+    elif checkout.payment_id:
+        checkout.status = CheckoutStatus.REFUNDED
+        _refund_in_full(payment, reason="Paid after the held time was taken: refunded automatically.")
+    else:
+        checkout.status = CheckoutStatus.NOT_BOOKED
+    checkout.hold = None
+    checkout.save()
+
+
+def _book_held_time(checkout: BookingCheckout) -> Any:
+    """The appointment for the held time (the hold itself if it is still there), or None when the time
+    is no longer free. Under the appointments' own locks: never a second appointment at that time."""
+    from appointments import services as appointment_services
+
+    client = checkout.client
+    if client is None:
+        return None
+    hold_id = checkout.hold_id
+    try:
+        with transaction.atomic():
+            appointment = appointment_services.book_appointment(
+                location=checkout.location,
+                service=checkout.service,
+                start=checkout.start,
+                practitioner_id=checkout.practitioner_id,
+                details=appointment_services.ClientDetails(
+                    first_name=client.first_name,
+                    last_name=client.last_name,
+                    email=client.email,
+                    mobile_phone=client.mobile_phone,
+                ),
+                # Recorded when the form was sent (hold_booking); the client's record is booked as is.
+                consents=appointment_services.BookingConsents(privacy_policy=True),
+                client=client,
+                hold_id=hold_id,
+            )
+    except BusinessRuleError:
+        appointment_services.release_hold(hold_id=hold_id)
+        return None
+    return appointment
+
+
+def _refund_in_full(payment: Payment, *, reason: str) -> None:
+    """Under the payment's lock: a refund of everything not yet refunded, sent to Stripe after commit."""
+    available = selectors.refundable_amount(payment=payment)
+    if available <= 0 or not payment.stripe_payment_intent_id:
+        return
+    refund = Refund.objects.create(payment=payment, amount=available, currency=payment.currency, reason=reason)
+    transaction.on_commit(lambda: send_refund(refund_id=refund.pk))
+
+
+def _checkout_expired(obj: dict[str, Any]) -> None:
+    checkout = _checkout_for_session(obj)
+    if checkout is not None:
+        _abandon(checkout, reason="The client left Stripe's page without paying; the held time was released.")
+
+
+def _abandon(checkout: BookingCheckout, *, reason: str) -> None:
+    """Under the checkout's lock: the held time goes back to the booking pages; a later payment still counts."""
+    from appointments import services as appointment_services
+
+    if checkout.is_final or checkout.status == CheckoutStatus.EXPIRED:
+        return
+    appointment_services.release_hold(hold_id=checkout.hold_id)
+    checkout.status = CheckoutStatus.EXPIRED
+    checkout.hold = None
+    checkout.save()
+    if checkout.payment_id:
+        payment = Payment.objects.select_for_update().get(pk=checkout.payment_id)
+        if states.move(payment, PaymentStatus.FAILED, reason=reason):
+            payment.save()
+    if checkout.card_setup_id:
+        CardSetup.objects.filter(pk=checkout.card_setup_id, status=CardSetupStatus.PENDING).update(
+            status=CardSetupStatus.FAILED
+        )
+
+
+def expire_booking_checkout(*, checkout_id: int, now: Any = None) -> BookingCheckout:
+    """The hold ran out: close the Stripe page (outside any lock), then release the time. A page that was
+    paid meanwhile is applied instead (booked if the time is free, else refunded)."""
+    checkout = BookingCheckout.objects.get(pk=checkout_id)
+    now = now or timezone.now()
+    if checkout.is_final or checkout.status == CheckoutStatus.EXPIRED or checkout.hold_expires_at > now:
+        return checkout
+    if checkout.stripe_checkout_session_id:
+        backend = get_backend()
+        try:
+            backend.expire_checkout_session(session_id=checkout.stripe_checkout_session_id)
+        except RetryablePaymentsError:
+            logger.warning("Checkout #%s: Stripe did not answer; the next pass tries again", checkout.pk)
+            return checkout  # the hold lapses by itself meanwhile (availability ignores an expired hold)
+        except PaymentsError:
+            return sync_booking_checkout(checkout_id=checkout.pk)  # completed at Stripe just now
+    with transaction.atomic():
+        checkout = BookingCheckout.objects.select_for_update().get(pk=checkout_id)
+        _abandon(checkout, reason="The held time ran out before the payment; it was released.")
+    return checkout
+
+
+def expire_booking_checkouts(*, now: Any = None) -> int:
+    now = now or timezone.now()
+    due = BookingCheckout.objects.filter(
+        status__in=[CheckoutStatus.POLICY, CheckoutStatus.AT_STRIPE], hold_expires_at__lte=now
+    ).values_list("pk", flat=True)
+    return sum(expire_booking_checkout(checkout_id=pk, now=now).status != CheckoutStatus.AT_STRIPE for pk in list(due))
+
+
+def sync_booking_checkout(*, checkout_id: int) -> BookingCheckout:
+    """Ask Stripe how the checkout's page ended (the return page; a webhook may come later or never)."""
+    checkout = BookingCheckout.objects.get(pk=checkout_id)
+    if checkout.is_final or not checkout.stripe_checkout_session_id:
+        return checkout
+    try:
+        session = get_backend().retrieve_checkout_session(session_id=checkout.stripe_checkout_session_id)
+    except PaymentsError:
+        return checkout  # the webhook, or the next look, settles it
+    apply_checkout_session(session=session)
+    return BookingCheckout.objects.get(pk=checkout_id)
+
+
+def apply_checkout_session(*, session: Any) -> BookingCheckout | None:
+    """A session as Stripe reports it (its return page, the simulated local page, or a check): applied once."""
+    obj = session.as_event_object()
+    if obj["status"] == "complete":
+        payment_method, card = _session_card(obj)
+        with transaction.atomic():
+            _checkout_completed(obj, card=card, payment_method=payment_method)
+    elif obj["status"] == "expired":
+        with transaction.atomic():
+            _checkout_expired(obj)
+    return BookingCheckout.objects.filter(stripe_checkout_session_id=obj["id"]).first()
+
+
+# --- Late-cancel and no-show fees for a booked appointment -------------------------------------------------
+
+
+def accepted_policy(*, appointment_id: int) -> CancellationPolicy | None:
+    """The cancellation policy the client accepted when booking this appointment (the evidence for a fee)."""
+    checkout = (
+        BookingCheckout.objects.filter(appointment_id=appointment_id, policy_accepted_at__isnull=False)
+        .select_related("policy")
+        .first()
+    )
+    return checkout.policy if checkout else None
+
+
+def late_cancel_fee_now(*, appointment: Any, now: Any = None) -> tuple[int, CancellationPolicy, SavedCard] | None:
+    """(amount, policy, card) when cancelling now costs the accepted policy's late-cancel fee, else None:
+    inside its window, before the visit, with a card on file."""
+    now = now or timezone.now()
+    policy = accepted_policy(appointment_id=appointment.pk)
+    if policy is None or policy.late_cancel_fee <= 0 or appointment.client_id is None:
+        return None
+    if not appointment.start - timedelta(hours=policy.window_hours) <= now < appointment.start:
+        return None
+    card = selectors.latest_saved_card(client=appointment.client)
+    if card is None:
+        return None
+    return policy.late_cancel_fee, policy, card
+
+
+def charge_appointment_fee(
+    *, appointment_id: int, kind: str, amount: int | None = None, staff_user: Any = None
+) -> Payment:
+    """Charge the late-cancel or no-show fee of the policy the client accepted to their saved card,
+    off-session, under the payment's own idempotency key. Never above the policy's amount; one fee of a
+    kind per appointment (a retried task or a second click returns the first payment, charged once)."""
+    from appointments.models import Appointment
+
+    if kind not in (PaymentKind.LATE_CANCEL_FEE, PaymentKind.NO_SHOW_FEE):
+        raise PaymentRefused("Only a late-cancel or a no-show fee can be charged to a saved card.")
+    with transaction.atomic():
+        appointment = Appointment.objects.select_for_update().select_related("client").get(pk=appointment_id)
+        existing = (
+            Payment.objects.filter(appointment=appointment, kind=kind)
+            .exclude(status__in=[PaymentStatus.FAILED, PaymentStatus.CANCELED])
+            .first()
+        )
+        if existing is not None:
+            return existing
+        policy = accepted_policy(appointment_id=appointment.pk)
+        if policy is None:
+            raise PaymentRefused("The client did not accept a cancellation policy for this booking: no fee applies.")
+        cap = policy.late_cancel_fee if kind == PaymentKind.LATE_CANCEL_FEE else policy.no_show_fee
+        amount = cap if amount is None else amount
+        if not isinstance(amount, int) or amount <= 0:
+            raise PaymentRefused("The fee must be more than 0.")
+        if amount > cap:
+            raise PaymentRefused(f"The accepted policy allows at most {format_money(cap, policy.currency)}.")
+        card = selectors.latest_saved_card(client=appointment.client)
+        if card is None:
+            raise PaymentRefused("The client has no saved card.")
+        payment = Payment.objects.create(
+            client=appointment.client,
+            location_id=appointment.location_id,
+            appointment=appointment,
+            kind=kind,
+            amount=amount,
+            currency=policy.currency,
+            stripe_payment_method_id=card.stripe_payment_method_id,
+        )
+        client = appointment.client
+    try:
+        customer_id = ensure_stripe_customer(client=client)
+    except RetryablePaymentsError as exc:
+        _record_intent_answer(payment_id=payment.pk, intent=None, status=PaymentStatus.UNKNOWN, reason=str(exc))
+        return Payment.objects.get(pk=payment.pk)
+    payment = submit_payment(payment_id=payment.pk, customer_id=customer_id)
+    if payment.status == PaymentStatus.REQUIRES_ACTION:
+        email_authentication_link(payment_id=payment.pk)
+    return payment
+
+
+def email_authentication_link(*, payment_id: int) -> bool:
+    """The card asked for the client's authentication: email them a link to complete the payment."""
+    from django.core.mail import EmailMessage
+    from django.template.loader import render_to_string
+
+    from .links import fee_link
+
+    payment = Payment.objects.select_related("client", "location").get(pk=payment_id)
+    if payment.client is None or not payment.client.email:
+        return False
+    body = render_to_string(
+        "payments/email/authenticate_fee.txt",
+        {"payment": payment, "amount": format_money(payment.amount, payment.currency), "link": fee_link(payment)},
+    )
+    EmailMessage(
+        subject=f"Please confirm your payment to {payment.location.name}", body=body, to=[payment.client.email]
+    ).send()
+    return True
+
+
+def fee_checkout_url(*, payment_id: int, success_url: str, cancel_url: str) -> str:
+    """Stripe's hosted page for a fee whose off-session charge asked for authentication (the emailed link)."""
+    payment = Payment.objects.select_related("client", "location").get(pk=payment_id)
+    if payment.status != PaymentStatus.REQUIRES_ACTION or payment.client is None:
+        raise PaymentRefused("This payment needs nothing more from you.")
+    # One page per ten minutes: a retry inside them sends the same request under the same key.
+    bucket = int(timezone.now().timestamp()) // 600 * 600
+    try:
+        customer_id = ensure_stripe_customer(client=payment.client)
+        session = get_backend().create_checkout_session(
+            mode="payment",
+            amount=payment.amount,
+            currency=payment.currency,
+            description=f"{payment.get_kind_display()} at {payment.location.name}",
+            customer_id=customer_id,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            expires_at=bucket + (STRIPE_MIN_SESSION_MINUTES + 10) * 60,
+            idempotency_key=f"fee-checkout-{payment.pk}-{bucket}",
+            metadata={"fee_payment": str(payment.pk)},
+            intent_metadata={"fee_payment": str(payment.pk)},
+        )
+    except PaymentsError as exc:
+        raise PaymentRefused("The payment service did not answer. Please try again in a moment.") from exc
+    return session.url
+
+
+def _fee_session_completed(obj: dict[str, Any]) -> None:
+    """The client completed, on Stripe's page, a fee their card had asked them to authenticate."""
+    ours = _our_id((obj.get("metadata") or {}).get("fee_payment"))
+    payment = Payment.objects.select_for_update().filter(pk=ours).first() if ours is not None else None
+    if payment is None or payment.status != PaymentStatus.REQUIRES_ACTION:
+        return
+    if (
+        obj.get("payment_status") != "paid"
+        or obj.get("amount_total") != payment.amount
+        or not obj.get("payment_intent")
+    ):
+        return
+    payment.stripe_payment_intent_id = _id_of(obj["payment_intent"])  # the page's intent replaces the unconfirmed one
+    states.move(payment, PaymentStatus.SUCCEEDED)
+    payment.save()
+
+
+# --- Retention ---------------------------------------------------------------------------------------------
+
+
+def purge_expired_payment_records(*, now: Any = None) -> int:
+    """Delete payment and refund rows (and the booking checkouts and card requests that led to them) older
+    than PAYMENT_RECORD_RETENTION_YEARS: the books need them no longer. Returns how many rows went."""
+    from django.conf import settings
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=round(365.25 * settings.PAYMENT_RECORD_RETENTION_YEARS))
+    with transaction.atomic():
+        old_payments = Payment.objects.filter(created_at__lt=cutoff)
+        deleted = Refund.objects.filter(payment__in=old_payments).delete()[0]
+        deleted += BookingCheckout.objects.filter(created_at__lt=cutoff).delete()[0]
+        deleted += old_payments.delete()[0]
+        deleted += CardSetup.objects.filter(created_at__lt=cutoff).delete()[0]
+        deleted += ProcessedWebhookEvent.objects.filter(processed_at__lt=cutoff).delete()[0]
+    return deleted

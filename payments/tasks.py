@@ -38,4 +38,42 @@ def reconcile_payments():
         services.send_refund(refund_id=refund_id)
         settled += 1
     services.delete_erased_customers()
+    from .receipts import send_missed_receipts
+
+    send_missed_receipts()
     return settled
+
+
+@shared_task(acks_late=True)
+def expire_booking_checkouts():
+    """Online bookings whose held time ran out while the client was at Stripe: close the page, free the time."""
+    return services.expire_booking_checkouts()
+
+
+@shared_task(acks_late=True, autoretry_for=(services.PaymentsError,), retry_backoff=True, max_retries=5)
+def charge_appointment_fee(appointment_id, kind):
+    """The fee the client confirmed when cancelling online: one payment per appointment and kind, one key."""
+    try:
+        return services.charge_appointment_fee(appointment_id=appointment_id, kind=kind).pk
+    except services.PaymentRefused:
+        return None
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_payment_receipt(payment_id):
+    from .receipts import send_payment_receipt as send
+
+    return send(payment_id=payment_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_refund_receipt(refund_id):
+    from .receipts import send_refund_receipt as send
+
+    return send(refund_id=refund_id)
+
+
+@shared_task(acks_late=True)
+def purge_expired_payment_records():
+    """Daily: payment rows older than PAYMENT_RECORD_RETENTION_YEARS are deleted."""
+    return services.purge_expired_payment_records()

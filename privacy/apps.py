@@ -6,6 +6,12 @@ class PrivacyConfig(AppConfig):
     verbose_name = "Privacy"
 
     def ready(self):
+        from clinic.demo import register_demo_step
+
+        from . import demo
+
+        register_demo_step("policy", demo.demo_policy_step, order=20)
+        register_demo_step("privacy-request", demo.demo_request_step, order=50, week=True)
         from django.core import checks
 
         from clinic.identity import clients_merged, clients_merging

@@ -70,6 +70,8 @@ PRIVATE_PAGES = frozenset(
         "privacy:cookie_choice",
     }
 )
+# Every page of these URL namespaces is private (a signed-in client's own pages).
+PRIVATE_NAMESPACES = frozenset({"account"})
 PUBLIC, PRIVATE, TREATMENT = "public", "private", "treatment"
 
 
@@ -83,7 +85,7 @@ def page_kind(request) -> str:
             # A mistyped address may still hold a personal link's token or a treatment: a "not found"
             # page has nothing worth measuring, so it gets no tag and sends no referrer.
             return PRIVATE
-    if match.view_name in PRIVATE_PAGES or "token" in match.kwargs:
+    if match.view_name in PRIVATE_PAGES or match.namespace in PRIVATE_NAMESPACES or "token" in match.kwargs:
         return PRIVATE
     if "service_slug" in match.kwargs:
         return TREATMENT

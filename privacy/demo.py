@@ -149,3 +149,15 @@ def seed_demo_privacy_request(*, now=None):
         channel=RequestChannel.EMAIL,
         now=received,
     )
+
+
+# seed_demo's steps (registered in PrivacyConfig.ready(); clinic.demo runs them in order).
+
+
+def demo_policy_step() -> str:
+    return f"Privacy policy {seed_privacy_demo_data().version} published."
+
+
+def demo_request_step() -> str:
+    request = seed_demo_privacy_request()
+    return f"Demo privacy request {request.reference} due {request.deadline:%Y-%m-%d}."

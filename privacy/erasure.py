@@ -136,26 +136,29 @@ def fulfil_erasure_request(*, request_id, staff_user=None):
             # Erasure wipes the request's address too: keep it in memory only, to say it is done.
             reply_to = dsr.email
             client_ids = list(dsr.clients.values_list("pk", flat=True))
+            kept_by_law = registry.legal_holds(client_ids)  # named in the answer (medical records, ...)
             counts = erase_clients(client_ids=client_ids, request=dsr, staff_user=staff_user)
             dsr = complete_request(
                 request_id=dsr.pk,
-                outcome=f"Erased {len(client_ids)} client record(s) everywhere; hashed suppression entries kept.",
+                outcome=f"Erased {len(client_ids)} client record(s) everywhere; hashed suppression entries kept."
+                + "".join(f" {sentence}" for sentence in kept_by_law),
                 staff_user=staff_user,
             )
-            transaction.on_commit(lambda: _tell_requester(dsr, reply_to))
+            transaction.on_commit(lambda: _tell_requester(dsr, reply_to, kept_by_law))
     if held:  # raised once the refusal is committed
         raise ErasureRefused(f"Legal hold: {dsr.legal_hold_reason}")
     return counts
 
 
-def _tell_requester(dsr, email):
+def _tell_requester(dsr, email, kept_by_law=()):
     if not email:
         return
     try:
         send_mail(
             subject=f"Your privacy request {dsr.reference}: your data has been deleted",
             message=render_to_string(
-                "privacy/email/request_erased.txt", {"request": dsr, "clinic_name": settings.CLINIC_NAME}
+                "privacy/email/request_erased.txt",
+                {"request": dsr, "clinic_name": settings.CLINIC_NAME, "kept_by_law": kept_by_law},
             ),
             from_email=None,
             recipient_list=[email],

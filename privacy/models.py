@@ -26,6 +26,8 @@ class ConsentSource(models.TextChoices):
     BOOKING_FORM = "booking_form", "Booking form"
     WAITLIST_FORM = "waitlist_form", "Waitlist form"
     PREFERENCE_CENTER = "preference_center", "Preference center"
+    # The client themself, signed in to their account (clients without passwords: accounts app).
+    ACCOUNT = "account", "The client's own account (signed in)"
     SMS_KEYWORD = "sms_keyword", "SMS keyword"
     # The person pressed "Yes" on the page a link mailed to the address opened (email double opt-in).
     EMAIL_CONFIRMATION = "email_confirmation", "Confirmation link emailed to the address"

@@ -40,6 +40,7 @@ def correct_client(
     changes: dict[str, Any],
     staff_user: "User | None" = None,
     request: DataSubjectRequest | None = None,
+    actor_label: str = "",
 ) -> list[str]:
     """Apply `changes` ({field: new value}) to the client; returns the names of the fields that changed."""
     with transaction.atomic():
@@ -57,7 +58,7 @@ def correct_client(
                 client=client,
                 request=request,
                 actor=staff_user,
-                actor_label="" if staff_user else "system",
+                actor_label=actor_label or ("" if staff_user else "system"),
                 detail=", ".join(changed),
             )
             client_corrected.send(sender=Client, client=client, old={f: old[f] for f in changed}, changed=changed)

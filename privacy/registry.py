@@ -33,6 +33,8 @@ class PersonalDataSource:
 
 _sources: dict[str, PersonalDataSource] = {}
 _sms_sender = None
+# What an erasure keeps by law, per app: app_label -> held(client_ids) -> a sentence for the person, or "".
+_legal_holds: dict[str, Callable] = {}
 # Subprocessors used only by a feature that can be off (Stripe, when payments are off): name -> is it on now?
 _subprocessor_gates: dict[str, Callable[[], bool]] = {}
 
@@ -40,6 +42,16 @@ _subprocessor_gates: dict[str, Callable[[], bool]] = {}
 def register(app_label, *, exporter, eraser=None, erase_order=50, models=()):
     labels = tuple(m if isinstance(m, str) else m._meta.label for m in models)
     _sources[app_label] = PersonalDataSource(app_label, exporter, eraser, erase_order, labels)
+
+
+def register_legal_hold(app_label, held):
+    """held(client_ids) -> "" or a sentence naming what an erasure keeps by law and until when."""
+    _legal_holds[app_label] = held
+
+
+def legal_holds(client_ids) -> list[str]:
+    """The sentences of every app that keeps some of these clients' data through an erasure, by law."""
+    return [sentence for held in _legal_holds.values() if (sentence := held(client_ids))]
 
 
 def unregister(app_label):

@@ -500,6 +500,53 @@ def verify_by_staff(*, request_id, staff_user, now=None):
     return dsr
 
 
+def submit_verified_request(*, request_type, client, proof, now=None):
+    """A request the person made signed in to their own account: verified already (their session and
+    proof, `proof`, showed who they are), for this record only. On the register like any other."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        dsr = DataSubjectRequest.objects.create(
+            request_type=request_type,
+            email=normalise_email(client.email),
+            phone=str(client.mobile_phone or ""),
+            details="",
+            regime=_regime_for_record(),
+            received_at=now,
+            due_at=due_date(now, regime()),
+        )
+        audit(
+            AuditAction.REQUEST_RECEIVED,
+            request=dsr,
+            actor_label="requester (signed in to their account)",
+            detail=f"{dsr.get_request_type_display()} from the client's account ({proof})",
+        )
+        dsr.clients.set([client])
+        _verified(dsr, now)
+    return dsr
+
+
+def export_downloaded_from_account(*, client, ip_address="", user_agent="", now=None):
+    """The signed-in client (with a fresh code) downloads their data at once: an access request, verified,
+    fulfilled and completed now, the download audited as a download link's is. Returns (request, ZIP bytes)."""
+    from .export import build_bundle
+
+    now = now or timezone.now()
+    proof = "signed in to the account + fresh code"
+    with transaction.atomic():
+        dsr = submit_verified_request(request_type=RequestType.ACCESS, client=client, proof=proof, now=now)
+        bundle = build_bundle(client_ids=[client.pk], reference=dsr.reference)
+        audit(
+            AuditAction.DATA_EXPORTED,
+            request=dsr,
+            client=client,
+            actor_label="requester (own account)",
+            detail=f"Downloaded at {now:%Y-%m-%d %H:%M:%S} UTC from {ip_address or 'unknown address'} "
+            f"({proof}); browser: {user_agent[:300] or 'unknown'}",
+        )  # DOWNLOAD_SOURCE below reads this
+        complete_request(request_id=dsr.pk, outcome="Export downloaded by the client from their account.", now=now)
+    return dsr, bundle
+
+
 # --- Fulfilment ----------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 from appointments.forms import MobilePhoneField
 from appointments.models import Appointment
 from clinic.models import Client
-from messaging.keywords import Keyword, classify
+from messaging.keywords import Keyword, classify, registered_handler
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=80)
@@ -37,11 +37,22 @@ def test_keyword_matching_never_fails_and_ignores_case_and_padding(body):
     assert classify(body.upper()) == classify(body.lower()) or not body.isascii()
 
 
-@pytest.mark.parametrize("word", ["STOP", "START", "HELP", "C", "CONFIRM", "UNSUBSCRIBE"])
+PADDING = st.sampled_from(["", " ", "  ", "\n", "!", ".", "?!", " . "])
+
+
+@pytest.mark.parametrize("word", ["STOP", "START", "HELP", "UNSUBSCRIBE", "ALTO", "AYUDA"])
 @FUZZ
-@given(padding=st.sampled_from(["", " ", "  ", "\n", "!", ".", "?!", " . "]))
+@given(padding=PADDING)
 def test_keywords_survive_any_padding_and_case(word, padding):
     assert classify(padding + word.lower() + padding) == classify(word) != Keyword.NONE
+
+
+@pytest.mark.parametrize("word", ["C", "CONFIRM", "JOIN"])
+@FUZZ
+@given(padding=PADDING)
+def test_registered_keywords_survive_any_padding_and_case(word, padding):
+    handler = registered_handler(padding + word.lower() + padding)
+    assert handler is not None and handler == registered_handler(word)
 
 
 @pytest.mark.django_db

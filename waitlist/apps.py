@@ -6,13 +6,20 @@ class WaitlistConfig(AppConfig):
     verbose_name = "Waitlist"
 
     def ready(self):
+        from clinic.demo import register_demo_step
+
+        from . import demo
+
+        register_demo_step("waitlist", demo.demo_waitlist_step, order=70, week=True)
         from appointments.signals import time_freed
         from messaging.keywords import register_keyword
+        from messaging.signals import sms_opted_out
         from privacy import registry
 
         from . import keywords, personal_data, receivers
 
         time_freed.connect(receivers.on_time_freed, dispatch_uid="waitlist-time-freed")
+        sms_opted_out.connect(receivers.on_sms_opted_out, dispatch_uid="waitlist-sms-opted-out")
         register_keyword(name="waitlist_yes", words=["YES", "Y"], handler=keywords.answer_yes)
         register_keyword(name="waitlist_no", words=["NO", "N"], handler=keywords.answer_no)
         registry.register(

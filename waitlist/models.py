@@ -80,6 +80,7 @@ class OfferStatus(models.TextChoices):
     ACCEPTED = "accepted", "Accepted (booked)"
     DECLINED = "declined", "Declined"
     EXPIRED = "expired", "Expired"
+    WITHDRAWN = "withdrawn", "Withdrawn (the number opted out)"
 
 
 class WaitlistOffer(models.Model):

@@ -30,7 +30,7 @@ from appointments.services import (
 )
 from clinic import identity
 from clinic.errors import BusinessRuleError
-from clinic.models import Location
+from clinic.models import Client, Location
 from clinic.queueing import enqueue
 from messaging import quiet_hours
 from messaging.models import MessageKind
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
     from appointments.services import RequestMeta
-    from clinic.models import Client
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +167,18 @@ def daily_offer_limit(*, client: "Client", phone: str) -> int:
 
 
 def _offer_waiting(phone: str) -> bool:
-    """Is an offer to this number, whichever record of it, still waiting for its YES or NO?"""
+    """Is an offer to this number, whichever record of it, still waiting for its YES or NO?
+
+    Locks the records holding the number first (until the transaction ends), so two offers to one
+    number made at once (two front-desk hand offers, the pass and a hand offer) check in turn and
+    only one waits. FOR NO KEY UPDATE: a booking on the record (its foreign key) is not blocked.
+    """
+    list(
+        Client.objects.select_for_update(no_key=True)
+        .filter(mobile_phone=phone)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     return WaitlistOffer.objects.filter(entry__client__mobile_phone=phone, status=OfferStatus.PENDING).exists()
 
 
@@ -382,7 +392,7 @@ def accept_offer(*, phone: str, now: datetime | None = None) -> str | None:
                 client=client,
             )
         except SlotUnavailable:
-            # Booked by the front desk meanwhile (their bookings do not see holds): nothing to take.
+            # Taken meanwhile behind the hold's back (holds keep it from every booking path): nothing to take.
             _close_offer(offer, OfferStatus.EXPIRED, now)
             opening.status = OpeningStatus.LAPSED
             opening.save(update_fields=["status"])
@@ -423,6 +433,22 @@ def _next_free_time(entry: WaitlistEntry) -> datetime | None:
         practitioner_id=entry.practitioner_id,
     )
     return slots[0].start if slots else None
+
+
+def withdraw_offers_to_number(*, phone: str, now: datetime | None = None) -> int:
+    """The number opted out (STOP): its waiting offers are withdrawn and their times move to the next person.
+
+    The entries stay (a START later lets offers come again); returns how many offers were withdrawn.
+    """
+    now = now or timezone.now()
+    withdrawn = 0
+    with transaction.atomic():
+        for offer in WaitlistOffer.objects.select_for_update(of=("self",)).filter(
+            Q(entry__client__mobile_phone=phone) | Q(sms__to_number=phone), status=OfferStatus.PENDING
+        ):
+            _close_offer(offer, OfferStatus.WITHDRAWN, now)
+            withdrawn += 1
+    return withdrawn
 
 
 def withdraw_entries(*, client_ids: list[int]) -> int:

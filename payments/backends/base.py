@@ -14,6 +14,37 @@ class Intent:
 
 
 @dataclass(frozen=True)
+class CheckoutSession:
+    """A Stripe Checkout Session (the hosted payment page) as the provider answered it."""
+
+    id: str
+    url: str
+    status: str  # open, complete, expired
+    mode: str  # payment (a deposit) or setup (a card on file)
+    payment_status: str = ""  # paid, unpaid, no_payment_required
+    payment_intent: str = ""
+    setup_intent: str = ""
+    amount_total: int | None = None
+    currency: str = ""
+    metadata: dict[str, str] | None = None
+
+    def as_event_object(self) -> dict:
+        """The session as a webhook event carries it, so both paths apply it the same way."""
+        return {
+            "id": self.id,
+            "object": "checkout.session",
+            "status": self.status,
+            "mode": self.mode,
+            "payment_status": self.payment_status,
+            "payment_intent": self.payment_intent or None,
+            "setup_intent": self.setup_intent or None,
+            "amount_total": self.amount_total,
+            "currency": self.currency,
+            "metadata": dict(self.metadata or {}),
+        }
+
+
+@dataclass(frozen=True)
 class CardDetails:
     brand: str
     last4: str
@@ -94,4 +125,33 @@ class BasePaymentsBackend:
         raise NotImplementedError
 
     def card_details(self, *, payment_method_id: str) -> CardDetails:
+        raise NotImplementedError
+
+    def create_checkout_session(
+        self,
+        *,
+        mode: str,
+        amount: int,
+        currency: str,
+        description: str,
+        customer_id: str,
+        success_url: str,
+        cancel_url: str,
+        expires_at: int,
+        idempotency_key: str,
+        metadata: dict[str, str],
+        intent_metadata: dict[str, str],
+    ) -> CheckoutSession:
+        """Stripe's hosted page: mode "payment" takes `amount` now and saves the card for later fees;
+        mode "setup" only saves a card. `expires_at` (unix time) is at least 30 minutes ahead (Stripe's minimum)."""
+        raise NotImplementedError
+
+    def retrieve_checkout_session(self, *, session_id: str) -> CheckoutSession:
+        raise NotImplementedError
+
+    def expire_checkout_session(self, *, session_id: str) -> CheckoutSession:
+        """Close an open session so it can no longer be paid; a completed one raises PermanentPaymentsError."""
+        raise NotImplementedError
+
+    def retrieve_setup_intent(self, *, setup_intent_id: str) -> Intent:
         raise NotImplementedError

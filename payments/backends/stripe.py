@@ -16,6 +16,7 @@ from .base import (
     BasePaymentsBackend,
     CardDetails,
     CardError,
+    CheckoutSession,
     Intent,
     PermanentPaymentsError,
     RefundResult,
@@ -36,6 +37,28 @@ def _intent(obj: Any) -> Intent:
     return Intent(
         id=obj["id"], status=obj["status"], client_secret=obj.get("client_secret") or "", payment_method=payment_method
     )
+
+
+def _session(obj: Any) -> CheckoutSession:
+    obj = _plain(obj)
+    return CheckoutSession(
+        id=obj["id"],
+        url=obj.get("url") or "",
+        status=obj.get("status") or "",
+        mode=obj.get("mode") or "",
+        payment_status=obj.get("payment_status") or "",
+        payment_intent=_id(obj.get("payment_intent")),
+        setup_intent=_id(obj.get("setup_intent")),
+        amount_total=obj.get("amount_total"),
+        currency=obj.get("currency") or "",
+        metadata={str(k): str(v) for k, v in (obj.get("metadata") or {}).items()},
+    )
+
+
+def _id(value: Any) -> str:
+    if not value:
+        return ""
+    return value if isinstance(value, str) else str(value.get("id", ""))
 
 
 class PaymentsBackend(BasePaymentsBackend):
@@ -138,3 +161,53 @@ class PaymentsBackend(BasePaymentsBackend):
         return CardDetails(
             brand=card["brand"], last4=card["last4"], exp_month=card["exp_month"], exp_year=card["exp_year"]
         )
+
+    def create_checkout_session(
+        self,
+        *,
+        mode: str,
+        amount: int,
+        currency: str,
+        description: str,
+        customer_id: str,
+        success_url: str,
+        cancel_url: str,
+        expires_at: int,
+        idempotency_key: str,
+        metadata: dict[str, str],
+        intent_metadata: dict[str, str],
+    ) -> CheckoutSession:
+        params: dict[str, Any] = {
+            "mode": mode,
+            "customer": customer_id,
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "expires_at": expires_at,
+            "metadata": metadata,
+            "payment_method_types": ["card"],
+        }
+        if mode == "payment":
+            params["line_items"] = [
+                {
+                    "price_data": {"currency": currency, "unit_amount": amount, "product_data": {"name": description}},
+                    "quantity": 1,
+                }
+            ]
+            # The card that pays the deposit can pay a late-cancel or no-show fee later.
+            params["payment_intent_data"] = {"setup_future_usage": "off_session", "metadata": intent_metadata}
+        else:
+            params["currency"] = currency
+            params["setup_intent_data"] = {"metadata": intent_metadata}
+        session = self._call(
+            self.client.v1.checkout.sessions.create, params=params, options={"idempotency_key": idempotency_key}
+        )
+        return _session(session)
+
+    def retrieve_checkout_session(self, *, session_id: str) -> CheckoutSession:
+        return _session(self._call(self.client.v1.checkout.sessions.retrieve, session_id))
+
+    def expire_checkout_session(self, *, session_id: str) -> CheckoutSession:
+        return _session(self._call(self.client.v1.checkout.sessions.expire, session_id))
+
+    def retrieve_setup_intent(self, *, setup_intent_id: str) -> Intent:
+        return _intent(self._call(self.client.v1.setup_intents.retrieve, setup_intent_id))

@@ -16,7 +16,7 @@ from appointments.feeds import SALT, feed_token, feed_url
 from appointments.links import manage_path, manage_token
 from appointments.models import AppointmentStatus, Practitioner
 from clinic.roles import CLINIC_MANAGER, FRONT_DESK
-from tests.support.builders import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
+from tests.support.builders import AppointmentFactory, ClientFactory, LocationFactory, StaffFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
 
@@ -205,6 +205,39 @@ def test_a_new_feed_link_from_the_admin_kills_the_old_one(client, clinic):
     client.logout()
     assert client.get(old).status_code == 404
     assert client.get(feed_path(Practitioner.objects.get(pk=person.pk))).status_code == 200
+
+
+@pytest.mark.policy("security")
+def test_a_manager_of_one_location_cannot_see_copy_or_renew_the_feed_of_a_practitioner_who_also_works_elsewhere(
+    client, clinic
+):
+    location, service, person = clinic
+    glendale = LocationFactory(name="Glendale")
+    person.locations.add(glendale)
+    key = person.feed_key
+    milpitas_manager = StaffFactory(locations=[location])
+    milpitas_manager.groups.add(Group.objects.get(name=CLINIC_MANAGER))
+    client.force_login(milpitas_manager)
+    page = client.get(reverse("admin:appointments_practitioner_change", args=[person.pk])).content.decode()
+    assert "/feed.ics" not in page and "a manager of all of them can see and renew it" in page
+    response = client.post(
+        reverse("admin:appointments_practitioner_changelist"),
+        {"action": "rotate_feed_links", "_selected_action": [person.pk]},
+        follow=True,
+    )
+    assert "their feed also shows locations you do not manage" in response.content.decode()
+    assert Practitioner.objects.get(pk=person.pk).feed_key == key
+    # Working only at Milpitas now, but the feed still shows a Glendale visit of last week: still no link.
+    person.locations.remove(glendale)
+    AppointmentFactory(practitioner=person, location=glendale, service=service, start=NOW - timedelta(days=7))
+    page = client.get(reverse("admin:appointments_practitioner_change", args=[person.pk])).content.decode()
+    assert "/feed.ics" not in page
+    # A manager of both locations sees it.
+    both = StaffFactory(locations=[location, glendale])
+    both.groups.add(Group.objects.get(name=CLINIC_MANAGER))
+    client.force_login(both)
+    page = client.get(reverse("admin:appointments_practitioner_change", args=[person.pk])).content.decode()
+    assert feed_url(person) in page
 
 
 def test_the_feed_is_rate_limited_per_feed(client, clinic, settings):

@@ -161,6 +161,24 @@ def test_erasing_a_client_with_held_rooms_keeps_working(two_clinics):
     assert AssignedUnit.objects.filter(appointment=appointment).count() == 1
 
 
+@pytest.mark.policy("rights-access-portability")
+def test_the_data_export_names_the_rooms_and_devices_held_for_each_appointment(two_clinics):
+    from privacy import registry
+
+    location, service = two_clinics["milpitas"], two_clinics["laser_service"]
+    appointment = AppointmentFactory(
+        location=location, service=service, practitioner=two_clinics["people"][0], start=MONDAY.replace(hour=10)
+    )
+    for unit in (two_clinics["m_room"], two_clinics["m_laser"]):
+        AssignedUnit.objects.create(
+            appointment=appointment, unit=unit, start=appointment.start, occupied_until=appointment.end
+        )
+    (exported,) = registry.export_subject([appointment.client_id])["appointments"]
+    assert sorted(exported["rooms_and_devices"]) == sorted(
+        f"{unit.resource_type.name}: {unit.name}" for unit in (two_clinics["m_room"], two_clinics["m_laser"])
+    )
+
+
 def test_front_desk_booking_uses_the_practitioners_own_duration(client, two_clinics):
     location, service = two_clinics["milpitas"], two_clinics["laser_service"]
     senior, _ = two_clinics["people"]

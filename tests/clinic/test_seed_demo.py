@@ -133,3 +133,22 @@ def test_links_printed_follow_site_url(settings, capsys):
     call_command("seed_demo", "--no-week")
     out = capsys.readouterr().out
     assert "Booking site: http://127.0.0.1:8123/" in out and "http://127.0.0.1:8123/admin/" in out
+
+
+def test_seed_adds_two_waitlist_entries_and_offers_a_held_time_to_the_first_once(settings):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from waitlist.models import EntryStatus, OfferStatus, WaitlistEntry, WaitlistOffer
+
+    settings.DEBUG = False
+    with time_machine.travel(datetime(2026, 12, 7, 10, 0, tzinfo=ZoneInfo("America/Los_Angeles")), tick=False):
+        call_command("seed_demo")
+        call_command("seed_demo")
+    entries = list(WaitlistEntry.objects.order_by("created_at", "pk"))
+    assert [e.client.first_name for e in entries] == ["Maria", "Tom"]
+    assert all(e.status == EntryStatus.WAITING and e.service.slug == "hydrafacial" for e in entries)
+    offer = WaitlistOffer.objects.get()
+    assert offer.entry == entries[0] and offer.status == OfferStatus.PENDING and offer.hold is not None

@@ -17,6 +17,7 @@ PRODUCTION_ENV = {
     "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
     "TWILIO_AUTH_TOKEN": "production-twilio-token",
     "TWILIO_MESSAGING_SERVICE_SID": "MG" + "0" * 32,
+    "CLINICAL_FORMS_KEYS": "cHJvZHVjdGlvbi1jbGluaWNhbC1mb3Jtcy1rZXktMDE=",
 }
 
 
@@ -44,6 +45,12 @@ def test_check_deploy_is_clean_with_production_settings():
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_clinical_forms_key():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "CLINICAL_FORMS_KEYS"}
+    result = manage("check", env=env)
+    assert result.returncode != 0 and "CLINICAL_FORMS_KEYS" in result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():

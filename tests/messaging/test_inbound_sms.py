@@ -85,10 +85,7 @@ def test_other_messages_are_not_opt_outs(body):
         ("HELP", Keyword.HELP),
         ("info?", Keyword.HELP),
         ("help!", Keyword.HELP),
-        ("C", Keyword.CONFIRM),
-        ("c", Keyword.CONFIRM),
-        ("Confirm", Keyword.CONFIRM),
-        ("CONFIRM.", Keyword.CONFIRM),
+        ("C", Keyword.NONE),  # C and JOIN are registered keywords (below), not carrier ones
         ("YES", Keyword.NONE),
         ("Y", Keyword.NONE),
         ("Hello, can I move my appointment?", Keyword.NONE),
@@ -96,6 +93,23 @@ def test_other_messages_are_not_opt_outs(body):
 )
 def test_keywords_are_case_and_punctuation_insensitive(body, keyword):
     assert classify(body) == keyword
+
+
+@pytest.mark.policy("sms-stop")
+@pytest.mark.parametrize(
+    "body, name",
+    [("C", "confirm"), ("c", "confirm"), ("Confirm", "confirm"), ("CONFIRM.", "confirm"), (" Join! ", "join")],
+)
+def test_c_and_join_are_keywords_messaging_registers_in_the_registry_and_carrier_words_still_win(body, name):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from messaging.keywords import register_keyword, registered_handler
+
+    assert registered_handler(body).name == name
+    with pytest.raises(ImproperlyConfigured):  # taken: no other app may claim them
+        register_keyword(name="hijack", words=[body], handler=lambda text: "mine")
+    for carrier in ("STOP", "Start", "help", "Stop texting me"):
+        assert classify(carrier) != Keyword.NONE and registered_handler(carrier) is None
 
 
 # --- Through the webhook ----------------------------------------------------

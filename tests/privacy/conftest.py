@@ -81,6 +81,10 @@ def person_everywhere(client, admin_client, admin_user, django_capture_on_commit
         end=MONDAY_10 + timedelta(days=1, hours=1),
     )
     WaitlistOffer.objects.create(opening=opening, entry=entry, expires_at=BOOKED_AT + timedelta(minutes=15))
+    # A medical history she started filling in (answers encrypted at rest).
+    from tests.support.clinical_forms import form_template, submission
+
+    submission(client=dana, template=form_template(slug="history"), answers={"allergies": "no"})
     # She confirms the offers by email (double opt-in): the link mailed to her address, then "Yes".
     confirm = next(m for m in mail.outbox if m.subject.startswith("Confirm: offers"))
     client.post(re.search(r"http://testserver(/messaging/confirm-offers/\S+)", confirm.body).group(1), **browser)
@@ -171,6 +175,14 @@ def person_everywhere(client, admin_client, admin_user, django_capture_on_commit
     # She saved a card, paid a deposit and got part of it back (the local payments backend: nothing leaves).
     _pay_and_refund(dana, location, service)
 
+    # She signs in to her account by a texted code: a session holding her address and browser.
+    with run():
+        client.post(reverse("account:sign_in"), {"mobile_phone": Person.national}, **browser)
+    code = re.search(r"sign-in code is (\d{6})", sms_outbox[-1].body).group(1)
+    with run():
+        signed_in = client.post(reverse("account:sign_in_code"), {"code": code}, **browser)
+    assert signed_in.status_code == 302, signed_in.content[:300]
+
     # Last, she unsubscribes from email and texts STOP: both opt-out lists hold her.
     unsubscribe_email(token=unsubscribe_token(dana), ip_address=Person.ip, user_agent=Person.user_agent)
     handle_inbound_sms(message_sid="SM" + "b" * 32, from_number=Person.phone, to_number=location.phone, body="STOP")
@@ -191,6 +203,21 @@ def _pay_and_refund(dana, location, service):
     deposit = payments.start_deposit(client=dana, location=location, service_id=service.pk)
     type(deposit).objects.filter(pk=deposit.pk).update(status=PaymentStatus.SUCCEEDED)
     payments.refund_payment(payment_id=deposit.pk, amount=1000, reason=f"{Person.first_name} asked nicely")
+    # An online booking that asked for her deposit (its time held while she was at Stripe's page).
+    from django.utils import timezone
+
+    from appointments.models import Practitioner
+    from payments.models import BookingCheckout
+
+    BookingCheckout.objects.create(
+        client=dana,
+        location=location,
+        service=service,
+        practitioner=Practitioner.objects.filter(locations=location).first(),
+        start=timezone.now(),
+        hold_expires_at=timezone.now(),
+        kind=RequirementKind.DEPOSIT_FIXED,
+    )
 
 
 def _inbound_id(result):

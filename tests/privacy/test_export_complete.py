@@ -34,7 +34,11 @@ CATEGORY_OF_MODEL = {
     "payments.SavedCard": "saved_cards",
     "payments.StripeCustomer": "stripe_customers",
     "payments.CardSetup": "card_setups",
+    "payments.BookingCheckout": "online_booking_checkouts",
     "waitlist.WaitlistEntry": "waitlist_entries",
+    "accounts.SignInChallenge": "account_sign_in_requests",
+    "accounts.AccountSession": "account_sessions",
+    "clinical_forms.FormSubmission": "clinical_forms",
 }
 
 

@@ -1,5 +1,6 @@
 """The waitlist fills freed times by SMS: consent, order, holds, YES/NO, expiry, caps, quiet hours, STOP."""
 
+import re
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,15 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from appointments.availability import find_free_slots
-from appointments.models import Appointment, AppointmentStatus, ResourceType, ResourceUnit, SlotHold
+from appointments.models import (
+    Appointment,
+    AppointmentStatus,
+    HeldUnit,
+    LocationClosure,
+    ResourceType,
+    ResourceUnit,
+    SlotHold,
+)
 from appointments.services import (
     ClientDetails,
     RequestMeta,
@@ -20,7 +29,7 @@ from appointments.services import (
     reschedule_appointment_by_client,
 )
 from clinic.models import Client
-from clinic.roles import FRONT_DESK
+from clinic.roles import CLINIC_MANAGER, FRONT_DESK
 from messaging.keywords import Keyword, classify, register_keyword, registered_handler, unregister_keyword
 from messaging.models import MessageKind, SmsMessage
 from privacy import registry
@@ -28,7 +37,15 @@ from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.notices import waitlist_notices
 from privacy.services import record_consent
 from tests.support.booking import post_booking
-from tests.support.builders import AppointmentFactory, ClientFactory, StaffFactory, bookable_clinic
+from tests.support.builders import (
+    AppointmentFactory,
+    ClientFactory,
+    PractitionerFactory,
+    StaffFactory,
+    WorkingHoursFactory,
+    bookable_clinic,
+    needs,
+)
 from tests.support.front_desk import ADD_URL, add_form, front_desk_user
 from tests.support.sms import CLINIC_NUMBER, inbound, twiml_message
 from waitlist import services
@@ -186,6 +203,67 @@ def test_a_reschedule_and_a_front_desk_cancellation_free_their_old_times(clinic,
     assert sorted(Opening.objects.values_list("start", flat=True)) == [FREED, FREED + timedelta(days=1)]
 
 
+def manager(location):
+    user = StaffFactory(locations=[location])
+    user.groups.add(Group.objects.get(name=CLINIC_MANAGER))
+    return user
+
+
+def test_new_working_hours_added_in_the_admin_free_their_times_and_the_waitlist_offers_one(
+    client, clinic, django_capture_on_commit_callbacks
+):
+    location, service, _ = clinic
+    newcomer = PractitionerFactory(name="New Hire", locations=[location], services=[service])
+    skill = newcomer.service_skills.get()
+    skill.location = location  # a location-limited manager names the location of a skill
+    skill.save()
+    join(clinic, ANA, practitioner=newcomer)
+    client.force_login(manager(location))
+    form = {
+        "name": newcomer.name,
+        "title": "",
+        "is_active": "on",
+        "locations": [location.pk],
+        "service_skills-TOTAL_FORMS": 1,
+        "service_skills-INITIAL_FORMS": 1,
+        "service_skills-0-id": skill.pk,
+        "service_skills-0-practitioner": newcomer.pk,
+        "service_skills-0-service": service.pk,
+        "service_skills-0-location": location.pk,
+        "service_skills-0-duration_minutes": "",
+        "working_hours-TOTAL_FORMS": 1,
+        "working_hours-INITIAL_FORMS": 0,
+        "working_hours-0-location": location.pk,
+        "working_hours-0-weekday": FREED.weekday(),  # Tuesdays
+        "working_hours-0-start_time": "09:00",
+        "working_hours-0-end_time": "17:00",
+        "time_off-TOTAL_FORMS": 0,
+        "time_off-INITIAL_FORMS": 0,
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:appointments_practitioner_change", args=[newcomer.pk]), form)
+    assert response.status_code == 302, re.findall(r"errorlist.*?</ul>", response.content.decode(), re.S)
+    tuesday_9 = FREED.replace(hour=9, minute=0)
+    assert tuesday_9 in set(Opening.objects.values_list("start", flat=True))  # and the Tuesdays after it
+    offer = offers_to(ANA).get()
+    assert offer.opening.start == tuesday_9 and offer.opening.practitioner == newcomer
+
+
+def test_a_closure_lifted_in_the_admin_frees_the_days_hours_and_the_waitlist_offers_them(
+    client, clinic, django_capture_on_commit_callbacks
+):
+    location, _, person = clinic
+    closure = LocationClosure.objects.create(location=location, date=FREED.date(), reason="Staff training")
+    join(clinic, ANA, first=FREED.date(), last=FREED.date())
+    client.force_login(manager(location))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:appointments_locationclosure_delete", args=[closure.pk]), {"post": "yes"})
+    assert response.status_code == 302 and not LocationClosure.objects.exists()
+    opening = Opening.objects.get()
+    assert (opening.practitioner, opening.start) == (person, FREED.replace(hour=8, minute=0))
+    assert offers_to(ANA).get().opening == opening
+
+
 def test_yes_books_the_held_time_on_the_waitlist_record(client, clinic):
     entry = join(clinic, ANA)
     services.offer_opening(opening_id=freed(clinic).pk)
@@ -304,6 +382,21 @@ def test_stop_wins_over_yes_after_an_offer(client, clinic):
     inbound(client, "STOP", sender=ANA, sid="SM" + "7" * 32)
     reply = twiml_message(inbound(client, "YES", sender=ANA, sid="SM" + "8" * 32))
     assert reply == "" and not Appointment.objects.exists()
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_a_stop_withdraws_the_offer_waiting_on_that_number_and_the_time_moves_to_the_next_person(
+    client, clinic, django_capture_on_commit_callbacks
+):
+    join(clinic, ANA)
+    join(clinic, BEN, name="Ben")
+    services.offer_opening(opening_id=freed(clinic).pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound(client, "Stop texting me", sender=ANA, sid="SM" + "7" * 32)
+    assert offers_to(ANA).get().status == OfferStatus.WITHDRAWN
+    assert offers_to(ANA).get().hold is None
+    assert offers_to(BEN).get().status == OfferStatus.PENDING  # held for Ben now, not for a number that left
+    assert SlotHold.objects.count() == 1
 
 
 @pytest.mark.policy("sms-waitlist")
@@ -575,8 +668,7 @@ def test_an_expired_hold_blocks_nothing_even_before_the_expiry_pass_runs_and_can
     assert "taken" in reply and not Appointment.objects.exists()
 
 
-def test_the_front_desk_may_book_a_held_time_and_the_yes_then_gets_taken_never_a_double_booking(client, clinic):
-    # The documented gap (README, Waitlist > Holds): staff bookings do not see holds.
+def test_the_front_desk_cannot_book_a_held_time_and_the_yes_then_books_it(client, clinic):
     location, service, person = clinic
     entry = join(clinic, ANA)
     services.offer_opening(opening_id=freed(clinic).pk)
@@ -585,14 +677,49 @@ def test_the_front_desk_may_book_a_held_time_and_the_yes_then_gets_taken_never_a
     local = FREED.astimezone(location.tzinfo)
     form = add_form(location, service, person, walk_in, local.hour, local.minute, start_0=local.date().isoformat())
     response = client.post(ADD_URL, form)
-    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert response.status_code == 200
+    assert "held for a waitlist offer until Mon 10:15" in response.content.decode().replace("&#x27;", "'")
+    # Not even with "book outside working hours": a hold is an overlap, which nothing overrides.
+    assert client.post(ADD_URL, {**form, "override_working_hours": "on"}).status_code == 200
+    assert not Appointment.objects.exists()
     client.logout()
-    reply = twiml_message(inbound(client, "YES", sender=ANA))
-    assert "taken" in reply
-    assert list(Appointment.objects.values_list("client", flat=True)) == [walk_in.pk]
-    assert WaitlistOffer.objects.get().status == OfferStatus.EXPIRED and not SlotHold.objects.exists()
-    entry.refresh_from_db()
-    assert entry.status == "waiting"  # still waiting for another time
+    assert "booked" in twiml_message(inbound(client, "YES", sender=ANA))
+    assert list(Appointment.objects.values_list("client", flat=True)) == [entry.client.pk]
+
+
+@pytest.fixture
+def laser(clinic):
+    """A second practitioner who could take the time, and the one laser the service needs."""
+    location, service, person = clinic
+    second = PractitionerFactory(locations=[location], services=[service])
+    WorkingHoursFactory(
+        practitioner=second, location=location, weekday=FREED.weekday(), start_time=time(8), end_time=time(20)
+    )
+    needs(service, location, laser=(1, 15))
+    return second
+
+
+def test_a_held_time_keeps_the_laser_so_nobody_else_can_take_it_and_the_yes_finds_it_free(client, clinic, laser):
+    location, service, person = clinic
+    entry = join(clinic, ANA)
+    services.offer_opening(opening_id=freed(clinic).pk)
+    day = FREED.date()
+    # The other practitioner is free at 3:15, but the held time keeps the one laser (and its clean-up).
+    other_times = find_free_slots(location=location, service=service, start_date=day, end_date=day)
+    assert FREED not in [s.start for s in other_times]
+    assert FREED + timedelta(minutes=45) not in [s.start for s in other_times]
+    assert post_booking(client, location, service, FREED, practitioner=laser.pk).status_code == 409
+    walk_in = ClientFactory(preferred_location=location)
+    client.force_login(front_desk_user(location))
+    form = add_form(location, service, laser, walk_in, 15, 15, start_0=day.isoformat())
+    page = client.post(ADD_URL, form).content.decode()
+    assert "no laser" in page.lower() and "is free from 15:15" in page
+    assert not Appointment.objects.exists()
+    client.logout()
+    assert "booked" in twiml_message(inbound(client, "YES", sender=ANA))
+    booked = Appointment.objects.get()
+    assert booked.client == entry.client and booked.assigned_units.count() == 1
+    assert not HeldUnit.objects.exists()
 
 
 # --- Scoping -----------------------------------------------------------------------------------------

@@ -8,11 +8,12 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test import Client as HttpClient
+from django.urls import reverse
 
 from appointments.models import Appointment
 from appointments.services import ClientDetails, RequestMeta
 from messaging.models import Direction, MessageKind, MessageStatus, SmsMessage
-from tests.support.builders import bookable_clinic
+from tests.support.builders import StaffFactory, bookable_clinic
 from tests.support.environment import requires_postgres
 from tests.support.sms import CLINIC_NUMBER, inbound, twiml_message
 from waitlist import services
@@ -101,3 +102,35 @@ def test_two_people_holding_offers_for_one_time_never_both_book_it(clinic):
     assert Appointment.objects.count() == 1
     assert sum("booked" in r for r in replies) == 1 and sum("has been taken" in r for r in replies) == 1, replies
     assert WaitlistOffer.objects.filter(status=OfferStatus.ACCEPTED).count() == 1
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_two_front_desk_hand_offers_to_one_number_at_once_leave_one_offer_waiting(clinic):
+    """A family phone on two entries, two desks offering each a time at the same moment: one text, one refusal."""
+    location, _, person = clinic
+    parent, daughter = join(clinic, "+14085550101", "ana"), join(clinic, "+14085550101", "dee")
+    # A superuser: this flushed database has no role groups (they come from data migrations).
+    staff = StaffFactory(locations=[location], is_superuser=True)
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def offer(entry, hour):
+        try:
+            desk = HttpClient()
+            desk.force_login(staff)
+            start = datetime(2026, 12, 7, hour, 0, tzinfo=LA).astimezone(ZoneInfo("UTC"))  # among the first offered
+            url = reverse("admin:waitlist_waitlistentry_offer", args=[entry.pk])
+            barrier.wait()
+            statuses.append(desk.post(url, {"time": f"{start.isoformat()}|{person.pk}"}).status_code)
+        finally:
+            connection.close()
+
+    with time_machine.travel(NOW, tick=False):
+        threads = [threading.Thread(target=offer, args=args) for args in ((parent, 12), (daughter, 13))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    assert sorted(statuses) == [200, 302], statuses  # the refused one is the form again, with why
+    assert WaitlistOffer.objects.filter(status=OfferStatus.PENDING).count() == 1
+    assert SmsMessage.objects.filter(kind=MessageKind.WAITLIST_OFFER).count() == 1

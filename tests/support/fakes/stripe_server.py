@@ -54,6 +54,7 @@ class FakeStripe:
         self.payment_intents = {}
         self.setup_intents = {}
         self.refunds = {}  # id -> refund
+        self.checkout_sessions = {}
         self.hang_seconds = 2.0
         self._answers = {}  # idempotency key -> (method, path, params, status, body)
         self._failures = []  # statuses for the next requests, answered without doing anything
@@ -156,6 +157,8 @@ class FakeStripe:
 
     def _route(self, method, path, params):
         parts = path.strip("/").split("/")  # v1/<resource>[/<id>]
+        if parts[1] == "checkout":
+            return self._checkout(method, parts[3:], params)
         resource, object_id = parts[1], (parts[2] if len(parts) > 2 else None)
         if resource == "customers" and method == "POST" and object_id is None:
             customer = {
@@ -182,6 +185,10 @@ class FakeStripe:
             }
             self.setup_intents[intent_id] = intent
             return 200, intent
+        if resource == "setup_intents" and method == "GET" and object_id:
+            if object_id not in self.setup_intents:
+                return 404, _error("invalid_request_error", "No such setup_intent", code="resource_missing")
+            return 200, self.setup_intents[object_id]
         if resource == "payment_intents" and method == "POST" and object_id is None:
             return self._create_payment_intent(params)
         if resource == "payment_intents" and method == "GET" and object_id:
@@ -198,6 +205,88 @@ class FakeStripe:
                 "card": {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2034},
             }
         return 404, _error("invalid_request_error", f"Unrecognized request URL ({method}: {path}).")
+
+    def _checkout(self, method, rest, params):
+        """Checkout Sessions: create, retrieve, expire (an open one only)."""
+        if method == "POST" and not rest:
+            if params.get("customer") not in self.customers:
+                return 400, _error("invalid_request_error", "No such customer", code="resource_missing")
+            if int(params.get("expires_at", 0)) < time.time() + 30 * 60 - 5:
+                return 400, _error("invalid_request_error", "expires_at must be at least 30 minutes from now.")
+            session_id = "cs_test_" + uuid.uuid4().hex[:14]
+            items = params.get("line_items", {})
+            mode = params["mode"]
+            session = {
+                "id": session_id,
+                "object": "checkout.session",
+                "mode": mode,
+                "status": "open",
+                "payment_status": "unpaid" if mode == "payment" else "no_payment_required",
+                "customer": params["customer"],
+                "url": f"{self.url}/pay/{session_id}",
+                "success_url": params.get("success_url"),
+                "cancel_url": params.get("cancel_url"),
+                "expires_at": int(params["expires_at"]),
+                "amount_total": int(items["0][price_data][unit_amount"]) if mode == "payment" else None,
+                "currency": items.get("0][price_data][currency") if mode == "payment" else params.get("currency"),
+                "metadata": params.get("metadata", {}),
+                "payment_intent": None,
+                "setup_intent": None,
+                "_intent_metadata": {
+                    k.split("][", 1)[1]: v
+                    for k, v in (params.get("payment_intent_data") or params.get("setup_intent_data") or {}).items()
+                    if k.startswith("metadata][")
+                },
+            }
+            self.checkout_sessions[session_id] = session
+            return 200, _public(session)
+        session = self.checkout_sessions.get(rest[0]) if rest else None
+        if session is None:
+            return 404, _error("invalid_request_error", "No such checkout.session", code="resource_missing")
+        if method == "GET" and len(rest) == 1:
+            return 200, _public(session)
+        if method == "POST" and rest[1:] == ["expire"]:
+            if session["status"] != "open":
+                return 400, _error(
+                    "invalid_request_error", 'Only Checkout Sessions with a status in ["open"] can be expired.'
+                )
+            session["status"] = "expired"
+            return 200, _public(session)
+        return 404, _error("invalid_request_error", "Unrecognized request URL.")
+
+    def complete_session(self, session_id, *, payment_method="pm_card_visa"):
+        """The client paid (or saved a card) on Stripe's page: the session as the webhook then sends it."""
+        with self._lock:
+            session = self.checkout_sessions[session_id]
+            assert session["status"] == "open", session["status"]
+            if session["mode"] == "payment":
+                intent_id = "pi_" + uuid.uuid4().hex[:14]
+                self.payment_intents[intent_id] = {
+                    "id": intent_id,
+                    "object": "payment_intent",
+                    "amount": session["amount_total"],
+                    "currency": session["currency"],
+                    "customer": session["customer"],
+                    "metadata": session["_intent_metadata"],
+                    "status": "succeeded",
+                    "client_secret": f"{intent_id}_secret_x",
+                    "payment_method": payment_method,
+                    "amount_received": session["amount_total"],
+                }
+                session.update(payment_intent=intent_id, payment_status="paid")
+            else:
+                intent_id = "seti_" + uuid.uuid4().hex[:14]
+                self.setup_intents[intent_id] = {
+                    "id": intent_id,
+                    "object": "setup_intent",
+                    "status": "succeeded",
+                    "customer": session["customer"],
+                    "payment_method": payment_method,
+                    "metadata": session["_intent_metadata"],
+                }
+                session["setup_intent"] = intent_id
+            session["status"] = "complete"
+            return _public(session)
 
     def _create_payment_intent(self, params):
         if params.get("customer") not in self.customers:
@@ -270,6 +359,10 @@ class FakeStripe:
         }
         self.refunds[refund["id"]] = refund
         return 200, refund
+
+
+def _public(session):
+    return {k: v for k, v in session.items() if not k.startswith("_")}
 
 
 def _error(kind, message, **fields):

@@ -1,0 +1,37 @@
+from django import forms
+
+from appointments.forms import MobilePhoneField
+
+
+class EmailSignInForm(forms.Form):
+    email = forms.EmailField(
+        label="Your email address", widget=forms.EmailInput(attrs={"autocomplete": "email"}), max_length=254
+    )
+
+
+class PhoneSignInForm(forms.Form):
+    mobile_phone = MobilePhoneField(label="Your mobile phone number")
+
+
+class CodeForm(forms.Form):
+    code = forms.RegexField(
+        regex=r"^\s*\d{6}\s*$",
+        label="The 6-digit code we texted you",
+        error_messages={"invalid": "Enter the 6 digits of the code."},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": "8"}),
+    )
+
+
+class NameForm(forms.Form):
+    first_name = forms.CharField(
+        label="First name", max_length=100, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
+    )
+    last_name = forms.CharField(
+        label="Last name", max_length=100, widget=forms.TextInput(attrs={"autocomplete": "family-name"})
+    )
+
+
+class NewEmailForm(forms.Form):
+    email = forms.EmailField(
+        label="Your new email address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )

@@ -1,0 +1,81 @@
+"""Reads for client accounts: whose record a proven address opens, the signed-in client, their visits."""
+
+from datetime import datetime
+
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from appointments.models import Appointment
+from clinic import identity
+from clinic.models import Client
+from payments.models import Payment
+from privacy.models import ConsentRecord
+
+from .models import AccountSession
+from .tokens import secret_hash
+
+SESSION_KEY = "account_key"  # in the browser's Django session: the raw key whose hash names its AccountSession
+
+
+def account_for_email(email: str) -> Client | None:
+    """The record a link to this address signs in to: one whose email is proven, else the oldest holding it."""
+    return identity.clients_with_email(email).order_by(F("email_verified_at").asc(nulls_last=True), "pk").first()
+
+
+def account_for_phone(phone: str) -> Client | None:
+    """The record a code to this number signs in to: one whose phone is proven, else the oldest holding it."""
+    if not phone:
+        return None
+    return (
+        Client.objects.filter(mobile_phone=str(phone), erased_at__isnull=True)
+        .order_by(F("phone_verified_at").asc(nulls_last=True), "pk")
+        .first()
+    )
+
+
+def live_session(raw_key: str, *, now: datetime | None = None) -> AccountSession | None:
+    """The live session this browser's key names, with its client; None if ended, expired or unknown."""
+    if not raw_key:
+        return None
+    now = now or timezone.now()
+    return (
+        AccountSession.objects.select_related("client", "client__preferred_location")
+        .filter(
+            key_hash=secret_hash("session", raw_key),
+            ended_at__isnull=True,
+            expires_at__gt=now,
+            client__erased_at__isnull=True,
+        )
+        .first()
+    )
+
+
+def signed_in_client(request) -> Client | None:
+    """The client of this browser's live account session (clinic.identity.signed_in_client asks here)."""
+    session = getattr(request, "account_session", None) or live_session(request.session.get(SESSION_KEY, ""))
+    return session.client if session is not None else None
+
+
+def visits(client: Client) -> QuerySet[Appointment]:
+    return Appointment.objects.filter(client=client).select_related("location", "service", "practitioner")
+
+
+def upcoming_and_past(client: Client, *, now: datetime | None = None) -> tuple[list[Appointment], list[Appointment]]:
+    now = now or timezone.now()
+    upcoming = list(visits(client).filter(end__gte=now).order_by("start"))
+    past = list(visits(client).filter(end__lt=now).order_by("-start"))
+    return upcoming, past
+
+
+def visit_of(client: Client, appointment_id: int) -> Appointment | None:
+    """One of this client's own visits; None for anyone else's (the view answers 404)."""
+    return visits(client).filter(pk=appointment_id).first()
+
+
+def consent_history(client: Client) -> QuerySet[ConsentRecord]:
+    """Every consent choice on the client's record, newest first, with the words shown and when."""
+    return ConsentRecord.objects.filter(client=client).order_by("-recorded_at", "-pk")
+
+
+def payments(client: Client) -> QuerySet[Payment]:
+    return Payment.objects.filter(client=client).select_related("location").order_by("-created_at", "-pk")

@@ -1,0 +1,465 @@
+"""Client accounts without passwords: sign in by a one-time proof, sessions, and the account's own writes.
+
+Sign-in: a link emailed to the address on file, or a 6-digit code texted to
+the phone on file (via messaging.verification_codes, the one code sender).
+Short life (ACCOUNT_SIGN_IN_LINK_MINUTES / ACCOUNT_SIGN_IN_CODE_MINUTES),
+MAX_CODE_TRIES wrong tries, single use, and the same answer whether or not the
+address is on file: `start_*` return nothing the visitor sees.
+
+A session lasts ACCOUNT_SESSION_HOURS at most; `end_all_sessions` signs the
+client out of every browser. A sign-in from a browser this client never used
+is emailed to their proven email address.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from appointments import services as appointment_services
+from clinic import identity
+from clinic.errors import BusinessRuleError
+from clinic.models import Client
+from messaging.verification_codes import send_verification_code
+from privacy import rectification, subject_requests
+from privacy.requests_models import RequestType
+
+from . import selectors
+from .models import AccountSession, ChallengePurpose, Channel, SignInChallenge
+from .tokens import secret_hash
+
+logger = logging.getLogger(__name__)
+
+LINK_SALT = "accounts.sign-in-link"
+MAX_CODE_TRIES = 5  # wrong entries before a code (or link) is dead and a new one is needed
+
+
+class SignInRefused(BusinessRuleError):
+    """A code or link that is wrong, used, expired or tried too often (the message says which)."""
+
+
+class NotYours(BusinessRuleError):
+    """An id that is not one of the signed-in client's own: answered as 'not found'."""
+
+
+@dataclass(frozen=True)
+class Browser:
+    """Where a request came from: the device cookie's value, address and browser."""
+
+    device_id: str
+    ip_address: str | None = None
+    user_agent: str = ""
+
+
+# --- Starting a sign-in: the same answer whether or not the address is on file ------------------
+
+
+def _new_challenge(
+    *, client: Client, channel: str, purpose: str, secret: str, minutes: int, now: datetime, new_contact: str = ""
+):
+    # Only the newest link or code of a kind works: an older one still in a mailbox is dead.
+    SignInChallenge.objects.filter(
+        client=client, channel=channel, purpose=purpose, used_at__isnull=True, expires_at__gt=now
+    ).update(expires_at=now)
+    challenge = SignInChallenge.objects.create(
+        client=client,
+        channel=channel,
+        purpose=purpose,
+        secret_hash="",
+        new_contact=new_contact,
+        expires_at=now + timedelta(minutes=minutes),
+    )
+    challenge.secret_hash = secret_hash("challenge", f"{challenge.pk}:{secret}")
+    challenge.save(update_fields=["secret_hash"])
+    return challenge
+
+
+def start_email_sign_in(*, email: str, now: datetime | None = None) -> None:
+    """Email a one-time sign-in link to this address if a record holds it; otherwise do nothing, silently."""
+    now = now or timezone.now()
+    client = selectors.account_for_email(email)
+    if client is None:
+        logger.info("Account sign-in link asked for an address not on file")
+        return
+    nonce = secrets.token_urlsafe(24)
+    with transaction.atomic():
+        challenge = _new_challenge(
+            client=client,
+            channel=Channel.EMAIL,
+            purpose=ChallengePurpose.SIGN_IN,
+            secret=nonce,
+            minutes=settings.ACCOUNT_SIGN_IN_LINK_MINUTES,
+            now=now,
+        )
+        token = signing.dumps({"c": challenge.pk, "n": nonce}, salt=LINK_SALT)
+        url = settings.SITE_URL + reverse("account:sign_in_link", args=[token])
+        address = client.email
+        body = render_to_string(
+            "accounts/email/sign_in_link.txt",
+            {"url": url, "clinic_name": settings.CLINIC_NAME, "minutes": settings.ACCOUNT_SIGN_IN_LINK_MINUTES},
+        )
+        transaction.on_commit(
+            lambda: send_mail(
+                subject=f"Your sign-in link for {settings.CLINIC_NAME}",
+                message=body,
+                from_email=None,
+                recipient_list=[address],
+            )
+        )
+
+
+def _code_text(code: str, minutes: int) -> str:
+    return (
+        f"{settings.CLINIC_NAME}: your sign-in code is {code}. It expires in {minutes} minutes. "
+        "If you did not ask for it, ignore this text."
+    )
+
+
+def _text_code(*, client: Client, purpose: str, now: datetime) -> SignInChallenge | None:
+    code = f"{secrets.randbelow(10**6):06d}"
+    minutes = settings.ACCOUNT_SIGN_IN_CODE_MINUTES
+    with transaction.atomic():
+        challenge = _new_challenge(
+            client=client, channel=Channel.SMS, purpose=purpose, secret=code, minutes=minutes, now=now
+        )
+        sent = send_verification_code(phone=str(client.mobile_phone), body=_code_text(code, minutes), client=client)
+        if sent is None:  # refused (hourly cap per number, a country we do not text): no live code
+            challenge.expires_at = now
+            challenge.save(update_fields=["expires_at"])
+            return None
+    return challenge
+
+
+def start_sms_sign_in(*, phone: str, now: datetime | None = None) -> int | None:
+    """Text a sign-in code to this number if a record holds it. The challenge id, else None (nothing told)."""
+    now = now or timezone.now()
+    client = selectors.account_for_phone(phone)
+    if client is None:
+        logger.info("Account sign-in code asked for a number not on file")
+        return None
+    challenge = _text_code(client=client, purpose=ChallengePurpose.SIGN_IN, now=now)
+    return challenge.pk if challenge else None
+
+
+# --- Proving it ------------------------------------------------------------------------------
+
+
+def _spend(challenge: SignInChallenge, secret: str, now: datetime) -> str | None:
+    """Count the try; the problem, or None when the secret is right (the challenge is then used up).
+
+    The caller saves the challenge and raises only after its transaction
+    commits, so a wrong try stays counted.
+    """
+    if challenge.used_at or now >= challenge.expires_at or challenge.attempts >= MAX_CODE_TRIES:
+        return "This code has expired or was entered wrongly too often. Ask for a new one."
+    challenge.attempts += 1
+    if not secrets.compare_digest(challenge.secret_hash, secret_hash("challenge", f"{challenge.pk}:{secret}")):
+        if challenge.attempts >= MAX_CODE_TRIES:
+            return "That code is not right, and it was entered wrongly too often. Ask for a new one."
+        return "That code is not right. Please check the text and try again."
+    challenge.used_at = now
+    return None
+
+
+def _open_session(*, client: Client, channel: str, browser: Browser, now: datetime) -> str:
+    raw_key = secrets.token_urlsafe(32)
+    device_hash = secret_hash("device", browser.device_id)
+    known_device = AccountSession.objects.filter(client=client, device_hash=device_hash).exists()
+    AccountSession.objects.create(
+        client=client,
+        key_hash=secret_hash("session", raw_key),
+        device_hash=device_hash,
+        signed_in_by=channel,
+        ip_address=browser.ip_address or None,
+        user_agent=(browser.user_agent or "")[:300],
+        expires_at=now + timedelta(hours=settings.ACCOUNT_SESSION_HOURS),
+    )
+    # The proof just given is of this contact point: the record's email or phone is now proven.
+    if channel == Channel.EMAIL:
+        identity.mark_email_verified(client_ids=[client.pk], email=client.email, now=now)
+    else:
+        identity.mark_phone_verified(client_ids=[client.pk], phone=client.mobile_phone, now=now)
+    if not known_device:
+        client_id, user_agent = client.pk, browser.user_agent
+        transaction.on_commit(lambda: email_new_device(client_id=client_id, user_agent=user_agent, when=now))
+    return raw_key
+
+
+def email_new_device(*, client_id: int, user_agent: str, when: datetime) -> bool:
+    """Tell the client a browser never seen before signed in: only to an email they proved."""
+    client = Client.objects.filter(pk=client_id, erased_at__isnull=True).first()
+    if client is None or not client.email or client.email_verified_at is None:
+        return False
+    send_mail(
+        subject=f"New sign-in to your {settings.CLINIC_NAME} account",
+        message=render_to_string(
+            "accounts/email/new_device.txt",
+            {
+                "client": client,
+                "clinic_name": settings.CLINIC_NAME,
+                "when": when,
+                "browser": (user_agent or "an unknown browser")[:120],
+                "sign_in_url": settings.SITE_URL + reverse("account:sign_in"),
+            },
+        ),
+        from_email=None,
+        recipient_list=[client.email],
+    )
+    return True
+
+
+def sign_in_with_code(*, challenge_id: int, code: str, browser: Browser, now: datetime | None = None) -> str:
+    """Check a texted sign-in code; the new session's key (for the browser's session) or SignInRefused."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        challenge = (
+            SignInChallenge.objects.select_for_update()
+            .select_related("client")
+            .filter(pk=challenge_id, channel=Channel.SMS, purpose=ChallengePurpose.SIGN_IN)
+            .first()
+        )
+        if challenge is None or challenge.client.erased_at:
+            problem: str | None = "This code has expired or was entered wrongly too often. Ask for a new one."
+        else:
+            problem = _spend(challenge, (code or "").strip(), now)
+            challenge.save(update_fields=["attempts", "used_at"])
+            if problem is None:
+                return _open_session(client=challenge.client, channel=Channel.SMS, browser=browser, now=now)
+    raise SignInRefused(problem)  # outside the transaction: the counted try stays counted
+
+
+def _link_data(token: str) -> tuple[int, str]:
+    try:
+        data = signing.loads(token, salt=LINK_SALT, max_age=settings.ACCOUNT_SIGN_IN_LINK_MINUTES * 60)
+        return int(data["c"]), str(data["n"])
+    except signing.SignatureExpired as exc:
+        raise SignInRefused("This sign-in link has expired. Ask for a new one.") from exc
+    except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
+        raise SignInRefused("This sign-in link is not valid.") from exc
+
+
+def check_sign_in_link(token: str, *, now: datetime | None = None) -> None:
+    """SignInRefused unless the link can still be used (the landing page, which changes nothing)."""
+    now = now or timezone.now()
+    challenge_id, _ = _link_data(token)
+    challenge = SignInChallenge.objects.filter(
+        pk=challenge_id, channel=Channel.EMAIL, purpose=ChallengePurpose.SIGN_IN
+    ).first()
+    if challenge is None or challenge.used_at or now >= challenge.expires_at or challenge.attempts >= MAX_CODE_TRIES:
+        raise SignInRefused("This sign-in link has already been used or has expired. Ask for a new one.")
+
+
+def sign_in_with_link(*, token: str, browser: Browser, now: datetime | None = None) -> str:
+    """Spend an emailed sign-in link (once); the new session's key or SignInRefused."""
+    now = now or timezone.now()
+    challenge_id, nonce = _link_data(token)
+    with transaction.atomic():
+        challenge = (
+            SignInChallenge.objects.select_for_update()
+            .select_related("client")
+            .filter(pk=challenge_id, channel=Channel.EMAIL, purpose=ChallengePurpose.SIGN_IN)
+            .first()
+        )
+        if challenge is None or challenge.client.erased_at:
+            problem: str | None = "This sign-in link is not valid."
+        else:
+            problem = _spend(challenge, nonce, now)
+            challenge.save(update_fields=["attempts", "used_at"])
+            if problem is None:
+                return _open_session(client=challenge.client, channel=Channel.EMAIL, browser=browser, now=now)
+    if problem and challenge is not None:
+        problem = "This sign-in link has already been used or has expired. Ask for a new one."
+    raise SignInRefused(problem)
+
+
+# --- Ending sessions ----------------------------------------------------------------------------
+
+
+def end_session(*, raw_key: str, now: datetime | None = None) -> int:
+    return AccountSession.objects.filter(key_hash=secret_hash("session", raw_key), ended_at__isnull=True).update(
+        ended_at=now or timezone.now()
+    )
+
+
+def end_all_sessions(*, client_id: int, now: datetime | None = None) -> int:
+    """Sign the client out of every browser at once."""
+    return AccountSession.objects.filter(client_id=client_id, ended_at__isnull=True).update(
+        ended_at=now or timezone.now()
+    )
+
+
+# --- My visits ----------------------------------------------------------------------------------
+
+
+def cancel_my_visit(*, client: Client, appointment_id: int):
+    """Cancel one of the client's own visits, within the booking rules (appointments' service decides)."""
+    if selectors.visit_of(client, appointment_id) is None:
+        raise NotYours("No such visit.")
+    return appointment_services.cancel_appointment_by_client(appointment_id=appointment_id)
+
+
+# --- A fresh code for a sensitive step (my data, deleting my account) ----------------------------
+
+
+class FreshCodeNeeded(BusinessRuleError):
+    """The step needs a code proven in the last few minutes in this session."""
+
+
+def _email_code(*, client: Client, address: str, purpose: str, now: datetime, subject: str, why: str) -> None:
+    code = f"{secrets.randbelow(10**6):06d}"
+    minutes = settings.ACCOUNT_SIGN_IN_CODE_MINUTES
+    _new_challenge(
+        client=client,
+        channel=Channel.EMAIL,
+        purpose=purpose,
+        secret=code,
+        minutes=minutes,
+        now=now,
+        new_contact=address if purpose == ChallengePurpose.NEW_EMAIL else "",
+    )
+    body = render_to_string(
+        "accounts/email/code.txt",
+        {"code": code, "minutes": minutes, "why": why, "clinic_name": settings.CLINIC_NAME},
+    )
+    transaction.on_commit(lambda: send_mail(subject=subject, message=body, from_email=None, recipient_list=[address]))
+
+
+def send_fresh_code(*, session: AccountSession, now: datetime | None = None) -> str | None:
+    """A fresh code to the phone on file (else the email on file). Returns "sms", "email" or None (not sent)."""
+    now = now or timezone.now()
+    client = session.client
+    if client.mobile_phone and _text_code(client=client, purpose=ChallengePurpose.FRESH_CODE, now=now):
+        return "sms"
+    if client.email:
+        with transaction.atomic():
+            _email_code(
+                client=client,
+                address=client.email,
+                purpose=ChallengePurpose.FRESH_CODE,
+                now=now,
+                subject=f"Your code for {settings.CLINIC_NAME}",
+                why="to confirm a step in your account (downloading your data or deleting your account)",
+            )
+        return "email"
+    return None
+
+
+def _spend_latest(*, client: Client, purpose: str, code: str, now: datetime) -> SignInChallenge:
+    """Check a code against the client's newest challenge of this purpose; SignInRefused (try counted) if wrong."""
+    with transaction.atomic():
+        challenge = (
+            SignInChallenge.objects.select_for_update()
+            .filter(client=client, purpose=purpose)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        if challenge is None:
+            problem: str | None = "Ask for a code first."
+        else:
+            problem = _spend(challenge, (code or "").strip(), now)
+            challenge.save(update_fields=["attempts", "used_at"])
+    if problem is not None or challenge is None:
+        raise SignInRefused(problem)
+    return challenge
+
+
+def confirm_fresh_code(*, session: AccountSession, code: str, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    _spend_latest(client=session.client, purpose=ChallengePurpose.FRESH_CODE, code=code, now=now)
+    AccountSession.objects.filter(pk=session.pk).update(fresh_code_at=now)
+    session.fresh_code_at = now
+
+
+def has_fresh_code(session: AccountSession, *, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    window = timedelta(minutes=settings.ACCOUNT_SIGN_IN_CODE_MINUTES)
+    return session.fresh_code_at is not None and now - session.fresh_code_at <= window
+
+
+def _use_fresh_code(session: AccountSession, now: datetime) -> None:
+    """One sensitive step per code: spent here, under a lock (two clicks at once get one step)."""
+    spent = AccountSession.objects.filter(
+        pk=session.pk,
+        fresh_code_at__isnull=False,
+        fresh_code_at__gte=now - timedelta(minutes=settings.ACCOUNT_SIGN_IN_CODE_MINUTES),
+    ).update(fresh_code_at=None)
+    if not spent:
+        raise FreshCodeNeeded("Enter a fresh code first: we send one to your phone or email.")
+    session.fresh_code_at = None
+
+
+# --- My data ------------------------------------------------------------------------------------
+
+
+def download_my_data(*, session: AccountSession, browser: Browser, now: datetime | None = None):
+    """The access request's bundle, at once: signed in + a fresh code counts as verified; audited."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        _use_fresh_code(session, now)
+        return subject_requests.export_downloaded_from_account(
+            client=session.client, ip_address=browser.ip_address or "", user_agent=browser.user_agent, now=now
+        )
+
+
+def delete_my_account(*, session: AccountSession, now: datetime | None = None):
+    """An erasure request, verified (signed in + a fresh code): erased within PRIVACY_ERASURE_DAYS by the
+    daily job, legal holds applying as to any request. The client is signed out everywhere."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        _use_fresh_code(session, now)
+        dsr = subject_requests.submit_verified_request(
+            request_type=RequestType.ERASURE,
+            client=session.client,
+            proof="signed in to the account + fresh code",
+            now=now,
+        )
+        end_all_sessions(client_id=session.client_id, now=now)
+    return dsr
+
+
+ACCOUNT_ACTOR = "client (own account)"
+
+
+def correct_my_name(*, client: Client, first_name: str, last_name: str) -> list[str]:
+    first_name, last_name = first_name.strip(), last_name.strip()
+    if not first_name or not last_name:
+        raise BusinessRuleError("Enter your first and last name.")
+    return rectification.correct_client(
+        client_id=client.pk, changes={"first_name": first_name, "last_name": last_name}, actor_label=ACCOUNT_ACTOR
+    )
+
+
+def start_email_change(*, client: Client, new_email: str, now: datetime | None = None) -> None:
+    """Email a code to the new address: it replaces the old one only once the code comes back."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        _email_code(
+            client=client,
+            address=new_email.strip().lower(),
+            purpose=ChallengePurpose.NEW_EMAIL,
+            now=now,
+            subject=f"Confirm your new email address for {settings.CLINIC_NAME}",
+            why="to confirm this is your new email address",
+        )
+
+
+def confirm_email_change(*, client: Client, code: str, now: datetime | None = None) -> str:
+    """The code sent to the new address: the record's email becomes it, proven. Returns the new address."""
+    now = now or timezone.now()
+    challenge = _spend_latest(client=client, purpose=ChallengePurpose.NEW_EMAIL, code=code, now=now)
+    with transaction.atomic():
+        rectification.correct_client(
+            client_id=client.pk, changes={"email": challenge.new_contact}, actor_label=ACCOUNT_ACTOR
+        )
+        identity.mark_email_verified(client_ids=[client.pk], email=challenge.new_contact, now=now)
+    return challenge.new_contact

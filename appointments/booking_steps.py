@@ -1,0 +1,96 @@
+"""A step another app may put between the booking form and the booking, so appointments never imports it.
+
+payments registers a provider in its AppConfig.ready(). The booking view asks `step_for` whether booking this
+service here needs a step (a deposit, a card on file); if so it calls the step with the form's answers and
+redirects the client to the URL it returns. The step holds the time and creates the client's record through
+this app's services (`hold_booking`), and books it later (`book_appointment(client=..., hold_id=...)`).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from clinic.models import Location
+
+    from .models import Service
+    from .services import BookingConsents, ClientDetails, RequestMeta
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    """What the client asked for on the booking form (their answers already validated)."""
+
+    location: "Location"
+    service: "Service"
+    start: datetime
+    practitioner_id: int | None
+    details: "ClientDetails"
+    consents: "BookingConsents"
+    meta: "RequestMeta"
+
+
+class BookingStep(Protocol):
+    def __call__(self, *, request: "HttpRequest", booking: BookingRequest) -> str: ...
+
+
+# (location, service) -> the step to take before booking, or None when the booking needs none.
+_providers: list[Callable[..., Any]] = []
+
+
+def register(provider: Callable[..., BookingStep | None]) -> None:
+    if provider not in _providers:
+        _providers.append(provider)
+
+
+def step_for(*, location: "Location", service: "Service") -> BookingStep | None:
+    for provider in _providers:
+        step = provider(location=location, service=service)
+        if step is not None:
+            return step  # type: ignore[no-any-return]
+    return None
+
+
+# --- Cancelling online: what another app (payments) says it costs, shown before the client confirms ---------
+
+
+@dataclass(frozen=True)
+class CancellationTerms:
+    """A cost of cancelling now, in plain words; `confirmed(appointment_id)` runs once the client has
+    confirmed and the cancellation committed (it charges the fee, after commit)."""
+
+    notice: str
+    confirmed: Callable[[int], None]
+
+
+_cancellation_providers: list[Callable[..., CancellationTerms | None]] = []
+
+
+def register_cancellation_terms(provider: Callable[..., CancellationTerms | None]) -> None:
+    if provider not in _cancellation_providers:
+        _cancellation_providers.append(provider)
+
+
+def cancellation_terms(*, appointment: Any) -> CancellationTerms | None:
+    for provider in _cancellation_providers:
+        terms = provider(appointment=appointment)
+        if terms is not None:
+            return terms
+    return None
+
+
+# --- The manage page: sections other apps add (payments: the client's payments), rendered HTML ----------------
+
+_manage_sections: list[Callable[..., Any]] = []
+
+
+def register_manage_section(provider: Callable[..., Any]) -> None:
+    if provider not in _manage_sections:
+        _manage_sections.append(provider)
+
+
+def manage_sections(*, appointment: Any) -> list[Any]:
+    return [html for html in (provider(appointment=appointment) for provider in _manage_sections) if html]

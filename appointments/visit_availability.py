@@ -1,0 +1,382 @@
+"""Free times for a visit of several services back to back, at one location.
+
+A visit's services follow one another in the order given: each starts when
+the one before ends plus that service's clean-up time (the practitioner's
+buffer), so the same practitioner can do them all and a different one may take
+over. A start is free when, for every service in turn, a practitioner
+qualified for it there is working and free for their own duration of it (plus
+its buffer), and every room or device it needs has a unit free until its end
+plus that kind's clean-up time, counting the visit's own earlier services.
+
+Reads everything in a fixed number of queries, whatever the number of services,
+days, practitioners or appointments, and searches in memory: per candidate
+start, a depth-first search over the qualified practitioners of each service
+(in id order), first fit wins. The units are chosen as the booking service
+assigns them (the first free unit of each kind, by id), so a plan found here is
+the plan booked.
+"""
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db.models import FilteredRelation, Q
+from django.utils import timezone
+
+from .availability import _merge, booking_window, local_day_bounds, wall_to_instant
+from .models import (
+    Appointment,
+    AppointmentStatus,
+    AssignedUnit,
+    LocationClosure,
+    PractitionerService,
+    Service,
+    ServiceRequirement,
+    SlotHold,
+    TimeOff,
+    WorkingHours,
+)
+
+if TYPE_CHECKING:
+    from clinic.models import Location
+
+# At most this many services in one visit (a form cannot ask for an endless chain).
+MAX_VISIT_SERVICES = 4
+
+
+@dataclass(frozen=True)
+class VisitPart:
+    service_id: int
+    practitioner_id: int
+    start: datetime
+    end: datetime
+    occupied_until: datetime  # end + the service's buffer: when the next service starts
+    unit_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class VisitSlot:
+    parts: tuple[VisitPart, ...]
+
+    @property
+    def start(self) -> datetime:
+        return self.parts[0].start
+
+    @property
+    def end(self) -> datetime:
+        return self.parts[-1].end
+
+
+def _busy_with(busy, extra, start, end):
+    """Free over [start, end) in merged `busy` (starts, ends) and the visit's own `extra` intervals?"""
+    starts, ends = busy
+    i = bisect_left(starts, end)
+    if i and ends[i - 1] > start:
+        return False
+    return all(e <= start or s >= end for s, e in extra)
+
+
+class _Plan:
+    """What the search needs, read once."""
+
+    def __init__(self, *, location, services, practitioner_ids, start_date, end_date, exclude_ids, now):
+        self.location = location
+        self.services = services
+        self.tz = location.tzinfo
+        service_ids = [s.pk for s in services]
+        # {service id: {practitioner id: duration}} (a row for this location wins over the one without).
+        durations: dict[int, dict[int, timedelta]] = {pk: {} for pk in service_ids}
+        specific: set[tuple[int, int]] = set()
+        by_id = {s.pk: s for s in services}
+        rows = PractitionerService.objects.filter(
+            Q(location=location) | Q(location__isnull=True),
+            service_id__in=service_ids,
+            service__locations=location,
+            service__is_active=True,
+            practitioner__is_active=True,
+            practitioner__locations=location,
+        ).values_list("service_id", "practitioner_id", "location_id", "duration_minutes")
+        for sid, pid, location_id, minutes in rows:
+            if (sid, pid) in specific:
+                continue
+            durations[sid][pid] = timedelta(minutes=minutes) if minutes else by_id[sid].duration
+            if location_id is not None:
+                specific.add((sid, pid))
+        # Candidates per position in the visit (a chosen practitioner, or any qualified one), by id.
+        self.candidates = []
+        for service, chosen in zip(services, practitioner_ids, strict=True):
+            qualified = durations[service.pk]
+            pids = sorted(qualified) if chosen is None else [chosen] if chosen in qualified else []
+            self.candidates.append([(pid, qualified[pid]) for pid in pids])
+        self.durations = durations
+
+        # [(clean-up, [unit ids])] per service: a kind the location lacks leaves an empty unit list.
+        kinds: dict[int, dict[int, tuple[timedelta, list[int]]]] = {pk: {} for pk in service_ids}
+        for sid, type_id, cleanup, unit_id in (
+            ServiceRequirement.objects.filter(service_id__in=service_ids)
+            .annotate(
+                here=FilteredRelation(
+                    "resource_type__units",
+                    condition=Q(resource_type__units__location=location, resource_type__units__is_active=True),
+                )
+            )
+            .values_list("service_id", "resource_type_id", "resource_type__cleanup_minutes", "here__id")
+            .order_by("service_id", "resource_type_id", "here__id")
+        ):
+            _, units = kinds[sid].setdefault(type_id, (timedelta(minutes=cleanup), []))
+            if unit_id is not None:
+                units.append(unit_id)
+        self.kinds = {sid: list(per_kind.values()) for sid, per_kind in kinds.items()}
+
+        all_pids = sorted({pid for options in self.candidates for pid, _ in options})
+        self.range_start = local_day_bounds(start_date, self.tz)[0]
+        self.range_end = local_day_bounds(end_date, self.tz)[1]
+        # A visit that starts on the last day may run past its midnight.
+        reach = self.range_end + timedelta(days=1)
+        self.spans: dict[tuple[int, int], list[tuple[time, time]]] = {}
+        for pid, weekday, start_time, end_time in WorkingHours.objects.filter(
+            location=location, practitioner_id__in=all_pids
+        ).values_list("practitioner_id", "weekday", "start_time", "end_time"):
+            self.spans.setdefault((pid, weekday), []).append((start_time, end_time))
+        self.closed = set(
+            LocationClosure.objects.filter(location=location, date__range=(start_date, end_date)).values_list(
+                "date", flat=True
+            )
+        )
+        raw: dict[int, list] = {pid: [] for pid in all_pids}
+        for pid, start, end in TimeOff.objects.filter(
+            practitioner_id__in=all_pids, start__lt=reach, end__gt=self.range_start
+        ).values_list("practitioner_id", "start", "end"):
+            raw[pid].append((start, end))
+        booked = (
+            Appointment.objects.filter(
+                practitioner_id__in=all_pids, start__lt=reach, occupied_until__gt=self.range_start
+            )
+            .exclude(status=AppointmentStatus.CANCELLED)
+            .exclude(pk__in=exclude_ids)
+        )
+        for pid, start, end in booked.values_list("practitioner_id", "start", "occupied_until"):
+            raw[pid].append((start, end))
+        for pid, start, end in SlotHold.objects.filter(
+            practitioner_id__in=all_pids, start__lt=reach, occupied_until__gt=self.range_start, expires_at__gt=now
+        ).values_list("practitioner_id", "start", "occupied_until"):
+            raw[pid].append((start, end))
+        self.busy = {pid: _merge(intervals) for pid, intervals in raw.items()}
+
+        unit_ids = sorted({uid for per in self.kinds.values() for _, units in per for uid in units})
+        unit_raw: dict[int, list] = {uid: [] for uid in unit_ids}
+        if unit_ids:
+            holds = (
+                AssignedUnit.objects.filter(unit_id__in=unit_ids, start__lt=reach, occupied_until__gt=self.range_start)
+                .exclude(appointment__status=AppointmentStatus.CANCELLED)
+                .exclude(appointment_id__in=exclude_ids)
+            )
+            for uid, start, end in holds.order_by().values_list("unit_id", "start", "occupied_until"):
+                unit_raw[uid].append((start, end))
+        self.unit_busy = {uid: _merge(intervals) for uid, intervals in unit_raw.items()}
+        self._day_spans: dict[tuple[int, date], tuple[list[datetime], list[datetime]]] = {}
+        self._options: dict[tuple[int, datetime], tuple[list[tuple[int, timedelta]], list[int]]] = {}
+        self._units_free: dict[tuple[int, datetime, timedelta], bool] = {}
+        self._possible: dict[tuple[int, datetime], bool] = {}
+        self.buffers = [s.buffer_after for s in services]
+
+    def bookable(self):
+        return all(self.candidates) and all(all(units for _, units in self.kinds[s.pk]) for s in self.services)
+
+    def free_windows(self, pid, day):
+        """(starts, ends): the practitioner's working spans on `day` less their busy times; kept per day."""
+        key = (pid, day)
+        if key not in self._day_spans:
+            starts, ends = self.busy[pid]
+            windows = []
+            for a_time, b_time in sorted(self.spans.get((pid, day.weekday()), ())):
+                a, b = wall_to_instant(day, a_time, self.tz), wall_to_instant(day, b_time, self.tz)
+                i = bisect_right(ends, a)  # the first busy time ending after the span starts
+                while i < len(starts) and starts[i] < b:
+                    if starts[i] > a:
+                        windows.append((a, starts[i]))
+                    a = max(a, ends[i])
+                    i += 1
+                if a < b:
+                    windows.append((a, b))
+            self._day_spans[key] = ([w[0] for w in windows], [w[1] for w in windows])
+        return self._day_spans[key]
+
+    def free(self, pid, day, start, end, occupied):
+        """Working over [start, end) and busy with nothing else over [start, occupied) (the buffer may run on)."""
+        starts, ends = self.free_windows(pid, day)
+        i = bisect_right(starts, start) - 1
+        if i < 0 or ends[i] < end:
+            return False
+        return occupied == end or _busy_with(self.busy[pid], (), end, occupied)
+
+    def options(self, day, position, start):
+        """The practitioners who could take service `position` at `start`, leaving the visit's own parts aside.
+
+        Yielded in id order and kept per (position, start), found only as far as asked: the many paths
+        through a visit's earlier services that reach the same time ask once, and most stop at the first.
+        """
+        key = (position, start)
+        found, state = self._options.setdefault(key, ([], [0]))
+        yield from found
+        service = self.services[position]
+        candidates = self.candidates[position]
+        units_free = self._units_free
+        while state[0] < len(candidates):
+            pid, duration = candidates[state[0]]
+            state[0] += 1
+            end = start + duration
+            if not self.free(pid, day, start, end, end + self.buffers[position]):
+                continue
+            unit_key = (service.pk, start, duration)
+            if unit_key not in units_free:  # every kind has some unit free then, this visit aside
+                units_free[unit_key] = all(
+                    any(_busy_with(self.unit_busy[uid], (), start, end + cleanup) for uid in kind_units)
+                    for cleanup, kind_units in self.kinds[service.pk]
+                )
+            if units_free[unit_key]:
+                found.append((pid, duration))
+                yield pid, duration
+
+    def possible(self, day, position, start):
+        """Could the services from `position` on fit from `start`, leaving this visit's earlier parts aside?
+
+        Kept per (position, start). Earlier parts only take time away, so "no" here is "no" for every path.
+        """
+        key = (position, start)
+        if key not in self._possible:
+            self._possible[key] = self.fit(day, start, position) is not None
+        return self._possible[key]
+
+    def fit(self, day, start, position=0, taken=(), held=()):
+        """The parts from `position` on, starting at `start`, or None. taken/held: this visit's own earlier ones."""
+        if position == len(self.services):
+            return ()
+        service = self.services[position]
+        buffer = self.buffers[position]
+        last = position + 1 == len(self.services)
+        for pid, duration in self.options(day, position, start):
+            end = start + duration
+            occupied = end + buffer
+            if not last and not self.possible(day, position + 1, occupied):
+                continue  # the rest cannot fit then even leaving this visit's own parts aside
+            mine = [(s, e) for p, s, e in taken if p == pid]
+            if mine and not _busy_with(self.busy[pid], mine, start, occupied):
+                continue
+            units = []
+            for cleanup, kind_units in self.kinds[service.pk]:
+                until = end + cleanup
+                unit = next(
+                    (
+                        uid
+                        for uid in kind_units
+                        if _busy_with(self.unit_busy[uid], [(s, e) for u, s, e in held if u == uid], start, until)
+                    ),
+                    None,
+                )
+                if unit is None:
+                    break
+                units.append((unit, until))
+            else:
+                rest = self.fit(
+                    day,
+                    occupied,
+                    position + 1,
+                    (*taken, (pid, start, occupied)),
+                    (*held, *((uid, start, until) for uid, until in units)),
+                )
+                if rest is not None:
+                    part = VisitPart(
+                        service_id=service.pk,
+                        practitioner_id=pid,
+                        start=start,
+                        end=end,
+                        occupied_until=occupied,
+                        unit_ids=tuple(uid for uid, _ in units),
+                    )
+                    return (part, *rest)
+        return None
+
+
+def find_visit_slots(
+    *,
+    location: "Location",
+    services: list[Service],
+    start_date: date,
+    end_date: date,
+    practitioner_ids: list[int | None] | None = None,
+    exclude_appointment_ids: tuple[int, ...] = (),
+    now: datetime | None = None,
+    only_start: datetime | None = None,
+) -> list[VisitSlot]:
+    """Free starts for `services` back to back at `location`, on local dates start_date..end_date inclusive.
+
+    practitioner_ids: per service, the practitioner asked for (None: any qualified one).
+    exclude_appointment_ids: a visit being moved does not stand in its own way.
+    only_start: just that start (the booking's re-check under its locks).
+    The notice and horizon rules apply; held times (SlotHold) are busy.
+    """
+    now = now or timezone.now()
+    tz = location.tzinfo
+    earliest, last_day = booking_window(now=now, tz=tz)
+    end_date = min(end_date, last_day)
+    if end_date < start_date or not services or not location.is_active:
+        return []
+    practitioner_ids = practitioner_ids or [None] * len(services)
+    plan = _Plan(
+        location=location,
+        services=services,
+        practitioner_ids=practitioner_ids,
+        start_date=start_date,
+        end_date=end_date,
+        exclude_ids=exclude_appointment_ids,
+        now=now,
+    )
+    if not plan.bookable():
+        return []
+    grid = settings.BOOKING_SLOT_GRID_MINUTES
+    step = timedelta(minutes=grid)
+    slots = []
+    day = start_date
+    while day <= end_date:
+        if day not in plan.closed:
+            starts = set()
+            # Candidate starts: the grid inside the working spans of the first service's practitioners.
+            for pid, _ in plan.candidates[0]:
+                for start_time, end_time in plan.spans.get((pid, day.weekday()), ()):
+                    minutes = start_time.hour * 60 + start_time.minute + (1 if start_time.second else 0)
+                    aligned = -(-minutes // grid) * grid
+                    if aligned >= 24 * 60:
+                        continue
+                    candidate = wall_to_instant(day, time(aligned // 60, aligned % 60), tz)
+                    span_end = wall_to_instant(day, end_time, tz)
+                    while candidate < span_end:
+                        starts.add(candidate)
+                        candidate += step
+            if only_start is not None:
+                starts &= {only_start}
+            for start in sorted(starts):
+                if start < earliest:
+                    continue
+                parts = plan.fit(day, start)
+                if parts:
+                    slots.append(VisitSlot(parts=parts))
+        day += timedelta(days=1)
+    return slots
+
+
+def nearest_visit_slots(*, location, services, around, practitioner_ids=None, count=5, now=None):
+    """The free visit starts closest in time to `around` (for 'that time was just taken')."""
+    day = around.astimezone(location.tzinfo).date()
+    slots = find_visit_slots(
+        location=location,
+        services=services,
+        start_date=day - timedelta(days=3),
+        end_date=day + timedelta(days=7),
+        practitioner_ids=practitioner_ids,
+        now=now,
+    )
+    slots.sort(key=lambda s: abs((s.start - around).total_seconds()))
+    return sorted(slots[:count], key=lambda s: s.start)

@@ -1,0 +1,241 @@
+"""Public pages for a visit of several services: choose them, a time, your details; manage the whole visit.
+
+Thin, as views.py: parse the request, call visit_availability or a service, render.
+"""
+
+from datetime import UTC, timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from clinic.models import Location
+from clinic.ratelimits import limit
+
+from . import services
+from .emails import visit_ics
+from .forms import BookingDetailsForm, RescheduleForm, SlotSearchForm, VisitSearchForm, parse_slot_start
+from .links import manage_path
+from .models import Practitioner, Service
+from .visit_availability import MAX_VISIT_SERVICES, find_visit_slots
+
+
+def _location(location_slug):
+    return get_object_or_404(Location, slug=location_slug, is_active=True)
+
+
+def _week(*, location, service_list, first_day, exclude_appointment_ids=()):
+    slots = find_visit_slots(
+        location=location,
+        services=service_list,
+        start_date=first_day,
+        end_date=first_day + timedelta(days=6),
+        exclude_appointment_ids=exclude_appointment_ids,
+    )
+    tz = location.tzinfo
+    days = {first_day + timedelta(days=i): [] for i in range(7)}
+    for slot in slots:
+        days.setdefault(slot.start.astimezone(tz).date(), []).append(slot)
+    return [{"date": day, "slots": day_slots} for day, day_slots in sorted(days.items())]
+
+
+def _details_query(service_ids, start):
+    return urlencode(
+        {"services": ",".join(map(str, service_ids)), "start": f"{start.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"}
+    )
+
+
+def _first_day(location, chosen):
+    today = timezone.now().astimezone(location.tzinfo).date()
+    return min(max(chosen or today, today), today + timedelta(days=settings.BOOKING_HORIZON_DAYS))
+
+
+def choose_visit(request, location_slug):
+    """Step 1: the services in order (and a day); then the week of times the whole visit fits."""
+    location = _location(location_slug)
+    offered = list(location.services.filter(is_active=True))
+    form = VisitSearchForm(request.GET or None, services=offered)
+    context = {"location": location, "form": form, "max_services": MAX_VISIT_SERVICES}
+    if form.is_bound and form.is_valid():
+        service_ids = form.service_ids()
+        by_id = {s.pk: s for s in offered}
+        service_list = [by_id[pk] for pk in service_ids]
+        first_day = _first_day(location, form.cleaned_data.get("date"))
+        details_url = reverse("appointments:visit_details", args=[location.slug])
+        week = _week(location=location, service_list=service_list, first_day=first_day)
+        for day in week:
+            day["links"] = [(f"{details_url}?{_details_query(service_ids, s.start)}", s) for s in day["slots"]]
+        next_week = request.GET.copy()
+        next_week["date"] = (first_day + timedelta(days=7)).isoformat()
+        context.update(
+            {
+                "services": service_list,
+                "week": week,
+                "has_any_slot": any(day["slots"] for day in week),
+                "next_week_query": next_week.urlencode(),
+            }
+        )
+    return render(request, "appointments/visit_choose.html", context)
+
+
+def _parse_services(value, location):
+    """The services of a visit from "3,1,2", in that order, or None when malformed or not all offered here."""
+    try:
+        ids = [int(part) for part in (value or "").split(",")]
+    except ValueError:
+        return None
+    if not 2 <= len(ids) <= MAX_VISIT_SERVICES:
+        return None
+    found = Service.objects.filter(pk__in=ids, is_active=True, locations=location).in_bulk()
+    if len(found) != len(set(ids)):
+        return None
+    return [found[pk] for pk in ids]
+
+
+def _alternative_links(location, service_list, alternatives):
+    details_url = reverse("appointments:visit_details", args=[location.slug])
+    ids = [s.pk for s in service_list]
+    return [{"slot": s, "url": f"{details_url}?{_details_query(ids, s.start)}"} for s in alternatives]
+
+
+def _plan_rows(slot, service_list):
+    people = Practitioner.objects.in_bulk({part.practitioner_id for part in slot.parts})
+    return [
+        {"service": service, "start": part.start, "end": part.end, "practitioner": people[part.practitioner_id]}
+        for service, part in zip(service_list, slot.parts, strict=True)
+    ]
+
+
+@require_http_methods(["GET", "POST"])
+@limit("booking")
+def visit_details(request, location_slug):
+    """Step 2: the client's details for the visit starting at `start`; books every service or none."""
+    location = _location(location_slug)
+    params = request.POST if request.method == "POST" else request.GET
+    service_list = _parse_services(params.get("services"), location)
+    start = parse_slot_start(params.get("start"))
+    if service_list is None or start is None:
+        return redirect("appointments:visit", location.slug)
+    form = BookingDetailsForm(request.POST or None)
+    context = {
+        "location": location,
+        "services": service_list,
+        "services_param": ",".join(str(s.pk) for s in service_list),
+        "start": start,
+        "form": form,
+    }
+    day = start.astimezone(location.tzinfo).date()
+    fits = find_visit_slots(location=location, services=service_list, start_date=day, end_date=day, only_start=start)
+    if request.method == "GET" and not fits:
+        return _taken(request, context, location, service_list, start)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            appointments = services.book_visit(
+                location=location,
+                service_ids=[s.pk for s in service_list],
+                start=start,
+                details=services.ClientDetails(
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                    email=data["email"],
+                    mobile_phone=data["mobile_phone"],
+                ),
+                consents=services.BookingConsents(
+                    privacy_policy=data["accept_privacy_policy"],
+                    sms_reminders=data["sms_reminders"],
+                    sms_marketing=data["sms_marketing"],
+                    email_marketing=data["email_marketing"],
+                ),
+                meta=_client_meta(request),
+            )
+        except services.SlotUnavailable as exc:
+            return _taken(request, context, location, service_list, start, exc.alternatives)
+        return redirect(manage_path(appointments[0]) + "?booked=1")
+    if fits:
+        context["plan"] = _plan_rows(fits[0], service_list)
+    return render(request, "appointments/visit_details.html", context)
+
+
+def _client_meta(request):
+    from .views import _client_meta as meta
+
+    return meta(request)
+
+
+def _taken(request, context, location, service_list, start, alternatives=None):
+    if alternatives is None:
+        from .visit_availability import nearest_visit_slots
+
+        alternatives = nearest_visit_slots(location=location, services=service_list, around=start)
+    context["alternatives"] = _alternative_links(location, service_list, alternatives)
+    return render(request, "appointments/visit_slot_taken.html", context, status=409)
+
+
+# The manage link of a visit: views.py hands an appointment that belongs to a visit to these.
+
+
+def manage_visit(request, appointment, token):
+    parts = services.visit_appointments(appointment)
+    active = [p for p in parts if not p.is_cancelled]
+    lead = active[0] if active else parts[0]
+    return render(
+        request,
+        "appointments/visit_manage.html",
+        {
+            "parts": parts,
+            "lead": lead,
+            "all_cancelled": not active,
+            "token": token,
+            "just_booked": request.GET.get("booked") == "1",
+            "can_change": bool(active) and services.can_change_online(lead),
+            "preferences_request_url": reverse("messaging:preferences_request"),
+        },
+    )
+
+
+def cancel_visit(request, appointment):
+    try:
+        services.cancel_visit_by_client(appointment_id=appointment.pk)
+    except services.ChangeNotAllowed:
+        return render(request, "appointments/too_late.html", {"appointment": appointment}, status=409)
+    return redirect(manage_path(appointment) + "?cancelled=1")
+
+
+def reschedule_visit(request, appointment, token):
+    parts = [p for p in services.visit_appointments(appointment) if not p.is_cancelled]
+    if not parts or not services.can_change_online(parts[0]):
+        return render(request, "appointments/too_late.html", {"appointment": appointment}, status=409)
+    location = parts[0].location
+    service_list = [p.service for p in parts]
+    context = {"parts": parts, "lead": parts[0], "token": token}
+    if request.method == "POST":
+        form = RescheduleForm(request.POST)
+        if form.is_valid():
+            try:
+                services.reschedule_visit_by_client(appointment_id=parts[0].pk, new_start=form.cleaned_data["start"])
+            except services.ChangeNotAllowed:
+                return render(request, "appointments/too_late.html", {"appointment": appointment}, status=409)
+            except services.SlotUnavailable as exc:
+                context.update({"taken": True, "week": [{"date": None, "slots": exc.alternatives}]})
+                return render(request, "appointments/visit_reschedule.html", context, status=409)
+            return redirect(manage_path(appointment) + "?rescheduled=1")
+    search = SlotSearchForm(request.GET or None, practitioners=[])
+    chosen = search.cleaned_data.get("date") if search.is_bound and search.is_valid() else None
+    first_day = _first_day(location, chosen)
+    context["week"] = _week(
+        location=location,
+        service_list=service_list,
+        first_day=first_day,
+        exclude_appointment_ids=tuple(p.pk for p in parts),
+    )
+    context["next_week"] = (first_day + timedelta(days=7)).isoformat()
+    return render(request, "appointments/visit_reschedule.html", context)
+
+
+def visit_calendar_file(appointment):
+    parts = [p for p in services.visit_appointments(appointment) if not p.is_cancelled] or [appointment]
+    return visit_ics(parts)

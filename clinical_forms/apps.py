@@ -1,0 +1,26 @@
+from django.apps import AppConfig
+
+
+class ClinicalFormsConfig(AppConfig):
+    name = "clinical_forms"
+    verbose_name = "Clinical forms"
+
+    def ready(self):
+        from appointments.signals import appointment_booked
+        from clinic.demo import register_demo_step
+        from privacy import registry
+
+        from . import checks, demo, personal_data, receivers, services  # noqa: F401  (checks register on import)
+
+        register_demo_step("clinical-forms", demo.demo_forms_step, order=25)
+
+        appointment_booked.connect(receivers.on_appointment_booked, dispatch_uid="clinical-forms-link")
+
+        registry.register(
+            "clinical_forms",
+            exporter=personal_data.export_clinical_forms,
+            eraser=personal_data.erase_clinical_forms,
+            erase_order=20,  # finds rows by client id, so any order works
+            models=["clinical_forms.FormSubmission"],
+        )
+        registry.register_legal_hold("clinical_forms", services.legal_hold_sentence)

@@ -1,0 +1,167 @@
+"""Demo clinical forms: a medical history, a neurotoxin consent and a photo consent, published (v1)."""
+
+from django.db import transaction
+
+from appointments.models import Service
+
+from .models import FieldKind, FormField, FormKind, FormTemplate, FormVersion
+from .services import publish_version
+
+TREATMENTS = ["neurotoxin", "dermal-filler", "chemical-peel", "laser-hair-removal", "microneedling", "hydrafacial"]
+
+NEUROTOXIN_CONSENT = """\
+I request and consent to treatment with botulinum toxin type A (Botox, Dysport or an equivalent) by the licensed \
+practitioner of California Aesthetics, in the areas we discussed.
+
+I understand that the effect appears within 3 to 14 days and usually lasts 3 to 4 months, and that results vary.
+
+I have been told of the possible side effects: pain, swelling, redness or bruising where injected; headache; \
+a temporary drooping of the eyelid or brow; asymmetry; and, rarely, an allergic reaction or the spread of the \
+toxin's effect beyond the treated area (difficulty swallowing, speaking or breathing), which needs urgent care.
+
+I confirm that I am not pregnant or breastfeeding, that I have no neuromuscular disorder (such as myasthenia \
+gravis or ALS), and that I have told the practitioner of every medicine I take, including blood thinners and \
+aminoglycoside antibiotics.
+
+I will follow the aftercare instructions: stay upright for 4 hours, no rubbing or massaging of the treated area, \
+no strenuous exercise for 24 hours. I know I can ask questions at any time and can withdraw this consent before \
+the treatment starts."""
+
+PHOTO_CONSENT = """\
+Photographs of the treated area before and after treatment help your practitioner plan and check your \
+treatment. Photos are taken by clinic staff on clinic devices and kept in your clinical record. Each use below is \
+separate and optional: you may agree to none, some or all, and withdraw any of them later by asking us; \
+a withdrawal applies from then on."""
+
+HISTORY_DECLARATION = """\
+The answers above are true and complete to the best of my knowledge. I will tell the clinic before my next \
+treatment if my health, medicines or pregnancy status change."""
+
+# (key, kind, label, extra attributes)
+FORMS = [
+    {
+        "slug": "medical-history",
+        "name": "Medical history",
+        "kind": FormKind.MEDICAL_HISTORY,
+        "valid_days": 365,
+        "services": TREATMENTS,
+        "title": "Your medical history",
+        "introduction": "Your answers are confidential: only your practitioner and our privacy officer read them.",
+        "fields": [
+            ("date_of_birth", FieldKind.DATE, "Date of birth", {"is_date_of_birth": True}),
+            (
+                "allergies",
+                FieldKind.YES_NO,
+                "Do you have any allergies (medicines, latex, lidocaine, eggs, albumin)?",
+                {"follow_up_label": "Which allergies, and what happens?"},
+            ),
+            (
+                "medications",
+                FieldKind.TEXT,
+                "Which medicines, vitamins or supplements do you take?",
+                {"required": False, "help_text": "Include blood thinners, aspirin, fish oil and antibiotics."},
+            ),
+            (
+                "pregnant",
+                FieldKind.YES_NO,
+                "Are you pregnant, trying to become pregnant, or breastfeeding?",
+                {},
+            ),
+            (
+                "neuromuscular",
+                FieldKind.YES_NO,
+                "Do you have a neuromuscular disorder (e.g. myasthenia gravis, ALS, Lambert-Eaton)?",
+                {"follow_up_label": "Please describe."},
+            ),
+            (
+                "cold_sores",
+                FieldKind.YES_NO,
+                "Do you get cold sores (herpes simplex)?",
+                {},
+            ),
+            (
+                "prior_treatments",
+                FieldKind.CHOICE,
+                "Have you had injectable treatments before?",
+                {"choices": "Never\nNeurotoxin\nDermal filler\nBoth"},
+            ),
+            ("declaration", FieldKind.CONSENT_TEXT, "Declaration", {"text": HISTORY_DECLARATION}),
+        ],
+    },
+    {
+        "slug": "neurotoxin-consent",
+        "name": "Neurotoxin treatment consent",
+        "kind": FormKind.TREATMENT_CONSENT,
+        "valid_days": 365,
+        "services": ["neurotoxin"],
+        "title": "Consent to neurotoxin treatment",
+        "introduction": "Please read carefully and ask your practitioner about anything that is unclear.",
+        "fields": [
+            ("consent", FieldKind.CONSENT_TEXT, "Consent to treatment", {"text": NEUROTOXIN_CONSENT}),
+            (
+                "questions_answered",
+                FieldKind.YES_NO,
+                "Have all your questions about this treatment been answered?",
+                {},
+            ),
+        ],
+    },
+    {
+        "slug": "photo-consent",
+        "name": "Photo consent",
+        "kind": FormKind.PHOTO_CONSENT,
+        "valid_days": 730,
+        "services": TREATMENTS,
+        "title": "Before-and-after photos",
+        "introduction": "",
+        "fields": [
+            ("photos", FieldKind.CONSENT_TEXT, "About your photos", {"text": PHOTO_CONSENT}),
+            (
+                "scope_clinical_record",
+                FieldKind.OPTIONAL_CONSENT,
+                "Clinical record",
+                {"text": "Photos may be taken and kept in my clinical record, seen only by clinical staff."},
+            ),
+            (
+                "scope_shown_to_client",
+                FieldKind.OPTIONAL_CONSENT,
+                "Shown to me",
+                {"text": "My photos may be shown to me during consultations and sent to me on request."},
+            ),
+            (
+                "scope_marketing",
+                FieldKind.OPTIONAL_CONSENT,
+                "Marketing",
+                {
+                    "text": "My photos, with my face hidden unless I agree otherwise in writing, may be used in the "
+                    "clinic's website, social media and advertising."
+                },
+            ),
+        ],
+    },
+]
+
+
+@transaction.atomic
+def seed_clinical_forms_demo_data():
+    """Create the demo templates with a published version 1; running it again changes nothing."""
+    templates = []
+    for spec in FORMS:
+        template, _ = FormTemplate.objects.get_or_create(
+            slug=spec["slug"], defaults={"name": spec["name"], "kind": spec["kind"], "valid_days": spec["valid_days"]}
+        )
+        template.services.set(Service.objects.filter(slug__in=spec["services"]))
+        if not template.versions.exists():
+            version = FormVersion.objects.create(
+                template=template, number=1, title=spec["title"], introduction=spec["introduction"]
+            )
+            for position, (key, kind, label, extra) in enumerate(spec["fields"], start=1):
+                FormField.objects.create(version=version, position=position, key=key, kind=kind, label=label, **extra)
+            publish_version(version_id=version.pk)
+        templates.append(template)
+    return templates
+
+
+def demo_forms_step() -> str:
+    # Before the demo week: its bookings send links to the forms their services need.
+    return f"Clinical forms ready: {len(seed_clinical_forms_demo_data())} templates."

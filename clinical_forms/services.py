@@ -1,0 +1,402 @@
+"""Writes for clinical forms: publishing a version, starting the next one, saving answers."""
+
+import hashlib
+import logging
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from clinic.errors import BusinessRuleError
+
+from .models import FieldKind, FormField, FormKind, FormSubmission, FormTemplate, FormVersion, SubmissionStatus
+
+logger = logging.getLogger(__name__)
+
+
+class FormVersionError(BusinessRuleError):
+    """A form version cannot be published or started as asked."""
+
+
+def publication_problems(version: FormVersion) -> list[str]:
+    """What stops a draft from being published, as sentences for the manager (empty: ready)."""
+    problems = []
+    fields = list(version.fields.all())
+    if not fields:
+        problems.append("it has no fields")
+    for field in fields:
+        if field.kind == FieldKind.CHOICE and len(field.choice_list) < 2:
+            problems.append(f"the choice '{field.label}' needs at least two options")
+        if field.kind in (FieldKind.CONSENT_TEXT, FieldKind.OPTIONAL_CONSENT) and not field.text.strip():
+            problems.append(f"'{field.label}' has no wording")
+        if field.is_date_of_birth and field.kind != FieldKind.DATE:
+            problems.append(f"'{field.label}' is marked as the date of birth but is not a date")
+    kind = version.template.kind
+    if kind in (FormKind.TREATMENT_CONSENT, FormKind.PHOTO_CONSENT) and not any(
+        f.kind == FieldKind.CONSENT_TEXT for f in fields
+    ):
+        problems.append("a consent form needs a consent text")
+    if kind == FormKind.PHOTO_CONSENT and not any(f.kind == FieldKind.OPTIONAL_CONSENT for f in fields):
+        problems.append("a photo consent needs its optional scopes (one optional consent each)")
+    return problems
+
+
+@transaction.atomic
+def publish_version(*, version_id: int, user=None) -> FormVersion:
+    """Publish a draft: from now on it is what new clients sign, and it never changes."""
+    version = FormVersion.objects.select_for_update().select_related("template").get(pk=version_id)
+    if version.is_published:
+        raise FormVersionError(f"{version.template} version {version.number} is already published.")
+    problems = publication_problems(version)
+    if problems:
+        raise FormVersionError(
+            f"{version.template} version {version.number} cannot be published: " + "; ".join(problems) + "."
+        )
+    version.published_at = timezone.now()
+    version.published_by = user
+    version.save(update_fields=["published_at", "published_by"])
+    return version
+
+
+@transaction.atomic
+def start_new_version(*, template_id: int) -> FormVersion:
+    """A draft copy of the latest version (or an empty draft), to edit and publish.
+
+    One draft at a time: asking again returns the draft already open.
+    """
+    template = FormTemplate.objects.select_for_update().get(pk=template_id)
+    latest = template.versions.order_by("-number").first()
+    if latest is not None and not latest.is_published:
+        return latest
+    draft = FormVersion.objects.create(
+        template=template,
+        number=(latest.number + 1) if latest else 1,
+        title=latest.title if latest else template.name,
+        introduction=latest.introduction if latest else "",
+    )
+    if latest is not None:
+        FormField.objects.bulk_create(
+            FormField(
+                version=draft,
+                position=f.position,
+                key=f.key,
+                kind=f.kind,
+                label=f.label,
+                help_text=f.help_text,
+                text=f.text,
+                required=f.required,
+                choices=f.choices,
+                follow_up_label=f.follow_up_label,
+                is_date_of_birth=f.is_date_of_birth,
+            )
+            for f in latest.fields.all()
+        )
+    return draft
+
+
+def reencrypt_with_first_key(*, batch_size: int = 500) -> int:
+    """Rewrite every encrypted value (answers, signer, signed document) with the first key (after a rotation).
+
+    Reading decrypts with any listed key; `update()` encrypts with the first. Timestamps do
+    not move. Returns the number of forms rewritten; then the old key can leave the list.
+    """
+    from privacy.ledger import rewriting_ledger
+
+    done = 0
+    ids = list(FormSubmission.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), batch_size):
+        with rewriting_ledger():  # signed forms: the ciphertext changes, never the content
+            for row in FormSubmission.objects.filter(pk__in=ids[start : start + batch_size]).only(
+                "answers", "signer_name", "document"
+            ):
+                FormSubmission.objects.filter(pk=row.pk).update(
+                    answers=row.answers, signer_name=row.signer_name, document=row.document
+                )
+                done += 1
+    return done
+
+
+# --- The client fills in and signs ---------------------------------------------------------
+
+
+class VersionChanged(BusinessRuleError):
+    """The form changed while the client was filling it in: show the new version, save nothing."""
+
+    def __init__(self, version: FormVersion) -> None:
+        super().__init__(
+            "This form was updated while you were filling it in. Please check your answers on the new version "
+            "below; nothing was saved against the old one."
+        )
+        self.version = version
+
+
+class UnderageRefused(BusinessRuleError):
+    """The date of birth given is under 18: the clinic does not treat minors."""
+
+
+class AlreadySigned(BusinessRuleError):
+    """The client already signed this form and it is still valid."""
+
+
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def render_document(*, version: FormVersion, answers: dict, signer_name: str, signed_at: datetime) -> str:
+    """The exact text the client signs: every question with its answer, the consent wording, name and time."""
+    lines = [f"{version.title}", f"{version.template.name}, version {version.number}", ""]
+    if version.introduction:
+        lines += [version.introduction, ""]
+    for field in version.fields.all():
+        if field.kind == FieldKind.CONSENT_TEXT:
+            lines += [field.label, field.text, ""]
+            continue
+        if field.kind == FieldKind.OPTIONAL_CONSENT:
+            agreed = "Agreed" if answers.get(field.key) else "Not agreed"
+            lines += [f"{field.label}: {field.text}", f"  {agreed}", ""]
+            continue
+        lines += [field.label, f"  {answers.get(field.key, '(no answer)')}"]
+        detail = answers.get(f"{field.key}__detail")
+        if detail:
+            lines += [f"  {field.follow_up_label} {detail}"]
+        lines.append("")
+    lines += [f"Signed by typing their full name: {signer_name}", f"Signed at: {signed_at.isoformat()}"]
+    return "\n".join(lines)
+
+
+def _notify_staff_underage(appointment) -> None:
+    """Tell the location that a booking's forms were refused for age (no answer, no date of birth in it)."""
+    to = [appointment.location.email] if appointment.location.email else []
+    if not to:
+        logger.warning("Under-18 form refusal for appointment %s: the location has no email", appointment.pk)
+        return
+    local = timezone.localtime(appointment.start, appointment.location.tzinfo)
+    send_mail(
+        subject=f"Forms refused (under 18): appointment #{appointment.pk}",
+        message=(
+            f"The client of appointment #{appointment.pk} ({appointment.service.name}, {local:%a %b %-d, %-I:%M %p}, "
+            f"{appointment.location.name}) gave a date of birth under 18 on their medical history. The clinic does "
+            "not treat minors: please contact them and cancel or rebook the appointment.\n"
+        ),
+        from_email=None,
+        recipient_list=to,
+    )
+
+
+def save_visit_form(
+    *,
+    appointment,
+    template: FormTemplate,
+    data,
+    sign: bool,
+    ip: str | None = None,
+    user_agent: str = "",
+    now: datetime | None = None,
+):
+    """Save what the client typed (sign=False keeps a half-filled form) or validate and sign it.
+
+    Returns (submission or None, form). A form with errors comes back unsaved-as-signed but with
+    what was typed kept as the draft. Raises VersionChanged, UnderageRefused, AlreadySigned.
+    """
+    from .forms import ClinicalForm
+    from .selectors import current_version, draft_form, signed_form
+
+    now = now or timezone.now()
+    version = current_version(template)
+    if version is None:
+        raise FormVersionError("This form is not available.")
+    if signed_form(client_id=appointment.client_id, template=template, now=now):
+        raise AlreadySigned("You have already signed this form; nothing more is needed.")
+    form = ClinicalForm(data, version=version, signing=sign)
+    posted_version = str(data.get("version_id", ""))
+    if posted_version != str(version.pk):
+        raise VersionChanged(version)
+    with transaction.atomic():
+        draft = draft_form(client_id=appointment.client_id, template=template)
+        if draft is not None and draft.version_id != version.pk:
+            draft.delete()  # typed against an older version: replaced by this one
+            draft = None
+        if draft is None:
+            draft = FormSubmission(client=appointment.client, version=version, appointment=appointment)
+        draft.answers = form.typed_answers()
+        if not sign or not form.is_valid():
+            draft.save()
+            return None, form
+        answers = form.answers()
+        today = timezone.localdate(now, appointment.location.tzinfo)
+        births = [form.cleaned_data.get(f.key) for f in version.fields.filter(is_date_of_birth=True)]
+        underage = any(birth and age_on(birth, today) < 18 for birth in births)
+        if underage:
+            draft.save()  # what was typed stays; the form is not signed
+            transaction.on_commit(lambda: _notify_staff_underage(appointment))
+        else:
+            signer = form.cleaned_data["signer_name"].strip()
+            document = render_document(version=version, answers=answers, signer_name=signer, signed_at=now)
+            draft.answers = answers
+            draft.signer_name = signer
+            draft.status = SubmissionStatus.SIGNED
+            draft.signed_at = now
+            draft.expires_at = now + timedelta(days=template.valid_days)
+            draft.signed_ip = ip
+            draft.signed_user_agent = user_agent[:500]
+            draft.document = document
+            draft.document_sha256 = hashlib.sha256(document.encode()).hexdigest()
+            draft.appointment = appointment
+            draft.save()
+    if underage:
+        raise UnderageRefused(
+            "We're sorry: our clinic treats only clients aged 18 or over, so we cannot accept this form. "
+            "We have let the clinic know; they will contact you about your appointment."
+        )
+    return draft, form
+
+
+# --- The link sent after booking -------------------------------------------------------------
+
+
+def send_forms_link(*, appointment_id: int, now: datetime | None = None, reminder: bool = False) -> dict:
+    """Email (and text, with the client's consent to appointment texts) the link to the visit's forms, once.
+
+    With reminder=True: the one reminder before the visit (FormRequest.reminded_at), if forms are still missing.
+    Nothing is sent when the visit needs no form or every form is already signed and valid.
+    The messages carry only the link: no question, answer or form name.
+    """
+    from appointments.models import Appointment
+    from messaging.models import MessageKind
+    from messaging.outbox import queue_message
+    from messaging.permissions import Purpose, may_contact, number_on_file
+
+    from .links import forms_url
+    from .models import FormRequest
+    from .selectors import visit_forms_complete, visit_forms_status
+
+    now = now or timezone.now()
+    visit = Appointment.objects.select_related("client", "location", "service").get(pk=appointment_id)
+    sent = {"emailed": False, "texted": False}
+    if visit.is_cancelled or visit.end <= now:
+        return sent
+    if not visit_forms_status(visit, now=now) or visit_forms_complete(visit, now=now):
+        return sent
+    with transaction.atomic():
+        request, _ = FormRequest.objects.get_or_create(appointment=visit)
+        request = FormRequest.objects.select_for_update().get(pk=request.pk)
+        url = forms_url(visit)
+        client = visit.client
+        if reminder:
+            if request.reminded_at is not None:
+                return sent
+            request.reminded_at = now
+            request.save(update_fields=["reminded_at"])
+            email_due, text_due = bool(client.email), True
+        else:
+            email_due, text_due = request.emailed_at is None and bool(client.email), request.texted_at is None
+        if email_due:
+            if not reminder:
+                request.emailed_at = now
+                request.save(update_fields=["emailed_at"])
+            body = (
+                f"Hello {client.first_name},\n\nBefore your {visit.service.name} visit at "
+                f"{settings.CLINIC_NAME} {visit.location.name}, please complete your forms on this private "
+                f"link (it works on your phone, no account needed):\n\n{url}\n\n"
+                "Do not forward this email: the link opens your forms.\n"
+            )
+            subject = f"Please complete your forms before your visit to {settings.CLINIC_NAME}"
+            if reminder:
+                subject = "Reminder: " + subject
+            transaction.on_commit(
+                lambda: send_mail(subject=subject, message=body, from_email=None, recipient_list=[client.email])
+            )
+            sent["emailed"] = True
+        if text_due and may_contact(client=client, purpose=Purpose.TRANSACTIONAL):
+            if not reminder:
+                request.texted_at = now
+                request.save(update_fields=["texted_at"])
+            queue_message(
+                to_number=number_on_file(client),
+                body=f"{settings.CLINIC_NAME}: please complete your forms before your visit: {url}",
+                location=visit.location,
+                client=client,
+                appointment=visit,
+                kind=MessageKind.OTHER,
+                dedupe_key=f"forms-{'reminder' if reminder else 'link'}:{visit.pk}",
+                now=now,
+            )
+            sent["texted"] = True
+    return sent
+
+
+def send_due_form_reminders(*, now: datetime | None = None) -> int:
+    """Remind, once, the clients whose visit is within FORMS_REMINDER_HOURS (48) and whose forms are missing."""
+    from appointments.models import Appointment, AppointmentStatus
+
+    now = now or timezone.now()
+    due = (
+        Appointment.objects.filter(
+            start__gt=now,
+            start__lte=now + timedelta(hours=settings.FORMS_REMINDER_HOURS),
+            service__form_templates__is_active=True,
+        )
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .exclude(form_request__reminded_at__isnull=False)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    reminded = 0
+    for visit_id in list(due):
+        if send_forms_link(appointment_id=visit_id, now=now, reminder=True)["emailed"]:
+            reminded += 1
+    return reminded
+
+
+def audit_answers_read(*, submission_id: int, user, how: str) -> None:
+    """Who read which client's answers, when (the privacy audit trail); the answers themselves are not copied."""
+    from privacy.models import AuditAction
+    from privacy.subject_requests import audit
+
+    submission = FormSubmission.objects.select_related("version__template").get(pk=submission_id)
+    audit(
+        AuditAction.DATA_VIEWED,
+        client_id=submission.client_id,
+        actor=user,
+        detail=(
+            f"Clinical form answers {how}: {submission.version.template.name} v{submission.version.number} "
+            f"(form #{submission.pk})"
+        ),
+    )
+
+
+# --- Medical records: the legal hold and the end of the legal period ----------------------------
+
+
+def legal_hold_sentence(client_ids) -> str:
+    """What an erasure keeps of these clients by law (named in the answer to the person), or ""."""
+    if not FormSubmission.objects.filter(client_id__in=list(client_ids), status=SubmissionStatus.SIGNED).exists():
+        return ""
+    years = settings.CLINICAL_RECORD_RETENTION_YEARS
+    return (
+        "Your signed treatment forms and medical history are medical records that the law requires us to keep "
+        f"(California: at least {years} years after your last visit), encrypted and readable only by clinical staff; "
+        "they are deleted at the end of that period."
+    )
+
+
+def delete_records_past_retention(*, now: datetime | None = None, dry_run: bool = False) -> int:
+    """Delete signed forms CLINICAL_RECORD_RETENTION_YEARS after the later of signing and the client's last visit."""
+    from dateutil.relativedelta import relativedelta
+    from django.db.models import Exists, OuterRef
+
+    from appointments.models import Appointment
+
+    now = now or timezone.now()
+    cutoff = now - relativedelta(years=settings.CLINICAL_RECORD_RETENTION_YEARS)
+    recent_visit = Appointment.objects.filter(client_id=OuterRef("client_id"), start__gte=cutoff)
+    expired = FormSubmission.objects.filter(status=SubmissionStatus.SIGNED, signed_at__lt=cutoff).exclude(
+        Exists(recent_visit)
+    )
+    if dry_run:
+        return expired.count()
+    with transaction.atomic():
+        deleted, _ = expired.delete_past_retention()
+    return deleted

@@ -1,0 +1,166 @@
+"""Each signed-in client sees and changes only their own data; no account page is cached or tagged."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client as Browser
+from django.urls import reverse
+from django.utils import timezone
+
+from appointments.models import Appointment, AppointmentStatus
+from payments.models import Payment
+from privacy.models import ConsentActor, ConsentPurpose, ConsentRecord, ConsentSource
+from privacy.services import record_consent
+from tests.support.accounts import sign_in_by_code
+from tests.support.builders import AppointmentFactory, ClientFactory, ServiceFactory, bookable_clinic
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_clients(run_tasks, sms_outbox):
+    """Ava and Birgit, each with a future and a past visit, a consent and a payment, each signed in in a browser."""
+    location, service, (practitioner,) = bookable_clinic()
+    other_service = ServiceFactory(name="Birgit's Peel Treatment")
+    other_service.locations.add(location)
+    people = {}
+    for first, last, email, phone, national, treatment in (
+        ("Ava", "Lindqvist", "ava.lindqvist@example.com", "+14085550123", "(408) 555-0123", service),
+        ("Birgit", "Marchetti", "birgit.marchetti@example.com", "+14085550456", "(408) 555-0456", other_service),
+    ):
+        person = ClientFactory(first_name=first, last_name=last, email=email, mobile_phone=phone)
+        future = AppointmentFactory(
+            client=person,
+            location=location,
+            service=treatment,
+            practitioner=practitioner,
+            start=(timezone.now() + timedelta(days=5)).replace(microsecond=0),
+        )
+        past = AppointmentFactory(
+            client=person,
+            location=location,
+            service=treatment,
+            practitioner=practitioner,
+            start=(timezone.now() - timedelta(days=20)).replace(microsecond=0),
+            status=AppointmentStatus.COMPLETED,
+        )
+        record_consent(
+            client=person,
+            purpose=ConsentPurpose.SMS_REMINDERS,
+            granted=True,
+            notice_text=f"Text {first} reminders",
+            source=ConsentSource.BOOKING_FORM,
+        )
+        Payment.objects.create(client=person, location=location, appointment=future, kind="deposit", amount=4321)
+        browser = Browser()
+        sign_in_by_code(browser, run_tasks, sms_outbox, national)
+        people[first] = {"client": person, "future": future, "past": past, "browser": browser, "needles": []}
+        people[first]["needles"] = [first, last, email, phone, national, treatment.name]
+    return people
+
+
+def account_pages(person):
+    future, past = person["future"], person["past"]
+    return [
+        reverse("account:home"),
+        reverse("account:consents"),
+        reverse("account:payments"),
+        reverse("account:data"),
+        reverse("account:delete"),
+        reverse("account:visit_calendar_file", args=[future.pk]),
+        reverse("account:visit_calendar_file", args=[past.pk]),
+    ]
+
+
+@pytest.mark.policy("client-account")
+def test_no_account_page_of_one_client_shows_anything_of_the_other(two_clients):
+    for me, other in (("Ava", "Birgit"), ("Birgit", "Ava")):
+        browser = two_clients[me]["browser"]
+        for url in account_pages(two_clients[me]):
+            response = browser.get(url)
+            assert response.status_code == 200, url
+            text = response.content.decode()
+            assert [n for n in two_clients[other]["needles"] if n in text] == [], (me, url)
+        home = browser.get(reverse("account:home")).content.decode()
+        assert two_clients[me]["client"].first_name in home
+
+
+@pytest.mark.policy("client-account")
+def test_every_account_page_is_private_uncached_and_untagged(two_clients, client):
+    ava = two_clients["Ava"]
+    pages = [*account_pages(ava), reverse("account:sign_in"), reverse("account:sign_in_sent")]
+    for url in pages:
+        response = ava["browser"].get(url)
+        cache_control = response["Cache-Control"]
+        assert "private" in cache_control and "no-store" in cache_control, url
+        assert "Cookie" in response["Vary"], url
+        assert response["Referrer-Policy"] == "same-origin", url
+        if response["Content-Type"].startswith("text/html"):
+            assert "googletagmanager" not in response.content.decode(), url
+
+
+@pytest.mark.policy("client-account")
+def test_the_other_clients_visit_ids_are_404_for_every_visit_action(two_clients):
+    ava, bo = two_clients["Ava"], two_clients["Birgit"]
+    for visit in (bo["future"], bo["past"]):
+        assert ava["browser"].post(reverse("account:visit_cancel", args=[visit.pk])).status_code == 404
+        assert ava["browser"].get(reverse("account:visit_reschedule", args=[visit.pk])).status_code == 404
+        assert ava["browser"].get(reverse("account:visit_calendar_file", args=[visit.pk])).status_code == 404
+    assert Appointment.objects.get(pk=bo["future"].pk).status == AppointmentStatus.BOOKED
+
+
+@pytest.mark.policy("client-account")
+def test_a_consent_change_touches_only_the_signed_in_clients_record(two_clients):
+    ava, bo = two_clients["Ava"], two_clients["Birgit"]
+    before = ConsentRecord.objects.filter(client=bo["client"]).count()
+    # Whatever ids the form carries, the choice is Ava's own.
+    ava["browser"].post(reverse("account:consents"), {"client": bo["client"].pk, "client_id": bo["client"].pk})
+    assert ConsentRecord.objects.filter(client=bo["client"]).count() == before
+    latest = ConsentRecord.objects.filter(client=ava["client"], purpose=ConsentPurpose.SMS_REMINDERS).first()
+    assert latest.granted is False
+    assert (latest.source, latest.actor) == (ConsentSource.ACCOUNT, ConsentActor.CLIENT)
+
+
+def test_my_consents_show_the_words_agreed_and_when(two_clients):
+    ava = two_clients["Ava"]
+    page = ava["browser"].get(reverse("account:consents")).content.decode()
+    assert "Text Ava reminders" in page and "Booking form" in page
+
+
+def test_my_visits_can_be_cancelled_within_the_rules(two_clients, settings):
+    ava = two_clients["Ava"]
+    response = ava["browser"].post(reverse("account:visit_cancel", args=[ava["future"].pk]))
+    assert response.status_code == 302
+    assert Appointment.objects.get(pk=ava["future"].pk).status == AppointmentStatus.CANCELLED
+    # A past visit is beyond the rules: refused with a message, nothing changed.
+    response = ava["browser"].post(reverse("account:visit_cancel", args=[ava["past"].pk]))
+    assert response.status_code == 409
+    assert Appointment.objects.get(pk=ava["past"].pk).status == AppointmentStatus.COMPLETED
+
+
+def test_reschedule_opens_the_visits_own_reschedule_page(two_clients):
+    ava = two_clients["Ava"]
+    response = ava["browser"].get(reverse("account:visit_reschedule", args=[ava["future"].pk]), follow=True)
+    assert response.status_code == 200 and ava["future"].service.name in response.content.decode()
+
+
+def test_book_again_links_the_same_service_and_practitioner(two_clients):
+    ava = two_clients["Ava"]
+    visit = ava["past"]
+    page = ava["browser"].get(reverse("account:home")).content.decode()
+    url = reverse("appointments:choose_time", args=[visit.location.slug, visit.service.slug])
+    assert f"{url}?practitioner={visit.practitioner_id}" in page
+
+
+def test_the_calendar_file_is_the_visit(two_clients):
+    ava = two_clients["Ava"]
+    response = ava["browser"].get(reverse("account:visit_calendar_file", args=[ava["future"].pk]))
+    assert response["Content-Type"].startswith("text/calendar")
+    assert ava["future"].service.name in response.content.decode()
+
+
+def test_signed_out_every_account_page_asks_to_sign_in(two_clients, client):
+    for url in account_pages(two_clients["Ava"]):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"] == reverse("account:sign_in"), url
+    assert client.post(reverse("account:visit_cancel", args=[two_clients["Ava"]["future"].pk])).status_code == 302

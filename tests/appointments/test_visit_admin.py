@@ -1,0 +1,62 @@
+"""The front desk books a visit of several services in the admin: all or nothing, only at their own locations."""
+
+import pytest
+from django.urls import reverse
+
+from appointments.models import Appointment, AppointmentSource, Visit
+from tests.support.builders import AppointmentFactory, ClientFactory, LocationFactory
+from tests.support.front_desk import front_desk_user
+from tests.support.visits import at, visit_clinic, visit_day
+
+pytestmark = pytest.mark.django_db
+URL = "admin:appointments_book_visit"
+
+
+def _form(clinic, client_record, hh, mm=0, **extra):
+    return {
+        "client": client_record.pk,
+        "location": clinic.location.pk,
+        "date": visit_day().isoformat(),
+        "time": f"{hh:02d}:{mm:02d}",
+        "service_1": clinic.consultation.pk,
+        "service_2": clinic.facial.pk,
+        **extra,
+    }
+
+
+def test_front_desk_books_a_visit_of_several_services_in_the_admin(client):
+    clinic = visit_clinic()
+    client_record = ClientFactory(preferred_location=clinic.location)
+    client.force_login(front_desk_user(clinic.location))
+    assert client.get(reverse(URL)).status_code == 200
+    response = client.post(reverse(URL), _form(clinic, client_record, 9, practitioner_2=clinic.blake.pk))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    visit = Visit.objects.get()
+    parts = list(visit.appointments.order_by("start"))
+    assert [(p.service, p.practitioner, p.start) for p in parts] == [
+        (clinic.consultation, clinic.avery, at(9)),
+        (clinic.facial, clinic.blake, at(9, 30)),
+    ]
+    assert {p.source for p in parts} == {AppointmentSource.FRONT_DESK}
+    assert {p.client for p in parts} == {client_record}
+
+
+def test_front_desk_visit_that_does_not_fit_books_nothing_and_says_why(client):
+    clinic = visit_clinic()
+    AppointmentFactory(location=clinic.location, service=clinic.facial, practitioner=clinic.blake, start=at(9, 30))
+    client.force_login(front_desk_user(clinic.location))
+    response = client.post(reverse(URL), _form(clinic, ClientFactory(preferred_location=clinic.location), 9))
+    assert response.status_code == 200
+    assert "The whole visit does not fit then" in response.content.decode()
+    assert Appointment.objects.count() == 1 and not Visit.objects.exists()
+
+
+def test_front_desk_cannot_book_a_visit_at_another_location(client):
+    clinic = visit_clinic()
+    own = LocationFactory()
+    client.force_login(front_desk_user(own))
+    # Their own client, but the clinic's location (and its services and people) is not theirs.
+    response = client.post(reverse(URL), _form(clinic, ClientFactory(preferred_location=own), 9))
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not Appointment.objects.exists()

@@ -1,0 +1,74 @@
+"""A client completes and signs a neurotoxin visit's forms from the private link, on a phone, in headless Chromium."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from appointments.demo import seed_demo_data
+from appointments.models import Practitioner, Service
+from clinic.models import Location
+from clinical_forms.demo import seed_clinical_forms_demo_data
+from clinical_forms.links import forms_token
+from clinical_forms.models import FormSubmission, SubmissionStatus
+from privacy.demo import seed_privacy_demo_data
+from tests.support.builders import AppointmentFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def neurotoxin_visit():
+    seed_demo_data()
+    seed_privacy_demo_data()
+    seed_clinical_forms_demo_data()
+    start = (timezone.now() + timedelta(days=2)).replace(microsecond=0)
+    return AppointmentFactory(
+        location=Location.objects.get(slug="milpitas"),
+        service=Service.objects.get(slug="neurotoxin"),
+        practitioner=Practitioner.objects.get(name="Dr. Priya Raman"),
+        start=start,
+        client__first_name="Dana",
+        client__last_name="Reyes",
+    )
+
+
+def sign(page, name="Dana Reyes"):
+    page.get_by_label("Type your full name to sign").fill(name)
+    page.get_by_role("button", name="Sign").click()
+    page.get_by_text("Thank you, your form is signed.").wait_for()
+
+
+@pytest.mark.policy("health-data-access")
+def test_a_client_fills_and_signs_a_neurotoxin_visits_forms_on_a_phone(phone_page, live_server, neurotoxin_visit):
+    page = phone_page
+    page.goto(f"{live_server.url}/forms/{forms_token(neurotoxin_visit)}/")
+    page.get_by_role("heading", name="Your forms").wait_for()
+
+    page.get_by_role("link", name="Medical history").click()
+    page.get_by_label("Date of birth").fill("1990-04-12")
+    for question in ("allergies", "pregnant", "neuromuscular", "cold_sores"):
+        page.check(f'input[name="{question}"][value="no"]')
+    page.check('input[name="prior_treatments"][value="Neurotoxin"]')
+    # Half-way: save, come back, and what was typed is still there.
+    page.get_by_role("button", name="Save and finish later").click()
+    page.get_by_text("Saved.").wait_for()
+    page.get_by_role("link", name="Medical history").click()
+    assert page.get_by_label("Date of birth").input_value() == "1990-04-12"
+    sign(page)
+
+    page.get_by_role("link", name="Neurotoxin treatment consent").click()
+    assert page.get_by_text("botulinum toxin type A").is_visible()
+    page.check('input[name="questions_answered"][value="yes"]')
+    sign(page)
+
+    page.get_by_role("link", name="Photo consent").click()
+    page.get_by_label("Photos may be taken and kept in my clinical record").check()
+    sign(page)
+
+    page.get_by_text("All done: nothing more is needed before your visit.").wait_for()
+    signed = FormSubmission.objects.filter(client=neurotoxin_visit.client, status=SubmissionStatus.SIGNED)
+    assert signed.count() == 3
+    photos = signed.get(version__template__slug="photo-consent")
+    assert photos.answers["scope_clinical_record"] is True and photos.answers["scope_marketing"] is False
+    assert all(len(s.document_sha256) == 64 and s.signed_user_agent and s.signed_ip for s in signed)
