@@ -18,7 +18,10 @@ class AppointmentsConfig(AppConfig):
         from clinic.models import Location
         from privacy import registry
 
-        from . import models, personal_data, slot_cache
+        from . import models, personal_data, services, signals, slot_cache
+
+        # A moved appointment is emailed to the client (messaging texts it, with consent).
+        signals.appointment_rescheduled.connect(services.email_the_move, dispatch_uid="appointments-move-email")
 
         # Anything that changes which times are free forgets the cached weeks (an appointment: those showing its days).
         pre_save.connect(

@@ -110,3 +110,25 @@ def visit_confirmation_message(parts):
     message.attach_alternative(render_to_string("appointments/email/visit_confirmation.html", context), "text/html")
     message.attach("visit.ics", visit_ics(parts), "text/calendar; method=PUBLISH")
     return message
+
+
+def change_message(appointment, *, change):
+    """The client's email when their appointment moved ("moved") or the clinic cancelled it ("cancelled")."""
+    context = {
+        "appointment": appointment,
+        "change": change,
+        "manage_url": manage_url(appointment),
+        "book_url": settings.SITE_URL + reverse("appointments:choose_service", args=[appointment.location.slug]),
+        "preferences_url": preferences_url(appointment.client),
+        "clinic_name": settings.CLINIC_NAME,
+        "cutoff_hours": settings.BOOKING_CHANGE_CUTOFF_HOURS,
+    }
+    what = "has moved" if change == "moved" else "is cancelled"
+    message = EmailMultiAlternatives(
+        subject=f"Your {appointment.service.name} appointment at {settings.CLINIC_NAME} {what}",
+        body=render_to_string("appointments/email/change.txt", context),
+        to=[appointment.client.email],
+    )
+    if change == "moved":
+        message.attach("appointment.ics", appointment_ics(appointment), "text/calendar; method=PUBLISH")
+    return message

@@ -36,7 +36,7 @@ from .availability import (
     unit_busy_times,
     wall_to_instant,
 )
-from .emails import booking_confirmation_message, visit_confirmation_message
+from .emails import booking_confirmation_message, change_message, visit_confirmation_message
 from .models import (
     Appointment,
     AppointmentSource,
@@ -55,7 +55,7 @@ from .models import (
     WorkingHours,
     new_feed_key,
 )
-from .signals import appointment_booked, appointment_rescheduled, time_freed
+from .signals import appointment_booked, appointment_cancelled_by_clinic, appointment_rescheduled, time_freed
 from .visit_availability import MAX_VISIT_SERVICES, VisitSlot, find_visit_slots, nearest_visit_slots
 
 if TYPE_CHECKING:
@@ -630,6 +630,7 @@ def change_status(*, appointment_ids: Collection[int], status: str) -> tuple[int
         if status == AppointmentStatus.CANCELLED:
             for appointment in eligible.exclude(status=AppointmentStatus.CANCELLED):
                 _announce_freed(appointment)
+                _tell_client_of_cancellation(appointment)
         changed = eligible.update(status=status, updated_at=timezone.now())
         slot_cache.availability_changed()  # update() sends no post_save
     return changed, len(set(appointment_ids)) - changed
@@ -645,7 +646,59 @@ def change_appointment_status(*, appointment_id: int, status: str) -> Appointmen
             appointment.save(update_fields=["status", "updated_at"])
             if status == AppointmentStatus.CANCELLED:
                 _announce_freed(appointment)
+                _tell_client_of_cancellation(appointment)
         return appointment
+
+
+def _tell_client_of_cancellation(appointment: Appointment) -> None:
+    """After commit: the clinic cancelled an upcoming visit, so the client hears of it (email, and a text
+    with consent), as they do of a move. Their own cancellation online needs no notice: they did it."""
+    if appointment.start <= timezone.now():
+        return
+    appointment_id = appointment.pk
+    transaction.on_commit(lambda: _announce_cancelled(appointment_id))
+
+
+def _announce_cancelled(appointment_id: int) -> None:
+    from .tasks import send_change_email
+
+    enqueue(send_change_email, appointment_id, CANCELLED_CHANGE)
+    appointment_cancelled_by_clinic.send(sender=Appointment, appointment_id=appointment_id)
+
+
+MOVED_CHANGE, CANCELLED_CHANGE = "moved", "cancelled"
+
+
+def email_the_move(sender: Any, appointment_id: int, **kwargs: Any) -> None:
+    """appointment_rescheduled (online or by the front desk, after commit): the client gets an email too."""
+    from .tasks import send_change_email
+
+    enqueue(send_change_email, appointment_id, MOVED_CHANGE)
+
+
+def send_change_email(*, appointment_id: int, change: str) -> bool:
+    """Email the client that their appointment moved or was cancelled; once per change (a retried task
+    sends nothing more): the cache remembers each (appointment, change, time) sent for a week."""
+    from django.core.cache import cache
+
+    appointment = (
+        Appointment.objects.select_related("client", "location", "service", "practitioner")
+        .filter(pk=appointment_id)
+        .first()
+    )
+    if appointment is None or not appointment.client.email or appointment.client.erased_at:
+        return False
+    if change == CANCELLED_CHANGE and appointment.status != AppointmentStatus.CANCELLED:
+        return False  # booked again since: nothing to announce
+    key = f"change-email:{change}:{appointment.pk}:{int(appointment.start.timestamp())}"
+    if not cache.add(key, 1, timeout=7 * 24 * 3600):
+        return False
+    try:
+        change_message(appointment, change=change).send()
+    except Exception:
+        cache.delete(key)  # not sent: a retry may send it
+        raise
+    return True
 
 
 def confirm_appointment(*, appointment_id: int) -> Appointment:
@@ -753,6 +806,7 @@ def save_appointment_from_front_desk(
         )
         appointment = current or Appointment()
         moved = current is not None and (current.start != start or current.practitioner_id != practitioner.pk)
+        was_active = current is not None and current.status in ACTIVE_STATUSES
         if current is not None and current.status in ACTIVE_STATUSES and (moved or status not in ACTIVE_STATUSES):
             # Moved, or cancelled / marked: the old time is free for others (past times are ignored).
             if moved or status == AppointmentStatus.CANCELLED:
@@ -786,6 +840,8 @@ def save_appointment_from_front_desk(
             # A PostgreSQL exclusion constraint (practitioner or room/device): the time was taken after all.
             problem = f"{practitioner} or a room or device it needs is already booked then."
             raise FrontDeskBookingRefused({None: [problem]}) from exc
+        if status == AppointmentStatus.CANCELLED and was_active:
+            _tell_client_of_cancellation(appointment)
         if status in ACTIVE_STATUSES:
             appointment_pk = appointment.pk
             if current is None:

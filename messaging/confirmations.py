@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from appointments.models import Appointment, AppointmentSource
+from appointments.models import Appointment, AppointmentSource, AppointmentStatus
 from appointments.selectors import visit_service_names
 from clinic.models import Client
 
@@ -73,6 +73,31 @@ def queue_booking_confirmation(*, appointment_id: int, now: datetime | None = No
                 )
         except IntegrityError:
             return None  # already queued for this booking
+
+
+def queue_cancellation_notice(*, appointment_id: int, now: datetime | None = None) -> SmsMessage | None:
+    """Text the client that the clinic cancelled their appointment, if they agreed to appointment texts."""
+    now = now or timezone.now()
+    appointment = Appointment.objects.select_related("client", "location", "service").filter(pk=appointment_id).first()
+    if appointment is None or appointment.status != AppointmentStatus.CANCELLED or appointment.start <= now:
+        return None
+    if not may_contact(client=appointment.client, purpose=Purpose.TRANSACTIONAL):
+        return None
+    try:
+        with transaction.atomic():
+            # Tied to the appointment: one that quiet hours would hold past its start is skipped, with the reason.
+            return queue_message(
+                to_number=appointment.client.mobile_phone,
+                body=texts.cancelled_by_clinic(appointment),
+                location=appointment.location,
+                client=appointment.client,
+                appointment=appointment,
+                kind=MessageKind.OTHER,
+                dedupe_key=f"cancelled:{appointment.pk}:{int(appointment.start.timestamp())}",
+                now=now,
+            )
+    except IntegrityError:
+        return None  # already queued
 
 
 def join_invitation_due(client: Client) -> bool:

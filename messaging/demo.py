@@ -57,7 +57,10 @@ def demo_campaign_step() -> str:
 
 
 def demo_simulate_sms_hint_step() -> str:
+    from django.conf import settings
+
+    # Works as printed: DEBUG gives both sides the development token, --url the port `make run` serves on.
     return (
-        "Two-way texts without Twilio (another terminal): .venv/bin/python manage.py simulate_sms "
-        f"--from {demo_phone(DEMO_CLIENTS[9][2])} C"
+        "Two-way texts without Twilio (another terminal): DEBUG=true .venv/bin/python manage.py "
+        f"simulate_sms --url {settings.SITE_URL} --from {demo_phone(DEMO_CLIENTS[9][2])} C"
     )

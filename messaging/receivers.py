@@ -2,7 +2,7 @@
 
 from django.dispatch import receiver
 
-from appointments.signals import appointment_booked, appointment_rescheduled
+from appointments.signals import appointment_booked, appointment_cancelled_by_clinic, appointment_rescheduled
 from clinic.queueing import enqueue
 
 
@@ -21,3 +21,10 @@ def ask_to_confirm_marketing_email(sender, appointment_id, **kwargs):
     from .tasks import send_email_marketing_confirmation
 
     enqueue(send_email_marketing_confirmation, appointment_id)
+
+
+@receiver(appointment_cancelled_by_clinic)
+def queue_cancellation_text(sender, appointment_id, **kwargs):
+    from .confirmations import queue_cancellation_notice
+
+    queue_cancellation_notice(appointment_id=appointment_id)

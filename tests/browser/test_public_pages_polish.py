@@ -64,14 +64,16 @@ def test_the_confirmation_page_with_preparation_notes_and_a_map_link_passes_axe(
 
 
 def test_the_front_desks_index_and_inbox_show_the_unread_count_and_pass_axe(chromium, live_server, settings):
+    from django.apps import apps
     from django.contrib.auth.models import Group
     from django.test import Client as DjangoClient
 
-    from clinic.roles import FRONT_DESK
+    from clinic.roles import FRONT_DESK, sync_role_groups
     from messaging.models import Direction, MessageStatus, SmsMessage
     from tests.support.builders import LocationFactory, StaffFactory
 
     settings.SITE_URL = live_server.url
+    sync_role_groups(apps)  # a transactional test before this one flushed the groups a migration made
     location = LocationFactory(name="Milpitas")
     desk = StaffFactory(locations=[location])
     desk.groups.add(Group.objects.get(name=FRONT_DESK))
