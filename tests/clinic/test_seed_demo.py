@@ -152,3 +152,18 @@ def test_seed_adds_two_waitlist_entries_and_offers_a_held_time_to_the_first_once
     assert all(e.status == EntryStatus.WAITING and e.service.slug == "hydrafacial" for e in entries)
     offer = WaitlistOffer.objects.get()
     assert offer.entry == entries[0] and offer.status == OfferStatus.PENDING and offer.hold is not None
+
+
+def test_no_week_seeds_the_clinic_each_app_registers_but_no_people(settings, capsys):
+    from clinical_forms.models import FormTemplate
+    from privacy.models import PolicyVersion
+    from waitlist.models import WaitlistEntry
+
+    settings.DEBUG = False
+    call_command("seed_demo", "--no-week")
+    out = capsys.readouterr().out
+    # The clinic's steps, from three apps, in order; none of the week's.
+    assert out.index("Demo clinic ready") < out.index("Privacy policy") < out.index("Clinical forms ready")
+    assert Location.objects.count() == 2 and PolicyVersion.objects.exists() and FormTemplate.objects.exists()
+    assert not Client.objects.exists() and not Appointment.objects.exists() and not WaitlistEntry.objects.exists()
+    assert "Demo week" not in out and "Local admin login" not in out
