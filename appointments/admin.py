@@ -130,6 +130,10 @@ class AppointmentAdminForm(forms.ModelForm):
         try:
             data["expected_updated_at"] = datetime.fromisoformat(loaded) if loaded else None
         except ValueError:
+            data["expected_updated_at"] = None
+        if self.instance.pk and data["expected_updated_at"] is None:
+            # Every change form carries when it was loaded: one without (a page from before this check, a
+            # hand-made request) cannot show it saves over nobody's change, so it is refused, not trusted.
             self.add_error(None, "This form is out of date. Reload the page.")
             return data
         # The service's own checks, under its locks; the admin saves inside the transaction that holds them.

@@ -15,7 +15,7 @@ from messaging.models import MessageKind, SmsMessage
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.services import record_consent
 from tests.support.builders import AppointmentFactory, ClientFactory, bookable_clinic
-from tests.support.front_desk import add_form, front_desk_user
+from tests.support.front_desk import add_form, editing, front_desk_user
 
 pytestmark = pytest.mark.django_db
 LA = ZoneInfo("America/Los_Angeles")
@@ -87,7 +87,7 @@ def test_a_cancellation_in_the_form_tells_the_client_once_even_if_the_task_runs_
         15,
         status=AppointmentStatus.CANCELLED,
     )
-    form.update({"sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0"})
+    form.update(editing(appointment))
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("admin:appointments_appointment_change", args=[appointment.pk]), form)
     assert response.status_code == 302
@@ -101,7 +101,7 @@ def test_a_move_in_the_form_emails_the_new_time_and_texts_it_with_consent(client
     appointment = visit(texts_ok=True)
     client.force_login(front_desk_user(appointment.location))
     form = add_form(appointment.location, appointment.service, appointment.practitioner, appointment.client, 16)
-    form.update({"sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0"})
+    form.update(editing(appointment))
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("admin:appointments_appointment_change", args=[appointment.pk]), form)
     assert response.status_code == 302

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from appointments.models import Appointment, AppointmentSource, AppointmentStatus, LocationClosure
 from tests.support.builders import AppointmentFactory, ClientFactory, bookable_clinic
-from tests.support.front_desk import ADD_URL, add_form, front_desk_user
+from tests.support.front_desk import ADD_URL, add_form, editing, front_desk_user
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,7 @@ def test_edit_form_shows_local_time_and_saving_unchanged_keeps_the_time(client, 
     client.force_login(front_desk_user())
     url = reverse("admin:appointments_appointment_change", args=[appointment.pk])
     assert 'value="10:00:00"' in client.get(url).content.decode()
-    inline_management = {"sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0"}
+    inline_management = editing(appointment)
     response = client.post(
         url,
         add_form(
@@ -195,7 +195,7 @@ def test_moving_an_appointment_onto_anothers_time_is_refused_with_a_form_error(c
     moving = AppointmentFactory(location=location, service=service, practitioner=person, start=MONDAY.replace(hour=13))
     client.force_login(front_desk_user())
     url = reverse("admin:appointments_appointment_change", args=[moving.pk])
-    inline_management = {"sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0"}
+    inline_management = editing(moving)
     response = client.post(url, add_form(location, service, person, moving.client, 10, 30, **inline_management))
     assert response.status_code == 200 and "already has" in response.content.decode()
     moving.refresh_from_db()
@@ -213,7 +213,7 @@ def test_an_illegal_status_change_in_the_form_is_a_form_error_not_a_500(client, 
     )
     client.force_login(front_desk_user())
     url = reverse("admin:appointments_appointment_change", args=[appointment.pk])
-    inline_management = {"sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0"}
+    inline_management = editing(appointment)
     response = client.post(
         url, add_form(location, service, person, appointment.client, 10, status=after, **inline_management)
     )
@@ -264,7 +264,7 @@ def test_front_desk_can_cancel_a_visit_whose_practitioner_has_since_left_their_l
     client.force_login(front_desk_user(location))
 
     form = add_form(location, service, person, visit.client, 10, status=AppointmentStatus.CANCELLED)
-    form.update({"sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0"})
+    form.update(editing(visit))
     del form["practitioner"]
     response = client.post(reverse("admin:appointments_appointment_change", args=[visit.pk]), form)
 
@@ -288,7 +288,7 @@ def test_editing_a_visit_whose_practitioner_has_since_left_shows_why_it_cannot_b
     client.force_login(front_desk_user(location))
 
     form = add_form(location, service, person, visit.client, 11, notes="Moved to eleven")
-    form.update({"sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0"})
+    form.update(editing(visit))
     del form["practitioner"]
     response = client.post(reverse("admin:appointments_appointment_change", args=[visit.pk]), form)
 
@@ -326,3 +326,21 @@ def test_a_desk_saving_an_appointment_another_desk_moved_since_it_opened_it_is_r
     assert response.status_code == 200 and "after you opened it" in response.content.decode()
     visit.refresh_from_db()
     assert visit.start == MONDAY.replace(hour=14) and visit.notes == ""
+
+
+@pytest.mark.parametrize("loaded", [None, "", "not a time"])
+def test_a_change_form_that_does_not_say_when_it_was_loaded_is_refused_as_out_of_date(client, clinic, loaded):
+    location, service, person = clinic
+    visit = AppointmentFactory(location=location, service=service, practitioner=person, start=MONDAY.replace(hour=10))
+    client.force_login(front_desk_user())
+    form = add_form(location, service, person, visit.client, 14, notes="Moved to two")
+    form.update(editing(visit))
+    if loaded is None:
+        del form["loaded_version"]
+    else:
+        form["loaded_version"] = loaded
+    response = client.post(reverse("admin:appointments_appointment_change", args=[visit.pk]), form)
+
+    assert response.status_code == 200 and "This form is out of date. Reload the page." in response.content.decode()
+    visit.refresh_from_db()
+    assert visit.start == MONDAY.replace(hour=10) and visit.notes == ""

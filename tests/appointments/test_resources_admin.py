@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from appointments.models import Appointment, AssignedUnit, PractitionerService, ResourceUnit, ServiceRequirement
 from tests.support.builders import AppointmentFactory, ClientFactory, ResourceUnitFactory, bookable_clinic, needs
-from tests.support.front_desk import ADD_URL, add_form, front_desk_user
+from tests.support.front_desk import ADD_URL, add_form, editing, front_desk_user
 
 pytestmark = pytest.mark.django_db
 
@@ -134,7 +134,7 @@ def test_front_desk_moving_an_appointment_moves_its_holds(client, two_clinics):
     client.post(ADD_URL, add_form(location, service, first, ClientFactory(preferred_location=location), 10))
     appointment = Appointment.objects.get()
     url = reverse("admin:appointments_appointment_change", args=[appointment.pk])
-    inline_management = {"sms_messages-TOTAL_FORMS": "0", "sms_messages-INITIAL_FORMS": "0"}
+    inline_management = editing(appointment)
     response = client.post(url, {**add_form(location, service, first, appointment.client, 14), **inline_management})
     assert response.status_code == 302, re.findall(r"errorlist.*?</ul>", response.content.decode(), re.S)
     assert {h.start for h in AssignedUnit.objects.filter(appointment=appointment)} == {MONDAY.replace(hour=14)}

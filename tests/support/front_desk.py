@@ -32,3 +32,14 @@ def add_form(location, service, person, client_record, hh, mm=0, **extra):
 
 
 ADD_URL = reverse("admin:appointments_appointment_add")
+
+
+def editing(appointment):
+    """What an opened change form posts besides its fields: its empty texts inline, and when it was loaded
+    (the admin refuses a change form without it, as a stale one)."""
+    appointment.refresh_from_db(fields=["updated_at"])
+    return {
+        "sms_messages-TOTAL_FORMS": "0",
+        "sms_messages-INITIAL_FORMS": "0",
+        "loaded_version": appointment.updated_at.isoformat(),
+    }
