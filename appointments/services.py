@@ -532,6 +532,13 @@ def release_hold(*, hold_id: int | None) -> None:
         SlotHold.objects.filter(pk=hold_id).delete()
 
 
+def _unconfirm_moved(appointment: Appointment) -> None:
+    # A "C" confirmed the old time, not the new one: the moved visit is booked again, and its reminders ask anew.
+    # (Not a status change of STATUS_TRANSITIONS: the time changed, so the confirmation no longer applies.)
+    if appointment.status == AppointmentStatus.CONFIRMED:
+        appointment.status = AppointmentStatus.BOOKED
+
+
 def reschedule_appointment_by_client(*, appointment_id: int, new_start: datetime) -> Appointment:
     """Move an appointment to `new_start`, keeping its practitioner when they are free."""
     try:
@@ -555,6 +562,7 @@ def reschedule_appointment_by_client(*, appointment_id: int, new_start: datetime
             appointment.practitioner_id = chosen
             appointment.start = new_start
             appointment.end = end
+            _unconfirm_moved(appointment)
             try:
                 with transaction.atomic():
                     appointment.save()
@@ -1169,6 +1177,7 @@ def reschedule_visit_by_client(*, appointment_id: int, new_start: datetime) -> l
                         appointment.practitioner_id = part.practitioner_id
                         appointment.start = part.start
                         appointment.end = part.end
+                        _unconfirm_moved(appointment)
                         appointment.save()
             except IntegrityError as exc:
                 raise SlotUnavailable("Sorry, that time is no longer available for the whole visit.") from exc

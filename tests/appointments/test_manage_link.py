@@ -127,3 +127,14 @@ def test_manage_links_survive_a_secret_key_rotation_while_the_old_key_is_a_fallb
     assert client.get(link).status_code == 200
     settings.SECRET_KEY_FALLBACKS = []
     assert client.get(link).status_code == 404
+
+
+@time_machine.travel(THREE_DAYS_BEFORE, tick=False)
+def test_a_confirmed_appointment_the_client_moves_is_booked_again_since_c_confirmed_the_old_time(client, appointment):
+    appointment.status = AppointmentStatus.CONFIRMED
+    appointment.save(update_fields=["status"])
+    new_start = datetime(2026, 12, 8, 14, 0, tzinfo=LA)
+    response = client.post(url("reschedule", appointment), {"start": new_start.isoformat()})
+    appointment.refresh_from_db()
+    assert response.status_code == 302
+    assert appointment.start == new_start and appointment.status == AppointmentStatus.BOOKED

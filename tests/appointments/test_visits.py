@@ -194,3 +194,11 @@ def test_the_confirmation_sweeper_emails_a_visit_once(django_capture_on_commit_c
     assert services.send_pending_confirmation_emails() == 1
     assert services.send_pending_confirmation_emails() == 0
     assert len(mail.outbox) == 1
+
+
+def test_a_confirmed_visit_the_client_moves_is_booked_again_since_c_confirmed_the_old_time():
+    clinic = visit_clinic()
+    first, second = book(clinic, [clinic.consultation, clinic.facial], at(9))
+    Appointment.objects.filter(pk__in=[first.pk, second.pk]).update(status=AppointmentStatus.CONFIRMED)
+    services.reschedule_visit_by_client(appointment_id=first.pk, new_start=at(9, 15))
+    assert set(Appointment.objects.values_list("status", flat=True)) == {AppointmentStatus.BOOKED}
