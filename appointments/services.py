@@ -25,7 +25,7 @@ from privacy.notices import booking_notices
 from privacy.policy import current_policy
 from privacy.services import record_consent
 
-from . import slot_cache
+from . import booking_steps, slot_cache
 from .availability import (
     Slot,
     find_free_slots,
@@ -1065,6 +1065,14 @@ def book_visit(
     if not consents.privacy_policy:
         raise BookingRefused("An online booking needs the privacy policy accepted.")
     services = _visit_services(service_ids, location)
+    for service in services:
+        # A deposit or a card on file is taken in a step of its own (booking_steps), which books one
+        # service; until visits have that step, such a service is booked on its own, never unpaid.
+        if booking_steps.step_for(location=location, service=service) is not None:
+            raise BookingRefused(
+                f"{service.name} needs a deposit or a card on file, so it is booked on its own. "
+                "Please book it separately, or call the clinic."
+            )
     practitioner_ids = practitioner_ids or [None] * len(services)
     meta = meta or RequestMeta()
     try:

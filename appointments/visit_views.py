@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 from clinic.models import Location
 from clinic.ratelimits import limit
 
-from . import services
+from . import booking_steps, services
 from .emails import visit_ics
 from .forms import BookingDetailsForm, RescheduleForm, SlotSearchForm, VisitSearchForm, parse_slot_start
 from .links import manage_path
@@ -62,7 +62,12 @@ def choose_visit(request, location_slug):
     Not cached (the combinations are many), so limited like booking posts: a search costs real work.
     """
     location = _location(location_slug)
-    offered = list(location.services.filter(is_active=True))
+    # Services booked with a deposit or a card on file have their own step (booking_steps): booked alone.
+    offered = [
+        service
+        for service in location.services.filter(is_active=True)
+        if booking_steps.step_for(location=location, service=service) is None
+    ]
     people = Practitioner.objects.filter(is_active=True, locations=location, service_skills__isnull=False).distinct()
     form = VisitSearchForm(request.GET or None, services=offered, practitioners=people)
     context = {"location": location, "form": form, "max_services": MAX_VISIT_SERVICES}
@@ -115,6 +120,8 @@ def _parse_services(value, location):
     found = Service.objects.filter(pk__in=ids, is_active=True, locations=location).in_bulk()
     if len(found) != len(set(ids)):
         return None
+    if any(booking_steps.step_for(location=location, service=service) for service in found.values()):
+        return None  # booked on its own, with its deposit or card step (see choose_visit)
     return [found[pk] for pk in ids]
 
 

@@ -1,0 +1,37 @@
+"""A service booked with a deposit or a card on file is never booked unpaid inside a visit of several services."""
+
+import pytest
+
+from appointments import services
+from appointments.models import Appointment
+from clinic.models import Client
+from payments.models import PaymentRequirement
+from tests.support.visits import at, book, visit_clinic, visit_url
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clinic_with_a_deposit_for_the_facial():
+    clinic = visit_clinic()
+    PaymentRequirement.objects.create(
+        location=clinic.location, service=clinic.facial, kind="deposit_fixed", deposit_amount=5000
+    )
+    return clinic
+
+
+def test_a_visit_with_a_service_that_takes_a_deposit_is_refused_and_writes_nothing(
+    clinic_with_a_deposit_for_the_facial,
+):
+    clinic = clinic_with_a_deposit_for_the_facial
+    with pytest.raises(services.BookingRefused, match="needs a deposit or a card on file"):
+        book(clinic, [clinic.consultation, clinic.facial], at(9))
+    assert not Appointment.objects.exists() and not Client.objects.exists()
+    # Services that take no payment still make a visit.
+    assert len(book(clinic, [clinic.consultation, clinic.neurotoxin], at(9))) == 2
+
+
+def test_the_visit_form_does_not_offer_a_service_that_takes_a_deposit(client, clinic_with_a_deposit_for_the_facial):
+    clinic = clinic_with_a_deposit_for_the_facial
+    page = client.get(visit_url(clinic.location)).content.decode()
+    assert clinic.consultation.name in page and clinic.facial.name not in page
