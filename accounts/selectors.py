@@ -8,6 +8,8 @@ from django.utils import timezone
 from appointments.models import Appointment
 from clinic import identity
 from clinic.models import Client
+from clinical_forms.models import FormSubmission, SubmissionStatus
+from clinical_forms.selectors import visit_forms_status
 from payments.models import Payment
 from privacy.models import ConsentRecord
 
@@ -79,3 +81,29 @@ def consent_history(client: Client) -> QuerySet[ConsentRecord]:
 
 def payments(client: Client) -> QuerySet[Payment]:
     return Payment.objects.filter(client=client).select_related("location").order_by("-created_at", "-pk")
+
+
+def signed_forms(client: Client) -> QuerySet[FormSubmission]:
+    """The client's own signed forms, newest first (answers stay encrypted until a PDF is asked for)."""
+    return (
+        FormSubmission.objects.filter(client=client, status=SubmissionStatus.SIGNED)
+        .select_related("version__template")
+        .order_by("-signed_at", "-pk")
+    )
+
+
+def signed_form_of(client: Client, submission_id: int) -> FormSubmission | None:
+    """One of this client's own signed forms; None for anyone else's (the view answers 404)."""
+    return signed_forms(client).filter(pk=submission_id).first()
+
+
+def forms_to_complete(upcoming: list[Appointment]) -> list[tuple[Appointment, list[dict]]]:
+    """Each upcoming, still active visit with forms not yet complete, and each form's state."""
+    rows = []
+    for visit in upcoming:
+        if visit.status not in ("booked", "confirmed"):
+            continue
+        states = visit_forms_status(visit)
+        if any(row["state"] != "complete" for row in states):
+            rows.append((visit, states))
+    return rows

@@ -23,6 +23,8 @@ from appointments.emails import appointment_ics
 from appointments.links import manage_token
 from clinic.hashing import contact_hash, normalise_email
 from clinic.ratelimits import client_ip, limit
+from clinical_forms.links import forms_url
+from clinical_forms.pdf import signed_form_pdf
 from messaging import preferences
 from messaging.forms import PreferencesForm
 from payments.models import format_money
@@ -442,3 +444,30 @@ def delete_account(request):
             "backup_days": settings.BACKUP_RETENTION_DAYS,
         },
     )
+
+
+# --- My forms ------------------------------------------------------------------------------------
+
+
+@signed_in
+def forms(request):
+    """Signed forms (each a PDF), and the upcoming visits whose forms are still to do (the visit's form link)."""
+    client = request.account_client
+    upcoming, _ = selectors.upcoming_and_past(client)
+    to_complete = [(visit, states, forms_url(visit)) for visit, states in selectors.forms_to_complete(upcoming)]
+    return render(
+        request,
+        "accounts/forms.html",
+        {"client": client, "signed": list(selectors.signed_forms(client)), "to_complete": to_complete},
+    )
+
+
+@signed_in
+@require_http_methods(["GET", "HEAD"])
+def form_pdf(request, submission_id):
+    submission = selectors.signed_form_of(request.account_client, submission_id)
+    if submission is None:
+        raise Http404
+    response = HttpResponse(signed_form_pdf(submission), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="signed-form-{submission.pk}.pdf"'
+    return response

@@ -8,11 +8,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus
+from clinical_forms.models import FormKind, SubmissionStatus
 from payments.models import Payment
 from privacy.models import ConsentActor, ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.services import record_consent
 from tests.support.accounts import sign_in_by_code
 from tests.support.builders import AppointmentFactory, ClientFactory, ServiceFactory, bookable_clinic
+from tests.support.clinical_forms import form_template, submission
 
 pytestmark = pytest.mark.django_db
 
@@ -54,9 +56,28 @@ def two_clients(run_tasks, sms_outbox):
             source=ConsentSource.BOOKING_FORM,
         )
         Payment.objects.create(client=person, location=location, appointment=future, kind="deposit", amount=4321)
+        # A signed consent for their own treatment (its name is one of their needles).
+        consent = form_template(slug=f"consent-{offset}", name=f"{treatment.name} consent", services_=[treatment])
+        signed = submission(
+            client=person,
+            template=consent,
+            status=SubmissionStatus.SIGNED,
+            signed_at=timezone.now(),
+            expires_at=timezone.now() + timedelta(days=365),
+            signer_name=f"{first} {last}",
+            document=f"{treatment.name} consent, signed by {first} {last}",
+            document_sha256="ab" * 32,
+        )
         browser = Browser()
         sign_in_by_code(browser, run_tasks, sms_outbox, national)
-        people[first] = {"client": person, "future": future, "past": past, "browser": browser, "needles": []}
+        people[first] = {
+            "client": person,
+            "future": future,
+            "past": past,
+            "signed_form": signed,
+            "browser": browser,
+            "needles": [],
+        }
         people[first]["needles"] = [first, last, email, phone, national, treatment.name]
     return people
 
@@ -67,6 +88,8 @@ def account_pages(person):
         reverse("account:home"),
         reverse("account:consents"),
         reverse("account:payments"),
+        reverse("account:forms"),
+        reverse("account:form_pdf", args=[person["signed_form"].pk]),
         reverse("account:data"),
         reverse("account:delete"),
         reverse("account:visit_calendar_file", args=[future.pk]),
@@ -81,7 +104,9 @@ def test_no_account_page_of_one_client_shows_anything_of_the_other(two_clients):
         for url in account_pages(two_clients[me]):
             response = browser.get(url)
             assert response.status_code == 200, url
-            text = response.content.decode()
+            # A PDF's text streams are Latin-1 (clinical_forms.pdf); pages are UTF-8.
+            pdf = response["Content-Type"] == "application/pdf"
+            text = response.content.decode("latin-1" if pdf else "utf-8")
             assert [n for n in two_clients[other]["needles"] if n in text] == [], (me, url)
         home = browser.get(reverse("account:home")).content.decode()
         assert two_clients[me]["client"].first_name in home
@@ -108,6 +133,7 @@ def test_the_other_clients_visit_ids_are_404_for_every_visit_action(two_clients)
         assert ava["browser"].post(reverse("account:visit_cancel", args=[visit.pk])).status_code == 404
         assert ava["browser"].get(reverse("account:visit_reschedule", args=[visit.pk])).status_code == 404
         assert ava["browser"].get(reverse("account:visit_calendar_file", args=[visit.pk])).status_code == 404
+    assert ava["browser"].get(reverse("account:form_pdf", args=[bo["signed_form"].pk])).status_code == 404
     assert Appointment.objects.get(pk=bo["future"].pk).status == AppointmentStatus.BOOKED
 
 
@@ -166,3 +192,18 @@ def test_signed_out_every_account_page_asks_to_sign_in(two_clients, client):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"] == reverse("account:sign_in"), url
     assert client.post(reverse("account:visit_cancel", args=[two_clients["Ava"]["future"].pk])).status_code == 302
+
+
+def test_my_forms_list_my_signed_forms_as_pdfs_and_the_forms_a_coming_visit_still_needs(two_clients):
+    ava = two_clients["Ava"]
+    page = ava["browser"].get(reverse("account:forms")).content.decode()
+    assert f"{ava['future'].service.name} consent, version 1" in page
+    assert reverse("account:form_pdf", args=[ava["signed_form"].pk]) in page
+    assert "Nothing to complete." in page  # the visit's one form is signed
+    pdf = ava["browser"].get(reverse("account:form_pdf", args=[ava["signed_form"].pk]))
+    assert pdf["Content-Type"] == "application/pdf" and b"ab" * 32 in pdf.content
+
+    # A medical history every service needs, not yet filled in: the coming visit lists it, with its link.
+    history = form_template(slug="medical-history", kind=FormKind.MEDICAL_HISTORY, services_=[ava["future"].service])
+    page = ava["browser"].get(reverse("account:forms")).content.decode()
+    assert f"{history.name} (to do)" in page and "Complete the forms for this visit" in page
