@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_cookie
 
 from appointments import services as appointment_services
+from appointments import views as appointment_views
 from appointments.emails import appointment_ics
 from appointments.links import manage_token
 from clinic.hashing import contact_hash, normalise_email
@@ -230,16 +231,14 @@ def _my_visit(request, appointment_id):
 
 @signed_in
 @require_POST
-@limit("appointment_change")
 def visit_cancel(request, appointment_id):
-    try:
-        services.cancel_my_visit(client=request.account_client, appointment_id=appointment_id)
-    except services.NotYours:
-        raise Http404("No such visit.") from None
-    except appointment_services.ChangeNotAllowed:
-        visit = _my_visit(request, appointment_id)
-        return render(request, "appointments/too_late.html", {"appointment": visit}, status=409)
-    return redirect(reverse("account:home") + "?cancelled=1")
+    """The visit's own cancellation, as from its manage link (limited there): a late-cancel fee is shown and
+    confirmed first, then charged; a visit of several services is cancelled whole."""
+    visit = _my_visit(request, appointment_id)
+    response = appointment_views.cancel(request, manage_token(visit))
+    if response.status_code == 302:
+        return redirect(reverse("account:home") + "?cancelled=1")
+    return response
 
 
 @signed_in

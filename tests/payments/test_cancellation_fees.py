@@ -16,6 +16,7 @@ from payments import services
 from payments.backends import local
 from payments.models import Payment, PaymentKind, PaymentStatus, SavedCard
 from payments.tasks import charge_appointment_fee
+from tests.support.accounts import sign_in_by_code
 from tests.support.front_desk import front_desk_user
 from tests.support.payments import accept_policy, clinic_asking, pay_on_local_page, start_paid_booking
 
@@ -79,6 +80,26 @@ def test_confirming_cancels_and_charges_the_accepted_fee_off_session_once(client
     assert Payment.objects.filter(kind=PaymentKind.LATE_CANCEL_FEE).count() == 1
     charges = [(key, p) for op, key, p in local.calls if op == "create_payment_intent" and p["off_session"]]
     assert charges == [(f"payment-{fee.pk}", charges[0][1])] and charges[0][1]["amount"] == 4000
+
+
+@pytest.mark.policy("use-payments")
+def test_cancelling_from_the_account_inside_the_window_shows_the_fee_first_and_charges_it_once_confirmed(
+    client, run_tasks, sms_outbox, django_capture_on_commit_callbacks
+):
+    """The account's Cancel button is no way around the policy the client accepted."""
+    appointment = booked_with_card(client, in_two_days())
+    sign_in_by_code(client, run_tasks, sms_outbox, "(408) 555-0143")
+    response = client.post(reverse("account:visit_cancel", args=[appointment.pk]))
+    assert response.status_code == 200 and "late-cancel fee of $40.00" in response.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.status != AppointmentStatus.CANCELLED
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("account:visit_cancel", args=[appointment.pk]), {"accept_fee": "yes"})
+    assert response.status_code == 302 and "cancelled=1" in response.url
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.CANCELLED
+    fee = Payment.objects.get(kind=PaymentKind.LATE_CANCEL_FEE)
+    assert fee.amount == 4000 and fee.status == PaymentStatus.SUCCEEDED
 
 
 def test_cancelling_before_the_window_costs_nothing_and_asks_nothing(client):
