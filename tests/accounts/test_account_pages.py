@@ -13,6 +13,7 @@ from privacy.models import ConsentActor, ConsentPurpose, ConsentRecord, ConsentS
 from privacy.services import record_consent
 from tests.support.accounts import sign_in_by_code
 from tests.support.builders import AppointmentFactory, ClientFactory, ServiceFactory, bookable_clinic
+from tests.support.visits import at, book, visit_clinic
 
 pytestmark = pytest.mark.django_db
 
@@ -166,3 +167,14 @@ def test_signed_out_every_account_page_asks_to_sign_in(two_clients, client):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"] == reverse("account:sign_in"), url
     assert client.post(reverse("account:visit_cancel", args=[two_clients["Ava"]["future"].pk])).status_code == 302
+
+
+def test_cancelling_one_service_of_a_visit_from_the_account_cancels_the_whole_visit(client, run_tasks, sms_outbox):
+    """As from the visit's manage link: never half a visit left holding a practitioner and a room."""
+    clinic = visit_clinic()
+    first, second = book(clinic, [clinic.consultation, clinic.facial], at(9))
+    sign_in_by_code(client, run_tasks, sms_outbox, str(first.client.mobile_phone))
+    response = client.post(reverse("account:visit_cancel", args=[second.pk]))
+    assert response.status_code == 302 and "cancelled=1" in response.url
+    statuses = set(Appointment.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True))
+    assert statuses == {AppointmentStatus.CANCELLED}
