@@ -271,6 +271,7 @@ def test_one_reminder_goes_within_48_hours_of_a_visit_whose_forms_are_missing(
         assert services.send_due_form_reminders() == 0
 
 
+@pytest.mark.policy("health-data-access")
 def test_forms_pages_under_the_private_link_are_never_cached(client, visit):
     """The list and the form (with the draft's health answers) are private: no shared or back-forward cache."""
     appointment, history = visit["appointment"], visit["history"]
