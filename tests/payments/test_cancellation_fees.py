@@ -131,6 +131,19 @@ def test_a_card_needing_authentication_gets_an_emailed_link_that_completes_the_f
     assert "this payment is complete" in client.get(link).content.decode()
 
 
+def test_the_simulated_fee_page_goes_back_only_to_this_site(client, django_capture_on_commit_callbacks):
+    """Its ?back= is the fee link's own page: another site's address there is not followed (no open redirect)."""
+    appointment = booked_with_card(client, in_two_days(), card=local.NEEDS_AUTHENTICATION)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(cancel_url(appointment), {"accept_fee": "yes"})
+    (message,) = [m for m in mail.outbox if "confirm your payment" in m.subject]
+    link = re.search(r"https?://[^/\s]+(/payments/fee/\S+)", message.body).group(1)
+    page = client.post(link).url.split("?")[0] + "?back=https://evil.example/phish"
+    assert "evil.example" not in client.get(page).content.decode()
+    paid = client.post(page, {"card": "pm_card_visa"})
+    assert paid.status_code == 302 and "evil.example" not in paid.url
+
+
 def test_a_tampered_fee_link_is_404(client):
     assert client.get(reverse("payments:fee", args=["not-a-token"])).status_code == 404
 
