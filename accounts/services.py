@@ -26,7 +26,6 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments import services as appointment_services
 from clinic import identity
 from clinic.errors import BusinessRuleError
 from clinic.models import Client
@@ -47,10 +46,6 @@ MAX_CODE_TRIES = 5  # wrong entries before a code (or link) is dead and a new on
 
 class SignInRefused(BusinessRuleError):
     """A code or link that is wrong, used, expired or tried too often (the message says which)."""
-
-
-class NotYours(BusinessRuleError):
-    """An id that is not one of the signed-in client's own: answered as 'not found'."""
 
 
 @dataclass(frozen=True)
@@ -314,16 +309,6 @@ def end_all_sessions(*, client_id: int, now: datetime | None = None) -> int:
 def end_sessions_of_merged_record(*, duplicate_id: int, **kwargs) -> None:
     """clients_merging receiver: the duplicate's sessions end before its rows move to the kept record."""
     end_all_sessions(client_id=duplicate_id)
-
-
-# --- My visits ----------------------------------------------------------------------------------
-
-
-def cancel_my_visit(*, client: Client, appointment_id: int):
-    """Cancel one of the client's own visits, within the booking rules (appointments' service decides)."""
-    if selectors.visit_of(client, appointment_id) is None:
-        raise NotYours("No such visit.")
-    return appointment_services.cancel_appointment_by_client(appointment_id=appointment_id)
 
 
 # --- A fresh code for a sensitive step (my data, deleting my account) ----------------------------

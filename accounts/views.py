@@ -7,9 +7,11 @@ signed-in client's own is a 404.
 """
 
 import secrets
+from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,10 +21,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_cookie
 
 from appointments import services as appointment_services
+from appointments import views as appointment_views
 from appointments.emails import appointment_ics
 from appointments.links import manage_token
 from clinic.hashing import contact_hash, normalise_email
-from clinic.ratelimits import client_ip, limit
+from clinic.ratelimits import CACHE_UNAVAILABLE, client_ip, limit
 from clinical_forms.links import forms_url
 from clinical_forms.pdf import signed_form_pdf
 from messaging import preferences
@@ -36,6 +39,9 @@ from .forms import CodeForm, EmailSignInForm, NameForm, NewEmailForm, PhoneSignI
 SESSION_KEY = selectors.SESSION_KEY
 CHALLENGE_KEY = "account_challenge"  # the texted code's challenge id (0: none was sent)
 DUMMY_TRIES_KEY = "account_no_code_tries"  # tries at a code never sent: answered as for a real one
+# A code never sent also "expires" after its minutes and when a newer one is asked for the same number, as a
+# real code does: {"phone": hash, "nonce": the newest ask's (also in the cache), "expires": timestamp}.
+DUMMY_KEY = "account_no_code"
 DEVICE_COOKIE = "account_device"
 DEVICE_COOKIE_MAX_AGE = 400 * 86400
 
@@ -84,6 +90,7 @@ def _signed_in_response(request, raw_key, device_id):
     request.session[SESSION_KEY] = raw_key
     request.session.pop(CHALLENGE_KEY, None)
     request.session.pop(DUMMY_TRIES_KEY, None)
+    request.session.pop(DUMMY_KEY, None)
     request.session.set_expiry(settings.ACCOUNT_SESSION_HOURS * 3600)
     response = redirect("account:home")
     response.set_cookie(
@@ -112,9 +119,11 @@ def sign_in(request):
             services.start_email_sign_in(email=email_form.cleaned_data["email"])
             return redirect("account:sign_in_sent")
         if phone_form.is_bound and phone_form.is_valid():
-            challenge_id = services.start_sms_sign_in(phone=str(phone_form.cleaned_data["mobile_phone"]))
+            phone = str(phone_form.cleaned_data["mobile_phone"])
+            challenge_id = services.start_sms_sign_in(phone=phone)
             request.session[CHALLENGE_KEY] = challenge_id or 0
             request.session[DUMMY_TRIES_KEY] = 0
+            request.session[DUMMY_KEY] = {} if challenge_id else _start_dummy_code(phone)
             return redirect("account:sign_in_code")
     return render(
         request,
@@ -122,6 +131,32 @@ def sign_in(request):
         {"email_form": email_form, "phone_form": phone_form},
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _start_dummy_code(phone):
+    minutes = settings.ACCOUNT_SIGN_IN_CODE_MINUTES
+    dummy = {
+        "phone": contact_hash(phone),
+        "nonce": secrets.token_urlsafe(12),
+        "expires": (timezone.now() + timedelta(minutes=minutes)).timestamp(),
+    }
+    try:
+        cache.set(f"account-no-code:{dummy['phone']}", dummy["nonce"], minutes * 60)
+    except CACHE_UNAVAILABLE:
+        pass  # then only its minutes end it
+    return dummy
+
+
+def _dummy_code_dead(request):
+    """As a real code's: past its minutes, or a newer code was asked for the same number."""
+    dummy = request.session.get(DUMMY_KEY) or {}
+    if timezone.now().timestamp() >= dummy.get("expires", 0):
+        return True
+    try:
+        newest = cache.get(f"account-no-code:{dummy.get('phone')}")
+    except CACHE_UNAVAILABLE:
+        return False
+    return newest is not None and newest != dummy.get("nonce")
 
 
 @private_page
@@ -143,10 +178,12 @@ def sign_in_code(request):
         try:
             if not challenge_id:
                 # No code was sent (number not on file): the same answers as for a real code.
-                tries = request.session[DUMMY_TRIES_KEY] = request.session.get(DUMMY_TRIES_KEY, 0) + 1
+                dead = _dummy_code_dead(request)
+                tries = request.session.get(DUMMY_TRIES_KEY, 0) + (0 if dead else 1)
+                request.session[DUMMY_TRIES_KEY] = tries
                 raise services.SignInRefused(
                     "This code has expired or was entered wrongly too often. Ask for a new one."
-                    if tries > services.MAX_CODE_TRIES
+                    if dead or tries > services.MAX_CODE_TRIES
                     else "That code is not right, and it was entered wrongly too often. Ask for a new one."
                     if tries == services.MAX_CODE_TRIES
                     else "That code is not right. Please check the text and try again."
@@ -232,16 +269,14 @@ def _my_visit(request, appointment_id):
 
 @signed_in
 @require_POST
-@limit("appointment_change")
 def visit_cancel(request, appointment_id):
-    try:
-        services.cancel_my_visit(client=request.account_client, appointment_id=appointment_id)
-    except services.NotYours:
-        raise Http404("No such visit.") from None
-    except appointment_services.ChangeNotAllowed:
-        visit = _my_visit(request, appointment_id)
-        return render(request, "appointments/too_late.html", {"appointment": visit}, status=409)
-    return redirect(reverse("account:home") + "?cancelled=1")
+    """The visit's own cancellation, as from its manage link (limited there): a late-cancel fee is shown and
+    confirmed first, then charged; a visit of several services is cancelled whole."""
+    visit = _my_visit(request, appointment_id)
+    response = appointment_views.cancel(request, manage_token(visit))
+    if response.status_code == 302:
+        return redirect(reverse("account:home") + "?cancelled=1")
+    return response
 
 
 @signed_in

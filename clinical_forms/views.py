@@ -7,6 +7,7 @@ Pages under a link carry the token in their URL, so they load no analytics or ad
 from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from clinic.ratelimits import client_ip, limit
@@ -27,6 +28,7 @@ def _appointment_or_page(request, token):
         return None, render(request, "clinical_forms/link_problem.html", {"expired": True}, status=410)
 
 
+@never_cache  # health answers and the visit: never kept by a shared or the back-forward cache
 @require_http_methods(["GET"])
 def index(request, token):
     appointment, problem = _appointment_or_page(request, token)
@@ -41,6 +43,7 @@ def _initial(answers, version):
     return {**(answers or {}), "version_id": version.pk}
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 @limit("appointment_change")
 def fill(request, token, slug):

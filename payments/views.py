@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -172,7 +173,9 @@ def local_checkout(request, session_id):
         back = reverse("payments:booking_checkout", args=[checkout.key]) + "?returned=1"
         done = reverse("payments:booking_checkout_return", args=[checkout.key])
     else:
-        back = done = request.GET.get("back", "") or reverse("appointments:home")
+        back = done = request.GET.get("back", "")
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts=set()):  # this site's paths only
+            back = done = reverse("appointments:home")
         context = {"fee": fee, "amount": format_money(fee.amount, fee.currency), "cards": LOCAL_CARDS}
     context["back_url"] = back
     if session is None or session.status != "open":

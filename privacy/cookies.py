@@ -68,8 +68,14 @@ PRIVATE_PAGES = frozenset(
         # The cookie settings carry the page they came from in ?next= (a treatment, a personal link's token).
         "privacy:cookie_settings",
         "privacy:cookie_choice",
+        # The payment step's address holds the checkout's key (the client's only handle) and names the treatment.
+        "payments:booking_checkout",
+        "payments:booking_checkout_return",
+        "payments:local_checkout",
     }
 )
+# Pages naming the treatments chosen, as a service's own booking pages (whose URL names one): no tag.
+TREATMENT_PAGES = frozenset({"appointments:visit", "appointments:visit_details"})
 # Every page of these URL namespaces is private (a signed-in client's own pages).
 PRIVATE_NAMESPACES = frozenset({"account"})
 PUBLIC, PRIVATE, TREATMENT = "public", "private", "treatment"
@@ -87,7 +93,7 @@ def page_kind(request) -> str:
             return PRIVATE
     if match.view_name in PRIVATE_PAGES or match.namespace in PRIVATE_NAMESPACES or "token" in match.kwargs:
         return PRIVATE
-    if "service_slug" in match.kwargs:
+    if "service_slug" in match.kwargs or match.view_name in TREATMENT_PAGES:
         return TREATMENT
     return PUBLIC
 

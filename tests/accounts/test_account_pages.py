@@ -15,6 +15,7 @@ from privacy.services import record_consent
 from tests.support.accounts import sign_in_by_code
 from tests.support.builders import AppointmentFactory, ClientFactory, ServiceFactory, bookable_clinic
 from tests.support.clinical_forms import form_template, submission
+from tests.support.visits import at, book, visit_clinic
 
 pytestmark = pytest.mark.django_db
 
@@ -207,3 +208,14 @@ def test_my_forms_list_my_signed_forms_as_pdfs_and_the_forms_a_coming_visit_stil
     history = form_template(slug="medical-history", kind=FormKind.MEDICAL_HISTORY, services_=[ava["future"].service])
     page = ava["browser"].get(reverse("account:forms")).content.decode()
     assert f"{history.name} (to do)" in page and "Complete the forms for this visit" in page
+
+
+def test_cancelling_one_service_of_a_visit_from_the_account_cancels_the_whole_visit(client, run_tasks, sms_outbox):
+    """As from the visit's manage link: never half a visit left holding a practitioner and a room."""
+    clinic = visit_clinic()
+    first, second = book(clinic, [clinic.consultation, clinic.facial], at(9))
+    sign_in_by_code(client, run_tasks, sms_outbox, str(first.client.mobile_phone))
+    response = client.post(reverse("account:visit_cancel", args=[second.pk]))
+    assert response.status_code == 302 and "cancelled=1" in response.url
+    statuses = set(Appointment.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True))
+    assert statuses == {AppointmentStatus.CANCELLED}

@@ -1,5 +1,6 @@
 """Signing in without a password: a texted code or an emailed link, short-lived, few tries, no hint."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -93,6 +94,41 @@ def test_a_code_is_dead_after_five_wrong_tries_even_the_right_one(client, run_ta
     response = enter_code(client, run_tasks, code)
     assert response.status_code == 400 and "Ask for a new one" in response.content.decode()
     assert not AccountSession.objects.exists()
+
+
+@pytest.mark.policy("client-account")
+def test_an_expired_code_reads_the_same_whether_or_not_the_number_is_on_file(run_tasks, sms_outbox, ava, settings):
+    """Waiting out a code's minutes, then typing any code, must not tell a number on file from one that is not."""
+    known, stranger = Browser(), Browser()
+    ask_for_code(known, run_tasks, NATIONAL)
+    ask_for_code(stranger, run_tasks, "(408) 555-0999")
+    later = timezone.now() + timedelta(minutes=settings.ACCOUNT_SIGN_IN_CODE_MINUTES, seconds=1)
+    with time_machine.travel(later):
+        answers = [enter_code(browser, run_tasks, "000000") for browser in (known, stranger)]
+    assert answers[0].status_code == answers[1].status_code == 400
+    problems = [re.search(r'role="alert">(.*?)</p>', a.content.decode(), re.S) for a in answers]
+    assert problems[0] and problems[1]
+    assert problems[0].group(1) == problems[1].group(1)
+
+
+def _shown_problem(response):
+    return re.search(r'role="alert">(.*?)</p>', response.content.decode(), re.S).group(1)
+
+
+@pytest.mark.policy("client-account")
+def test_a_code_superseded_by_a_newer_ask_reads_the_same_whether_or_not_the_number_is_on_file(
+    run_tasks, sms_outbox, ava
+):
+    """Asking again for a number from a second browser kills the first browser's code, on file or not."""
+    answers = []
+    for number in (NATIONAL, "(408) 555-0999"):
+        first, second = Browser(), Browser()
+        ask_for_code(first, run_tasks, number)
+        ask_for_code(second, run_tasks, number)
+        answers.append(enter_code(first, run_tasks, "000000"))
+    assert answers[0].status_code == answers[1].status_code == 400
+    assert _shown_problem(answers[0]) == _shown_problem(answers[1])
+    assert "expired" in _shown_problem(answers[1])
 
 
 def test_a_code_expires_after_its_minutes(client, run_tasks, sms_outbox, ava, settings):

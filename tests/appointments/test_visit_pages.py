@@ -183,3 +183,21 @@ def test_a_malformed_practitioner_choice_goes_back_to_choosing_services(client, 
     ids = f"{clinic.neurotoxin.pk},{clinic.facial.pk}"
     query = {"services": ids, "practitioners": practitioners, "start": at(9).isoformat()}
     assert client.get(visit_url(clinic.location) + "details/", query).status_code == 302
+
+
+@pytest.mark.policy("use-analytics-advertising")
+def test_the_visit_pages_naming_the_treatments_chosen_load_no_analytics_or_ad_tag(client, settings):
+    """As a single service's booking pages: which treatments someone looks at is health-related."""
+    settings.GA_MEASUREMENT_ID, settings.GTM_CONTAINER_ID, settings.META_PIXEL_ID = "G-TEST123", "GTM-TEST45", "99988"
+    client.post("/privacy/cookies/", {"choice": "accept_all", "next": "/"})
+    assert "G-TEST123" in client.get("/").content.decode()  # the tags do load on a public page
+    clinic = visit_clinic()
+    chosen = f"{clinic.consultation.pk},{clinic.facial.pk}"
+    pages = [
+        client.get(visit_url(clinic.location), {"service_1": clinic.consultation.pk, "service_2": clinic.facial.pk}),
+        client.get(visit_url(clinic.location) + "details/", {"services": chosen, "start": at(9).isoformat()}),
+    ]
+    for page in pages:
+        html = page.content.decode()
+        assert page.status_code == 200 and "HydraFacial" in html
+        assert not any(tag in html for tag in ("G-TEST123", "GTM-TEST45", "99988", "googletagmanager"))

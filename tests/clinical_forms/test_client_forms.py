@@ -269,3 +269,16 @@ def test_one_reminder_goes_within_48_hours_of_a_visit_whose_forms_are_missing(
         client.post(fill_url(done, template), good_answers(template))
     with django_capture_on_commit_callbacks(execute=True):
         assert services.send_due_form_reminders() == 0
+
+
+@pytest.mark.policy("health-data-access")
+def test_forms_pages_under_the_private_link_are_never_cached(client, visit):
+    """The list and the form (with the draft's health answers) are private: no shared or back-forward cache."""
+    appointment, history = visit["appointment"], visit["history"]
+    client.post(fill_url(appointment, history), good_answers(history, sign=None, allergies__detail="Latex"))
+    for url in (reverse("clinical_forms:index", args=[forms_token(appointment)]), fill_url(appointment, history)):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        cache_control = response.get("Cache-Control", "")
+        assert "private" in cache_control and "no-store" in cache_control, url
+    assert "Latex" in response.content.decode()  # the fill page shows what was typed: it must not be stored

@@ -199,3 +199,26 @@ def test_the_simulated_page_is_404_with_the_stripe_backend(client, deposit_clini
     url = reverse("payments:local_checkout", args=[checkout.stripe_checkout_session_id])
     assert client.post(url, {"card": "pm_card_visa"}).status_code == 404
     assert not Appointment.objects.exists()
+
+
+@pytest.mark.policy("use-analytics-advertising")
+def test_the_payment_step_pages_load_no_analytics_or_ad_tag_and_send_no_referrer(client, deposit_clinic, settings):
+    """Their address holds the checkout's key (the client's only handle) and they name the treatment."""
+    settings.GA_MEASUREMENT_ID, settings.GTM_CONTAINER_ID, settings.META_PIXEL_ID = "G-TEST123", "GTM-TEST45", "99988"
+    client.post("/privacy/cookies/", {"choice": "accept_all", "next": "/"})
+    assert "G-TEST123" in client.get("/").content.decode()  # the tags do load on a public page
+    location, service, _, _ = deposit_clinic
+    checkout = start_paid_booking(client, location, service, slot())
+    accept_policy(client, checkout)
+    checkout.refresh_from_db()
+    pages = [
+        reverse("payments:booking_checkout", args=[checkout.key]),
+        reverse("payments:local_checkout", args=[checkout.stripe_checkout_session_id]),
+        reverse("payments:booking_checkout_return", args=[checkout.key]),
+    ]
+    for url in pages:
+        response = client.get(url)
+        html = response.content.decode()
+        assert response.status_code == 200, url
+        assert not any(tag in html for tag in ("G-TEST123", "GTM-TEST45", "99988", "googletagmanager")), url
+        assert '<meta name="referrer" content="same-origin">' in html, url  # the private pages' referrer rule

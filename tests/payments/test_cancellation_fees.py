@@ -16,6 +16,7 @@ from payments import services
 from payments.backends import local
 from payments.models import Payment, PaymentKind, PaymentStatus, SavedCard
 from payments.tasks import charge_appointment_fee
+from tests.support.accounts import sign_in_by_code
 from tests.support.front_desk import front_desk_user
 from tests.support.payments import accept_policy, clinic_asking, pay_on_local_page, start_paid_booking
 
@@ -81,6 +82,26 @@ def test_confirming_cancels_and_charges_the_accepted_fee_off_session_once(client
     assert charges == [(f"payment-{fee.pk}", charges[0][1])] and charges[0][1]["amount"] == 4000
 
 
+@pytest.mark.policy("use-payments")
+def test_cancelling_from_the_account_inside_the_window_shows_the_fee_first_and_charges_it_once_confirmed(
+    client, run_tasks, sms_outbox, django_capture_on_commit_callbacks
+):
+    """The account's Cancel button is no way around the policy the client accepted."""
+    appointment = booked_with_card(client, in_two_days())
+    sign_in_by_code(client, run_tasks, sms_outbox, "(408) 555-0143")
+    response = client.post(reverse("account:visit_cancel", args=[appointment.pk]))
+    assert response.status_code == 200 and "late-cancel fee of $40.00" in response.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.status != AppointmentStatus.CANCELLED
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("account:visit_cancel", args=[appointment.pk]), {"accept_fee": "yes"})
+    assert response.status_code == 302 and "cancelled=1" in response.url
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.CANCELLED
+    fee = Payment.objects.get(kind=PaymentKind.LATE_CANCEL_FEE)
+    assert fee.amount == 4000 and fee.status == PaymentStatus.SUCCEEDED
+
+
 def test_cancelling_before_the_window_costs_nothing_and_asks_nothing(client):
     appointment = booked_with_card(client, in_ten_days())
     response = client.post(cancel_url(appointment))
@@ -108,6 +129,19 @@ def test_a_card_needing_authentication_gets_an_emailed_link_that_completes_the_f
     fee.refresh_from_db()
     assert fee.status == PaymentStatus.SUCCEEDED
     assert "this payment is complete" in client.get(link).content.decode()
+
+
+def test_the_simulated_fee_page_goes_back_only_to_this_site(client, django_capture_on_commit_callbacks):
+    """Its ?back= is the fee link's own page: another site's address there is not followed (no open redirect)."""
+    appointment = booked_with_card(client, in_two_days(), card=local.NEEDS_AUTHENTICATION)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(cancel_url(appointment), {"accept_fee": "yes"})
+    (message,) = [m for m in mail.outbox if "confirm your payment" in m.subject]
+    link = re.search(r"https?://[^/\s]+(/payments/fee/\S+)", message.body).group(1)
+    page = client.post(link).url.split("?")[0] + "?back=https://evil.example/phish"
+    assert "evil.example" not in client.get(page).content.decode()
+    paid = client.post(page, {"card": "pm_card_visa"})
+    assert paid.status_code == 302 and "evil.example" not in paid.url
 
 
 def test_a_tampered_fee_link_is_404(client):
