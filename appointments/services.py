@@ -369,17 +369,13 @@ def hold_booking(
         raise BookingRefused("An online booking needs the privacy policy accepted.")
     try:
         with transaction.atomic():
-            chosen, end = _choose_free_practitioner(
-                location=location, service=service, start=start, practitioner_id=practitioner_id
-            )
-            hold = SlotHold.objects.create(
+            hold = _hold(
                 location=location,
                 service=service,
-                practitioner_id=chosen,
                 start=start,
-                occupied_until=end + service.buffer_after,
+                practitioner_id=practitioner_id,
                 expires_at=expires_at,
-                reason=reason[:100],
+                reason=reason,
             )
             client = new_client_for_booking(details=details, location=location)
             _record_booking_consents(client=client, consents=consents, meta=meta or RequestMeta())
@@ -506,14 +502,35 @@ def hold_time(
     Under the practitioner and unit locks bookings take, so a hold and a booking never both get one time
     or one laser.
     """
+    return _hold(
+        location=location,
+        service=service,
+        start=start,
+        practitioner_id=practitioner_id,
+        expires_at=expires_at,
+        reason=reason,
+    )
+
+
+def _hold(
+    *,
+    location: "Location",
+    service: Service,
+    start: datetime,
+    practitioner_id: int | None,
+    expires_at: datetime,
+    reason: str,
+) -> SlotHold:
+    """The one way a time is held (a waitlist offer, a payment step): the practitioner (this one, or any
+    free qualified one) and a unit of each room or device the service needs, under the booking locks."""
     with transaction.atomic():
-        _, end = _choose_free_practitioner(
+        chosen, end = _choose_free_practitioner(
             location=location, service=service, start=start, practitioner_id=practitioner_id
         )
         hold = SlotHold.objects.create(
             location=location,
             service=service,
-            practitioner_id=practitioner_id,
+            practitioner_id=chosen,
             start=start,
             occupied_until=end + service.buffer_after,  # the practitioner's own duration of the service
             expires_at=expires_at,

@@ -222,3 +222,17 @@ def test_the_payment_step_pages_load_no_analytics_or_ad_tag_and_send_no_referrer
         assert response.status_code == 200, url
         assert not any(tag in html for tag in ("G-TEST123", "GTM-TEST45", "99988", "googletagmanager")), url
         assert '<meta name="referrer" content="same-origin">' in html, url  # the private pages' referrer rule
+
+
+def test_the_time_held_while_the_client_pays_keeps_its_laser_too(client):
+    """Rooms and devices are held with the practitioner (appointments.services._hold), so a paid booking
+    never ends in a refund because the one laser went to someone else meanwhile."""
+    from tests.support.builders import needs
+
+    location, service, (first, second), _ = clinic_asking("deposit_fixed", deposit_amount=5000, practitioners=2)
+    needs(service, location, laser=(1, 15))
+    checkout = start_paid_booking(client, location, service, slot(), practitioner=first.pk)
+    assert checkout.hold.units.count() == 1
+    # The second practitioner is free at that time, but the one laser is held for the paying client.
+    other = post_booking(client, location, service, slot(), email="other@example.com", practitioner=second.pk)
+    assert other.status_code == 409 and not Appointment.objects.exists()
