@@ -11,6 +11,8 @@ from phonenumber_field.formfields import PhoneNumberField
 from privacy.models import ConsentPurpose
 from privacy.notices import booking_notices
 
+from . import services
+
 # Numbers that cannot take a text message.
 NOT_TEXTABLE = {
     phonenumbers.PhoneNumberType.FIXED_LINE,
@@ -131,6 +133,24 @@ class BookingDetailsForm(ClientDetailsFields):
 
     def clean_last_name(self):
         return self.cleaned_data["last_name"].strip()
+
+    def client_details(self) -> "services.ClientDetails":
+        data = self.cleaned_data
+        return services.ClientDetails(
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            email=data["email"],
+            mobile_phone=data["mobile_phone"],
+        )
+
+    def booking_consents(self) -> "services.BookingConsents":
+        data = self.cleaned_data
+        return services.BookingConsents(
+            privacy_policy=data["accept_privacy_policy"],
+            sms_reminders=data["sms_reminders"],
+            sms_marketing=data["sms_marketing"],
+            email_marketing=data["email_marketing"],
+        )
 
 
 class RescheduleForm(forms.Form):

@@ -243,19 +243,7 @@ def booking_details(request, location_slug, service_slug):
         context["alternatives"] = _alternative_links(location, service, alternatives, practitioner_id)
         return render(request, "appointments/slot_taken.html", context, status=409)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        details = services.ClientDetails(
-            first_name=data["first_name"],
-            last_name=data["last_name"],
-            email=data["email"],
-            mobile_phone=data["mobile_phone"],
-        )
-        consents = services.BookingConsents(
-            privacy_policy=data["accept_privacy_policy"],
-            sms_reminders=data["sms_reminders"],
-            sms_marketing=data["sms_marketing"],
-            email_marketing=data["email_marketing"],
-        )
+        details, consents = form.client_details(), form.booking_consents()
         # A deposit or a card on file first (payments registers the step): the time is held meanwhile.
         step = booking_steps.step_for(location=location, service=service)
         try:

@@ -171,25 +171,14 @@ def visit_details(request, location_slug):
     if request.method == "GET" and not fits:
         return _taken(request, context, location, service_list, start, practitioner_ids=practitioner_ids)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
             appointments = services.book_visit(
                 location=location,
                 service_ids=[s.pk for s in service_list],
                 start=start,
                 practitioner_ids=practitioner_ids,
-                details=services.ClientDetails(
-                    first_name=data["first_name"],
-                    last_name=data["last_name"],
-                    email=data["email"],
-                    mobile_phone=data["mobile_phone"],
-                ),
-                consents=services.BookingConsents(
-                    privacy_policy=data["accept_privacy_policy"],
-                    sms_reminders=data["sms_reminders"],
-                    sms_marketing=data["sms_marketing"],
-                    email_marketing=data["email_marketing"],
-                ),
+                details=form.client_details(),
+                consents=form.booking_consents(),
                 meta=_client_meta(request),
             )
         except services.SlotUnavailable as exc:
