@@ -6,6 +6,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from appointments.models import Appointment
+from appointments.services import ACTIVE_STATUSES
 from clinic import identity
 from clinic.models import Client
 from clinical_forms.models import FormSubmission, SubmissionStatus
@@ -101,7 +102,7 @@ def forms_to_complete(upcoming: list[Appointment]) -> list[tuple[Appointment, li
     """Each upcoming, still active visit with forms not yet complete, and each form's state."""
     rows = []
     for visit in upcoming:
-        if visit.status not in ("booked", "confirmed"):
+        if visit.status not in ACTIVE_STATUSES:
             continue
         states = visit_forms_status(visit)
         if any(row["state"] != "complete" for row in states):
