@@ -457,7 +457,11 @@ def can_change_online(appointment: Appointment, *, now: datetime | None = None) 
 
 
 def _locked_for_client_change(appointment_id: int) -> Appointment:
-    appointment = Appointment.objects.select_for_update().select_related("location", "service").get(pk=appointment_id)
+    # Only the appointment's row: locking its location and service too would block every booking there (its
+    # insert takes a key-share lock on them) while this change waits for the practitioner: a deadlock.
+    appointment = (
+        Appointment.objects.select_for_update(of=("self",)).select_related("location", "service").get(pk=appointment_id)
+    )
     if not can_change_online(appointment):
         raise ChangeNotAllowed("This appointment can no longer be changed online. Please call the clinic.")
     return appointment
@@ -664,7 +668,9 @@ def change_status(*, appointment_ids: Collection[int], status: str) -> tuple[int
 def change_appointment_status(*, appointment_id: int, status: str) -> Appointment:
     """Move one appointment to `status`, or raise AppointmentStatusError; the same status is no change."""
     with transaction.atomic():
-        appointment = Appointment.objects.select_for_update().select_related("service").get(pk=appointment_id)
+        appointment = (
+            Appointment.objects.select_for_update(of=("self",)).select_related("service").get(pk=appointment_id)
+        )
         check_status_change(current=appointment.status, new=status)
         if appointment.status != status:
             appointment.status = status

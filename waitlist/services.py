@@ -220,7 +220,9 @@ def offer_opening(*, opening_id: int, now: datetime | None = None) -> WaitlistOf
     """
     now = now or timezone.now()
     with transaction.atomic():
-        opening = Opening.objects.select_for_update().select_related("location").filter(pk=opening_id).first()
+        opening = (
+            Opening.objects.select_for_update(of=("self",)).select_related("location").filter(pk=opening_id).first()
+        )
         if opening is None or opening.status != OpeningStatus.OPEN:
             return None
         if opening.start <= now:
