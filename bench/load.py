@@ -56,6 +56,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import psutil  # comes with locust (requirements-dev.txt)
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
@@ -132,6 +133,8 @@ def configure_environment(args, port, static_root):
         "BENCH_STATIC_ROOT": str(static_root),
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        # Production refuses to start without a key for clinical answers; a throwaway one here.
+        "CLINICAL_FORMS_KEYS": Fernet.generate_key().decode(),
         "ALLOWED_HOSTS": "127.0.0.1",
         "SITE_URL": f"http://127.0.0.1:{port}",
         "SECURE_SSL_REDIRECT": "false",  # plain HTTP on the loopback; production sits behind TLS
