@@ -44,6 +44,7 @@ from .models import (
     TimeOff,
     WorkingHours,
 )
+from .phone_booking import phone_booking_view
 from .visit_admin import book_visit_view
 
 # Other apps add inlines for an appointment here (its text messages).
@@ -246,6 +247,11 @@ class AppointmentAdmin(LocationScopedAdmin):
                 "visit/add/",
                 self.admin_site.admin_view(partial(book_visit_view, self)),
                 name="appointments_book_visit",
+            ),
+            path(
+                "phone/",
+                self.admin_site.admin_view(partial(phone_booking_view, self)),
+                name="appointments_phone_booking",
             ),
             path(
                 "calendar/status/",

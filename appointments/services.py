@@ -20,8 +20,8 @@ from django.utils import timezone
 from clinic import identity
 from clinic.errors import BusinessRuleError
 from clinic.queueing import enqueue
-from privacy.models import ConsentPurpose, ConsentSource
-from privacy.notices import booking_notices
+from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
+from privacy.notices import booking_notices, phone_call_notices
 from privacy.policy import current_policy
 from privacy.services import record_consent
 
@@ -59,6 +59,7 @@ from .signals import appointment_booked, appointment_cancelled_by_clinic, appoin
 from .visit_availability import MAX_VISIT_SERVICES, VisitSlot, find_visit_slots, nearest_visit_slots
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import User
     from phonenumber_field.phonenumber import PhoneNumber
 
     from clinic.models import Client, Location
@@ -882,6 +883,76 @@ def save_appointment_from_front_desk(
                     lambda: appointment_rescheduled.send(sender=Appointment, appointment_id=appointment_pk)
                 )
         return appointment
+
+
+def book_phone_call(
+    *,
+    staff_user: "User",
+    location: "Location",
+    service: Service,
+    practitioner: Practitioner,
+    start: datetime,
+    client: "Client | None" = None,
+    new_client: ClientDetails | None = None,
+    texts_agreed: bool = False,
+    identity_check: str = "",
+    notes: str = "",
+) -> Appointment:
+    """A booking the front desk takes on the phone, for a client on file or a new record, all or nothing.
+
+    What the caller agreed to is recorded in the ledger in the exact words read to them, as said on a
+    call through `staff_user` (who the caller is to an existing record: `identity_check`, how staff knew).
+    The confirmation goes out after commit like any booking's, and re-checks consent and the STOP list then.
+    Raises FrontDeskBookingRefused (nothing written) when the time is taken or breaks a booking rule.
+    """
+    if (client is None) == (new_client is None):
+        raise ValueError("Book a phone call for a client on file or a new client, not both or neither.")
+    words = phone_call_notices()
+    evidence = f"Read aloud on a phone call by {staff_user.get_username()}"
+    with transaction.atomic():
+        if new_client is not None:
+            client = identity.new_client_from_booking(
+                first_name=new_client.first_name,
+                last_name=new_client.last_name,
+                email=new_client.email,
+                mobile_phone=new_client.mobile_phone,
+                location=location,
+            )
+            record_consent(
+                client=client,
+                purpose=ConsentPurpose.PRIVACY_POLICY,
+                granted=True,
+                notice_text=words[ConsentPurpose.PRIVACY_POLICY],
+                source=ConsentSource.PHONE_CALL,
+                actor=ConsentActor.STAFF,
+                staff_user=staff_user,
+                evidence=evidence,
+                policy_version=current_policy(),
+            )
+        assert client is not None
+        appointment = save_appointment_from_front_desk(
+            appointment_id=None,
+            client=client,
+            location=location,
+            service=service,
+            practitioner=practitioner,
+            start=start,
+            status=AppointmentStatus.BOOKED,
+            source=AppointmentSource.FRONT_DESK,
+            notes=notes,
+        )
+        if texts_agreed:
+            record_consent(
+                client=client,
+                purpose=ConsentPurpose.SMS_REMINDERS,
+                granted=True,
+                notice_text=words[ConsentPurpose.SMS_REMINDERS],
+                source=ConsentSource.PHONE_CALL,
+                actor=ConsentActor.STAFF,
+                staff_user=staff_user,
+                evidence=evidence + (f"; the caller is the client on file: {identity_check}" if identity_check else ""),
+            )
+    return appointment
 
 
 def delete_appointments(*, appointment_ids: Collection[int]) -> int:

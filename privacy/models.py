@@ -33,6 +33,8 @@ class ConsentSource(models.TextChoices):
     EMAIL_CONFIRMATION = "email_confirmation", "Confirmation link emailed to the address"
     COOKIE_BANNER = "cookie_banner", "Cookie banner"
     ADMIN = "admin", "Admin"
+    # Said aloud on a call to the front desk, after a named staff member read the exact words (staff_user).
+    PHONE_CALL = "phone_call", "Said on a phone call to the front desk"
     PRIVACY_REQUEST = "privacy_request", "Privacy request"
     GPC_SIGNAL = "gpc_signal", "Global Privacy Control signal"
     RECORD_MERGE = "record_merge", "Client records merged (a withdrawal carried over)"
