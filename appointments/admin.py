@@ -44,6 +44,7 @@ from .models import (
     TimeOff,
     WorkingHours,
 )
+from .move_admin import free_times_to_move_to, move_view
 from .phone_booking import phone_booking_view
 from .visit_admin import book_visit_view
 
@@ -249,6 +250,11 @@ class AppointmentAdmin(LocationScopedAdmin):
                 name="appointments_book_visit",
             ),
             path(
+                "move/",
+                self.admin_site.admin_view(require_POST(partial(move_view, self))),
+                name="appointments_move",
+            ),
+            path(
                 "phone/",
                 self.admin_site.admin_view(partial(phone_booking_view, self)),
                 name="appointments_phone_booking",
@@ -381,10 +387,17 @@ class AppointmentAdmin(LocationScopedAdmin):
         return [*fields, *appointment_facts] if obj else fields
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        appointment = self.get_object(request, object_id)
+        if appointment is not None and request.method == "GET" and self.has_change_permission(request, appointment):
+            # Rescheduling: the next free times, each a one-click move (move_admin).
+            extra_context = {
+                **(extra_context or {}),
+                "free_times": free_times_to_move_to(appointment),
+                "loaded_version": appointment.updated_at.isoformat(),
+            }
         response = super().change_view(request, object_id, form_url, extra_context)
         if response.status_code == 200:
             # The page lists the client's texts about this appointment (the messaging inline).
-            appointment = self.get_object(request, object_id)
             privacy_requests.audit(
                 AuditAction.DATA_VIEWED,
                 client_id=appointment.client_id,
