@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
@@ -425,6 +426,16 @@ class AppointmentAdmin(LocationScopedAdmin):
         obj.pk = saved.pk
         obj._state.adding = False
         obj.refresh_from_db()
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # A new booking lands where it can be seen: its day in the calendar, not a list filtered to another day.
+        if "_continue" in request.POST or "_addanother" in request.POST or IS_POPUP_VAR in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(
+            request, f"Booked {obj.service} for {obj.client} at {admin_datetime(obj.start, obj.location.tzinfo)}."
+        )
+        day = obj.start.astimezone(obj.location.tzinfo).date()
+        return HttpResponseRedirect(calendar_url(location_id=obj.location_id, day=day) + f"#appointment-{obj.pk}")
 
     def delete_model(self, request, obj):
         services.delete_appointments(appointment_ids=[obj.pk])

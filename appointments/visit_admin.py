@@ -1,6 +1,7 @@
 """The front desk books a visit of several services in the admin (services.book_visit_from_front_desk)."""
 
 from datetime import datetime
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -79,8 +80,15 @@ def book_visit_view(model_admin, request):
                 f"Booked a visit of {len(appointments)} services for {appointments[0].client}.",
                 messages.SUCCESS,
             )
-            opts = model_admin.model._meta
-            return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+            # Where it can be seen: the visit's day in the calendar.
+            first = appointments[0]
+            day = first.start.astimezone(first.location.tzinfo).date()
+            return HttpResponseRedirect(
+                reverse("admin:appointments_day_calendar")
+                + "?"
+                + urlencode({"location": first.location_id, "date": day.isoformat()})
+                + f"#appointment-{first.pk}"
+            )
     context = {
         **model_admin.admin_site.each_context(request),
         "title": "Book a visit of several services",

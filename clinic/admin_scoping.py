@@ -24,6 +24,7 @@ from django.contrib import admin
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
+from .admin_search import FilteredSearchNotice
 from .models import Client, Location
 from .selectors import staff_location_ids
 
@@ -94,7 +95,7 @@ class ScopedRelationsMixin:
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
-class LocationScopedAdmin(ScopedRelationsMixin, admin.ModelAdmin):
+class LocationScopedAdmin(ScopedRelationsMixin, FilteredSearchNotice):
     """Staff tied to locations see and edit only those locations' records (the rules above)."""
 
     def scope(self, request, queryset):
