@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from clinic.admin import LocationScopedAdmin, client_inlines
 from clinic.admin_scoping import LocationScopedInline, register_scope, scoped
+from clinic.errors import BusinessRuleError
 from clinic.models import Location
 from clinic.selectors import phone_search_term, staff_location_ids
 from clinic.timefmt import admin_datetime
@@ -333,11 +334,15 @@ class AppointmentAdmin(LocationScopedAdmin):
             self.message_user(request, "Choose a status to change to.", messages.ERROR)
         else:
             try:
-                services.change_appointment_status(appointment_id=appointment.pk, status=status)
-            except services.AppointmentStatusError as exc:
+                # A visit-wide change (check-in, no-show, cancel) moves the client's whole visit.
+                changed = services.change_visit_status(appointment_id=appointment.pk, status=status)
+            except BusinessRuleError as exc:  # the status table, or a gate on the change (clinical forms)
                 self.message_user(request, f"{label}: {exc}", messages.ERROR)
             else:
-                self.message_user(request, f"{label}: {AppointmentStatus(status).label.lower()}.", messages.SUCCESS)
+                what = AppointmentStatus(status).label.lower()
+                if len(changed) > 1:
+                    what = f"{what} (the whole visit: {len(changed)} services)"
+                self.message_user(request, f"{label}: {what}.", messages.SUCCESS)
         day = appointment.local_start.date()
         return HttpResponseRedirect(
             calendar_url(location_id=appointment.location_id, day=day) + f"#appointment-{appointment.pk}"

@@ -46,9 +46,12 @@ def _status_forms(item: CalendarItem, links: CalendarLinks, who: str) -> str:
         f'<input type="hidden" name="csrfmiddlewaretoken" value="{e(links.csrf_token)}">'
         f'<input type="hidden" name="appointment" value="{pk}">'
     )
+    # Checking in part of a visit checks in the whole visit (services.change_visit_status): the client is here.
+    whole = " the visit" if len(item.visit_parts) > 1 else ""
     check_in = (
         f'<form method="post" action="{action}">{hidden}<input type="hidden" name="status" value="checked_in">'
-        f'<button type="submit" class="button">Check in<span class="visually-hidden"> {who}</span></button></form>'
+        f'<button type="submit" class="button">Check in{whole}<span class="visually-hidden"> {who}</span></button>'
+        "</form>"
         if item.can_check_in
         else ""
     )
@@ -70,13 +73,31 @@ def _item_html(item: CalendarItem, tz: ZoneInfo, links: CalendarLinks) -> str:
     client = e(str(appointment.client))
     who = f"{client}, {_clock(appointment.start, tz)}"
     change_url = e(links.change_url.replace("/0/", f"/{appointment.pk}/"))
+    visit = _visit_html(item, tz)
     return (
-        f'<div class="block status-{e(appointment.status)}" id="appointment-{appointment.pk}">'
+        f'<div class="block status-{e(appointment.status)}{" visit" if visit else ""}" '
+        f'id="appointment-{appointment.pk}">'
         f'<p><a href="{change_url}">'
         f"{_time(appointment.start, tz)}&ndash;{_time(appointment.end, tz)}: <strong>{client}</strong></a></p>"
-        f"<p>{e(appointment.service.name)}</p><p>Status: {e(appointment.get_status_display())}</p>"
+        f"<p>{e(appointment.service.name)}</p>{visit}<p>Status: {e(appointment.get_status_display())}</p>"
         f"{_status_forms(item, links, who)}</div>"
     )
+
+
+def _visit_html(item: CalendarItem, tz: ZoneInfo) -> str:
+    """A visit's block says which of its services this is and links to the others (in any column)."""
+    parts = item.visit_parts
+    if len(parts) < 2 or item.appointment is None:
+        return ""
+    number = next(n for n, part in enumerate(parts, 1) if part.pk == item.appointment.pk)
+    own = item.appointment.practitioner_id
+    others = ", ".join(
+        f'<a href="#appointment-{part.pk}">{e(part.service.name)} at {_time(part.start, tz)}'
+        f"{'' if part.practitioner_id == own else ' with ' + e(part.practitioner.name)}</a>"
+        for part in parts
+        if part.pk != item.appointment.pk
+    )
+    return f'<p class="visit-note">Visit: service {number} of {len(parts)}. Also: {others}</p>'
 
 
 def _cell_html(cell: CalendarCell, tz: ZoneInfo, links: CalendarLinks) -> str:

@@ -30,6 +30,8 @@ class CalendarItem:
     # Filled in by the admin view: what the front desk may change the status to from here.
     status_choices: list[tuple[str, str]] = field(default_factory=list)
     can_check_in: bool = False
+    # A visit of several services: its active appointments that day, in order (this one among them).
+    visit_parts: list[Appointment] = field(default_factory=list)
 
 
 @dataclass
@@ -169,6 +171,14 @@ def day_calendar(*, location: Location, day: date, kinds: Sequence[str] = ("prac
     active = [a for a in everything if a.status != AppointmentStatus.CANCELLED]
     context = DayContext(location=location, day=day, tz=tz, start=start, end=end, appointments=active)
     columns = [column for kind in kinds if kind in COLUMN_SOURCES for column in COLUMN_SOURCES[kind][1](context)]
+    visits: dict[int, list[Appointment]] = {}
+    for appointment in active:  # in start order
+        if appointment.visit_id is not None:
+            visits.setdefault(appointment.visit_id, []).append(appointment)
+    for column in columns:
+        for item in column.items:
+            if item.appointment is not None and item.appointment.visit_id in visits:
+                item.visit_parts = visits[item.appointment.visit_id]
     closure = LocationClosure.objects.filter(location=location, date=day).first()
     closed_reason = (closure.reason or "Closed") if closure else None
     row_minutes = settings.BOOKING_SLOT_GRID_MINUTES

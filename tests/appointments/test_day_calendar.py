@@ -332,3 +332,100 @@ def test_a_date_that_is_not_a_date_shows_today_with_a_message(client, milpitas):
     html = response.content.decode()
     assert "Enter a valid date." in html and "Showing today." in html
     assert "Monday 7 December 2026" in html
+
+
+# --- Visits of several services ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def visit(milpitas):
+    """Ann's 10:00 then Bo's 11:00 for one client, one visit; and an unrelated 10:00 for someone else."""
+    from appointments.models import Visit
+
+    location, service, ann, bo = milpitas
+    person = ClientFactory(first_name="Vera", last_name="Visitor")
+    together = Visit.objects.create(location=location)
+    first = AppointmentFactory(
+        client=person, location=location, service=service, practitioner=ann, start=at(MONDAY, 10), visit=together
+    )
+    second = AppointmentFactory(
+        client=person, location=location, service=service, practitioner=bo, start=at(MONDAY, 11), visit=together
+    )
+    other = AppointmentFactory(location=location, service=service, practitioner=bo, start=at(MONDAY, 9))
+    return first, second, other
+
+
+def block(html, appointment):
+    start = html.index(f'id="appointment-{appointment.pk}"')
+    return html[start : html.index("</div>", start)]
+
+
+def test_a_visits_blocks_are_marked_as_one_visit_and_link_to_each_other(client, milpitas, visit):
+    location, service, ann, bo = milpitas
+    first, second, other = visit
+    client.force_login(front_desk_user(location))
+
+    html = client.get(calendar_url(location)).content.decode()
+
+    assert "Visit: service 1 of 2" in block(html, first) and f'href="#appointment-{second.pk}"' in block(html, first)
+    assert "Visit: service 2 of 2" in block(html, second) and f'href="#appointment-{first.pk}"' in block(html, second)
+    assert "with Ann Injector" in block(html, second)  # the other part is in another practitioner's column
+    assert "Check in the visit" in block(html, first)
+    assert "Visit:" not in block(html, other) and "Check in the visit" not in block(html, other)
+
+
+def test_checking_in_any_part_of_a_visit_checks_in_the_whole_visit_and_nothing_else(client, milpitas, visit):
+    location, service, ann, bo = milpitas
+    first, second, other = visit
+    client.force_login(front_desk_user(location))
+
+    response = client.post(STATUS, {"appointment": second.pk, "status": AppointmentStatus.CHECKED_IN}, follow=True)
+
+    assert "the whole visit: 2 services" in response.content.decode()
+    for appointment in (first, second, other):
+        appointment.refresh_from_db()
+    assert (first.status, second.status) == (AppointmentStatus.CHECKED_IN, AppointmentStatus.CHECKED_IN)
+    assert other.status == AppointmentStatus.BOOKED
+
+
+def test_completing_one_service_of_a_visit_completes_only_that_service(client, milpitas, visit):
+    location, service, ann, bo = milpitas
+    first, second, _ = visit
+    client.force_login(front_desk_user(location))
+    client.post(STATUS, {"appointment": first.pk, "status": AppointmentStatus.CHECKED_IN})
+
+    client.post(STATUS, {"appointment": first.pk, "status": AppointmentStatus.COMPLETED})
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == (AppointmentStatus.COMPLETED, AppointmentStatus.CHECKED_IN)
+
+
+def test_cancelling_a_visit_from_the_calendar_cancels_its_open_services_and_frees_each_time(
+    client, milpitas, visit, django_capture_on_commit_callbacks
+):
+    from appointments.signals import time_freed
+
+    location, service, ann, bo = milpitas
+    first, second, other = visit
+    client.force_login(front_desk_user(location))
+    heard = []
+
+    def listener(sender, **freed):
+        heard.append((freed["practitioner_id"], freed["start"]))
+
+    time_freed.connect(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(STATUS, {"appointment": first.pk, "status": AppointmentStatus.CANCELLED})
+    finally:
+        time_freed.disconnect(listener)
+
+    for appointment in (first, second, other):
+        appointment.refresh_from_db()
+    assert (first.status, second.status, other.status) == (
+        AppointmentStatus.CANCELLED,
+        AppointmentStatus.CANCELLED,
+        AppointmentStatus.BOOKED,
+    )
+    assert sorted(heard) == sorted([(ann.pk, first.start), (bo.pk, second.start)])
