@@ -429,3 +429,57 @@ def test_cancelling_a_visit_from_the_calendar_cancels_its_open_services_and_free
         AppointmentStatus.BOOKED,
     )
     assert sorted(heard) == sorted([(ann.pk, first.start), (bo.pk, second.start)])
+
+
+# --- Rooms and devices ------------------------------------------------------------------------------
+
+
+def test_rooms_and_devices_show_as_columns_with_their_holds_and_their_gaps_open_the_add_form(client, milpitas):
+    from appointments.services import assign_resource_units
+    from tests.support.builders import needs
+
+    location, service, ann, bo = milpitas
+    service.duration_minutes = 60
+    service.save()
+    room_one, room_two = needs(service, location, room=(2, 15))["room"][1]
+    appointment = AppointmentFactory(location=location, service=service, practitioner=ann, start=at(MONDAY, 10))
+    assign_resource_units(appointment=appointment)
+    held = appointment.assigned_units.get().unit
+    client.force_login(front_desk_user(location))
+
+    practitioners_only = client.get(calendar_url(location)).content.decode()
+    html = client.get(calendar_url(location) + "&show=practitioner&show=resource").content.decode()
+
+    assert room_one.name not in practitioners_only
+    headings = re.findall(r'<th scope="col">([^<]+)', html)
+    assert {room_one.name, room_two.name, "Ann Injector"} <= set(headings)
+    # The held room's column has the block (to its clean-up's end); the appointment keeps one id and one form.
+    assert html.count(f'id="appointment-{appointment.pk}"') == 1 and html.count(f'id="status-{appointment.pk}"') == 1
+    assert html.count(f"<strong>{appointment.client}</strong>") == 2  # its practitioner's column and its room's
+    assert '<time datetime="2026-12-07T19:15:00+00:00">11:15 AM</time>' in html  # 60 minutes + 15 clean-up
+    assert held in (room_one, room_two)
+    # A room's gap opens the add form at that time and location, the practitioner left to choose.
+    gap = (
+        reverse("admin:appointments_appointment_add")
+        + "?"
+        + urlencode({"location": location.pk, "start": "2026-12-07T09:00"}, safe=":")
+    )
+    assert gap.replace("&", "&amp;") in html
+    form = client.get(gap).content.decode()
+    assert re.search(rf'<option value="{location.pk}" selected>', form)
+    assert 'name="start_0" value="2026-12-07"' in form and 'name="start_1" value="09:00:00"' in form
+
+
+def test_another_locations_rooms_never_show(client, milpitas, glendale):
+    from tests.support.builders import needs
+
+    location, service, ann, bo = milpitas
+    g_location, g_appointment = glendale
+    (g_room,) = needs(g_appointment.service, g_location, room=(1, 0))["room"][1]
+    g_room.name = "Glendale Laser Suite"
+    g_room.save()
+    client.force_login(front_desk_user(location))
+
+    html = client.get(calendar_url(location) + "&show=resource").content.decode()
+
+    assert "Glendale Laser Suite" not in html
