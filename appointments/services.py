@@ -1312,7 +1312,7 @@ def announce_new_working_hours(
 
     before: the span's (practitioner id, location id, weekday, start, end) before an edit; only the
     part it did not cover is new. Announced on each of the span's dates within the booking horizon,
-    not on closed days nor once started. Returns how many times were announced.
+    not on closed days nor once over (today's started span: its rest). Returns how many times were announced.
     """
     now = now or timezone.now()
     parts = [(hours.start_time, hours.end_time)]
@@ -1364,8 +1364,9 @@ def announce_reopened_day(*, location: "Location", day: date, now: datetime | No
 
 
 def _announce_span(*, location_id: int, practitioner_id: int, start: datetime, end: datetime, now: datetime) -> int:
-    if start <= now:
-        return 0  # started already: nothing anyone could be offered from its start
+    if end <= now:
+        return 0  # over already: nothing anyone could be offered
+    start = max(start, now)  # started already: its rest is still new time (the waitlist offers its free times)
     freed = {
         "location_id": location_id,
         "practitioner_id": practitioner_id,
