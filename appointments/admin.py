@@ -216,10 +216,12 @@ class DayCalendarForm(forms.Form):
         self.fields["show"].choices = [(kind, label) for kind, (label, _) in selectors.COLUMN_SOURCES.items()]
 
 
-def calendar_url(*, location_id, day: date) -> str:
-    return (
-        reverse("admin:appointments_day_calendar") + "?" + urlencode({"location": location_id, "date": day.isoformat()})
-    )
+def calendar_url(*, location_id, day: date, show=()) -> str:
+    """show: the kinds of column chosen other than the default (kept when moving between days)."""
+    query = [("location", location_id), ("date", day.isoformat())]
+    if list(show) not in ([], ["practitioner"]):
+        query += [("show", kind) for kind in show]
+    return reverse("admin:appointments_day_calendar") + "?" + urlencode(query)
 
 
 def _status_choices(status):
@@ -304,9 +306,9 @@ class AppointmentAdmin(LocationScopedAdmin):
                 "location": location,
                 "day": day,
                 "today": today,
-                "previous_url": calendar_url(location_id=location.pk, day=day - timedelta(days=1)),
-                "next_url": calendar_url(location_id=location.pk, day=day + timedelta(days=1)),
-                "today_url": calendar_url(location_id=location.pk, day=today),
+                "previous_url": calendar_url(location_id=location.pk, day=day - timedelta(days=1), show=kinds),
+                "next_url": calendar_url(location_id=location.pk, day=day + timedelta(days=1), show=kinds),
+                "today_url": calendar_url(location_id=location.pk, day=today, show=kinds),
                 "can_add": bool(links.add_url),
                 "cancelled_url": reverse(f"{names}_changelist")
                 + "?"

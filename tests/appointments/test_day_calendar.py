@@ -451,6 +451,8 @@ def test_rooms_and_devices_show_as_columns_with_their_holds_and_their_gaps_open_
     html = client.get(calendar_url(location) + "&show=practitioner&show=resource").content.decode()
 
     assert room_one.name not in practitioners_only
+    # The next and previous days keep the choice.
+    assert "&amp;show=practitioner&amp;show=resource" in html and "show=" not in practitioners_only.split("<table")[0]
     headings = re.findall(r'<th scope="col">([^<]+)', html)
     assert {room_one.name, room_two.name, "Ann Injector"} <= set(headings)
     # The held room's column has the block (to its clean-up's end); the appointment keeps one id and one form.
