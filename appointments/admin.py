@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from clinic.admin import LocationScopedAdmin, client_inlines
 from clinic.admin_scoping import LocationScopedInline, register_scope, scoped
+from clinic.errors import BusinessRuleError
 from clinic.models import Location
 from clinic.selectors import phone_search_term, staff_location_ids
 from clinic.timefmt import admin_datetime
@@ -218,10 +219,12 @@ class DayCalendarForm(forms.Form):
         self.fields["show"].choices = [(kind, label) for kind, (label, _) in selectors.COLUMN_SOURCES.items()]
 
 
-def calendar_url(*, location_id, day: date) -> str:
-    return (
-        reverse("admin:appointments_day_calendar") + "?" + urlencode({"location": location_id, "date": day.isoformat()})
-    )
+def calendar_url(*, location_id, day: date, show=()) -> str:
+    """show: the kinds of column chosen other than the default (kept when moving between days)."""
+    query = [("location", location_id), ("date", day.isoformat())]
+    if list(show) not in ([], ["practitioner"]):
+        query += [("show", kind) for kind in show]
+    return reverse("admin:appointments_day_calendar") + "?" + urlencode(query)
 
 
 def _status_choices(status):
@@ -316,9 +319,9 @@ class AppointmentAdmin(LocationScopedAdmin):
                 "location": location,
                 "day": day,
                 "today": today,
-                "previous_url": calendar_url(location_id=location.pk, day=day - timedelta(days=1)),
-                "next_url": calendar_url(location_id=location.pk, day=day + timedelta(days=1)),
-                "today_url": calendar_url(location_id=location.pk, day=today),
+                "previous_url": calendar_url(location_id=location.pk, day=day - timedelta(days=1), show=kinds),
+                "next_url": calendar_url(location_id=location.pk, day=day + timedelta(days=1), show=kinds),
+                "today_url": calendar_url(location_id=location.pk, day=today, show=kinds),
                 "can_add": bool(links.add_url),
                 "cancelled_url": reverse(f"{names}_changelist")
                 + "?"
@@ -346,11 +349,15 @@ class AppointmentAdmin(LocationScopedAdmin):
             self.message_user(request, "Choose a status to change to.", messages.ERROR)
         else:
             try:
-                services.change_appointment_status(appointment_id=appointment.pk, status=status)
-            except services.AppointmentStatusError as exc:
+                # A visit-wide change (check-in, no-show, cancel) moves the client's whole visit.
+                changed = services.change_visit_status(appointment_id=appointment.pk, status=status)
+            except BusinessRuleError as exc:  # the status table, or a gate on the change (clinical forms)
                 self.message_user(request, f"{label}: {exc}", messages.ERROR)
             else:
-                self.message_user(request, f"{label}: {AppointmentStatus(status).label.lower()}.", messages.SUCCESS)
+                what = AppointmentStatus(status).label.lower()
+                if len(changed) > 1:
+                    what = f"{what} (the whole visit: {len(changed)} services)"
+                self.message_user(request, f"{label}: {what}.", messages.SUCCESS)
         day = appointment.local_start.date()
         return HttpResponseRedirect(
             calendar_url(location_id=appointment.location_id, day=day) + f"#appointment-{appointment.pk}"

@@ -46,9 +46,12 @@ def _status_forms(item: CalendarItem, links: CalendarLinks, who: str) -> str:
         f'<input type="hidden" name="csrfmiddlewaretoken" value="{e(links.csrf_token)}">'
         f'<input type="hidden" name="appointment" value="{pk}">'
     )
+    # Checking in part of a visit checks in the whole visit (services.change_visit_status): the client is here.
+    whole = " the visit" if len(item.visit_parts) > 1 else ""
     check_in = (
         f'<form method="post" action="{action}">{hidden}<input type="hidden" name="status" value="checked_in">'
-        f'<button type="submit" class="button">Check in<span class="visually-hidden"> {who}</span></button></form>'
+        f'<button type="submit" class="button">Check in{whole}<span class="visually-hidden"> {who}</span></button>'
+        "</form>"
         if item.can_check_in
         else ""
     )
@@ -61,7 +64,9 @@ def _status_forms(item: CalendarItem, links: CalendarLinks, who: str) -> str:
     )
 
 
-def _item_html(item: CalendarItem, tz: ZoneInfo, links: CalendarLinks) -> str:
+def _item_html(item: CalendarItem, tz: ZoneInfo, links: CalendarLinks, *, main: bool = True) -> str:
+    """main: the appointment's own block (its practitioner's column), with its id and status forms; a room's or
+    device's column shows a second, plain copy (one id and one set of forms per appointment on the page)."""
     appointment = item.appointment
     if appointment is None:
         return (
@@ -70,28 +75,52 @@ def _item_html(item: CalendarItem, tz: ZoneInfo, links: CalendarLinks) -> str:
     client = e(str(appointment.client))
     who = f"{client}, {_clock(appointment.start, tz)}"
     change_url = e(links.change_url.replace("/0/", f"/{appointment.pk}/"))
+    if not main:
+        return (
+            f'<div class="block status-{e(appointment.status)}"><p><a href="{change_url}">'
+            f"{_time(item.start, tz)}&ndash;{_time(item.end, tz)}: <strong>{client}</strong></a></p>"
+            f"<p>{e(appointment.service.name)} with {e(appointment.practitioner.name)}</p></div>"
+        )
+    visit = _visit_html(item, tz)
     return (
-        f'<div class="block status-{e(appointment.status)}" id="appointment-{appointment.pk}">'
+        f'<div class="block status-{e(appointment.status)}{" visit" if visit else ""}" '
+        f'id="appointment-{appointment.pk}">'
         f'<p><a href="{change_url}">'
         f"{_time(appointment.start, tz)}&ndash;{_time(appointment.end, tz)}: <strong>{client}</strong></a></p>"
-        f"<p>{e(appointment.service.name)}</p><p>Status: {e(appointment.get_status_display())}</p>"
+        f"<p>{e(appointment.service.name)}</p>{visit}<p>Status: {e(appointment.get_status_display())}</p>"
         f"{_status_forms(item, links, who)}</div>"
     )
 
 
+def _visit_html(item: CalendarItem, tz: ZoneInfo) -> str:
+    """A visit's block says which of its services this is and links to the others (in any column)."""
+    parts = item.visit_parts
+    if len(parts) < 2 or item.appointment is None:
+        return ""
+    number = next(n for n, part in enumerate(parts, 1) if part.pk == item.appointment.pk)
+    own = item.appointment.practitioner_id
+    others = ", ".join(
+        f'<a href="#appointment-{part.pk}">{e(part.service.name)} at {_time(part.start, tz)}'
+        f"{'' if part.practitioner_id == own else ' with ' + e(part.practitioner.name)}</a>"
+        for part in parts
+        if part.pk != item.appointment.pk
+    )
+    return f'<p class="visit-note">Visit: service {number} of {len(parts)}. Also: {others}</p>'
+
+
 def _cell_html(cell: CalendarCell, tz: ZoneInfo, links: CalendarLinks) -> str:
     if cell.kind == BUSY:
-        items = "".join(_item_html(item, tz, links) for item in cell.items)
+        main = cell.column is None or cell.column.kind == "practitioner"
+        items = "".join(_item_html(item, tz, links, main=main) for item in cell.items)
         return f'<td class="busy" rowspan="{cell.rowspan}">{items}</td>'
     if cell.kind == FREE:
         column = cell.column
-        if not (links.add_url and column is not None and column.book_field):
+        if not (links.add_url and column is not None):
             return '<td class="free">Free</td>'
         local = cell.start.astimezone(tz)
-        query = urlencode(
-            {"location": links.location_id, column.book_field: column.key, "start": local.strftime("%Y-%m-%dT%H:%M")},
-            safe=":",
-        )
+        # A room's gap leaves the practitioner to choose: the booking service assigns the room.
+        fields = {"location": links.location_id, **({column.book_field: column.key} if column.book_field else {})}
+        query = urlencode({**fields, "start": local.strftime("%Y-%m-%dT%H:%M")}, safe=":")
         return (
             f'<td class="free"><a href="{e(links.add_url)}?{e(query)}">Free<span class="visually-hidden">: book '
             f"{e(column.heading)} at {_clock(cell.start, tz)}</span></a></td>"

@@ -336,7 +336,34 @@ def seed_demo_week(*, now=None):
             source="front_desk" if index % 3 == 0 else "online",
             override_working_hours=True,
         )
+    _demo_visit(now=now, location=locations["milpitas"], client=clients[1])
     return clients
+
+
+def _demo_visit(*, now, location, client):  # type: ignore[no-untyped-def]
+    """A consultation then a HydraFacial in one visit (the day calendar shows it as one), on the first of the
+    next days at 1 PM where the whole visit fits under the booking rules; once (a later run adds nothing)."""
+    from .availability import wall_to_instant
+    from .services import FrontDeskBookingRefused, book_visit_from_front_desk
+
+    if client.appointments.filter(visit__isnull=False, start__gte=now).exists():
+        return
+    service_ids = list(
+        Service.objects.filter(slug__in=["consultation", "hydrafacial"]).order_by("slug").values_list("pk", flat=True)
+    )
+    for days in range(1, 8):
+        day = now.astimezone(location.tzinfo).date() + timedelta(days=days)
+        try:
+            book_visit_from_front_desk(
+                client=client,
+                location=location,
+                service_ids=service_ids,
+                practitioner_ids=[None] * len(service_ids),
+                start=wall_to_instant(day, time(13), location.tzinfo),
+            )
+        except FrontDeskBookingRefused:
+            continue  # closed, or busy then: the next day
+        return
 
 
 # seed_demo's steps (registered in AppointmentsConfig.ready(); clinic.demo runs them in order).

@@ -101,12 +101,29 @@ def practitioner_feed_ics(practitioner: Practitioner, *, now: datetime | None = 
 
 def google_calendar_url(appointment: Appointment) -> str:
     """An "Add to Google Calendar" link: the service and the clinic, nothing of the client."""
+    return _google_link(
+        title=appointment.service.name, start=appointment.start, end=appointment.end, location=appointment.location
+    )
+
+
+def visit_google_calendar_url(parts: list[Appointment]) -> str:
+    """The same link for a visit of several services: one event from its first start to its last end,
+    as its .ics file has (emails.visit_ics)."""
+    return _google_link(
+        title=" + ".join(part.service.name for part in parts),
+        start=parts[0].start,
+        end=max(part.end for part in parts),
+        location=parts[0].location,
+    )
+
+
+def _google_link(*, title: str, start: datetime, end: datetime, location) -> str:  # type: ignore[no-untyped-def]
     fmt = "%Y%m%dT%H%M%SZ"
     query = {
         "action": "TEMPLATE",
-        "text": f"{appointment.service.name} at {settings.CLINIC_NAME} {appointment.location.name}",
-        "dates": f"{appointment.start.astimezone(UTC):{fmt}}/{appointment.end.astimezone(UTC):{fmt}}",
-        "location": appointment.location.address.replace("\n", ", "),
-        "ctz": appointment.location.timezone,
+        "text": f"{title} at {settings.CLINIC_NAME} {location.name}",
+        "dates": f"{start.astimezone(UTC):{fmt}}/{end.astimezone(UTC):{fmt}}",
+        "location": location.address.replace("\n", ", "),
+        "ctz": location.timezone,
     }
     return "https://calendar.google.com/calendar/render?" + urlencode(query)

@@ -11,7 +11,16 @@ from django.db.models import QuerySet
 from clinic.models import Location
 
 from .availability import local_day_bounds, wall_to_instant
-from .models import Appointment, AppointmentStatus, LocationClosure, Practitioner, TimeOff, WorkingHours
+from .models import (
+    Appointment,
+    AppointmentStatus,
+    AssignedUnit,
+    LocationClosure,
+    Practitioner,
+    ResourceUnit,
+    TimeOff,
+    WorkingHours,
+)
 
 # What a block in the day calendar is: one of the location's appointments, the practitioner's
 # time off, or their appointment at another location (shown without client or service).
@@ -30,6 +39,8 @@ class CalendarItem:
     # Filled in by the admin view: what the front desk may change the status to from here.
     status_choices: list[tuple[str, str]] = field(default_factory=list)
     can_check_in: bool = False
+    # A visit of several services: its active appointments that day, in order (this one among them).
+    visit_parts: list[Appointment] = field(default_factory=list)
 
 
 @dataclass
@@ -139,11 +150,47 @@ def _practitioner_columns(context: DayContext) -> list[ColumnDay]:
     return sorted(columns.values(), key=lambda c: (c.heading, c.key))
 
 
-# The kinds of column the calendar can show, in order. Rooms and devices join here as their own
-# source (a column per resource unit, its bookings as items, book_field "" or the resource's form
-# field), and the calendar's "Show" choice offers every kind listed.
+def _resource_columns(context: DayContext) -> list[ColumnDay]:
+    """A column per room or device of the location (in service, or held that day), its holds as blocks.
+
+    Free while anyone works at the location that day. A gap opens the add form at that time with no
+    practitioner chosen (rooms and devices are assigned by the booking service, not picked). Three queries.
+    """
+    day, tz = context.day, context.tz
+    holds = list(
+        AssignedUnit.objects.filter(
+            unit__location=context.location, start__lt=context.end, occupied_until__gt=context.start
+        ).exclude(appointment__status=AppointmentStatus.CANCELLED)
+    )
+    held_ids = {hold.unit_id for hold in holds}
+    units = ResourceUnit.objects.filter(location=context.location).select_related("resource_type")
+    columns = {
+        unit.pk: ColumnDay(
+            kind="resource", key=unit.pk, heading=unit.name, subheading=unit.resource_type.name, book_field=""
+        )
+        for unit in units
+        if unit.is_active or unit.pk in held_ids
+    }
+    spans = [
+        (wall_to_instant(day, start, tz), wall_to_instant(day, end, tz))
+        for start, end in WorkingHours.objects.filter(
+            location=context.location, weekday=day.weekday(), practitioner__is_active=True
+        ).values_list("start_time", "end_time")
+    ]
+    appointments = {appointment.pk: appointment for appointment in context.appointments}
+    for column in columns.values():
+        column.spans = list(spans)
+    for hold in holds:
+        appointment = appointments.get(hold.appointment_id)
+        if hold.unit_id in columns and appointment is not None:
+            columns[hold.unit_id].items.append(CalendarItem(APPOINTMENT, hold.start, hold.occupied_until, appointment))
+    return sorted(columns.values(), key=lambda c: (c.subheading, c.heading, c.key))
+
+
+# The kinds of column the calendar can show, in order; the calendar's "Show" choice offers every kind listed.
 COLUMN_SOURCES: dict[str, tuple[str, ColumnSource]] = {
     "practitioner": ("Practitioners", _practitioner_columns),
+    "resource": ("Rooms and devices", _resource_columns),
 }
 
 
@@ -169,6 +216,14 @@ def day_calendar(*, location: Location, day: date, kinds: Sequence[str] = ("prac
     active = [a for a in everything if a.status != AppointmentStatus.CANCELLED]
     context = DayContext(location=location, day=day, tz=tz, start=start, end=end, appointments=active)
     columns = [column for kind in kinds if kind in COLUMN_SOURCES for column in COLUMN_SOURCES[kind][1](context)]
+    visits: dict[int, list[Appointment]] = {}
+    for appointment in active:  # in start order
+        if appointment.visit_id is not None:
+            visits.setdefault(appointment.visit_id, []).append(appointment)
+    for column in columns:
+        for item in column.items:
+            if item.appointment is not None and item.appointment.visit_id in visits:
+                item.visit_parts = visits[item.appointment.visit_id]
     closure = LocationClosure.objects.filter(location=location, date=day).first()
     closed_reason = (closure.reason or "Closed") if closure else None
     row_minutes = settings.BOOKING_SLOT_GRID_MINUTES

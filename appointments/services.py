@@ -682,6 +682,36 @@ def change_appointment_status(*, appointment_id: int, status: str) -> Appointmen
         return appointment
 
 
+# The status changes that concern the client's whole visit of several services: they arrive (or do not
+# come) once, confirm once and cancel the visit as its manage link does. Completing is per service: the
+# consultation is done while the neurotoxin is still to come.
+VISIT_WIDE_STATUSES: frozenset[str] = frozenset({_S.CONFIRMED, _S.CHECKED_IN, _S.NO_SHOW, _S.CANCELLED})
+
+
+def change_visit_status(*, appointment_id: int, status: str) -> list[Appointment]:
+    """A front-desk status change of an appointment that may be part of a visit; returns the changed ones.
+
+    A visit-wide status (VISIT_WIDE_STATUSES) moves every appointment of the visit that may make the
+    move (a part already completed stays so); the one asked about must be able to, or AppointmentStatusError
+    and nothing changes. Each goes through change_appointment_status, so its rules and gates apply to every
+    part, all or nothing.
+    """
+    with transaction.atomic():
+        visit_id = Appointment.objects.values_list("visit_id", flat=True).get(pk=appointment_id)
+        if visit_id is None or status not in VISIT_WIDE_STATUSES:
+            return [change_appointment_status(appointment_id=appointment_id, status=status)]
+        may_become = [current for current, targets in STATUS_TRANSITIONS.items() if status in targets]
+        others = (
+            Appointment.objects.filter(visit_id=visit_id, status__in=may_become)
+            .exclude(pk=appointment_id)
+            .order_by("start", "pk")
+            .values_list("pk", flat=True)
+        )
+        changed = [change_appointment_status(appointment_id=appointment_id, status=status)]
+        changed += [change_appointment_status(appointment_id=pk, status=status) for pk in list(others)]
+        return sorted(changed, key=lambda a: (a.start, a.pk))
+
+
 def _tell_client_of_cancellation(appointment: Appointment) -> None:
     """After commit: the clinic cancelled an upcoming visit, so the client hears of it (email, and a text
     with consent), as they do of a move. Their own cancellation online needs no notice: they did it."""
@@ -1353,7 +1383,7 @@ def announce_new_working_hours(
 
     before: the span's (practitioner id, location id, weekday, start, end) before an edit; only the
     part it did not cover is new. Announced on each of the span's dates within the booking horizon,
-    not on closed days nor once started. Returns how many times were announced.
+    not on closed days nor once over (today's started span: its rest). Returns how many times were announced.
     """
     now = now or timezone.now()
     parts = [(hours.start_time, hours.end_time)]
@@ -1405,8 +1435,9 @@ def announce_reopened_day(*, location: "Location", day: date, now: datetime | No
 
 
 def _announce_span(*, location_id: int, practitioner_id: int, start: datetime, end: datetime, now: datetime) -> int:
-    if start <= now:
-        return 0  # started already: nothing anyone could be offered from its start
+    if end <= now:
+        return 0  # over already: nothing anyone could be offered
+    start = max(start, now)  # started already: its rest is still new time (the waitlist offers its free times)
     freed = {
         "location_id": location_id,
         "practitioner_id": practitioner_id,

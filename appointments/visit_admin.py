@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -15,7 +16,7 @@ from clinic.models import Client, Location
 
 from . import services
 from .availability import wall_to_instant
-from .models import Practitioner, Service
+from .models import Appointment, Practitioner, Service
 from .visit_availability import MAX_VISIT_SERVICES
 
 
@@ -26,8 +27,12 @@ class FrontDeskVisitForm(forms.Form):
     time = forms.TimeField(label="Start time (the location's clock)", widget=forms.TimeInput(attrs={"type": "time"}))
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, admin_site, **kwargs):
         super().__init__(*args, **kwargs)
+        # The client is found by search (the appointment admin's own autocomplete, scoped to the user's
+        # locations by ClientAdmin's queryset), not listed: every client in one select does not scale and
+        # would show other locations' clients. The scoped queryset is also what validates the POST.
+        self.fields["client"].widget = AutocompleteSelect(Appointment._meta.get_field("client"), admin_site)
         self.fields["client"].queryset = scoped(user, Client.objects.all()).order_by("last_name", "first_name")
         self.fields["location"].queryset = scoped(user, Location.objects.filter(is_active=True)).order_by("name")
         service_choices = scoped(user, Service.objects.filter(is_active=True))
@@ -58,7 +63,12 @@ def book_visit_view(model_admin, request):
     """Add view for a visit: every part is booked by the services, all or nothing, or the form says why."""
     if not model_admin.has_add_permission(request):
         raise PermissionDenied
-    form = FrontDeskVisitForm(request.POST or None, user=request.user, initial=request.GET.dict() or None)
+    form = FrontDeskVisitForm(
+        request.POST or None,
+        user=request.user,
+        admin_site=model_admin.admin_site,
+        initial=request.GET.dict() or None,
+    )
     if request.method == "POST" and form.is_valid():
         parts = form.parts()
         try:

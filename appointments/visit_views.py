@@ -17,6 +17,7 @@ from clinic.ratelimits import limit
 
 from . import booking_steps, services
 from .emails import visit_ics
+from .feeds import visit_google_calendar_url
 from .forms import BookingDetailsForm, RescheduleForm, SlotSearchForm, VisitSearchForm, parse_slot_start
 from .links import manage_path
 from .models import Practitioner, Service
@@ -223,6 +224,7 @@ def manage_visit(request, appointment, token):
             "token": token,
             "just_booked": request.GET.get("booked") == "1",
             "can_change": bool(active) and services.can_change_online(lead),
+            "google_calendar_url": visit_google_calendar_url(active) if active else "",
             "preferences_request_url": reverse("messaging:preferences_request"),
         },
     )

@@ -200,8 +200,9 @@ def _candidates(opening: Opening) -> list[WaitlistEntry]:
     return list(entries)
 
 
-def _fits(opening: Opening, entry: WaitlistEntry) -> bool:
-    """Is the opening's start free for the entry's service with the opening's practitioner (holds count)?"""
+def _fitting_start(opening: Opening, entry: WaitlistEntry, *, exact: bool) -> datetime | None:
+    """The first time inside the opening that is free for the entry's service with the opening's practitioner
+    (holds count); exact: only the opening's start (a time the front desk offers by hand)."""
     day = opening.start.astimezone(opening.location.tzinfo).date()
     slots = find_free_slots(
         location=opening.location,
@@ -210,7 +211,34 @@ def _fits(opening: Opening, entry: WaitlistEntry) -> bool:
         end_date=day,
         practitioner_id=opening.practitioner_id,
     )
-    return any(slot.start == opening.start for slot in slots)
+    starts = (slot.start for slot in slots if opening.start <= slot.start < opening.end)
+    return next((start for start in starts if not exact or start == opening.start), None)
+
+
+def _split_at(opening: Opening, start: datetime) -> Opening:
+    """Offer a later time than the opening's first (new hours: a whole span opened): the opening keeps the
+    time before `start` for others (offered after commit) and a new one from `start` is offered now."""
+    later = Opening.objects.create(
+        location_id=opening.location_id, practitioner_id=opening.practitioner_id, start=start, end=opening.end
+    )
+    later.location = opening.location
+    opening.end = start
+    opening.save(update_fields=["end"])
+    earlier = opening.pk
+    transaction.on_commit(lambda: _queue_offer(earlier))
+    return later
+
+
+def _record_rest(opening: Opening, booked_until: datetime) -> None:
+    """The opening is filled until `booked_until`: the rest of it (the rest of new hours' span, or of a
+    longer cancelled time) is a new opening, offered in turn, so every free part is offered, not only the first."""
+    if booked_until < opening.end:
+        record_freed_time(
+            location_id=opening.location_id,
+            practitioner_id=opening.practitioner_id,
+            start=booked_until,
+            end=opening.end,
+        )
 
 
 def offer_opening(*, opening_id: int, now: datetime | None = None) -> WaitlistOffer | None:
@@ -225,7 +253,7 @@ def offer_opening(*, opening_id: int, now: datetime | None = None) -> WaitlistOf
         )
         if opening is None or opening.status != OpeningStatus.OPEN:
             return None
-        if opening.start <= now:
+        if opening.end <= now:
             opening.status = OpeningStatus.LAPSED
             opening.save(update_fields=["status"])
             return None
@@ -242,7 +270,7 @@ def offer_opening(*, opening_id: int, now: datetime | None = None) -> WaitlistOf
 
 
 def _offer_to(
-    *, opening: Opening, entry: WaitlistEntry, now: datetime, staff_user: "User | None" = None
+    *, opening: Opening, entry: WaitlistEntry, now: datetime, staff_user: "User | None" = None, exact: bool = False
 ) -> WaitlistOffer | None:
     client = entry.client
     phone = number_on_file(client)
@@ -254,7 +282,8 @@ def _offer_to(
         return None
     if not may_contact(client=client, purpose=Purpose.WAITLIST_OFFER):  # consent, STOP list, erasure, country
         return None
-    if not _fits(opening, entry):
+    start = _fitting_start(opening, entry, exact=exact)
+    if start is None:
         return None
     expires_at = now + timedelta(minutes=settings.WAITLIST_OFFER_MINUTES)
     try:
@@ -262,12 +291,14 @@ def _offer_to(
             location=opening.location,
             service=entry.service,
             practitioner_id=opening.practitioner_id,
-            start=opening.start,
+            start=start,
             expires_at=expires_at,
             reason="Waitlist offer",
         )
     except SlotUnavailable:
         return None
+    if start != opening.start:
+        opening = _split_at(opening, start)
     offer = WaitlistOffer.objects.create(
         opening=opening, entry=entry, expires_at=expires_at, hold=hold, offered_by=staff_user
     )
@@ -303,7 +334,7 @@ def offer_by_hand(*, entry_id: int, practitioner_id: int, start: datetime, staff
             start=start,
             end=start + service.duration,
         )
-        offer = _offer_to(opening=opening, entry=entry, now=now, staff_user=staff_user)
+        offer = _offer_to(opening=opening, entry=entry, now=now, staff_user=staff_user, exact=True)
         if offer is None:
             permission = may_contact(client=entry.client, purpose=Purpose.WAITLIST_OFFER)
             if not permission:
@@ -406,6 +437,7 @@ def accept_offer(*, phone: str, now: datetime | None = None) -> str | None:
         offer.save(update_fields=["status", "answered_at", "appointment", "hold"])
         opening.status = OpeningStatus.FILLED
         opening.save(update_fields=["status"])
+        _record_rest(opening, appointment.end)
         entry.status = EntryStatus.BOOKED
         entry.appointment = appointment
         entry.save(update_fields=["status", "appointment"])

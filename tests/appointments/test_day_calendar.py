@@ -332,3 +332,156 @@ def test_a_date_that_is_not_a_date_shows_today_with_a_message(client, milpitas):
     html = response.content.decode()
     assert "Enter a valid date." in html and "Showing today." in html
     assert "Monday 7 December 2026" in html
+
+
+# --- Visits of several services ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def visit(milpitas):
+    """Ann's 10:00 then Bo's 11:00 for one client, one visit; and an unrelated 10:00 for someone else."""
+    from appointments.models import Visit
+
+    location, service, ann, bo = milpitas
+    person = ClientFactory(first_name="Vera", last_name="Visitor")
+    together = Visit.objects.create(location=location)
+    first = AppointmentFactory(
+        client=person, location=location, service=service, practitioner=ann, start=at(MONDAY, 10), visit=together
+    )
+    second = AppointmentFactory(
+        client=person, location=location, service=service, practitioner=bo, start=at(MONDAY, 11), visit=together
+    )
+    other = AppointmentFactory(location=location, service=service, practitioner=bo, start=at(MONDAY, 9))
+    return first, second, other
+
+
+def block(html, appointment):
+    start = html.index(f'id="appointment-{appointment.pk}"')
+    return html[start : html.index("</div>", start)]
+
+
+def test_a_visits_blocks_are_marked_as_one_visit_and_link_to_each_other(client, milpitas, visit):
+    location, service, ann, bo = milpitas
+    first, second, other = visit
+    client.force_login(front_desk_user(location))
+
+    html = client.get(calendar_url(location)).content.decode()
+
+    assert "Visit: service 1 of 2" in block(html, first) and f'href="#appointment-{second.pk}"' in block(html, first)
+    assert "Visit: service 2 of 2" in block(html, second) and f'href="#appointment-{first.pk}"' in block(html, second)
+    assert "with Ann Injector" in block(html, second)  # the other part is in another practitioner's column
+    assert "Check in the visit" in block(html, first)
+    assert "Visit:" not in block(html, other) and "Check in the visit" not in block(html, other)
+
+
+def test_checking_in_any_part_of_a_visit_checks_in_the_whole_visit_and_nothing_else(client, milpitas, visit):
+    location, service, ann, bo = milpitas
+    first, second, other = visit
+    client.force_login(front_desk_user(location))
+
+    response = client.post(STATUS, {"appointment": second.pk, "status": AppointmentStatus.CHECKED_IN}, follow=True)
+
+    assert "the whole visit: 2 services" in response.content.decode()
+    for appointment in (first, second, other):
+        appointment.refresh_from_db()
+    assert (first.status, second.status) == (AppointmentStatus.CHECKED_IN, AppointmentStatus.CHECKED_IN)
+    assert other.status == AppointmentStatus.BOOKED
+
+
+def test_completing_one_service_of_a_visit_completes_only_that_service(client, milpitas, visit):
+    location, service, ann, bo = milpitas
+    first, second, _ = visit
+    client.force_login(front_desk_user(location))
+    client.post(STATUS, {"appointment": first.pk, "status": AppointmentStatus.CHECKED_IN})
+
+    client.post(STATUS, {"appointment": first.pk, "status": AppointmentStatus.COMPLETED})
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == (AppointmentStatus.COMPLETED, AppointmentStatus.CHECKED_IN)
+
+
+def test_cancelling_a_visit_from_the_calendar_cancels_its_open_services_and_frees_each_time(
+    client, milpitas, visit, django_capture_on_commit_callbacks
+):
+    from appointments.signals import time_freed
+
+    location, service, ann, bo = milpitas
+    first, second, other = visit
+    client.force_login(front_desk_user(location))
+    heard = []
+
+    def listener(sender, **freed):
+        heard.append((freed["practitioner_id"], freed["start"]))
+
+    time_freed.connect(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(STATUS, {"appointment": first.pk, "status": AppointmentStatus.CANCELLED})
+    finally:
+        time_freed.disconnect(listener)
+
+    for appointment in (first, second, other):
+        appointment.refresh_from_db()
+    assert (first.status, second.status, other.status) == (
+        AppointmentStatus.CANCELLED,
+        AppointmentStatus.CANCELLED,
+        AppointmentStatus.BOOKED,
+    )
+    assert sorted(heard) == sorted([(ann.pk, first.start), (bo.pk, second.start)])
+
+
+# --- Rooms and devices ------------------------------------------------------------------------------
+
+
+def test_rooms_and_devices_show_as_columns_with_their_holds_and_their_gaps_open_the_add_form(client, milpitas):
+    from appointments.services import assign_resource_units
+    from tests.support.builders import needs
+
+    location, service, ann, bo = milpitas
+    service.duration_minutes = 60
+    service.save()
+    room_one, room_two = needs(service, location, room=(2, 15))["room"][1]
+    appointment = AppointmentFactory(location=location, service=service, practitioner=ann, start=at(MONDAY, 10))
+    assign_resource_units(appointment=appointment)
+    held = appointment.assigned_units.get().unit
+    client.force_login(front_desk_user(location))
+
+    practitioners_only = client.get(calendar_url(location)).content.decode()
+    html = client.get(calendar_url(location) + "&show=practitioner&show=resource").content.decode()
+
+    assert room_one.name not in practitioners_only
+    # The next and previous days keep the choice.
+    assert "&amp;show=practitioner&amp;show=resource" in html and "show=" not in practitioners_only.split("<table")[0]
+    headings = re.findall(r'<th scope="col">([^<]+)', html)
+    assert {room_one.name, room_two.name, "Ann Injector"} <= set(headings)
+    # The held room's column has the block (to its clean-up's end); the appointment keeps one id and one form.
+    assert html.count(f'id="appointment-{appointment.pk}"') == 1 and html.count(f'id="status-{appointment.pk}"') == 1
+    assert html.count(f"<strong>{appointment.client}</strong>") == 2  # its practitioner's column and its room's
+    assert '<time datetime="2026-12-07T19:15:00+00:00">11:15 AM</time>' in html  # 60 minutes + 15 clean-up
+    assert held in (room_one, room_two)
+    # A room's gap opens the add form at that time and location, the practitioner left to choose.
+    gap = (
+        reverse("admin:appointments_appointment_add")
+        + "?"
+        + urlencode({"location": location.pk, "start": "2026-12-07T09:00"}, safe=":")
+    )
+    assert gap.replace("&", "&amp;") in html
+    form = client.get(gap).content.decode()
+    assert re.search(rf'<option value="{location.pk}" selected>', form)
+    assert 'name="start_0" value="2026-12-07"' in form and 'name="start_1" value="09:00:00"' in form
+
+
+def test_another_locations_rooms_never_show(client, milpitas, glendale):
+    from tests.support.builders import needs
+
+    location, service, ann, bo = milpitas
+    g_location, g_appointment = glendale
+    (g_room,) = needs(g_appointment.service, g_location, room=(1, 0))["room"][1]
+    g_room.name = "Glendale Laser Suite"
+    g_room.save()
+    client.force_login(front_desk_user(location))
+
+    html = client.get(calendar_url(location) + "&show=resource").content.decode()
+
+    assert "Glendale Laser Suite" not in html

@@ -61,3 +61,34 @@ def test_front_desk_cannot_book_a_visit_at_another_location(client):
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
     assert not Appointment.objects.exists()
+
+
+@pytest.mark.policy("security")
+def test_the_visit_forms_client_is_searched_not_listed_and_another_locations_client_cannot_be_found_or_picked(client):
+    from urllib.parse import urlencode
+
+    clinic = visit_clinic()  # the front desk's own location
+    glendale = LocationFactory(name="Glendale")
+    ours = ClientFactory(first_name="Milo", last_name="Visiblesen", preferred_location=clinic.location)
+    theirs = ClientFactory(first_name="Glennabeth", last_name="Hiddenmoor", preferred_location=glendale)
+    client.force_login(front_desk_user(clinic.location))
+
+    page = client.get(reverse(URL)).content.decode()
+    # An autocomplete (the admin's own search endpoint), not a select of every client.
+    assert 'data-field-name="client"' in page and "admin-autocomplete" in page
+    assert "Hiddenmoor" not in page and "Visiblesen" not in page
+
+    def search(term):
+        query = {"app_label": "appointments", "model_name": "appointment", "field_name": "client", "term": term}
+        return [
+            row["id"] for row in client.get(reverse("admin:autocomplete") + "?" + urlencode(query)).json()["results"]
+        ]
+
+    assert search("Visiblesen") == [str(ours.pk)]
+    assert search("Hiddenmoor") == [] and search("Glennabeth") == []
+
+    response = client.post(reverse(URL), _form(clinic, theirs, 9))
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert not Appointment.objects.exists()
+    response = client.post(reverse(URL), _form(clinic, ours, 9, practitioner_2=clinic.blake.pk))
+    assert response.status_code == 302 and Appointment.objects.filter(client=ours).count() == 2

@@ -113,6 +113,25 @@ def test_the_visits_calendar_file_holds_the_whole_visit(client):
     assert "Consultation + HydraFacial" in ics and ics.count("BEGIN:VEVENT") == 1
 
 
+def test_the_visits_manage_page_offers_the_whole_visit_as_one_google_calendar_event_without_client_data(client):
+    from datetime import UTC
+    from urllib.parse import parse_qs, urlsplit
+
+    clinic = visit_clinic()
+    first, second = book(clinic, [clinic.consultation, clinic.facial], at(9))
+    html = client.get(manage_path(first)).content.decode()
+    start = html.index('href="https://calendar.google.com/calendar/render?')
+    link = html[start + len('href="') : html.index('"', start + len('href="'))].replace("&amp;", "&")
+    query = parse_qs(urlsplit(link).query)
+    fmt = "%Y%m%dT%H%M%SZ"
+    assert query["dates"] == [f"{first.start.astimezone(UTC):{fmt}}/{second.end.astimezone(UTC):{fmt}}"]
+    assert query["text"][0].startswith("Consultation + HydraFacial at ")
+    assert "Visitor0" not in link and "visitor0" not in link and "4085552000" not in link
+
+    client.post(manage_path(first).rstrip("/") + "/cancel/")
+    assert "calendar.google.com" not in client.get(manage_path(first)).content.decode()
+
+
 @pytest.mark.parametrize(
     "query",
     [

@@ -116,6 +116,9 @@ def test_seed_adds_a_realistic_week_and_a_second_run_the_same_day_adds_nothing(s
     today = timezone.localdate(timezone.now(), ZoneInfo("America/Los_Angeles"))
     todays = [a for a in Appointment.objects.all() if a.local_start.date() == today]
     assert {a.location.slug for a in todays} == {"milpitas", "glendale"}
+    # A visit of two services (consultation, then HydraFacial) for the day calendar and the manage page.
+    (visit,) = {a.visit for a in Appointment.objects.filter(visit__isnull=False)}
+    assert [a.service.slug for a in visit.appointments.order_by("start")] == ["consultation", "hydrafacial"]
     # The inbox: a C that confirmed a visit, a question waiting unread, a STOP that opted the number out.
     inbound = {m.body: m for m in SmsMessage.objects.filter(direction=Direction.INBOUND)}
     assert inbound["C"].appointment.status == AppointmentStatus.CONFIRMED

@@ -821,3 +821,90 @@ def test_a_yes_for_an_entry_withdrawn_while_its_offer_waited_books_nothing_and_f
     entry.refresh_from_db()
     assert entry.status == EntryStatus.WITHDRAWN
     assert SmsMessage.objects.get(direction="in").read_at is None  # the front desk reads it
+
+
+# --- New hours: every free part of a span is offered, not only its first time --------------------------
+
+
+TUESDAY_9 = FREED.replace(hour=9, minute=0)
+
+
+def new_hours(clinic, start=TUESDAY_9, hours=3):
+    """A span of new working hours announced (appointments' time_freed for WorkingHours)."""
+    location, _, person = clinic
+    return services.record_freed_time(
+        location_id=location.pk, practitioner_id=person.pk, start=start, end=start + timedelta(hours=hours)
+    )
+
+
+def test_when_a_span_of_new_hours_is_taken_its_rest_is_offered_to_the_next_in_line(
+    client, clinic, django_capture_on_commit_callbacks
+):
+    join(clinic, ANA)
+    join(clinic, BEN, name="Ben")
+    with django_capture_on_commit_callbacks(execute=True):
+        span = new_hours(clinic)
+    assert offers_to(ANA).get().opening.start == TUESDAY_9
+
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound(client, "YES", sender=ANA)
+
+    assert Appointment.objects.get().start == TUESDAY_9
+    offer = offers_to(BEN).get()
+    assert (offer.opening.start, offer.opening.end) == (TUESDAY_9 + timedelta(hours=1), span.end)
+    assert "to take Tue 10:00 AM" in SmsMessage.objects.filter(to_number=BEN).get().body
+
+
+def test_a_span_whose_first_time_is_taken_is_offered_from_its_first_free_time(
+    clinic, django_capture_on_commit_callbacks
+):
+    location, service, person = clinic
+    with time_machine.travel(NOW - timedelta(days=2), tick=False):
+        AppointmentFactory(location=location, service=service, practitioner=person, start=TUESDAY_9)
+    join(clinic, ANA)
+    join(clinic, BEN, name="Ben")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        span = new_hours(clinic)
+
+    ana = offers_to(ANA).get()
+    assert (ana.opening.start, ana.opening.end) == (TUESDAY_9 + timedelta(hours=1), span.end)
+    assert "to take Tue 10:00 AM" in SmsMessage.objects.filter(to_number=ANA).get().body
+    # The time before it stays open for others (nothing free there now: nobody else is offered it).
+    span.refresh_from_db()
+    assert (span.start, span.end, span.status) == (TUESDAY_9, TUESDAY_9 + timedelta(hours=1), OpeningStatus.OPEN)
+    assert not offers_to(BEN).exists()
+
+
+def test_new_hours_already_started_today_offer_their_rest(clinic, django_capture_on_commit_callbacks):
+    from appointments.models import WorkingHours
+    from appointments.services import announce_new_working_hours
+
+    location, service, _ = clinic
+    newcomer = PractitionerFactory(name="New Hire", locations=[location], services=[service])
+    hours = WorkingHours.objects.create(
+        practitioner=newcomer, location=location, weekday=NOW.weekday(), start_time=time(8), end_time=time(18)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        announce_new_working_hours(hours=hours, now=NOW)
+    today = Opening.objects.filter(start__date=NOW.date()).get()
+    assert (today.start, today.end) == (NOW, NOW.replace(hour=18))
+
+
+# --- Visits: each service of a cancelled or moved visit frees its own time ------------------------------
+
+
+def test_a_cancelled_visit_frees_each_of_its_services_times_for_the_waitlist(db, django_capture_on_commit_callbacks):
+    from appointments.services import cancel_visit_by_client, change_visit_status
+    from tests.support.visits import at, book, visit_clinic
+
+    visits = visit_clinic()
+    online = book(visits, [visits.consultation, visits.facial], at(9))
+    at_the_desk = book(visits, [visits.neurotoxin, visits.facial], at(13), i=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cancel_visit_by_client(appointment_id=online[1].pk)
+        change_visit_status(appointment_id=at_the_desk[0].pk, status=AppointmentStatus.CANCELLED)
+
+    freed = sorted(Opening.objects.values_list("practitioner_id", "start", "end"))
+    assert freed == sorted((part.practitioner_id, part.start, part.end) for part in [*online, *at_the_desk])
