@@ -39,6 +39,7 @@ def test_the_payment_steps_pages_are_never_cached(client):
     assert_not_stored(client.get(reverse("payments:booking_checkout_return", args=[checkout.key])))
 
 
+@pytest.mark.policy("use-payments")
 def test_the_manage_links_pages_and_the_fee_link_are_never_cached(client):
     location, service, _, _ = clinic_asking("deposit_fixed", deposit_amount=5000)
     checkout = start_paid_booking(client, location, service, slot())
