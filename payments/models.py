@@ -360,3 +360,16 @@ class BookingCheckout(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in (CheckoutStatus.BOOKED, CheckoutStatus.REFUNDED, CheckoutStatus.NOT_BOOKED)
+
+
+class LocalStripeObject(models.Model):
+    """What the local payments backend (no Stripe account) remembers: its simulated Checkout pages, payments
+    and refunds. In the database, not in a process's memory, so a restart or another worker process of
+    `make run` / gunicorn sees the same page the client is on. Never used with the Stripe backend."""
+
+    key = models.CharField(max_length=120, primary_key=True)  # "<kind>:<simulated Stripe id>"
+    data = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return self.key
