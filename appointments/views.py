@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.safestring import mark_safe
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic import identity
@@ -292,6 +293,7 @@ def _appointment_or_error(request, token):
         return None, render(request, "appointments/link_expired.html", status=410)
 
 
+@never_cache  # the manage link shows the client's name, treatment and payments: never cached
 def manage(request, token):
     appointment, error = _appointment_or_error(request, token)
     if error:
@@ -340,6 +342,7 @@ def claim(request, token):
     return render(request, "appointments/claim.html", {"token": token})
 
 
+@never_cache
 @require_POST
 @limit("appointment_change")
 def cancel(request, token):
@@ -365,6 +368,7 @@ def cancel(request, token):
     return redirect(manage_path(appointment) + "?cancelled=1")
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 @limit("appointment_change")
 def reschedule(request, token):

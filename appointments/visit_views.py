@@ -64,14 +64,13 @@ def choose_visit(request, location_slug):
     """
     location = _location(location_slug)
     # Services booked with a deposit or a card on file have their own step (booking_steps): booked alone.
-    offered = [
-        service
-        for service in location.services.filter(is_active=True)
-        if booking_steps.step_for(location=location, service=service) is None
-    ]
+    active = list(location.services.filter(is_active=True))
+    offered = [service for service in active if booking_steps.step_for(location=location, service=service) is None]
+    # Said on the page, with a link to each: a client looking for one of them must not think it is missing.
+    booked_alone = [service for service in active if service not in offered]
     people = Practitioner.objects.filter(is_active=True, locations=location, service_skills__isnull=False).distinct()
     form = VisitSearchForm(request.GET or None, services=offered, practitioners=people)
-    context = {"location": location, "form": form, "max_services": MAX_VISIT_SERVICES}
+    context = {"location": location, "form": form, "max_services": MAX_VISIT_SERVICES, "booked_alone": booked_alone}
     if form.is_bound and form.is_valid():
         parts = form.parts()
         service_ids = [sid for sid, _ in parts]

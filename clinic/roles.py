@@ -33,7 +33,7 @@ _front_desk = {
     "payments": {
         "paymentrequirement": VIEW,
         "cancellationpolicy": VIEW,
-        "payment": ("view", "charge_fee"),
+        "payment": ("view", "charge_fee", "take_balance"),
         "refund": VIEW,
     },
     # The front desk offers times by hand ("change" on an entry); offers are the waitlist's record.
@@ -69,7 +69,7 @@ _clinic_manager = {
     "payments": {
         "paymentrequirement": EDIT,
         "cancellationpolicy": ("view", "add"),
-        "payment": ("view", "refund", "charge_fee"),
+        "payment": ("view", "refund", "charge_fee", "take_balance"),
         "refund": VIEW,
     },
     "waitlist": {"waitlistentry": ("view", "change"), "waitlistoffer": VIEW, "opening": VIEW},

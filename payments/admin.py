@@ -13,7 +13,16 @@ from clinic.admin import LocationScopedAdmin, ReadOnlyAdminMixin
 from clinic.admin_scoping import register_scope, scoped
 
 from . import selectors, services
-from .models import CancellationPolicy, Payment, PaymentKind, PaymentRequirement, PaymentStatus, Refund, format_money
+from .models import (
+    CancellationPolicy,
+    Payment,
+    PaymentKind,
+    PaymentMethod,
+    PaymentRequirement,
+    PaymentStatus,
+    Refund,
+    format_money,
+)
 
 REFUND_PERMISSION = "payments.refund_payment"
 
@@ -110,7 +119,7 @@ class RefundForm(forms.Form):
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
     list_display = ["created_at", "location", "kind", "amount_shown", "status", "refunded_shown"]
-    list_filter = ["location", "kind", "status"]
+    list_filter = ["location", "kind", "method", "status"]
     date_hierarchy = "created_at"
     fields = [
         "created_at",
@@ -118,6 +127,8 @@ class PaymentAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
         "client",
         "appointment",
         "kind",
+        "method",
+        "taken_by",
         "amount",
         "currency",
         "amount_refunded",
@@ -145,6 +156,8 @@ class PaymentAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
 
     @admin.display(description="Refund")
     def refund_link(self, obj):
+        if obj.method != PaymentMethod.STRIPE:
+            return "Taken at the desk: give it back at the desk."
         if selectors.refundable_amount(payment=obj) <= 0:
             return "Nothing left to refund."
         return format_html(
@@ -160,6 +173,11 @@ class PaymentAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
                 "charge-fee/<int:appointment_pk>/<str:kind>/",
                 self.admin_site.admin_view(lambda request, **kw: charge_fee_view(self, request, **kw)),
                 name="payments_payment_charge_fee",
+            ),
+            path(
+                "checkout/<int:appointment_pk>/",
+                self.admin_site.admin_view(lambda request, **kw: checkout_view(self, request, **kw)),
+                name="payments_payment_checkout",
             ),
         ] + super().get_urls()
 
@@ -283,15 +301,14 @@ def add_fee_actions_to_appointments_admin() -> None:
         return
     cls = type(appointment_admin)
     cls.has_charge_fee_permission = _has_charge_fee_permission
+    cls.has_take_balance_permission = _has_take_balance_permission
     appointment_admin.actions = [
         *appointment_admin.actions,
         _fee_action(PaymentKind.NO_SHOW_FEE, "no-show fee"),
         _fee_action(PaymentKind.LATE_CANCEL_FEE, "late-cancel fee"),
+        checkout_action,
     ]
     appointment_admin._fee_actions_added = True
-
-
-add_fee_actions_to_appointments_admin()
 
 
 def charge_fee_view(model_admin, request, appointment_pk, kind):
@@ -334,3 +351,85 @@ def charge_fee_view(model_admin, request, appointment_pk, kind):
         "opts": model_admin.model._meta,
     }
     return TemplateResponse(request, "admin/payments/charge_fee.html", context)
+
+
+# --- Front desk: checkout, the deposit taken into account ---------------------------------------------------
+
+BALANCE_PERMISSION = "payments.take_balance_payment"
+
+
+class CheckoutForm(forms.Form):
+    method = forms.ChoiceField(
+        label="How the client pays the balance",
+        choices=[
+            (PaymentMethod.DESK_CARD_TERMINAL.value, "Card terminal at the desk (record the amount)"),
+            (PaymentMethod.DESK_CASH.value, "Cash at the desk (record the amount)"),
+            (PaymentMethod.STRIPE.value, "Charge the card on file now"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    confirm = forms.BooleanField(label="Yes, the visit is complete: take the balance shown")
+
+
+def _has_take_balance_permission(modeladmin, request):
+    return request.user.has_perm(BALANCE_PERMISSION)
+
+
+@admin.action(description="Check out: complete and take the balance (after the deposit)…", permissions=["take_balance"])
+def checkout_action(modeladmin, request, queryset):
+    if queryset.count() != 1:
+        modeladmin.message_user(request, "Choose exactly one appointment to check out.", messages.WARNING)
+        return None
+    return redirect("admin:payments_payment_checkout", queryset.get().pk)
+
+
+def checkout_view(model_admin, request, appointment_pk):
+    """The visit's price, the deposit kept and what is due (all from the server); confirmed, it completes
+    the visit and records (desk) or charges (card on file) exactly what is due."""
+    from appointments.models import Appointment
+
+    if not request.user.has_perm(BALANCE_PERMISSION):
+        raise PermissionDenied
+    appointment = get_object_or_404(
+        scoped(request.user, Appointment.objects.select_related("client", "location", "service")), pk=appointment_pk
+    )
+    balance = selectors.appointment_balance(appointment=appointment)
+    card = selectors.latest_saved_card(client=appointment.client)
+    form = CheckoutForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            payment = services.take_balance_at_checkout(
+                appointment_id=appointment.pk, method=form.cleaned_data["method"], staff_user=request.user
+            )
+        except services.PaymentRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            level = messages.SUCCESS if payment.status == PaymentStatus.SUCCEEDED else messages.WARNING
+            extra = (
+                " The card asks for the client's authentication: we emailed them a link to complete it."
+                if payment.status == PaymentStatus.REQUIRES_ACTION
+                else (f" ({payment.status_reason})" if payment.status_reason else "")
+            )
+            model_admin.message_user(
+                request, f"{payment} ({payment.get_method_display()}): {payment.get_status_display()}.{extra}", level
+            )
+            return redirect("admin:payments_payment_change", payment.pk)
+    money = {
+        name: format_money(getattr(balance, name), balance.currency)
+        for name in ("deposit_paid", "taken_at_checkout", "due")
+    }
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": "Check out",
+        "appointment": appointment,
+        "balance": balance,
+        "price": format_money(balance.price, balance.currency) if balance.price is not None else None,
+        "money": money,
+        "card": card,
+        "form": form,
+        "opts": model_admin.model._meta,
+    }
+    return TemplateResponse(request, "admin/payments/checkout.html", context)
+
+
+add_fee_actions_to_appointments_admin()

@@ -166,6 +166,16 @@ class PaymentKind(models.TextChoices):
     DEPOSIT = "deposit", "Deposit"
     LATE_CANCEL_FEE = "late_cancel_fee", "Late-cancel fee"
     NO_SHOW_FEE = "no_show_fee", "No-show fee"
+    BALANCE = "balance", "Balance at checkout"
+
+
+class PaymentMethod(models.TextChoices):
+    """How the money was taken: through Stripe (online, or the card on file off-session), or at the desk,
+    where the clinic's own till or card terminal took it and we only record the amount."""
+
+    STRIPE = "stripe", "Stripe"
+    DESK_CASH = "desk_cash", "Cash at the desk"
+    DESK_CARD_TERMINAL = "desk_card_terminal", "Card terminal at the desk"
 
 
 class PaymentStatus(models.TextChoices):
@@ -203,6 +213,10 @@ class Payment(models.Model):
     status_reason = models.CharField(max_length=300, blank=True)
     stripe_payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     client_secret = models.CharField(max_length=255, blank=True, editable=False)
+    method = models.CharField(max_length=20, choices=PaymentMethod.choices, default=PaymentMethod.STRIPE)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     # Set for a fee charged to a saved card off-session: a retry must send exactly the same request.
     stripe_payment_method_id = models.CharField(max_length=255, blank=True)
     receipt_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -217,6 +231,7 @@ class Payment(models.Model):
                 "charge_fee_payment",
                 "Can charge a late-cancel or no-show fee to a saved card (up to the policy's amount)",
             ),
+            ("take_balance_payment", "Can take the balance at checkout (at the desk or the card on file)"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -345,3 +360,16 @@ class BookingCheckout(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in (CheckoutStatus.BOOKED, CheckoutStatus.REFUNDED, CheckoutStatus.NOT_BOOKED)
+
+
+class LocalStripeObject(models.Model):
+    """What the local payments backend (no Stripe account) remembers: its simulated Checkout pages, payments
+    and refunds. In the database, not in a process's memory, so a restart or another worker process of
+    `make run` / gunicorn sees the same page the client is on. Never used with the Stripe backend."""
+
+    key = models.CharField(max_length=120, primary_key=True)  # "<kind>:<simulated Stripe id>"
+    data = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return self.key

@@ -12,6 +12,7 @@ def export_payments(client_ids):
             {
                 "id": p.pk,
                 "kind": p.kind,
+                "method": p.method,
                 "location": p.location.name,
                 "amount_minor": p.amount,
                 "currency": p.currency,

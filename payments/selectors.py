@@ -1,6 +1,8 @@
 """Reads for payments."""
 
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -8,7 +10,16 @@ from django.db.models import QuerySet, Sum
 
 from clinic.models import Client, Location
 
-from .models import CancellationPolicy, Payment, PaymentRequirement, Refund, RefundStatus, SavedCard
+from .models import (
+    CancellationPolicy,
+    Payment,
+    PaymentKind,
+    PaymentRequirement,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    SavedCard,
+)
 
 STRIPE_BACKEND = "payments.backends.stripe.PaymentsBackend"
 
@@ -98,3 +109,40 @@ def daily_takings(*, locations: "list[Location]", day: "date") -> list[dict]:
         if not by_currency:
             rows.append({"location": location, "currency": "", "charged": 0, "refunded": 0, "net": 0, "kinds": {}})
     return rows
+
+
+# A payment that holds money (or may yet: an answer not in, a card asking for authentication) counts
+# against the balance, so a second checkout never takes the same balance twice.
+_COUNTED = [
+    PaymentStatus.SUCCEEDED,
+    PaymentStatus.PARTIALLY_REFUNDED,
+    PaymentStatus.REFUNDED,
+    PaymentStatus.PENDING,
+    PaymentStatus.UNKNOWN,
+    PaymentStatus.PROCESSING,
+    PaymentStatus.REQUIRES_ACTION,
+]
+
+
+@dataclass(frozen=True)
+class AppointmentBalance:
+    """What a visit costs at checkout, in minor units: the price (None when not set for the service here),
+    the deposit kept (paid less refunded), what was already taken at checkout, and what is still due."""
+
+    price: int | None
+    currency: str
+    deposit_paid: int
+    taken_at_checkout: int
+    due: int
+
+
+def appointment_balance(*, appointment: Any) -> AppointmentBalance:
+    requirement = payment_requirement(location=appointment.location, service_id=appointment.service_id)
+    price = requirement.price_amount if requirement else None
+    currency = requirement.currency if requirement else "usd"
+    payments = Payment.objects.filter(appointment_id=appointment.pk, status__in=_COUNTED)
+    kept = models.F("amount") - models.F("amount_refunded")
+    deposit = payments.filter(kind=PaymentKind.DEPOSIT).aggregate(total=Sum(kept))["total"] or 0
+    taken = payments.filter(kind=PaymentKind.BALANCE).aggregate(total=Sum(kept))["total"] or 0
+    due = max((price or 0) - deposit - taken, 0)
+    return AppointmentBalance(price=price, currency=currency, deposit_paid=deposit, taken_at_checkout=taken, due=due)

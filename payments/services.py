@@ -26,6 +26,7 @@ from .models import (
     CheckoutStatus,
     Payment,
     PaymentKind,
+    PaymentMethod,
     PaymentStatus,
     ProcessedWebhookEvent,
     Refund,
@@ -229,6 +230,8 @@ def refund_payment(*, payment_id: int, amount: int, reason: str, staff_user: Any
         raise PaymentRefused("The refund must be more than 0.")
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if payment.method != PaymentMethod.STRIPE:
+            raise PaymentRefused("This payment was taken at the desk: give it back at the desk, not through Stripe.")
         if not payment.stripe_payment_intent_id:
             raise PaymentRefused("This payment never reached Stripe: there is nothing to refund.")
         available = selectors.refundable_amount(payment=payment)
@@ -818,6 +821,47 @@ def expire_booking_checkouts(*, now: Any = None) -> int:
     return sum(expire_booking_checkout(checkout_id=pk, now=now).status != CheckoutStatus.AT_STRIPE for pk in list(due))
 
 
+# Stripe keeps a Checkout page payable until its own expiry (the hold's end + STRIPE_MIN_SESSION_MINUTES), and
+# a payment arriving meanwhile still books the time for the record: only after that is the record unused.
+ABANDONED_RECORD_GRACE = timedelta(minutes=STRIPE_MIN_SESSION_MINUTES + 5)
+ABANDONED_RECORD_REASON = "Online booking abandoned at the payment step: the record made for it is erased."
+
+
+def forget_abandoned_checkout_clients(*, now: Any = None) -> int:
+    """Erase the client records that abandoned online bookings made and nothing else uses, once no payment can
+    still arrive for them: no personal data stays behind a booking that never happened. A record that has an
+    appointment or another live booking, or that existed before its checkout (an account's), is kept."""
+    from appointments.models import Appointment
+    from privacy.erasure import erase_clients
+
+    now = now or timezone.now()
+    abandoned = BookingCheckout.objects.filter(
+        status=CheckoutStatus.EXPIRED,
+        client__isnull=False,
+        client__erased_at__isnull=True,
+        hold_expires_at__lte=now - ABANDONED_RECORD_GRACE,
+    ).values_list("client_id", "created_at")
+    # The record was made with its checkout, in the same transaction (hold_booking), not found.
+    made_for_it = [
+        client_id
+        for client_id, created_at in abandoned
+        if Client.objects.filter(pk=client_id, created_at__gte=created_at - timedelta(minutes=1)).exists()
+    ]
+    if not made_for_it:
+        return 0
+    with transaction.atomic():
+        locked = Client.objects.select_for_update().filter(pk__in=made_for_it, erased_at__isnull=True)
+        unused = [
+            client_id
+            for client_id in locked.values_list("pk", flat=True)
+            if not Appointment.objects.filter(client_id=client_id).exists()
+            and not BookingCheckout.objects.filter(client_id=client_id).exclude(status=CheckoutStatus.EXPIRED).exists()
+        ]
+        if unused:
+            erase_clients(client_ids=unused, reason=ABANDONED_RECORD_REASON, tombstone=False)
+    return len(unused)
+
+
 def sync_booking_checkout(*, checkout_id: int) -> BookingCheckout:
     """Ask Stripe how the checkout's page ended (the return page; a webhook may come later or never)."""
     checkout = BookingCheckout.objects.get(pk=checkout_id)
@@ -991,6 +1035,70 @@ def _fee_session_completed(obj: dict[str, Any]) -> None:
     payment.stripe_payment_intent_id = _id_of(obj["payment_intent"])  # the page's intent replaces the unconfirmed one
     states.move(payment, PaymentStatus.SUCCEEDED)
     payment.save()
+
+
+# --- Checkout at the desk: the balance after the deposit ----------------------------------------------------
+
+
+def take_balance_at_checkout(*, appointment_id: int, method: str, staff_user: Any = None) -> Payment:
+    """Complete the visit and take what is still due: the price here less the deposit kept and anything
+    already taken at checkout, computed now (never a form's amount). At the desk (cash, the clinic's card
+    terminal) the amount is recorded as taken; with the card on file it is charged off-session under the
+    payment's own key, outside the lock. The appointment's row lock makes a second click take nothing more."""
+    from appointments import services as appointment_services
+    from appointments.models import Appointment, AppointmentStatus
+
+    if method not in PaymentMethod.values:
+        raise PaymentRefused("Choose how the balance is taken.")
+    with transaction.atomic():
+        appointment = (
+            Appointment.objects.select_for_update(of=("self",))
+            .select_related("client", "location")
+            .get(pk=appointment_id)
+        )
+        balance = selectors.appointment_balance(appointment=appointment)
+        if balance.price is None:
+            raise PaymentRefused(
+                "This service has no price at this location (Payments > Payment requirements): the balance is unknown."
+            )
+        if balance.due <= 0:
+            raise PaymentRefused("Nothing is due: the deposit and what was taken already cover the price.")
+        card = None
+        if method == PaymentMethod.STRIPE:
+            card = selectors.latest_saved_card(client=appointment.client)
+            if card is None:
+                raise PaymentRefused("The client has no saved card: take the balance at the desk.")
+        try:
+            appointment_services.change_appointment_status(
+                appointment_id=appointment.pk, status=AppointmentStatus.COMPLETED
+            )
+        except BusinessRuleError as exc:
+            raise PaymentRefused(str(exc)) from exc
+        at_desk = method != PaymentMethod.STRIPE
+        payment = Payment.objects.create(
+            client=appointment.client,
+            location=appointment.location,
+            appointment=appointment,
+            kind=PaymentKind.BALANCE,
+            amount=balance.due,
+            currency=balance.currency,
+            method=method,
+            taken_by=staff_user if getattr(staff_user, "pk", None) else None,
+            # The clinic's own till or terminal took the money: nothing goes to Stripe.
+            status=PaymentStatus.SUCCEEDED if at_desk else PaymentStatus.PENDING,
+            stripe_payment_method_id=card.stripe_payment_method_id if card else "",
+        )
+    if at_desk:
+        return payment
+    try:
+        customer_id = ensure_stripe_customer(client=appointment.client)
+    except RetryablePaymentsError as exc:
+        _record_intent_answer(payment_id=payment.pk, intent=None, status=PaymentStatus.UNKNOWN, reason=str(exc))
+        return Payment.objects.get(pk=payment.pk)
+    payment = submit_payment(payment_id=payment.pk, customer_id=customer_id)
+    if payment.status == PaymentStatus.REQUIRES_ACTION:
+        email_authentication_link(payment_id=payment.pk)
+    return payment
 
 
 # --- Retention ---------------------------------------------------------------------------------------------

@@ -47,7 +47,9 @@ def reconcile_payments():
 @shared_task(acks_late=True)
 def expire_booking_checkouts():
     """Online bookings whose held time ran out while the client was at Stripe: close the page, free the time."""
-    return services.expire_booking_checkouts()
+    expired = services.expire_booking_checkouts()
+    services.forget_abandoned_checkout_clients()
+    return expired
 
 
 @shared_task(acks_late=True, autoretry_for=(services.PaymentsError,), retry_backoff=True, max_retries=5)

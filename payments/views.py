@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -77,6 +78,7 @@ def _checkout_context(checkout, **extra):
     }
 
 
+@never_cache  # the client's time, amount or card: never kept by a shared or the back-forward cache
 @require_http_methods(["GET", "POST"])
 @limit("booking")
 def booking_checkout(request, key):
@@ -126,6 +128,7 @@ def _request_meta(request):
     )
 
 
+@never_cache  # the client's time, amount or card: never kept by a shared or the back-forward cache
 @require_http_methods(["GET", "HEAD"])
 def booking_checkout_return(request, key):
     """Stripe sends the client back here: the outcome, asking Stripe if its webhook has not come yet."""
@@ -149,6 +152,7 @@ LOCAL_CARDS = [
 ]
 
 
+@never_cache  # the client's time, amount or card: never kept by a shared or the back-forward cache
 @require_http_methods(["GET", "POST"])
 def local_checkout(request, session_id):
     """Simulates Stripe Checkout for the local backend only: choose a test card; nothing is charged."""
@@ -204,6 +208,7 @@ def local_checkout(request, session_id):
 # --- A fee whose card asked for authentication: the emailed link --------------------------------------------
 
 
+@never_cache  # the client's time, amount or card: never kept by a shared or the back-forward cache
 @require_http_methods(["GET", "POST"])
 @limit("appointment_change")
 def fee(request, token):

@@ -30,13 +30,17 @@ class ErasureRefused(BusinessRuleError):
     """The erasure cannot go ahead (legal hold, not verified, ...): the message says why."""
 
 
-def erase_clients(*, client_ids, request=None, staff_user=None, reason=""):
-    """Anonymise these clients in every app. Idempotent. Returns {app: rows changed}."""
+def erase_clients(*, client_ids, request=None, staff_user=None, reason="", tombstone=True):
+    """Anonymise these clients in every app. Idempotent. Returns {app: rows changed}.
+
+    `tombstone=False` for a record erased because it was never used (an online booking abandoned at the
+    payment step), not because the person asked: a tombstone would erase their other records on a restore."""
     client_ids = list(client_ids)
     with transaction.atomic():
         # Staff may name the person in the reason; the audit row outlives the erasure, so it must not.
         reason = scrub(reason, traces_of(Client.objects.filter(pk__in=client_ids))) if reason else ""
-        _leave_tombstones(client_ids, erased_at=timezone.now())
+        if tombstone:
+            _leave_tombstones(client_ids, erased_at=timezone.now())
         counts = registry.erase_subject(client_ids)
         for client_id in client_ids:
             audit(

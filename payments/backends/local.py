@@ -10,7 +10,10 @@ as Stripe answers a repeated key.
 
 import hashlib
 import threading
+from dataclasses import asdict
+from typing import Any
 
+from django.db import transaction
 from django.urls import reverse
 
 from .base import (
@@ -26,14 +29,39 @@ from .base import (
 NEEDS_AUTHENTICATION = "pm_card_authenticationRequired"
 DECLINED = "pm_card_chargeDeclined"
 
-# Every call that changed something, for tests: (operation, idempotency key, parameters).
+# Every call that changed something, for tests: (operation, idempotency key, parameters). Per process.
 calls: list[tuple[str, str, dict]] = []
 _lock = threading.Lock()
-_refunded: dict[str, int] = {}
-_amounts: dict[str, int] = {}
-_deleted: set[str] = set()
-# Checkout sessions this process made (the simulated hosted page at payments:local_checkout completes them).
-_sessions: dict[str, CheckoutSession] = {}
+
+# What Stripe would remember (Checkout pages, payment amounts and card choices, refunds, deleted customers) is
+# kept in the database (payments.LocalStripeObject): a restarted `make run` or another worker process finds
+# the page the client is on, and the amount of a payment the reconcile pass asks about.
+SESSION, AMOUNT, METHOD, REFUND, DELETED = "session", "amount", "method", "refund", "deleted"
+
+
+def _model() -> Any:
+    from payments.models import LocalStripeObject
+
+    return LocalStripeObject
+
+
+def _get(kind: str, object_id: str) -> Any:
+    row = _model().objects.filter(key=f"{kind}:{object_id}").first()
+    return None if row is None else row.data.get("value")
+
+
+def _put(kind: str, object_id: str, value: Any) -> None:
+    _model().objects.update_or_create(key=f"{kind}:{object_id}", defaults={"data": {"value": value}})
+
+
+def _session(session_id: str, *, for_update: bool = False) -> CheckoutSession | None:
+    rows = _model().objects.filter(key=f"{SESSION}:{session_id}")
+    row = (rows.select_for_update() if for_update else rows).first()
+    return None if row is None else CheckoutSession(**row.data["value"])
+
+
+def _put_session(session: CheckoutSession) -> None:
+    _put(SESSION, session.id, asdict(session))
 
 
 def _id(prefix: str, key: str) -> str:
@@ -41,38 +69,35 @@ def _id(prefix: str, key: str) -> str:
 
 
 def reset() -> None:
+    """Forget the calls seen (tests). The simulated Stripe itself is in the database, which each test's
+    transaction (or flush) already resets; touching it here would need a database in every test."""
     with _lock:
         calls.clear()
-        _refunded.clear()
-        _amounts.clear()
-        _deleted.clear()
-        _sessions.clear()
 
 
 def complete_session(session_id: str, *, payment_method: str = "pm_card_visa") -> CheckoutSession:
     """The client paid (or saved a card) on the simulated hosted page: the session as Stripe then reports it."""
-    with _lock:
-        session = _sessions[session_id]
+    with transaction.atomic():  # the page's row lock: paid once, whichever process serves the click
+        session = _session(session_id, for_update=True)
+        if session is None:
+            raise PermanentPaymentsError(f"No such checkout.session: {session_id}", code="resource_missing")
         if session.status != "open":
             raise PermanentPaymentsError("This Checkout Session is no longer open.")
         paid = session.mode == "payment"
         session = CheckoutSession(
             **{
-                **session.__dict__,
+                **asdict(session),
                 "status": "complete",
                 "payment_status": "paid" if paid else "no_payment_required",
                 "payment_intent": _id("pi", session_id) if paid else "",
                 "setup_intent": "" if paid else _id("seti", session_id),
             }
         )
-        _sessions[session_id] = session
-        _methods[session.payment_intent or session.setup_intent] = payment_method
+        _put_session(session)
+        _put(METHOD, session.payment_intent or session.setup_intent, payment_method)
         if paid:
-            _amounts[session.payment_intent] = session.amount_total or 0
+            _put(AMOUNT, session.payment_intent, session.amount_total or 0)
         return session
-
-
-_methods: dict[str, str] = {}
 
 
 class PaymentsBackend(BasePaymentsBackend):
@@ -86,8 +111,7 @@ class PaymentsBackend(BasePaymentsBackend):
 
     def delete_customer(self, *, customer_id: str) -> None:
         self._record("delete_customer", "", {"customer": customer_id})
-        with _lock:
-            _deleted.add(customer_id)
+        _put(DELETED, customer_id, True)
 
     def create_setup_intent(self, *, customer_id: str, idempotency_key: str, metadata: dict[str, str]) -> Intent:
         self._record("create_setup_intent", idempotency_key, {"customer": customer_id, "metadata": metadata})
@@ -108,8 +132,7 @@ class PaymentsBackend(BasePaymentsBackend):
         params = {"amount": amount, "currency": currency, "customer": customer_id, "payment_method": payment_method}
         self._record("create_payment_intent", idempotency_key, {**params, "off_session": off_session})
         intent_id = _id("pi", idempotency_key)
-        with _lock:
-            _amounts[intent_id] = amount
+        _put(AMOUNT, intent_id, amount)
         if not (off_session and payment_method):
             return Intent(id=intent_id, status="requires_payment_method", client_secret=f"{intent_id}_secret_local")
         waiting = Intent(id=intent_id, status="requires_payment_method", payment_method=payment_method)
@@ -126,15 +149,16 @@ class PaymentsBackend(BasePaymentsBackend):
         return Intent(id=intent_id, status="succeeded", payment_method=payment_method)
 
     def retrieve_payment_intent(self, *, payment_intent_id: str) -> Intent:
-        if payment_intent_id not in _amounts:
+        if _get(AMOUNT, payment_intent_id) is None:
             raise PermanentPaymentsError(f"No such payment_intent: {payment_intent_id}", code="resource_missing")
-        if payment_intent_id in _methods:
-            return Intent(id=payment_intent_id, status="succeeded", payment_method=_methods[payment_intent_id])
+        method = _get(METHOD, payment_intent_id)
+        if method:
+            return Intent(id=payment_intent_id, status="succeeded", payment_method=method)
         return Intent(id=payment_intent_id, status="requires_payment_method")
 
     def retrieve_setup_intent(self, *, setup_intent_id: str) -> Intent:
         return Intent(
-            id=setup_intent_id, status="succeeded", payment_method=_methods.get(setup_intent_id, "pm_card_visa")
+            id=setup_intent_id, status="succeeded", payment_method=_get(METHOD, setup_intent_id) or "pm_card_visa"
         )
 
     def create_checkout_session(
@@ -155,45 +179,48 @@ class PaymentsBackend(BasePaymentsBackend):
         params = {"mode": mode, "amount": amount, "currency": currency, "customer": customer_id, "metadata": metadata}
         self._record("create_checkout_session", idempotency_key, params)
         session_id = _id("cs", idempotency_key)
-        with _lock:
-            if session_id not in _sessions:  # a repeated key: the first answer
-                _sessions[session_id] = CheckoutSession(
-                    id=session_id,
-                    url=reverse("payments:local_checkout", args=[session_id]),
-                    status="open",
-                    mode=mode,
-                    payment_status="unpaid",
-                    amount_total=amount if mode == "payment" else None,
-                    currency=currency,
-                    metadata=dict(metadata),
-                )
-            return _sessions[session_id]
+        session = _session(session_id)
+        if session is None:  # else a repeated key: the first answer
+            session = CheckoutSession(
+                id=session_id,
+                url=reverse("payments:local_checkout", args=[session_id]),
+                status="open",
+                mode=mode,
+                payment_status="unpaid",
+                amount_total=amount if mode == "payment" else None,
+                currency=currency,
+                metadata=dict(metadata),
+            )
+            _model().objects.get_or_create(key=f"{SESSION}:{session_id}", defaults={"data": {"value": asdict(session)}})
+            session = _session(session_id) or session
+        return session
 
     def retrieve_checkout_session(self, *, session_id: str) -> CheckoutSession:
-        with _lock:
-            if session_id not in _sessions:
-                raise PermanentPaymentsError(f"No such checkout.session: {session_id}", code="resource_missing")
-            return _sessions[session_id]
+        session = _session(session_id)
+        if session is None:
+            raise PermanentPaymentsError(f"No such checkout.session: {session_id}", code="resource_missing")
+        return session
 
     def expire_checkout_session(self, *, session_id: str) -> CheckoutSession:
         self._record("expire_checkout_session", "", {"session": session_id})
-        with _lock:
-            session = _sessions.get(session_id)
-            if session is None:  # made by another process (a restarted `make run`): nothing can pay it any more
+        with transaction.atomic():
+            session = _session(session_id, for_update=True)
+            if session is None:  # never made here: nothing can pay it
                 return CheckoutSession(id=session_id, url="", status="expired", mode="")
             if session.status == "complete":
                 raise PermanentPaymentsError("Only Checkout Sessions with a status of open can be expired.")
-            _sessions[session_id] = CheckoutSession(**{**session.__dict__, "status": "expired"})
-            return _sessions[session_id]
+            session = CheckoutSession(**{**asdict(session), "status": "expired"})
+            _put_session(session)
+            return session
 
     def create_refund(
         self, *, payment_intent_id: str, amount: int, idempotency_key: str, metadata: dict[str, str]
     ) -> RefundResult:
         refund_id = _id("re", idempotency_key)
-        with _lock:
-            if any(op == "create_refund" and key == idempotency_key for op, key, _ in calls):
-                return RefundResult(id=refund_id, status="succeeded")  # a repeated key: the first answer
+        if _get(REFUND, refund_id) is not None:
+            return RefundResult(id=refund_id, status="succeeded")  # a repeated key: the first answer
         self._record("create_refund", idempotency_key, {"payment_intent": payment_intent_id, "amount": amount})
+        _put(REFUND, refund_id, {"payment_intent": payment_intent_id, "amount": amount})
         return RefundResult(id=refund_id, status="succeeded")
 
     def card_details(self, *, payment_method_id: str) -> CardDetails:

@@ -202,3 +202,22 @@ def test_no_fee_without_a_policy_accepted_at_booking(client):
     )
     with pytest.raises(services.PaymentRefused, match="did not accept"):
         services.charge_appointment_fee(appointment_id=appointment.pk, kind=PaymentKind.NO_SHOW_FEE)
+
+
+@pytest.mark.policy("use-payments")
+def test_a_manager_is_capped_at_the_accepted_policy_too_since_the_client_agreed_to_no_more(client):
+    from django.contrib.auth.models import Group
+
+    from clinic.roles import CLINIC_MANAGER
+    from tests.support.builders import StaffFactory
+
+    appointment = booked_with_card(client, in_two_days())
+    manager = StaffFactory(locations=[appointment.location])
+    manager.groups.add(Group.objects.get(name=CLINIC_MANAGER))
+    client.force_login(manager)
+    url = reverse("admin:payments_payment_charge_fee", args=[appointment.pk, PaymentKind.NO_SHOW_FEE])
+    over = client.post(url, {"amount": "6001", "confirm": "on"})
+    assert "at most $60.00" in over.content.decode()
+    assert not Payment.objects.filter(kind=PaymentKind.NO_SHOW_FEE).exists()
+    assert client.post(url, {"amount": "6000", "confirm": "on"}).status_code == 302
+    assert Payment.objects.get(kind=PaymentKind.NO_SHOW_FEE).amount == 6000
