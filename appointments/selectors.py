@@ -30,6 +30,8 @@ class CalendarItem:
     # Filled in by the admin view: what the front desk may change the status to from here.
     status_choices: list[tuple[str, str]] = field(default_factory=list)
     can_check_in: bool = False
+    # What other apps tell the front desk about it (status_gates.day_notes: "forms complete; exam needed").
+    note: str = ""
 
 
 @dataclass
