@@ -25,11 +25,24 @@ def current_version(template: FormTemplate) -> FormVersion | None:
 
 
 def forms_for_visit(appointment) -> list[FormTemplate]:
-    """The active templates the visit's service needs that have a published version."""
-    return list(
-        FormTemplate.objects.filter(
-            services=appointment.service_id, is_active=True, versions__published_at__isnull=False
+    """The active templates the visit's services need that have a published version.
+
+    A visit of several services (one link, sent for its first appointment) needs the forms of every part.
+    """
+    from appointments.models import Appointment
+
+    services = [appointment.service_id]
+    if appointment.visit_id is not None:
+        services = (
+            list(
+                Appointment.objects.filter(visit_id=appointment.visit_id)
+                .exclude(status=AppointmentStatus.CANCELLED)
+                .values_list("service_id", flat=True)
+            )
+            or services
         )
+    return list(
+        FormTemplate.objects.filter(services__in=services, is_active=True, versions__published_at__isnull=False)
         .distinct()
         .order_by("kind", "name")
     )

@@ -39,7 +39,11 @@ def test_the_export_holds_each_signed_form_as_its_pdf_and_the_clients_exams_but_
     form = signed(dana, template, timezone.now())
     signed(other, template, timezone.now())
     visit = AppointmentFactory(
-        client=dana, location=location, service=service, practitioner=people[0], start=timezone.now() + timedelta(days=1)
+        client=dana,
+        location=location,
+        service=service,
+        practitioner=people[0],
+        start=timezone.now() + timedelta(days=1),
     )
     services.record_good_faith_exam(
         appointment_id=visit.pk, examiner=None, outcome=ExamOutcome.CLEARED, notes="No contraindication"
@@ -62,7 +66,9 @@ def test_exams_and_overrides_stay_through_an_erasure_and_go_with_the_forms_after
     location, service, people = bookable_clinic()
     client = ClientFactory()
     long_ago = timezone.now() - relativedelta(years=settings.CLINICAL_RECORD_RETENTION_YEARS, days=10)
-    visit = AppointmentFactory(client=client, location=location, service=service, practitioner=people[0], start=long_ago)
+    visit = AppointmentFactory(
+        client=client, location=location, service=service, practitioner=people[0], start=long_ago
+    )
     services.record_good_faith_exam(appointment_id=visit.pk, examiner=None, outcome="cleared", now=long_ago)
     services.record_check_in_override(appointment_id=visit.pk, user=None, reason="Paper forms", now=long_ago)
     recent = AppointmentFactory(
