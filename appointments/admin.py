@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
@@ -26,7 +27,7 @@ from clinic.timefmt import admin_datetime
 from privacy import subject_requests as privacy_requests
 from privacy.requests_models import AuditAction
 
-from . import selectors, services
+from . import selectors, services, status_gates
 from .availability import local_day_bounds
 from .calendar_html import CalendarLinks, table_body
 from .feeds import feed_url, may_hand_out_feed
@@ -151,6 +152,7 @@ class AppointmentAdminForm(forms.ModelForm):
                 status=data["status"],
                 override_working_hours=bool(data.get("override_working_hours")),
                 expected_updated_at=data["expected_updated_at"],
+                client=data.get("client"),
             )
         except services.AppointmentStatusError as exc:
             self.add_error("status", str(exc))
@@ -185,6 +187,16 @@ class TodayFilter(admin.SimpleListFilter):
         return queryset
 
 
+class NotedChangeList(ChangeList):
+    """The day's list, with what other apps tell the front desk about each row (status_gates.day_notes)."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        notes = status_gates.day_notes(self.result_list)
+        for appointment in self.result_list:
+            appointment.day_note = notes.get(appointment.pk, "")
+
+
 def _status_action(status):
     def action(modeladmin, request, queryset):
         changed, skipped = services.change_status(
@@ -194,8 +206,9 @@ def _status_action(status):
         if skipped:
             modeladmin.message_user(
                 request,
-                f"{skipped} appointment(s) left as they were: "
-                f"they cannot become {status.label.lower()} from their status.",
+                f"{skipped} appointment(s) left as they were: they cannot become {status.label.lower()} "
+                "from their status, or they need something first (e.g. a treatment's forms or exam: "
+                "open the appointment to see what).",
                 messages.WARNING,
             )
 
@@ -236,7 +249,7 @@ def _status_choices(status):
 @admin.register(Appointment)
 class AppointmentAdmin(LocationScopedAdmin):
     form = AppointmentAdminForm
-    list_display = ["local_time", "client", "service", "practitioner", "location", "status", "source"]
+    list_display = ["local_time", "client", "service", "practitioner", "location", "status", "day_note", "source"]
     list_filter = [TodayFilter, "location", "practitioner", "status", "source"]
     date_hierarchy = "start"
     search_fields = ["client__first_name", "client__last_name", "client__email", "client__mobile_phone"]
@@ -298,11 +311,12 @@ class AppointmentAdmin(LocationScopedAdmin):
         day = form.cleaned_data.get("date") or today
         kinds = form.cleaned_data.get("show") or ["practitioner"]
         calendar = selectors.day_calendar(location=location, day=day, kinds=kinds)
-        for column in calendar.columns:
-            for item in column.items:
-                if item.appointment is not None:
-                    item.status_choices = _status_choices(item.appointment.status)
-                    item.can_check_in = AppointmentStatus.CHECKED_IN in dict(item.status_choices)
+        items = [item for column in calendar.columns for item in column.items if item.appointment is not None]
+        notes = status_gates.day_notes({item.appointment.pk: item.appointment for item in items}.values())
+        for item in items:
+            item.status_choices = _status_choices(item.appointment.status)
+            item.can_check_in = AppointmentStatus.CHECKED_IN in dict(item.status_choices)
+            item.note = notes.get(item.appointment.pk, "")
         names = f"admin:{self.opts.app_label}_{self.opts.model_name}"
         links = CalendarLinks(
             add_url=reverse(f"{names}_add") if self.has_add_permission(request) else "",
@@ -372,6 +386,14 @@ class AppointmentAdmin(LocationScopedAdmin):
             except ValueError:
                 del initial["start"]
         return initial
+
+    def get_changelist(self, request, **kwargs):
+        return NotedChangeList
+
+    @admin.display(description="Forms and exam")
+    def day_note(self, obj):
+        # Filled for the whole page at once by NotedChangeList (a fixed number of queries, not one per row).
+        return getattr(obj, "day_note", None) or "-"
 
     @admin.display(description="Start (local)", ordering="start")
     def local_time(self, obj):

@@ -12,6 +12,7 @@ class AppointmentsConfig(AppConfig):
 
         register_demo_step("clinic", demo.demo_clinic_step, order=10)
         register_demo_step("week", demo.demo_week_step, order=30, week=True)
+        register_demo_step("week-statuses", demo.demo_week_statuses_step, order=36, week=True)
         register_demo_step("logins", demo.demo_logins_step, order=90, debug_only=True)
         from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 

@@ -88,7 +88,8 @@ def _item_html(item: CalendarItem, tz: ZoneInfo, links: CalendarLinks, *, main: 
         f'<p><a href="{change_url}">'
         f"{_time(appointment.start, tz)}&ndash;{_time(appointment.end, tz)}: <strong>{client}</strong></a></p>"
         f"<p>{e(appointment.service.name)}</p>{visit}<p>Status: {e(appointment.get_status_display())}</p>"
-        f"{_status_forms(item, links, who)}</div>"
+        + (f'<p class="day-note">{e(item.note.capitalize())}</p>' if item.note else "")
+        + f"{_status_forms(item, links, who)}</div>"
     )
 
 

@@ -332,7 +332,9 @@ def seed_demo_week(*, now=None):
             service=Service.objects.get(slug=service_slug),
             practitioner=Practitioner.objects.get(name=practitioner_name),
             start=start,
-            status=status,
+            # Checked in and completed come later (demo_week_statuses), once other apps' steps have done what
+            # the status gates ask first (a treatment's signed forms and exam).
+            status="confirmed" if status in AFTER_CHECK_IN else status,
             source="front_desk" if index % 3 == 0 else "online",
             override_working_hours=True,
         )
@@ -372,6 +374,42 @@ def _demo_visit(*, now, location, client):  # type: ignore[no-untyped-def]
 def demo_clinic_step() -> str:
     locations, services = seed_demo_data()
     return f"Demo clinic ready: {len(locations)} locations, {len(services)} services."
+
+
+AFTER_CHECK_IN = ("checked_in", "completed")
+
+
+def demo_week_statuses(*, now=None) -> list[str]:
+    """Move the week's visits to checked in or completed, through the status service; what a gate refuses stays."""
+    from django.utils import timezone
+
+    from .availability import wall_to_instant
+    from .models import Appointment
+    from .services import AppointmentStatusError, change_appointment_status
+
+    now = now or timezone.now()
+    refused = []
+    for days, at, index, slug, _service, _, status in DEMO_WEEK:
+        if status not in AFTER_CHECK_IN:
+            continue
+        first, last, _ = DEMO_CLIENTS[index]
+        location = Location.objects.get(slug=slug)
+        start = wall_to_instant(now.astimezone(location.tzinfo).date() + timedelta(days=days), at, location.tzinfo)
+        visit = Appointment.objects.filter(client__email=demo_email(first, last), start=start).first()
+        if visit is None or visit.status in AFTER_CHECK_IN:
+            continue
+        try:
+            if status == "completed":
+                change_appointment_status(appointment_id=visit.pk, status="checked_in")
+            change_appointment_status(appointment_id=visit.pk, status=status)
+        except AppointmentStatusError as refusal:
+            refused.append(f"{first} {last}: {refusal}")
+    return refused
+
+
+def demo_week_statuses_step() -> str:
+    refused = demo_week_statuses()
+    return "Demo week's visits checked in and completed." + "".join(f"\n  left as booked: {r}" for r in refused)
 
 
 def demo_week_step() -> str:

@@ -41,6 +41,8 @@ class CalendarItem:
     can_check_in: bool = False
     # A visit of several services: its active appointments that day, in order (this one among them).
     visit_parts: list[Appointment] = field(default_factory=list)
+    # What other apps tell the front desk about it (status_gates.day_notes: "forms complete; exam needed").
+    note: str = ""
 
 
 @dataclass

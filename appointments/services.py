@@ -8,6 +8,7 @@ those locks, and on PostgreSQL exclusion constraints (per practitioner and per
 room or device) reject any overlap that slips past both.
 """
 
+import copy
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -25,7 +26,7 @@ from privacy.notices import booking_notices, phone_call_notices
 from privacy.policy import current_policy
 from privacy.services import record_consent
 
-from . import booking_steps, slot_cache
+from . import booking_steps, slot_cache, status_gates
 from .availability import (
     Slot,
     find_free_slots,
@@ -471,7 +472,7 @@ def _locked_for_client_change(appointment_id: int) -> Appointment:
 def cancel_appointment_by_client(*, appointment_id: int) -> Appointment:
     with transaction.atomic():
         appointment = _locked_for_client_change(appointment_id)
-        check_status_change(current=appointment.status, new=AppointmentStatus.CANCELLED)
+        check_status_change(current=appointment.status, new=AppointmentStatus.CANCELLED, appointment=appointment)
         appointment.status = AppointmentStatus.CANCELLED
         appointment.save(update_fields=["status", "updated_at"])
         _announce_freed(appointment)
@@ -638,25 +639,49 @@ STATUS_CHANGE_TARGETS: tuple[str, ...] = tuple(
 )
 
 
-def check_status_change(*, current: str, new: str) -> None:
-    """Raise AppointmentStatusError unless `current` may become `new` (staying the same is no change)."""
-    if new != current and new not in STATUS_TRANSITIONS[current]:
+def check_status_change(*, current: str, new: str, appointment: Appointment | None = None) -> None:
+    """Raise AppointmentStatusError unless `current` may become `new` (staying the same is no change).
+
+    Every status change passes here with its appointment, so what other apps require of it (status_gates:
+    a treatment's signed forms and good-faith exam before check-in) holds for the admin, the calendar and
+    every service alike.
+    """
+    if new == current:
+        return
+    if new not in STATUS_TRANSITIONS[current]:
         raise AppointmentStatusError(
             f"A {AppointmentStatus(current).label.lower()} appointment cannot become "
             f"{AppointmentStatus(new).label.lower()}."
             + (" Book a new appointment instead." if current == AppointmentStatus.CANCELLED else "")
         )
+    if appointment is not None:
+        problems = status_gates.status_problems(appointment=appointment, status=new)
+        if problems:
+            raise AppointmentStatusError(" ".join(problems))
 
 
 def change_status(*, appointment_ids: Collection[int], status: str) -> tuple[int, int]:
     """Front-desk status change of many appointments; returns (changed, skipped) counts.
 
-    Appointments whose status may not become `status` are skipped, not refused, so one
-    stray selection does not block the rest.
+    Appointments whose status may not become `status` (the table, or what another app requires,
+    e.g. a treatment's forms before check-in) are skipped, not refused, so one stray selection
+    does not block the rest.
     """
     may_become = [current for current, targets in STATUS_TRANSITIONS.items() if status in targets]
     with transaction.atomic():
-        eligible = Appointment.objects.filter(pk__in=appointment_ids, status__in=may_become)
+        candidates = (
+            Appointment.objects.select_for_update(of=("self",))
+            .filter(pk__in=appointment_ids, status__in=may_become)
+            .order_by("pk")
+        )
+        allowed = []
+        for appointment in candidates:
+            try:
+                check_status_change(current=appointment.status, new=status, appointment=appointment)
+            except AppointmentStatusError:
+                continue
+            allowed.append(appointment.pk)
+        eligible = Appointment.objects.filter(pk__in=allowed)
         if status == AppointmentStatus.CANCELLED:
             for appointment in eligible.exclude(status=AppointmentStatus.CANCELLED):
                 _announce_freed(appointment)
@@ -672,7 +697,7 @@ def change_appointment_status(*, appointment_id: int, status: str) -> Appointmen
         appointment = (
             Appointment.objects.select_for_update(of=("self",)).select_related("service").get(pk=appointment_id)
         )
-        check_status_change(current=appointment.status, new=status)
+        check_status_change(current=appointment.status, new=status, appointment=appointment)
         if appointment.status != status:
             appointment.status = status
             appointment.save(update_fields=["status", "updated_at"])
@@ -787,6 +812,7 @@ def check_front_desk_appointment(
     status: str,
     override_working_hours: bool = False,
     expected_updated_at: datetime | None = None,
+    client: "Client | None" = None,
 ) -> Appointment | None:
     """Lock what a front-desk booking or edit needs and check the online booking rules under that lock.
 
@@ -804,7 +830,16 @@ def check_front_desk_appointment(
             raise FrontDeskBookingRefused(
                 {None: ["Someone changed this appointment after you opened it. Reload the page to see the change."]}
             )
-        check_status_change(current=current.status, new=status)
+        # Gated as it will be saved: the service chosen on the form, for the same client.
+        check_status_change(
+            current=current.status, new=status, appointment=_as_edited(current, service=service, client=client)
+        )
+    elif status not in ACTIVE_STATUSES:
+        # Booked straight as checked in or completed: the same gate, on the booking as it will be.
+        booking = Appointment(location=location, service=service, start=start)
+        if client is not None:
+            booking.client = client
+        check_status_change(current=AppointmentStatus.BOOKED, new=status, appointment=booking)
     if status == AppointmentStatus.CANCELLED:
         # A cancelled appointment holds no time and needs no one: it can be cancelled even after its
         # practitioner left the location or the service stopped being offered there.
@@ -833,6 +868,15 @@ def check_front_desk_appointment(
     if outside_hours and not override_working_hours:
         raise FrontDeskBookingRefused({None: [*outside_hours, "Tick “Book outside working hours” to book it anyway."]})
     return current
+
+
+def _as_edited(current: Appointment, *, service: Service, client: "Client | None") -> Appointment:
+    """The appointment as the front desk's form will save it (another service or client), for the status gate."""
+    edited = copy.copy(current)
+    edited.service = service
+    if client is not None:
+        edited.client = client
+    return edited
 
 
 def save_appointment_from_front_desk(
@@ -865,6 +909,7 @@ def save_appointment_from_front_desk(
             status=status,
             override_working_hours=override_working_hours,
             expected_updated_at=expected_updated_at,
+            client=client,
         )
         appointment = current or Appointment()
         moved = current is not None and (current.start != start or current.practitioner_id != practitioner.pk)

@@ -74,7 +74,13 @@ _clinic_manager = {
     },
     "waitlist": {"waitlistentry": ("view", "change"), "waitlistoffer": VIEW, "opening": VIEW},
     # The manager writes and publishes the forms clients fill in (templates only: no answers).
-    "clinical_forms": {"formtemplate": EDIT, "formversion": ("view", "change", "delete"), "formfield": ALL},
+    "clinical_forms": {
+        "formtemplate": EDIT,
+        "formversion": ("view", "change", "delete"),
+        "formfield": ALL,
+        # May let a treatment appointment be checked in without its forms or exam, with a reason.
+        "checkinoverride": ("view", "add"),
+    },
 }
 
 _privacy_officer = {
@@ -89,7 +95,7 @@ _privacy_officer = {
         "privacyauditevent": VIEW,
     },
     # Reads clinical answers (each read is audited), scoped to the officer's locations like every record.
-    "clinical_forms": {"formsubmission": VIEW},
+    "clinical_forms": {"formsubmission": VIEW, "goodfaithexam": VIEW, "checkinoverride": VIEW},
     "messaging": {
         "smsmessage": VIEW,
         "smsoptout": ("view", "lift"),
@@ -103,7 +109,14 @@ _privacy_officer = {
 _practitioner = {
     "clinic": {"client": VIEW, "location": VIEW},
     "appointments": {"appointment": VIEW, "service": VIEW, "practitioner": VIEW},
-    "clinical_forms": {"formsubmission": VIEW, "formtemplate": VIEW, "formversion": VIEW},
+    "clinical_forms": {
+        "formsubmission": VIEW,
+        "formtemplate": VIEW,
+        "formversion": VIEW,
+        # Records the good-faith exam before a treatment, or an override of the check-in gate with a reason.
+        "goodfaithexam": ("view", "add"),
+        "checkinoverride": ("view", "add"),
+    },
 }
 
 ROLES = {

@@ -6,8 +6,10 @@ The templates hold no personal data. Clients' answers (FormSubmission) are for p
 and the privacy officer of the client's locations, each read audited.
 """
 
+from django import forms
 from django.contrib import admin, messages
-from django.http import Http404, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
@@ -15,11 +17,23 @@ from appointments.admin import appointment_facts
 from clinic.admin import ReadOnlyAdminMixin
 from clinic.admin_scoping import LocationScopedAdmin, NoSecretLookupsMixin, clients_at, register_scope
 from clinic.errors import BusinessRuleError
+from privacy.models import AuditAction
+from privacy.subject_requests import audit
 
 from . import services
-from .models import FieldKind, FormField, FormSubmission, FormTemplate, FormVersion, SubmissionStatus
+from .models import (
+    CheckInOverride,
+    ExamOutcome,
+    FieldKind,
+    FormField,
+    FormSubmission,
+    FormTemplate,
+    FormVersion,
+    GoodFaithExam,
+    SubmissionStatus,
+)
 from .pdf import signed_form_pdf
-from .selectors import current_version, visit_forms_status
+from .selectors import current_version, readiness_for
 
 
 class FormVersionInline(admin.TabularInline):
@@ -41,8 +55,8 @@ class FormVersionInline(admin.TabularInline):
 
 @admin.register(FormTemplate)
 class FormTemplateAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "valid_days", "published_version", "is_active"]
-    list_filter = ["kind", "is_active"]
+    list_display = ["name", "kind", "valid_days", "needs_good_faith_exam", "published_version", "is_active"]
+    list_filter = ["kind", "is_active", "needs_good_faith_exam"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["services"]
@@ -220,14 +234,135 @@ class FormSubmissionAdmin(NoSecretLookupsMixin, ReadOnlyAdminMixin, LocationScop
         return response
 
 
+class _AppendOnlyRecordAdmin(NoSecretLookupsMixin, LocationScopedAdmin):
+    """Recorded once through its service, from the appointment page's link; never changed or deleted."""
+
+    raw_id_fields = ["appointment"]
+    add_fields: list[str] = []
+    shown_fields: list[str] = []
+
+    def get_fields(self, request, obj=None):
+        return self.add_fields if obj is None else self.shown_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.shown_fields
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        return {}
+
+    def save_model(self, request, obj, form, change):
+        created = self.record(request, obj)  # what the service refuses, the form refused first
+        obj.pk = created.pk
+        obj._state.adding = False
+
+    def record(self, request, obj):
+        raise NotImplementedError
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # Back to the appointment, where the front desk's status change now goes through.
+        self.message_user(request, f"{obj._meta.verbose_name.capitalize()} recorded.", messages.SUCCESS)
+        if obj.appointment_id:
+            return HttpResponseRedirect(reverse("admin:appointments_appointment_change", args=[obj.appointment_id]))
+        return super().response_add(request, obj, post_url_continue)
+
+
+register_scope(GoodFaithExam, lambda qs, ids: qs.filter(client__in=clients_at(ids).values("pk")))
+register_scope(CheckInOverride, lambda qs, ids: qs.filter(client__in=clients_at(ids).values("pk")))
+
+
+@admin.register(GoodFaithExam)
+class GoodFaithExamAdmin(_AppendOnlyRecordAdmin):
+    """A practitioner's exam before a treatment; the notes are health data: practitioners and the privacy
+    officer read them, each read audited. A correction is a new exam (the latest counts)."""
+
+    list_display = ["client", "appointment", "outcome", "examiner_name", "examined_at"]
+    list_filter = ["outcome"]
+    list_select_related = ["client", "appointment"]
+    secret_lookup_fields = ("notes",)
+    add_fields = ["appointment", "outcome", "notes"]
+    shown_fields = ["client", "appointment", "outcome", "notes", "examiner_name", "examined_at"]
+
+    def record(self, request, obj):
+        return services.record_good_faith_exam(
+            appointment_id=obj.appointment_id, examiner=request.user, outcome=obj.outcome, notes=obj.notes or ""
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if response.status_code == 200 and str(object_id).isdigit():
+            exam = GoodFaithExam.objects.filter(pk=object_id).values_list("client_id", flat=True).first()
+            if exam is not None:
+                audit(
+                    AuditAction.DATA_VIEWED,
+                    client_id=exam,
+                    actor=request.user,
+                    detail=f"Good-faith exam notes viewed (exam #{object_id})",
+                )
+        return response
+
+
+class CheckInOverrideForm(forms.ModelForm):
+    class Meta:
+        model = CheckInOverride
+        fields = ["appointment", "reason"]
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise ValidationError("Say why the appointment may go ahead without its forms or exam.")
+        return reason
+
+
+@admin.register(CheckInOverride)
+class CheckInOverrideAdmin(_AppendOnlyRecordAdmin):
+    """A practitioner or manager lets a treatment appointment be checked in without its forms or exam."""
+
+    form = CheckInOverrideForm
+    list_display = ["client", "appointment", "recorded_by_name", "recorded_at"]
+    list_select_related = ["client", "appointment"]
+    add_fields = ["appointment", "reason"]
+    shown_fields = ["client", "appointment", "reason", "recorded_by_name", "recorded_at"]
+
+    def record(self, request, obj):
+        return services.record_check_in_override(
+            appointment_id=obj.appointment_id, user=request.user, reason=obj.reason
+        )
+
+
 def forms_state(appointment):
-    """What the front desk sees of a visit's forms: complete or not, and which are missing (no answer)."""
-    rows = visit_forms_status(appointment)
-    if not rows:
+    """What the front desk sees of a visit's forms and exam: complete or not, which are missing (no answer),
+    the exam's outcome (no note) and any override with its reason, and where practitioners record them."""
+    readiness = readiness_for([appointment])[appointment.pk]
+    if not readiness.forms_needed and not readiness.exam_needed:
         return "none needed"
-    missing = [row["template"].name for row in rows if row["state"] != "complete"]
-    return "complete" if not missing else "incomplete (missing: " + ", ".join(missing) + ")"
+    parts = []
+    if readiness.forms_needed:
+        missing = readiness.forms_missing
+        parts.append("Forms: " + ("complete" if not missing else "incomplete (missing: " + ", ".join(missing) + ")"))
+    if readiness.exam_needed:
+        outcome = ExamOutcome(readiness.exam_outcome).label.lower() if readiness.exam_outcome else "needed"
+        parts.append(f"Good-faith exam: {outcome}")
+    if readiness.override:
+        parts.append(f"Check-in override: {readiness.override}")
+    exam_url = reverse("admin:clinical_forms_goodfaithexam_add") + f"?appointment={appointment.pk}"
+    override_url = reverse("admin:clinical_forms_checkinoverride_add") + f"?appointment={appointment.pk}"
+    links = []
+    if readiness.exam_needed:
+        links.append(("Record the good-faith exam (practitioners)", exam_url))
+    if not readiness.ready:
+        links.append(("Record a check-in override with a reason (practitioners, managers)", override_url))
+    return format_html(
+        "<ul>{}</ul>{}",
+        format_html_join("", "<li>{}</li>", ((p,) for p in parts)),
+        format_html_join("", '<p><a href="{}">{}</a></p>', ((url, text) for text, url in links)),
+    )
 
 
-forms_state.short_description = "clinical forms"  # type: ignore[attr-defined]
+forms_state.short_description = "clinical forms and exam"  # type: ignore[attr-defined]
 appointment_facts.append(forms_state)

@@ -94,6 +94,7 @@ FORMS = [
         "kind": FormKind.TREATMENT_CONSENT,
         "valid_days": 365,
         "services": ["neurotoxin"],
+        "needs_exam": True,  # California: a good-faith exam before an injectable
         "title": "Consent to neurotoxin treatment",
         "introduction": "Please read carefully and ask your practitioner about anything that is unclear.",
         "fields": [
@@ -148,7 +149,13 @@ def seed_clinical_forms_demo_data():
     templates = []
     for spec in FORMS:
         template, _ = FormTemplate.objects.get_or_create(
-            slug=spec["slug"], defaults={"name": spec["name"], "kind": spec["kind"], "valid_days": spec["valid_days"]}
+            slug=spec["slug"],
+            defaults={
+                "name": spec["name"],
+                "kind": spec["kind"],
+                "valid_days": spec["valid_days"],
+                "needs_good_faith_exam": spec.get("needs_exam", False),
+            },
         )
         template.services.set(Service.objects.filter(slug__in=spec["services"]))
         if not template.versions.exists():
@@ -165,3 +172,75 @@ def seed_clinical_forms_demo_data():
 def demo_forms_step() -> str:
     # Before the demo week: its bookings send links to the forms their services need.
     return f"Clinical forms ready: {len(seed_clinical_forms_demo_data())} templates."
+
+
+def _demo_answer(field):
+    return {
+        FieldKind.DATE: "1988-05-20",
+        FieldKind.YES_NO: "no",
+        FieldKind.CHOICE: (field.choice_list or [""])[0],
+        FieldKind.TEXT: "None",
+        FieldKind.OPTIONAL_CONSENT: field.key == "scope_clinical_record",
+    }.get(field.kind)
+
+
+def sign_demo_forms_for_the_week() -> int:
+    """The demo week's visits already checked in or completed had their forms signed and exam recorded (the
+    check-in gate asks for them): fictional answers, signed by the fictional client, a cleared exam."""
+    import hashlib
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from appointments.demo import DEMO_CLIENTS, DEMO_WEEK, demo_email
+    from appointments.models import Appointment
+
+    from .models import ExamOutcome, FormSubmission, GoodFaithExam, SubmissionStatus
+    from .selectors import current_version, forms_for_visit, readiness_for, signed_form
+    from .services import record_good_faith_exam, render_document
+
+    now = timezone.now()
+    signed = 0
+    for _days, _at, index, slug, service_slug, _, status in DEMO_WEEK:
+        if status not in ("checked_in", "completed"):
+            continue
+        first, last, _ = DEMO_CLIENTS[index]
+        visit = (
+            Appointment.objects.filter(
+                client__email=demo_email(first, last), service__slug=service_slug, location__slug=slug
+            )
+            .select_related("client")
+            .order_by("-start")
+            .first()
+        )
+        if visit is None:
+            continue
+        for template in forms_for_visit(visit):
+            if signed_form(client_id=visit.client_id, template=template, now=now):
+                continue
+            version = current_version(template)
+            answers = {f.key: _demo_answer(f) for f in version.fields.all() if f.takes_answer}
+            signer = f"{visit.client.first_name} {visit.client.last_name}"
+            document = render_document(version=version, answers=answers, signer_name=signer, signed_at=now)
+            FormSubmission.objects.create(
+                client=visit.client,
+                version=version,
+                appointment=visit,
+                status=SubmissionStatus.SIGNED,
+                answers=answers,
+                signer_name=signer,
+                signed_at=now,
+                expires_at=now + timedelta(days=template.valid_days),
+                document=document,
+                document_sha256=hashlib.sha256(document.encode()).hexdigest(),
+            )
+            signed += 1
+        readiness = readiness_for([visit])[visit.pk]
+        if readiness.exam_needed and not GoodFaithExam.objects.filter(appointment=visit).exists():
+            record_good_faith_exam(appointment_id=visit.pk, examiner=None, outcome=ExamOutcome.CLEARED)
+    return signed
+
+
+def demo_week_forms_step() -> str:
+    # After the week is booked, before its visits are checked in (appointments' "week-statuses" step).
+    return f"Demo week's forms signed for the visits checked in or done: {sign_demo_forms_for_the_week()}."

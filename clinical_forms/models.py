@@ -50,6 +50,12 @@ class FormTemplate(models.Model):
         help_text="A signed form is reused for later visits for this long (e.g. 365 for the medical history).",
     )
     is_active = models.BooleanField("active", default=True)
+    needs_good_faith_exam = models.BooleanField(
+        "needs a good-faith exam",
+        default=False,
+        help_text="The visits of these services also need a practitioner's good-faith exam before check-in "
+        "(California: neurotoxin, dermal filler).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -232,3 +238,109 @@ class FormRequest(models.Model):
 
     def __str__(self):
         return f"Forms link for appointment #{self.appointment_id}"
+
+
+class ClinicalRecordError(Exception):
+    """Code tried to change or delete a good-faith exam or a check-in override (they are appended only)."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        if set(kwargs) - {"appointment"}:  # Django's SET_NULL, when a superuser deletes an appointment
+            raise ClinicalRecordError("A clinical record cannot change; record a new one.")
+        return super().update(**kwargs)
+
+    def delete(self):
+        raise ClinicalRecordError("A clinical record cannot be deleted (it is kept for the legal period).")
+
+    def delete_past_retention(self):
+        """The retention task's one way to delete them (their legal period is over)."""
+        from privacy.ledger import rewriting_ledger
+
+        with rewriting_ledger():
+            return super().delete()
+
+    def reassign_client(self, client):
+        """Merging two records of one person (clinic.identity.merge_clients): the records move unchanged."""
+        from privacy.ledger import rewriting_ledger
+
+        with rewriting_ledger():
+            return super().update(client=client)
+
+    def rewrite_ciphertext(self, **values):
+        """A key rotation: the same values, encrypted again with the first key."""
+        from privacy.ledger import rewriting_ledger
+
+        with rewriting_ledger():
+            return super().update(**values)
+
+
+class AppendOnly(models.Model):
+    """Written once, never changed or deleted (like signed forms); a correction is a new record."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and type(self).objects.filter(pk=self.pk).exists():
+            raise ClinicalRecordError(f"{self._meta.verbose_name} cannot change; record a new one.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ClinicalRecordError(f"{self._meta.verbose_name} cannot be deleted (kept for the legal period).")
+
+
+class ExamOutcome(models.TextChoices):
+    CLEARED = "cleared", "Cleared for treatment"
+    NOT_CLEARED = "not_cleared", "Not cleared"
+
+
+class GoodFaithExam(AppendOnly):
+    """A practitioner's good-faith exam for one appointment (who, when, outcome); notes encrypted like answers.
+
+    The latest exam of an appointment counts, so a second exam corrects the first without rewriting it.
+    """
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="good_faith_exams")
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="good_faith_exams"
+    )
+    outcome = models.CharField(max_length=20, choices=ExamOutcome.choices)
+    notes = EncryptedText(null=True, blank=True)
+    examined_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    examiner_name = models.CharField(max_length=200, help_text="Kept if the practitioner's user is removed.")
+    examined_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-examined_at", "-id"]
+        verbose_name = "good-faith exam"
+
+    def __str__(self):
+        return f"Good-faith exam for client #{self.client_id} ({self.get_outcome_display()})"
+
+
+class CheckInOverride(AppendOnly):
+    """A practitioner or manager lets a treatment appointment be checked in or completed without its forms or
+    exam, with a reason; shown on the appointment to the front desk (so the reason holds no health detail)."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="check_in_overrides")
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="check_in_overrides"
+    )
+    reason = models.TextField(help_text="Why, in a few words; the front desk sees it, so no health details.")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_by_name = models.CharField(max_length=200)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        verbose_name = "check-in override"
+
+    def __str__(self):
+        return f"Check-in override for appointment #{self.appointment_id}"

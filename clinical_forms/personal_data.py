@@ -1,11 +1,13 @@
 """The clinical forms' personal data: a client's answers to each form (health data, encrypted at rest).
 
 Export: every form the client filled in, with the answers decrypted (they are the client's own).
-Erasure: forms still being filled in are deleted; signed forms are medical records that the
-law keeps for CLINICAL_RECORD_RETENTION_YEARS (kept under a legal hold, deleted by retention).
+Erasure: forms still being filled in are deleted; signed forms, good-faith exams and check-in
+overrides are medical records that the law keeps for CLINICAL_RECORD_RETENTION_YEARS (kept under a
+legal hold, deleted by retention).
+Export files: each signed form as the PDF the clinic keeps (privacy.registry.register_export_files).
 """
 
-from .models import FormSubmission, SubmissionStatus
+from .models import CheckInOverride, FormSubmission, GoodFaithExam, SubmissionStatus
 
 
 def export_clinical_forms(client_ids):
@@ -27,10 +29,42 @@ def export_clinical_forms(client_ids):
                 "started_at": s.started_at.isoformat(),
             }
             for s in submissions
-        ]
+        ],
+        "good_faith_exams": [
+            {
+                "appointment_id": exam.appointment_id,
+                "outcome": exam.get_outcome_display(),
+                "notes": exam.notes or "",
+                "examined_by": exam.examiner_name,
+                "examined_at": exam.examined_at.isoformat(),
+            }
+            for exam in GoodFaithExam.objects.filter(client_id__in=client_ids).order_by("examined_at", "id")
+        ],
+        "check_in_overrides": [
+            {
+                "appointment_id": o.appointment_id,
+                "reason": o.reason,
+                "recorded_by": o.recorded_by_name,
+                "recorded_at": o.recorded_at.isoformat(),
+            }
+            for o in CheckInOverride.objects.filter(client_id__in=client_ids).order_by("recorded_at", "id")
+        ],
     }
 
 
 def erase_clinical_forms(client_ids):
     deleted, _ = FormSubmission.objects.filter(client_id__in=client_ids, status=SubmissionStatus.IN_PROGRESS).delete()
     return deleted
+
+
+def signed_form_pdfs(client_ids) -> list[tuple[str, bytes]]:
+    from .pdf import signed_form_pdf
+
+    signed = (
+        FormSubmission.objects.filter(client_id__in=client_ids, status=SubmissionStatus.SIGNED)
+        .select_related("version__template")
+        .order_by("signed_at", "id")
+    )
+    return [
+        (f"signed-forms/{s.version.template.slug}-v{s.version.number}-{s.pk}.pdf", signed_form_pdf(s)) for s in signed
+    ]

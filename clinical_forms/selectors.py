@@ -1,8 +1,22 @@
 """Reads for clinical forms."""
 
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from .models import FormSubmission, FormTemplate, FormVersion, SubmissionStatus
+from appointments.models import AppointmentStatus
+
+from .models import (
+    CheckInOverride,
+    ExamOutcome,
+    FormSubmission,
+    FormTemplate,
+    FormVersion,
+    GoodFaithExam,
+    SubmissionStatus,
+)
 
 
 def current_version(template: FormTemplate) -> FormVersion | None:
@@ -11,11 +25,24 @@ def current_version(template: FormTemplate) -> FormVersion | None:
 
 
 def forms_for_visit(appointment) -> list[FormTemplate]:
-    """The active templates the visit's service needs that have a published version."""
-    return list(
-        FormTemplate.objects.filter(
-            services=appointment.service_id, is_active=True, versions__published_at__isnull=False
+    """The active templates the visit's services need that have a published version.
+
+    A visit of several services (one link, sent for its first appointment) needs the forms of every part.
+    """
+    from appointments.models import Appointment
+
+    services = [appointment.service_id]
+    if appointment.visit_id is not None:
+        services = (
+            list(
+                Appointment.objects.filter(visit_id=appointment.visit_id)
+                .exclude(status=AppointmentStatus.CANCELLED)
+                .values_list("service_id", flat=True)
+            )
+            or services
         )
+    return list(
+        FormTemplate.objects.filter(services__in=services, is_active=True, versions__published_at__isnull=False)
         .distinct()
         .order_by("kind", "name")
     )
@@ -62,3 +89,129 @@ def visit_forms_status(appointment, *, now=None) -> list[dict]:
 
 def visit_forms_complete(appointment, *, now=None) -> bool:
     return all(row["state"] == "complete" for row in visit_forms_status(appointment, now=now))
+
+
+# --- Before check-in: the treatment's forms and good-faith exam, for the gate and the front desk -------------
+
+
+@dataclass(frozen=True)
+class VisitReadiness:
+    """What a visit still needs before check-in; names of forms only, never an answer or an exam note."""
+
+    forms_needed: tuple[str, ...] = ()
+    forms_missing: tuple[str, ...] = ()
+    exam_needed: bool = False
+    exam_outcome: str = ""  # the latest exam's outcome, "" when none is recorded
+    override: str = ""  # "reason (by whom, when)" of the latest override, "" when none
+
+    @property
+    def exam_missing(self) -> bool:
+        return self.exam_needed and self.exam_outcome != ExamOutcome.CLEARED
+
+    @property
+    def ready(self) -> bool:
+        return not self.forms_missing and not self.exam_missing
+
+    @property
+    def summary(self) -> str:
+        """The front desk's words: "forms complete", "forms incomplete; exam needed", "" when nothing is needed."""
+        parts = []
+        if self.forms_needed:
+            parts.append("forms incomplete" if self.forms_missing else "forms complete")
+        if self.exam_needed:
+            if self.exam_outcome == ExamOutcome.NOT_CLEARED:
+                parts.append("exam: not cleared")
+            else:
+                parts.append("exam done" if self.exam_outcome else "exam needed")
+        if self.override and not self.ready:
+            parts.append("override recorded")
+        return "; ".join(parts)
+
+
+def readiness_for(appointments, *, now=None) -> dict[int | None, VisitReadiness]:
+    """Each appointment's forms and exam state, by appointment id, in at most four queries for any number.
+
+    An appointment not saved yet (a front-desk booking) is under the key None.
+    """
+    appointments = list(appointments)
+    now = now or timezone.now()
+    published = FormVersion.objects.filter(template_id=OuterRef("formtemplate_id"), published_at__isnull=False)
+    needs = (
+        FormTemplate.services.through.objects.filter(
+            service_id__in={a.service_id for a in appointments}, formtemplate__is_active=True
+        )
+        .annotate(published=Exists(published))
+        .filter(Q(published=True) | Q(formtemplate__needs_good_faith_exam=True))
+        .values_list(
+            "service_id", "formtemplate_id", "formtemplate__name", "formtemplate__needs_good_faith_exam", "published"
+        )
+    )
+    # service -> [(template id, name, needs the exam, has a form to fill in)]
+    per_service: dict[int, list[tuple[int, str, bool, bool]]] = defaultdict(list)
+    for service_id, template_id, name, exam, is_published in needs:
+        per_service[service_id].append((template_id, name, exam, is_published))
+    concerned = [a for a in appointments if per_service.get(a.service_id)]
+    if not concerned:
+        return {a.pk: VisitReadiness() for a in appointments}
+    template_ids = {t for a in concerned for t, *_ in per_service[a.service_id]}
+    signed = set(
+        FormSubmission.objects.filter(
+            client_id__in={a.client_id for a in concerned},
+            version__template_id__in=template_ids,
+            status=SubmissionStatus.SIGNED,
+            expires_at__gt=now,
+        ).values_list("client_id", "version__template_id")
+    )
+    saved_ids = [a.pk for a in concerned if a.pk is not None]
+    outcomes = dict(  # ordered oldest first: the latest exam of an appointment wins
+        GoodFaithExam.objects.filter(appointment_id__in=saved_ids)
+        .order_by("examined_at", "id")
+        .values_list("appointment_id", "outcome")
+    )
+    overrides = {
+        appointment_id: f"{reason} ({who}, {timezone.localtime(at):%Y-%m-%d %H:%M})"
+        for appointment_id, reason, who, at in CheckInOverride.objects.filter(appointment_id__in=saved_ids)
+        .order_by("recorded_at", "id")
+        .values_list("appointment_id", "reason", "recorded_by_name", "recorded_at")
+    }
+    result = {}
+    for a in appointments:
+        templates = sorted(per_service.get(a.service_id, []), key=lambda row: row[1])
+        forms = [(t, name) for t, name, _, is_published in templates if is_published]
+        result[a.pk] = VisitReadiness(
+            forms_needed=tuple(name for _, name in forms),
+            forms_missing=tuple(name for t, name in forms if (a.client_id, t) not in signed),
+            exam_needed=any(exam for _, _, exam, _ in templates),
+            exam_outcome=outcomes.get(a.pk, "") if a.pk is not None else "",
+            override=overrides.get(a.pk, "") if a.pk is not None else "",
+        )
+    return result
+
+
+def front_desk_notes(appointments) -> dict[int, str]:
+    """For the day's list and calendar: each appointment's forms and exam state in a few words (no answer)."""
+    return {pk: r.summary for pk, r in readiness_for(appointments).items() if pk is not None and r.summary}
+
+
+GATED_STATUSES = (AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED)
+
+
+def check_in_problems(*, appointment, status: str) -> list[str]:
+    """Why a treatment appointment may not become checked in or completed yet (empty: it may).
+
+    The appointments app asks this through its status gates (appointments.status_gates) on every status change.
+    """
+    if status not in GATED_STATUSES:
+        return []
+    readiness = readiness_for([appointment])[appointment.pk]
+    if readiness.ready or readiness.override:
+        return []
+    problems = []
+    if readiness.forms_missing:
+        problems.append("The client has not signed " + ", ".join(readiness.forms_missing) + ".")
+    if readiness.exam_outcome == ExamOutcome.NOT_CLEARED:
+        problems.append("The good-faith exam did not clear the treatment.")
+    elif readiness.exam_missing:
+        problems.append("No good-faith exam is recorded for this appointment.")
+    problems.append("A practitioner or manager may record a check-in override with a reason.")
+    return problems

@@ -10,8 +10,20 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinic.errors import BusinessRuleError
+from clinic.models import Client
 
-from .models import FieldKind, FormField, FormKind, FormSubmission, FormTemplate, FormVersion, SubmissionStatus
+from .models import (
+    CheckInOverride,
+    ExamOutcome,
+    FieldKind,
+    FormField,
+    FormKind,
+    FormSubmission,
+    FormTemplate,
+    FormVersion,
+    GoodFaithExam,
+    SubmissionStatus,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +127,9 @@ def reencrypt_with_first_key(*, batch_size: int = 500) -> int:
                     answers=row.answers, signer_name=row.signer_name, document=row.document
                 )
                 done += 1
+    for exam in GoodFaithExam.objects.exclude(notes=None).only("notes"):
+        GoodFaithExam.objects.filter(pk=exam.pk).rewrite_ciphertext(notes=exam.notes)
+        done += 1
     return done
 
 
@@ -214,6 +229,11 @@ def save_visit_form(
     if posted_version != str(version.pk):
         raise VersionChanged(version)
     with transaction.atomic():
+        # One client's forms are saved one at a time: two signs at once (two tabs, a double tap) would each
+        # see no signed form and sign twice. FOR NO KEY UPDATE does not block bookings pointing at the client.
+        list(Client.objects.select_for_update(no_key=True).filter(pk=appointment.client_id).values_list("pk"))
+        if signed_form(client_id=appointment.client_id, template=template, now=now):
+            raise AlreadySigned("You have already signed this form; nothing more is needed.")
         draft = draft_form(client_id=appointment.client_id, template=template)
         if draft is not None and draft.version_id != version.pk:
             draft.delete()  # typed against an older version: replaced by this one
@@ -372,18 +392,24 @@ def audit_answers_read(*, submission_id: int, user, how: str) -> None:
 
 def legal_hold_sentence(client_ids) -> str:
     """What an erasure keeps of these clients by law (named in the answer to the person), or ""."""
-    if not FormSubmission.objects.filter(client_id__in=list(client_ids), status=SubmissionStatus.SIGNED).exists():
+    client_ids = list(client_ids)
+    if (
+        not FormSubmission.objects.filter(client_id__in=client_ids, status=SubmissionStatus.SIGNED).exists()
+        and not GoodFaithExam.objects.filter(client_id__in=client_ids).exists()
+    ):
         return ""
     years = settings.CLINICAL_RECORD_RETENTION_YEARS
     return (
-        "Your signed treatment forms and medical history are medical records that the law requires us to keep "
+        "Your signed treatment forms, medical history and good-faith exams are medical records that the law "
+        "requires us to keep "
         f"(California: at least {years} years after your last visit), encrypted and readable only by clinical staff; "
         "they are deleted at the end of that period."
     )
 
 
 def delete_records_past_retention(*, now: datetime | None = None, dry_run: bool = False) -> int:
-    """Delete signed forms CLINICAL_RECORD_RETENTION_YEARS after the later of signing and the client's last visit."""
+    """Delete signed forms, good-faith exams and check-in overrides CLINICAL_RECORD_RETENTION_YEARS after the
+    later of their date and the client's last visit."""
     from dateutil.relativedelta import relativedelta
     from django.db.models import Exists, OuterRef
 
@@ -395,8 +421,62 @@ def delete_records_past_retention(*, now: datetime | None = None, dry_run: bool 
     expired = FormSubmission.objects.filter(status=SubmissionStatus.SIGNED, signed_at__lt=cutoff).exclude(
         Exists(recent_visit)
     )
+    exams = GoodFaithExam.objects.filter(examined_at__lt=cutoff).exclude(Exists(recent_visit))
+    overrides = CheckInOverride.objects.filter(recorded_at__lt=cutoff).exclude(Exists(recent_visit))
     if dry_run:
-        return expired.count()
+        return expired.count() + exams.count() + overrides.count()
     with transaction.atomic():
         deleted, _ = expired.delete_past_retention()
+        deleted += exams.delete_past_retention()[0] + overrides.delete_past_retention()[0]
     return deleted
+
+
+# --- Before treatment: the good-faith exam, and the override of the check-in gate ------------------------
+
+
+class ClinicalRecordRefused(BusinessRuleError):
+    """An exam or override that cannot be recorded as asked."""
+
+
+def _staff_name(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user is not None else ""
+
+
+@transaction.atomic
+def record_good_faith_exam(
+    *, appointment_id: int, examiner, outcome: str, notes: str = "", now: datetime | None = None
+) -> GoodFaithExam:
+    """A practitioner's good-faith exam for this appointment; a later exam of the same appointment supersedes it."""
+    from appointments.models import Appointment
+
+    if outcome not in ExamOutcome.values:
+        raise ClinicalRecordRefused("Choose the exam's outcome: cleared or not cleared.")
+    appointment = Appointment.objects.get(pk=appointment_id)
+    return GoodFaithExam.objects.create(
+        client_id=appointment.client_id,
+        appointment=appointment,
+        outcome=outcome,
+        notes=notes.strip() or None,
+        examined_by=examiner,
+        examiner_name=_staff_name(examiner),
+        examined_at=now or timezone.now(),
+    )
+
+
+@transaction.atomic
+def record_check_in_override(*, appointment_id: int, user, reason: str, now: datetime | None = None) -> CheckInOverride:
+    """Let this appointment be checked in or completed without its forms or exam; the reason is required."""
+    from appointments.models import Appointment
+
+    reason = reason.strip()
+    if not reason:
+        raise ClinicalRecordRefused("Say why the appointment may go ahead without its forms or exam.")
+    appointment = Appointment.objects.get(pk=appointment_id)
+    return CheckInOverride.objects.create(
+        client_id=appointment.client_id,
+        appointment=appointment,
+        reason=reason,
+        recorded_by=user,
+        recorded_by_name=_staff_name(user),
+        recorded_at=now or timezone.now(),
+    )

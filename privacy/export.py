@@ -4,6 +4,7 @@ A ZIP with:
 - data.json: {"schema": "clinic-subject-export/1", "generated_at", "subject": {...}, "categories": {name: [rows]}}
   (every category each app registered; docs/export-schema.md describes the fields);
 - one CSV per category (the same rows, a header of every field seen);
+- the files apps register (signed clinical forms as PDFs, under signed-forms/);
 - summary.html: the same, readable by a person.
 """
 
@@ -39,6 +40,8 @@ def build_bundle(*, client_ids, reference=""):
         bundle.writestr("data.json", json.dumps(data, indent=2, ensure_ascii=False, default=str))
         for name, rows in categories.items():
             bundle.writestr(f"{name}.csv", _csv(rows))
+        for path, content in registry.export_files(client_ids):
+            bundle.writestr(path, content)
         bundle.writestr(
             "summary.html",
             render_to_string(

@@ -44,6 +44,19 @@ def register(app_label, *, exporter, eraser=None, erase_order=50, models=()):
     _sources[app_label] = PersonalDataSource(app_label, exporter, eraser, erase_order, labels)
 
 
+# Files an app adds to a client's export bundle: app_label -> files(client_ids) -> [(path in the ZIP, bytes)].
+_export_files: dict[str, Callable] = {}
+
+
+def register_export_files(app_label, files):
+    """files(client_ids) -> [(path, bytes)]: documents the person gets as files (signed forms as PDFs)."""
+    _export_files[app_label] = files
+
+
+def export_files(client_ids) -> list[tuple[str, bytes]]:
+    return [item for files in _export_files.values() for item in files(client_ids)]
+
+
 def register_legal_hold(app_label, held):
     """held(client_ids) -> "" or a sentence naming what an erasure keeps by law and until when."""
     _legal_holds[app_label] = held
