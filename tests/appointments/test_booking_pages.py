@@ -428,3 +428,17 @@ def test_behind_a_trusted_proxy_consent_evidence_records_the_visitors_address(cl
         HTTP_X_FORWARDED_FOR="203.0.113.9",
     )
     assert set(ConsentRecord.objects.values_list("ip_address", flat=True)) == {"203.0.113.9"}
+
+
+def test_a_booking_is_written_in_a_bounded_number_of_queries(client, clinic):
+    # The booking POST is the dearest request of the booking mix (bench/load.py); its four consents go in
+    # one insert, not a savepoint and an insert each. The bound leaves room for a query or two, not a loop.
+    # (What it queues after commit, the confirmation's email and text, runs apart: not executed here.)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    location, service, _ = clinic
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(details_url(location, service), booking_form(sms_reminders="on"))
+    assert response.status_code == 302 and ConsentRecord.objects.count() == 4
+    assert len(queries) <= 25, "\n".join(q["sql"][:120] for q in queries.captured_queries)
