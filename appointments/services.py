@@ -24,7 +24,7 @@ from clinic.queueing import enqueue
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.notices import booking_notices, phone_call_notices
 from privacy.policy import current_policy
-from privacy.services import record_consent
+from privacy.services import record_form_consents
 
 from . import booking_steps, slot_cache, status_gates
 from .availability import (
@@ -110,9 +110,10 @@ class BookingConsents:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _lock_practitioners(ids: Iterable[int]) -> list[Practitioner]:
-    # A fixed lock order (by id) means two "any practitioner" bookings never deadlock.
-    return list(Practitioner.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+def _lock_practitioners(ids: Iterable[int]) -> list[int]:
+    # A fixed lock order (by id) means two "any practitioner" bookings never deadlock; the rows' ids are
+    # all the lock needs (nobody reads the rest).
+    return list(Practitioner.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
 
 
 def _candidate_practitioner_ids(*, location: "Location", service: Service, practitioner_id: int | None) -> list[int]:
@@ -166,15 +167,17 @@ def _choose_free_practitioner(
     raise SlotUnavailable("Sorry, that time is no longer available.")
 
 
-def assign_resource_units(*, appointment: Appointment) -> list[AssignedUnit]:
+def assign_resource_units(*, appointment: Appointment, just_created: bool = False) -> list[AssignedUnit]:
     """Hold one free unit of each kind of room or device the appointment's service needs, for its time.
 
-    Replaces the appointment's earlier holds (a new time). The caller holds the
+    Replaces the appointment's earlier holds (a new time); just_created: it was
+    inserted in this transaction, so it has none to replace. The caller holds the
     unit locks (lock_resource_units). Raises SlotUnavailable when a kind has no
     unit free from the start until the end plus its clean-up time; on
     PostgreSQL the exclusion constraint refuses an overlapping hold regardless.
     """
-    AssignedUnit.objects.filter(appointment=appointment).delete()
+    if not just_created:
+        AssignedUnit.objects.filter(appointment=appointment).delete()
     kinds = needed_units(location=appointment.location, service=appointment.service)
     if not kinds:
         return []
@@ -252,9 +255,8 @@ def new_client_for_booking(*, details: ClientDetails, location: "Location") -> "
         mobile_phone=details.mobile_phone,
         date_of_birth=details.date_of_birth,
         location=location,
+        adult_attested_at=timezone.now(),
     )
-    client.adult_attested_at = timezone.now()
-    client.save(update_fields=["adult_attested_at", "updated_at"])
     return client
 
 
@@ -268,18 +270,17 @@ def _record_booking_consents(*, client: "Client", consents: BookingConsents, met
         ConsentPurpose.EMAIL_MARKETING: consents.email_marketing,
     }
     policy = current_policy()
-    for purpose, granted in choices.items():
-        record_consent(
-            client=client,
-            purpose=purpose,
-            granted=granted,
-            notice_text=notices[purpose],
-            source=ConsentSource.BOOKING_FORM,
-            ip_address=meta.ip_address,
-            user_agent=meta.user_agent,
-            visitor_id=meta.visitor_id,
-            policy_version=policy if purpose == ConsentPurpose.PRIVACY_POLICY else None,
-        )
+    record_form_consents(
+        client=client,
+        choices=[
+            (purpose, granted, notices[purpose], policy if purpose == ConsentPurpose.PRIVACY_POLICY else None)
+            for purpose, granted in choices.items()
+        ],
+        source=ConsentSource.BOOKING_FORM,
+        ip_address=meta.ip_address,
+        user_agent=meta.user_agent,
+        visitor_id=meta.visitor_id,
+    )
 
 
 def _create_appointment(**fields: Any) -> Appointment:
@@ -337,7 +338,7 @@ def book_appointment(
                 end=end,
                 source=AppointmentSource.ONLINE,
             )
-            assign_resource_units(appointment=appointment)
+            assign_resource_units(appointment=appointment, just_created=True)
             if new_record:
                 _record_booking_consents(client=client, consents=consents, meta=meta)
             transaction.on_commit(lambda: _send_confirmation(appointment.pk))
@@ -1211,7 +1212,8 @@ def _write_visit_parts(
             notes=notes,
             visit=visit,
         )
-        assign_resource_units(appointment=appointment)  # under the unit locks; sees this visit's earlier holds
+        # Under the unit locks; sees this visit's earlier holds.
+        assign_resource_units(appointment=appointment, just_created=True)
         appointments.append(appointment)
     return appointments
 

@@ -93,11 +93,13 @@ def new_client_from_booking(
     mobile_phone: PhoneNumber | str | None,
     location: Location | None,
     date_of_birth: date | None = None,
+    adult_attested_at: datetime | None = None,
 ) -> Client:
     """A new record holding exactly what an unauthenticated form was given.
 
     Never a look-up: matching by a typed email or phone would let anyone
     read or change a stranger's record (see the module docstring).
+    adult_attested_at: when the form's "I am 18 or older" was ticked (one insert, no update after).
     """
     return Client.objects.create(
         first_name=first_name.strip(),
@@ -106,6 +108,7 @@ def new_client_from_booking(
         mobile_phone=mobile_phone or "",
         date_of_birth=date_of_birth,
         preferred_location=location,
+        adult_attested_at=adult_attested_at,
     )
 
 

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentSource, AppointmentStatus
@@ -173,8 +174,13 @@ def _unsolicited_today(phone: "PhoneNumber | str", appointment: Appointment, now
         created_at__gte=now - timedelta(days=1),
         appointment__source=AppointmentSource.ONLINE,
     ).exclude(status=MessageStatus.SKIPPED)
-    if sent_today.exclude(appointment=appointment).exists():
+    # Both counts in one statement: this runs inside every booking request that texts.
+    counts = sent_today.aggregate(
+        for_others=Count("pk", filter=~Q(appointment=appointment)),
+        for_this=Count("pk", filter=Q(appointment=appointment)),
+    )
+    if counts["for_others"]:
         return DAILY_CAP_REASON
-    if sent_today.filter(appointment=appointment).count() >= 2:
+    if counts["for_this"] >= 2:
         return MOVES_CAP_REASON
     return ""

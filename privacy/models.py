@@ -104,6 +104,11 @@ class Subprocessor(models.Model):
         return self.name
 
 
+def notice_digest(notice_text: str) -> str:
+    """The fingerprint a consent record keeps of the exact wording shown."""
+    return hashlib.sha256(notice_text.encode()).hexdigest()
+
+
 class ConsentRecordQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise ImmutableRecordError("Consent records are append-only.")
@@ -162,7 +167,7 @@ class ConsentRecord(models.Model):
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise ImmutableRecordError("Consent records are append-only.")
-        self.notice_sha256 = hashlib.sha256(self.notice_text.encode()).hexdigest()
+        self.notice_sha256 = notice_digest(self.notice_text)
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
