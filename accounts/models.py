@@ -33,6 +33,9 @@ class SignInChallenge(models.Model):
     secret_hash = models.CharField(max_length=64, editable=False)
     # For NEW_EMAIL: the address asked for, until proven (then it is the record's).
     new_contact = models.CharField(max_length=254, blank=True)
+    # A texted sign-in code: hash of the ask's key, held by the asking browser's session. The ask is answered
+    # by a worker, so the request does the same work whether or not the number is on file.
+    ask_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     attempts = models.PositiveSmallIntegerField(default=0)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)

@@ -48,6 +48,10 @@ class SignInRefused(BusinessRuleError):
     """A code or link that is wrong, used, expired or tried too often (the message says which)."""
 
 
+class NoCodeSent(SignInRefused):
+    """No code was texted for this ask (the number is not on file, or the worker has not sent it yet)."""
+
+
 @dataclass(frozen=True)
 class Browser:
     """Where a request came from: the device cookie's value, address and browser."""
@@ -133,13 +137,16 @@ def _code_text(code: str, minutes: int) -> str:
     )
 
 
-def _text_code(*, client: Client, purpose: str, now: datetime) -> SignInChallenge | None:
+def _text_code(*, client: Client, purpose: str, now: datetime, ask_hash: str = "") -> SignInChallenge | None:
     code = f"{secrets.randbelow(10**6):06d}"
     minutes = settings.ACCOUNT_SIGN_IN_CODE_MINUTES
     with transaction.atomic():
         challenge = _new_challenge(
             client=client, channel=Channel.SMS, purpose=purpose, secret=code, minutes=minutes, now=now
         )
+        if ask_hash:
+            challenge.ask_hash = ask_hash
+            challenge.save(update_fields=["ask_hash"])
         sent = send_verification_code(phone=str(client.mobile_phone), body=_code_text(code, minutes), client=client)
         if sent is None:  # refused (hourly cap per number, a country we do not text): no live code
             challenge.expires_at = now
@@ -148,15 +155,35 @@ def _text_code(*, client: Client, purpose: str, now: datetime) -> SignInChalleng
     return challenge
 
 
-def start_sms_sign_in(*, phone: str, now: datetime | None = None) -> int | None:
-    """Text a sign-in code to this number if a record holds it. The challenge id, else None (nothing told)."""
+def start_sms_sign_in(*, phone: str) -> str:
+    """Ask for a sign-in code to this number; the ask's key, for the browser's session.
+
+    The request only queues the ask, whether or not the number is on file: looking
+    it up and texting happen in a worker (`text_sign_in_code`), so neither the answer
+    nor its timing tells whether the number is known.
+    """
+    ask = secrets.token_urlsafe(24)
+    transaction.on_commit(lambda: enqueue(tasks.send_sign_in_code, str(phone), ask))
+    return ask
+
+
+def _ask_hash(ask: str) -> str:
+    return secret_hash("sign-in-ask", ask)
+
+
+def text_sign_in_code(*, phone: str, ask: str, now: datetime | None = None) -> bool:
+    """Text a sign-in code for this ask if a record holds the number (a worker runs this). True if sent.
+
+    Once per ask: a retried task finds its challenge and sends nothing more.
+    """
     now = now or timezone.now()
+    if SignInChallenge.objects.filter(ask_hash=_ask_hash(ask)).exists():
+        return False
     client = selectors.account_for_phone(phone)
     if client is None:
         logger.info("Account sign-in code asked for a number not on file")
-        return None
-    challenge = _text_code(client=client, purpose=ChallengePurpose.SIGN_IN, now=now)
-    return challenge.pk if challenge else None
+        return False
+    return _text_code(client=client, purpose=ChallengePurpose.SIGN_IN, now=now, ask_hash=_ask_hash(ask)) is not None
 
 
 # --- Proving it ------------------------------------------------------------------------------
@@ -226,17 +253,23 @@ def email_new_device(*, client_id: int, user_agent: str, when: datetime) -> bool
     return True
 
 
-def sign_in_with_code(*, challenge_id: int, code: str, browser: Browser, now: datetime | None = None) -> str:
-    """Check a texted sign-in code; the new session's key (for the browser's session) or SignInRefused."""
+def sign_in_with_code(*, ask: str, code: str, browser: Browser, now: datetime | None = None) -> str:
+    """Check a texted sign-in code; the new session's key (for the browser's session) or SignInRefused.
+
+    NoCodeSent when no code went out for this ask: the caller answers as it would for a wrong code.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         challenge = (
             SignInChallenge.objects.select_for_update()
             .select_related("client")
-            .filter(pk=challenge_id, channel=Channel.SMS, purpose=ChallengePurpose.SIGN_IN)
+            .filter(ask_hash=_ask_hash(ask or ""), channel=Channel.SMS, purpose=ChallengePurpose.SIGN_IN)
+            .exclude(ask_hash="")
             .first()
         )
-        if challenge is None or challenge.client.erased_at:
+        if challenge is None:
+            raise NoCodeSent("No code was sent for this ask.")
+        if challenge.client.erased_at:
             problem: str | None = "This code has expired or was entered wrongly too often. Ask for a new one."
         else:
             problem = _spend(challenge, (code or "").strip(), now)

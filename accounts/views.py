@@ -37,7 +37,7 @@ from . import selectors, services
 from .forms import CodeForm, EmailSignInForm, NameForm, NewEmailForm, PhoneSignInForm
 
 SESSION_KEY = selectors.SESSION_KEY
-CHALLENGE_KEY = "account_challenge"  # the texted code's challenge id (0: none was sent)
+CHALLENGE_KEY = "account_challenge"  # the key of the ask for a texted code (a worker decides whether to send one)
 DUMMY_TRIES_KEY = "account_no_code_tries"  # tries at a code never sent: answered as for a real one
 # A code never sent also "expires" after its minutes and when a newer one is asked for the same number, as a
 # real code does: {"phone": hash, "nonce": the newest ask's (also in the cache), "expires": timestamp}.
@@ -120,10 +120,10 @@ def sign_in(request):
             return redirect("account:sign_in_sent")
         if phone_form.is_bound and phone_form.is_valid():
             phone = str(phone_form.cleaned_data["mobile_phone"])
-            challenge_id = services.start_sms_sign_in(phone=phone)
-            request.session[CHALLENGE_KEY] = challenge_id or 0
+            # The same work whether or not the number is on file: a worker decides whether to text a code.
+            request.session[CHALLENGE_KEY] = services.start_sms_sign_in(phone=phone)
             request.session[DUMMY_TRIES_KEY] = 0
-            request.session[DUMMY_KEY] = {} if challenge_id else _start_dummy_code(phone)
+            request.session[DUMMY_KEY] = _start_dummy_code(phone)
             return redirect("account:sign_in_code")
     return render(
         request,
@@ -174,9 +174,14 @@ def sign_in_code(request):
     problem = None
     if request.method == "POST" and form.is_valid():
         device_id = _device_id(request) or secrets.token_urlsafe(32)
-        challenge_id = request.session[CHALLENGE_KEY]
         try:
-            if not challenge_id:
+            try:
+                raw_key = services.sign_in_with_code(
+                    ask=str(request.session[CHALLENGE_KEY]),
+                    code=form.cleaned_data["code"],
+                    browser=_browser(request, device_id),
+                )
+            except services.NoCodeSent:
                 # No code was sent (number not on file): the same answers as for a real code.
                 dead = _dummy_code_dead(request)
                 tries = request.session.get(DUMMY_TRIES_KEY, 0) + (0 if dead else 1)
@@ -187,10 +192,7 @@ def sign_in_code(request):
                     else "That code is not right, and it was entered wrongly too often. Ask for a new one."
                     if tries == services.MAX_CODE_TRIES
                     else "That code is not right. Please check the text and try again."
-                )
-            raw_key = services.sign_in_with_code(
-                challenge_id=challenge_id, code=form.cleaned_data["code"], browser=_browser(request, device_id)
-            )
+                ) from None
         except services.SignInRefused as exc:
             problem = str(exc)
         else:
