@@ -30,9 +30,12 @@ from clinic import identity
 from clinic.errors import BusinessRuleError
 from clinic.models import Client
 from clinic.queueing import enqueue
-from messaging.verification_codes import send_verification_code
+from messaging.preferences import CHOICES as CONSENT_WORDING
+from messaging.verification_codes import send_new_number_code, send_verification_code
 from privacy import rectification, subject_requests
+from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.requests_models import RequestType
+from privacy.services import record_consent
 
 from . import selectors, tasks
 from .models import AccountSession, ChallengePurpose, Channel, SignInChallenge
@@ -498,4 +501,84 @@ def confirm_email_change(*, client: Client, code: str, now: datetime | None = No
             client_id=client.pk, changes={"email": challenge.new_contact}, actor_label=ACCOUNT_ACTOR
         )
         identity.mark_email_verified(client_ids=[client.pk], email=challenge.new_contact, now=now)
+    return challenge.new_contact
+
+
+class PhoneChangeRefused(BusinessRuleError):
+    """No code could be texted to the new number (the message says what the client can do)."""
+
+
+NEW_NUMBER_EVIDENCE = "Asked again when the client changed their mobile number in their account"
+
+
+def start_phone_change(*, client: Client, new_phone: str, now: datetime | None = None) -> None:
+    """Text a code to the new number: it replaces the old one only once the code comes back."""
+    now = now or timezone.now()
+    new_phone = str(new_phone)
+    if new_phone == str(client.mobile_phone or ""):
+        raise PhoneChangeRefused("That is already your mobile number.")
+    code = f"{secrets.randbelow(10**6):06d}"
+    minutes = settings.ACCOUNT_SIGN_IN_CODE_MINUTES
+    with transaction.atomic():
+        _new_challenge(
+            client=client,
+            channel=Channel.SMS,
+            purpose=ChallengePurpose.NEW_PHONE,
+            secret=code,
+            minutes=minutes,
+            now=now,
+            new_contact=new_phone,
+        )
+        body = (
+            f"{settings.CLINIC_NAME}: your code to confirm this as your new mobile number is {code}. "
+            f"It expires in {minutes} minutes. If you did not ask for it, ignore this text."
+        )
+        if send_new_number_code(phone=new_phone, body=body, client=client) is None:
+            # Refused (the STOP list, the hourly cap, a country we do not text): raising undoes the challenge.
+            raise PhoneChangeRefused(
+                "We could not text a code to that number. If it once texted STOP to us, text START from it "
+                "first; otherwise try again later or call the clinic."
+            )
+
+
+def confirm_phone_change(
+    *,
+    client: Client,
+    code: str,
+    sms_reminders: bool,
+    sms_marketing: bool,
+    browser: Browser | None = None,
+    now: datetime | None = None,
+) -> str:
+    """The code texted to the new number: it becomes the record's number, proven. Returns the new number.
+
+    Texting choices do not move to a new number by themselves: the client says on
+    the same form what may be texted to it, recorded in the ledger as theirs (the
+    old choices were for the old number). Queued texts follow the correction
+    (messaging re-checks these choices when each is sent).
+    """
+    now = now or timezone.now()
+    browser = browser or Browser(device_id="")
+    challenge = _spend_latest(client=client, purpose=ChallengePurpose.NEW_PHONE, code=code, now=now)
+    with transaction.atomic():
+        rectification.correct_client(
+            client_id=client.pk, changes={"mobile_phone": challenge.new_contact}, actor_label=ACCOUNT_ACTOR
+        )
+        identity.mark_phone_verified(client_ids=[client.pk], phone=challenge.new_contact, now=now)
+        for purpose, granted in (
+            (ConsentPurpose.SMS_REMINDERS, sms_reminders),
+            (ConsentPurpose.SMS_MARKETING, sms_marketing),
+        ):
+            record_consent(
+                client=client,
+                purpose=purpose,
+                granted=granted,
+                notice_text=CONSENT_WORDING[purpose],
+                source=ConsentSource.ACCOUNT,
+                actor=ConsentActor.CLIENT,
+                ip_address=browser.ip_address,
+                user_agent=browser.user_agent,
+                evidence=NEW_NUMBER_EVIDENCE,
+            )
+    client.refresh_from_db()
     return challenge.new_contact

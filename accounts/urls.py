@@ -26,5 +26,7 @@ urlpatterns = [
     path("data/name/", views.data_name, name="data_name"),
     path("data/email/", views.data_email, name="data_email"),
     path("data/email/confirm/", views.data_email_confirm, name="data_email_confirm"),
+    path("data/phone/", views.data_phone, name="data_phone"),
+    path("data/phone/confirm/", views.data_phone_confirm, name="data_phone_confirm"),
     path("delete/", views.delete_account, name="delete"),
 ]

@@ -34,7 +34,7 @@ from payments.models import format_money
 from privacy.models import ConsentPurpose, ConsentSource
 
 from . import selectors, services
-from .forms import CodeForm, EmailSignInForm, NameForm, NewEmailForm, PhoneSignInForm
+from .forms import CodeForm, EmailSignInForm, NameForm, NewEmailForm, NewPhoneCodeForm, NewPhoneForm, PhoneSignInForm
 
 SESSION_KEY = selectors.SESSION_KEY
 CHALLENGE_KEY = "account_challenge"  # the key of the ask for a texted code (a worker decides whether to send one)
@@ -367,6 +367,8 @@ def _data_page(request, *, status=200, **extra):
         "name_form": NameForm(initial={"first_name": client.first_name, "last_name": client.last_name}),
         "email_form": NewEmailForm(),
         "email_code_form": CodeForm(prefix="new_email"),
+        "phone_form": NewPhoneForm(),
+        "phone_code_form": NewPhoneCodeForm(prefix="new_phone"),
         "minutes": settings.ACCOUNT_SIGN_IN_CODE_MINUTES,
         **extra,
     }
@@ -452,6 +454,43 @@ def data_email_confirm(request):
             return _data_page(request, status=400, email_code_sent=True, email_code_problem=str(exc))
         return redirect(reverse("account:data") + "?saved=email")
     return _data_page(request, status=400, email_code_sent=True, email_code_form=form)
+
+
+@signed_in
+@require_POST
+@limit("account_sign_in")
+@limit("account_sign_in_address", key=_address_key)
+def data_phone(request):
+    form = NewPhoneForm(request.POST)
+    if form.is_valid():
+        try:
+            services.start_phone_change(client=request.account_client, new_phone=str(form.cleaned_data["mobile_phone"]))
+        except services.PhoneChangeRefused as exc:
+            return _data_page(request, status=400, phone_form=form, phone_problem=str(exc))
+        return _data_page(request, phone_code_sent=True)
+    return _data_page(request, status=400, phone_form=form)
+
+
+@signed_in
+@require_POST
+@limit("verification")
+def data_phone_confirm(request):
+    form = NewPhoneCodeForm(request.POST, prefix="new_phone")
+    if form.is_valid():
+        try:
+            services.confirm_phone_change(
+                client=request.account_client,
+                code=form.cleaned_data["code"],
+                sms_reminders=form.cleaned_data["sms_reminders"],
+                sms_marketing=form.cleaned_data["sms_marketing"],
+                browser=_browser(request, _device_id(request)),
+            )
+        except services.SignInRefused as exc:
+            return _data_page(
+                request, status=400, phone_code_sent=True, phone_code_problem=str(exc), phone_code_form=form
+            )
+        return redirect(reverse("account:data") + "?saved=phone")
+    return _data_page(request, status=400, phone_code_sent=True, phone_code_form=form)
 
 
 @signed_in
