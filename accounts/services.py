@@ -582,3 +582,55 @@ def confirm_phone_change(
             )
     client.refresh_from_db()
     return challenge.new_contact
+
+
+# --- Joining a record made signed out with the same proven email or phone ----------------------
+
+
+def join_record(*, client: Client, other_id: int, now: datetime | None = None) -> Client:
+    """Merge another record holding a contact point this client has proven into their account's record.
+
+    Proof of control of both: the account is signed in, and the other record holds
+    the email or number the account proved. The account's contact details stay; its
+    own consent choices stand (a "yes" given on the other record's booking form,
+    by whoever typed it, does not become the account's). BusinessRuleError if the
+    record is not one of selectors.records_to_join, or the merge is refused.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        if not selectors.records_to_join(client).filter(pk=other_id).exists():
+            raise identity.MergeRefused("This record cannot be joined to your account.")
+        before = {p: _granted(client, p) for p in _JOINED_CONSENTS}
+        kept = identity.merge_clients(
+            keep_id=client.pk,
+            duplicate_id=other_id,
+            actor_label=ACCOUNT_ACTOR,
+            reason="The client, signed in, joined a record holding the email or phone their account proved.",
+            now=now,
+        )
+        for purpose, granted in before.items():
+            if not granted and _granted(kept, purpose):
+                record_consent(
+                    client=kept,
+                    purpose=purpose,
+                    granted=False,
+                    notice_text=CONSENT_WORDING.get(purpose, purpose),
+                    source=ConsentSource.RECORD_MERGE,
+                    actor=ConsentActor.CLIENT,
+                    evidence="Joined from the account: the account's own choice stands.",
+                )
+    return kept
+
+
+_JOINED_CONSENTS = (
+    ConsentPurpose.SMS_REMINDERS,
+    ConsentPurpose.SMS_MARKETING,
+    ConsentPurpose.EMAIL_MARKETING,
+    ConsentPurpose.SMS_WAITLIST,
+)
+
+
+def _granted(client: Client, purpose: str) -> bool:
+    from privacy.selectors import current_consents
+
+    return bool(current_consents(client_ids=[client.pk], purpose=purpose).get(client.pk))

@@ -24,6 +24,7 @@ from appointments import services as appointment_services
 from appointments import views as appointment_views
 from appointments.emails import appointment_ics
 from appointments.links import manage_token
+from clinic.errors import BusinessRuleError
 from clinic.hashing import contact_hash, normalise_email
 from clinic.ratelimits import CACHE_UNAVAILABLE, client_ip, limit
 from clinical_forms.links import forms_url
@@ -258,8 +259,22 @@ def home(request):
             "past": past,
             "session": request.account_session,
             "cutoff_hours": settings.BOOKING_CHANGE_CUTOFF_HOURS,
+            "to_join": selectors.visits_to_join(client),
         },
     )
+
+
+@signed_in
+@require_POST
+def join_record(request, record_id):
+    """Keep my visits together: a record holding the email or phone this account proved joins the account."""
+    try:
+        services.join_record(client=request.account_client, other_id=record_id)
+    except BusinessRuleError as exc:
+        if not selectors.records_to_join(request.account_client).filter(pk=record_id).exists():
+            raise Http404("No such record.") from None
+        return render(request, "accounts/join_refused.html", {"reason": str(exc)}, status=409)
+    return redirect(reverse("account:home") + "?joined=1")
 
 
 def _my_visit(request, appointment_id):
