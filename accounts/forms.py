@@ -1,6 +1,8 @@
 from django import forms
 
 from appointments.forms import MobilePhoneField
+from messaging.preferences import CHOICES
+from privacy.models import ConsentPurpose
 
 
 class EmailSignInForm(forms.Form):
@@ -35,3 +37,14 @@ class NewEmailForm(forms.Form):
     email = forms.EmailField(
         label="Your new email address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
+
+
+class NewPhoneForm(forms.Form):
+    mobile_phone = MobilePhoneField(label="Your new mobile number")
+
+
+class NewPhoneCodeForm(CodeForm):
+    """The code texted to the new number, and what may be texted to it: texting choices do not move by themselves."""
+
+    sms_reminders = forms.BooleanField(required=False, label=CHOICES[ConsentPurpose.SMS_REMINDERS])
+    sms_marketing = forms.BooleanField(required=False, label=CHOICES[ConsentPurpose.SMS_MARKETING])

@@ -22,6 +22,8 @@ class ChallengePurpose(models.TextChoices):
     FRESH_CODE = "fresh_code", "A fresh code for a sensitive step"
     # A code sent to a new email address: it replaces the old one only once proven.
     NEW_EMAIL = "new_email", "Prove a new email address"
+    # A code texted to a new mobile number: it replaces the old one only once proven.
+    NEW_PHONE = "new_phone", "Prove a new mobile number"
 
 
 class SignInChallenge(models.Model):
@@ -31,8 +33,11 @@ class SignInChallenge(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices)
     purpose = models.CharField(max_length=20, choices=ChallengePurpose.choices, default=ChallengePurpose.SIGN_IN)
     secret_hash = models.CharField(max_length=64, editable=False)
-    # For NEW_EMAIL: the address asked for, until proven (then it is the record's).
+    # For NEW_EMAIL / NEW_PHONE: the address or number asked for, until proven (then it is the record's).
     new_contact = models.CharField(max_length=254, blank=True)
+    # A texted sign-in code: hash of the ask's key, held by the asking browser's session. The ask is answered
+    # by a worker, so the request does the same work whether or not the number is on file.
+    ask_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     attempts = models.PositiveSmallIntegerField(default=0)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from appointments.models import Appointment
@@ -57,6 +57,26 @@ def signed_in_client(request) -> Client | None:
     """The client of this browser's live account session (clinic.identity.signed_in_client asks here)."""
     session = getattr(request, "account_session", None) or live_session(request.session.get(SESSION_KEY, ""))
     return session.client if session is not None else None
+
+
+def records_to_join(client: Client) -> QuerySet[Client]:
+    """Other live records holding a contact point this client has PROVEN (the account's email or phone).
+
+    Bookings made signed out stay on a record of their own (clinic.identity); the
+    person who proved control of the email or number such a record holds may see
+    and join them. A contact point not proven opens nothing.
+    """
+    match = Q(pk__in=[])
+    if client.email and client.email_verified_at:
+        match |= Q(pk__in=identity.clients_with_email(client.email).values("pk"))
+    if client.mobile_phone and client.phone_verified_at:
+        match |= Q(mobile_phone=str(client.mobile_phone))
+    return Client.objects.filter(match, erased_at__isnull=True).exclude(pk=client.pk).order_by("pk")
+
+
+def visits_to_join(client: Client) -> list[tuple[Client, list[Appointment]]]:
+    """Each record this client may join, with its visits (what the account offers to keep together)."""
+    return [(record, list(visits(record).order_by("start"))) for record in records_to_join(client)]
 
 
 def visits(client: Client) -> QuerySet[Appointment]:

@@ -30,9 +30,12 @@ from clinic import identity
 from clinic.errors import BusinessRuleError
 from clinic.models import Client
 from clinic.queueing import enqueue
-from messaging.verification_codes import send_verification_code
+from messaging.preferences import CHOICES as CONSENT_WORDING
+from messaging.verification_codes import send_new_number_code, send_verification_code
 from privacy import rectification, subject_requests
+from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.requests_models import RequestType
+from privacy.services import record_consent
 
 from . import selectors, tasks
 from .models import AccountSession, ChallengePurpose, Channel, SignInChallenge
@@ -46,6 +49,10 @@ MAX_CODE_TRIES = 5  # wrong entries before a code (or link) is dead and a new on
 
 class SignInRefused(BusinessRuleError):
     """A code or link that is wrong, used, expired or tried too often (the message says which)."""
+
+
+class NoCodeSent(SignInRefused):
+    """No code was texted for this ask (the number is not on file, or the worker has not sent it yet)."""
 
 
 @dataclass(frozen=True)
@@ -133,13 +140,16 @@ def _code_text(code: str, minutes: int) -> str:
     )
 
 
-def _text_code(*, client: Client, purpose: str, now: datetime) -> SignInChallenge | None:
+def _text_code(*, client: Client, purpose: str, now: datetime, ask_hash: str = "") -> SignInChallenge | None:
     code = f"{secrets.randbelow(10**6):06d}"
     minutes = settings.ACCOUNT_SIGN_IN_CODE_MINUTES
     with transaction.atomic():
         challenge = _new_challenge(
             client=client, channel=Channel.SMS, purpose=purpose, secret=code, minutes=minutes, now=now
         )
+        if ask_hash:
+            challenge.ask_hash = ask_hash
+            challenge.save(update_fields=["ask_hash"])
         sent = send_verification_code(phone=str(client.mobile_phone), body=_code_text(code, minutes), client=client)
         if sent is None:  # refused (hourly cap per number, a country we do not text): no live code
             challenge.expires_at = now
@@ -148,15 +158,35 @@ def _text_code(*, client: Client, purpose: str, now: datetime) -> SignInChalleng
     return challenge
 
 
-def start_sms_sign_in(*, phone: str, now: datetime | None = None) -> int | None:
-    """Text a sign-in code to this number if a record holds it. The challenge id, else None (nothing told)."""
+def start_sms_sign_in(*, phone: str) -> str:
+    """Ask for a sign-in code to this number; the ask's key, for the browser's session.
+
+    The request only queues the ask, whether or not the number is on file: looking
+    it up and texting happen in a worker (`text_sign_in_code`), so neither the answer
+    nor its timing tells whether the number is known.
+    """
+    ask = secrets.token_urlsafe(24)
+    transaction.on_commit(lambda: enqueue(tasks.send_sign_in_code, str(phone), ask))
+    return ask
+
+
+def _ask_hash(ask: str) -> str:
+    return secret_hash("sign-in-ask", ask)
+
+
+def text_sign_in_code(*, phone: str, ask: str, now: datetime | None = None) -> bool:
+    """Text a sign-in code for this ask if a record holds the number (a worker runs this). True if sent.
+
+    Once per ask: a retried task finds its challenge and sends nothing more.
+    """
     now = now or timezone.now()
+    if SignInChallenge.objects.filter(ask_hash=_ask_hash(ask)).exists():
+        return False
     client = selectors.account_for_phone(phone)
     if client is None:
         logger.info("Account sign-in code asked for a number not on file")
-        return None
-    challenge = _text_code(client=client, purpose=ChallengePurpose.SIGN_IN, now=now)
-    return challenge.pk if challenge else None
+        return False
+    return _text_code(client=client, purpose=ChallengePurpose.SIGN_IN, now=now, ask_hash=_ask_hash(ask)) is not None
 
 
 # --- Proving it ------------------------------------------------------------------------------
@@ -226,17 +256,23 @@ def email_new_device(*, client_id: int, user_agent: str, when: datetime) -> bool
     return True
 
 
-def sign_in_with_code(*, challenge_id: int, code: str, browser: Browser, now: datetime | None = None) -> str:
-    """Check a texted sign-in code; the new session's key (for the browser's session) or SignInRefused."""
+def sign_in_with_code(*, ask: str, code: str, browser: Browser, now: datetime | None = None) -> str:
+    """Check a texted sign-in code; the new session's key (for the browser's session) or SignInRefused.
+
+    NoCodeSent when no code went out for this ask: the caller answers as it would for a wrong code.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         challenge = (
             SignInChallenge.objects.select_for_update()
             .select_related("client")
-            .filter(pk=challenge_id, channel=Channel.SMS, purpose=ChallengePurpose.SIGN_IN)
+            .filter(ask_hash=_ask_hash(ask or ""), channel=Channel.SMS, purpose=ChallengePurpose.SIGN_IN)
+            .exclude(ask_hash="")
             .first()
         )
-        if challenge is None or challenge.client.erased_at:
+        if challenge is None:
+            raise NoCodeSent("No code was sent for this ask.")
+        if challenge.client.erased_at:
             problem: str | None = "This code has expired or was entered wrongly too often. Ask for a new one."
         else:
             problem = _spend(challenge, (code or "").strip(), now)
@@ -466,3 +502,135 @@ def confirm_email_change(*, client: Client, code: str, now: datetime | None = No
         )
         identity.mark_email_verified(client_ids=[client.pk], email=challenge.new_contact, now=now)
     return challenge.new_contact
+
+
+class PhoneChangeRefused(BusinessRuleError):
+    """No code could be texted to the new number (the message says what the client can do)."""
+
+
+NEW_NUMBER_EVIDENCE = "Asked again when the client changed their mobile number in their account"
+
+
+def start_phone_change(*, client: Client, new_phone: str, now: datetime | None = None) -> None:
+    """Text a code to the new number: it replaces the old one only once the code comes back."""
+    now = now or timezone.now()
+    new_phone = str(new_phone)
+    if new_phone == str(client.mobile_phone or ""):
+        raise PhoneChangeRefused("That is already your mobile number.")
+    code = f"{secrets.randbelow(10**6):06d}"
+    minutes = settings.ACCOUNT_SIGN_IN_CODE_MINUTES
+    with transaction.atomic():
+        _new_challenge(
+            client=client,
+            channel=Channel.SMS,
+            purpose=ChallengePurpose.NEW_PHONE,
+            secret=code,
+            minutes=minutes,
+            now=now,
+            new_contact=new_phone,
+        )
+        body = (
+            f"{settings.CLINIC_NAME}: your code to confirm this as your new mobile number is {code}. "
+            f"It expires in {minutes} minutes. If you did not ask for it, ignore this text."
+        )
+        if send_new_number_code(phone=new_phone, body=body, client=client) is None:
+            # Refused (the STOP list, the hourly cap, a country we do not text): raising undoes the challenge.
+            raise PhoneChangeRefused(
+                "We could not text a code to that number. If it once texted STOP to us, text START from it "
+                "first; otherwise try again later or call the clinic."
+            )
+
+
+def confirm_phone_change(
+    *,
+    client: Client,
+    code: str,
+    sms_reminders: bool,
+    sms_marketing: bool,
+    browser: Browser | None = None,
+    now: datetime | None = None,
+) -> str:
+    """The code texted to the new number: it becomes the record's number, proven. Returns the new number.
+
+    Texting choices do not move to a new number by themselves: the client says on
+    the same form what may be texted to it, recorded in the ledger as theirs (the
+    old choices were for the old number). Queued texts follow the correction
+    (messaging re-checks these choices when each is sent).
+    """
+    now = now or timezone.now()
+    browser = browser or Browser(device_id="")
+    challenge = _spend_latest(client=client, purpose=ChallengePurpose.NEW_PHONE, code=code, now=now)
+    with transaction.atomic():
+        rectification.correct_client(
+            client_id=client.pk, changes={"mobile_phone": challenge.new_contact}, actor_label=ACCOUNT_ACTOR
+        )
+        identity.mark_phone_verified(client_ids=[client.pk], phone=challenge.new_contact, now=now)
+        for purpose, granted in (
+            (ConsentPurpose.SMS_REMINDERS, sms_reminders),
+            (ConsentPurpose.SMS_MARKETING, sms_marketing),
+        ):
+            record_consent(
+                client=client,
+                purpose=purpose,
+                granted=granted,
+                notice_text=CONSENT_WORDING[purpose],
+                source=ConsentSource.ACCOUNT,
+                actor=ConsentActor.CLIENT,
+                ip_address=browser.ip_address,
+                user_agent=browser.user_agent,
+                evidence=NEW_NUMBER_EVIDENCE,
+            )
+    client.refresh_from_db()
+    return challenge.new_contact
+
+
+# --- Joining a record made signed out with the same proven email or phone ----------------------
+
+
+def join_record(*, client: Client, other_id: int, now: datetime | None = None) -> Client:
+    """Merge another record holding a contact point this client has proven into their account's record.
+
+    Proof of control of both: the account is signed in, and the other record holds
+    the email or number the account proved. The account's contact details stay; its
+    own consent choices stand (a "yes" given on the other record's booking form,
+    by whoever typed it, does not become the account's). BusinessRuleError if the
+    record is not one of selectors.records_to_join, or the merge is refused.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        if not selectors.records_to_join(client).filter(pk=other_id).exists():
+            raise identity.MergeRefused("This record cannot be joined to your account.")
+        before = {p: _granted(client, p) for p in _JOINED_CONSENTS}
+        kept = identity.merge_clients(
+            keep_id=client.pk,
+            duplicate_id=other_id,
+            actor_label=ACCOUNT_ACTOR,
+            reason="The client, signed in, joined a record holding the email or phone their account proved.",
+            now=now,
+        )
+        for purpose, granted in before.items():
+            if not granted and _granted(kept, purpose):
+                record_consent(
+                    client=kept,
+                    purpose=purpose,
+                    granted=False,
+                    notice_text=CONSENT_WORDING.get(purpose, purpose),
+                    source=ConsentSource.RECORD_MERGE,
+                    actor=ConsentActor.CLIENT,
+                    evidence="Joined from the account: the account's own choice stands.",
+                )
+    return kept
+
+
+_JOINED_CONSENTS = (
+    ConsentPurpose.SMS_REMINDERS,
+    ConsentPurpose.SMS_MARKETING,
+    ConsentPurpose.EMAIL_MARKETING,
+    ConsentPurpose.SMS_WAITLIST,
+)
+
+
+def _granted(client: Client, purpose: str) -> bool:
+    from privacy.selectors import current_consents
+
+    return bool(current_consents(client_ids=[client.pk], purpose=purpose).get(client.pk))

@@ -17,6 +17,14 @@ def send_sign_in_link(challenge_id, nonce):
 
 
 @shared_task(**RETRY, max_retries=3)
+def send_sign_in_code(phone, ask):
+    """Decide, away from the request, whether this number is on file; if so text it a sign-in code."""
+    from .services import text_sign_in_code
+
+    return text_sign_in_code(phone=phone, ask=ask)
+
+
+@shared_task(**RETRY, max_retries=3)
 def send_new_device_email(client_id, user_agent, when):
     from .services import email_new_device
 

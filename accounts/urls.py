@@ -15,6 +15,7 @@ urlpatterns = [
     path("visits/<int:appointment_id>/cancel/", views.visit_cancel, name="visit_cancel"),
     path("visits/<int:appointment_id>/reschedule/", views.visit_reschedule, name="visit_reschedule"),
     path("visits/<int:appointment_id>/appointment.ics", views.visit_calendar_file, name="visit_calendar_file"),
+    path("join/<int:record_id>/", views.join_record, name="join_record"),
     path("consents/", views.consents, name="consents"),
     path("payments/", views.payments, name="payments"),
     path("forms/", views.forms, name="forms"),
@@ -26,5 +27,7 @@ urlpatterns = [
     path("data/name/", views.data_name, name="data_name"),
     path("data/email/", views.data_email, name="data_email"),
     path("data/email/confirm/", views.data_email_confirm, name="data_email_confirm"),
+    path("data/phone/", views.data_phone, name="data_phone"),
+    path("data/phone/confirm/", views.data_phone_confirm, name="data_phone_confirm"),
     path("delete/", views.delete_account, name="delete"),
 ]

@@ -24,6 +24,7 @@ from appointments import services as appointment_services
 from appointments import views as appointment_views
 from appointments.emails import appointment_ics
 from appointments.links import manage_token
+from clinic.errors import BusinessRuleError
 from clinic.hashing import contact_hash, normalise_email
 from clinic.ratelimits import CACHE_UNAVAILABLE, client_ip, limit
 from clinical_forms.links import forms_url
@@ -34,10 +35,10 @@ from payments.models import format_money
 from privacy.models import ConsentPurpose, ConsentSource
 
 from . import selectors, services
-from .forms import CodeForm, EmailSignInForm, NameForm, NewEmailForm, PhoneSignInForm
+from .forms import CodeForm, EmailSignInForm, NameForm, NewEmailForm, NewPhoneCodeForm, NewPhoneForm, PhoneSignInForm
 
 SESSION_KEY = selectors.SESSION_KEY
-CHALLENGE_KEY = "account_challenge"  # the texted code's challenge id (0: none was sent)
+CHALLENGE_KEY = "account_challenge"  # the key of the ask for a texted code (a worker decides whether to send one)
 DUMMY_TRIES_KEY = "account_no_code_tries"  # tries at a code never sent: answered as for a real one
 # A code never sent also "expires" after its minutes and when a newer one is asked for the same number, as a
 # real code does: {"phone": hash, "nonce": the newest ask's (also in the cache), "expires": timestamp}.
@@ -120,10 +121,10 @@ def sign_in(request):
             return redirect("account:sign_in_sent")
         if phone_form.is_bound and phone_form.is_valid():
             phone = str(phone_form.cleaned_data["mobile_phone"])
-            challenge_id = services.start_sms_sign_in(phone=phone)
-            request.session[CHALLENGE_KEY] = challenge_id or 0
+            # The same work whether or not the number is on file: a worker decides whether to text a code.
+            request.session[CHALLENGE_KEY] = services.start_sms_sign_in(phone=phone)
             request.session[DUMMY_TRIES_KEY] = 0
-            request.session[DUMMY_KEY] = {} if challenge_id else _start_dummy_code(phone)
+            request.session[DUMMY_KEY] = _start_dummy_code(phone)
             return redirect("account:sign_in_code")
     return render(
         request,
@@ -174,9 +175,14 @@ def sign_in_code(request):
     problem = None
     if request.method == "POST" and form.is_valid():
         device_id = _device_id(request) or secrets.token_urlsafe(32)
-        challenge_id = request.session[CHALLENGE_KEY]
         try:
-            if not challenge_id:
+            try:
+                raw_key = services.sign_in_with_code(
+                    ask=str(request.session[CHALLENGE_KEY]),
+                    code=form.cleaned_data["code"],
+                    browser=_browser(request, device_id),
+                )
+            except services.NoCodeSent:
                 # No code was sent (number not on file): the same answers as for a real code.
                 dead = _dummy_code_dead(request)
                 tries = request.session.get(DUMMY_TRIES_KEY, 0) + (0 if dead else 1)
@@ -187,10 +193,7 @@ def sign_in_code(request):
                     else "That code is not right, and it was entered wrongly too often. Ask for a new one."
                     if tries == services.MAX_CODE_TRIES
                     else "That code is not right. Please check the text and try again."
-                )
-            raw_key = services.sign_in_with_code(
-                challenge_id=challenge_id, code=form.cleaned_data["code"], browser=_browser(request, device_id)
-            )
+                ) from None
         except services.SignInRefused as exc:
             problem = str(exc)
         else:
@@ -256,8 +259,22 @@ def home(request):
             "past": past,
             "session": request.account_session,
             "cutoff_hours": settings.BOOKING_CHANGE_CUTOFF_HOURS,
+            "to_join": selectors.visits_to_join(client),
         },
     )
+
+
+@signed_in
+@require_POST
+def join_record(request, record_id):
+    """Keep my visits together: a record holding the email or phone this account proved joins the account."""
+    try:
+        services.join_record(client=request.account_client, other_id=record_id)
+    except BusinessRuleError as exc:
+        if not selectors.records_to_join(request.account_client).filter(pk=record_id).exists():
+            raise Http404("No such record.") from None
+        return render(request, "accounts/join_refused.html", {"reason": str(exc)}, status=409)
+    return redirect(reverse("account:home") + "?joined=1")
 
 
 def _my_visit(request, appointment_id):
@@ -365,6 +382,8 @@ def _data_page(request, *, status=200, **extra):
         "name_form": NameForm(initial={"first_name": client.first_name, "last_name": client.last_name}),
         "email_form": NewEmailForm(),
         "email_code_form": CodeForm(prefix="new_email"),
+        "phone_form": NewPhoneForm(),
+        "phone_code_form": NewPhoneCodeForm(prefix="new_phone"),
         "minutes": settings.ACCOUNT_SIGN_IN_CODE_MINUTES,
         **extra,
     }
@@ -450,6 +469,43 @@ def data_email_confirm(request):
             return _data_page(request, status=400, email_code_sent=True, email_code_problem=str(exc))
         return redirect(reverse("account:data") + "?saved=email")
     return _data_page(request, status=400, email_code_sent=True, email_code_form=form)
+
+
+@signed_in
+@require_POST
+@limit("account_sign_in")
+@limit("account_sign_in_address", key=_address_key)
+def data_phone(request):
+    form = NewPhoneForm(request.POST)
+    if form.is_valid():
+        try:
+            services.start_phone_change(client=request.account_client, new_phone=str(form.cleaned_data["mobile_phone"]))
+        except services.PhoneChangeRefused as exc:
+            return _data_page(request, status=400, phone_form=form, phone_problem=str(exc))
+        return _data_page(request, phone_code_sent=True)
+    return _data_page(request, status=400, phone_form=form)
+
+
+@signed_in
+@require_POST
+@limit("verification")
+def data_phone_confirm(request):
+    form = NewPhoneCodeForm(request.POST, prefix="new_phone")
+    if form.is_valid():
+        try:
+            services.confirm_phone_change(
+                client=request.account_client,
+                code=form.cleaned_data["code"],
+                sms_reminders=form.cleaned_data["sms_reminders"],
+                sms_marketing=form.cleaned_data["sms_marketing"],
+                browser=_browser(request, _device_id(request)),
+            )
+        except services.SignInRefused as exc:
+            return _data_page(
+                request, status=400, phone_code_sent=True, phone_code_problem=str(exc), phone_code_form=form
+            )
+        return redirect(reverse("account:data") + "?saved=phone")
+    return _data_page(request, status=400, phone_code_sent=True, phone_code_form=form)
 
 
 @signed_in

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-    from clinic.models import Location
+    from clinic.models import Client, Location
 
     from .models import Service
     from .services import BookingConsents, ClientDetails, RequestMeta
@@ -31,6 +31,8 @@ class BookingRequest:
     details: "ClientDetails"
     consents: "BookingConsents"
     meta: "RequestMeta"
+    # identity.signed_in_client of the request: the step books on this record (hold_booking(signed_in=...)).
+    signed_in: "Client | None" = None
 
 
 class BookingStep(Protocol):

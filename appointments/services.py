@@ -240,15 +240,19 @@ def _alternatives(
     return nearest_free_slots(location=location, service=service, around=start, practitioner_id=practitioner_id)
 
 
-def new_client_for_booking(*, details: ClientDetails, location: "Location") -> "Client":
-    """The booking's own new client record, holding exactly what was typed.
+def client_for_booking(
+    *, details: ClientDetails, location: "Location", signed_in: "Client | None" = None
+) -> tuple["Client", bool]:
+    """The record this booking goes on, and whether it is the booking's own new one (clinic.identity decides).
 
-    An online form proves nothing about who is typing, so it is never matched
-    to an older record (that would show, change or fill in a stranger's
-    record): the person can join them later by the link emailed to the address
-    on file, or the front desk merges them (clinic.identity).
+    Signed in to their account: their own record. Otherwise a new record holding
+    exactly what was typed: an online form proves nothing about who is typing, so
+    it is never matched to an older record (that would show, change or fill in a
+    stranger's record); the person can join them later by the link emailed to the
+    address on file, or the front desk merges them.
     """
-    client = identity.new_client_from_booking(
+    client, created = identity.client_for_booking(
+        signed_in=signed_in,
         first_name=details.first_name,
         last_name=details.last_name,
         email=details.email,
@@ -257,11 +261,12 @@ def new_client_for_booking(*, details: ClientDetails, location: "Location") -> "
         location=location,
         adult_attested_at=timezone.now(),
     )
-    return client
+    return client, created
 
 
 def _record_booking_consents(*, client: "Client", consents: BookingConsents, meta: RequestMeta) -> None:
-    # Only ever on the booking's own new record: the person typing speaks for that record alone.
+    # Only ever on the booking's own new record: the person typing speaks for that record alone. A signed-in
+    # client's consents are changed on their account's consents page, not by a booking form's boxes.
     notices = booking_notices()
     choices = {
         ConsentPurpose.PRIVACY_POLICY: consents.privacy_policy,
@@ -303,13 +308,15 @@ def book_appointment(
     meta: RequestMeta | None = None,
     hold_id: int | None = None,
     client: "Client | None" = None,
+    signed_in: "Client | None" = None,
 ) -> Appointment:
     """Book an online appointment, or raise SlotUnavailable with the nearest free times.
 
     hold_id: the time is held for this booking (SlotHold); the hold is used up.
     client: a record this person's own unauthenticated request already created for
     this purpose (a waitlist entry), whose consents were recorded then: booked on it,
-    nothing looked up and no consent recorded again. Otherwise a new record.
+    nothing looked up and no consent recorded again. Otherwise the record client_for_booking
+    picks: `signed_in` (identity.signed_in_client of the request) or a new record.
     """
     if not consents.privacy_policy:
         raise BookingRefused("An online booking needs the privacy policy accepted.")
@@ -326,9 +333,9 @@ def book_appointment(
             if hold_id is not None:
                 # Used up before the rooms and devices are chosen: its own units are free for this booking.
                 SlotHold.objects.filter(pk=hold_id).delete()
-            new_record = client is None
+            new_record = False
             if client is None:
-                client = new_client_for_booking(details=details, location=location)
+                client, new_record = client_for_booking(details=details, location=location, signed_in=signed_in)
             appointment = _create_appointment(
                 client=client,
                 location=location,
@@ -361,9 +368,11 @@ def hold_booking(
     meta: RequestMeta | None = None,
     expires_at: datetime,
     reason: str = "",
+    signed_in: "Client | None" = None,
 ) -> tuple[SlotHold, "Client"]:
     """Hold `start` until `expires_at` for a booking that completes after another step (a payment), and
-    create the client's own new record with the consents given on the form, all or nothing.
+    pick the client's record (client_for_booking: the signed-in client's, else a new one with the consents
+    given on the form), all or nothing.
 
     The step then books it with book_appointment(client=..., hold_id=..., practitioner_id=hold's). Raises
     SlotUnavailable (with the nearest free times) or BookingRefused, as book_appointment does.
@@ -380,8 +389,9 @@ def hold_booking(
                 expires_at=expires_at,
                 reason=reason,
             )
-            client = new_client_for_booking(details=details, location=location)
-            _record_booking_consents(client=client, consents=consents, meta=meta or RequestMeta())
+            client, created = client_for_booking(details=details, location=location, signed_in=signed_in)
+            if created:
+                _record_booking_consents(client=client, consents=consents, meta=meta or RequestMeta())
             return hold, client
     except SlotUnavailable as exc:
         exc.alternatives = _alternatives(
@@ -1227,8 +1237,11 @@ def book_visit(
     details: ClientDetails,
     consents: BookingConsents,
     meta: RequestMeta | None = None,
+    signed_in: "Client | None" = None,
 ) -> list[Appointment]:
     """Book several services back to back online, all or nothing; returns the visit's appointments in order.
+
+    On the record client_for_booking picks (`signed_in`'s own, else a new one with the form's consents).
 
     Raises BookingRefused, or SlotUnavailable with the nearest free starts of the whole visit;
     then nothing is written (no visit, appointment, client or consent).
@@ -1250,12 +1263,13 @@ def book_visit(
         with transaction.atomic():
             lock_visit(location=location, services=services, practitioner_ids=practitioner_ids)
             plan = _plan_visit(location=location, services=services, start=start, practitioner_ids=practitioner_ids)
-            client = new_client_for_booking(details=details, location=location)
+            client, created = client_for_booking(details=details, location=location, signed_in=signed_in)
             visit = Visit.objects.create(location=location)
             appointments = _write_visit_parts(
                 visit=visit, plan=plan, services=services, client=client, source=AppointmentSource.ONLINE
             )
-            _record_booking_consents(client=client, consents=consents, meta=meta)
+            if created:
+                _record_booking_consents(client=client, consents=consents, meta=meta)
             lead = appointments[0].pk
             transaction.on_commit(lambda: _send_confirmation(lead))
             return appointments

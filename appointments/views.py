@@ -250,7 +250,7 @@ def booking_details(request, location_slug, service_slug):
         try:
             if step is not None:
                 booking = booking_steps.BookingRequest(
-                    location, service, start, practitioner_id, details, consents, _client_meta(request)
+                    location, service, start, practitioner_id, details, consents, _client_meta(request), account
                 )
                 return redirect(step(request=request, booking=booking))
             appointment = services.book_appointment(
@@ -261,7 +261,7 @@ def booking_details(request, location_slug, service_slug):
                 details=details,
                 consents=consents,
                 meta=_client_meta(request),
-                client=account,
+                signed_in=account,
             )
         except services.SlotUnavailable as exc:
             context["alternatives"] = _alternative_links(location, service, exc.alternatives, practitioner_id)

@@ -10,8 +10,10 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_http_methods
 
+from clinic import identity
 from clinic.models import Location
 from clinic.ratelimits import limit
 
@@ -150,7 +152,9 @@ def visit_details(request, location_slug):
     practitioner_ids = _parse_practitioners(params.get("practitioners"), len(service_list or ()))
     if service_list is None or start is None or practitioner_ids is None:
         return redirect("appointments:visit", location.slug)
-    form = BookingDetailsForm(request.POST or None)
+    # Signed in to their account: the visit goes on their record, no further check (their details prefilled).
+    account = identity.signed_in_client(request)
+    form = BookingDetailsForm(request.POST or None, initial=_account_details(account))
     context = {
         "location": location,
         "services": service_list,
@@ -180,19 +184,29 @@ def visit_details(request, location_slug):
                 details=form.client_details(),
                 consents=form.booking_consents(),
                 meta=_client_meta(request),
+                signed_in=account,
             )
         except services.SlotUnavailable as exc:
             return _taken(request, context, location, service_list, start, practitioner_ids, exc.alternatives)
         return redirect(manage_path(appointments[0]) + "?booked=1")
     if fits:
         context["plan"] = _plan_rows(fits[0], service_list)
-    return render(request, "appointments/visit_details.html", context)
+    response = render(request, "appointments/visit_details.html", context)
+    if account is not None:  # their details are on the page: never kept by any cache
+        patch_cache_control(response, private=True, no_store=True)
+    return response
 
 
 def _client_meta(request):
     from .views import _client_meta as meta
 
     return meta(request)
+
+
+def _account_details(client):
+    from .views import _account_details as details
+
+    return details(client)
 
 
 def _taken(request, context, location, service_list, start, practitioner_ids=None, alternatives=None):

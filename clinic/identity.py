@@ -3,8 +3,10 @@
 What someone types into a public form proves nothing: anyone can type a
 stranger's email or phone. So
 
-- an online booking always goes on a NEW record holding exactly what was typed
-  (`new_client_from_booking`); it never reads, fills in or changes an older one;
+- a booking picks its record in one place, `client_for_booking`: the signed-in
+  client's own record (they proved control of its email or phone), else a NEW
+  record holding exactly what was typed (`new_client_from_booking`); it never
+  reads, fills in or changes an older one;
 - a contact point counts as the person's only once they proved control of it
   (`email_verified_at`: a link to the address; `phone_verified_at`: a code to
   the number), set here by `mark_email_verified` / `mark_phone_verified`;
@@ -110,6 +112,38 @@ def new_client_from_booking(
         preferred_location=location,
         adult_attested_at=adult_attested_at,
     )
+
+
+def client_for_booking(
+    *,
+    signed_in: Client | None,
+    first_name: str,
+    last_name: str,
+    email: str,
+    mobile_phone: PhoneNumber | str | None,
+    location: Location | None,
+    date_of_birth: date | None = None,
+    adult_attested_at: datetime | None = None,
+) -> tuple[Client, bool]:
+    """The record a booking goes on, and whether it was created for it: every booking path asks here.
+
+    `signed_in` is `signed_in_client(request)`: that person proved control of the
+    record's email or phone, so the booking is theirs without further check, and
+    what they typed is not copied onto it (their account corrects details, verified).
+    Signed out, a new record holding what was typed: never a look-up by email or phone.
+    """
+    if signed_in is not None and signed_in.erased_at is None:
+        return signed_in, False
+    client = new_client_from_booking(
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        mobile_phone=mobile_phone,
+        location=location,
+        date_of_birth=date_of_birth,
+        adult_attested_at=adult_attested_at,
+    )
+    return client, True
 
 
 def mark_email_verified(*, client_ids: Iterable[int], email: str, now: datetime | None = None) -> int:

@@ -16,6 +16,8 @@ class MessageKind(models.TextChoices):
     MARKETING = "marketing", "Marketing"
     KEYWORD_REPLY = "keyword_reply", "Keyword reply"
     VERIFICATION = "verification", "Verification code"
+    # A code to a number the client is changing to from their account: proves it before it replaces the old one.
+    NEW_NUMBER_CODE = "new_number_code", "Code proving a new mobile number"
     # "Reply JOIN to get offers": sent alone when the booking asked for no reminder texts.
     MARKETING_CONFIRMATION = "join_request", "Marketing opt-in confirmation request (JOIN)"
     WAITLIST_OFFER = "waitlist_offer", "Waitlist offer (reply YES)"

@@ -51,6 +51,10 @@ class Purpose(models.TextChoices):
     # A one-time code the person asked for (privacy request): not marketing, sent even after STOP,
     # to the phone on file only.
     VERIFICATION_CODE = "verification_code", "A code the person asked for"
+    # A code the signed-in client asked for to prove a number they are changing to: not on file yet (proving
+    # it is the point) and possibly never heard from, but the STOP list wins: its owner asked for no texts,
+    # and the asker may not be that owner. START from that phone lifts it.
+    NEW_NUMBER_CODE = "new_number_code", "A code proving a new number the person gave"
     # The one text asking the number's owner to confirm a marketing opt-in ticked on a form (reply JOIN).
     # Needs that opt-in on the record, as marketing does, but not a proven number: proving it is the point.
     MARKETING_CONFIRMATION = "marketing_confirmation", "A request to confirm an SMS marketing opt-in"
@@ -70,6 +74,7 @@ SMS_PURPOSES = (
     Purpose.SMS_MARKETING,
     Purpose.REPLY,
     Purpose.VERIFICATION_CODE,
+    Purpose.NEW_NUMBER_CODE,
     Purpose.MARKETING_CONFIRMATION,
     Purpose.WAITLIST_OFFER,
 )
@@ -96,6 +101,7 @@ PURPOSE_OF_KIND: dict[str, Purpose] = {
     MessageKind.KEYWORD_REPLY: Purpose.REPLY,
     MessageKind.OTHER: Purpose.REPLY,
     MessageKind.VERIFICATION: Purpose.VERIFICATION_CODE,
+    MessageKind.NEW_NUMBER_CODE: Purpose.NEW_NUMBER_CODE,
     MessageKind.MARKETING_CONFIRMATION: Purpose.MARKETING_CONFIRMATION,
     MessageKind.WAITLIST_OFFER: Purpose.WAITLIST_OFFER,
 }
@@ -193,7 +199,7 @@ def _client_rules(client: "Client | None", purpose: str, contact: str) -> Permis
             return Permission(False, RESTRICTED)
         if purpose != Purpose.EMAIL_MARKETING and client.mobile_phone_problem:
             return Permission(False, PHONE_PROBLEM)
-    if purpose != Purpose.REPLY:
+    if purpose not in (Purpose.REPLY, Purpose.NEW_NUMBER_CODE):
         on_file = client.email if purpose == Purpose.EMAIL_MARKETING else number_on_file(client)
         # Consent and codes belong to the details on file: not to a number the record no longer has.
         if not on_file or on_file.lower() != contact.lower():
@@ -256,7 +262,7 @@ def may_contact(
             return Permission(False, EMAIL_OPTED_OUT)
         if not current_consents(client_ids=[client.pk], purpose=CONSENT_OF[purpose]).get(client.pk):
             return Permission(False, NO_CONSENT)
-    elif purpose == Purpose.REPLY and opt_outs.is_sms_opted_out(contact):
+    elif purpose in (Purpose.REPLY, Purpose.NEW_NUMBER_CODE) and opt_outs.is_sms_opted_out(contact):
         return Permission(False, OPTED_OUT)
     if client is not None and not (verdict := _owner_confirmed(client, purpose)):
         return verdict

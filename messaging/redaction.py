@@ -14,6 +14,6 @@ def body_for_staff(*, kind: str, body: str) -> str:
     who read it could complete someone's privacy request in their name. Its
     digits are masked and the wording kept.
     """
-    if kind == MessageKind.VERIFICATION:
+    if kind in (MessageKind.VERIFICATION, MessageKind.NEW_NUMBER_CODE):
         return _DIGIT.sub("•", body)
     return body

@@ -28,7 +28,7 @@ from .throttle import wait_for_send_slot
 logger = logging.getLogger(__name__)
 
 MAX_VALIDITY_SECONDS = 4 * 3600
-USER_INITIATED = (MessageKind.VERIFICATION, MessageKind.KEYWORD_REPLY)
+USER_INITIATED = (MessageKind.VERIFICATION, MessageKind.NEW_NUMBER_CODE, MessageKind.KEYWORD_REPLY)
 
 
 def status_callback_url(message_id: int | None = None) -> str:

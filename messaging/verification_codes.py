@@ -1,7 +1,7 @@
 """One-time codes the person asked for (privacy requests), texted to the phone on file."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -50,12 +50,40 @@ def send_verification_code(*, phone: "PhoneNumber | str", body: str, client: Cli
     ):
         logger.info("Verification code refused: the number is on the STOP list and had its codes for today")
         return None
+    return _queue_code(phone=phone, body=body, client=client, kind=MessageKind.VERIFICATION, now=now)
+
+
+def send_new_number_code(*, phone: "PhoneNumber | str", body: str, client: Client) -> SmsMessage | None:
+    """A code the signed-in client asked for to prove the number they are changing to (not on file yet).
+
+    Allowed for a number never heard from (proving it is the point), at most
+    VERIFICATION_CODES_PER_HOUR per number (all codes counted), and never to a
+    number on the STOP list: whoever holds it asked for no texts, and the asker
+    may not be that person (they text START from it first, or call the clinic).
+    """
+    now = timezone.now()
+    if not may_contact(client=client, purpose=Purpose.NEW_NUMBER_CODE, to=str(phone)):
+        return None
+    recent = SmsMessage.objects.filter(
+        kind__in=(MessageKind.VERIFICATION, MessageKind.NEW_NUMBER_CODE),
+        to_number=str(phone),
+        created_at__gte=now - timedelta(hours=1),
+    ).count()
+    if recent >= VERIFICATION_CODES_PER_HOUR:
+        logger.info("New number code refused: %s codes sent to this number in the last hour", recent)
+        return None
+    return _queue_code(phone=phone, body=body, client=client, kind=MessageKind.NEW_NUMBER_CODE, now=now)
+
+
+def _queue_code(
+    *, phone: "PhoneNumber | str", body: str, client: Client | None, kind: str, now: datetime
+) -> SmsMessage:
     message = SmsMessage.objects.create(
         to_number=str(phone),
         body=body,
         client=client,
         location=client.preferred_location if client else None,
-        kind=MessageKind.VERIFICATION,
+        kind=kind,
         send_after=now,
         enqueued_at=now,
     )

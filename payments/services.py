@@ -524,6 +524,7 @@ def start_booking_checkout(*, booking: Any) -> BookingCheckout:
             meta=booking.meta,
             expires_at=expires_at,
             reason=HOLD_REASON,
+            signed_in=booking.signed_in,  # the signed-in client's own record (appointments.client_for_booking)
         )
         payment, setup = None, None
         if requirement.kind == RequirementKind.CARD_ON_FILE:

@@ -219,3 +219,46 @@ def test_cancelling_one_service_of_a_visit_from_the_account_cancels_the_whole_vi
     assert response.status_code == 302 and "cancelled=1" in response.url
     statuses = set(Appointment.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True))
     assert statuses == {AppointmentStatus.CANCELLED}
+
+
+# Routes that show no page of their own: a POST that acts and redirects (or re-renders a listed page), and the
+# sign-in steps before a client is known. Every other account route must be in account_pages above.
+ACTIONS = {
+    "sign_out",
+    "sign_out_everywhere",
+    "visit_cancel",
+    "data_code_send",
+    "data_code_confirm",
+    "data_download",
+    "data_name",
+    "data_email",
+    "data_email_confirm",
+    "data_phone",
+    "data_phone_confirm",
+    "join_record",
+}
+SIGN_IN_STEPS = {"sign_in", "sign_in_sent", "sign_in_code", "sign_in_link"}
+
+
+@pytest.mark.policy("client-account")
+def test_the_two_client_checks_cover_every_account_route(two_clients):
+    """A new account page fails here until account_pages (and so the two-client checks) includes it."""
+    from django.urls import resolve
+
+    from accounts.urls import urlpatterns
+
+    covered = {resolve(url.split("?")[0]).url_name for url in account_pages(two_clients["Ava"])}
+    covered |= {"visit_reschedule"}  # redirects to the visit's own manage page (test below)
+    assert {p.name for p in urlpatterns} - covered - ACTIONS - SIGN_IN_STEPS == set()
+    ava = two_clients["Ava"]
+    for name in ACTIONS - {"visit_cancel", "join_record"}:
+        assert ava["browser"].get(reverse(f"account:{name}")).status_code == 405, name
+    for name in ("visit_cancel", "join_record"):
+        assert ava["browser"].get(reverse(f"account:{name}", args=[1])).status_code == 405, name
+
+
+@pytest.mark.policy("client-account")
+def test_the_other_client_cannot_be_joined_to_an_account(two_clients):
+    ava, bo = two_clients["Ava"], two_clients["Birgit"]
+    assert ava["browser"].post(reverse("account:join_record", args=[bo["client"].pk])).status_code == 404
+    assert Appointment.objects.get(pk=bo["future"].pk).client_id == bo["client"].pk

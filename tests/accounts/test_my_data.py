@@ -136,3 +136,90 @@ def test_deleting_the_account_is_a_verified_erasure_kept_within_14_days(signed_i
     ava.refresh_from_db()
     assert ava.erased_at is not None and EMAIL not in (ava.email or "")
     assert not AccountSession.objects.exists()
+
+
+# --- Correcting my mobile number: proven by a code texted to it, and texting choices asked again ------------
+
+NEW_PHONE, NEW_NATIONAL = "+14085550177", "(408) 555-0177"
+
+
+def _new_phone_code(sms_outbox):
+    message = sms_outbox[-1]
+    assert message.to == NEW_PHONE
+    return re.search(r"new mobile number is (\d{6})", message.body).group(1)
+
+
+def _consent(client, purpose):
+    from privacy.selectors import current_consents
+
+    return current_consents(client_ids=[client.pk], purpose=purpose).get(client.pk, False)
+
+
+@pytest.mark.policy("client-account")
+def test_a_new_mobile_number_replaces_the_old_only_once_the_code_texted_to_it_comes_back(
+    signed_in, run_tasks, sms_outbox, ava
+):
+    with run_tasks():
+        response = signed_in.post(reverse("account:data_phone"), {"mobile_phone": NEW_NATIONAL})
+    assert response.status_code == 200 and "We texted a code to the new number" in response.content.decode()
+    code = _new_phone_code(sms_outbox)  # a number never heard from gets the code it was asked for
+    ava.refresh_from_db()
+    assert str(ava.mobile_phone) == PHONE  # not yet
+    wrong = "333333" if code != "333333" else "444444"
+    refused = signed_in.post(reverse("account:data_phone_confirm"), {"new_phone-code": wrong})
+    assert refused.status_code == 400
+    ava.refresh_from_db()
+    assert str(ava.mobile_phone) == PHONE
+    done = signed_in.post(
+        reverse("account:data_phone_confirm"), {"new_phone-code": code, "new_phone-sms_reminders": "on"}
+    )
+    assert done.status_code == 302
+    ava.refresh_from_db()
+    assert str(ava.mobile_phone) == NEW_PHONE and ava.phone_verified_at is not None
+    assert PrivacyAuditEvent.objects.filter(client=ava, action=AuditAction.DATA_CORRECTED).exists()
+
+
+@pytest.mark.policy("client-account")
+def test_texting_choices_do_not_move_to_a_new_number_by_themselves(signed_in, run_tasks, sms_outbox, ava):
+    from privacy.models import ConsentPurpose, ConsentSource
+    from privacy.services import record_consent
+
+    for purpose in (ConsentPurpose.SMS_REMINDERS, ConsentPurpose.SMS_MARKETING):
+        record_consent(client=ava, purpose=purpose, granted=True, notice_text="yes", source=ConsentSource.BOOKING_FORM)
+    with run_tasks():
+        signed_in.post(reverse("account:data_phone"), {"mobile_phone": NEW_NATIONAL})
+    # Nothing ticked for the new number: nothing may be texted to it, recorded as the client's own choice.
+    assert (
+        signed_in.post(
+            reverse("account:data_phone_confirm"), {"new_phone-code": _new_phone_code(sms_outbox)}
+        ).status_code
+        == 302
+    )
+    assert not _consent(ava, ConsentPurpose.SMS_REMINDERS) and not _consent(ava, ConsentPurpose.SMS_MARKETING)
+    latest = ava.consent_records.order_by("-recorded_at", "-pk").first()
+    assert latest.source == ConsentSource.ACCOUNT and "changed their mobile number" in latest.evidence
+
+
+@pytest.mark.policy("client-account")
+def test_no_code_goes_to_a_new_number_on_the_stop_list(signed_in, run_tasks, sms_outbox, ava):
+    from accounts.models import ChallengePurpose, SignInChallenge
+    from messaging import opt_outs
+    from messaging.models import OptOutSource
+
+    opt_outs.add_sms_opt_out(phone=NEW_PHONE, reason="STOP", source=OptOutSource.SMS_KEYWORD)
+    with run_tasks():
+        response = signed_in.post(reverse("account:data_phone"), {"mobile_phone": NEW_NATIONAL})
+    assert response.status_code == 400 and "text START from it" in response.content.decode()
+    assert not [m for m in sms_outbox if m.to == NEW_PHONE]
+    assert not SignInChallenge.objects.filter(purpose=ChallengePurpose.NEW_PHONE).exists()  # no code to enter
+
+
+def test_a_new_number_code_is_its_own_purpose_the_stop_list_wins_and_privacy_codes_stay_on_file_only(ava):
+    from messaging import opt_outs
+    from messaging.models import OptOutSource
+    from messaging.permissions import NOT_ON_FILE, OPTED_OUT, Purpose, may_contact
+
+    assert may_contact(client=ava, purpose=Purpose.NEW_NUMBER_CODE, to=NEW_PHONE)
+    assert may_contact(client=ava, purpose=Purpose.VERIFICATION_CODE, to=NEW_PHONE).reason == NOT_ON_FILE
+    opt_outs.add_sms_opt_out(phone=NEW_PHONE, reason="STOP", source=OptOutSource.SMS_KEYWORD)
+    assert may_contact(client=ava, purpose=Purpose.NEW_NUMBER_CODE, to=NEW_PHONE).reason == OPTED_OUT

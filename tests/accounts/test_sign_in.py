@@ -269,3 +269,41 @@ def test_only_the_newest_sign_in_link_works(client, run_tasks, ava):
     second = emailed_link()
     assert Browser().post(first).status_code == 404
     assert Browser().post(second).status_code == 302
+
+
+@pytest.mark.policy("client-account")
+def test_asking_for_a_code_does_the_same_work_in_the_request_for_a_known_and_an_unknown_number(
+    ava, sms_outbox, django_capture_on_commit_callbacks
+):
+    """Timing must not tell whether a number is on file: the request never looks it up, a worker does."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def ask(phone):
+        browser = Browser()
+        with (
+            django_capture_on_commit_callbacks(execute=False) as queued,
+            CaptureQueriesContext(connection) as queries,
+        ):
+            response = browser.post(reverse("account:sign_in"), {"mobile_phone": phone})
+        return response, queued, [q["sql"] for q in queries.captured_queries]
+
+    ask("(408) 555-0100")  # warms what any first request loads (cookie groups), for an even comparison
+    sms_outbox.clear()
+    known, known_queued, known_sql = ask(NATIONAL)
+    unknown, unknown_queued, unknown_sql = ask("(408) 555-0999")
+    assert (known.status_code, known["Location"], known.content) == (
+        unknown.status_code,
+        unknown["Location"],
+        unknown.content,
+    )
+    assert sorted(known.cookies) == sorted(unknown.cookies)
+    assert len(known_queued) == len(unknown_queued) == 1
+    assert len(known_sql) == len(unknown_sql)
+    assert not any(Client._meta.db_table in sql for sql in known_sql + unknown_sql)
+    assert not SignInChallenge.objects.exists() and not sms_outbox
+    # The worker decides: a code for the number on file, nothing for the other.
+    with django_capture_on_commit_callbacks(execute=True):
+        known_queued[0]()
+        unknown_queued[0]()
+    assert len(sms_outbox) == 1 and SignInChallenge.objects.get().client_id == ava.pk

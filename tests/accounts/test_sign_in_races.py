@@ -39,34 +39,31 @@ def _at_once(count, attempt):
 
 def _code_sent():
     ClientFactory(mobile_phone=PHONE)
-    challenge_id = services.start_sms_sign_in(phone=PHONE)
+    ask = "an-ask-key"
+    assert services.text_sign_in_code(phone=PHONE, ask=ask)
     code = re.search(r"sign-in code is (\d{6})", SmsMessage.objects.get().body).group(1)
-    return challenge_id, code
+    return ask, code
 
 
 @pytest.mark.policy("client-account")
 def test_ten_wrong_guesses_at_once_are_checked_at_most_the_allowed_number_of_times():
-    challenge_id, code = _code_sent()
+    ask, code = _code_sent()
     guesses = [f"{(int(code) + i) % 10**6:06d}" for i in range(1, 11)]  # ten wrong codes
     outcomes = _at_once(
         10,
-        lambda i: services.sign_in_with_code(
-            challenge_id=challenge_id, code=guesses[i], browser=services.Browser(device_id=f"d{i}")
-        ),
+        lambda i: services.sign_in_with_code(ask=ask, code=guesses[i], browser=services.Browser(device_id=f"d{i}")),
     )
     checked = [o for o in outcomes if "not right" in o]
     assert len(outcomes) == 10 and len(checked) == services.MAX_CODE_TRIES, outcomes
-    assert SignInChallenge.objects.get(pk=challenge_id).attempts == services.MAX_CODE_TRIES
+    assert SignInChallenge.objects.get().attempts == services.MAX_CODE_TRIES
 
 
 @pytest.mark.policy("client-account")
 def test_the_right_code_sent_twice_at_once_opens_one_session():
-    challenge_id, code = _code_sent()
+    ask, code = _code_sent()
     outcomes = _at_once(
         2,
-        lambda i: services.sign_in_with_code(
-            challenge_id=challenge_id, code=code, browser=services.Browser(device_id=f"d{i}")
-        ),
+        lambda i: services.sign_in_with_code(ask=ask, code=code, browser=services.Browser(device_id=f"d{i}")),
     )
     assert sum(1 for o in outcomes if o.startswith("refused")) == 1, outcomes
     assert AccountSession.objects.count() == 1
