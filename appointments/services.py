@@ -24,7 +24,7 @@ from clinic.queueing import enqueue
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.notices import booking_notices, phone_call_notices
 from privacy.policy import current_policy
-from privacy.services import record_form_consents
+from privacy.services import record_consent, record_form_consents
 
 from . import booking_steps, slot_cache, status_gates
 from .availability import (
