@@ -1047,16 +1047,19 @@ def take_balance_at_checkout(*, appointment_id: int, method: str, staff_user: An
     terminal) the amount is recorded as taken; with the card on file it is charged off-session under the
     payment's own key, outside the lock. The appointment's row lock makes a second click take nothing more."""
     from appointments import services as appointment_services
-    from appointments.models import Appointment, AppointmentStatus
+    from appointments.models import AppointmentStatus
 
     if method not in PaymentMethod.values:
         raise PaymentRefused("Choose how the balance is taken.")
     with transaction.atomic():
-        appointment = (
-            Appointment.objects.select_for_update(of=("self",))
-            .select_related("client", "location")
-            .get(pk=appointment_id)
-        )
+        # Completing it takes the appointment's row lock (appointments' own service) for this transaction:
+        # a second checkout waits, then finds the balance taken.
+        try:
+            appointment = appointment_services.change_appointment_status(
+                appointment_id=appointment_id, status=AppointmentStatus.COMPLETED
+            )
+        except BusinessRuleError as exc:
+            raise PaymentRefused(str(exc)) from exc
         balance = selectors.appointment_balance(appointment=appointment)
         if balance.price is None:
             raise PaymentRefused(
@@ -1069,12 +1072,6 @@ def take_balance_at_checkout(*, appointment_id: int, method: str, staff_user: An
             card = selectors.latest_saved_card(client=appointment.client)
             if card is None:
                 raise PaymentRefused("The client has no saved card: take the balance at the desk.")
-        try:
-            appointment_services.change_appointment_status(
-                appointment_id=appointment.pk, status=AppointmentStatus.COMPLETED
-            )
-        except BusinessRuleError as exc:
-            raise PaymentRefused(str(exc)) from exc
         at_desk = method != PaymentMethod.STRIPE
         payment = Payment.objects.create(
             client=appointment.client,
