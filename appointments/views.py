@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic import identity
@@ -118,25 +119,33 @@ def choose_time(request, location_slug, service_slug):
 def _cacheable_search(params):
     """The search as cache-key parts, or None when it is not a plain one worth caching.
 
-    Only an empty or ISO date inside the booking horizon and "any" or a number
-    for the practitioner: visitors cannot fill the cache with variants.
+    Only an empty or ISO date inside the booking horizon (for the week and for
+    the day chosen in it) and "any" or a number for the practitioner: visitors
+    cannot fill the cache with variants.
     """
-    day, practitioner = params.get("date", ""), params.get("practitioner", "")
-    if day:
-        try:
-            parsed = date.fromisoformat(day) if len(day) == 10 else None
-        except ValueError:
-            parsed = None
-        today = timezone.now().date()
-        if parsed is None or not today - timedelta(days=1) <= parsed <= today + timedelta(
-            days=settings.BOOKING_HORIZON_DAYS
-        ):
+    week_start, day, practitioner = params.get("date", ""), params.get("day", ""), params.get("practitioner", "")
+    for value in (week_start, day):
+        if value and _day_in_horizon(value) is None:
             return None
     if practitioner not in ("", "any") and not (practitioner.isdigit() and len(practitioner) <= 9):
         return None
-    if set(params) - {"date", "practitioner"}:
+    if set(params) - {"date", "day", "practitioner"}:
         return None
-    return day, practitioner, bool(params)
+    return week_start, practitioner, day, bool(params)
+
+
+def _day_in_horizon(value):
+    """An ISO date from yesterday to the booking horizon, else None."""
+    try:
+        parsed = date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        return None
+    today = timezone.now().date()
+    if parsed is None or not today - timedelta(days=1) <= parsed <= today + timedelta(
+        days=settings.BOOKING_HORIZON_DAYS
+    ):
+        return None
+    return parsed
 
 
 def _build_choose_time(params, location_slug, service_slug):
@@ -153,21 +162,27 @@ def _build_choose_time(params, location_slug, service_slug):
     week, first_start = _week_links(
         location=location, service=service, practitioner_id=practitioner_id, first_day=chosen_day
     )
-    next_week = urlencode(
-        {"date": (chosen_day + timedelta(days=7)).isoformat(), "practitioner": practitioner_id or "any"}
-    )
+    strip, shown = _day_strip(week, chosen_day, practitioner_id, asked=_day_in_horizon(params.get("day", "")))
     body = render_to_string(
         "appointments/_choose_time_body.html",
         {
             "location": location,
             "service": service,
             "form": form,
-            "week": week,
-            "next_week_query": next_week,
+            "strip": strip,
+            "shown": shown,
+            "next_week_query": _week_query(chosen_day + timedelta(days=7), practitioner_id),
+            "previous_week_query": (
+                _week_query(max(chosen_day - timedelta(days=7), today), practitioner_id) if chosen_day > today else None
+            ),
             "has_any_slot": first_start is not None,
         },
     )
-    context = {"title": f"Choose a time - {service.name} at {location.name}", "body": mark_safe(body)}
+    context = {
+        "title": f"Choose a time - {service.name} at {location.name}",
+        "description": f"Free times for {service.name} at {location.name}: pick a day, then a time.",
+        "body": mark_safe(body),
+    }
     if form.errors:
         return context, None
     # Time alone changes the week when its first time falls inside the notice, or when the day (and horizon) moves on.
@@ -177,8 +192,50 @@ def _build_choose_time(params, location_slug, service_slug):
     return context, valid_until
 
 
+def _week_query(first_day, practitioner_id, day=None):
+    params = {"date": first_day.isoformat(), "practitioner": practitioner_id or "any"}
+    if day is not None:
+        params["day"] = day.isoformat()
+    return urlencode(params)
+
+
+# Where a day's times split, in the location's local hours: before noon, before 5 PM, then the evening.
+PARTS_OF_DAY = (
+    (gettext_lazy("Morning"), 0, 12),
+    (gettext_lazy("Afternoon"), 12, 17),
+    (gettext_lazy("Evening"), 17, 24),
+)
+
+
+def _day_strip(week, first_day, practitioner_id, asked=None):
+    """The week as a strip of days (each a link when it has free times), and the day shown below it.
+
+    The day shown is the one asked for when it is in this week, else the first with a free time
+    (a client should not land on a day with none), else the week's first day.
+    """
+    days_with_times = [day["date"] for day in week if day["slots"]]
+    if asked is not None and any(day["date"] == asked for day in week):
+        shown_date = asked
+    else:
+        shown_date = days_with_times[0] if days_with_times else week[0]["date"]
+    strip = [
+        {
+            "date": day["date"],
+            "count": len(day["slots"]),
+            "query": _week_query(first_day, practitioner_id, day["date"]),
+            "current": day["date"] == shown_date,
+        }
+        for day in week
+    ]
+    slots = next(day["slots"] for day in week if day["date"] == shown_date)
+    parts = [
+        {"name": name, "slots": [slot for slot in slots if start <= slot[3] < end]} for name, start, end in PARTS_OF_DAY
+    ]
+    return strip, {"date": shown_date, "parts": [part for part in parts if part["slots"]], "count": len(slots)}
+
+
 def _week_links(*, location, service, practitioner_id, first_day):
-    """The week of free times as (day, [(link, ISO time, label)]), and its first start (None if none).
+    """The week of free times as (day, [(link, ISO time, label, local hour)]), and its first start (None if none).
 
     Built once, here.
     """
@@ -189,7 +246,7 @@ def _week_links(*, location, service, practitioner_id, first_day):
         {
             "date": day,
             "slots": [
-                (f"{details_url}?{_slot_query(s.start, practitioner_id)}", local.isoformat(), _clock(local))
+                (f"{details_url}?{_slot_query(s.start, practitioner_id)}", local.isoformat(), _clock(local), local.hour)
                 for s, local in ((s, s.start.astimezone(tz)) for s in day_slots)
             ],
         }
@@ -235,6 +292,10 @@ def booking_details(request, location_slug, service_slug):
         "practitioner": practitioner,
         "practitioner_param": practitioner_param,
         "form": form,
+        # The steps before this one, to change the service or the time (the week from the chosen day).
+        "service_url": reverse("appointments:choose_service", args=[location.slug]),
+        "time_url": _time_url(location, service, start, practitioner_id),
+        "booking_terms": booking_steps.booking_terms(location=location, service=service),
     }
     if request.method == "GET" and not _is_free(location, service, start, practitioner_id):
         alternatives = nearest_free_slots(
@@ -270,6 +331,12 @@ def booking_details(request, location_slug, service_slug):
     if account is not None:  # their details are on the page: never kept by any cache
         patch_cache_control(response, private=True, no_store=True)
     return response
+
+
+def _time_url(location, service, start, practitioner_id):
+    day = start.astimezone(location.tzinfo).date()
+    url = reverse("appointments:choose_time", args=[location.slug, service.slug])
+    return f"{url}?{_week_query(day, practitioner_id, day)}"
 
 
 def _account_details(client):
