@@ -146,6 +146,7 @@ def test_the_price_and_the_change_rule_come_before_the_book_button(client, clini
     assert f"until {settings.BOOKING_CHANGE_CUTOFF_HOURS} hours before your appointment" in before
 
 
+@pytest.mark.policy("use-payments")
 def test_where_booking_asks_a_deposit_the_amount_and_the_cancellation_policy_come_before_the_book_button(client):
     location, service, _, policy = clinic_asking(deposit_amount=5000)
     page = client.get(booking_form_url(location, service, MONDAY_10)).content.decode()
