@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic import identity
@@ -21,7 +20,7 @@ from clinic.models import Location
 from clinic.ratelimits import client_ip, limit
 from privacy.cookies import visitor_id
 
-from . import booking_steps, selectors, services, slot_cache, visit_views
+from . import booking_steps, day_picker, selectors, services, slot_cache, visit_views
 from .availability import find_free_slots, local_day_bounds, nearest_free_slots, practitioner_durations
 from .emails import appointment_ics
 from .feeds import FeedInvalid, google_calendar_url, practitioner_feed_ics, practitioner_from_feed_token
@@ -199,25 +198,9 @@ def _week_query(first_day, practitioner_id, day=None):
     return urlencode(params)
 
 
-# Where a day's times split, in the location's local hours: before noon, before 5 PM, then the evening.
-PARTS_OF_DAY = (
-    (gettext_lazy("Morning"), 0, 12),
-    (gettext_lazy("Afternoon"), 12, 17),
-    (gettext_lazy("Evening"), 17, 24),
-)
-
-
 def _day_strip(week, first_day, practitioner_id, asked=None):
-    """The week as a strip of days (each a link when it has free times), and the day shown below it.
-
-    The day shown is the one asked for when it is in this week, else the first with a free time
-    (a client should not land on a day with none), else the week's first day.
-    """
-    days_with_times = [day["date"] for day in week if day["slots"]]
-    if asked is not None and any(day["date"] == asked for day in week):
-        shown_date = asked
-    else:
-        shown_date = days_with_times[0] if days_with_times else week[0]["date"]
+    """The week as a strip of days (each a link when it has free times), and the day shown below it."""
+    shown_date = day_picker.shown_day([(day["date"], len(day["slots"])) for day in week], asked)
     strip = [
         {
             "date": day["date"],
@@ -228,10 +211,7 @@ def _day_strip(week, first_day, practitioner_id, asked=None):
         for day in week
     ]
     slots = next(day["slots"] for day in week if day["date"] == shown_date)
-    parts = [
-        {"name": name, "slots": [slot for slot in slots if start <= slot[3] < end]} for name, start, end in PARTS_OF_DAY
-    ]
-    return strip, {"date": shown_date, "parts": [part for part in parts if part["slots"]], "count": len(slots)}
+    return strip, {"date": shown_date, "parts": day_picker.by_part_of_day(slots, hour=lambda slot: slot[3])}
 
 
 def _week_links(*, location, service, practitioner_id, first_day):

@@ -120,3 +120,18 @@ def _a_week_ahead():
     from datetime import date, timedelta
 
     return (date.today() + timedelta(days=7)).isoformat()
+
+
+def test_a_visits_times_get_the_same_strip_of_days_on_a_phone(phone_page, live_server, demo_clinic):
+    page = phone_page
+    page.goto(live_server.url + "/book/milpitas/visit/")
+    page.get_by_label("Service 1", exact=True).select_option(label="HydraFacial")
+    page.get_by_label("Service 2", exact=True).select_option(label="Chemical peel")
+    page.get_by_role("button", name="Show times").click()
+    page.wait_for_load_state()
+    strip = page.get_by_role("navigation", name="Days of the week")
+    assert strip.get_by_role("listitem").count() == 7
+    assert strip.locator("[aria-current=date]").evaluate("e => e.tagName") == "A"
+    assert page.locator("a.slot").count() > 0
+    assert axe_violations(page) == []
+    assert too_small(page) == []
