@@ -96,3 +96,18 @@ def register_manage_section(provider: Callable[..., Any]) -> None:
 
 def manage_sections(*, appointment: Any) -> list[Any]:
     return [html for html in (provider(appointment=appointment) for provider in _manage_sections) if html]
+
+
+# --- Before "Book": what another app asks of this booking, in plain words (payments: deposit, cancellation policy) ---
+
+_booking_terms: list[Callable[..., list[str]]] = []
+
+
+def register_booking_terms(provider: Callable[..., list[str]]) -> None:
+    if provider not in _booking_terms:
+        _booking_terms.append(provider)
+
+
+def booking_terms(*, location: "Location", service: "Service") -> list[str]:
+    """Sentences the client reads on the details step, before "Book" (empty when no app adds any)."""
+    return [line for provider in _booking_terms for line in provider(location=location, service=service)]

@@ -21,7 +21,7 @@ from clinic.models import Location
 from clinic.ratelimits import client_ip, limit
 from privacy.cookies import visitor_id
 
-from . import booking_steps, selectors, services, slot_cache, visit_views
+from . import booking_steps, day_picker, selectors, services, slot_cache, visit_views
 from .availability import find_free_slots, local_day_bounds, nearest_free_slots, practitioner_durations
 from .emails import appointment_ics
 from .feeds import FeedInvalid, google_calendar_url, practitioner_feed_ics, practitioner_from_feed_token
@@ -119,25 +119,33 @@ def choose_time(request, location_slug, service_slug):
 def _cacheable_search(params):
     """The search as cache-key parts, or None when it is not a plain one worth caching.
 
-    Only an empty or ISO date inside the booking horizon and "any" or a number
-    for the practitioner: visitors cannot fill the cache with variants.
+    Only an empty or ISO date inside the booking horizon (for the week and for
+    the day chosen in it) and "any" or a number for the practitioner: visitors
+    cannot fill the cache with variants.
     """
-    day, practitioner = params.get("date", ""), params.get("practitioner", "")
-    if day:
-        try:
-            parsed = date.fromisoformat(day) if len(day) == 10 else None
-        except ValueError:
-            parsed = None
-        today = timezone.now().date()
-        if parsed is None or not today - timedelta(days=1) <= parsed <= today + timedelta(
-            days=settings.BOOKING_HORIZON_DAYS
-        ):
+    week_start, day, practitioner = params.get("date", ""), params.get("day", ""), params.get("practitioner", "")
+    for value in (week_start, day):
+        if value and _day_in_horizon(value) is None:
             return None
     if practitioner not in ("", "any") and not (practitioner.isdigit() and len(practitioner) <= 9):
         return None
-    if set(params) - {"date", "practitioner"}:
+    if set(params) - {"date", "day", "practitioner"}:
         return None
-    return day, practitioner, bool(params)
+    return week_start, practitioner, day, bool(params)
+
+
+def _day_in_horizon(value):
+    """An ISO date from yesterday to the booking horizon, else None."""
+    try:
+        parsed = date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        return None
+    today = timezone.now().date()
+    if parsed is None or not today - timedelta(days=1) <= parsed <= today + timedelta(
+        days=settings.BOOKING_HORIZON_DAYS
+    ):
+        return None
+    return parsed
 
 
 def _build_choose_time(params, location_slug, service_slug):
@@ -154,21 +162,27 @@ def _build_choose_time(params, location_slug, service_slug):
     week, first_start = _week_links(
         location=location, service=service, practitioner_id=practitioner_id, first_day=chosen_day
     )
-    next_week = urlencode(
-        {"date": (chosen_day + timedelta(days=7)).isoformat(), "practitioner": practitioner_id or "any"}
-    )
+    strip, shown = _day_strip(week, chosen_day, practitioner_id, asked=_day_in_horizon(params.get("day", "")))
     body = render_to_string(
         "appointments/_choose_time_body.html",
         {
             "location": location,
             "service": service,
             "form": form,
-            "week": week,
-            "next_week_query": next_week,
+            "strip": strip,
+            "shown": shown,
+            "next_week_query": _week_query(chosen_day + timedelta(days=7), practitioner_id),
+            "previous_week_query": (
+                _week_query(max(chosen_day - timedelta(days=7), today), practitioner_id) if chosen_day > today else None
+            ),
             "has_any_slot": first_start is not None,
         },
     )
-    context = {"title": f"Choose a time - {service.name} at {location.name}", "body": mark_safe(body)}
+    context = {
+        "title": f"Choose a time - {service.name} at {location.name}",
+        "description": f"Free times for {service.name} at {location.name}: pick a day, then a time.",
+        "body": mark_safe(body),
+    }
     if form.errors:
         return context, None
     # Time alone changes the week when its first time falls inside the notice, or when the day (and horizon) moves on.
@@ -178,8 +192,31 @@ def _build_choose_time(params, location_slug, service_slug):
     return context, valid_until
 
 
+def _week_query(first_day, practitioner_id, day=None):
+    params = {"date": first_day.isoformat(), "practitioner": practitioner_id or "any"}
+    if day is not None:
+        params["day"] = day.isoformat()
+    return urlencode(params)
+
+
+def _day_strip(week, first_day, practitioner_id, asked=None):
+    """The week as a strip of days (each a link when it has free times), and the day shown below it."""
+    shown_date = day_picker.shown_day([(day["date"], len(day["slots"])) for day in week], asked)
+    strip = [
+        {
+            "date": day["date"],
+            "count": len(day["slots"]),
+            "query": _week_query(first_day, practitioner_id, day["date"]),
+            "current": day["date"] == shown_date,
+        }
+        for day in week
+    ]
+    slots = next(day["slots"] for day in week if day["date"] == shown_date)
+    return strip, {"date": shown_date, "parts": day_picker.by_part_of_day(slots, hour=lambda slot: slot[3])}
+
+
 def _week_links(*, location, service, practitioner_id, first_day):
-    """The week of free times as (day, [(link, ISO time, label)]), and its first start (None if none).
+    """The week of free times as (day, [(link, ISO time, label, local hour)]), and its first start (None if none).
 
     Built once, here.
     """
@@ -190,7 +227,7 @@ def _week_links(*, location, service, practitioner_id, first_day):
         {
             "date": day,
             "slots": [
-                (f"{details_url}?{_slot_query(s.start, practitioner_id)}", local.isoformat(), _clock(local))
+                (f"{details_url}?{_slot_query(s.start, practitioner_id)}", local.isoformat(), _clock(local), local.hour)
                 for s, local in ((s, s.start.astimezone(tz)) for s in day_slots)
             ],
         }
@@ -236,6 +273,10 @@ def booking_details(request, location_slug, service_slug):
         "practitioner": practitioner,
         "practitioner_param": practitioner_param,
         "form": form,
+        # The steps before this one, to change the service or the time (the week from the chosen day).
+        "service_url": reverse("appointments:choose_service", args=[location.slug]),
+        "time_url": _time_url(location, service, start, practitioner_id),
+        "booking_terms": booking_steps.booking_terms(location=location, service=service),
     }
     if request.method == "GET" and not _is_free(location, service, start, practitioner_id):
         alternatives = nearest_free_slots(
@@ -271,6 +312,12 @@ def booking_details(request, location_slug, service_slug):
     if account is not None:  # their details are on the page: never kept by any cache
         patch_cache_control(response, private=True, no_store=True)
     return response
+
+
+def _time_url(location, service, start, practitioner_id):
+    day = start.astimezone(location.tzinfo).date()
+    url = reverse("appointments:choose_time", args=[location.slug, service.slug])
+    return f"{url}?{_week_query(day, practitioner_id, day)}"
 
 
 def _account_details(client):

@@ -3,7 +3,7 @@
 Thin, as views.py: parse the request, call visit_availability or a service, render.
 """
 
-from datetime import UTC, timedelta
+from datetime import UTC, date, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -17,7 +17,7 @@ from clinic import identity
 from clinic.models import Location
 from clinic.ratelimits import limit
 
-from . import booking_steps, services
+from . import booking_steps, day_picker, services
 from .emails import visit_ics
 from .feeds import visit_google_calendar_url
 from .forms import BookingDetailsForm, RescheduleForm, SlotSearchForm, VisitSearchForm, parse_slot_start
@@ -84,21 +84,51 @@ def choose_visit(request, location_slug):
         week = _week(
             location=location, service_list=service_list, first_day=first_day, practitioner_ids=practitioner_ids
         )
-        for day in week:
-            day["links"] = [
-                (f"{details_url}?{_details_query(service_ids, s.start, practitioner_ids)}", s) for s in day["slots"]
-            ]
+        # As on a single service's page: a strip of the week's days, then one day's times by part of the day.
+        asked = _iso_day(request.GET.get("day", ""))
+        shown = day_picker.shown_day([(day["date"], len(day["slots"])) for day in week], asked)
+        shown_slots = next(day["slots"] for day in week if day["date"] == shown)
+        links = [(f"{details_url}?{_details_query(service_ids, s.start, practitioner_ids)}", s) for s in shown_slots]
         next_week = request.GET.copy()
+        next_week.pop("day", None)
         next_week["date"] = (first_day + timedelta(days=7)).isoformat()
         context.update(
             {
                 "services": service_list,
-                "week": week,
+                "strip": [
+                    {
+                        "date": day["date"],
+                        "count": len(day["slots"]),
+                        "query": _with_day(request.GET, first_day, day["date"]),
+                        "current": day["date"] == shown,
+                    }
+                    for day in week
+                ],
+                "shown": {
+                    "date": shown,
+                    "parts": day_picker.by_part_of_day(
+                        links, hour=lambda link: link[1].start.astimezone(location.tzinfo).hour
+                    ),
+                },
                 "has_any_slot": any(day["slots"] for day in week),
                 "next_week_query": next_week.urlencode(),
             }
         )
     return render(request, "appointments/visit_choose.html", context)
+
+
+def _iso_day(value):
+    """The day asked for in the strip, or None (an odd value shows the first day with times)."""
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        return None
+
+
+def _with_day(params, first_day, day):
+    query = params.copy()
+    query["date"], query["day"] = first_day.isoformat(), day.isoformat()
+    return query.urlencode()
 
 
 def _parse_practitioners(value, count):

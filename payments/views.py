@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -54,6 +55,24 @@ def stripe_webhook(request):
 def booking_step_provider(*, location, service):
     """Registered with appointments.booking_steps: the step when this service here asks for a payment."""
     return start_booking_step if services.booking_step_needed(location=location, service_id=service.pk) else None
+
+
+def booking_terms_provider(*, location, service):
+    """Registered with appointments.booking_steps: what the next step asks and the cancellation policy, read
+    before "Book" (only where booking this service asks for a payment step; the step shows them again)."""
+    if not services.booking_step_needed(location=location, service_id=service.pk):
+        return []
+    requirement = selectors.payment_requirement(location=location, service_id=service.pk)
+    deposit = requirement.deposit_due() if requirement else 0
+    if deposit:
+        amount = format_money(deposit, requirement.currency)
+        lines = [gettext("Next you pay a deposit of %(amount)s to secure this time.") % {"amount": amount}]
+    else:
+        lines = [gettext("Next you save a card (nothing is charged now) to secure this time.")]
+    policy = selectors.current_cancellation_policy(location=location)
+    if policy is not None:
+        lines.append(policy.wording)
+    return lines
 
 
 def start_booking_step(*, request, booking):

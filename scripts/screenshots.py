@@ -192,6 +192,19 @@ def take_client_pages(browser: Browser, base: str, day: date) -> None:
     page.wait_for_load_state()
     shot(page, "booking-details")
 
+    # Filled in, scrolled to what the client reads before "Book", then booked: the confirmation.
+    page.get_by_label("First name").fill("Dana")
+    page.get_by_label("Last name").fill("Example")
+    page.get_by_label("Email (required)", exact=True).fill("dana@example.com")
+    page.get_by_label("Mobile phone").fill("(408) 555-0143")
+    page.get_by_label("I am 18 or older").check()
+    page.get_by_label("I have read and accept").check()
+    page.get_by_role("region", name="Before you book").scroll_into_view_if_needed()
+    shot(page, "booking-before-book")
+    page.get_by_role("button", name="Book appointment").click()
+    page.get_by_role("heading", name="You're booked").wait_for()
+    shot(page, "booking-confirmation")
+
     page.goto(f"{base}/waitlist/{LOCATION}/{SERVICE}/")
     shot(page, "waitlist-join")
 

@@ -220,3 +220,30 @@ def test_the_visit_pages_naming_the_treatments_chosen_load_no_analytics_or_ad_ta
         html = page.content.decode()
         assert page.status_code == 200 and "HydraFacial" in html
         assert not any(tag in html for tag in ("G-TEST123", "GTM-TEST45", "99988", "googletagmanager"))
+
+
+def test_a_visits_times_are_a_strip_of_days_then_the_chosen_days_times_by_part_of_the_day(client):
+    import re
+    from datetime import UTC
+
+    from tests.support.visits import visit_day
+
+    clinic = visit_clinic()
+    search = {"service_1": clinic.consultation.pk, "service_2": clinic.facial.pk, "date": visit_day().isoformat()}
+    page = client.get(visit_url(clinic.location), search).content.decode()
+    assert page.count('<span class="weekday">') == 7
+    shown = page.split('id="shown-day"', 1)[1]
+    assert (
+        f'datetime="{at(9).astimezone(UTC).isoformat()}"' in shown
+        and "<h4>Morning</h4>" in shown
+        and "<h4>Afternoon</h4>" in shown
+    )
+    assert (
+        f'datetime="{at(9, day=visit_day(11)).astimezone(UTC).isoformat()}"' not in page
+    )  # the next day's times wait for its link
+    next_day = re.search(rf'<a href="\?([^"]*day={visit_day(11).isoformat()}[^"]*)"', page).group(1)
+    later = client.get(visit_url(clinic.location) + "?" + next_day.replace("&amp;", "&")).content.decode()
+    assert (
+        f'datetime="{at(9, day=visit_day(11)).astimezone(UTC).isoformat()}"' in later
+        and f'datetime="{at(9).astimezone(UTC).isoformat()}"' not in later
+    )

@@ -31,7 +31,7 @@ def open_first_free_time(page, live_server):
 def fill_details(page, phone):
     page.get_by_label("First name").fill("Dana")
     page.get_by_label("Last name").fill("Reyes")
-    page.get_by_label("Email", exact=True).fill("dana.reyes@example.com")
+    page.get_by_label("Email (required)", exact=True).fill("dana.reyes@example.com")
     page.get_by_label("Mobile phone").fill(phone)
     page.get_by_label("I am 18 or older").check()
     page.get_by_label("I have read and accept").check()

@@ -41,7 +41,7 @@ def test_new_client_pays_a_deposit_on_a_phone(phone_page, live_server, clinic_as
     page.locator("a.slot").first.click()
     page.get_by_label("First name").fill("Dana")
     page.get_by_label("Last name").fill("Reyes")
-    page.get_by_label("Email", exact=True).fill("dana.reyes@example.com")
+    page.get_by_label("Email (required)", exact=True).fill("dana.reyes@example.com")
     page.get_by_label("Mobile phone").fill("(408) 555-0143")
     page.get_by_label("I am 18 or older").check()
     page.get_by_label("I have read and accept").check()
