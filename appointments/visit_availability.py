@@ -183,7 +183,9 @@ class _Plan:
         self._units_free: dict[tuple[int, int, int], bool] = {}
         self._possible: dict[tuple[int, int], bool] = {}
         self.buffers = [to_us(s.buffer_after) for s in services]
-        self.kinds_at = [self.kinds[s.pk] for s in services]  # per position in the visit
+        # Per position in the visit.
+        self.service_ids = service_ids
+        self.kinds_at = [self.kinds[pk] for pk in service_ids]
 
     def bookable(self):
         return all(self.candidates) and all(all(units for _, units in self.kinds[s.pk]) for s in self.services)
@@ -224,7 +226,7 @@ class _Plan:
         key = (position, start)
         found, state = self._options.setdefault(key, ([], [0]))
         yield from found
-        service_id = self.services[position].pk
+        service_id = self.service_ids[position]
         kinds = self.kinds_at[position]
         candidates = self.candidates[position]
         units_free = self._units_free
@@ -261,7 +263,7 @@ class _Plan:
         """
         if position == len(self.services):
             return ()
-        service_id = self.services[position].pk
+        service_id = self.service_ids[position]
         buffer = self.buffers[position]
         last = position + 1 == len(self.services)
         for pid, duration in self.options(day, position, start):
