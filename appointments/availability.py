@@ -59,7 +59,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
 
-def to_us(instant: datetime) -> int:
+def to_us(instant: datetime | timedelta) -> int:
     """An aware instant, or a timedelta, as whole microseconds (since 1970 for an instant); exact."""
     return (instant - EPOCH) // MICROSECOND if isinstance(instant, datetime) else instant // MICROSECOND
 
@@ -79,7 +79,8 @@ class EpochMicroseconds(Func):
         return self._convert_value_noop  # already an int: no per-row converter call
 
     def as_sqlite(self, compiler, connection, **extra_context):
-        # Stored as UTC text 'YYYY-MM-DD HH:MM:SS[.ffffff]': the whole seconds, then the microseconds if any.
+        # Stored as UTC text 'YYYY-MM-DD HH:MM:SS[.ffffff]': the whole seconds (unixepoch, SQLite 3.38+),
+        # then the microseconds if any.
         return self.as_sql(
             compiler,
             connection,
