@@ -268,7 +268,9 @@ class _AppendOnlyRecordAdmin(NoSecretLookupsMixin, LocationScopedAdmin):
         # Back to the appointment, where the front desk's status change now goes through.
         self.message_user(request, f"{obj._meta.verbose_name.capitalize()} recorded.", messages.SUCCESS)
         if obj.appointment_id:
-            return HttpResponseRedirect(reverse("admin:appointments_appointment_change", args=[obj.appointment_id]))
+            opts = obj._meta.get_field("appointment").related_model._meta
+            url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.appointment_id])
+            return HttpResponseRedirect(url)
         return super().response_add(request, obj, post_url_continue)
 
 

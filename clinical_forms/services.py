@@ -451,10 +451,10 @@ def record_good_faith_exam(
 
     if outcome not in ExamOutcome.values:
         raise ClinicalRecordRefused("Choose the exam's outcome: cleared or not cleared.")
-    appointment = Appointment.objects.get(pk=appointment_id)
+    visit = Appointment.objects.get(pk=appointment_id)
     return GoodFaithExam.objects.create(
-        client_id=appointment.client_id,
-        appointment=appointment,
+        client_id=visit.client_id,
+        appointment=visit,
         outcome=outcome,
         notes=notes.strip() or None,
         examined_by=examiner,
@@ -471,10 +471,10 @@ def record_check_in_override(*, appointment_id: int, user, reason: str, now: dat
     reason = reason.strip()
     if not reason:
         raise ClinicalRecordRefused("Say why the appointment may go ahead without its forms or exam.")
-    appointment = Appointment.objects.get(pk=appointment_id)
+    visit = Appointment.objects.get(pk=appointment_id)
     return CheckInOverride.objects.create(
-        client_id=appointment.client_id,
-        appointment=appointment,
+        client_id=visit.client_id,
+        appointment=visit,
         reason=reason,
         recorded_by=user,
         recorded_by_name=_staff_name(user),

@@ -1,18 +1,24 @@
 """A client completes and signs a neurotoxin visit's forms from the private link, on a phone, in headless Chromium."""
 
+import re
 from datetime import timedelta
+from urllib.parse import urlencode, urlparse
 
 import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from appointments.demo import seed_demo_data
-from appointments.models import Practitioner, Service
+from appointments.models import AppointmentStatus, Practitioner, Service
 from clinic.models import Location
+from clinic.roles import FRONT_DESK, PRACTITIONER
 from clinical_forms.demo import seed_clinical_forms_demo_data
 from clinical_forms.links import forms_token
 from clinical_forms.models import FormSubmission, SubmissionStatus
 from privacy.demo import seed_privacy_demo_data
-from tests.support.builders import AppointmentFactory
+from tests.support.builders import AppointmentFactory, StaffFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -72,3 +78,40 @@ def test_a_client_fills_and_signs_a_neurotoxin_visits_forms_on_a_phone(phone_pag
     photos = signed.get(version__template__slug="photo-consent")
     assert photos.answers["scope_clinical_record"] is True and photos.answers["scope_marketing"] is False
     assert all(len(s.document_sha256) == 64 and s.signed_user_agent and s.signed_ip for s in signed)
+
+    # The practitioner records the good-faith exam from the appointment's page; then the visit is checked in.
+    staff = StaffFactory(locations=[neurotoxin_visit.location])
+    staff.groups.add(Group.objects.get(name=PRACTITIONER), Group.objects.get(name=FRONT_DESK))
+    desk = signed_in_page(page.context.browser, live_server, staff)
+    desk.goto(live_server.url + reverse("admin:appointments_appointment_change", args=[neurotoxin_visit.pk]))
+    desk.get_by_text("Good-faith exam: needed").wait_for()
+    desk.get_by_role("link", name="Record the good-faith exam (practitioners)").click()
+    desk.get_by_label("Outcome").select_option("cleared")
+    desk.get_by_role("button", name="Save", exact=True).click()
+    desk.get_by_text("Good-faith exam: cleared for treatment").wait_for()
+    calendar = (
+        reverse("admin:appointments_day_calendar")
+        + "?"
+        + urlencode({"location": neurotoxin_visit.location_id, "date": neurotoxin_visit.local_start.date().isoformat()})
+    )
+    desk.goto(live_server.url + calendar)
+    desk.get_by_text("Forms complete; exam done").wait_for()
+    desk.locator(f"#appointment-{neurotoxin_visit.pk}").get_by_role("button", name=re.compile("^Check in")).click()
+    desk.get_by_text("Status: Checked in").wait_for()
+    neurotoxin_visit.refresh_from_db()
+    assert neurotoxin_visit.status == AppointmentStatus.CHECKED_IN
+    desk.context.close()
+
+
+def signed_in_page(browser, live_server, user):
+    django_client = Client()
+    django_client.force_login(user)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.route(
+        "**/*", lambda route: route.continue_() if route.request.url.startswith(live_server.url) else route.abort()
+    )
+    host = urlparse(live_server.url).hostname
+    context.add_cookies(
+        [{"name": "sessionid", "value": django_client.cookies["sessionid"].value, "domain": host, "path": "/"}]
+    )
+    return context.new_page()

@@ -68,3 +68,29 @@ def test_a_merge_moves_signed_forms_and_a_key_rotation_re_encrypts_them(settings
     call_command("rotate_clinical_forms_keys")
     settings.CLINICAL_FORMS_KEYS = settings.CLINICAL_FORMS_KEYS[:1]
     assert FormSubmission.objects.get(pk=form.pk).signer_name == "Dana Reyes"
+
+
+def test_raw_sql_cannot_change_or_delete_a_good_faith_exam_or_override():
+    from clinical_forms import services
+    from clinical_forms.models import CheckInOverride, GoodFaithExam
+    from tests.support.builders import AppointmentFactory, bookable_clinic
+
+    location, service, people = bookable_clinic()
+    visit = AppointmentFactory(location=location, service=service, practitioner=people[0], start=timezone.now())
+    exam = services.record_good_faith_exam(appointment_id=visit.pk, examiner=None, outcome="not_cleared")
+    override = services.record_check_in_override(appointment_id=visit.pk, user=None, reason="Paper forms")
+    exams, overrides = GoodFaithExam._meta.db_table, CheckInOverride._meta.db_table
+
+    def refused_record(sql, params):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql, params)
+        except DatabaseError as error:
+            return "clinical record" in str(error)
+        return False
+
+    assert refused_record(f"UPDATE {exams} SET outcome = 'cleared' WHERE id = %s", [exam.pk])
+    assert refused_record(f"DELETE FROM {exams} WHERE id = %s", [exam.pk])
+    assert refused_record(f"UPDATE {overrides} SET reason = 'other' WHERE id = %s", [override.pk])
+    assert refused_record(f"DELETE FROM {overrides} WHERE id = %s", [override.pk])
+    assert GoodFaithExam.objects.get().outcome == "not_cleared"

@@ -85,6 +85,11 @@ def person_everywhere(client, admin_client, admin_user, django_capture_on_commit
     from tests.support.clinical_forms import form_template, submission
 
     submission(client=dana, template=form_template(slug="history"), answers={"allergies": "no"})
+    from clinical_forms import services as clinical_services
+
+    booked = Appointment.objects.filter(client=dana).first()
+    clinical_services.record_good_faith_exam(appointment_id=booked.pk, examiner=None, outcome="cleared", notes="ok")
+    clinical_services.record_check_in_override(appointment_id=booked.pk, user=None, reason="Paper forms")
     # She confirms the offers by email (double opt-in): the link mailed to her address, then "Yes".
     confirm = next(m for m in mail.outbox if m.subject.startswith("Confirm: offers"))
     client.post(re.search(r"http://testserver(/messaging/confirm-offers/\S+)", confirm.body).group(1), **browser)
