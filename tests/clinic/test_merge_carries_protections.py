@@ -101,3 +101,50 @@ def test_a_phone_proof_stamps_only_the_given_records_that_hold_that_number():
     assert stamped == 1
     assert set(Client.objects.filter(phone_verified_at__isnull=False)) == {holder}
     assert identity.mark_phone_verified(client_ids=[holder.pk], phone="") == 0
+
+
+def test_two_records_each_with_a_stripe_customer_are_not_merged_and_one_customer_moves():
+    from payments.models import StripeCustomer
+
+    older, newer = records()
+    StripeCustomer.objects.create(client=older, stripe_customer_id="cus_older")
+    StripeCustomer.objects.create(client=newer, stripe_customer_id="cus_newer")
+    with pytest.raises(identity.MergeRefused):
+        identity.merge_clients(keep_id=older.pk, duplicate_id=newer.pk, reason="same")
+    assert Client.objects.filter(pk=newer.pk).exists()
+    assert StripeCustomer.objects.get(stripe_customer_id="cus_newer").client_id == newer.pk
+
+    StripeCustomer.objects.filter(client=older).delete()
+    merged(older, newer)
+    assert StripeCustomer.objects.get(stripe_customer_id="cus_newer").client_id == older.pk
+
+
+def test_the_duplicates_admin_history_follows_it_to_the_kept_record():
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    from tests.support.builders import StaffFactory
+
+    older, newer = records()
+    staff = StaffFactory(is_superuser=True)
+    LogEntry.objects.create(
+        user=staff,
+        content_type=ContentType.objects.get_for_model(Client),
+        object_id=str(newer.pk),
+        object_repr=str(newer),
+        action_flag=CHANGE,
+        change_message="Changed the email.",
+    )
+    merged(older, newer)
+    assert list(LogEntry.objects.values_list("object_id", flat=True)) == [str(older.pk)]
+
+
+def test_a_proof_code_goes_to_a_proven_phone_else_the_oldest_records_never_a_later_bookings():
+    oldest = ClientFactory(email="dana@example.com", mobile_phone="+14085550143")
+    later = ClientFactory(email="dana@example.com", mobile_phone="+14085550999")
+    no_phone = ClientFactory(email="dana@example.com", mobile_phone="")
+    assert identity.phone_on_file([later, no_phone, oldest]) == oldest
+    Client.objects.filter(pk=later.pk).update(phone_verified_at=timezone.now())
+    later.refresh_from_db()
+    assert identity.phone_on_file([oldest, no_phone, later]) == later
+    assert identity.phone_on_file([no_phone]) is None
