@@ -92,3 +92,25 @@ def test_one_person_and_many_get_the_same_answer_for_every_purpose(settings):
     stopped = Client.objects.get(mobile_phone="+14085550103")
     assert may_contact_many(clients=[stopped], purpose=Purpose.VERIFICATION_CODE)[stopped.pk].allowed
     assert not may_contact_many(clients=[stopped], purpose=Purpose.REPLY)[stopped.pk].allowed
+
+
+def test_a_client_without_a_mobile_number_has_no_contact_for_any_text_and_may_still_be_emailed(settings):
+    """A record with only an email (a front-desk walk-in, a corrected record) is never texted, and says why:
+    "no contact", not a consent or country rule about a number it does not have; one and many alike."""
+    settings.SMS_ALLOWED_COUNTRIES = ["US", "CA"]
+    email_only = prove_contacts(ClientFactory(mobile_phone="", email="walkin@example.com"))
+    for purpose in (ConsentPurpose.SMS_REMINDERS, ConsentPurpose.SMS_MARKETING, ConsentPurpose.EMAIL_MARKETING):
+        record_consent(
+            client=email_only, purpose=purpose, granted=True, notice_text="x", source=ConsentSource.BOOKING_FORM
+        )
+    email_only.refresh_from_db()
+    assert permissions.number_on_file(email_only) == ""
+    for purpose in Purpose:
+        if purpose == Purpose.EMAIL_MARKETING:
+            continue
+        single = may_contact(client=email_only, purpose=purpose)
+        batch = may_contact_many(clients=[email_only], purpose=purpose)[email_only.pk]
+        assert (single.allowed, single.reason) == (False, permissions.NO_CONTACT), purpose
+        assert (batch.allowed, batch.reason) == (False, permissions.NO_CONTACT), purpose
+    assert may_contact(client=email_only, purpose=Purpose.EMAIL_MARKETING).allowed
+    assert may_contact_many(clients=[email_only], purpose=Purpose.EMAIL_MARKETING)[email_only.pk].allowed

@@ -1,0 +1,69 @@
+"""The "keep my visits together" link: only into an older live record with the same email, for a limited time,
+and only while what it was sent for still holds (the link proves control of that email, nothing more)."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from clinic import identity
+from clinic.models import Client
+from tests.support.builders import ClientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def booking_pair():
+    older = ClientFactory(email="dana@example.com", mobile_phone="+14085550143")
+    newer = ClientFactory(email="dana@example.com", mobile_phone="+14085550143")
+    return older, newer
+
+
+def test_the_link_offers_only_the_oldest_older_live_record_with_that_email():
+    erased = ClientFactory(email="dana@example.com", erased_at=timezone.now())
+    older, newer = booking_pair()
+    assert erased.pk < older.pk
+    assert identity.older_record_for_claim(newer) == older
+    assert identity.older_record_for_claim(older) is None  # a newer record is never offered
+    assert identity.claim_token(older) is None
+    assert set(identity.clients_with_email("DANA@example.com")) == {older, newer}
+
+
+def test_the_link_expires_after_its_days():
+    older, newer = booking_pair()
+    token = identity.claim_token(newer)
+    later = timezone.now() + timedelta(days=identity.CLAIM_LINK_MAX_AGE_DAYS, hours=1)
+    with time_machine.travel(later), pytest.raises(identity.ClaimInvalid):
+        identity.claim_visits(token=token)
+    assert Client.objects.filter(pk=newer.pk).exists()
+    with time_machine.travel(later - timedelta(days=1)):
+        assert identity.claim_visits(token=token).pk == older.pk
+
+
+@pytest.mark.parametrize(
+    "change", ["older_erased", "booking_email_changed", "older_email_changed", "both_emails_changed"]
+)
+def test_the_link_stops_working_when_what_it_was_sent_for_no_longer_holds(change):
+    older, newer = booking_pair()
+    token = identity.claim_token(newer)
+    if change == "older_erased":
+        Client.objects.filter(pk=older.pk).update(erased_at=timezone.now())
+    elif change == "booking_email_changed":
+        Client.objects.filter(pk=newer.pk).update(email="other@example.com")
+    elif change == "older_email_changed":
+        Client.objects.filter(pk=older.pk).update(email="dana.new@example.com")
+    else:  # the same again on both, but not the address the link was sent to
+        Client.objects.filter(pk__in=[older.pk, newer.pk]).update(email="dana.new@example.com")
+    with pytest.raises(identity.ClaimInvalid):
+        identity.check_claim(token)
+    with pytest.raises(identity.ClaimInvalid):
+        identity.claim_visits(token=token)
+    assert Client.objects.filter(pk=newer.pk).exists()
+
+
+def test_following_the_link_merges_and_proves_the_email_on_file():
+    older, newer = booking_pair()
+    kept = identity.claim_visits(token=identity.claim_token(newer))
+    assert kept.pk == older.pk and kept.email_verified_at is not None
+    assert not Client.objects.filter(pk=newer.pk).exists()

@@ -1,0 +1,150 @@
+"""A merge keeps every protective choice of either record, and a proof only for the same detail.
+
+Restriction of processing is a privacy right: merging a restricted record into an unrestricted one
+must not lift it. A proof of control (a link to the email, a code to the phone) is of one address or
+number: the kept record inherits it only when it holds that same one.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from clinic import identity
+from clinic.models import Client
+from tests.support.builders import ClientFactory, LocationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def records(*, keep=None, duplicate=None):
+    keep_fields = {
+        "first_name": "Dana",
+        "last_name": "Reyes",
+        "email": "dana@example.com",
+        "mobile_phone": "+14085550143",
+    }
+    duplicate_fields = dict(keep_fields)
+    keep_fields.update(keep or {})
+    duplicate_fields.update(duplicate or {})
+    older = ClientFactory(**keep_fields)
+    newer = ClientFactory(**duplicate_fields)
+    return older, newer
+
+
+def merged(older, newer):
+    identity.merge_clients(keep_id=older.pk, duplicate_id=newer.pk, reason="Same person, checked by phone")
+    return Client.objects.get(pk=older.pk)
+
+
+def test_a_restriction_on_either_record_stays_on_the_merged_one():
+    older, newer = records(duplicate={"processing_restricted": True})
+    assert merged(older, newer).processing_restricted
+    older, newer = records(keep={"processing_restricted": True})
+    assert merged(older, newer).processing_restricted
+
+
+def test_the_latest_adult_attestation_of_the_two_is_kept():
+    earlier, later = timezone.now() - timedelta(days=300), timezone.now() - timedelta(days=3)
+    older, newer = records(keep={"adult_attested_at": earlier}, duplicate={"adult_attested_at": later})
+    assert merged(older, newer).adult_attested_at == later
+    older, newer = records(keep={"adult_attested_at": later}, duplicate={"adult_attested_at": earlier})
+    assert merged(older, newer).adult_attested_at == later
+    older, newer = records(duplicate={"adult_attested_at": later})
+    assert merged(older, newer).adult_attested_at == later
+
+
+def test_the_duplicates_location_fills_only_an_empty_one():
+    here, there = LocationFactory(), LocationFactory()
+    older, newer = records(duplicate={"preferred_location": there})
+    assert merged(older, newer).preferred_location_id == there.pk
+    older, newer = records(keep={"preferred_location": here}, duplicate={"preferred_location": there})
+    assert merged(older, newer).preferred_location_id == here.pk
+
+
+def test_a_proof_carries_over_only_for_the_same_email_or_phone():
+    proven = timezone.now() - timedelta(days=2)
+    older, newer = records(duplicate={"email_verified_at": proven, "phone_verified_at": proven})
+    kept = merged(older, newer)
+    assert (kept.email_verified_at, kept.phone_verified_at) == (proven, proven)
+
+    older, newer = records(
+        duplicate={
+            "email": "someone-else@example.com",
+            "mobile_phone": "+14085550999",
+            "email_verified_at": proven,
+            "phone_verified_at": proven,
+        }
+    )
+    kept = merged(older, newer)
+    assert (kept.email_verified_at, kept.phone_verified_at) == (None, None)
+
+
+def test_the_kept_records_own_proof_is_not_replaced_by_the_duplicates():
+    own, other = timezone.now() - timedelta(days=9), timezone.now() - timedelta(days=1)
+    older, newer = records(
+        keep={"email_verified_at": own, "phone_verified_at": own},
+        duplicate={"email_verified_at": other, "phone_verified_at": other},
+    )
+    kept = merged(older, newer)
+    assert (kept.email_verified_at, kept.phone_verified_at) == (own, own)
+
+
+def test_a_phone_proof_stamps_only_the_given_records_that_hold_that_number():
+    # The second holds the number but was not among the records the proof was for.
+    holder, _not_asked, other_number = (
+        ClientFactory(mobile_phone="+14085550143"),
+        ClientFactory(mobile_phone="+14085550143"),
+        ClientFactory(mobile_phone="+14085550999"),
+    )
+    stamped = identity.mark_phone_verified(client_ids=[holder.pk, other_number.pk], phone="+14085550143")
+    assert stamped == 1
+    assert set(Client.objects.filter(phone_verified_at__isnull=False)) == {holder}
+    assert identity.mark_phone_verified(client_ids=[holder.pk], phone="") == 0
+
+
+def test_two_records_each_with_a_stripe_customer_are_not_merged_and_one_customer_moves():
+    from payments.models import StripeCustomer
+
+    older, newer = records()
+    StripeCustomer.objects.create(client=older, stripe_customer_id="cus_older")
+    StripeCustomer.objects.create(client=newer, stripe_customer_id="cus_newer")
+    with pytest.raises(identity.MergeRefused):
+        identity.merge_clients(keep_id=older.pk, duplicate_id=newer.pk, reason="same")
+    assert Client.objects.filter(pk=newer.pk).exists()
+    assert StripeCustomer.objects.get(stripe_customer_id="cus_newer").client_id == newer.pk
+
+    StripeCustomer.objects.filter(client=older).delete()
+    merged(older, newer)
+    assert StripeCustomer.objects.get(stripe_customer_id="cus_newer").client_id == older.pk
+
+
+def test_the_duplicates_admin_history_follows_it_to_the_kept_record():
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    from tests.support.builders import StaffFactory
+
+    older, newer = records()
+    staff = StaffFactory(is_superuser=True)
+    LogEntry.objects.create(
+        user=staff,
+        content_type=ContentType.objects.get_for_model(Client),
+        object_id=str(newer.pk),
+        object_repr=str(newer),
+        action_flag=CHANGE,
+        change_message="Changed the email.",
+    )
+    merged(older, newer)
+    assert list(LogEntry.objects.values_list("object_id", flat=True)) == [str(older.pk)]
+
+
+def test_a_proof_code_goes_to_a_proven_phone_else_the_oldest_records_never_a_later_bookings():
+    oldest = ClientFactory(email="dana@example.com", mobile_phone="+14085550143")
+    later = ClientFactory(email="dana@example.com", mobile_phone="+14085550999")
+    no_phone = ClientFactory(email="dana@example.com", mobile_phone="")
+    assert identity.phone_on_file([later, no_phone, oldest]) == oldest
+    Client.objects.filter(pk=later.pk).update(phone_verified_at=timezone.now())
+    later.refresh_from_db()
+    assert identity.phone_on_file([oldest, no_phone, later]) == later
+    assert identity.phone_on_file([no_phone]) is None
