@@ -23,6 +23,7 @@ def booking_pair():
 def test_the_link_offers_only_the_oldest_older_live_record_with_that_email():
     erased = ClientFactory(email="dana@example.com", erased_at=timezone.now())
     older, newer = booking_pair()
+    ClientFactory(email="someone-else@example.com")
     assert erased.pk < older.pk
     assert identity.older_record_for_claim(newer) == older
     assert identity.older_record_for_claim(older) is None  # a newer record is never offered
