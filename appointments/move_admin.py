@@ -75,7 +75,7 @@ def move_view(model_admin: admin.ModelAdmin, request):
         raise Http404
     if not model_admin.has_change_permission(request, appointment):
         raise PermissionDenied
-    page = reverse("admin:appointments_appointment_change", args=[appointment.pk])
+    page = reverse(f"admin:{Appointment._meta.app_label}_{Appointment._meta.model_name}_change", args=[appointment.pk])
     start = parse_slot_start(request.POST.get("start", ""))
     raw_person = request.POST.get("practitioner", "")
     person = (

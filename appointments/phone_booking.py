@@ -203,7 +203,12 @@ def phone_booking_view(model_admin: admin.ModelAdmin, request):
                     f"{admin_datetime(appointment.start, location.tzinfo)}; the confirmation is on its way.",
                     messages.SUCCESS,
                 )
-                return HttpResponseRedirect(reverse("admin:appointments_appointment_change", args=[appointment.pk]))
+                return HttpResponseRedirect(
+                    reverse(
+                        f"admin:{Appointment._meta.app_label}_{Appointment._meta.model_name}_change",
+                        args=[appointment.pk],
+                    )
+                )
     context = {
         **model_admin.admin_site.each_context(request),
         "title": "Book a caller by phone",
