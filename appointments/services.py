@@ -1004,18 +1004,23 @@ def book_phone_call(
                 mobile_phone=new_client.mobile_phone,
                 location=location,
             )
+        assert client is not None
+
+        def said_yes(purpose: str, **extra: Any) -> None:
+            # In the words read to the caller, through the staff member who read them.
             record_consent(
                 client=client,
-                purpose=ConsentPurpose.PRIVACY_POLICY,
+                purpose=purpose,
                 granted=True,
-                notice_text=words[ConsentPurpose.PRIVACY_POLICY],
+                notice_text=words[purpose],
                 source=ConsentSource.PHONE_CALL,
                 actor=ConsentActor.STAFF,
                 staff_user=staff_user,
-                evidence=evidence,
-                policy_version=current_policy(),
+                **extra,
             )
-        assert client is not None
+
+        if new_client is not None:
+            said_yes(ConsentPurpose.PRIVACY_POLICY, evidence=evidence, policy_version=current_policy())
         appointment = save_appointment_from_front_desk(
             appointment_id=None,
             client=client,
@@ -1028,16 +1033,8 @@ def book_phone_call(
             notes=notes,
         )
         if texts_agreed:
-            record_consent(
-                client=client,
-                purpose=ConsentPurpose.SMS_REMINDERS,
-                granted=True,
-                notice_text=words[ConsentPurpose.SMS_REMINDERS],
-                source=ConsentSource.PHONE_CALL,
-                actor=ConsentActor.STAFF,
-                staff_user=staff_user,
-                evidence=evidence + (f"; the caller is the client on file: {identity_check}" if identity_check else ""),
-            )
+            who = f"; the caller is the client on file: {identity_check}" if identity_check else ""
+            said_yes(ConsentPurpose.SMS_REMINDERS, evidence=evidence + who)
     return appointment
 
 
