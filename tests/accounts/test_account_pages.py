@@ -179,6 +179,8 @@ def test_book_again_links_the_same_service_and_practitioner(two_clients):
     page = ava["browser"].get(reverse("account:home")).content.decode()
     url = reverse("appointments:choose_time", args=[visit.location.slug, visit.service.slug])
     assert f"{url}?practitioner={visit.practitioner_id}" in page
+    # One link per visit (her coming one and her past one), not two of the same.
+    assert page.count(">Book again<") == 2
 
 
 def test_the_calendar_file_is_the_visit(two_clients):
