@@ -5,6 +5,7 @@ from datetime import timedelta
 from urllib.parse import urlencode, urlparse
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
@@ -13,7 +14,7 @@ from django.utils import timezone
 from appointments.demo import seed_demo_data
 from appointments.models import AppointmentStatus, Practitioner, Service
 from clinic.models import Location
-from clinic.roles import FRONT_DESK, PRACTITIONER
+from clinic.roles import FRONT_DESK, PRACTITIONER, sync_role_groups
 from clinical_forms.demo import seed_clinical_forms_demo_data
 from clinical_forms.links import forms_token
 from clinical_forms.models import FormSubmission, SubmissionStatus
@@ -80,6 +81,7 @@ def test_a_client_fills_and_signs_a_neurotoxin_visits_forms_on_a_phone(phone_pag
     assert all(len(s.document_sha256) == 64 and s.signed_user_agent and s.signed_ip for s in signed)
 
     # The practitioner records the good-faith exam from the appointment's page; then the visit is checked in.
+    sync_role_groups(apps)  # a transactional test before this one may have flushed the groups a migration made
     staff = StaffFactory(locations=[neurotoxin_visit.location])
     staff.groups.add(Group.objects.get(name=PRACTITIONER), Group.objects.get(name=FRONT_DESK))
     desk = signed_in_page(page.context.browser, live_server, staff)

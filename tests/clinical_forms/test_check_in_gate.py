@@ -185,7 +185,11 @@ def test_a_service_that_needs_no_form_or_exam_is_checked_in_as_before(treatment)
     other = ServiceFactory()
     other.locations.add(treatment["location"])
     appointment = AppointmentFactory(
-        location=treatment["location"], service=other, practitioner=treatment["people"][0], start=MONDAY_10
+        # Later the same morning: the treatment's own appointment holds 10:00 (PostgreSQL refuses an overlap).
+        location=treatment["location"],
+        service=other,
+        practitioner=treatment["people"][0],
+        start=MONDAY_10 + timedelta(hours=3),
     )
     appointment_services.change_appointment_status(appointment_id=appointment.pk, status=S.CHECKED_IN)
     assert status_of(appointment) == S.CHECKED_IN
