@@ -463,13 +463,34 @@ def reschedule(request, token):
         exclude_appointment_id=appointment.pk,
     )
     week = [{"date": day, "slots": [{"slot": s} for s in day_slots]} for day, day_slots in sorted(days.items())]
+    # As on the booking page: a strip of the week's days, then the shown day's times by part of the day.
+    shown = day_picker.shown_day(
+        [(day["date"], len(day["slots"])) for day in week], _day_in_horizon(request.GET.get("day", ""))
+    )
+    strip = [
+        {
+            "date": day["date"],
+            "count": len(day["slots"]),
+            "query": urlencode({"date": first_day.isoformat(), "day": day["date"].isoformat()}),
+            "current": day["date"] == shown,
+        }
+        for day in week
+    ]
+    shown_slots = next(day["slots"] for day in week if day["date"] == shown)
+    tz = location.tzinfo
     return render(
         request,
         "appointments/reschedule.html",
         {
             "appointment": appointment,
             "token": token,
-            "week": week,
+            "strip": strip,
+            "shown": {
+                "date": shown,
+                "parts": day_picker.by_part_of_day(
+                    shown_slots, hour=lambda item: item["slot"].start.astimezone(tz).hour
+                ),
+            },
             "next_week": (first_day + timedelta(days=7)).isoformat(),
         },
     )

@@ -138,3 +138,16 @@ def test_a_confirmed_appointment_the_client_moves_is_booked_again_since_c_confir
     appointment.refresh_from_db()
     assert response.status_code == 302
     assert appointment.start == new_start and appointment.status == AppointmentStatus.BOOKED
+
+
+@time_machine.travel(THREE_DAYS_BEFORE, tick=False)
+def test_reschedule_shows_a_strip_of_days_and_one_days_times_by_part_of_the_day(client, appointment):
+    html = client.get(url("reschedule", appointment)).content.decode()
+    assert 'class="day-strip"' in html
+    # Friday 4 December (today, 10 AM) has free times after the 2-hour notice, all afternoon: it is the day shown.
+    assert "Friday 4 December" in html and "<h3>Afternoon</h3>" in html and "<h3>Morning</h3>" not in html
+    # One day's times, not the week's: Monday's 9 AM is behind Monday's link in the strip.
+    assert 'value="2026-12-07T17:00:00+00:00"' not in html
+    monday = client.get(url("reschedule", appointment), {"date": "2026-12-04", "day": "2026-12-07"}).content.decode()
+    assert "Monday 7 December" in monday and "<h3>Morning</h3>" in monday
+    assert 'value="2026-12-07T17:00:00+00:00"' in monday  # 9 AM in Los Angeles
