@@ -112,11 +112,12 @@ def visit_confirmation_message(parts):
     return message
 
 
-def change_message(appointment, *, change):
+def change_message(appointment, *, change, parts=()):
     """The client's email when their appointment moved ("moved") or the clinic cancelled it ("cancelled")."""
     context = {
         "appointment": appointment,
         "change": change,
+        "parts": list(parts) if len(parts) > 1 else [],
         "manage_url": manage_url(appointment),
         "book_url": settings.SITE_URL + reverse("appointments:choose_service", args=[appointment.location.slug]),
         "preferences_url": preferences_url(appointment.client),

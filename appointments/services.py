@@ -702,8 +702,11 @@ def change_status(*, appointment_ids: Collection[int], status: str) -> tuple[int
     return changed, len(set(appointment_ids)) - changed
 
 
-def change_appointment_status(*, appointment_id: int, status: str) -> Appointment:
-    """Move one appointment to `status`, or raise AppointmentStatusError; the same status is no change."""
+def change_appointment_status(*, appointment_id: int, status: str, tell_client: bool = True) -> Appointment:
+    """Move one appointment to `status`, or raise AppointmentStatusError; the same status is no change.
+
+    tell_client=False: a cancelled visit's caller tells the client once for the whole visit.
+    """
     with transaction.atomic():
         appointment = (
             Appointment.objects.select_for_update(of=("self",)).select_related("service").get(pk=appointment_id)
@@ -714,7 +717,8 @@ def change_appointment_status(*, appointment_id: int, status: str) -> Appointmen
             appointment.save(update_fields=["status", "updated_at"])
             if status == AppointmentStatus.CANCELLED:
                 _announce_freed(appointment)
-                _tell_client_of_cancellation(appointment)
+                if tell_client:
+                    _tell_client_of_cancellation(appointment)
         return appointment
 
 
@@ -743,9 +747,16 @@ def change_visit_status(*, appointment_id: int, status: str) -> list[Appointment
             .order_by("start", "pk")
             .values_list("pk", flat=True)
         )
-        changed = [change_appointment_status(appointment_id=appointment_id, status=status)]
-        changed += [change_appointment_status(appointment_id=pk, status=status) for pk in list(others)]
-        return sorted(changed, key=lambda a: (a.start, a.pk))
+        # A cancelled visit is told to the client once (its first part's notice names every service).
+        quiet = status == AppointmentStatus.CANCELLED
+        changed = [change_appointment_status(appointment_id=appointment_id, status=status, tell_client=not quiet)]
+        changed += [
+            change_appointment_status(appointment_id=pk, status=status, tell_client=not quiet) for pk in list(others)
+        ]
+        changed.sort(key=lambda a: (a.start, a.pk))
+        if quiet:
+            _tell_client_of_cancellation(changed[0])
+        return changed
 
 
 def _tell_client_of_cancellation(appointment: Appointment) -> None:
@@ -791,8 +802,10 @@ def send_change_email(*, appointment_id: int, change: str) -> bool:
     key = f"change-email:{change}:{appointment.pk}:{int(appointment.start.timestamp())}"
     if not cache.add(key, 1, timeout=7 * 24 * 3600):
         return False
+    # A visit of several services: the message names each (the clinic cancels or the client moves it whole).
+    parts = [part for part in visit_appointments(appointment) if part.status == appointment.status]
     try:
-        change_message(appointment, change=change).send()
+        change_message(appointment, change=change, parts=parts).send()
     except Exception:
         cache.delete(key)  # not sent: a retry may send it
         raise

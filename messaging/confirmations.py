@@ -76,6 +76,16 @@ def queue_booking_confirmation(*, appointment_id: int, now: datetime | None = No
             return None  # already queued for this booking
 
 
+def _visit_service_names(appointment: Appointment) -> str | None:
+    """A cancelled visit's services in order ("Consultation then HydraFacial"), None for a single appointment."""
+    if appointment.visit_id is None:
+        return None
+    names = Appointment.objects.filter(visit_id=appointment.visit_id, status=AppointmentStatus.CANCELLED).order_by(
+        "start", "pk"
+    )
+    return " then ".join(names.values_list("service__name", flat=True))
+
+
 def queue_cancellation_notice(*, appointment_id: int, now: datetime | None = None) -> SmsMessage | None:
     """Text the client that the clinic cancelled their appointment, if they agreed to appointment texts."""
     now = now or timezone.now()
@@ -89,7 +99,7 @@ def queue_cancellation_notice(*, appointment_id: int, now: datetime | None = Non
             # Tied to the appointment: one that quiet hours would hold past its start is skipped, with the reason.
             return queue_message(
                 to_number=appointment.client.mobile_phone,
-                body=texts.cancelled_by_clinic(appointment),
+                body=texts.cancelled_by_clinic(appointment, service_names=_visit_service_names(appointment)),
                 location=appointment.location,
                 client=appointment.client,
                 appointment=appointment,

@@ -24,9 +24,9 @@ def booking_confirmation(appointment, service_names=None):
     )
 
 
-def cancelled_by_clinic(appointment):
+def cancelled_by_clinic(appointment, service_names=None):
     return (
-        f"{settings.CLINIC_NAME}: your {appointment.service.name} at {appointment.location.name} on "
+        f"{settings.CLINIC_NAME}: your {service_names or appointment.service.name} at {appointment.location.name} on "
         f"{_when(appointment)} is cancelled. To book again, call {_phone(appointment.location)}. {OPT_OUT_LINE}"
     )
 

@@ -16,6 +16,7 @@ from tests.support.builders import (
     AppointmentFactory,
     ClientFactory,
     PractitionerFactory,
+    ServiceFactory,
     StaffFactory,
     WorkingHoursFactory,
     bookable_clinic,
@@ -485,3 +486,39 @@ def test_another_locations_rooms_never_show(client, milpitas, glendale):
     html = client.get(calendar_url(location) + "&show=resource").content.decode()
 
     assert "Glendale Laser Suite" not in html
+
+
+def test_a_visit_the_clinic_cancels_is_told_to_the_client_once_naming_every_service(
+    client, milpitas, visit, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from messaging.models import SmsMessage
+    from privacy.models import ConsentPurpose, ConsentSource
+    from privacy.services import record_consent
+
+    location, service, ann, bo = milpitas
+    first, second, _ = visit
+    second.service = ServiceFactory(name="HydraFacial", locations=[location])
+    second.save(update_fields=["service"])
+    person = first.client
+    person.email, person.mobile_phone = "vera@example.com", "+14085550177"
+    person.save(update_fields=["email", "mobile_phone"])
+    record_consent(
+        client=person,
+        purpose=ConsentPurpose.SMS_REMINDERS,
+        granted=True,
+        notice_text="Texts",
+        source=ConsentSource.BOOKING_FORM,
+    )
+    client.force_login(front_desk_user(location))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(STATUS, {"appointment": second.pk, "status": AppointmentStatus.CANCELLED})
+
+    told = [m for m in mail.outbox if m.to == ["vera@example.com"]]
+    assert len(told) == 1
+    assert "Your visit has been cancelled" in told[0].body
+    assert service.name in told[0].body and "HydraFacial" in told[0].body
+    texts = SmsMessage.objects.filter(client=person)
+    assert texts.count() == 1
+    assert f"{service.name} then HydraFacial" in texts.get().body
