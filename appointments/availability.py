@@ -8,18 +8,23 @@ service's buffer) and, for every kind of room or device the service needs,
 some unit at the location is free from the start until the end plus that
 kind's clean-up time.
 
-Times are handled as aware instants. A working span is turned into instants on
-its own date in the location's zone, and candidate starts step through absolute
+Times are handled as instants. A working span is turned into instants on its
+own date in the location's zone, and candidate starts step through absolute
 time from there, so DST days get exactly the hours that day has: no slot is
 missing, repeated or shifted by the clock change.
+
+Busy times are read and compared as whole microseconds since 1970 (UTC), not
+datetimes: Django loads each PostgreSQL timestamptz through a pure-Python parser,
+which was most of the time with thousands of appointments in the window, and the
+arithmetic on integers is cheaper too. Only the slots found become datetimes.
 """
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import FilteredRelation, Q
+from django.db.models import BigIntegerField, FilteredRelation, Func, Q
 from django.utils import timezone
 
 from .models import (
@@ -50,6 +55,46 @@ class Slot:
         return self.ends[self.practitioner_ids.index(practitioner_id)]
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def to_us(instant: datetime | timedelta) -> int:
+    """An aware instant, or a timedelta, as whole microseconds (since 1970 for an instant); exact."""
+    return (instant - EPOCH) // MICROSECOND if isinstance(instant, datetime) else instant // MICROSECOND
+
+
+def from_us(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)
+
+
+class EpochMicroseconds(Func):
+    """A datetime column read as whole microseconds since 1970 UTC (a plain integer, cheap to load)."""
+
+    output_field = BigIntegerField()
+    template = "CAST(EXTRACT(EPOCH FROM %(expressions)s) * 1000000 AS BIGINT)"
+
+    @property
+    def convert_value(self):
+        return self._convert_value_noop  # already an int: no per-row converter call
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # Stored as UTC text 'YYYY-MM-DD HH:MM:SS[.ffffff]': the whole seconds (unixepoch, SQLite 3.38+),
+        # then the microseconds if any.
+        return self.as_sql(
+            compiler,
+            connection,
+            template="(unixepoch(%(expressions)s) * 1000000"
+            " + CAST(substr(%(expressions)s || '.000000', 21, 6) AS INTEGER))",
+            **extra_context,
+        )
+
+
+def interval_rows(queryset, key, start="start", end="occupied_until"):
+    """(key, start µs, end µs) per row of `queryset`."""
+    return queryset.order_by().values_list(key, EpochMicroseconds(start), EpochMicroseconds(end))
+
+
 def wall_to_instant(day, wall_time, tz):
     """The instant a location's wall clock shows `wall_time` on `day` (first one, if repeated)."""
     return datetime.combine(day, wall_time, tzinfo=tz).astimezone(UTC)
@@ -60,7 +105,7 @@ def local_day_bounds(day, tz):
 
 
 def _merge(intervals):
-    """Sorted, non-overlapping (starts, ends) lists from arbitrary intervals."""
+    """Sorted, non-overlapping (starts, ends) lists from arbitrary intervals (touching ones join)."""
     starts, ends = [], []
     for start, end in sorted(intervals):
         if ends and start <= ends[-1]:
@@ -137,7 +182,7 @@ def needed_units(*, location, service):
 
 
 def unit_busy_times(*, unit_ids, range_start, range_end, exclude_appointment_id=None, using_hold_id=None, now=None):
-    """{unit id: merged busy intervals}: non-cancelled appointments' units and unexpired held times' units.
+    """{unit id: merged busy intervals, in µs}: non-cancelled appointments' units and unexpired held times' units.
 
     One query. using_hold_id: the held time a booking takes; its own units are free for it.
     """
@@ -154,16 +199,19 @@ def unit_busy_times(*, unit_ids, range_start, range_end, exclude_appointment_id=
     )
     if using_hold_id is not None:
         held = held.exclude(hold_id=using_hold_id)
-    columns = ("unit_id", "start", "occupied_until")
     raw = {uid: [] for uid in unit_ids}
-    both = holds.order_by().values_list(*columns).union(held.order_by().values_list(*columns), all=True)
+    both = interval_rows(holds, "unit_id").union(interval_rows(held, "unit_id"), all=True)
     for uid, start, end in both:  # _merge sorts
         raw[uid].append((start, end))
     return {uid: _merge(intervals) for uid, intervals in raw.items()}
 
 
 def free_unit(units, busy, start, end):
-    """The first of `units` (in order) free over [start, end), or None."""
+    """The first of `units` (in order) free over [start, end) (aware datetimes), or None."""
+    return _free_unit(units, busy, to_us(start), to_us(end))
+
+
+def _free_unit(units, busy, start, end):
     for uid in units:
         if _is_free(busy[uid], start, end):
             return uid
@@ -220,17 +268,14 @@ def find_free_slots(
     )
 
     busy_raw = {pid: [] for pid in practitioner_ids}
-    for pid, start, end in TimeOff.objects.filter(
+    time_off = TimeOff.objects.filter(
         practitioner_id__in=practitioner_ids, start__lt=range_end + occupancy, end__gt=range_start
-    ).values_list("practitioner_id", "start", "end"):
-        busy_raw[pid].append((start, end))
+    )
     appointments = Appointment.objects.filter(
         practitioner_id__in=practitioner_ids, start__lt=range_end + occupancy, occupied_until__gt=range_start
     ).exclude(status=AppointmentStatus.CANCELLED)
     if exclude_appointment_id is not None:
         appointments = appointments.exclude(pk=exclude_appointment_id)
-    for pid, start, end in appointments.values_list("practitioner_id", "start", "occupied_until"):
-        busy_raw[pid].append((start, end))
     holds = SlotHold.objects.filter(
         practitioner_id__in=practitioner_ids,
         start__lt=range_end + occupancy,
@@ -239,8 +284,13 @@ def find_free_slots(
     )
     if using_hold_id is not None:
         holds = holds.exclude(pk=using_hold_id)
-    for pid, start, end in holds.values_list("practitioner_id", "start", "occupied_until"):
-        busy_raw[pid].append((start, end))
+    for rows in (
+        interval_rows(time_off, "practitioner_id", end="end"),
+        interval_rows(appointments, "practitioner_id"),
+        interval_rows(holds, "practitioner_id"),
+    ):
+        for pid, start, end in rows:
+            busy_raw[pid].append((start, end))
     busy = {pid: _merge(intervals) for pid, intervals in busy_raw.items()}
 
     unit_busy = {}
@@ -253,6 +303,7 @@ def find_free_slots(
             using_hold_id=using_hold_id,
             now=now,
         )
+    unit_kinds = [(to_us(cleanup), units) for _, cleanup, units in kinds]
     units_free = {}  # (start, duration): every needed kind has a unit free; shared by the practitioners
 
     def rooms_and_devices_free(start, duration):
@@ -260,44 +311,77 @@ def find_free_slots(
         if key not in units_free:
             end = start + duration
             units_free[key] = all(
-                free_unit(units, unit_busy, start, end + cleanup) is not None for _, cleanup, units in kinds
+                _free_unit(units, unit_busy, start, end + cleanup) is not None for cleanup, units in unit_kinds
             )
         return units_free[key]
 
+    instants = {}  # (day, wall time): µs; practitioners mostly share their hours
+
+    def instant(day, wall_time):
+        key = (day, wall_time)
+        if key not in instants:
+            instants[key] = to_us(wall_to_instant(day, wall_time, tz))
+        return instants[key]
+
     grid = settings.BOOKING_SLOT_GRID_MINUTES
-    step = timedelta(minutes=grid)
-    free = {}
+    step = to_us(timedelta(minutes=grid))
+    earliest_us = to_us(earliest)
+    buffer = to_us(service.buffer_after)
+    lengths = {pid: to_us(duration) for pid, duration in durations.items()}
+    free = {}  # start: {practitioner id: end}
     day = start_date
     while day <= end_date:
         if day not in closed_days:
             for pid, start_time, end_time in spans.get(day.weekday(), ()):
-                duration = durations[pid]
-                held = duration + service.buffer_after
+                duration = lengths[pid]
+                held = duration + buffer
                 # Align the first start to the grid on the wall clock (9:10 -> 9:15).
                 minutes = start_time.hour * 60 + start_time.minute + (1 if start_time.second else 0)
                 aligned = -(-minutes // grid) * grid
                 if aligned >= 24 * 60:
                     continue
-                first = time(aligned // 60, aligned % 60)
-                candidate = wall_to_instant(day, first, tz)
-                span_end = wall_to_instant(day, end_time, tz)
-                while candidate + duration <= span_end:
-                    if (
-                        candidate >= earliest
-                        and _is_free(busy[pid], candidate, candidate + held)
-                        and (not kinds or rooms_and_devices_free(candidate, duration))
-                    ):
+                first = instant(day, time(aligned // 60, aligned % 60))
+                last = instant(day, end_time) - duration  # the last start that ends within the hours
+                if first < earliest_us:
+                    first += -(-(earliest_us - first) // step) * step
+                for candidate in _free_starts(busy[pid], first, last, step, held):
+                    if not unit_kinds or rooms_and_devices_free(candidate, duration):
                         free.setdefault(candidate, {})[pid] = candidate + duration
-                    candidate += step
         day += timedelta(days=1)
 
     slots = []
     for start, ends in sorted(free.items()):
         pids = tuple(sorted(ends))
         slots.append(
-            Slot(start=start, end=min(ends.values()), practitioner_ids=pids, ends=tuple(ends[p] for p in pids))
+            Slot(
+                start=from_us(start),
+                end=from_us(min(ends.values())),
+                practitioner_ids=pids,
+                ends=tuple(from_us(ends[p]) for p in pids),
+            )
         )
     return slots
+
+
+def _free_starts(busy, first, last, step, held):
+    """The starts first, first + step, ... up to last whose [start, start + held) misses every busy interval.
+
+    A sweep through the gaps between the merged busy intervals: the time grows with the intervals
+    and the starts found, not with every start times every interval.
+    """
+    starts, ends = busy
+    k = bisect_right(ends, first)  # busy[:k] end by `first`; the gap before busy[k] holds it
+    candidate = first
+    while candidate <= last:
+        stop = last if k == len(starts) else min(last, starts[k] - held)
+        while candidate <= stop:
+            yield candidate
+            candidate += step
+        if k == len(starts):
+            return
+        if candidate < ends[k]:  # starts up to the end of busy[k] would overlap it
+            candidate += -(-(ends[k] - candidate) // step) * step
+        k += 1
 
 
 def nearest_free_slots(*, location, service, around, practitioner_id=None, count=5, now=None):

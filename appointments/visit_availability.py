@@ -13,10 +13,11 @@ days, practitioners or appointments, and searches in memory: per candidate
 start, a depth-first search over the qualified practitioners of each service
 (in id order), first fit wins. The units are chosen as the booking service
 assigns them (the first free unit of each kind, by id), so a plan found here is
-the plan booked.
+the plan booked. Instants are whole microseconds (as in availability.py, read as
+integers) until a plan found becomes VisitParts.
 """
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -25,7 +26,16 @@ from django.conf import settings
 from django.db.models import FilteredRelation, Q
 from django.utils import timezone
 
-from .availability import _merge, booking_window, local_day_bounds, wall_to_instant
+from .availability import (
+    _is_free,
+    _merge,
+    booking_window,
+    from_us,
+    interval_rows,
+    local_day_bounds,
+    to_us,
+    wall_to_instant,
+)
 from .models import (
     Appointment,
     AppointmentStatus,
@@ -69,15 +79,6 @@ class VisitSlot:
         return self.parts[-1].end
 
 
-def _busy_with(busy, extra, start, end):
-    """Free over [start, end) in merged `busy` (starts, ends) and the visit's own `extra` intervals?"""
-    starts, ends = busy
-    i = bisect_left(starts, end)
-    if i and ends[i - 1] > start:
-        return False
-    return all(e <= start or s >= end for s, e in extra)
-
-
 class _Plan:
     """What the search needs, read once."""
 
@@ -86,8 +87,8 @@ class _Plan:
         self.services = services
         self.tz = location.tzinfo
         service_ids = [s.pk for s in services]
-        # {service id: {practitioner id: duration}} (a row for this location wins over the one without).
-        durations: dict[int, dict[int, timedelta]] = {pk: {} for pk in service_ids}
+        # {service id: {practitioner id: duration in µs}} (a row for this location wins over the one without).
+        durations: dict[int, dict[int, int]] = {pk: {} for pk in service_ids}
         specific: set[tuple[int, int]] = set()
         by_id = {s.pk: s for s in services}
         rows = PractitionerService.objects.filter(
@@ -101,7 +102,7 @@ class _Plan:
         for sid, pid, location_id, minutes in rows:
             if (sid, pid) in specific:
                 continue
-            durations[sid][pid] = timedelta(minutes=minutes) if minutes else by_id[sid].duration
+            durations[sid][pid] = to_us(timedelta(minutes=minutes) if minutes else by_id[sid].duration)
             if location_id is not None:
                 specific.add((sid, pid))
         # Candidates per position in the visit (a chosen practitioner, or any qualified one), by id.
@@ -112,8 +113,8 @@ class _Plan:
             self.candidates.append([(pid, qualified[pid]) for pid in pids])
         self.durations = durations
 
-        # [(clean-up, [unit ids])] per service: a kind the location lacks leaves an empty unit list.
-        kinds: dict[int, dict[int, tuple[timedelta, list[int]]]] = {pk: {} for pk in service_ids}
+        # [(clean-up µs, [unit ids])] per service: a kind the location lacks leaves an empty unit list.
+        kinds: dict[int, dict[int, tuple[int, list[int]]]] = {pk: {} for pk in service_ids}
         for sid, type_id, cleanup, unit_id in (
             ServiceRequirement.objects.filter(service_id__in=service_ids)
             .annotate(
@@ -125,7 +126,7 @@ class _Plan:
             .values_list("service_id", "resource_type_id", "resource_type__cleanup_minutes", "here__id")
             .order_by("service_id", "resource_type_id", "here__id")
         ):
-            _, units = kinds[sid].setdefault(type_id, (timedelta(minutes=cleanup), []))
+            _, units = kinds[sid].setdefault(type_id, (to_us(timedelta(minutes=cleanup)), []))
             if unit_id is not None:
                 units.append(unit_id)
         self.kinds = {sid: list(per_kind.values()) for sid, per_kind in kinds.items()}
@@ -146,10 +147,7 @@ class _Plan:
             )
         )
         raw: dict[int, list] = {pid: [] for pid in all_pids}
-        for pid, start, end in TimeOff.objects.filter(
-            practitioner_id__in=all_pids, start__lt=reach, end__gt=self.range_start
-        ).values_list("practitioner_id", "start", "end"):
-            raw[pid].append((start, end))
+        time_off = TimeOff.objects.filter(practitioner_id__in=all_pids, start__lt=reach, end__gt=self.range_start)
         booked = (
             Appointment.objects.filter(
                 practitioner_id__in=all_pids, start__lt=reach, occupied_until__gt=self.range_start
@@ -157,12 +155,16 @@ class _Plan:
             .exclude(status=AppointmentStatus.CANCELLED)
             .exclude(pk__in=exclude_ids)
         )
-        for pid, start, end in booked.values_list("practitioner_id", "start", "occupied_until"):
-            raw[pid].append((start, end))
-        for pid, start, end in SlotHold.objects.filter(
+        held = SlotHold.objects.filter(
             practitioner_id__in=all_pids, start__lt=reach, occupied_until__gt=self.range_start, expires_at__gt=now
-        ).values_list("practitioner_id", "start", "occupied_until"):
-            raw[pid].append((start, end))
+        )
+        for rows in (
+            interval_rows(time_off, "practitioner_id", end="end"),
+            interval_rows(booked, "practitioner_id"),
+            interval_rows(held, "practitioner_id"),
+        ):
+            for pid, start, end in rows:
+                raw[pid].append((start, end))
         self.busy = {pid: _merge(intervals) for pid, intervals in raw.items()}
 
         unit_ids = sorted({uid for per in self.kinds.values() for _, units in per for uid in units})
@@ -173,14 +175,17 @@ class _Plan:
                 .exclude(appointment__status=AppointmentStatus.CANCELLED)
                 .exclude(appointment_id__in=exclude_ids)
             )
-            for uid, start, end in holds.order_by().values_list("unit_id", "start", "occupied_until"):
+            for uid, start, end in interval_rows(holds, "unit_id"):
                 unit_raw[uid].append((start, end))
         self.unit_busy = {uid: _merge(intervals) for uid, intervals in unit_raw.items()}
-        self._day_spans: dict[tuple[int, date], tuple[list[datetime], list[datetime]]] = {}
-        self._options: dict[tuple[int, datetime], tuple[list[tuple[int, timedelta]], list[int]]] = {}
-        self._units_free: dict[tuple[int, datetime, timedelta], bool] = {}
-        self._possible: dict[tuple[int, datetime], bool] = {}
-        self.buffers = [s.buffer_after for s in services]
+        self._day_spans: dict[tuple[int, date], tuple[list[int], list[int]]] = {}
+        self._options: dict[tuple[int, int], tuple[list[tuple[int, int]], list[int]]] = {}
+        self._units_free: dict[tuple[int, int, int], bool] = {}
+        self._possible: dict[tuple[int, int], bool] = {}
+        self.buffers = [to_us(s.buffer_after) for s in services]
+        # Per position in the visit.
+        self.service_ids = service_ids
+        self.kinds_at = [self.kinds[pk] for pk in service_ids]
 
     def bookable(self):
         return all(self.candidates) and all(all(units for _, units in self.kinds[s.pk]) for s in self.services)
@@ -192,7 +197,7 @@ class _Plan:
             starts, ends = self.busy[pid]
             windows = []
             for a_time, b_time in sorted(self.spans.get((pid, day.weekday()), ())):
-                a, b = wall_to_instant(day, a_time, self.tz), wall_to_instant(day, b_time, self.tz)
+                a, b = to_us(wall_to_instant(day, a_time, self.tz)), to_us(wall_to_instant(day, b_time, self.tz))
                 i = bisect_right(ends, a)  # the first busy time ending after the span starts
                 while i < len(starts) and starts[i] < b:
                     if starts[i] > a:
@@ -210,7 +215,7 @@ class _Plan:
         i = bisect_right(starts, start) - 1
         if i < 0 or ends[i] < end:
             return False
-        return occupied == end or _busy_with(self.busy[pid], (), end, occupied)
+        return occupied == end or _is_free(self.busy[pid], end, occupied)
 
     def options(self, day, position, start):
         """The practitioners who could take service `position` at `start`, leaving the visit's own parts aside.
@@ -221,7 +226,8 @@ class _Plan:
         key = (position, start)
         found, state = self._options.setdefault(key, ([], [0]))
         yield from found
-        service = self.services[position]
+        service_id = self.service_ids[position]
+        kinds = self.kinds_at[position]
         candidates = self.candidates[position]
         units_free = self._units_free
         while state[0] < len(candidates):
@@ -230,11 +236,11 @@ class _Plan:
             end = start + duration
             if not self.free(pid, day, start, end, end + self.buffers[position]):
                 continue
-            unit_key = (service.pk, start, duration)
+            unit_key = (service_id, start, duration)
             if unit_key not in units_free:  # every kind has some unit free then, this visit aside
                 units_free[unit_key] = all(
-                    any(_busy_with(self.unit_busy[uid], (), start, end + cleanup) for uid in kind_units)
-                    for cleanup, kind_units in self.kinds[service.pk]
+                    any(_is_free(self.unit_busy[uid], start, end + cleanup) for uid in kind_units)
+                    for cleanup, kind_units in kinds
                 )
             if units_free[unit_key]:
                 found.append((pid, duration))
@@ -251,10 +257,13 @@ class _Plan:
         return self._possible[key]
 
     def fit(self, day, start, position=0, taken=(), held=()):
-        """The parts from `position` on, starting at `start`, or None. taken/held: this visit's own earlier ones."""
+        """The parts from `position` on, starting at `start`, or None. taken/held: this visit's own earlier ones.
+
+        A part is (service id, practitioner id, start, end, occupied until, unit ids), in µs.
+        """
         if position == len(self.services):
             return ()
-        service = self.services[position]
+        service_id = self.service_ids[position]
         buffer = self.buffers[position]
         last = position + 1 == len(self.services)
         for pid, duration in self.options(day, position, start):
@@ -262,17 +271,18 @@ class _Plan:
             occupied = end + buffer
             if not last and not self.possible(day, position + 1, occupied):
                 continue  # the rest cannot fit then even leaving this visit's own parts aside
-            mine = [(s, e) for p, s, e in taken if p == pid]
-            if mine and not _busy_with(self.busy[pid], mine, start, occupied):
+            # options() checked the practitioner's own busy times; only this visit's earlier parts remain.
+            if any(p == pid and s < occupied and e > start for p, s, e in taken):
                 continue
             units = []
-            for cleanup, kind_units in self.kinds[service.pk]:
+            for cleanup, kind_units in self.kinds_at[position]:
                 until = end + cleanup
                 unit = next(
                     (
                         uid
                         for uid in kind_units
-                        if _busy_with(self.unit_busy[uid], [(s, e) for u, s, e in held if u == uid], start, until)
+                        if _is_free(self.unit_busy[uid], start, until)
+                        and not any(u == uid and s < until and e > start for u, s, e in held)
                     ),
                     None,
                 )
@@ -288,14 +298,7 @@ class _Plan:
                     (*held, *((uid, start, until) for uid, until in units)),
                 )
                 if rest is not None:
-                    part = VisitPart(
-                        service_id=service.pk,
-                        practitioner_id=pid,
-                        start=start,
-                        end=end,
-                        occupied_until=occupied,
-                        unit_ids=tuple(uid for uid, _ in units),
-                    )
+                    part = (service_id, pid, start, end, occupied, tuple(uid for uid, _ in units))
                     return (part, *rest)
         return None
 
@@ -337,7 +340,9 @@ def find_visit_slots(
     if not plan.bookable():
         return []
     grid = settings.BOOKING_SLOT_GRID_MINUTES
-    step = timedelta(minutes=grid)
+    step = to_us(timedelta(minutes=grid))
+    earliest_us = to_us(earliest)
+    only = None if only_start is None else to_us(only_start)
     slots = []
     day = start_date
     while day <= end_date:
@@ -350,19 +355,33 @@ def find_visit_slots(
                     aligned = -(-minutes // grid) * grid
                     if aligned >= 24 * 60:
                         continue
-                    candidate = wall_to_instant(day, time(aligned // 60, aligned % 60), tz)
-                    span_end = wall_to_instant(day, end_time, tz)
+                    candidate = to_us(wall_to_instant(day, time(aligned // 60, aligned % 60), tz))
+                    span_end = to_us(wall_to_instant(day, end_time, tz))
                     while candidate < span_end:
                         starts.add(candidate)
                         candidate += step
-            if only_start is not None:
-                starts &= {only_start}
+            if only is not None:
+                starts &= {only}
             for start in sorted(starts):
-                if start < earliest:
+                if start < earliest_us:
                     continue
                 parts = plan.fit(day, start)
                 if parts:
-                    slots.append(VisitSlot(parts=parts))
+                    slots.append(
+                        VisitSlot(
+                            parts=tuple(
+                                VisitPart(
+                                    service_id=service_id,
+                                    practitioner_id=pid,
+                                    start=from_us(part_start),
+                                    end=from_us(part_end),
+                                    occupied_until=from_us(occupied),
+                                    unit_ids=unit_ids,
+                                )
+                                for service_id, pid, part_start, part_end, occupied, unit_ids in parts
+                            )
+                        )
+                    )
         day += timedelta(days=1)
     return slots
 
