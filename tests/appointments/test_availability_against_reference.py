@@ -156,6 +156,15 @@ def random_clinic(rng, first_day):
         person = rng.choice(people)
         start = local(rng.randint(0, 4), rng.randrange(0, 24 * 60, 5))
         where = location if rng.random() < 0.8 else elsewhere
+        # PostgreSQL refuses one practitioner's overlapping bookings (as the services do everywhere).
+        if (
+            Appointment.objects.filter(
+                practitioner=person, start__lt=start + timedelta(hours=2), occupied_until__gt=start
+            )
+            .exclude(status=AppointmentStatus.CANCELLED)
+            .exists()
+        ):
+            continue
         appointment = AppointmentFactory(
             location=where,
             service=service,
