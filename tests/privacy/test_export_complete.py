@@ -39,6 +39,8 @@ CATEGORY_OF_MODEL = {
     "accounts.SignInChallenge": "account_sign_in_requests",
     "accounts.AccountSession": "account_sessions",
     "clinical_forms.FormSubmission": "clinical_forms",
+    "clinical_forms.GoodFaithExam": "good_faith_exams",
+    "clinical_forms.CheckInOverride": "check_in_overrides",
 }
 
 
