@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.middleware.csrf import get_token
@@ -218,6 +218,9 @@ def _status_action(status):
     return action
 
 
+CALENDAR_FIRST_DAY, CALENDAR_LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
 class DayCalendarForm(forms.Form):
     """The calendar's choices; the location list is only the staff member's own locations."""
 
@@ -230,6 +233,13 @@ class DayCalendarForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["location"].queryset = locations
         self.fields["show"].choices = [(kind, label) for kind, (label, _) in selectors.COLUMN_SOURCES.items()]
+
+    def clean_date(self):
+        # Its day before and after, and its times in UTC, must exist: year 1 and 9999 have none to show.
+        day = self.cleaned_data["date"]
+        if not CALENDAR_FIRST_DAY <= day <= CALENDAR_LAST_DAY:
+            raise ValidationError(f"Choose a day from {CALENDAR_FIRST_DAY.year} to {CALENDAR_LAST_DAY.year}.")
+        return day
 
 
 def calendar_url(*, location_id, day: date, show=()) -> str:

@@ -28,6 +28,7 @@ from .models import Appointment, Practitioner, Service
 # Enough to offer a caller a choice without reading a long list aloud.
 TIMES_SHOWN = 24
 DAYS_SEARCHED = 7
+FURTHEST_DAYS_AHEAD = 2 * 365
 
 IDENTITY_CHECKS = [
     ("", "Not needed (a new record, or no consent to record)"),
@@ -53,6 +54,16 @@ class PhoneSearchForm(forms.Form):
         self.fields["practitioner"].queryset = scoped(user, Practitioner.objects.filter(is_active=True)).order_by(
             "name"
         )
+
+    def clean(self):
+        data = super().clean()
+        location, day = data.get("location"), data.get("day")
+        if location is not None and day is not None:
+            today = timezone.now().astimezone(location.tzinfo).date()
+            # The past has no free times, and a day beyond any diary's (year 9999) has no week to search.
+            if not today <= day <= today + timedelta(days=FURTHEST_DAYS_AHEAD):
+                self.add_error("day", f"Choose a day from today to {FURTHEST_DAYS_AHEAD // 365} years ahead.")
+        return data
 
     def free_times(self) -> list[tuple[Slot, int]]:
         """(slot, practitioner) for the next free times: the searched practitioner, or the first free one."""

@@ -854,10 +854,17 @@ def check_front_desk_appointment(
             raise FrontDeskBookingRefused(
                 {None: ["Someone changed this appointment after you opened it. Reload the page to see the change."]}
             )
-        # Gated as it will be saved: the service chosen on the form, for the same client.
-        check_status_change(
-            current=current.status, new=status, appointment=_as_edited(current, service=service, client=client)
-        )
+        # Gated as it will be saved: the service chosen on the form, for the client chosen on it.
+        edited = _as_edited(current, service=service, client=client)
+        check_status_change(current=current.status, new=status, appointment=edited)
+        if status == current.status and (
+            edited.service_id != current.service_id or edited.client_id != current.client_id
+        ):
+            # Kept checked in (or completed) while the treatment or the client changes: what the gate
+            # asks of that status is asked again, or an edit would check in a treatment nobody cleared.
+            refusals = status_gates.status_problems(appointment=edited, status=status)
+            if refusals:
+                raise AppointmentStatusError(" ".join(refusals))
     elif status not in ACTIVE_STATUSES:
         # Booked straight as checked in or completed: the same gate, on the booking as it will be.
         booking = Appointment(location=location, service=service, start=start)

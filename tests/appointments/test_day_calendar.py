@@ -249,6 +249,15 @@ def test_prev_and_next_day_links_and_the_date_picker(client, milpitas):
     assert '<label for="id_location">Location:</label>' in html
 
 
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "0001-01-02"])
+def test_a_day_at_the_ends_of_the_calendar_shows_today_with_the_date_refused_not_a_500(client, milpitas, day):
+    location, service, ann, bo = milpitas
+    client.force_login(front_desk_user(location))
+    page = client.get(CALENDAR + "?" + urlencode({"location": location.pk, "date": day}))
+    assert page.status_code == 200
+    assert page.context["day"] == MONDAY and page.context["form"].errors["date"]
+
+
 def test_the_calendar_is_linked_from_the_admin_index_and_the_appointment_list(client, milpitas):
     location, service, ann, bo = milpitas
     client.force_login(front_desk_user(location))

@@ -261,3 +261,12 @@ def test_the_book_by_phone_page_is_linked_from_the_appointments_list(client, cli
     location, _, _ = clinic
     client.force_login(front_desk_user(location))
     assert URL in client.get(reverse("admin:appointments_appointment_changelist")).content.decode()
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "9999-12-26", "0001-01-01", "2026-12-06"])
+def test_a_search_from_a_day_in_the_past_or_beyond_any_calendar_is_refused_not_a_server_error(client, clinic, day):
+    location, service, _ = clinic
+    client.force_login(front_desk_user(location))
+    page = client.get(_search(location, service, day=day))
+    assert page.status_code == 200
+    assert page.context["search"].errors["day"] and page.context["booking"] is None

@@ -22,7 +22,14 @@ from clinical_forms.models import (
 )
 from privacy.models import AuditAction, PrivacyAuditEvent
 from tests.support.booking import MONDAY_10, SUNDAY_EVENING
-from tests.support.builders import AppointmentFactory, LocationFactory, ServiceFactory, StaffFactory, bookable_clinic
+from tests.support.builders import (
+    AppointmentFactory,
+    ClientFactory,
+    LocationFactory,
+    ServiceFactory,
+    StaffFactory,
+    bookable_clinic,
+)
 from tests.support.clinical_forms import form_template, submission
 from tests.support.front_desk import editing
 
@@ -223,3 +230,62 @@ def test_the_day_list_and_calendar_show_forms_and_exam_state_in_a_fixed_number_o
     for page in (listing, calendar):
         assert "orms complete; exam needed" in page and "orms incomplete; exam needed" in page
         assert NOTE not in page
+
+
+@pytest.mark.parametrize("target", [S.CHECKED_IN, S.COMPLETED])
+def test_a_checked_in_appointment_edited_into_a_treatment_or_another_client_still_needs_forms_and_exam(
+    treatment, target
+):
+    # Checked in for a service needing nothing, then the edit form swaps in the treatment (or another client)
+    # while keeping the status: the gate applies to the appointment as it will be saved, not only to a change.
+    plain = ServiceFactory()
+    plain.locations.add(treatment["location"])
+    treatment["people"][0].services.add(plain)
+    appointment = treatment["appointment"]
+    appointment.service = plain
+    appointment.save()
+    appointment_services.change_appointment_status(appointment_id=appointment.pk, status=target)
+    appointment.refresh_from_db()
+    treatment_service = treatment["templates"][0].services.get()
+    with pytest.raises(appointment_services.AppointmentStatusError, match="has not signed"):
+        appointment_services.save_appointment_from_front_desk(
+            appointment_id=appointment.pk,
+            client=appointment.client,
+            location=appointment.location,
+            service=treatment_service,
+            practitioner=appointment.practitioner,
+            start=appointment.start,
+            status=target,
+            source=appointment.source,
+            expected_updated_at=appointment.updated_at,
+        )
+    appointment.refresh_from_db()
+    assert appointment.service == plain
+
+    # Forms signed and exam cleared for this client's treatment: another client without them is refused too.
+    treated = AppointmentFactory(
+        location=treatment["location"],
+        service=treatment_service,
+        practitioner=treatment["people"][0],
+        start=MONDAY_10 + timedelta(hours=3),
+    )
+    for template in treatment["templates"]:
+        sign(treated.client, template)
+    services.record_good_faith_exam(appointment_id=treated.pk, examiner=None, outcome=ExamOutcome.CLEARED)
+    appointment_services.change_appointment_status(appointment_id=treated.pk, status=target)
+    treated.refresh_from_db()
+    stranger = ClientFactory()
+    with pytest.raises(appointment_services.AppointmentStatusError, match="has not signed"):
+        appointment_services.save_appointment_from_front_desk(
+            appointment_id=treated.pk,
+            client=stranger,
+            location=treated.location,
+            service=treated.service,
+            practitioner=treated.practitioner,
+            start=treated.start,
+            status=target,
+            source=treated.source,
+            expected_updated_at=treated.updated_at,
+        )
+    treated.refresh_from_db()
+    assert treated.client_id != stranger.pk

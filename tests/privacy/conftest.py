@@ -85,11 +85,17 @@ def person_everywhere(client, admin_client, admin_user, django_capture_on_commit
     from tests.support.clinical_forms import form_template, submission
 
     submission(client=dana, template=form_template(slug="history"), answers={"allergies": "no"})
+    # A practitioner's good-faith exam and a check-in override on her visit: health records about her too.
     from clinical_forms import services as clinical_services
+    from clinical_forms.models import ExamOutcome
 
-    booked = Appointment.objects.filter(client=dana).first()
-    clinical_services.record_good_faith_exam(appointment_id=booked.pk, examiner=None, outcome="cleared", notes="ok")
-    clinical_services.record_check_in_override(appointment_id=booked.pk, user=None, reason="Paper forms")
+    her_visit = Appointment.objects.filter(client=dana).first()
+    clinical_services.record_good_faith_exam(
+        appointment_id=her_visit.pk, examiner=None, outcome=ExamOutcome.CLEARED, notes="No contraindications"
+    )
+    clinical_services.record_check_in_override(
+        appointment_id=her_visit.pk, user=None, reason="Paper forms signed at the desk"
+    )
     # She confirms the offers by email (double opt-in): the link mailed to her address, then "Yes".
     confirm = next(m for m in mail.outbox if m.subject.startswith("Confirm: offers"))
     client.post(re.search(r"http://testserver(/messaging/confirm-offers/\S+)", confirm.body).group(1), **browser)
