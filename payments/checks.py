@@ -32,3 +32,23 @@ def payments_backend_is_usable(app_configs=None, **kwargs):
         for name, hint in hints.items()
         if not getattr(settings, name)
     ]
+
+
+LOCAL_BACKEND = "payments.backends.local.PaymentsBackend"
+
+
+@checks.register("payments", deploy=True)
+def no_simulated_payments_in_production(app_configs=None, **kwargs):
+    """`check --deploy`: the local simulator confirms deposits and fees without taking any money."""
+    if settings.DEBUG or settings.PAYMENTS_BACKEND != LOCAL_BACKEND:
+        return []
+    return [
+        checks.Warning(
+            "PAYMENTS_BACKEND is the local simulator: a deposit, a card on file or a fee would be confirmed "
+            "without any money taken.",
+            hint="In production set PAYMENTS_BACKEND=payments.backends.stripe.PaymentsBackend with STRIPE_SECRET_KEY "
+            "and STRIPE_WEBHOOK_SECRET (README, Payments); a clinic that takes no payments sets no deposit or card "
+            "on file on any service.",
+            id="payments.W001",
+        )
+    ]

@@ -18,6 +18,9 @@ PRODUCTION_ENV = {
     "TWILIO_AUTH_TOKEN": "production-twilio-token",
     "TWILIO_MESSAGING_SERVICE_SID": "MG" + "0" * 32,
     "CLINICAL_FORMS_KEYS": "cHJvZHVjdGlvbi1jbGluaWNhbC1mb3Jtcy1rZXktMDE=",
+    "PAYMENTS_BACKEND": "payments.backends.stripe.PaymentsBackend",
+    "STRIPE_SECRET_KEY": "sk_live_production",
+    "STRIPE_WEBHOOK_SECRET": "whsec_production",
 }
 
 
@@ -45,6 +48,12 @@ def test_check_deploy_is_clean_with_production_settings():
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_when_production_would_simulate_payments():
+    env = {**PRODUCTION_ENV, "PAYMENTS_BACKEND": "payments.backends.local.PaymentsBackend"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0 and "payments.W001" in result.stdout + result.stderr
 
 
 def test_production_refuses_to_start_without_a_clinical_forms_key():
