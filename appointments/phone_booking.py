@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic import identity
 from clinic.admin_scoping import scoped
 from clinic.models import Client, Location
 from clinic.timefmt import admin_datetime
@@ -149,12 +150,13 @@ class PhoneBookingForm(forms.Form):
     def _clients_on_file(self, data) -> list[Client]:
         match = Q()
         if data.get("mobile_phone"):
-            match |= Q(mobile_phone=str(data["mobile_phone"]))
+            match |= Q(mobile_phone=str(data["mobile_phone"]), erased_at__isnull=True)
         if data.get("email"):
-            match |= Q(email__iexact=data["email"])
+            # The address in the one spelling identity matches and hashes it by.
+            match |= Q(pk__in=identity.clients_with_email(data["email"]).values("pk"))
         if not match:
             return []
-        return list(scoped(self.user, Client.objects.filter(match, erased_at__isnull=True)).order_by("pk")[:3])
+        return list(scoped(self.user, Client.objects.filter(match)).order_by("pk")[:3])
 
     def chosen(self) -> tuple[Slot, int]:
         return self.free_times[self.cleaned_data["time"]]

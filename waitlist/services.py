@@ -39,7 +39,7 @@ from messaging.permissions import Purpose, has_texted_us, may_contact, number_on
 from privacy.models import ConsentPurpose, ConsentSource
 from privacy.notices import waitlist_notices
 from privacy.policy import current_policy
-from privacy.services import record_consent
+from privacy.services import record_form_consents
 
 from . import texts
 from .models import EntryStatus, OfferStatus, Opening, OpeningStatus, WaitlistEntry, WaitlistOffer
@@ -103,24 +103,19 @@ def join_waitlist(
             email=details.email,
             mobile_phone=details.mobile_phone,
             location=location,
+            adult_attested_at=now,
         )
-        client.adult_attested_at = now
-        client.save(update_fields=["adult_attested_at", "updated_at"])
-        for purpose, policy in (
-            (ConsentPurpose.PRIVACY_POLICY, current_policy()),
-            (ConsentPurpose.SMS_WAITLIST, None),
-        ):
-            record_consent(
-                client=client,
-                purpose=purpose,
-                granted=True,
-                notice_text=notices[purpose],
-                source=ConsentSource.WAITLIST_FORM,
-                ip_address=meta.ip_address,
-                user_agent=meta.user_agent,
-                visitor_id=meta.visitor_id,
-                policy_version=policy,
-            )
+        record_form_consents(
+            client=client,
+            choices=[
+                (ConsentPurpose.PRIVACY_POLICY, True, notices[ConsentPurpose.PRIVACY_POLICY], current_policy()),
+                (ConsentPurpose.SMS_WAITLIST, True, notices[ConsentPurpose.SMS_WAITLIST], None),
+            ],
+            source=ConsentSource.WAITLIST_FORM,
+            ip_address=meta.ip_address,
+            user_agent=meta.user_agent,
+            visitor_id=meta.visitor_id,
+        )
         return WaitlistEntry.objects.create(
             client=client,
             location=location,
