@@ -3,6 +3,7 @@ every practitioner assignment tried in turn, each part checked against every bus
 devices (this visit's own earlier parts included); and every plan offered keeps those rules."""
 
 import itertools
+import os
 import random
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -239,7 +240,8 @@ def random_visit_clinic(rng, first_day):
     return location, services
 
 
-@pytest.mark.parametrize("seed", range(10))
+# CI keeps a sample inside its 15-minute budget; REFERENCE_SCHEDULES=250 checks more by hand.
+@pytest.mark.parametrize("seed", range(int(os.environ.get("REFERENCE_SCHEDULES", "4"))))
 def test_visit_starts_match_a_plain_reading_of_the_rules(seed):
     rng = random.Random(seed)
     first_day = FIRST_DAYS[seed % len(FIRST_DAYS)]
