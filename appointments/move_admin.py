@@ -31,7 +31,7 @@ def free_times_to_move_to(appointment: Appointment) -> list[dict] | None:
     None for an appointment that is no longer active or is one part of a visit (a visit moves as a
     whole, from the client's manage link or by booking it again).
     """
-    if appointment.status not in services.ACTIVE_STATUSES or appointment.visit_id is not None:
+    if services.move_refusal(appointment) is not None:
         return None
     tz = appointment.location.tzinfo
     today = timezone.now().astimezone(tz).date()
@@ -91,17 +91,9 @@ def move_view(model_admin: admin.ModelAdmin, request):
         model_admin.message_user(request, "Choose one of the free times shown.", messages.ERROR)
         return HttpResponseRedirect(page)
     try:
-        moved = services.save_appointment_from_front_desk(
-            appointment_id=appointment.pk,
-            client=appointment.client,
-            location=appointment.location,
-            service=appointment.service,
-            practitioner=person,
-            start=start,
-            status=appointment.status,
-            source=appointment.source,
-            notes=appointment.notes,
-            expected_updated_at=loaded,
+        # Refused (under the lock) for a cancelled appointment or one part of a visit, even by a hand-made POST.
+        moved = services.move_appointment_from_front_desk(
+            appointment_id=appointment.pk, practitioner=person, start=start, expected_updated_at=loaded
         )
     except (services.FrontDeskBookingRefused, services.AppointmentStatusError) as exc:
         model_admin.message_user(request, f"Not moved: {exc}", messages.ERROR)

@@ -991,6 +991,56 @@ def save_appointment_from_front_desk(
         return appointment
 
 
+def move_refusal(appointment: Appointment) -> str | None:
+    """Why the front desk's move page may not move this appointment on its own, or None when it may.
+
+    Only a booked or confirmed appointment holds a time to move (a cancelled one is booked anew), and one
+    part of a visit moves with its visit, never alone (the services follow one another).
+    """
+    if appointment.status not in ACTIVE_STATUSES:
+        return (
+            f"A {appointment.get_status_display().lower()} appointment holds no time to move. "
+            "Book a new appointment instead."
+        )
+    if appointment.visit_id is not None:
+        return (
+            "This appointment is one part of a visit of several services, which moves as a whole: "
+            "the client can move it from their manage link, or cancel the visit and book it again."
+        )
+    return None
+
+
+def move_appointment_from_front_desk(
+    *, appointment_id: int, practitioner: Practitioner, start: datetime, expected_updated_at: datetime
+) -> Appointment:
+    """The move page: the appointment, as it is, to another time or practitioner (save_appointment_from_front_desk).
+
+    Raises FrontDeskBookingRefused, before anything is written, for an appointment that is not
+    active or is one part of a visit (move_refusal), as read under its lock.
+    """
+    with transaction.atomic():
+        current = (
+            Appointment.objects.select_for_update(of=("self",))
+            .select_related("client", "location", "service")
+            .get(pk=appointment_id)
+        )
+        refusal = move_refusal(current)
+        if refusal:
+            raise FrontDeskBookingRefused({None: [refusal]})
+        return save_appointment_from_front_desk(
+            appointment_id=current.pk,
+            client=current.client,
+            location=current.location,
+            service=current.service,
+            practitioner=practitioner,
+            start=start,
+            status=current.status,
+            source=current.source,
+            notes=current.notes,
+            expected_updated_at=expected_updated_at,
+        )
+
+
 def book_phone_call(
     *,
     staff_user: "User",

@@ -126,3 +126,35 @@ def test_a_cancelled_appointment_offers_no_move(client, booked):
     Appointment.objects.filter(pk=booked.pk).update(status=AppointmentStatus.CANCELLED)
     client.force_login(front_desk_user(booked.location))
     assert "Move to a free time" not in _page(client, booked)
+
+
+def _messages(response):
+    return [str(m) for m in response.wsgi_request._messages]
+
+
+def test_a_hand_made_post_cannot_move_a_cancelled_appointment(client, booked):
+    """Rule: only an active appointment holds a time to move; a cancelled one is booked anew."""
+    Appointment.objects.filter(pk=booked.pk).update(status=AppointmentStatus.CANCELLED)
+    client.force_login(front_desk_user(booked.location))
+    response = _move(client, booked, datetime(2026, 12, 8, 14, tzinfo=LA))
+    assert response.status_code == 302
+    assert any("holds no time to move" in m for m in _messages(response))
+    booked.refresh_from_db()
+    assert booked.start == datetime(2026, 12, 8, 10, tzinfo=LA) and booked.status == AppointmentStatus.CANCELLED
+
+
+def test_a_hand_made_post_cannot_move_one_part_of_a_visit(client, django_capture_on_commit_callbacks):
+    """Rule: a visit moves as a whole; the move page refuses one of its parts and tells staff what to do."""
+    from tests.support.visits import at, book, visit_clinic
+
+    clinic = visit_clinic()
+    first, second = book(clinic, [clinic.consultation, clinic.neurotoxin], at(9))
+    client.force_login(front_desk_user(clinic.location))
+    assert "Move to a free time" not in _page(client, second)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _move(client, second, at(15))
+    assert any("one part of a visit" in m and "manage link" in m for m in _messages(response))
+    assert [(a.start, a.status) for a in Appointment.objects.order_by("start")] == [
+        (at(9), AppointmentStatus.BOOKED),
+        (at(9, 30), AppointmentStatus.BOOKED),
+    ]
