@@ -106,6 +106,11 @@ class AppointmentAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.visit_id is not None and "status" in self.fields:
+            self.fields["status"].help_text = (
+                "Part of a visit of several services: confirming, checking in, marking no-show or cancelling "
+                "applies to the whole visit (a part already completed stays so); the client is told once."
+            )
         if self.instance.pk:
             # Show the wall-clock time at the location, which is what staff book in.
             self.initial["start"] = self.instance.local_start.replace(tzinfo=None)
@@ -199,10 +204,16 @@ class NotedChangeList(ChangeList):
 
 def _status_action(status):
     def action(modeladmin, request, queryset):
+        visits = status in services.VISIT_WIDE_STATUSES and queryset.filter(visit__isnull=False).exists()
         changed, skipped = services.change_status(
             appointment_ids=list(queryset.values_list("pk", flat=True)), status=status
         )
-        modeladmin.message_user(request, f"{changed} appointment(s) marked {status.label.lower()}.", messages.SUCCESS)
+        modeladmin.message_user(
+            request,
+            f"{changed} appointment(s) marked {status.label.lower()}"
+            + (" (a part of a visit of several services takes the whole visit with it)." if visits else "."),
+            messages.SUCCESS,
+        )
         if skipped:
             modeladmin.message_user(
                 request,
@@ -465,6 +476,13 @@ class AppointmentAdmin(LocationScopedAdmin):
         obj.pk = saved.pk
         obj._state.adding = False
         obj.refresh_from_db()
+        if change and saved.visit_id is not None and "status" in form.changed_data:
+            if data["status"] in services.VISIT_WIDE_STATUSES:
+                self.message_user(
+                    request,
+                    f"The whole visit is {saved.get_status_display().lower()}: every part of it that could be.",
+                    messages.INFO,
+                )
 
     def response_add(self, request, obj, post_url_continue=None):
         # A new booking lands where it can be seen: its day in the calendar, not a list filtered to another day.

@@ -26,7 +26,7 @@ from privacy.notices import booking_notices, phone_call_notices
 from privacy.policy import current_policy
 from privacy.services import record_consent, record_form_consents
 
-from . import booking_steps, slot_cache, status_gates
+from . import booking_steps, status_gates
 from .availability import (
     Slot,
     find_free_slots,
@@ -672,34 +672,36 @@ def check_status_change(*, current: str, new: str, appointment: Appointment | No
 
 
 def change_status(*, appointment_ids: Collection[int], status: str) -> tuple[int, int]:
-    """Front-desk status change of many appointments; returns (changed, skipped) counts.
+    """Front-desk status change of many appointments (the list's bulk actions); returns (changed, skipped).
 
-    Appointments whose status may not become `status` (the table, or what another app requires,
-    e.g. a treatment's forms before check-in) are skipped, not refused, so one stray selection
-    does not block the rest.
+    changed counts every appointment changed, skipped the selected ones left as they were. A visit-wide
+    status (VISIT_WIDE_STATUSES) given to one part of a visit moves the whole visit, as the calendar
+    does (change_visit_status: all of it or none, a cancellation told to the client once). Appointments
+    whose status may not become `status` (the table, or what another app requires, e.g. a treatment's
+    forms before check-in) are skipped, not refused, so one stray selection does not block the rest.
     """
     may_become = [current for current, targets in STATUS_TRANSITIONS.items() if status in targets]
+    selected = set(appointment_ids)
+    changed: set[int] = set()
     with transaction.atomic():
-        candidates = (
-            Appointment.objects.select_for_update(of=("self",))
-            .filter(pk__in=appointment_ids, status__in=may_become)
+        rows = (
+            Appointment.objects.filter(pk__in=selected, status__in=may_become)
             .order_by("pk")
+            .values_list("pk", "visit_id")
         )
-        allowed = []
-        for appointment in candidates:
+        for appointment_id, visit_id in list(rows):
+            if appointment_id in changed:
+                continue  # moved already with its visit
             try:
-                check_status_change(current=appointment.status, new=status, appointment=appointment)
+                with transaction.atomic():
+                    if visit_id is not None and status in VISIT_WIDE_STATUSES:
+                        done = change_visit_status(appointment_id=appointment_id, status=status)
+                    else:
+                        done = [change_appointment_status(appointment_id=appointment_id, status=status)]
             except AppointmentStatusError:
                 continue
-            allowed.append(appointment.pk)
-        eligible = Appointment.objects.filter(pk__in=allowed)
-        if status == AppointmentStatus.CANCELLED:
-            for appointment in eligible.exclude(status=AppointmentStatus.CANCELLED):
-                _announce_freed(appointment)
-                _tell_client_of_cancellation(appointment)
-        changed = eligible.update(status=status, updated_at=timezone.now())
-        slot_cache.availability_changed()  # update() sends no post_save
-    return changed, len(set(appointment_ids)) - changed
+            changed.update(appointment.pk for appointment in done)
+    return len(changed), len(selected - changed)
 
 
 def change_appointment_status(*, appointment_id: int, status: str, tell_client: bool = True) -> Appointment:
@@ -740,23 +742,29 @@ def change_visit_status(*, appointment_id: int, status: str) -> list[Appointment
         visit_id = Appointment.objects.values_list("visit_id", flat=True).get(pk=appointment_id)
         if visit_id is None or status not in VISIT_WIDE_STATUSES:
             return [change_appointment_status(appointment_id=appointment_id, status=status)]
-        may_become = [current for current, targets in STATUS_TRANSITIONS.items() if status in targets]
-        others = (
-            Appointment.objects.filter(visit_id=visit_id, status__in=may_become)
-            .exclude(pk=appointment_id)
-            .order_by("start", "pk")
-            .values_list("pk", flat=True)
-        )
         # A cancelled visit is told to the client once (its first part's notice names every service).
         quiet = status == AppointmentStatus.CANCELLED
         changed = [change_appointment_status(appointment_id=appointment_id, status=status, tell_client=not quiet)]
-        changed += [
-            change_appointment_status(appointment_id=pk, status=status, tell_client=not quiet) for pk in list(others)
-        ]
+        changed += _rest_of_visit_follows(changed[0], status)
         changed.sort(key=lambda a: (a.start, a.pk))
         if quiet:
             _tell_client_of_cancellation(changed[0])
         return changed
+
+
+def _rest_of_visit_follows(appointment: Appointment, status: str) -> list[Appointment]:
+    """The visit's other parts that may take `status` take it (a part completed already stays so), quietly:
+    the caller tells the client once. Each through change_appointment_status, its rules and gates."""
+    if appointment.visit_id is None:
+        return []
+    may_become = [current for current, targets in STATUS_TRANSITIONS.items() if status in targets]
+    others = (
+        Appointment.objects.filter(visit_id=appointment.visit_id, status__in=may_become)
+        .exclude(pk=appointment.pk)
+        .order_by("start", "pk")
+        .values_list("pk", flat=True)
+    )
+    return [change_appointment_status(appointment_id=pk, status=status, tell_client=False) for pk in list(others)]
 
 
 def _tell_client_of_cancellation(appointment: Appointment) -> None:
@@ -945,6 +953,13 @@ def save_appointment_from_front_desk(
         appointment = current or Appointment()
         moved = current is not None and (current.start != start or current.practitioner_id != practitioner.pk)
         was_active = current is not None and current.status in ACTIVE_STATUSES
+        # One part of a visit checked in, confirmed, marked no-show or cancelled on its form: the whole visit is.
+        whole_visit = (
+            current is not None
+            and current.visit_id is not None
+            and status != current.status
+            and status in VISIT_WIDE_STATUSES
+        )
         if current is not None and current.status in ACTIVE_STATUSES and (moved or status not in ACTIVE_STATUSES):
             # Moved, or cancelled / marked: the old time is free for others (past times are ignored).
             if moved or status == AppointmentStatus.CANCELLED:
@@ -978,8 +993,12 @@ def save_appointment_from_front_desk(
             # A PostgreSQL exclusion constraint (practitioner or room/device): the time was taken after all.
             problem = f"{practitioner} or a room or device it needs is already booked then."
             raise FrontDeskBookingRefused({None: [problem]}) from exc
-        if status == AppointmentStatus.CANCELLED and was_active:
-            _tell_client_of_cancellation(appointment)
+        parts = [appointment]
+        if whole_visit:
+            parts += _rest_of_visit_follows(appointment, status)
+        if status == AppointmentStatus.CANCELLED and (was_active or len(parts) > 1):
+            # Once, by the visit's first part cancelled now (its notice names every service).
+            _tell_client_of_cancellation(min(parts, key=lambda a: (a.start, a.pk)))
         if status in ACTIVE_STATUSES:
             appointment_pk = appointment.pk
             if current is None:

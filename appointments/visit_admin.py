@@ -13,11 +13,17 @@ from django.urls import reverse
 
 from clinic.admin_scoping import scoped
 from clinic.models import Client, Location
+from clinic.selectors import clients_matching
 
 from . import services
 from .availability import wall_to_instant
 from .models import Appointment, Practitioner, Service
 from .visit_availability import MAX_VISIT_SERVICES
+
+
+def client_label(client: Client) -> str:
+    """A found client as the front desk tells namesakes apart: name, phone and email."""
+    return " · ".join([str(client), str(client.mobile_phone or "no phone"), client.email or "no email"])
 
 
 class FrontDeskVisitForm(forms.Form):
@@ -27,13 +33,32 @@ class FrontDeskVisitForm(forms.Form):
     time = forms.TimeField(label="Start time (the location's clock)", widget=forms.TimeInput(attrs={"type": "time"}))
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
-    def __init__(self, *args, user, admin_site, **kwargs):
+    def __init__(self, *args, user, admin_site, client_search="", **kwargs):
         super().__init__(*args, **kwargs)
-        # The client is found by search (the appointment admin's own autocomplete, scoped to the user's
-        # locations by ClientAdmin's queryset), not listed: every client in one select does not scale and
-        # would show other locations' clients. The scoped queryset is also what validates the POST.
-        self.fields["client"].widget = AutocompleteSelect(Appointment._meta.get_field("client"), admin_site)
-        self.fields["client"].queryset = scoped(user, Client.objects.all()).order_by("last_name", "first_name")
+        # The client is found by search, not listed: every client in one select does not scale and would
+        # show other locations' clients. The scoped queryset is also what validates the POST.
+        clients = scoped(user, Client.objects.all())
+        self.fields["client"].queryset = clients.order_by("last_name", "first_name")
+        self.client_search = client_search.strip()[:100]
+        self.found_clients: list[Client] | None = None
+        if self.client_search:
+            # Without JavaScript: the page's own search (a GET form) lists the matches at the user's
+            # locations here, a plain select; the one already chosen stays among them.
+            found = clients_matching(clients, self.client_search)
+            chosen = str(self.data.get("client") or self.initial.get("client") or "")
+            if chosen.isdigit() and all(c.pk != int(chosen) for c in found):
+                found += list(clients.filter(pk=int(chosen)))
+            self.found_clients = found
+            self.fields["client"].widget = forms.Select(
+                choices=[("", "Choose the client")] + [(c.pk, client_label(c)) for c in found]
+            )
+            self.fields["client"].help_text = f"Clients found for “{self.client_search}” at your locations."
+        else:
+            # With JavaScript: the appointment admin's own autocomplete, scoped to the user's locations by
+            # ClientAdmin's queryset.
+            self.fields["client"].widget = AutocompleteSelect(Appointment._meta.get_field("client"), admin_site)
+            self.fields["client"].queryset = self.fields["client"].queryset  # the widget's choices: the queryset
+            self.fields["client"].help_text = "Type to search, or use “Find the client” above."
         self.fields["location"].queryset = scoped(user, Location.objects.filter(is_active=True)).order_by("name")
         service_choices = scoped(user, Service.objects.filter(is_active=True))
         people = scoped(user, Practitioner.objects.filter(is_active=True))
@@ -63,11 +88,13 @@ def book_visit_view(model_admin, request):
     """Add view for a visit: every part is booked by the services, all or nothing, or the form says why."""
     if not model_admin.has_add_permission(request):
         raise PermissionDenied
+    asked = request.POST if request.method == "POST" else request.GET
     form = FrontDeskVisitForm(
         request.POST or None,
         user=request.user,
         admin_site=model_admin.admin_site,
-        initial=request.GET.dict() or None,
+        initial={k: v for k, v in request.GET.dict().items() if k != "client_search"} or None,
+        client_search=asked.get("client_search", ""),
     )
     if request.method == "POST" and form.is_valid():
         parts = form.parts()
@@ -99,10 +126,18 @@ def book_visit_view(model_admin, request):
                 + urlencode({"location": first.location_id, "date": day.isoformat()})
                 + f"#appointment-{first.pk}"
             )
+    # The search form keeps what was filled in so far (a time clicked in the calendar, services chosen).
+    carried = [
+        (name, value)
+        for name in asked
+        if name not in ("csrfmiddlewaretoken", "client", "client_search")
+        for value in asked.getlist(name)
+    ]
     context = {
         **model_admin.admin_site.each_context(request),
         "title": "Book a visit of several services",
         "form": form,
+        "carried": carried,
         "opts": model_admin.model._meta,
     }
     return TemplateResponse(request, "admin/appointments/appointment/book_visit.html", context)

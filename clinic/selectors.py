@@ -1,8 +1,15 @@
 """Reads shared by the apps: which locations a staff member may see, phone look-ups."""
 
+from typing import TYPE_CHECKING
+
 import phonenumbers
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from .models import Client
 
 
 def staff_location_ids(user: User | AnonymousUser) -> set[int] | None:
@@ -38,3 +45,23 @@ def phone_search_term(term: str) -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def clients_matching(queryset: "QuerySet[Client]", term: str, *, limit: int = 25) -> "list[Client]":
+    """The clients of `queryset` (already scoped to the staff member's locations) a search term finds, as the
+    client list's search does: a phone number exactly, else every word in a name or the email; erased ones not."""
+    from django.db.models import Q
+
+    term = term.strip()
+    if not term:
+        return []
+    queryset = queryset.filter(erased_at__isnull=True)
+    phone = phone_search_term(term)
+    if phone:
+        queryset = queryset.filter(mobile_phone=phone)
+    else:
+        for word in term.split()[:5]:
+            queryset = queryset.filter(
+                Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
+            )
+    return list(queryset.order_by("last_name", "first_name", "pk")[:limit])

@@ -92,3 +92,43 @@ def test_the_visit_forms_client_is_searched_not_listed_and_another_locations_cli
     assert not Appointment.objects.exists()
     response = client.post(reverse(URL), _form(clinic, ours, 9, practitioner_2=clinic.blake.pk))
     assert response.status_code == 302 and Appointment.objects.filter(client=ours).count() == 2
+
+
+def _client_select(page):
+    start = page.index('<select name="client"')
+    return page[start : page.index("</select>", start)]
+
+
+@pytest.mark.policy("security")
+def test_without_javascript_the_visit_form_finds_the_client_by_name_or_phone_only_at_the_users_locations(client):
+    """Rule: the visit form is usable without JavaScript (a search step lists matches in a plain select),
+    and the search keeps staff scoping: a Milpitas user never finds, nor books for, a Glendale client."""
+    clinic = visit_clinic()
+    glendale = LocationFactory(name="Glendale")
+    ours = ClientFactory(
+        first_name="Milo", last_name="Sharedname", mobile_phone="+14085550177", preferred_location=clinic.location
+    )
+    theirs = ClientFactory(
+        first_name="Glenn", last_name="Sharedname", mobile_phone="+14085550188", preferred_location=glendale
+    )
+    client.force_login(front_desk_user(clinic.location))
+
+    # A gap clicked in the calendar (its date and time) survives the search.
+    page = client.get(reverse(URL), {"client_search": "sharedname", "time": "09:00"}).content.decode()
+    assert "Milo Sharedname" in _client_select(page) and "Glenn" not in page
+    assert f'value="{ours.pk}"' in _client_select(page) and f'value="{theirs.pk}"' not in _client_select(page)
+    assert '<input type="hidden" name="time" value="09:00">' in page
+    by_phone = client.get(reverse(URL), {"client_search": "(408) 555-0177"}).content.decode()
+    assert f'value="{ours.pk}"' in _client_select(by_phone)
+    theirs_by_phone = client.get(reverse(URL), {"client_search": "(408) 555-0188"}).content.decode()
+    assert "No client at your locations matches" in theirs_by_phone
+    assert f'value="{theirs.pk}"' not in _client_select(theirs_by_phone)
+
+    # A hand-made POST naming the other location's client is refused; the found one books.
+    form = _form(clinic, theirs, 9, practitioner_2=clinic.blake.pk, client_search="sharedname")
+    response = client.post(reverse(URL), form)
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert f'value="{theirs.pk}"' not in _client_select(response.content.decode())
+    response = client.post(reverse(URL), {**form, "client": ours.pk})
+    assert response.status_code == 302 and Appointment.objects.filter(client=ours).count() == 2
+    assert not Appointment.objects.filter(client=theirs).exists()
