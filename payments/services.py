@@ -514,7 +514,7 @@ def start_booking_checkout(*, booking: Any) -> BookingCheckout:
 
     expires_at = timezone.now() + timedelta(minutes=settings.PAYMENT_SLOT_HOLD_MINUTES)
     with transaction.atomic():
-        hold, client = appointment_services.hold_booking(
+        hold, client, client_created = appointment_services.hold_booking(
             location=booking.location,
             service=booking.service,
             start=booking.start,
@@ -549,6 +549,7 @@ def start_booking_checkout(*, booking: Any) -> BookingCheckout:
             policy=selectors.current_cancellation_policy(location=booking.location),
             payment=payment,
             card_setup=setup,
+            client_made_for_it=client_created,
         )
 
 
@@ -831,23 +832,24 @@ ABANDONED_RECORD_REASON = "Online booking abandoned at the payment step: the rec
 def forget_abandoned_checkout_clients(*, now: Any = None) -> int:
     """Erase the client records that abandoned online bookings made and nothing else uses, once no payment can
     still arrive for them: no personal data stays behind a booking that never happened. A record that has an
-    appointment or another live booking, or that existed before its checkout (an account's), is kept."""
+    appointment or another live booking, or that the checkout did not make itself (an account's), is kept."""
     from appointments.models import Appointment
     from privacy.erasure import erase_clients
 
     now = now or timezone.now()
-    abandoned = BookingCheckout.objects.filter(
-        status=CheckoutStatus.EXPIRED,
-        client__isnull=False,
-        client__erased_at__isnull=True,
-        hold_expires_at__lte=now - ABANDONED_RECORD_GRACE,
-    ).values_list("client_id", "created_at")
-    # The record was made with its checkout, in the same transaction (hold_booking), not found.
-    made_for_it = [
-        client_id
-        for client_id, created_at in abandoned
-        if Client.objects.filter(pk=client_id, created_at__gte=created_at - timedelta(minutes=1)).exists()
-    ]
+    # Only a record this checkout itself made (client_made_for_it, set by hold_booking), never one found:
+    # a signed-in client's account, or a record another booking made, is never erased here.
+    made_for_it = list(
+        BookingCheckout.objects.filter(
+            status=CheckoutStatus.EXPIRED,
+            client_made_for_it=True,
+            client__isnull=False,
+            client__erased_at__isnull=True,
+            hold_expires_at__lte=now - ABANDONED_RECORD_GRACE,
+        )
+        .values_list("client_id", flat=True)
+        .distinct()
+    )
     if not made_for_it:
         return 0
     with transaction.atomic():
@@ -857,10 +859,21 @@ def forget_abandoned_checkout_clients(*, now: Any = None) -> int:
             for client_id in locked.values_list("pk", flat=True)
             if not Appointment.objects.filter(client_id=client_id).exists()
             and not BookingCheckout.objects.filter(client_id=client_id).exclude(status=CheckoutStatus.EXPIRED).exists()
+            and not _record_used_elsewhere(client_id)
         ]
         if unused:
             erase_clients(client_ids=unused, reason=ABANDONED_RECORD_REASON, tombstone=False)
     return len(unused)
+
+
+def _record_used_elsewhere(client_id: int) -> bool:
+    """The person went on with this record after the checkout: a waitlist entry, a clinical form, or signing in
+    to it (an account). Through the record's own relations: payments imports none of those apps."""
+    record = Client.objects.filter(pk=client_id)
+    return any(
+        record.filter(**{f"{relation}__isnull": False}).exists()
+        for relation in ("waitlist_entries", "form_submissions", "account_sessions")
+    )
 
 
 def sync_booking_checkout(*, checkout_id: int) -> BookingCheckout:
