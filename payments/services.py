@@ -222,7 +222,11 @@ def reconcile_payment(*, payment_id: int) -> Payment:
 
 
 def refund_payment(*, payment_id: int, amount: int, reason: str, staff_user: Any = None) -> Refund:
-    """Refund all or part of a paid payment: never more than was paid and not yet refunded."""
+    """Refund all or part of a paid payment: never more than was paid and not yet refunded.
+
+    A payment taken through Stripe is refunded through Stripe (send_refund, its own key). One taken at the
+    desk (cash, the clinic's card terminal) is given back there by the staff member: the refund is recorded
+    as done, nothing goes to Stripe, and the client's receipt is emailed as for any refund."""
     reason = (reason or "").strip()
     if not reason:
         raise PaymentRefused("Say why the payment is refunded.")
@@ -230,16 +234,24 @@ def refund_payment(*, payment_id: int, amount: int, reason: str, staff_user: Any
         raise PaymentRefused("The refund must be more than 0.")
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment_id)
-        if payment.method != PaymentMethod.STRIPE:
-            raise PaymentRefused("This payment was taken at the desk: give it back at the desk, not through Stripe.")
-        if not payment.stripe_payment_intent_id:
+        at_desk = payment.method != PaymentMethod.STRIPE
+        if not at_desk and not payment.stripe_payment_intent_id:
             raise PaymentRefused("This payment never reached Stripe: there is nothing to refund.")
         available = selectors.refundable_amount(payment=payment)
         if amount > available:
             raise PaymentRefused(f"At most {available} cents can be refunded on this payment.")
         refund = Refund.objects.create(
-            payment=payment, amount=amount, currency=payment.currency, reason=reason[:300], requested_by=staff_user
+            payment=payment,
+            amount=amount,
+            currency=payment.currency,
+            reason=reason[:300],
+            requested_by=staff_user if getattr(staff_user, "pk", None) else None,
+            # Given back at the desk, as it was taken: done now (its receipt follows on commit).
+            status=RefundStatus.SUCCEEDED if at_desk else RefundStatus.PENDING,
         )
+        if at_desk:
+            _recount_refunds(payment)
+            return refund
     return send_refund(refund_id=refund.pk)
 
 
