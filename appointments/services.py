@@ -369,10 +369,10 @@ def hold_booking(
     expires_at: datetime,
     reason: str = "",
     signed_in: "Client | None" = None,
-) -> tuple[SlotHold, "Client"]:
+) -> tuple[SlotHold, "Client", bool]:
     """Hold `start` until `expires_at` for a booking that completes after another step (a payment), and
     pick the client's record (client_for_booking: the signed-in client's, else a new one with the consents
-    given on the form), all or nothing.
+    given on the form), all or nothing. Returns (hold, client, whether the record is this booking's new one).
 
     The step then books it with book_appointment(client=..., hold_id=..., practitioner_id=hold's). Raises
     SlotUnavailable (with the nearest free times) or BookingRefused, as book_appointment does.
@@ -392,7 +392,7 @@ def hold_booking(
             client, created = client_for_booking(details=details, location=location, signed_in=signed_in)
             if created:
                 _record_booking_consents(client=client, consents=consents, meta=meta or RequestMeta())
-            return hold, client
+            return hold, client, created
     except SlotUnavailable as exc:
         exc.alternatives = _alternatives(
             location=location, service=service, start=start, practitioner_id=practitioner_id

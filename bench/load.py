@@ -140,6 +140,7 @@ def configure_environment(args, port, static_root):
         "SECURE_SSL_REDIRECT": "false",  # plain HTTP on the loopback; production sits behind TLS
         "RATELIMIT_ENABLE": "false",  # every virtual user shares one IP
         "SMS_BACKEND": "messaging.backends.locmem.SmsBackend",
+        "PAYMENTS_ALLOW_SIMULATOR": "true",  # no money moves in a load test: the local payments simulator
         "EMAIL_URL": "dummymail://",
         "CELERY_BROKER_URL": "memory://",
         "CELERY_TASK_ALWAYS_EAGER": "false",

@@ -404,6 +404,7 @@ def worker_env(bench_redis, fake, rate):
         "TWILIO_MESSAGING_SERVICE_SID": "MG" + "1" * 32,
         "TWILIO_API_BASE_URL": fake.url,
         "SMS_SEND_RATE_PER_SECOND": str(rate),
+        "PAYMENTS_ALLOW_SIMULATOR": "true",  # the workers start with DEBUG off; no money moves here
     }
     return env
 
@@ -687,6 +688,7 @@ def main():
     # As in production (beat's task on a worker): DEBUG off. The timed pass still records its
     # queries (CaptureQueriesContext), which is how the bench counts them.
     os.environ["DEBUG"] = "false"
+    os.environ["PAYMENTS_ALLOW_SIMULATOR"] = "true"
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
     import django

@@ -381,6 +381,9 @@ MARKETING_MAX_PER_30_DAYS = env.int("MARKETING_MAX_PER_30_DAYS", default=4)
 
 # Payments (see payments/backends). The local backend simulates Stripe: nothing is charged.
 PAYMENTS_BACKEND = env("PAYMENTS_BACKEND", default="payments.backends.local.PaymentsBackend")
+# Fail closed: with DEBUG off the local simulator (deposits and fees confirmed with no money taken) stops
+# start-up unless this says it is meant (a demo, a load test, a clinic that asks no payment at all).
+PAYMENTS_ALLOW_SIMULATOR = env.bool("PAYMENTS_ALLOW_SIMULATOR", default=DEBUG)
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")

@@ -156,13 +156,11 @@ class PaymentAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
 
     @admin.display(description="Refund")
     def refund_link(self, obj):
-        if obj.method != PaymentMethod.STRIPE:
-            return "Taken at the desk: give it back at the desk."
         if selectors.refundable_amount(payment=obj) <= 0:
             return "Nothing left to refund."
+        label = "Refund all or part" if obj.method == PaymentMethod.STRIPE else "Record a refund given at the desk"
         return format_html(
-            '<a class="button" href="{}">Refund all or part</a>',
-            reverse("admin:payments_payment_refund", args=[obj.pk]),
+            '<a class="button" href="{}">{}</a>', reverse("admin:payments_payment_refund", args=[obj.pk]), label
         )
 
     def get_urls(self):
@@ -242,6 +240,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, LocationScopedAdmin):
             "title": f"Refund {payment}",
             "payment": payment,
             "available": format_money(available, payment.currency),
+            "at_desk": payment.method != PaymentMethod.STRIPE,
             "form": form,
             "opts": self.model._meta,
         }

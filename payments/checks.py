@@ -1,4 +1,5 @@
-"""Start-up checks: a wrong PAYMENTS_BACKEND, or the Stripe backend without its keys, fails
+"""Start-up checks: a wrong PAYMENTS_BACKEND, the Stripe backend without its keys, or the local simulator
+with DEBUG off and no PAYMENTS_ALLOW_SIMULATOR, fails
 `manage.py check` and process start (clinic/startup.py), not the first client who pays."""
 
 from django.conf import settings
@@ -8,6 +9,8 @@ from clinic.checks import backend_setting_errors
 
 from .backends.base import BasePaymentsBackend
 from .selectors import STRIPE_BACKEND
+
+LOCAL_BACKEND = "payments.backends.local.PaymentsBackend"
 
 
 @checks.register("payments")
@@ -21,6 +24,17 @@ def payments_backend_is_usable(app_configs=None, **kwargs):
     )
     if errors:
         return errors
+    if settings.PAYMENTS_BACKEND == LOCAL_BACKEND and not settings.PAYMENTS_ALLOW_SIMULATOR:
+        return [
+            checks.Error(
+                "PAYMENTS_BACKEND is the local simulator with DEBUG off: a deposit, a card on file or a fee would be "
+                "confirmed without any money taken.",
+                hint="Set PAYMENTS_BACKEND=payments.backends.stripe.PaymentsBackend with STRIPE_SECRET_KEY and "
+                "STRIPE_WEBHOOK_SECRET (README, Payments), or PAYMENTS_ALLOW_SIMULATOR=true for a demo, a load test "
+                "or a clinic that sets no deposit, card on file or fee anywhere.",
+                id="payments.E003",
+            )
+        ]
     if settings.PAYMENTS_BACKEND != STRIPE_BACKEND:
         return []
     hints = {
@@ -34,12 +48,10 @@ def payments_backend_is_usable(app_configs=None, **kwargs):
     ]
 
 
-LOCAL_BACKEND = "payments.backends.local.PaymentsBackend"
-
-
 @checks.register("payments", deploy=True)
 def no_simulated_payments_in_production(app_configs=None, **kwargs):
-    """`check --deploy`: the local simulator confirms deposits and fees without taking any money."""
+    """`check --deploy`: the local simulator confirms deposits and fees without taking any money (allowed
+    explicitly by PAYMENTS_ALLOW_SIMULATOR, else start-up already refused it: payments.E003)."""
     if settings.DEBUG or settings.PAYMENTS_BACKEND != LOCAL_BACKEND:
         return []
     return [

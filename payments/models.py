@@ -338,6 +338,9 @@ class BookingCheckout(models.Model):
     card_setup = models.OneToOneField(
         CardSetup, null=True, blank=True, on_delete=models.SET_NULL, related_name="booking_checkout"
     )
+    # The client record was made by this checkout's booking form (not a signed-in client's own, not found):
+    # only such a record is erased when the checkout is abandoned (forget_abandoned_checkout_clients).
+    client_made_for_it = models.BooleanField(default=False, editable=False)
     stripe_checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     checkout_url = models.URLField(max_length=2000, blank=True, editable=False)
     status = models.CharField(max_length=20, choices=CheckoutStatus.choices, default=CheckoutStatus.POLICY)

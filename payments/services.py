@@ -222,7 +222,11 @@ def reconcile_payment(*, payment_id: int) -> Payment:
 
 
 def refund_payment(*, payment_id: int, amount: int, reason: str, staff_user: Any = None) -> Refund:
-    """Refund all or part of a paid payment: never more than was paid and not yet refunded."""
+    """Refund all or part of a paid payment: never more than was paid and not yet refunded.
+
+    A payment taken through Stripe is refunded through Stripe (send_refund, its own key). One taken at the
+    desk (cash, the clinic's card terminal) is given back there by the staff member: the refund is recorded
+    as done, nothing goes to Stripe, and the client's receipt is emailed as for any refund."""
     reason = (reason or "").strip()
     if not reason:
         raise PaymentRefused("Say why the payment is refunded.")
@@ -230,16 +234,24 @@ def refund_payment(*, payment_id: int, amount: int, reason: str, staff_user: Any
         raise PaymentRefused("The refund must be more than 0.")
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment_id)
-        if payment.method != PaymentMethod.STRIPE:
-            raise PaymentRefused("This payment was taken at the desk: give it back at the desk, not through Stripe.")
-        if not payment.stripe_payment_intent_id:
+        at_desk = payment.method != PaymentMethod.STRIPE
+        if not at_desk and not payment.stripe_payment_intent_id:
             raise PaymentRefused("This payment never reached Stripe: there is nothing to refund.")
         available = selectors.refundable_amount(payment=payment)
         if amount > available:
             raise PaymentRefused(f"At most {available} cents can be refunded on this payment.")
         refund = Refund.objects.create(
-            payment=payment, amount=amount, currency=payment.currency, reason=reason[:300], requested_by=staff_user
+            payment=payment,
+            amount=amount,
+            currency=payment.currency,
+            reason=reason[:300],
+            requested_by=staff_user if getattr(staff_user, "pk", None) else None,
+            # Given back at the desk, as it was taken: done now (its receipt follows on commit).
+            status=RefundStatus.SUCCEEDED if at_desk else RefundStatus.PENDING,
         )
+        if at_desk:
+            _recount_refunds(payment)
+            return refund
     return send_refund(refund_id=refund.pk)
 
 
@@ -514,7 +526,7 @@ def start_booking_checkout(*, booking: Any) -> BookingCheckout:
 
     expires_at = timezone.now() + timedelta(minutes=settings.PAYMENT_SLOT_HOLD_MINUTES)
     with transaction.atomic():
-        hold, client = appointment_services.hold_booking(
+        hold, client, client_created = appointment_services.hold_booking(
             location=booking.location,
             service=booking.service,
             start=booking.start,
@@ -549,6 +561,7 @@ def start_booking_checkout(*, booking: Any) -> BookingCheckout:
             policy=selectors.current_cancellation_policy(location=booking.location),
             payment=payment,
             card_setup=setup,
+            client_made_for_it=client_created,
         )
 
 
@@ -831,23 +844,24 @@ ABANDONED_RECORD_REASON = "Online booking abandoned at the payment step: the rec
 def forget_abandoned_checkout_clients(*, now: Any = None) -> int:
     """Erase the client records that abandoned online bookings made and nothing else uses, once no payment can
     still arrive for them: no personal data stays behind a booking that never happened. A record that has an
-    appointment or another live booking, or that existed before its checkout (an account's), is kept."""
+    appointment or another live booking, or that the checkout did not make itself (an account's), is kept."""
     from appointments.models import Appointment
     from privacy.erasure import erase_clients
 
     now = now or timezone.now()
-    abandoned = BookingCheckout.objects.filter(
-        status=CheckoutStatus.EXPIRED,
-        client__isnull=False,
-        client__erased_at__isnull=True,
-        hold_expires_at__lte=now - ABANDONED_RECORD_GRACE,
-    ).values_list("client_id", "created_at")
-    # The record was made with its checkout, in the same transaction (hold_booking), not found.
-    made_for_it = [
-        client_id
-        for client_id, created_at in abandoned
-        if Client.objects.filter(pk=client_id, created_at__gte=created_at - timedelta(minutes=1)).exists()
-    ]
+    # Only a record this checkout itself made (client_made_for_it, set by hold_booking), never one found:
+    # a signed-in client's account, or a record another booking made, is never erased here.
+    made_for_it = list(
+        BookingCheckout.objects.filter(
+            status=CheckoutStatus.EXPIRED,
+            client_made_for_it=True,
+            client__isnull=False,
+            client__erased_at__isnull=True,
+            hold_expires_at__lte=now - ABANDONED_RECORD_GRACE,
+        )
+        .values_list("client_id", flat=True)
+        .distinct()
+    )
     if not made_for_it:
         return 0
     with transaction.atomic():
@@ -857,10 +871,21 @@ def forget_abandoned_checkout_clients(*, now: Any = None) -> int:
             for client_id in locked.values_list("pk", flat=True)
             if not Appointment.objects.filter(client_id=client_id).exists()
             and not BookingCheckout.objects.filter(client_id=client_id).exclude(status=CheckoutStatus.EXPIRED).exists()
+            and not _record_used_elsewhere(client_id)
         ]
         if unused:
             erase_clients(client_ids=unused, reason=ABANDONED_RECORD_REASON, tombstone=False)
     return len(unused)
+
+
+def _record_used_elsewhere(client_id: int) -> bool:
+    """The person went on with this record after the checkout: a waitlist entry, a clinical form, or signing in
+    to it (an account). Through the record's own relations: payments imports none of those apps."""
+    record = Client.objects.filter(pk=client_id)
+    return any(
+        record.filter(**{f"{relation}__isnull": False}).exists()
+        for relation in ("waitlist_entries", "form_submissions", "account_sessions")
+    )
 
 
 def sync_booking_checkout(*, checkout_id: int) -> BookingCheckout:

@@ -50,8 +50,20 @@ def test_check_deploy_is_clean_with_production_settings():
     assert "no issues" in result.stdout
 
 
-def test_check_deploy_warns_when_production_would_simulate_payments():
+def test_production_refuses_to_start_with_the_local_payments_simulator():
+    """Fail closed: DEBUG off and the simulator (deposits and fees confirmed, no money taken) is a start-up error."""
     env = {**PRODUCTION_ENV, "PAYMENTS_BACKEND": "payments.backends.local.PaymentsBackend"}
+    result = manage("check", env=env)
+    assert result.returncode != 0 and "payments.E003" in result.stdout + result.stderr
+
+
+def test_production_runs_the_payments_simulator_only_when_allowed_explicitly_and_deploy_check_still_warns():
+    env = {
+        **PRODUCTION_ENV,
+        "PAYMENTS_BACKEND": "payments.backends.local.PaymentsBackend",
+        "PAYMENTS_ALLOW_SIMULATOR": "true",
+    }
+    assert manage("check", env=env).returncode == 0
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode != 0 and "payments.W001" in result.stdout + result.stderr
 

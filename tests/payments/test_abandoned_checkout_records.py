@@ -90,9 +90,43 @@ def test_a_paid_booking_keeps_its_record(client, deposit_clinic):
     assert checkout.status == CheckoutStatus.BOOKED and checkout.client.erased_at is None
 
 
-def test_a_record_that_existed_before_its_checkout_is_kept(client, deposit_clinic):
+@pytest.mark.policy("use-payments")
+def test_a_signed_in_clients_own_record_is_kept_even_when_it_was_made_moments_before_the_checkout(
+    client, run_tasks, sms_outbox, deposit_clinic
+):
+    """Made for the checkout is what the checkout recorded (client_made_for_it), not a guess from creation times:
+    an account opened a minute ago whose booking was abandoned keeps its record."""
+    from tests.support.accounts import sign_in_by_code
+    from tests.support.builders import ClientFactory
+
+    location, service, _, _ = deposit_clinic
+    own = ClientFactory(mobile_phone="+14085550143", email="own@example.com")
+    sign_in_by_code(client, run_tasks, sms_outbox, "(408) 555-0143")
+    checkout = start_paid_booking(client, location, service, slot())
+    assert checkout.client_id == own.pk and not checkout.client_made_for_it
+    abandon(checkout, ago=services.ABANDONED_RECORD_GRACE + timedelta(minutes=1))
+    own.refresh_from_db()
+    assert own.erased_at is None and own.email == "own@example.com"
+
+
+def test_the_record_the_booking_form_made_is_marked_as_made_for_its_checkout(client, deposit_clinic):
     location, service, _, _ = deposit_clinic
     checkout = start_paid_booking(client, location, service, slot())
-    Client.objects.filter(pk=checkout.client_id).update(created_at=checkout.created_at - timedelta(days=30))
+    assert checkout.client_made_for_it
+
+
+def test_a_record_made_for_the_checkout_that_went_on_to_the_waitlist_is_kept(client, deposit_clinic):
+    """The person booked elsewhere in between (here: joined the waitlist with that record): it is in use."""
+    from waitlist.models import WaitlistEntry
+
+    location, service, _, _ = deposit_clinic
+    checkout = start_paid_booking(client, location, service, slot())
+    WaitlistEntry.objects.create(
+        client=checkout.client,
+        location=location,
+        service=service,
+        earliest_date=slot().date(),
+        latest_date=slot(20).date(),
+    )
     abandon(checkout, ago=services.ABANDONED_RECORD_GRACE + timedelta(minutes=1))
     assert Client.objects.get(pk=checkout.client_id).erased_at is None

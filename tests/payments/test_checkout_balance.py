@@ -135,11 +135,69 @@ def test_checkout_is_for_the_front_desk_of_the_visits_location_only(client):
     assert not balances(appointment).exists()
 
 
-def test_a_balance_taken_at_the_desk_is_not_refunded_through_stripe(client):
+def manager_of(location):
+    from clinic.roles import CLINIC_MANAGER
+
+    user = StaffFactory(locations=[location])
+    user.groups.add(Group.objects.get(name=CLINIC_MANAGER))
+    return user
+
+
+def refund_url(payment):
+    return reverse("admin:payments_payment_refund", args=[payment.pk])
+
+
+@pytest.mark.policy("use-payments")
+def test_a_manager_refunds_a_balance_taken_at_the_desk_in_part_then_in_full_never_through_stripe_with_receipts(
+    client, django_capture_on_commit_callbacks
+):
     appointment = booked_with_deposit(client)
     taken = services.take_balance_at_checkout(appointment_id=appointment.pk, method=PaymentMethod.DESK_CASH)
-    with pytest.raises(services.PaymentRefused, match="at the desk"):
-        services.refund_payment(payment_id=taken.pk, amount=100, reason="Unhappy")
+    client.force_login(manager_of(appointment.location))
+    page = client.get(reverse("admin:payments_payment_change", args=[taken.pk])).content.decode()
+    assert "Record a refund given at the desk" in page
+    assert "give the money back there" in client.get(refund_url(taken)).content.decode()
+    local.calls.clear()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(refund_url(taken), {"amount": "5000", "reason": "Treatment shortened"})
+    assert response.status_code == 302
+    taken.refresh_from_db()
+    assert taken.status == PaymentStatus.PARTIALLY_REFUNDED and taken.amount_refunded == 5000
+    (refund,) = taken.refunds.all()
+    assert refund.status == "succeeded" and refund.requested_by is not None and not refund.stripe_refund_id
+    assert not local.calls  # given back at the desk: nothing goes to Stripe
+    (receipt,) = [m for m in mail.outbox if m.subject.startswith("Receipt: refund")]
+    assert "$50.00" in receipt.subject and "in cash at the desk" in receipt.body
+
+    # Never more than what is left; then the rest.
+    too_much = client.post(refund_url(taken), {"amount": "10001", "reason": "x"})
+    assert too_much.status_code == 200 and "At most 10000 cents" in too_much.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(refund_url(taken), {"amount": "10000", "reason": "Complaint"})
+    taken.refresh_from_db()
+    assert taken.status == PaymentStatus.REFUNDED and taken.amount_refunded == 15000
+    assert len([m for m in mail.outbox if m.subject.startswith("Receipt: refund")]) == 2
+    assert not local.calls
+
+
+@pytest.mark.policy("use-payments")
+def test_the_front_desk_cannot_refund_a_balance_taken_at_the_desk(client):
+    appointment = booked_with_deposit(client)
+    taken = services.take_balance_at_checkout(appointment_id=appointment.pk, method=PaymentMethod.DESK_CARD_TERMINAL)
+    client.force_login(front_desk_user(appointment.location))
+    assert client.post(refund_url(taken), {"amount": "100", "reason": "x"}).status_code == 403
+    assert not taken.refunds.exists()
+
+
+def test_a_desk_refund_counts_in_the_days_takings(client):
+    from payments import selectors
+
+    appointment = booked_with_deposit(client)
+    taken = services.take_balance_at_checkout(appointment_id=appointment.pk, method=PaymentMethod.DESK_CARD_TERMINAL)
+    services.refund_payment(payment_id=taken.pk, amount=2500, reason="Goodwill")
+    (row,) = selectors.daily_takings(locations=[appointment.location], day=taken.created_at.astimezone(LA).date())
+    assert row["refunded"] == 2500 and row["net"] == 5000 + 15000 - 2500
 
 
 def test_the_appointments_list_offers_checkout_to_the_front_desk(client):

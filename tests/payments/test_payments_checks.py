@@ -36,3 +36,15 @@ def test_a_usable_payments_backend_passes(settings, backend):
     settings.STRIPE_WEBHOOK_SECRET = "whsec_x"
     call_command("check")
     refuse_to_start_if_misconfigured()
+
+
+def test_the_local_simulator_without_debug_fails_check_and_start_up_unless_allowed(settings):
+    """payments.E003: production (PAYMENTS_ALLOW_SIMULATOR defaults to DEBUG) never confirms fake payments silently."""
+    settings.PAYMENTS_BACKEND = "payments.backends.local.PaymentsBackend"
+    settings.PAYMENTS_ALLOW_SIMULATOR = False
+    with pytest.raises(SystemCheckError, match="payments.E003"):
+        call_command("check")
+    with pytest.raises(ImproperlyConfigured, match="local simulator"):
+        refuse_to_start_if_misconfigured()
+    settings.PAYMENTS_ALLOW_SIMULATOR = True
+    call_command("check")
