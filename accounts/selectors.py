@@ -1,5 +1,6 @@
 """Reads for client accounts: whose record a proven address opens, the signed-in client, their visits."""
 
+import unicodedata
 from datetime import datetime
 
 from django.db.models import F, Q, QuerySet
@@ -25,15 +26,49 @@ def account_for_email(email: str) -> Client | None:
     return identity.clients_with_email(email).order_by(F("email_verified_at").asc(nulls_last=True), "pk").first()
 
 
+def same_person_name(first: str, other: str) -> bool:
+    """Two records' first names read as one person's (case, width and spacing aside)."""
+    return _name_key(first) == _name_key(other)
+
+
+def _name_key(name: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", name or "").casefold().split())
+
+
+class SharedNumber(Exception):
+    """The number is on file for more than one person (a household sharing a phone): a code proves none of them."""
+
+    def __init__(self, oldest: Client) -> None:
+        super().__init__("This number is on file for more than one person.")
+        self.oldest = oldest  # whose message log the notice to the phone goes in
+
+
 def account_for_phone(phone: str) -> Client | None:
-    """The record a code to this number signs in to: one whose phone is proven, else the oldest holding it."""
+    """The record a code to this number signs in to: the one whose phone is proven, else the oldest holding it.
+
+    A code proves control of the phone, not which of the people sharing it is typing. So when
+    no single record has proven the number and the live records holding it carry different
+    first names (a household's shared phone, or a stranger's booking with the number),
+    SharedNumber is raised and no record is chosen: those clients sign in by the emailed link.
+    Records with one first name are one person's (a booking made signed out): the oldest.
+    """
     if not phone:
         return None
-    return (
+    holders = list(
         Client.objects.filter(mobile_phone=str(phone), erased_at__isnull=True)
         .order_by(F("phone_verified_at").asc(nulls_last=True), "pk")
-        .first()
+        .only("pk", "first_name", "phone_verified_at")
     )
+    proven = [c for c in holders if c.phone_verified_at is not None]
+    if len(proven) == 1:
+        chosen = proven[0]
+    elif len({_name_key(c.first_name) for c in (proven or holders)}) > 1:
+        raise SharedNumber(holders[0])
+    elif holders:
+        chosen = holders[0]
+    else:
+        return None
+    return Client.objects.get(pk=chosen.pk)
 
 
 def live_session(raw_key: str, *, now: datetime | None = None) -> AccountSession | None:
@@ -71,7 +106,13 @@ def records_to_join(client: Client) -> QuerySet[Client]:
         match |= Q(pk__in=identity.clients_with_email(client.email).values("pk"))
     if client.mobile_phone and client.phone_verified_at:
         match |= Q(mobile_phone=str(client.mobile_phone))
-    return Client.objects.filter(match, erased_at__isnull=True).exclude(pk=client.pk).order_by("pk")
+    candidates = Client.objects.filter(match, erased_at__isnull=True).exclude(pk=client.pk).order_by("pk")
+    # A household shares a phone or an inbox: a record with another first name is another person's,
+    # never shown to nor joined by this account (the front desk merges real duplicates).
+    same_person = [
+        c.pk for c in candidates.only("pk", "first_name") if same_person_name(c.first_name, client.first_name)
+    ]
+    return Client.objects.filter(pk__in=same_person).order_by("pk")
 
 
 def visits_to_join(client: Client) -> list[tuple[Client, list[Appointment]]]:

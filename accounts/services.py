@@ -87,13 +87,23 @@ def _new_challenge(
     return challenge
 
 
-def start_email_sign_in(*, email: str, now: datetime | None = None) -> None:
-    """Email a one-time sign-in link to this address if a record holds it; otherwise do nothing, silently."""
+def start_email_sign_in(*, email: str) -> None:
+    """Ask for a sign-in link to this address: the request only queues the ask, whether or not it is on file.
+
+    Looking the address up, writing the challenge and mailing happen in a worker
+    (`send_sign_in_link_to_address`), so neither the answer nor its timing tells whether it is known.
+    """
+    address = str(email)
+    transaction.on_commit(lambda: enqueue(tasks.send_sign_in_link_to_address, address))
+
+
+def start_email_sign_in_now(*, email: str, now: datetime | None = None) -> bool:
+    """Email a one-time sign-in link to this address if a record holds it (a worker runs this). True if sent."""
     now = now or timezone.now()
     client = selectors.account_for_email(email)
     if client is None:
         logger.info("Account sign-in link asked for an address not on file")
-        return
+        return False
     nonce = secrets.token_urlsafe(24)
     with transaction.atomic():
         challenge = _new_challenge(
@@ -104,8 +114,7 @@ def start_email_sign_in(*, email: str, now: datetime | None = None) -> None:
             minutes=settings.ACCOUNT_SIGN_IN_LINK_MINUTES,
             now=now,
         )
-        challenge_id = challenge.pk
-        transaction.on_commit(lambda: enqueue(tasks.send_sign_in_link, challenge_id, nonce))
+    return email_sign_in_link(challenge_id=challenge.pk, nonce=nonce, now=now)
 
 
 def email_sign_in_link(*, challenge_id: int, nonce: str, now: datetime | None = None) -> bool:
@@ -182,11 +191,38 @@ def text_sign_in_code(*, phone: str, ask: str, now: datetime | None = None) -> b
     now = now or timezone.now()
     if SignInChallenge.objects.filter(ask_hash=_ask_hash(ask)).exists():
         return False
-    client = selectors.account_for_phone(phone)
+    try:
+        client = selectors.account_for_phone(phone)
+    except selectors.SharedNumber as shared:
+        # No code: it would not tell which of the people sharing the phone is signing in. The page reads
+        # as for any code (no hint to a visitor without the phone); the phone itself is told what to do.
+        _text_shared_number_notice(phone=phone, ask=ask, client=shared.oldest)
+        return False
     if client is None:
         logger.info("Account sign-in code asked for a number not on file")
         return False
     return _text_code(client=client, purpose=ChallengePurpose.SIGN_IN, now=now, ask_hash=_ask_hash(ask)) is not None
+
+
+def _text_shared_number_notice(*, phone: str, ask: str, client: Client) -> None:
+    """Tell the phone that a code cannot sign in here (once per ask): the emailed link can."""
+    from django.core.cache import cache
+
+    from clinic.ratelimits import CACHE_UNAVAILABLE
+
+    try:
+        if not cache.add(f"account-shared-number:{_ask_hash(ask)}", 1, settings.ACCOUNT_SIGN_IN_CODE_MINUTES * 60):
+            return  # a retried task: told already
+    except CACHE_UNAVAILABLE:
+        pass
+    send_verification_code(
+        phone=phone,
+        body=(
+            f"{settings.CLINIC_NAME}: this number is on file for more than one person, so a code cannot sign you "
+            "in. Please ask for a sign-in link to your email address instead."
+        ),
+        client=client,
+    )
 
 
 # --- Proving it ------------------------------------------------------------------------------

@@ -17,6 +17,17 @@ def send_sign_in_link(challenge_id, nonce):
 
 
 @shared_task(**RETRY, max_retries=3)
+def send_sign_in_link_to_address(email):
+    """Decide, away from the request, whether this address is on file; if so email it a sign-in link.
+
+    A retry after a mail failure writes a new link; only the newest works (the failed one was never sent).
+    """
+    from .services import start_email_sign_in_now
+
+    return start_email_sign_in_now(email=email)
+
+
+@shared_task(**RETRY, max_retries=3)
 def send_sign_in_code(phone, ask):
     """Decide, away from the request, whether this number is on file; if so text it a sign-in code."""
     from .services import text_sign_in_code

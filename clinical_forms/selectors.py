@@ -163,16 +163,19 @@ def readiness_for(appointments, *, now=None) -> dict[int | None, VisitReadiness]
         ).values_list("client_id", "version__template_id")
     )
     saved_ids = [a.pk for a in concerned if a.pk is not None]
-    outcomes = dict(  # ordered oldest first: the latest exam of an appointment wins
-        GoodFaithExam.objects.filter(appointment_id__in=saved_ids)
+    # An exam or override is of one client: keyed by (appointment, client), so when staff change the
+    # appointment's client, what was recorded for the old one does not carry over to the new one.
+    outcomes = {  # ordered oldest first: the latest exam of an appointment wins
+        (appointment_id, client_id): outcome
+        for appointment_id, client_id, outcome in GoodFaithExam.objects.filter(appointment_id__in=saved_ids)
         .order_by("examined_at", "id")
-        .values_list("appointment_id", "outcome")
-    )
+        .values_list("appointment_id", "client_id", "outcome")
+    }
     overrides = {
-        appointment_id: f"{reason} ({who}, {timezone.localtime(at):%Y-%m-%d %H:%M})"
-        for appointment_id, reason, who, at in CheckInOverride.objects.filter(appointment_id__in=saved_ids)
+        (appointment_id, client_id): f"{reason} ({who}, {timezone.localtime(at):%Y-%m-%d %H:%M})"
+        for appointment_id, client_id, reason, who, at in CheckInOverride.objects.filter(appointment_id__in=saved_ids)
         .order_by("recorded_at", "id")
-        .values_list("appointment_id", "reason", "recorded_by_name", "recorded_at")
+        .values_list("appointment_id", "client_id", "reason", "recorded_by_name", "recorded_at")
     }
     result = {}
     for a in appointments:
@@ -182,8 +185,8 @@ def readiness_for(appointments, *, now=None) -> dict[int | None, VisitReadiness]
             forms_needed=tuple(name for _, name in forms),
             forms_missing=tuple(name for t, name in forms if (a.client_id, t) not in signed),
             exam_needed=any(exam for _, _, exam, _ in templates),
-            exam_outcome=outcomes.get(a.pk, "") if a.pk is not None else "",
-            override=overrides.get(a.pk, "") if a.pk is not None else "",
+            exam_outcome=outcomes.get((a.pk, a.client_id), "") if a.pk is not None else "",
+            override=overrides.get((a.pk, a.client_id), "") if a.pk is not None else "",
         )
     return result
 

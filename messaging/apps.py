@@ -33,3 +33,9 @@ class MessagingConfig(AppConfig):
         from privacy.rectification import client_corrected
 
         client_corrected.connect(personal_data.propagate_correction, dispatch_uid="messaging-correction")
+        from clinic.identity import clients_merging
+
+        from .opt_outs import keep_opt_outs_across_a_merge
+
+        # A STOP or unsubscribe of the merged-in record's own number or address is not lifted by the merge.
+        clients_merging.connect(keep_opt_outs_across_a_merge, dispatch_uid="messaging-merge-opt-outs")

@@ -310,3 +310,45 @@ def lift_email_opt_out(
         staff_user=staff_user,
         evidence=evidence,
     )
+
+
+def keep_opt_outs_across_a_merge(
+    sender: object, *, keep_id: int, duplicate_id: int, staff_user: "User | None" = None, **kwargs: Any
+) -> None:
+    """clinic.identity.clients_merging: a STOP or unsubscribe of the duplicate's own number or address wins.
+
+    The lists are per number and address, so they stay as they are; but the merged record keeps its
+    own phone and email, which the list does not name. When the duplicate's (different) number is on
+    the STOP list, or its address on the unsubscribe list, the kept record's "yes" to those messages
+    is withdrawn (recorded as of the merge): the person told us to stop.
+    """
+    records = {c.pk: c for c in Client.objects.filter(pk__in=[keep_id, duplicate_id])}
+    keep, duplicate = records[keep_id], records[duplicate_id]
+    purposes: list[str] = []
+    if (
+        duplicate.mobile_phone
+        and duplicate.mobile_phone != keep.mobile_phone
+        and is_sms_opted_out(duplicate.mobile_phone)
+    ):
+        purposes += SMS_PURPOSES
+    if (
+        duplicate.email
+        and duplicate.email.lower() != (keep.email or "").lower()
+        and is_email_opted_out(duplicate.email)
+    ):
+        purposes.append(ConsentPurpose.EMAIL_MARKETING)
+    from privacy.selectors import current_consents
+
+    for purpose in purposes:
+        if not current_consents(client_ids=[keep_id], purpose=purpose).get(keep_id):
+            continue
+        record_consent(
+            client=keep,
+            purpose=purpose,
+            granted=False,
+            notice_text="The person's number or address on the record merged in is on the opt-out list.",
+            source=ConsentSource.RECORD_MERGE,
+            actor=ConsentActor.STAFF if staff_user else ConsentActor.SYSTEM,
+            staff_user=staff_user,
+            evidence=f"Merge of client #{duplicate_id} into #{keep_id}: the opt-out of record #{duplicate_id} stands.",
+        )

@@ -36,11 +36,17 @@ def refuse_merge_with_open_request(sender, *, keep_id, duplicate_id, **kwargs):
 
 
 def keep_withdrawals_across_a_merge(sender, *, keep_id, duplicate_id, staff_user=None, **kwargs):
-    """A "no" on the kept record stands: a later "yes" on the duplicate does not become the merged record's choice.
+    """A merge never turns a "no" into a "yes": a withdrawal on EITHER record stands over the other's "yes".
 
-    The ledger's latest row wins, and the duplicate's rows move over; so before
-    they move, the kept record's withdrawal is recorded again, as of now.
+    The ledger's latest row wins and the duplicate's rows move over, so the merged
+    record shows the person's latest choice per purpose when the two agree or only one
+    has chosen. When one record's latest choice is a withdrawal (STOP, unsubscribe, an
+    unticked box) and the other's is a later "yes", the withdrawal is recorded again on
+    the kept record as of now, before the rows move: the "yes" (often typed on a form
+    that proved nothing) does not lift an opt-out. The person can say yes again
+    from their own account or preference link.
     """
+    keep = None
     for purpose in WITHDRAWABLE_PURPOSES:
         latest = {
             client_id: ConsentRecord.objects.filter(client_id=client_id, purpose=purpose)
@@ -49,19 +55,25 @@ def keep_withdrawals_across_a_merge(sender, *, keep_id, duplicate_id, staff_user
             for client_id in (keep_id, duplicate_id)
         }
         kept, duplicate = latest[keep_id], latest[duplicate_id]
-        if kept is None or kept.granted or duplicate is None or not duplicate.granted:
+        if kept is None or duplicate is None or kept.granted == duplicate.granted:
             continue
-        if (duplicate.recorded_at, duplicate.pk) < (kept.recorded_at, kept.pk):
-            continue
+        withdrawal, grant = (duplicate, kept) if kept.granted else (kept, duplicate)
+        if (grant.recorded_at, grant.pk) < (withdrawal.recorded_at, withdrawal.pk):
+            continue  # the withdrawal is the later row already: it stays the latest once the rows move
+        keep = keep or Client.objects.get(pk=keep_id)
         record_consent(
-            client=Client.objects.get(pk=keep_id),
+            client=keep,
             purpose=purpose,
             granted=False,
-            notice_text=kept.notice_text,
+            notice_text=withdrawal.notice_text,
             source=ConsentSource.RECORD_MERGE,
             actor=ConsentActor.STAFF if staff_user else ConsentActor.SYSTEM,
             staff_user=staff_user,
-            evidence=f"Merge of client #{duplicate_id} into #{keep_id}: the withdrawal of record #{kept.pk} stands.",
+            evidence=(
+                f"Merge of client #{duplicate_id} into #{keep_id}: the withdrawal of record "
+                f"#{withdrawal.client_id} (ledger row {withdrawal.pk}) stands over the later yes of record "
+                f"#{grant.client_id}."
+            ),
         )
 
 

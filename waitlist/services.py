@@ -73,8 +73,16 @@ def join_waitlist(
     consents: WaitlistConsents,
     meta: "RequestMeta",
     now: datetime | None = None,
+    signed_in: Client | None = None,
 ) -> WaitlistEntry:
-    """Put a person on the waitlist, on a new record of their own (clinic.identity: nothing is looked up)."""
+    """Put a person on the waitlist: on the signed-in client's own record, else a new record of their own.
+
+    The record comes from clinic.identity.client_for_booking, as a booking's does: `signed_in`
+    (identity.signed_in_client of the request) proved control of its email or phone, so the entry
+    is theirs and offers go to the number on file (what was typed is not copied onto it); signed
+    out, a new record holding what was typed, nothing looked up. The waitlist's two consents are
+    the person's own ticks either way (their session, or the new record's form).
+    """
     now = now or timezone.now()
     today = now.astimezone(location.tzinfo).date()
     if not consents.privacy_policy:
@@ -97,7 +105,8 @@ def join_waitlist(
         raise WaitlistRefused(f"{practitioner} does not provide {service} at {location}.")
     notices = waitlist_notices()
     with transaction.atomic():
-        client = identity.new_client_from_booking(
+        client, _created = identity.client_for_booking(
+            signed_in=signed_in,
             first_name=details.first_name,
             last_name=details.last_name,
             email=details.email,
@@ -105,6 +114,10 @@ def join_waitlist(
             location=location,
             adult_attested_at=now,
         )
+        if not client.mobile_phone:
+            raise WaitlistRefused(
+                "Waitlist offers come by text, and your account has no mobile number: add it under My data first."
+            )
         record_form_consents(
             client=client,
             choices=[

@@ -1,9 +1,12 @@
 """The public waitlist page: thin, it parses the form and calls the service."""
 
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.vary import vary_on_cookie
 
 from appointments.models import Practitioner, Service
 from appointments.services import ClientDetails, RequestMeta
+from clinic import identity
 from clinic.models import Location
 from clinic.ratelimits import client_ip, limit
 from privacy.cookies import visitor_id
@@ -12,13 +15,29 @@ from . import services
 from .forms import JoinWaitlistForm
 
 
+def _account_details(client):
+    if client is None:
+        return None
+    return {
+        "first_name": client.first_name,
+        "last_name": client.last_name,
+        "email": client.email,
+        "mobile_phone": client.mobile_phone,
+    }
+
+
+@never_cache  # a signed-in client's details may be prefilled: never kept by a shared cache
+@vary_on_cookie
 @limit("booking")
 def join(request, location_slug, service_slug):
     location = get_object_or_404(Location, slug=location_slug, is_active=True)
     service = get_object_or_404(Service, slug=service_slug, is_active=True, locations=location)
     practitioners = Practitioner.objects.filter(is_active=True, locations=location, services=service).distinct()
-    form = JoinWaitlistForm(request.POST or None, practitioners=practitioners, location=location)
-    context = {"location": location, "service": service, "form": form}
+    # Signed in to their account: the entry goes on their record, offers to their number (details prefilled).
+    account = identity.signed_in_client(request)
+    initial = _account_details(account)
+    form = JoinWaitlistForm(request.POST or None, practitioners=practitioners, location=location, initial=initial)
+    context = {"location": location, "service": service, "form": form, "account": account}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         practitioner_id = form.practitioner_id()
@@ -43,6 +62,7 @@ def join(request, location_slug, service_slug):
                     user_agent=request.META.get("HTTP_USER_AGENT", ""),
                     visitor_id=visitor_id(request),
                 ),
+                signed_in=account,
             )
         except services.WaitlistRefused as exc:
             form.add_error(None, str(exc))

@@ -289,3 +289,52 @@ def test_a_checked_in_appointment_edited_into_a_treatment_or_another_client_stil
         )
     treated.refresh_from_db()
     assert treated.client_id != stranger.pk
+
+
+@pytest.mark.policy("health-data-access")
+@pytest.mark.parametrize("recorded", ["exam", "override"])
+def test_an_exam_or_override_recorded_for_the_old_client_does_not_carry_over_when_staff_change_the_client(
+    treatment, recorded
+):
+    appointment = treatment["appointment"]
+    old_client, new_client = appointment.client, ClientFactory()
+    for template in treatment["templates"]:
+        sign(old_client, template)
+        sign(new_client, template)  # the new client's forms are in order: only the exam is in question
+    if recorded == "exam":
+        services.record_good_faith_exam(appointment_id=appointment.pk, examiner=None, outcome=ExamOutcome.CLEARED)
+    else:
+        services.record_check_in_override(appointment_id=appointment.pk, user=None, reason="Exam done on paper")
+    appointment.refresh_from_db()
+    with pytest.raises(appointment_services.AppointmentStatusError, match="No good-faith exam"):
+        appointment_services.save_appointment_from_front_desk(
+            appointment_id=appointment.pk,
+            client=new_client,
+            location=appointment.location,
+            service=appointment.service,
+            practitioner=appointment.practitioner,
+            start=appointment.start,
+            status=S.CHECKED_IN,
+            source=appointment.source,
+            expected_updated_at=appointment.updated_at,
+        )
+    # The client changed, the status kept: the gate re-checks for the new client, who needs their own exam.
+    appointment.refresh_from_db()
+    appointment_services.save_appointment_from_front_desk(
+        appointment_id=appointment.pk,
+        client=new_client,
+        location=appointment.location,
+        service=appointment.service,
+        practitioner=appointment.practitioner,
+        start=appointment.start,
+        status=appointment.status,
+        source=appointment.source,
+        expected_updated_at=appointment.updated_at,
+    )
+    appointment.refresh_from_db()
+    with pytest.raises(appointment_services.AppointmentStatusError, match="No good-faith exam"):
+        appointment_services.change_appointment_status(appointment_id=appointment.pk, status=S.CHECKED_IN)
+    services.record_good_faith_exam(appointment_id=appointment.pk, examiner=None, outcome=ExamOutcome.CLEARED)
+    appointment_services.change_appointment_status(appointment_id=appointment.pk, status=S.CHECKED_IN)
+    appointment.refresh_from_db()
+    assert appointment.status == S.CHECKED_IN
