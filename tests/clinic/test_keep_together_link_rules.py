@@ -43,13 +43,16 @@ def test_the_link_expires_after_its_days():
 
 
 @pytest.mark.parametrize(
-    "change", ["older_erased", "booking_email_changed", "older_email_changed", "both_emails_changed"]
+    "change",
+    ["older_erased", "older_merged_away", "booking_email_changed", "older_email_changed", "both_emails_changed"],
 )
 def test_the_link_stops_working_when_what_it_was_sent_for_no_longer_holds(change):
     older, newer = booking_pair()
     token = identity.claim_token(newer)
     if change == "older_erased":
         Client.objects.filter(pk=older.pk).update(erased_at=timezone.now())
+    elif change == "older_merged_away":  # staff merged it into a third record: it no longer exists
+        Client.objects.filter(pk=older.pk).delete()
     elif change == "booking_email_changed":
         Client.objects.filter(pk=newer.pk).update(email="other@example.com")
     elif change == "older_email_changed":

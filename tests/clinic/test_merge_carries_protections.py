@@ -148,3 +148,33 @@ def test_a_proof_code_goes_to_a_proven_phone_else_the_oldest_records_never_a_lat
     later.refresh_from_db()
     assert identity.phone_on_file([oldest, no_phone, later]) == later
     assert identity.phone_on_file([no_phone]) is None
+
+
+def test_an_email_proof_stamps_only_the_given_records_that_hold_that_address():
+    # The proof is asked for one record (the signed-in one, the kept one of a merge): another record
+    # holding the same address, perhaps a booking someone else made with it, is not stamped proven.
+    holder, _not_asked, other_address = (
+        ClientFactory(email="dana@example.com"),
+        ClientFactory(email="dana@example.com"),
+        ClientFactory(email="someone@example.com"),
+    )
+    stamped = identity.mark_email_verified(client_ids=[holder.pk, other_address.pk], email="DANA@example.com")
+    assert stamped == 1
+    assert set(Client.objects.filter(email_verified_at__isnull=False)) == {holder}
+    assert identity.mark_email_verified(client_ids=[holder.pk], email="  ") == 0
+
+
+def test_the_duplicates_differing_contact_details_are_noted_for_the_front_desk_after_the_notes_already_there():
+    older, newer = records(
+        keep={"notes": "Prefers mornings."},
+        duplicate={"email": "dana.r@example.com", "mobile_phone": "+14085550999", "notes": "Allergic to latex."},
+    )
+    kept = merged(older, newer)
+    first, second, note = kept.notes.split("\n")
+    assert (first, second) == ("Prefers mornings.", "Allergic to latex.")
+    assert f"merged record #{newer.pk} into this one (Same person, checked by phone)." in note
+    assert "It had email dana.r@example.com, mobile phone +14085550999 (not copied: confirm" in note
+    assert "name" not in note
+    # Nothing differs: the note says what was merged, and lists nothing to confirm.
+    same_older, same_newer = records()
+    assert "It had" not in merged(same_older, same_newer).notes
