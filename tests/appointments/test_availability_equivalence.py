@@ -15,7 +15,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from appointments.availability import booking_window, find_free_slots, needed_units, practitioner_durations
+from appointments.availability import (
+    booking_window,
+    busy_times,
+    find_free_slots,
+    needed_units,
+    practitioner_durations,
+    to_us,
+)
 from appointments.models import (
     Appointment,
     AppointmentStatus,
@@ -183,3 +190,96 @@ def test_free_slots_are_exactly_those_a_plain_check_of_every_start_finds(first_d
     )
     assert expected  # the schedule leaves some times free
     assert [(s.start, s.end, s.practitioner_ids, s.ends) for s in found] == expected
+
+
+def orm_busy_times(*, practitioner_ids, unit_ids, start, end, exclude_appointment_id, using_hold_id, now):
+    """The same rules as availability.busy_times, read through the ORM as model instances."""
+    people, units = {pid: [] for pid in practitioner_ids}, {uid: [] for uid in unit_ids}
+    for off in TimeOff.objects.filter(practitioner_id__in=practitioner_ids, start__lt=end, end__gt=start):
+        people[off.practitioner_id].append((off.start, off.end))
+    appointments = Appointment.objects.filter(
+        practitioner_id__in=practitioner_ids, start__lt=end, occupied_until__gt=start
+    ).exclude(status=AppointmentStatus.CANCELLED)
+    for appointment in appointments.exclude(pk=exclude_appointment_id):
+        people[appointment.practitioner_id].append((appointment.start, appointment.occupied_until))
+    holds = SlotHold.objects.filter(
+        practitioner_id__in=practitioner_ids, start__lt=end, occupied_until__gt=start, expires_at__gt=now
+    )
+    for hold in holds.exclude(pk=using_hold_id):
+        people[hold.practitioner_id].append((hold.start, hold.occupied_until))
+    assigned = AssignedUnit.objects.filter(unit_id__in=unit_ids, start__lt=end, occupied_until__gt=start)
+    for row in assigned.exclude(appointment_id=exclude_appointment_id).select_related("appointment"):
+        if row.appointment.status != AppointmentStatus.CANCELLED:
+            units[row.unit_id].append((row.start, row.occupied_until))
+    held = HeldUnit.objects.filter(unit_id__in=unit_ids, start__lt=end, occupied_until__gt=start).exclude(
+        hold_id=using_hold_id
+    )
+    for row in held.select_related("hold"):
+        if row.hold.expires_at > now:
+            units[row.unit_id].append((row.start, row.occupied_until))
+    return people, units
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_busy_times_in_one_plain_statement_read_what_the_orm_reads(seed):
+    """busy_times (plain SQL, both database engines): the same intervals as the ORM, moved and held times included."""
+    rng = random.Random(seed)
+    first_day = date(2027, 3, 10)
+    location, service, people, units = random_schedule(rng, first_day, 6)
+    now = datetime.combine(first_day, time(7), tzinfo=LA)
+    holds = []
+    for number in range(3):
+        start = odd_instant(rng, first_day + timedelta(days=rng.randrange(6)))
+        hold = SlotHold.objects.create(
+            location=location,
+            service=service,
+            practitioner=rng.choice(people),
+            start=start,
+            occupied_until=start + timedelta(minutes=60),
+            expires_at=now + timedelta(minutes=15 if number == 0 else rng.choice((-5, 15))),
+        )
+        HeldUnit.objects.create(hold=hold, unit=rng.choice(units), start=start, occupied_until=hold.occupied_until)
+        holds.append(hold)
+    start = datetime.combine(first_day, time(0), tzinfo=LA)
+    end = start + timedelta(days=6, minutes=rng.randrange(60))
+    # A moved appointment with a room or device, and an unexpired held time: their own times are free.
+    moved = AssignedUnit.objects.exclude(appointment__status=AppointmentStatus.CANCELLED).first().appointment_id
+    held_id = holds[0].pk
+    people_ids, unit_ids = [p.pk for p in people], [u.pk for u in units]
+    results = []
+    for exclude, using in ((None, None), (moved, held_id)):
+        found = busy_times(
+            practitioner_ids=people_ids,
+            practitioner_range=(start, end),
+            unit_ids=unit_ids,
+            unit_range=(start, end),
+            exclude_appointment_id=exclude,
+            using_hold_id=using,
+            now=now,
+        )
+        expected = orm_busy_times(
+            practitioner_ids=people_ids,
+            unit_ids=unit_ids,
+            start=start,
+            end=end,
+            exclude_appointment_id=exclude,
+            using_hold_id=using,
+            now=now,
+        )
+        for got, wanted in zip(found, expected, strict=True):
+            assert {key: list(zip(*intervals, strict=True)) for key, intervals in got.items()} == {
+                key: [tuple(to_us(t) for t in pair) for pair in _merged(rows)] for key, rows in wanted.items()
+            }
+        assert any(found[0].values()) and any(found[1].values())  # the schedule has busy times of both kinds
+        results.append(found)
+    assert results[0] != results[1]  # the moved appointment's and the held time's own times were left out
+
+
+def _merged(intervals):
+    merged = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
