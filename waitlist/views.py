@@ -17,7 +17,14 @@ def join(request, location_slug, service_slug):
     location = get_object_or_404(Location, slug=location_slug, is_active=True)
     service = get_object_or_404(Service, slug=service_slug, is_active=True, locations=location)
     practitioners = Practitioner.objects.filter(is_active=True, locations=location, services=service).distinct()
-    form = JoinWaitlistForm(request.POST or None, practitioners=practitioners, location=location)
+    later_services = Service.objects.filter(is_active=True, locations=location).order_by("name").distinct()
+    form = JoinWaitlistForm(
+        request.POST or None,
+        practitioners=practitioners,
+        location=location,
+        service=service,
+        later_services=later_services,
+    )
     context = {"location": location, "service": service, "form": form}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -29,6 +36,7 @@ def join(request, location_slug, service_slug):
                 practitioner=practitioners.filter(pk=practitioner_id).first() if practitioner_id else None,
                 earliest_date=data["earliest_date"],
                 latest_date=data["latest_date"],
+                more_services=form.more_services(),
                 details=ClientDetails(
                     first_name=data["first_name"],
                     last_name=data["last_name"],
