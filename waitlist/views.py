@@ -24,6 +24,8 @@ def join(request, location_slug, service_slug):
         location=location,
         service=service,
         later_services=later_services,
+        # From the visit page's "join the waitlist for this whole visit": its later services, chosen.
+        initial={name: value for name, value in request.GET.items() if name.startswith("then_")},
     )
     context = {"location": location, "service": service, "form": form}
     if request.method == "POST" and form.is_valid():

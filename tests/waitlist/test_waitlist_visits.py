@@ -209,3 +209,16 @@ def test_front_desk_offers_a_whole_visit_by_hand_and_every_part_is_held(client, 
     offer = WaitlistOffer.objects.get()
     assert offer.opening.start == tue(9) and offer.more_holds.count() == 1
     assert tue(9) not in visit_starts(clinic) and not facial_free_at(clinic, tue(9, 30))
+
+
+def test_the_visit_page_links_to_the_waitlist_for_the_whole_visit_with_its_services_chosen(client, clinic):
+    from tests.support.visits import visit_url
+
+    query = {"service_1": clinic.consultation.pk, "service_2": clinic.facial.pk}
+    page = client.get(visit_url(clinic.location), query).content.decode()
+    link = (
+        reverse("waitlist:join", args=[clinic.location.slug, clinic.consultation.slug]) + f"?then_2={clinic.facial.pk}"
+    )
+    assert f'href="{link}"' in page
+    form = client.get(link).content.decode()
+    assert f'<option value="{clinic.facial.pk}" selected>HydraFacial</option>' in form
