@@ -1324,10 +1324,13 @@ def book_visit(
     consents: BookingConsents,
     meta: RequestMeta | None = None,
     signed_in: "Client | None" = None,
+    hold_ids: Collection[int] = (),
 ) -> list[Appointment]:
     """Book several services back to back online, all or nothing; returns the visit's appointments in order.
 
     On the record client_for_booking picks (`signed_in`'s own, else a new one with the form's consents).
+    hold_ids: the visit's held times (hold_visit: a waitlist offer) this booking takes; they are given up
+    under the visit's locks, in its transaction, so nobody else can take them in between.
 
     Raises BookingRefused, or SlotUnavailable with the nearest free starts of the whole visit;
     then nothing is written (no visit, appointment, client or consent).
@@ -1348,6 +1351,8 @@ def book_visit(
     try:
         with transaction.atomic():
             lock_visit(location=location, services=services, practitioner_ids=practitioner_ids)
+            if hold_ids:
+                SlotHold.objects.filter(pk__in=hold_ids).delete()
             plan = _plan_visit(location=location, services=services, start=start, practitioner_ids=practitioner_ids)
             client, created = client_for_booking(details=details, location=location, signed_in=signed_in)
             visit = Visit.objects.create(location=location)
@@ -1364,6 +1369,30 @@ def book_visit(
             location=location, services=services, around=start, practitioner_ids=practitioner_ids
         )
         raise
+
+
+def hold_visit(
+    *, location: "Location", services: list[Service], plan: VisitSlot, expires_at: datetime, reason: str = ""
+) -> list[SlotHold]:
+    """Hold a whole visit found free (find_visit_slots' `plan`): each service's practitioner and rooms or
+    devices, as hold_time holds one service, all or none; raises SlotUnavailable when a part is taken.
+
+    Under the visit's locks, so a hold and a booking never both get one time; book_visit(hold_ids=...)
+    takes them.
+    """
+    with transaction.atomic():
+        lock_visit(location=location, services=services, practitioner_ids=[p.practitioner_id for p in plan.parts])
+        return [
+            _hold(
+                location=location,
+                service=service,
+                start=part.start,
+                practitioner_id=part.practitioner_id,
+                expires_at=expires_at,
+                reason=reason,
+            )
+            for part, service in zip(plan.parts, services, strict=True)
+        ]
 
 
 def visit_appointments(appointment: Appointment) -> list[Appointment]:

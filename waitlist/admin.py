@@ -11,6 +11,7 @@ from django.utils.html import format_html
 
 from appointments.availability import find_free_slots
 from appointments.models import Practitioner
+from appointments.visit_availability import find_visit_slots
 from clinic.admin import LocationScopedAdmin, ReadOnlyAdminMixin
 from clinic.admin_scoping import register_scope
 from clinic.timefmt import admin_datetime
@@ -34,9 +35,33 @@ class HandOfferForm(forms.Form):
 
 
 def _free_choices(entry):
-    """(value, label) for the first free times in the entry's range: value is "<start iso>|<practitioner id>"."""
+    """(value, label) for the first free times in the entry's range: value is "<start iso>|<practitioner id>".
+
+    For a whole visit, the starts the whole visit fits, with the practitioner of its first service.
+    """
     tz = entry.location.tzinfo
     today = timezone.now().astimezone(tz).date()
+    wanted = entry.visit_services()
+    if len(wanted) > 1:
+        visits = find_visit_slots(
+            location=entry.location,
+            services=wanted,
+            start_date=max(entry.earliest_date, today),
+            end_date=entry.latest_date,
+            practitioner_ids=[entry.practitioner_id, *([None] * (len(wanted) - 1))],
+        )[:HAND_OFFER_CHOICES]
+        ids = {part.practitioner_id for v in visits for part in v.parts}
+        people = dict(Practitioner.objects.filter(pk__in=ids).values_list("pk", "name"))
+        return [
+            (
+                f"{v.start.isoformat()}|{v.parts[0].practitioner_id}",
+                f"{admin_datetime(v.start, tz)}: "
+                + ", then ".join(
+                    f"{s.name} with {people[p.practitioner_id]}" for s, p in zip(wanted, v.parts, strict=True)
+                ),
+            )
+            for v in visits
+        ]
     slots = find_free_slots(
         location=entry.location,
         service=entry.service,
@@ -58,7 +83,7 @@ def _free_choices(entry):
 class WaitlistEntryAdmin(LocationScopedAdmin):
     list_display = (
         "client",
-        "service",
+        "services_waited_for",
         "location",
         "practitioner_or_any",
         "earliest_date",
@@ -89,6 +114,13 @@ class WaitlistEntryAdmin(LocationScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # withdraw instead (status): the offers are history
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("more_services__service")
+
+    @admin.display(description="Service (or whole visit)", ordering="service__name")
+    def services_waited_for(self, obj):
+        return " then ".join(service.name for service in obj.visit_services())
 
     @admin.display(description="Practitioner")
     def practitioner_or_any(self, obj):

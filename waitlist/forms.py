@@ -5,12 +5,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from appointments.forms import ClientDetailsFields
+from appointments.visit_availability import MAX_VISIT_SERVICES
 from privacy.models import ConsentPurpose
 from privacy.notices import waitlist_notices
 
 
 class JoinWaitlistForm(ClientDetailsFields):
-    field_order = ["practitioner", "earliest_date", "latest_date"]  # then the client's details, then consents
+    # The whole visit's later services first (optional), then who and when; then the client's details, consents.
+    field_order = ["then_2", "then_3", "then_4", "practitioner", "earliest_date", "latest_date"]
 
     practitioner = forms.ChoiceField(label="Practitioner")
     earliest_date = forms.DateField(label="First day that suits", widget=forms.DateInput(attrs={"type": "date"}))
@@ -22,8 +24,18 @@ class JoinWaitlistForm(ClientDetailsFields):
         error_messages={"required": "Waitlist offers come by text: please agree to be texted when a time opens up."},
     )
 
-    def __init__(self, *args, practitioners, location, **kwargs):
+    def __init__(self, *args, practitioners, location, service, later_services=(), **kwargs):
         super().__init__(*args, **kwargs)
+        # A whole visit: the services after this one, in order (none: this service alone).
+        later = [("", "Nothing more")] + [(str(s.pk), s.name) for s in later_services]
+        self.later_services = {str(s.pk): s for s in later_services}
+        for n in range(2, MAX_VISIT_SERVICES + 1):
+            self.fields[f"then_{n}"] = forms.ChoiceField(
+                label=(f"Then, in the same visit after {service.name} (optional)" if n == 2 else "And then (optional)"),
+                choices=later,
+                required=False,
+            )
+        self.order_fields(self.field_order)
         notices = waitlist_notices()
         self.fields["practitioner"].choices = [("any", "Any practitioner")] + [
             (str(p.pk), p.name) for p in practitioners
@@ -52,6 +64,11 @@ class JoinWaitlistForm(ClientDetailsFields):
             elif last > self.today + timezone.timedelta(days=settings.BOOKING_HORIZON_DAYS):
                 self.add_error("latest_date", f"Choose a day at most {settings.BOOKING_HORIZON_DAYS} days ahead.")
         return data
+
+    def more_services(self):
+        """The whole visit's later services, in order, skipping "Nothing more"."""
+        picked = [self.cleaned_data.get(f"then_{n}") for n in range(2, MAX_VISIT_SERVICES + 1)]
+        return [self.later_services[pk] for pk in picked if pk]
 
     def practitioner_id(self):
         value = self.cleaned_data.get("practitioner") or "any"

@@ -47,7 +47,32 @@ class WaitlistEntry(models.Model):
 
     def __str__(self):
         who = self.practitioner or "any practitioner"
-        return f"{self.service} with {who}, {self.earliest_date:%b %-d}–{self.latest_date:%b %-d}"
+        what = " then ".join(str(service) for service in self.visit_services())
+        return f"{what} with {who}, {self.earliest_date:%b %-d}–{self.latest_date:%b %-d}"
+
+    def visit_services(self) -> list[Service]:
+        """The services waited for, in order: `service`, then those of a whole visit (WaitlistVisitService)."""
+        return [self.service, *(part.service for part in self.more_services.all())]
+
+
+class WaitlistVisitService(models.Model):
+    """A service after the entry's own in the whole visit the client waits for (consultation, then neurotoxin).
+
+    An entry with none waits for its one service. With some, an offer holds and the YES books the whole
+    visit, back to back (appointments.book_visit): the entry's practitioner (or any) does its first service,
+    any qualified practitioner the others.
+    """
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="more_services")
+    position = models.PositiveSmallIntegerField()
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["entry", "position"]
+        constraints = [models.UniqueConstraint(fields=["entry", "position"], name="one_waitlist_service_per_position")]
+
+    def __str__(self):
+        return str(self.service)
 
 
 class OpeningStatus(models.TextChoices):
@@ -91,6 +116,8 @@ class WaitlistOffer(models.Model):
     status = models.CharField(max_length=20, choices=OfferStatus.choices, default=OfferStatus.PENDING)
     expires_at = models.DateTimeField()
     hold = models.ForeignKey(SlotHold, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # A whole visit's offer: the holds of its later services (`hold` is its first's); released with it.
+    more_holds = models.ManyToManyField(SlotHold, blank=True, related_name="+")
     sms = models.ForeignKey("messaging.SmsMessage", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     offered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -5,8 +5,10 @@ from .services import withdraw_entries
 
 
 def export_waitlist(client_ids):
-    entries = WaitlistEntry.objects.filter(client_id__in=client_ids).select_related(
-        "location", "service", "practitioner"
+    entries = (
+        WaitlistEntry.objects.filter(client_id__in=client_ids)
+        .select_related("location", "service", "practitioner")
+        .prefetch_related("more_services__service")
     )
     offers = WaitlistOffer.objects.filter(entry__client_id__in=client_ids).select_related("opening__location")
     return {
@@ -14,6 +16,8 @@ def export_waitlist(client_ids):
             {
                 "location": e.location.name,
                 "service": e.service.name,
+                # A whole visit's later services, in order (empty: the one service alone).
+                "then_services": [part.service.name for part in e.more_services.all()],
                 "practitioner": e.practitioner.name if e.practitioner else "any",
                 "earliest_date": e.earliest_date.isoformat(),
                 "latest_date": e.latest_date.isoformat(),

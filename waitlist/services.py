@@ -18,16 +18,21 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from appointments import booking_steps
 from appointments.availability import find_free_slots
-from appointments.models import Practitioner, Service
+from appointments.models import Practitioner, Service, SlotHold
 from appointments.services import (
     BookingConsents,
+    BookingRefused,
     ClientDetails,
     SlotUnavailable,
     book_appointment,
+    book_visit,
     hold_time,
+    hold_visit,
     release_hold,
 )
+from appointments.visit_availability import MAX_VISIT_SERVICES, VisitSlot, find_visit_slots
 from clinic import identity
 from clinic.errors import BusinessRuleError
 from clinic.models import Client, Location
@@ -42,11 +47,20 @@ from privacy.policy import current_policy
 from privacy.services import record_form_consents
 
 from . import texts
-from .models import EntryStatus, OfferStatus, Opening, OpeningStatus, WaitlistEntry, WaitlistOffer
+from .models import (
+    EntryStatus,
+    OfferStatus,
+    Opening,
+    OpeningStatus,
+    WaitlistEntry,
+    WaitlistOffer,
+    WaitlistVisitService,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+    from appointments.models import Appointment
     from appointments.services import RequestMeta
 
 logger = logging.getLogger(__name__)
@@ -74,6 +88,7 @@ def join_waitlist(
     meta: "RequestMeta",
     now: datetime | None = None,
     signed_in: Client | None = None,
+    more_services: "list[Service] | tuple[Service, ...]" = (),
 ) -> WaitlistEntry:
     """Put a person on the waitlist: on the signed-in client's own record, else a new record of their own.
 
@@ -82,6 +97,9 @@ def join_waitlist(
     is theirs and offers go to the number on file (what was typed is not copied onto it); signed
     out, a new record holding what was typed, nothing looked up. The waitlist's two consents are
     the person's own ticks either way (their session, or the new record's form).
+
+    more_services: for a whole visit, the services after `service`, in order (the practitioner asked for,
+    if any, does `service`; any qualified one the rest). Its offers hold and book the whole visit.
     """
     now = now or timezone.now()
     today = now.astimezone(location.tzinfo).date()
@@ -103,6 +121,16 @@ def join_waitlist(
         and practitioner.services.filter(pk=service.pk).exists()
     ):
         raise WaitlistRefused(f"{practitioner} does not provide {service} at {location}.")
+    if more_services:
+        if len(more_services) + 1 > MAX_VISIT_SERVICES:
+            raise WaitlistRefused(f"A visit has at most {MAX_VISIT_SERVICES} services.")
+        for later in more_services:
+            if not later.is_active or not later.locations.filter(pk=location.pk).exists():
+                raise WaitlistRefused(f"{later} is not offered at {location}.")
+        for each in (service, *more_services):
+            # As online visits: a service with a deposit or card step is booked on its own, never in a visit.
+            if booking_steps.step_for(location=location, service=each) is not None:
+                raise WaitlistRefused(f"{each.name} needs a deposit or a card on file, so it is booked on its own.")
     notices = waitlist_notices()
     with transaction.atomic():
         client, _created = identity.client_for_booking(
@@ -129,7 +157,7 @@ def join_waitlist(
             user_agent=meta.user_agent,
             visitor_id=meta.visitor_id,
         )
-        return WaitlistEntry.objects.create(
+        entry = WaitlistEntry.objects.create(
             client=client,
             location=location,
             service=service,
@@ -137,6 +165,10 @@ def join_waitlist(
             earliest_date=earliest_date,
             latest_date=latest_date,
         )
+        WaitlistVisitService.objects.bulk_create(
+            WaitlistVisitService(entry=entry, position=n, service=later) for n, later in enumerate(more_services, 2)
+        )
+        return entry
 
 
 def record_freed_time(
@@ -203,6 +235,7 @@ def _candidates(opening: Opening) -> list[WaitlistEntry]:
         .exclude(offers__opening=opening)  # each entry is offered a time once
         .exclude(offers__status=OfferStatus.PENDING)  # one offer at a time per person: a YES answers one
         .select_related("client", "service", "location")
+        .prefetch_related("more_services__service")
         .order_by("created_at", "pk")
     )
     return list(entries)
@@ -221,6 +254,57 @@ def _fitting_start(opening: Opening, entry: WaitlistEntry, *, exact: bool) -> da
     )
     starts = (slot.start for slot in slots if opening.start <= slot.start < opening.end)
     return next((start for start in starts if not exact or start == opening.start), None)
+
+
+def _fitting_visit(opening: Opening, entry: WaitlistEntry, *, exact: bool) -> VisitSlot | None:
+    """For an entry waiting for a whole visit: the first visit starting inside the opening whose first
+    service is with the opening's practitioner, the rest with any qualified one (holds count); exact: only at
+    the opening's start."""
+    day = opening.start.astimezone(opening.location.tzinfo).date()
+    services = entry.visit_services()
+    slots = find_visit_slots(
+        location=opening.location,
+        services=services,
+        start_date=day,
+        end_date=day,
+        practitioner_ids=[opening.practitioner_id, *([None] * (len(services) - 1))],
+    )
+    fits = (slot for slot in slots if opening.start <= slot.start < opening.end)
+    return next((slot for slot in fits if not exact or slot.start == opening.start), None)
+
+
+def _hold_for(
+    opening: Opening, entry: WaitlistEntry, *, exact: bool, expires_at: datetime
+) -> tuple[datetime, list[SlotHold]] | None:
+    """Hold what the entry waits for inside the opening (its one service, or its whole visit): (start, holds)."""
+    reason = "Waitlist offer"
+    try:
+        if entry.more_services.all():
+            plan = _fitting_visit(opening, entry, exact=exact)
+            if plan is None:
+                return None
+            holds = hold_visit(
+                location=opening.location,
+                services=entry.visit_services(),
+                plan=plan,
+                expires_at=expires_at,
+                reason=reason,
+            )
+            return plan.start, holds
+        start = _fitting_start(opening, entry, exact=exact)
+        if start is None:
+            return None
+        hold = hold_time(
+            location=opening.location,
+            service=entry.service,
+            practitioner_id=opening.practitioner_id,
+            start=start,
+            expires_at=expires_at,
+            reason=reason,
+        )
+        return start, [hold]
+    except SlotUnavailable:
+        return None
 
 
 def _split_at(opening: Opening, start: datetime) -> Opening:
@@ -290,29 +374,20 @@ def _offer_to(
         return None
     if not may_contact(client=client, purpose=Purpose.WAITLIST_OFFER):  # consent, STOP list, erasure, country
         return None
-    start = _fitting_start(opening, entry, exact=exact)
-    if start is None:
-        return None
     expires_at = now + timedelta(minutes=settings.WAITLIST_OFFER_MINUTES)
-    try:
-        hold = hold_time(
-            location=opening.location,
-            service=entry.service,
-            practitioner_id=opening.practitioner_id,
-            start=start,
-            expires_at=expires_at,
-            reason="Waitlist offer",
-        )
-    except SlotUnavailable:
+    held = _hold_for(opening, entry, exact=exact, expires_at=expires_at)
+    if held is None:
         return None
+    start, holds = held
     if start != opening.start:
         opening = _split_at(opening, start)
     offer = WaitlistOffer.objects.create(
-        opening=opening, entry=entry, expires_at=expires_at, hold=hold, offered_by=staff_user
+        opening=opening, entry=entry, expires_at=expires_at, hold=holds[0], offered_by=staff_user
     )
+    offer.more_holds.set(holds[1:])
     offer.sms = queue_message(
         to_number=phone,
-        body=texts.offer(opening=opening, service=entry.service),
+        body=texts.offer(opening=opening, services=entry.visit_services()),
         location=opening.location,
         client=client,
         kind=MessageKind.WAITLIST_OFFER,
@@ -335,12 +410,11 @@ def offer_by_hand(*, entry_id: int, practitioner_id: int, start: datetime, staff
             raise WaitlistRefused("Offers go out only during texting hours; try again when they open.")
         if entry.offers.filter(status=OfferStatus.PENDING).exists() or _offer_waiting(number_on_file(entry.client)):
             raise WaitlistRefused("This person's number already has an offer waiting for a reply.")
-        service = entry.service
         opening = Opening.objects.create(
             location=entry.location,
             practitioner_id=practitioner_id,
             start=start,
-            end=start + service.duration,
+            end=start + entry.service.duration,  # the first service's: its start is what is offered
         )
         offer = _offer_to(opening=opening, entry=entry, now=now, staff_user=staff_user, exact=True)
         if offer is None:
@@ -354,8 +428,13 @@ def offer_by_hand(*, entry_id: int, practitioner_id: int, start: datetime, staff
         return offer
 
 
+def _release_holds(offer: WaitlistOffer) -> None:
+    for hold_id in [offer.hold_id, *offer.more_holds.values_list("pk", flat=True)]:
+        release_hold(hold_id=hold_id)
+
+
 def _close_offer(offer: WaitlistOffer, status: str, now: datetime) -> None:
-    release_hold(hold_id=offer.hold_id)
+    _release_holds(offer)
     offer.status = status
     offer.answered_at = now
     offer.hold = None
@@ -414,42 +493,72 @@ def accept_offer(*, phone: str, now: datetime | None = None) -> str | None:
         if offer.status != OfferStatus.PENDING or offer.expires_at <= now or opening.status != OpeningStatus.OPEN:
             return texts.taken(offer, next_time=_next_free_time(offer.entry))
         entry = offer.entry
-        client = entry.client
         try:
-            appointment = book_appointment(
-                location=opening.location,
-                service=entry.service,
-                start=opening.start,
-                practitioner_id=opening.practitioner_id,
-                details=ClientDetails(
-                    first_name=client.first_name,
-                    last_name=client.last_name,
-                    email=client.email,
-                    mobile_phone=client.mobile_phone,
-                ),
-                # Accepted when joining (recorded in the ledger then); book_appointment records nothing again.
-                consents=BookingConsents(privacy_policy=True),
-                hold_id=offer.hold_id,
-                client=client,
-            )
-        except SlotUnavailable:
+            booked = _book_offered(offer, opening)
+        except (SlotUnavailable, BookingRefused):
             # Taken meanwhile behind the hold's back (holds keep it from every booking path): nothing to take.
             _close_offer(offer, OfferStatus.EXPIRED, now)
             opening.status = OpeningStatus.LAPSED
             opening.save(update_fields=["status"])
             return texts.taken(offer, next_time=_next_free_time(entry))
+        appointment = booked[0]
         offer.status = OfferStatus.ACCEPTED
         offer.answered_at = now
         offer.appointment = appointment
         offer.hold = None
         offer.save(update_fields=["status", "answered_at", "appointment", "hold"])
+        offer.more_holds.clear()
         opening.status = OpeningStatus.FILLED
         opening.save(update_fields=["status"])
-        _record_rest(opening, appointment.end)
+        # The rest of the opening after what its practitioner now does (a visit's parts may all be theirs).
+        _record_rest(opening, max(a.end for a in booked if a.practitioner_id == opening.practitioner_id))
         entry.status = EntryStatus.BOOKED
         entry.appointment = appointment
         entry.save(update_fields=["status", "appointment"])
         return texts.booked(offer)
+
+
+def _book_offered(offer: WaitlistOffer, opening: Opening) -> "list[Appointment]":
+    """Book what the offer held (its one service, or its whole visit) on the waitlist's record for the person,
+    taking the offer's holds; SlotUnavailable (or BookingRefused) when it cannot, and then nothing is booked."""
+    entry = offer.entry
+    client = entry.client
+    details = ClientDetails(
+        first_name=client.first_name,
+        last_name=client.last_name,
+        email=client.email,
+        mobile_phone=client.mobile_phone,
+    )
+    # Accepted when joining (recorded in the ledger then); the booking records nothing again.
+    consents = BookingConsents(privacy_policy=True)
+    more_holds = list(offer.more_holds.order_by("start", "pk"))
+    services = entry.visit_services()
+    if len(services) == 1:
+        return [
+            book_appointment(
+                location=opening.location,
+                service=entry.service,
+                start=opening.start,
+                practitioner_id=opening.practitioner_id,
+                details=details,
+                consents=consents,
+                hold_id=offer.hold_id,
+                client=client,
+            )
+        ]
+    if offer.hold is None or len(more_holds) != len(services) - 1:
+        raise SlotUnavailable("The visit's held times lapsed.")
+    holds = [offer.hold, *more_holds]
+    return book_visit(
+        location=opening.location,
+        service_ids=[service.pk for service in services],
+        start=opening.start,
+        practitioner_ids=[hold.practitioner_id for hold in holds],
+        details=details,
+        consents=consents,
+        signed_in=client,
+        hold_ids=[hold.pk for hold in holds],
+    )
 
 
 def decline_offer(*, phone: str, now: datetime | None = None) -> str | None:
@@ -464,9 +573,19 @@ def decline_offer(*, phone: str, now: datetime | None = None) -> str | None:
 
 
 def _next_free_time(entry: WaitlistEntry) -> datetime | None:
-    """The first free time in the entry's range (for the "taken" reply), or None."""
+    """The first free time in the entry's range (for the "taken" reply; a whole visit's first start), or None."""
     tz = entry.location.tzinfo
     today = timezone.now().astimezone(tz).date()
+    services = entry.visit_services()
+    if len(services) > 1:
+        visits = find_visit_slots(
+            location=entry.location,
+            services=services,
+            start_date=max(entry.earliest_date, today),
+            end_date=entry.latest_date,
+            practitioner_ids=[entry.practitioner_id, *([None] * (len(services) - 1))],
+        )
+        return visits[0].start if visits else None
     slots = find_free_slots(
         location=entry.location,
         service=entry.service,

@@ -35,8 +35,18 @@ def join(request, location_slug, service_slug):
     practitioners = Practitioner.objects.filter(is_active=True, locations=location, services=service).distinct()
     # Signed in to their account: the entry goes on their record, offers to their number (details prefilled).
     account = identity.signed_in_client(request)
-    initial = _account_details(account)
-    form = JoinWaitlistForm(request.POST or None, practitioners=practitioners, location=location, initial=initial)
+    later_services = Service.objects.filter(is_active=True, locations=location).order_by("name").distinct()
+    initial = _account_details(account) or {}
+    # From the visit page's "join the waitlist for this whole visit": its later services, chosen.
+    initial.update({name: value for name, value in request.GET.items() if name.startswith("then_")})
+    form = JoinWaitlistForm(
+        request.POST or None,
+        practitioners=practitioners,
+        location=location,
+        service=service,
+        later_services=later_services,
+        initial=initial,
+    )
     context = {"location": location, "service": service, "form": form, "account": account}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -48,6 +58,7 @@ def join(request, location_slug, service_slug):
                 practitioner=practitioners.filter(pk=practitioner_id).first() if practitioner_id else None,
                 earliest_date=data["earliest_date"],
                 latest_date=data["latest_date"],
+                more_services=form.more_services(),
                 details=ClientDetails(
                     first_name=data["first_name"],
                     last_name=data["last_name"],
