@@ -135,6 +135,7 @@ def test_the_server_redraws_the_svg_from_numbers_only():
 
 
 @pytest.mark.policy("children")
+@pytest.mark.policy("health-data-access")
 def test_an_under_18_refusal_is_shown_to_the_front_desk_on_the_appointment_and_the_days_list(client, visit):
     appointment, history = visit["appointment"], visit["history"]
     seventeen = (SUNDAY_EVENING.date() - timedelta(days=17 * 365)).isoformat()
