@@ -344,6 +344,11 @@ def forms_state(appointment):
     if not readiness.forms_needed and not readiness.exam_needed:
         return "none needed"
     parts = []
+    if readiness.underage_refused:
+        parts.append(
+            "Under 18: the client's forms were refused because the date of birth they gave is under 18 "
+            "(clinic policy: no treatment of minors). Contact them to cancel or rebook."
+        )
     if readiness.forms_needed:
         missing = readiness.forms_missing
         parts.append("Forms: " + ("complete" if not missing else "incomplete (missing: " + ", ".join(missing) + ")"))

@@ -1,4 +1,4 @@
-"""Demo clinical forms: a medical history, a neurotoxin consent and a photo consent, published (v1)."""
+"""Demo clinical forms: a medical history, neurotoxin and dermal filler consents and a photo consent (v1)."""
 
 from django.db import transaction
 
@@ -26,6 +26,26 @@ aminoglycoside antibiotics.
 I will follow the aftercare instructions: stay upright for 4 hours, no rubbing or massaging of the treated area, \
 no strenuous exercise for 24 hours. I know I can ask questions at any time and can withdraw this consent before \
 the treatment starts."""
+
+DERMAL_FILLER_CONSENT = """\
+I request and consent to treatment with a hyaluronic acid dermal filler (such as Juvederm or Restylane) by the \
+licensed practitioner of California Aesthetics, in the areas we discussed, with the amount of product agreed.
+
+I understand that the result is visible at once, settles over about 2 weeks, and usually lasts 6 to 18 months \
+depending on the product and area, and that results vary; more than one session may be needed.
+
+I have been told of the possible side effects: swelling, redness, tenderness, bruising or lumps where injected; \
+asymmetry; infection; a cold sore outbreak in those who get them; and, rarely, the blockage of a blood vessel \
+(vascular occlusion), which can damage the skin and, very rarely, cause loss of sight, and needs urgent care. \
+Hyaluronic acid filler can be dissolved with hyaluronidase if needed.
+
+I confirm that I am not pregnant or breastfeeding, that I have told the practitioner of any allergy (including to \
+lidocaine or hyaluronidase), of every medicine I take (including blood thinners, aspirin and fish oil), of any \
+autoimmune disease, and of any filler or other treatment I have had in these areas.
+
+I will follow the aftercare instructions: no massaging of the treated area unless told to, no strenuous exercise, \
+heat or alcohol for 24 hours, and I will call the clinic at once about pain, blanching or dusky skin, or any change \
+in vision. I know I can ask questions at any time and can withdraw this consent before the treatment starts."""
 
 PHOTO_CONSENT = """\
 Photographs of the treated area before and after treatment help your practitioner plan and check your \
@@ -99,6 +119,31 @@ FORMS = [
         "introduction": "Please read carefully and ask your practitioner about anything that is unclear.",
         "fields": [
             ("consent", FieldKind.CONSENT_TEXT, "Consent to treatment", {"text": NEUROTOXIN_CONSENT}),
+            (
+                "questions_answered",
+                FieldKind.YES_NO,
+                "Have all your questions about this treatment been answered?",
+                {},
+            ),
+        ],
+    },
+    {
+        "slug": "dermal-filler-consent",
+        "name": "Dermal filler treatment consent",
+        "kind": FormKind.TREATMENT_CONSENT,
+        "valid_days": 365,
+        "services": ["dermal-filler"],
+        "needs_exam": True,  # California: a good-faith exam before an injectable
+        "title": "Consent to dermal filler treatment",
+        "introduction": "Please read carefully and ask your practitioner about anything that is unclear.",
+        "fields": [
+            ("consent", FieldKind.CONSENT_TEXT, "Consent to treatment", {"text": DERMAL_FILLER_CONSENT}),
+            (
+                "previous_filler",
+                FieldKind.YES_NO,
+                "Have you had a filler or a permanent implant in the areas to be treated?",
+                {"follow_up_label": "Which product, where and when?"},
+            ),
             (
                 "questions_answered",
                 FieldKind.YES_NO,

@@ -3,8 +3,10 @@
 from django import forms
 
 from .models import FieldKind, FormVersion
+from .signature import DrawingInvalid, parse_drawing
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
+NOT_ANSWERS = ("version_id", "signer_name", "signature_drawing")
 
 
 def detail_key(key: str) -> str:
@@ -22,6 +24,8 @@ class ClinicalForm(forms.Form):
         help_text="Typing your name here is your signature.",
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
+    # The strokes of a drawn signature, filled in by static/js/signature.js (optional: JavaScript only).
+    signature_drawing = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, version: FormVersion, signing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -61,6 +65,14 @@ class ClinicalForm(forms.Form):
         if signing:
             self.fields["signer_name"].required = True
 
+    def clean_signature_drawing(self):
+        try:
+            return parse_drawing(self.cleaned_data.get("signature_drawing") or "")
+        except DrawingInvalid:
+            raise forms.ValidationError(
+                "We could not read the signature you drew. Please draw it again, or just type your name."
+            ) from None
+
     def clean(self):
         data = super().clean()
         if self.signing:
@@ -74,7 +86,7 @@ class ClinicalForm(forms.Form):
         """What was typed, kept as text whether or not it is valid yet (a half-filled form keeps it)."""
         answers = {}
         for name, field in self.fields.items():
-            if name in ("version_id", "signer_name"):
+            if name in NOT_ANSWERS:
                 continue
             if isinstance(field, forms.BooleanField):
                 answers[name] = bool(self.data.get(name))
@@ -88,7 +100,7 @@ class ClinicalForm(forms.Form):
         """The cleaned answers (dates as ISO text), for a form being signed."""
         answers = {}
         for name in self.fields:
-            if name in ("version_id", "signer_name"):
+            if name in NOT_ANSWERS:
                 continue
             value = self.cleaned_data.get(name)
             if hasattr(value, "isoformat"):

@@ -197,6 +197,9 @@ class FormSubmission(models.Model):
     # {field key: answer}; yes/no follow-ups under "<key>__detail"; optional consents (photo scopes) true/false.
     answers = EncryptedJSON(null=True, blank=True, default=dict)
     signer_name = EncryptedText(null=True, blank=True)
+    # The signature the client drew besides typing their name (optional; JavaScript only): its strokes as
+    # canonical JSON [[[x, y], ...], ...] on a 600 x 200 pad, validated by clinical_forms.signature.
+    signature_drawing = EncryptedText(null=True, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     signed_at = models.DateTimeField(null=True, blank=True)
@@ -206,6 +209,9 @@ class FormSubmission(models.Model):
     # The exact document the client signed (questions, answers, consent wording, name, time), and its hash.
     document = EncryptedText(null=True, blank=True)
     document_sha256 = models.CharField(max_length=64, blank=True)
+    # A date of birth under 18 refused this form (clinic policy): the front desk is told on the appointment
+    # and the day's list (the fact only, never the date). Cleared when the form is signed.
+    refused_underage_at = models.DateTimeField(null=True, blank=True)
 
     objects = FormSubmissionQuerySet.as_manager()
 

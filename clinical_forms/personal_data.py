@@ -8,6 +8,7 @@ Export files: each signed form as the PDF the clinic keeps (privacy.registry.reg
 """
 
 from .models import CheckInOverride, FormSubmission, GoodFaithExam, SubmissionStatus
+from .signature import strokes
 
 
 def export_clinical_forms(client_ids):
@@ -24,6 +25,7 @@ def export_clinical_forms(client_ids):
                 "status": s.status,
                 "answers": s.answers or {},
                 "signed_by": s.signer_name,
+                "drawn_signature_strokes": strokes(s.signature_drawing) if s.signature_drawing else None,
                 "signed_at": s.signed_at.isoformat() if s.signed_at else None,
                 "valid_until": s.expires_at.isoformat() if s.expires_at else None,
                 "started_at": s.started_at.isoformat(),

@@ -103,6 +103,7 @@ class VisitReadiness:
     exam_needed: bool = False
     exam_outcome: str = ""  # the latest exam's outcome, "" when none is recorded
     override: str = ""  # "reason (by whom, when)" of the latest override, "" when none
+    underage_refused: bool = False  # the client's form was refused for a date of birth under 18 (not the date)
 
     @property
     def exam_missing(self) -> bool:
@@ -116,6 +117,8 @@ class VisitReadiness:
     def summary(self) -> str:
         """The front desk's words: "forms complete", "forms incomplete; exam needed", "" when nothing is needed."""
         parts = []
+        if self.underage_refused:
+            parts.append("UNDER 18: forms refused")
         if self.forms_needed:
             parts.append("forms incomplete" if self.forms_missing else "forms complete")
         if self.exam_needed:
@@ -154,14 +157,17 @@ def readiness_for(appointments, *, now=None) -> dict[int | None, VisitReadiness]
     if not concerned:
         return {a.pk: VisitReadiness() for a in appointments}
     template_ids = {t for a in concerned for t, *_ in per_service[a.service_id]}
-    signed = set(
-        FormSubmission.objects.filter(
-            client_id__in={a.client_id for a in concerned},
-            version__template_id__in=template_ids,
-            status=SubmissionStatus.SIGNED,
-            expires_at__gt=now,
-        ).values_list("client_id", "version__template_id")
-    )
+    # One query: the signed forms still valid, and the drafts refused for a date of birth under 18.
+    signed, underage = set(), set()
+    for client_id, template_id, status in FormSubmission.objects.filter(
+        Q(version__template_id__in=template_ids, status=SubmissionStatus.SIGNED, expires_at__gt=now)
+        | Q(status=SubmissionStatus.IN_PROGRESS, refused_underage_at__isnull=False),
+        client_id__in={a.client_id for a in concerned},
+    ).values_list("client_id", "version__template_id", "status"):
+        if status == SubmissionStatus.SIGNED:
+            signed.add((client_id, template_id))
+        else:
+            underage.add(client_id)
     saved_ids = [a.pk for a in concerned if a.pk is not None]
     # An exam or override is of one client: keyed by (appointment, client), so when staff change the
     # appointment's client, what was recorded for the old one does not carry over to the new one.
@@ -187,6 +193,7 @@ def readiness_for(appointments, *, now=None) -> dict[int | None, VisitReadiness]
             exam_needed=any(exam for _, _, exam, _ in templates),
             exam_outcome=outcomes.get((a.pk, a.client_id), "") if a.pk is not None else "",
             override=overrides.get((a.pk, a.client_id), "") if a.pk is not None else "",
+            underage_refused=a.client_id in underage,
         )
     return result
 

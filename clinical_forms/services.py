@@ -24,6 +24,7 @@ from .models import (
     GoodFaithExam,
     SubmissionStatus,
 )
+from .signature import drawing_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def start_new_version(*, template_id: int) -> FormVersion:
 
 
 def reencrypt_with_first_key(*, batch_size: int = 500) -> int:
-    """Rewrite every encrypted value (answers, signer, signed document) with the first key (after a rotation).
+    """Rewrite every encrypted value (answers, signer, drawn signature, signed document) with the first key.
 
     Reading decrypts with any listed key; `update()` encrypts with the first. Timestamps do
     not move. Returns the number of forms rewritten; then the old key can leave the list.
@@ -121,10 +122,13 @@ def reencrypt_with_first_key(*, batch_size: int = 500) -> int:
     for start in range(0, len(ids), batch_size):
         with rewriting_ledger():  # signed forms: the ciphertext changes, never the content
             for row in FormSubmission.objects.filter(pk__in=ids[start : start + batch_size]).only(
-                "answers", "signer_name", "document"
+                "answers", "signer_name", "signature_drawing", "document"
             ):
                 FormSubmission.objects.filter(pk=row.pk).update(
-                    answers=row.answers, signer_name=row.signer_name, document=row.document
+                    answers=row.answers,
+                    signer_name=row.signer_name,
+                    signature_drawing=row.signature_drawing or None,
+                    document=row.document,
                 )
                 done += 1
     for exam in GoodFaithExam.objects.exclude(notes=None).only("notes"):
@@ -159,8 +163,14 @@ def age_on(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
-def render_document(*, version: FormVersion, answers: dict, signer_name: str, signed_at: datetime) -> str:
-    """The exact text the client signs: every question with its answer, the consent wording, name and time."""
+def render_document(
+    *, version: FormVersion, answers: dict, signer_name: str, signed_at: datetime, drawing: str = ""
+) -> str:
+    """The exact text the client signs: every question with its answer, the consent wording, name and time.
+
+    A drawn signature is in it by the SHA-256 of its strokes (clinical_forms.signature), so the
+    document's hash covers the drawing too; the PDF draws it.
+    """
     lines = [f"{version.title}", f"{version.template.name}, version {version.number}", ""]
     if version.introduction:
         lines += [version.introduction, ""]
@@ -177,7 +187,10 @@ def render_document(*, version: FormVersion, answers: dict, signer_name: str, si
         if detail:
             lines += [f"  {field.follow_up_label} {detail}"]
         lines.append("")
-    lines += [f"Signed by typing their full name: {signer_name}", f"Signed at: {signed_at.isoformat()}"]
+    lines += [f"Signed by typing their full name: {signer_name}"]
+    if drawing:
+        lines += [f"Also signed by drawing; SHA-256 of the drawn strokes: {drawing_sha256(drawing)}"]
+    lines += [f"Signed at: {signed_at.isoformat()}"]
     return "\n".join(lines)
 
 
@@ -249,13 +262,19 @@ def save_visit_form(
         births = [form.cleaned_data.get(f.key) for f in version.fields.filter(is_date_of_birth=True)]
         underage = any(birth and age_on(birth, today) < 18 for birth in births)
         if underage:
+            draft.refused_underage_at = now  # the front desk sees it on the appointment and the day's list
             draft.save()  # what was typed stays; the form is not signed
             transaction.on_commit(lambda: _notify_staff_underage(appointment))
         else:
             signer = form.cleaned_data["signer_name"].strip()
-            document = render_document(version=version, answers=answers, signer_name=signer, signed_at=now)
+            drawing = form.cleaned_data.get("signature_drawing") or ""
+            document = render_document(
+                version=version, answers=answers, signer_name=signer, signed_at=now, drawing=drawing
+            )
             draft.answers = answers
             draft.signer_name = signer
+            draft.signature_drawing = drawing or None
+            draft.refused_underage_at = None
             draft.status = SubmissionStatus.SIGNED
             draft.signed_at = now
             draft.expires_at = now + timedelta(days=template.valid_days)

@@ -45,6 +45,7 @@ def _visit(client, name):
 
 
 @pytest.mark.policy("client-account")
+@pytest.mark.policy("security-identity")
 def test_a_shared_number_gets_no_code_and_the_page_reads_as_for_any_number(household, run_tasks, sms_outbox):
     browser = Browser()
     asked = ask_for_code(browser, run_tasks, NATIONAL)
@@ -80,6 +81,7 @@ def test_each_person_sharing_the_number_signs_in_by_their_emailed_link_to_their_
 
 
 @pytest.mark.policy("client-account")
+@pytest.mark.policy("security-identity")
 def test_the_proven_owner_of_the_number_never_sees_nor_joins_a_household_members_record(
     household, run_tasks, sms_outbox
 ):

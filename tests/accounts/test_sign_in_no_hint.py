@@ -33,6 +33,7 @@ def _ask(django_capture_on_commit_callbacks, data):
 
 
 @pytest.mark.policy("client-account")
+@pytest.mark.policy("security-identity")
 def test_asking_for_a_link_does_the_same_work_and_leads_to_the_same_page_for_a_known_and_an_unknown_address(
     ava, django_capture_on_commit_callbacks
 ):

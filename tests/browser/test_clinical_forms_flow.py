@@ -1,4 +1,5 @@
-"""A client completes and signs a neurotoxin visit's forms from the private link, on a phone, in headless Chromium."""
+"""A client completes and signs a neurotoxin visit's forms from the private link, on a phone, in headless Chromium
+(drawing a signature on the consent besides typing their name)."""
 
 import re
 from datetime import timedelta
@@ -18,7 +19,9 @@ from clinic.roles import FRONT_DESK, PRACTITIONER, sync_role_groups
 from clinical_forms.demo import seed_clinical_forms_demo_data
 from clinical_forms.links import forms_token
 from clinical_forms.models import FormSubmission, SubmissionStatus
+from clinical_forms.signature import strokes
 from privacy.demo import seed_privacy_demo_data
+from tests.support.accessibility import axe_violations
 from tests.support.builders import AppointmentFactory, StaffFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -67,7 +70,25 @@ def test_a_client_fills_and_signs_a_neurotoxin_visits_forms_on_a_phone(phone_pag
     page.get_by_role("link", name="Neurotoxin treatment consent").click()
     assert page.get_by_text("botulinum toxin type A").is_visible()
     page.check('input[name="questions_answered"][value="yes"]')
+    # With JavaScript the client may also draw a signature (the typed name still signs); the page stays accessible.
+    pad = page.locator("canvas.signature-pad")
+    pad.wait_for(state="visible")
+    assert axe_violations(page) == []
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + 30)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(box["x"] + 20 + step * 15, box["y"] + 30 + (step % 3) * 12)
+    page.mouse.up()
     sign(page)
+    consent = FormSubmission.objects.get(
+        client=neurotoxin_visit.client, status=SubmissionStatus.SIGNED, version__template__slug="neurotoxin-consent"
+    )
+    drawn = strokes(consent.signature_drawing)
+    assert drawn and sum(len(s) for s in drawn) >= 5
+    assert all(0 <= x <= 600 and 0 <= y <= 200 for s in drawn for x, y in s)
+    assert "SHA-256 of the drawn strokes" in consent.document
 
     page.get_by_role("link", name="Photo consent").click()
     page.get_by_label("Photos may be taken and kept in my clinical record").check()

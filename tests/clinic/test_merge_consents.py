@@ -44,6 +44,7 @@ def _latest(client, purpose):
 
 @pytest.mark.policy("rights-withdraw")
 @pytest.mark.parametrize("withdrawn_on", ["keep", "duplicate"])
+@pytest.mark.policy("security-identity")
 def test_a_withdrawal_on_either_record_wins_over_a_later_yes_on_the_other(withdrawn_on):
     keep, duplicate = _pair()
     no, yes = (keep, duplicate) if withdrawn_on == "keep" else (duplicate, keep)
@@ -73,6 +74,7 @@ def test_the_latest_choice_per_purpose_and_channel_carries_over_when_the_records
 
 
 @pytest.mark.policy("sms-stop")
+@pytest.mark.policy("security-identity")
 def test_a_stop_from_the_merged_in_records_own_number_withdraws_the_kept_records_texts():
     keep, duplicate = _pair(mobile_phone=OTHER_PHONE)
     _choose(keep, ConsentPurpose.SMS_REMINDERS, True, days_ago=10)

@@ -135,10 +135,10 @@ def test_only_the_clinic_manager_manages_form_templates(client):
     assert client.get("/admin/clinical_forms/formtemplate/add/").status_code == 200
 
 
-def test_the_demo_seeds_published_history_neurotoxin_and_photo_forms_once():
+def test_the_demo_seeds_published_history_neurotoxin_filler_and_photo_forms_once():
     call_command("seed_demo")
     call_command("seed_demo")
-    assert FormVersion.objects.filter(number=1, published_at__isnull=False).count() == 3
+    assert FormVersion.objects.filter(number=1, published_at__isnull=False).count() == 4
     neurotoxin = FormTemplate.objects.get(slug="neurotoxin-consent")
     assert list(neurotoxin.services.values_list("slug", flat=True)) == ["neurotoxin"]
     history = current_version(FormTemplate.objects.get(kind=FormKind.MEDICAL_HISTORY))

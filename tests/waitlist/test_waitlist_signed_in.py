@@ -50,6 +50,7 @@ def _join(browser, location, service, **typed):
 
 
 @pytest.mark.policy("client-account")
+@pytest.mark.policy("security-identity")
 def test_joining_the_waitlist_signed_in_attaches_the_entry_to_the_account(clinic, ava, run_tasks, sms_outbox):
     location, service = clinic
     browser = Browser()
