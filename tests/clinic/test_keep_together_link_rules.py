@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from clinic import identity
 from clinic.models import Client
+from privacy.requests_models import AuditAction, PrivacyAuditEvent
 from tests.support.builders import ClientFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +44,19 @@ def test_the_link_expires_after_its_days():
 
 
 @pytest.mark.parametrize(
+    ("older_phone", "proven", "offered"),
+    [("", False, True), ("+14085550143", False, True), ("+14085550100", False, False), ("+14085550100", True, True)],
+)
+def test_the_link_joins_an_older_record_only_if_its_phone_is_blank_the_same_or_proven(older_phone, proven, offered):
+    """The link proves the email only: an older record's differing phone never proven may be a stranger's."""
+    older = ClientFactory(
+        email="dana@example.com", mobile_phone=older_phone, phone_verified_at=timezone.now() if proven else None
+    )
+    newer = ClientFactory(email="dana@example.com", mobile_phone="+14085550143")
+    assert identity.older_record_for_claim(newer) == (older if offered else None)
+
+
+@pytest.mark.parametrize(
     "change",
     ["older_erased", "older_merged_away", "booking_email_changed", "older_email_changed", "both_emails_changed"],
 )
@@ -68,6 +82,15 @@ def test_the_link_stops_working_when_what_it_was_sent_for_no_longer_holds(change
 
 def test_following_the_link_merges_and_proves_the_email_on_file():
     older, newer = booking_pair()
-    kept = identity.claim_visits(token=identity.claim_token(newer))
+    token = identity.claim_token(newer)
+    identity.check_claim(token)  # the landing page accepts a link that still applies
+    kept = identity.claim_visits(token=token)
     assert kept.pk == older.pk and kept.email_verified_at is not None
     assert not Client.objects.filter(pk=newer.pk).exists()
+    # The merge is audited as the client's own, by the link, not as the system's.
+    event = PrivacyAuditEvent.objects.get(action=AuditAction.CLIENTS_MERGED, client_id=older.pk)
+    assert event.actor is None and event.actor_label == "client (emailed link to the address on file)"
+    assert (
+        "Reason: The client confirmed by the link sent to the email on file that this booking was theirs."
+        in event.detail
+    )

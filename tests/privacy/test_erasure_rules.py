@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from clinic.hashing import contact_hash
 from clinic.models import Client
+from privacy import registry
 from privacy.erasure import (
     IN_PROGRESS_MARGIN,
     BadTombstone,
@@ -186,3 +187,21 @@ def test_the_job_completes_every_due_deletion_oldest_deadline_first_and_no_other
     assert process_due_erasures(now=second.due_at) == 2
     access.refresh_from_db()
     assert access.status == RequestStatus.VERIFIED
+
+
+def test_the_requester_is_told_which_request_is_done_by_which_clinic_and_what_the_law_keeps(
+    monkeypatch, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.CLINIC_NAME = "Lumen Aesthetics"
+    monkeypatch.setitem(registry._legal_holds, "tests", lambda ids: "Your treatment records are kept for 7 years.")
+    person = ClientFactory(email="quinn@example.com")
+    dsr = verified(RequestType.ERASURE, person)
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        fulfil_erasure_request(request_id=dsr.pk)
+    (told,) = mailoutbox
+    assert told.to == ["quinn@example.com"] and dsr.reference in told.subject
+    assert f"Your privacy request {dsr.reference} is complete" in told.body
+    assert "Your treatment records are kept for 7 years." in told.body
+    assert told.body.rstrip().endswith("Lumen Aesthetics")
