@@ -28,6 +28,7 @@ from django.db import connection
 from django.db.models import BigIntegerField, FilteredRelation, Func, Q
 from django.utils import timezone
 
+from . import slot_cache
 from .models import (
     Appointment,
     AppointmentStatus,
@@ -137,22 +138,25 @@ def booking_window(*, now=None, tz):
 def practitioner_durations(*, location, service, practitioner_id=None):
     """{practitioner id: duration} of the active practitioners who may perform `service` at `location`.
 
-    One query. A PractitionerService row for this location wins over the row
-    without one (valid wherever the practitioner works and the service is
-    offered); an empty duration is the service's own.
+    One query (or none: slot_cache.process_copy). A PractitionerService row for this location wins over the row
+    without one (valid wherever the practitioner works and the service is offered); an empty duration is the
+    service's own.
     """
-    rows = PractitionerService.objects.filter(
-        Q(location=location) | Q(location__isnull=True),
-        service=service,
-        service__locations=location,
-        practitioner__is_active=True,
-        practitioner__locations=location,
-    )
-    if practitioner_id is not None:
-        rows = rows.filter(practitioner_id=practitioner_id)
+
+    def read():
+        rows = PractitionerService.objects.filter(
+            Q(location=location) | Q(location__isnull=True),
+            service=service,
+            service__locations=location,
+            practitioner__is_active=True,
+            practitioner__locations=location,
+        )
+        return tuple(rows.values_list("practitioner_id", "location_id", "duration_minutes"))
+
+    rows = slot_cache.process_copy(location_slug=location.slug, key=("durations", location.pk, service.pk), build=read)
     durations, specific = {}, set()
-    for pid, location_id, minutes in rows.values_list("practitioner_id", "location_id", "duration_minutes"):
-        if pid in specific:
+    for pid, location_id, minutes in rows:
+        if pid in specific or (practitioner_id is not None and pid != practitioner_id):
             continue
         durations[pid] = timedelta(minutes=minutes) if minutes else service.duration
         if location_id is not None:
@@ -161,28 +165,56 @@ def practitioner_durations(*, location, service, practitioner_id=None):
 
 
 def needed_units(*, location, service):
-    """[(kind id, clean-up time, [unit ids])]: per kind of room or device `service` needs, the location's units.
+    """[(kind id, clean-up time, (unit ids))]: per kind of room or device `service` needs, the location's units.
 
-    Only units in service count. One query. A kind the location has no unit of gives an
-    empty list: the service cannot be booked there.
+    Only units in service count. One query (or none: slot_cache.process_copy). A kind the location has no
+    unit of gives an empty tuple: the service cannot be booked there.
     """
-    rows = (
-        ServiceRequirement.objects.filter(service=service)
-        .annotate(
-            here=FilteredRelation(
-                "resource_type__units",
-                condition=Q(resource_type__units__location=location, resource_type__units__is_active=True),
+
+    def read():
+        rows = (
+            ServiceRequirement.objects.filter(service=service)
+            .annotate(
+                here=FilteredRelation(
+                    "resource_type__units",
+                    condition=Q(resource_type__units__location=location, resource_type__units__is_active=True),
+                )
             )
+            .values_list("resource_type_id", "resource_type__cleanup_minutes", "here__id")
+            .order_by("resource_type_id", "here__id")
         )
-        .values_list("resource_type_id", "resource_type__cleanup_minutes", "here__id")
-        .order_by("resource_type_id", "here__id")
+        kinds = {}
+        for type_id, cleanup_minutes, unit_id in rows:
+            _, _, units = kinds.setdefault(type_id, (type_id, timedelta(minutes=cleanup_minutes), []))
+            if unit_id is not None:
+                units.append(unit_id)
+        return tuple((type_id, cleanup, tuple(units)) for type_id, cleanup, units in kinds.values())
+
+    return list(
+        slot_cache.process_copy(location_slug=location.slug, key=("units", location.pk, service.pk), build=read)
     )
-    kinds = {}
-    for type_id, cleanup_minutes, unit_id in rows:
-        _, _, units = kinds.setdefault(type_id, (type_id, timedelta(minutes=cleanup_minutes), []))
-        if unit_id is not None:
-            units.append(unit_id)
-    return list(kinds.values())
+
+
+def _working_spans(location, service):
+    """{weekday: [(practitioner id, start time, end time)]} of everyone who may perform `service` at `location`."""
+
+    def read():
+        spans = {}
+        rows = WorkingHours.objects.filter(
+            location=location, practitioner_id__in=practitioner_durations(location=location, service=service)
+        ).values_list("practitioner_id", "weekday", "start_time", "end_time")
+        for pid, weekday, start_time, end_time in rows:
+            spans.setdefault(weekday, []).append((pid, start_time, end_time))
+        return spans
+
+    return slot_cache.process_copy(location_slug=location.slug, key=("hours", location.pk, service.pk), build=read)
+
+
+def _closed_days(location):
+    def read():
+        return frozenset(LocationClosure.objects.filter(location=location).values_list("date", flat=True))
+
+    return slot_cache.process_copy(location_slug=location.slug, key=("closures", location.pk), build=read)
 
 
 def unit_busy_times(*, unit_ids, range_start, range_end, exclude_appointment_id=None, using_hold_id=None, now=None):
@@ -360,17 +392,8 @@ def find_free_slots(
     longest = max(durations.values())
     occupancy = longest + service.buffer_after
 
-    spans = {}
-    for pid, weekday, start_time, end_time in WorkingHours.objects.filter(
-        location=location, practitioner_id__in=practitioner_ids
-    ).values_list("practitioner_id", "weekday", "start_time", "end_time"):
-        spans.setdefault(weekday, []).append((pid, start_time, end_time))
-
-    closed_days = set(
-        LocationClosure.objects.filter(location=location, date__range=(start_date, end_date)).values_list(
-            "date", flat=True
-        )
-    )
+    spans = _working_spans(location, service)
+    closed_days = _closed_days(location)
 
     busy, unit_busy = busy_times(
         practitioner_ids=practitioner_ids,
@@ -411,6 +434,8 @@ def find_free_slots(
     while day <= end_date:
         if day not in closed_days:
             for pid, start_time, end_time in spans.get(day.weekday(), ()):
+                if pid not in lengths:
+                    continue  # another practitioner (only one was asked for)
                 duration = lengths[pid]
                 held = duration + buffer
                 # Align the first start to the grid on the wall clock (9:10 -> 9:15).

@@ -75,6 +75,8 @@ class _ProcessCopies:
         self.pages: LRUCache = LRUCache(maxsize=LOCAL_PAGES)
         # Per location: its versions as read at most VERSION_RECHECK_SECONDS ago.
         self.versions: TTLCache = TTLCache(maxsize=10_000, ttl=VERSION_RECHECK_SECONDS, timer=lambda: _clock())
+        # Rows that change only with the version for everything (a location, its services, hours, ...): process_copy.
+        self.setup: TTLCache = TTLCache(maxsize=10_000, ttl=LONGEST_SECONDS, timer=lambda: _clock())
         self.changes = 0  # moved by every change made here: a read begun before it is not kept
 
 
@@ -104,23 +106,39 @@ def _version_timeout(key: str) -> int | None:
     return days_left * 86400
 
 
+def _forget_setup(copies: _ProcessCopies) -> None:
+    with copies.lock:
+        copies.changes += 1
+        copies.setup.clear()
+
+
+def _take(copies: _ProcessCopies, moved: dict[str, int]) -> None:
+    """This process's copies of the versions take the moved ones (kept, not dropped: reading a location's
+    versions again would cost a round trip for every page after every booking)."""
+    with copies.lock:
+        copies.changes += 1
+        for known in copies.versions.values():
+            for key in moved.keys() & known.keys():
+                known[key] = moved[key]
+
+
 def _move(keys: Sequence[str]) -> None:
     copies = _copies
-    with copies.lock:  # this process sees its own change at once ...
-        copies.changes += 1
-        copies.versions.clear()
+    if EVERYTHING_KEY in keys:
+        _forget_setup(copies)
+    moved = {key: _new_version() for key in keys}
+    _take(copies, moved)  # this process sees its own change at once ...
     try:  # one round trip; a day's version lives as long as the latest day's (a day at most longer)
         timeouts = [_version_timeout(key) for key in keys]
         timeout = None if None in timeouts else max(timeouts)
-        cache.set_many({key: _new_version() for key in keys}, timeout=timeout)
+        cache.set_many(moved, timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - a cache outage must not fail a booking
         logger.warning("Availability cache not invalidated: %s", exc.__class__.__name__)
         with copies.lock:  # the shared versions could not move: at least this process drops its copies
             copies.pages.clear()
-    finally:
-        with copies.lock:  # ... including versions another thread read before the set landed
-            copies.changes += 1
             copies.versions.clear()
+    finally:
+        _take(copies, moved)  # ... including versions another thread read before the set landed
 
 
 def _appointment_day_keys(appointment: Any, tz: Any, location_slug: str) -> set[str]:
@@ -161,9 +179,14 @@ def availability_changed(sender: Any = None, instance: Any = None, **kwargs: Any
     """Signal receiver and plain function: forget the cached weeks a change touches once it commits.
 
     An appointment: the pages showing its days at its location. Anything else
-    (or called without one): every page.
+    (or called without one): every page, and this process's copies of the rows
+    process_copy keeps, at once as well (a read later in the same transaction
+    must see the change).
     """
-    transaction.on_commit(partial(_move, sorted(_keys_for(sender, instance))))
+    keys = sorted(_keys_for(sender, instance))
+    if EVERYTHING_KEY in keys:
+        _forget_setup(_copies)
+    transaction.on_commit(partial(_move, keys))
 
 
 def _week_keys(location_slug: str, day: date) -> list[str]:
@@ -256,3 +279,35 @@ def cached_page(
 
 def _holds(entry: Any, versions: tuple[Any, ...], now: float) -> bool:
     return entry is not None and entry[0] == versions and now < entry[1]
+
+
+def process_copy(*, location_slug: str, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    """build()'s result (rows that change only with the version for everything), from this process's copy.
+
+    For what every booking page and booking reads again and again: a location and
+    service, who may perform the service there and for how long, the rooms and
+    devices it needs, working hours, closures. A change to any of them moves the
+    version for everything (availability_changed), so a copy holds until then:
+    at once in this process, within VERSION_RECHECK_SECONDS in the others, and
+    LONGEST_SECONDS at most (a bulk update() sends no signal). Busy times are
+    never kept here. Callers must not change what they get (threads share it).
+    With the shared cache unreachable, build() runs every time.
+    """
+    copies = _copies
+    with copies.lock:
+        entry = copies.setup.get(key)
+        changes = copies.changes
+    try:
+        version = _location_versions(location_slug).get(EVERYTHING_KEY)
+    except Exception as exc:  # noqa: BLE001 - unreachable cache: read the rows
+        logger.warning("Availability cache unavailable: %s", exc.__class__.__name__)
+        return build()
+    if version is None:
+        return build()
+    if entry is not None and entry[0] == version:
+        return entry[1]
+    value = build()
+    with copies.lock:
+        if copies.changes == changes:  # not over a change made here meanwhile
+            copies.setup[key] = (version, value)
+    return value

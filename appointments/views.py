@@ -60,13 +60,24 @@ def choose_service(request, location_slug):
 
 
 def _location_and_service(location_slug, service_slug):
-    location = get_object_or_404(Location, slug=location_slug, is_active=True)
-    service = get_object_or_404(Service, slug=service_slug, is_active=True, locations=location)
-    return location, service
+    """The active location and service of a booking page (404 otherwise), read once per process (process_copy)."""
+
+    def read():
+        location = get_object_or_404(Location, slug=location_slug, is_active=True)
+        service = get_object_or_404(Service, slug=service_slug, is_active=True, locations=location)
+        return location, service
+
+    key = ("location and service", location_slug, service_slug)
+    return slot_cache.process_copy(location_slug=location_slug, key=key, build=read)
 
 
 def _practitioners(location, service):
-    return Practitioner.objects.filter(pk__in=practitioner_durations(location=location, service=service))
+    def read():
+        return tuple(Practitioner.objects.filter(pk__in=practitioner_durations(location=location, service=service)))
+
+    return slot_cache.process_copy(
+        location_slug=location.slug, key=("practitioners", location.pk, service.pk), build=read
+    )
 
 
 def _week_of_slots(*, location, service, practitioner_id, first_day, exclude_appointment_id=None):
@@ -276,7 +287,8 @@ def booking_details(request, location_slug, service_slug):
         # The steps before this one, to change the service or the time (the week from the chosen day).
         "service_url": reverse("appointments:choose_service", args=[location.slug]),
         "time_url": _time_url(location, service, start, practitioner_id),
-        "booking_terms": booking_steps.booking_terms(location=location, service=service),
+        # A callable, so the template reads the terms only when it shows the form (not for a booking made).
+        "booking_terms": partial(booking_steps.booking_terms, location=location, service=service),
     }
     if request.method == "GET" and not _is_free(location, service, start, practitioner_id):
         alternatives = nearest_free_slots(
