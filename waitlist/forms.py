@@ -3,6 +3,8 @@
 from django import forms
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from appointments.forms import ClientDetailsFields
 from privacy.models import ConsentPurpose
@@ -12,20 +14,20 @@ from privacy.notices import waitlist_notices
 class JoinWaitlistForm(ClientDetailsFields):
     field_order = ["practitioner", "earliest_date", "latest_date"]  # then the client's details, then consents
 
-    practitioner = forms.ChoiceField(label="Practitioner")
-    earliest_date = forms.DateField(label="First day that suits", widget=forms.DateInput(attrs={"type": "date"}))
-    latest_date = forms.DateField(label="Last day that suits", widget=forms.DateInput(attrs={"type": "date"}))
+    practitioner = forms.ChoiceField(label=_("Practitioner"))
+    earliest_date = forms.DateField(label=_("First day that suits"), widget=forms.DateInput(attrs={"type": "date"}))
+    latest_date = forms.DateField(label=_("Last day that suits"), widget=forms.DateInput(attrs={"type": "date"}))
     accept_privacy_policy = forms.BooleanField(
-        error_messages={"required": "Please accept the privacy policy to join the waitlist."},
+        error_messages={"required": _("Please accept the privacy policy to join the waitlist.")},
     )
     sms_offers = forms.BooleanField(
-        error_messages={"required": "Waitlist offers come by text: please agree to be texted when a time opens up."},
+        error_messages={"required": _("Waitlist offers come by text: please agree to be texted when a time opens up.")},
     )
 
     def __init__(self, *args, practitioners, location, **kwargs):
         super().__init__(*args, **kwargs)
         notices = waitlist_notices()
-        self.fields["practitioner"].choices = [("any", "Any practitioner")] + [
+        self.fields["practitioner"].choices = [("any", _("Any practitioner"))] + [
             (str(p.pk), p.name) for p in practitioners
         ]
         self.fields["accept_privacy_policy"].label = notices[ConsentPurpose.PRIVACY_POLICY]
@@ -46,11 +48,14 @@ class JoinWaitlistForm(ClientDetailsFields):
         first, last = data.get("earliest_date"), data.get("latest_date")
         if first and last:
             if first > last:
-                self.add_error("latest_date", "The last day must not come before the first day.")
+                self.add_error("latest_date", gettext("The last day must not come before the first day."))
             elif first < self.today:
-                self.add_error("earliest_date", "Choose a day from today on.")
+                self.add_error("earliest_date", gettext("Choose a day from today on."))
             elif last > self.today + timezone.timedelta(days=settings.BOOKING_HORIZON_DAYS):
-                self.add_error("latest_date", f"Choose a day at most {settings.BOOKING_HORIZON_DAYS} days ahead.")
+                self.add_error(
+                    "latest_date",
+                    gettext("Choose a day at most %(days)s days ahead.") % {"days": settings.BOOKING_HORIZON_DAYS},
+                )
         return data
 
     def practitioner_id(self):
