@@ -25,6 +25,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from clinic import identity
 from clinic.errors import BusinessRuleError
@@ -131,7 +132,7 @@ def email_sign_in_link(*, challenge_id: int, nonce: str, now: datetime | None = 
     token = signing.dumps({"c": challenge.pk, "n": nonce}, salt=LINK_SALT)
     url = settings.SITE_URL + reverse("account:sign_in_link", args=[token])
     send_mail(
-        subject=f"Your sign-in link for {settings.CLINIC_NAME}",
+        subject=gettext("Your sign-in link for %(clinic)s") % {"clinic": settings.CLINIC_NAME},
         message=render_to_string(
             "accounts/email/sign_in_link.txt",
             {"url": url, "clinic_name": settings.CLINIC_NAME, "minutes": settings.ACCOUNT_SIGN_IN_LINK_MINUTES},
@@ -235,12 +236,12 @@ def _spend(challenge: SignInChallenge, secret: str, now: datetime) -> str | None
     commits, so a wrong try stays counted.
     """
     if challenge.used_at or now >= challenge.expires_at or challenge.attempts >= MAX_CODE_TRIES:
-        return "This code has expired or was entered wrongly too often. Ask for a new one."
+        return gettext("This code has expired or was entered wrongly too often. Ask for a new one.")
     challenge.attempts += 1
     if not secrets.compare_digest(challenge.secret_hash, secret_hash("challenge", f"{challenge.pk}:{secret}")):
         if challenge.attempts >= MAX_CODE_TRIES:
-            return "That code is not right, and it was entered wrongly too often. Ask for a new one."
-        return "That code is not right. Please check the text and try again."
+            return gettext("That code is not right, and it was entered wrongly too often. Ask for a new one.")
+        return gettext("That code is not right. Please check the text and try again.")
     challenge.used_at = now
     return None
 
@@ -275,7 +276,7 @@ def email_new_device(*, client_id: int, user_agent: str, when: datetime) -> bool
     if client is None or not client.email or client.email_verified_at is None:
         return False
     send_mail(
-        subject=f"New sign-in to your {settings.CLINIC_NAME} account",
+        subject=gettext("New sign-in to your %(clinic)s account") % {"clinic": settings.CLINIC_NAME},
         message=render_to_string(
             "accounts/email/new_device.txt",
             {
@@ -309,7 +310,7 @@ def sign_in_with_code(*, ask: str, code: str, browser: Browser, now: datetime | 
         if challenge is None:
             raise NoCodeSent("No code was sent for this ask.")
         if challenge.client.erased_at:
-            problem: str | None = "This code has expired or was entered wrongly too often. Ask for a new one."
+            problem: str | None = gettext("This code has expired or was entered wrongly too often. Ask for a new one.")
         else:
             problem = _spend(challenge, (code or "").strip(), now)
             challenge.save(update_fields=["attempts", "used_at"])
@@ -323,9 +324,9 @@ def _link_data(token: str) -> tuple[int, str]:
         data = signing.loads(token, salt=LINK_SALT, max_age=settings.ACCOUNT_SIGN_IN_LINK_MINUTES * 60)
         return int(data["c"]), str(data["n"])
     except signing.SignatureExpired as exc:
-        raise SignInRefused("This sign-in link has expired. Ask for a new one.") from exc
+        raise SignInRefused(gettext("This sign-in link has expired. Ask for a new one.")) from exc
     except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
-        raise SignInRefused("This sign-in link is not valid.") from exc
+        raise SignInRefused(gettext("This sign-in link is not valid.")) from exc
 
 
 def check_sign_in_link(token: str, *, now: datetime | None = None) -> None:
@@ -336,7 +337,7 @@ def check_sign_in_link(token: str, *, now: datetime | None = None) -> None:
         pk=challenge_id, channel=Channel.EMAIL, purpose=ChallengePurpose.SIGN_IN
     ).first()
     if challenge is None or challenge.used_at or now >= challenge.expires_at or challenge.attempts >= MAX_CODE_TRIES:
-        raise SignInRefused("This sign-in link has already been used or has expired. Ask for a new one.")
+        raise SignInRefused(gettext("This sign-in link has already been used or has expired. Ask for a new one."))
 
 
 def sign_in_with_link(*, token: str, browser: Browser, now: datetime | None = None) -> str:
@@ -351,14 +352,14 @@ def sign_in_with_link(*, token: str, browser: Browser, now: datetime | None = No
             .first()
         )
         if challenge is None or challenge.client.erased_at:
-            problem: str | None = "This sign-in link is not valid."
+            problem: str | None = gettext("This sign-in link is not valid.")
         else:
             problem = _spend(challenge, nonce, now)
             challenge.save(update_fields=["attempts", "used_at"])
             if problem is None:
                 return _open_session(client=challenge.client, channel=Channel.EMAIL, browser=browser, now=now)
     if problem and challenge is not None:
-        problem = "This sign-in link has already been used or has expired. Ask for a new one."
+        problem = gettext("This sign-in link has already been used or has expired. Ask for a new one.")
     raise SignInRefused(problem)
 
 
@@ -422,8 +423,8 @@ def send_fresh_code(*, session: AccountSession, now: datetime | None = None) -> 
                 address=client.email,
                 purpose=ChallengePurpose.FRESH_CODE,
                 now=now,
-                subject=f"Your code for {settings.CLINIC_NAME}",
-                why="to confirm a step in your account (downloading your data or deleting your account)",
+                subject=gettext("Your code for %(clinic)s") % {"clinic": settings.CLINIC_NAME},
+                why=gettext("to confirm a step in your account (downloading your data or deleting your account)"),
             )
         return "email"
     return None
@@ -439,7 +440,7 @@ def _spend_latest(*, client: Client, purpose: str, code: str, now: datetime) -> 
             .first()
         )
         if challenge is None:
-            problem: str | None = "Ask for a code first."
+            problem: str | None = gettext("Ask for a code first.")
         else:
             problem = _spend(challenge, (code or "").strip(), now)
             challenge.save(update_fields=["attempts", "used_at"])
@@ -469,7 +470,7 @@ def _use_fresh_code(session: AccountSession, now: datetime) -> None:
         fresh_code_at__gte=now - timedelta(minutes=settings.ACCOUNT_SIGN_IN_CODE_MINUTES),
     ).update(fresh_code_at=None)
     if not spent:
-        raise FreshCodeNeeded("Enter a fresh code first: we send one to your phone or email.")
+        raise FreshCodeNeeded(gettext("Enter a fresh code first: we send one to your phone or email."))
     session.fresh_code_at = None
 
 
@@ -508,7 +509,7 @@ ACCOUNT_ACTOR = "client (own account)"
 def correct_my_name(*, client: Client, first_name: str, last_name: str) -> list[str]:
     first_name, last_name = first_name.strip(), last_name.strip()
     if not first_name or not last_name:
-        raise BusinessRuleError("Enter your first and last name.")
+        raise BusinessRuleError(gettext("Enter your first and last name."))
     return rectification.correct_client(
         client_id=client.pk, changes={"first_name": first_name, "last_name": last_name}, actor_label=ACCOUNT_ACTOR
     )
@@ -523,8 +524,8 @@ def start_email_change(*, client: Client, new_email: str, now: datetime | None =
             address=new_email.strip().lower(),
             purpose=ChallengePurpose.NEW_EMAIL,
             now=now,
-            subject=f"Confirm your new email address for {settings.CLINIC_NAME}",
-            why="to confirm this is your new email address",
+            subject=gettext("Confirm your new email address for %(clinic)s") % {"clinic": settings.CLINIC_NAME},
+            why=gettext("to confirm this is your new email address"),
         )
 
 
@@ -552,7 +553,7 @@ def start_phone_change(*, client: Client, new_phone: str, now: datetime | None =
     now = now or timezone.now()
     new_phone = str(new_phone)
     if new_phone == str(client.mobile_phone or ""):
-        raise PhoneChangeRefused("That is already your mobile number.")
+        raise PhoneChangeRefused(gettext("That is already your mobile number."))
     code = f"{secrets.randbelow(10**6):06d}"
     minutes = settings.ACCOUNT_SIGN_IN_CODE_MINUTES
     with transaction.atomic():
@@ -572,8 +573,10 @@ def start_phone_change(*, client: Client, new_phone: str, now: datetime | None =
         if send_new_number_code(phone=new_phone, body=body, client=client) is None:
             # Refused (the STOP list, the hourly cap, a country we do not text): raising undoes the challenge.
             raise PhoneChangeRefused(
-                "We could not text a code to that number. If it once texted STOP to us, text START from it "
-                "first; otherwise try again later or call the clinic."
+                gettext(
+                    "We could not text a code to that number. If it once texted STOP to us, text START from it "
+                    "first; otherwise try again later or call the clinic."
+                )
             )
 
 
@@ -635,7 +638,7 @@ def join_record(*, client: Client, other_id: int, now: datetime | None = None) -
     now = now or timezone.now()
     with transaction.atomic():
         if not selectors.records_to_join(client).filter(pk=other_id).exists():
-            raise identity.MergeRefused("This record cannot be joined to your account.")
+            raise identity.MergeRefused(gettext("This record cannot be joined to your account."))
         before = {p: _granted(client, p) for p in _JOINED_CONSENTS}
         kept = identity.merge_clients(
             keep_id=client.pk,

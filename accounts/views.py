@@ -16,6 +16,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_cookie
@@ -188,11 +189,11 @@ def sign_in_code(request):
                 tries = request.session.get(DUMMY_TRIES_KEY, 0) + (0 if dead else 1)
                 request.session[DUMMY_TRIES_KEY] = tries
                 raise services.SignInRefused(
-                    "This code has expired or was entered wrongly too often. Ask for a new one."
+                    gettext("This code has expired or was entered wrongly too often. Ask for a new one.")
                     if dead or tries > services.MAX_CODE_TRIES
-                    else "That code is not right, and it was entered wrongly too often. Ask for a new one."
+                    else gettext("That code is not right, and it was entered wrongly too often. Ask for a new one.")
                     if tries == services.MAX_CODE_TRIES
-                    else "That code is not right. Please check the text and try again."
+                    else gettext("That code is not right. Please check the text and try again.")
                 ) from None
         except services.SignInRefused as exc:
             problem = str(exc)

@@ -1,11 +1,12 @@
 """The form a client fills in, built from a published version's fields (works without JavaScript)."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .models import FieldKind, FormVersion
 from .signature import DrawingInvalid, parse_drawing
 
-YES_NO = [("yes", "Yes"), ("no", "No")]
+YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 NOT_ANSWERS = ("version_id", "signer_name", "signature_drawing")
 
 
@@ -18,10 +19,10 @@ class ClinicalForm(forms.Form):
 
     version_id = forms.IntegerField(widget=forms.HiddenInput)
     signer_name = forms.CharField(
-        label="Type your full name to sign",
+        label=_("Type your full name to sign"),
         max_length=200,
         required=False,
-        help_text="Typing your name here is your signature.",
+        help_text=_("Typing your name here is your signature."),
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     # The strokes of a drawn signature, filled in by static/js/signature.js (optional: JavaScript only).
@@ -56,7 +57,7 @@ class ClinicalForm(forms.Form):
                 follow_up = detail_key(field.key)
                 self.fields[follow_up] = forms.CharField(
                     label=field.follow_up_label,
-                    help_text="Only if you answered yes.",
+                    help_text=_("Only if you answered yes."),
                     required=False,
                     max_length=2000,
                     widget=forms.Textarea(attrs={"rows": 2}),
@@ -79,7 +80,7 @@ class ClinicalForm(forms.Form):
             for field in self.version.fields.all():
                 if field.kind == FieldKind.YES_NO and field.follow_up_label and data.get(field.key) == "yes":
                     if not (data.get(detail_key(field.key)) or "").strip():
-                        self.add_error(detail_key(field.key), "Please tell us more, as you answered yes.")
+                        self.add_error(detail_key(field.key), _("Please tell us more, as you answered yes."))
         return data
 
     def typed_answers(self) -> dict:

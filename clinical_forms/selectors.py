@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from appointments.models import AppointmentStatus
 
@@ -73,8 +74,12 @@ def draft_form(*, client_id: int, template: FormTemplate) -> FormSubmission | No
     )
 
 
+# What a client reads for each state (the state itself stays the English key code compares).
+STATE_LABELS = {"complete": _("complete"), "in progress": _("in progress"), "to do": _("to do")}
+
+
 def visit_forms_status(appointment, *, now=None) -> list[dict]:
-    """For each form the visit needs: the template and "complete", "in progress" or "to do"."""
+    """For each form the visit needs: the template, "complete", "in progress" or "to do", and its label."""
     rows = []
     for template in forms_for_visit(appointment):
         if signed_form(client_id=appointment.client_id, template=template, now=now):
@@ -83,7 +88,7 @@ def visit_forms_status(appointment, *, now=None) -> list[dict]:
             state = "in progress"
         else:
             state = "to do"
-        rows.append({"template": template, "state": state})
+        rows.append({"template": template, "state": state, "state_label": STATE_LABELS[state]})
     return rows
 
 

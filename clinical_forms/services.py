@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from clinic.errors import BusinessRuleError
 from clinic.models import Client
@@ -145,8 +146,10 @@ class VersionChanged(BusinessRuleError):
 
     def __init__(self, version: FormVersion) -> None:
         super().__init__(
-            "This form was updated while you were filling it in. Please check your answers on the new version "
-            "below; nothing was saved against the old one."
+            gettext(
+                "This form was updated while you were filling it in. Please check your answers on the new version "
+                "below; nothing was saved against the old one."
+            )
         )
         self.version = version
 
@@ -234,9 +237,9 @@ def save_visit_form(
     now = now or timezone.now()
     version = current_version(template)
     if version is None:
-        raise FormVersionError("This form is not available.")
+        raise FormVersionError(gettext("This form is not available."))
     if signed_form(client_id=appointment.client_id, template=template, now=now):
-        raise AlreadySigned("You have already signed this form; nothing more is needed.")
+        raise AlreadySigned(gettext("You have already signed this form; nothing more is needed."))
     form = ClinicalForm(data, version=version, signing=sign)
     posted_version = str(data.get("version_id", ""))
     if posted_version != str(version.pk):
@@ -246,7 +249,7 @@ def save_visit_form(
         # see no signed form and sign twice. FOR NO KEY UPDATE does not block bookings pointing at the client.
         list(Client.objects.select_for_update(no_key=True).filter(pk=appointment.client_id).values_list("pk"))
         if signed_form(client_id=appointment.client_id, template=template, now=now):
-            raise AlreadySigned("You have already signed this form; nothing more is needed.")
+            raise AlreadySigned(gettext("You have already signed this form; nothing more is needed."))
         draft = draft_form(client_id=appointment.client_id, template=template)
         if draft is not None and draft.version_id != version.pk:
             draft.delete()  # typed against an older version: replaced by this one
@@ -286,8 +289,10 @@ def save_visit_form(
             draft.save()
     if underage:
         raise UnderageRefused(
-            "We're sorry: our clinic treats only clients aged 18 or over, so we cannot accept this form. "
-            "We have let the clinic know; they will contact you about your appointment."
+            gettext(
+                "We're sorry: our clinic treats only clients aged 18 or over, so we cannot accept this form. "
+                "We have let the clinic know; they will contact you about your appointment."
+            )
         )
     return draft, form
 

@@ -7,6 +7,7 @@ Pages under a link carry the token in their URL, so they load no analytics or ad
 from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -89,7 +90,7 @@ def fill(request, token, slug):
         draft = draft_form(client_id=appointment.client_id, template=template)
         answers = draft.answers if draft else {}
         if draft and draft.version_id != version.pk:
-            notice = "This form was updated since you started it. Please check your answers."
+            notice = gettext("This form was updated since you started it. Please check your answers.")
         form = ClinicalForm(initial=_initial(answers, version), version=version)
     return render(
         request,

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .preferences import CHOICES
 
@@ -14,4 +15,4 @@ class PreferencesForm(forms.Form):
 
 
 class PreferencesLinkForm(forms.Form):
-    email = forms.EmailField(label="Your email address", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(label=_("Your email address"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))

@@ -6,6 +6,7 @@ import re
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.shortcuts import render
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.exceptions import Ratelimited
@@ -140,7 +141,7 @@ def preferences_view(request, token):
 def _start_number(client):
     number = client.preferred_location.sms_from_number if client.preferred_location_id else ""
     number = number or settings.TWILIO_FROM_NUMBER
-    return number.as_national if hasattr(number, "as_national") else (str(number) or "our number")
+    return number.as_national if hasattr(number, "as_national") else (str(number) or gettext("our number"))
 
 
 @require_http_methods(["GET", "POST"])

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from clinic.errors import BusinessRuleError
 from clinic.hashing import contact_hash
@@ -159,7 +160,8 @@ def _tell_requester(dsr, email, kept_by_law=()):
         return
     try:
         send_mail(
-            subject=f"Your privacy request {dsr.reference}: your data has been deleted",
+            subject=gettext("Your privacy request %(reference)s: your data has been deleted")
+            % {"reference": dsr.reference},
             message=render_to_string(
                 "privacy/email/request_erased.txt",
                 {"request": dsr, "clinic_name": settings.CLINIC_NAME, "kept_by_law": kept_by_law},

@@ -4,19 +4,20 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from .ledger import rewriting_ledger
 
 
 class RequestType(models.TextChoices):
-    ACCESS = "access", "Access: a copy of my data"
-    PORTABILITY = "portability", "Portability: my data in a machine-readable file"
-    RECTIFICATION = "rectification", "Correction of my data"
-    ERASURE = "erasure", "Deletion of my data"
-    RESTRICTION = "restriction", "Restriction of processing"
-    OBJECTION = "objection", "Objection to direct marketing"
-    WITHDRAW_CONSENT = "withdraw_consent", "Withdraw all my consents"
-    OPT_OUT_SALE = "opt_out_sale", "Do not sell or share my personal information"
+    ACCESS = "access", _("Access: a copy of my data")
+    PORTABILITY = "portability", _("Portability: my data in a machine-readable file")
+    RECTIFICATION = "rectification", _("Correction of my data")
+    ERASURE = "erasure", _("Deletion of my data")
+    RESTRICTION = "restriction", _("Restriction of processing")
+    OBJECTION = "objection", _("Objection to direct marketing")
+    WITHDRAW_CONSENT = "withdraw_consent", _("Withdraw all my consents")
+    OPT_OUT_SALE = "opt_out_sale", _("Do not sell or share my personal information")
 
 
 class RequestStatus(models.TextChoices):

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from clinic import identity
 from clinic.errors import BusinessRuleError
@@ -166,7 +167,9 @@ def extend_deadline(*, request_id, reason, staff_user=None, now=None):
         dsr.extension_notified_at = now
         dsr.save(update_fields=["extended_due_at", "extension_reason", "extension_notified_at"])
         _email_after_commit(
-            dsr, "privacy/email/request_extended.txt", f"Your privacy request {dsr.reference}: more time needed"
+            dsr,
+            "privacy/email/request_extended.txt",
+            gettext("Your privacy request %(reference)s: more time needed") % {"reference": dsr.reference},
         )
         audit(
             AuditAction.REQUEST_EXTENDED,
@@ -276,7 +279,7 @@ def send_acknowledgement(*, request_id):
     _email(
         dsr,
         "privacy/email/request_received.txt",
-        f"We received your privacy request {dsr.reference}",
+        gettext("We received your privacy request %(reference)s") % {"reference": dsr.reference},
         verify_url=verification_url(dsr),
         hours=settings.PRIVACY_VERIFICATION_HOURS,
     )
@@ -353,11 +356,11 @@ def confirm_email(*, token, now=None):
     try:
         data = signing.loads(token, salt=VERIFY_SALT, max_age=settings.PRIVACY_VERIFICATION_HOURS * 3600)
     except signing.SignatureExpired as exc:
-        raise VerificationError("This link has expired. Please send your request again.") from exc
+        raise VerificationError(gettext("This link has expired. Please send your request again.")) from exc
     except signing.BadSignature as exc:
-        raise VerificationError("This link is not valid.") from exc
+        raise VerificationError(gettext("This link is not valid.")) from exc
     if not isinstance(data, dict):
-        raise VerificationError("This link is not valid.")
+        raise VerificationError(gettext("This link is not valid."))
     with transaction.atomic():
         dsr = DataSubjectRequest.objects.select_for_update().filter(pk=data.get("r")).first()
         if (
@@ -365,9 +368,9 @@ def confirm_email(*, token, now=None):
             or not dsr.verification_nonce
             or not secrets.compare_digest(dsr.verification_nonce, str(data.get("n")))
         ):
-            raise VerificationError("This link has already been used or is not valid.")
+            raise VerificationError(gettext("This link has already been used or is not valid."))
         if dsr.status != RequestStatus.RECEIVED:
-            raise VerificationError("This request is no longer waiting for verification.")
+            raise VerificationError(gettext("This request is no longer waiting for verification."))
         dsr.verification_nonce = ""  # single use
         dsr.email_confirmed_at = now
         dsr.save(update_fields=["verification_nonce", "email_confirmed_at"])
@@ -404,7 +407,7 @@ def resend_sms_code(*, request_id, now=None):
     with transaction.atomic():
         dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
         if not _waiting_for_code(dsr):
-            raise VerificationError("This request is not waiting for a code.")
+            raise VerificationError(gettext("This request is not waiting for a code."))
         if dsr.sms_codes_sent >= MAX_CODES_SENT:
             return needs_identity_check(
                 dsr, reason="Too many codes asked for: confirm the requester's identity another way.", now=now
@@ -419,7 +422,7 @@ def ask_for_identity_check(*, request_id, now=None):
     with transaction.atomic():
         dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
         if not _waiting_for_code(dsr):
-            raise VerificationError("This request is not waiting for a code.")
+            raise VerificationError(gettext("This request is not waiting for a code."))
         return needs_identity_check(dsr, reason="The requester could not receive the texted code.", now=now)
 
 
@@ -434,13 +437,13 @@ def _check_code(dsr, code, now):
         or dsr.sms_code_attempts >= MAX_CODE_TRIES
         or (dsr.sms_code_expires_at and now > dsr.sms_code_expires_at)
     ):
-        return "This code has expired or was entered wrongly too often. Ask for a new code."
+        return gettext("This code has expired or was entered wrongly too often. Ask for a new code.")
     dsr.sms_code_attempts += 1
     if not secrets.compare_digest(dsr.sms_code_hash, _hash_code(dsr, (code or "").strip())):
         if dsr.sms_code_attempts >= MAX_CODE_TRIES:
             dsr.sms_code_hash = ""  # dead: only a new code will do
-            return "That code is not right, and it was entered wrongly too often. Ask for a new code."
-        return "That code is not right. Please check the text and try again."
+            return gettext("That code is not right, and it was entered wrongly too often. Ask for a new code.")
+        return gettext("That code is not right. Please check the text and try again.")
     dsr.sms_code_hash = ""  # single use
     return None
 
@@ -450,7 +453,7 @@ def confirm_sms_code(*, request_id, code, now=None):
     with transaction.atomic():
         dsr = DataSubjectRequest.objects.select_for_update().get(pk=request_id)
         if not _waiting_for_code(dsr):
-            raise VerificationError("This request is not waiting for a code.")
+            raise VerificationError(gettext("This request is not waiting for a code."))
         problem = _check_code(dsr, code, now)
         dsr.save(update_fields=["sms_code_attempts", "sms_code_hash"])
         if problem is None:
@@ -639,7 +642,10 @@ def refuse_request(*, request_id, basis, staff_user=None, now=None):
             action=AuditAction.REQUEST_REFUSED,
             actor=staff_user,
             detail=basis,
-            email=("privacy/email/request_refused.txt", f"Your privacy request {dsr.reference}"),
+            email=(
+                "privacy/email/request_refused.txt",
+                gettext("Your privacy request %(reference)s") % {"reference": dsr.reference},
+            ),
             fields=["refusal_basis", "completed_at", "export_nonce", "export_link_expires_at"],
         )
     return dsr
@@ -663,22 +669,22 @@ def request_from_download_token(token, *, now=None):
     try:
         data = signing.loads(token, salt=DOWNLOAD_SALT, max_age=settings.PRIVACY_EXPORT_LINK_HOURS * 3600)
     except signing.SignatureExpired as exc:
-        raise VerificationError("This download link has expired. Please ask us for a new one.") from exc
+        raise VerificationError(gettext("This download link has expired. Please ask us for a new one.")) from exc
     except signing.BadSignature as exc:
-        raise VerificationError("This download link is not valid.") from exc
+        raise VerificationError(gettext("This download link is not valid.")) from exc
     if not isinstance(data, dict):
-        raise VerificationError("This download link is not valid.")
+        raise VerificationError(gettext("This download link is not valid."))
     dsr = DataSubjectRequest.objects.filter(pk=data.get("r"), reference=str(data.get("ref"))).first()
     if dsr is None or dsr.request_type not in (RequestType.ACCESS, RequestType.PORTABILITY) or dsr.verified_at is None:
-        raise VerificationError("This download link is not valid.")
+        raise VerificationError(gettext("This download link is not valid."))
     if (
         dsr.status != RequestStatus.IN_PROGRESS
         or not dsr.export_nonce
         or not secrets.compare_digest(dsr.export_nonce, str(data.get("n")))
     ):
-        raise VerificationError("This download link has already been used or is no longer valid.")
+        raise VerificationError(gettext("This download link has already been used or is no longer valid."))
     if dsr.export_link_expires_at is None or now > dsr.export_link_expires_at:
-        raise VerificationError("This download link has expired. Please ask us for a new one.")
+        raise VerificationError(gettext("This download link has expired. Please ask us for a new one."))
     return dsr
 
 
@@ -706,7 +712,8 @@ def send_export_link(*, request_id, staff_user=None, now=None):
             detail=f"Valid until {dsr.export_link_expires_at:%Y-%m-%d %H:%M} UTC, once.",
             email=(
                 "privacy/email/request_export.txt",
-                f"Your data from {settings.CLINIC_NAME} ({dsr.reference})",
+                gettext("Your data from %(clinic)s (%(reference)s)")
+                % {"clinic": settings.CLINIC_NAME, "reference": dsr.reference},
                 {"url": url, "hours": settings.PRIVACY_EXPORT_LINK_HOURS},
             ),
             fields=["export_nonce", "export_link_expires_at"],
@@ -732,7 +739,7 @@ def send_download_code(*, request_id, now=None):
         _email_after_commit(
             dsr,
             "privacy/email/download_code.txt",
-            f"Your code for {dsr.reference}",
+            gettext("Your code for %(reference)s") % {"reference": dsr.reference},
             {"code": code, "minutes": settings.PRIVACY_SMS_CODE_MINUTES},
         )
         return "email"

@@ -3,6 +3,7 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpRespo
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.models import Location
@@ -131,7 +132,7 @@ def request_verify(request, token):
 
 def _no_pending_request(request):
     return render(
-        request, "privacy/request_problem.html", {"message": "Open the link in your email first."}, status=400
+        request, "privacy/request_problem.html", {"message": gettext("Open the link in your email first.")}, status=400
     )
 
 
@@ -196,7 +197,7 @@ def request_download(request, token):
     if request.method == "POST" and action == "send_code" and not context["bound"]:
         sent = subject_requests.send_download_code(request_id=dsr.pk)
         if sent is None:
-            context["error"] = "Too many codes were asked for. Please contact the clinic."
+            context["error"] = gettext("Too many codes were asked for. Please contact the clinic.")
         else:
             request.session["privacy_download_code_sent"] = {str(dsr.pk): sent}
             context["code_sent"] = sent
