@@ -25,6 +25,7 @@ from payments.models import (
 )
 from payments.tasks import expire_booking_checkouts
 from tests.support.builders import ClientFactory
+from tests.support.environment import requires_postgres
 from tests.support.payments import accept_policy, event, pay_on_local_page, post_event
 from tests.support.visits import at, visit_clinic, visit_form, visit_url
 
@@ -291,3 +292,82 @@ def test_the_front_desk_charges_a_visits_no_show_fee_once_whichever_part_it_star
         client.post(url, {"amount": "6000", "confirm": "on"})
     (fee,) = Payment.objects.filter(kind="no_show_fee")
     assert fee.amount == 6000 and fee.status == PaymentStatus.SUCCEEDED and fee.appointment_id == parts[0].pk
+
+
+@requires_postgres
+@pytest.mark.policy("use-payments")
+@pytest.mark.django_db(transaction=True)
+def test_a_late_visit_payment_racing_a_front_desk_booking_of_one_part_ends_in_one_booking_or_a_full_refund(
+    fake_stripe,
+):
+    """PostgreSQL, rounds: the holds have ended; the visit's payment webhook and a front-desk booking of its
+    facial's time arrive at once. Each round: the facial's time is booked once, and the payment either booked
+    the whole visit or went back in full with no part booked."""
+    import threading
+    import time as time_module
+
+    from django.db import connection
+    from django.test import Client as HttpClient
+
+    from appointments.services import FrontDeskBookingRefused
+    from tests.support.visits import visit_day
+
+    clinic = visit_clinic()
+    services.save_cancellation_policy(location=clinic.location, window_hours=24, late_cancel_fee=0, no_show_fee=0)
+    asks(clinic, clinic.facial, "deposit_fixed", 5000)
+    for round_ in range(4):
+        day = visit_day(10 + round_)
+        http = HttpClient()
+        checkout = started(http, clinic, [clinic.consultation, clinic.facial], at(9, day=day))
+        accept_policy(http, checkout)
+        checkout.refresh_from_db()
+        session = fake_stripe.complete_session(checkout.stripe_checkout_session_id)
+        hold_runs_out(checkout)
+        barrier, errors = threading.Barrier(2), []
+
+        def webhook(session=session, barrier=barrier, errors=errors):
+            try:
+                barrier.wait()
+                assert post_event(HttpClient(), event("checkout.session.completed", session)).status_code == 200
+            except Exception as exc:  # noqa: BLE001  (reported below)
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        def desk(delay=0.08 * round_, day=day, barrier=barrier, errors=errors):
+            try:
+                barrier.wait()
+                time_module.sleep(delay)
+                appointment_services.save_appointment_from_front_desk(
+                    appointment_id=None,
+                    client=ClientFactory(),
+                    location=clinic.location,
+                    service=clinic.facial,
+                    practitioner=clinic.blake,
+                    start=at(9, 30, day=day),
+                    status=AppointmentStatus.BOOKED,
+                    source="front_desk",
+                )
+            except FrontDeskBookingRefused:
+                pass
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=webhook), threading.Thread(target=desk)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert not errors, errors
+        checkout.refresh_from_db()
+        facials = Appointment.objects.filter(service=clinic.facial, start__date=at(9, day=day).date())
+        assert facials.exclude(status=AppointmentStatus.CANCELLED).count() == 1, round_
+        payment = Payment.objects.get(pk=checkout.payment_id)
+        mine = Appointment.objects.filter(client_id=checkout.client_id)
+        if checkout.status == CheckoutStatus.BOOKED:
+            assert mine.count() == 2 and payment.status == PaymentStatus.SUCCEEDED and not payment.refunds.exists()
+        else:
+            assert checkout.status == CheckoutStatus.REFUNDED and not mine.exists()
+            assert payment.status == PaymentStatus.REFUNDED and payment.amount_refunded == 5000
