@@ -56,6 +56,57 @@ def step_for(*, location: "Location", service: "Service") -> BookingStep | None:
     return None
 
 
+# --- Visits of several services: one step for the whole visit (payments: the parts' deposits summed) -----------
+
+
+@dataclass(frozen=True)
+class VisitBookingRequest:
+    """What the client asked for on the visit form: the services in order, each part's practitioner or None."""
+
+    location: "Location"
+    services: "list[Service]"
+    start: datetime
+    practitioner_ids: list[int | None]
+    details: "ClientDetails"
+    consents: "BookingConsents"
+    meta: "RequestMeta"
+    signed_in: "Client | None" = None
+
+
+class VisitBookingStep(Protocol):
+    def __call__(self, *, request: "HttpRequest", booking: VisitBookingRequest) -> str: ...
+
+
+_visit_providers: list[Callable[..., Any]] = []
+
+
+def register_visit(provider: Callable[..., VisitBookingStep | None]) -> None:
+    if provider not in _visit_providers:
+        _visit_providers.append(provider)
+
+
+def visit_step_for(*, location: "Location", services: "list[Service]") -> VisitBookingStep | None:
+    """The step a visit of these services takes before it is booked (a deposit, a card on file), or None."""
+    for provider in _visit_providers:
+        step = provider(location=location, services=services)
+        if step is not None:
+            return step  # type: ignore[no-any-return]
+    return None
+
+
+def visit_terms(*, location: "Location", services: "list[Service]") -> list[str]:
+    """Sentences read before "Book" on the visit's details step (empty when no app adds any)."""
+    return [line for provider in _visit_terms for line in provider(location=location, services=services)]
+
+
+_visit_terms: list[Callable[..., list[str]]] = []
+
+
+def register_visit_terms(provider: Callable[..., list[str]]) -> None:
+    if provider not in _visit_terms:
+        _visit_terms.append(provider)
+
+
 # --- Cancelling online: what another app (payments) says it costs, shown before the client confirms ---------
 
 

@@ -1338,14 +1338,10 @@ def book_visit(
     if not consents.privacy_policy:
         raise BookingRefused("An online booking needs the privacy policy accepted.")
     services = _visit_services(service_ids, location)
-    for service in services:
-        # A deposit or a card on file is taken in a step of its own (booking_steps), which books one
-        # service; until visits have that step, such a service is booked on its own, never unpaid.
-        if booking_steps.step_for(location=location, service=service) is not None:
-            raise BookingRefused(
-                f"{service.name} needs a deposit or a card on file, so it is booked on its own. "
-                "Please book it separately, or call the clinic."
-            )
+    if booking_steps.visit_step_for(location=location, services=services) is not None:
+        # A deposit or a card on file is taken in the visit's payment step first (hold_visit_booking, then
+        # book_held_visit): never booked unpaid.
+        raise BookingRefused("This visit needs a deposit or a card on file first. Please book it from its page.")
     practitioner_ids = practitioner_ids or [None] * len(services)
     meta = meta or RequestMeta()
     try:
@@ -1393,6 +1389,89 @@ def hold_visit(
             )
             for part, service in zip(plan.parts, services, strict=True)
         ]
+
+
+def hold_visit_booking(
+    *,
+    location: "Location",
+    service_ids: list[int],
+    start: datetime,
+    practitioner_ids: list[int | None] | None = None,
+    details: ClientDetails,
+    consents: BookingConsents,
+    meta: RequestMeta | None = None,
+    expires_at: datetime,
+    reason: str = "",
+    signed_in: "Client | None" = None,
+) -> tuple[list[SlotHold], "Client", bool]:
+    """hold_booking for a visit of several services: one hold per part (its practitioner, rooms and devices,
+    as planned for the whole visit) until `expires_at`, and the client's record, all or nothing. Returns
+    (the holds in the visit's order, the client, whether the record is this booking's new one). The step
+    then books it with book_held_visit. Raises BookingRefused, or SlotUnavailable with the visit's nearest
+    free starts."""
+    if not consents.privacy_policy:
+        raise BookingRefused("An online booking needs the privacy policy accepted.")
+    services = _visit_services(service_ids, location)
+    practitioner_ids = practitioner_ids or [None] * len(services)
+    try:
+        with transaction.atomic():
+            lock_visit(location=location, services=services, practitioner_ids=practitioner_ids)
+            plan = _plan_visit(location=location, services=services, start=start, practitioner_ids=practitioner_ids)
+            holds = []
+            for part, service in zip(plan.parts, services, strict=True):
+                hold = SlotHold.objects.create(
+                    location=location,
+                    service=service,
+                    practitioner_id=part.practitioner_id,
+                    start=part.start,
+                    occupied_until=part.occupied_until,
+                    expires_at=expires_at,
+                    reason=reason[:100],
+                )
+                # Under the unit locks; sees this visit's earlier parts' held units.
+                units = _units_to_hold(location=location, service=service, start=part.start, end=part.end)
+                HeldUnit.objects.bulk_create(
+                    HeldUnit(hold=hold, unit_id=unit_id, start=part.start, occupied_until=until)
+                    for unit_id, until in units
+                )
+                holds.append(hold)
+            client, created = client_for_booking(details=details, location=location, signed_in=signed_in)
+            if created:
+                _record_booking_consents(client=client, consents=consents, meta=meta or RequestMeta())
+            return holds, client, created
+    except SlotUnavailable as exc:
+        exc.alternatives = nearest_visit_slots(
+            location=location, services=services, around=start, practitioner_ids=practitioner_ids
+        )
+        raise
+
+
+def book_held_visit(
+    *,
+    location: "Location",
+    service_ids: list[int],
+    start: datetime,
+    practitioner_ids: list[int | None],
+    client: "Client",
+    hold_ids: list[int],
+) -> list[Appointment]:
+    """Book the visit hold_visit_booking held (after its payment step), on that record, all or nothing.
+
+    Under the visit's locks the holds are used up first, so their own times and units are free for it; when
+    they lapsed and someone took a part meanwhile, SlotUnavailable and nothing changes (the caller releases
+    the holds). The consents were recorded when the form was sent."""
+    services = _visit_services(service_ids, location)
+    with transaction.atomic():
+        lock_visit(location=location, services=services, practitioner_ids=practitioner_ids)
+        SlotHold.objects.filter(pk__in=hold_ids).delete()
+        plan = _plan_visit(location=location, services=services, start=start, practitioner_ids=practitioner_ids)
+        visit = Visit.objects.create(location=location)
+        appointments = _write_visit_parts(
+            visit=visit, plan=plan, services=services, client=client, source=AppointmentSource.ONLINE
+        )
+        lead = appointments[0].pk
+        transaction.on_commit(lambda: _send_confirmation(lead))
+        return appointments
 
 
 def visit_appointments(appointment: Appointment) -> list[Appointment]:

@@ -409,7 +409,7 @@ def cancel(request, token):
     if error:
         return error
     if appointment.visit_id is not None:
-        return visit_views.cancel_visit(request, appointment)
+        return visit_views.cancel_visit(request, appointment, token)
     # A late-cancel fee (payments) is shown, and confirmed, before anything is cancelled.
     terms = (
         booking_steps.cancellation_terms(appointment=appointment) if services.can_change_online(appointment) else None

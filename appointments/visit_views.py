@@ -14,6 +14,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_http_methods
 
 from clinic import identity
+from clinic.errors import BusinessRuleError
 from clinic.models import Location
 from clinic.ratelimits import limit
 
@@ -65,14 +66,12 @@ def choose_visit(request, location_slug):
     Not cached (the combinations are many), so limited like booking posts: a search costs real work.
     """
     location = _location(location_slug)
-    # Services booked with a deposit or a card on file have their own step (booking_steps): booked alone.
-    active = list(location.services.filter(is_active=True))
-    offered = [service for service in active if booking_steps.step_for(location=location, service=service) is None]
-    # Said on the page, with a link to each: a client looking for one of them must not think it is missing.
-    booked_alone = [service for service in active if service not in offered]
+    # Services that take a deposit or a card on file are offered too: the visit's own payment step takes
+    # what its parts need (booking_steps.visit_step_for) before it is booked.
+    offered = list(location.services.filter(is_active=True))
     people = Practitioner.objects.filter(is_active=True, locations=location, service_skills__isnull=False).distinct()
     form = VisitSearchForm(request.GET or None, services=offered, practitioners=people)
-    context = {"location": location, "form": form, "max_services": MAX_VISIT_SERVICES, "booked_alone": booked_alone}
+    context = {"location": location, "form": form, "max_services": MAX_VISIT_SERVICES}
     if form.is_bound and form.is_valid():
         parts = form.parts()
         service_ids = [sid for sid, _ in parts]
@@ -152,8 +151,6 @@ def _parse_services(value, location):
     found = Service.objects.filter(pk__in=ids, is_active=True, locations=location).in_bulk()
     if len(found) != len(set(ids)):
         return None
-    if any(booking_steps.step_for(location=location, service=service) for service in found.values()):
-        return None  # booked on its own, with its deposit or card step (see choose_visit)
     return [found[pk] for pk in ids]
 
 
@@ -192,6 +189,8 @@ def visit_details(request, location_slug):
         "practitioners_param": ",".join(str(pid or "any") for pid in practitioner_ids),
         "start": start,
         "form": form,
+        # The deposit (the parts' summed) or card the payment step will ask, and the policy, before "Book".
+        "booking_terms": booking_steps.visit_terms(location=location, services=service_list),
     }
     day = start.astimezone(location.tzinfo).date()
     fits = find_visit_slots(
@@ -205,7 +204,21 @@ def visit_details(request, location_slug):
     if request.method == "GET" and not fits:
         return _taken(request, context, location, service_list, start, practitioner_ids=practitioner_ids)
     if request.method == "POST" and form.is_valid():
+        # A deposit or a card on file first (payments registers the step): the whole visit is held meanwhile.
+        step = booking_steps.visit_step_for(location=location, services=service_list)
         try:
+            if step is not None:
+                booking = booking_steps.VisitBookingRequest(
+                    location=location,
+                    services=service_list,
+                    start=start,
+                    practitioner_ids=practitioner_ids,
+                    details=form.client_details(),
+                    consents=form.booking_consents(),
+                    meta=_client_meta(request),
+                    signed_in=account,
+                )
+                return redirect(step(request=request, booking=booking))
             appointments = services.book_visit(
                 location=location,
                 service_ids=[s.pk for s in service_list],
@@ -218,7 +231,10 @@ def visit_details(request, location_slug):
             )
         except services.SlotUnavailable as exc:
             return _taken(request, context, location, service_list, start, practitioner_ids, exc.alternatives)
-        return redirect(manage_path(appointments[0]) + "?booked=1")
+        except BusinessRuleError as refusal:  # the payment step's refusal (e.g. parts in different currencies)
+            form.add_error(None, str(refusal))
+        else:
+            return redirect(manage_path(appointments[0]) + "?booked=1")
     if fits:
         context["plan"] = _plan_rows(fits[0], service_list)
     response = render(request, "appointments/visit_details.html", context)
@@ -273,11 +289,20 @@ def manage_visit(request, appointment, token):
     )
 
 
-def cancel_visit(request, appointment):
+def cancel_visit(request, appointment, token):
+    """Cancel the whole visit; a late-cancel fee (payments, once per visit) is shown and confirmed first."""
+    parts = [p for p in services.visit_appointments(appointment) if not p.is_cancelled]
+    lead = parts[0] if parts else appointment
+    terms = booking_steps.cancellation_terms(appointment=lead) if parts and services.can_change_online(lead) else None
+    if terms is not None and request.POST.get("accept_fee") != "yes":
+        context = {"appointment": lead, "parts": parts, "token": token, "terms": terms}
+        return render(request, "appointments/cancel_confirm.html", context)
     try:
         services.cancel_visit_by_client(appointment_id=appointment.pk)
     except services.ChangeNotAllowed:
         return render(request, "appointments/too_late.html", {"appointment": appointment}, status=409)
+    if terms is not None:
+        terms.confirmed(lead.pk)
     return redirect(manage_path(appointment) + "?cancelled=1")
 
 

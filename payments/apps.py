@@ -33,6 +33,8 @@ class PaymentsConfig(AppConfig):
         booking_steps.register_cancellation_terms(views.cancellation_terms_provider)
         booking_steps.register_manage_section(views.manage_page_payments)
         booking_steps.register_booking_terms(views.booking_terms_provider)
+        booking_steps.register_visit(views.visit_step_provider)
+        booking_steps.register_visit_terms(views.visit_terms_provider)
 
         from django.db.models.signals import post_save
 

@@ -338,6 +338,12 @@ class BookingCheckout(models.Model):
     card_setup = models.OneToOneField(
         CardSetup, null=True, blank=True, on_delete=models.SET_NULL, related_name="booking_checkout"
     )
+    # A visit of several services: its parts in order, [{"service": id, "practitioner": id, "hold": id}] (the
+    # service, practitioner and hold fields above are then the first part's / none); booked as one visit.
+    visit_parts = models.JSONField(default=list, blank=True, editable=False)
+    visit = models.ForeignKey(
+        "appointments.Visit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     # The client record was made by this checkout's booking form (not a signed-in client's own, not found):
     # only such a record is erased when the checkout is abandoned (forget_abandoned_checkout_clients).
     client_made_for_it = models.BooleanField(default=False, editable=False)
@@ -363,6 +369,17 @@ class BookingCheckout(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in (CheckoutStatus.BOOKED, CheckoutStatus.REFUNDED, CheckoutStatus.NOT_BOOKED)
+
+    @property
+    def is_visit(self) -> bool:
+        return bool(self.visit_parts)
+
+    @property
+    def hold_ids(self) -> list[int]:
+        """The time(s) held for it: the single booking's hold, or each part's of a visit."""
+        if self.visit_parts:
+            return [part["hold"] for part in self.visit_parts if part.get("hold")]
+        return [self.hold_id] if self.hold_id else []
 
 
 class LocalStripeObject(models.Model):

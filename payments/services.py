@@ -565,6 +565,89 @@ def start_booking_checkout(*, booking: Any) -> BookingCheckout:
         )
 
 
+# --- A visit of several services: one checkout for the whole visit ---------------------------------------
+
+
+def visit_payment_ask(*, location: Location, service_ids: list[int]) -> tuple[str, int, str] | None:
+    """What booking a visit of these services here asks, as (kind, deposit, currency), or None when no part asks
+    anything: a deposit of the parts' deposits summed when any part takes one (Stripe's page then also saves
+    the card, for the parts that want one on file), else a card on file when any part wants one. Computed here
+    from the requirements, never taken from a request."""
+    asking = [
+        requirement
+        for requirement in (selectors.payment_requirement(location=location, service_id=pk) for pk in service_ids)
+        if requirement is not None
+        and (requirement.kind == RequirementKind.CARD_ON_FILE or requirement.deposit_due() > 0)
+    ]
+    if not asking:
+        return None
+    currencies = {requirement.currency for requirement in asking}
+    if len(currencies) > 1:
+        raise PaymentRefused("These services are paid in different currencies: please book them one by one.")
+    deposit = sum(requirement.deposit_due() for requirement in asking)
+    kind = RequirementKind.DEPOSIT_FIXED if deposit > 0 else RequirementKind.CARD_ON_FILE
+    return kind, deposit, currencies.pop()
+
+
+def start_visit_checkout(*, booking: Any) -> BookingCheckout:
+    """start_booking_checkout for a visit (`booking` is an appointments.booking_steps.VisitBookingRequest): every
+    part's time held, the client's record, and one deposit (the parts' summed) or card request, all or nothing.
+    Raises SlotUnavailable / BookingRefused / PaymentRefused."""
+    from django.conf import settings
+
+    from appointments import services as appointment_services
+
+    service_ids = [service.pk for service in booking.services]
+    ask = visit_payment_ask(location=booking.location, service_ids=service_ids)
+    if ask is None:
+        raise PaymentRefused("This visit asks for no payment at this location.")
+    kind, deposit, currency = ask
+    expires_at = timezone.now() + timedelta(minutes=settings.PAYMENT_SLOT_HOLD_MINUTES)
+    with transaction.atomic():
+        holds, client, client_created = appointment_services.hold_visit_booking(
+            location=booking.location,
+            service_ids=service_ids,
+            start=booking.start,
+            practitioner_ids=booking.practitioner_ids,
+            details=booking.details,
+            consents=booking.consents,
+            meta=booking.meta,
+            expires_at=expires_at,
+            reason=HOLD_REASON,
+            signed_in=booking.signed_in,
+        )
+        payment, setup = None, None
+        if kind == RequirementKind.CARD_ON_FILE:
+            setup = CardSetup.objects.create(client=client)
+        else:
+            payment = Payment.objects.create(
+                client=client, location=booking.location, kind=PaymentKind.DEPOSIT, amount=deposit, currency=currency
+            )
+        return BookingCheckout.objects.create(
+            client=client,
+            location=booking.location,
+            service=booking.services[0],
+            practitioner_id=holds[0].practitioner_id,
+            start=booking.start,
+            hold=None,
+            visit_parts=[
+                {
+                    "service": hold.service_id,
+                    "practitioner": hold.practitioner_id,
+                    "start": hold.start.isoformat(),
+                    "hold": hold.pk,
+                }
+                for hold in holds
+            ],
+            hold_expires_at=expires_at,
+            kind=kind,
+            policy=selectors.current_cancellation_policy(location=booking.location),
+            payment=payment,
+            card_setup=setup,
+            client_made_for_it=client_created,
+        )
+
+
 def go_to_checkout(
     *, checkout_id: int, accepted_policy: bool, meta: Any, success_url: str, cancel_url: str
 ) -> BookingCheckout:
@@ -596,7 +679,7 @@ def go_to_checkout(
             mode="setup" if checkout.kind == RequirementKind.CARD_ON_FILE else "payment",
             amount=amount,
             currency=currency,
-            description=f"Deposit: {checkout.service.name} at {checkout.location.name}",
+            description=f"Deposit: {_checkout_services(checkout)} at {checkout.location.name}",
             customer_id=customer_id,
             success_url=success_url,
             cancel_url=cancel_url,
@@ -626,10 +709,24 @@ def go_to_checkout(
     return checkout
 
 
+def _checkout_services(checkout: BookingCheckout) -> str:
+    if not checkout.is_visit:
+        return checkout.service.name
+    from appointments.models import Service
+
+    names = Service.objects.in_bulk([part["service"] for part in checkout.visit_parts])
+    return ", ".join(names[part["service"]].name for part in checkout.visit_parts if part["service"] in names)
+
+
 def _checkout_amount(checkout: BookingCheckout) -> tuple[int, str]:
     if checkout.payment_id:
         payment = Payment.objects.get(pk=checkout.payment_id)
         return payment.amount, payment.currency
+    if checkout.is_visit:
+        ask = visit_payment_ask(
+            location=checkout.location, service_ids=[part["service"] for part in checkout.visit_parts]
+        )
+        return 0, ask[2] if ask else "usd"
     requirement = selectors.payment_requirement(location=checkout.location, service_id=checkout.service_id)
     return 0, requirement.currency if requirement else "usd"
 
@@ -722,10 +819,11 @@ def _checkout_completed(obj: dict[str, Any], *, card: Any = None, payment_method
                 "exp_year": card.exp_year,
             },
         )
-    appointment = _book_held_time(checkout)
+    appointment = _book_held_visit(checkout) if checkout.is_visit else _book_held_time(checkout)
     if appointment is not None:
         checkout.status = CheckoutStatus.BOOKED
         checkout.appointment = appointment
+        checkout.visit_id = appointment.visit_id
         if checkout.payment_id:
             Payment.objects.filter(pk=checkout.payment_id).update(appointment=appointment)
     elif checkout.payment_id:
@@ -770,6 +868,33 @@ def _book_held_time(checkout: BookingCheckout) -> Any:
     return appointment
 
 
+def _book_held_visit(checkout: BookingCheckout) -> Any:
+    """The visit's first appointment, its parts booked together (on the held times if still held, else if
+    still free), or None when a part's time was taken: then every hold is released. Under the appointments'
+    own visit locks: never a second booking of any part's time."""
+    from appointments import services as appointment_services
+
+    client = checkout.client
+    if client is None:
+        return None
+    try:
+        with transaction.atomic():
+            appointments = appointment_services.book_held_visit(
+                location=checkout.location,
+                service_ids=[part["service"] for part in checkout.visit_parts],
+                start=checkout.start,
+                # The held practitioners, as a single booking keeps its hold's.
+                practitioner_ids=[part["practitioner"] for part in checkout.visit_parts],
+                client=client,
+                hold_ids=checkout.hold_ids,
+            )
+    except BusinessRuleError:
+        for hold_id in checkout.hold_ids:
+            appointment_services.release_hold(hold_id=hold_id)
+        return None
+    return appointments[0]
+
+
 def _refund_in_full(payment: Payment, *, reason: str) -> None:
     """Under the payment's lock: a refund of everything not yet refunded, sent to Stripe after commit."""
     available = selectors.refundable_amount(payment=payment)
@@ -791,7 +916,8 @@ def _abandon(checkout: BookingCheckout, *, reason: str) -> None:
 
     if checkout.is_final or checkout.status == CheckoutStatus.EXPIRED:
         return
-    appointment_services.release_hold(hold_id=checkout.hold_id)
+    for hold_id in checkout.hold_ids:
+        appointment_services.release_hold(hold_id=hold_id)
     checkout.status = CheckoutStatus.EXPIRED
     checkout.hold = None
     checkout.save()
@@ -917,13 +1043,23 @@ def apply_checkout_session(*, session: Any) -> BookingCheckout | None:
 # --- Late-cancel and no-show fees for a booked appointment -------------------------------------------------
 
 
+def _booking_checkouts(*, appointment_id: int) -> Any:
+    """The checkout that booked this appointment: its own, or its visit's (one checkout books a whole visit)."""
+    from django.db.models import Q
+
+    from appointments.models import Appointment
+
+    visit_id = Appointment.objects.filter(pk=appointment_id).values_list("visit_id", flat=True).first()
+    booked_it = Q(appointment_id=appointment_id)
+    if visit_id is not None:
+        booked_it |= Q(visit_id=visit_id)
+    return BookingCheckout.objects.filter(booked_it, policy_accepted_at__isnull=False)
+
+
 def accepted_policy(*, appointment_id: int) -> CancellationPolicy | None:
-    """The cancellation policy the client accepted when booking this appointment (the evidence for a fee)."""
-    checkout = (
-        BookingCheckout.objects.filter(appointment_id=appointment_id, policy_accepted_at__isnull=False)
-        .select_related("policy")
-        .first()
-    )
+    """The cancellation policy the client accepted when booking this appointment, or the visit it is part of
+    (the evidence for a fee)."""
+    checkout = _booking_checkouts(appointment_id=appointment_id).select_related("policy").first()
     return checkout.policy if checkout else None
 
 
@@ -947,22 +1083,23 @@ def charge_appointment_fee(
 ) -> Payment:
     """Charge the late-cancel or no-show fee of the policy the client accepted to their saved card,
     off-session, under the payment's own idempotency key. Never above the policy's amount; one fee of a
-    kind per appointment (a retried task or a second click returns the first payment, charged once)."""
+    kind per appointment, and one per visit for a visit of several services booked together (a retried task,
+    a second click or another part of the same visit returns the first payment, charged once)."""
     if kind not in (PaymentKind.LATE_CANCEL_FEE, PaymentKind.NO_SHOW_FEE):
         raise PaymentRefused("Only a late-cancel or a no-show fee can be charged to a saved card.")
     with transaction.atomic():
-        # The booking's checkout row is the per-appointment lock: two clicks or tasks charge once.
+        # The booking's checkout row (the visit's one for every part) is the lock: two clicks or tasks charge once.
         checkout = (
-            BookingCheckout.objects.select_for_update(of=("self",))
+            _booking_checkouts(appointment_id=appointment_id)
+            .select_for_update(of=("self",))
             .select_related("policy", "appointment__client")
-            .filter(appointment_id=appointment_id, policy_accepted_at__isnull=False)
             .first()
         )
         if checkout is None or checkout.policy is None or checkout.appointment is None:
             raise PaymentRefused("The client did not accept a cancellation policy for this booking: no fee applies.")
-        booked = checkout.appointment
+        booked = checkout.appointment  # a visit's fee goes on the appointment its checkout booked first
         existing = (
-            Payment.objects.filter(appointment_id=appointment_id, kind=kind)
+            Payment.objects.filter(appointment_id=booked.pk, kind=kind)
             .exclude(status__in=[PaymentStatus.FAILED, PaymentStatus.CANCELED])
             .first()
         )
@@ -981,7 +1118,7 @@ def charge_appointment_fee(
         payment = Payment.objects.create(
             client=booked.client,
             location_id=booked.location_id,
-            appointment_id=appointment_id,
+            appointment_id=booked.pk,
             kind=kind,
             amount=amount,
             currency=policy.currency,

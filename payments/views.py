@@ -75,6 +75,43 @@ def booking_terms_provider(*, location, service):
     return lines
 
 
+def visit_step_provider(*, location, services):
+    """Registered with appointments.booking_steps: the visit's step when any of its services asks for a payment."""
+    ask = _visit_ask(location, services)
+    return start_visit_step if ask is not None else None
+
+
+def _visit_ask(location, services_):
+    try:
+        return services.visit_payment_ask(location=location, service_ids=[s.pk for s in services_])
+    except services.PaymentRefused:
+        return ("refused", 0, "")  # mixed currencies: the step refuses it with its message
+
+
+def visit_terms_provider(*, location, services):
+    """Before "Book" on the visit's details step: the summed deposit (or the card) and the cancellation policy."""
+    ask = _visit_ask(location, services)
+    if ask is None or ask[0] == "refused":
+        return []
+    kind, deposit, currency = ask
+    if deposit:
+        amount = format_money(deposit, currency)
+        lines = [
+            gettext("Next you pay a deposit of %(amount)s for this visit to secure its times.") % {"amount": amount}
+        ]
+    else:
+        lines = [gettext("Next you save a card (nothing is charged now) to secure this visit's times.")]
+    policy = selectors.current_cancellation_policy(location=location)
+    if policy is not None:
+        lines.append(policy.wording)
+    return lines
+
+
+def start_visit_step(*, request, booking):
+    checkout = services.start_visit_checkout(booking=booking)
+    return reverse("payments:booking_checkout", args=[checkout.key])
+
+
 def start_booking_step(*, request, booking):
     checkout = services.start_booking_checkout(booking=booking)
     return reverse("payments:booking_checkout", args=[checkout.key])
@@ -84,6 +121,7 @@ def _checkout_context(checkout, **extra):
     requirement = selectors.payment_requirement(location=checkout.location, service_id=checkout.service_id)
     payment = checkout.payment
     return {
+        "parts": _visit_rows(checkout),
         "checkout": checkout,
         "location": checkout.location,
         "service": checkout.service,
@@ -95,6 +133,26 @@ def _checkout_context(checkout, **extra):
         "hold_minutes": settings.PAYMENT_SLOT_HOLD_MINUTES,
         **extra,
     }
+
+
+def _visit_rows(checkout):
+    """A visit's parts for the summary (service, practitioner, start), in order; empty for a single booking."""
+    if not checkout.is_visit:
+        return []
+    from datetime import datetime
+
+    from appointments.models import Practitioner, Service
+
+    services_ = Service.objects.in_bulk([part["service"] for part in checkout.visit_parts])
+    people = Practitioner.objects.in_bulk([part["practitioner"] for part in checkout.visit_parts])
+    return [
+        {
+            "service": services_.get(part["service"]),
+            "practitioner": people.get(part["practitioner"]),
+            "start": datetime.fromisoformat(part["start"]),
+        }
+        for part in checkout.visit_parts
+    ]
 
 
 @never_cache  # the client's time, amount or card: never kept by a shared or the back-forward cache

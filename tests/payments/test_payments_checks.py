@@ -38,6 +38,7 @@ def test_a_usable_payments_backend_passes(settings, backend):
     refuse_to_start_if_misconfigured()
 
 
+@pytest.mark.policy("use-payments")
 def test_the_local_simulator_without_debug_fails_check_and_start_up_unless_allowed(settings):
     """payments.E003: production (PAYMENTS_ALLOW_SIMULATOR defaults to DEBUG) never confirms fake payments silently."""
     settings.PAYMENTS_BACKEND = "payments.backends.local.PaymentsBackend"

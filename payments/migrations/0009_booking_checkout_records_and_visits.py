@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+import django.db.models.deletion
 from django.db import migrations, models
 
 
@@ -14,6 +15,7 @@ def mark_records_made_by_their_checkout(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
+        ("appointments", "0010_rooms_and_devices_kept_by_held_times"),
         ("payments", "0008_local_backend_objects"),
     ]
 
@@ -24,4 +26,21 @@ class Migration(migrations.Migration):
             field=models.BooleanField(default=False, editable=False),
         ),
         migrations.RunPython(mark_records_made_by_their_checkout, migrations.RunPython.noop),
+        migrations.AddField(
+            model_name="bookingcheckout",
+            name="visit",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="appointments.visit",
+            ),
+        ),
+        migrations.AddField(
+            model_name="bookingcheckout",
+            name="visit_parts",
+            field=models.JSONField(blank=True, default=list, editable=False),
+        ),
     ]
