@@ -299,7 +299,7 @@ def _offer_to(
     )
     offer.sms = queue_message(
         to_number=phone,
-        body=texts.offer(opening=opening, service=entry.service),
+        body=texts.offer(opening=opening, service=entry.service, client=client),
         location=opening.location,
         client=client,
         kind=MessageKind.WAITLIST_OFFER,
