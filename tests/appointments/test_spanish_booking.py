@@ -152,3 +152,19 @@ def test_form_errors_are_spanish(client, clinic):
     text = response.content.decode()
     assert response.status_code == 200 and "confirme que tiene 18 años o más" in text
     assert "please confirm you are 18" not in text
+
+
+def test_emails_sent_away_from_the_visitors_page_follow_the_clients_language(clinic):
+    """A change made by the front desk (in English) or a worker's email: in the language the client booked in."""
+    from appointments.emails import booking_confirmation_message, change_message
+    from tests.support.builders import AppointmentFactory, ClientFactory
+
+    location, service, person = clinic
+    appointment = AppointmentFactory(
+        location=location, service=service, practitioner=person, client=ClientFactory(language="es"), start=MONDAY_10
+    )
+    with translation.override("en"):
+        moved = change_message(appointment, change="moved")
+        confirmation = booking_confirmation_message(appointment)
+    assert "Su cita cambió de horario" in moved.body and moved.subject.endswith("cambió de horario")
+    assert "lunes 7 de diciembre de 2026" in confirmation.body and "Monday" not in confirmation.body
