@@ -1,5 +1,5 @@
-"""Spanish in a real browser, at a phone's and a desk's size: the chooser (a plain form) switches the
-site to Spanish (a plain form: no script of ours), <html lang> follows, and axe finds nothing on the booking steps in Spanish."""
+"""Spanish in a real browser, at a phone's and a desk's size: the chooser (a plain form, no script of
+ours) switches the site to Spanish, <html lang> follows, and axe finds nothing on the booking steps."""
 
 import pytest
 
