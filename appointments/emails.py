@@ -4,9 +4,11 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from icalendar import Calendar, Event, vText
 
 from clinic import identity
+from clinic.languages import client_language
 from privacy.links import preferences_url
 
 from .links import manage_url
@@ -24,9 +26,13 @@ def appointment_ics(appointment):
     event.add("dtstamp", appointment.created_at)
     event.add("dtstart", appointment.start)
     event.add("dtend", appointment.end)
-    event.add("summary", f"{appointment.service.name} at {settings.CLINIC_NAME} {appointment.location.name}")
+    event.add(
+        "summary",
+        _("%(service)s at %(clinic)s %(location)s")
+        % {"service": appointment.service.name, "clinic": settings.CLINIC_NAME, "location": appointment.location.name},
+    )
     event["location"] = vText(appointment.location.address.replace("\n", ", "))
-    event.add("description", f"Manage or cancel: {manage_url(appointment)}")
+    event.add("description", _("Manage or cancel: %(url)s") % {"url": manage_url(appointment)})
     event.add("url", manage_url(appointment))
     cal.add_component(event)
     return cal.to_ical()
@@ -46,6 +52,11 @@ def claim_url(appointment):
 
 def booking_confirmation_message(appointment):
     """To the address on the appointment's own record: for an online booking, exactly the one typed in it."""
+    with client_language(appointment.client):
+        return _booking_confirmation_message(appointment)
+
+
+def _booking_confirmation_message(appointment):
     context = {
         "claim_url": claim_url(appointment),
         "appointment": appointment,
@@ -55,7 +66,8 @@ def booking_confirmation_message(appointment):
         "cutoff_hours": settings.BOOKING_CHANGE_CUTOFF_HOURS,
     }
     message = EmailMultiAlternatives(
-        subject=f"Your {appointment.service.name} appointment at {settings.CLINIC_NAME} {appointment.location.name}",
+        subject=_("Your %(service)s appointment at %(clinic)s %(location)s")
+        % {"service": appointment.service.name, "clinic": settings.CLINIC_NAME, "location": appointment.location.name},
         body=render_to_string("appointments/email/confirmation.txt", context),
         to=[appointment.client.email],
     )
@@ -77,13 +89,17 @@ def visit_ics(parts):
     event.add("dtstart", lead.start)
     event.add("dtend", max(part.end for part in parts))
     names = " + ".join(part.service.name for part in parts)
-    event.add("summary", f"{names} at {settings.CLINIC_NAME} {lead.location.name}")
+    event.add(
+        "summary",
+        _("%(service)s at %(clinic)s %(location)s")
+        % {"service": names, "clinic": settings.CLINIC_NAME, "location": lead.location.name},
+    )
     event["location"] = vText(lead.location.address.replace("\n", ", "))
     tz = lead.location.tzinfo
     schedule = "\n".join(
         f"{part.start.astimezone(tz):%H:%M}-{part.end.astimezone(tz):%H:%M} {part.service.name}" for part in parts
     )
-    event.add("description", f"{schedule}\nManage or cancel: {manage_url(lead)}")
+    event.add("description", schedule + "\n" + _("Manage or cancel: %(url)s") % {"url": manage_url(lead)})
     event.add("url", manage_url(lead))
     cal.add_component(event)
     return cal.to_ical()
@@ -91,6 +107,11 @@ def visit_ics(parts):
 
 def visit_confirmation_message(parts):
     """One email for a visit of several services (its appointments in order), to the lead's client."""
+    with client_language(parts[0].client):
+        return _visit_confirmation_message(parts)
+
+
+def _visit_confirmation_message(parts):
     lead = parts[0]
     context = {
         "claim_url": claim_url(lead),
@@ -102,8 +123,12 @@ def visit_confirmation_message(parts):
         "cutoff_hours": settings.BOOKING_CHANGE_CUTOFF_HOURS,
     }
     message = EmailMultiAlternatives(
-        subject=f"Your visit at {settings.CLINIC_NAME} {lead.location.name}: "
-        + " + ".join(part.service.name for part in parts),
+        subject=_("Your visit at %(clinic)s %(location)s: %(services)s")
+        % {
+            "clinic": settings.CLINIC_NAME,
+            "location": lead.location.name,
+            "services": " + ".join(part.service.name for part in parts),
+        },
         body=render_to_string("appointments/email/visit_confirmation.txt", context),
         to=[lead.client.email],
     )
@@ -114,6 +139,11 @@ def visit_confirmation_message(parts):
 
 def change_message(appointment, *, change, parts=()):
     """The client's email when their appointment moved ("moved") or the clinic cancelled it ("cancelled")."""
+    with client_language(appointment.client):
+        return _change_message(appointment, change=change, parts=parts)
+
+
+def _change_message(appointment, *, change, parts=()):
     context = {
         "appointment": appointment,
         "change": change,
@@ -124,9 +154,13 @@ def change_message(appointment, *, change, parts=()):
         "clinic_name": settings.CLINIC_NAME,
         "cutoff_hours": settings.BOOKING_CHANGE_CUTOFF_HOURS,
     }
-    what = "has moved" if change == "moved" else "is cancelled"
+    subject = (
+        _("Your %(service)s appointment at %(clinic)s has moved")
+        if change == "moved"
+        else _("Your %(service)s appointment at %(clinic)s is cancelled")
+    )
     message = EmailMultiAlternatives(
-        subject=f"Your {appointment.service.name} appointment at {settings.CLINIC_NAME} {what}",
+        subject=subject % {"service": appointment.service.name, "clinic": settings.CLINIC_NAME},
         body=render_to_string("appointments/email/change.txt", context),
         to=[appointment.client.email],
     )

@@ -6,6 +6,8 @@ import phonenumbers
 from django import forms
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
 from privacy.models import ConsentPurpose
@@ -27,11 +29,11 @@ NOT_TEXTABLE = {
 
 class MobilePhoneField(PhoneNumberField):
     default_error_messages = {
-        "invalid": "Enter a valid mobile number, for example (408) 555-0123.",
-        "not_mobile": (
+        "invalid": _("Enter a valid mobile number, for example (408) 555-0123."),
+        "not_mobile": _(
             "That looks like a landline or service number. Please give a mobile number that can receive texts."
         ),
-        "country": (
+        "country": _(
             "We can only text mobile numbers in {countries}. Please give one of those, or call the clinic to book."
         ),
     }
@@ -54,26 +56,33 @@ class MobilePhoneField(PhoneNumberField):
         return number
 
 
-COUNTRY_NAMES = {"US": "the United States", "CA": "Canada", "MX": "Mexico", "GB": "the United Kingdom"}
+COUNTRY_NAMES = {
+    "US": _("the United States"),
+    "CA": _("Canada"),
+    "MX": _("Mexico"),
+    "GB": _("the United Kingdom"),
+}
 
 
 def _country_names(codes):
-    names = [COUNTRY_NAMES.get(code, code) for code in codes]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    names = [str(COUNTRY_NAMES.get(code, code)) for code in codes]
+    if len(names) == 1:
+        return names[0]
+    return gettext("%(names)s and %(last)s") % {"names": ", ".join(names[:-1]), "last": names[-1]}
 
 
 class SlotSearchForm(forms.Form):
     """Which day and practitioner to show times for (a GET form)."""
 
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), required=False)
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}), required=False)
     practitioner = forms.ChoiceField(required=False)
 
     def __init__(self, *args, practitioners, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["practitioner"].choices = [("any", "Any practitioner")] + [
+        self.fields["practitioner"].choices = [("any", _("Any practitioner"))] + [
             (str(p.pk), p.name) for p in practitioners
         ]
-        self.fields["practitioner"].label = "Practitioner"
+        self.fields["practitioner"].label = _("Practitioner")
 
     def practitioner_id(self):
         value = self.cleaned_data.get("practitioner") or "any"
@@ -102,19 +111,23 @@ def parse_slot_start(value):
 class ClientDetailsFields(forms.Form):
     """Who the client is, as every public form asks it: name, email, mobile and the adult attestation."""
 
-    first_name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
-    last_name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    mobile_phone = MobilePhoneField(label="Mobile phone")
+    first_name = forms.CharField(
+        label=_("First name"), max_length=100, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
+    )
+    last_name = forms.CharField(
+        label=_("Last name"), max_length=100, widget=forms.TextInput(attrs={"autocomplete": "family-name"})
+    )
+    email = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    mobile_phone = MobilePhoneField(label=_("Mobile phone"))
     is_adult = forms.BooleanField(
-        label="I am 18 or older",
-        error_messages={"required": "Our services are only for adults: please confirm you are 18 or older."},
+        label=_("I am 18 or older"),
+        error_messages={"required": _("Our services are only for adults: please confirm you are 18 or older.")},
     )
 
 
 class BookingDetailsForm(ClientDetailsFields):
     accept_privacy_policy = forms.BooleanField(
-        error_messages={"required": "Please accept the privacy policy to book online."},
+        error_messages={"required": _("Please accept the privacy policy to book online.")},
     )
     sms_reminders = forms.BooleanField(required=False)
     sms_marketing = forms.BooleanField(required=False)
@@ -159,7 +172,7 @@ class RescheduleForm(forms.Form):
     def clean_start(self):
         start = parse_slot_start(self.cleaned_data["start"])
         if start is None:
-            raise forms.ValidationError("Please choose one of the times shown.")
+            raise forms.ValidationError(_("Please choose one of the times shown."))
         return start
 
 
@@ -170,27 +183,33 @@ def day_choices(first_day, count=7):
 class VisitSearchForm(forms.Form):
     """Which services, in which order, and from which day to show visit times (a GET form, no JavaScript needed)."""
 
-    date = forms.DateField(label="Show times from", widget=forms.DateInput(attrs={"type": "date"}), required=False)
+    date = forms.DateField(label=_("Show times from"), widget=forms.DateInput(attrs={"type": "date"}), required=False)
 
     def __init__(self, *args, services, practitioners=(), **kwargs):
         from .visit_availability import MAX_VISIT_SERVICES
 
         super().__init__(*args, **kwargs)
         self.count = MAX_VISIT_SERVICES
-        choices = [("", "None")] + [(str(s.pk), s.name) for s in services]
-        people = [("", "Any practitioner")] + [(str(p.pk), p.name) for p in practitioners]
+        choices = [("", _("None"))] + [(str(s.pk), s.name) for s in services]
+        people = [("", _("Any practitioner"))] + [(str(p.pk), p.name) for p in practitioners]
         order = []
         for n in range(1, MAX_VISIT_SERVICES + 1):
             self.fields[f"service_{n}"] = forms.TypedChoiceField(
-                label=f"Service {n}" + ("" if n <= 2 else " (optional)"),
+                label=(
+                    gettext("Service %(n)s") % {"n": n} if n <= 2 else gettext("Service %(n)s (optional)") % {"n": n}
+                ),
                 choices=choices,
                 coerce=int,
                 empty_value=None,
                 required=n <= 2,
-                error_messages={"required": "Please choose at least two services for a visit."},
+                error_messages={"required": _("Please choose at least two services for a visit.")},
             )
             self.fields[f"practitioner_{n}"] = forms.TypedChoiceField(
-                label=f"Practitioner for service {n}", choices=people, coerce=int, empty_value=None, required=False
+                label=gettext("Practitioner for service %(n)s") % {"n": n},
+                choices=people,
+                coerce=int,
+                empty_value=None,
+                required=False,
             )
             order += [f"service_{n}", f"practitioner_{n}"]
         self.order_fields([*order, "date"])

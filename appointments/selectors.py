@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from clinic.models import Location
 
@@ -361,7 +362,7 @@ def services_by_category(location: Location) -> list[ServiceGroup]:
     )
     groups: list[ServiceGroup] = []
     for service in offered:
-        heading = service.category.name if service.category else "Other services"
+        heading = service.category.name if service.category else gettext("Other services")
         if not groups or groups[-1].heading != heading:
             groups.append(ServiceGroup(heading))
         groups[-1].services.append(service)

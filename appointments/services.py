@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from clinic import identity
 from clinic.errors import BusinessRuleError
@@ -164,7 +165,7 @@ def _choose_free_practitioner(
         if slot.start == start:
             chosen = prefer if prefer is not None and prefer in slot.practitioner_ids else slot.practitioner_ids[0]
             return chosen, slot.end_for(chosen)
-    raise SlotUnavailable("Sorry, that time is no longer available.")
+    raise SlotUnavailable(gettext("Sorry, that time is no longer available."))
 
 
 def assign_resource_units(*, appointment: Appointment, just_created: bool = False) -> list[AssignedUnit]:
@@ -192,7 +193,7 @@ def assign_resource_units(*, appointment: Appointment, just_created: bool = Fals
     for _, cleanup, units in kinds:
         unit_id = free_unit(units, busy, appointment.start, appointment.end + cleanup)
         if unit_id is None:
-            raise SlotUnavailable("Sorry, that time is no longer available.")
+            raise SlotUnavailable(gettext("Sorry, that time is no longer available."))
         holds.append(
             AssignedUnit(
                 appointment=appointment,
@@ -206,7 +207,7 @@ def assign_resource_units(*, appointment: Appointment, just_created: bool = Fals
             return AssignedUnit.objects.bulk_create(holds)
     except IntegrityError as exc:
         # The PostgreSQL exclusion constraint: someone else holds this room or device.
-        raise SlotUnavailable("Sorry, that time is no longer available.") from exc
+        raise SlotUnavailable(gettext("Sorry, that time is no longer available.")) from exc
 
 
 def _units_to_hold(
@@ -229,7 +230,7 @@ def _units_to_hold(
     for _, cleanup, units in kinds:
         unit_id = free_unit(units, busy, start, end + cleanup)
         if unit_id is None:
-            raise SlotUnavailable("Sorry, that time is no longer available.")
+            raise SlotUnavailable(gettext("Sorry, that time is no longer available."))
         picked.append((unit_id, end + cleanup))
     return picked
 
@@ -294,7 +295,7 @@ def _create_appointment(**fields: Any) -> Appointment:
             return Appointment.objects.create(**fields)
     except IntegrityError as exc:
         # The PostgreSQL exclusion constraint: someone else holds this time.
-        raise SlotUnavailable("Sorry, that time is no longer available.") from exc
+        raise SlotUnavailable(gettext("Sorry, that time is no longer available.")) from exc
 
 
 def book_appointment(
@@ -319,7 +320,7 @@ def book_appointment(
     picks: `signed_in` (identity.signed_in_client of the request) or a new record.
     """
     if not consents.privacy_policy:
-        raise BookingRefused("An online booking needs the privacy policy accepted.")
+        raise BookingRefused(gettext("An online booking needs the privacy policy accepted."))
     meta = meta or RequestMeta()
     try:
         with transaction.atomic():
@@ -378,7 +379,7 @@ def hold_booking(
     SlotUnavailable (with the nearest free times) or BookingRefused, as book_appointment does.
     """
     if not consents.privacy_policy:
-        raise BookingRefused("An online booking needs the privacy policy accepted.")
+        raise BookingRefused(gettext("An online booking needs the privacy policy accepted."))
     try:
         with transaction.atomic():
             hold = _hold(
@@ -476,7 +477,7 @@ def _locked_for_client_change(appointment_id: int) -> Appointment:
         Appointment.objects.select_for_update(of=("self",)).select_related("location", "service").get(pk=appointment_id)
     )
     if not can_change_online(appointment):
-        raise ChangeNotAllowed("This appointment can no longer be changed online. Please call the clinic.")
+        raise ChangeNotAllowed(gettext("This appointment can no longer be changed online. Please call the clinic."))
     return appointment
 
 
@@ -601,7 +602,7 @@ def reschedule_appointment_by_client(*, appointment_id: int, new_start: datetime
                 with transaction.atomic():
                     appointment.save()
             except IntegrityError as exc:
-                raise SlotUnavailable("Sorry, that time is no longer available.") from exc
+                raise SlotUnavailable(gettext("Sorry, that time is no longer available.")) from exc
             assign_resource_units(appointment=appointment)
             transaction.on_commit(
                 lambda: appointment_rescheduled.send(sender=Appointment, appointment_id=appointment.pk)
@@ -1288,7 +1289,7 @@ def _plan_visit(
         only_start=start,
     )
     if not slots:
-        raise SlotUnavailable("Sorry, that time is no longer available for the whole visit.")
+        raise SlotUnavailable(gettext("Sorry, that time is no longer available for the whole visit."))
     return slots[0]
 
 
@@ -1336,7 +1337,7 @@ def book_visit(
     then nothing is written (no visit, appointment, client or consent).
     """
     if not consents.privacy_policy:
-        raise BookingRefused("An online booking needs the privacy policy accepted.")
+        raise BookingRefused(gettext("An online booking needs the privacy policy accepted."))
     services = _visit_services(service_ids, location)
     if booking_steps.visit_step_for(location=location, services=services) is not None:
         # A deposit or a card on file is taken in the visit's payment step first (hold_visit_booking, then
@@ -1497,7 +1498,7 @@ def _locked_visit_for_client_change(appointment_id: int) -> list[Appointment]:
         .order_by("start", "pk")
     )
     if not parts or not can_change_online(parts[0]):
-        raise ChangeNotAllowed("This visit can no longer be changed online. Please call the clinic.")
+        raise ChangeNotAllowed(gettext("This visit can no longer be changed online. Please call the clinic."))
     return parts
 
 
@@ -1567,7 +1568,7 @@ def reschedule_visit_by_client(*, appointment_id: int, new_start: datetime) -> l
                         _unconfirm_moved(appointment)
                         appointment.save()
             except IntegrityError as exc:
-                raise SlotUnavailable("Sorry, that time is no longer available for the whole visit.") from exc
+                raise SlotUnavailable(gettext("Sorry, that time is no longer available for the whole visit.")) from exc
             for appointment in parts:
                 assign_resource_units(appointment=appointment)
             lead = parts[0].pk

@@ -26,6 +26,8 @@ all rebuilt at once), while today's week is rebuilt the moment its first time
 stops being bookable. Booking itself never trusts the cache: the service
 re-checks the slot under a lock.
 
+Each language has its own copies (the active language is part of the key).
+
 The cache is Django's default one (Redis through django-redis in production,
 shared by all web hosts). If it is unreachable, the page is computed as if
 nothing was cached. Each web process also keeps the pages it served last
@@ -51,7 +53,7 @@ from cachetools import LRUCache, TTLCache
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 logger = logging.getLogger(__name__)
 
@@ -240,7 +242,8 @@ def cached_page(
     instant the page stops being true without any change to the data, or
     None when it must not be kept (a form with errors).
     """
-    raw = "\x1f".join(str(part) for part in parts)
+    # The page is rendered in the visitor's language: each language has its own copy.
+    raw = "\x1f".join(str(part) for part in (translation.get_language(), *parts))
     digest = hashlib.sha256(raw.encode()).hexdigest()[:32]  # visitor-supplied parts: fixed-size keys
     key = f"appointments:week:{digest}"
     now = timezone.now().timestamp()

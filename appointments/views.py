@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -190,8 +191,10 @@ def _build_choose_time(params, location_slug, service_slug):
         },
     )
     context = {
-        "title": f"Choose a time - {service.name} at {location.name}",
-        "description": f"Free times for {service.name} at {location.name}: pick a day, then a time.",
+        "title": gettext("Choose a time - %(service)s at %(location)s")
+        % {"service": service.name, "location": location.name},
+        "description": gettext("Free times for %(service)s at %(location)s: pick a day, then a time.")
+        % {"service": service.name, "location": location.name},
         "body": mark_safe(body),
     }
     if form.errors:
@@ -395,7 +398,7 @@ def claim(request, token):
         return render(
             request,
             "appointments/claim_invalid.html",
-            {"reason": "We could not join these visits online. Please call the clinic."},
+            {"reason": gettext("We could not join these visits online. Please call the clinic.")},
             status=409,
         )
     return render(request, "appointments/claim.html", {"token": token})

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
@@ -44,8 +45,27 @@ INTERNAL_FIELDS_PERMISSION = "privacy.change_datasubjectrequest"
 INTERNAL_CLIENT_FIELDS = ("processing_restricted", "mobile_phone_problem")
 
 
+class ClientForm(forms.ModelForm):
+    """The client form. Their language (texts and emails) is a choice of the site's languages; a form
+    posted without it (an older page, a script) keeps the one on file rather than failing the save."""
+
+    class Meta:
+        model = Client
+        fields = "__all__"  # noqa: DJ007 - as the admin's default form: get_fields and get_exclude choose
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "language" in self.fields:
+            self.fields["language"].required = False
+            self.fields["language"].help_text = "Texts and emails to the client are written in it."
+
+    def clean_language(self):
+        return self.cleaned_data.get("language") or self.instance.language or settings.LANGUAGE_CODE
+
+
 @admin.register(Client)
 class ClientAdmin(LocationScopedAdmin):
+    form = ClientForm
     list_display = ["last_name", "first_name", "email", "mobile_phone", "preferred_location", "created_at"]
     list_filter = ["preferred_location"]
     search_fields = ["first_name", "last_name", "email", "mobile_phone"]

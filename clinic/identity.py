@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from .errors import BusinessRuleError
 from .hashing import contact_hash, normalise_email
+from .languages import current_language
 from .models import Client
 
 if TYPE_CHECKING:
@@ -96,14 +97,17 @@ def new_client_from_booking(
     location: Location | None,
     date_of_birth: date | None = None,
     adult_attested_at: datetime | None = None,
+    language: str | None = None,
 ) -> Client:
     """A new record holding exactly what an unauthenticated form was given.
 
     Never a look-up: matching by a typed email or phone would let anyone
     read or change a stranger's record (see the module docstring).
     adult_attested_at: when the form's "I am 18 or older" was ticked (one insert, no update after).
+    language: the one the form was shown in (default: the active language); texts and emails use it.
     """
     return Client.objects.create(
+        language=language or current_language(),
         first_name=first_name.strip(),
         last_name=last_name.strip(),
         email=(email or "").strip().lower(),
@@ -133,6 +137,7 @@ def client_for_booking(
     Signed out, a new record holding what was typed: never a look-up by email or phone.
     """
     if signed_in is not None and signed_in.erased_at is None:
+        remember_language(signed_in)
         return signed_in, False
     client = new_client_from_booking(
         first_name=first_name,
@@ -144,6 +149,14 @@ def client_for_booking(
         adult_attested_at=adult_attested_at,
     )
     return client, True
+
+
+def remember_language(client: Client, language: str | None = None) -> None:
+    """The client booked (or joined the waitlist) in this language: write to them in it from now on."""
+    language = language or current_language()
+    if client.language != language:
+        client.language = language
+        client.save(update_fields=["language", "updated_at"])
 
 
 def mark_email_verified(*, client_ids: Iterable[int], email: str, now: datetime | None = None) -> int:

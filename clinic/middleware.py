@@ -18,7 +18,7 @@ from django.contrib.auth import logout
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +121,24 @@ class StaffTimezoneMiddleware:
             return self.get_response(request)
         with timezone.override(zone):
             return self.get_response(request)
+
+
+class StaffEnglishMiddleware:
+    """The admin and the staff sign-in steps in English, whatever the browser's language.
+
+    LocaleMiddleware picks the visitor's language for the public pages; staff work in English,
+    so the admin is not half-translated by Django's own Spanish catalog.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith(("/admin/", "/staff/")):
+            return self.get_response(request)
+        translation.activate(settings.LANGUAGE_CODE)
+        request.LANGUAGE_CODE = settings.LANGUAGE_CODE
+        return self.get_response(request)
 
 
 def _staff_zone(user):

@@ -10,6 +10,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 from phonenumber_field.phonenumber import PhoneNumber
 
 from .hashing import normalise_email
+from .languages import language_choices
 
 
 @functools.cache
@@ -85,6 +86,9 @@ class Client(models.Model):
     processing_restricted = models.BooleanField(default=False)
     # Set when the SMS provider says the number cannot take texts.
     mobile_phone_problem = models.CharField(max_length=200, blank=True)
+    # The language the client booked in: their texts and emails are written in it (clinic/languages.py).
+    # Choices are settings.LANGUAGES (a callable: adding a language needs no migration).
+    language = models.CharField(max_length=10, choices=language_choices, default="en")
     # For the front desk, e.g. the differing contact details of a merged duplicate.
     notes = models.TextField("front desk notes", blank=True)
     # Set when the person was erased (anonymised) on request or by retention.

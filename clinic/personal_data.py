@@ -23,6 +23,7 @@ def export_client_records(client_ids):
                 "adult_attested_at": c.adult_attested_at.isoformat() if c.adult_attested_at else None,
                 "email_verified_at": c.email_verified_at.isoformat() if c.email_verified_at else None,
                 "phone_verified_at": c.phone_verified_at.isoformat() if c.phone_verified_at else None,
+                "language": c.language,
                 "notes": c.notes,
                 "created_at": c.created_at.isoformat(),
             }

@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "clinic.middleware.StaffIdleTimeoutMiddleware",
     # Admin times in the zone of the staff member's locations (clinic/timefmt.py).
     "clinic.middleware.StaffTimezoneMiddleware",
+    # The admin in English whatever the browser asks (staff work in English).
+    "clinic.middleware.StaffEnglishMiddleware",
     # request.user.is_verified(); then staff two-step sign-in when enabled.
     "django_otp.middleware.OTPMiddleware",
     "clinic.twofactor.StaffTwoFactorMiddleware",
@@ -186,6 +188,13 @@ USE_I18N = True
 USE_TZ = True
 # The admin's one time format, "Tue 1 Dec 2026, 10:00 AM PST" (clinic/timefmt.py).
 FORMAT_MODULE_PATH = ["clinic.formats"]
+# The visitor's language: chosen with the chooser on every public page (Django's
+# set_language view, remembered in this cookie), else the browser's Accept-Language,
+# else LANGUAGE_CODE. The admin stays in English. A client's language is remembered on
+# the client (Client.language) for their texts and emails. Adding one: README "Languages".
+LANGUAGE_COOKIE_NAME = "language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -15,6 +15,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("staff/two-step/", staff_two_factor, name="staff_two_factor"),
     path("admin/", admin.site.urls),
+    # The language chooser posts here (Django's set_language; the choice is kept in a cookie).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("privacy/", include("privacy.urls")),
     path("messaging/", include("messaging.urls")),
     path("payments/", include("payments.urls")),

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from clinic.errors import BusinessRuleError
+from clinic.languages import client_language
 from clinic.models import Client
 
 from .models import (
@@ -340,15 +341,23 @@ def send_forms_link(*, appointment_id: int, now: datetime | None = None, reminde
             if not reminder:
                 request.emailed_at = now
                 request.save(update_fields=["emailed_at"])
-            body = (
-                f"Hello {client.first_name},\n\nBefore your {visit.service.name} visit at "
-                f"{settings.CLINIC_NAME} {visit.location.name}, please complete your forms on this private "
-                f"link (it works on your phone, no account needed):\n\n{url}\n\n"
-                "Do not forward this email: the link opens your forms.\n"
-            )
-            subject = f"Please complete your forms before your visit to {settings.CLINIC_NAME}"
-            if reminder:
-                subject = "Reminder: " + subject
+            with client_language(client):  # in the client's language (the form templates stay the clinic's words)
+                body = gettext(
+                    "Hello %(name)s,\n\nBefore your %(service)s visit at %(clinic)s %(location)s, please complete "
+                    "your forms on this private link (it works on your phone, no account needed):\n\n%(url)s\n\n"
+                    "Do not forward this email: the link opens your forms.\n"
+                ) % {
+                    "name": client.first_name,
+                    "service": visit.service.name,
+                    "clinic": settings.CLINIC_NAME,
+                    "location": visit.location.name,
+                    "url": url,
+                }
+                subject = gettext("Please complete your forms before your visit to %(clinic)s") % {
+                    "clinic": settings.CLINIC_NAME
+                }
+                if reminder:
+                    subject = gettext("Reminder: %(subject)s") % {"subject": subject}
             transaction.on_commit(
                 lambda: send_mail(subject=subject, message=body, from_email=None, recipient_list=[client.email])
             )
@@ -359,7 +368,13 @@ def send_forms_link(*, appointment_id: int, now: datetime | None = None, reminde
                 request.save(update_fields=["texted_at"])
             queue_message(
                 to_number=number_on_file(client),
-                body=f"{settings.CLINIC_NAME}: please complete your forms before your visit: {url}",
+                body=_in_language_of(
+                    client,
+                    lambda: (
+                        gettext("%(clinic)s: please complete your forms before your visit: %(url)s")
+                        % {"clinic": settings.CLINIC_NAME, "url": url}
+                    ),
+                ),
                 location=visit.location,
                 client=client,
                 appointment=visit,
@@ -369,6 +384,11 @@ def send_forms_link(*, appointment_id: int, now: datetime | None = None, reminde
             )
             sent["texted"] = True
     return sent
+
+
+def _in_language_of(client, render):  # type: ignore[no-untyped-def]
+    with client_language(client):
+        return render()
 
 
 def send_due_form_reminders(*, now: datetime | None = None) -> int:

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentSource, AppointmentStatus
 from appointments.selectors import visit_service_names
+from clinic.languages import client_language
 from clinic.models import Client
 
 from . import texts
@@ -44,10 +45,10 @@ def queue_booking_confirmation(*, appointment_id: int, now: datetime | None = No
     if permission or extra:
         kind = MessageKind.CONFIRMATION
         body = texts.booking_confirmation(appointment, visit_service_names(appointment))
-        body += f" {texts.join_invitation()}" if invite else ""
+        body += f" {_join_invitation(client)}" if invite else ""
         dedupe_key = f"confirmation:{appointment.pk}:{int(appointment.start.timestamp())}"
     else:
-        kind, body, dedupe_key = MessageKind.MARKETING_CONFIRMATION, texts.join_invitation(), f"join:{client.pk}"
+        kind, body, dedupe_key = MessageKind.MARKETING_CONFIRMATION, _join_invitation(client), f"join:{client.pk}"
     with transaction.atomic():
         if not extra and appointment.source == AppointmentSource.ONLINE:
             # Bookings with one number at the same moment take turns here, so each sees the other's text.
@@ -111,6 +112,18 @@ def queue_cancellation_notice(*, appointment_id: int, now: datetime | None = Non
         return None  # already queued
 
 
+def _join_invitation(client: Client) -> str:
+    with client_language(client):
+        return texts.join_invitation()
+
+
+def _any_of(prompts: list[str]) -> Q:
+    found = Q(pk__in=[])
+    for prompt in prompts:
+        found |= Q(body__contains=prompt)
+    return found
+
+
 def join_invitation_due(client: Client) -> bool:
     """Should this record's number be asked to confirm its SMS marketing opt-in (reply JOIN)? Once per record.
 
@@ -120,7 +133,8 @@ def join_invitation_due(client: Client) -> bool:
     if client.phone_verified_at is not None or not may_contact(client=client, purpose=Purpose.MARKETING_CONFIRMATION):
         return False
     asked_before = (
-        SmsMessage.objects.filter(client=client, direction=Direction.OUTBOUND, body__contains=texts.JOIN_PROMPT)
+        SmsMessage.objects.filter(client=client, direction=Direction.OUTBOUND)
+        .filter(_any_of(texts.join_prompts()))
         .exclude(status=MessageStatus.SKIPPED)
         .exists()
     )
@@ -148,7 +162,7 @@ def queue_join_invitation(*, client_id: int, now: datetime | None = None) -> Sms
         with transaction.atomic():
             return queue_message(
                 to_number=phone,
-                body=texts.join_invitation(),
+                body=_join_invitation(client),
                 location=client.preferred_location,
                 client=client,
                 kind=MessageKind.MARKETING_CONFIRMATION,

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from appointments.models import Appointment, AppointmentStatus
 from appointments.services import AppointmentStatusError, confirm_appointment
 from clinic import identity
 from clinic.errors import BusinessRuleError
+from clinic.languages import client_language, language_of
 from clinic.models import Client, Location
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.selectors import current_consents
@@ -116,48 +117,23 @@ def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None, o
         transaction.on_commit(selectors.inbox_changed)  # the admin menu's unread count
 
         suppressed_before = opt_outs.is_sms_opted_out(from_number)
-        reply = ""
-        if keyword == Keyword.OPT_OUT:
-            opt_outs.add_sms_opt_out(
-                phone=from_number,
-                # The keyword, never the person's own words (they may hold a name and outlive erasure).
-                reason=f"Replied {_opt_out_word(body)} by SMS",
-                source=OptOutSource.SMS_KEYWORD,
-                actor=ConsentActor.CLIENT,
-                evidence=message_sid,
+        with translation.override(_reply_language(body, sender)):
+            reply = _act(
+                body=body,
+                keyword=keyword,
+                app_keyword=app_keyword,
+                inbound=inbound,
+                suppressed_before=suppressed_before,
+                over_limit=over_limit,
+                message_sid=message_sid,
+                from_number=from_number,
+                to_number=to_number,
+                clients=clients,
+                location=location,
+                now=now,
             )
-            # The single message a suppressed number may receive.
-            reply = (
-                ""
-                if suppressed_before
-                else texts.opt_out_confirmation(normalise(body) == "CANCEL", location, spanish=spanish_keyword(body))
-            )
-        elif over_limit:
+        if reply is None:
             return InboundResult(keyword)  # stored for the front desk; nothing else done for a runaway sender
-        elif keyword == Keyword.OPT_IN:
-            _opt_in(phone=from_number, clients=clients, evidence=message_sid)
-            reply = texts.opt_in_confirmation()
-        elif app_keyword is not None:
-            # An app's keyword (C, JOIN, the waitlist's YES): never for a STOP'd number (only START lifts a STOP).
-            answer = None
-            if not suppressed_before:
-                answer = app_keyword.handle(
-                    InboundText(
-                        message_sid=message_sid,
-                        phone=from_number,
-                        clients=clients,
-                        location=location,
-                        now=now,
-                        to_number=to_number,
-                    )
-                )
-            if answer is None:  # not for the app after all (or from a STOP'd number): the front desk reads it
-                inbound.read_at = None
-                inbound.save(update_fields=["read_at"])
-            reply = answer if answer and may_contact(purpose=Purpose.REPLY, to=from_number) else ""
-        elif keyword == Keyword.HELP and may_contact(purpose=Purpose.REPLY, to=from_number):
-            reply = texts.help_reply(location, spanish=spanish_keyword(body))
-        # else: nothing else ever goes to an opted-out number (HELP from it is stored, unanswered)
         if keyword in (Keyword.OPT_OUT, Keyword.OPT_IN, Keyword.HELP) and settings.TWILIO_ADVANCED_OPT_OUT:
             reply = ""  # Twilio has already answered these
         if reply:
@@ -177,6 +153,68 @@ def handle_inbound_sms(*, message_sid, from_number, to_number, body, now=None, o
                 status_updated_at=now,
             )
     return InboundResult(keyword, reply=reply)
+
+
+def _reply_language(body, sender):
+    """A Spanish keyword (ALTO, AYUDA, SI...) is answered in Spanish; anything else in the sender's language."""
+    return "es" if spanish_keyword(body) else language_of(sender)
+
+
+def _act(
+    *,
+    body,
+    keyword,
+    app_keyword,
+    inbound,
+    suppressed_before,
+    over_limit,
+    message_sid,
+    from_number,
+    to_number,
+    clients,
+    location,
+    now,
+):
+    """Act on the stored text; the reply to send ("" for none), or None for a runaway sender's text."""
+    reply = ""
+    if keyword == Keyword.OPT_OUT:
+        opt_outs.add_sms_opt_out(
+            phone=from_number,
+            # The keyword, never the person's own words (they may hold a name and outlive erasure).
+            reason=f"Replied {_opt_out_word(body)} by SMS",
+            source=OptOutSource.SMS_KEYWORD,
+            actor=ConsentActor.CLIENT,
+            evidence=message_sid,
+        )
+        # The single message a suppressed number may receive.
+        reply = "" if suppressed_before else texts.opt_out_confirmation(normalise(body) == "CANCEL", location)
+    elif over_limit:
+        return None
+    elif keyword == Keyword.OPT_IN:
+        _opt_in(phone=from_number, clients=clients, evidence=message_sid)
+        reply = texts.opt_in_confirmation()
+    elif app_keyword is not None:
+        # An app's keyword (C, JOIN, the waitlist's YES): never for a STOP'd number (only START lifts a STOP).
+        answer = None
+        if not suppressed_before:
+            answer = app_keyword.handle(
+                InboundText(
+                    message_sid=message_sid,
+                    phone=from_number,
+                    clients=clients,
+                    location=location,
+                    now=now,
+                    to_number=to_number,
+                )
+            )
+        if answer is None:  # not for the app after all (or from a STOP'd number): the front desk reads it
+            inbound.read_at = None
+            inbound.save(update_fields=["read_at"])
+        reply = answer if answer and may_contact(purpose=Purpose.REPLY, to=from_number) else ""
+    elif keyword == Keyword.HELP and may_contact(purpose=Purpose.REPLY, to=from_number):
+        reply = texts.help_reply(location)
+    # else: nothing else ever goes to an opted-out number (HELP from it is stored, unanswered)
+    return reply
 
 
 def _opt_out_word(body):
@@ -219,15 +257,16 @@ def _join(*, phone, clients, evidence, location, now):
     # A text from the number proves control of it, for these records.
     identity.mark_phone_verified(client_ids=[c.pk for c in waiting], phone=phone, now=now)
     for client in waiting:
-        record_consent(
-            client=client,
-            purpose=ConsentPurpose.SMS_MARKETING,
-            granted=True,
-            notice_text=texts.join_invitation(),
-            source=ConsentSource.SMS_KEYWORD,
-            actor=ConsentActor.CLIENT,
-            evidence=evidence,
-        )
+        with client_language(client):  # the invitation as it was texted to them, in their language
+            record_consent(
+                client=client,
+                purpose=ConsentPurpose.SMS_MARKETING,
+                granted=True,
+                notice_text=texts.join_invitation(),
+                source=ConsentSource.SMS_KEYWORD,
+                actor=ConsentActor.CLIENT,
+                evidence=evidence,
+            )
     return texts.join_confirmation()
 
 

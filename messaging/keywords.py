@@ -26,9 +26,15 @@ class Keyword(Enum):
     NONE = "none"
 
 
-# Spanish keywords work like the English ones, and are answered in Spanish (spanish_keyword()).
+# Spanish keywords work like the English ones, whatever the client's language, and are answered in
+# Spanish (spanish_keyword()). Accents do not matter ("SÍ" is "SI"). INICIAR is the Spanish START:
+# a plain "start" verb nobody texts a clinic in another sense (not INICIO, "home", nor SI, the
+# waitlist's yes); the Spanish replies still name START, which every carrier and Twilio honour.
 SPANISH_OPT_OUT_WORDS = {"ALTO", "PARAR"}
+SPANISH_OPT_IN_WORDS = {"INICIAR"}
 SPANISH_HELP_WORDS = {"AYUDA"}
+# Spanish words of registered keywords (waitlist SI for YES, UNIRME for JOIN): also answered in Spanish.
+SPANISH_APP_WORDS = {"SI", "UNIRME"}
 OPT_OUT_WORDS = {
     "STOP",
     "STOPALL",
@@ -41,13 +47,13 @@ OPT_OUT_WORDS = {
     "OPT OUT",
     *SPANISH_OPT_OUT_WORDS,
 }
-OPT_IN_WORDS = {"START", "UNSTOP"}
+OPT_IN_WORDS = {"START", "UNSTOP", *SPANISH_OPT_IN_WORDS}
 HELP_WORDS = {"HELP", "INFO", *SPANISH_HELP_WORDS}
 # Messaging's own registered keywords (messaging.apps): C confirms the next visit (not YES: carriers
 # treat YES as an opt-in word); JOIN confirms an SMS marketing opt-in ticked on a form (double opt-in;
-# not YES, taken by the waitlist's offers). Spanish (UNIRME) to come with the Spanish texts.
+# not YES, taken by the waitlist's offers); UNIRME is the Spanish JOIN. (C is the same in Spanish.)
 CONFIRM_WORDS = {"C", "CONFIRM"}
-JOIN_WORDS = {"JOIN"}
+JOIN_WORDS = {"JOIN", "UNIRME"}
 # Carrier keywords: they always mean what the carriers say, and no app may register them.
 CARRIER_WORDS = frozenset(OPT_OUT_WORDS | OPT_IN_WORDS | HELP_WORDS)
 
@@ -79,14 +85,17 @@ def clean_text(value, *, keep_newlines=True):
 def normalise(body):
     # NFKC first: full-width "ＳＴＯＰ" and other compatibility forms read as STOP.
     text = "".join(ch for ch in clean_text(body) if unicodedata.category(ch) != "Cf")  # zero-width and format marks
-    text = unicodedata.normalize("NFKC", text).upper().replace("’", "").replace("'", "")
+    text = unicodedata.normalize("NFKC", text)
+    # Accents dropped ("SÍ" is "SI", "PARÁR" is "PARAR"): decomposed, their combining marks removed.
+    text = "".join(ch for ch in unicodedata.normalize("NFD", text) if unicodedata.category(ch) != "Mn")
+    text = text.upper().replace("’", "").replace("'", "")
     text = re.sub(r"[^A-Z0-9 ]+", " ", text)
     return " ".join(text.split())
 
 
 def spanish_keyword(body) -> bool:
-    """Whether the text is a Spanish keyword (ALTO, PARAR, AYUDA): its reply is then in Spanish."""
-    return normalise(body) in SPANISH_OPT_OUT_WORDS | SPANISH_HELP_WORDS
+    """Whether the text is a Spanish keyword (ALTO, PARAR, INICIAR, AYUDA, SI, UNIRME): its reply is then in Spanish."""
+    return normalise(body) in SPANISH_OPT_OUT_WORDS | SPANISH_OPT_IN_WORDS | SPANISH_HELP_WORDS | SPANISH_APP_WORDS
 
 
 def classify(body):

@@ -9,6 +9,7 @@ ISO currency code, never a float.
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Location
 
@@ -163,32 +164,32 @@ class CardSetup(models.Model):
 
 
 class PaymentKind(models.TextChoices):
-    DEPOSIT = "deposit", "Deposit"
-    LATE_CANCEL_FEE = "late_cancel_fee", "Late-cancel fee"
-    NO_SHOW_FEE = "no_show_fee", "No-show fee"
-    BALANCE = "balance", "Balance at checkout"
+    DEPOSIT = "deposit", _("Deposit")
+    LATE_CANCEL_FEE = "late_cancel_fee", _("Late-cancel fee")
+    NO_SHOW_FEE = "no_show_fee", _("No-show fee")
+    BALANCE = "balance", _("Balance at checkout")
 
 
 class PaymentMethod(models.TextChoices):
     """How the money was taken: through Stripe (online, or the card on file off-session), or at the desk,
     where the clinic's own till or card terminal took it and we only record the amount."""
 
-    STRIPE = "stripe", "Stripe"
-    DESK_CASH = "desk_cash", "Cash at the desk"
-    DESK_CARD_TERMINAL = "desk_card_terminal", "Card terminal at the desk"
+    STRIPE = "stripe", _("Stripe")
+    DESK_CASH = "desk_cash", _("Cash at the desk")
+    DESK_CARD_TERMINAL = "desk_card_terminal", _("Card terminal at the desk")
 
 
 class PaymentStatus(models.TextChoices):
-    PENDING = "pending", "Not yet at Stripe"
-    UNKNOWN = "unknown", "Stripe did not answer (to be checked)"
-    REQUIRES_PAYMENT_METHOD = "requires_payment_method", "Waiting for the client's card"
-    REQUIRES_ACTION = "requires_action", "Card needs the client's authentication"
-    PROCESSING = "processing", "Processing"
-    SUCCEEDED = "succeeded", "Paid"
-    FAILED = "failed", "Failed"
-    CANCELED = "canceled", "Cancelled"
-    PARTIALLY_REFUNDED = "partially_refunded", "Partly refunded"
-    REFUNDED = "refunded", "Refunded"
+    PENDING = "pending", _("Not yet at Stripe")
+    UNKNOWN = "unknown", _("Stripe did not answer (to be checked)")
+    REQUIRES_PAYMENT_METHOD = "requires_payment_method", _("Waiting for the client's card")
+    REQUIRES_ACTION = "requires_action", _("Card needs the client's authentication")
+    PROCESSING = "processing", _("Processing")
+    SUCCEEDED = "succeeded", _("Paid")
+    FAILED = "failed", _("Failed")
+    CANCELED = "canceled", _("Cancelled")
+    PARTIALLY_REFUNDED = "partially_refunded", _("Partly refunded")
+    REFUNDED = "refunded", _("Refunded")
 
 
 class Payment(models.Model):

@@ -11,7 +11,9 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from clinic.languages import client_language
 from clinic.queueing import enqueue
 
 from .models import Payment, PaymentStatus, Refund, RefundStatus, format_money
@@ -47,12 +49,14 @@ def send_payment_receipt(*, payment_id: int) -> bool:
         if payment.client is None or not payment.client.email:
             return False
         amount = format_money(payment.amount, payment.currency)
-        _send(
-            subject=f"Receipt: {payment.get_kind_display().lower()} of {amount}",
-            template="payments/email/payment_receipt.txt",
-            context={"payment": payment, "amount": amount},
-            to=payment.client.email,
-        )
+        with client_language(payment.client):
+            _send(
+                subject=gettext("Receipt: %(what)s of %(amount)s")
+                % {"what": payment.get_kind_display().lower(), "amount": amount},
+                template="payments/email/payment_receipt.txt",
+                context={"payment": payment, "amount": amount},
+                to=payment.client.email,
+            )
         Payment.objects.filter(pk=payment.pk).update(receipt_emailed_at=timezone.now())
         return True
 
@@ -70,16 +74,18 @@ def send_refund_receipt(*, refund_id: int) -> bool:
         client = refund.payment.client
         if client is None or not client.email:
             return False
-        _send(
-            subject=f"Receipt: refund of {format_money(refund.amount, refund.currency)}",
-            template="payments/email/refund_receipt.txt",
-            context={
-                "refund": refund,
-                "payment": refund.payment,
-                "amount": format_money(refund.amount, refund.currency),
-            },
-            to=client.email,
-        )
+        with client_language(client):
+            _send(
+                subject=gettext("Receipt: refund of %(amount)s")
+                % {"amount": format_money(refund.amount, refund.currency)},
+                template="payments/email/refund_receipt.txt",
+                context={
+                    "refund": refund,
+                    "payment": refund.payment,
+                    "amount": format_money(refund.amount, refund.currency),
+                },
+                to=client.email,
+            )
         Refund.objects.filter(pk=refund.pk).update(receipt_emailed_at=timezone.now())
         return True
 

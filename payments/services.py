@@ -1146,13 +1146,17 @@ def email_authentication_link(*, payment_id: int) -> bool:
     payment = Payment.objects.select_related("client", "location").get(pk=payment_id)
     if payment.client is None or not payment.client.email:
         return False
-    body = render_to_string(
-        "payments/email/authenticate_fee.txt",
-        {"payment": payment, "amount": format_money(payment.amount, payment.currency), "link": fee_link(payment)},
-    )
-    EmailMessage(
-        subject=f"Please confirm your payment to {payment.location.name}", body=body, to=[payment.client.email]
-    ).send()
+    from django.utils.translation import gettext
+
+    from clinic.languages import client_language
+
+    with client_language(payment.client):
+        body = render_to_string(
+            "payments/email/authenticate_fee.txt",
+            {"payment": payment, "amount": format_money(payment.amount, payment.currency), "link": fee_link(payment)},
+        )
+        subject = gettext("Please confirm your payment to %(location)s") % {"location": payment.location.name}
+    EmailMessage(subject=subject, body=body, to=[payment.client.email]).send()
     return True
 
 

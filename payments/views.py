@@ -266,14 +266,14 @@ def local_checkout(request, session_id):
         card = request.POST.get("card", "")
         step = request.POST.get("step", "")
         if card not in dict(LOCAL_CARDS):
-            context["error"] = "Choose a test card."
+            context["error"] = gettext("Choose a test card.")
             return render(request, "payments/local_checkout.html", context, status=400)
         if card == local.DECLINED:
-            context["error"] = "Your card was declined. Try another card."
+            context["error"] = gettext("Your card was declined. Try another card.")
             return render(request, "payments/local_checkout.html", context, status=402)
         if card == local.NEEDS_AUTHENTICATION and step != "authenticated":
             if step == "failed":
-                context["error"] = "The authentication failed. Try again or use another card."
+                context["error"] = gettext("The authentication failed. Try again or use another card.")
                 return render(request, "payments/local_checkout.html", context, status=402)
             context["authenticate"] = card
             return render(request, "payments/local_checkout.html", context)
@@ -318,11 +318,17 @@ def cancellation_terms_provider(*, appointment):
     amount, policy, card = due
     from appointments.booking_steps import CancellationTerms
 
-    notice = (
-        f"Cancelling now is inside {appointment.location.name}'s {policy.window_hours}-hour cancellation window: "
-        f"a late-cancel fee of {format_money(amount, policy.currency)} will be charged to your {card.brand} card "
-        f"ending {card.last4}, as the cancellation policy you accepted when booking says."
-    )
+    notice = gettext(
+        "Cancelling now is inside %(location)s's %(hours)s-hour cancellation window: "
+        "a late-cancel fee of %(amount)s will be charged to your %(brand)s card "
+        "ending %(last4)s, as the cancellation policy you accepted when booking says."
+    ) % {
+        "location": appointment.location.name,
+        "hours": policy.window_hours,
+        "amount": format_money(amount, policy.currency),
+        "brand": card.brand,
+        "last4": card.last4,
+    }
     return CancellationTerms(notice=notice, confirmed=_charge_late_cancel_after_commit)
 
 

@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from clinic.admin import ClientAdmin, LocationScopedAdmin, ReadOnlyAdminMixin, client_inlines
+from clinic.admin import ClientAdmin, ClientForm, LocationScopedAdmin, ReadOnlyAdminMixin, client_inlines
 from clinic.admin_scoping import (
     LocationScopedInline,
     NoSecretLookupsMixin,
@@ -414,7 +414,7 @@ class PrivacyAuditEventAdmin(UnlimitedStaffOnlyAdmin, ReadOnlyAdminMixin, admin.
     readonly_fields = fields
 
 
-class ClientCorrectionForm(forms.ModelForm):
+class ClientCorrectionForm(ClientForm):
     def clean(self):
         # An erased record is anonymised for good: correct_client refuses it, so the form says so first.
         if self.instance.pk and self.instance.erased_at is not None:

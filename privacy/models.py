@@ -138,6 +138,8 @@ class ConsentRecord(models.Model):
     granted = models.BooleanField()
     notice_text = models.TextField(help_text="The exact wording shown when the choice was made.")
     notice_sha256 = models.CharField(max_length=64, editable=False)
+    # The language the notice was shown in (notice_text holds its exact words in it).
+    language = models.CharField(max_length=10, default="en", editable=False)
     source = models.CharField(max_length=30, choices=ConsentSource.choices)
     actor = models.CharField(max_length=10, choices=ConsentActor.choices, default=ConsentActor.CLIENT)
     staff_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

@@ -2,9 +2,13 @@
 
 The ledger stores the text a person saw, so these strings are evidence: change
 them deliberately, and past records keep the wording that was shown then.
+Each is translated (gettext): called in the visitor's language, it returns the words
+shown to them, and the ledger records those words and that language.
 """
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from .models import ConsentPurpose
 
@@ -15,21 +19,24 @@ def booking_notices():
     # The frequency the marketing opt-ins promise is the cap campaigns enforce (messaging.permissions).
     cap = settings.MARKETING_MAX_PER_30_DAYS
     return {
-        ConsentPurpose.PRIVACY_POLICY: (f"I have read and accept the {clinic} privacy policy."),
-        ConsentPurpose.SMS_REMINDERS: (
-            f"Text me appointment confirmations and reminders from {clinic} "
+        ConsentPurpose.PRIVACY_POLICY: _("I have read and accept the %(clinic)s privacy policy.") % {"clinic": clinic},
+        ConsentPurpose.SMS_REMINDERS: _(
+            "Text me appointment confirmations and reminders from %(clinic)s "
             "(about 2 messages per appointment). Msg & data rates may apply. "
             "Reply STOP to opt out, HELP for help. Consent is not a condition of booking."
-        ),
-        ConsentPurpose.SMS_MARKETING: (
-            f"Text me occasional offers and news from {clinic} (up to {cap} messages a month). "
+        )
+        % {"clinic": clinic},
+        ConsentPurpose.SMS_MARKETING: _(
+            "Text me occasional offers and news from %(clinic)s (up to %(cap)s messages a month). "
             "Msg & data rates may apply. Reply STOP to opt out, HELP for help. "
             "Consent is not a condition of booking."
-        ),
-        ConsentPurpose.EMAIL_MARKETING: (
-            f"Email me occasional offers and news from {clinic} (up to {cap} emails a month). "
+        )
+        % {"clinic": clinic, "cap": cap},
+        ConsentPurpose.EMAIL_MARKETING: _(
+            "Email me occasional offers and news from %(clinic)s (up to %(cap)s emails a month). "
             "Unsubscribe at any time with the link in every email."
-        ),
+        )
+        % {"clinic": clinic, "cap": cap},
     }
 
 
@@ -59,29 +66,43 @@ def waitlist_notices():
     per_day = settings.WAITLIST_MAX_OFFERS_PER_DAY
     return {
         ConsentPurpose.PRIVACY_POLICY: booking_notices()[ConsentPurpose.PRIVACY_POLICY],
-        ConsentPurpose.SMS_WAITLIST: (
-            f"Text me when a time I am waiting for opens up at {clinic} (up to {per_day} messages a day; "
-            f"reply YES within {settings.WAITLIST_OFFER_MINUTES} minutes to take it). "
+        ConsentPurpose.SMS_WAITLIST: _(
+            "Text me when a time I am waiting for opens up at %(clinic)s (up to %(per_day)s messages a day; "
+            "reply YES within %(minutes)s minutes to take it). "
             "Msg & data rates may apply. Reply STOP to opt out, HELP for help. "
             "Consent is not a condition of booking."
-        ),
+        )
+        % {"clinic": clinic, "per_day": per_day, "minutes": settings.WAITLIST_OFFER_MINUTES},
     }
 
 
 COOKIE_BANNER_VERSION = "2026-11"
 COOKIE_GROUP_TEXT = {
-    "preferences": "Preference cookies remember your choices on this site.",
-    "analytics": "Analytics cookies (Google Analytics, Google Tag Manager) tell us how the site is used.",
-    "marketing": "Marketing cookies (Meta Pixel for Facebook and Instagram) let us show you our ads elsewhere.",
-    "do_not_sell": (
+    "preferences": gettext_lazy("Preference cookies remember your choices on this site."),
+    "analytics": gettext_lazy("Analytics cookies (Google Analytics, Google Tag Manager) tell us how the site is used."),
+    "marketing": gettext_lazy(
+        "Marketing cookies (Meta Pixel for Facebook and Instagram) let us show you our ads elsewhere."
+    ),
+    "do_not_sell": gettext_lazy(
         "Do Not Sell or Share My Personal Information: no sharing for targeted advertising from this browser."
     ),
 }
 
 
+# The cookie groups' names and descriptions are stored in the database (privacy migration 0004) in
+# English; these marks put them in the catalog so the cookie settings page shows them translated.
+COOKIE_GROUP_WORDS = [
+    gettext_noop("Preferences"),
+    gettext_noop("Remember your choices on this site."),
+    gettext_noop("Analytics"),
+    gettext_noop("Google Analytics and Google Tag Manager tell us how the site is used."),
+    gettext_noop("Marketing"),
+    gettext_noop("The Meta Pixel lets us show you our ads on Facebook and Instagram."),
+]
+
+
 def cookie_banner_text(group):
     """The banner's wording for one choice, with its version: what the ledger stores."""
-    return (
-        f"[cookie banner {COOKIE_BANNER_VERSION}] We use necessary cookies to run this site. With your permission "
-        f"we also use optional cookies. {COOKIE_GROUP_TEXT[group]}"
-    )
+    return f"[cookie banner {COOKIE_BANNER_VERSION}] " + _(
+        "We use necessary cookies to run this site. With your permission we also use optional cookies. %(group)s"
+    ) % {"group": COOKIE_GROUP_TEXT[group]}

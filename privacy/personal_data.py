@@ -42,6 +42,7 @@ def export_consent_history(client_ids):
                 "purpose": r.purpose,
                 "granted": r.granted,
                 "notice_text": r.notice_text,
+                "language": r.language,
                 "source": r.source,
                 "actor": r.actor,
                 "recorded_at": r.recorded_at.isoformat(),

@@ -5,6 +5,8 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
+from clinic.languages import current_language
+
 from .models import ConsentActor, ConsentRecord, PolicyVersion, notice_digest
 
 if TYPE_CHECKING:
@@ -28,8 +30,12 @@ def record_consent(
     user_agent: str = "",
     evidence: str = "",
     policy_version: PolicyVersion | None = None,
+    language: str | None = None,
 ) -> ConsentRecord:
+    """Append one choice. language: the one notice_text is in (default: the active language, which
+    rendered it)."""
     return ConsentRecord.objects.create(
+        language=language or current_language(),
         client=client,
         visitor_id=visitor_id,
         purpose=purpose,
@@ -53,6 +59,7 @@ def record_form_consents(
     ip_address: str | None = None,
     user_agent: str = "",
     visitor_id: str = "",
+    language: str | None = None,
 ) -> list[ConsentRecord]:
     """Record the choices one form gave at once, (purpose, granted, notice text, policy version) each, in order.
 
@@ -60,6 +67,7 @@ def record_form_consents(
     records four choices, and four inserts each in its own savepoint cost the booking request more
     than its own appointment does.
     """
+    shown_in = current_language()
     records = [
         ConsentRecord(
             client=client,
@@ -68,6 +76,7 @@ def record_form_consents(
             granted=granted,
             notice_text=notice_text,
             notice_sha256=notice_digest(notice_text),
+            language=language or shown_in,
             source=source,
             actor=ConsentActor.CLIENT,
             ip_address=ip_address or None,

@@ -20,7 +20,7 @@ class WaitlistConfig(AppConfig):
 
         time_freed.connect(receivers.on_time_freed, dispatch_uid="waitlist-time-freed")
         sms_opted_out.connect(receivers.on_sms_opted_out, dispatch_uid="waitlist-sms-opted-out")
-        register_keyword(name="waitlist_yes", words=["YES", "Y"], handler=keywords.answer_yes)
+        register_keyword(name="waitlist_yes", words=["YES", "Y", "SI"], handler=keywords.answer_yes)
         register_keyword(name="waitlist_no", words=["NO", "N"], handler=keywords.answer_no)
         registry.register(
             "waitlist",

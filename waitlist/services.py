@@ -387,7 +387,7 @@ def _offer_to(
     offer.more_holds.set(holds[1:])
     offer.sms = queue_message(
         to_number=phone,
-        body=texts.offer(opening=opening, services=entry.visit_services()),
+        body=texts.offer(opening=opening, services=entry.visit_services(), client=client),
         location=opening.location,
         client=client,
         kind=MessageKind.WAITLIST_OFFER,

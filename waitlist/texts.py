@@ -1,54 +1,87 @@
-"""The waitlist's texts, in the clinic's words."""
+"""The waitlist's texts, in the clinic's words, translated (gettext).
+
+The offer is written in the waiting client's language (clinic.languages); the replies to YES
+(SI) and NO are written in the language messaging.inbound activates for the reply.
+"""
 
 from datetime import datetime
 
 from django.conf import settings
+from django.utils import translation
+from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
+from django.utils.translation import gettext as _
+
+from clinic.languages import client_language
 
 
 def when(instant: datetime, location) -> str:  # type: ignore[no-untyped-def]
-    """'Tue 3:15 PM' on the location's clock."""
-    return instant.astimezone(location.tzinfo).strftime("%a %-I:%M %p")
+    """'Tue 3:15 PM' on the location's clock ('mar 3:15 PM')."""
+    local = instant.astimezone(location.tzinfo)
+    return f"{WEEKDAYS_ABBR[local.weekday()]} {local:%-I:%M %p}"
 
 
 def names(services) -> str:  # type: ignore[no-untyped-def]
     """'HydraFacial', or a whole visit's services in order: 'Consultation then Neurotoxin'."""
-    return " then ".join(service.name for service in services)
+    return (" " + _("then") + " ").join(service.name for service in services)
 
 
-def offer(*, opening, services) -> str:  # type: ignore[no-untyped-def]
-    at = when(opening.start, opening.location)
-    day = opening.start.astimezone(opening.location.tzinfo).strftime("%b %-d")
-    what = f"a visit of {names(services)}" if len(services) > 1 else names(services)
-    return (
-        f"{settings.CLINIC_NAME}: a time opened up for {what} at {opening.location.name} "
-        f"({day}). Reply YES within {settings.WAITLIST_OFFER_MINUTES} minutes to take {at}, "
-        "or NO to pass. Reply STOP to opt out."
-    )
+def _day(instant: datetime, location) -> str:  # type: ignore[no-untyped-def]
+    """'Dec 1' ('1 dic')."""
+    local = instant.astimezone(location.tzinfo)
+    month = str(MONTHS_3[local.month])
+    if translation.get_language() == "en":
+        month = month.title()
+    return _("%(month)s %(day)s") % {"month": month, "day": local.day}
+
+
+def offer(*, opening, services, client=None) -> str:  # type: ignore[no-untyped-def]
+    with client_language(client):
+        what = names(services)
+        if len(services) > 1:
+            what = _("a visit of %(services)s") % {"services": what}
+        return _(
+            "%(clinic)s: a time opened up for %(service)s at %(location)s (%(day)s). "
+            "Reply YES within %(minutes)s minutes to take %(at)s, or NO to pass. Reply STOP to opt out."
+        ) % {
+            "clinic": settings.CLINIC_NAME,
+            "service": what,
+            "location": opening.location.name,
+            "day": _day(opening.start, opening.location),
+            "minutes": settings.WAITLIST_OFFER_MINUTES,
+            "at": when(opening.start, opening.location),
+        }
 
 
 def booked(offer) -> str:  # type: ignore[no-untyped-def]
     opening = offer.opening
-    return (
-        f"You're booked: {names(offer.entry.visit_services())} on {when(opening.start, opening.location)} "
-        f"at {opening.location.name}. A confirmation email is on its way."
-    )
+    return _("You're booked: %(service)s on %(when)s at %(location)s. A confirmation email is on its way.") % {
+        "service": names(offer.entry.visit_services()),
+        "when": when(opening.start, opening.location),
+        "location": opening.location.name,
+    }
 
 
 def already_booked(offer) -> str:  # type: ignore[no-untyped-def]
     opening = offer.opening
-    return f"You're already booked for {when(opening.start, opening.location)}. See you then!"
+    return _("You're already booked for %(when)s. See you then!") % {"when": when(opening.start, opening.location)}
 
 
 def taken(offer, *, next_time) -> str:  # type: ignore[no-untyped-def]
     opening = offer.opening
-    text = f"Sorry, {when(opening.start, opening.location)} has been taken."
+    text = _("Sorry, %(when)s has been taken.") % {"when": when(opening.start, opening.location)}
     if next_time is not None:
         return (
-            f"{text} The next free time for {names(offer.entry.visit_services())} is "
-            f"{when(next_time, opening.location)}: book it at {settings.SITE_URL}/ or wait for our next text."
+            text
+            + " "
+            + _("The next free time for %(service)s is %(when)s: book it at %(url)s/ or wait for our next text.")
+            % {
+                "service": names(offer.entry.visit_services()),
+                "when": when(next_time, opening.location),
+                "url": settings.SITE_URL,
+            }
         )
-    return f"{text} You're still on the waitlist; we'll text you when another time opens up."
+    return text + " " + _("You're still on the waitlist; we'll text you when another time opens up.")
 
 
 def declined(offer) -> str:  # type: ignore[no-untyped-def]
-    return "No problem: we've passed that time on. You're still on the waitlist."
+    return _("No problem: we've passed that time on. You're still on the waitlist.")

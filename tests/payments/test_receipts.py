@@ -86,5 +86,5 @@ def test_the_manage_page_lists_the_clients_payments(client, django_capture_on_co
     payment = paid_deposit(client, django_capture_on_commit_callbacks)
     appointment = Appointment.objects.get()
     page = client.get(reverse("appointments:manage", args=[manage_token(appointment)])).content.decode()
-    assert "Your payments" in page and "$50.00" in page and PaymentStatus.SUCCEEDED.label in page
+    assert "Your payments" in page and "$50.00" in page and str(PaymentStatus.SUCCEEDED.label) in page
     assert payment.client_id == appointment.client_id

@@ -67,6 +67,8 @@ def test_every_csv_cell_holds_the_value_in_data_json_spreadsheet_safe_and_none_a
     assert "Okafor" not in consent["notice_text"] and consent["notice_text"] == "'=Reminders by text"
     client_row = next(csv.DictReader(io.StringIO(bundle.read("client.csv").decode())))
     assert client_row["last_name"] == "Okafor-Lind"
+    # The language the person is written to in, and each consent notice's language, are theirs too.
+    assert client_row["language"] == "en" and consent["language"] == "en"
 
 
 def test_the_summary_page_names_the_clinic_the_date_and_the_request(bundle):

@@ -98,3 +98,11 @@ def test_deleting_a_staff_user_still_clears_the_link_to_them():
     staff.delete()
     event.refresh_from_db()
     assert event.actor_id is None and event.detail == "Client viewed"
+
+
+@pytest.mark.policy("collect-consent-evidence")
+def test_raw_sql_cannot_change_the_language_a_consent_was_shown_in():
+    record = consent(ClientFactory())
+    table = ConsentRecord._meta.db_table
+    assert refused(f"UPDATE {table} SET language = 'es' WHERE id = %s", [record.pk])
+    assert ConsentRecord.objects.get(pk=record.pk).language == "en"

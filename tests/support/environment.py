@@ -30,6 +30,10 @@ def _test_settings(settings):
     slot_cache.forget_process_copies()
     caches["cookie_consent"].clear()  # this process's cookie groups, as objects
     settings.SITE_URL = "http://testserver"
+    # Each test starts in English: a Spanish request leaves its language active in the thread.
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
