@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from django.conf import settings
+from django.urls import reverse
 
 
 def when(instant: datetime, location) -> str:  # type: ignore[no-untyped-def]
@@ -42,6 +43,16 @@ def taken(offer, *, next_time) -> str:  # type: ignore[no-untyped-def]
             f"{when(next_time, opening.location)}: book it at {settings.SITE_URL}/ or wait for our next text."
         )
     return f"{text} You're still on the waitlist; we'll text you when another time opens up."
+
+
+def book_online(offer) -> str:  # type: ignore[no-untyped-def]
+    entry = offer.entry
+    path = reverse("appointments:choose_time", args=[entry.location.slug, entry.service.slug])
+    return (
+        f"Sorry, {entry.service.name} now needs a deposit or a card on file, which we cannot take by text, "
+        f"so {when(offer.opening.start, offer.opening.location)} was not booked. "
+        f"Book it at {settings.SITE_URL}{path} or call us."
+    )
 
 
 def declined(offer) -> str:  # type: ignore[no-untyped-def]
