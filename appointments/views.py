@@ -176,8 +176,6 @@ def _build_choose_time(params, location_slug, service_slug):
                 _week_query(max(chosen_day - timedelta(days=7), today), practitioner_id) if chosen_day > today else None
             ),
             "has_any_slot": first_start is not None,
-            # A deposit or a card is taken on the booking page, not by a text reply: no waitlist for it.
-            "takes_a_payment": booking_steps.step_for(location=location, service=service) is not None,
         },
     )
     context = {
