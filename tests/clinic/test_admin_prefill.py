@@ -8,18 +8,24 @@ from datetime import timedelta
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment
 from clinic.roles import CLINIC_MANAGER
-from tests.clinic.test_admin_scoping import staff
 from tests.support.builders import AppointmentFactory, StaffFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
 
 ODD_VALUES = ["abc", "99999999999999999999", "１２", "1,x"]
 OWN_APPS = {"clinic", "appointments", "messaging", "privacy", "payments", "waitlist", "clinical_forms", "accounts"}
+
+
+def staff(role, *locations):
+    user = StaffFactory(locations=list(locations))
+    user.groups.add(Group.objects.get(name=role))
+    return user
 
 
 def add_urls():

@@ -920,7 +920,7 @@ def asks_for_a_deposit(clinic):
     PaymentRequirement.objects.create(location=location, service=service, kind="deposit_fixed", deposit_amount=5000)
 
 
-@pytest.mark.policy("payments")
+@pytest.mark.policy("sms-waitlist")
 def test_a_service_that_takes_a_deposit_is_never_booked_unpaid_through_the_waitlist(client, clinic):
     """The rule the booking page keeps (a deposit or a card before the time is booked) holds for a YES too:
     an offer texted before the clinic asked for a deposit books nothing, frees the time and says how to book."""
@@ -936,7 +936,7 @@ def test_a_service_that_takes_a_deposit_is_never_booked_unpaid_through_the_waitl
     assert not SlotHold.objects.exists()  # the time is free for the booking page (where the deposit is taken)
 
 
-@pytest.mark.policy("payments")
+@pytest.mark.policy("sms-waitlist")
 def test_the_waitlist_neither_takes_nor_offers_a_service_that_takes_a_deposit(client, clinic):
     """Joining says to book online; an entry made before the deposit rule gets no offer, automatic or by hand.
 
