@@ -398,16 +398,6 @@ class AppointmentAdmin(LocationScopedAdmin):
             calendar_url(location_id=appointment.location_id, day=day) + f"#appointment-{appointment.pk}"
         )
 
-    def get_changeform_initial_data(self, request):
-        """A gap clicked in the day calendar opens the add form with ?start=YYYY-MM-DDTHH:MM (local time)."""
-        initial = super().get_changeform_initial_data(request)
-        if "start" in initial:
-            try:
-                initial["start"] = datetime.strptime(str(initial["start"]), "%Y-%m-%dT%H:%M")
-            except ValueError:
-                del initial["start"]
-        return initial
-
     def get_changelist(self, request, **kwargs):
         return NotedChangeList
 

@@ -11,7 +11,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from clinic.admin_scoping import scoped
+from clinic.admin_scoping import is_id, scoped
 from clinic.models import Client, Location
 from clinic.selectors import clients_matching
 
@@ -69,6 +69,10 @@ class FrontDeskVisitForm(forms.Form):
             self.fields[f"practitioner_{n}"] = forms.ModelChoiceField(
                 queryset=people, required=False, label=f"Practitioner for service {n}", empty_label="Any qualified"
             )
+        # A prefill from the query string: an id that is not a number opens its field empty (not a 500).
+        for name, field in self.fields.items():
+            if isinstance(field, forms.ModelChoiceField) and name in self.initial and not is_id(self.initial[name]):
+                del self.initial[name]
 
     def parts(self):
         """[(service, practitioner or None)] in order, skipping empty rows."""

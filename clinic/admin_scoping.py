@@ -19,8 +19,10 @@ one of theirs, or who have an appointment (any status) at one of theirs.
 """
 
 from collections.abc import Callable
+from datetime import date, datetime
 
 from django.contrib import admin
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
@@ -95,7 +97,64 @@ class ScopedRelationsMixin:
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
-class LocationScopedAdmin(ScopedRelationsMixin, FilteredSearchNotice):
+MAX_ID = 2**63 - 1  # PostgreSQL's bigint
+PREFILL_DATETIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")  # the day calendar's "book here" links
+
+
+def is_id(value) -> bool:
+    """A record id as typed in a query string: ASCII digits within the database's range (not "１２", "1e3", NUL)."""
+    text = str(value)
+    return text.isascii() and text.isdigit() and int(text) <= MAX_ID
+
+
+def _prefill_datetime(value):
+    for fmt in PREFILL_DATETIME_FORMATS:
+        try:
+            return datetime.strptime(str(value), fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def safe_prefill(model, initial: dict) -> dict:
+    """An add form's prefill from the query string, keeping only what the form can show.
+
+    A relation's id that is not a number, and a date or time that does not parse, are dropped (that field
+    opens empty) instead of failing while the form renders (a 500).
+    """
+    kept = {}
+    for name, value in initial.items():
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:  # not a model field: the admin's own (e.g. a search term), left to it
+            kept[name] = value
+            continue
+        values = value if isinstance(value, list) else [value]
+        if field.is_relation:
+            if all(is_id(v) for v in values):
+                kept[name] = value
+        elif field.get_internal_type() == "DateTimeField":
+            parsed = _prefill_datetime(value)
+            if parsed is not None:
+                kept[name] = parsed
+        elif field.get_internal_type() == "DateField":
+            try:
+                kept[name] = date.fromisoformat(str(value))
+            except ValueError:
+                pass
+        else:
+            kept[name] = value
+    return kept
+
+
+class SafePrefillMixin:
+    """Add forms prefilled from the query string never fail on what was typed there (safe_prefill)."""
+
+    def get_changeform_initial_data(self, request):
+        return safe_prefill(self.model, super().get_changeform_initial_data(request))
+
+
+class LocationScopedAdmin(SafePrefillMixin, ScopedRelationsMixin, FilteredSearchNotice):
     """Staff tied to locations see and edit only those locations' records (the rules above)."""
 
     def scope(self, request, queryset):

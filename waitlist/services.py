@@ -70,6 +70,22 @@ class WaitlistRefused(BusinessRuleError):
     """A waitlist request or a hand offer breaks a rule (the message says which)."""
 
 
+def takes_a_payment(*, location: Location, service: Service) -> bool:
+    """Booking this service here takes a deposit or a card on file first (appointments.booking_steps).
+
+    A text reply cannot take one, so the waitlist neither takes nor offers such a service, and a YES
+    never books it unpaid (the rule may come in while an offer waits): it is booked on the booking page.
+    """
+    return booking_steps.step_for(location=location, service=service) is not None
+
+
+def _payment_refusal(service: Service) -> str:
+    return (
+        f"{service.name} needs a deposit or a card on file when it is booked, which a text reply cannot take: "
+        "please book it online, or call the clinic."
+    )
+
+
 @dataclass
 class WaitlistConsents:
     privacy_policy: bool
@@ -115,6 +131,8 @@ def join_waitlist(
         raise WaitlistRefused(f"Choose days from today to {settings.BOOKING_HORIZON_DAYS} days ahead.")
     if not service.is_active or not service.locations.filter(pk=location.pk).exists():
         raise WaitlistRefused(f"{service} is not offered at {location}.")
+    if takes_a_payment(location=location, service=service):
+        raise WaitlistRefused(_payment_refusal(service))
     if practitioner is not None and not (
         practitioner.is_active
         and practitioner.locations.filter(pk=location.pk).exists()
@@ -364,6 +382,8 @@ def offer_opening(*, opening_id: int, now: datetime | None = None) -> WaitlistOf
 def _offer_to(
     *, opening: Opening, entry: WaitlistEntry, now: datetime, staff_user: "User | None" = None, exact: bool = False
 ) -> WaitlistOffer | None:
+    if any(takes_a_payment(location=opening.location, service=each) for each in entry.visit_services()):
+        return None  # a deposit or a card rule came in after this person joined: not by text
     client = entry.client
     phone = number_on_file(client)
     if not phone or offers_today(phone=phone, now=now) >= daily_offer_limit(client=client, phone=phone):
@@ -410,6 +430,9 @@ def offer_by_hand(*, entry_id: int, practitioner_id: int, start: datetime, staff
             raise WaitlistRefused("Offers go out only during texting hours; try again when they open.")
         if entry.offers.filter(status=OfferStatus.PENDING).exists() or _offer_waiting(number_on_file(entry.client)):
             raise WaitlistRefused("This person's number already has an offer waiting for a reply.")
+        for service in entry.visit_services():
+            if takes_a_payment(location=entry.location, service=service):
+                raise WaitlistRefused(_payment_refusal(service))
         opening = Opening.objects.create(
             location=entry.location,
             practitioner_id=practitioner_id,
@@ -493,6 +516,10 @@ def accept_offer(*, phone: str, now: datetime | None = None) -> str | None:
         if offer.status != OfferStatus.PENDING or offer.expires_at <= now or opening.status != OpeningStatus.OPEN:
             return texts.taken(offer, next_time=_next_free_time(offer.entry))
         entry = offer.entry
+        if any(takes_a_payment(location=opening.location, service=each) for each in entry.visit_services()):
+            # The clinic began asking a deposit or a card while the offer waited: never booked unpaid.
+            _close_offer(offer, OfferStatus.EXPIRED, now)
+            return texts.book_online(offer)
         try:
             booked = _book_offered(offer, opening)
         except (SlotUnavailable, BookingRefused):

@@ -7,6 +7,7 @@ The offer is written in the waiting client's language (clinic.languages); the re
 from datetime import datetime
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import translation
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
@@ -81,6 +82,19 @@ def taken(offer, *, next_time) -> str:  # type: ignore[no-untyped-def]
             }
         )
     return text + " " + _("You're still on the waitlist; we'll text you when another time opens up.")
+
+
+def book_online(offer) -> str:  # type: ignore[no-untyped-def]
+    entry = offer.entry
+    path = reverse("appointments:choose_time", args=[entry.location.slug, entry.service.slug])
+    return _(
+        "Sorry, %(service)s now needs a deposit or a card on file, which we cannot take by text, "
+        "so %(when)s was not booked. Book it at %(url)s or call us."
+    ) % {
+        "service": names(entry.visit_services()),
+        "when": when(offer.opening.start, offer.opening.location),
+        "url": f"{settings.SITE_URL}{path}",
+    }
 
 
 def declined(offer) -> str:  # type: ignore[no-untyped-def]

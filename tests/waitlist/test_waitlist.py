@@ -908,3 +908,52 @@ def test_a_cancelled_visit_frees_each_of_its_services_times_for_the_waitlist(db,
 
     freed = sorted(Opening.objects.values_list("practitioner_id", "start", "end"))
     assert freed == sorted((part.practitioner_id, part.start, part.end) for part in [*online, *at_the_desk])
+
+
+# --- Services that take a deposit or a card on file ---------------------------------------------------
+
+
+def asks_for_a_deposit(clinic):
+    from payments.models import PaymentRequirement
+
+    location, service, _ = clinic
+    PaymentRequirement.objects.create(location=location, service=service, kind="deposit_fixed", deposit_amount=5000)
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_a_service_that_takes_a_deposit_is_never_booked_unpaid_through_the_waitlist(client, clinic):
+    """The rule the booking page keeps (a deposit or a card before the time is booked) holds for a YES too:
+    an offer texted before the clinic asked for a deposit books nothing, frees the time and says how to book."""
+    location, service, _ = clinic
+    join(clinic, ANA)
+    services.offer_opening(opening_id=freed(clinic).pk)
+    asks_for_a_deposit(clinic)
+    reply = twiml_message(inbound(client, "YES", sender=ANA))
+    assert not Appointment.objects.exists()
+    assert "deposit or a card" in reply
+    assert reverse("appointments:choose_time", args=[location.slug, service.slug]) in reply
+    assert offers_to(ANA).get().status == OfferStatus.EXPIRED
+    assert not SlotHold.objects.exists()  # the time is free for the booking page (where the deposit is taken)
+
+
+@pytest.mark.policy("sms-waitlist")
+def test_the_waitlist_neither_takes_nor_offers_a_service_that_takes_a_deposit(client, clinic):
+    """Joining says to book online; an entry made before the deposit rule gets no offer, automatic or by hand.
+
+    (The times page's cached body keeps its waitlist link: the join page is what answers.)
+    """
+    location, service, person = clinic
+    entry = join(clinic, ANA)
+    asks_for_a_deposit(clinic)
+    with pytest.raises(services.WaitlistRefused, match="deposit or a card"):
+        join(clinic, BEN, name="Ben")
+    assert services.offer_opening(opening_id=freed(clinic).pk) is None
+    with pytest.raises(services.WaitlistRefused, match="deposit or a card"):
+        services.offer_by_hand(
+            entry_id=entry.pk,
+            practitioner_id=person.pk,
+            start=FREED.replace(hour=11),
+            staff_user=StaffFactory(locations=[location]),
+        )
+    assert not WaitlistOffer.objects.exists() and not SlotHold.objects.exists()
+    assert not SmsMessage.objects.filter(kind=MessageKind.WAITLIST_OFFER).exists()
