@@ -46,7 +46,8 @@ def test_intake_answers_the_same_for_known_and_unknown_emails(client, dana, run_
     unknown = submit(client, run_tasks, RequestType.ACCESS, email="nobody@example.com").content.decode()
     strip = lambda html: re.sub(r'(PR-[0-9A-F]{8}|name="csrfmiddlewaretoken" value="[^"]+")', "", html)  # noqa: E731
     assert strip(known) == strip(unknown)
-    assert "Reyesworth" not in known and "555" not in known
+    # The random reference (PR-…) may itself hold "555": it is stripped before looking for the phone.
+    assert "Reyesworth" not in strip(known) and "555" not in strip(known)
 
 
 @pytest.mark.policy("rights-how")
