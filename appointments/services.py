@@ -545,20 +545,44 @@ def _hold(
         chosen, end = _choose_free_practitioner(
             location=location, service=service, start=start, practitioner_id=practitioner_id
         )
-        hold = SlotHold.objects.create(
+        return _write_hold(
             location=location,
             service=service,
             practitioner_id=chosen,
             start=start,
+            end=end,
             occupied_until=end + service.buffer_after,  # the practitioner's own duration of the service
             expires_at=expires_at,
-            reason=reason[:100],
+            reason=reason,
         )
-        units = _units_to_hold(location=location, service=service, start=start, end=end)
-        HeldUnit.objects.bulk_create(
-            HeldUnit(hold=hold, unit_id=unit_id, start=start, occupied_until=until) for unit_id, until in units
-        )
-        return hold
+
+
+def _write_hold(
+    *,
+    location: "Location",
+    service: Service,
+    practitioner_id: int,
+    start: datetime,
+    end: datetime,
+    occupied_until: datetime,
+    expires_at: datetime,
+    reason: str,
+) -> SlotHold:
+    """The hold row and a unit of each room or device the service needs (callers hold the booking locks)."""
+    hold = SlotHold.objects.create(
+        location=location,
+        service=service,
+        practitioner_id=practitioner_id,
+        start=start,
+        occupied_until=occupied_until,
+        expires_at=expires_at,
+        reason=reason[:100],
+    )
+    units = _units_to_hold(location=location, service=service, start=start, end=end)
+    HeldUnit.objects.bulk_create(
+        HeldUnit(hold=hold, unit_id=unit_id, start=start, occupied_until=until) for unit_id, until in units
+    )
+    return hold
 
 
 def release_hold(*, hold_id: int | None) -> None:
@@ -1418,24 +1442,20 @@ def hold_visit_booking(
         with transaction.atomic():
             lock_visit(location=location, services=services, practitioner_ids=practitioner_ids)
             plan = _plan_visit(location=location, services=services, start=start, practitioner_ids=practitioner_ids)
-            holds = []
-            for part, service in zip(plan.parts, services, strict=True):
-                hold = SlotHold.objects.create(
+            # Under the unit locks; each part sees this visit's earlier parts' held units.
+            holds = [
+                _write_hold(
                     location=location,
                     service=service,
                     practitioner_id=part.practitioner_id,
                     start=part.start,
+                    end=part.end,
                     occupied_until=part.occupied_until,
                     expires_at=expires_at,
-                    reason=reason[:100],
+                    reason=reason,
                 )
-                # Under the unit locks; sees this visit's earlier parts' held units.
-                units = _units_to_hold(location=location, service=service, start=part.start, end=part.end)
-                HeldUnit.objects.bulk_create(
-                    HeldUnit(hold=hold, unit_id=unit_id, start=part.start, occupied_until=until)
-                    for unit_id, until in units
-                )
-                holds.append(hold)
+                for part, service in zip(plan.parts, services, strict=True)
+            ]
             client, created = client_for_booking(details=details, location=location, signed_in=signed_in)
             if created:
                 _record_booking_consents(client=client, consents=consents, meta=meta or RequestMeta())
