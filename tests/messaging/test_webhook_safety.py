@@ -37,9 +37,15 @@ def tight_limits(settings):
 
 @pytest.mark.policy("sms-stop")
 def test_unsigned_traffic_does_not_use_up_a_senders_budget(client, tight_limits):
-    """Forged posts with the victim's number are 403 before any counter; the real STOP then goes through."""
+    """Forged posts with the victim's number are 403 before any counter; the real texts then go through.
+
+    A STOP is answered even over the limit (it is never lost), so the sender's next ordinary text (HELP,
+    answered 429 over the limit) is what shows the forged posts counted for nothing.
+    """
     for n in range(10):
         assert post(client, INBOUND, inbound("hello", f"SM{n:032d}"), sign=False).status_code == 403
+    helped = post(client, INBOUND, inbound("HELP", "SM" + "9" * 32))
+    assert helped.status_code == 200 and "<Message>" in helped.content.decode()
     response = post(client, INBOUND, inbound("STOP", "SM" + "a" * 32))
     assert response.status_code == 200 and "unsubscribed" in response.content.decode()
     assert SmsOptOut.objects.filter(phone_hash=contact_hash(PHONE)).exists()

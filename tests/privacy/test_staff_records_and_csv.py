@@ -114,3 +114,31 @@ def test_staff_views_of_a_privacy_request_are_audited(admin_client, admin_user):
     )
     assert admin_client.get(reverse("admin:privacy_datasubjectrequest_change", args=[dsr.pk])).status_code == 200
     assert PrivacyAuditEvent.objects.filter(action=AuditAction.DATA_VIEWED, request=dsr, actor=admin_user).count() == 1
+
+
+@pytest.mark.policy("security")
+def test_staff_exports_of_a_persons_data_and_of_the_request_register_are_audited(
+    admin_client, admin_user, hostile_client
+):
+    """Downloading a request's export from the admin, and the register CSV, each leave an audit row naming the staff."""
+    now = timezone.now()
+    dsr = DataSubjectRequest.objects.create(
+        request_type="access",
+        email="z@example.com",
+        regime=Regime.GDPR,
+        received_at=now,
+        due_at=now + timedelta(days=30),
+        verified_at=now,
+    )
+    dsr.clients.add(hostile_client)
+    exported = PrivacyAuditEvent.objects.filter(action=AuditAction.DATA_EXPORTED, actor=admin_user)
+
+    response = admin_client.get(reverse("admin:privacy_request_export", args=[dsr.pk]))
+    assert response.status_code == 200 and zipfile.is_zipfile(io.BytesIO(response.content))
+    assert exported.filter(request=dsr).count() == 1
+
+    admin_client.post(
+        reverse("admin:privacy_datasubjectrequest_changelist"),
+        {"action": "export_register_csv", "_selected_action": [dsr.pk]},
+    )
+    assert exported.filter(request=None, detail__startswith="Request register CSV").count() == 1
