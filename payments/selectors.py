@@ -221,3 +221,13 @@ def services_paid_for(*, payment: Payment) -> list[str]:
             Appointment.objects.filter(visit_id=appointment.visit_id).select_related("service").order_by("start", "pk")
         )
     return [part.service.name for part in parts]
+
+
+def checkout_service_names(*, checkout: Any) -> list[str]:
+    """The services an online booking's payment step was for: its one service, or every part of its visit in order."""
+    if not checkout.visit_parts:
+        return [checkout.service.name]
+    from appointments.models import Service
+
+    names = Service.objects.in_bulk([part["service"] for part in checkout.visit_parts])
+    return [names[part["service"]].name for part in checkout.visit_parts if part["service"] in names]

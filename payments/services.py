@@ -710,12 +710,7 @@ def go_to_checkout(
 
 
 def _checkout_services(checkout: BookingCheckout) -> str:
-    if not checkout.is_visit:
-        return checkout.service.name
-    from appointments.models import Service
-
-    names = Service.objects.in_bulk([part["service"] for part in checkout.visit_parts])
-    return ", ".join(names[part["service"]].name for part in checkout.visit_parts if part["service"] in names)
+    return ", ".join(selectors.checkout_service_names(checkout=checkout))
 
 
 def _checkout_amount(checkout: BookingCheckout) -> tuple[int, str]:

@@ -203,3 +203,32 @@ def test_a_late_visit_payments_refund_whose_answer_was_lost_is_sent_again_by_the
     with django_capture_on_commit_callbacks(execute=True):
         reconcile_payments.apply()
     assert len([m for m in mail.outbox if m.subject.startswith("Receipt")]) == 2
+
+
+def test_a_visit_clients_export_names_every_service_and_erasure_deletes_their_stripe_customer(
+    client, clinic, fake_stripe, django_capture_on_commit_callbacks
+):
+    from payments.models import StripeCustomer
+    from privacy.erasure import erase_clients
+    from privacy.registry import export_subject
+
+    checkout = visit_at_stripe(client, clinic)
+    session = fake_stripe.complete_session(checkout.stripe_checkout_session_id)
+    post_event(client, event("checkout.session.completed", session))
+    visit_booked_whole_once(checkout)
+    person = checkout.client_id
+    data = export_subject([person])
+    (booking,) = data["online_booking_checkouts"]
+    assert booking["service"] == "Consultation, HydraFacial" and booking["status"] == CheckoutStatus.BOOKED
+    assert [(p["amount_minor"], p["kind"]) for p in data["payments"]] == [(7000, "deposit")]
+    customer_id = StripeCustomer.objects.get(client_id=person).stripe_customer_id
+    assert customer_id in fake_stripe.customers
+
+    with django_capture_on_commit_callbacks(execute=True):
+        erase_clients(client_ids=[person], reason="test")
+    assert [c["path"] for c in fake_stripe.calls("DELETE", "/v1/customers")] == [f"/v1/customers/{customer_id}"]
+    assert customer_id not in fake_stripe.customers and not StripeCustomer.objects.exists()
+    kept = Payment.objects.get()
+    assert kept.client_id is None and (kept.amount, kept.currency) == (7000, "usd")
+    assert BookingCheckout.objects.get().client_id is None
+    assert export_subject([person])["online_booking_checkouts"] == []
