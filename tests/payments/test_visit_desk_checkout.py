@@ -227,3 +227,65 @@ def test_two_desk_checkouts_of_one_visit_from_different_parts_at_once_take_the_b
         taken = Payment.objects.filter(kind=PaymentKind.BALANCE, appointment__client_id=checkout.client_id)
         assert [p.amount for p in taken] == [35000], (round_, outcomes)
         assert any(isinstance(o, str) and "Nothing is due" in o for o in outcomes), outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_call_to_the_payments_provider_happens_inside_a_database_transaction_along_a_visits_payments(settings):
+    """The visit's payment step (customer, Checkout page, its completion asked of Stripe), the expiry pass closing
+    another visit's page, and the desk's charge of the visit's balance to the card on file: never under a lock."""
+    from datetime import timedelta
+
+    from django.test import Client as HttpClient
+    from django.utils import timezone
+
+    from appointments.models import SlotHold
+    from tests.payments.test_local_backend_and_no_lock import WatchingBackend
+    from tests.support.visits import visit_day
+
+    settings.PAYMENTS_BACKEND = "tests.payments.test_local_backend_and_no_lock.WatchingBackend"
+    WatchingBackend.seen = []
+    clinic = visit_clinic()
+    services.save_cancellation_policy(location=clinic.location, window_hours=24, late_cancel_fee=0, no_show_fee=0)
+    PaymentRequirement.objects.create(
+        location=clinic.location, service=clinic.consultation, kind="none", price_amount=10000
+    )
+    PaymentRequirement.objects.create(
+        location=clinic.location, service=clinic.facial, kind="deposit_fixed", deposit_amount=5000, price_amount=30000
+    )
+    ids = f"{clinic.consultation.pk},{clinic.facial.pk}"
+    checkouts = []
+    for days in (10, 11):
+        http = HttpClient()
+        response = http.post(
+            visit_url(clinic.location) + "details/",
+            {**visit_form([]), "services": ids, "start": at(9, day=visit_day(days)).isoformat()},
+        )
+        checkout = BookingCheckout.objects.get(key=response.url.rstrip("/").split("/")[-1])
+        accept_policy(http, checkout)
+        checkouts.append((http, checkout))
+    from payments.backends import local
+
+    paid = checkouts[0][1]
+    paid.refresh_from_db()
+    # What the simulated page does when the client pays (the page itself runs with the plain local backend only).
+    local.complete_session(paid.stripe_checkout_session_id, payment_method="pm_card_visa")
+    services.sync_booking_checkout(checkout_id=paid.pk)
+    left = checkouts[1][1]
+    past = timezone.now() - timedelta(seconds=1)
+    BookingCheckout.objects.filter(pk=left.pk).update(hold_expires_at=past)
+    SlotHold.objects.filter(pk__in=left.hold_ids).update(expires_at=past)
+    services.expire_booking_checkouts()
+    first = Appointment.objects.filter(client_id=BookingCheckout.objects.get(pk=paid.pk).client_id).first()
+    taken = services.take_balance_at_checkout(appointment_id=first.pk, method=PaymentMethod.STRIPE)
+    assert taken.status == PaymentStatus.SUCCEEDED and taken.amount == 35000
+    calls = {name for name, _ in WatchingBackend.seen}
+    assert calls >= {
+        "create_customer",
+        "create_checkout_session",
+        "retrieve_checkout_session",
+        "retrieve_payment_intent",
+        "card_details",
+        "expire_checkout_session",
+        "create_payment_intent",
+    }
+    assert [name for name, in_transaction in WatchingBackend.seen if in_transaction] == []
