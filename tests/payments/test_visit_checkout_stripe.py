@@ -232,3 +232,21 @@ def test_a_visit_clients_export_names_every_service_and_erasure_deletes_their_st
     assert kept.client_id is None and (kept.amount, kept.currency) == (7000, "usd")
     assert BookingCheckout.objects.get().client_id is None
     assert export_subject([person])["online_booking_checkouts"] == []
+
+
+def test_a_visits_card_saved_after_the_hold_ended_for_a_part_taken_meanwhile_books_nothing_and_charges_nothing(
+    client, clinic, fake_stripe
+):
+    PaymentRequirement.objects.filter(service=clinic.facial).update(kind="card_on_file", deposit_amount=None)
+    PaymentRequirement.objects.filter(service=clinic.consultation).delete()
+    checkout = visit_at_stripe(client, clinic)
+    assert checkout.payment_id is None and checkout.card_setup_id is not None
+    (create,) = fake_stripe.calls("POST", "/v1/checkout/sessions")
+    assert create["params"]["mode"] == "setup"
+    session = fake_stripe.complete_session(checkout.stripe_checkout_session_id)
+    hold_runs_out(checkout)
+    taken = facial_taken_by_someone_else(clinic)
+    post_event(client, event("checkout.session.completed", session))
+    checkout.refresh_from_db()
+    assert checkout.status == CheckoutStatus.NOT_BOOKED and list(Appointment.objects.all()) == [taken]
+    assert not fake_stripe.payment_intents and not Payment.objects.exists() and not SlotHold.objects.exists()
