@@ -417,11 +417,17 @@ def checkout_view(model_admin, request, appointment_pk):
         name: format_money(getattr(balance, name), balance.currency)
         for name in ("deposit_paid", "taken_at_checkout", "due")
     }
+    # A visit of several services: each part still on, with its price (one balance for the visit).
+    parts = [
+        (part.service, format_money(part.price, balance.currency) if part.price is not None else None)
+        for part in balance.parts
+    ]
     context = {
         **model_admin.admin_site.each_context(request),
         "title": "Check out",
         "appointment": appointment,
         "balance": balance,
+        "parts": parts if appointment.visit_id else [],
         "price": format_money(balance.price, balance.currency) if balance.price is not None else None,
         "money": money,
         "card": card,

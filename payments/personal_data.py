@@ -1,6 +1,7 @@
 """The payments app's personal data: only Stripe ids, card brand, last four digits, expiry and amounts."""
 
 from .models import BookingCheckout, CardSetup, Payment, Refund, SavedCard, StripeCustomer
+from .selectors import checkout_service_names
 from .services import forget_clients
 
 
@@ -60,7 +61,8 @@ def export_payments(client_ids):
         ],
         "online_booking_checkouts": [
             {
-                "service": b.service.name,
+                # A visit's checkout names every service of the visit, not only its first.
+                "service": ", ".join(checkout_service_names(checkout=b)),
                 "location": b.location.name,
                 "start": b.start.isoformat(),
                 "status": b.status,

@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 from clinic.languages import client_language
 from clinic.queueing import enqueue
 
+from . import selectors
 from .models import Payment, PaymentStatus, Refund, RefundStatus, format_money
 
 PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
@@ -54,7 +55,12 @@ def send_payment_receipt(*, payment_id: int) -> bool:
                 subject=gettext("Receipt: %(what)s of %(amount)s")
                 % {"what": payment.get_kind_display().lower(), "amount": amount},
                 template="payments/email/payment_receipt.txt",
-                context={"payment": payment, "amount": amount},
+                context={
+                    "payment": payment,
+                    "amount": amount,
+                    # A visit's payment names every service of the visit, not only the first.
+                    "services": selectors.services_paid_for(payment=payment),
+                },
                 to=payment.client.email,
             )
         Payment.objects.filter(pk=payment.pk).update(receipt_emailed_at=timezone.now())

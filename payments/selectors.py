@@ -125,24 +125,109 @@ _COUNTED = [
 
 
 @dataclass(frozen=True)
+class BalancePart:
+    """One service the checkout charges for: its name and price here (None when not set)."""
+
+    service: str
+    price: int | None
+
+
+@dataclass(frozen=True)
 class AppointmentBalance:
-    """What a visit costs at checkout, in minor units: the price (None when not set for the service here),
-    the deposit kept (paid less refunded), what was already taken at checkout, and what is still due."""
+    """What a visit costs at checkout, in minor units: the price (None when not set for a service here), the
+    deposit kept (paid less refunded), what was already taken at checkout, and what is still due. For a visit
+    of several services it is one balance for the whole visit: every part still on (not cancelled, not a no-show)
+    priced, less the visit's one deposit, however its parts were split."""
 
     price: int | None
     currency: str
     deposit_paid: int
     taken_at_checkout: int
     due: int
+    parts: tuple[BalancePart, ...] = ()
+    mixed_currencies: bool = False
+
+
+# A visit's parts that are charged at checkout: the ones that happened or are to happen now.
+_CHARGED_STATUSES = ("booked", "confirmed", "checked_in", "completed")
+
+
+def checkout_appointments(*, appointment: Any) -> list[Any]:
+    """The appointments one checkout covers, in order: the appointment alone, or every part of its visit that is
+    still on (a cancelled or missed part is not charged; the visit's deposit still counts in full)."""
+    from appointments.models import Appointment
+
+    if appointment.visit_id is None:
+        return [appointment]
+    return list(
+        Appointment.objects.filter(visit_id=appointment.visit_id, status__in=_CHARGED_STATUSES)
+        .select_related("service", "location")
+        .order_by("start", "pk")
+    )
 
 
 def appointment_balance(*, appointment: Any) -> AppointmentBalance:
-    requirement = payment_requirement(location=appointment.location, service_id=appointment.service_id)
-    price = requirement.price_amount if requirement else None
-    currency = requirement.currency if requirement else "usd"
-    payments = Payment.objects.filter(appointment_id=appointment.pk, status__in=_COUNTED)
+    from appointments.models import Appointment
+
+    charged = checkout_appointments(appointment=appointment)
+    parts, currencies = [], set()
+    for part in charged:
+        requirement = payment_requirement(location=part.location, service_id=part.service_id)
+        parts.append(BalancePart(service=part.service.name, price=requirement.price_amount if requirement else None))
+        if requirement is not None and requirement.price_amount is not None:
+            currencies.add(requirement.currency)
+    unpriced = not parts or any(part.price is None for part in parts)
+    price = None if unpriced else sum(part.price or 0 for part in parts)
+    currency = min(currencies) if currencies else "usd"
+    # The deposit sits on the visit's first appointment and the balance on whichever part checked out: the
+    # visit's payments all count, on every part (a cancelled one's too), so nothing is taken twice.
+    if appointment.visit_id is None:
+        paid_for = Payment.objects.filter(appointment_id=appointment.pk)
+    else:
+        paid_for = Payment.objects.filter(
+            appointment_id__in=Appointment.objects.filter(visit_id=appointment.visit_id).values("pk")
+        )
+    payments = paid_for.filter(status__in=_COUNTED)
     kept = models.F("amount") - models.F("amount_refunded")
     deposit = payments.filter(kind=PaymentKind.DEPOSIT).aggregate(total=Sum(kept))["total"] or 0
     taken = payments.filter(kind=PaymentKind.BALANCE).aggregate(total=Sum(kept))["total"] or 0
     due = max((price or 0) - deposit - taken, 0)
-    return AppointmentBalance(price=price, currency=currency, deposit_paid=deposit, taken_at_checkout=taken, due=due)
+    return AppointmentBalance(
+        price=price,
+        currency=currency,
+        deposit_paid=deposit,
+        taken_at_checkout=taken,
+        due=due,
+        parts=tuple(parts),
+        mixed_currencies=len(currencies) > 1,
+    )
+
+
+def services_paid_for(*, payment: Payment) -> list[str]:
+    """The services a payment is for, in the visit's order, for its receipt: the appointment's own, or every
+    service of its visit (a visit's deposit and fees are for the whole visit; its balance for the parts it
+    charged, the ones still on)."""
+    from appointments.models import Appointment
+
+    appointment = payment.appointment
+    if appointment is None:
+        return []
+    if appointment.visit_id is None:
+        return [appointment.service.name]
+    if payment.kind == PaymentKind.BALANCE:
+        parts = checkout_appointments(appointment=appointment)
+    else:
+        parts = list(
+            Appointment.objects.filter(visit_id=appointment.visit_id).select_related("service").order_by("start", "pk")
+        )
+    return [part.service.name for part in parts]
+
+
+def checkout_service_names(*, checkout: Any) -> list[str]:
+    """The services an online booking's payment step was for: its one service, or every part of its visit in order."""
+    if not checkout.visit_parts:
+        return [checkout.service.name]
+    from appointments.models import Service
+
+    names = Service.objects.in_bulk([part["service"] for part in checkout.visit_parts])
+    return [names[part["service"]].name for part in checkout.visit_parts if part["service"] in names]

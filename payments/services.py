@@ -710,12 +710,7 @@ def go_to_checkout(
 
 
 def _checkout_services(checkout: BookingCheckout) -> str:
-    if not checkout.is_visit:
-        return checkout.service.name
-    from appointments.models import Service
-
-    names = Service.objects.in_bulk([part["service"] for part in checkout.visit_parts])
-    return ", ".join(names[part["service"]].name for part in checkout.visit_parts if part["service"] in names)
+    return ", ".join(selectors.checkout_service_names(checkout=checkout))
 
 
 def _checkout_amount(checkout: BookingCheckout) -> tuple[int, str]:
@@ -1209,24 +1204,44 @@ def _fee_session_completed(obj: dict[str, Any]) -> None:
 
 def take_balance_at_checkout(*, appointment_id: int, method: str, staff_user: Any = None) -> Payment:
     """Complete the visit and take what is still due: the price here less the deposit kept and anything
-    already taken at checkout, computed now (never a form's amount). At the desk (cash, the clinic's card
-    terminal) the amount is recorded as taken; with the card on file it is charged off-session under the
-    payment's own key, outside the lock. The appointment's row lock makes a second click take nothing more."""
+    already taken at checkout, computed now (never a form's amount). A visit of several services checks out
+    whole: every part still on is completed and one balance is taken (all parts' prices less the visit's
+    deposit), whichever part the desk started from. At the desk (cash, the clinic's card terminal) the amount
+    is recorded as taken; with the card on file it is charged off-session under the payment's own key, outside
+    the lock. The appointments' row locks make a second click take nothing more."""
     from appointments import services as appointment_services
-    from appointments.models import AppointmentStatus
+    from appointments.models import Appointment, AppointmentStatus
 
     if method not in PaymentMethod.values:
         raise PaymentRefused("Choose how the balance is taken.")
     with transaction.atomic():
-        # Completing it takes the appointment's row lock (appointments' own service) for this transaction:
-        # a second checkout waits, then finds the balance taken.
-        try:
-            appointment = appointment_services.change_appointment_status(
-                appointment_id=appointment_id, status=AppointmentStatus.COMPLETED
+        asked = Appointment.objects.filter(pk=appointment_id).first()
+        if asked is None:
+            raise PaymentRefused("This appointment no longer exists.")
+        if asked.visit_id is not None:
+            # Every part's row, in the visit's order (the same order from any part): a second checkout of
+            # the visit, from this part or another, waits here, then finds the balance taken.
+            list(
+                Appointment.objects.select_for_update(of=("self",))
+                .filter(visit_id=asked.visit_id)
+                .order_by("start", "pk")
+                .values_list("pk", flat=True)
             )
+        charged = selectors.checkout_appointments(appointment=asked)
+        to_complete = [part.pk for part in charged] if asked.pk in {part.pk for part in charged} else [asked.pk]
+        # Completing takes each appointment's row lock (appointments' own service, its rules and gates).
+        try:
+            completed = [
+                appointment_services.change_appointment_status(appointment_id=pk, status=AppointmentStatus.COMPLETED)
+                for pk in to_complete
+            ]
         except BusinessRuleError as exc:
             raise PaymentRefused(str(exc)) from exc
+        # The balance goes on the visit's first part checked out (its deposit's, unless that one was cancelled).
+        appointment = completed[0]
         balance = selectors.appointment_balance(appointment=appointment)
+        if balance.mixed_currencies:
+            raise PaymentRefused("This visit's services are priced in different currencies: take each at the desk.")
         if balance.price is None:
             raise PaymentRefused(
                 "This service has no price at this location (Payments > Payment requirements): the balance is unknown."

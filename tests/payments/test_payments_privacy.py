@@ -116,3 +116,27 @@ def test_the_policy_page_names_stripe_as_a_subprocessor_only_while_payments_go_t
     assert "Stripe" not in html and "Twilio" in html
     settings.PAYMENTS_BACKEND = "payments.backends.stripe.PaymentsBackend"
     assert "Stripe" in client.get("/privacy/").content.decode()
+
+
+@pytest.mark.policy("use-payments", "share-service-providers")
+def test_every_published_version_of_the_policy_in_either_language_names_stripe_only_while_payments_are_on(
+    client, settings
+):
+    from datetime import date
+
+    from privacy.demo import seed_privacy_demo_data
+    from privacy.models import PolicyVersion
+
+    seed_privacy_demo_data()
+    PolicyVersion.objects.create(version="2025-01", effective_date=date(2025, 1, 1), body="Old.", is_published=True)
+    pages = ["/privacy/", "/privacy/versions/2025-01/"]
+    settings.PAYMENTS_BACKEND = "payments.backends.local.PaymentsBackend"
+    for page in pages:
+        for language in ("en", "es"):
+            html = client.get(page, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+            assert "Twilio" in html and "Stripe" not in html, (page, language)
+    settings.PAYMENTS_BACKEND = "payments.backends.stripe.PaymentsBackend"
+    for page in pages:
+        for language in ("en", "es"):
+            html = client.get(page, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+            assert "Stripe" in html, (page, language)
