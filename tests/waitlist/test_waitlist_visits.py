@@ -287,3 +287,58 @@ def test_a_visit_entry_matched_through_a_later_service_keeps_the_daily_offer_cap
 
     offer = WaitlistOffer.objects.get(status=OfferStatus.PENDING)
     assert offer.entry.client.mobile_phone == BEN and offer.opening.start == tue(11)
+
+
+def test_a_visit_offered_from_a_time_freed_on_the_day_clocks_go_forward_follows_in_real_time(
+    client, django_capture_on_commit_callbacks
+):
+    """DST: on 2027-03-14 Los Angeles skips 2:00-3:00. Blake's 1:30 AM HydraFacial (an hour: until 3:30 AM)
+    is cancelled; a whole visit's entry is offered 1:30 AM, its consultation until 3:00 AM (30 real minutes)
+    and the HydraFacial from 3:00 AM with Blake, held and booked at those instants."""
+    from appointments.services import change_appointment_status
+    from tests.support.builders import AppointmentFactory, ClientFactory
+
+    monday = datetime(2027, 3, 8, 10, tzinfo=LA)
+    with time_machine.travel(monday, tick=False):
+        clinic = visit_clinic(hours=(datetime.min.time(), datetime(2000, 1, 1, 6).time()))
+        clinic.location.sms_from_number = CLINIC_NUMBER
+        clinic.location.save()
+        services.join_waitlist(
+            location=clinic.location,
+            service=clinic.consultation,
+            more_services=[clinic.facial],
+            practitioner=None,
+            earliest_date=monday.date(),
+            latest_date=monday.date() + timedelta(days=7),
+            details=ClientDetails(first_name="Ana", last_name="Lee", email="ana@example.com", mobile_phone=ANA),
+            consents=services.WaitlistConsents(privacy_policy=True, sms_offers=True),
+            meta=RequestMeta(ip_address="203.0.113.9"),
+        )
+        facial = AppointmentFactory(
+            location=clinic.location,
+            service=clinic.facial,
+            practitioner=clinic.blake,
+            client=ClientFactory(),
+            start=datetime(2027, 3, 14, 9, 30, tzinfo=ZoneInfo("UTC")),  # 1:30 AM PST
+        )
+        assert facial.end.astimezone(LA).strftime("%H:%M %Z") == "03:30 PDT"
+        with django_capture_on_commit_callbacks(execute=True):
+            change_appointment_status(appointment_id=facial.pk, status=AppointmentStatus.CANCELLED)
+
+        offer = WaitlistOffer.objects.get()
+        assert "to take Sun 1:30 AM" in SmsMessage.objects.get(kind=MessageKind.WAITLIST_OFFER).body
+        utc = ZoneInfo("UTC")
+        assert [
+            (h.practitioner, h.start.astimezone(utc).strftime("%H:%M")) for h in SlotHold.objects.order_by("start")
+        ] == [
+            (clinic.avery, "09:30"),
+            (clinic.blake, "10:00"),
+        ]
+        assert twiml_message(inbound(client, "YES", sender=ANA))
+    booked = list(Appointment.objects.exclude(status=AppointmentStatus.CANCELLED).order_by("start"))
+    assert [(a.practitioner, a.start.astimezone(LA).strftime("%H:%M %Z")) for a in booked] == [
+        (clinic.avery, "01:30 PST"),
+        (clinic.blake, "03:00 PDT"),
+    ]
+    assert booked[1].start - booked[0].start == timedelta(minutes=30)
+    assert offer.opening.start == booked[0].start
