@@ -15,14 +15,14 @@ from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.admin_scoping import scoped
+from clinic.admin_scoping import is_id, scoped
 from clinic.timefmt import admin_datetime
 
 from . import services
 from .availability import find_free_slots
 from .forms import parse_slot_start
 from .models import Appointment, Practitioner, Service
-from .visit_availability import find_visit_slots
+from .visit_availability import MAX_VISIT_SERVICES, find_visit_slots
 
 DAYS_SHOWN = 3
 TIMES_SHOWN = 12
@@ -169,7 +169,7 @@ def free_visit_times_to_move_to(appointment: Appointment) -> tuple[list[dict] | 
 def move_visit_view(model_admin: admin.ModelAdmin, request):
     """POST: move the whole visit to the chosen free time (a form per time on its appointments' pages)."""
     raw = request.POST.get("appointment", "")
-    appointment = model_admin.get_queryset(request).filter(pk=raw).first() if raw.isdigit() else None
+    appointment = model_admin.get_queryset(request).filter(pk=raw).first() if is_id(raw) else None
     if appointment is None:
         raise Http404
     if not model_admin.has_change_permission(request, appointment):
@@ -183,7 +183,7 @@ def move_visit_view(model_admin: admin.ModelAdmin, request):
             .filter(pk__in=[int(p) for p in raw_people])
             .values_list("pk", "name")
         )
-        if all(p.isdigit() for p in raw_people)
+        if all(is_id(p) for p in raw_people) and len(raw_people) <= MAX_VISIT_SERVICES
         else {}
     )
     try:

@@ -245,3 +245,31 @@ def test_a_visit_moved_by_the_front_desk_onto_the_day_clocks_go_back_keeps_its_p
     # The HydraFacial starts 30 real minutes later: 1:00 AM again on the wall clock, now standard time.
     assert second.start == start + timedelta(minutes=30)
     assert second.start.astimezone(LA).strftime("%H:%M %Z") == "01:00 PST"
+
+
+@pytest.mark.parametrize(
+    ("appointment", "people", "start"),
+    [
+        ("99999999999999999999", None, None),
+        ("abc", None, None),
+        (None, "", None),
+        (None, "1,,2", None),
+        (None, "99999999999999999999,1", None),
+        (None, "1,2,3,4,5,6", None),
+        (None, None, "tomorrow"),
+        (None, None, "9999-12-31T23:59:59+00:00"),
+    ],
+)
+def test_a_hand_made_visit_move_with_odd_values_is_refused_never_a_500(
+    client, clinic, visit, appointment, people, start
+):
+    client.force_login(front_desk_user(clinic.location))
+    data = {
+        "appointment": appointment or visit[0].pk,
+        "start": start or at(14).astimezone(UTC).isoformat(),
+        "practitioners": people if people is not None else f"{clinic.avery.pk},{clinic.blake.pk}",
+        "loaded_version": _version(visit),
+    }
+    response = client.post(MOVE_VISIT_URL, data)
+    assert response.status_code in (302, 404)
+    assert [s for s, _, _ in _times(visit)] == [at(9), at(9, 30)]
