@@ -1450,19 +1450,36 @@ def hold_visit(
     Under the visit's locks, so a hold and a booking never both get one time; book_visit(hold_ids=...)
     takes them.
     """
+    chosen: list[int | None] = [p.practitioner_id for p in plan.parts]
     with transaction.atomic():
-        lock_visit(location=location, services=services, practitioner_ids=[p.practitioner_id for p in plan.parts])
-        return [
-            _hold(
-                location=location,
-                service=service,
-                start=part.start,
-                practitioner_id=part.practitioner_id,
-                expires_at=expires_at,
-                reason=reason,
-            )
-            for part, service in zip(plan.parts, services, strict=True)
-        ]
+        lock_visit(location=location, services=services, practitioner_ids=chosen)
+        # Checked again as a whole under the locks, then written as the visit's payment step writes its holds: a
+        # later part starts when the one before ends plus its clean-up, often between the single-service grid's
+        # starts, so it is not re-checked as a single booking would be.
+        found = _plan_visit(location=location, services=services, start=plan.start, practitioner_ids=chosen)
+        return _write_visit_holds(
+            location=location, services=services, plan=found, expires_at=expires_at, reason=reason
+        )
+
+
+def _write_visit_holds(
+    *, location: "Location", services: list[Service], plan: VisitSlot, expires_at: datetime, reason: str
+) -> list[SlotHold]:
+    """One hold per part of a visit planned under its locks (its practitioner, rooms and devices), in order;
+    each part's units are picked seeing this visit's earlier parts' held units."""
+    return [
+        _write_hold(
+            location=location,
+            service=service,
+            practitioner_id=part.practitioner_id,
+            start=part.start,
+            end=part.end,
+            occupied_until=part.occupied_until,
+            expires_at=expires_at,
+            reason=reason,
+        )
+        for part, service in zip(plan.parts, services, strict=True)
+    ]
 
 
 def hold_visit_booking(
@@ -1492,19 +1509,9 @@ def hold_visit_booking(
             lock_visit(location=location, services=services, practitioner_ids=practitioner_ids)
             plan = _plan_visit(location=location, services=services, start=start, practitioner_ids=practitioner_ids)
             # Under the unit locks; each part sees this visit's earlier parts' held units.
-            holds = [
-                _write_hold(
-                    location=location,
-                    service=service,
-                    practitioner_id=part.practitioner_id,
-                    start=part.start,
-                    end=part.end,
-                    occupied_until=part.occupied_until,
-                    expires_at=expires_at,
-                    reason=reason,
-                )
-                for part, service in zip(plan.parts, services, strict=True)
-            ]
+            holds = _write_visit_holds(
+                location=location, services=services, plan=plan, expires_at=expires_at, reason=reason
+            )
             client, created = client_for_booking(details=details, location=location, signed_in=signed_in)
             if created:
                 _record_booking_consents(client=client, consents=consents, meta=meta or RequestMeta())

@@ -342,3 +342,24 @@ def test_a_visit_offered_from_a_time_freed_on_the_day_clocks_go_forward_follows_
     ]
     assert booked[1].start - booked[0].start == timedelta(minutes=30)
     assert offer.opening.start == booked[0].start
+
+
+def test_a_visit_whose_later_part_starts_off_the_booking_grid_is_still_held_and_offered(
+    clinic, django_capture_on_commit_callbacks
+):
+    """A consultation with 10 minutes of clean-up puts the HydraFacial at 9:40, between the 15-minute starts a
+    single service is offered at: the offer still holds that part (as the visit's own payment step does)."""
+    clinic.consultation.buffer_after_minutes = 10
+    clinic.consultation.save()
+    join(clinic, ANA, [clinic.consultation, clinic.facial])
+    services.offer_opening(
+        opening_id=services.record_freed_time(
+            location_id=clinic.location.pk, practitioner_id=clinic.avery.pk, start=tue(9), end=tue(9, 30)
+        ).pk
+    )
+    offer = WaitlistOffer.objects.get()
+    assert [(h.practitioner, h.start) for h in SlotHold.objects.order_by("start")] == [
+        (clinic.avery, tue(9)),
+        (clinic.blake, tue(9, 40)),
+    ]
+    assert offer.more_holds.get().start == tue(9, 40)
