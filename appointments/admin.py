@@ -47,7 +47,7 @@ from .models import (
     TimeOff,
     WorkingHours,
 )
-from .move_admin import free_times_to_move_to, move_view
+from .move_admin import free_times_to_move_to, free_visit_times_to_move_to, move_view, move_visit_view
 from .phone_booking import phone_booking_view
 from .visit_admin import book_visit_view
 
@@ -293,6 +293,11 @@ class AppointmentAdmin(LocationScopedAdmin):
                 name="appointments_move",
             ),
             path(
+                "move-visit/",
+                self.admin_site.admin_view(require_POST(partial(move_visit_view, self))),
+                name="appointments_move_visit",
+            ),
+            path(
                 "phone/",
                 self.admin_site.admin_view(partial(phone_booking_view, self)),
                 name="appointments_phone_booking",
@@ -430,11 +435,14 @@ class AppointmentAdmin(LocationScopedAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         appointment = self.get_object(request, object_id)
         if appointment is not None and request.method == "GET" and self.has_change_permission(request, appointment):
-            # Rescheduling: the next free times, each a one-click move (move_admin).
+            # Rescheduling: the next free times, each a one-click move (move_admin); a visit's move as a whole.
+            visit_times, visit_version = free_visit_times_to_move_to(appointment)
             extra_context = {
                 **(extra_context or {}),
                 "free_times": free_times_to_move_to(appointment),
                 "loaded_version": appointment.updated_at.isoformat(),
+                "visit_free_times": visit_times,
+                "visit_version": visit_version,
             }
         response = super().change_view(request, object_id, form_url, extra_context)
         if response.status_code == 200:

@@ -256,13 +256,16 @@ def busy_times(
     exclude_appointment_id=None,
     using_hold_id=None,
     now=None,
+    exclude_appointment_ids=(),
 ):
     """({practitioner id: busy}, {unit id: busy}): merged busy intervals in µs, read in one plain SQL statement.
 
     A practitioner is busy during their time off, non-cancelled appointments and unexpired held times
     (SlotHold); a room or device during its non-cancelled appointments' holds (AssignedUnit) and unexpired
     held times' units (HeldUnit), each within its (start, end) range. exclude_appointment_id: an appointment
-    being moved (its own times are free); using_hold_id: the held time a booking takes (free for it).
+    being moved (its own times are free), or exclude_appointment_ids: a visit's parts being moved;
+    using_hold_id: the held time a booking takes (free for it). The one reading of what is busy, for a single
+    service's search and a visit's alike.
 
     Plain SQL because it runs for every page of free times and every booking (three times a booking flow):
     built through the ORM, compiling its four queries cost more than running them. A test checks it against
@@ -272,6 +275,7 @@ def busy_times(
     now = adapt(now or timezone.now())
     epoch = EpochMicroseconds.plain_sql
     parts, params = [], []
+    excluded = [*exclude_appointment_ids, *([] if exclude_appointment_id is None else [exclude_appointment_id])]
 
     def part(kind, model, key, end, where, values):
         start_us, end_us = epoch("t." + _col(model, "start")), epoch("t." + _col(model, end))
@@ -296,9 +300,9 @@ def busy_times(
             f" AND t.{_col(Appointment, 'occupied_until')} > %s AND t.{_col(Appointment, 'status')} <> %s"
         )
         values = [*pids, end, start, AppointmentStatus.CANCELLED]
-        if exclude_appointment_id is not None:
-            where += f" AND t.{_col(Appointment, 'id')} <> %s"
-            values.append(exclude_appointment_id)
+        if excluded:
+            where += f" AND t.{_col(Appointment, 'id')} NOT IN ({_in(excluded)})"
+            values.extend(excluded)
         part(0, Appointment, "practitioner", "occupied_until", where, values)
         where = (
             f"t.{_col(SlotHold, 'practitioner')} {who} AND t.{_col(SlotHold, 'start')} < %s"
@@ -319,9 +323,9 @@ def busy_times(
             f" = t.{_col(AssignedUnit, 'appointment')} AND a.{_col(Appointment, 'status')} = %s)"
         )
         values = [*uids, end, start, AppointmentStatus.CANCELLED]
-        if exclude_appointment_id is not None:
-            where += f" AND t.{_col(AssignedUnit, 'appointment')} <> %s"
-            values.append(exclude_appointment_id)
+        if excluded:
+            where += f" AND t.{_col(AssignedUnit, 'appointment')} NOT IN ({_in(excluded)})"
+            values.extend(excluded)
         part(1, AssignedUnit, "unit", "occupied_until", where, values)
         where = (
             f"t.{_col(HeldUnit, 'unit')} IN ({_in(uids)}) AND t.{_col(HeldUnit, 'start')} < %s"

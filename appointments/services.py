@@ -887,6 +887,11 @@ def check_front_desk_appointment(
             raise FrontDeskBookingRefused(
                 {None: ["Someone changed this appointment after you opened it. Reload the page to see the change."]}
             )
+        refusal = visit_part_edit_refusal(
+            current, location=location, service=service, practitioner=practitioner, start=start, client=client
+        )
+        if refusal:
+            raise FrontDeskBookingRefused({None: [refusal]})
         # Gated as it will be saved: the service chosen on the form, for the client chosen on it.
         edited = _as_edited(current, service=service, client=client)
         check_status_change(current=current.status, new=status, appointment=edited)
@@ -932,6 +937,50 @@ def check_front_desk_appointment(
     if outside_hours and not override_working_hours:
         raise FrontDeskBookingRefused({None: [*outside_hours, "Tick “Book outside working hours” to book it anyway."]})
     return current
+
+
+def visit_part_edit_refusal(
+    current: Appointment,
+    *,
+    location: "Location",
+    service: Service,
+    practitioner: Practitioner,
+    start: datetime,
+    client: "Client | None",
+) -> str | None:
+    """Why the appointment form may not save this change to one part of a visit, or None when it may.
+
+    A visit's services follow one another back to back for one client: one part's time, service, location or
+    client changed alone would leave a gap or an overlap in the visit. The whole visit moves with "Move the
+    whole visit" (move_visit_from_front_desk). Another practitioner is fine when they take as long, so the
+    next part still follows on time.
+    """
+    if current.visit_id is None:
+        return None
+    changed = [
+        label
+        for label, differs in (
+            ("time", start != current.start),
+            ("service", service.pk != current.service_id),
+            ("location", location.pk != current.location_id),
+            ("client", client is not None and client.pk != current.client_id),
+        )
+        if differs
+    ]
+    if changed:
+        return (
+            f"This appointment is one part of a visit of several services, back to back: its {' and '.join(changed)} "
+            "cannot change on its own. To move the visit, use “Move the whole visit” on this page; to change "
+            "its services, cancel the visit and book it again."
+        )
+    if practitioner.pk != current.practitioner_id and (
+        staff_booking_end(location=location, service=service, practitioner=practitioner, start=start) != current.end
+    ):
+        return (
+            f"{practitioner} takes a different time for {service}, which would break the visit's back-to-back "
+            "times. Choose a practitioner who takes as long, or use “Move the whole visit” on this page."
+        )
+    return None
 
 
 def _as_edited(current: Appointment, *, service: Service, client: "Client | None") -> Appointment:
@@ -1049,7 +1098,7 @@ def move_refusal(appointment: Appointment) -> str | None:
     if appointment.visit_id is not None:
         return (
             "This appointment is one part of a visit of several services, which moves as a whole: "
-            "the client can move it from their manage link, or cancel the visit and book it again."
+            "use “Move the whole visit” on this page (or the client's manage link)."
         )
     return None
 
@@ -1401,19 +1450,36 @@ def hold_visit(
     Under the visit's locks, so a hold and a booking never both get one time; book_visit(hold_ids=...)
     takes them.
     """
+    chosen: list[int | None] = [p.practitioner_id for p in plan.parts]
     with transaction.atomic():
-        lock_visit(location=location, services=services, practitioner_ids=[p.practitioner_id for p in plan.parts])
-        return [
-            _hold(
-                location=location,
-                service=service,
-                start=part.start,
-                practitioner_id=part.practitioner_id,
-                expires_at=expires_at,
-                reason=reason,
-            )
-            for part, service in zip(plan.parts, services, strict=True)
-        ]
+        lock_visit(location=location, services=services, practitioner_ids=chosen)
+        # Checked again as a whole under the locks, then written as the visit's payment step writes its holds: a
+        # later part starts when the one before ends plus its clean-up, often between the single-service grid's
+        # starts, so it is not re-checked as a single booking would be.
+        found = _plan_visit(location=location, services=services, start=plan.start, practitioner_ids=chosen)
+        return _write_visit_holds(
+            location=location, services=services, plan=found, expires_at=expires_at, reason=reason
+        )
+
+
+def _write_visit_holds(
+    *, location: "Location", services: list[Service], plan: VisitSlot, expires_at: datetime, reason: str
+) -> list[SlotHold]:
+    """One hold per part of a visit planned under its locks (its practitioner, rooms and devices), in order;
+    each part's units are picked seeing this visit's earlier parts' held units."""
+    return [
+        _write_hold(
+            location=location,
+            service=service,
+            practitioner_id=part.practitioner_id,
+            start=part.start,
+            end=part.end,
+            occupied_until=part.occupied_until,
+            expires_at=expires_at,
+            reason=reason,
+        )
+        for part, service in zip(plan.parts, services, strict=True)
+    ]
 
 
 def hold_visit_booking(
@@ -1443,19 +1509,9 @@ def hold_visit_booking(
             lock_visit(location=location, services=services, practitioner_ids=practitioner_ids)
             plan = _plan_visit(location=location, services=services, start=start, practitioner_ids=practitioner_ids)
             # Under the unit locks; each part sees this visit's earlier parts' held units.
-            holds = [
-                _write_hold(
-                    location=location,
-                    service=service,
-                    practitioner_id=part.practitioner_id,
-                    start=part.start,
-                    end=part.end,
-                    occupied_until=part.occupied_until,
-                    expires_at=expires_at,
-                    reason=reason,
-                )
-                for part, service in zip(plan.parts, services, strict=True)
-            ]
+            holds = _write_visit_holds(
+                location=location, services=services, plan=plan, expires_at=expires_at, reason=reason
+            )
             client, created = client_for_booking(details=details, location=location, signed_in=signed_in)
             if created:
                 _record_booking_consents(client=client, consents=consents, meta=meta or RequestMeta())
@@ -1563,38 +1619,7 @@ def reschedule_visit_by_client(*, appointment_id: int, new_start: datetime) -> l
                     practitioner_ids=anyone,
                     exclude_appointment_ids=own,
                 )
-            old_times = [
-                Appointment(
-                    location_id=p.location_id,
-                    practitioner_id=p.practitioner_id,
-                    service_id=p.service_id,
-                    start=p.start,
-                    end=p.end,
-                )
-                for p in parts
-            ]
-            AssignedUnit.objects.filter(appointment_id__in=own).delete()
-            pairs = list(zip(parts, plan.parts, strict=True))
-            # Moving later, the last part moves first (and earlier, the first), so no part of the visit
-            # ever overlaps another of its own old times on the way.
-            if new_start > parts[0].start:
-                pairs.reverse()
-            try:
-                with transaction.atomic():
-                    for appointment, part in pairs:
-                        appointment.practitioner_id = part.practitioner_id
-                        appointment.start = part.start
-                        appointment.end = part.end
-                        _unconfirm_moved(appointment)
-                        appointment.save()
-            except IntegrityError as exc:
-                raise SlotUnavailable(gettext("Sorry, that time is no longer available for the whole visit.")) from exc
-            for appointment in parts:
-                assign_resource_units(appointment=appointment)
-            lead = parts[0].pk
-            transaction.on_commit(lambda: appointment_rescheduled.send(sender=Appointment, appointment_id=lead))
-            for old in old_times:
-                _announce_freed(old)
+            _move_visit_parts(parts, plan)
             return parts
     except SlotUnavailable as exc:
         if parts:
@@ -1602,6 +1627,121 @@ def reschedule_visit_by_client(*, appointment_id: int, new_start: datetime) -> l
                 location=parts[0].location, services=[p.service for p in parts], around=new_start
             )
         raise
+
+
+def _move_visit_parts(parts: list[Appointment], plan: VisitSlot) -> None:
+    """Move the visit's locked active parts to `plan` (found under the visit's locks, its own parts left out),
+    all or nothing: new times and rooms or devices, the client told once (after commit, by the first part, as
+    for a client's own reschedule), and the old times offered to the waitlist. Raises SlotUnavailable."""
+    old_times = [
+        Appointment(
+            location_id=p.location_id,
+            practitioner_id=p.practitioner_id,
+            service_id=p.service_id,
+            start=p.start,
+            end=p.end,
+        )
+        for p in parts
+    ]
+    own = [p.pk for p in parts]
+    AssignedUnit.objects.filter(appointment_id__in=own).delete()
+    pairs = list(zip(parts, plan.parts, strict=True))
+    # Moving later, the last part moves first (and earlier, the first), so no part of the visit
+    # ever overlaps another of its own old times on the way.
+    if plan.start > parts[0].start:
+        pairs.reverse()
+    try:
+        with transaction.atomic():
+            for appointment, part in pairs:
+                appointment.practitioner_id = part.practitioner_id
+                appointment.start = part.start
+                appointment.end = part.end
+                _unconfirm_moved(appointment)
+                appointment.save()
+    except IntegrityError as exc:
+        raise SlotUnavailable(gettext("Sorry, that time is no longer available for the whole visit.")) from exc
+    for appointment in parts:
+        assign_resource_units(appointment=appointment)
+    lead = parts[0].pk
+    transaction.on_commit(lambda: appointment_rescheduled.send(sender=Appointment, appointment_id=lead))
+    for old in old_times:
+        _announce_freed(old)
+
+
+def visit_version(parts: Iterable[Appointment]) -> datetime:
+    """When any part of a visit was last changed: a move page opened before that is out of date."""
+    return max(p.updated_at for p in parts)
+
+
+def move_visit_refusal(parts: list[Appointment]) -> str | None:
+    """Why the front desk may not move this visit (its parts, in order), or None when it may.
+
+    Its booked or confirmed parts move together; once a part is checked in, completed or marked no-show the
+    visit has begun (or is over), and a cancelled visit holds no time.
+    """
+    begun = [p for p in parts if p.status not in ACTIVE_STATUSES and p.status != AppointmentStatus.CANCELLED]
+    if begun:
+        return (
+            f"{begun[0].service} in this visit is {begun[0].get_status_display().lower()}: the visit can no longer "
+            "be moved. Book a new appointment for what is left."
+        )
+    if not any(p.status in ACTIVE_STATUSES for p in parts):
+        return "This visit is cancelled and holds no time to move. Book it again instead."
+    return None
+
+
+def move_visit_from_front_desk(
+    *, appointment_id: int, start: datetime, practitioner_ids: list[int], expected_version: datetime
+) -> list[Appointment]:
+    """The front desk moves the whole visit `appointment_id` belongs to: its booked parts, back to back from
+    `start`, each with the practitioner given (in the visit's order), all or nothing, under the visit's locks
+    and the same no-double-booking guards as a booking. The client is told once, as for an online reschedule.
+
+    Raises FrontDeskBookingRefused, and then nothing changes: not a visit, begun or cancelled (move_visit_refusal),
+    changed since the page was opened (expected_version, visit_version), or no longer free then.
+    """
+    with transaction.atomic():
+        visit_id = Appointment.objects.filter(pk=appointment_id).values_list("visit_id", flat=True).first()
+        if visit_id is None:
+            raise FrontDeskBookingRefused({None: ["This appointment is not part of a visit of several services."]})
+        every = list(
+            Appointment.objects.select_for_update(of=("self",))
+            .filter(visit_id=visit_id)
+            .select_related("location", "service")
+            .order_by("start", "pk")
+        )
+        refusal = move_visit_refusal(every)
+        if refusal:
+            raise FrontDeskBookingRefused({None: [refusal]})
+        if visit_version(every) != expected_version:
+            raise FrontDeskBookingRefused(
+                {None: ["Someone changed this visit after you opened it. Reload the page to see the change."]}
+            )
+        parts = [p for p in every if p.status in ACTIVE_STATUSES]
+        if len(practitioner_ids) != len(parts):
+            raise FrontDeskBookingRefused({None: ["Choose one of the free times shown."]})
+        location = parts[0].location
+        services = [p.service for p in parts]
+        lock_visit(location=location, services=services, practitioner_ids=[None] * len(parts))
+        try:
+            plan = _plan_visit(
+                location=location,
+                services=services,
+                start=start,
+                practitioner_ids=list(practitioner_ids),
+                exclude_appointment_ids=tuple(p.pk for p in parts),
+            )
+            _move_visit_parts(parts, plan)
+        except SlotUnavailable as exc:
+            raise FrontDeskBookingRefused(
+                {
+                    None: [
+                        "The whole visit no longer fits then: a practitioner, room or device was booked or held "
+                        "meanwhile. Choose another of the free times shown."
+                    ]
+                }
+            ) from exc
+        return parts
 
 
 def book_visit_from_front_desk(

@@ -28,24 +28,18 @@ from django.utils import timezone
 
 from .availability import (
     _is_free,
-    _merge,
     booking_window,
+    busy_times,
     from_us,
-    interval_rows,
     local_day_bounds,
     to_us,
     wall_to_instant,
 )
 from .models import (
-    Appointment,
-    AppointmentStatus,
-    AssignedUnit,
     LocationClosure,
     PractitionerService,
     Service,
     ServiceRequirement,
-    SlotHold,
-    TimeOff,
     WorkingHours,
 )
 
@@ -146,38 +140,18 @@ class _Plan:
                 "date", flat=True
             )
         )
-        raw: dict[int, list] = {pid: [] for pid in all_pids}
-        time_off = TimeOff.objects.filter(practitioner_id__in=all_pids, start__lt=reach, end__gt=self.range_start)
-        booked = (
-            Appointment.objects.filter(
-                practitioner_id__in=all_pids, start__lt=reach, occupied_until__gt=self.range_start
-            )
-            .exclude(status=AppointmentStatus.CANCELLED)
-            .exclude(pk__in=exclude_ids)
-        )
-        held = SlotHold.objects.filter(
-            practitioner_id__in=all_pids, start__lt=reach, occupied_until__gt=self.range_start, expires_at__gt=now
-        )
-        for rows in (
-            interval_rows(time_off, "practitioner_id", end="end"),
-            interval_rows(booked, "practitioner_id"),
-            interval_rows(held, "practitioner_id"),
-        ):
-            for pid, start, end in rows:
-                raw[pid].append((start, end))
-        self.busy = {pid: _merge(intervals) for pid, intervals in raw.items()}
-
+        # The same reading of what is busy as a single service's search (availability.busy_times), in one
+        # statement: practitioners' time off, appointments and held times (waitlist offers, payment steps),
+        # and rooms' and devices' appointments and held times; a visit being moved leaves its own parts out.
         unit_ids = sorted({uid for per in self.kinds.values() for _, units in per for uid in units})
-        unit_raw: dict[int, list] = {uid: [] for uid in unit_ids}
-        if unit_ids:
-            holds = (
-                AssignedUnit.objects.filter(unit_id__in=unit_ids, start__lt=reach, occupied_until__gt=self.range_start)
-                .exclude(appointment__status=AppointmentStatus.CANCELLED)
-                .exclude(appointment_id__in=exclude_ids)
-            )
-            for uid, start, end in interval_rows(holds, "unit_id"):
-                unit_raw[uid].append((start, end))
-        self.unit_busy = {uid: _merge(intervals) for uid, intervals in unit_raw.items()}
+        self.busy, self.unit_busy = busy_times(
+            practitioner_ids=all_pids,
+            practitioner_range=(self.range_start, reach),
+            unit_ids=unit_ids,
+            unit_range=(self.range_start, reach),
+            exclude_appointment_ids=tuple(exclude_ids),
+            now=now,
+        )
         self._day_spans: dict[tuple[int, date], tuple[list[int], list[int]]] = {}
         self._options: dict[tuple[int, int], tuple[list[tuple[int, int]], list[int]]] = {}
         self._units_free: dict[tuple[int, int, int], bool] = {}
@@ -319,7 +293,8 @@ def find_visit_slots(
     practitioner_ids: per service, the practitioner asked for (None: any qualified one).
     exclude_appointment_ids: a visit being moved does not stand in its own way.
     only_start: just that start (the booking's re-check under its locks).
-    The notice and horizon rules apply; held times (SlotHold) are busy.
+    The notice and horizon rules apply; held times (SlotHold: waitlist offers, payment steps) are busy, their
+    practitioners and their rooms and devices (HeldUnit), as in a single service's search.
     """
     now = now or timezone.now()
     tz = location.tzinfo

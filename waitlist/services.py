@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from appointments import booking_steps
@@ -249,7 +249,12 @@ def _candidates(opening: Opening) -> list[WaitlistEntry]:
             earliest_date__lte=day,
             latest_date__gte=day,
         )
-        .filter(Q(practitioner__isnull=True) | Q(practitioner_id=opening.practitioner_id))
+        # A whole visit's entry may use the freed practitioner for a later service, whoever does its first.
+        .filter(
+            Q(practitioner__isnull=True)
+            | Q(practitioner_id=opening.practitioner_id)
+            | Q(Exists(WaitlistVisitService.objects.filter(entry=OuterRef("pk"))))
+        )
         .exclude(offers__opening=opening)  # each entry is offered a time once
         .exclude(offers__status=OfferStatus.PENDING)  # one offer at a time per person: a YES answers one
         .select_related("client", "service", "location")
@@ -275,20 +280,41 @@ def _fitting_start(opening: Opening, entry: WaitlistEntry, *, exact: bool) -> da
 
 
 def _fitting_visit(opening: Opening, entry: WaitlistEntry, *, exact: bool) -> VisitSlot | None:
-    """For an entry waiting for a whole visit: the first visit starting inside the opening whose first
-    service is with the opening's practitioner, the rest with any qualified one (holds count); exact: only at
-    the opening's start."""
+    """For an entry waiting for a whole visit: the first visit starting inside the opening in which the
+    opening's practitioner does one of its services (the freed time is what it uses), each other service with
+    any qualified practitioner (the entry's own choice, if any, does its first); holds count. exact: only at
+    the opening's start.
+
+    As a single service's "any" entry takes whoever freed the time, a visit's takes them for whichever of its
+    services they perform: a freed facial fills "consultation then facial" with another practitioner's
+    consultation first. Ties go to the opening's practitioner doing the earlier service.
+    """
     day = opening.start.astimezone(opening.location.tzinfo).date()
     services = entry.visit_services()
-    slots = find_visit_slots(
-        location=opening.location,
-        services=services,
-        start_date=day,
-        end_date=day,
-        practitioner_ids=[opening.practitioner_id, *([None] * (len(services) - 1))],
-    )
-    fits = (slot for slot in slots if opening.start <= slot.start < opening.end)
-    return next((slot for slot in fits if not exact or slot.start == opening.start), None)
+    best: VisitSlot | None = None
+    for position in range(len(services)):
+        wanted: list[int | None] = [entry.practitioner_id, *([None] * (len(services) - 1))]
+        if wanted[position] not in (None, opening.practitioner_id):
+            continue  # the entry asked for someone else for its first service
+        wanted[position] = opening.practitioner_id
+        slots = find_visit_slots(
+            location=opening.location,
+            services=services,
+            start_date=day,
+            end_date=day,
+            practitioner_ids=wanted,
+        )
+        found = next(
+            (
+                slot
+                for slot in slots
+                if opening.start <= slot.start < opening.end and (not exact or slot.start == opening.start)
+            ),
+            None,
+        )
+        if found is not None and (best is None or found.start < best.start):
+            best = found
+    return best
 
 
 def _hold_for(
@@ -537,8 +563,18 @@ def accept_offer(*, phone: str, now: datetime | None = None) -> str | None:
         offer.more_holds.clear()
         opening.status = OpeningStatus.FILLED
         opening.save(update_fields=["status"])
-        # The rest of the opening after what its practitioner now does (a visit's parts may all be theirs).
-        _record_rest(opening, max(a.end for a in booked if a.practitioner_id == opening.practitioner_id))
+        # The opening's practitioner's time around what they now do (a visit's parts may all be theirs, or only
+        # a later one) stays on offer: before their first part, and after their last.
+        theirs = [a for a in booked if a.practitioner_id == opening.practitioner_id]
+        if theirs and min(a.start for a in theirs) > opening.start:
+            record_freed_time(
+                location_id=opening.location_id,
+                practitioner_id=opening.practitioner_id,
+                start=opening.start,
+                end=min(min(a.start for a in theirs), opening.end),
+            )
+        if theirs:
+            _record_rest(opening, max(a.end for a in theirs))
         entry.status = EntryStatus.BOOKED
         entry.appointment = appointment
         entry.save(update_fields=["status", "appointment"])

@@ -192,7 +192,7 @@ def test_free_slots_are_exactly_those_a_plain_check_of_every_start_finds(first_d
     assert [(s.start, s.end, s.practitioner_ids, s.ends) for s in found] == expected
 
 
-def orm_busy_times(*, practitioner_ids, unit_ids, start, end, exclude_appointment_id, using_hold_id, now):
+def orm_busy_times(*, practitioner_ids, unit_ids, start, end, excluded, using_hold_id, now):
     """The same rules as availability.busy_times, read through the ORM as model instances."""
     people, units = {pid: [] for pid in practitioner_ids}, {uid: [] for uid in unit_ids}
     for off in TimeOff.objects.filter(practitioner_id__in=practitioner_ids, start__lt=end, end__gt=start):
@@ -200,7 +200,7 @@ def orm_busy_times(*, practitioner_ids, unit_ids, start, end, exclude_appointmen
     appointments = Appointment.objects.filter(
         practitioner_id__in=practitioner_ids, start__lt=end, occupied_until__gt=start
     ).exclude(status=AppointmentStatus.CANCELLED)
-    for appointment in appointments.exclude(pk=exclude_appointment_id):
+    for appointment in appointments.exclude(pk__in=excluded):
         people[appointment.practitioner_id].append((appointment.start, appointment.occupied_until))
     holds = SlotHold.objects.filter(
         practitioner_id__in=practitioner_ids, start__lt=end, occupied_until__gt=start, expires_at__gt=now
@@ -208,7 +208,7 @@ def orm_busy_times(*, practitioner_ids, unit_ids, start, end, exclude_appointmen
     for hold in holds.exclude(pk=using_hold_id):
         people[hold.practitioner_id].append((hold.start, hold.occupied_until))
     assigned = AssignedUnit.objects.filter(unit_id__in=unit_ids, start__lt=end, occupied_until__gt=start)
-    for row in assigned.exclude(appointment_id=exclude_appointment_id).select_related("appointment"):
+    for row in assigned.exclude(appointment_id__in=excluded).select_related("appointment"):
         if row.appointment.status != AppointmentStatus.CANCELLED:
             units[row.unit_id].append((row.start, row.occupied_until))
     held = HeldUnit.objects.filter(unit_id__in=unit_ids, start__lt=end, occupied_until__gt=start).exclude(
@@ -243,17 +243,22 @@ def test_busy_times_in_one_plain_statement_read_what_the_orm_reads(seed):
     start = datetime.combine(first_day, time(0), tzinfo=LA)
     end = start + timedelta(days=6, minutes=rng.randrange(60))
     # A moved appointment with a room or device, and an unexpired held time: their own times are free.
-    moved = AssignedUnit.objects.exclude(appointment__status=AppointmentStatus.CANCELLED).first().appointment_id
+    with_units = AssignedUnit.objects.exclude(appointment__status=AppointmentStatus.CANCELLED).order_by("pk")
+    moved = with_units.first().appointment_id
+    # A visit's parts moved together (exclude_appointment_ids): two appointments with rooms or devices.
+    parts = list(dict.fromkeys(with_units.values_list("appointment_id", flat=True)))[:2]
+    assert len(parts) == 2
     held_id = holds[0].pk
     people_ids, unit_ids = [p.pk for p in people], [u.pk for u in units]
     results = []
-    for exclude, using in ((None, None), (moved, held_id)):
+    for exclude, many, using in ((None, (), None), (moved, (), held_id), (None, tuple(parts), None)):
         found = busy_times(
             practitioner_ids=people_ids,
             practitioner_range=(start, end),
             unit_ids=unit_ids,
             unit_range=(start, end),
             exclude_appointment_id=exclude,
+            exclude_appointment_ids=many,
             using_hold_id=using,
             now=now,
         )
@@ -262,7 +267,7 @@ def test_busy_times_in_one_plain_statement_read_what_the_orm_reads(seed):
             unit_ids=unit_ids,
             start=start,
             end=end,
-            exclude_appointment_id=exclude,
+            excluded=[*many, *([] if exclude is None else [exclude])],
             using_hold_id=using,
             now=now,
         )
@@ -273,6 +278,7 @@ def test_busy_times_in_one_plain_statement_read_what_the_orm_reads(seed):
         assert any(found[0].values()) and any(found[1].values())  # the schedule has busy times of both kinds
         results.append(found)
     assert results[0] != results[1]  # the moved appointment's and the held time's own times were left out
+    assert results[0] != results[2]  # and the visit's parts' own times
 
 
 def _merged(intervals):

@@ -1,6 +1,7 @@
 """find_visit_slots offers exactly the visit starts a plain reading of the rules gives, on random schedules:
 every practitioner assignment tried in turn, each part checked against every busy time, hours, rooms and
-devices (this visit's own earlier parts included); and every plan offered keeps those rules."""
+devices (this visit's own earlier parts included, and held times: waitlist offers' practitioners, rooms and
+devices); and every plan offered keeps those rules."""
 
 import itertools
 import os
@@ -16,6 +17,7 @@ from appointments.models import (
     Appointment,
     AppointmentStatus,
     AssignedUnit,
+    HeldUnit,
     LocationClosure,
     PractitionerService,
     SlotHold,
@@ -82,9 +84,13 @@ class Rules:
         return False
 
     def unit_taken(self, unit):
-        return [
+        taken = [
             (a.start, a.occupied_until)
             for a in AssignedUnit.objects.filter(unit=unit).exclude(appointment__status=AppointmentStatus.CANCELLED)
+        ]
+        # A room or device held for a waitlist offer or a payment step, while the hold lasts.
+        return taken + [
+            (h.start, h.occupied_until) for h in HeldUnit.objects.filter(unit=unit, hold__expires_at__gt=self.now)
         ]
 
     def plan(self, day, start):
@@ -229,7 +235,7 @@ def random_visit_clinic(rng, first_day):
         TimeOff.objects.create(practitioner=rng.choice(people), start=start, end=start + timedelta(minutes=95))
     for _ in range(rng.randint(0, 2)):
         start = local(rng.randint(0, 3), rng.randrange(0, 24 * 60, 5))
-        SlotHold.objects.create(
+        hold = SlotHold.objects.create(
             location=location,
             service=services[0],
             practitioner=rng.choice(people),
@@ -237,6 +243,10 @@ def random_visit_clinic(rng, first_day):
             occupied_until=start + timedelta(minutes=45),
             expires_at=datetime(2030, 1, 1, tzinfo=UTC) if rng.random() < 0.7 else datetime(2000, 1, 1, tzinfo=UTC),
         )
+        if units and rng.random() < 0.7:
+            unit = rng.choice(units)
+            if not HeldUnit.objects.filter(unit=unit, start__lt=hold.occupied_until, occupied_until__gt=start).exists():
+                HeldUnit.objects.create(hold=hold, unit=unit, start=start, occupied_until=hold.occupied_until)
     return location, services
 
 

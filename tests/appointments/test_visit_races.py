@@ -110,3 +110,38 @@ def test_visits_wanting_the_same_practitioners_in_opposite_orders_never_deadlock
     )
     assert all(isinstance(r, list) for r in results), [repr(r)[:600] for r in results if not isinstance(r, list)]
     assert Visit.objects.count() == 2
+
+
+def test_the_front_desk_moving_a_visit_and_a_client_booking_the_same_time_never_both_get_it():
+    """Race: a whole-visit move from the admin and an online booking of Blake's 14:30 HydraFacial (and the one
+    room) at once: exactly one gets it; a refused move leaves every part of the visit where it was."""
+    clinic = visit_clinic()
+    for _round in range(3):
+        Appointment.objects.all().delete()
+        Visit.objects.all().delete()
+        parts = book(clinic, [clinic.consultation, clinic.facial], at(9), 1)
+        version = max(Appointment.objects.filter(visit=parts[0].visit).values_list("updated_at", flat=True))
+        results = _run_together(
+            [
+                lambda lead=parts[0].pk, version=version: services.move_visit_from_front_desk(
+                    appointment_id=lead,
+                    start=at(14),
+                    practitioner_ids=[clinic.avery.pk, clinic.blake.pk],
+                    expected_version=version,
+                ),
+                lambda: book(clinic, [clinic.neurotoxin, clinic.facial], at(14), 2, practitioner_ids=[None, None]),
+            ]
+        )
+        moved = isinstance(results[0], list)
+        booked = isinstance(results[1], list)
+        assert moved != booked, results
+        assert isinstance(
+            results[0] if booked else results[1], services.FrontDeskBookingRefused | services.SlotUnavailable
+        )
+        facials = Appointment.objects.filter(service=clinic.facial).order_by("start")
+        if moved:
+            assert [a.start for a in Appointment.objects.filter(visit=parts[0].visit)] == [at(14), at(14, 30)]
+            assert Visit.objects.count() == 1
+        else:
+            assert [a.start for a in Appointment.objects.filter(visit=parts[0].visit)] == [at(9), at(9, 30)]
+            assert [f.start for f in facials] == [at(9, 30), at(14, 30)]

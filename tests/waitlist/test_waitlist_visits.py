@@ -222,3 +222,144 @@ def test_the_visit_page_links_to_the_waitlist_for_the_whole_visit_with_its_servi
     assert f'href="{link}"' in page
     form = client.get(link).content.decode()
     assert f'<option value="{clinic.facial.pk}" selected>HydraFacial</option>' in form
+
+
+def _cancel_blakes_facial_at_eleven(clinic, django_capture_on_commit_callbacks):
+    """A single HydraFacial with Blake, Tue 11:00-12:00, cancelled by the front desk: Blake's time is freed."""
+    from appointments.services import change_appointment_status
+    from tests.support.builders import AppointmentFactory, ClientFactory
+
+    with time_machine.travel(NOW - timedelta(days=3), tick=False):
+        facial = AppointmentFactory(
+            location=clinic.location,
+            service=clinic.facial,
+            practitioner=clinic.blake,
+            client=ClientFactory(),
+            start=tue(11),
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        change_appointment_status(appointment_id=facial.pk, status=AppointmentStatus.CANCELLED)
+
+
+def test_a_freed_time_of_a_later_services_practitioner_fills_an_any_practitioner_visit(
+    client, clinic, django_capture_on_commit_callbacks
+):
+    """Rule: a whole-visit entry for any practitioner matches whoever freed the time, for whichever of its
+    services they perform (as a single service's entry does), not only the first service's practitioner."""
+    entry = join(clinic, ANA, [clinic.consultation, clinic.facial])
+    # Blake frees 11:00-12:00; only Avery does consultations, so Blake's part is the HydraFacial.
+    _cancel_blakes_facial_at_eleven(clinic, django_capture_on_commit_callbacks)
+
+    offer = WaitlistOffer.objects.get()
+    assert offer.entry == entry and offer.opening.practitioner == clinic.blake and offer.opening.start == tue(11)
+    assert "to take Tue 11:00 AM" in SmsMessage.objects.get(kind=MessageKind.WAITLIST_OFFER).body
+    assert [(h.practitioner, h.start) for h in SlotHold.objects.order_by("start")] == [
+        (clinic.avery, tue(11)),
+        (clinic.blake, tue(11, 30)),
+    ]
+
+    reply = twiml_message(inbound(client, "YES", sender=ANA))
+    assert "booked: Consultation then HydraFacial on Tue 11:00 AM" in reply.replace("&#x27;", "'")
+    booked = list(Appointment.objects.exclude(status=AppointmentStatus.CANCELLED).order_by("start"))
+    assert [(a.service, a.practitioner, a.start) for a in booked] == [
+        (clinic.consultation, clinic.avery, tue(11)),
+        (clinic.facial, clinic.blake, tue(11, 30)),
+    ]
+    # Blake's 11:00-11:30, before their part, is still free: it stays on offer for the next person.
+    assert Opening.objects.filter(
+        practitioner=clinic.blake, start=tue(11), end=tue(11, 30), status=OpeningStatus.OPEN
+    ).exists()
+
+
+def test_a_visit_entry_matched_through_a_later_service_keeps_the_daily_offer_cap(
+    clinic, django_capture_on_commit_callbacks
+):
+    """Rule: at most the day's offers per number, whole-visit entries matched this way included."""
+    first = join(clinic, ANA, [clinic.consultation, clinic.facial])
+    join(clinic, BEN, [clinic.consultation, clinic.facial], name="Ben")
+    # Ana's number (never heard from: one offer a day) had its offer today already.
+    earlier = Opening.objects.create(
+        location=clinic.location, practitioner=clinic.avery, start=tue(15), end=tue(15, 30), status=OpeningStatus.LAPSED
+    )
+    WaitlistOffer.objects.create(opening=earlier, entry=first, status=OfferStatus.EXPIRED, expires_at=NOW)
+
+    _cancel_blakes_facial_at_eleven(clinic, django_capture_on_commit_callbacks)
+
+    offer = WaitlistOffer.objects.get(status=OfferStatus.PENDING)
+    assert offer.entry.client.mobile_phone == BEN and offer.opening.start == tue(11)
+
+
+def test_a_visit_offered_from_a_time_freed_on_the_day_clocks_go_forward_follows_in_real_time(
+    client, django_capture_on_commit_callbacks
+):
+    """DST: on 2027-03-14 Los Angeles skips 2:00-3:00. Blake's 1:30 AM HydraFacial (an hour: until 3:30 AM)
+    is cancelled; a whole visit's entry is offered 1:30 AM, its consultation until 3:00 AM (30 real minutes)
+    and the HydraFacial from 3:00 AM with Blake, held and booked at those instants."""
+    from appointments.services import change_appointment_status
+    from tests.support.builders import AppointmentFactory, ClientFactory
+
+    monday = datetime(2027, 3, 8, 10, tzinfo=LA)
+    with time_machine.travel(monday, tick=False):
+        clinic = visit_clinic(hours=(datetime.min.time(), datetime(2000, 1, 1, 6).time()))
+        clinic.location.sms_from_number = CLINIC_NUMBER
+        clinic.location.save()
+        services.join_waitlist(
+            location=clinic.location,
+            service=clinic.consultation,
+            more_services=[clinic.facial],
+            practitioner=None,
+            earliest_date=monday.date(),
+            latest_date=monday.date() + timedelta(days=7),
+            details=ClientDetails(first_name="Ana", last_name="Lee", email="ana@example.com", mobile_phone=ANA),
+            consents=services.WaitlistConsents(privacy_policy=True, sms_offers=True),
+            meta=RequestMeta(ip_address="203.0.113.9"),
+        )
+        facial = AppointmentFactory(
+            location=clinic.location,
+            service=clinic.facial,
+            practitioner=clinic.blake,
+            client=ClientFactory(),
+            start=datetime(2027, 3, 14, 9, 30, tzinfo=ZoneInfo("UTC")),  # 1:30 AM PST
+        )
+        assert facial.end.astimezone(LA).strftime("%H:%M %Z") == "03:30 PDT"
+        with django_capture_on_commit_callbacks(execute=True):
+            change_appointment_status(appointment_id=facial.pk, status=AppointmentStatus.CANCELLED)
+
+        offer = WaitlistOffer.objects.get()
+        assert "to take Sun 1:30 AM" in SmsMessage.objects.get(kind=MessageKind.WAITLIST_OFFER).body
+        utc = ZoneInfo("UTC")
+        assert [
+            (h.practitioner, h.start.astimezone(utc).strftime("%H:%M")) for h in SlotHold.objects.order_by("start")
+        ] == [
+            (clinic.avery, "09:30"),
+            (clinic.blake, "10:00"),
+        ]
+        assert twiml_message(inbound(client, "YES", sender=ANA))
+    booked = list(Appointment.objects.exclude(status=AppointmentStatus.CANCELLED).order_by("start"))
+    assert [(a.practitioner, a.start.astimezone(LA).strftime("%H:%M %Z")) for a in booked] == [
+        (clinic.avery, "01:30 PST"),
+        (clinic.blake, "03:00 PDT"),
+    ]
+    assert booked[1].start - booked[0].start == timedelta(minutes=30)
+    assert offer.opening.start == booked[0].start
+
+
+def test_a_visit_whose_later_part_starts_off_the_booking_grid_is_still_held_and_offered(
+    clinic, django_capture_on_commit_callbacks
+):
+    """A consultation with 10 minutes of clean-up puts the HydraFacial at 9:40, between the 15-minute starts a
+    single service is offered at: the offer still holds that part (as the visit's own payment step does)."""
+    clinic.consultation.buffer_after_minutes = 10
+    clinic.consultation.save()
+    join(clinic, ANA, [clinic.consultation, clinic.facial])
+    services.offer_opening(
+        opening_id=services.record_freed_time(
+            location_id=clinic.location.pk, practitioner_id=clinic.avery.pk, start=tue(9), end=tue(9, 30)
+        ).pk
+    )
+    offer = WaitlistOffer.objects.get()
+    assert [(h.practitioner, h.start) for h in SlotHold.objects.order_by("start")] == [
+        (clinic.avery, tue(9)),
+        (clinic.blake, tue(9, 40)),
+    ]
+    assert offer.more_holds.get().start == tue(9, 40)
