@@ -96,6 +96,14 @@ class ClientAdmin(LocationScopedAdmin):
     def get_exclude(self, request, obj=None):
         return [*(super().get_exclude(request, obj) or ()), *self._hidden_fields(request)]
 
+    def lookup_allowed(self, lookup, value, request=None):
+        # A query-string filter on a hidden field (?processing_restricted=1) would answer what the form hides.
+        if lookup.split("__", 1)[0] in INTERNAL_CLIENT_FIELDS and (
+            request is None or not request.user.has_perm(INTERNAL_FIELDS_PERMISSION)
+        ):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
     def get_search_results(self, request, queryset, search_term):
         phone = phone_search_term(search_term)
         if phone:
