@@ -10,6 +10,7 @@ from django.urls import path, reverse
 
 from . import identity
 from .admin_scoping import LocationScopedAdmin  # the other apps' admins import it from here too
+from .admin_search import OutOfRangeLookupsMixin
 from .models import Client, Location, StaffProfile
 from .selectors import phone_search_term
 
@@ -196,5 +197,5 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class StaffUserAdmin(UserAdmin):
+class StaffUserAdmin(OutOfRangeLookupsMixin, UserAdmin):
     inlines = [StaffProfileInline]
