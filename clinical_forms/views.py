@@ -94,7 +94,7 @@ def fill(request, token, slug):
             if "sign" not in request.POST:
                 return redirect(f"{index_url}?saved=1")
     else:
-        draft = draft_form(client_id=appointment.client_id, template=template)
+        draft = draft_form(client_id=appointment.client_id, template=template, appointment=appointment)
         answers = draft.answers if draft else {}
         if draft and draft.version_id != version.pk:
             notice = gettext("This form was updated since you started it. Please check your answers.")
