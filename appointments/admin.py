@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from clinic.admin import LocationScopedAdmin, client_inlines
 from clinic.admin_scoping import LocationScopedInline, register_scope, scoped
+from clinic.admin_search import OutOfRangeLookupsMixin
 from clinic.errors import BusinessRuleError
 from clinic.models import Location
 from clinic.selectors import phone_search_term, staff_location_ids
@@ -662,7 +663,7 @@ class ServiceAdmin(LocationScopedAdmin):
 
 
 @admin.register(ServiceCategory)
-class ServiceCategoryAdmin(admin.ModelAdmin):
+class ServiceCategoryAdmin(OutOfRangeLookupsMixin, admin.ModelAdmin):
     """The booking site's service headings and their order: shared by every location, no location's data."""
 
     list_display = ["name", "position"]
@@ -671,7 +672,7 @@ class ServiceCategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(ResourceType)
-class ResourceTypeAdmin(admin.ModelAdmin):
+class ResourceTypeAdmin(OutOfRangeLookupsMixin, admin.ModelAdmin):
     """Kinds of rooms and devices: shared by every location, no location's data."""
 
     list_display = ["name", "cleanup_minutes"]

@@ -56,6 +56,7 @@ from .models import (
     Visit,
     WorkingHours,
     new_feed_key,
+    new_manage_key,
 )
 from .signals import appointment_booked, appointment_cancelled_by_clinic, appointment_rescheduled, time_freed
 from .visit_availability import MAX_VISIT_SERVICES, VisitSlot, find_visit_slots, nearest_visit_slots
@@ -406,6 +407,14 @@ def _send_confirmation(appointment_id: int) -> None:
 
     enqueue(send_booking_confirmation_email, appointment_id)
     appointment_booked.send(sender=Appointment, appointment_id=appointment_id)
+
+
+def _send_confirmation_email_only(appointment_id: int) -> None:
+    """The confirmation (with the new manage link) to a client the front desk put on an existing booking;
+    not the "booked" signal: nothing about the booking itself is new."""
+    from .tasks import send_booking_confirmation_email
+
+    enqueue(send_booking_confirmation_email, appointment_id)
 
 
 def send_confirmation_email(*, appointment_id: int) -> bool:
@@ -1046,6 +1055,12 @@ def save_appointment_from_front_desk(
                         end=current.end,
                     )
                 )
+        client_changed = current is not None and current.client_id != client.pk
+        if client_changed:
+            # Corrected to another client: the links sent to the first one (manage, forms) must not open the
+            # new client's appointment, their forms or payments. New links go to the new client below.
+            appointment.manage_key = new_manage_key()
+            appointment.confirmation_emailed_at = None
         appointment.client = client
         appointment.location = location
         appointment.service = service
@@ -1077,6 +1092,8 @@ def save_appointment_from_front_desk(
             appointment_pk = appointment.pk
             if current is None:
                 transaction.on_commit(lambda: _send_confirmation(appointment_pk))
+            elif client_changed and appointment.visit_id is None:  # a visit's parts: its lead's link
+                transaction.on_commit(lambda: _send_confirmation_email_only(appointment_pk))
             elif moved:
                 transaction.on_commit(
                     lambda: appointment_rescheduled.send(sender=Appointment, appointment_id=appointment_pk)

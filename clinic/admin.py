@@ -10,6 +10,7 @@ from django.urls import path, reverse
 
 from . import identity
 from .admin_scoping import LocationScopedAdmin  # the other apps' admins import it from here too
+from .admin_search import OutOfRangeLookupsMixin
 from .models import Client, Location, StaffProfile
 from .selectors import phone_search_term
 
@@ -95,6 +96,14 @@ class ClientAdmin(LocationScopedAdmin):
 
     def get_exclude(self, request, obj=None):
         return [*(super().get_exclude(request, obj) or ()), *self._hidden_fields(request)]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # A query-string filter on a hidden field (?processing_restricted=1) would answer what the form hides.
+        if lookup.split("__", 1)[0] in INTERNAL_CLIENT_FIELDS and (
+            request is None or not request.user.has_perm(INTERNAL_FIELDS_PERMISSION)
+        ):
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
     def get_search_results(self, request, queryset, search_term):
         phone = phone_search_term(search_term)
@@ -188,5 +197,5 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class StaffUserAdmin(UserAdmin):
+class StaffUserAdmin(OutOfRangeLookupsMixin, UserAdmin):
     inlines = [StaffProfileInline]

@@ -26,7 +26,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
-from .admin_search import FilteredSearchNotice
+from .admin_search import FilteredSearchNotice, OutOfRangeLookupsMixin
 from .models import Client, Location
 from .selectors import staff_location_ids
 
@@ -228,7 +228,7 @@ class LocationScopedInline(ScopedRelationsMixin):
         return scoped(request.user, super().get_queryset(request))
 
 
-class UnlimitedStaffOnlyAdmin:
+class UnlimitedStaffOnlyAdmin(OutOfRangeLookupsMixin):
     """Pages for staff who work across every location (privacy requests, the audit trail).
 
     Only superusers and profiles marked "All locations" reach them. Any other

@@ -7,6 +7,7 @@ concludes the client has no appointment.
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import IS_POPUP_VAR, ORDER_VAR, PAGE_VAR, SEARCH_VAR, TO_FIELD_VAR
 from django.utils.html import format_html
 
@@ -14,7 +15,19 @@ from django.utils.html import format_html
 _NOT_FILTERS = {SEARCH_VAR, ORDER_VAR, PAGE_VAR, IS_POPUP_VAR, TO_FIELD_VAR, "_changelist_filters", "e", "all"}
 
 
-class FilteredSearchNotice(admin.ModelAdmin):
+class OutOfRangeLookupsMixin:
+    """A date filter at the calendar's edge (?created_at__year=9999, the date drill-down's year 9999) overflows
+    while the list is built (OverflowError, or ValueError "year 10000 is out of range"): Django's answer to a
+    bad filter (the list again with ?e=1), never a 500."""
+
+    def get_changelist_instance(self, request):
+        try:
+            return super().get_changelist_instance(request)
+        except (OverflowError, ValueError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
+
+
+class FilteredSearchNotice(OutOfRangeLookupsMixin, admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         term = request.GET.get(SEARCH_VAR, "").strip()
         filters = [key for key in request.GET if key not in _NOT_FILTERS]

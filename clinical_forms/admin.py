@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from appointments.admin import appointment_facts
 from clinic.admin import ReadOnlyAdminMixin
 from clinic.admin_scoping import LocationScopedAdmin, NoSecretLookupsMixin, clients_at, register_scope
+from clinic.admin_search import OutOfRangeLookupsMixin
 from clinic.errors import BusinessRuleError
 from privacy.models import AuditAction
 from privacy.subject_requests import audit
@@ -54,7 +55,7 @@ class FormVersionInline(admin.TabularInline):
 
 
 @admin.register(FormTemplate)
-class FormTemplateAdmin(admin.ModelAdmin):
+class FormTemplateAdmin(OutOfRangeLookupsMixin, admin.ModelAdmin):
     list_display = ["name", "kind", "valid_days", "needs_good_faith_exam", "published_version", "is_active"]
     list_filter = ["kind", "is_active", "needs_good_faith_exam"]
     search_fields = ["name"]
@@ -105,7 +106,7 @@ class FormFieldInline(admin.StackedInline):
 
 
 @admin.register(FormVersion)
-class FormVersionAdmin(admin.ModelAdmin):
+class FormVersionAdmin(OutOfRangeLookupsMixin, admin.ModelAdmin):
     list_display = ["template", "number", "title", "published_at"]
     list_filter = ["template"]
     readonly_fields = ["template", "number", "published_at", "published_by"]

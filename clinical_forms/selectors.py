@@ -63,15 +63,21 @@ def signed_form(*, client_id: int, template: FormTemplate, now=None) -> FormSubm
     )
 
 
-def draft_form(*, client_id: int, template: FormTemplate) -> FormSubmission | None:
-    return (
-        FormSubmission.objects.filter(
-            client_id=client_id, version__template=template, status=SubmissionStatus.IN_PROGRESS
-        )
-        .select_related("version")
-        .order_by("-updated_at")
-        .first()
+def draft_form(*, client_id: int, template: FormTemplate, appointment=None) -> FormSubmission | None:
+    """The client's half-filled form; with `appointment`, only one started from that visit's link.
+
+    A link shows and continues only what was typed through it: after a merge (or a shared number) the
+    record may hold another person's drafts, whose answers its holder must never see prefilled.
+    """
+    drafts = FormSubmission.objects.filter(
+        client_id=client_id, version__template=template, status=SubmissionStatus.IN_PROGRESS
     )
+    if appointment is not None:
+        same_visit = Q(appointment_id=appointment.pk)
+        if appointment.visit_id is not None:
+            same_visit |= Q(appointment__visit_id=appointment.visit_id)
+        drafts = drafts.filter(same_visit)
+    return drafts.select_related("version").order_by("-updated_at").first()
 
 
 # What a client reads for each state (the state itself stays the English key code compares).
@@ -84,7 +90,7 @@ def visit_forms_status(appointment, *, now=None) -> list[dict]:
     for template in forms_for_visit(appointment):
         if signed_form(client_id=appointment.client_id, template=template, now=now):
             state = "complete"
-        elif draft_form(client_id=appointment.client_id, template=template):
+        elif draft_form(client_id=appointment.client_id, template=template, appointment=appointment):
             state = "in progress"
         else:
             state = "to do"

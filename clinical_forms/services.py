@@ -251,7 +251,7 @@ def save_visit_form(
         list(Client.objects.select_for_update(no_key=True).filter(pk=appointment.client_id).values_list("pk"))
         if signed_form(client_id=appointment.client_id, template=template, now=now):
             raise AlreadySigned(gettext("You have already signed this form; nothing more is needed."))
-        draft = draft_form(client_id=appointment.client_id, template=template)
+        draft = draft_form(client_id=appointment.client_id, template=template, appointment=appointment)
         if draft is not None and draft.version_id != version.pk:
             draft.delete()  # typed against an older version: replaced by this one
             draft = None

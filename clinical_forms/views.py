@@ -16,8 +16,14 @@ from clinic.ratelimits import client_ip, limit
 from . import services
 from .forms import ClinicalForm
 from .links import LinkExpired, LinkInvalid, appointment_from_token
-from .models import FormTemplate
-from .selectors import current_version, draft_form, signed_form, visit_forms_complete, visit_forms_status
+from .selectors import (
+    current_version,
+    draft_form,
+    forms_for_visit,
+    signed_form,
+    visit_forms_complete,
+    visit_forms_status,
+)
 
 
 def _appointment_or_page(request, token):
@@ -51,7 +57,8 @@ def fill(request, token, slug):
     appointment, problem = _appointment_or_page(request, token)
     if problem:
         return problem
-    template = FormTemplate.objects.filter(slug=slug, services=appointment.service_id, is_active=True).first()
+    # Any form the visit needs (a visit's one link also serves its later services' forms), as the index lists them.
+    template = next((t for t in forms_for_visit(appointment) if t.slug == slug), None)
     version = current_version(template) if template else None
     if version is None:
         return render(request, "clinical_forms/link_problem.html", {"expired": False}, status=404)
@@ -87,7 +94,7 @@ def fill(request, token, slug):
             if "sign" not in request.POST:
                 return redirect(f"{index_url}?saved=1")
     else:
-        draft = draft_form(client_id=appointment.client_id, template=template)
+        draft = draft_form(client_id=appointment.client_id, template=template, appointment=appointment)
         answers = draft.answers if draft else {}
         if draft and draft.version_id != version.pk:
             notice = gettext("This form was updated since you started it. Please check your answers.")

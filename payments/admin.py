@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django import forms
 from django.contrib import admin, messages
@@ -109,6 +109,13 @@ class RefundInline(admin.TabularInline):
 
 class TakingsForm(forms.Form):
     day = forms.DateField(label="Day", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean_day(self):
+        # The page links the day before and after and reads the day's times in UTC: year 1 and 9999 have none.
+        day = self.cleaned_data["day"]
+        if day is not None and not date(1900, 1, 1) <= day <= date(2999, 12, 31):
+            raise forms.ValidationError("Choose a day from 1900 to 2999.")
+        return day
 
 
 class RefundForm(forms.Form):

@@ -49,11 +49,13 @@ def refundable_amount(*, payment: Payment) -> int:
     return max(payment.amount - max(taken, payment.amount_refunded), 0)
 
 
-def client_payments(*, client_id: int) -> "QuerySet[Payment]":
-    """A client's charges with their refunds, newest first (for their manage page)."""
+def client_payments(*, client_id: int, appointment_ids: "list[int] | None" = None) -> "QuerySet[Payment]":
+    """A client's charges with their refunds, newest first; with appointment_ids, only those of these appointments."""
+    payments = Payment.objects.filter(client_id=client_id)
+    if appointment_ids is not None:
+        payments = payments.filter(appointment_id__in=appointment_ids)
     return (
-        Payment.objects.filter(client_id=client_id)
-        .exclude(status__in=["pending", "failed", "canceled"])
+        payments.exclude(status__in=["pending", "failed", "canceled"])
         .select_related("location", "appointment__service")
         .prefetch_related("refunds")
         .order_by("-created_at", "-id")

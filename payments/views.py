@@ -348,7 +348,12 @@ def manage_page_payments(*, appointment):
 
     if appointment.client_id is None:
         return ""
-    payments = list(selectors.client_payments(client_id=appointment.client_id))
+    # This booking's payments only (its visit's parts): a merge may have put the link's booking on a record
+    # holding someone else's payments, and the link's holder is only known to be the booker.
+    parts = [appointment.pk]
+    if appointment.visit_id is not None:
+        parts = list(type(appointment).objects.filter(visit_id=appointment.visit_id).values_list("pk", flat=True))
+    payments = list(selectors.client_payments(client_id=appointment.client_id, appointment_ids=parts))
     if not payments:
         return ""
     return render_to_string("payments/_manage_payments.html", {"payments": payments})

@@ -20,6 +20,7 @@ from clinic.admin_scoping import (
     clients_at,
     register_scope,
 )
+from clinic.admin_search import OutOfRangeLookupsMixin
 from clinic.errors import BusinessRuleError
 from clinic.models import Client
 from clinic.spreadsheet import spreadsheet_safe
@@ -90,7 +91,7 @@ client_inlines.append(ConsentHistoryInline)
 
 
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(admin.ModelAdmin):
+class PolicyVersionAdmin(OutOfRangeLookupsMixin, admin.ModelAdmin):
     list_display = ["version", "effective_date", "is_published", "published_at"]
     readonly_fields = ["is_published", "published_at"]
     actions = ["publish_and_notify"]
@@ -114,7 +115,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Subprocessor)
-class SubprocessorAdmin(admin.ModelAdmin):
+class SubprocessorAdmin(OutOfRangeLookupsMixin, admin.ModelAdmin):
     list_display = ["name", "purpose", "country", "only_with_consent", "is_active", "position"]
     list_editable = ["position"]
 
