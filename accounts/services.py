@@ -22,7 +22,6 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -30,6 +29,7 @@ from django.utils.translation import gettext
 from clinic import identity
 from clinic.errors import BusinessRuleError
 from clinic.models import Client
+from clinic.plain_text import render_plain_text
 from clinic.queueing import enqueue
 from messaging.preferences import CHOICES as CONSENT_WORDING
 from messaging.verification_codes import send_new_number_code, send_verification_code
@@ -133,7 +133,7 @@ def email_sign_in_link(*, challenge_id: int, nonce: str, now: datetime | None = 
     url = settings.SITE_URL + reverse("account:sign_in_link", args=[token])
     send_mail(
         subject=gettext("Your sign-in link for %(clinic)s") % {"clinic": settings.CLINIC_NAME},
-        message=render_to_string(
+        message=render_plain_text(
             "accounts/email/sign_in_link.txt",
             {"url": url, "clinic_name": settings.CLINIC_NAME, "minutes": settings.ACCOUNT_SIGN_IN_LINK_MINUTES},
         ),
@@ -277,7 +277,7 @@ def email_new_device(*, client_id: int, user_agent: str, when: datetime) -> bool
         return False
     send_mail(
         subject=gettext("New sign-in to your %(clinic)s account") % {"clinic": settings.CLINIC_NAME},
-        message=render_to_string(
+        message=render_plain_text(
             "accounts/email/new_device.txt",
             {
                 "client": client,
@@ -403,7 +403,7 @@ def _email_code(*, client: Client, address: str, purpose: str, now: datetime, su
         now=now,
         new_contact=address if purpose == ChallengePurpose.NEW_EMAIL else "",
     )
-    body = render_to_string(
+    body = render_plain_text(
         "accounts/email/code.txt",
         {"code": code, "minutes": minutes, "why": why, "clinic_name": settings.CLINIC_NAME},
     )

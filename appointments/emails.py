@@ -9,6 +9,7 @@ from icalendar import Calendar, Event, vText
 
 from clinic import identity
 from clinic.languages import client_language
+from clinic.plain_text import render_plain_text
 from privacy.links import preferences_url
 
 from .links import manage_url
@@ -68,7 +69,7 @@ def _booking_confirmation_message(appointment):
     message = EmailMultiAlternatives(
         subject=_("Your %(service)s appointment at %(clinic)s %(location)s")
         % {"service": appointment.service.name, "clinic": settings.CLINIC_NAME, "location": appointment.location.name},
-        body=render_to_string("appointments/email/confirmation.txt", context),
+        body=render_plain_text("appointments/email/confirmation.txt", context),
         to=[appointment.client.email],
     )
     message.attach_alternative(render_to_string("appointments/email/confirmation.html", context), "text/html")
@@ -129,7 +130,7 @@ def _visit_confirmation_message(parts):
             "location": lead.location.name,
             "services": " + ".join(part.service.name for part in parts),
         },
-        body=render_to_string("appointments/email/visit_confirmation.txt", context),
+        body=render_plain_text("appointments/email/visit_confirmation.txt", context),
         to=[lead.client.email],
     )
     message.attach_alternative(render_to_string("appointments/email/visit_confirmation.html", context), "text/html")
@@ -161,7 +162,7 @@ def _change_message(appointment, *, change, parts=()):
     )
     message = EmailMultiAlternatives(
         subject=subject % {"service": appointment.service.name, "clinic": settings.CLINIC_NAME},
-        body=render_to_string("appointments/email/change.txt", context),
+        body=render_plain_text("appointments/email/change.txt", context),
         to=[appointment.client.email],
     )
     if change == "moved":

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from clinic.hashing import contact_hash
 from clinic.models import Client
+from clinic.plain_text import render_plain_text
 from clinic.queueing import enqueue
 from privacy.links import preferences_url
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
@@ -289,7 +290,7 @@ def _marketing_email(row):
     }
     message = EmailMultiAlternatives(
         subject=row.campaign.subject or row.campaign.name,
-        body=render_to_string("messaging/email/marketing.txt", context),
+        body=render_plain_text("messaging/email/marketing.txt", context),
         to=[row.to_email],
         headers={
             # RFC 8058 one-click unsubscribe: mail clients POST to this URL.

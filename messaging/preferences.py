@@ -21,13 +21,13 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from clinic import identity
 from clinic.hashing import contact_hash
 from clinic.models import Client
+from clinic.plain_text import render_plain_text
 from privacy.links import LinkExpired, LinkInvalid, client_from_preferences_token, preferences_url  # noqa: F401
 from privacy.models import ConsentActor, ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.selectors import current_consents
@@ -154,7 +154,7 @@ def _send_resubscribe_link(client, email):
     url = settings.SITE_URL + reverse("messaging:email_resubscribe", args=[resubscribe_token(client, email)])
     send_mail(
         subject=f"Confirm: marketing emails from {settings.CLINIC_NAME}",
-        message=render_to_string(
+        message=render_plain_text(
             "messaging/email/resubscribe.txt", {"url": url, "clinic_name": settings.CLINIC_NAME, "client": client}
         ),
         from_email=None,
@@ -201,7 +201,7 @@ def email_preferences_link(*, email):
     }
     send_mail(
         subject=f"Your {settings.CLINIC_NAME} message preferences",
-        message=render_to_string("messaging/email/preferences_link.txt", context),
+        message=render_plain_text("messaging/email/preferences_link.txt", context),
         from_email=None,
         recipient_list=[client.email],
     )
@@ -252,7 +252,7 @@ def send_email_marketing_confirmation(*, client_id) -> bool:
     )
     send_mail(
         subject=f"Confirm: offers and news from {settings.CLINIC_NAME} by email",
-        message=render_to_string(
+        message=render_plain_text(
             "messaging/email/marketing_confirm.txt",
             {
                 "url": url,

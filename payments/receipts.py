@@ -9,11 +9,11 @@ from datetime import timedelta
 
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from clinic.languages import client_language
+from clinic.plain_text import render_plain_text
 from clinic.queueing import enqueue
 
 from . import selectors
@@ -97,7 +97,7 @@ def send_refund_receipt(*, refund_id: int) -> bool:
 
 
 def _send(*, subject: str, template: str, context: dict, to: str) -> None:
-    EmailMessage(subject=subject, body=render_to_string(template, context), to=[to]).send()
+    EmailMessage(subject=subject, body=render_plain_text(template, context), to=[to]).send()
 
 
 def send_missed_receipts(*, now=None) -> int:

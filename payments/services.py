@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from clinic.errors import BusinessRuleError
 from clinic.models import Client, Location
+from clinic.plain_text import render_plain_text
 
 from . import selectors, states
 from .backends import get_backend
@@ -1134,7 +1135,6 @@ def charge_appointment_fee(
 def email_authentication_link(*, payment_id: int) -> bool:
     """The card asked for the client's authentication: email them a link to complete the payment."""
     from django.core.mail import EmailMessage
-    from django.template.loader import render_to_string
 
     from .links import fee_link
 
@@ -1146,7 +1146,7 @@ def email_authentication_link(*, payment_id: int) -> bool:
     from clinic.languages import client_language
 
     with client_language(payment.client):
-        body = render_to_string(
+        body = render_plain_text(
             "payments/email/authenticate_fee.txt",
             {"payment": payment, "amount": format_money(payment.amount, payment.currency), "link": fee_link(payment)},
         )

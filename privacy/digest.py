@@ -5,9 +5,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
-from django.template.loader import render_to_string
 from django.utils import timezone
 
+from clinic.plain_text import render_plain_text
 from clinic.roles import PRIVACY_OFFICER
 
 from .requests_models import DataSubjectRequest, RequestStatus
@@ -35,7 +35,7 @@ def send_digest(*, now=None):
         return 0
     send_mail(
         subject=f"Privacy requests: {len(overdue)} overdue, {len(due_soon)} due soon",
-        message=render_to_string(
+        message=render_plain_text(
             "privacy/email/digest.txt",
             {"overdue": overdue, "due_soon": due_soon, "site_url": settings.SITE_URL},
         ),

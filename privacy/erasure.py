@@ -8,7 +8,6 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -16,6 +15,7 @@ from clinic.errors import BusinessRuleError
 from clinic.hashing import contact_hash
 from clinic.models import Client
 from clinic.personal_data import traces_of
+from clinic.plain_text import render_plain_text
 
 from . import registry
 from .personal_data import scrub
@@ -162,7 +162,7 @@ def _tell_requester(dsr, email, kept_by_law=()):
         send_mail(
             subject=gettext("Your privacy request %(reference)s: your data has been deleted")
             % {"reference": dsr.reference},
-            message=render_to_string(
+            message=render_plain_text(
                 "privacy/email/request_erased.txt",
                 {"request": dsr, "clinic_name": settings.CLINIC_NAME, "kept_by_law": kept_by_law},
             ),

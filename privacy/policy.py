@@ -6,10 +6,10 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Min
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from clinic.models import Client
+from clinic.plain_text import render_plain_text
 from clinic.queueing import enqueue
 
 from .models import PolicyChangeNotice, PolicyVersion
@@ -82,7 +82,7 @@ def send_policy_notice(*, notice_id):
         }
         send_mail(
             subject=f"We have updated our privacy policy (effective {notice.policy.effective_date:%B %-d, %Y})",
-            message=render_to_string("privacy/email/policy_changed.txt", context),
+            message=render_plain_text("privacy/email/policy_changed.txt", context),
             from_email=None,
             recipient_list=[notice.client.email],
         )

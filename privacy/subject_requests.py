@@ -17,7 +17,6 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -26,6 +25,7 @@ from clinic import identity
 from clinic.errors import BusinessRuleError
 from clinic.hashing import normalise_email
 from clinic.models import Client
+from clinic.plain_text import render_plain_text
 from clinic.queueing import enqueue
 
 from . import registry
@@ -185,7 +185,9 @@ def extend_deadline(*, request_id, reason, staff_user=None, now=None):
 
 def _email(dsr, template, subject, **extra):
     context = {"request": dsr, "clinic_name": settings.CLINIC_NAME, **extra}
-    send_mail(subject=subject, message=render_to_string(template, context), from_email=None, recipient_list=[dsr.email])
+    send_mail(
+        subject=subject, message=render_plain_text(template, context), from_email=None, recipient_list=[dsr.email]
+    )
 
 
 def verification_url(dsr):
