@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -60,9 +60,25 @@ def publication_problems(version: FormVersion) -> list[str]:
     return problems
 
 
+def _hold_template_for_signing(template_id: int) -> None:
+    """Lock the form template for a client's save or signature: FOR SHARE, so clients filling in the same form do
+    not wait for each other, while publishing a new version (FOR UPDATE on the same row) waits for the signatures
+    under way, and they for it. (Django has no FOR SHARE; SQLite runs one writer at a time anyway.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {FormTemplate._meta.db_table} WHERE id = %s FOR SHARE", [template_id])
+
+
 @transaction.atomic
 def publish_version(*, version_id: int, user=None) -> FormVersion:
-    """Publish a draft: from now on it is what new clients sign, and it never changes."""
+    """Publish a draft: from now on it is what new clients sign, and it never changes.
+
+    Locks the template first (as signing does, then the version): a client signing the form right now finishes
+    against the version they were shown before this one is published, and a client signing after it is told the
+    form changed (save_visit_form re-reads the current version under the same lock).
+    """
+    template_id = FormVersion.objects.filter(pk=version_id).values_list("template_id", flat=True).get()
+    FormTemplate.objects.select_for_update().filter(pk=template_id).exists()
     version = FormVersion.objects.select_for_update().select_related("template").get(pk=version_id)
     if version.is_published:
         raise FormVersionError(f"{version.template} version {version.number} is already published.")
@@ -251,6 +267,13 @@ def save_visit_form(
     if posted_version != str(version.pk):
         raise VersionChanged(version)
     with transaction.atomic():
+        # The template first (the order publish_version takes it in), then the version current under that lock: a
+        # version published while the client was filling the form in is shown to them, nothing is saved against
+        # the old one.
+        _hold_template_for_signing(template.pk)
+        current = current_version(template)
+        if current is None or current.pk != version.pk:
+            raise VersionChanged(current or version)
         # One client's forms are saved one at a time: two signs at once (two tabs, a double tap) would each
         # see no signed form and sign twice. FOR NO KEY UPDATE does not block bookings pointing at the client.
         list(Client.objects.select_for_update(no_key=True).filter(pk=appointment.client_id).values_list("pk"))
