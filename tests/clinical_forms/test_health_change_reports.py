@@ -343,3 +343,73 @@ def test_reports_are_exported_held_through_an_erasure_and_deleted_after_the_lega
     clinic["visit"].delete()  # no recent visit keeps the record any longer
     assert services.delete_records_past_retention() == 1
     assert list(HealthChangeReport.objects.all()) == [other]
+
+
+# --- Never in logs, emails, SMS or the staff's CSV -------------------------------------------------------------
+
+
+@pytest.mark.policy("health-data-access")
+def test_answers_exam_notes_and_health_notes_reach_no_log_email_text_or_staff_csv(
+    client, clinic, caplog, admin_client, django_capture_on_commit_callbacks
+):
+    """Issue 18: health data is "never in logs, emails, SMS, exports to staff CSVs": here through the client's
+    report, an erasure whose answer names the medical records kept, and the privacy request register (CSV)."""
+    import csv
+    import io
+    import logging
+
+    from django.core import mail
+
+    from messaging.models import SmsMessage
+    from privacy.erasure import fulfil_erasure_request
+    from privacy.requests_models import DataSubjectRequest, RequestStatus, RequestType
+    from privacy.subject_requests import submit_request
+
+    caplog.set_level(logging.DEBUG)
+    secret_answer, exam_note = "Secret-allergy-Zq81", "Exam-note-Zq82"
+    client_record, visit = clinic["client"], clinic["visit"]
+    client_record.email = "dana.reyes@example.com"
+    client_record.save()
+    submission(
+        client=client_record,
+        template=clinic["templates"]["history"],
+        answers={"allergies": "yes", "allergies__detail": secret_answer},
+        status=SubmissionStatus.SIGNED,
+        signer_name="Dana Reyes",
+        signed_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(days=365),
+        document=f"Medical history ... {secret_answer}",
+        document_sha256="ab" * 32,
+    )
+    services.record_good_faith_exam(appointment_id=visit.pk, examiner=None, outcome="cleared", notes=exam_note)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert report_on_link(client, visit, NOTE).status_code == 302
+    dsr = submit_request(request_type=RequestType.ERASURE, email=client_record.email)
+    DataSubjectRequest.objects.filter(pk=dsr.pk).update(status=RequestStatus.VERIFIED, verified_at=timezone.now())
+    dsr.clients.set([client_record])
+    with django_capture_on_commit_callbacks(execute=True):
+        fulfil_erasure_request(request_id=dsr.pk)
+    register = admin_client.post(
+        reverse("admin:privacy_datasubjectrequest_changelist"),
+        {"action": "export_register_csv", "_selected_action": [dsr.pk]},
+    )
+    cells = [cell for row in csv.reader(io.StringIO(register.content.decode())) for cell in row]
+
+    assert any("reported changes of health" in cell for cell in cells)  # the CSV holds the outcome: it would show
+    assert mail.outbox and any("medical records" in m.body for m in mail.outbox)
+    for secret in (secret_answer, exam_note, NOTE):
+        assert secret not in caplog.text
+        assert all(secret not in m.body and secret not in m.subject for m in mail.outbox)
+        assert all(secret not in text.body for text in SmsMessage.objects.all())
+        assert all(secret not in cell for cell in cells)
+
+
+@pytest.mark.parametrize("note", ["\x00 nul byte", "é" * 1999, "<script>alert(1)</script>", "   "])
+def test_odd_notes_get_a_clear_answer_never_a_500(client, clinic, note):
+    sign_all(clinic)
+    response = report_on_link(client, clinic["visit"], note)
+    assert response.status_code == 302
+    report = HealthChangeReport.objects.get()
+    assert report.note == (note.strip() or "")  # kept as typed (encrypted), blank stored as nothing
+    page = client.get(response["Location"]).content.decode()
+    assert "<script>alert(1)</script>" not in page
