@@ -413,3 +413,26 @@ def test_odd_notes_get_a_clear_answer_never_a_500(client, clinic, note):
     assert report.note == (note.strip() or "")  # kept as typed (encrypted), blank stored as nothing
     page = client.get(response["Location"]).content.decode()
     assert "<script>alert(1)</script>" not in page
+
+
+@pytest.mark.policy("health-data-access")
+def test_no_page_that_shows_answers_or_a_health_note_loads_an_analytics_or_ad_tag(client, clinic, settings):
+    """The staff's pages of answers, exams and health-change notes, and the client's account forms page, carry no
+    tag even when the browser accepted them (the public pages do)."""
+    settings.GA_MEASUREMENT_ID, settings.GTM_CONTAINER_ID, settings.META_PIXEL_ID = "G-TEST123", "GTM-T45", "99988"
+    forms = sign_all(clinic)
+    report = services.report_health_change(client_id=clinic["client"].pk, via=ReportedVia.FORMS_LINK, note=NOTE)
+    client.post("/privacy/cookies/", {"choice": "accept_all", "next": "/"})
+    assert "G-TEST123" in client.get("/").content.decode()  # accepted: the public pages carry them
+    client.force_login(staff(PRACTITIONER, clinic["location"]))
+    for url in (
+        reverse("admin:clinical_forms_formsubmission_change", args=[forms["history"].pk]),
+        reverse("admin:clinical_forms_healthchangereport_change", args=[report.pk]),
+        reverse("admin:clinic_client_change", args=[clinic["client"].pk]),
+        reverse("admin:appointments_appointment_change", args=[clinic["visit"].pk]),
+        reverse("clinical_forms:index", args=[forms_token(clinic["visit"])]),
+    ):
+        response = client.get(url)
+        html = response.content.decode()
+        assert response.status_code == 200, url
+        assert "G-TEST123" not in html and "GTM-T45" not in html and "99988" not in html, url
