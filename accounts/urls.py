@@ -19,6 +19,7 @@ urlpatterns = [
     path("consents/", views.consents, name="consents"),
     path("payments/", views.payments, name="payments"),
     path("forms/", views.forms, name="forms"),
+    path("forms/health-changed/", views.forms_health_changed, name="forms_health_changed"),
     path("forms/<int:submission_id>/signed-form.pdf", views.form_pdf, name="form_pdf"),
     path("data/", views.data, name="data"),
     path("data/code/", views.data_code_send, name="data_code_send"),

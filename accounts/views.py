@@ -28,8 +28,11 @@ from appointments.links import manage_token
 from clinic.errors import BusinessRuleError
 from clinic.hashing import contact_hash, normalise_email
 from clinic.ratelimits import CACHE_UNAVAILABLE, client_ip, limit
+from clinical_forms import services as clinical_form_services
 from clinical_forms.links import forms_url
+from clinical_forms.models import ReportedVia
 from clinical_forms.pdf import signed_form_pdf
+from clinical_forms.selectors import health_forms_to_sign_again
 from messaging import preferences
 from messaging.forms import PreferencesForm
 from payments.models import format_money
@@ -541,17 +544,40 @@ def delete_account(request):
 # --- My forms ------------------------------------------------------------------------------------
 
 
-@signed_in
-def forms(request):
-    """Signed forms (each a PDF), and the upcoming visits whose forms are still to do (the visit's form link)."""
+def _forms_page(request, *, status=200, **extra):
     client = request.account_client
     upcoming, _ = selectors.upcoming_and_past(client)
     to_complete = [(visit, states, forms_url(visit)) for visit, states in selectors.forms_to_complete(upcoming)]
-    return render(
-        request,
-        "accounts/forms.html",
-        {"client": client, "signed": list(selectors.signed_forms(client)), "to_complete": to_complete},
-    )
+    context = {
+        "client": client,
+        "signed": list(selectors.signed_forms(client)),
+        "to_complete": to_complete,
+        "to_sign_again": health_forms_to_sign_again(client.pk),
+        "health_note": "",
+        **extra,
+    }
+    return render(request, "accounts/forms.html", context, status=status)
+
+
+@signed_in
+def forms(request):
+    """Signed forms (each a PDF), and the upcoming visits whose forms are still to do (the visit's form link)."""
+    return _forms_page(request)
+
+
+@signed_in
+@require_POST
+@limit("appointment_change")
+def forms_health_changed(request):
+    """ "My health has changed since I signed": the signed history and consents are signed again before a visit."""
+    note = request.POST.get("note", "")
+    try:
+        clinical_form_services.report_health_change(
+            client_id=request.account_client.pk, via=ReportedVia.ACCOUNT, note=note
+        )
+    except BusinessRuleError as refusal:
+        return _forms_page(request, status=400, health_error=str(refusal), health_note=note)
+    return redirect(reverse("account:forms") + "?health_changed=1")
 
 
 @signed_in

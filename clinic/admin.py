@@ -17,6 +17,8 @@ from .selectors import phone_search_term
 # Other apps add their inlines here (appointments, consent history) so this
 # app need not import them: dependencies point one way.
 client_inlines = []
+# Read-only facts other apps show on a client's page (callables taking the client), e.g. reported health changes.
+client_facts = []
 
 
 class ReadOnlyAdminMixin:
@@ -92,7 +94,8 @@ class ClientAdmin(LocationScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         hidden = self._hidden_fields(request)
-        return [f for f in super().get_readonly_fields(request, obj) if f not in hidden]
+        fields = [f for f in super().get_readonly_fields(request, obj) if f not in hidden]
+        return [*fields, *client_facts] if obj is not None else fields
 
     def get_exclude(self, request, obj=None):
         return [*(super().get_exclude(request, obj) or ()), *self._hidden_fields(request)]

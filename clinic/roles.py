@@ -38,6 +38,8 @@ _front_desk = {
     },
     # The front desk offers times by hand ("change" on an entry); offers are the waitlist's record.
     "waitlist": {"waitlistentry": ("view", "change"), "waitlistoffer": VIEW, "opening": VIEW},
+    # Records a client's word that their health changed (their forms are then signed again); never reads its note.
+    "clinical_forms": {"healthchangereport": ("view", "add")},
 }
 
 _clinic_manager = {
@@ -80,6 +82,7 @@ _clinic_manager = {
         "formfield": ALL,
         # May let a treatment appointment be checked in without its forms or exam, with a reason.
         "checkinoverride": ("view", "add"),
+        "healthchangereport": ("view", "add"),
     },
 }
 
@@ -95,7 +98,12 @@ _privacy_officer = {
         "privacyauditevent": VIEW,
     },
     # Reads clinical answers (each read is audited), scoped to the officer's locations like every record.
-    "clinical_forms": {"formsubmission": VIEW, "goodfaithexam": VIEW, "checkinoverride": VIEW},
+    "clinical_forms": {
+        "formsubmission": VIEW,
+        "goodfaithexam": VIEW,
+        "checkinoverride": VIEW,
+        "healthchangereport": VIEW,
+    },
     "messaging": {
         "smsmessage": VIEW,
         "smsoptout": ("view", "lift"),
@@ -116,6 +124,7 @@ _practitioner = {
         # Records the good-faith exam before a treatment, or an override of the check-in gate with a reason.
         "goodfaithexam": ("view", "add"),
         "checkinoverride": ("view", "add"),
+        "healthchangereport": ("view", "add"),
     },
 }
 

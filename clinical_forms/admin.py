@@ -11,12 +11,18 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from appointments.admin import appointment_facts
-from clinic.admin import ReadOnlyAdminMixin
-from clinic.admin_scoping import LocationScopedAdmin, NoSecretLookupsMixin, clients_at, register_scope
+from clinic.admin import ReadOnlyAdminMixin, client_facts
 from clinic.admin_search import OutOfRangeLookupsMixin
+from clinic.admin_scoping import (
+    LocationScopedAdmin,
+    NoSecretLookupsMixin,
+    clients_at,
+    register_scope,
+)
 from clinic.errors import BusinessRuleError
 from privacy.models import AuditAction
 from privacy.subject_requests import audit
@@ -31,10 +37,12 @@ from .models import (
     FormTemplate,
     FormVersion,
     GoodFaithExam,
+    HealthChangeReport,
+    ReportedVia,
     SubmissionStatus,
 )
 from .pdf import signed_form_pdf
-from .selectors import current_version, readiness_for
+from .selectors import current_version, latest_health_change, readiness_for
 
 
 class FormVersionInline(admin.TabularInline):
@@ -171,6 +179,7 @@ class FormSubmissionAdmin(NoSecretLookupsMixin, ReadOnlyAdminMixin, LocationScop
         "expires_at",
         "document_sha256",
         "pdf_link",
+        "health_change_link",
     ]
     readonly_fields = fields
 
@@ -204,6 +213,10 @@ class FormSubmissionAdmin(NoSecretLookupsMixin, ReadOnlyAdminMixin, LocationScop
             return "-"
         url = reverse("admin:clinical_forms_formsubmission_pdf", args=[obj.pk])
         return format_html('<a href="{}">Download the signed form (PDF)</a>', url)
+
+    @admin.display(description="health changed?")
+    def health_change_link(self, obj):
+        return health_change_add_link(obj.client_id)
 
     def get_urls(self):
         return [
@@ -277,6 +290,19 @@ class _AppendOnlyRecordAdmin(NoSecretLookupsMixin, LocationScopedAdmin):
 
 register_scope(GoodFaithExam, lambda qs, ids: qs.filter(client__in=clients_at(ids).values("pk")))
 register_scope(CheckInOverride, lambda qs, ids: qs.filter(client__in=clients_at(ids).values("pk")))
+register_scope(HealthChangeReport, lambda qs, ids: qs.filter(client__in=clients_at(ids).values("pk")))
+
+# Who may read a health change report's note: those who read answers (practitioners, the privacy officer).
+READS_HEALTH_DATA = "clinical_forms.view_formsubmission"
+
+
+def health_change_add_link(client_id):
+    url = reverse("admin:clinical_forms_healthchangereport_add") + f"?client={client_id}"
+    return format_html(
+        '<a href="{}">Record that the client reports a change in their health since they signed</a> '
+        "(their signed medical history and treatment consents are then signed again)",
+        url,
+    )
 
 
 @admin.register(GoodFaithExam)
@@ -338,6 +364,91 @@ class CheckInOverrideAdmin(_AppendOnlyRecordAdmin):
         )
 
 
+class HealthChangeReportForm(forms.ModelForm):
+    class Meta:
+        model = HealthChangeReport
+        fields = ["client", "note"]
+
+    def clean_note(self):
+        note = (self.cleaned_data.get("note") or "").strip()
+        if len(note) > services.HEALTH_NOTE_MAX_LENGTH:
+            raise ValidationError(f"Keep the note under {services.HEALTH_NOTE_MAX_LENGTH} characters.")
+        return note
+
+
+@admin.register(HealthChangeReport)
+class HealthChangeReportAdmin(_AppendOnlyRecordAdmin):
+    """The client says their health changed since they signed (told at the desk or on the phone): from now on
+    their signed medical history and treatment consents are not reused. The note is health data: the front desk
+    may write it but only practitioners and the privacy officer read it, each read audited."""
+
+    form = HealthChangeReportForm
+    raw_id_fields = ["client", "appointment"]
+    list_display = ["client", "via", "reported_by_name", "reported_at"]
+    list_filter = ["via"]
+    list_select_related = ["client"]
+    secret_lookup_fields = ("note",)
+    add_fields = ["client", "note"]
+    shown_fields = ["client", "appointment", "via", "note", "reported_by_name", "reported_at"]
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and not request.user.has_perm(READS_HEALTH_DATA):
+            return [f for f in fields if f != "note"]
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.get_fields(request, obj)
+
+    def record(self, request, obj):
+        return services.report_health_change(
+            client_id=obj.client_id, via=ReportedVia.FRONT_DESK, user=request.user, note=obj.note or ""
+        )
+
+    def response_add(self, request, obj, post_url_continue=None):
+        self.message_user(
+            request,
+            "Health change recorded: the client signs their medical history and treatment consents again.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:clinic_client_change", args=[obj.client_id]))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if response.status_code == 200 and str(object_id).isdigit() and request.user.has_perm(READS_HEALTH_DATA):
+            report = HealthChangeReport.objects.filter(pk=object_id).exclude(note=None)
+            client_id = report.values_list("client_id", flat=True).first()
+            if client_id is not None:
+                audit(
+                    AuditAction.DATA_VIEWED,
+                    client_id=client_id,
+                    actor=request.user,
+                    detail=f"Health change report note viewed (report #{object_id})",
+                )
+        return response
+
+
+def health_changes(client):
+    """On the client's page: when they reported a change in their health (never the note), and where to record one."""
+    reports = [
+        format_html(
+            "{} ({}{})",
+            f"{timezone.localtime(r.reported_at):%Y-%m-%d %H:%M}",
+            r.get_via_display().lower(),
+            f", recorded by {r.reported_by_name}" if r.reported_by_name else "",
+        )
+        for r in HealthChangeReport.objects.filter(client=client).order_by("-reported_at", "-id")[:10]
+    ]
+    listed = (
+        format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((r,) for r in reports))) if reports else "None."
+    )
+    return format_html("{}<p>{}</p>", listed, health_change_add_link(client.pk))
+
+
+health_changes.short_description = "health changes reported since signing"  # type: ignore[attr-defined]
+client_facts.append(health_changes)
+
+
 def forms_state(appointment):
     """What the front desk sees of a visit's forms and exam: complete or not, which are missing (no answer),
     the exam's outcome (no note) and any override with its reason, and where practitioners record them."""
@@ -358,6 +469,12 @@ def forms_state(appointment):
         parts.append(f"Good-faith exam: {outcome}")
     if readiness.override:
         parts.append(f"Check-in override: {readiness.override}")
+    latest = latest_health_change(appointment.client_id) if readiness.forms_missing else None
+    if latest is not None:
+        parts.append(
+            f"Health change reported {timezone.localtime(latest.reported_at):%Y-%m-%d %H:%M} "
+            f"({latest.get_via_display().lower()}): forms signed before it are signed again"
+        )
     exam_url = reverse("admin:clinical_forms_goodfaithexam_add") + f"?appointment={appointment.pk}"
     override_url = reverse("admin:clinical_forms_checkinoverride_add") + f"?appointment={appointment.pk}"
     links = []

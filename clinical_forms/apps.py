@@ -23,7 +23,12 @@ class ClinicalFormsConfig(AppConfig):
             exporter=personal_data.export_clinical_forms,
             eraser=personal_data.erase_clinical_forms,
             erase_order=20,  # finds rows by client id, so any order works
-            models=["clinical_forms.FormSubmission", "clinical_forms.GoodFaithExam", "clinical_forms.CheckInOverride"],
+            models=[
+                "clinical_forms.FormSubmission",
+                "clinical_forms.GoodFaithExam",
+                "clinical_forms.CheckInOverride",
+                "clinical_forms.HealthChangeReport",
+            ],
         )
         registry.register_legal_hold("clinical_forms", services.legal_hold_sentence)
         registry.register_export_files("clinical_forms", personal_data.signed_form_pdfs)

@@ -34,6 +34,11 @@ class FieldKind(models.TextChoices):
     OPTIONAL_CONSENT = "optional_consent", "Optional consent (a separate tick box, e.g. a photo-use scope)"
 
 
+# The forms a reported change of health makes stale: the history, and the treatment consents given on it.
+# A photo consent's scopes do not depend on health, so it is still reused.
+HEALTH_DEPENDENT_KINDS = (FormKind.MEDICAL_HISTORY, FormKind.TREATMENT_CONSENT)
+
+
 class FormTemplate(models.Model):
     name = models.CharField(max_length=120, unique=True)
     slug = models.SlugField(unique=True)
@@ -350,3 +355,42 @@ class CheckInOverride(AppendOnly):
 
     def __str__(self):
         return f"Check-in override for appointment #{self.appointment_id}"
+
+
+class ReportedVia(models.TextChoices):
+    FORMS_LINK = "forms_link", "The client, on their forms link"
+    ACCOUNT = "account", "The client, signed in to their account"
+    FRONT_DESK = "front_desk", "Staff, on the client's behalf"
+
+
+class HealthChangeReport(AppendOnly):
+    """The client's word that their health changed since they signed: from then on their signed medical history
+    and treatment consents are not reused (the next visit needs fresh ones). Signed forms never change, so the
+    report is a record of its own; the note is health data, encrypted like answers."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="health_change_reports")
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="health_change_reports"
+    )
+    via = models.CharField("reported", max_length=20, choices=ReportedVia.choices)
+    note = EncryptedText(
+        "note",
+        null=True,
+        blank=True,
+        help_text="Optional: what changed, in the client's words (only practitioners and the privacy officer read it).",
+    )
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reported_by_name = models.CharField(
+        max_length=200, help_text="The staff member who recorded it; empty: the client."
+    )
+    reported_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-reported_at", "-id"]
+        verbose_name = "health change report"
+        indexes = [models.Index(fields=["client", "reported_at"])]
+
+    def __str__(self):
+        return f"Health change reported for client #{self.client_id}"

@@ -1,13 +1,13 @@
 """The clinical forms' personal data: a client's answers to each form (health data, encrypted at rest).
 
 Export: every form the client filled in, with the answers decrypted (they are the client's own).
-Erasure: forms still being filled in are deleted; signed forms, good-faith exams and check-in
-overrides are medical records that the law keeps for CLINICAL_RECORD_RETENTION_YEARS (kept under a
-legal hold, deleted by retention).
+Erasure: forms still being filled in are deleted; signed forms, good-faith exams, check-in
+overrides and reported changes of health are medical records that the law keeps for
+CLINICAL_RECORD_RETENTION_YEARS (kept under a legal hold, deleted by retention).
 Export files: each signed form as the PDF the clinic keeps (privacy.registry.register_export_files).
 """
 
-from .models import CheckInOverride, FormSubmission, GoodFaithExam, SubmissionStatus
+from .models import CheckInOverride, FormSubmission, GoodFaithExam, HealthChangeReport, SubmissionStatus
 from .signature import strokes
 
 
@@ -50,6 +50,16 @@ def export_clinical_forms(client_ids):
                 "recorded_at": o.recorded_at.isoformat(),
             }
             for o in CheckInOverride.objects.filter(client_id__in=client_ids).order_by("recorded_at", "id")
+        ],
+        "health_change_reports": [
+            {
+                "appointment_id": r.appointment_id,
+                "reported": r.get_via_display(),
+                "recorded_by": r.reported_by_name,
+                "note": r.note or "",
+                "reported_at": r.reported_at.isoformat(),
+            }
+            for r in HealthChangeReport.objects.filter(client_id__in=client_ids).order_by("reported_at", "id")
         ],
     }
 

@@ -10,12 +10,14 @@ from django.utils.translation import gettext_lazy as _
 from appointments.models import AppointmentStatus
 
 from .models import (
+    HEALTH_DEPENDENT_KINDS,
     CheckInOverride,
     ExamOutcome,
     FormSubmission,
     FormTemplate,
     FormVersion,
     GoodFaithExam,
+    HealthChangeReport,
     SubmissionStatus,
 )
 
@@ -49,17 +51,40 @@ def forms_for_visit(appointment) -> list[FormTemplate]:
     )
 
 
+def reusable_signed_forms(now=None):
+    """Signed forms still valid: not expired, and (for a history or treatment consent) signed after the client's
+    latest report of a change in their health. The one rule every "is this form done?" question goes through."""
+    changed_since_signing = HealthChangeReport.objects.filter(
+        client_id=OuterRef("client_id"), reported_at__gte=OuterRef("signed_at")
+    )
+    return FormSubmission.objects.filter(status=SubmissionStatus.SIGNED, expires_at__gt=now or timezone.now()).exclude(
+        Q(version__template__kind__in=HEALTH_DEPENDENT_KINDS) & Exists(changed_since_signing)
+    )
+
+
 def signed_form(*, client_id: int, template: FormTemplate, now=None) -> FormSubmission | None:
-    """The client's signed form for this template that is still valid (reused until it expires)."""
+    """The client's signed form for this template that is still valid (reused until it expires or the client
+    reports a change in their health)."""
     return (
-        FormSubmission.objects.filter(
-            client_id=client_id,
-            version__template=template,
-            status=SubmissionStatus.SIGNED,
-            expires_at__gt=now or timezone.now(),
-        )
+        reusable_signed_forms(now)
+        .filter(client_id=client_id, version__template=template)
         .order_by("-signed_at")
         .first()
+    )
+
+
+def latest_health_change(client_id: int) -> HealthChangeReport | None:
+    return HealthChangeReport.objects.filter(client_id=client_id).order_by("-reported_at", "-id").first()
+
+
+def health_forms_to_sign_again(client_id: int, *, now=None) -> list[str]:
+    """Names of the client's signed forms that a report of a health change would send back to "to do"."""
+    return sorted(
+        set(
+            reusable_signed_forms(now)
+            .filter(client_id=client_id, version__template__kind__in=HEALTH_DEPENDENT_KINDS)
+            .values_list("version__template__name", flat=True)
+        )
     )
 
 
@@ -168,12 +193,14 @@ def readiness_for(appointments, *, now=None) -> dict[int | None, VisitReadiness]
     if not concerned:
         return {a.pk: VisitReadiness() for a in appointments}
     template_ids = {t for a in concerned for t, *_ in per_service[a.service_id]}
-    # One query: the signed forms still valid, and the drafts refused for a date of birth under 18.
+    # One query: the signed forms still reusable (not expired, no later health change), and the drafts refused
+    # for a date of birth under 18.
     signed, underage = set(), set()
+    client_ids = {a.client_id for a in concerned}
+    reusable = reusable_signed_forms(now).filter(client_id__in=client_ids, version__template_id__in=template_ids)
     for client_id, template_id, status in FormSubmission.objects.filter(
-        Q(version__template_id__in=template_ids, status=SubmissionStatus.SIGNED, expires_at__gt=now)
-        | Q(status=SubmissionStatus.IN_PROGRESS, refused_underage_at__isnull=False),
-        client_id__in={a.client_id for a in concerned},
+        Q(pk__in=reusable.values("pk")) | Q(status=SubmissionStatus.IN_PROGRESS, refused_underage_at__isnull=False),
+        client_id__in=client_ids,
     ).values_list("client_id", "version__template_id", "status"):
         if status == SubmissionStatus.SIGNED:
             signed.add((client_id, template_id))

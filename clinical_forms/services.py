@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -24,6 +24,8 @@ from .models import (
     FormTemplate,
     FormVersion,
     GoodFaithExam,
+    HealthChangeReport,
+    ReportedVia,
     SubmissionStatus,
 )
 from .signature import drawing_sha256
@@ -58,9 +60,25 @@ def publication_problems(version: FormVersion) -> list[str]:
     return problems
 
 
+def _hold_template_for_signing(template_id: int) -> None:
+    """Lock the form template for a client's save or signature: FOR SHARE, so clients filling in the same form do
+    not wait for each other, while publishing a new version (FOR UPDATE on the same row) waits for the signatures
+    under way, and they for it. (Django has no FOR SHARE; SQLite runs one writer at a time anyway.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {FormTemplate._meta.db_table} WHERE id = %s FOR SHARE", [template_id])
+
+
 @transaction.atomic
 def publish_version(*, version_id: int, user=None) -> FormVersion:
-    """Publish a draft: from now on it is what new clients sign, and it never changes."""
+    """Publish a draft: from now on it is what new clients sign, and it never changes.
+
+    Locks the template first (as signing does, then the version): a client signing the form right now finishes
+    against the version they were shown before this one is published, and a client signing after it is told the
+    form changed (save_visit_form re-reads the current version under the same lock).
+    """
+    template_id = FormVersion.objects.filter(pk=version_id).values_list("template_id", flat=True).get()
+    FormTemplate.objects.select_for_update().filter(pk=template_id).exists()
     version = FormVersion.objects.select_for_update().select_related("template").get(pk=version_id)
     if version.is_published:
         raise FormVersionError(f"{version.template} version {version.number} is already published.")
@@ -135,6 +153,9 @@ def reencrypt_with_first_key(*, batch_size: int = 500) -> int:
                 done += 1
     for exam in GoodFaithExam.objects.exclude(notes=None).only("notes"):
         GoodFaithExam.objects.filter(pk=exam.pk).rewrite_ciphertext(notes=exam.notes)
+        done += 1
+    for report in HealthChangeReport.objects.exclude(note=None).only("note"):
+        HealthChangeReport.objects.filter(pk=report.pk).rewrite_ciphertext(note=report.note)
         done += 1
     return done
 
@@ -246,6 +267,13 @@ def save_visit_form(
     if posted_version != str(version.pk):
         raise VersionChanged(version)
     with transaction.atomic():
+        # The template first (the order publish_version takes it in), then the version current under that lock: a
+        # version published while the client was filling the form in is shown to them, nothing is saved against
+        # the old one.
+        _hold_template_for_signing(template.pk)
+        current = current_version(template)
+        if current is None or current.pk != version.pk:
+            raise VersionChanged(current or version)
         # One client's forms are saved one at a time: two signs at once (two tabs, a double tap) would each
         # see no signed form and sign twice. FOR NO KEY UPDATE does not block bookings pointing at the client.
         list(Client.objects.select_for_update(no_key=True).filter(pk=appointment.client_id).values_list("pk"))
@@ -440,11 +468,13 @@ def legal_hold_sentence(client_ids) -> str:
     if (
         not FormSubmission.objects.filter(client_id__in=client_ids, status=SubmissionStatus.SIGNED).exists()
         and not GoodFaithExam.objects.filter(client_id__in=client_ids).exists()
+        and not HealthChangeReport.objects.filter(client_id__in=client_ids).exists()
     ):
         return ""
     years = settings.CLINICAL_RECORD_RETENTION_YEARS
     return (
-        "Your signed treatment forms, medical history and good-faith exams are medical records that the law "
+        "Your signed treatment forms, medical history, good-faith exams and reported changes of health are medical "
+        "records that the law "
         "requires us to keep "
         f"(California: at least {years} years after your last visit), encrypted and readable only by clinical staff; "
         "they are deleted at the end of that period."
@@ -452,8 +482,8 @@ def legal_hold_sentence(client_ids) -> str:
 
 
 def delete_records_past_retention(*, now: datetime | None = None, dry_run: bool = False) -> int:
-    """Delete signed forms, good-faith exams and check-in overrides CLINICAL_RECORD_RETENTION_YEARS after the
-    later of their date and the client's last visit."""
+    """Delete signed forms, good-faith exams, check-in overrides and health change reports
+    CLINICAL_RECORD_RETENTION_YEARS after the later of their date and the client's last visit."""
     from dateutil.relativedelta import relativedelta
     from django.db.models import Exists, OuterRef
 
@@ -467,11 +497,13 @@ def delete_records_past_retention(*, now: datetime | None = None, dry_run: bool 
     )
     exams = GoodFaithExam.objects.filter(examined_at__lt=cutoff).exclude(Exists(recent_visit))
     overrides = CheckInOverride.objects.filter(recorded_at__lt=cutoff).exclude(Exists(recent_visit))
+    reports = HealthChangeReport.objects.filter(reported_at__lt=cutoff).exclude(Exists(recent_visit))
     if dry_run:
-        return expired.count() + exams.count() + overrides.count()
+        return expired.count() + exams.count() + overrides.count() + reports.count()
     with transaction.atomic():
         deleted, _ = expired.delete_past_retention()
         deleted += exams.delete_past_retention()[0] + overrides.delete_past_retention()[0]
+        deleted += reports.delete_past_retention()[0]
     return deleted
 
 
@@ -524,3 +556,62 @@ def record_check_in_override(*, appointment_id: int, user, reason: str, now: dat
         recorded_by_name=_staff_name(user),
         recorded_at=now or timezone.now(),
     )
+
+
+# --- "My health has changed since I signed" ----------------------------------------------------------------
+
+HEALTH_NOTE_MAX_LENGTH = 2000
+
+
+def report_health_change(
+    *,
+    client_id: int,
+    via: str,
+    user=None,
+    note: str = "",
+    appointment_id: int | None = None,
+    now: datetime | None = None,
+) -> HealthChangeReport:
+    """Record the client's word that their health changed since they signed (appended, never changed).
+
+    From this moment their signed medical history and treatment consents are no longer reused
+    (selectors.reusable_signed_forms): the next visit needs fresh ones. The signed forms stay as they were.
+    """
+    from privacy.models import AuditAction
+    from privacy.subject_requests import audit
+
+    from .selectors import health_forms_to_sign_again
+
+    if via not in ReportedVia.values:
+        raise ClinicalRecordRefused("Say how the change was reported.")
+    note = (note or "").strip()
+    if len(note) > HEALTH_NOTE_MAX_LENGTH:
+        raise ClinicalRecordRefused(
+            gettext("Please keep the note under %(count)d characters.") % {"count": HEALTH_NOTE_MAX_LENGTH}
+        )
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Taken in the order signing takes it (save_visit_form): a form being signed right now lands either
+        # before this report (and is not reused) or after it (and is).
+        list(Client.objects.select_for_update(no_key=True).filter(pk=client_id).values_list("pk"))
+        stale = health_forms_to_sign_again(client_id, now=now)
+        report = HealthChangeReport.objects.create(
+            client_id=client_id,
+            appointment_id=appointment_id,
+            via=via,
+            note=note or None,
+            reported_by=user,
+            reported_by_name=_staff_name(user),
+            reported_at=now,
+        )
+        audit(
+            AuditAction.DATA_CORRECTED,
+            client_id=client_id,
+            actor=user,
+            actor_label="" if user is not None else "the client",
+            detail=(
+                f"Health change reported ({report.get_via_display()}), report #{report.pk}; to sign again: "
+                + (", ".join(stale) or "no signed form")
+            ),
+        )
+    return report

@@ -16,10 +16,12 @@ from clinic.ratelimits import client_ip, limit
 from . import services
 from .forms import ClinicalForm
 from .links import LinkExpired, LinkInvalid, appointment_from_token
+from .models import FormTemplate, ReportedVia
 from .selectors import (
     current_version,
     draft_form,
     forms_for_visit,
+    health_forms_to_sign_again,
     signed_form,
     visit_forms_complete,
     visit_forms_status,
@@ -35,15 +37,46 @@ def _appointment_or_page(request, token):
         return None, render(request, "clinical_forms/link_problem.html", {"expired": True}, status=410)
 
 
+def _index_page(request, appointment, token, *, status=200, **extra):
+    rows = visit_forms_status(appointment)
+    context = {
+        "appointment": appointment,
+        "token": token,
+        "rows": rows,
+        "complete": visit_forms_complete(appointment),
+        # Offered while a signed history or treatment consent is being reused for this visit.
+        "to_sign_again": health_forms_to_sign_again(appointment.client_id),
+        "health_note": "",
+        **extra,
+    }
+    return render(request, "clinical_forms/index.html", context, status=status)
+
+
 @never_cache  # health answers and the visit: never kept by a shared or the back-forward cache
 @require_http_methods(["GET"])
 def index(request, token):
     appointment, problem = _appointment_or_page(request, token)
     if problem:
         return problem
-    rows = visit_forms_status(appointment)
-    context = {"appointment": appointment, "token": token, "rows": rows, "complete": visit_forms_complete(appointment)}
-    return render(request, "clinical_forms/index.html", context)
+    return _index_page(request, appointment, token)
+
+
+@never_cache
+@require_http_methods(["POST"])
+@limit("appointment_change")
+def health_changed(request, token):
+    """ "My health has changed since I signed": the signed history and consents are signed again for this visit."""
+    appointment, problem = _appointment_or_page(request, token)
+    if problem:
+        return problem
+    note = request.POST.get("note", "")
+    try:
+        services.report_health_change(
+            client_id=appointment.client_id, via=ReportedVia.FORMS_LINK, note=note, appointment_id=appointment.pk
+        )
+    except services.ClinicalRecordRefused as refusal:
+        return _index_page(request, appointment, token, status=400, health_error=str(refusal), health_note=note)
+    return redirect(reverse("clinical_forms:index", args=[token]) + "?health_changed=1")
 
 
 def _initial(answers, version):

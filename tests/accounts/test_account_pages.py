@@ -238,6 +238,7 @@ ACTIONS = {
     "data_phone",
     "data_phone_confirm",
     "join_record",
+    "forms_health_changed",
 }
 SIGN_IN_STEPS = {"sign_in", "sign_in_sent", "sign_in_code", "sign_in_link"}
 

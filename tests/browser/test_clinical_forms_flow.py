@@ -18,7 +18,7 @@ from clinic.models import Location
 from clinic.roles import FRONT_DESK, PRACTITIONER, sync_role_groups
 from clinical_forms.demo import seed_clinical_forms_demo_data
 from clinical_forms.links import forms_token
-from clinical_forms.models import FormSubmission, SubmissionStatus
+from clinical_forms.models import FormSubmission, HealthChangeReport, SubmissionStatus
 from clinical_forms.signature import strokes
 from privacy.demo import seed_privacy_demo_data
 from tests.support.accessibility import axe_violations
@@ -124,6 +124,14 @@ def test_a_client_fills_and_signs_a_neurotoxin_visits_forms_on_a_phone(phone_pag
     neurotoxin_visit.refresh_from_db()
     assert neurotoxin_visit.status == AppointmentStatus.CHECKED_IN
     desk.context.close()
+
+    # The client tells the clinic their health changed since they signed: the history and consent are to do again.
+    assert axe_violations(page) == []  # the forms list, with its "Has your health changed?" form
+    page.get_by_label("What changed (optional)").fill("A new medicine")
+    page.get_by_role("button", name="My health has changed").click()
+    page.get_by_text("Please sign the forms marked below again").wait_for()
+    assert axe_violations(page) == []
+    assert HealthChangeReport.objects.get(client=neurotoxin_visit.client).note == "A new medicine"
 
 
 def signed_in_page(browser, live_server, user):

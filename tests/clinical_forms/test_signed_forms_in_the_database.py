@@ -94,3 +94,32 @@ def test_raw_sql_cannot_change_or_delete_a_good_faith_exam_or_override():
     assert refused_record(f"UPDATE {overrides} SET reason = 'other' WHERE id = %s", [override.pk])
     assert refused_record(f"DELETE FROM {overrides} WHERE id = %s", [override.pk])
     assert GoodFaithExam.objects.get().outcome == "not_cleared"
+
+
+@pytest.mark.policy("health-data-encrypted")
+def test_raw_sql_cannot_change_or_delete_a_health_change_report_but_a_merge_and_a_key_rotation_pass(settings):
+    from clinical_forms import services
+    from clinical_forms.models import HealthChangeReport, ReportedVia
+
+    older, newer = ClientFactory(), ClientFactory()
+    report = services.report_health_change(client_id=newer.pk, via=ReportedVia.FRONT_DESK, note="New medicine")
+    table = HealthChangeReport._meta.db_table
+
+    def refused_record(sql, params):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql, params)
+        except DatabaseError as error:
+            return "clinical record" in str(error)
+        return False
+
+    assert refused_record(f"UPDATE {table} SET reported_at = reported_at + interval '1 day' WHERE id = %s", [report.pk])
+    assert refused_record(f"UPDATE {table} SET note = NULL WHERE id = %s", [report.pk])
+    assert refused_record(f"DELETE FROM {table} WHERE id = %s", [report.pk])
+
+    identity.merge_clients(keep_id=older.pk, duplicate_id=newer.pk, reason="same person")
+    assert HealthChangeReport.objects.get(pk=report.pk).client_id == older.pk
+    settings.CLINICAL_FORMS_KEYS = [Fernet.generate_key().decode(), *settings.CLINICAL_FORMS_KEYS]
+    call_command("rotate_clinical_forms_keys")
+    settings.CLINICAL_FORMS_KEYS = settings.CLINICAL_FORMS_KEYS[:1]
+    assert HealthChangeReport.objects.get(pk=report.pk).note == "New medicine"

@@ -96,6 +96,10 @@ def person_everywhere(client, admin_client, admin_user, django_capture_on_commit
     clinical_services.record_check_in_override(
         appointment_id=her_visit.pk, user=None, reason="Paper forms signed at the desk"
     )
+    # She told the clinic her health changed since she signed (her forms are then signed again).
+    clinical_services.report_health_change(
+        client_id=dana.pk, via="forms_link", appointment_id=her_visit.pk, note="New medicine since I signed"
+    )
     # She confirms the offers by email (double opt-in): the link mailed to her address, then "Yes".
     confirm = next(m for m in mail.outbox if m.subject.startswith("Confirm: offers"))
     client.post(re.search(r"http://testserver(/messaging/confirm-offers/\S+)", confirm.body).group(1), **browser)

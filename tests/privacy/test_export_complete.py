@@ -41,6 +41,7 @@ CATEGORY_OF_MODEL = {
     "clinical_forms.FormSubmission": "clinical_forms",
     "clinical_forms.GoodFaithExam": "good_faith_exams",
     "clinical_forms.CheckInOverride": "check_in_overrides",
+    "clinical_forms.HealthChangeReport": "health_change_reports",
 }
 
 
