@@ -126,6 +126,9 @@ def _candidate_practitioner_ids(*, location: "Location", service: Service, pract
 
 def lock_resource_units(*, location: "Location", service: Service) -> None:
     """Lock every unit at `location` of the kinds of room or device `service` needs (after the practitioners)."""
+    if not needed_units(location=location, service=service):
+        # Needs no room or device (the setup's copy, as the booking's unit holds read it): nothing to lock.
+        return
     list(
         ResourceUnit.objects.select_for_update(of=("self",))
         .filter(location=location, resource_type__requirements__service=service)

@@ -107,7 +107,7 @@ def _is_free(location, service, start, practitioner_id):
 
 
 def _slot_query(slot_start, practitioner_id):
-    # A week lists ~150 of these: UTC with "Z" needs no escaping, and "any" practitioner is the default.
+    # A page lists a day of these: UTC with "Z" needs no escaping, and "any" practitioner is the default.
     query = f"start={slot_start.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
     return query if practitioner_id is None else f"{query}&practitioner={practitioner_id}"
 
@@ -171,10 +171,12 @@ def _build_choose_time(params, location_slug, service_slug):
         last = today + timedelta(days=settings.BOOKING_HORIZON_DAYS)
         chosen_day = min(max(form.cleaned_data.get("date") or today, today), last)
         practitioner_id = form.practitioner_id()
-    week, first_start = _week_links(
-        location=location, service=service, practitioner_id=practitioner_id, first_day=chosen_day
-    )
+    week, first_start = _week(location=location, service=service, practitioner_id=practitioner_id, first_day=chosen_day)
     strip, shown = _day_strip(week, chosen_day, practitioner_id, asked=_day_in_horizon(params.get("day", "")))
+    # Only the shown day's times are links on the page (the strip shows the other days' counts).
+    shown["parts"] = day_picker.by_part_of_day(
+        _time_links(location, service, practitioner_id, shown.pop("slots")), hour=lambda link: link[3]
+    )
     body = render_to_string(
         "appointments/_choose_time_body.html",
         {
@@ -226,28 +228,24 @@ def _day_strip(week, first_day, practitioner_id, asked=None):
         for day in week
     ]
     slots = next(day["slots"] for day in week if day["date"] == shown_date)
-    return strip, {"date": shown_date, "parts": day_picker.by_part_of_day(slots, hour=lambda slot: slot[3])}
+    return strip, {"date": shown_date, "slots": slots}
 
 
-def _week_links(*, location, service, practitioner_id, first_day):
-    """The week of free times as (day, [(link, ISO time, label, local hour)]), and its first start (None if none).
-
-    Built once, here.
-    """
+def _week(*, location, service, practitioner_id, first_day):
+    """The week of free times as [{date, slots}] in day order, and its first start (None if none)."""
     days = _week_of_slots(location=location, service=service, practitioner_id=practitioner_id, first_day=first_day)
+    week = [{"date": day, "slots": day_slots} for day, day_slots in sorted(days.items())]
+    return week, min((s.start for day_slots in days.values() for s in day_slots), default=None)
+
+
+def _time_links(location, service, practitioner_id, slots):
+    """A day's free times as [(link to the details step, ISO time, label, local hour)]."""
     details_url = reverse("appointments:details", args=[location.slug, service.slug])
     tz = location.tzinfo
-    week = [
-        {
-            "date": day,
-            "slots": [
-                (f"{details_url}?{_slot_query(s.start, practitioner_id)}", local.isoformat(), _clock(local), local.hour)
-                for s, local in ((s, s.start.astimezone(tz)) for s in day_slots)
-            ],
-        }
-        for day, day_slots in sorted(days.items())
+    return [
+        (f"{details_url}?{_slot_query(s.start, practitioner_id)}", local.isoformat(), _clock(local), local.hour)
+        for s, local in ((s, s.start.astimezone(tz)) for s in slots)
     ]
-    return week, min((s.start for day_slots in days.values() for s in day_slots), default=None)
 
 
 def _clock(moment):

@@ -17,7 +17,15 @@ Scenarios, each at increasing concurrency (users without think time):
 - booking: availability, the details page, the booking POST with its CSRF
   token, the confirmation page. Users crowd the first times shown, so they
   race: "that time is taken" (409) is counted as a conflict, not an error.
-  Afterwards the database is checked for overlapping appointments.
+  Afterwards the database is checked for overlapping appointments. Users book
+  on any week of a longer horizon (--horizon-days, default 180) so that the
+  steps do not run out of free times: a page with no time to pick ends the
+  flow after one cheap read, and a mix made mostly of those would flatter the
+  figures. The share of flows that booked is reported, with a warning when
+  more than 5% found no time.
+- with --think MIN-MAX: the booking scenario again, with users pausing MIN to
+  MAX seconds before each page (reading it, filling the form): the realistic
+  mix, reported beside the one without think time, never instead of it.
 
 Before the availability steps every page of the plan is requested once (the
 warm-up prints how long an uncached page takes): the steps measure the steady
@@ -61,6 +69,8 @@ from cryptography.fernet import Fernet
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+BROWSE_DAYS = 60  # the availability scenario's weeks start in the first 60 days (the site's default horizon)
+DRY_WARNING_SHARE = 0.05  # more than this share of booking flows with no time to pick: the mix is not honest
 
 
 def parse_args():
@@ -72,6 +82,17 @@ def parse_args():
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread; default 1)")
     parser.add_argument("--conn-max-age", type=int, default=60, help="CONN_MAX_AGE seconds (default 60)")
     parser.add_argument("--scenarios", default="floor,availability,booking")
+    parser.add_argument(
+        "--horizon-days",
+        type=int,
+        default=180,
+        help="booking horizon (BOOKING_HORIZON_DAYS) of the bench's site: users book on any week of it (default 180)",
+    )
+    parser.add_argument(
+        "--think",
+        default="",
+        help="also run the booking scenario with users pausing MIN-MAX seconds before each page (e.g. 1-3)",
+    )
     parser.add_argument(
         "--redis-db",
         type=int,
@@ -147,6 +168,8 @@ def configure_environment(args, port, static_root):
         "CONN_MAX_AGE": str(args.conn_max_age),
         "LOG_LEVEL": "WARNING",
     }
+    if getattr(args, "horizon_days", None):  # bench/flow_cpu.py keeps the site's default
+        config["BOOKING_HORIZON_DAYS"] = str(args.horizon_days)
     os.environ.update(config)
     return config
 
@@ -176,13 +199,15 @@ def prepare_database():
                 pairs.append({"location": location.slug, "service": service.slug})
     location = Location.objects.filter(is_active=True).order_by("slug").first()
     today = timezone.now().astimezone(location.tzinfo).date()
-    # Any week that starts inside the booking horizon.
+    # Any week that starts inside the booking horizon; browsing users look at the first BROWSE_DAYS (the
+    # availability scenario's pages, warmed up and comparable whatever the horizon), booking users at any week.
     week_starts = [(today + timedelta(days=i)).isoformat() for i in range(settings.BOOKING_HORIZON_DAYS - 6)]
+    browse_starts = week_starts[: BROWSE_DAYS - 6]
     # Bookings crowd three popular services, on the first three times of the page.
     booking_pairs = [p for p in pairs if p["service"] in ("consultation", "neurotoxin", "hydrafacial")] or pairs
     plan = {
         "pairs": pairs,
-        "browse_dates": week_starts,
+        "browse_dates": browse_starts,
         "booking_pairs": booking_pairs,
         "booking_dates": week_starts,
         "crowd": 3,
@@ -328,7 +353,7 @@ def stop_gunicorn(process):
             process.wait()
 
 
-def run_scenario(scenario, args, port, plan_path, log_dir, label=""):
+def run_scenario(scenario, args, port, plan_path, log_dir, label="", think=""):
     """Run the locust child for one scenario; returns its per-step figures (and the final line)."""
     command = [
         sys.executable,
@@ -342,8 +367,9 @@ def run_scenario(scenario, args, port, plan_path, log_dir, label=""):
         str(args.seconds),
         "--plan",
         str(plan_path),
+        *(["--think", think] if think else []),
     ]
-    stderr_path = Path(log_dir) / f"locust-{scenario}.log"
+    stderr_path = Path(log_dir) / f"locust-{scenario}{'-think' if think else ''}.log"
     steps, final = [], {}
     with open(stderr_path, "w") as stderr:
         process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True)
@@ -421,8 +447,9 @@ def double_bookings():
 
 
 def print_table(results):
+    width = max([14, *(len(scenario) + 2 for scenario in results)])
     header = (
-        f"{'scenario':<14}{'users':>6}{'req/s':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
+        f"{'scenario':<{width}}{'users':>6}{'req/s':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
         f"{'errors':>8}{'booked':>8}{'conflicts':>10}{'loadgen CPU':>13}"
     )
     print(header)
@@ -431,18 +458,30 @@ def print_table(results):
         for step in steps:
             total, counters = step["total"], step["counters"]
             booked = conflicts = ""
-            if scenario == "booking":
+            if scenario.startswith("booking"):
                 booked = counters["booked"]
                 conflicts = counters["conflict_on_details"] + counters["conflict_on_post"]
             print(
-                f"{scenario:<14}{step['users']:>6}{step['rps']:>9.1f}{total['p50']:>8}{total['p95']:>8}"
+                f"{scenario:<{width}}{step['users']:>6}{step['rps']:>9.1f}{total['p50']:>8}{total['p95']:>8}"
                 f"{total['p99']:>8}{total['failures']:>8}{booked:>8}{conflicts:>10}"
                 f"{step['loadgen_cpu_percent']:>12.0f}%"
             )
 
 
-def print_breakdown(step):
-    print(f"booking scenario at {step['users']} users, per request:")
+def think_name(args):
+    return f"booking, think {args.think} s"
+
+
+def flow_shares(counters):
+    """(flows, share that booked, share that found no time to pick) of a booking step."""
+    flows = sum(counters.values())
+    if not flows:
+        return 0, 0.0, 0.0
+    return flows, counters["booked"] / flows, counters["no_slot_shown"] / flows
+
+
+def print_breakdown(step, scenario="booking"):
+    print(f"{scenario} scenario at {step['users']} users, per request:")
     for name, entry in sorted(step["entries"].items()):
         print(
             f"  {name:<26}{entry['requests'] / step['seconds']:>8.1f} req/s  p50 {entry['p50']:>5} ms  "
@@ -454,6 +493,22 @@ def print_breakdown(step):
         f"{counters['conflict_on_post']} on the POST (lost the race); "
         f"pages with no time to pick: {counters['no_slot_shown']}"
     )
+    flows, booked, dry = flow_shares(counters)
+    print(f"  flows: {flows}, of which {booked:.0%} booked and {dry:.0%} found no time to pick")
+
+
+def dry_warnings(results):
+    """A warning per booking step where the pages ran out of times (the mix became mostly availability reads)."""
+    lines = []
+    for scenario, steps in results.items():
+        for step in steps if scenario.startswith("booking") else []:
+            flows, _, dry = flow_shares(step["counters"])
+            if dry > DRY_WARNING_SHARE:
+                lines.append(
+                    f"warning: {scenario} at {step['users']} users: {dry:.0%} of {flows} flows found no time to pick "
+                    "(the booking pages ran dry: the mix was mostly availability reads; raise --horizon-days)"
+                )
+    return lines
 
 
 def main():
@@ -493,6 +548,10 @@ def main():
             if scenario == "availability":
                 warm_pages(port, plan)
             results[scenario], final[scenario] = run_scenario(scenario, args, port, plan_path, work)
+            if scenario == "booking" and args.think:
+                # The realistic mix, beside (never instead of) the one without think time.
+                name = think_name(args)
+                results[name], final[name] = run_scenario("booking", args, port, plan_path, work, name, args.think)
             if scenario == "booking":
                 booking_check = double_bookings() + (free_start_times(plan),)
             # Once both are measured, and before bookings change every page.
@@ -507,9 +566,11 @@ def main():
 
     print()
     print_table(results)
-    if results.get("booking"):
+    for scenario in [s for s in results if s.startswith("booking")]:
         print()
-        print_breakdown(results["booking"][-1])
+        print_breakdown(results[scenario][-1], scenario)
+    for warning in dry_warnings(results):
+        print(warning)
     all_errors = [e for steps in results.values() for step in steps for e in step["errors"]]
     if all_errors:
         print("\nerrors:")
@@ -552,12 +613,18 @@ def main():
     if booking:
         p95 = booking["total"]["p95"]
         print(f"  booking mix p95 < 150 ms at {top} users: {p95} ms -> {'MET' if p95 < 150 else 'NOT MET'}")
+    thinking = at_top(think_name(args)) if args.think else None
+    if thinking:
+        print(
+            f"  (reported, beside the above) booking mix with think time {args.think} s at {top} users: "
+            f"p95 {thinking['total']['p95']} ms, {thinking['rps']:.1f} req/s"
+        )
     errors = sum(step["total"]["failures"] for steps in results.values() for step in steps)
     errors += sum(step["total"]["failures"] for pair in rounds for step in pair)
     print(f"  0 errors: {errors} -> {'MET' if errors == 0 else 'NOT MET'}")
     if booking_check is not None:
         overlaps, appointments, left = booking_check
-        booked = final.get("booking", {}).get("booked_in_run", "?")
+        booked = sum(final.get(name, {}).get("booked_in_run", 0) for name in results if name.startswith("booking"))
         print(
             f"  0 double bookings: {overlaps} overlapping pairs among {appointments} appointments "
             f"({booked} bookings answered 302 by the site) -> {'MET' if overlaps == 0 else 'NOT MET'}"

@@ -7,7 +7,10 @@ Scenarios: floor (the trivial view), availability (the public "choose a time"
 page), booking (availability, the details page, the booking POST with its CSRF
 token, the confirmation page). Users have no think time: each sends its next
 request as soon as the previous one is answered, so req/s is the stack's
-throughput at that many concurrent users.
+throughput at that many concurrent users. --think MIN-MAX (seconds, booking
+only) makes booking users pause a random while before each page, as a person
+reading it and filling the form does: the realistic mix, reported beside the
+one without think time.
 
 For each step it ramps to that many users, resets the statistics, measures for
 --seconds and prints one JSON line with the figures; users keep running into the
@@ -31,6 +34,7 @@ from locust.contrib.fasthttp import FastHttpUser
 from locust.env import Environment
 
 PLAN = {}  # from the orchestrator: location/service pairs, dates to browse
+THINK = [0.0, 0.0]  # --think: seconds a booking user pauses before each page (none by default)
 COUNTERS = {"booked": 0, "conflict_on_details": 0, "conflict_on_post": 0, "no_slot_shown": 0}
 BOOKED_IN_RUN = [0]  # every booking of the run, warm-up included, to compare with the database
 
@@ -94,14 +98,20 @@ class BookingUser(_SiteUser):
     overlap.
     """
 
+    def think(self):
+        if THINK[1] > 0:
+            gevent.sleep(random.uniform(*THINK))
+
     @task
     def book(self):
         pair = random.choice(PLAN["booking_pairs"])
+        self.think()
         links = self.availability(pair, random.choice(PLAN["booking_dates"]), name="book: availability")
         if not links:
             COUNTERS["no_slot_shown"] += 1
             return
         details_url = random.choice(links[: PLAN["crowd"]])
+        self.think()
         with self.client.get(
             details_url, name="book: details page", headers=self.secure_cookie_header(), catch_response=True
         ) as response:
@@ -130,6 +140,7 @@ class BookingUser(_SiteUser):
         )
         if random.random() < 0.5:
             form["sms_reminders"] = "on"
+        self.think()  # filling in the form
         # The form has no action: a browser posts it to the page's own URL, from the same origin.
         headers = {"Origin": self.host, "Referer": self.host + details_url, **self.secure_cookie_header()}
         with self.client.post(
@@ -188,7 +199,10 @@ def main():
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--plan", required=True)
+    parser.add_argument("--think", default="", help="MIN-MAX seconds a booking user pauses before each page")
     args = parser.parse_args()
+    if args.think:
+        THINK[:] = sorted(float(n) for n in args.think.split("-"))
     with open(args.plan) as f:
         PLAN.update(json.load(f))
 

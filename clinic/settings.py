@@ -244,6 +244,9 @@ else:
 # django-cookie-consent reads its cookie groups from a cache on every request: per process, as
 # objects (no unpickling), and for at most a minute, so a change in the admin reaches every process.
 CACHES["cookie_consent"] = {"BACKEND": "clinic.cache.ProcessObjectCache", "TIMEOUT": 60}
+# Template fragments that are the same for every visitor and change only with a deploy (the blank booking
+# form's fields): per process, so a new release never serves a fragment of the one before.
+CACHES["fragments"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments"}
 COOKIE_CONSENT_CACHE_BACKEND = "cookie_consent"
 COOKIE_CONSENT_LOG_ENABLED = False  # choices go to our own consent ledger instead
 COOKIE_CONSENT_SECURE = not DEBUG

@@ -36,9 +36,19 @@ class PaymentsConfig(AppConfig):
         booking_steps.register_visit(views.visit_step_provider)
         booking_steps.register_visit_terms(views.visit_terms_provider)
 
-        from django.db.models.signals import post_save
+        from django.db.models.signals import post_delete, post_save
+
+        from appointments import slot_cache
 
         from . import models, receipts
+
+        # The booking pages keep each requirement (selectors.booking_requirement): a change forgets the copies.
+        post_save.connect(
+            slot_cache.availability_changed, sender=models.PaymentRequirement, dispatch_uid="slots-saved-requirement"
+        )
+        post_delete.connect(
+            slot_cache.availability_changed, sender=models.PaymentRequirement, dispatch_uid="slots-deleted-requirement"
+        )
 
         post_save.connect(receipts.payment_saved, sender=models.Payment, dispatch_uid="payments-receipt-payment")
         post_save.connect(receipts.refund_saved, sender=models.Refund, dispatch_uid="payments-receipt-refund")

@@ -37,6 +37,23 @@ def payment_requirement(*, location: Location, service_id: int) -> PaymentRequir
     return PaymentRequirement.objects.filter(location=location, service_id=service_id).first()
 
 
+def booking_requirement(*, location: Location, service_id: int) -> PaymentRequirement | None:
+    """payment_requirement from this process's copy, for the booking pages: every details page and booking asks.
+
+    The copy holds until the version for everything moves (slot_cache.process_copy): saving or deleting a
+    requirement moves it (payments.apps), so a change shows at once here and within a second elsewhere.
+    Amounts charged are never taken from it: the checkout reads the row again (payment_requirement).
+    Callers must not change the row they get (threads share it).
+    """
+    from appointments import slot_cache
+
+    return slot_cache.process_copy(
+        location_slug=location.slug,
+        key=("payment requirement", location.pk, service_id),
+        build=lambda: payment_requirement(location=location, service_id=service_id),
+    )
+
+
 def latest_saved_card(*, client: Client) -> SavedCard | None:
     return SavedCard.objects.filter(client=client).order_by("-created_at", "-id").first()
 
@@ -60,6 +77,15 @@ def client_payments(*, client_id: int, appointment_ids: "list[int] | None" = Non
         .prefetch_related("refunds")
         .order_by("-created_at", "-id")
     )
+
+
+def _shown_payments(client_id: int) -> "QuerySet[Payment]":
+    return Payment.objects.filter(client_id=client_id).exclude(status__in=["pending", "failed", "canceled"])
+
+
+def client_has_payments(*, client_id: int) -> bool:
+    """Has the client any charge to show? (A cheap statement: most clients just booked have none.)"""
+    return _shown_payments(client_id).exists()
 
 
 def daily_takings(*, locations: "list[Location]", day: "date") -> list[dict]:

@@ -28,6 +28,7 @@ from .models import (
     Payment,
     PaymentKind,
     PaymentMethod,
+    PaymentRequirement,
     PaymentStatus,
     ProcessedWebhookEvent,
     Refund,
@@ -507,11 +508,16 @@ HOLD_REASON = "Online booking: waiting for the deposit or card"
 STRIPE_MIN_SESSION_MINUTES = 31
 
 
-def booking_step_needed(*, location: Location, service_id: int) -> bool:
-    requirement = selectors.payment_requirement(location=location, service_id=service_id)
+def asks_payment(requirement: PaymentRequirement | None) -> bool:
+    """Does booking under this requirement take a step first (a deposit due, or a card on file)?"""
     if requirement is None or requirement.kind == RequirementKind.NONE:
         return False
     return requirement.kind == RequirementKind.CARD_ON_FILE or requirement.deposit_due() > 0
+
+
+def booking_step_needed(*, location: Location, service_id: int) -> bool:
+    # Asked by every booking page and booking: the requirement from this process's copy (no query).
+    return asks_payment(selectors.booking_requirement(location=location, service_id=service_id))
 
 
 def start_booking_checkout(*, booking: Any) -> BookingCheckout:
@@ -520,8 +526,9 @@ def start_booking_checkout(*, booking: Any) -> BookingCheckout:
     here from the service's requirement, never taken from a request. Raises SlotUnavailable / BookingRefused."""
     from appointments import services as appointment_services
 
+    # The row itself, not the booking pages' copy: the amount is computed from it.
     requirement = selectors.payment_requirement(location=booking.location, service_id=booking.service.pk)
-    if requirement is None or not booking_step_needed(location=booking.location, service_id=booking.service.pk):
+    if requirement is None or not asks_payment(requirement):
         raise PaymentRefused("This service asks for no payment at this location.")
     from django.conf import settings
 

@@ -18,7 +18,15 @@ from clinic.models import Client
 from privacy.models import ConsentPurpose, ConsentRecord, ConsentSource
 from privacy.notices import booking_notices
 from privacy.policy import current_policy
-from tests.support.booking import LA, MONDAY_10, SUNDAY_EVENING, booking_form, details_url
+from tests.support.booking import (
+    LA,
+    MONDAY_10,
+    SUNDAY_EVENING,
+    booking_form,
+    booking_form_url,
+    details_url,
+    post_booking,
+)
 from tests.support.builders import AppointmentFactory, bookable_clinic
 
 pytestmark = pytest.mark.django_db
@@ -442,3 +450,15 @@ def test_a_booking_is_written_in_a_bounded_number_of_queries(client, clinic):
         response = client.post(details_url(location, service), booking_form(sms_reminders="on"))
     assert response.status_code == 302 and ConsentRecord.objects.count() == 4
     assert len(queries) <= 25, "\n".join(q["sql"][:120] for q in queries.captured_queries)
+
+
+def test_a_form_sent_back_with_errors_shows_them_and_keeps_the_answers_after_a_blank_form_was_served(client):
+    """The blank form's fields come from a per-process fragment; a form with answers or errors never does."""
+    location, service, _ = bookable_clinic()
+    start = MONDAY_10
+    assert "Please enter a valid" not in client.get(booking_form_url(location, service, start)).content.decode()
+    response = post_booking(client, location, service, start, email="not-an-email", first_name="Rosa")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'value="Rosa"' in page and 'value="not-an-email"' in page
+    assert 'id="id_email-error"' in page

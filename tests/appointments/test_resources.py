@@ -17,6 +17,7 @@ from appointments.models import (
     Appointment,
     AppointmentStatus,
     AssignedUnit,
+    Practitioner,
     PractitionerService,
     ServiceRequirement,
 )
@@ -360,3 +361,26 @@ def test_postgres_refuses_overlapping_holds_of_one_unit_written_behind_the_servi
         appointment=three, unit=laser, start=local(TUESDAY, 11), occupied_until=local(TUESDAY, 12, 15)
     )
     assert AssignedUnit.objects.get(appointment=three).released
+
+
+def units_locked(queries):
+    return [q["sql"] for q in queries if "appointments_resourceunit" in q["sql"] and "FOR UPDATE" in q["sql"]]
+
+
+def test_a_booking_locks_the_rooms_and_devices_only_of_a_service_that_needs_some(laser_clinic):
+    """A service needing no room or device takes no unit lock (a statement less per booking); one that needs
+    some still locks its kinds' units before choosing them."""
+    from django.test.utils import CaptureQueriesContext
+
+    location, laser, _, _ = laser_clinic
+    plain = ServiceFactory(duration_minutes=30, locations=[location])
+    for person in Practitioner.objects.filter(locations=location):
+        person.services.add(plain)
+    with CaptureQueriesContext(connection) as with_units:
+        book(location, laser, local(MONDAY, 10))
+    with CaptureQueriesContext(connection) as without:
+        book(location, plain, local(MONDAY, 12), n=1)
+    assert Appointment.objects.count() == 2
+    assert units_locked(without.captured_queries) == []
+    if connection.vendor == "postgresql":  # SQLite has no FOR UPDATE (its write lock serialises bookings)
+        assert len(units_locked(with_units.captured_queries)) == 1

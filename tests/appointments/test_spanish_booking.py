@@ -168,3 +168,14 @@ def test_emails_sent_away_from_the_visitors_page_follow_the_clients_language(cli
         confirmation = booking_confirmation_message(appointment)
     assert "Su cita cambió de horario" in moved.body and moved.subject.endswith("cambió de horario")
     assert "lunes 7 de diciembre de 2026" in confirmation.body and "Monday" not in confirmation.body
+
+
+def test_a_spanish_visitor_after_an_english_one_gets_the_booking_form_in_spanish(client, clinic):
+    """The blank form's fields are kept per process (a template fragment): one copy per language."""
+    location, service, _ = clinic
+    url = booking_form_url(location, service, MONDAY_10)
+    assert "I am 18 or older" in page(client, url)
+    spanish = page(client, url, **SPANISH)
+    assert "Tengo 18 años o más" in spanish and "I am 18 or older" not in spanish
+    assert spanish_notices()[ConsentPurpose.SMS_REMINDERS] in spanish
+    assert "I am 18 or older" in page(client, url)

@@ -29,6 +29,7 @@ def _test_settings(settings):
     cache.clear()  # cached weeks of free times and counters never leak from one test to the next
     slot_cache.forget_process_copies()
     caches["cookie_consent"].clear()  # this process's cookie groups, as objects
+    caches["fragments"].clear()  # template fragments kept per process
     settings.SITE_URL = "http://testserver"
     # Each test starts in English: a Spanish request leaves its language active in the thread.
     from django.utils import translation
