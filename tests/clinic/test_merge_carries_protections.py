@@ -5,13 +5,16 @@ must not lift it. A proof of control (a link to the email, a code to the phone) 
 number: the kept record inherits it only when it holds that same one.
 """
 
-from datetime import timedelta
+import re
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
 
 from clinic import identity
 from clinic.models import Client
+from privacy.models import PolicyChangeNotice, PolicyVersion
+from privacy.requests_models import AuditAction, DataSubjectRequest, PrivacyAuditEvent
 from tests.support.builders import ClientFactory, LocationFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +45,8 @@ def test_a_restriction_on_either_record_stays_on_the_merged_one():
     assert merged(older, newer).processing_restricted
     older, newer = records(keep={"processing_restricted": True})
     assert merged(older, newer).processing_restricted
+    older, newer = records()  # neither: a merge does not restrict what the person never asked to restrict
+    assert not merged(older, newer).processing_restricted
 
 
 def test_the_latest_adult_attestation_of_the_two_is_kept():
@@ -135,8 +140,19 @@ def test_the_duplicates_admin_history_follows_it_to_the_kept_record():
         action_flag=CHANGE,
         change_message="Changed the email.",
     )
+    # Not moved: another client's history, and another kind of record's that happens to have the same id.
+    third = ClientFactory(email="third@example.com")
+    for content_type, object_id in [
+        (ContentType.objects.get_for_model(Client), third.pk),
+        (ContentType.objects.get_for_model(staff), newer.pk),
+    ]:
+        LogEntry.objects.create(
+            user=staff, content_type=content_type, object_id=str(object_id), object_repr="x", action_flag=CHANGE
+        )
     merged(older, newer)
-    assert list(LogEntry.objects.values_list("object_id", flat=True)) == [str(older.pk)]
+    assert sorted(LogEntry.objects.values_list("content_type__model", "object_id")) == sorted(
+        [("client", str(older.pk)), ("client", str(third.pk)), ("user", str(newer.pk))]
+    )
 
 
 def test_a_proof_code_goes_to_a_proven_phone_else_the_oldest_records_never_a_later_bookings():
@@ -178,3 +194,62 @@ def test_the_duplicates_differing_contact_details_are_noted_for_the_front_desk_a
     # Nothing differs: the note says what was merged, and lists nothing to confirm.
     same_older, same_newer = records()
     assert "It had" not in merged(same_older, same_newer).notes
+
+
+def test_when_some_rows_clash_the_others_move_one_by_one_and_the_audit_counts_each():
+    """The kept record already had one of the policy notices (unique per client): that one is dropped, the rest
+    move, and the merge's audit row says how many moved of that table."""
+    older, newer = records()
+    policies = [
+        PolicyVersion.objects.create(version=f"2027-0{n}", effective_date=date(2027, n, 1), body="x") for n in (1, 2, 3)
+    ]
+    PolicyChangeNotice.objects.create(policy=policies[0], client=older)
+    for policy in policies:
+        PolicyChangeNotice.objects.create(policy=policy, client=newer)
+
+    merged(older, newer)
+    assert sorted(PolicyChangeNotice.objects.values_list("policy__version", "client")) == [
+        ("2027-01", older.pk),
+        ("2027-02", older.pk),
+        ("2027-03", older.pk),
+    ]
+    event = PrivacyAuditEvent.objects.get(action=AuditAction.CLIENTS_MERGED)
+    assert "privacy.PolicyChangeNotice 2" in event.detail
+
+
+def closed_request(email):
+    # Closed: an open request of either record refuses the merge.
+    now = timezone.now()
+    return DataSubjectRequest.objects.create(
+        request_type="access", email=email, regime="gdpr", status="completed", received_at=now, due_at=now
+    )
+
+
+def test_every_privacy_request_of_the_duplicate_names_the_kept_record_once_after_the_merge():
+    """A request that named both records keeps one link (to the kept record); the others move, and are counted."""
+    older, newer = records()
+    only_newers, both = closed_request("a@example.com"), closed_request("b@example.com")
+    both.clients.add(older)
+    both.clients.add(newer)
+    only_newers.clients.add(newer)
+
+    merged(older, newer)
+    assert list(both.clients.all()) == [older] and list(only_newers.clients.all()) == [older]
+    event = PrivacyAuditEvent.objects.get(action=AuditAction.CLIENTS_MERGED)
+    # Counted under the link table or the request table: the relation is reached from either side.
+    assert re.search(r"privacy\.DataSubjectRequest(_clients)? 1\b", event.detail)
+
+
+@pytest.mark.parametrize("reason", ["", None])
+def test_a_merge_with_no_reason_at_all_is_refused(reason):
+    older, newer = records()
+    with pytest.raises(identity.MergeRefused):
+        identity.merge_clients(keep_id=older.pk, duplicate_id=newer.pk, reason=reason)
+    assert Client.objects.filter(pk=newer.pk).exists()
+
+
+def test_a_merge_no_staff_member_made_is_audited_as_the_systems():
+    older, newer = records()
+    merged(older, newer)
+    event = PrivacyAuditEvent.objects.get(action=AuditAction.CLIENTS_MERGED)
+    assert (event.actor_id, event.actor_label) == (None, "system")

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from clinic.hashing import contact_hash
 from clinic.models import Client
-from privacy import registry
+from privacy import erasure, registry
 from privacy.erasure import (
     IN_PROGRESS_MARGIN,
     BadTombstone,
@@ -205,3 +205,62 @@ def test_the_requester_is_told_which_request_is_done_by_which_clinic_and_what_th
     assert f"Your privacy request {dsr.reference} is complete" in told.body
     assert "Your treatment records are kept for 7 years." in told.body
     assert told.body.rstrip().endswith("Lumen Aesthetics")
+
+
+def test_a_hold_placed_after_the_job_picked_its_list_stops_that_erasure_only(monkeypatch):
+    """Staff place a legal hold on one due request while the daily run is under way: the others are still done."""
+    held = verified(RequestType.ERASURE, ClientFactory(email="held@example.com"))
+    due = verified(RequestType.ERASURE, ClientFactory(email="due@example.com"))
+    DataSubjectRequest.objects.filter(pk=due.pk).update(due_at=held.due_at + timedelta(days=1))
+    picked = erasure.due_erasures
+
+    def hold_placed_after_the_pick(*, now=None):
+        ids = picked(now=now)
+        DataSubjectRequest.objects.filter(pk=held.pk).update(legal_hold=True, legal_hold_reason="Pending lawsuit")
+        return ids
+
+    monkeypatch.setattr(erasure, "due_erasures", hold_placed_after_the_pick)
+    assert process_due_erasures() == 1
+    held.refresh_from_db()
+    due.refresh_from_db()
+    assert held.status == RequestStatus.REFUSED and due.status == RequestStatus.COMPLETED
+
+
+def test_one_failed_erasure_does_not_hold_up_the_others_and_is_logged_by_its_request(monkeypatch, caplog):
+    """The failed one stays open (the digest flags it) and the log names it; the rest are completed."""
+    failing = verified(RequestType.ERASURE, ClientFactory(email="failing@example.com"))
+    due = verified(RequestType.ERASURE, ClientFactory(email="due@example.com"))
+    DataSubjectRequest.objects.filter(pk=due.pk).update(due_at=failing.due_at + timedelta(days=1))
+    fulfil = erasure.fulfil_erasure_request
+
+    def the_first_fails(*, request_id, staff_user=None):
+        if request_id == failing.pk:
+            raise ConnectionError("database went away")
+        return fulfil(request_id=request_id, staff_user=staff_user)
+
+    monkeypatch.setattr(erasure, "fulfil_erasure_request", the_first_fails)
+    assert process_due_erasures() == 1
+    failing.refresh_from_db()
+    due.refresh_from_db()
+    assert failing.status == RequestStatus.VERIFIED and due.status == RequestStatus.COMPLETED
+    assert f"privacy request {failing.pk} failed" in caplog.text
+
+
+def test_a_staff_member_who_completes_or_refuses_a_deletion_is_named_in_its_audit_rows(admin_user, monkeypatch):
+    """Completed: by the staff member, with each thing the law keeps in the outcome; refused (hold): by them too."""
+    monkeypatch.setitem(registry._legal_holds, "tests", lambda ids: "Treatment records are kept for 7 years.")
+    monkeypatch.setitem(registry._legal_holds, "tests-payments", lambda ids: "Payment records are kept for 5 years.")
+    done = verified(RequestType.ERASURE, ClientFactory(email="done@example.com"))
+    fulfil_erasure_request(request_id=done.pk, staff_user=admin_user)
+    completed = PrivacyAuditEvent.objects.get(action=AuditAction.REQUEST_COMPLETED, request=done)
+    assert (completed.actor_id, completed.actor_label) == (admin_user.pk, "")
+    done.refresh_from_db()
+    assert done.outcome.endswith(
+        "hashed suppression entries kept. Treatment records are kept for 7 years. Payment records are kept for 5 years."
+    )
+
+    held = in_progress(ClientFactory(email="held@example.com"), legal_hold=True, legal_hold_reason="Pending lawsuit")
+    with pytest.raises(ErasureRefused):
+        fulfil_erasure_request(request_id=held.pk, staff_user=admin_user)
+    refused = PrivacyAuditEvent.objects.get(action=AuditAction.REQUEST_REFUSED, request=held)
+    assert refused.actor_id == admin_user.pk and refused.detail == "Legal hold: Pending lawsuit"
