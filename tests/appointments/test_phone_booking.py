@@ -320,3 +320,11 @@ def test_without_a_language_chosen_the_words_and_the_ledger_are_english(client, 
     assert client.post(_search(location, service), _new_caller(location, service, person)).status_code == 302
     record = ConsentRecord.objects.get(purpose=ConsentPurpose.PRIVACY_POLICY)
     assert record.language == "en" and record.notice_text == phone_call_notices()[ConsentPurpose.PRIVACY_POLICY]
+
+
+def test_the_book_by_phone_page_has_one_heading_of_its_own_and_says_what_the_callers_language_does(client, clinic):
+    location, service, _ = clinic
+    client.force_login(front_desk_user(location))
+    page = client.get(_search(location, service)).content.decode()
+    assert page.count("Book a caller by phone</h1>") == 1
+    assert "The words to read, the confirmation and later texts and emails are in it." in page
