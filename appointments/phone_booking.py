@@ -5,6 +5,7 @@ file or a new record, and the caller's spoken consent to texts in the words read
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
@@ -12,10 +13,12 @@ from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.html import format_html
 
 from clinic import identity
 from clinic.admin_scoping import scoped
+from clinic.languages import language_choices
 from clinic.models import Client, Location
 from clinic.timefmt import admin_datetime
 from privacy.models import ConsentPurpose
@@ -47,6 +50,13 @@ class PhoneSearchForm(forms.Form):
         queryset=Practitioner.objects.none(), required=False, empty_label="Any qualified practitioner"
     )
     day = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}), required=False)
+    # Asked with the search, so the consent words below are shown in it before they are read aloud.
+    language = forms.ChoiceField(
+        label="Caller's language",
+        choices=language_choices,
+        required=False,
+        help_text="The words to read, the confirmation and later texts and emails are in it.",
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -65,6 +75,9 @@ class PhoneSearchForm(forms.Form):
             if not today <= day <= today + timedelta(days=FURTHEST_DAYS_AHEAD):
                 self.add_error("day", f"Choose a day from today to {FURTHEST_DAYS_AHEAD // 365} years ahead.")
         return data
+
+    def caller_language(self) -> str:
+        return self.cleaned_data.get("language") or settings.LANGUAGE_CODE
 
     def free_times(self) -> list[tuple[Slot, int]]:
         """(slot, practitioner) for the next free times: the searched practitioner, or the first free one."""
@@ -101,7 +114,7 @@ class PhoneBookingForm(forms.Form):
     )
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
-    def __init__(self, *args, user, free_times, zone, model_admin, **kwargs):
+    def __init__(self, *args, user, free_times, zone, model_admin, language, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
         self.free_times = {f"{slot.start.isoformat()}|{person}": (slot, person) for slot, person in free_times}
@@ -120,11 +133,18 @@ class PhoneBookingForm(forms.Form):
                 Appointment._meta.get_field("client"), model_admin.admin_site, attrs={"data-width": "30em"}
             ),
         )
-        words = phone_call_notices()
-        self.fields[
-            "privacy_notice_read"
-        ].label = f"New client: I read them this: “{words[ConsentPurpose.PRIVACY_POLICY]}”"
-        self.fields["texts_agreed"].label = f"The caller said yes when I asked: “{words[ConsentPurpose.SMS_REMINDERS]}”"
+        with translation.override(language):  # the words as read, in the caller's language
+            words = phone_call_notices()
+        self.fields["privacy_notice_read"].label = format_html(
+            'New client: I read them this: “<span lang="{}">{}</span>”',
+            language,
+            words[ConsentPurpose.PRIVACY_POLICY],
+        )
+        self.fields["texts_agreed"].label = format_html(
+            'The caller said yes when I asked: “<span lang="{}">{}</span>”',
+            language,
+            words[ConsentPurpose.SMS_REMINDERS],
+        )
 
     def clean(self):
         data = super().clean()
@@ -189,6 +209,7 @@ def phone_booking_view(model_admin: admin.ModelAdmin, request):
             free_times=free_times,
             zone=location.tzinfo,
             model_admin=model_admin,
+            language=search.caller_language(),
         )
         if request.method == "POST" and booking.is_valid():
             slot, practitioner_id = booking.chosen()
@@ -204,6 +225,7 @@ def phone_booking_view(model_admin: admin.ModelAdmin, request):
                     texts_agreed=booking.cleaned_data["texts_agreed"],
                     identity_check=booking.cleaned_data.get("identity_check", ""),
                     notes=booking.cleaned_data["notes"],
+                    language=search.caller_language(),
                 )
             except services.FrontDeskBookingRefused as exc:
                 for problems in exc.problems.values():
@@ -213,7 +235,8 @@ def phone_booking_view(model_admin: admin.ModelAdmin, request):
                 model_admin.message_user(
                     request,
                     f"Booked {appointment.service} for {appointment.client} on "
-                    f"{admin_datetime(appointment.start, location.tzinfo)}; the confirmation is on its way.",
+                    f"{admin_datetime(appointment.start, location.tzinfo)}; the confirmation is on its way "
+                    f"(in {dict(settings.LANGUAGES)[appointment.client.language]}).",
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(

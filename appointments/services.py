@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from clinic import identity
 from clinic.errors import BusinessRuleError
+from clinic.languages import supported as supported_language
 from clinic.queueing import enqueue
 from privacy.models import ConsentActor, ConsentPurpose, ConsentSource
 from privacy.notices import booking_notices, phone_call_notices
@@ -1166,6 +1167,7 @@ def book_phone_call(
     texts_agreed: bool = False,
     identity_check: str = "",
     notes: str = "",
+    language: str | None = None,
 ) -> Appointment:
     """A booking the front desk takes on the phone, for a client on file or a new record, all or nothing.
 
@@ -1173,10 +1175,13 @@ def book_phone_call(
     call through `staff_user` (who the caller is to an existing record: `identity_check`, how staff knew).
     The confirmation goes out after commit like any booking's, and re-checks consent and the STOP list then.
     Raises FrontDeskBookingRefused (nothing written) when the time is taken or breaks a booking rule.
+    language: the caller's, which staff chose: the words were read in it, and the client is written to in it.
     """
     if (client is None) == (new_client is None):
         raise ValueError("Book a phone call for a client on file or a new client, not both or neither.")
-    words = phone_call_notices()
+    language = supported_language(language or settings.LANGUAGE_CODE)
+    with translation.override(language):
+        words = phone_call_notices()
     evidence = f"Read aloud on a phone call by {staff_user.get_username()}"
     with transaction.atomic():
         if new_client is not None:
@@ -1186,7 +1191,11 @@ def book_phone_call(
                 email=new_client.email,
                 mobile_phone=new_client.mobile_phone,
                 location=location,
+                language=language,
             )
+        else:
+            assert client is not None
+            identity.remember_language(client, language)  # the confirmation and later texts go in it
         assert client is not None
 
         def said_yes(purpose: str, **extra: Any) -> None:
@@ -1199,6 +1208,7 @@ def book_phone_call(
                 source=ConsentSource.PHONE_CALL,
                 actor=ConsentActor.STAFF,
                 staff_user=staff_user,
+                language=language,
                 **extra,
             )
 

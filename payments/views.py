@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -223,9 +223,9 @@ def booking_checkout_return(request, key):
 # --- The local backend's stand-in for Stripe's hosted page (`make run` with no Stripe account) -------------
 
 LOCAL_CARDS = [
-    ("pm_card_visa", "Visa ending 4242: pays"),
-    (local.NEEDS_AUTHENTICATION, "Visa ending 3184: asks for authentication (3-D Secure)"),
-    (local.DECLINED, "Visa ending 0002: declined"),
+    ("pm_card_visa", gettext_lazy("Visa ending 4242: pays")),
+    (local.NEEDS_AUTHENTICATION, gettext_lazy("Visa ending 3184: asks for authentication (3-D Secure)")),
+    (local.DECLINED, gettext_lazy("Visa ending 0002: declined")),
 ]
 
 

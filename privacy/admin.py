@@ -29,7 +29,7 @@ from clinic.timefmt import admin_datetime
 from . import subject_requests
 from .erasure import ErasureRefused, fulfil_erasure_request
 from .export import build_bundle
-from .models import ConsentRecord, PolicyVersion, Subprocessor
+from .models import ConsentRecord, PolicyTranslation, PolicyVersion, Subprocessor
 from .policy import publish_policy
 from .requests_models import AuditAction, DataSubjectRequest, PrivacyAuditEvent, RequestStatus, RequestType
 
@@ -90,10 +90,32 @@ class ConsentHistoryInline(ReadOnlyAdminMixin, LocationScopedInline, admin.Tabul
 client_inlines.append(ConsentHistoryInline)
 
 
+class PolicyTranslationInline(admin.StackedInline):
+    """The clinic's text in another language, written with the version (a published one is never edited)."""
+
+    model = PolicyTranslation
+    extra = 0
+    verbose_name = "text in another language"
+    verbose_name_plural = "Texts in other languages (visitors reading in a language with none see the main text)"
+
+    def _draft(self, obj):
+        return obj is None or not obj.is_published
+
+    def has_add_permission(self, request, obj=None):
+        return self._draft(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._draft(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._draft(obj) and super().has_delete_permission(request, obj)
+
+
 @admin.register(PolicyVersion)
 class PolicyVersionAdmin(OutOfRangeLookupsMixin, admin.ModelAdmin):
     list_display = ["version", "effective_date", "is_published", "published_at"]
     readonly_fields = ["is_published", "published_at"]
+    inlines = [PolicyTranslationInline]
     actions = ["publish_and_notify"]
 
     def has_change_permission(self, request, obj=None):

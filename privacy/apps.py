@@ -16,7 +16,7 @@ class PrivacyConfig(AppConfig):
 
         from clinic.identity import clients_merged, clients_merging
 
-        from . import personal_data, receivers, registry
+        from . import personal_data, policy, receivers, registry
 
         registry.register(
             "privacy",
@@ -32,6 +32,7 @@ class PrivacyConfig(AppConfig):
         )
         # A table that points at a client but no app registered would be missed by exports and erasure.
         checks.register(registry.check_client_data_registered, checks.Tags.models)
+        checks.register(policy.check_policy_languages)
         clients_merged.connect(receivers.audit_clients_merged, dispatch_uid="privacy-audit-clients-merged")
         # A merge must not widen an open privacy request, nor turn a withdrawal into consent.
         clients_merging.connect(receivers.refuse_merge_with_open_request, dispatch_uid="privacy-merge-open-request")

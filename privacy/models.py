@@ -5,6 +5,8 @@ import hashlib
 from django.conf import settings
 from django.db import models
 
+from clinic.languages import language_choices
+
 from .ledger import rewriting_ledger
 
 
@@ -68,6 +70,24 @@ class PolicyVersion(models.Model):
 
     def __str__(self):
         return f"Privacy policy {self.version} (effective {self.effective_date})"
+
+
+class PolicyTranslation(models.Model):
+    """The clinic's own text of one policy version in another language (the body is in LANGUAGE_CODE's).
+
+    Part of the version: written before it is published and, like it, never changed after.
+    """
+
+    policy = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="translations")
+    # Choices are settings.LANGUAGES (a callable: adding a language needs no migration).
+    language = models.CharField(max_length=10, choices=language_choices)
+    body = models.TextField(help_text="The policy's text in this language, written like the main text.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["policy", "language"], name="one_policy_text_per_language")]
+
+    def __str__(self):
+        return f"{self.policy.version} ({self.language})"
 
 
 class PolicyChangeNotice(models.Model):

@@ -41,22 +41,25 @@ def booking_notices():
 
 
 def phone_call_notices():
-    """The words the front desk reads to a caller booking by phone, keyed by purpose.
+    """The words the front desk reads to a caller booking by phone, keyed by purpose, in the active
+    language (the phone booking page renders them in the caller's language, and the ledger keeps that).
 
     Only texts about the caller's own appointments are asked by phone: marketing texts need
     consent in writing (TCPA), so a caller who wants them opts in on a page or by text.
     """
     clinic = settings.CLINIC_NAME
     return {
-        ConsentPurpose.PRIVACY_POLICY: (
-            f"{clinic} keeps your name, contact details and appointments to book and remind you of your visits. "
-            f"Our privacy policy, on our website, says how we use them and your rights."
-        ),
-        ConsentPurpose.SMS_REMINDERS: (
-            f"May {clinic} text this mobile number your appointment confirmations and reminders? "
+        ConsentPurpose.PRIVACY_POLICY: _(
+            "%(clinic)s keeps your name, contact details and appointments to book and remind you of your visits. "
+            "Our privacy policy, on our website, says how we use them and your rights."
+        )
+        % {"clinic": clinic},
+        ConsentPurpose.SMS_REMINDERS: _(
+            "May %(clinic)s text this mobile number your appointment confirmations and reminders? "
             "About 2 messages per appointment. Message and data rates may apply. "
             "Reply STOP to opt out or HELP for help. You do not have to agree to book."
-        ),
+        )
+        % {"clinic": clinic},
     }
 
 

@@ -3,8 +3,9 @@
 import logging
 
 from django.conf import settings
+from django.core import checks
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Min
 from django.utils import timezone
 
@@ -21,6 +22,42 @@ NOTICE_BATCH = 200
 def current_policy(*, today=None):
     today = today or timezone.localdate()
     return PolicyVersion.objects.filter(is_published=True, effective_date__lte=today).first()
+
+
+def text_in(policy: PolicyVersion, language: str) -> tuple[str, str]:
+    """(body, its language): the clinic's text in `language` when it wrote one, else the main text."""
+    if language != settings.LANGUAGE_CODE:
+        translated = policy.translations.filter(language=language).values_list("body", flat=True).first()
+        if translated:
+            return translated, language
+    return policy.body, settings.LANGUAGE_CODE
+
+
+def languages_without_text(*, today=None) -> list[str]:
+    """The site's languages the current policy has no text in (empty when nothing is published yet)."""
+    policy = current_policy(today=today)
+    if policy is None:
+        return []
+    written = {settings.LANGUAGE_CODE, *policy.translations.exclude(body="").values_list("language", flat=True)}
+    return [code for code, _ in settings.LANGUAGES if code not in written]
+
+
+def check_policy_languages(app_configs=None, databases=None, **kwargs) -> list[checks.Warning]:
+    """A language the site speaks with no policy text: its visitors read the English one with a notice."""
+    try:
+        missing = languages_without_text()
+    except (DatabaseError, RuntimeError):  # no tables yet (before migrate), no database, or a test without one
+        return []
+    names = dict(settings.LANGUAGES)
+    return [
+        checks.Warning(
+            f"The current privacy policy has no {names[code]} ({code}) text: visitors reading in it see the "
+            "English text with a notice that it is the binding one and how to ask for it in their language.",
+            hint="Add the translation to the next policy version (Privacy > Policy versions) before publishing it.",
+            id="privacy.W001",
+        )
+        for code in missing
+    ]
 
 
 def published_versions():

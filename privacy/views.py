@@ -6,6 +6,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from clinic.languages import current_language
 from clinic.models import Location
 from clinic.ratelimits import client_ip, limit
 
@@ -14,15 +15,18 @@ from .cookies import OPTIONAL_GROUPS, apply_cookie_choice, opt_out_of_sale_and_s
 from .export import build_bundle
 from .forms import PrivacyRequestForm, SmsCodeForm
 from .models import Subprocessor
-from .policy import current_policy, published_versions
+from .policy import current_policy, published_versions, text_in
 
 
 def _policy_page(request, policy, *, is_current):
+    body, body_language = text_in(policy, current_language()) if policy is not None else ("", "")
     return render(
         request,
         "privacy/policy.html",
         {
             "policy": policy,
+            "body": body,
+            "body_language": body_language,
             "is_current": is_current,
             "versions": published_versions(),
             # A subprocessor of a feature that is switched off (Stripe without payments) is not named.

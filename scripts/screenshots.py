@@ -8,7 +8,8 @@ when DEBUG is on), books a few demo appointments so the day calendar has blocks,
 starts `manage.py runserver` (DEBUG=true) on a free local port, and drives Debian's
 Chromium (/usr/bin/chromium, headless, as tests/browser/conftest.py launches it)
 through Playwright's sync API. Client pages use a phone viewport (390x844), admin
-pages 1280x900; only the first screen is captured, so each PNG stays small.
+pages 1280x900; only the first screen is captured, so each PNG stays small. The front desk's pages
+(book by phone, move an appointment, check out, a visit, the waitlist) use the demo's Milpitas diary.
 No request leaves this machine: anything not to the local server is aborted.
 """
 
@@ -67,6 +68,19 @@ for hhmm, slug, first, last in {bookings!r}:
         ),
         consents=BookingConsents(privacy_policy=True),
     )
+"""
+
+
+# The front desk's pages about one booking: the first demo booking above, and the ids their URLs need.
+# The demo sets no prices; checking out shows the balance of one (no deposit, so the bookings stay as made).
+IDS_SNIPPET = """
+from appointments.models import Appointment, Location, Service
+from payments.models import PaymentRequirement
+location = Location.objects.get(slug={location!r})
+service = Service.objects.get(slug={service!r})
+PaymentRequirement.objects.update_or_create(location=location, service=service, defaults={{"price_amount": 19900}})
+booking = Appointment.objects.filter(location=location, client__first_name={first!r}).latest("pk")
+print("ids", location.pk, service.pk, booking.pk)
 """
 
 
@@ -154,6 +168,8 @@ def run(env: dict[str, str], base: str, port: int) -> None:
         raise SystemExit("seed_demo printed no admin login (is DEBUG on?)")
     day = next_working_day()
     manage(env, "shell", "-c", BOOK_SNIPPET.format(location=LOCATION, bookings=DEMO_BOOKINGS, day=day.isoformat()))
+    ids = manage(env, "shell", "-c", IDS_SNIPPET.format(location=LOCATION, service=SERVICE, first=DEMO_BOOKINGS[0][2]))
+    location_id, service_id, booking_id = re.search(r"ids (\d+) (\d+) (\d+)", ids).groups()  # type: ignore[union-attr]
 
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
@@ -168,6 +184,7 @@ def run(env: dict[str, str], base: str, port: int) -> None:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             take_client_pages(browser, base, day)
             take_admin_pages(browser, base, day, password.group(1))
+            take_front_desk_pages(browser, base, day, password.group(1), location_id, service_id, booking_id)
             browser.close()
     finally:
         server.terminate()
@@ -230,6 +247,44 @@ def take_admin_pages(browser: Browser, base: str, day: date, password: str) -> N
     shot(page, "admin-index")
     page.goto(f"{base}/admin/messaging/inboundmessage/?unread=yes")
     shot(page, "admin-inbox")
+    page.context.close()
+
+
+def admin_page(browser: Browser, base: str, password: str) -> Page:
+    page = new_page(browser, base, **DESKTOP)
+    page.goto(f"{base}/admin/login/")
+    accept_cookies(page)
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_load_state()
+    return page
+
+
+def take_front_desk_pages(
+    browser: Browser, base: str, day: date, password: str, location_id: str, service_id: str, booking_id: str
+) -> None:
+    page = admin_page(browser, base, password)
+    admin = f"{base}/admin/appointments/appointment"
+    # A caller on the phone: the next free times, then the words to read, here in the caller's Spanish.
+    page.goto(f"{admin}/phone/?location={location_id}&service={service_id}&day={day.isoformat()}&language=es")
+    shot(page, "admin-phone-booking")
+    page.get_by_role("heading", name="Who is calling").scroll_into_view_if_needed()
+    page.mouse.wheel(0, 250)
+    shot(page, "admin-phone-booking-consent")
+    # One appointment's page: the free times to move it to, one click each; a screen from just above the list
+    # (the section's own box starts beside the floated form, and the admin focuses the form's first field).
+    page.goto(f"{admin}/{booking_id}/change/")
+    top = page.evaluate("document.querySelector('ul.free-times').getBoundingClientRect().top + window.scrollY")
+    path = OUT / "admin-move-appointment.png"
+    page.screenshot(path=str(path), full_page=True, clip={"x": 0, "y": max(0, top - 300), **DESKTOP["viewport"]})
+    print(f"{path.relative_to(ROOT)}  {path.stat().st_size // 1024} KB")
+    page.goto(f"{base}/admin/payments/payment/checkout/{booking_id}/")
+    shot(page, "admin-checkout")
+    page.goto(f"{admin}/visit/add/?location={location_id}&date={day.isoformat()}&time=13:00&service_1={service_id}")
+    shot(page, "admin-visit")
+    page.goto(f"{base}/admin/waitlist/waitlistentry/")
+    shot(page, "admin-waitlist")
     page.context.close()
 
 

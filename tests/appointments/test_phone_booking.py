@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import mail
 from django.urls import reverse
+from django.utils import translation
 
 from appointments.availability import find_free_slots
 from appointments.models import Appointment, AppointmentSource
@@ -270,3 +272,59 @@ def test_a_search_from_a_day_in_the_past_or_beyond_any_calendar_is_refused_not_a
     page = client.get(_search(location, service, day=day))
     assert page.status_code == 200
     assert page.context["search"].errors["day"] and page.context["booking"] is None
+
+
+def test_a_spanish_caller_hears_the_spanish_words_and_the_ledger_and_confirmation_are_in_spanish(
+    client, clinic, django_capture_on_commit_callbacks
+):
+    location, service, person = clinic
+    staff = front_desk_user(location)
+    client.force_login(staff)
+    with translation.override("es"):
+        spanish = phone_call_notices()
+    page = client.get(_search(location, service, language="es")).content.decode()
+    # The words to read are shown in Spanish (marked as Spanish for a screen reader); the admin stays English.
+    assert f'<span lang="es">{spanish[ConsentPurpose.SMS_REMINDERS]}</span>' in page.replace("&quot;", '"')
+    assert "¿Puede" in page and "May " + settings.CLINIC_NAME not in page and "Book a caller by phone" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            _search(location, service, language="es"), _new_caller(location, service, person, texts_agreed="on")
+        )
+    assert response.status_code == 302
+    caller = Appointment.objects.get().client
+    assert caller.language == "es"  # later reminders and emails are written in Spanish too
+    for purpose in (ConsentPurpose.PRIVACY_POLICY, ConsentPurpose.SMS_REMINDERS):
+        record = ConsentRecord.objects.get(client=caller, purpose=purpose)
+        assert (record.notice_text, record.language, record.staff_user) == (spanish[purpose], "es", staff)
+    assert mail.outbox[0].subject.startswith("Su cita de")
+    text = SmsMessage.objects.get(kind=MessageKind.CONFIRMATION).body
+    assert ": su cita de " in text and "ALTO para cancelar." in text
+
+
+def test_a_client_on_file_booked_in_the_language_the_desk_chose_is_written_to_in_it_from_now_on(
+    client, clinic, django_capture_on_commit_callbacks
+):
+    location, service, person = clinic
+    on_file = ClientFactory(preferred_location=location, mobile_phone=PHONE, language="en", email="ana@example.com")
+    client.force_login(front_desk_user(location))
+    data = {"time": _first_time(location, service, person), "client": on_file.pk}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(_search(location, service, language="es"), data).status_code == 302
+    on_file.refresh_from_db()
+    assert on_file.language == "es" and mail.outbox[0].subject.startswith("Su cita de")
+
+
+def test_without_a_language_chosen_the_words_and_the_ledger_are_english(client, clinic):
+    location, service, person = clinic
+    client.force_login(front_desk_user(location))
+    assert client.post(_search(location, service), _new_caller(location, service, person)).status_code == 302
+    record = ConsentRecord.objects.get(purpose=ConsentPurpose.PRIVACY_POLICY)
+    assert record.language == "en" and record.notice_text == phone_call_notices()[ConsentPurpose.PRIVACY_POLICY]
+
+
+def test_the_book_by_phone_page_has_one_heading_of_its_own_and_says_what_the_callers_language_does(client, clinic):
+    location, service, _ = clinic
+    client.force_login(front_desk_user(location))
+    page = client.get(_search(location, service)).content.decode()
+    assert page.count("Book a caller by phone</h1>") == 1
+    assert "The words to read, the confirmation and later texts and emails are in it." in page

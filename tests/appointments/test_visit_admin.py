@@ -132,3 +132,11 @@ def test_without_javascript_the_visit_form_finds_the_client_by_name_or_phone_onl
     response = client.post(reverse(URL), {**form, "client": ours.pk})
     assert response.status_code == 302 and Appointment.objects.filter(client=ours).count() == 2
     assert not Appointment.objects.filter(client=theirs).exists()
+
+
+def test_the_book_a_visit_page_has_one_heading_of_its_own(client):
+    # The admin's layout already shows the page's title as its heading: a second one repeats it to a screen reader.
+    clinic = visit_clinic()
+    client.force_login(front_desk_user(clinic.location))
+    page = client.get(reverse(URL)).content.decode()
+    assert page.count("Book a visit of several services</h1>") == 1

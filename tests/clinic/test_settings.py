@@ -156,3 +156,24 @@ def test_check_deploy_warns_when_staff_two_step_sign_in_is_turned_off():
     result = manage("check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION_ENV, "STAFF_TWO_FACTOR": "false"})
     assert result.returncode != 0
     assert "clinic.W001" in result.stdout + result.stderr and "STAFF_TWO_FACTOR" in result.stdout + result.stderr
+
+
+def test_without_site_url_the_links_follow_the_port_make_run_serves_on_and_a_set_site_url_wins():
+    # `make run PORT=8123` prints and mails links to the port it serves on, not to a default one.
+    base = {k: v for k, v in os.environ.items() if k not in DROPPED | {"SITE_URL", "PORT"}}
+    local = {**base, "DEBUG": "true", "DATABASE_URL": "sqlite:////tmp/clinic-port-check.sqlite3", "PORT": "8123"}
+
+    def site_url(env):
+        shown = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", "from django.conf import settings; print(settings.SITE_URL)"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert shown.returncode == 0, shown.stderr
+        return shown.stdout.strip().splitlines()[-1]
+
+    assert site_url(local) == "http://127.0.0.1:8123"
+    assert site_url({**local, "SITE_URL": "https://clinic.example/"}) == "https://clinic.example"

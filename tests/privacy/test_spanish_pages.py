@@ -74,7 +74,7 @@ def test_the_policy_page_chrome_is_spanish_and_says_the_policy_text_is_in_englis
     page = client.get(reverse("privacy:policy"), **SPANISH)
     text = visible_text(page)
     assert "Aviso de privacidad" in text and "Proveedores de servicios (subencargados)" in text
-    assert "El texto de nuestro aviso de privacidad está en inglés" in text
+    assert "El texto vinculante de nuestro aviso de privacidad es el texto en inglés" in text
     assert '<div lang="en">' in page.content.decode()  # the legal text is marked as English for screen readers
     assert "1. What we collect" in text  # the policy's own text, as published
     assert_no_english(page, "Service providers", "Contact us", "Effective date:")
