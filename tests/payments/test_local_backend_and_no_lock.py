@@ -2,14 +2,13 @@
 is ever made inside a database transaction (a lock held while Stripe thinks would stall bookings)."""
 
 import pytest
-from django.db import connection
 
 from payments import services
 from payments.backends import local
 from payments.models import Payment, PaymentKind, PaymentRequirement, PaymentStatus, RequirementKind, SavedCard
 from privacy.erasure import erase_clients
 from tests.support.builders import ClientFactory, LocationFactory, ServiceFactory
-from tests.support.payments import event
+from tests.support.payments import WatchingBackend, event
 
 
 def fee_for(method):
@@ -37,28 +36,11 @@ def test_the_local_backend_simulates_success_authentication_and_decline_by_strip
     assert [key for op, key, _ in local.calls if op == "create_payment_intent"] == [f"payment-{payment.pk}"]
 
 
-class WatchingBackend(local.PaymentsBackend):
-    """The local backend, noting for each call whether a database transaction was open."""
-
-    seen: list[tuple[str, bool]] = []
-
-    def __getattribute__(self, name):
-        attr = super().__getattribute__(name)
-        if callable(attr) and not name.startswith("_"):
-
-            def watched(*args, **kwargs):
-                WatchingBackend.seen.append((name, connection.in_atomic_block))
-                return attr(*args, **kwargs)
-
-            return watched
-        return attr
-
-
 @pytest.mark.django_db(transaction=True)
 def test_no_call_to_the_payments_provider_happens_inside_a_database_transaction(
     settings, django_capture_on_commit_callbacks
 ):
-    settings.PAYMENTS_BACKEND = "tests.payments.test_local_backend_and_no_lock.WatchingBackend"
+    settings.PAYMENTS_BACKEND = "tests.support.payments.WatchingBackend"
     WatchingBackend.seen = []
     location = LocationFactory()
     service = ServiceFactory(locations=[location])

@@ -239,10 +239,10 @@ def test_no_call_to_the_payments_provider_happens_inside_a_database_transaction_
     from django.utils import timezone
 
     from appointments.models import SlotHold
-    from tests.payments.test_local_backend_and_no_lock import WatchingBackend
+    from tests.support.payments import WatchingBackend
     from tests.support.visits import visit_day
 
-    settings.PAYMENTS_BACKEND = "tests.payments.test_local_backend_and_no_lock.WatchingBackend"
+    settings.PAYMENTS_BACKEND = "tests.support.payments.WatchingBackend"
     WatchingBackend.seen = []
     clinic = visit_clinic()
     services.save_cancellation_policy(location=clinic.location, window_hours=24, late_cancel_fee=0, no_show_fee=0)

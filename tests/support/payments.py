@@ -3,6 +3,9 @@
 import json
 import time
 
+from django.db import connection
+
+from payments.backends import local
 from tests.support.fakes.stripe_server import sign
 
 WEBHOOK_SECRET = "whsec_test_secret"
@@ -85,3 +88,20 @@ def pay_on_local_page(http, checkout, card="pm_card_visa", **extra):
     return http.post(
         reverse("payments:local_checkout", args=[checkout.stripe_checkout_session_id]), {"card": card, **extra}
     )
+
+
+class WatchingBackend(local.PaymentsBackend):
+    """The local backend, noting for each call whether a database transaction was open."""
+
+    seen: list[tuple[str, bool]] = []
+
+    def __getattribute__(self, name):
+        attr = super().__getattribute__(name)
+        if callable(attr) and not name.startswith("_"):
+
+            def watched(*args, **kwargs):
+                WatchingBackend.seen.append((name, connection.in_atomic_block))
+                return attr(*args, **kwargs)
+
+            return watched
+        return attr
