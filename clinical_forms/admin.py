@@ -16,13 +16,13 @@ from django.utils.html import format_html, format_html_join
 
 from appointments.admin import appointment_facts
 from clinic.admin import ReadOnlyAdminMixin, client_facts
-from clinic.admin_search import OutOfRangeLookupsMixin
 from clinic.admin_scoping import (
     LocationScopedAdmin,
     NoSecretLookupsMixin,
     clients_at,
     register_scope,
 )
+from clinic.admin_search import OutOfRangeLookupsMixin
 from clinic.errors import BusinessRuleError
 from privacy.models import AuditAction
 from privacy.subject_requests import audit

@@ -16,7 +16,7 @@ from clinic.ratelimits import client_ip, limit
 from . import services
 from .forms import ClinicalForm
 from .links import LinkExpired, LinkInvalid, appointment_from_token
-from .models import FormTemplate, ReportedVia
+from .models import ReportedVia
 from .selectors import (
     current_version,
     draft_form,
