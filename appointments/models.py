@@ -9,6 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Client, Location
+from clinic.timefmt import admin_datetime, admin_time
 
 
 class ServiceCategory(models.Model):
@@ -243,7 +244,7 @@ class TimeOff(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.practitioner} off {self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M}"
+        return f"{self.practitioner} off {admin_datetime(self.start)} to {admin_datetime(self.end)}"
 
 
 class LocationClosure(models.Model):
@@ -331,7 +332,7 @@ class Appointment(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.client} - {self.service} at {self.local_start:%Y-%m-%d %H:%M %Z}"
+        return f"{self.client} - {self.service} at {admin_datetime(self.start, self.location.tzinfo)}"
 
     def save(self, *args, **kwargs):
         self.occupied_until = self.end + self.service.buffer_after
@@ -407,7 +408,9 @@ class SlotHold(models.Model):
         indexes = [models.Index(fields=["practitioner", "start"])]
 
     def __str__(self):
-        return f"{self.practitioner} held from {self.start:%Y-%m-%d %H:%M} until {self.expires_at:%H:%M}"
+        zone = self.location.tzinfo
+        until = admin_time(self.expires_at, zone)
+        return f"{self.practitioner} held from {admin_datetime(self.start, zone)} until {until}"
 
 
 class HeldUnit(models.Model):

@@ -22,7 +22,7 @@ from clinic.admin_scoping import (
     clients_at,
     register_scope,
 )
-from clinic.admin_search import OutOfRangeLookupsMixin
+from clinic.admin_search import FilteredSearchNotice, OutOfRangeLookupsMixin
 from clinic.errors import BusinessRuleError
 from privacy.models import AuditAction
 from privacy.subject_requests import audit
@@ -63,7 +63,7 @@ class FormVersionInline(admin.TabularInline):
 
 
 @admin.register(FormTemplate)
-class FormTemplateAdmin(OutOfRangeLookupsMixin, admin.ModelAdmin):
+class FormTemplateAdmin(FilteredSearchNotice):
     list_display = ["name", "kind", "valid_days", "needs_good_faith_exam", "published_version", "is_active"]
     list_filter = ["kind", "is_active", "needs_good_faith_exam"]
     search_fields = ["name"]

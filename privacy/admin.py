@@ -20,7 +20,7 @@ from clinic.admin_scoping import (
     clients_at,
     register_scope,
 )
-from clinic.admin_search import OutOfRangeLookupsMixin
+from clinic.admin_search import FilteredSearchNotice, OutOfRangeLookupsMixin
 from clinic.errors import BusinessRuleError
 from clinic.models import Client
 from clinic.spreadsheet import spreadsheet_safe
@@ -149,7 +149,7 @@ class RequestAdminForm(forms.ModelForm):
 
 
 @admin.register(DataSubjectRequest)
-class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, admin.ModelAdmin):
+class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, FilteredSearchNotice):
     """The privacy officers' register: due dates first, overdue and due-soon flagged."""
 
     secret_lookup_fields = ("sms_code_hash", "verification_nonce", "export_nonce")

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 from django.db import transaction
 
-from .models import PolicyVersion, Subprocessor
+from .models import PolicyTranslation, PolicyVersion, Subprocessor
 
 POLICY_VERSION = "2026-12"
 
@@ -62,6 +62,63 @@ This policy explains how California Aesthetics ("we", "us") collects, uses and s
 - When we change this policy we publish the new version here with its effective date, keep earlier versions readable below, and email clients who gave us an email address.
 """
 
+# The demo policy's Spanish text: a faithful rendering of POLICY_BODY, section for section, so a Spanish
+# reader of the demo sees the policy in Spanish (and `manage.py check` has no privacy.W001 to report).
+# The keywords keep the English ones beside the Spanish, as the Spanish texts and emails do.
+POLICY_BODY_ES = """\
+Este aviso explica cómo California Aesthetics ("nosotros") recopila, usa y comparte su información personal cuando visita nuestro sitio web, reserva con nosotros o nos envía mensajes, y las opciones y los derechos que usted tiene. Abarca nuestras dos sedes, en Milpitas y Glendale, California.
+
+## 1. Información que recopilamos
+- Cuando reserva: su nombre y apellido, correo electrónico, número de teléfono móvil y su confirmación de que tiene 18 años o más.
+- Sus opciones sobre mensajes de texto de citas, mensajes de texto de marketing y correo electrónico de marketing, con las palabras exactas que se le mostraron, la hora, su dirección IP y su navegador (agente de usuario), como constancia de su consentimiento.
+- Sus citas (sede, servicio, profesional, hora, estado) y las notas que agrega nuestra recepción.
+- Los mensajes de texto que usted nos envía y que nosotros le enviamos, y su estado de entrega.
+- Cuando visita el sitio web: información técnica como su dirección IP y su navegador. Las cookies de análisis y de publicidad solo se instalan si usted las acepta.
+
+## 2. Cómo la usamos
+- Para programar, confirmar, cambiar y cancelar citas, y para enviarle los recordatorios que pida.
+- Para responder a sus mensajes y enviarle información administrativa, como los cambios a este aviso.
+- Para enviarle ofertas ocasionales por mensaje de texto o correo electrónico, solo si aceptó recibirlas por ese medio. Cada mensaje de texto de marketing indica cómo dejar de recibirlos; cada correo de marketing tiene un enlace para darse de baja.
+- Solo con su consentimiento: para entender cómo se usa nuestro sitio web (Google Analytics, Google Tag Manager) y para mostrarle nuestros anuncios en Facebook e Instagram (Meta Pixel).
+
+## 3. Cookies
+- Las cookies necesarias mantienen el sitio en funcionamiento y seguro (su sesión, los códigos de seguridad y sus opciones de cookies). Siempre están activas.
+- Las cookies de preferencias, de análisis y de marketing están desactivadas hasta que usted elija. El aviso de cookies ofrece Aceptar todas, Rechazar todas y Administrar, en igualdad de condiciones. Puede cambiar su elección en cualquier momento con el enlace "Configuración de cookies" al pie de cada página.
+- No se carga ningún script de análisis ni de publicidad antes de que usted lo acepte. Si retira su consentimiento, se quita a partir de la página siguiente y borramos las cookies que podemos.
+- Respetamos la señal Global Privacy Control: un navegador que la envía queda excluido del intercambio de datos con fines publicitarios, diga lo que diga el aviso de cookies.
+
+## 4. Cómo la compartimos
+- No vendemos su información personal. La compartimos con proveedores de servicios que trabajan para nosotros, indicados abajo con lo que reciben, mediante contratos que los obligan a protegerla.
+- Divulgamos información cuando la ley lo exige (por ejemplo, una orden judicial o una citación), para proteger nuestros derechos, la seguridad de las personas o contra el fraude, o como parte de una fusión o venta de nuestro negocio.
+- El intercambio de datos para publicidad dirigida (el Meta Pixel) solo ocurre si acepta las cookies de marketing. Use "Sus opciones de privacidad" al pie de cualquier página, o una señal Global Privacy Control, para excluirse.
+
+## 5. Mensajes de texto (mensajería A2P)
+- Si lo acepta, le enviamos por mensaje de texto confirmaciones y recordatorios de sus reservas (unos 2 por cita) y, solo con una aceptación aparte, ofertas ocasionales (hasta 4 al mes). La frecuencia de los mensajes varía. Pueden aplicarse tarifas de mensajes y datos.
+- Responda ALTO (o STOP) a cualquier mensaje para dejar de recibir todos nuestros mensajes de texto; recibirá una sola confirmación y nada más. Responda INICIAR (o START) para volver a suscribirse. Responda AYUDA (o HELP) para obtener ayuda. Responda C para confirmar su próxima cita.
+- No enviamos mensajes de texto entre las 9 p. m. y las 8 a. m., hora local de su sede.
+- Los operadores de telefonía no son responsables de los mensajes retrasados o no entregados.
+
+## 6. Sus derechos de privacidad
+- Puede pedir acceso a su información y recibir una copia en un formato portátil, corregirla, eliminarla, limitar su tratamiento u oponerse a él, y retirar su consentimiento en cualquier momento. Puede oponerse al marketing directo en cualquier momento, y lo suspenderemos de inmediato.
+- Use el formulario de solicitud de privacidad enlazado al pie de cada página, o comuníquese con una de las sedes indicadas abajo. Confirmamos su identidad por correo electrónico (y, para una eliminación o para información específica, con un código enviado al teléfono que tenemos registrado) antes de actuar.
+- Respondemos en el plazo de un mes (RGPD y RGPD del Reino Unido) o de 45 días (California), y le avisamos si necesitamos más tiempo y por qué. Una solicitud de eliminación verificada se completa en un plazo de 14 días.
+- La exclusión de la venta o del intercambio de datos no requiere verificación y surte efecto de inmediato.
+
+## 7. Conservación
+- Conservamos su información solo el tiempo necesario para estos fines o el que exija la ley. El contenido de los mensajes de texto se conserva 12 meses. Los registros de las solicitudes de privacidad se conservan al menos 24 meses. Los clientes sin ninguna cita durante 7 años se anonimizan, ya que California exige conservar los expedientes de los pacientes al menos ese tiempo.
+- Después de una eliminación conservamos solo los registros anonimizados de citas necesarios para la contabilidad, y una huella unidireccional de su teléfono y su correo electrónico para que se sigan respetando sus exclusiones.
+
+## 8. Seguridad
+- Las conexiones a nuestro sitio están cifradas (HTTPS). El personal solo ve las sedes en las que trabaja, y queda registrada cada consulta, exportación o eliminación de los datos de una persona por parte del personal.
+- Ningún sistema es perfectamente seguro, y no podemos garantizar que terceros no autorizados nunca logren burlar nuestras medidas de protección.
+
+## 9. Menores de edad
+- Nuestros servicios son solo para adultos de 18 años o más. La reserva en línea le pide confirmar que tiene 18 años o más. Si nos enteramos de que tenemos información de un menor, la eliminamos.
+
+## 10. Cambios a este aviso
+- Cuando cambiamos este aviso, publicamos la nueva versión aquí con su fecha de entrada en vigor, mantenemos legibles abajo las versiones anteriores y enviamos un correo electrónico a los clientes que nos dieron una dirección de correo.
+"""
+
 SUBPROCESSORS = [
     ("Twilio", "Sending and receiving text messages", "Mobile phone number, message text", "United States", False),
     ("SendGrid (Twilio)", "Sending email", "Name, email address, email content", "United States", False),
@@ -106,11 +163,15 @@ SUBPROCESSORS = [
 
 @transaction.atomic
 def seed_privacy_demo_data():
-    """Publish the demo policy (without emailing anyone) and list the subprocessors. Idempotent."""
+    """Publish the demo policy with its Spanish text (without emailing anyone) and list the subprocessors.
+
+    Idempotent. The Spanish text is only added when missing: a published version's texts are never rewritten.
+    """
     policy, _ = PolicyVersion.objects.update_or_create(
         version=POLICY_VERSION,
         defaults={"effective_date": date(2026, 11, 1), "body": POLICY_BODY, "is_published": True},
     )
+    PolicyTranslation.objects.get_or_create(policy=policy, language="es", defaults={"body": POLICY_BODY_ES})
     for position, (name, purpose, data, country, consent_only) in enumerate(SUBPROCESSORS):
         Subprocessor.objects.update_or_create(
             name=name,

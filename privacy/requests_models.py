@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from clinic.timefmt import admin_datetime
+
 from .ledger import rewriting_ledger
 
 
@@ -165,7 +167,7 @@ class PrivacyAuditEvent(models.Model):
         ordering = ["-at", "-id"]
 
     def __str__(self):
-        return f"{self.get_action_display()} at {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.get_action_display()} at {admin_datetime(self.at)}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

@@ -5,6 +5,7 @@ from django.db import models
 
 from appointments.models import Appointment, Practitioner, Service, SlotHold
 from clinic.models import Client, Location
+from clinic.timefmt import admin_datetime
 
 
 class EntryStatus(models.TextChoices):
@@ -96,8 +97,7 @@ class Opening(models.Model):
         indexes = [models.Index(fields=["status", "start"])]
 
     def __str__(self):
-        local = self.start.astimezone(self.location.tzinfo)
-        return f"{self.practitioner} at {local:%a %b %-d %-I:%M %p}"
+        return f"{self.practitioner} at {admin_datetime(self.start, self.location.tzinfo)}"
 
 
 class OfferStatus(models.TextChoices):

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 from django.core import checks
+from django.core.management import call_command
 from django.urls import reverse
 
 from privacy.models import PolicyTranslation, PolicyVersion
@@ -97,3 +98,20 @@ def test_the_spanish_text_is_written_with_a_draft_and_never_changed_once_publish
     }
     assert admin_client.post(url, changed).status_code == 403
     assert draft.translations.get().body == SPANISH_TEXT
+
+
+def test_the_demo_policy_has_its_spanish_text_so_the_check_has_nothing_to_warn_of_and_seeding_twice_adds_none(
+    client, settings
+):
+    settings.DEBUG = False
+    call_command("seed_demo", "--no-week")
+    assert not [w for w in checks.run_checks() if w.id == "privacy.W001"]
+    texts = list(PolicyTranslation.objects.values_list("pk", "policy__version", "language", "body"))
+    assert [(version, language) for _, version, language, _ in texts] == [(PolicyVersion.objects.get().version, "es")]
+    call_command("seed_demo", "--no-week")
+    assert list(PolicyTranslation.objects.values_list("pk", "policy__version", "language", "body")) == texts
+    page = client.get(reverse("privacy:policy"), **SPANISH)
+    text = visible_text(page)
+    assert '<div lang="es">' in page.content.decode() and "Responda ALTO (o STOP)" in text
+    assert "1. Información que recopilamos" in text and "texto vinculante" not in text
+    assert_no_english(page, "Information we collect", "Reply STOP")
