@@ -172,6 +172,9 @@ def public_site(db):
             client=client, location=location, service=service, practitioner=person, start=LA_NOW + timedelta(days=3)
         )
     token = manage_token(appointment)
+    from clinical_forms.links import forms_token
+
+    forms_link = f"/forms/{forms_token(appointment)}/"
     from privacy.requests_models import DataSubjectRequest
     from privacy.subject_requests import download_token, send_export_link
 
@@ -239,6 +242,7 @@ def public_site(db):
             ("/messaging/preferences/", ["email", "mobile_phone"]),
             (f"/messaging/unsubscribe/{unsubscribe_token(client)}/", ["List-Unsubscribe"]),
             (f"/messaging/resubscribe/{resubscribe_token(client, client.email)}/", ["x"]),
+            (forms_link + "report/health-changed/", ["note"]),
         ],
         "token_pages": [
             "/appointment/{}/",
@@ -255,6 +259,7 @@ def public_site(db):
             "/account/sign-in/link/{}/",
             "/forms/{}/",
             "/forms/{}/medical-history/",
+            "/forms/{}/report/health-changed/",
             "/payments/booking/{}/",
             "/payments/booking/{}/done/",
             "/payments/fee/{}/",
