@@ -343,3 +343,15 @@ def test_nul_full_width_and_huge_path_values_give_no_500(client, public_site, to
         path = pattern.format(token)
         no_500(client.get(path), path)
         no_500(client.post(path, {}), path)
+
+
+@pytest.mark.parametrize("value", ["²", "1²", "²,any", "any,²", "³,²", "٣"])
+def test_digits_python_cannot_read_as_a_number_give_no_500_in_any_parameter(client, public_site, value):
+    """ "²" is a digit to str.isdigit() but not to int(): a check by isdigit() then int() gave a 500."""
+    with time_machine.travel(LA_NOW, tick=False):
+        for path, names in public_site["pages"]:
+            for name in names:
+                no_500(client.get(path, {name: value}), (path, name, value))
+        for path, names in public_site["forms"]:
+            for name in names:
+                no_500(client.post(path, {name: value}), (path, name, value))
