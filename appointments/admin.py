@@ -19,7 +19,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from clinic.admin import LocationScopedAdmin, client_inlines
-from clinic.admin_scoping import LocationScopedInline, register_scope, scoped
+from clinic.admin_scoping import LocationScopedInline, is_id, register_scope, scoped
 from clinic.admin_search import OutOfRangeLookupsMixin
 from clinic.errors import BusinessRuleError
 from clinic.models import Location
@@ -318,7 +318,7 @@ class AppointmentAdmin(LocationScopedAdmin):
         locations = scoped(request.user, Location.objects.filter(is_active=True)).order_by("name")
         context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "Day calendar"}
         asked = request.GET.get("location", "")
-        location = locations.filter(pk=asked).first() if asked.isdigit() else None
+        location = locations.filter(pk=asked).first() if is_id(asked) else None
         if asked and location is None:
             # Another location's id (or not an id): the same answer as for a record they may not see.
             raise Http404
@@ -377,7 +377,7 @@ class AppointmentAdmin(LocationScopedAdmin):
         raw = request.POST.get("appointment", "")
         appointment = (
             self.get_queryset(request).select_related("client", "location").filter(pk=raw).first()
-            if raw.isdigit()
+            if is_id(raw)
             else None
         )
         if appointment is None:

@@ -73,7 +73,7 @@ def free_times_to_move_to(appointment: Appointment) -> list[dict] | None:
 def move_view(model_admin: admin.ModelAdmin, request):
     """POST: move the appointment to the chosen free time (a form per time on the appointment's page)."""
     raw = request.POST.get("appointment", "")
-    appointment = model_admin.get_queryset(request).filter(pk=raw).first() if raw.isdigit() else None
+    appointment = model_admin.get_queryset(request).filter(pk=raw).first() if is_id(raw) else None
     if appointment is None:
         raise Http404
     if not model_admin.has_change_permission(request, appointment):
@@ -83,7 +83,7 @@ def move_view(model_admin: admin.ModelAdmin, request):
     raw_person = request.POST.get("practitioner", "")
     person = (
         scoped(request.user, Practitioner.objects.filter(is_active=True)).filter(pk=raw_person).first()
-        if raw_person.isdigit()
+        if is_id(raw_person)
         else None
     )
     try:

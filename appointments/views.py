@@ -139,7 +139,9 @@ def _cacheable_search(params):
     for value in (week_start, day):
         if value and _day_in_horizon(value) is None:
             return None
-    if practitioner not in ("", "any") and not (practitioner.isdigit() and len(practitioner) <= 9):
+    if practitioner not in ("", "any") and not (
+        practitioner.isascii() and practitioner.isdigit() and len(practitioner) <= 9
+    ):
         return None
     if set(params) - {"date", "day", "practitioner"}:
         return None

@@ -46,7 +46,7 @@ class FrontDeskVisitForm(forms.Form):
             # locations here, a plain select; the one already chosen stays among them.
             found = clients_matching(clients, self.client_search)
             chosen = str(self.data.get("client") or self.initial.get("client") or "")
-            if chosen.isdigit() and all(c.pk != int(chosen) for c in found):
+            if is_id(chosen) and all(c.pk != int(chosen) for c in found):
                 found += list(clients.filter(pk=int(chosen)))
             self.found_clients = found
             self.fields["client"].widget = forms.Select(

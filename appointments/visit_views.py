@@ -135,7 +135,7 @@ def _parse_practitioners(value, count):
     if not value:
         return [None] * count
     parts = value.split(",")
-    if len(parts) != count or not all(p == "any" or (p.isdigit() and len(p) <= 9) for p in parts):
+    if len(parts) != count or not all(p == "any" or (p.isascii() and p.isdigit() and len(p) <= 9) for p in parts):
         return None
     return [None if p == "any" else int(p) for p in parts]
 

@@ -22,7 +22,8 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from django.contrib import admin
-from django.core.exceptions import FieldDoesNotExist
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
@@ -78,6 +79,26 @@ def _related_queryset(request, db_field, kwargs):
     return scoped(request.user, base)
 
 
+class ScopedForeignKeyRawIdWidget(ForeignKeyRawIdWidget):
+    """A raw id box that names the record beside it (and links to it) only when the user may pick it.
+
+    Django's widget looks the id up in every record: `?client=<another location's id>` on an add form,
+    or the same id posted and refused, showed that client's name next to the box.
+    """
+
+    def __init__(self, rel, admin_site, attrs=None, using=None, *, queryset: QuerySet):
+        super().__init__(rel, admin_site, attrs=attrs, using=using)
+        self.queryset = queryset
+
+    def label_and_url_for_value(self, value):
+        key = self.rel.get_related_field().name
+        try:
+            allowed = self.queryset.filter(**{key: value}).exists()
+        except (ValueError, TypeError, ValidationError):
+            allowed = False
+        return super().label_and_url_for_value(value) if allowed else ("", "")
+
+
 class ScopedRelationsMixin:
     """Limits the choices of relation fields (forms, raw ids, autocompletes) to the user's locations."""
 
@@ -88,7 +109,13 @@ class ScopedRelationsMixin:
             if db_field.related_model is Location:
                 # Empty would mean "every location" (a campaign) or "nobody's" (a client they could then not see).
                 kwargs["required"] = True
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        widget = getattr(formfield, "widget", None)
+        if queryset is not None and isinstance(widget, ForeignKeyRawIdWidget):
+            formfield.widget = ScopedForeignKeyRawIdWidget(
+                widget.rel, widget.admin_site, attrs=widget.attrs, using=widget.db, queryset=queryset
+            )
+        return formfield
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         queryset = _related_queryset(request, db_field, kwargs)

@@ -289,7 +289,8 @@ def _marketing_email(row):
         "clinic_name": settings.CLINIC_NAME,
     }
     message = EmailMultiAlternatives(
-        subject=row.campaign.subject or row.campaign.name,
+        # One line: a line break typed into the subject would stop every send (Django refuses it in a header).
+        subject=" ".join((row.campaign.subject or row.campaign.name).split()),
         body=render_plain_text("messaging/email/marketing.txt", context),
         to=[row.to_email],
         headers={

@@ -172,6 +172,9 @@ def public_site(db):
             client=client, location=location, service=service, practitioner=person, start=LA_NOW + timedelta(days=3)
         )
     token = manage_token(appointment)
+    from clinical_forms.links import forms_token
+
+    forms_link = f"/forms/{forms_token(appointment)}/"
     from privacy.requests_models import DataSubjectRequest
     from privacy.subject_requests import download_token, send_export_link
 
@@ -239,6 +242,7 @@ def public_site(db):
             ("/messaging/preferences/", ["email", "mobile_phone"]),
             (f"/messaging/unsubscribe/{unsubscribe_token(client)}/", ["List-Unsubscribe"]),
             (f"/messaging/resubscribe/{resubscribe_token(client, client.email)}/", ["x"]),
+            (forms_link + "report/health-changed/", ["note"]),
         ],
         "token_pages": [
             "/appointment/{}/",
@@ -255,6 +259,7 @@ def public_site(db):
             "/account/sign-in/link/{}/",
             "/forms/{}/",
             "/forms/{}/medical-history/",
+            "/forms/{}/report/health-changed/",
             "/payments/booking/{}/",
             "/payments/booking/{}/done/",
             "/payments/fee/{}/",
@@ -338,3 +343,15 @@ def test_nul_full_width_and_huge_path_values_give_no_500(client, public_site, to
         path = pattern.format(token)
         no_500(client.get(path), path)
         no_500(client.post(path, {}), path)
+
+
+@pytest.mark.parametrize("value", ["²", "1²", "²,any", "any,²", "³,²", "٣"])
+def test_digits_python_cannot_read_as_a_number_give_no_500_in_any_parameter(client, public_site, value):
+    """ "²" is a digit to str.isdigit() but not to int(): a check by isdigit() then int() gave a 500."""
+    with time_machine.travel(LA_NOW, tick=False):
+        for path, names in public_site["pages"]:
+            for name in names:
+                no_500(client.get(path, {name: value}), (path, name, value))
+        for path, names in public_site["forms"]:
+            for name in names:
+                no_500(client.post(path, {name: value}), (path, name, value))
