@@ -290,3 +290,35 @@ def test_when_stripe_cannot_list_a_charges_refunds_the_event_is_503_and_applied_
     (again,) = deliver(client, django_capture_on_commit_callbacks, refunded)
     assert again.status_code == 200 and Refund.objects.get().amount == 2500
     assert Payment.objects.get(pk=paid.pk).amount_refunded == 2500
+
+
+def test_a_dashboard_refund_heard_of_a_day_late_counts_in_the_takings_of_the_day_stripe_made_it(
+    client, paid, fake_stripe, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    at_stripe = fake_stripe.refund_in_dashboard(paid.stripe_payment_intent_id, 1200)
+    made_at = timezone.now() - timedelta(days=1)
+    at_stripe["created"] = int(made_at.timestamp())
+    deliver(client, django_capture_on_commit_callbacks, event("refund.created", at_stripe))
+    made_on = made_at.astimezone(paid.location.tzinfo).date()
+    by_day = {
+        day: sum(row["refunded"] for row in selectors.daily_takings(locations=[paid.location], day=day))
+        for day in (made_on, made_on + timedelta(days=1))
+    }
+    assert by_day == {made_on: 1200, made_on + timedelta(days=1): 0}
+
+
+def test_the_reconcile_pass_reads_every_page_of_stripes_refund_list(
+    client, paid, fake_stripe, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(stripe_backend, "REFUND_PAGE_SIZE", 2)
+    for amount in (1000, 1500, 2500):
+        fake_stripe.refund_in_dashboard(paid.stripe_payment_intent_id, amount)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.reconcile_stripe_refunds() == 3
+        assert services.reconcile_stripe_refunds() == 0  # a second pass changes nothing
+    assert sorted(Refund.objects.values_list("amount", flat=True)) == [1000, 1500, 2500]
+    assert len(fake_stripe.calls("GET", "/v1/refunds")) == 4  # two pages per pass
+    paid.refresh_from_db()
+    assert paid.status == PaymentStatus.REFUNDED and len(refund_receipts()) == 3
