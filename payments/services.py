@@ -353,11 +353,13 @@ def handle_stripe_event(event: dict[str, Any]) -> str:
         raise BadEvent("Not an event that can be stored.")
     if ProcessedWebhookEvent.objects.filter(pk=event_id).exists():
         return "duplicate"
-    card, payment_method = None, ""
+    card, payment_method, refunds = None, "", None
     if event_type == "setup_intent.succeeded" and obj.get("payment_method"):
         card = get_backend().card_details(payment_method_id=_id_of(obj["payment_method"]))
     elif event_type == "checkout.session.completed":
         payment_method, card = _session_card(obj)
+    elif event_type == "charge.refunded":
+        refunds = _refunds_of_charge(obj)
     with transaction.atomic():
         _, created = ProcessedWebhookEvent.objects.get_or_create(event_id=event_id, defaults={"type": event_type})
         if not created:
@@ -365,7 +367,7 @@ def handle_stripe_event(event: dict[str, Any]) -> str:
         handler = _HANDLERS.get(event_type)
         if handler is None:
             return "ignored"
-        handler(obj, card=card, payment_method=payment_method)
+        handler(obj, card=card, payment_method=payment_method, refunds=refunds)
     return "applied"
 
 
@@ -425,22 +427,179 @@ def _setup_succeeded(obj: dict[str, Any], *, card: Any = None, **kwargs: Any) ->
     )
 
 
-def _charge_refunded(obj: dict[str, Any], **kwargs: Any) -> None:
+# --- Refunds as Stripe reports them (ours, or made in Stripe's dashboard) ---------------------------------
+
+# What a refund made in Stripe's dashboard is recorded with (Stripe's reason, a fixed word, follows it).
+REFUNDED_AT_STRIPE = "Refunded in the Stripe dashboard"
+_REFUND_STATUS_FROM_STRIPE = {
+    "succeeded": RefundStatus.SUCCEEDED,
+    "failed": RefundStatus.FAILED,
+    "canceled": RefundStatus.FAILED,
+    "pending": RefundStatus.PENDING,
+    "requires_action": RefundStatus.PENDING,
+}
+_STRIPE_REFUND_REASONS = {"duplicate", "fraudulent", "requested_by_customer", "expired_uncaptured_charge"}
+# How far back the reconcile pass asks Stripe for refunds a lost webhook never brought (Stripe retries a
+# webhook for three days; a week also covers a beat that was down meanwhile).
+REFUND_LOOKBACK = timedelta(days=7)
+
+
+def _payment_for_refund(obj: dict[str, Any]) -> Payment | None:
+    """The (locked) payment a Stripe refund gave money back from: by its PaymentIntent's id. A refund of a
+    charge we never recorded (another integration's, or a payment whose intent id we never learnt) is None."""
+    intent_id = _id_of(obj.get("payment_intent") or "")
+    if not intent_id:
+        return None
+    return Payment.objects.select_for_update().filter(stripe_payment_intent_id=intent_id).first()
+
+
+def _apply_stripe_refund(payment: Payment, obj: dict[str, Any]) -> Refund | None:
+    """Under the payment's lock: the one Refund row for this Stripe refund, found by Stripe's refund id, else by
+    our refund's id in its metadata (our own refund whose answer from Stripe has not been recorded yet), else
+    made now (a refund made in Stripe's dashboard). Never a second row for one Stripe refund, whatever the order
+    of the webhooks, the reconcile pass and our own API answer; a repeat changes nothing."""
+    refund_id = obj.get("id")
+    if not isinstance(refund_id, str) or not refund_id or len(refund_id) > 255:
+        raise BadEvent("A refund without a usable id.")
+    status = _REFUND_STATUS_FROM_STRIPE.get(str(obj.get("status") or ""))
+    changed = False
+    refund = Refund.objects.select_for_update().filter(stripe_refund_id=refund_id).first()
+    if refund is None:
+        ours = _our_id((obj.get("metadata") or {}).get("refund"))
+        if ours is not None:
+            refund = payment.refunds.select_for_update().filter(pk=ours, stripe_refund_id=None).first()
+            if refund is not None:
+                refund.stripe_refund_id, changed = refund_id, True
+    if refund is not None and refund.payment_id != payment.pk:
+        logger.warning("Stripe refund %s is recorded on another payment; not applied", refund_id)
+        return None
+    if refund is None:
+        amount = _cents(obj.get("amount"))
+        if status is None or amount <= 0 or str(obj.get("currency") or "").lower() != payment.currency:
+            return None  # a bare id (an old charge.refunded list), or not money in this payment's currency
+        reason = str(obj.get("reason") or "")
+        refund = Refund.objects.create(
+            payment=payment,
+            amount=amount,
+            currency=payment.currency,
+            reason=f"{REFUNDED_AT_STRIPE} ({reason})" if reason in _STRIPE_REFUND_REASONS else REFUNDED_AT_STRIPE,
+            status=status,
+            stripe_refund_id=refund_id,
+        )
+        made_at = _stripe_time(obj.get("created"))
+        if made_at is not None:
+            # The takings list counts a refund on the day it was made at Stripe, not the day we heard of it.
+            Refund.objects.filter(pk=refund.pk).update(created_at=made_at)
+        return refund
+    if status is not None and status != RefundStatus.PENDING and refund.status == RefundStatus.PENDING:
+        refund.status, changed = status, True
+        refund.status_reason = "" if status == RefundStatus.SUCCEEDED else "Stripe reports the refund failed."
+    if changed:
+        refund.save()  # a receipt follows a refund that just succeeded (payments.receipts)
+    return refund
+
+
+def _stripe_time(value: Any) -> Any:
+    """Stripe's `created` (unix seconds) as a time, if it is a sane one (never in the future)."""
+    from datetime import UTC, datetime
+
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None
+    try:
+        made_at = datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return min(made_at, timezone.now())
+
+
+def _settle_refunds(payment: Payment, *, reported_by_stripe: int = 0) -> None:
+    """Under the payment's lock: what was refunded (rows that succeeded, or Stripe's total) and the status."""
+    if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED):
+        _recount_refunds(payment, reported_by_stripe=reported_by_stripe)
+        return
+    done = sum(r.amount for r in payment.refunds.filter(status=RefundStatus.SUCCEEDED))
+    refunded = min(max(done, reported_by_stripe, payment.amount_refunded), payment.amount)
+    if refunded <= 0:
+        return
+    # A refund reported before the success reached us: the money went back, whatever arrives later.
+    payment.amount_refunded = refunded
+    states.move(payment, PaymentStatus.SUCCEEDED)
+    states.move(payment, states.refunded_status(payment))
+    payment.save()
+
+
+def _refund_event(obj: dict[str, Any], **kwargs: Any) -> None:
+    """refund.created / refund.updated / refund.failed (and the older charge.refund.updated): one refund."""
+    payment = _payment_for_refund(obj)
+    if payment is None:
+        logger.info("Stripe refund %s is of no payment of ours; acknowledged, nothing recorded", obj.get("id"))
+        return
+    if _apply_stripe_refund(payment, obj) is not None:
+        _settle_refunds(payment)
+
+
+def _charge_refunded(obj: dict[str, Any], *, refunds: list[dict[str, Any]] | None = None, **kwargs: Any) -> None:
+    """A charge's refunded total changed. Its refunds (listed from Stripe before the transaction; a charge no
+    longer carries them in current API versions) are each recorded once, as refund.* events would."""
     reported = _cents(obj.get("amount_refunded"))  # before anything is written
     payment = _payment_for_intent(obj)
     if payment is None:
         return
-    refund_ids = [r["id"] for r in ((obj.get("refunds") or {}).get("data") or []) if r.get("status") == "succeeded"]
-    if refund_ids:
-        payment.refunds.filter(stripe_refund_id__in=refund_ids).update(status=RefundStatus.SUCCEEDED)
-    if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED):
-        _recount_refunds(payment, reported_by_stripe=reported)
-    else:
-        # A refund reported before the success reached us: the money went back, whatever arrives later.
-        payment.amount_refunded = min(reported, payment.amount)
-        states.move(payment, PaymentStatus.SUCCEEDED)
-        states.move(payment, states.refunded_status(payment))
-        payment.save()
+    carried = (obj.get("refunds") or {}).get("data") or []
+    by_id = {r["id"]: r for r in carried if isinstance(r, dict) and isinstance(r.get("id"), str)}
+    by_id.update({r["id"]: r for r in refunds or []})
+    for refund in by_id.values():
+        _apply_stripe_refund(payment, refund)
+    _settle_refunds(payment, reported_by_stripe=reported)
+
+
+def _refunds_of_charge(obj: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The refunds of a refunded charge of ours, asked of Stripe before any lock (None for a charge not ours,
+    or when Stripe refuses: the charge's own list and total then count). A timeout raises: Stripe retries."""
+    intent_id = _id_of(obj.get("payment_intent") or "")
+    if not intent_id or not Payment.objects.filter(stripe_payment_intent_id=intent_id).values_list("pk").first():
+        return None
+    try:
+        return [r.as_event_object() for r in get_backend().list_refunds(payment_intent_id=intent_id)]
+    except RetryablePaymentsError:
+        raise
+    except PaymentsError:
+        logger.warning("Stripe did not list the refunds of %s; its total is recorded", intent_id, exc_info=True)
+        return None
+
+
+def reconcile_stripe_refunds(*, now: Any = None) -> int:
+    """Refunds made at Stripe (ours or in its dashboard) in the last REFUND_LOOKBACK whose webhook never came:
+    each recorded once, as its webhook would have. Asks Stripe outside any lock; returns how many changed."""
+    now = now or timezone.now()
+    try:
+        listed = get_backend().list_refunds(created_since=int((now - REFUND_LOOKBACK).timestamp()))
+    except PaymentsError:
+        logger.warning("Stripe did not list its refunds; the next pass asks again", exc_info=True)
+        return 0
+    known = dict(
+        Refund.objects.filter(stripe_refund_id__in=[r.id for r in listed]).values_list("stripe_refund_id", "status")
+    )
+    changed = 0
+    for stripe_refund in listed:
+        ours = known.get(stripe_refund.id)
+        settled_here = ours is not None and (
+            ours != RefundStatus.PENDING or _REFUND_STATUS_FROM_STRIPE.get(stripe_refund.status) == RefundStatus.PENDING
+        )
+        if settled_here:
+            continue
+        try:
+            with transaction.atomic():
+                obj = stripe_refund.as_event_object()
+                payment = _payment_for_refund(obj)
+                if payment is None:
+                    continue
+                if _apply_stripe_refund(payment, obj) is not None:
+                    _settle_refunds(payment)
+                    changed += 1
+        except BadEvent:
+            logger.warning("Stripe listed refund %r that cannot be recorded", stripe_refund.id)
+    return changed
 
 
 _HANDLERS: dict[str, Callable[..., None]] = {
@@ -448,6 +607,10 @@ _HANDLERS: dict[str, Callable[..., None]] = {
     "payment_intent.payment_failed": _intent_failed,
     "setup_intent.succeeded": _setup_succeeded,
     "charge.refunded": _charge_refunded,
+    "refund.created": _refund_event,
+    "refund.updated": _refund_event,
+    "refund.failed": _refund_event,
+    "charge.refund.updated": _refund_event,
     "checkout.session.completed": lambda obj, **kw: _checkout_completed(obj, **kw),
     "checkout.session.expired": lambda obj, **kw: _checkout_expired(obj),
 }

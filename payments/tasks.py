@@ -20,7 +20,8 @@ def delete_erased_stripe_customers():
 @shared_task(acks_late=True)
 def reconcile_payments():
     """Ask Stripe again, with the same keys, about payments and refunds whose answer never came
-    (only while Stripe still remembers the key: older ones are left to staff, see services)."""
+    (only while Stripe still remembers the key: older ones are left to staff, see services), and pick up
+    refunds made at Stripe whose webhook was lost."""
     before = timezone.now() - SETTLE_AFTER
     settled = 0
     for payment_id in (
@@ -37,6 +38,8 @@ def reconcile_payments():
     ):
         services.send_refund(refund_id=refund_id)
         settled += 1
+    # Refunds made at Stripe (its dashboard, or ours) whose webhook never came: recorded once, as it would have.
+    settled += services.reconcile_stripe_refunds()
     services.delete_erased_customers()
     from .receipts import send_missed_receipts
 

@@ -58,6 +58,36 @@ class RefundResult:
     status: str  # succeeded, pending, failed
 
 
+@dataclass(frozen=True)
+class StripeRefund:
+    """A refund as Stripe lists it: ours (its metadata names our refund) or one made in Stripe's dashboard."""
+
+    id: str
+    amount: int
+    currency: str
+    status: str  # pending, requires_action, succeeded, failed, canceled
+    payment_intent: str = ""
+    charge: str = ""
+    created: int | None = None
+    reason: str = ""  # Stripe's word: duplicate, fraudulent, requested_by_customer, or empty
+    metadata: dict[str, str] | None = None
+
+    def as_event_object(self) -> dict:
+        """The refund as a `refund.*` webhook event carries it, so both paths apply it the same way."""
+        return {
+            "id": self.id,
+            "object": "refund",
+            "amount": self.amount,
+            "currency": self.currency,
+            "status": self.status,
+            "payment_intent": self.payment_intent or None,
+            "charge": self.charge or None,
+            "created": self.created,
+            "reason": self.reason or None,
+            "metadata": dict(self.metadata or {}),
+        }
+
+
 class PaymentsError(Exception):
     def __init__(self, message: str, *, code: str = "") -> None:
         super().__init__(message)
@@ -122,6 +152,11 @@ class BasePaymentsBackend:
     def create_refund(
         self, *, payment_intent_id: str, amount: int, idempotency_key: str, metadata: dict[str, str]
     ) -> RefundResult:
+        raise NotImplementedError
+
+    def list_refunds(self, *, created_since: int | None = None, payment_intent_id: str = "") -> list[StripeRefund]:
+        """Every refund made since a unix time, or of one PaymentIntent, wherever it was made (our API calls or
+        Stripe's dashboard), newest first."""
         raise NotImplementedError
 
     def card_details(self, *, payment_method_id: str) -> CardDetails:

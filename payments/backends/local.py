@@ -24,6 +24,7 @@ from .base import (
     Intent,
     PermanentPaymentsError,
     RefundResult,
+    StripeRefund,
 )
 
 NEEDS_AUTHENTICATION = "pm_card_authenticationRequired"
@@ -222,6 +223,10 @@ class PaymentsBackend(BasePaymentsBackend):
         self._record("create_refund", idempotency_key, {"payment_intent": payment_intent_id, "amount": amount})
         _put(REFUND, refund_id, {"payment_intent": payment_intent_id, "amount": amount})
         return RefundResult(id=refund_id, status="succeeded")
+
+    def list_refunds(self, *, created_since: int | None = None, payment_intent_id: str = "") -> list[StripeRefund]:
+        # The simulator has no dashboard: every refund it knows was made by the app and is recorded already.
+        return []
 
     def card_details(self, *, payment_method_id: str) -> CardDetails:
         return CardDetails(brand="visa", last4="4242", exp_month=12, exp_year=2034)

@@ -21,7 +21,12 @@ from .base import (
     PermanentPaymentsError,
     RefundResult,
     RetryablePaymentsError,
+    StripeRefund,
 )
+
+# Refunds listed per page, and pages read at most per listing (a clinic refunds far fewer in the look-back).
+REFUND_PAGE_SIZE = 100
+REFUND_PAGES_MAX = 20
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -51,6 +56,21 @@ def _session(obj: Any) -> CheckoutSession:
         setup_intent=_id(obj.get("setup_intent")),
         amount_total=obj.get("amount_total"),
         currency=obj.get("currency") or "",
+        metadata={str(k): str(v) for k, v in (obj.get("metadata") or {}).items()},
+    )
+
+
+def _refund(obj: Any) -> StripeRefund:
+    obj = _plain(obj)
+    return StripeRefund(
+        id=obj["id"],
+        amount=obj.get("amount"),
+        currency=obj.get("currency") or "",
+        status=obj.get("status") or "",
+        payment_intent=_id(obj.get("payment_intent")),
+        charge=_id(obj.get("charge")),
+        created=obj.get("created"),
+        reason=obj.get("reason") or "",
         metadata={str(k): str(v) for k, v in (obj.get("metadata") or {}).items()},
     )
 
@@ -154,6 +174,22 @@ class PaymentsBackend(BasePaymentsBackend):
             options={"idempotency_key": idempotency_key},
         )
         return RefundResult(id=refund.id, status=refund.status or "")
+
+    def list_refunds(self, *, created_since: int | None = None, payment_intent_id: str = "") -> list[StripeRefund]:
+        params: dict[str, Any] = {"limit": REFUND_PAGE_SIZE}
+        if created_since is not None:
+            params["created"] = {"gte": created_since}
+        if payment_intent_id:
+            params["payment_intent"] = payment_intent_id
+        refunds: list[StripeRefund] = []
+        for _ in range(REFUND_PAGES_MAX):
+            page = _plain(self._call(self.client.v1.refunds.list, params=params))
+            data = page.get("data") or []
+            refunds.extend(_refund(obj) for obj in data)
+            if not page.get("has_more") or not data:
+                break
+            params["starting_after"] = data[-1]["id"]
+        return refunds
 
     def card_details(self, *, payment_method_id: str) -> CardDetails:
         method = self._call(self.client.v1.payment_methods.retrieve, payment_method_id)

@@ -5,7 +5,8 @@ backend is tested against tests/fakes/twilio_server.py. It answers like Stripe:
 customers (create, delete), SetupIntents, PaymentIntents (a deposit waits for
 the client's card; an off-session charge of a saved card succeeds, needs
 authentication with `pm_card_authenticationRequired`, or is declined with
-`pm_card_chargeDeclined`), refunds (never more than was paid), payment methods.
+`pm_card_chargeDeclined`), refunds (never more than was paid; listed, paged;
+made in the dashboard with `refund_in_dashboard`), payment methods.
 Like Stripe it keeps each Idempotency-Key's first answer and replays it for a
 repeated key (a different request under a used key is a 400 idempotency_error).
 It records every request with its key, and can be told to fail the next requests
@@ -197,6 +198,8 @@ class FakeStripe:
             return 200, self.payment_intents[object_id]
         if resource == "refunds" and method == "POST":
             return self._create_refund(params)
+        if resource == "refunds" and method == "GET" and object_id is None:
+            return self._list_refunds(params)
         if resource == "payment_methods" and method == "GET" and object_id:
             return 200, {
                 "id": object_id,
@@ -348,17 +351,66 @@ class FakeStripe:
                 "Refund amount is greater than unrefunded amount on charge.",
                 code="amount_too_large",
             )
+        return 200, self._refund(intent, amount, metadata=params.get("metadata", {}))
+
+    def _refund(self, intent, amount, *, metadata=None, reason=None, status="succeeded"):
         refund = {
             "id": "re_" + uuid.uuid4().hex[:14],
             "object": "refund",
             "amount": amount,
             "currency": intent["currency"],
             "payment_intent": intent["id"],
-            "status": "succeeded",
-            "metadata": params.get("metadata", {}),
+            "charge": "ch_" + intent["id"][3:],
+            "created": int(time.time()),
+            "reason": reason,
+            "status": status,
+            "metadata": metadata or {},
         }
         self.refunds[refund["id"]] = refund
-        return 200, refund
+        return refund
+
+    def refund_in_dashboard(self, intent_id, amount=None, *, reason="requested_by_customer", status="succeeded"):
+        """Staff refunded the payment in Stripe's dashboard, not through the app: no metadata of ours."""
+        with self._lock:
+            intent = self.payment_intents[intent_id]
+            refunded = sum(r["amount"] for r in self.refunds.values() if r["payment_intent"] == intent_id)
+            amount = intent["amount"] - refunded if amount is None else amount
+            assert 0 < amount <= intent["amount"] - refunded, "more than is left to refund"
+            return dict(self._refund(intent, amount, reason=reason, status=status))
+
+    def charge_of(self, intent_id):
+        """The charge of a PaymentIntent as a charge.refunded event carries it (current API versions list
+        no refunds on it): its refunded total only."""
+        with self._lock:
+            intent = self.payment_intents[intent_id]
+            refunded = sum(
+                r["amount"]
+                for r in self.refunds.values()
+                if r["payment_intent"] == intent_id and r["status"] in ("succeeded", "pending")
+            )
+            return {
+                "id": "ch_" + intent_id[3:],
+                "object": "charge",
+                "payment_intent": intent_id,
+                "amount": intent["amount"],
+                "amount_refunded": refunded,
+                "currency": intent["currency"],
+                "refunded": refunded >= intent["amount"],
+            }
+
+    def _list_refunds(self, params):
+        """GET /v1/refunds: newest first, by payment_intent and created[gte], paged by limit / starting_after."""
+        refunds = sorted(self.refunds.values(), key=lambda r: (r["created"], r["id"]), reverse=True)
+        if params.get("payment_intent"):
+            refunds = [r for r in refunds if r["payment_intent"] == params["payment_intent"]]
+        since = (params.get("created") or {}).get("gte")
+        if since is not None:
+            refunds = [r for r in refunds if r["created"] >= int(since)]
+        if params.get("starting_after"):
+            ids = [r["id"] for r in refunds]
+            refunds = refunds[ids.index(params["starting_after"]) + 1 :]
+        limit = int(params.get("limit") or 10)
+        return 200, {"object": "list", "url": "/v1/refunds", "has_more": len(refunds) > limit, "data": refunds[:limit]}
 
 
 def _public(session):
