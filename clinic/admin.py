@@ -23,8 +23,8 @@ client_inlines = []
 client_facts = []
 
 
-class _FactForViewer:
-    """A client fact bound to the staff user looking at the page.
+class FactForViewer:
+    """A fact (shown on a client's or appointment's page) bound to the staff user looking at the page.
 
     The admin tells read-only fields from form fields by comparing them, and asks for them several times per
     page: two bindings of one fact for one user compare equal.
@@ -39,14 +39,15 @@ class _FactForViewer:
         return self.fact(client, viewer=self.user)
 
     def __eq__(self, other):
-        return isinstance(other, _FactForViewer) and (self.fact, self.user.pk) == (other.fact, other.user.pk)
+        return isinstance(other, FactForViewer) and (self.fact, self.user.pk) == (other.fact, other.user.pk)
 
     def __hash__(self):
         return hash((self.fact, self.user.pk))
 
 
-def _client_facts_for(user):
-    return [_FactForViewer(fact, user) if getattr(fact, "takes_viewer", False) else fact for fact in client_facts]
+def facts_for_viewer(facts, user):
+    """The facts as this user sees them: those marked `takes_viewer` get the user (viewer=...)."""
+    return [FactForViewer(fact, user) if getattr(fact, "takes_viewer", False) else fact for fact in facts]
 
 
 class ReadOnlyAdminMixin:
@@ -123,7 +124,7 @@ class ClientAdmin(LocationScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         hidden = self._hidden_fields(request)
         fields = [f for f in super().get_readonly_fields(request, obj) if f not in hidden]
-        return [*fields, *_client_facts_for(request.user)] if obj is not None else fields
+        return [*fields, *facts_for_viewer(client_facts, request.user)] if obj is not None else fields
 
     def get_exclude(self, request, obj=None):
         return [*(super().get_exclude(request, obj) or ()), *self._hidden_fields(request)]

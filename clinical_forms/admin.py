@@ -461,9 +461,10 @@ health_changes.takes_viewer = True  # type: ignore[attr-defined]
 client_facts.append(health_changes)
 
 
-def forms_state(appointment):
+def forms_state(appointment, *, viewer):
     """What the front desk sees of a visit's forms and exam: complete or not, which are missing (no answer),
-    the exam's outcome (no note) and any override with its reason, and where practitioners record them."""
+    the exam's outcome (no note) and any override with its reason, and, for staff who may record them (not the
+    front desk nor the privacy officer), where to record the exam or an override."""
     readiness = readiness_for([appointment])[appointment.pk]
     if not readiness.forms_needed and not readiness.exam_needed:
         return "none needed"
@@ -490,9 +491,9 @@ def forms_state(appointment):
     exam_url = reverse("admin:clinical_forms_goodfaithexam_add") + f"?appointment={appointment.pk}"
     override_url = reverse("admin:clinical_forms_checkinoverride_add") + f"?appointment={appointment.pk}"
     links = []
-    if readiness.exam_needed:
+    if readiness.exam_needed and viewer.has_perm("clinical_forms.add_goodfaithexam"):
         links.append(("Record the good-faith exam (practitioners)", exam_url))
-    if not readiness.ready:
+    if not readiness.ready and viewer.has_perm("clinical_forms.add_checkinoverride"):
         links.append(("Record a check-in override with a reason (practitioners, managers)", override_url))
     return format_html(
         "<ul>{}</ul>{}",
@@ -502,4 +503,5 @@ def forms_state(appointment):
 
 
 forms_state.short_description = "clinical forms and exam"  # type: ignore[attr-defined]
+forms_state.takes_viewer = True  # type: ignore[attr-defined]
 appointment_facts.append(forms_state)

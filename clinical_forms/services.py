@@ -627,6 +627,20 @@ def _enqueue_health_change_notice(report_id: int) -> None:
     enqueue(task, report_id)
 
 
+def send_missing_health_change_notices(*, now: datetime | None = None) -> int:
+    """The sweeper of the notices whose task never ran (the broker was down when the report was made): reports of
+    the last two days with no notice yet, older than a few minutes (their own task has had its chance)."""
+    now = now or timezone.now()
+    missing = HealthChangeReport.objects.filter(
+        reported_at__gte=now - timedelta(days=2), reported_at__lte=now - timedelta(minutes=5), notice__isnull=True
+    ).values_list("pk", flat=True)
+    done = 0
+    for report_id in list(missing):
+        send_health_change_notice(report_id=report_id, now=now)
+        done += 1
+    return done
+
+
 def send_health_change_notice(*, report_id: int, now: datetime | None = None) -> dict:
     """Ask the client, once per report, to sign their forms again before their next visit that needs them.
 

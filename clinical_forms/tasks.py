@@ -30,5 +30,7 @@ def delete_clinical_records_past_retention():
 
 @shared_task(acks_late=True)
 def send_due_form_reminders():
-    """Every 15 minutes: the one reminder for visits within FORMS_REMINDER_HOURS whose forms are missing."""
+    """Every 15 minutes: the one reminder for visits within FORMS_REMINDER_HOURS whose forms are missing, and the
+    requests to sign again whose own task never ran (the broker was down)."""
+    services.send_missing_health_change_notices()
     return services.send_due_form_reminders()

@@ -212,3 +212,36 @@ def test_a_mail_fault_is_retried_and_the_email_still_goes_once(clinic, django_ca
     assert services.send_health_change_notice(report_id=result.pk)["emailed"]
     assert not services.send_health_change_notice(report_id=result.pk)["emailed"]
     assert len(notices()) == 1
+
+
+def test_a_notice_whose_task_never_ran_is_sent_by_the_sweeper_once(clinic, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):  # the broker was down: the task never ran
+        result = services.report_health_change(client_id=clinic["client"].pk, via=ReportedVia.FRONT_DESK)
+    assert services.send_missing_health_change_notices() == 0  # its own task may still be on its way
+    with time_machine.travel(TUESDAY_NOON + timedelta(minutes=10), tick=False):
+        assert services.send_missing_health_change_notices() == 1
+        assert services.send_missing_health_change_notices() == 0
+    assert len(notices()) == 1 and HealthChangeNotice.objects.get(report=result).emailed_at is not None
+
+
+@pytest.mark.policy("sms-program")
+def test_the_booking_forms_link_text_is_also_stopped_at_send_time_after_a_withdrawal(
+    clinic, django_capture_on_commit_callbacks, sms_outbox
+):
+    newcomer = ClientFactory(mobile_phone="+14085550177")
+    consent_to_texts(newcomer)
+    visit = AppointmentFactory(
+        location=clinic["location"],
+        service=clinic["service"],
+        practitioner=clinic["person"],
+        client=newcomer,
+        start=THURSDAY_10 + timedelta(hours=2),
+    )
+    with time_machine.travel(NIGHT, tick=False), django_capture_on_commit_callbacks(execute=True):
+        assert services.send_forms_link(appointment_id=visit.pk)["texted"]
+    text = SmsMessage.objects.get(dedupe_key=f"forms-link:{visit.pk}")
+    assert text.kind == MessageKind.FORMS and text.status == MessageStatus.QUEUED  # held for quiet hours
+    consent_to_texts(newcomer, granted=False)
+    with time_machine.travel(NEXT_MORNING, tick=False):
+        assert deliver_sms(message_id=text.pk).outcome == "skipped"
+    assert sms_outbox == []
