@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from clinic.admin import LocationScopedAdmin, client_inlines
+from clinic.admin import LocationScopedAdmin, client_inlines, facts_for_viewer
 from clinic.admin_scoping import LocationScopedInline, is_id, register_scope, scoped
 from clinic.admin_search import OutOfRangeLookupsMixin
 from clinic.errors import BusinessRuleError
@@ -55,7 +55,8 @@ from .visit_admin import book_visit_view
 # Other apps add inlines for an appointment here (its text messages).
 appointment_inlines = []
 # Other apps add read-only facts to an appointment's page here: callable(appointment) -> text, with a
-# short_description (clinical forms: complete or not), so this app need not import them.
+# short_description (clinical forms: complete or not), so this app need not import them. One marked
+# `takes_viewer = True` also gets the staff user looking (viewer=...): clinic.admin.facts_for_viewer.
 appointment_facts = []
 
 
@@ -431,7 +432,7 @@ class AppointmentAdmin(LocationScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
-        return [*fields, *appointment_facts] if obj else fields
+        return [*fields, *facts_for_viewer(appointment_facts, request.user)] if obj else fields
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         appointment = self.get_object(request, object_id)
@@ -520,7 +521,14 @@ class AppointmentAdmin(LocationScopedAdmin):
             "source",
             "notes",
         ] + (
-            ["end", "rooms_and_devices", "created_at", "updated_at", "loaded_version", *appointment_facts]
+            [
+                "end",
+                "rooms_and_devices",
+                "created_at",
+                "updated_at",
+                "loaded_version",
+                *facts_for_viewer(appointment_facts, request.user),
+            ]
             if obj
             else []
         )

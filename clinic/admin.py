@@ -18,7 +18,36 @@ from .selectors import phone_search_term
 # app need not import them: dependencies point one way.
 client_inlines = []
 # Read-only facts other apps show on a client's page (callables taking the client), e.g. reported health changes.
+# A fact marked `takes_viewer = True` is also given the staff user looking (viewer=...), to leave out a link that
+# user may not follow.
 client_facts = []
+
+
+class FactForViewer:
+    """A fact (shown on a client's or appointment's page) bound to the staff user looking at the page.
+
+    The admin tells read-only fields from form fields by comparing them, and asks for them several times per
+    page: two bindings of one fact for one user compare equal.
+    """
+
+    def __init__(self, fact, user):
+        self.fact, self.user = fact, user
+        self.__name__ = fact.__name__
+        self.short_description = getattr(fact, "short_description", fact.__name__)
+
+    def __call__(self, client):
+        return self.fact(client, viewer=self.user)
+
+    def __eq__(self, other):
+        return isinstance(other, FactForViewer) and (self.fact, self.user.pk) == (other.fact, other.user.pk)
+
+    def __hash__(self):
+        return hash((self.fact, self.user.pk))
+
+
+def facts_for_viewer(facts, user):
+    """The facts as this user sees them: those marked `takes_viewer` get the user (viewer=...)."""
+    return [FactForViewer(fact, user) if getattr(fact, "takes_viewer", False) else fact for fact in facts]
 
 
 class ReadOnlyAdminMixin:
@@ -95,7 +124,7 @@ class ClientAdmin(LocationScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         hidden = self._hidden_fields(request)
         fields = [f for f in super().get_readonly_fields(request, obj) if f not in hidden]
-        return [*fields, *client_facts] if obj is not None else fields
+        return [*fields, *facts_for_viewer(client_facts, request.user)] if obj is not None else fields
 
     def get_exclude(self, request, obj=None):
         return [*(super().get_exclude(request, obj) or ()), *self._hidden_fields(request)]

@@ -218,6 +218,12 @@ class FormSubmissionAdmin(NoSecretLookupsMixin, ReadOnlyAdminMixin, LocationScop
     def health_change_link(self, obj):
         return health_change_add_link(obj.client_id)
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if not request.user.has_perm(RECORDS_HEALTH_CHANGES):  # the privacy officer reads, never records
+            return [f for f in fields if f != "health_change_link"]
+        return fields
+
     def get_urls(self):
         return [
             path(
@@ -294,6 +300,8 @@ register_scope(HealthChangeReport, lambda qs, ids: qs.filter(client__in=clients_
 
 # Who may read a health change report's note: those who read answers (practitioners, the privacy officer).
 READS_HEALTH_DATA = "clinical_forms.view_formsubmission"
+# Who may record one (the front desk, managers, practitioners): the link to do so is shown only to them.
+RECORDS_HEALTH_CHANGES = "clinical_forms.add_healthchangereport"
 
 
 def health_change_add_link(client_id):
@@ -428,8 +436,9 @@ class HealthChangeReportAdmin(_AppendOnlyRecordAdmin):
         return response
 
 
-def health_changes(client):
-    """On the client's page: when they reported a change in their health (never the note), and where to record one."""
+def health_changes(client, *, viewer):
+    """On the client's page: when they reported a change in their health (never the note), and where to record one
+    (for the staff who may: not the privacy officer, who oversees the records rather than takes the client's word)."""
     reports = [
         format_html(
             "{} ({}{})",
@@ -442,16 +451,20 @@ def health_changes(client):
     listed = (
         format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((r,) for r in reports))) if reports else "None."
     )
+    if not viewer.has_perm(RECORDS_HEALTH_CHANGES):
+        return listed
     return format_html("{}<p>{}</p>", listed, health_change_add_link(client.pk))
 
 
 health_changes.short_description = "health changes reported since signing"  # type: ignore[attr-defined]
+health_changes.takes_viewer = True  # type: ignore[attr-defined]
 client_facts.append(health_changes)
 
 
-def forms_state(appointment):
+def forms_state(appointment, *, viewer):
     """What the front desk sees of a visit's forms and exam: complete or not, which are missing (no answer),
-    the exam's outcome (no note) and any override with its reason, and where practitioners record them."""
+    the exam's outcome (no note) and any override with its reason, and, for staff who may record them (not the
+    front desk nor the privacy officer), where to record the exam or an override."""
     readiness = readiness_for([appointment])[appointment.pk]
     if not readiness.forms_needed and not readiness.exam_needed:
         return "none needed"
@@ -478,9 +491,9 @@ def forms_state(appointment):
     exam_url = reverse("admin:clinical_forms_goodfaithexam_add") + f"?appointment={appointment.pk}"
     override_url = reverse("admin:clinical_forms_checkinoverride_add") + f"?appointment={appointment.pk}"
     links = []
-    if readiness.exam_needed:
+    if readiness.exam_needed and viewer.has_perm("clinical_forms.add_goodfaithexam"):
         links.append(("Record the good-faith exam (practitioners)", exam_url))
-    if not readiness.ready:
+    if not readiness.ready and viewer.has_perm("clinical_forms.add_checkinoverride"):
         links.append(("Record a check-in override with a reason (practitioners, managers)", override_url))
     return format_html(
         "<ul>{}</ul>{}",
@@ -490,4 +503,5 @@ def forms_state(appointment):
 
 
 forms_state.short_description = "clinical forms and exam"  # type: ignore[attr-defined]
+forms_state.takes_viewer = True  # type: ignore[attr-defined]
 appointment_facts.append(forms_state)

@@ -394,3 +394,24 @@ class HealthChangeReport(AppendOnly):
 
     def __str__(self):
         return f"Health change reported for client #{self.client_id}"
+
+
+class HealthChangeNotice(models.Model):
+    """The one message asking the client to sign their forms again after a reported change of health (so the task
+    sends it once per report, whatever retries). No health data: it names the visit and carries the forms link."""
+
+    report = models.OneToOneField(HealthChangeReport, on_delete=models.CASCADE, related_name="notice")
+    appointment = models.ForeignKey(
+        Appointment,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The next upcoming visit needing the forms again, when the report was made; empty: none.",
+    )
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    texted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Notice to sign forms again, report #{self.report_id}"

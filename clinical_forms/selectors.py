@@ -88,6 +88,33 @@ def health_forms_to_sign_again(client_id: int, *, now=None) -> list[str]:
     )
 
 
+def next_visit_to_sign_again(client_id: int, *, now=None):  # type: ignore[no-untyped-def]
+    """The client's next upcoming visit that needs a medical history or treatment consent they have no reusable
+    signed copy of (after a reported change of health), or None."""
+    from appointments.models import Appointment
+
+    now = now or timezone.now()
+    upcoming = (
+        Appointment.objects.filter(
+            client_id=client_id,
+            start__gt=now,
+            service__form_templates__is_active=True,
+            service__form_templates__kind__in=HEALTH_DEPENDENT_KINDS,
+        )
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .select_related("client", "location", "service")
+        .order_by("start", "pk")
+        .distinct()
+    )
+    for visit in upcoming[:20]:  # a client has a handful of upcoming visits; the first that needs them wins
+        if any(
+            row["template"].kind in HEALTH_DEPENDENT_KINDS and row["state"] != "complete"
+            for row in visit_forms_status(visit, now=now)
+        ):
+            return visit
+    return None
+
+
 def draft_form(*, client_id: int, template: FormTemplate, appointment=None) -> FormSubmission | None:
     """The client's half-filled form; with `appointment`, only one started from that visit's link.
 

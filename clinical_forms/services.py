@@ -24,6 +24,7 @@ from .models import (
     FormTemplate,
     FormVersion,
     GoodFaithExam,
+    HealthChangeNotice,
     HealthChangeReport,
     ReportedVia,
     SubmissionStatus,
@@ -406,7 +407,7 @@ def send_forms_link(*, appointment_id: int, now: datetime | None = None, reminde
                 location=visit.location,
                 client=client,
                 appointment=visit,
-                kind=MessageKind.OTHER,
+                kind=MessageKind.FORMS,
                 dedupe_key=f"forms-{'reminder' if reminder else 'link'}:{visit.pk}",
                 now=now,
             )
@@ -614,4 +615,110 @@ def report_health_change(
                 + (", ".join(stale) or "no signed form")
             ),
         )
+        transaction.on_commit(lambda: _enqueue_health_change_notice(report.pk))
     return report
+
+
+def _enqueue_health_change_notice(report_id: int) -> None:
+    from clinic.queueing import enqueue
+
+    from .tasks import send_health_change_notice as task
+
+    enqueue(task, report_id)
+
+
+def send_missing_health_change_notices(*, now: datetime | None = None) -> int:
+    """The sweeper of the notices whose task never ran (the broker was down when the report was made): reports of
+    the last two days with no notice yet, older than a few minutes (their own task has had its chance)."""
+    now = now or timezone.now()
+    missing = HealthChangeReport.objects.filter(
+        reported_at__gte=now - timedelta(days=2), reported_at__lte=now - timedelta(minutes=5), notice__isnull=True
+    ).values_list("pk", flat=True)
+    done = 0
+    for report_id in list(missing):
+        send_health_change_notice(report_id=report_id, now=now)
+        done += 1
+    return done
+
+
+def send_health_change_notice(*, report_id: int, now: datetime | None = None) -> dict:
+    """Ask the client, once per report, to sign their forms again before their next visit that needs them.
+
+    An email, and a text if they consent to appointment texts (re-checked when the text goes, and held for
+    quiet hours), both with the private forms link of that visit. No health data: only the visit's date.
+    With no upcoming visit needing those forms nothing is sent: a later booking sends its own forms link,
+    which already asks for them. Safe to run again: the notice row (one per report) records what went.
+    """
+    from messaging.models import MessageKind
+    from messaging.outbox import queue_message
+    from messaging.permissions import Purpose, may_contact, number_on_file
+    from messaging.texts import visit_time
+
+    from .links import forms_url
+    from .selectors import next_visit_to_sign_again
+
+    now = now or timezone.now()
+    sent = {"emailed": False, "texted": False}
+    with transaction.atomic():
+        report = HealthChangeReport.objects.select_related("client").get(pk=report_id)
+        notice, created = HealthChangeNotice.objects.get_or_create(report=report)
+        notice = HealthChangeNotice.objects.select_for_update().get(pk=notice.pk)
+        if created:  # the visit is chosen once: a retry does not move the notice to another visit
+            notice.appointment = next_visit_to_sign_again(report.client_id, now=now)
+            notice.save(update_fields=["appointment"])
+        visit = notice.appointment
+        client = report.client
+        if visit is None or visit.is_cancelled or visit.start <= now or client.erased_at is not None:
+            return sent
+        url = forms_url(visit)
+        with client_language(client):  # the client's language; the visit's time on its location's clock
+            when = visit_time(visit)
+            subject = gettext("Please review and sign your forms again before your visit to %(clinic)s") % {
+                "clinic": settings.CLINIC_NAME
+            }
+            body = gettext(
+                "Hello %(name)s,\n\nPlease review and sign your forms again before your visit on %(when)s at "
+                "%(clinic)s %(location)s, on this private link (it works on your phone, no account needed):\n\n"
+                "%(url)s\n\nDo not forward this email: the link opens your forms.\n"
+            ) % {
+                "name": client.first_name,
+                "when": when,
+                "clinic": settings.CLINIC_NAME,
+                "location": visit.location.name,
+                "url": url,
+            }
+            text = gettext(
+                "%(clinic)s: please review and sign your forms again before your visit on %(when)s: %(url)s"
+            ) % {
+                "clinic": settings.CLINIC_NAME,
+                "when": when,
+                "url": url,
+            }
+        email_due = notice.emailed_at is None and bool(client.email)
+        if email_due:
+            # Claimed before the provider is called (no lock held across it): a second run finds it taken.
+            notice.emailed_at = now
+            notice.save(update_fields=["emailed_at"])
+        if notice.texted_at is None and may_contact(client=client, purpose=Purpose.TRANSACTIONAL):
+            notice.texted_at = now
+            notice.save(update_fields=["texted_at"])
+            queue_message(
+                to_number=number_on_file(client),
+                body=text,
+                location=visit.location,
+                client=client,
+                appointment=visit,
+                kind=MessageKind.FORMS,
+                dedupe_key=f"forms-sign-again:{report.pk}",
+                now=now,
+            )
+            sent["texted"] = True
+    if email_due:
+        try:
+            send_mail(subject=subject, message=body, from_email=None, recipient_list=[client.email])
+        except Exception:
+            # Not sent: release the claim so the task's retry sends it.
+            HealthChangeNotice.objects.filter(pk=notice.pk).update(emailed_at=None)
+            raise
+        sent["emailed"] = True
+    return sent

@@ -21,6 +21,9 @@ class MessageKind(models.TextChoices):
     # "Reply JOIN to get offers": sent alone when the booking asked for no reminder texts.
     MARKETING_CONFIRMATION = "join_request", "Marketing opt-in confirmation request (JOIN)"
     WAITLIST_OFFER = "waitlist_offer", "Waitlist offer (reply YES)"
+    # The link to a visit's forms, or the request to sign them again: texts about an appointment, so they need
+    # the client's consent to appointment texts at send time (not a reply's), and go only while the visit stands.
+    FORMS = "forms", "Forms link or request to sign again"
     OTHER = "other", "Other"
 
 

@@ -97,6 +97,7 @@ MARKETING_PURPOSES = (Purpose.SMS_MARKETING, Purpose.EMAIL_MARKETING)
 PURPOSE_OF_KIND: dict[str, Purpose] = {
     MessageKind.CONFIRMATION: Purpose.TRANSACTIONAL,
     MessageKind.REMINDER: Purpose.TRANSACTIONAL,
+    MessageKind.FORMS: Purpose.TRANSACTIONAL,
     MessageKind.MARKETING: Purpose.SMS_MARKETING,
     MessageKind.KEYWORD_REPLY: Purpose.REPLY,
     MessageKind.OTHER: Purpose.REPLY,

@@ -56,7 +56,7 @@ def _stop_reason(message: SmsMessage, now: datetime) -> str:
         return f"Not sent at send time: {permission.reason}"
     if message.send_before is not None and now >= message.send_before:
         return "Too late: what this text offers has expired."
-    if message.kind in (MessageKind.CONFIRMATION, MessageKind.REMINDER):
+    if message.kind in (MessageKind.CONFIRMATION, MessageKind.REMINDER, MessageKind.FORMS):
         if appointment is None or appointment.status not in ACTIVE:
             return "The appointment is no longer active."
         if appointment.start != message.appointment_start:

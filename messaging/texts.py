@@ -33,6 +33,11 @@ def _when(appointment, start=None):
     }
 
 
+def visit_time(appointment) -> str:  # type: ignore[no-untyped-def]
+    """The appointment's time as the texts write it, in the active language (for other apps' messages)."""
+    return _when(appointment)
+
+
 def booking_confirmation(appointment, service_names=None):
     # The program's first message: who, what, how often, rates, HELP and STOP.
     # service_names: a visit of several services, named in order ("HydraFacial + Chemical peel").

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from appointments import services as appointment_services
 from appointments.models import AppointmentStatus
-from clinic.roles import CLINIC_MANAGER, FRONT_DESK, PRACTITIONER
+from clinic.roles import CLINIC_MANAGER, FRONT_DESK, PRACTITIONER, PRIVACY_OFFICER
 from clinical_forms import services
 from clinical_forms.models import (
     CheckInOverride,
@@ -169,6 +169,32 @@ def test_the_front_desk_records_no_exam_or_override_and_a_practitioner_only_at_t
     page = client.get(reverse("admin:clinical_forms_goodfaithexam_change", args=[exam.pk])).content.decode()
     assert NOTE in page
     assert PrivacyAuditEvent.objects.filter(action=AuditAction.DATA_VIEWED, actor=practitioner).count() == 1
+
+
+@pytest.mark.policy("health-data-access")
+@pytest.mark.parametrize(
+    ("role", "exam_link", "override_link"),
+    [
+        (FRONT_DESK, False, False),
+        (PRIVACY_OFFICER, False, False),
+        (CLINIC_MANAGER, False, True),
+        (PRACTITIONER, True, True),
+    ],
+)
+def test_the_appointment_page_links_to_recording_an_exam_or_override_only_for_staff_who_may(
+    client, treatment, role, exam_link, override_link
+):
+    """Every role sees the forms and exam state; a link that would answer 403 is not shown."""
+    appointment = treatment["appointment"]
+    client.force_login(staff(role, [treatment["location"]]))
+    response = client.get(reverse("admin:appointments_appointment_change", args=[appointment.pk]))
+    page = response.content.decode()
+    assert response.status_code == 200 and "Good-faith exam: needed" in page
+    exam_add = reverse("admin:clinical_forms_goodfaithexam_add") + f"?appointment={appointment.pk}"
+    override_add = reverse("admin:clinical_forms_checkinoverride_add") + f"?appointment={appointment.pk}"
+    assert (exam_add in page, override_add in page) == (exam_link, override_link)
+    for url, shown in ((exam_add, exam_link), (override_add, override_link)):
+        assert client.get(url).status_code == (200 if shown else 403)
 
 
 def test_exams_and_overrides_are_appended_never_changed_or_deleted(treatment):

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from appointments import services as appointment_services
 from appointments.models import AppointmentStatus
-from clinic.roles import FRONT_DESK, PRACTITIONER
+from clinic.roles import FRONT_DESK, PRACTITIONER, PRIVACY_OFFICER
 from clinical_forms import services
 from clinical_forms.links import forms_token
 from clinical_forms.models import (
@@ -302,6 +302,25 @@ def test_the_submission_page_links_to_recording_a_report(client, clinic):
     client.force_login(staff(PRACTITIONER, clinic["location"]))
     page = client.get(reverse("admin:clinical_forms_formsubmission_change", args=[forms["history"].pk]))
     assert f"?client={clinic['client'].pk}" in page.content.decode()
+
+
+@pytest.mark.policy("health-data-access")
+@pytest.mark.parametrize(("role", "may_record"), [(FRONT_DESK, True), (PRACTITIONER, True), (PRIVACY_OFFICER, False)])
+def test_the_link_to_record_a_report_is_shown_only_to_those_who_may_record_one(client, clinic, role, may_record):
+    """The privacy officer reads reports and answers (each read audited) but does not take the client's word for
+    a change: that is the front desk's or a practitioner's. They see no link that would answer 403."""
+    forms = sign_all(clinic)
+    client_record = clinic["client"]
+    client.force_login(staff(role, clinic["location"]))
+    add_url = reverse("admin:clinical_forms_healthchangereport_add") + f"?client={client_record.pk}"
+    client_page = client.get(reverse("admin:clinic_client_change", args=[client_record.pk])).content.decode()
+    assert "Health changes reported since signing" in client_page
+    assert (add_url.replace("&", "&amp;") in client_page) is may_record
+    if role != FRONT_DESK:  # the front desk never opens answers
+        form_page = client.get(reverse("admin:clinical_forms_formsubmission_change", args=[forms["history"].pk]))
+        assert form_page.status_code == 200
+        assert (add_url in form_page.content.decode()) is may_record
+    assert client.get(add_url).status_code == (200 if may_record else 403)
 
 
 # --- A medical record: appended only, exported, held, retained --------------------------------------------------
