@@ -9,6 +9,8 @@ from django.db import IntegrityError, connection, transaction
 from django.test import Client as HttpClient
 
 from appointments.models import Appointment, AppointmentStatus
+from clinic.models import Client
+from privacy.models import ConsentRecord
 from tests.support.booking import post_booking
 from tests.support.builders import AppointmentFactory, bookable_clinic
 from tests.support.environment import requires_postgres
@@ -70,6 +72,9 @@ def test_twenty_racing_bookings_for_one_slot_yield_one_winner(practitioner_param
     assert codes.count(409) == THREADS - 1, codes
     assert all("just taken" in html for code, html in results if code == 409)
     assert Appointment.objects.count() == 1
+    # The losers' records and consents are written before the locks, in the booking's transaction: none is left.
+    assert Client.objects.count() == 1
+    assert ConsentRecord.objects.count() == 4
 
 
 @requires_postgres
@@ -202,3 +207,21 @@ def test_reschedules_and_online_bookings_racing_for_one_slot_yield_one_winner():
     assert sorted(outcomes, key=str) == ["booked"] + ["refused"] * 9
     at_the_slot = Appointment.objects.filter(start=slot_start()).exclude(status=AppointmentStatus.CANCELLED)
     assert at_the_slot.count() == 1
+
+
+@requires_postgres
+@pytest.mark.django_db
+def test_an_online_booking_locks_the_practitioners_only_for_the_check_and_the_appointment():
+    """Bookings at one location queue on the practitioners' row locks: the new record and its consents are
+    written before them (same transaction), so the locks are held for the check and the appointment only."""
+    from django.test.utils import CaptureQueriesContext
+
+    location, service, _ = bookable_clinic(hours=((time(9), time(17)),))
+    with CaptureQueriesContext(connection) as queries:
+        response = _post_online_booking(location, service, "any", 1)
+    assert response.status_code == 302
+    statements = [q["sql"] for q in queries.captured_queries]
+    lock = next(i for i, sql in enumerate(statements) if "FOR UPDATE" in sql and "appointments_practitioner" in sql)
+    writes = [sql.split(" (")[0] for sql in statements[lock:] if sql.startswith(("INSERT", "UPDATE", "SAVEPOINT"))]
+    assert writes == ['INSERT INTO "appointments_appointment"'], writes
+    assert Client.objects.count() == 1 and ConsentRecord.objects.count() == 4

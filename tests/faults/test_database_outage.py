@@ -77,17 +77,17 @@ def test_an_unreachable_database_gives_a_clear_503_and_the_next_booking_succeeds
 
 
 @pytest.fixture
-def connection_cut_at_first_consent_record():
-    """A trigger that makes the server terminate the booking's own connection when the first
-    consent record is inserted: the client and appointment rows are already written by then."""
-    table = ConsentRecord._meta.db_table
+def connection_cut_after_the_appointment_insert():
+    """A trigger that makes the server terminate the booking's own connection once the appointment row is
+    inserted (the booking's last write): the client, its consents and the appointment are written by then."""
+    table = Appointment._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE OR REPLACE FUNCTION fault_cut_connection() RETURNS trigger LANGUAGE plpgsql AS $$ "
             "BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5); RETURN NEW; END $$"
         )
         cursor.execute(
-            f"CREATE TRIGGER fault_cut_connection BEFORE INSERT ON {table} "
+            f"CREATE TRIGGER fault_cut_connection AFTER INSERT ON {table} "
             "FOR EACH ROW EXECUTE FUNCTION fault_cut_connection()"
         )
     yield
@@ -99,19 +99,19 @@ def connection_cut_at_first_consent_record():
 
 @requires_postgres
 def test_a_connection_lost_mid_booking_gives_a_clear_503_and_writes_nothing(
-    client, open_clinic, connection_cut_at_first_consent_record
+    client, open_clinic, connection_cut_after_the_appointment_insert
 ):
     location, service, start = open_clinic
     ids_before = [_ids_handed_out(model) for model in (Client, Appointment)]
 
     response = post_booking(client, location, service, start, **ANA_WITH_REMINDERS)
     _assert_clear_503(response)
-    # The client and the appointment were inserted before the cut, and rolled back with the connection.
+    # The client, its consents and the appointment were inserted before the cut, and rolled back with it.
     assert [_ids_handed_out(model) for model in (Client, Appointment)] == [n + 1 for n in ids_before]
     assert _written() == (0, 0, 0)
 
     with connection.cursor() as cursor:  # the database is back to normal
-        cursor.execute(f"DROP TRIGGER fault_cut_connection ON {ConsentRecord._meta.db_table}")
+        cursor.execute(f"DROP TRIGGER fault_cut_connection ON {Appointment._meta.db_table}")
     response = post_booking(client, location, service, start, **ANA_WITH_REMINDERS)
     assert response.status_code == 302
     assert _written() == (1, 1, 4)
