@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("appointments", "0010_rooms_and_devices_kept_by_held_times"),
-        ("clinical_forms", "0010_health_change_reports"),
+        ("clinical_forms", "0011_clinical_records_let_a_deleted_staff_user_go"),
     ]
 
     operations = [
