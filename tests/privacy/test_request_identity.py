@@ -7,7 +7,7 @@ from django.core import mail
 from django.urls import reverse
 
 from clinic.models import Client
-from privacy.requests_models import DataSubjectRequest, RequestType
+from privacy.requests_models import AuditAction, DataSubjectRequest, PrivacyAuditEvent, RequestType
 from tests.support.builders import ClientFactory
 
 pytestmark = pytest.mark.django_db
@@ -75,3 +75,5 @@ def test_a_consent_change_from_a_request_staff_logged_is_recorded_as_staff_on_th
     staff_rows, web_rows = ConsentRecord.objects.order_by("id")[:2], ConsentRecord.objects.order_by("id")[2:]
     assert {(r.actor, r.staff_user_id) for r in staff_rows} == {(ConsentActor.STAFF, staff.pk)}
     assert {(r.actor, r.staff_user_id) for r in web_rows} == {(ConsentActor.CLIENT, None)}
+    audited = PrivacyAuditEvent.objects.filter(action=AuditAction.CONSENT_WITHDRAWN).order_by("id")
+    assert [(e.actor_id, e.actor_label) for e in audited] == [(staff.pk, "")] * 2 + [(None, "requester")] * 2
