@@ -2,13 +2,17 @@
 request, the codes a request may get are capped in all, and a download through the link is audited."""
 
 import re
+import threading
+import time
 
 import pytest
 from django.core import mail
+from django.db import connection, transaction
 
 from privacy.requests_models import AuditAction, DataSubjectRequest, PrivacyAuditEvent, RequestStatus, RequestType
 from privacy.subject_requests import (
     MAX_CODES_SENT_IN_ALL,
+    VerificationError,
     send_download_code,
     send_export_link,
     submit_request,
@@ -16,6 +20,7 @@ from privacy.subject_requests import (
     verify_by_staff,
 )
 from tests.support.builders import ClientFactory
+from tests.support.environment import requires_postgres
 
 pytestmark = pytest.mark.django_db
 EMAIL, PHONE = "dana.reyes@example.com", "+14085550143"
@@ -78,3 +83,29 @@ def test_a_download_through_the_link_is_audited_as_the_requesters_with_what_is_k
     row = PrivacyAuditEvent.objects.get(request=dsr, action=AuditAction.DATA_EXPORTED)
     assert row.actor_label == "requester (download link)"
     assert " UTC from unknown address (fresh code); browser: " + "B" * 300 == row.detail[row.detail.index(" UTC") :]
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_of_two_racing_downloads_through_one_link_only_one_gets_the_export(django_capture_on_commit_callbacks):
+    # The link is single use: the second download waits on the request's row lock, then finds the link spent.
+    dsr, link = export_link_for(django_capture_on_commit_callbacks)
+    token = link.rstrip("/").rsplit("/", 1)[1]
+    spent = threading.Event()
+
+    def first_download_commits_a_moment_later():
+        with transaction.atomic():
+            use_download_link(token=token, proof="verified in this browser")
+            spent.set()
+            time.sleep(0.5)
+        connection.close()
+
+    first = threading.Thread(target=first_download_commits_a_moment_later)
+    first.start()
+    spent.wait()
+    with pytest.raises(VerificationError, match="already been used"):
+        use_download_link(token=token, proof="fresh code")
+    first.join()
+
+    assert PrivacyAuditEvent.objects.filter(request=dsr, action=AuditAction.DATA_EXPORTED).count() == 1
+    assert DataSubjectRequest.objects.get(pk=dsr.pk).status == RequestStatus.COMPLETED
