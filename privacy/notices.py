@@ -79,7 +79,8 @@ def waitlist_notices():
     }
 
 
-COOKIE_BANNER_VERSION = "2026-11"
+# 2026-12: the compact banner (one short sentence, so it fits a third of a 360x640 screen).
+COOKIE_BANNER_VERSION = "2026-12"
 COOKIE_GROUP_TEXT = {
     "preferences": gettext_lazy("Preference cookies remember your choices on this site."),
     "analytics": gettext_lazy("Analytics cookies (Google Analytics, Google Tag Manager) tell us how the site is used."),
@@ -106,6 +107,9 @@ COOKIE_GROUP_WORDS = [
 
 def cookie_banner_text(group):
     """The banner's wording for one choice, with its version: what the ledger stores."""
-    return f"[cookie banner {COOKIE_BANNER_VERSION}] " + _(
-        "We use necessary cookies to run this site. With your permission we also use optional cookies. %(group)s"
-    ) % {"group": COOKIE_GROUP_TEXT[group]}
+    # The banner's sentence itself (the same msgid as templates/privacy/_cookie_banner.html), then the group.
+    shown = _(
+        "Necessary cookies run this site. "
+        "Preference, analytics (Google) and marketing (Meta) cookies only if you agree."
+    )
+    return f"[cookie banner {COOKIE_BANNER_VERSION}] {shown} {COOKIE_GROUP_TEXT[group]}"

@@ -127,9 +127,21 @@ def test_every_choice_goes_into_the_ledger_with_the_banner_version(client):
         ConsentPurpose.COOKIES_MARKETING,
     }
     assert records[ConsentPurpose.COOKIES_ANALYTICS].granted and not records[ConsentPurpose.COOKIES_MARKETING].granted
-    assert all("[cookie banner 2026-11]" in r.notice_text for r in records.values())
+    assert all("[cookie banner 2026-12]" in r.notice_text for r in records.values())
     visitor = client.cookies["visitor_id"].value
     assert {r.visitor_id for r in records.values()} == {visitor} and len(visitor) == 32
+
+
+@pytest.mark.policy("cookies-groups")
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_ledger_records_the_banner_sentence_the_visitor_was_shown_in_their_language(client, language):
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    banner = re.search(r'<section class="cookie-banner".*?</section>', html, re.S).group(0)
+    shown = re.search(r"</h2>\s*<p>([^<]+)</p>", banner).group(1).replace("&#x27;", "'")
+    client.post("/privacy/cookies/", {"choice": "reject_all", "next": "/"}, HTTP_ACCEPT_LANGUAGE=language)
+    records = ConsentRecord.objects.all()
+    assert records.count() == 3
+    assert all(shown in r.notice_text for r in records)
 
 
 def test_no_tag_is_rendered_without_ids_even_after_accepting(client, settings):
