@@ -628,16 +628,36 @@ def _enqueue_health_change_notice(report_id: int) -> None:
 
 
 def send_missing_health_change_notices(*, now: datetime | None = None) -> int:
-    """The sweeper of the notices whose task never ran (the broker was down when the report was made): reports of
-    the last two days with no notice yet, older than a few minutes (their own task has had its chance)."""
+    """The sweeper of the notices whose task never ran (the broker was down when the report was made), or whose
+    email never went (the mail server was down past the task's retries, which released the claim): reports of
+    the last two days, older than a few minutes (their own task has had its chance). One that fails waits for the
+    next sweep; the others, and the reminders swept after them, still go."""
+    from django.db.models import Q
+
+    from appointments.models import AppointmentStatus
+
     now = now or timezone.now()
-    missing = HealthChangeReport.objects.filter(
-        reported_at__gte=now - timedelta(days=2), reported_at__lte=now - timedelta(minutes=5), notice__isnull=True
-    ).values_list("pk", flat=True)
+    missing = (
+        HealthChangeReport.objects.filter(
+            reported_at__gte=now - timedelta(days=2), reported_at__lte=now - timedelta(minutes=5)
+        )
+        .filter(
+            Q(notice__isnull=True)
+            | Q(notice__emailed_at__isnull=True, notice__appointment__start__gt=now, client__email__gt="")
+            & ~Q(notice__appointment__status=AppointmentStatus.CANCELLED)
+        )
+        .values_list("pk", flat=True)
+    )
     done = 0
     for report_id in list(missing):
-        send_health_change_notice(report_id=report_id, now=now)
-        done += 1
+        try:
+            sent = send_health_change_notice(report_id=report_id, now=now)
+        except Exception:
+            logger.warning(
+                "Sign-again notice of report #%s not sent yet; the next sweep tries again", report_id, exc_info=True
+            )
+            continue
+        done += 1 if (sent["emailed"] or sent["texted"]) else 0
     return done
 
 

@@ -477,6 +477,9 @@ def _apply_stripe_refund(payment: Payment, obj: dict[str, Any]) -> Refund | None
         amount = _cents(obj.get("amount"))
         if status is None or amount <= 0 or str(obj.get("currency") or "").lower() != payment.currency:
             return None  # a bare id (an old charge.refunded list), or not money in this payment's currency
+        if amount > payment.amount:
+            # No refund gives back more than was paid: the takings would count money never taken.
+            raise BadEvent("A refund larger than the payment.")
         reason = str(obj.get("reason") or "")
         refund = Refund.objects.create(
             payment=payment,

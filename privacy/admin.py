@@ -18,6 +18,7 @@ from clinic.admin_scoping import (
     NoSecretLookupsMixin,
     UnlimitedStaffOnlyAdmin,
     clients_at,
+    is_id,
     register_scope,
 )
 from clinic.admin_search import FilteredSearchNotice, OutOfRangeLookupsMixin
@@ -404,11 +405,13 @@ class DataSubjectRequestAdmin(NoSecretLookupsMixin, UnlimitedStaffOnlyAdmin, Fil
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
-        extra_context["privacy_links"] = [
-            (reverse("admin:privacy_request_export", args=[object_id]), "Download export (ZIP)"),
-            (reverse("admin:privacy_request_extend", args=[object_id]), "Extend the deadline"),
-            (reverse("admin:privacy_request_refuse", args=[object_id]), "Refuse with legal basis"),
-        ]
+        # Its links take ASCII digits: "²" or "abc" in the address is the admin's "no such request", not a 500.
+        if is_id(object_id):
+            extra_context["privacy_links"] = [
+                (reverse("admin:privacy_request_export", args=[object_id]), "Download export (ZIP)"),
+                (reverse("admin:privacy_request_extend", args=[object_id]), "Extend the deadline"),
+                (reverse("admin:privacy_request_refuse", args=[object_id]), "Refuse with legal basis"),
+            ]
         response = super().change_view(request, object_id, form_url, extra_context)
         if response.status_code == 200:
             # The request's page shows the requester's contact details and what they asked.

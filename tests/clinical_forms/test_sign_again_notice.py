@@ -224,6 +224,25 @@ def test_a_notice_whose_task_never_ran_is_sent_by_the_sweeper_once(clinic, djang
     assert len(notices()) == 1 and HealthChangeNotice.objects.get(report=result).emailed_at is not None
 
 
+def test_an_email_the_mail_server_kept_refusing_is_sent_by_a_later_sweep_and_the_sweep_never_raises(
+    clinic, django_capture_on_commit_callbacks, settings
+):
+    """Rule: the sign-again email goes once, even past the task's retries (the sweeper was blind to a notice
+    that existed but whose email never went, and one mail fault raised out of the reminders' beat)."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"  # a port nobody listens on
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
+    with django_capture_on_commit_callbacks(execute=False):
+        result = services.report_health_change(client_id=clinic["client"].pk, via=ReportedVia.FRONT_DESK)
+    with pytest.raises(OSError):  # the task's last retry
+        services.send_health_change_notice(report_id=result.pk)
+    with time_machine.travel(TUESDAY_NOON + timedelta(minutes=10), tick=False):
+        assert services.send_missing_health_change_notices() == 0  # still down: logged, not raised
+        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+        assert services.send_missing_health_change_notices() == 1
+        assert services.send_missing_health_change_notices() == 0
+    assert len(notices()) == 1 and HealthChangeNotice.objects.get(report=result).emailed_at is not None
+
+
 @pytest.mark.policy("sms-program")
 def test_the_booking_forms_link_text_is_also_stopped_at_send_time_after_a_withdrawal(
     clinic, django_capture_on_commit_callbacks, sms_outbox

@@ -268,6 +268,15 @@ def test_a_signed_refund_event_that_cannot_be_stored_is_400_and_changes_nothing(
     assert not Refund.objects.exists() and not ProcessedWebhookEvent.objects.filter(type="refund.created").exists()
 
 
+@pytest.mark.parametrize("amount", [5001, 2**31], ids=["a_cent_more_than_paid", "more_than_the_database_holds"])
+def test_a_refund_larger_than_the_payment_is_400_and_never_reaches_the_takings(client, paid, fake_stripe, amount):
+    """Rule: no refund row gives back more than the payment took (was a -40.00 net day, or a 500)."""
+    at_stripe = {**fake_stripe.refund_in_dashboard(paid.stripe_payment_intent_id, 1000), "amount": amount}
+    assert post_event(client, event("refund.created", at_stripe)).status_code == 400
+    assert not Refund.objects.exists() and takings_refunded(paid) == 0
+    assert Payment.objects.get(pk=paid.pk).amount_refunded == 0
+
+
 @pytest.mark.policy("use-payments")
 def test_a_refund_event_with_a_bad_signature_is_refused_and_records_nothing(client, paid, fake_stripe):
     at_stripe = fake_stripe.refund_in_dashboard(paid.stripe_payment_intent_id, 1000)

@@ -116,6 +116,14 @@ def test_staff_views_of_a_privacy_request_are_audited(admin_client, admin_user):
     assert PrivacyAuditEvent.objects.filter(action=AuditAction.DATA_VIEWED, request=dsr, actor=admin_user).count() == 1
 
 
+@pytest.mark.parametrize("typed", ["²", "abc", "٣"])
+def test_a_privacy_request_address_with_no_plain_id_is_no_such_request_not_a_500(admin_client, typed):
+    """Rule: ids are ASCII digits before they reach a URL pattern: its links' reverse() raised NoReverseMatch."""
+    changelist = reverse("admin:privacy_datasubjectrequest_changelist")
+    response = admin_client.get(f"{changelist}{typed}/change/")
+    assert response.status_code == 302 and response["Location"].startswith("/admin/")
+
+
 @pytest.mark.policy("security")
 def test_staff_exports_of_a_persons_data_and_of_the_request_register_are_audited(
     admin_client, admin_user, hostile_client
