@@ -662,13 +662,15 @@ def send_missing_health_change_notices(*, now: datetime | None = None) -> int:
 
 
 def send_health_change_notice(*, report_id: int, now: datetime | None = None) -> dict:
-    """Ask the client, once per report, to sign their forms again before their next visit that needs them.
+    """Ask the client, once per report and once per visit, to sign their forms again before their next visit
+    that needs them.
 
     An email, and a text if they consent to appointment texts (re-checked when the text goes, and held for
     quiet hours), both with the private forms link of that visit. No health data: only the visit's date.
     With no upcoming visit needing those forms nothing is sent: a later booking sends its own forms link,
     which already asks for them. Safe to run again: the notice row (one per report) records what went.
     """
+    from appointments.models import Appointment
     from messaging.models import MessageKind
     from messaging.outbox import queue_message
     from messaging.permissions import Purpose, may_contact, number_on_file
@@ -684,7 +686,15 @@ def send_health_change_notice(*, report_id: int, now: datetime | None = None) ->
         notice, created = HealthChangeNotice.objects.get_or_create(report=report)
         notice = HealthChangeNotice.objects.select_for_update().get(pk=notice.pk)
         if created:  # the visit is chosen once: a retry does not move the notice to another visit
-            notice.appointment = next_visit_to_sign_again(report.client_id, now=now)
+            visit = next_visit_to_sign_again(report.client_id, now=now)
+            if visit is not None:
+                # One notice per visit: a second report (or a forwarded link posted again and again) does not
+                # text and email the client again; the first notice's link is the same, and the 48-hour
+                # reminder asks for forms still unsigned. The visit's row lock orders two reports at once.
+                Appointment.objects.select_for_update().filter(pk=visit.pk).first()
+                if HealthChangeNotice.objects.filter(appointment=visit).exclude(pk=notice.pk).exists():
+                    visit = None
+            notice.appointment = visit
             notice.save(update_fields=["appointment"])
         visit = notice.appointment
         client = report.client

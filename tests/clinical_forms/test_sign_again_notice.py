@@ -115,9 +115,7 @@ def test_a_report_emails_and_texts_the_next_visits_forms_link_without_health_dat
 
 
 @pytest.mark.policy("health-data-access")
-def test_once_per_report_however_often_the_task_runs_and_again_for_a_new_report(
-    clinic, django_capture_on_commit_callbacks
-):
+def test_once_per_report_however_often_the_task_runs(clinic, django_capture_on_commit_callbacks):
     consent_to_texts(clinic["client"])
     first = report(clinic["client"], django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
@@ -125,18 +123,41 @@ def test_once_per_report_however_often_the_task_runs_and_again_for_a_new_report(
     assert again == {"emailed": False, "texted": False}
     assert len(notices()) == 1 and sign_again_texts().count() == 1
 
+
+@pytest.mark.policy("health-data-access")
+def test_once_per_visit_so_a_forwarded_link_posted_again_and_again_does_not_flood_the_client(
+    clinic, django_capture_on_commit_callbacks
+):
+    consent_to_texts(clinic["client"])
+    for _ in range(3):
+        report(clinic["client"], django_capture_on_commit_callbacks)
+    assert len(notices()) == 1 and sign_again_texts().count() == 1
+    assert HealthChangeNotice.objects.count() == 3  # each report is recorded; only the first notice names the visit
+    assert HealthChangeNotice.objects.filter(appointment=clinic["visit"]).count() == 1
+
+    later_visit = AppointmentFactory(
+        location=clinic["location"],
+        service=clinic["service"],
+        practitioner=clinic["person"],
+        client=clinic["client"],
+        start=THURSDAY_10 + timedelta(days=7),
+    )
+    clinic["visit"].delete()  # the notified visit is gone: the next report asks for the next visit
     report(clinic["client"], django_capture_on_commit_callbacks)
-    assert len(notices()) == 2 and sign_again_texts().count() == 2
-    assert HealthChangeNotice.objects.count() == 2
+    assert len(notices()) == 2 and forms_url(later_visit) in notices()[-1].body
 
 
 @pytest.mark.policy("sms-program")
-def test_no_text_without_consent_and_a_text_queued_before_a_withdrawal_is_not_sent(
+def test_no_text_without_consent_to_texts_only_the_email(clinic, django_capture_on_commit_callbacks, sms_outbox):
+    report(clinic["client"], django_capture_on_commit_callbacks)
+    assert len(notices()) == 1 and not sign_again_texts().exists()
+    assert sms_outbox == []
+
+
+@pytest.mark.policy("sms-program")
+def test_a_text_queued_before_a_withdrawal_of_consent_is_not_sent(
     clinic, django_capture_on_commit_callbacks, sms_outbox
 ):
-    report(clinic["client"], django_capture_on_commit_callbacks)
-    assert len(notices()) == 1 and not sign_again_texts().exists()  # no consent to texts: email only
-
     consent_to_texts(clinic["client"])
     with time_machine.travel(NIGHT, tick=False):  # held for quiet hours
         report(clinic["client"], django_capture_on_commit_callbacks)
