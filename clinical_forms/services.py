@@ -670,7 +670,6 @@ def send_health_change_notice(*, report_id: int, now: datetime | None = None) ->
     With no upcoming visit needing those forms nothing is sent: a later booking sends its own forms link,
     which already asks for them. Safe to run again: the notice row (one per report) records what went.
     """
-    from appointments.models import Appointment
     from messaging.models import MessageKind
     from messaging.outbox import queue_message
     from messaging.permissions import Purpose, may_contact, number_on_file
@@ -686,15 +685,15 @@ def send_health_change_notice(*, report_id: int, now: datetime | None = None) ->
         notice, created = HealthChangeNotice.objects.get_or_create(report=report)
         notice = HealthChangeNotice.objects.select_for_update().get(pk=notice.pk)
         if created:  # the visit is chosen once: a retry does not move the notice to another visit
-            visit = next_visit_to_sign_again(report.client_id, now=now)
-            if visit is not None:
+            chosen = next_visit_to_sign_again(report.client_id, now=now)
+            if chosen is not None:
                 # One notice per visit: a second report (or a forwarded link posted again and again) does not
                 # text and email the client again; the first notice's link is the same, and the 48-hour
-                # reminder asks for forms still unsigned. The visit's row lock orders two reports at once.
-                Appointment.objects.select_for_update().filter(pk=visit.pk).first()
-                if HealthChangeNotice.objects.filter(appointment=visit).exclude(pk=notice.pk).exists():
-                    visit = None
-            notice.appointment = visit
+                # reminder asks for forms still unsigned. The client's row lock orders two reports at once.
+                Client.objects.select_for_update().filter(pk=report.client_id).first()
+                if HealthChangeNotice.objects.filter(appointment=chosen).exclude(pk=notice.pk).exists():
+                    chosen = None
+            notice.appointment = chosen
             notice.save(update_fields=["appointment"])
         visit = notice.appointment
         client = report.client
