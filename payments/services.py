@@ -6,7 +6,7 @@ and `retry_refund` settle by asking Stripe again with the same key."""
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -504,8 +504,6 @@ def _apply_stripe_refund(payment: Payment, obj: dict[str, Any]) -> Refund | None
 
 def _stripe_time(value: Any) -> Any:
     """Stripe's `created` (unix seconds) as a time, if it is a sane one (never in the future)."""
-    from datetime import UTC, datetime
-
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         return None
     try:
